@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/**
+ * Every background job, declared once: its queue and its payload schema. The worker refuses to start if a
+ * name here has no handler or two, and producers can only enqueue a name from this map with its payload type.
+ * Payloads carry ids, never secrets or personal data.
+ */
+export const JOBS = {
+  'maintenance.cleanup': {
+    queue: 'maintenance',
+    payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),
+  },
+} as const;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['payload']>;
+export type JobPayloadParsed<N extends JobName> = z.output<(typeof JOBS)[N]['payload']>;
+export const QUEUES = [...new Set(Object.values(JOBS).map((j) => j.queue))] as const;

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/** Ordered: each role can do everything the roles before it can. */
+export const ROLES = ['viewer', 'scientist', 'approver', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export const ZRole = z.enum(ROLES);
+
+export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const ZScope = z.enum(SCOPES);
+
+export function roleRank(role: Role): number {
+  return ROLES.indexOf(role);
+}
+
+/** The scopes a key may carry given its owner's role: a key never grants more than its owner has. */
+export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
+  viewer: ['predict', 'models:read'],
+  scientist: ['predict', 'models:read', 'models:write', 'jobs'],
+  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs'],
+  admin: SCOPES,
+};
+
+/**
+ * Every guarded action: the least role it needs and the key scopes that grant it (any one of them).
+ * `scopes: []` means any valid key is enough (e.g. reading your own identity). Dashboard sessions are
+ * limited by role only. Services check these; controllers declare them for the guard and the authz matrix test.
+ */
+export const PERMISSIONS = {
+  'me.read': { role: 'viewer', scopes: [] },
+  'apiKeys.own': { role: 'viewer', scopes: ['admin'] },
+  'users.read': { role: 'admin', scopes: ['admin'] },
+  'users.write': { role: 'admin', scopes: ['admin'] },
+  'groups.read': { role: 'viewer', scopes: ['admin', 'models:read'] },
+  'groups.write': { role: 'admin', scopes: ['admin'] },
+  'serviceAccounts.read': { role: 'admin', scopes: ['admin'] },
+  'serviceAccounts.write': { role: 'admin', scopes: ['admin'] },
+  'apiKeys.manage': { role: 'admin', scopes: ['admin'] },
+  'audit.read': { role: 'admin', scopes: ['admin'] },
+} as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export const ZEmail = z.string().trim().toLowerCase().pipe(z.email()).pipe(z.string().max(254));
+export const ZPassword = z.string().min(10, 'at least 10 characters').max(256);
+export const ZName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "_" and "-" only, starting with a letter or digit');
+
+export const ZLoginRequest = z.object({ email: ZEmail, password: z.string().min(1).max(256) });
+export type TLoginRequest = z.infer<typeof ZLoginRequest>;
+
+export const ZPrincipalKind = z.enum(['user', 'serviceAccount']);
+export type PrincipalKind = z.infer<typeof ZPrincipalKind>;
+export const ZMeResponse = z.object({
+  kind: ZPrincipalKind,
+  id: z.string(),
+  name: z.string(),
+  email: z.string().nullable(),
+  role: ZRole,
+  groups: z.array(z.object({ id: z.string(), name: z.string() })),
+  /** null for a dashboard session (role decides); the key's scopes for an API key. */
+  scopes: z.array(ZScope).nullable(),
+  apiKeyId: z.string().nullable(),
+});
+export type TMeResponse = z.infer<typeof ZMeResponse>;
+
+export const ZUser = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: ZRole,
+  disabled: z.boolean(),
+  createdAt: z.string(),
+});
+export type TUser = z.infer<typeof ZUser>;
+export const ZCreateUserRequest = z.object({
+  email: ZEmail,
+  name: z.string().trim().min(1).max(128).optional(),
+  password: ZPassword,
+  role: ZRole.default('viewer'),
+});
+export type TCreateUserRequest = z.infer<typeof ZCreateUserRequest>;
+export const ZUpdateUserRequest = z
+  .object({ name: z.string().trim().min(1).max(128), role: ZRole, disabled: z.boolean(), password: ZPassword })
+  .partial();
+export type TUpdateUserRequest = z.infer<typeof ZUpdateUserRequest>;
+
+export const ZServiceAccount = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  role: ZRole,
+  disabled: z.boolean(),
+  createdAt: z.string(),
+});
+export type TServiceAccount = z.infer<typeof ZServiceAccount>;
+export const ZCreateServiceAccountRequest = z.object({
+  name: ZName,
+  description: z.string().max(500).default(''),
+  role: ZRole.default('viewer'),
+});
+export type TCreateServiceAccountRequest = z.infer<typeof ZCreateServiceAccountRequest>;
+
+export const ZMemberRef = z.object({ kind: ZPrincipalKind, id: z.uuid() });
+export type TMemberRef = z.infer<typeof ZMemberRef>;
+export const ZGroup = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  members: z.array(z.object({ kind: ZPrincipalKind, id: z.string(), name: z.string() })),
+  createdAt: z.string(),
+});
+export type TGroup = z.infer<typeof ZGroup>;
+export const ZCreateGroupRequest = z.object({ name: ZName, description: z.string().max(500).default('') });
+export type TCreateGroupRequest = z.infer<typeof ZCreateGroupRequest>;
+
+export const ZApiKey = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(ZScope),
+  modelAllowList: z.array(z.string()),
+  owner: z.object({ kind: ZPrincipalKind, id: z.string(), name: z.string() }),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type TApiKey = z.infer<typeof ZApiKey>;
+export const ZCreateApiKeyRequest = z.object({
+  name: z.string().trim().min(1).max(64),
+  scopes: z.array(ZScope).min(1).max(SCOPES.length),
+  modelAllowList: z.array(z.string().trim().min(1).max(128)).max(200).default([]),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** Admins may mint keys for a service account; everyone else gets keys for themselves. */
+  serviceAccountId: z.uuid().optional(),
+});
+export type TCreateApiKeyRequest = z.infer<typeof ZCreateApiKeyRequest>;
+/** The only response that ever carries the secret: shown once, stored as SHA-256. */
+export const ZCreatedApiKey = z.object({ apiKey: ZApiKey, secret: z.string() });
+export type TCreatedApiKey = z.infer<typeof ZCreatedApiKey>;
+
+export const ZAuditEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  actor: z.object({ kind: z.string(), id: z.string().nullable(), name: z.string().nullable() }),
+  apiKeyId: z.string().nullable(),
+  ip: z.string().nullable(),
+  action: z.string(),
+  objectType: z.string(),
+  objectId: z.string().nullable(),
+  summary: z.unknown(),
+});
+export type TAuditEntry = z.infer<typeof ZAuditEntry>;
+export const ZAuditQuery = z.object({
+  actorId: z.string().optional(),
+  action: z.string().max(64).optional(),
+  objectType: z.string().max(64).optional(),
+  objectId: z.string().max(128).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(64).optional(),
+});
+export type TAuditQuery = z.infer<typeof ZAuditQuery>;
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+export const ZUserList = pageOf(ZUser);
+export const ZAuditPage = pageOf(ZAuditEntry);

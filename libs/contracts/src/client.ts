@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import {
+  ZApiKey, ZAuditPage, ZCreatedApiKey, ZGroup, ZMeResponse, ZServiceAccount, ZUser, ZUserList,
+  type TAuditQuery, type TCreateApiKeyRequest, type TCreateGroupRequest, type TCreateServiceAccountRequest,
+  type TCreateUserRequest, type TLoginRequest, type TMemberRef, type TUpdateUserRequest,
+} from './auth.js';
+import { ZErrorResponse, type ErrorCode } from './errors.js';
+
+/** What the API said when it refused: code and message straight from its error body. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'NETWORK' | 'BAD_RESPONSE',
+    message: string,
+    readonly errorId?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiKey?: string;
+  /** Raw Cookie header, for server-side rendering on behalf of a logged-in browser. */
+  cookie?: string;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/**
+ * The typed REST client: every response is parsed with the shared schema, so a contract drift between
+ * api and its callers fails loudly at the caller instead of rendering garbage.
+ */
+export class ModelyardClient {
+  private readonly fetchImpl: typeof fetch;
+  constructor(private readonly opts: ClientOptions) {
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  async request<T extends z.ZodType>(
+    method: string, path: string, schema: T | null, body?: unknown, query?: Query,
+  ): Promise<{ data: z.output<T>; headers: Headers }> {
+    const url = new URL(path.replace(/^\//, ''), this.opts.baseUrl.replace(/\/?$/, '/'));
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
+    if (this.opts.cookie) headers.cookie = this.opts.cookie;
+    if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'NETWORK', `cannot reach ${url.origin}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown = undefined;
+    if (text) {
+      try { json = JSON.parse(text); } catch { /* judged below */ }
+    }
+    if (!res.ok) {
+      const err = ZErrorResponse.safeParse(json);
+      if (err.success) throw new ApiError(res.status, err.data.error.code, err.data.error.message, err.data.error.errorId);
+      throw new ApiError(res.status, 'BAD_RESPONSE', `HTTP ${res.status} from ${method} ${url.pathname}`);
+    }
+    if (schema === null) return { data: undefined as z.output<T>, headers: res.headers };
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ApiError(res.status, 'BAD_RESPONSE', `unexpected response from ${method} ${url.pathname}: ${parsed.error.message}`);
+    }
+    return { data: parsed.data, headers: res.headers };
+  }
+
+  private async get<T extends z.ZodType>(path: string, schema: T, query?: Query) {
+    return (await this.request('GET', path, schema, undefined, query)).data;
+  }
+  private async send<T extends z.ZodType>(method: string, path: string, schema: T | null, body?: unknown) {
+    return (await this.request(method, path, schema, body)).data;
+  }
+
+  /** Returns the session cookie the API set (the caller decides where to keep it). */
+  async login(body: TLoginRequest): Promise<{ me: z.output<typeof ZMeResponse>; setCookie: string | null }> {
+    const r = await this.request('POST', '/v1/auth/login', ZMeResponse, body);
+    return { me: r.data, setCookie: r.headers.get('set-cookie') };
+  }
+  logout() { return this.send('POST', '/v1/auth/logout', null); }
+  me() { return this.get('/v1/me', ZMeResponse); }
+
+  listUsers(query: { limit?: number; cursor?: string } = {}) { return this.get('/v1/users', ZUserList, query); }
+  createUser(body: TCreateUserRequest) { return this.send('POST', '/v1/users', ZUser, body); }
+  updateUser(id: string, body: TUpdateUserRequest) { return this.send('PATCH', `/v1/users/${enc(id)}`, ZUser, body); }
+
+  listGroups() { return this.get('/v1/groups', z.array(ZGroup)); }
+  createGroup(body: TCreateGroupRequest) { return this.send('POST', '/v1/groups', ZGroup, body); }
+  deleteGroup(id: string) { return this.send('DELETE', `/v1/groups/${enc(id)}`, null); }
+  addGroupMember(id: string, member: TMemberRef) { return this.send('POST', `/v1/groups/${enc(id)}/members`, ZGroup, member); }
+  removeGroupMember(id: string, member: TMemberRef) {
+    return this.send('DELETE', `/v1/groups/${enc(id)}/members/${member.kind}/${enc(member.id)}`, ZGroup);
+  }
+
+  listServiceAccounts() { return this.get('/v1/service-accounts', z.array(ZServiceAccount)); }
+  createServiceAccount(body: TCreateServiceAccountRequest) { return this.send('POST', '/v1/service-accounts', ZServiceAccount, body); }
+
+  listApiKeys() { return this.get('/v1/api-keys', z.array(ZApiKey)); }
+  createApiKey(body: TCreateApiKeyRequest) { return this.send('POST', '/v1/api-keys', ZCreatedApiKey, body); }
+  revokeApiKey(id: string) { return this.send('POST', `/v1/api-keys/${enc(id)}/revoke`, ZApiKey); }
+
+  listAudit(query: Partial<TAuditQuery> = {}) { return this.get('/v1/audit', ZAuditPage, query as Query); }
+}
+
+function enc(s: string) {
+  return encodeURIComponent(s);
+}
