@@ -1,0 +1,43 @@
+import { Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import type { Logger } from 'pino';
+import type { ApiConfig } from '@modelyard/config';
+import { AuthService, ServerCoreModule } from '@modelyard/server';
+import { AuthGuard } from './common/auth.guard.js';
+import { ErrorFilter } from './common/error.filter.js';
+import { HealthController } from './health/health.controller.js';
+import { AuthController } from './auth/auth.controller.js';
+import { LocalStrategy } from './auth/local.strategy.js';
+import { UsersController } from './users/users.controller.js';
+import { GroupsController } from './groups/groups.controller.js';
+import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
+import { AuditController } from './audit/audit.controller.js';
+import { API_CONFIG } from './tokens.js';
+
+@Module({})
+export class AppModule implements OnApplicationBootstrap {
+  constructor(private readonly auth: AuthService) {}
+
+  static forRoot(config: ApiConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ServerCoreModule.forRoot({ config, logger, auth: config.auth }), PassportModule],
+      controllers: [
+        HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
+        ApiKeysController, AuditController,
+      ],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        LocalStrategy,
+      ],
+    };
+  }
+
+  async onApplicationBootstrap() {
+    await this.auth.start();
+  }
+}

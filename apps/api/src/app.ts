@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import fastifyCookie from '@fastify/cookie';
+import type { Logger } from 'pino';
+import type { ApiConfig } from '@modelyard/config';
+import { AppModule } from './app.module.js';
+import { PinoNestLogger } from './common/nest-logger.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
+export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.maxBodyBytes,
+    trustProxy: config.http.trustProxy,
+    // Keep a caller's request id (from a proxy or client) so one id follows a request across systems.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    logger: new PinoNestLogger(logger),
+    bufferLogs: false,
+  });
+  await app.register(fastifyCookie);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  fastify.addHook('onResponse', async (req, reply) => {
+    logger.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
+    .setTitle('Modelyard API')
+    .setDescription('Model registry, serving, deployments and jobs. Authenticate with `Authorization: Bearer <API key>` or the dashboard session cookie.')
+    .setVersion('0.1.0')
+    .addBearerAuth()
+    .addCookieAuth('modelyard_session')
+    .build());
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  return app;
+}

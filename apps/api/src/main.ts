@@ -1,0 +1,29 @@
+import { ConfigError, loadApiConfig } from '@modelyard/config';
+import { createLogger } from '@modelyard/server';
+import { createApp } from './app.js';
+
+async function main() {
+  let config;
+  try {
+    config = loadApiConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const logger = createLogger(config.log, 'api');
+  const app = await createApp(config, logger);
+  // In-flight requests get SHUTDOWN_GRACE_MS to finish after SIGTERM; then we stop waiting.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => setTimeout(() => { logger.warn('shutdown grace period over; exiting'); process.exit(1); }, config.http.shutdownGraceMs).unref());
+  }
+  await app.listen({ port: config.http.port, host: config.http.host });
+  logger.info({ port: config.http.port }, 'api listening');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
+import type { WorkerConfig } from '@modelyard/config';
+import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, createRedis, type JobHandler } from '@modelyard/server';
+import { buildRegistry } from './job-registry.js';
+import { WORKER_CONFIG } from './tokens.js';
+
+/** One BullMQ Worker per queue; each job's payload is parsed with its JOBS schema before its handler runs. */
+@Injectable()
+export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly workers: Worker[] = [];
+  private readonly registry: Map<JobName, JobHandler>;
+
+  constructor(
+    @Inject(JOB_HANDLERS) handlers: JobHandler[],
+    @Inject(WORKER_CONFIG) private readonly cfg: WorkerConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    private readonly producer: JobProducer,
+  ) {
+    this.registry = buildRegistry(handlers);
+  }
+
+  async onApplicationBootstrap() {
+    for (const queue of QUEUES) {
+      const worker = new Worker(queue, (job) => this.process(job), {
+        // BullMQ needs its own blocking connection per worker; maxRetriesPerRequest: null is set in createRedis.
+        connection: createRedis(this.cfg.redis.url),
+        prefix: bullPrefix(this.cfg),
+        concurrency: this.cfg.worker.concurrency,
+      });
+      worker.on('failed', (job, err) => this.log.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
+      worker.on('error', (err) => this.log.error({ err, queue }, 'worker error'));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
+    this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
+  }
+
+  async process(job: Job): Promise<unknown> {
+    const name = job.name as JobName;
+    const handler = this.registry.get(name);
+    if (!handler) throw new UnrecoverableError(`Unknown job "${job.name}"`);
+    const parsed = (JOBS[name].payload as z.ZodType).safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}: ${parsed.error.message}`);
+    try {
+      return await handler.handle(parsed.data as never, {
+        jobId: String(job.id), attempt: job.attemptsMade + 1,
+        updateProgress: (p) => job.updateProgress(p),
+      });
+    } catch (e) {
+      // Bad input will not get better on retry; everything else (DB blip, storage timeout) may.
+      if (e instanceof AppError && e.status < 500) throw new UnrecoverableError(`${e.code}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  async onApplicationShutdown() {
+    // close() lets running jobs finish (or hands them back to the queue as stalled if we are killed).
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+    this.log.info('worker stopped');
+  }
+}

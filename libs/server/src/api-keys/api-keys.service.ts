@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { SCOPES_BY_ROLE, type Role, type Scope, type TApiKey, type TCreateApiKeyRequest, type TCreatedApiKey } from '@modelyard/contracts';
+import { ApiKeysRepository } from './api-keys.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { generateApiKey, sha256Hex } from '../auth/crypto.js';
+import { authorize, can, type Principal } from '../auth/principal.js';
+import { AppError, forbidden, notFound } from '../platform/errors.js';
+
+type KeyRow = NonNullable<Awaited<ReturnType<ApiKeysRepository['findById']>>>;
+export const toApiKeyResponse = (k: KeyRow): TApiKey => ({
+  id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes as Scope[], modelAllowList: k.modelAllowList,
+  owner: k.user
+    ? { kind: 'user', id: k.user.id, name: k.user.name }
+    : { kind: 'serviceAccount', id: k.serviceAccount!.id, name: k.serviceAccount!.name },
+  expiresAt: k.expiresAt?.toISOString() ?? null, lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  revokedAt: k.revokedAt?.toISOString() ?? null, createdAt: k.createdAt.toISOString(),
+});
+
+/**
+ * Keys for users (their own, from the dashboard) and for service accounts (admins only). The secret is
+ * returned once, from create; only its SHA-256 is stored.
+ */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly repo: ApiKeysRepository,
+    private readonly audit: AuditService,
+    private readonly auth: AuthService,
+  ) {}
+
+  async list(actor: Principal): Promise<TApiKey[]> {
+    authorize(actor, 'apiKeys.own');
+    const rows = can(actor, 'apiKeys.manage')
+      ? await this.repo.list()
+      : await this.repo.list(actor.kind === 'user' ? { userId: actor.id } : { serviceAccountId: actor.id });
+    return rows.map(toApiKeyResponse);
+  }
+
+  async create(actor: Principal, req: TCreateApiKeyRequest): Promise<TCreatedApiKey> {
+    authorize(actor, 'apiKeys.own');
+    let owner: { userId?: string; serviceAccountId?: string; role: Role };
+    if (req.serviceAccountId) {
+      authorize(actor, 'apiKeys.manage');
+      const sa = await this.repo.findServiceAccount(req.serviceAccountId);
+      if (!sa) throw notFound('Service account');
+      owner = { serviceAccountId: sa.id, role: sa.role as Role };
+    } else if (actor.kind === 'user') {
+      owner = { userId: actor.id, role: actor.role };
+    } else {
+      throw new AppError('BAD_REQUEST', 'A service account creates keys for itself only through an admin: pass serviceAccountId');
+    }
+    const scopes = [...new Set(req.scopes)];
+    const beyond = scopes.filter((s) => !SCOPES_BY_ROLE[owner.role].includes(s));
+    if (beyond.length) {
+      throw forbidden(`A ${owner.role} cannot hold a key with scope(s) ${beyond.join(', ')}`);
+    }
+    // A key-authenticated caller cannot mint a key with scopes its own key lacks.
+    if (actor.scopes !== null && scopes.some((s) => !actor.scopes!.includes(s))) {
+      throw forbidden('A new key cannot have scopes the calling key lacks');
+    }
+    const expiresAt = req.expiresAt ? new Date(req.expiresAt) : undefined;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future');
+    const { key, prefix } = generateApiKey();
+    const row = await this.repo.create({
+      name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList: req.modelAllowList,
+      userId: owner.userId, serviceAccountId: owner.serviceAccountId, expiresAt,
+    });
+    await this.audit.record(actor, {
+      action: 'apiKey.created', objectType: 'apiKey', objectId: row.id,
+      summary: { name: row.name, prefix, scopes, owner: owner.userId ?? owner.serviceAccountId ?? null },
+    });
+    return { apiKey: toApiKeyResponse(row), secret: key };
+  }
+
+  async revoke(actor: Principal, id: string): Promise<TApiKey> {
+    authorize(actor, 'apiKeys.own');
+    const k = await this.repo.findById(id);
+    if (!k) throw notFound('API key');
+    const own = (k.userId && k.userId === actor.id) || (k.serviceAccountId && k.serviceAccountId === actor.id);
+    if (!own && !can(actor, 'apiKeys.manage')) throw notFound('API key');
+    const row = k.revokedAt ? k : await this.repo.revoke(id, new Date());
+    await this.auth.invalidate();
+    await this.audit.record(actor, { action: 'apiKey.revoked', objectType: 'apiKey', objectId: id, summary: { prefix: k.prefix } });
+    return toApiKeyResponse(row);
+  }
+}

@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+import type { Prisma } from '../db/generated/client.js';
+
+export interface AuditFilter {
+  actorId?: string; action?: string; objectType?: string; objectId?: string;
+  from?: Date; to?: Date; limit: number; before?: { at: Date; id: string };
+}
+
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  insert(row: Prisma.AuditLogUncheckedCreateInput) {
+    return this.db.auditLog.create({ data: row });
+  }
+
+  find(f: AuditFilter) {
+    return this.db.auditLog.findMany({
+      where: {
+        actorId: f.actorId, action: f.action, objectType: f.objectType, objectId: f.objectId,
+        at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,
+        ...(f.before ? { OR: [{ at: { lt: f.before.at } }, { at: f.before.at, id: { lt: f.before.id } }] } : {}),
+      },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: f.limit + 1,
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+
+const memberships = { select: { group: { select: { id: true, name: true } } } } as const;
+
+/** Queries that turn a credential into the data a Principal is built from. */
+@Injectable()
+export class AuthRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  findUserByEmail(email: string) {
+    return this.db.user.findUnique({ where: { email }, include: { memberships } });
+  }
+
+  createSession(data: { tokenHash: string; userId: string; expiresAt: Date; ip: string | null; userAgent: string | null }) {
+    return this.db.session.create({ data });
+  }
+
+  findSession(tokenHash: string) {
+    return this.db.session.findUnique({ where: { tokenHash }, include: { user: { include: { memberships } } } });
+  }
+
+  deleteSession(tokenHash: string) {
+    return this.db.session.deleteMany({ where: { tokenHash } });
+  }
+
+  deleteExpiredSessions(before: Date) {
+    return this.db.session.deleteMany({ where: { expiresAt: { lt: before } } });
+  }
+
+  findApiKeyBySha(sha256: string) {
+    return this.db.apiKey.findUnique({
+      where: { sha256 },
+      include: { user: { include: { memberships } }, serviceAccount: { include: { memberships } } },
+    });
+  }
+
+  touchApiKeys(ids: string[], at: Date) {
+    return this.db.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
+  }
+}

@@ -1,0 +1,69 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+function randomString(length: number, alphabet = ALNUM): string {
+  // Rejection sampling keeps every character uniformly likely (plain modulo would bias the first ones).
+  const out: string[] = [];
+  const limit = 256 - (256 % alphabet.length);
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < limit && out.length < length) out.push(alphabet[b % alphabet.length]!);
+    }
+  }
+  return out.join('');
+}
+
+export function hashPassword(password: string): Promise<string> {
+  // argon2id with the library defaults (19 MiB, t=2): OWASP's recommended minimum.
+  return argonHash(password);
+}
+
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  try {
+    return await argonVerify(hash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** A valid argon2 hash of a random password, verified against when the email is unknown so timing tells nothing. */
+let dummyHash: Promise<string> | null = null;
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= argonHash(randomString(32));
+  return dummyHash;
+}
+
+export const API_KEY_PREFIX = 'my';
+
+/** `my_<8-char prefix>_<40-char secret>`; the prefix is shown in lists so people can tell keys apart. */
+export function generateApiKey(): { key: string; prefix: string } {
+  const prefix = randomString(8, 'abcdefghijklmnopqrstuvwxyz0123456789');
+  return { key: `${API_KEY_PREFIX}_${prefix}_${randomString(40)}`, prefix };
+}
+
+/** What is shown for a key that does not follow our format (the bootstrap key from MODELYARD_ADMIN_API_KEY). */
+export function displayPrefix(key: string): string {
+  const m = /^my_([a-z0-9]{8})_/.exec(key);
+  return m ? m[1]! : `${key.slice(0, 4)}…`;
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Session tokens are stored as an HMAC keyed by SESSION_SECRET: a copied table alone cannot log anyone in. */
+export function sessionTokenHash(secret: string, token: string): string {
+  return createHmac('sha256', secret).update(token).digest('hex');
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

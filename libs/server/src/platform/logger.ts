@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { CommonConfig } from '@modelyard/config';
+
+/** Fields that must never reach a log line, wherever they appear in a logged object. */
+export const REDACT_PATHS = [
+  'password', '*.password', 'secret', '*.secret', 'passwordHash', '*.passwordHash', 'token', '*.token',
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
+  'headers.cookie', 'apiKey', '*.apiKey',
+];
+
+/**
+ * JSON logs to stdout (pretty when asked) and, when LOG_FILE is set, to that file too. Both destinations
+ * are asynchronous so a slow disk or terminal never holds a request.
+ */
+export function createLogger(cfg: CommonConfig['log'], name: string): Logger {
+  const streams: pino.StreamEntry[] = [];
+  const level = (cfg.level === 'silent' ? 'fatal' : cfg.level) as pino.Level;
+  // pino-pretty as a stream (not a worker-thread transport) keeps lines ordered with the launcher's prefixes.
+  const stdout = cfg.pretty
+    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: false })
+    : pino.destination({ dest: 1, sync: false });
+  streams.push({ stream: stdout, level });
+  if (cfg.file) {
+    mkdirSync(path.dirname(path.resolve(cfg.file)), { recursive: true });
+    streams.push({ stream: pino.destination({ dest: cfg.file, sync: false, mkdir: true }), level });
+  }
+  return pino(
+    { name, level: cfg.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    pino.multistream(streams),
+  );
+}

@@ -1,0 +1,58 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { CommonConfig } from '@modelyard/config';
+import { PrismaService } from './db/prisma.service.js';
+import { RedisService } from './platform/redis.service.js';
+import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER } from './platform/tokens.js';
+import { AuditRepository } from './audit/audit.repository.js';
+import { AuditService } from './audit/audit.service.js';
+import { AuthRepository } from './auth/auth.repository.js';
+import { AuthService, type AuthOptions } from './auth/auth.service.js';
+import { UsersRepository } from './users/users.repository.js';
+import { UsersService } from './users/users.service.js';
+import { GroupsRepository } from './groups/groups.repository.js';
+import { GroupsService } from './groups/groups.service.js';
+import { ServiceAccountsRepository } from './service-accounts/service-accounts.repository.js';
+import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
+import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
+import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { JobProducer } from './queue/job-producer.js';
+import { HealthService } from './health/health.service.js';
+import { MaintenanceService } from './maintenance/maintenance.service.js';
+
+const services = [
+  PrismaService, RedisService, AuditRepository, AuditService, AuthRepository, AuthService, UsersRepository,
+  UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
+  ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
+];
+
+export interface ServerCoreOptions {
+  config: CommonConfig;
+  logger: Logger;
+  /** The worker has no sessions; it still needs the options for the shared AuthService. */
+  auth?: AuthOptions;
+}
+
+/** Everything api and worker share, provided once per process. */
+@Global()
+@Module({})
+export class ServerCoreModule {
+  static forRoot(opts: ServerCoreOptions): DynamicModule {
+    return {
+      module: ServerCoreModule,
+      providers: [
+        { provide: COMMON_CONFIG, useValue: opts.config },
+        { provide: LOGGER, useValue: opts.logger },
+        {
+          provide: AUTH_OPTIONS,
+          useValue: opts.auth ?? {
+            sessionSecret: 'unused-in-this-process', sessionTtlHours: 1, loginMaxAttempts: 0,
+            loginWindowSeconds: 1, apiKeyCacheSeconds: 0,
+          },
+        },
+        ...services,
+      ],
+      exports: [COMMON_CONFIG, LOGGER, AUTH_OPTIONS, ...services],
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+import type { Role } from '../db/generated/client.js';
+
+@Injectable()
+export class ServiceAccountsRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  list() {
+    return this.db.serviceAccount.findMany({ orderBy: { name: 'asc' } });
+  }
+  findById(id: string) {
+    return this.db.serviceAccount.findUnique({ where: { id } });
+  }
+  findByName(name: string) {
+    return this.db.serviceAccount.findUnique({ where: { name } });
+  }
+  create(data: { name: string; description: string; role: Role }) {
+    return this.db.serviceAccount.create({ data });
+  }
+}

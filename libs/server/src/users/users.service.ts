@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import type { TCreateUserRequest, TUpdateUserRequest, TUser } from '@modelyard/contracts';
+import { UsersRepository } from './users.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { hashPassword } from '../auth/crypto.js';
+import { authorize, type Principal } from '../auth/principal.js';
+import { decodeCursor, pageFrom } from '../platform/cursor.js';
+import { AppError, conflict, notFound } from '../platform/errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+
+type UserRow = { id: string; email: string; name: string; role: string; disabled: boolean; createdAt: Date };
+export const toUserResponse = (u: UserRow): TUser => ({
+  id: u.id, email: u.email, name: u.name, role: u.role as TUser['role'], disabled: u.disabled,
+  createdAt: u.createdAt.toISOString(),
+});
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly repo: UsersRepository,
+    private readonly audit: AuditService,
+    private readonly auth: AuthService,
+  ) {}
+
+  async list(actor: Principal, q: { limit?: number; cursor?: string }) {
+    authorize(actor, 'users.read');
+    const limit = Math.min(Math.max(q.limit ?? 100, 1), 500);
+    const rows = await this.repo.page(limit, decodeCursor(q.cursor));
+    const page = pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }));
+    return { items: page.items.map(toUserResponse), nextCursor: page.nextCursor };
+  }
+
+  async create(actor: Principal, req: TCreateUserRequest): Promise<TUser> {
+    authorize(actor, 'users.write');
+    const user = await this.createUnchecked(req).catch((e: unknown) => {
+      throw isUniqueViolation(e) ? conflict(`A user with email ${req.email} already exists`) : e;
+    });
+    await this.audit.record(actor, { action: 'user.created', objectType: 'user', objectId: user.id, summary: { email: user.email, role: user.role } });
+    return user;
+  }
+
+  /** For the first-start seed, which runs before anyone can be authorized. */
+  async createUnchecked(req: TCreateUserRequest): Promise<TUser> {
+    const user = await this.repo.create({
+      email: req.email, name: req.name ?? req.email.split('@')[0]!, role: req.role,
+      passwordHash: await hashPassword(req.password),
+    });
+    return toUserResponse(user);
+  }
+
+  async update(actor: Principal, id: string, req: TUpdateUserRequest): Promise<TUser> {
+    authorize(actor, 'users.write');
+    const before = await this.repo.findById(id);
+    if (!before) throw notFound('User');
+    const losesAdmin = before.role === 'admin' && !before.disabled && ((req.role && req.role !== 'admin') || req.disabled === true);
+    if (losesAdmin && (await this.repo.countActiveAdmins(id)) === 0) {
+      throw conflict('This is the last active admin; make someone else admin first');
+    }
+    if (id === actor.id && req.disabled === true) throw new AppError('BAD_REQUEST', 'You cannot disable yourself');
+    const endSessions = req.role !== undefined && req.role !== before.role || req.disabled === true || req.password !== undefined;
+    const user = await this.repo.updateAndEndSessions(id, {
+      name: req.name, role: req.role, disabled: req.disabled,
+      passwordHash: req.password ? await hashPassword(req.password) : undefined,
+    }, endSessions);
+    if (endSessions) await this.auth.invalidate();
+    await this.audit.record(actor, {
+      action: 'user.updated', objectType: 'user', objectId: id,
+      summary: {
+        before: { role: before.role, disabled: before.disabled, name: before.name },
+        after: { role: user.role, disabled: user.disabled, name: user.name },
+        passwordChanged: req.password !== undefined,
+      },
+    });
+    return toUserResponse(user);
+  }
+}

@@ -1,0 +1,128 @@
+// What `npm start` and `npm test` share: provide Postgres and Redis (unless DATABASE_URL / REDIS_URL are
+// given), apply migrations, seed the first admin, and run the apps as child processes with prefixed logs.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { log, root, QUIET_ENV } from './bootstrap.mjs';
+import { dataRoot, freePort, startPostgres, startRedis } from './services.mjs';
+import { applyMigrations } from './migrations.mjs';
+
+/**
+ * Returns the environment the apps run with, plus a stop() for whatever was started here.
+ * mode 'dev': persistent data under .data/, fixed ports. mode 'test': fresh data, free ports.
+ */
+export async function provision({ mode }) {
+  const stops = [];
+  const env = {};
+  const fresh = mode === 'test';
+  if (!process.env.DATABASE_URL) {
+    const dir = dataRoot(fresh ? 'test-postgres' : 'postgres');
+    if (fresh) rmSync(dir, { recursive: true, force: true });
+    const port = fresh ? await freePort() : Number(process.env.EMBEDDED_PG_PORT ?? 15432);
+    log(`starting embedded PostgreSQL on 127.0.0.1:${port} (${path.relative(root, dir) || dir})`);
+    const pg = await startPostgres({ dir, port, log });
+    env.DATABASE_URL = pg.url;
+    env.EMBEDDED_PG_ADMIN_URL = pg.adminUrl('postgres');
+    stops.push(() => pg.stop());
+  } else {
+    env.DATABASE_URL = process.env.DATABASE_URL;
+  }
+  if (!process.env.REDIS_URL) {
+    const dir = dataRoot(fresh ? 'test-redis' : 'redis');
+    const port = fresh ? await freePort() : Number(process.env.EMBEDDED_REDIS_PORT ?? 16379);
+    log(`starting redis-server on 127.0.0.1:${port}`);
+    const redis = await startRedis({ dir, port, log });
+    env.REDIS_URL = redis.url;
+    stops.push(() => redis.stop());
+  } else {
+    env.REDIS_URL = process.env.REDIS_URL;
+  }
+  const applied = await applyMigrations(env.DATABASE_URL);
+  log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
+  env.SESSION_SECRET = process.env.SESSION_SECRET ?? sessionSecret(fresh);
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  return { env, stop };
+}
+
+/** Dev sessions survive restarts: the generated secret is kept beside the embedded data. */
+function sessionSecret(fresh) {
+  if (fresh) return randomBytes(32).toString('hex');
+  const file = path.join(dataRoot('secrets'), 'session-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+export function seed(env) {
+  const r = spawnSync(process.execPath, ['apps/api/dist/seed.js'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('seeding failed');
+}
+
+const COLORS = { api: 32, worker: 35, web: 34 };
+
+/** A supervised child: every output line prefixed with its name; `exited` resolves with its exit code. */
+export function launch(name, args, { env, cwd = root, quiet = false } = {}) {
+  const child = spawn(args[0], args.slice(1), {
+    cwd, env: { ...process.env, ...QUIET_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `\x1b[${COLORS[name] ?? 33}m[${name}]\x1b[0m `;
+  const lines = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      if (lines.length > 200) lines.shift();
+      if (!quiet) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  return {
+    name, child, exited,
+    /** The last lines it printed, for a failure report when running quietly. */
+    tail: () => lines.slice(-40).join('\n'),
+    async stop(timeoutMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export async function waitForHttp(url, { timeoutMs = 60_000, proc } = {}) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null)) {
+      throw new Error(`${proc.name} exited before ${url} answered:\n${proc.tail()}`);
+    }
+    try {
+      const r = await fetch(url);
+      if (r.status < 500) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms${proc ? `:\n${proc.tail()}` : ''}`);
+}
+
+export function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The three apps, as `npm start` runs them. */
+export function launchApps(env, { apiPort, webPort, quiet = false }) {
+  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet });
+  const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet });
+  const nextBin = path.join(root, 'node_modules/next/dist/bin/next');
+  const web = existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))
+    ? launch('web', [process.execPath, nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'], {
+        cwd: path.join(root, 'apps/web'), env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort) }, quiet,
+      })
+    : null;
+  return [api, worker, web].filter(Boolean);
+}
