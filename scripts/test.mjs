@@ -1,0 +1,124 @@
+// `npm test`: the same provisioning as `npm start`, then every tier: unit (beside the code), integration
+// (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
+// Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
+//   npm test -- unit | integration | e2e      run one tier only
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
+
+const only = process.argv[2];
+const tiers = only ? [only] : ['unit', 'integration', 'e2e'];
+const started = Date.now();
+
+try {
+  bootstrap({ web: tiers.includes('e2e') });
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
+
+function findTests(dirs, suffix) {
+  const out = [];
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { if (e.name !== 'node_modules') walk(p); }
+      else if (e.name.endsWith(suffix)) out.push(p);
+    }
+  };
+  dirs.forEach(walk);
+  return out.sort();
+}
+
+const distDirs = ['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist')));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+/** Runs node's test runner on files; the spec reporter goes to the terminal, TAP to a file we count from. */
+function runNodeTests(name, files, env, { concurrency = 1, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve) => {
+    if (!files.length) { log(`${name}: no test files`); return resolve(0); }
+    log(`${name}: ${files.length} file(s)`);
+    const tapFile = path.join(root, '.data', `test-${name}.tap`);
+    mkdirSync(path.dirname(tapFile), { recursive: true });
+    const args = [
+      '--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`,
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files,
+    ];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...QUIET_ENV, ...env } });
+    child.on('exit', (code) => {
+      const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+      const count = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+      const passed = count('pass'), failed = count('fail') + count('cancelled'), skipped = count('skipped');
+      totals.passed += passed; totals.failed += failed; totals.skipped += skipped;
+      if (code !== 0 && failed === 0) totals.failed += 1; // the runner itself failed (crash, bad file)
+      log(`${name}: ${passed} passed, ${failed} failed`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+let platform = null;
+let apps = [];
+let exitCode = 0;
+try {
+  if (tiers.includes('unit')) {
+    exitCode |= await runNodeTests('unit', findTests(distDirs, '.spec.js').filter((f) => !f.endsWith('.int-spec.js')), {}, { concurrency: 2 });
+  }
+  if (tiers.includes('integration') || tiers.includes('e2e')) {
+    const { provision, seed } = await import('./platform.mjs');
+    platform = await provision({ mode: 'test' });
+    const admin = { MODELYARD_ADMIN_EMAIL: 'admin@test.modelyard.local', MODELYARD_ADMIN_PASSWORD: 'admin-password-e2e', MODELYARD_ADMIN_API_KEY: `ci-admin-key-${Date.now()}-${'z'.repeat(24)}` };
+    seed({ ...platform.env, ...admin });
+    if (tiers.includes('integration')) {
+      exitCode |= await runNodeTests('integration', findTests(distDirs, '.int-spec.js'), platform.env);
+    }
+    if (tiers.includes('e2e')) {
+      const { launchApps, waitForHttp } = await import('./platform.mjs');
+      const { freePort } = await import('./services.mjs');
+      ensureChromium();
+      const apiPort = await freePort();
+      const webPort = await freePort();
+      const env = { ...platform.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log') };
+      apps = launchApps(env, { apiPort, webPort, quiet: true });
+      await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
+      const web = apps.find((p) => p.name === 'web');
+      if (web) await waitForHttp(`http://127.0.0.1:${webPort}/login`, { proc: web });
+      exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist')], '.e2e.js'), {
+        E2E_API_URL: `http://127.0.0.1:${apiPort}`, E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
+        E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL, E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
+        E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, ...platform.env,
+      }, { timeoutMs: 300_000 });
+      for (const p of apps) {
+        if (p.child.exitCode !== null && p.child.exitCode !== 0) {
+          console.error(`${p.name} died during the e2e run:\n${p.tail()}`);
+          exitCode |= 1;
+        }
+      }
+    }
+  }
+} catch (e) {
+  console.error(e.stack ?? e.message);
+  exitCode = 1;
+  totals.failed += 1;
+} finally {
+  await Promise.all(apps.map((p) => p.stop()));
+  if (platform) await platform.stop();
+}
+
+function ensureChromium() {
+  if (existsSync('/usr/lib/chromium/chromium')) return;
+  if (process.getuid?.() !== 0) throw new Error('Chromium is needed for the dashboard tests: apt-get install -y chromium');
+  log('installing Debian chromium for the browser tests (one time)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'chromium']]) {
+    const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
+  }
+}
+
+const secs = Math.round((Date.now() - started) / 1000);
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''} (${secs} s)`);
+process.exit(exitCode || (totals.failed ? 1 : 0));
