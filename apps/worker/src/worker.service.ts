@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
-import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, createRedis, type JobHandler } from '@modelyard/server';
+import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, redisOptions, type JobHandler } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
 import { WORKER_CONFIG } from './tokens.js';
 
@@ -26,8 +26,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap() {
     for (const queue of QUEUES) {
       const worker = new Worker(queue, (job) => this.process(job), {
-        // BullMQ needs its own blocking connection per worker; maxRetriesPerRequest: null is set in createRedis.
-        connection: createRedis(this.cfg.redis.url),
+        // Its own blocking connection, which BullMQ creates and closes itself (see redisOptions).
+        connection: redisOptions(this.cfg.redis.url),
         prefix: bullPrefix(this.cfg),
         concurrency: this.cfg.worker.concurrency,
       });

@@ -1,11 +1,27 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from './tokens.js';
 
 export function createRedis(url: string): Redis {
   // maxRetriesPerRequest: null is what BullMQ requires of the connections it uses; harmless elsewhere.
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false, enableAutoPipelining: true });
+}
+
+/**
+ * Connection options (not a client) for BullMQ Workers and QueueEvents: BullMQ closes connections it made
+ * itself, but never a client it was handed, which would keep the process alive after shutdown.
+ */
+export function redisOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname, port: Number(u.port || 6379),
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
 }
 
 /**

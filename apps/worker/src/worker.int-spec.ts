@@ -1,0 +1,63 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { QueueEvents } from 'bullmq';
+import { loadWorkerConfig } from '@modelyard/config';
+import { bullPrefix, createLogger, createPrismaClient, redisOptions, JobProducer } from '@modelyard/server';
+import { integrationEnv, TEST_PASSWORD, uniqueEmail } from '@modelyard/testing';
+import { WorkerModule } from './worker.module.js';
+
+describe('worker (real Redis + Postgres)', () => {
+  let ctx: INestApplicationContext;
+  const config = loadWorkerConfig(integrationEnv());
+  const db = createPrismaClient(config.db.url, 2);
+
+  before(async () => {
+    ctx = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, createLogger(config.log, 'worker-test')), { logger: false });
+    await ctx.init();
+  });
+  after(async () => {
+    await ctx.close();
+    await db.$disconnect();
+  });
+
+  it('runs maintenance.cleanup from the queue: expired sessions go, live ones stay', async () => {
+    const user = await db.user.create({ data: { email: uniqueEmail(), name: 'w', passwordHash: TEST_PASSWORD } });
+    const expired = await db.session.create({ data: { tokenHash: `exp-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() - 1000) } });
+    const live = await db.session.create({ data: { tokenHash: `live-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() + 3600_000) } });
+
+    const producer = ctx.get(JobProducer);
+    const events = new QueueEvents('maintenance', { connection: redisOptions(config.redis.url), prefix: bullPrefix(config) });
+    await events.waitUntilReady();
+    try {
+      const job = await producer.enqueue('maintenance.cleanup', { reason: 'manual' });
+      const result = (await job.waitUntilFinished(events, 15_000)) as { expiredSessions: number };
+      assert.ok(result.expiredSessions >= 1);
+    } finally {
+      await events.close();
+    }
+    assert.equal(await db.session.findUnique({ where: { id: expired.id } }), null);
+    assert.ok(await db.session.findUnique({ where: { id: live.id } }));
+  });
+
+  it('fails a job with an invalid payload without retrying it', async () => {
+    const producer = ctx.get(JobProducer);
+    const events = new QueueEvents('maintenance', { connection: redisOptions(config.redis.url), prefix: bullPrefix(config) });
+    await events.waitUntilReady();
+    try {
+      // Bypass the typed producer on purpose: this is what a stale or foreign producer could put on the queue.
+      const job = await producer.queue('maintenance').add('maintenance.cleanup', { reason: 'because' }, { attempts: 5 });
+      await assert.rejects(job.waitUntilFinished(events, 15_000), /Invalid payload for maintenance.cleanup/);
+      const stored = await producer.queue('maintenance').getJob(job.id!);
+      assert.equal(stored?.attemptsMade, 1);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('has scheduled the hourly cleanup', async () => {
+    const schedulers = await ctx.get(JobProducer).queue('maintenance').getJobSchedulers();
+    assert.ok(schedulers.some((s) => s.key === 'maintenance-hourly' || s.id === 'maintenance-hourly'));
+  });
+});

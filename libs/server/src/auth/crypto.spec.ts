@@ -1,0 +1,42 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { displayPrefix, generateApiKey, hashPassword, sessionTokenHash, sha256Hex, verifyPassword } from './crypto.js';
+
+describe('generateApiKey', () => {
+  it('has the my_<prefix>_<secret> shape and never repeats', () => {
+    const keys = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const { key, prefix } = generateApiKey();
+      assert.match(key, /^my_[a-z0-9]{8}_[A-Za-z0-9]{40}$/);
+      assert.equal(key.split('_')[1], prefix);
+      keys.add(key);
+    }
+    assert.equal(keys.size, 200);
+  });
+});
+
+describe('displayPrefix', () => {
+  it('shows our prefix, or a short stub of a foreign key', () => {
+    assert.equal(displayPrefix('my_abcd1234_' + 'x'.repeat(40)), 'abcd1234');
+    assert.equal(displayPrefix('operator-chosen-key-with-32-characters'), 'oper…');
+  });
+});
+
+describe('hashPassword / verifyPassword', () => {
+  it('uses argon2id, salts every hash and verifies only the right password', async () => {
+    const a = await hashPassword('correct horse battery');
+    const b = await hashPassword('correct horse battery');
+    assert.match(a, /^\$argon2id\$/);
+    assert.notEqual(a, b);
+    assert.equal(await verifyPassword(a, 'correct horse battery'), true);
+    assert.equal(await verifyPassword(a, 'correct horse batterY'), false);
+    assert.equal(await verifyPassword('not-a-hash', 'x'), false);
+  });
+});
+
+describe('token hashing', () => {
+  it('keys session hashes by the secret', () => {
+    assert.notEqual(sessionTokenHash('secret-a', 't'), sessionTokenHash('secret-b', 't'));
+    assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
