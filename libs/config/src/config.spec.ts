@@ -15,6 +15,8 @@ describe('loadApiConfig', () => {
     assert.equal(c.http.maxBodyBytes, 1024 * 1024);
     assert.equal(c.auth.cookieSecure, false);
     assert.equal(c.redis.prefix, 'modelyard');
+    assert.equal(c.http.trustProxy, 'loopback');
+    assert.equal(loadApiConfig({ ...good, TRUST_PROXY: 'false' }).http.trustProxy, false);
   });
 
   it('lists every bad key at once', () => {

@@ -36,7 +36,12 @@ const apiEnv = z.object({
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Which peers may set X-Forwarded-For (Fastify/proxy-addr syntax: true, false, or a comma list of addresses,
+   * CIDRs and the names loopback/linklocal/uniquelocal). Loopback by default: the dashboard proxies the browser's
+   * calls from the same box, and only a local process can connect from there.
+   */
+  TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
 });
 
 const workerEnv = z.object({

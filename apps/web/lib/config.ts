@@ -1,0 +1,26 @@
+/**
+ * The web app's whole configuration, read once per server process. Only the server (proxy.ts and server
+ * components) imports this; browsers reach the API through the same-origin `/api/*` rewrite instead.
+ */
+function parseApiUrl(raw: string | undefined): URL {
+  const value = raw && raw.trim() !== '' ? raw.trim() : 'http://127.0.0.1:8080';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`Invalid configuration: API_URL must be an absolute http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`Invalid configuration: API_URL must be an http(s) URL, got "${value}"`);
+  }
+  // Paths are joined relative to the base, so it must end with "/" to keep any prefix such as /modelyard/.
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+export const webConfig = {
+  api: { baseUrl: parseApiUrl(process.env.API_URL).href },
+} as const;
+
+/** Request header proxy.ts sets on page requests: layouts are not told their URL, but need it for `?next=`. */
+export const PATH_HEADER = 'x-modelyard-path';
