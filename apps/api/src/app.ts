@@ -44,6 +44,5 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     .addCookieAuth('modelyard_session')
     .build());
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }

@@ -1,5 +1,5 @@
 import { ConfigError, loadApiConfig } from '@modelyard/config';
-import { createLogger } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals } from '@modelyard/server';
 import { createApp } from './app.js';
 
 async function main() {
@@ -15,10 +15,7 @@ async function main() {
   }
   const logger = createLogger(config.log, 'api');
   const app = await createApp(config, logger);
-  // In-flight requests get SHUTDOWN_GRACE_MS to finish after SIGTERM; then we stop waiting.
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => setTimeout(() => { logger.warn('shutdown grace period over; exiting'); process.exit(1); }, config.http.shutdownGraceMs).unref());
-  }
+  exitCleanlyOnSignals(app, logger, config.http.shutdownGraceMs);
   await app.listen({ port: config.http.port, host: config.http.host });
   logger.info({ port: config.http.port }, 'api listening');
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadWorkerConfig } from '@modelyard/config';
-import { createLogger } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals } from '@modelyard/server';
 import { WorkerModule } from './worker.module.js';
 
 async function main() {
@@ -18,7 +18,7 @@ async function main() {
   const logger = createLogger(config.log, 'worker');
   // An application context, not an HTTP app: the worker never serves requests.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: false });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  exitCleanlyOnSignals(app, logger, 30_000);
 }
 
 main().catch((e) => {

@@ -4,6 +4,7 @@ export * from './platform/tokens.js';
 export * from './platform/logger.js';
 export * from './platform/redis.service.js';
 export * from './platform/cursor.js';
+export * from './platform/shutdown.js';
 export * from './db/prisma.service.js';
 export * from './db/errors.js';
 export * from './auth/crypto.js';

@@ -1,0 +1,38 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface CliConfig {
+  url: string;
+  apiKey?: string;
+}
+
+/** `$XDG_CONFIG_HOME/modelyard/config.json` (or ~/.config/...), written 0600 because it holds a key. */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  return path.join(base, 'modelyard', 'config.json');
+}
+
+/** Environment wins over the file, so CI can run with MODELYARD_URL / MODELYARD_API_KEY and no login step. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  let file: Partial<CliConfig> = {};
+  const p = configPath(env);
+  if (existsSync(p)) {
+    try { file = JSON.parse(readFileSync(p, 'utf8')) as Partial<CliConfig>; } catch { file = {}; }
+  }
+  return {
+    url: env.MODELYARD_URL || file.url || 'http://127.0.0.1:8080',
+    apiKey: env.MODELYARD_API_KEY || file.apiKey,
+  };
+}
+
+export function saveCliConfig(cfg: CliConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const p = configPath(env);
+  mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
+  writeFileSync(p, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  return p;
+}
+
+export function clearCliConfig(env: NodeJS.ProcessEnv = process.env): void {
+  rmSync(configPath(env), { force: true });
+}

@@ -1,0 +1,66 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { e2eEnv, http, uniqueId } from '@modelyard/testing';
+
+const env = e2eEnv();
+const home = mkdtempSync(path.join(os.tmpdir(), 'modelyard-cli-'));
+
+function cli(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [path.resolve('apps/cli/bin/modelyard.js'), ...args], {
+    env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), ...extraEnv }, encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('modelyard CLI', () => {
+  let key: string;
+  let saName: string;
+  before(async () => {
+    saName = uniqueId('cli-sa');
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: saName, role: 'scientist' } });
+    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'ci', scopes: ['models:read', 'jobs'], serviceAccountId: sa.json.id } });
+    key = k.json.secret;
+  });
+
+  it('exits 2 with usage for an unknown command or flag', () => {
+    const r = cli(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command: frobnicate/);
+    assert.equal(cli(['whoami', '--bogus']).code, 2);
+  });
+
+  it('refuses a bad key at login (exit 1) and saves nothing', () => {
+    const r = cli(['login', '--url', env.apiUrl, '--api-key', `my_aaaaaaaa_${'b'.repeat(40)}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Invalid, expired or revoked API key/);
+    assert.equal(existsSync(path.join(home, '.config/modelyard/config.json')), false);
+  });
+
+  it('logs in with a key, saves it 0600, and whoami shows the service account', () => {
+    const r = cli(['login', '--url', env.apiUrl, '--api-key', key]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`as ${saName} \\(scientist\\)`));
+    const file = path.join(home, '.config/modelyard/config.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+
+    const who = cli(['whoami']);
+    assert.equal(who.code, 0, who.stderr);
+    assert.match(who.stdout, new RegExp(saName));
+    const json = JSON.parse(cli(['whoami', '--json']).stdout);
+    assert.equal(json.name, saName);
+    assert.deepEqual(json.scopes, ['models:read', 'jobs']);
+  });
+
+  it('lets MODELYARD_API_KEY override the saved login, and logout forgets it', () => {
+    const viaEnv = JSON.parse(cli(['whoami', '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey }).stdout);
+    assert.equal(viaEnv.name, 'bootstrap-admin');
+    assert.equal(cli(['logout']).code, 0);
+    const after = cli(['whoami']);
+    assert.equal(after.code, 1);
+    assert.match(after.stderr, /not logged in/);
+  });
+});
