@@ -11,8 +11,8 @@ export interface AuditFilter {
 export class AuditRepository {
   constructor(private readonly db: PrismaService) {}
 
-  insert(row: Prisma.AuditLogUncheckedCreateInput) {
-    return this.db.auditLog.create({ data: row });
+  insert(row: Omit<Prisma.AuditLogUncheckedCreateInput, 'summary'> & { summary: unknown }) {
+    return this.db.auditLog.create({ data: { ...row, summary: row.summary as Prisma.InputJsonValue } });
   }
 
   find(f: AuditFilter) {

@@ -5,14 +5,15 @@ import { AuditRepository } from './audit.repository.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { LOGGER } from '../platform/tokens.js';
-import type { Prisma } from '../db/generated/client.js';
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json | undefined };
 
 export interface AuditEvent {
   action: string;
   objectType: string;
   objectId?: string | null;
   /** A short before/after summary. Never secrets: callers pass ids and names only. */
-  summary?: Prisma.InputJsonValue;
+  summary?: Json;
 }
 
 @Injectable()

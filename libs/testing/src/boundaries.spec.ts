@@ -1,0 +1,59 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+// Unit tests run from the repository root (npm test sets cwd).
+const root = process.cwd();
+
+function sources(dir: string, exts = ['.ts', '.tsx']): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      if (['node_modules', 'dist', '.next', 'generated', 'fixtures'].includes(name)) continue;
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (exts.some((e) => name.endsWith(e))) out.push(p);
+    }
+  };
+  walk(path.join(root, dir));
+  return out;
+}
+
+const isTest = (f: string) => /\.(int-)?spec\.ts$/.test(f) || f.endsWith('test-support.ts');
+const rel = (f: string) => path.relative(root, f);
+
+/** The rules of ../shared/docs/STYLE.md that a reviewer would otherwise have to remember. */
+describe('code boundaries', () => {
+  it('server code reads configuration only through libs/config', () => {
+    const offenders = ['apps/api/src', 'apps/worker/src', 'libs/server/src']
+      .flatMap((d) => sources(d))
+      .filter((f) => !isTest(f) && /process\.env\b/.test(readFileSync(f, 'utf8')))
+      .map(rel);
+    assert.deepEqual(offenders, []);
+  });
+
+  it('the dashboard never imports server code or the database client', () => {
+    const offenders = sources('apps/web')
+      .filter((f) => /from ['"](@modelyard\/server|@prisma\/|pg['"]|.*libs\/server)/.test(readFileSync(f, 'utf8')))
+      .map(rel);
+    assert.deepEqual(offenders, []);
+  });
+
+  it('contracts stay isomorphic: no Node, Nest or Prisma imports', () => {
+    const offenders = sources('libs/contracts/src')
+      .filter((f) => /from ['"](node:|@nestjs\/|@prisma\/|@modelyard\/server)/.test(readFileSync(f, 'utf8')))
+      .map(rel);
+    assert.deepEqual(offenders, []);
+  });
+
+  it('only repositories (and the db module, seed and migrations) touch Prisma', () => {
+    const offenders = sources('libs/server/src')
+      .filter((f) => !isTest(f) && !/\.repository\.ts$|\/db\/|\/seed\//.test(f))
+      .filter((f) => /PrismaService|PrismaClient|generated\/client/.test(readFileSync(f, 'utf8')))
+      // The module wires the client; the readiness probe pings the database itself.
+      .filter((f) => !f.endsWith('server-core.module.ts') && !f.endsWith('health.service.ts'))
+      .map(rel);
+    assert.deepEqual(offenders, []);
+  });
+});
