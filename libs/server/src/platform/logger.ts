@@ -20,7 +20,7 @@ export function createLogger(cfg: CommonConfig['log'], name: string): Logger {
   const level = (cfg.level === 'silent' ? 'fatal' : cfg.level) as pino.Level;
   // pino-pretty as a stream (not a worker-thread transport) keeps lines ordered with the launcher's prefixes.
   const stdout = cfg.pretty
-    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: false })
+    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: false })
     : pino.destination({ dest: 1, sync: false });
   streams.push({ stream: stdout, level });
   if (cfg.file) {
