@@ -37,6 +37,13 @@ export const PERMISSIONS = {
   'serviceAccounts.write': { role: 'admin', scopes: ['admin'] },
   'apiKeys.manage': { role: 'admin', scopes: ['admin'] },
   'audit.read': { role: 'admin', scopes: ['admin'] },
+  'models.read': { role: 'viewer', scopes: ['models:read'] },
+  /** Create models, register versions, edit metadata, aliases, stages other than Production. */
+  'models.write': { role: 'scientist', scopes: ['models:write'] },
+  /** Production: transitions into or out of it, and approval decisions. */
+  'models.promote': { role: 'approver', scopes: ['models:promote'] },
+  'webhooks.read': { role: 'admin', scopes: ['admin'] },
+  'webhooks.write': { role: 'admin', scopes: ['admin'] },
 } as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;
 export type Permission = keyof typeof PERMISSIONS;
 

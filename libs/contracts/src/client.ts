@@ -5,6 +5,12 @@ import {
   type TCreateUserRequest, type TLoginRequest, type TMemberRef, type TUpdateUserRequest,
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
+import {
+  ZApproval, ZHistoryEntry, ZModelPage, ZModelVersion, ZRegisteredModel, ZStageTransitionResult,
+  type TCreateModelRequest, type TListModelsQuery, type TRegisterVersionSpec, type TSetAliasRequest,
+  type TStageTransitionRequest, type TUpdateModelRequest,
+} from './registry.js';
+import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
 export class ApiError extends Error {
@@ -111,6 +117,33 @@ export class ModelyardClient {
   revokeApiKey(id: string) { return this.send('POST', `/v1/api-keys/${enc(id)}/revoke`, ZApiKey); }
 
   listAudit(query: Partial<TAuditQuery> = {}) { return this.get('/v1/audit', ZAuditPage, query as Query); }
+
+  listModels(query: Partial<TListModelsQuery> = {}) { return this.get('/v1/models', ZModelPage, query as Query); }
+  getModel(name: string) { return this.get(`/v1/models/${enc(name)}`, ZRegisteredModel); }
+  createModel(body: Partial<TCreateModelRequest> & { name: string }) { return this.send('POST', '/v1/models', ZRegisteredModel, body); }
+  updateModel(name: string, body: TUpdateModelRequest) { return this.send('PATCH', `/v1/models/${enc(name)}`, ZRegisteredModel, body); }
+  listVersions(name: string) { return this.get(`/v1/models/${enc(name)}/versions`, z.array(ZModelVersion)); }
+  getVersion(name: string, version: number) { return this.get(`/v1/models/${enc(name)}/versions/${version}`, ZModelVersion); }
+  /** Registers an artifact already in storage; uploads go through multipart (see the CLI and dashboard). */
+  registerFromUri(name: string, spec: Partial<TRegisterVersionSpec> & { artifactUri: string }) {
+    return this.send('POST', `/v1/models/${enc(name)}/versions`, ZModelVersion, spec);
+  }
+  transitionStage(name: string, version: number, body: Partial<TStageTransitionRequest> & { stage: TStageTransitionRequest['stage'] }) {
+    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/stage`, ZStageTransitionResult, body);
+  }
+  setAlias(name: string, alias: string, body: Partial<TSetAliasRequest> & { version: number }) {
+    return this.send('PUT', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, body);
+  }
+  deleteAlias(name: string, alias: string) { return this.send('DELETE', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel); }
+  history(name: string) { return this.get(`/v1/models/${enc(name)}/history`, z.array(ZHistoryEntry)); }
+  listApprovals(query: { status?: string; model?: string } = {}) { return this.get('/v1/approvals', z.array(ZApproval), query); }
+  approve(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/approve`, ZApproval, { comment }); }
+  reject(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/reject`, ZApproval, { comment }); }
+
+  listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
+  createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }
+  deleteWebhook(id: string) { return this.send('DELETE', `/v1/webhooks/${enc(id)}`, null); }
+  webhookDeliveries(id: string) { return this.get(`/v1/webhooks/${enc(id)}/deliveries`, z.array(ZWebhookDelivery)); }
 }
 
 function enc(s: string) {

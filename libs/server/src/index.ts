@@ -27,3 +27,7 @@ export * from './health/health.service.js';
 export * from './maintenance/maintenance.service.js';
 export * from './seed/seed.js';
 export * from './server-core.module.js';
+export * from './onnx/onnx-model.js';
+export * from './onnx/onnx-zipmap.js';
+export * from './onnx/onnx-session.js';
+export * from './onnx/onnx-inspect.js';
