@@ -42,17 +42,18 @@ export async function provision({ mode }) {
   }
   const applied = await applyMigrations(env.DATABASE_URL);
   log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
-  env.SESSION_SECRET = process.env.SESSION_SECRET ?? sessionSecret(fresh);
+  env.SESSION_SECRET = process.env.SESSION_SECRET ?? keptSecret('session-secret', fresh);
+  env.SECRET_KEY = process.env.SECRET_KEY ?? keptSecret('secret-key', fresh);
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   return { env, stop };
 }
 
-/** Dev sessions survive restarts: the generated secret is kept beside the embedded data. */
-function sessionSecret(fresh) {
+/** Dev secrets survive restarts (sessions, sealed webhook secrets): generated once, kept beside the embedded data. */
+function keptSecret(name, fresh) {
   if (fresh) return randomBytes(32).toString('hex');
-  const file = path.join(dataRoot('secrets'), 'session-secret');
+  const file = path.join(dataRoot('secrets'), name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
 }

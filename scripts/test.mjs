@@ -62,6 +62,7 @@ function runNodeTests(name, files, env, { concurrency = 1, timeoutMs = 120_000 }
 
 let platform = null;
 let apps = [];
+let stopStorage = async () => {};
 let exitCode = 0;
 try {
   if (tiers.includes('unit')) {
@@ -79,9 +80,11 @@ try {
       const { launchApps, waitForHttp } = await import('./platform.mjs');
       const { freePort } = await import('./services.mjs');
       ensureChromium();
+      const storage = await startStorageServers(freePort);
+      stopStorage = storage.stop;
       const apiPort = await freePort();
       const webPort = await freePort();
-      const env = { ...platform.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log') };
+      const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log') };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');
@@ -89,7 +92,8 @@ try {
       exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist')], '.e2e.js'), {
         E2E_API_URL: `http://127.0.0.1:${apiPort}`, E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
         E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL, E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
-        E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, ...platform.env,
+        E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, E2E_STORAGE_LOCAL_ROOT: storage.env.STORAGE_LOCAL_ROOT,
+        E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES, ...platform.env, ...storage.env,
       }, { timeoutMs: 300_000 });
       for (const p of apps) {
         if (p.child.exitCode !== null && p.child.exitCode !== 0) {
@@ -105,7 +109,38 @@ try {
   totals.failed += 1;
 } finally {
   await Promise.all(apps.map((p) => p.stop()));
+  await stopStorage();
   if (platform) await platform.stop();
+}
+
+/**
+ * Real S3-API (s3rver) and Azure Blob (Azurite) servers on loopback for the end-to-end tier, so registrations
+ * to every backend are tested against something that speaks the real protocol.
+ */
+async function startStorageServers(freePort) {
+  const { launch, waitForHttp } = await import('./platform.mjs');
+  const base = path.join(root, '.data', 'test-storage');
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(path.join(base, 's3'), { recursive: true });
+  mkdirSync(path.join(base, 'local'), { recursive: true });
+  const s3Port = await freePort();
+  const azPort = await freePort();
+  const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+  const s3 = launch('s3', [bin('s3rver'), '--directory', path.join(base, 's3'), '--address', '127.0.0.1', '--port', String(s3Port), '--configure-bucket', 'modelyard', '--silent'], { quiet: true });
+  const az = launch('azurite', [bin('azurite-blob'), '--blobHost', '127.0.0.1', '--blobPort', String(azPort), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose', '--disableTelemetry', '--silent'], { quiet: true });
+  await waitForHttp(`http://127.0.0.1:${s3Port}/`, { proc: s3 });
+  await waitForHttp(`http://127.0.0.1:${azPort}/devstoreaccount1?comp=list`, { proc: az });
+  const azureKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+  return {
+    env: {
+      STORAGE_DEFAULT: 'local', STORAGE_LOCAL_ROOT: path.join(base, 'local'), MAX_UPLOAD_BYTES: String(2 * 1024 * 1024),
+      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`, S3_REGION: 'us-east-1', S3_BUCKET: 'modelyard', S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true',
+      AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${azureKey};BlobEndpoint=http://127.0.0.1:${azPort}/devstoreaccount1;`,
+      AZURE_CONTAINER: 'modelyard',
+    },
+    stop: async () => { await s3.stop(); await az.stop(); },
+  };
 }
 
 function ensureChromium() {

@@ -14,6 +14,9 @@ import { GroupsController } from './groups/groups.controller.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { AuditController } from './audit/audit.controller.js';
+import { ModelsController } from './registry/models.controller.js';
+import { ApprovalsController } from './registry/approvals.controller.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 @Module({})
@@ -26,7 +29,7 @@ export class AppModule implements OnApplicationBootstrap {
       imports: [ServerCoreModule.forRoot({ config, logger, auth: config.auth }), PassportModule],
       controllers: [
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
-        ApiKeysController, AuditController,
+        ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import fastifyCookie from '@fastify/cookie';
+import fastifyMultipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule } from './app.module.js';
@@ -29,6 +30,11 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     bufferLogs: false,
   });
   await app.register(fastifyCookie);
+  // Uploads stream into storage, which enforces MAX_UPLOAD_BYTES itself (and removes partial blobs); the
+  // multipart limit is only a backstop above it. One file per request, small fields.
+  await app.register(fastifyMultipart, {
+    limits: { files: 1, fields: 10, fieldSize: 64 * 1024 * 1024, fileSize: config.storage.maxUploadBytes * 2 + 1024, parts: 20 },
+  });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);

@@ -48,7 +48,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}: ${parsed.error.message}`);
     try {
       return await handler.handle(parsed.data as never, {
-        jobId: String(job.id), attempt: job.attemptsMade + 1,
+        jobId: String(job.id), attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1,
         updateProgress: (p) => job.updateProgress(p),
       });
     } catch (e) {

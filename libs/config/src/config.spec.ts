@@ -6,6 +6,7 @@ const good = {
   DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
   REDIS_URL: 'redis://127.0.0.1:6379',
   SESSION_SECRET: 'x'.repeat(32),
+  SECRET_KEY: 'k'.repeat(32),
 };
 
 describe('loadApiConfig', () => {
@@ -41,5 +42,56 @@ describe('loadWorkerConfig', () => {
   });
   it('parses booleans strictly', () => {
     assert.throws(() => loadWorkerConfig({ ...good, LOG_PRETTY: 'maybe' }), ConfigError);
+  });
+});
+
+describe('storage config', () => {
+  const s3 = { S3_BUCKET: 'models', S3_ACCESS_KEY_ID: 'AKIDEXAMPLE', S3_SECRET_ACCESS_KEY: 'secret' };
+  const azure = { AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', AZURE_CONTAINER: 'models' };
+  const issuesOf = (fn: () => unknown) => {
+    try { fn(); } catch (e) { if (e instanceof ConfigError) return e.issues; throw e; }
+    assert.fail('expected a ConfigError');
+  };
+
+  it('defaults to local storage under .data/artifacts, in both api and worker', () => {
+    for (const c of [loadApiConfig(good), loadWorkerConfig(good)]) {
+      assert.deepEqual(c.storage, {
+        defaultBackend: 'local', maxUploadBytes: 512 * 1024 * 1024, local: { root: '.data/artifacts' }, s3: null, azure: null,
+      });
+    }
+  });
+
+  it('refuses a default backend without its credentials, naming each missing key', () => {
+    const issues = issuesOf(() => loadApiConfig({ ...good, STORAGE_DEFAULT: 's3', S3_BUCKET: 'models' }));
+    assert.deepEqual(issues.map((i) => i.key).sort(), ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+    assert.match(issues[0]!.message, /STORAGE_DEFAULT=s3/);
+    const az = issuesOf(() => loadWorkerConfig({ ...good, STORAGE_DEFAULT: 'azure' }));
+    assert.deepEqual(az.map((i) => i.key).sort(), ['AZURE_CONTAINER', 'AZURE_STORAGE_CONNECTION_STRING']);
+  });
+
+  it('lists storage problems together with the other bad keys', () => {
+    const issues = issuesOf(() => loadApiConfig({ ...good, API_PORT: 'eighty', STORAGE_DEFAULT: 'azure' }));
+    assert.deepEqual(issues.map((i) => i.key).sort(), ['API_PORT', 'AZURE_CONTAINER', 'AZURE_STORAGE_CONNECTION_STRING']);
+  });
+
+  it('refuses a half-configured backend that is not the default', () => {
+    const issues = issuesOf(() => loadApiConfig({ ...good, AZURE_CONTAINER: 'models' }));
+    assert.deepEqual(issues.map((i) => i.key), ['AZURE_STORAGE_CONNECTION_STRING']);
+  });
+
+  it('configures every backend whose keys are set', () => {
+    const c = loadWorkerConfig({ ...good, ...s3, ...azure, STORAGE_DEFAULT: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', MAX_UPLOAD_BYTES: '1048576' });
+    assert.equal(c.storage.defaultBackend, 's3');
+    assert.equal(c.storage.maxUploadBytes, 1048576);
+    assert.deepEqual(c.storage.s3, {
+      endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'models', forcePathStyle: true,
+      accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret',
+    });
+    assert.deepEqual(c.storage.azure, { connectionString: 'UseDevelopmentStorage=true', container: 'models' });
+  });
+
+  it('rejects an unknown backend and a bad endpoint', () => {
+    const issues = issuesOf(() => loadApiConfig({ ...good, STORAGE_DEFAULT: 'gcs', ...s3, S3_ENDPOINT: 'ftp://x' }));
+    assert.deepEqual(issues.map((i) => i.key).sort(), ['S3_ENDPOINT', 'STORAGE_DEFAULT']);
   });
 });

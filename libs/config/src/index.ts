@@ -14,6 +14,28 @@ const bool = z
 const port = z.coerce.number().int().min(1).max(65535);
 const bytes = z.coerce.number().int().min(1024);
 
+/**
+ * Artifact storage, shared by api (uploads, downloads) and worker (validation). Only the default backend is
+ * required; another one is available when its keys are set, so a version registered on S3 stays readable after
+ * the default moves to Azure. Credentials live here and nowhere else: never in the database, never in logs.
+ */
+const storageEnv = {
+  STORAGE_DEFAULT: z.enum(['local', 's3', 'azure']).default('local'),
+  /** Relative paths resolve against the process's working directory. */
+  STORAGE_LOCAL_ROOT: z.string().default('.data/artifacts'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  // Loose on purpose: S3-compatible servers accept names AWS would not (uppercase, underscores).
+  S3_BUCKET: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a bucket name (letters, digits, . _ -)').optional(),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** MinIO, Ceph and s3rver want path-style URLs (http://host/bucket/key); AWS prefers virtual hosts. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
+  AZURE_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be an Azure container name').optional(),
+  MAX_UPLOAD_BYTES: bytes.default(512 * 1024 * 1024),
+};
+
 const common = {
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
@@ -22,7 +44,29 @@ const common = {
   LOG_PRETTY: bool.default(false),
   /** Prefix of every Redis key and queue, so tests and several installs can share one Redis. */
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default('modelyard'),
+  /** Encrypts secrets the platform must read back (webhook signing keys). Changing it orphans those secrets. */
+  SECRET_KEY: z.string().min(32, 'at least 32 characters'),
+  ...storageEnv,
 };
+
+/** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
+const STORAGE_REQUIRED = {
+  s3: ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+  azure: ['AZURE_STORAGE_CONNECTION_STRING', 'AZURE_CONTAINER'],
+} as const;
+
+/** Cross-key checks zod cannot express per key; they run on the raw env so they are listed with the others. */
+function storageIssues(env: Record<string, string>): { key: string; message: string }[] {
+  const chosen = env.STORAGE_DEFAULT ?? 'local';
+  const issues: { key: string; message: string }[] = [];
+  for (const [backend, keys] of Object.entries(STORAGE_REQUIRED)) {
+    const missing = keys.filter((k) => env[k] === undefined);
+    if (missing.length === 0 || (chosen !== backend && missing.length === keys.length)) continue;
+    const why = chosen === backend ? `required when STORAGE_DEFAULT=${backend}` : `required to configure the ${backend} backend`;
+    for (const key of missing) issues.push({ key, message: why });
+  }
+  return issues;
+}
 
 const apiEnv = z.object({
   ...common,
@@ -57,13 +101,19 @@ const seedEnv = z.object({
   MODELYARD_ADMIN_API_KEY: z.string().min(32, 'at least 32 characters').optional(),
 });
 
-function parse<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+function parse<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+  check: (cleaned: Record<string, string>) => { key: string; message: string }[] = () => [],
+): z.output<T> {
   // Empty strings mean "unset": a `FOO=` line in a compose file should fall back to the default, not fail.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  );
   const r = schema.safeParse(cleaned);
-  if (!r.success) {
-    throw new ConfigError(r.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })));
-  }
+  const issues = r.success ? [] : r.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message }));
+  issues.push(...check(cleaned).filter((c) => !issues.some((i) => i.key === c.key)));
+  if (!r.success || issues.length > 0) throw new ConfigError(issues);
   return r.data;
 }
 
@@ -72,11 +122,27 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     db: { url: e.DATABASE_URL },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
+    secrets: { key: e.SECRET_KEY },
+    storage: storage(e),
   };
 }
 
+/** null for a backend whose keys are not set; storageIssues has already refused a half-set one. */
+function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
+  const s3 = e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+    ? {
+      endpoint: e.S3_ENDPOINT, region: e.S3_REGION, bucket: e.S3_BUCKET, forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    }
+    : null;
+  const azure = e.AZURE_STORAGE_CONNECTION_STRING && e.AZURE_CONTAINER
+    ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER }
+    : null;
+  return { defaultBackend: e.STORAGE_DEFAULT, maxUploadBytes: e.MAX_UPLOAD_BYTES, local: { root: e.STORAGE_LOCAL_ROOT }, s3, azure };
+}
+
 export function loadApiConfig(env: Record<string, string | undefined> = process.env) {
-  const e = parse(apiEnv, env);
+  const e = parse(apiEnv, env, storageIssues);
   return {
     ...shared(e),
     http: {
@@ -93,7 +159,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env) {
-  const e = parse(workerEnv, env);
+  const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
     worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS },
@@ -112,3 +178,4 @@ export type SeedConfig = ReturnType<typeof loadSeedConfig>;
 
 /** The pieces every server process needs, whatever app it is. */
 export type CommonConfig = ReturnType<typeof shared>;
+export type StorageConfig = CommonConfig['storage'];

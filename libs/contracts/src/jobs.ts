@@ -6,6 +6,15 @@ import { z } from 'zod';
  * Payloads carry ids, never secrets or personal data.
  */
 export const JOBS = {
+  /** Load a new version in onnxruntime, read its signature, run its samples: pending -> ready | failed. */
+  'registry.validate': {
+    queue: 'registry',
+    payload: z.object({ versionId: z.uuid() }),
+  },
+  'webhook.deliver': {
+    queue: 'webhooks',
+    payload: z.object({ deliveryId: z.uuid() }),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

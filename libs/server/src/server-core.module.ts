@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import type { CommonConfig } from '@modelyard/config';
 import { PrismaService } from './db/prisma.service.js';
 import { RedisService } from './platform/redis.service.js';
-import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER } from './platform/tokens.js';
+import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER, SECRET_KEY } from './platform/tokens.js';
+import { RegistryRepository } from './registry/registry.repository.js';
+import { RegistryService } from './registry/registry.service.js';
+import { RegistryValidationService } from './registry/registry-validation.service.js';
+import { OnnxModelInspector } from './registry/onnx-inspector.js';
+import { MODEL_INSPECTOR } from './registry/ports.js';
+import { WebhooksRepository } from './webhooks/webhooks.repository.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
@@ -19,11 +26,16 @@ import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { JobProducer } from './queue/job-producer.js';
 import { HealthService } from './health/health.service.js';
 import { MaintenanceService } from './maintenance/maintenance.service.js';
+import { StorageService } from './storage/storage.service.js';
+import { ARTIFACT_STORE } from './registry/ports.js';
 
 const services = [
   PrismaService, RedisService, AuditRepository, AuditService, AuthRepository, AuthService, UsersRepository,
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
+  StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
+  WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
+  OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
 ];
 
 export interface ServerCoreOptions {
@@ -43,6 +55,7 @@ export class ServerCoreModule {
       providers: [
         { provide: COMMON_CONFIG, useValue: opts.config },
         { provide: LOGGER, useValue: opts.logger },
+        { provide: SECRET_KEY, useValue: opts.config.secrets.key },
         {
           provide: AUTH_OPTIONS,
           useValue: opts.auth ?? {
@@ -52,7 +65,7 @@ export class ServerCoreModule {
         },
         ...services,
       ],
-      exports: [COMMON_CONFIG, LOGGER, AUTH_OPTIONS, ...services],
+      exports: [COMMON_CONFIG, LOGGER, AUTH_OPTIONS, SECRET_KEY, ...services],
     };
   }
 }

@@ -22,6 +22,7 @@ export function integrationEnv(extra: Record<string, string> = {}): Record<strin
     DATABASE_URL: need('DATABASE_URL'),
     REDIS_URL: need('REDIS_URL'),
     SESSION_SECRET: process.env.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+    SECRET_KEY: process.env.SECRET_KEY ?? randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Each test file gets its own Redis namespace: queues, rate-limit counters and pub/sub do not cross.
     REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
@@ -64,3 +65,4 @@ export async function http(
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, json, text };
 }
+export * from './storage-servers.js';

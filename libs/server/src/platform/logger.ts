@@ -8,7 +8,7 @@ import type { CommonConfig } from '@modelyard/config';
 export const REDACT_PATHS = [
   'password', '*.password', 'secret', '*.secret', 'passwordHash', '*.passwordHash', 'token', '*.token',
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
-  'headers.cookie', 'apiKey', '*.apiKey',
+  'headers.cookie', 'apiKey', '*.apiKey', '*.secretAccessKey', '*.connectionString', '*.secretCiphertext',
 ];
 
 /**

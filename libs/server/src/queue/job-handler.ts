@@ -3,6 +3,8 @@ import type { JobName, JobPayloadParsed } from '@modelyard/contracts';
 export interface JobContext {
   jobId: string;
   attempt: number;
+  /** The job's attempt budget: a handler can tell whether this try is the last. */
+  maxAttempts: number;
   updateProgress(progress: number): Promise<void>;
 }
 

@@ -1,0 +1,186 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import { z } from 'zod';
+import {
+  ZAliasName, ZCreateModelRequest, ZHistoryEntry, ZListModelsQuery, ZMetrics, ZModelName, ZModelPage, ZModelVersion,
+  ZRegisteredModel, ZRegisterVersionSpec, ZSetAliasRequest, ZStageTransitionRequest, ZStageTransitionResult, ZTags,
+  ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery, type TSetAliasRequest, type TStageTransitionRequest,
+  type TUpdateModelRequest,
+} from '@modelyard/contracts';
+import { AppError, RegistryService, type Principal } from '@modelyard/server';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
+import { zod, ZodPipe } from '../common/zod.pipe.js';
+
+const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+const ZUpdateVersionRequest = z.object({ description: z.string().max(10_000), tags: ZTags, metrics: ZMetrics }).partial();
+const ZDeleteAliasQuery = z.object({ comment: z.string().max(2000).default('') });
+const specPipe = new ZodPipe(ZRegisterVersionSpec);
+
+@ApiTags('models')
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly registry: RegistryService) {}
+
+  @RequirePermission('models.read')
+  @Get()
+  @ApiZodResponse(200, ZModelPage)
+  list(@Actor() actor: Principal, @Query(zod(ZListModelsQuery)) q: TListModelsQuery) {
+    return this.registry.listModels(actor, q);
+  }
+
+  @RequirePermission('models.write')
+  @Post()
+  @ApiZodBody(ZCreateModelRequest)
+  @ApiZodResponse(201, ZRegisteredModel)
+  create(@Actor() actor: Principal, @Body(zod(ZCreateModelRequest)) body: TCreateModelRequest) {
+    return this.registry.createModel(actor, body);
+  }
+
+  @RequirePermission('models.read')
+  @Get(':name')
+  @ApiZodResponse(200, ZRegisteredModel)
+  get(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.registry.getModel(actor, name);
+  }
+
+  @RequirePermission('models.write')
+  @Patch(':name')
+  @ApiZodBody(ZUpdateModelRequest)
+  @ApiZodResponse(200, ZRegisteredModel)
+  update(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZUpdateModelRequest)) body: TUpdateModelRequest) {
+    return this.registry.updateModel(actor, name, body);
+  }
+
+  @RequirePermission('models.promote')
+  @Delete(':name')
+  @HttpCode(204)
+  async delete(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    await this.registry.deleteModel(actor, name);
+  }
+
+  @RequirePermission('models.read')
+  @Get(':name/versions')
+  @ApiZodResponse(200, z.array(ZModelVersion))
+  versions(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.registry.listVersions(actor, name);
+  }
+
+  /**
+   * Multipart: a `spec` field (JSON, ZRegisterVersionSpec) first, then the `file` part, which is streamed into
+   * storage as it arrives. Or JSON: the spec with `artifactUri` for an artifact already in storage.
+   * Answers 202: the version is `pending` until the worker has validated it.
+   */
+  @RequirePermission('models.write')
+  @Post(':name/versions')
+  @HttpCode(202)
+  @ApiConsumes('multipart/form-data', 'application/json')
+  @ApiZodBody(ZRegisterVersionSpec)
+  @ApiZodResponse(202, ZModelVersion)
+  async register(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest) {
+    if (!req.isMultipart()) return this.registry.registerVersion(actor, name, specPipe.transform(req.body), null);
+    let spec: unknown = {};
+    let result: Awaited<ReturnType<RegistryService['registerVersion']>> | null = null;
+    for await (const part of req.parts() as AsyncIterableIterator<Multipart>) {
+      if (part.type === 'field') {
+        if (part.fieldname !== 'spec') continue;
+        if (result) throw new AppError('VALIDATION_FAILED', 'The `spec` field must come before the `file` part');
+        // A field sent with Content-Type: application/json arrives already parsed; a plain text field does not.
+        if (part.value !== null && typeof part.value === 'object') spec = part.value;
+        else {
+          try { spec = JSON.parse(String(part.value)); } catch { throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON'); }
+        }
+      } else if (part.fieldname === 'file' && !result) {
+        result = await this.registry.registerVersion(actor, name, specPipe.transform(spec), { stream: part.file, filename: part.filename });
+      } else {
+        part.file.resume(); // drain parts we do not use, so the request completes
+      }
+    }
+    if (!result) throw new AppError('VALIDATION_FAILED', 'No `file` part in the upload');
+    return result;
+  }
+
+  @RequirePermission('models.read')
+  @Get(':name/versions/:version')
+  @ApiZodResponse(200, ZModelVersion)
+  version(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    return this.registry.getVersion(actor, name, version);
+  }
+
+  @RequirePermission('models.write')
+  @Patch(':name/versions/:version')
+  @ApiZodBody(ZUpdateVersionRequest)
+  @ApiZodResponse(200, ZModelVersion)
+  updateVersion(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Body(zod(ZUpdateVersionRequest)) body: z.output<typeof ZUpdateVersionRequest>,
+  ) {
+    return this.registry.updateVersion(actor, name, version, body);
+  }
+
+  @RequirePermission('models.write')
+  @Delete(':name/versions/:version')
+  @HttpCode(204)
+  async deleteVersion(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    await this.registry.deleteVersion(actor, name, version);
+  }
+
+  /** Streams the artifact with its SHA-256 so the client can verify what it got. */
+  @RequirePermission('models.read')
+  @Get(':name/versions/:version/artifact')
+  async artifact(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Res() reply: FastifyReply,
+  ) {
+    const a = await this.registry.download(actor, name, version);
+    void reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${a.filename}"`);
+    if (a.sizeBytes !== null) void reply.header('content-length', String(a.sizeBytes));
+    if (a.sha256) {
+      void reply.header('x-checksum-sha256', a.sha256).header('digest', `sha-256=${Buffer.from(a.sha256, 'hex').toString('base64')}`);
+    }
+    return reply.send(a.stream);
+  }
+
+  @RequirePermission('models.write')
+  @Post(':name/versions/:version/stage')
+  @ApiZodBody(ZStageTransitionRequest)
+  @ApiZodResponse(200, ZStageTransitionResult, 'Transitioned')
+  @ApiZodResponse(202, ZStageTransitionResult, 'An approval request was created (the model requires approval)')
+  async stage(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Body(zod(ZStageTransitionRequest)) body: TStageTransitionRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const r = await this.registry.transition(actor, name, version, body);
+    void reply.status(r.outcome === 'approval_requested' ? 202 : 200);
+    return r;
+  }
+
+  @RequirePermission('models.write')
+  @Put(':name/aliases/:alias')
+  @ApiZodBody(ZSetAliasRequest)
+  @ApiZodResponse(200, ZRegisteredModel)
+  setAlias(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
+    @Body(zod(ZSetAliasRequest)) body: TSetAliasRequest,
+  ) {
+    return this.registry.setAlias(actor, name, alias, body);
+  }
+
+  @RequirePermission('models.write')
+  @Delete(':name/aliases/:alias')
+  @ApiZodResponse(200, ZRegisteredModel)
+  deleteAlias(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
+    @Query(zod(ZDeleteAliasQuery)) q: z.output<typeof ZDeleteAliasQuery>,
+  ) {
+    return this.registry.deleteAlias(actor, name, alias, q.comment);
+  }
+
+  @RequirePermission('models.read')
+  @Get(':name/history')
+  @ApiZodResponse(200, z.array(ZHistoryEntry))
+  history(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.registry.history(actor, name);
+  }
+}

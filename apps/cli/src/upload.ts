@@ -1,0 +1,49 @@
+import { createReadStream, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * Streams `spec` (JSON field) then the file as multipart/form-data without loading the file in memory; the
+ * body length is known up front, and `onProgress` sees every chunk as it leaves.
+ */
+export async function uploadMultipart(url: string, apiKey: string, spec: unknown, file: string, onProgress?: (sent: number, total: number) => void) {
+  const size = statSync(file).size;
+  const boundary = `----modelyard${randomBytes(12).toString('hex')}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(spec)}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  let sent = 0;
+  async function* body() {
+    yield head;
+    for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+      sent += (chunk as Buffer).length;
+      onProgress?.(sent, size);
+      yield chunk as Buffer;
+    }
+    yield tail;
+  }
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${apiKey}`, 'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(head.length + size + tail.length), 'user-agent': 'modelyard-cli',
+    },
+    body: body() as unknown as RequestInit["body"],
+    duplex: 'half',
+  } as RequestInit & { duplex: 'half' });
+}
+
+export function progressBar(label: string) {
+  let last = -1;
+  return (sent: number, total: number) => {
+    const pct = total ? Math.floor((sent / total) * 100) : 100;
+    if (pct === last) return;
+    last = pct;
+    const width = 30;
+    const fill = Math.round((pct / 100) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}% ${(sent / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`);
+    if (sent >= total) process.stderr.write('\n');
+  };
+}

@@ -1,0 +1,33 @@
+import type { Readable } from 'node:stream';
+
+export type StorageKind = 'local' | 's3' | 'azure';
+
+/** What the registry needs from storage (implemented by the storage module). */
+export interface ArtifactStore {
+  defaultBackend(): StorageKind;
+  /** Streams into the backend; PAYLOAD_TOO_LARGE / BAD_REQUEST with nothing left behind when it fails. */
+  put(backend: StorageKind, key: string, body: Readable, opts: { maxBytes: number; contentType?: string }): Promise<{ uri: string; sizeBytes: number; sha256: string }>;
+  get(uri: string): Promise<Readable>;
+  stat(uri: string): Promise<{ sizeBytes: number } | null>;
+  delete(uri: string): Promise<void>;
+  /** Which backend serves this URI; BAD_REQUEST for a scheme or location we cannot read. */
+  backendOf(uri: string): StorageKind;
+  maxUploadBytes(): number;
+}
+export const ARTIFACT_STORE = Symbol('ARTIFACT_STORE');
+
+export interface InspectedModel {
+  signature: Record<string, unknown>;
+  warnings: string[];
+  /** Present when the model had to be rewritten to serve (e.g. ZipMap removed): store and serve these bytes. */
+  servingBytes?: Buffer;
+}
+
+/** What the registry needs from the ONNX layer (implemented by the onnx module). */
+export interface ModelInspector {
+  /** VALIDATION_FAILED with a reason a user understands for anything that is not a loadable ONNX model. */
+  inspect(bytes: Buffer, override?: Record<string, unknown>): Promise<InspectedModel>;
+  /** Runs sample rows (records by feature name, or arrays in input order) and returns the outputs as JSON. */
+  runSamples(bytes: Buffer, signature: Record<string, unknown>, rows: unknown[]): Promise<unknown>;
+}
+export const MODEL_INSPECTOR = Symbol('MODEL_INSPECTOR');

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { JobPayloadParsed } from '@modelyard/contracts';
+import { RegistryRepository } from './registry.repository.js';
+import { REGISTRY_CHANGED } from './registry.service.js';
+import { toVersionResponse } from './registry.mappers.js';
+import { ARTIFACT_STORE, MODEL_INSPECTOR, type ArtifactStore, type ModelInspector } from './ports.js';
+import { AppError } from '../platform/errors.js';
+import { LOGGER } from '../platform/tokens.js';
+import { RedisService } from '../platform/redis.service.js';
+import type { JobContext, JobHandler } from '../queue/job-handler.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
+
+async function readAll(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stream) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new AppError('PAYLOAD_TOO_LARGE', `The artifact is larger than the ${limit}-byte limit`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The worker's half of registration: load the artifact in onnxruntime, read its signature (overrides win),
+ * make a servable copy when needed (ZipMap), run the sample rows. A version becomes `ready` only when all of
+ * that worked; otherwise `failed` with the reason, and blobs we wrote are removed so nothing half-registered
+ * lingers. Infrastructure errors (storage down) are retried by BullMQ; bad models are not.
+ */
+@Injectable()
+export class RegistryValidationService implements JobHandler<'registry.validate'> {
+  readonly job = 'registry.validate' as const;
+
+  constructor(
+    private readonly repo: RegistryRepository,
+    private readonly webhooks: WebhooksService,
+    private readonly redis: RedisService,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(MODEL_INSPECTOR) private readonly inspector: ModelInspector,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async handle({ versionId }: JobPayloadParsed<'registry.validate'>, ctx: JobContext) {
+    const v = await this.repo.findVersionById(versionId);
+    if (!v || v.status !== 'pending') return { skipped: true };
+    try {
+      const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (v.sha256 && v.sha256 !== sha256) throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
+      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined);
+      let servingUri = v.storageUri;
+      let servingBytes = bytes;
+      if (inspected.servingBytes) {
+        const backend = v.ownedArtifact ? v.storageBackend : this.store.defaultBackend();
+        const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
+        const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
+        const put = await this.store.put(backend as never, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
+        servingUri = put.uri;
+        servingBytes = inspected.servingBytes;
+      }
+      const sampleOutput = Array.isArray(v.sampleInput) && v.sampleInput.length
+        ? await this.inspector.runSamples(servingBytes, inspected.signature, v.sampleInput as unknown[])
+        : undefined;
+      const ready = await this.repo.updateVersion(v.id, {
+        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, sha256,
+        sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),
+        metadata: inspected.warnings.length ? ({ ...(v.metadata as object), validationWarnings: inspected.warnings } as never) : undefined,
+      });
+      await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
+      await this.webhooks.emit('version.registered', { model: v.model.name, version: v.number, sha256, signature: inspected.signature });
+      await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model: v.model.name, at: Date.now() }));
+      return toVersionResponse(ready);
+    } catch (e) {
+      const permanent = e instanceof AppError && e.status < 500;
+      if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
+      const reason = e instanceof AppError ? e.message : `Validation could not complete: ${(e as Error).message}`;
+      await this.fail(v, reason);
+      return { failed: reason };
+    }
+  }
+
+  private async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+    for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
+      if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
+    }
+    await this.repo.updateVersion(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null });
+    await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
+    await this.webhooks.emit('version.failed', { model: v.model.name, version: v.number, reason });
+  }
+}
+
+/** The storage key inside a URI we wrote ourselves (scheme and bucket/container/root stripped). */
+function keyOf(uri: string): string {
+  const m = /^(?:s3|azure):\/\/[^/]+\/(.+)$/.exec(uri);
+  if (m) return m[1]!;
+  const i = uri.indexOf('/models/');
+  return i >= 0 ? uri.slice(i + 1) : uri;
+}

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+import type { Prisma, Stage } from '../db/generated/client.js';
+
+const modelSummary = {
+  versions: { select: { number: true, stage: true }, orderBy: { number: 'desc' } },
+  aliases: { select: { name: true, version: { select: { number: true } } } },
+} as const;
+const versionFull = { model: { select: { name: true } }, aliases: { select: { name: true } } } as const;
+
+export type ActorColumns = { kind: string; id: string | null; name: string | null };
+export type HistoryInput = { versionNumber: number | null; kind: string; from?: string | null; to?: string | null; comment?: string };
+
+function historyRow(modelId: string, actor: ActorColumns, h: HistoryInput) {
+  return {
+    modelId, versionNumber: h.versionNumber, kind: h.kind, from: h.from ?? null, to: h.to ?? null,
+    actorKind: actor.kind, actorId: actor.id, actorName: actor.name, comment: h.comment ?? '',
+  };
+}
+
+@Injectable()
+export class RegistryRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  listModels(q: { search?: string; limit: number; before?: { at: Date; id: string } }) {
+    return this.db.registeredModel.findMany({
+      where: {
+        ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { description: { contains: q.search, mode: 'insensitive' } }] } : {}),
+        ...(q.before ? { OR: [{ updatedAt: { lt: q.before.at } }, { updatedAt: q.before.at, id: { lt: q.before.id } }] } : {}),
+      },
+      include: modelSummary,
+      orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+    });
+  }
+  findModel(name: string) {
+    return this.db.registeredModel.findUnique({ where: { name }, include: modelSummary });
+  }
+  createModel(data: Prisma.RegisteredModelCreateInput) {
+    return this.db.registeredModel.create({ data, include: modelSummary });
+  }
+  updateModel(name: string, data: Prisma.RegisteredModelUpdateInput) {
+    return this.db.registeredModel.update({ where: { name }, data, include: modelSummary });
+  }
+  deleteModel(id: string) {
+    return this.db.registeredModel.delete({ where: { id } });
+  }
+
+  /** Number and row in one transaction: concurrent registrations of one model get distinct numbers. */
+  createVersion(modelId: string, data: Omit<Prisma.ModelVersionUncheckedCreateInput, 'modelId' | 'number'>, actor: ActorColumns) {
+    return this.db.$transaction(async (tx) => {
+      const m = await tx.registeredModel.update({ where: { id: modelId }, data: { nextVersion: { increment: 1 } }, select: { nextVersion: true } });
+      const number = m.nextVersion - 1;
+      const v = await tx.modelVersion.create({ data: { ...data, modelId, number }, include: versionFull });
+      await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: number, kind: 'registered', to: 'pending' }) });
+      return v;
+    });
+  }
+  findVersion(modelName: string, number: number) {
+    return this.db.modelVersion.findFirst({ where: { number, model: { name: modelName } }, include: versionFull });
+  }
+  findVersionById(id: string) {
+    return this.db.modelVersion.findUnique({ where: { id }, include: versionFull });
+  }
+  listVersions(modelId: string) {
+    return this.db.modelVersion.findMany({ where: { modelId }, include: versionFull, orderBy: { number: 'desc' } });
+  }
+  updateVersion(id: string, data: Prisma.ModelVersionUpdateInput) {
+    return this.db.modelVersion.update({ where: { id }, data, include: versionFull });
+  }
+  deleteVersion(id: string) {
+    return this.db.modelVersion.delete({ where: { id } });
+  }
+  versionsInStage(modelId: string, stage: Stage) {
+    return this.db.modelVersion.findMany({ where: { modelId, stage }, select: { id: true, number: true } });
+  }
+
+  /**
+   * Moves one version to `stage` and, when asked, every other version in Production to Archived; writes one
+   * history row per move. All or nothing, so the model never has two Production versions by accident.
+   */
+  transition(modelId: string, versionId: string, stage: Stage, archiveOthers: boolean, actor: ActorColumns, comment: string) {
+    return this.db.$transaction(async (tx) => {
+      const v = await tx.modelVersion.findUniqueOrThrow({ where: { id: versionId } });
+      const archived: number[] = [];
+      if (stage === 'Production' && archiveOthers) {
+        const others = await tx.modelVersion.findMany({ where: { modelId, stage: 'Production', id: { not: versionId } } });
+        for (const o of others) {
+          await tx.modelVersion.update({ where: { id: o.id }, data: { stage: 'Archived' } });
+          await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: o.number, kind: 'stage', from: 'Production', to: 'Archived', comment: `archived by the promotion of version ${v.number}` }) });
+          archived.push(o.number);
+        }
+      }
+      const updated = await tx.modelVersion.update({ where: { id: versionId }, data: { stage }, include: versionFull });
+      await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: v.number, kind: 'stage', from: v.stage, to: stage, comment }) });
+      await tx.registeredModel.update({ where: { id: modelId }, data: { updatedAt: new Date() } });
+      return { version: updated, from: v.stage, archived };
+    });
+  }
+
+  findAlias(modelId: string, name: string) {
+    return this.db.modelAlias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { number: true } } } });
+  }
+  setAlias(modelId: string, name: string, versionId: string, actor: ActorColumns, h: HistoryInput) {
+    return this.db.$transaction(async (tx) => {
+      await tx.modelAlias.upsert({ where: { modelId_name: { modelId, name } }, create: { modelId, name, versionId }, update: { versionId } });
+      await tx.modelHistory.create({ data: historyRow(modelId, actor, h) });
+    });
+  }
+  deleteAlias(modelId: string, name: string, actor: ActorColumns, h: HistoryInput) {
+    return this.db.$transaction(async (tx) => {
+      await tx.modelAlias.delete({ where: { modelId_name: { modelId, name } } });
+      await tx.modelHistory.create({ data: historyRow(modelId, actor, h) });
+    });
+  }
+
+  addHistory(modelId: string, actor: ActorColumns, h: HistoryInput) {
+    return this.db.modelHistory.create({ data: historyRow(modelId, actor, h) });
+  }
+  history(modelId: string, limit: number) {
+    return this.db.modelHistory.findMany({ where: { modelId }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: limit });
+  }
+
+  createApproval(data: Prisma.ApprovalRequestUncheckedCreateInput) {
+    return this.db.approvalRequest.create({ data, include: { model: { select: { name: true } }, version: { select: { number: true } } } });
+  }
+  findApproval(id: string) {
+    return this.db.approvalRequest.findUnique({ where: { id }, include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } } });
+  }
+  listApprovals(status?: 'pending' | 'approved' | 'rejected' | 'cancelled', modelName?: string) {
+    return this.db.approvalRequest.findMany({
+      where: { status, model: modelName ? { name: modelName } : undefined },
+      include: { model: { select: { name: true } }, version: { select: { number: true } } },
+      orderBy: { createdAt: 'desc' }, take: 200,
+    });
+  }
+  pendingApprovalFor(versionId: string, stage: Stage) {
+    return this.db.approvalRequest.findFirst({ where: { versionId, toStage: stage, status: 'pending' } });
+  }
+  /** Only a pending request can be decided, and only once, even with two approvers clicking at once. */
+  decideApproval(id: string, data: { status: 'approved' | 'rejected'; decidedByKind: string; decidedById: string | null; decidedByName: string | null; decisionComment: string }) {
+    return this.db.approvalRequest.updateMany({ where: { id, status: 'pending' }, data: { ...data, decidedAt: new Date() } });
+  }
+}

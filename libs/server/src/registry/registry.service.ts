@@ -1,0 +1,348 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import {
+  type Stage, type TApproval, type TCreateModelRequest, type THistoryEntry, type TListModelsQuery, type TModelVersion,
+  type TRegisteredModel, type TRegisterVersionSpec, type TSetAliasRequest, type TStageTransitionRequest,
+  type TStageTransitionResult, type TUpdateModelRequest,
+} from '@modelyard/contracts';
+import { RegistryRepository, type ActorColumns } from './registry.repository.js';
+import { toApprovalResponse, toHistoryResponse, toModelResponse, toVersionResponse } from './registry.mappers.js';
+import { ARTIFACT_STORE, type ArtifactStore, type StorageKind } from './ports.js';
+import { AuditService } from '../audit/audit.service.js';
+import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { decodeCursor, pageFrom } from '../platform/cursor.js';
+import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
+import { LOGGER } from '../platform/tokens.js';
+import { RedisService } from '../platform/redis.service.js';
+import { JobProducer } from '../queue/job-producer.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
+
+/** Published on every change of what a model serves; every api process reloads that model. */
+export const REGISTRY_CHANGED = 'registry-changed';
+
+export const actorColumns = (p: Principal): ActorColumns => ({ kind: p.kind, id: p.kind === 'system' ? null : p.id, name: p.name });
+
+export interface UploadedArtifact {
+  stream: Readable;
+  filename?: string;
+}
+
+@Injectable()
+export class RegistryService {
+  constructor(
+    private readonly repo: RegistryRepository,
+    private readonly audit: AuditService,
+    private readonly webhooks: WebhooksService,
+    private readonly jobs: JobProducer,
+    private readonly redis: RedisService,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  // ---------------------------------------------------------------- models
+
+  async listModels(actor: Principal, q: TListModelsQuery): Promise<{ items: TRegisteredModel[]; nextCursor: string | null }> {
+    authorize(actor, 'models.read');
+    const rows = await this.repo.listModels({ search: q.search, limit: q.limit, before: decodeCursor(q.cursor) });
+    const visible = actor.modelAllowList.length ? rows.filter((r) => actor.modelAllowList.includes(r.name)) : rows;
+    const page = pageFrom(visible, q.limit, (r) => ({ at: r.updatedAt, id: r.id }));
+    return { items: page.items.map(toModelResponse), nextCursor: page.nextCursor };
+  }
+
+  async getModel(actor: Principal, name: string): Promise<TRegisteredModel> {
+    authorize(actor, 'models.read');
+    return toModelResponse(await this.model(actor, name));
+  }
+
+  async createModel(actor: Principal, req: TCreateModelRequest): Promise<TRegisteredModel> {
+    authorize(actor, 'models.write');
+    authorizeModel(actor, req.name);
+    const m = await this.repo.createModel({
+      name: req.name, description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
+      ownerKind: actor.kind, ownerId: actor.kind === 'system' ? null : actor.id, ownerName: actor.name,
+    }).catch((e: unknown) => { throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e; });
+    await this.repo.addHistory(m.id, actorColumns(actor), { versionNumber: null, kind: 'model', to: 'created' });
+    await this.audit.record(actor, { action: 'model.created', objectType: 'model', objectId: m.id, summary: { name: m.name } });
+    await this.webhooks.emit('model.created', { model: m.name, by: actor.name });
+    return toModelResponse(m);
+  }
+
+  async updateModel(actor: Principal, name: string, req: TUpdateModelRequest): Promise<TRegisteredModel> {
+    // Turning the approval policy off would let a single approver promote: that is a promote-level decision.
+    authorize(actor, req.requiresApproval === false ? 'models.promote' : 'models.write');
+    const before = await this.model(actor, name);
+    const m = await this.repo.updateModel(name, { description: req.description, tags: req.tags, requiresApproval: req.requiresApproval });
+    await this.audit.record(actor, {
+      action: 'model.updated', objectType: 'model', objectId: m.id,
+      summary: { before: { requiresApproval: before.requiresApproval }, after: { requiresApproval: m.requiresApproval } },
+    });
+    return toModelResponse(m);
+  }
+
+  async deleteModel(actor: Principal, name: string): Promise<void> {
+    authorize(actor, 'models.promote');
+    const m = await this.model(actor, name);
+    if (m.versions.some((v) => v.stage === 'Production')) {
+      throw conflict(`Model ${name} has a version in Production; archive it before deleting the model`);
+    }
+    const versions = await this.repo.listVersions(m.id);
+    await this.repo.deleteModel(m.id);
+    for (const v of versions) await this.deleteBlobs(v);
+    await this.audit.record(actor, { action: 'model.deleted', objectType: 'model', objectId: m.id, summary: { name, versions: versions.length } });
+    await this.changed(name);
+  }
+
+  // ---------------------------------------------------------------- versions
+
+  /**
+   * Registers a version from an upload (streamed into storage, never buffered) or from an artifact already in
+   * storage. The version starts `pending`; the worker validates it (registry.validate). A failed upload leaves
+   * neither a row nor a blob behind.
+   */
+  async registerVersion(actor: Principal, name: string, spec: TRegisterVersionSpec, upload: UploadedArtifact | null): Promise<TModelVersion> {
+    authorize(actor, 'models.write');
+    authorizeModel(actor, name);
+    if (!!upload === !!spec.artifactUri) {
+      throw new AppError('VALIDATION_FAILED', upload ? 'Send either a file or artifactUri, not both' : 'Send the model as a multipart `file` part, or give artifactUri');
+    }
+    if (spec.reference) checkReference(spec.reference);
+    const folder = `models/${name}/${randomUUID()}`;
+    const written: string[] = [];
+    try {
+      let artifact: { backend: StorageKind; uri: string; owned: boolean; sha256: string | null; sizeBytes: number | null };
+      if (upload) {
+        const backend = spec.backend ?? this.store.defaultBackend();
+        const put = await this.store.put(backend, `${folder}/model.onnx`, upload.stream, { maxBytes: this.store.maxUploadBytes(), contentType: 'application/octet-stream' });
+        written.push(put.uri);
+        artifact = { backend, uri: put.uri, owned: true, sha256: put.sha256, sizeBytes: put.sizeBytes };
+      } else {
+        const uri = spec.artifactUri!;
+        const backend = this.store.backendOf(uri);
+        const stat = await this.store.stat(uri);
+        if (!stat) throw new AppError('VALIDATION_FAILED', `No artifact at ${uri}`);
+        if (stat.sizeBytes > this.store.maxUploadBytes()) throw new AppError('PAYLOAD_TOO_LARGE', `The artifact is ${stat.sizeBytes} bytes; the limit is ${this.store.maxUploadBytes()}`);
+        artifact = { backend, uri, owned: false, sha256: null, sizeBytes: stat.sizeBytes };
+      }
+      let referenceUri: string | null = null;
+      if (spec.reference) {
+        const body = Buffer.from(JSON.stringify(spec.reference));
+        const { Readable } = await import('node:stream');
+        const put = await this.store.put(artifact.owned ? artifact.backend : this.store.defaultBackend(), `${folder}/reference.json`, Readable.from([body]), { maxBytes: this.store.maxUploadBytes(), contentType: 'application/json' });
+        written.push(put.uri);
+        referenceUri = put.uri;
+      }
+      // Only now, with the bytes safely stored, may a new name become a model.
+      const model = await this.repo.findModel(name) ?? (await this.autoCreate(actor, name));
+      const v = await this.repo.createVersion(model.id, {
+        status: 'pending', stage: 'None', description: spec.description, storageBackend: artifact.backend,
+        storageUri: artifact.uri, ownedArtifact: artifact.owned, sha256: artifact.sha256,
+        sizeBytes: artifact.sizeBytes === null ? null : BigInt(artifact.sizeBytes),
+        signatureOverride: (spec.signature as never) ?? undefined, metadata: spec.metadata as never, tags: spec.tags,
+        metrics: spec.metrics, lineage: spec.lineage, sampleInput: (spec.sampleInput as never) ?? undefined, referenceUri,
+        createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name, createdByKeyId: actor.apiKeyId,
+      }, actorColumns(actor));
+      written.length = 0; // the row owns the blobs now
+      await this.audit.record(actor, { action: 'version.created', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: v.number, uri: v.storageUri } });
+      await this.jobs.enqueue('registry.validate', { versionId: v.id }, { jobId: `validate-${v.id}`, attempts: 3 });
+      return toVersionResponse(v);
+    } finally {
+      for (const uri of written) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove a partial upload'));
+    }
+  }
+
+  async listVersions(actor: Principal, name: string): Promise<TModelVersion[]> {
+    authorize(actor, 'models.read');
+    const m = await this.model(actor, name);
+    return (await this.repo.listVersions(m.id)).map(toVersionResponse);
+  }
+
+  async getVersion(actor: Principal, name: string, number: number): Promise<TModelVersion> {
+    authorize(actor, 'models.read');
+    return toVersionResponse(await this.version(actor, name, number));
+  }
+
+  async updateVersion(actor: Principal, name: string, number: number, req: { description?: string; tags?: Record<string, string>; metrics?: Record<string, number> }): Promise<TModelVersion> {
+    authorize(actor, 'models.write');
+    const v = await this.version(actor, name, number);
+    const updated = await this.repo.updateVersion(v.id, { description: req.description, tags: req.tags, metrics: req.metrics });
+    await this.audit.record(actor, { action: 'version.updated', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: number } });
+    return toVersionResponse(updated);
+  }
+
+  /** The artifact as registered, streamed, with what a client needs to verify it. */
+  async download(actor: Principal, name: string, number: number) {
+    authorize(actor, 'models.read');
+    const v = await this.version(actor, name, number);
+    if (v.status === 'failed' && v.ownedArtifact) throw new AppError('NOT_FOUND', `Version ${number} failed validation; its artifact was removed`);
+    return { stream: await this.store.get(v.storageUri), sha256: v.sha256, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes), filename: `${name}-v${number}.onnx` };
+  }
+
+  async deleteVersion(actor: Principal, name: string, number: number): Promise<void> {
+    authorize(actor, 'models.write');
+    const v = await this.version(actor, name, number);
+    if (v.stage === 'Production') throw conflict(`Version ${number} is in Production; archive it (or promote another) first`);
+    if (v.aliases.length) throw conflict(`Version ${number} is the target of alias(es) ${v.aliases.map((a) => a.name).join(', ')}; move them first`);
+    await this.repo.deleteVersion(v.id);
+    await this.deleteBlobs(v);
+    await this.repo.addHistory(v.modelId, actorColumns(actor), { versionNumber: number, kind: 'version', from: v.stage, to: 'deleted' });
+    await this.audit.record(actor, { action: 'version.deleted', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: number } });
+    await this.changed(name);
+  }
+
+  // ---------------------------------------------------------------- stages and approvals
+
+  /**
+   * Stage rules: scientists (models.write) move versions between None, Staging and Archived; anything that
+   * enters or leaves Production needs an approver (models.promote). With the model's `requiresApproval`
+   * policy, entering Production always goes through a request a second approver accepts.
+   */
+  async transition(actor: Principal, name: string, number: number, req: TStageTransitionRequest): Promise<TStageTransitionResult> {
+    authorize(actor, 'models.write');
+    const v = await this.version(actor, name, number);
+    const model = await this.model(actor, name);
+    if (v.stage === req.stage) throw conflict(`Version ${number} is already in ${req.stage}`);
+    if ((req.stage === 'Production' || req.stage === 'Staging') && v.status !== 'ready') {
+      throw conflict(`Version ${number} is ${v.status}${v.failureReason ? ` (${v.failureReason})` : ''}; only ready versions can go to ${req.stage}`);
+    }
+    if (req.stage === 'Production' && model.requiresApproval) {
+      if (await this.repo.pendingApprovalFor(v.id, 'Production')) throw conflict(`An approval request for version ${number} is already pending`);
+      const a = await this.repo.createApproval({
+        modelId: model.id, versionId: v.id, toStage: 'Production', archivePrevious: req.archivePrevious, comment: req.comment,
+        requestedByKind: actor.kind, requestedById: actor.kind === 'system' ? null : actor.id, requestedByName: actor.name,
+      });
+      await this.repo.addHistory(model.id, actorColumns(actor), { versionNumber: number, kind: 'approval', from: v.stage, to: 'requested:Production', comment: req.comment });
+      await this.audit.record(actor, { action: 'approval.requested', objectType: 'approval', objectId: a.id, summary: { model: name, version: number } });
+      await this.webhooks.emit('approval.requested', { model: name, version: number, approvalId: a.id, by: actor.name });
+      return { outcome: 'approval_requested', version: toVersionResponse(v), archived: [], approvalRequestId: a.id };
+    }
+    if (req.stage === 'Production' || v.stage === 'Production') {
+      if (!can(actor, 'models.promote')) {
+        throw forbidden(`Moving a version ${req.stage === 'Production' ? 'into' : 'out of'} Production needs the approver role and the models:promote scope`);
+      }
+    }
+    return this.applyTransition(actor, model.id, name, v.id, req.stage, req.archivePrevious, req.comment);
+  }
+
+  private async applyTransition(actor: Principal, modelId: string, name: string, versionId: string, stage: Stage, archivePrevious: boolean, comment: string): Promise<TStageTransitionResult> {
+    const r = await this.repo.transition(modelId, versionId, stage, archivePrevious, actorColumns(actor), comment);
+    await this.audit.record(actor, {
+      action: 'version.stage_changed', objectType: 'modelVersion', objectId: versionId,
+      summary: { model: name, version: r.version.number, from: r.from, to: stage, archived: r.archived },
+    });
+    for (const n of r.archived) await this.webhooks.emit('stage.changed', { model: name, version: n, from: 'Production', to: 'Archived', by: actor.name });
+    await this.webhooks.emit('stage.changed', { model: name, version: r.version.number, from: r.from, to: stage, by: actor.name, comment });
+    await this.changed(name);
+    return { outcome: 'transitioned', version: toVersionResponse(r.version), archived: r.archived, approvalRequestId: null };
+  }
+
+  async listApprovals(actor: Principal, q: { status?: 'pending' | 'approved' | 'rejected' | 'cancelled'; model?: string }): Promise<TApproval[]> {
+    authorize(actor, 'models.read');
+    const rows = await this.repo.listApprovals(q.status, q.model);
+    return rows.filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name)).map(toApprovalResponse);
+  }
+
+  async decideApproval(actor: Principal, id: string, approve: boolean, comment: string): Promise<TApproval> {
+    authorize(actor, 'models.promote');
+    const a = await this.repo.findApproval(id);
+    if (!a) throw notFound('Approval request');
+    authorizeModel(actor, a.model.name);
+    if (a.status !== 'pending') throw conflict(`This request was already ${a.status}`);
+    if (approve && a.requestedById && a.requestedById === actor.id) {
+      throw forbidden('A second approver must accept this request: you requested it');
+    }
+    const { count } = await this.repo.decideApproval(id, {
+      status: approve ? 'approved' : 'rejected', decidedByKind: actor.kind, decidedById: actor.kind === 'system' ? null : actor.id,
+      decidedByName: actor.name, decisionComment: comment,
+    });
+    if (count === 0) throw conflict('This request was decided by someone else a moment ago');
+    await this.repo.addHistory(a.modelId, actorColumns(actor), { versionNumber: a.version.number, kind: 'approval', from: 'requested:Production', to: approve ? 'approved' : 'rejected', comment });
+    await this.audit.record(actor, { action: approve ? 'approval.approved' : 'approval.rejected', objectType: 'approval', objectId: id, summary: { model: a.model.name, version: a.version.number } });
+    await this.webhooks.emit('approval.decided', { model: a.model.name, version: a.version.number, approvalId: id, approved: approve, by: actor.name });
+    if (approve) {
+      const v = await this.repo.findVersionById(a.version.id);
+      if (!v || v.status !== 'ready') throw conflict('The version is no longer ready; nothing was promoted');
+      await this.applyTransition(actor, a.modelId, a.model.name, a.version.id, a.toStage, a.archivePrevious, comment || `approved request ${id}`);
+    }
+    return toApprovalResponse((await this.repo.findApproval(id))!);
+  }
+
+  // ---------------------------------------------------------------- aliases and history
+
+  async setAlias(actor: Principal, name: string, alias: string, req: TSetAliasRequest): Promise<TRegisteredModel> {
+    authorize(actor, 'models.write');
+    const v = await this.version(actor, name, req.version);
+    if (v.status === 'failed') throw conflict(`Version ${req.version} failed validation and cannot carry an alias`);
+    const before = await this.repo.findAlias(v.modelId, alias);
+    if (before?.versionId === v.id) return toModelResponse(await this.model(actor, name));
+    await this.repo.setAlias(v.modelId, alias, v.id, actorColumns(actor), {
+      versionNumber: req.version, kind: 'alias', from: before ? `${alias}@${before.version.number}` : null, to: `${alias}@${req.version}`, comment: req.comment,
+    });
+    await this.audit.record(actor, { action: 'alias.set', objectType: 'model', objectId: v.modelId, summary: { model: name, alias, from: before?.version.number ?? null, to: req.version } });
+    await this.webhooks.emit('alias.changed', { model: name, alias, from: before?.version.number ?? null, to: req.version, by: actor.name });
+    await this.changed(name);
+    return toModelResponse(await this.model(actor, name));
+  }
+
+  async deleteAlias(actor: Principal, name: string, alias: string, comment = ''): Promise<TRegisteredModel> {
+    authorize(actor, 'models.write');
+    const m = await this.model(actor, name);
+    const before = await this.repo.findAlias(m.id, alias);
+    if (!before) throw notFound(`Alias ${alias}`);
+    await this.repo.deleteAlias(m.id, alias, actorColumns(actor), { versionNumber: before.version.number, kind: 'alias', from: `${alias}@${before.version.number}`, to: null, comment });
+    await this.audit.record(actor, { action: 'alias.deleted', objectType: 'model', objectId: m.id, summary: { model: name, alias } });
+    await this.webhooks.emit('alias.changed', { model: name, alias, from: before.version.number, to: null, by: actor.name });
+    await this.changed(name);
+    return toModelResponse(await this.model(actor, name));
+  }
+
+  async history(actor: Principal, name: string, limit = 500): Promise<THistoryEntry[]> {
+    authorize(actor, 'models.read');
+    const m = await this.model(actor, name);
+    return (await this.repo.history(m.id, Math.min(Math.max(limit, 1), 2000))).map(toHistoryResponse);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async model(actor: Principal, name: string) {
+    authorizeModel(actor, name);
+    const m = await this.repo.findModel(name);
+    if (!m) throw notFound(`Model ${name}`);
+    return m;
+  }
+
+  private async version(actor: Principal, name: string, number: number) {
+    authorizeModel(actor, name);
+    const v = await this.repo.findVersion(name, number);
+    if (!v) {
+      if (!(await this.repo.findModel(name))) throw notFound(`Model ${name}`);
+      throw notFound(`Version ${number} of ${name}`);
+    }
+    return v;
+  }
+
+  /** CI pipelines register into a name that may not exist yet, as with MLflow's registered models. */
+  private async autoCreate(actor: Principal, name: string) {
+    await this.createModel(actor, { name, description: '', tags: {}, requiresApproval: false }).catch((e: unknown) => {
+      if (!(e instanceof AppError && e.code === 'CONFLICT')) throw e;
+    });
+    return (await this.repo.findModel(name))!;
+  }
+
+  private async deleteBlobs(v: { ownedArtifact: boolean; storageUri: string; servingUri: string | null; referenceUri: string | null }) {
+    const uris = [v.ownedArtifact ? v.storageUri : null, v.servingUri !== v.storageUri ? v.servingUri : null, v.referenceUri];
+    for (const uri of uris) if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
+  }
+
+  private async changed(model: string) {
+    await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model, at: Date.now() }));
+  }
+}
+
+function checkReference(ref: { feature_names: string[]; rows: unknown[][] }) {
+  const width = ref.feature_names.length;
+  const bad = ref.rows.findIndex((r) => r.length !== width);
+  if (bad >= 0) throw new AppError('VALIDATION_FAILED', `reference.rows[${bad}] has ${ref.rows[bad]!.length} values; feature_names has ${width}`);
+}

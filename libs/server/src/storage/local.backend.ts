@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { notFound } from '../platform/errors.js';
+import { meteredWrite } from './metered-write.js';
+import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
+import { localPathOfKey, localPathOfUri } from './storage-uri.js';
+
+const absent = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** A folder on this machine or a mounted NAS share. URIs are `file:///<root>/<key>`. */
+export class LocalBackend implements StorageBackend {
+  readonly kind = 'local' as const;
+  private readonly root: string;
+
+  /** `root` may be relative (to the working directory); it is created on the first put. */
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
+    return meteredWrite(body, opts.maxBytes, async (data) => {
+      const file = localPathOfKey(this.root, key);
+      // Written under a temporary name in the same folder, then renamed: the rename is atomic, so readers never
+      // see half a file, and a failed upload only has the temporary file to remove.
+      const partial = `${file}.${randomUUID()}.partial`;
+      try {
+        await mkdir(path.dirname(file), { recursive: true });
+        await pipeline(data, createWriteStream(partial, { flags: 'wx' }));
+        await rename(partial, file);
+      } catch (err) {
+        await rm(partial, { force: true });
+        throw err;
+      }
+      return pathToFileURL(file).href;
+    });
+  }
+
+  async get(uri: string): Promise<Readable> {
+    const file = localPathOfUri(this.root, uri);
+    // Opened here rather than lazily by the stream, so a missing file is a NOT_FOUND now, not a stream error
+    // after the response headers have gone out.
+    const handle = await open(file, 'r').catch((err: unknown) => {
+      throw absent(err) || (err as NodeJS.ErrnoException).code === 'EISDIR' ? notFound(`Artifact ${uri}`) : err;
+    });
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw notFound(`Artifact ${uri}`);
+    }
+    return handle.createReadStream();
+  }
+
+  async stat(uri: string): Promise<{ sizeBytes: number } | null> {
+    const file = localPathOfUri(this.root, uri);
+    try {
+      const s = await stat(file);
+      return s.isFile() ? { sizeBytes: s.size } : null;
+    } catch (err) {
+      if (absent(err)) return null;
+      throw err;
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    return (await this.stat(uri)) !== null;
+  }
+
+  async delete(uri: string): Promise<void> {
+    const file = localPathOfUri(this.root, uri);
+    // EISDIR: a folder is not an object, so there is nothing to delete (and we never remove folders by URI).
+    await unlink(file).catch((err: unknown) => {
+      if (!absent(err) && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    });
+  }
+
+  checkUri(uri: string): void {
+    localPathOfUri(this.root, uri);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,110 @@
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import type { StorageConfig } from '@modelyard/config';
+import { AppError, notFound } from '../platform/errors.js';
+import { meteredWrite } from './metered-write.js';
+import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
+import { checkKey, parseBucketUri } from './storage-uri.js';
+
+export interface S3Tuning {
+  /** Bytes per multipart part (S3's minimum is 5 MiB); a smaller upload is one PutObject. */
+  partSize: number;
+  /** Parts in flight per upload. Memory per upload is about partSize * (queueSize + 1). */
+  queueSize: number;
+}
+
+const DEFAULT_TUNING: S3Tuning = { partSize: 8 * 1024 * 1024, queueSize: 2 };
+
+const isMissing = (err: unknown) =>
+  err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound');
+
+/**
+ * AWS S3 or anything that speaks its API (MinIO, Ceph, s3rver). URIs are `s3://<bucket>/<key>`, and only the
+ * configured bucket is addressable.
+ */
+export class S3Backend implements StorageBackend {
+  readonly kind = 's3' as const;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(cfg: NonNullable<StorageConfig['s3']>, private readonly tuning: S3Tuning = DEFAULT_TUNING) {
+    this.bucket = cfg.bucket;
+    this.client = new S3Client({
+      region: cfg.region,
+      endpoint: cfg.endpoint,
+      forcePathStyle: cfg.forcePathStyle,
+      credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
+      // The SDK's default CRC32 trailers are not understood by older S3-compatible servers (s3rver, some
+      // MinIO/Ceph releases); ask for checksums only where the API requires them. Integrity is our SHA-256.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
+    return meteredWrite(body, opts.maxBytes, async (data) => {
+      checkKey(key);
+      // All-or-nothing comes from S3 itself: an object appears only when a PutObject or a
+      // CompleteMultipartUpload succeeds, and on any failure Upload aborts the multipart upload
+      // (leavePartsOnError: false), which frees the parts already sent. A bucket lifecycle rule
+      // (AbortIncompleteMultipartUpload) covers the case where even the abort cannot reach the server.
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: data, ContentType: opts.contentType },
+        partSize: this.tuning.partSize,
+        queueSize: this.tuning.queueSize,
+        leavePartsOnError: false,
+      }).done();
+      return `s3://${this.bucket}/${key}`;
+    });
+  }
+
+  async get(uri: string): Promise<Readable> {
+    const key = this.keyOf(uri);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!(out.Body instanceof Readable)) throw new Error('S3 GetObject returned no Node.js stream');
+      return out.Body;
+    } catch (err) {
+      if (isMissing(err)) throw notFound(`Artifact ${uri}`);
+      throw err;
+    }
+  }
+
+  async stat(uri: string): Promise<{ sizeBytes: number } | null> {
+    const key = this.keyOf(uri);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { sizeBytes: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    return (await this.stat(uri)) !== null;
+  }
+
+  async delete(uri: string): Promise<void> {
+    // DeleteObject answers 204 whether or not the key existed.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(uri) }));
+  }
+
+  checkUri(uri: string): void {
+    this.keyOf(uri);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private keyOf(uri: string): string {
+    const { bucket, key } = parseBucketUri(uri, 's3');
+    if (bucket !== this.bucket) {
+      throw new AppError('BAD_REQUEST', `Cannot use storage URI ${uri}: only the configured bucket ${this.bucket} is readable`);
+    }
+    return key;
+  }
+}

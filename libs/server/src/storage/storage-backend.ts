@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+import type { StorageKind } from './storage-uri.js';
+
+export interface PutOptions {
+  /** More bytes than this: PAYLOAD_TOO_LARGE, and nothing stored. */
+  maxBytes: number;
+  contentType?: string;
+}
+
+export interface StoredObject {
+  uri: string;
+  sizeBytes: number;
+  /** Lowercase hex, computed from the bytes as they were streamed in. */
+  sha256: string;
+}
+
+/**
+ * One place artifacts live. Every backend passes the same contract suite (storage.int-spec.ts):
+ *
+ * - `put` streams (memory use is bounded by a part or block, whatever the size) and is all-or-nothing: on
+ *   PAYLOAD_TOO_LARGE, on an interrupted body (BAD_REQUEST) or on a backend error, no object is left at the
+ *   key and `body` has been destroyed. Putting to an existing key replaces it.
+ * - `get` answers NOT_FOUND for a missing object; `stat` answers null; `delete` of a missing object is fine.
+ * - URIs a backend did not write are checked first (`checkUri`): a URI outside its root, bucket or container
+ *   is BAD_REQUEST, so a user cannot make the platform read or delete anything else its credentials reach.
+ */
+export interface StorageBackend {
+  readonly kind: StorageKind;
+  put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject>;
+  get(uri: string): Promise<Readable>;
+  stat(uri: string): Promise<{ sizeBytes: number } | null>;
+  exists(uri: string): Promise<boolean>;
+  delete(uri: string): Promise<void>;
+  /** Throws BAD_REQUEST unless this backend may address `uri`. */
+  checkUri(uri: string): void;
+  /** Releases sockets at shutdown. */
+  close(): Promise<void>;
+}

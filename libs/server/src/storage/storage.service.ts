@@ -1,0 +1,113 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import type { CommonConfig } from '@modelyard/config';
+import { AppError } from '../platform/errors.js';
+import { COMMON_CONFIG } from '../platform/tokens.js';
+import type { ArtifactStore } from '../registry/ports.js';
+import { AzureBackend } from './azure.backend.js';
+import { LocalBackend } from './local.backend.js';
+import { S3Backend } from './s3.backend.js';
+import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
+import { kindOfUri, type StorageKind } from './storage-uri.js';
+
+/**
+ * The storage backends this process has credentials for. Writes go to a backend chosen by name (the default
+ * from config unless the caller picks one); reads, stats and deletes go by the URI's scheme, so versions
+ * stored under an earlier default stay readable. Which backends exist is decided once, from config, at boot.
+ */
+@Injectable()
+export class StorageService implements ArtifactStore, OnModuleDestroy {
+  private readonly backends: Partial<Record<StorageKind, StorageBackend>>;
+  private readonly config: CommonConfig['storage'];
+
+  constructor(@Inject(COMMON_CONFIG) config: Pick<CommonConfig, 'storage'>) {
+    this.config = config.storage;
+    const { local, s3, azure } = this.config;
+    this.backends = {
+      local: new LocalBackend(local.root),
+      ...(s3 && { s3: new S3Backend(s3) }),
+      ...(azure && { azure: new AzureBackend(azure) }),
+    };
+  }
+
+  defaultBackend(): StorageKind {
+    return this.config.defaultBackend;
+  }
+
+  maxUploadBytes(): number {
+    return this.config.maxUploadBytes;
+  }
+
+  /** The backends a registration may choose from. */
+  configuredBackends(): StorageKind[] {
+    return Object.keys(this.backends) as StorageKind[];
+  }
+
+  /** BAD_REQUEST when `kind` has no credentials in this installation. */
+  backend(kind: StorageKind): StorageBackend {
+    const b = this.backends[kind];
+    if (!b) {
+      throw new AppError('BAD_REQUEST', `The ${kind} storage backend is not configured here; available: ${this.configuredBackends().join(', ')}`);
+    }
+    return b;
+  }
+
+  /**
+   * Which backend serves `uri`. BAD_REQUEST for an unknown scheme, a backend without credentials, or a place
+   * outside the backend's root, bucket or container.
+   */
+  backendOf(uri: string): StorageKind {
+    return this.backendFor(uri).kind;
+  }
+
+  /** Whether `backendOf` would accept `uri`. */
+  canRead(uri: string): boolean {
+    try {
+      this.backendFor(uri);
+      return true;
+    } catch (err) {
+      if (err instanceof AppError) return false;
+      throw err;
+    }
+  }
+
+  // Async all the way, including the checks: callers write `store.delete(uri).catch(...)`, and a synchronous
+  // throw would escape that catch.
+
+  async put(kind: StorageKind, key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
+    let backend: StorageBackend;
+    try {
+      backend = this.backend(kind);
+    } catch (err) {
+      body.destroy(); // the contract: a failed put has consumed its body
+      throw err;
+    }
+    return backend.put(key, body, opts);
+  }
+
+  async get(uri: string): Promise<Readable> {
+    return this.backendFor(uri).get(uri);
+  }
+
+  async stat(uri: string): Promise<{ sizeBytes: number } | null> {
+    return this.backendFor(uri).stat(uri);
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    return this.backendFor(uri).exists(uri);
+  }
+
+  async delete(uri: string): Promise<void> {
+    return this.backendFor(uri).delete(uri);
+  }
+
+  async onModuleDestroy() {
+    await Promise.all(Object.values(this.backends).map((b) => b.close()));
+  }
+
+  private backendFor(uri: string): StorageBackend {
+    const b = this.backend(kindOfUri(uri));
+    b.checkUri(uri);
+    return b;
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+import type { Prisma } from '../db/generated/client.js';
+
+@Injectable()
+export class WebhooksRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  list() {
+    return this.db.webhook.findMany({ orderBy: { createdAt: 'desc' } });
+  }
+  findById(id: string) {
+    return this.db.webhook.findUnique({ where: { id } });
+  }
+  create(data: { url: string; description: string; events: string[]; secretCiphertext: string; createdByName: string | null }) {
+    return this.db.webhook.create({ data });
+  }
+  delete(id: string) {
+    return this.db.webhook.deleteMany({ where: { id } });
+  }
+  subscribedTo(event: string) {
+    return this.db.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
+  }
+  /** Idempotent per (webhook, event id): emitting the same event twice creates one delivery. */
+  createDelivery(webhookId: string, event: string, eventId: string, payload: Prisma.InputJsonValue) {
+    return this.db.webhookDelivery.upsert({
+      where: { webhookId_eventId: { webhookId, eventId } },
+      create: { webhookId, event, eventId, payload },
+      update: {},
+    });
+  }
+  findDelivery(id: string) {
+    return this.db.webhookDelivery.findUnique({ where: { id }, include: { webhook: true } });
+  }
+  recordAttempt(id: string, data: { status: 'pending' | 'succeeded' | 'failed'; responseStatus: number | null; lastError: string | null; delivered: boolean }) {
+    const now = new Date();
+    return this.db.webhookDelivery.update({
+      where: { id },
+      data: {
+        status: data.status, responseStatus: data.responseStatus, lastError: data.lastError, attempts: { increment: 1 },
+        lastAttemptAt: now, deliveredAt: data.delivered ? now : undefined,
+      },
+    });
+  }
+  deliveries(webhookId: string, limit: number) {
+    return this.db.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'desc' }, take: limit });
+  }
+}
