@@ -3,7 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { AuthService, ServerCoreModule } from '@modelyard/server';
+import { AuthService, PredictionService, ServerCoreModule, ServingService } from '@modelyard/server';
+import { PredictController } from './serving/predict.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
@@ -30,12 +31,15 @@ export class AppModule implements OnApplicationBootstrap {
       controllers: [
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
         ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
+        PredictController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         LocalStrategy,
+        // Only the api serves: the worker does not load every Production model.
+        ServingService, PredictionService,
       ],
     };
   }

@@ -46,6 +46,10 @@ const common = {
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default('modelyard'),
   /** Encrypts secrets the platform must read back (webhook signing keys). Changing it orphans those secrets. */
   SECRET_KEY: z.string().min(32, 'at least 32 characters'),
+  /** onnxruntime threads per session: 1 by default, because api processes and sessions already share the cores. */
+  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Local copies of served artifacts, verified by checksum, so a restart does not download every model again. */
+  MODEL_CACHE_DIR: z.string().default('.data/model-cache'),
   ...storageEnv,
 };
 
@@ -85,6 +89,9 @@ const apiEnv = z.object({
    * CIDRs and the names loopback/linklocal/uniquelocal). Loopback by default: the dashboard proxies the browser's
    * calls from the same box, and only a local process can connect from there.
    */
+  MAX_ROWS_PER_REQUEST: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
+  PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
 });
 
@@ -123,6 +130,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
+    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
     storage: storage(e),
   };
 }
@@ -149,6 +157,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       port: e.API_PORT, host: e.API_HOST, maxBodyBytes: e.MAX_BODY_BYTES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY,
     },
+    serving: { maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,

@@ -38,6 +38,8 @@ export const PERMISSIONS = {
   'apiKeys.manage': { role: 'admin', scopes: ['admin'] },
   'audit.read': { role: 'admin', scopes: ['admin'] },
   'models.read': { role: 'viewer', scopes: ['models:read'] },
+  /** Call a model (any request format). Model allow-lists of keys apply. */
+  'predict': { role: 'viewer', scopes: ['predict'] },
   /** Create models, register versions, edit metadata, aliases, stages other than Production. */
   'models.write': { role: 'scientist', scopes: ['models:write'] },
   /** Production: transitions into or out of it, and approval decisions. */

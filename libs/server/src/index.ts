@@ -42,3 +42,8 @@ export * from './registry/onnx-inspector.js';
 export * from './webhooks/secret-box.js';
 export * from './webhooks/webhooks.repository.js';
 export * from './webhooks/webhooks.service.js';
+export * from './serving/tensors.js';
+export * from './serving/served-version.js';
+export * from './serving/serving.service.js';
+export * from './serving/prediction.service.js';
+export * from './serving/formats/modelyard.format.js';

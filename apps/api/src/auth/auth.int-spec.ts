@@ -149,7 +149,7 @@ describe('HTTP platform behaviour', () => {
   it('reports readiness of database and redis', async () => {
     const r = await t.request('GET', '/readyz');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { ready: true, checks: { database: { ok: true }, redis: { ok: true } } });
+    assert.deepEqual(r.json, { ready: true, checks: { database: { ok: true }, redis: { ok: true }, models: { ok: true } } });
   });
 
   it('reports not ready (503), naming the failing check, when a readiness check fails', async () => {

@@ -4,6 +4,8 @@ import { usePathname } from 'next/navigation';
 
 const ITEMS = [
   { href: '/', label: 'Overview' },
+  { href: '/models', label: 'Models' },
+  { href: '/approvals', label: 'Approvals' },
   { href: '/users', label: 'Users' },
   { href: '/groups', label: 'Groups' },
   { href: '/service-accounts', label: 'Service accounts' },

@@ -59,6 +59,10 @@ export class RegistryRepository {
   findVersion(modelName: string, number: number) {
     return this.db.modelVersion.findFirst({ where: { number, model: { name: modelName } }, include: versionFull });
   }
+  /** What every api process serves at boot: each model's Production version(s). */
+  productionVersions() {
+    return this.db.modelVersion.findMany({ where: { stage: 'Production', status: 'ready' }, select: { number: true, model: { select: { name: true } } } });
+  }
   findVersionById(id: string) {
     return this.db.modelVersion.findUnique({ where: { id }, include: versionFull });
   }

@@ -32,6 +32,9 @@ export interface UploadedArtifact {
 
 @Injectable()
 export class RegistryService {
+  /** In-process subscribers (the api's serving cache), awaited before the change is published to others. */
+  private readonly changeListeners: ((model: string) => Promise<unknown>)[] = [];
+
   constructor(
     private readonly repo: RegistryRepository,
     private readonly audit: AuditService,
@@ -336,7 +339,16 @@ export class RegistryService {
     for (const uri of uris) if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
   }
 
+  /**
+   * The process that made a change serves it before its response returns (a promote, then an immediate
+   * prediction, sees the new version); every other process follows through Redis.
+   */
+  onChanged(listener: (model: string) => Promise<unknown>) {
+    this.changeListeners.push(listener);
+  }
+
   private async changed(model: string) {
+    await Promise.all(this.changeListeners.map((l) => l(model).catch((err: unknown) => this.log.error({ err, model }, 'a registry change listener failed'))));
     await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model, at: Date.now() }));
   }
 }

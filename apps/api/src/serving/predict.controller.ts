@@ -1,0 +1,67 @@
+import { Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import type { ApiConfig } from '@modelyard/config';
+import { parseModelyard, PredictionService, renderModelyard, type Principal, type VersionSelector } from '@modelyard/server';
+import { Actor, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+import { API_CONFIG } from '../tokens.js';
+
+const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+const PAYLOAD_DOC = {
+  schema: {
+    type: 'object', required: ['payload'],
+    properties: { payload: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+    example: { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] },
+  },
+};
+
+/**
+ * The Modelyard contract: `{"payload": [...]}` on a model (Production), a version or an alias. The version
+ * that answered is in `X-Model-Version`; `X-Deployment-Role` says production or explicit.
+ */
+@ApiTags('predict')
+@Controller('v1/models/:name')
+export class PredictController {
+  constructor(private readonly predictions: PredictionService, @Inject(API_CONFIG) private readonly cfg: ApiConfig) {}
+
+  @RequirePermission('predict')
+  @Post('predict')
+  @HttpCode(200)
+  @ApiBody(PAYLOAD_DOC)
+  production(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.predict(actor, name, {}, req.body, reply);
+  }
+
+  @RequirePermission('predict')
+  @Post('versions/:version/predict')
+  @HttpCode(200)
+  @ApiBody(PAYLOAD_DOC)
+  version(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.predict(actor, name, { version }, req.body, reply);
+  }
+
+  @RequirePermission('predict')
+  @Post('aliases/:alias/predict')
+  @HttpCode(200)
+  @ApiBody(PAYLOAD_DOC)
+  alias(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
+    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.predict(actor, name, { alias }, req.body, reply);
+  }
+
+  private async predict(actor: Principal, name: string, sel: VersionSelector, body: unknown, reply: FastifyReply) {
+    const { served, role } = await this.predictions.select(actor, name, sel);
+    const feeds = parseModelyard(body, served, this.cfg.serving);
+    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs });
+    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
+    return renderModelyard(served, outputs);
+  }
+}

@@ -1,0 +1,131 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { getMe, load } from '@/lib/api.server';
+import { formatTime } from '@/lib/format';
+import { registryAbilities } from '@/lib/roles';
+import { ErrorAlert } from '@/components/alert';
+import { RegisterModelPanel } from './register-model-panel';
+
+export const metadata: Metadata = { title: 'Models' };
+
+const PAGE_SIZE = 50;
+
+function first(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
+}
+
+export default async function ModelsPage({ searchParams }: PageProps<'/models'>) {
+  const params = await searchParams;
+  const search = first(params.q);
+  const cursor = first(params.cursor);
+  const me = await getMe();
+  if (!me.ok) return null; // the layout shows why
+  const { canWrite } = registryAbilities(me.data.role);
+  const models = await load((api) => api.listModels({ search: search || undefined, cursor: cursor || undefined, limit: PAGE_SIZE }));
+
+  return (
+    <>
+      <div className="page-header page-header-row">
+        <div>
+          <h1>Models</h1>
+          <p className="muted">Every registered model with what serves production now and what waits in staging.</p>
+        </div>
+        {canWrite ? <RegisterModelPanel /> : null}
+      </div>
+
+      <section className="card">
+        {/* A plain GET form: the search lives in the URL, so it can be shared and works before scripts load. */}
+        <form className="inline-form search-form" action="/models" role="search">
+          <label htmlFor="model-search" className="visually-hidden">Search models</label>
+          <input id="model-search" name="q" type="search" defaultValue={search} placeholder="Search by name or description" maxLength={100} />
+          <button type="submit" className="btn btn-secondary">Search</button>
+          {search ? <Link href="/models" className="btn btn-link">Clear</Link> : null}
+        </form>
+      </section>
+
+      {!models.ok ? (
+        <ErrorAlert message={models.message} />
+      ) : models.data.items.length === 0 ? (
+        <section className="card empty-state">
+          {search ? (
+            <p className="muted">No models match &ldquo;{search}&rdquo;.</p>
+          ) : (
+            <>
+              <h2>No models yet</h2>
+              <p className="muted">
+                {canWrite
+                  ? 'Register the first one: choose “Register a model” and upload an ONNX file.'
+                  : 'Models appear here once a scientist registers one.'}
+              </p>
+            </>
+          )}
+        </section>
+      ) : (
+        <section className="card">
+          <table className="table" aria-label="Models">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Description</th>
+                <th scope="col">Production</th>
+                <th scope="col">Staging</th>
+                <th scope="col">Aliases</th>
+                <th scope="col">Latest</th>
+                <th scope="col">Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {models.data.items.map((m) => {
+                const aliases = Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b));
+                return (
+                  <tr key={m.id}>
+                    <td className="nowrap">
+                      <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">{m.name}</Link>
+                      {m.requiresApproval ? <span className="badge badge-muted" title="Production needs a second approver">approval</span> : null}
+                    </td>
+                    <td className="summary">{m.description || <span className="muted">—</span>}</td>
+                    <td>
+                      {m.productionVersion !== null ? (
+                        <span className="badge badge-stage-production">v{m.productionVersion}</span>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                    <td>
+                      {m.stagingVersions.length ? (
+                        <span className="badge-list">
+                          {m.stagingVersions.map((v) => <span key={v} className="badge badge-stage-staging">v{v}</span>)}
+                        </span>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                    <td>
+                      {aliases.length ? (
+                        <span className="badge-list">
+                          {aliases.map(([a, v]) => <span key={a} className="badge badge-alias">@{a} → v{v}</span>)}
+                        </span>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                    <td>{m.latestVersion !== null ? `v${m.latestVersion}` : <span className="muted">none</span>}</td>
+                    <td className="nowrap">{formatTime(m.updatedAt)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {models.data.nextCursor || cursor ? (
+            <nav className="pager" aria-label="Pages">
+              {cursor ? <Link href={search ? `/models?q=${encodeURIComponent(search)}` : '/models'}>First page</Link> : <span />}
+              {models.data.nextCursor ? (
+                <Link href={`/models?${new URLSearchParams({ ...(search ? { q: search } : {}), cursor: models.data.nextCursor })}`}>Next page</Link>
+              ) : null}
+            </nav>
+          ) : null}
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,210 @@
+'use client';
+import { useEffect, useRef, useState, useTransition, type FormEvent } from 'react';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { ApiError, ZModelName, type TModelVersion } from '@modelyard/contracts';
+import { browserApi, errorMessage } from '@/lib/api.browser';
+import { formatBytes } from '@/lib/format';
+import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
+import { ErrorAlert } from '@/components/alert';
+import { StatusBadge } from '@/components/registry-badges';
+
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'uploading'; fileName: string; progress: UploadProgress | null }
+  | { kind: 'validating'; version: TModelVersion }
+  | { kind: 'done'; version: TModelVersion }
+  | { kind: 'stalled'; version: TModelVersion };
+
+const POLL_MS = 1000;
+/** Validation takes a second or two; past this the worker is probably down, and polling forever helps no one. */
+const POLL_GIVE_UP_MS = 3 * 60_000;
+
+/**
+ * Upload an ONNX file as a new version: progress while the bytes travel, then the version's status as the
+ * worker validates it (pending -> ready | failed). `model` fixes the model name (on a model's own page).
+ */
+export function RegisterVersionForm({ model, showModelLink = false }: { model?: string; showModelLink?: boolean }) {
+  const router = useRouter();
+  const [, startTransition] = useTransition();
+  const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
+  const [error, setError] = useState<string | null>(null);
+  const alive = useRef(true);
+  useEffect(() => {
+    alive.current = true;
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+
+  const refresh = () => startTransition(() => router.refresh());
+  const busy = phase.kind === 'uploading' || phase.kind === 'validating';
+
+  function handleError(e: unknown) {
+    if (e instanceof ApiError && e.status === 401) {
+      router.push(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    }
+    setError(errorMessage(e));
+  }
+
+  async function waitForValidation(version: TModelVersion) {
+    const api = browserApi();
+    const started = Date.now();
+    let current = version;
+    while (current.status === 'pending') {
+      if (Date.now() - started > POLL_GIVE_UP_MS) {
+        setPhase({ kind: 'stalled', version: current });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (!alive.current) return;
+      current = await api.getVersion(current.model, current.version);
+      if (!alive.current) return;
+    }
+    setPhase({ kind: 'done', version: current });
+    refresh();
+  }
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formEl = event.currentTarget;
+    const form = new FormData(formEl);
+    setError(null);
+
+    const name = ZModelName.safeParse(model ?? String(form.get('model') ?? ''));
+    if (!name.success) {
+      setError(`Model name: ${name.error.issues[0]?.message ?? 'invalid'}.`);
+      return;
+    }
+    const file = form.get('file');
+    if (!(file instanceof File) || file.size === 0) {
+      setError('Choose a non-empty .onnx file to upload.');
+      return;
+    }
+    const tags = parsePairs(String(form.get('tags') ?? ''), 'Tags');
+    if (!tags.ok) return setError(tags.message);
+    const metrics = parseMetrics(String(form.get('metrics') ?? ''));
+    if (!metrics.ok) return setError(metrics.message);
+
+    setPhase({ kind: 'uploading', fileName: file.name, progress: null });
+    let version: TModelVersion;
+    try {
+      version = await uploadVersion(
+        name.data,
+        { description: String(form.get('description') ?? '').trim(), tags: tags.value, metrics: metrics.value },
+        file,
+        (progress) => {
+          if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
+        },
+      );
+    } catch (e) {
+      setPhase({ kind: 'idle' });
+      handleError(e);
+      return;
+    }
+    if (!alive.current) return;
+    formEl.reset();
+    setPhase({ kind: 'validating', version });
+    // The new pending row (and, for a first version, the new model) shows up in the lists right away.
+    refresh();
+    try {
+      await waitForValidation(version);
+    } catch (e) {
+      setPhase({ kind: 'stalled', version });
+      handleError(e);
+    }
+  }
+
+  const idPrefix = model ? `register-${model}` : 'register-new';
+  return (
+    <form className="form-grid register-form" onSubmit={onSubmit} aria-describedby={`${idPrefix}-status`}>
+      {model ? (
+        <input type="hidden" name="model" value={model} />
+      ) : (
+        <div className="field">
+          <label htmlFor={`${idPrefix}-model`}>Model name</label>
+          <input
+            id={`${idPrefix}-model`} name="model" type="text" required maxLength={100} autoComplete="off"
+            placeholder="fraud-detector" pattern="[a-z0-9][a-z0-9._\-]*"
+            title='lower-case letters, digits, ".", "_" and "-", starting with a letter or digit'
+          />
+          <span className="hint">Created on its first version if it does not exist yet.</span>
+        </div>
+      )}
+      <div className={model ? 'field field-wide' : 'field'}>
+        <label htmlFor={`${idPrefix}-file`}>ONNX file</label>
+        <input id={`${idPrefix}-file`} name="file" type="file" accept=".onnx,application/octet-stream" required />
+      </div>
+      <div className="field field-full">
+        <label htmlFor={`${idPrefix}-description`}>Description</label>
+        <input id={`${idPrefix}-description`} name="description" type="text" maxLength={10_000} autoComplete="off" />
+      </div>
+      <div className="field field-wide">
+        <label htmlFor={`${idPrefix}-tags`}>Tags (key=value, one per line)</label>
+        <textarea id={`${idPrefix}-tags`} name="tags" rows={3} placeholder={'team=fraud\ndataset=2024-q4'} />
+      </div>
+      <div className="field field-wide">
+        <label htmlFor={`${idPrefix}-metrics`}>Metrics (key=number, one per line)</label>
+        <textarea id={`${idPrefix}-metrics`} name="metrics" rows={3} placeholder={'accuracy=0.953\nf1=0.94'} />
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {phase.kind === 'uploading' ? 'Uploading…' : phase.kind === 'validating' ? 'Validating…' : 'Upload and register'}
+        </button>
+      </div>
+      <ErrorAlert message={error} />
+      <div id={`${idPrefix}-status`} className="upload-status field-full" role="status" aria-live="polite">
+        <UploadStatus phase={phase} showModelLink={showModelLink} />
+      </div>
+    </form>
+  );
+}
+
+function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: boolean }) {
+  switch (phase.kind) {
+    case 'idle':
+      return null;
+    case 'uploading': {
+      const { progress } = phase;
+      const pct = progress && progress.total > 0 ? Math.round((progress.loaded / progress.total) * 100) : null;
+      return (
+        <div className="upload-progress">
+          <progress max={100} value={pct ?? undefined} aria-label={`Uploading ${phase.fileName}`} />
+          <span className="small">
+            Uploading {phase.fileName}
+            {progress ? `: ${pct}% (${formatBytes(progress.loaded)} of ${formatBytes(progress.total)})` : '…'}
+          </span>
+        </div>
+      );
+    }
+    case 'validating':
+      return (
+        <p className="notice">
+          Uploaded as version {phase.version.version} of <strong>{phase.version.model}</strong>.{' '}
+          <StatusBadge status="pending" /> Validating the model…
+        </p>
+      );
+    case 'stalled':
+      return (
+        <p className="notice">
+          Version {phase.version.version} of <strong>{phase.version.model}</strong> is still{' '}
+          <StatusBadge status={phase.version.status} />. It is validated in the background; reload the page later.
+        </p>
+      );
+    case 'done': {
+      const v = phase.version;
+      const link = showModelLink ? (
+        <> <Link href={`/models/${encodeURIComponent(v.model)}`}>Open {v.model}</Link></>
+      ) : null;
+      return v.status === 'ready' ? (
+        <p className="notice notice-ok">
+          Version {v.version} of <strong>{v.model}</strong> is <StatusBadge status="ready" />.{link}
+        </p>
+      ) : (
+        <p className="notice notice-error">
+          Version {v.version} of <strong>{v.model}</strong> <StatusBadge status="failed" />: {v.failureReason ?? 'no reason given'}.{link}
+        </p>
+      );
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type * as ort from 'onnxruntime-node';
+import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { AppError } from '../platform/errors.js';
+import { ServingService, type VersionSelector } from './serving.service.js';
+import type { ServedVersion } from './served-version.js';
+import { InputError } from './tensors.js';
+
+export interface PredictOptions {
+  timeoutMs: number;
+  /** Output names to fetch (OIP `outputs` filter); all servable outputs when absent. */
+  outputs?: string[];
+}
+
+export interface Prediction {
+  served: ServedVersion;
+  outputs: Record<string, ort.Tensor>;
+  /** Where the answer came from, for the X-Deployment-Role header. */
+  role: 'production' | 'explicit';
+}
+
+/**
+ * The one engine every request format goes through: authorize, pick the version, build nothing itself
+ * (adapters turn bodies into feeds), run the session within the time budget.
+ */
+@Injectable()
+export class PredictionService {
+  constructor(private readonly serving: ServingService) {}
+
+  async select(actor: Principal, model: string, sel: VersionSelector): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
+    authorize(actor, 'predict');
+    authorizeModel(actor, model);
+    const served = await this.serving.resolve(model, sel);
+    const explicit = sel.version !== undefined || sel.alias !== undefined;
+    return { served, role: explicit && this.serving.state(model)?.production !== served.version ? 'explicit' : 'production' };
+  }
+
+  async run(served: ServedVersion, feeds: Record<string, ort.Tensor>, opts: PredictOptions): Promise<Record<string, ort.Tensor>> {
+    const wanted = opts.outputs ?? served.outputNames;
+    const unknown = wanted.filter((o) => !served.outputNames.includes(o));
+    if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        served.session.run(feeds, wanted),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true })), opts.timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
+      throw new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

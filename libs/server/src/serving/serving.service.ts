@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { ZSignature, type TSignature } from '@modelyard/contracts';
+import type { CommonConfig } from '@modelyard/config';
+import { RegistryRepository } from '../registry/registry.repository.js';
+import { REGISTRY_CHANGED, RegistryService } from '../registry/registry.service.js';
+import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
+import { HealthService } from '../health/health.service.js';
+import { AppError } from '../platform/errors.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import { RedisService } from '../platform/redis.service.js';
+import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
+import type { ModelState, ServedVersion } from './served-version.js';
+
+/** Versions not asked for in this long (and not production or aliased) are unloaded. */
+const IDLE_UNLOAD_MS = 10 * 60_000;
+/** A replaced session is released only after in-flight requests on it have had time to finish. */
+const RELEASE_GRACE_MS = 30_000;
+
+export type VersionSelector = { version?: number; alias?: string };
+
+/**
+ * The serving side of the registry, in memory: per model what Production and each alias point to, and the
+ * loaded sessions. Nothing here queries Postgres per request. A `registry-changed` message (from any api or
+ * worker process) reloads one model: the new version is loaded and warmed first, then the state is swapped in
+ * one assignment, so requests never see a half-loaded version.
+ */
+@Injectable()
+export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly states = new Map<string, ModelState>();
+  private readonly versions = new Map<string, ServedVersion>();
+  private readonly loading = new Map<string, Promise<ServedVersion>>();
+  private readonly refreshing = new Map<string, Promise<ModelState>>();
+  private readonly lastUsed = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private booted = false;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly repo: RegistryRepository,
+    private readonly registry: RegistryService,
+    private readonly redis: RedisService,
+    private readonly health: HealthService,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async onApplicationBootstrap() {
+    this.registry.onChanged(async (model) => { if (this.states.has(model)) await this.refresh(model).catch(() => undefined); });
+    await this.redis.subscribe(REGISTRY_CHANGED, (msg) => {
+      let model: string | undefined;
+      try { model = (JSON.parse(msg) as { model?: string }).model; } catch { /* ignore foreign messages */ }
+      if (model) void this.refresh(model).catch((err: unknown) => this.log.error({ err, model }, 'could not refresh serving state'));
+    });
+    // Not ready while starting or while a Production version is loading. A version whose artifact cannot load
+    // at all is logged and answers 503 on its own routes, but does not keep every replica out of service.
+    this.health.register('models', async () => {
+      if (!this.booted) throw new Error('models are still loading');
+      const loading = this.coldProduction().filter((k) => this.loading.has(k.replace(' v', '@')));
+      if (loading.length) throw new Error(`still warming: ${loading.join(', ')}`);
+    });
+    // Warm every Production version before readiness says yes; a broken one is logged, not fatal to the others.
+    const prod = await this.repo.productionVersions();
+    await Promise.all([...new Set(prod.map((p) => p.model.name))].map((m) => this.refresh(m).catch((err: unknown) => this.log.error({ err, model: m }, 'could not load model at boot'))));
+    this.booted = true;
+    this.sweeper = setInterval(() => this.sweepIdle(), 60_000);
+    this.sweeper.unref();
+    this.log.info({ models: this.states.size, versions: this.versions.size }, 'serving warm');
+  }
+
+  async onModuleDestroy() {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.allSettled([...this.versions.values()].map((v) => v.session.release()));
+    this.versions.clear();
+  }
+
+  /** Production versions whose session is not loaded yet (readiness). */
+  coldProduction(): string[] {
+    return [...this.states.values()].filter((s) => s.production !== null && !this.versions.has(key(s.model, s.production))).map((s) => `${s.model} v${s.production}`);
+  }
+
+  isReady(model: string, version?: number): boolean {
+    const s = this.states.get(model);
+    const n = version ?? s?.production ?? null;
+    return n !== null && this.versions.has(key(model, n));
+  }
+
+  state(model: string): ModelState | undefined {
+    return this.states.get(model);
+  }
+
+  /**
+   * The version that answers: an explicit number, an alias, or Production. 404 for what does not exist, 503
+   * for what exists but cannot answer yet.
+   */
+  async resolve(model: string, sel: VersionSelector = {}): Promise<ServedVersion> {
+    let state = this.states.get(model);
+    if (!state) state = await this.refresh(model);
+    let n: number | null | undefined;
+    if (sel.version !== undefined) n = sel.version;
+    else if (sel.alias !== undefined) {
+      n = state.aliases.get(sel.alias);
+      if (n === undefined) throw new AppError('NOT_FOUND', `Model ${model} has no alias "${sel.alias}"`);
+    } else {
+      n = state.production;
+      if (n === null) throw new AppError('NOT_READY', `Model ${model} has no version in Production; name a version or an alias`);
+    }
+    const k = key(model, n);
+    this.lastUsed.set(k, Date.now());
+    return this.versions.get(k) ?? this.load(model, n);
+  }
+
+  /**
+   * Re-reads one model's stage and aliases, warms what is new, then swaps the state in one step. Refreshes of
+   * one model run one after another: two overlapping ones could otherwise finish out of order and leave the
+   * older database read in place.
+   */
+  refresh(model: string): Promise<ModelState> {
+    const run = (this.refreshing.get(model) ?? Promise.resolve()).catch(() => undefined).then(() => this.refreshNow(model));
+    this.refreshing.set(model, run);
+    void run.finally(() => { if (this.refreshing.get(model) === run) this.refreshing.delete(model); }).catch(() => undefined);
+    return run;
+  }
+
+  private async refreshNow(model: string): Promise<ModelState> {
+    const m = await this.repo.findModel(model);
+    if (!m) {
+      this.states.delete(model);
+      throw new AppError('NOT_FOUND', `Model ${model} not found`);
+    }
+    const production = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
+    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])) };
+    const wanted = new Set([production, ...next.aliases.values()].filter((n): n is number => n !== null));
+    await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
+    const before = this.states.get(model);
+    this.states.set(model, next);
+    if (before?.production !== next.production) this.log.info({ model, from: before?.production ?? null, to: next.production }, 'production version switched');
+    // Versions dropped from the model (deleted, archived without alias) are unloaded after the grace period.
+    for (const k of [...this.versions.keys()].filter((k) => k.startsWith(`${model}@`))) {
+      const n = Number(k.split('@')[1]);
+      if (!wanted.has(n)) this.scheduleRelease(k, IDLE_UNLOAD_MS);
+    }
+    return next;
+  }
+
+  private load(model: string, n: number): Promise<ServedVersion> {
+    const k = key(model, n);
+    const have = this.versions.get(k);
+    if (have) return Promise.resolve(have);
+    let p = this.loading.get(k);
+    if (!p) {
+      p = this.loadNow(model, n).finally(() => this.loading.delete(k));
+      this.loading.set(k, p);
+    }
+    return p;
+  }
+
+  private async loadNow(model: string, n: number): Promise<ServedVersion> {
+    const started = Date.now();
+    const v = await this.repo.findVersion(model, n);
+    if (!v) throw new AppError('NOT_FOUND', `Model ${model} has no version ${n}`);
+    if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);
+    if (v.status === 'failed' || !v.servingUri) throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
+    const signature = ZSignature.parse(v.signature) as TSignature;
+    const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : null);
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: this.cfg.onnx.intraOpThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      // Spinning threads burn the cores other requests and processes need.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
+    const outputNames = signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
+    const served: ServedVersion = {
+      model, version: n, versionId: v.id, signature, session, outputNames,
+      labelOutput: signature.labelOutput ?? null, probabilityOutput: signature.probabilityOutput ?? null,
+      loadedAt: Date.now(), loadMs: 0,
+    };
+    await this.warm(served, Array.isArray(v.sampleInput) ? (v.sampleInput as unknown[]) : null);
+    served.loadMs = Date.now() - started;
+    this.versions.set(key(model, n), served);
+    this.lastUsed.set(key(model, n), Date.now());
+    this.log.info({ model, version: n, ms: served.loadMs }, 'version loaded');
+    return served;
+  }
+
+  /** Runs the sample rows (or one synthetic row) so the first real request does not pay for lazy init. */
+  private async warm(sv: ServedVersion, samples: unknown[] | null) {
+    const limits = { maxRows: 1000 };
+    let feeds: Record<string, ort.Tensor> | null = null;
+    try {
+      if (samples?.length) {
+        feeds = samples.every((r) => r && typeof r === 'object' && !Array.isArray(r))
+          ? feedsFromRecords(sv.signature, samples, limits)
+          : feedsFromRowArrays(sv.signature, samples, limits);
+      } else if (sv.signature.inputs.every((i) => rowWidth(i) !== undefined && i.dtype !== 'string')) {
+        const width = sv.signature.inputs.reduce((a, i) => a + rowWidth(i)!, 0);
+        feeds = feedsFromRowArrays(sv.signature, [new Array(width).fill(0)], limits);
+      }
+      if (feeds) await sv.session.run(feeds, sv.outputNames);
+    } catch (err) {
+      this.log.warn({ err, model: sv.model, version: sv.version }, 'warm-up run failed; serving anyway');
+    }
+  }
+
+  /** Served bytes from the local cache (checksum verified) or from storage, then cached. */
+  private async artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
+    const dir = path.resolve(this.cfg.onnx.cacheDir);
+    const file = path.join(dir, `${createHash('sha256').update(uri).digest('hex')}.onnx`);
+    if (existsSync(file)) {
+      const cached = readFileSync(file);
+      if (!sha256 || createHash('sha256').update(cached).digest('hex') === sha256) return cached;
+      this.log.warn({ uri }, 'cached artifact failed its checksum; downloading again');
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of await this.store.get(uri)) chunks.push(c as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (sha256 && createHash('sha256').update(bytes).digest('hex') !== sha256) {
+      throw new AppError('INTERNAL', `The stored artifact ${uri} does not match its checksum`);
+    }
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${file}.tmp`, bytes);
+    renameSync(`${file}.tmp`, file);
+    return bytes;
+  }
+
+  private sweepIdle() {
+    const now = Date.now();
+    for (const [k] of this.versions) {
+      const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
+      const s = this.states.get(model);
+      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n));
+      if (!pinned && now - (this.lastUsed.get(k) ?? 0) > IDLE_UNLOAD_MS) this.scheduleRelease(k, 0);
+    }
+  }
+
+  private scheduleRelease(k: string, afterMs: number) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
+      const s = this.states.get(model);
+      if (s && (s.production === n || [...s.aliases.values()].includes(n))) return;
+      if (Date.now() - (this.lastUsed.get(k) ?? 0) < IDLE_UNLOAD_MS && afterMs > 0) return;
+      const v = this.versions.get(k);
+      if (!v) return;
+      this.versions.delete(k);
+      // Requests that resolved this version a moment ago may still be running on it.
+      const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
+      r.unref();
+      this.timers.add(r);
+    }, afterMs);
+    t.unref();
+    this.timers.add(t);
+  }
+}
+
+const key = (model: string, n: number) => `${model}@${n}`;

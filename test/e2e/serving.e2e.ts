@@ -1,0 +1,89 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { e2eEnv, http, uniqueId } from '@modelyard/testing';
+import { assertClose, FIXTURE_NAMES, records, registerFixture, samples, type FixtureName } from '../support/fixtures.js';
+
+const env = e2eEnv();
+const predict = (model: string, body: unknown, token = env.adminApiKey, suffix = '') =>
+  http(env.apiUrl, 'POST', `/v1/models/${model}${suffix}/predict`, { token, body });
+
+describe('serving: the Modelyard contract', () => {
+  const models = {} as Record<FixtureName, { model: string; version: number }>;
+  before(async () => {
+    for (const f of FIXTURE_NAMES) models[f] = await registerFixture(env.apiUrl, env.adminApiKey, f);
+  });
+
+  for (const f of FIXTURE_NAMES) {
+    it(`answers ${f} like scikit-learn/torch did (samples.json, within tolerance)`, async () => {
+      const s = samples(f);
+      const r = await predict(models[f].model, { payload: records(s) });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.predictions, s.expected.label);
+      assertClose(r.json.predictions_prob, s.expected.probabilities, s.tolerance.probabilities, f);
+      assert.deepEqual(r.json.classes, s.classes);
+      assert.equal(r.json.version, models[f].version);
+      assert.equal(r.headers.get('x-model-version'), String(models[f].version));
+      assert.equal(r.headers.get('x-deployment-role'), 'production');
+    });
+  }
+
+  it('accepts rows as arrays, by version and by alias, and ignores legacy fields', async () => {
+    const { model, version } = models.iris_logreg;
+    const s = samples('iris_logreg');
+    const byVersion = await predict(model, { payload: s.input_data.float_input!.slice(0, 2), pipelineFilename: 'x.pkl', implementation: 'sklearn' }, env.adminApiKey, `/versions/${version}`);
+    assert.equal(byVersion.status, 200, byVersion.text);
+    assert.deepEqual(byVersion.json.predictions, s.expected.label.slice(0, 2));
+    await http(env.apiUrl, 'PUT', `/v1/models/${model}/aliases/champion`, { token: env.adminApiKey, body: { version } });
+    const byAlias = await predict(model, { payload: records(s).slice(0, 1) }, env.adminApiKey, '/aliases/champion');
+    assert.equal(byAlias.status, 200, byAlias.text);
+    assert.equal(byAlias.headers.get('x-model-version'), String(version));
+  });
+
+  it('names the row and the feature in a 400 for bad input', async () => {
+    const { model } = models.iris_logreg;
+    const missing = await predict(model, { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }, { sepal_length: 1 }] });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json.error.code, 'BAD_REQUEST');
+    assert.match(missing.json.error.message, /Row 1: feature "sepal_width" is missing/);
+    const text = await predict(model, { payload: [{ sepal_length: 'five', sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] });
+    assert.equal(text.status, 400);
+    assert.match(text.json.error.message, /Row 0: feature "sepal_length" must be a finite number, got "five"/);
+    const nan = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, { token: env.adminApiKey, body: '{"payload":[{"sepal_length":NaN}]}', headers: { 'content-type': 'application/json' } });
+    assert.equal(nan.status, 400);
+    const noPayload = await predict(model, { rows: [] });
+    assert.equal(noPayload.status, 400);
+    assert.match(noPayload.json.error.message, /payload/);
+  });
+
+  it('answers 404 for an unknown model, version or alias and 503 when nothing is in Production', async () => {
+    const row = { payload: records(samples('iris_logreg')).slice(0, 1) };
+    assert.equal((await predict(uniqueId('nope'), row)).status, 404);
+    assert.equal((await predict(models.iris_logreg.model, row, env.adminApiKey, '/versions/999')).status, 404);
+    assert.equal((await predict(models.iris_logreg.model, row, env.adminApiKey, '/aliases/nobody')).status, 404);
+    const unpromoted = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { promote: false });
+    const r = await predict(unpromoted.model, row);
+    assert.equal(r.status, 503);
+    assert.equal(r.json.error.code, 'NOT_READY');
+    assert.equal((await predict(unpromoted.model, row, env.adminApiKey, `/versions/${unpromoted.version}`)).status, 200);
+  });
+
+  it('needs the predict scope and respects a key model allow-list', async () => {
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('app'), role: 'viewer' } });
+    const mk = async (scopes: string[], modelAllowList: string[] = []) =>
+      (await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'app', scopes, modelAllowList, serviceAccountId: sa.json.id } })).json.secret as string;
+    const row = { payload: records(samples('iris_logreg')).slice(0, 1) };
+    assert.equal((await predict(models.iris_logreg.model, row, await mk(['models:read']))).status, 403);
+    const limited = await mk(['predict'], [models.iris_rf.model]);
+    assert.equal((await predict(models.iris_rf.model, row, limited)).status, 200);
+    assert.equal((await predict(models.iris_logreg.model, row, limited)).status, 403);
+  });
+
+  it('switches to a newly promoted version at once', async () => {
+    const model = uniqueId('switch');
+    await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg', { model });
+    const v2 = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model });
+    const r = await predict(model, { payload: records(samples('iris_rf')).slice(0, 1) });
+    assert.equal(r.headers.get('x-model-version'), String(v2.version));
+    assert.ok((await http(env.apiUrl, 'GET', '/readyz')).json.checks.models.ok);
+  });
+});

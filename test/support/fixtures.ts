@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { http, uniqueId } from '@modelyard/testing';
+
+export const FIXTURES_DIR = path.resolve('../shared/models');
+export const FIXTURE_NAMES = ['iris_logreg', 'iris_rf', 'digits_mlp'] as const;
+export type FixtureName = (typeof FIXTURE_NAMES)[number];
+
+export interface Samples {
+  feature_names: string[];
+  inputs: { name: string; columns: string[] }[];
+  outputs: { name: string }[];
+  classes: (number | string)[];
+  input_data: Record<string, number[][]>;
+  records?: Record<string, number>[];
+  expected: { label: (number | string)[]; probabilities: number[][] };
+  tolerance: { probabilities: number };
+}
+
+export function samples(fixture: FixtureName): Samples {
+  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, fixture, 'samples.json'), 'utf8')) as Samples;
+}
+
+/** Rows as {feature: value} records (digits has none in its file: built from input_data and feature_names). */
+export function records(s: Samples): Record<string, number>[] {
+  if (s.records) return s.records;
+  const input = s.inputs[0]!;
+  return s.input_data[input.name]!.map((row) => Object.fromEntries(input.columns.map((c, i) => [c, row[i]!])));
+}
+
+export function assertClose(actual: number[][], expected: number[][], tol: number, what: string) {
+  assert.equal(actual.length, expected.length, `${what}: row count`);
+  actual.forEach((row, r) => row.forEach((v, c) => {
+    assert.ok(Math.abs(v - expected[r]![c]!) <= tol, `${what}: row ${r} class ${c}: ${v} vs ${expected[r]![c]} (tolerance ${tol})`);
+  }));
+}
+
+/** Uploads a shared fixture as a new model, waits until it is ready, and (optionally) promotes it. */
+export async function registerFixture(apiUrl: string, adminKey: string, fixture: FixtureName, opts: { promote?: boolean; model?: string } = {}) {
+  const model = opts.model ?? uniqueId(fixture.replace('_', '-'));
+  const form = new FormData();
+  form.append('spec', JSON.stringify({ sampleInput: records(samples(fixture)).slice(0, 3) }));
+  form.append('file', new Blob([readFileSync(path.join(FIXTURES_DIR, fixture, 'model.onnx'))]), 'model.onnx');
+  const res = await fetch(`${apiUrl}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` }, body: form });
+  const v = (await res.json()) as { version: number };
+  assert.equal(res.status, 202, JSON.stringify(v));
+  let status = 'pending';
+  for (let i = 0; i < 100 && status === 'pending'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = (await http(apiUrl, 'GET', `/v1/models/${model}/versions/${v.version}`, { token: adminKey })).json.status;
+  }
+  assert.equal(status, 'ready', `${fixture} did not become ready`);
+  if (opts.promote !== false) {
+    const p = await http(apiUrl, 'POST', `/v1/models/${model}/versions/${v.version}/stage`, { token: adminKey, body: { stage: 'Production' } });
+    assert.equal(p.status, 200, p.text);
+  }
+  return { model, version: v.version };
+}
