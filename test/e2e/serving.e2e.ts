@@ -86,4 +86,17 @@ describe('serving: the Modelyard contract', () => {
     assert.equal(r.headers.get('x-model-version'), String(v2.version));
     assert.ok((await http(env.apiUrl, 'GET', '/readyz')).json.checks.models.ok);
   });
+
+  it('shows the traffic in Prometheus metrics, behind a key', async () => {
+    const { model, version } = models.iris_logreg;
+    assert.equal((await http(env.apiUrl, 'GET', '/metrics')).status, 401);
+    const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
+    assert.equal(m.status, 200);
+    const ok = new RegExp(`modelyard_request_duration_seconds_count\\{model="${model}",version="${version}",format="modelyard",role="production",route="/v1/models/:name/predict",status="200"\\} (\\d+)`);
+    const lines = m.text.split('\n').filter((l) => l.includes(model) && l.startsWith('modelyard_request_duration_seconds_count')).join('\n');
+    assert.ok(Number(ok.exec(m.text)?.[1] ?? 0) >= 1, `successful predictions are counted:\n${lines}`);
+    assert.match(m.text, /modelyard_prediction_errors_total\{code="BAD_REQUEST",format="modelyard"\} [1-9]/);
+    assert.match(m.text, new RegExp(`modelyard_inference_duration_seconds_count\\{model="${model}",version="${version}"\\} [1-9]`));
+    assert.match(m.text, /modelyard_requests_in_flight 0/);
+  });
 });

@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   'models.read': { role: 'viewer', scopes: ['models:read'] },
   /** Call a model (any request format). Model allow-lists of keys apply. */
   'predict': { role: 'viewer', scopes: ['predict'] },
+  /** Prometheus scraping and the metrics API: operational data, not model internals. */
+  'metrics.read': { role: 'viewer', scopes: ['models:read', 'admin'] },
   /** Create models, register versions, edit metadata, aliases, stages other than Production. */
   'models.write': { role: 'scientist', scopes: ['models:write'] },
   /** Production: transitions into or out of it, and approval decisions. */

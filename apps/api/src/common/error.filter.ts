@@ -46,6 +46,7 @@ export class ErrorFilter implements ExceptionFilter {
     const req = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { status, body, unexpected } = toErrorBody(e, String(req.id));
+    (req as FastifyRequest & { errorCode?: string }).errorCode = body.error.code;
     if (unexpected) this.log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
     const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
     if (status === 429 && retry) void reply.header('retry-after', String(retry));

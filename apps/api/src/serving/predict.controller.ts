@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ZAliasName, ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
-import { parseModelyard, PredictionService, renderModelyard, type Principal, type VersionSelector } from '@modelyard/server';
+import { parseModelyard, PredictionService, renderModelyard, ServingMetrics, type Principal, type VersionSelector } from '@modelyard/server';
+import { tagPrediction } from './prediction-metrics.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
@@ -25,14 +26,18 @@ const PAYLOAD_DOC = {
 @ApiTags('predict')
 @Controller('v1/models/:name')
 export class PredictController {
-  constructor(private readonly predictions: PredictionService, @Inject(API_CONFIG) private readonly cfg: ApiConfig) {}
+  constructor(
+    private readonly predictions: PredictionService,
+    private readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
 
   @RequirePermission('predict')
   @Post('predict')
   @HttpCode(200)
   @ApiBody(PAYLOAD_DOC)
   production(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.predict(actor, name, {}, req.body, reply);
+    return this.predict(actor, name, {}, req, reply);
   }
 
   @RequirePermission('predict')
@@ -43,7 +48,7 @@ export class PredictController {
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.predict(actor, name, { version }, req.body, reply);
+    return this.predict(actor, name, { version }, req, reply);
   }
 
   @RequirePermission('predict')
@@ -54,12 +59,15 @@ export class PredictController {
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.predict(actor, name, { alias }, req.body, reply);
+    return this.predict(actor, name, { alias }, req, reply);
   }
 
-  private async predict(actor: Principal, name: string, sel: VersionSelector, body: unknown, reply: FastifyReply) {
+  private async predict(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'modelyard', role: '' });
     const { served, role } = await this.predictions.select(actor, name, sel);
-    const feeds = parseModelyard(body, served, this.cfg.serving);
+    labels.version = String(served.version);
+    labels.role = role;
+    const feeds = parseModelyard(req.body, served, this.cfg.serving);
     const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs });
     void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
     return renderModelyard(served, outputs);

@@ -3,6 +3,7 @@ import type * as ort from 'onnxruntime-node';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
 import { ServingService, type VersionSelector } from './serving.service.js';
+import { ServingMetrics } from './serving-metrics.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
@@ -25,7 +26,7 @@ export interface Prediction {
  */
 @Injectable()
 export class PredictionService {
-  constructor(private readonly serving: ServingService) {}
+  constructor(private readonly serving: ServingService, private readonly metrics: ServingMetrics) {}
 
   async select(actor: Principal, model: string, sel: VersionSelector): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
     authorize(actor, 'predict');
@@ -40,11 +41,19 @@ export class PredictionService {
     const unknown = wanted.filter((o) => !served.outputNames.includes(o));
     if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
     let timer: NodeJS.Timeout | undefined;
+    const started = process.hrtime.bigint();
+    const run = served.session.run(feeds, wanted).then((out) => {
+      this.metrics.inference.observe({ model: served.model, version: String(served.version) }, Number(process.hrtime.bigint() - started) / 1e9);
+      return out;
+    });
     try {
       return await Promise.race([
-        served.session.run(feeds, wanted),
+        run,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true })), opts.timeoutMs);
+          timer = setTimeout(() => {
+            this.metrics.timeouts.inc({ model: served.model });
+            reject(new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true }));
+          }, opts.timeoutMs);
         }),
       ]);
     } catch (e) {

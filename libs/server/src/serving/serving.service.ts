@@ -15,6 +15,7 @@ import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
 import type { ModelState, ServedVersion } from './served-version.js';
+import { ServingMetrics } from './serving-metrics.js';
 
 /** Versions not asked for in this long (and not production or aliased) are unloaded. */
 const IDLE_UNLOAD_MS = 10 * 60_000;
@@ -45,6 +46,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly registry: RegistryService,
     private readonly redis: RedisService,
     private readonly health: HealthService,
+    private readonly metrics: ServingMetrics,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
@@ -183,6 +185,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     };
     await this.warm(served, Array.isArray(v.sampleInput) ? (v.sampleInput as unknown[]) : null);
     served.loadMs = Date.now() - started;
+    this.metrics.modelLoad.set({ model, version: String(n) }, served.loadMs / 1000);
     this.versions.set(key(model, n), served);
     this.lastUsed.set(key(model, n), Date.now());
     this.log.info({ model, version: n, ms: served.loadMs }, 'version loaded');
