@@ -84,7 +84,8 @@ try {
       stopStorage = storage.stop;
       const apiPort = await freePort();
       const webPort = await freePort();
-      const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log') };
+      // The per-key limit is proven in the integration tier; here one admin key drives load tests.
+      const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');

@@ -90,6 +90,14 @@ const apiEnv = z.object({
    * calls from the same box, and only a local process can connect from there.
    */
   MAX_ROWS_PER_REQUEST: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * Token bucket per API key (per user for dashboard sessions), shared by every api process through Redis.
+   * Requests per second and burst; 0 switches the limit off. RATE_LIMIT_PER_MODEL_RPS adds a bucket per
+   * (key, model) on top.
+   */
+  RATE_LIMIT_RPS: z.coerce.number().min(0).default(1000),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(2000),
+  RATE_LIMIT_PER_MODEL_RPS: z.coerce.number().min(0).default(0),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
@@ -157,7 +165,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       port: e.API_PORT, host: e.API_HOST, maxBodyBytes: e.MAX_BODY_BYTES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY,
     },
-    serving: { maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS },
+    serving: {
+      maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,
+      rateLimit: { rps: e.RATE_LIMIT_RPS, burst: e.RATE_LIMIT_BURST, perModelRps: e.RATE_LIMIT_PER_MODEL_RPS },
+    },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,

@@ -47,4 +47,5 @@ export * from './serving/served-version.js';
 export * from './serving/serving.service.js';
 export * from './serving/prediction.service.js';
 export * from './serving/serving-metrics.js';
+export * from './serving/rate-limiter.js';
 export * from './serving/formats/modelyard.format.js';

@@ -162,3 +162,21 @@ describe('HTTP platform behaviour', () => {
     assert.equal((await t.request('GET', '/healthz')).status, 200);
   });
 });
+
+describe('prediction rate limit over HTTP', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ RATE_LIMIT_RPS: '1', RATE_LIMIT_BURST: '2' }); });
+  after(() => t.close());
+
+  it('answers 429 with Retry-After once a key has used its burst', async () => {
+    const k = await t.keyWithScopes(['predict'], 'viewer');
+    const body = { payload: [{ x: 1 }] };
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await t.request('POST', `/v1/models/${uniqueId('nomodel')}/predict`, { token: k.secret, body })).status);
+    // The limit is taken before the model is looked up, so a missing model is 404 until the burst is used.
+    assert.deepEqual(statuses, [404, 404, 429]);
+    const limited = await t.request('POST', '/v1/models/anything/predict', { token: k.secret, body });
+    assert.equal(limited.json.error.code, 'RATE_LIMITED');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+  });
+});

@@ -64,7 +64,7 @@ export class PredictController {
 
   private async predict(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
     const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'modelyard', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, sel);
+    const { served, role } = await this.predictions.select(actor, name, sel, this.cfg.serving.rateLimit);
     labels.version = String(served.version);
     labels.role = role;
     const feeds = parseModelyard(req.body, served, this.cfg.serving);

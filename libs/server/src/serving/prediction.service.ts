@@ -4,6 +4,7 @@ import { authorize, authorizeModel, type Principal } from '../auth/principal.js'
 import { AppError } from '../platform/errors.js';
 import { ServingService, type VersionSelector } from './serving.service.js';
 import { ServingMetrics } from './serving-metrics.js';
+import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
@@ -26,11 +27,12 @@ export interface Prediction {
  */
 @Injectable()
 export class PredictionService {
-  constructor(private readonly serving: ServingService, private readonly metrics: ServingMetrics) {}
+  constructor(private readonly serving: ServingService, private readonly metrics: ServingMetrics, private readonly limiter: RateLimiter) {}
 
-  async select(actor: Principal, model: string, sel: VersionSelector): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
+  async select(actor: Principal, model: string, sel: VersionSelector, limit?: RateLimit): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
     authorize(actor, 'predict');
     authorizeModel(actor, model);
+    if (limit) await this.limiter.take(actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`, model, limit);
     const served = await this.serving.resolve(model, sel);
     const explicit = sel.version !== undefined || sel.alias !== undefined;
     return { served, role: explicit && this.serving.state(model)?.production !== served.version ? 'explicit' : 'production' };
