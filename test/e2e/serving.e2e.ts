@@ -99,4 +99,18 @@ describe('serving: the Modelyard contract', () => {
     assert.match(m.text, new RegExp(`modelyard_inference_duration_seconds_count\\{model="${model}",version="${version}"\\} [1-9]`));
     assert.match(m.text, /modelyard_requests_in_flight 0/);
   });
+
+  it('rolls the traffic up per minute for the dashboard (written within ~10 s)', async () => {
+    const { model, version } = models.iris_logreg;
+    let point: { count: number; p99Ms: number | null; role: string } | undefined;
+    for (let i = 0; i < 40 && !point; i++) {
+      const r = await http(env.apiUrl, 'GET', `/v1/models/${model}/metrics?version=${version}`, { token: env.adminApiKey });
+      assert.equal(r.status, 200, r.text);
+      point = r.json.points.find((p: { role: string }) => p.role === 'production');
+      if (!point) await new Promise((res) => setTimeout(res, 500));
+    }
+    assert.ok(point, 'a rollup row appeared');
+    assert.ok(point.count >= 3, `count ${point.count}`);
+    assert.ok(point.p99Ms !== null && point.p99Ms > 0);
+  });
 });

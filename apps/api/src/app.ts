@@ -8,7 +8,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule } from './app.module.js';
-import { ServingMetrics } from '@modelyard/server';
+import { RollupsService, ServingMetrics } from '@modelyard/server';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 
@@ -41,7 +41,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
-  registerPredictionMetrics(fastify, app.get(ServingMetrics));
+  registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
   fastify.addHook('onResponse', async (req, reply) => {
     logger.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });

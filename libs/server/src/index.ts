@@ -48,4 +48,6 @@ export * from './serving/serving.service.js';
 export * from './serving/prediction.service.js';
 export * from './serving/serving-metrics.js';
 export * from './serving/rate-limiter.js';
+export * from './serving/rollups.repository.js';
+export * from './serving/rollups.service.js';
 export * from './serving/formats/modelyard.format.js';

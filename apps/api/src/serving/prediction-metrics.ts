@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorCode } from '@modelyard/contracts';
-import type { PredictionLabels, ServingMetrics } from '@modelyard/server';
+import type { PredictionLabels, RollupsService, ServingMetrics } from '@modelyard/server';
 
 type Tagged = FastifyRequest & { prediction?: PredictionLabels; errorCode?: ErrorCode };
 
@@ -21,7 +21,7 @@ export function tagErrorCode(req: FastifyRequest, code: ErrorCode) {
 
 const CODE_OF_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([code, status]) => [status, code])) as Record<number, ErrorCode>;
 
-export function registerPredictionMetrics(fastify: FastifyInstance, metrics: ServingMetrics) {
+export function registerPredictionMetrics(fastify: FastifyInstance, metrics: ServingMetrics, rollups: RollupsService) {
   fastify.addHook('onResponse', async (req, reply) => {
     const l = (req as Tagged).prediction;
     if (!l) return;
@@ -29,5 +29,8 @@ export function registerPredictionMetrics(fastify: FastifyInstance, metrics: Ser
     const status = reply.statusCode;
     metrics.requests.observe({ ...l, route: req.routeOptions.url ?? '', status: String(status) }, reply.elapsedTime / 1000);
     if (status >= 400) metrics.errors.inc({ code: (req as Tagged).errorCode ?? CODE_OF_STATUS[status] ?? 'INTERNAL', format: l.format });
+    // Rollups are per served version: requests refused before a version was chosen (404, 401) are not in them.
+    const version = Number(l.version);
+    if (l.role && version > 0) rollups.observe(l.model, version, l.role, reply.elapsedTime, status >= 500 || status === 429);
   });
 }

@@ -1,0 +1,103 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { AppError } from '../platform/errors.js';
+import { LOGGER } from '../platform/tokens.js';
+import { RollupsRepository, type RollupDelta } from './rollups.repository.js';
+
+/** Upper bounds (ms) of the latency buckets kept per minute; the last bucket is everything above. */
+export const ROLLUP_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500];
+const FLUSH_MS = 10_000;
+
+/** The q-quantile of a bucketed histogram, interpolated linearly inside the bucket it falls in. */
+export function quantileMs(buckets: number[], q: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (!total) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i]!;
+    if (n && seen + n >= rank) {
+      const lo = i === 0 ? 0 : ROLLUP_BUCKETS_MS[i - 1]!;
+      const hi = ROLLUP_BUCKETS_MS[i] ?? ROLLUP_BUCKETS_MS[ROLLUP_BUCKETS_MS.length - 1]! * 2;
+      return Math.round((lo + ((rank - seen) / n) * (hi - lo)) * 1000) / 1000;
+    }
+    seen += n;
+  }
+  return ROLLUP_BUCKETS_MS[ROLLUP_BUCKETS_MS.length - 1]!;
+}
+
+/**
+ * Per-minute rollups for the dashboard: observed in memory on every prediction, written every 10 s as one
+ * additive upsert per process (never per request), merged across processes by addition in Postgres.
+ */
+@Injectable()
+export class RollupsService implements OnModuleInit, OnModuleDestroy {
+  private pending = new Map<string, RollupDelta>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly repo: RollupsRepository, @Inject(LOGGER) private readonly log: Logger) {}
+
+  onModuleInit() {
+    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy() {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  observe(model: string, version: number, role: string, ms: number, failed: boolean, at = Date.now()) {
+    const minute = Math.floor(at / 60_000) * 60_000;
+    const k = `${model}\u0000${version}\u0000${role}\u0000${minute}`;
+    let d = this.pending.get(k);
+    if (!d) {
+      d = { model, version, role, minute: new Date(minute), count: 0, errors: 0, sumMs: 0, buckets: new Array(ROLLUP_BUCKETS_MS.length + 1).fill(0) };
+      this.pending.set(k, d);
+    }
+    d.count++;
+    if (failed) d.errors++;
+    d.sumMs += ms;
+    let i = 0;
+    while (i < ROLLUP_BUCKETS_MS.length && ms > ROLLUP_BUCKETS_MS[i]!) i++;
+    d.buckets[i]!++;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.pending.size) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await this.repo.add(batch);
+    } catch (err) {
+      // Keep the counts for the next flush rather than lose a minute of traffic to a database blip.
+      for (const d of batch) {
+        const k = `${d.model}\u0000${d.version}\u0000${d.role}\u0000${d.minute.getTime()}`;
+        const cur = this.pending.get(k);
+        if (!cur) this.pending.set(k, d);
+        else { cur.count += d.count; cur.errors += d.errors; cur.sumMs += d.sumMs; d.buckets.forEach((b, i) => { cur.buckets[i]! += b; }); }
+      }
+      this.log.warn({ err }, 'could not write metric rollups; will retry');
+    }
+  }
+
+  /** Per minute, per version and role: requests, errors, mean and p50/p95/p99 latency in ms. */
+  async series(actor: Principal, model: string, q: { from?: string; to?: string; version?: number }) {
+    authorize(actor, 'metrics.read');
+    authorizeModel(actor, model);
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
+    if (to.getTime() - from.getTime() > 31 * 24 * 3600_000) throw new AppError('VALIDATION_FAILED', 'The range is at most 31 days');
+    const rows = await this.repo.range(model, from, to, q.version);
+    return {
+      model, from: from.toISOString(), to: to.toISOString(), bucketsMs: ROLLUP_BUCKETS_MS,
+      points: rows.map((r) => ({
+        minute: r.minute.toISOString(), version: r.version, role: r.role, count: r.count, errors: r.errors,
+        meanMs: r.count ? Math.round((r.sumMs / r.count) * 1000) / 1000 : null,
+        p50Ms: quantileMs(r.buckets, 0.5), p95Ms: quantileMs(r.buckets, 0.95), p99Ms: quantileMs(r.buckets, 0.99),
+      })),
+    };
+  }
+}
