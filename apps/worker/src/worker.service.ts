@@ -37,6 +37,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
+    await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
   }
 

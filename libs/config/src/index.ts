@@ -98,6 +98,8 @@ const apiEnv = z.object({
   RATE_LIMIT_RPS: z.coerce.number().min(0).default(1000),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(2000),
   RATE_LIMIT_PER_MODEL_RPS: z.coerce.number().min(0).default(0),
+  /** Share of predictions whose inputs and outputs are kept for drift monitoring (0 to 1). */
+  PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
@@ -107,6 +109,7 @@ const workerEnv = z.object({
   ...common,
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SESSION_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
 });
 
 const seedEnv = z.object({
@@ -168,6 +171,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     serving: {
       maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,
       rateLimit: { rps: e.RATE_LIMIT_RPS, burst: e.RATE_LIMIT_BURST, perModelRps: e.RATE_LIMIT_PER_MODEL_RPS },
+      predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
@@ -182,7 +186,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -15,6 +15,11 @@ export const JOBS = {
     queue: 'webhooks',
     payload: z.object({ deliveryId: z.uuid() }),
   },
+  /** Drain the sampled prediction log from Redis into Postgres (scheduled every few seconds). */
+  'predictions.ingest': {
+    queue: 'ingest',
+    payload: z.object({}),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

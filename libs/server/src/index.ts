@@ -51,3 +51,6 @@ export * from './serving/rate-limiter.js';
 export * from './serving/rollups.repository.js';
 export * from './serving/rollups.service.js';
 export * from './serving/formats/modelyard.format.js';
+export * from './predictions/prediction-log.js';
+export * from './predictions/prediction-log.repository.js';
+export * from './predictions/prediction-ingest.service.js';

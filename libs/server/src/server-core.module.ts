@@ -11,6 +11,9 @@ import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
+import { PredictionLogShipper } from './predictions/prediction-log.js';
+import { PredictionLogRepository } from './predictions/prediction-log.repository.js';
+import { PredictionIngestService } from './predictions/prediction-ingest.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
@@ -36,6 +39,7 @@ const services = [
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
   WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
+  PredictionLogShipper, PredictionLogRepository, PredictionIngestService,
 ];
 
 export interface ServerCoreOptions {

@@ -1,19 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AuthRepository } from '../auth/auth.repository.js';
-import { LOGGER } from '../platform/tokens.js';
+import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import type { CommonConfig } from '@modelyard/config';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { JobPayloadParsed } from '@modelyard/contracts';
 
-/** Housekeeping that no request should pay for: expired sessions today, retention of logs later. */
+/** Housekeeping that no request should pay for: expired sessions, prediction log rows past their retention. */
 @Injectable()
 export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
   readonly job = 'maintenance.cleanup' as const;
-  constructor(private readonly auth: AuthRepository, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly auth: AuthRepository,
+    private readonly predictionLog: PredictionLogRepository,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number } },
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   async handle(_payload: JobPayloadParsed<'maintenance.cleanup'>, _ctx: JobContext) {
     const { count } = await this.auth.deleteExpiredSessions(new Date());
-    this.log.info({ expiredSessions: count }, 'maintenance.cleanup done');
-    return { expiredSessions: count };
+    const days = this.cfg.worker?.predictionLogRetentionDays ?? 30;
+    const logs = await this.predictionLog.deleteBefore(new Date(Date.now() - days * 86_400_000));
+    this.log.info({ expiredSessions: count, predictionLogRows: logs.count }, 'maintenance.cleanup done');
+    return { expiredSessions: count, predictionLogRows: logs.count };
   }
 }

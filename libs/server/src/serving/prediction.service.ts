@@ -5,6 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { ServingService, type VersionSelector } from './serving.service.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
@@ -12,6 +13,10 @@ export interface PredictOptions {
   timeoutMs: number;
   /** Output names to fetch (OIP `outputs` filter); all servable outputs when absent. */
   outputs?: string[];
+  /** Share of requests whose rows go to the prediction log (drift monitoring). */
+  logSampleRate?: number;
+  role?: string;
+  silent?: boolean;
 }
 
 export interface Prediction {
@@ -27,7 +32,12 @@ export interface Prediction {
  */
 @Injectable()
 export class PredictionService {
-  constructor(private readonly serving: ServingService, private readonly metrics: ServingMetrics, private readonly limiter: RateLimiter) {}
+  constructor(
+    private readonly serving: ServingService,
+    private readonly metrics: ServingMetrics,
+    private readonly limiter: RateLimiter,
+    private readonly predictionLog: PredictionLogShipper,
+  ) {}
 
   async select(actor: Principal, model: string, sel: VersionSelector, limit?: RateLimit): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
     authorize(actor, 'predict');
@@ -45,7 +55,9 @@ export class PredictionService {
     let timer: NodeJS.Timeout | undefined;
     const started = process.hrtime.bigint();
     const run = served.session.run(feeds, wanted).then((out) => {
-      this.metrics.inference.observe({ model: served.model, version: String(served.version) }, Number(process.hrtime.bigint() - started) / 1e9);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.inference.observe({ model: served.model, version: String(served.version) }, seconds);
+      this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, seconds * 1000);
       return out;
     });
     try {

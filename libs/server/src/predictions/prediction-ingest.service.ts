@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { JobPayloadParsed } from '@modelyard/contracts';
+import { LOGGER } from '../platform/tokens.js';
+import { RedisService } from '../platform/redis.service.js';
+import type { JobContext, JobHandler } from '../queue/job-handler.js';
+import { PREDICTION_LOG_LIST, type PredictionLogEntry } from './prediction-log.js';
+import { PredictionLogRepository } from './prediction-log.repository.js';
+
+const CHUNK = 2000;
+const MAX_PER_RUN = 50_000;
+
+/** The worker's half of the prediction log: drain the Redis list in chunks into Postgres. */
+@Injectable()
+export class PredictionIngestService implements JobHandler<'predictions.ingest'> {
+  readonly job = 'predictions.ingest' as const;
+
+  constructor(private readonly redis: RedisService, private readonly repo: PredictionLogRepository, @Inject(LOGGER) private readonly log: Logger) {}
+
+  async handle(_payload: JobPayloadParsed<'predictions.ingest'>, _ctx: JobContext) {
+    const key = this.redis.key(PREDICTION_LOG_LIST);
+    let stored = 0;
+    let skipped = 0;
+    while (stored + skipped < MAX_PER_RUN) {
+      // LPOP with a count is atomic: two workers never take the same entries.
+      const items = (await this.redis.client.lpop(key, CHUNK)) as string[] | null;
+      if (!items?.length) break;
+      const rows = [];
+      for (const item of items) {
+        try {
+          const e = JSON.parse(item) as PredictionLogEntry;
+          rows.push({ model: e.model, version: e.version, role: e.role, silent: e.silent, at: new Date(e.at), features: e.features as never, outputs: e.outputs as never, latencyMs: e.latencyMs });
+        } catch {
+          skipped++;
+        }
+      }
+      await this.repo.insertMany(rows);
+      stored += rows.length;
+    }
+    if (stored || skipped) this.log.info({ stored, skipped }, 'prediction log ingested');
+    return { stored, skipped };
+  }
+}

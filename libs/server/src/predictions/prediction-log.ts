@@ -1,0 +1,91 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { LOGGER } from '../platform/tokens.js';
+import { RedisService } from '../platform/redis.service.js';
+import type { ServedVersion } from '../serving/served-version.js';
+import { flatValues } from '../serving/tensors.js';
+
+/** One sampled request: its rows as {feature: value} and the outputs per row. */
+export interface PredictionLogEntry {
+  model: string;
+  version: number;
+  role: string;
+  silent: boolean;
+  at: string;
+  features: Record<string, unknown>[];
+  outputs: Record<string, unknown>[];
+  latencyMs: number;
+}
+
+/** Redis list the api appends to and the worker drains. Bounded: past this, the oldest entries are dropped. */
+export const PREDICTION_LOG_LIST = 'prediction-log';
+const MAX_QUEUED = 1_000_000;
+const FLUSH_MS = 1000;
+
+/** Rebuilds rows from the typed feeds, so every request format logs the same shape. */
+export function rowsOf(sv: ServedVersion, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>) {
+  const n = feeds[sv.signature.inputs[0]!.name]?.dims[0] ?? 0;
+  const features: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  for (const spec of sv.signature.inputs) {
+    const t = feeds[spec.name];
+    if (!t) continue;
+    const vals = flatValues(t);
+    const width = vals.length / Math.max(n, 1);
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < width; c++) features[r]![spec.columns?.[c] ?? `${spec.name}_${c}`] = vals[r * width + c];
+    }
+  }
+  const outs: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  for (const [name, t] of Object.entries(outputs)) {
+    const vals = flatValues(t);
+    const width = vals.length / Math.max(n, 1);
+    for (let r = 0; r < n; r++) outs[r]![name] = width === 1 ? vals[r] : vals.slice(r * width, (r + 1) * width);
+  }
+  return { features, outputs: outs };
+}
+
+/**
+ * Samples predictions for drift monitoring without touching the response: the decision is one random
+ * number, a sampled entry is kept in memory and shipped to Redis once a second in one RPUSH. If Redis is
+ * slow or down the batch is dropped and counted, never retried on the request path.
+ */
+@Injectable()
+export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
+  private batch: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  dropped = 0;
+
+  constructor(private readonly redis: RedisService, @Inject(LOGGER) private readonly log: Logger) {}
+
+  onModuleInit() {
+    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy() {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  maybeLog(rate: number, sv: ServedVersion, role: string, silent: boolean, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>, latencyMs: number) {
+    if (rate <= 0 || Math.random() >= rate) return;
+    const rows = rowsOf(sv, feeds, outputs);
+    const entry: PredictionLogEntry = { model: sv.model, version: sv.version, role, silent, at: new Date().toISOString(), ...rows, latencyMs };
+    this.batch.push(JSON.stringify(entry));
+    if (this.batch.length >= 1000) void this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.batch.length) return;
+    const items = this.batch;
+    this.batch = [];
+    const key = this.redis.key(PREDICTION_LOG_LIST);
+    try {
+      await this.redis.client.multi().rpush(key, ...items).ltrim(key, -MAX_QUEUED, -1).exec();
+    } catch (err) {
+      this.dropped += items.length;
+      this.log.warn({ err, dropped: items.length }, 'prediction log batch dropped');
+    }
+  }
+}
