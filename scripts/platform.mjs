@@ -12,14 +12,15 @@ import { applyMigrations } from './migrations.mjs';
 
 /**
  * Returns the environment the apps run with, plus a stop() for whatever was started here.
- * mode 'dev': persistent data under .data/, fixed ports. mode 'test': fresh data, free ports.
+ * mode 'dev': persistent data under .data/, fixed ports. Other modes ('test', 'bench'): fresh data, free ports.
  */
 export async function provision({ mode }) {
   const stops = [];
   const env = {};
-  const fresh = mode === 'test';
+  // 'dev' keeps its data; any other mode ('test', 'bench') starts fresh in folders of its own.
+  const fresh = mode !== 'dev';
   if (!process.env.DATABASE_URL) {
-    const dir = dataRoot(fresh ? 'test-postgres' : 'postgres');
+    const dir = dataRoot(fresh ? `${mode}-postgres` : 'postgres');
     if (fresh) rmSync(dir, { recursive: true, force: true });
     const port = fresh ? await freePort() : Number(process.env.EMBEDDED_PG_PORT ?? 15432);
     log(`starting embedded PostgreSQL on 127.0.0.1:${port} (${path.relative(root, dir) || dir})`);
@@ -31,7 +32,7 @@ export async function provision({ mode }) {
     env.DATABASE_URL = process.env.DATABASE_URL;
   }
   if (!process.env.REDIS_URL) {
-    const dir = dataRoot(fresh ? 'test-redis' : 'redis');
+    const dir = dataRoot(fresh ? `${mode}-redis` : 'redis');
     const port = fresh ? await freePort() : Number(process.env.EMBEDDED_REDIS_PORT ?? 16379);
     log(`starting redis-server on 127.0.0.1:${port}`);
     const redis = await startRedis({ dir, port, log });

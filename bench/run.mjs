@@ -1,0 +1,168 @@
+// `npm run bench`: Modelyard (auth, metrics, info logging, 1% prediction-log sampling and rate limiting on)
+// side by side with the two peers in ../shared/peers (Flask+gunicorn, bare node:http+onnxruntime), same
+// model and bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions,
+// medians. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
+//   BENCH_SECONDS (5) BENCH_REPS (3)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootstrap, log, root } from '../scripts/bootstrap.mjs';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const PEERS = path.resolve(root, '../shared/peers');
+const MODELS = path.resolve(root, '../shared/models');
+const tmp = path.join(root, 'bench', 'tmp');
+
+function aptEnsure(bin, pkgs) {
+  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return;
+  log(`installing ${pkgs.join(' ')} (Debian) for the benchmark`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  if (r.status !== 0) throw new Error(`could not install ${pkgs.join(' ')}`);
+}
+
+function wrk(url, bodies, conns, token) {
+  const r = spawnSync('wrk', ['-t2', `-c${conns}`, `-d${SECONDS}s`, '--latency', '-s', path.join(root, 'bench', 'wrk_post.lua'), url], {
+    env: { ...process.env, WRK_BODIES: bodies, WRK_TOKEN: token ?? '' }, encoding: 'utf8',
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (!line) throw new Error(`wrk gave no result for ${url}:\n${r.stdout}\n${r.stderr}`);
+  const j = JSON.parse(line.slice(8));
+  const errors = j.errors_connect + j.errors_read + j.errors_write + j.errors_status + j.errors_timeout;
+  return { rps: j.requests / (j.duration_us / 1e6), p50: j.lat_p50_us / 1000, p99: j.lat_p99_us / 1000, errors, requests: j.requests };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+async function main() {
+  bootstrap({ web: false });
+  aptEnsure('wrk', ['wrk']);
+  aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
+  mkdirSync(tmp, { recursive: true });
+  spawnSync(process.execPath, [path.join(PEERS, 'make_bodies.js'), tmp, '100', '8'], { stdio: 'inherit' });
+  // digits bodies (64 features), 1 row each, from the fixture's own rows.
+  const ds = JSON.parse(readFileSync(path.join(MODELS, 'digits_mlp/samples.json'), 'utf8'));
+  const cols = ds.inputs[0].columns;
+  writeFileSync(path.join(tmp, 'digits_1row.jsonl'), ds.input_data[ds.inputs[0].name].map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] })).join('\n') + '\n');
+
+  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
+  const { freePort } = await import('../scripts/services.mjs');
+  const platform = await provision({ mode: 'bench' });
+  const adminKey = `bench-admin-${Date.now()}-${'b'.repeat(24)}`;
+  seed({ ...platform.env, MODELYARD_ADMIN_API_KEY: adminKey });
+  const apiPort = await freePort();
+  const env = {
+    ...platform.env, API_PORT: String(apiPort), LOG_LEVEL: 'info', LOG_FILE: path.join(tmp, 'api.log'),
+    PREDICTION_LOG_SAMPLE_RATE: '0.01', RATE_LIMIT_RPS: '1000000', RATE_LIMIT_BURST: '1000000',
+    STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'), MAX_ROWS_PER_REQUEST: '10000',
+  };
+  const procs = [];
+  const stopAll = async () => { await Promise.all(procs.map((p) => p.stop())); await platform.stop(); };
+  try {
+    procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
+    await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
+    const api = `http://127.0.0.1:${apiPort}`;
+    for (const [model, fixture] of [['iris', 'iris_logreg'], ['digits', 'digits_mlp']]) {
+      const form = new FormData();
+      form.append('spec', JSON.stringify({}));
+      form.append('file', new Blob([readFileSync(path.join(MODELS, fixture, 'model.onnx'))]), 'model.onnx');
+      const reg = await (await fetch(`${api}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` }, body: form })).json();
+      for (let i = 0; i < 100; i++) {
+        const v = await (await fetch(`${api}/v1/models/${model}/versions/${reg.version}`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+        if (v.status === 'ready') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const p = await fetch(`${api}/v1/models/${model}/versions/${reg.version}/stage`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ stage: 'Production' }) });
+      if (p.status !== 200) throw new Error(`could not promote ${model}: ${await p.text()}`);
+    }
+    // A predict-only key like an application would hold.
+    const sa = await (await fetch(`${api}/v1/service-accounts`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-app', role: 'viewer' }) })).json();
+    const key = (await (await fetch(`${api}/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['predict'], serviceAccountId: sa.id }) })).json()).secret;
+
+    const flaskPort = await freePort();
+    const barePort = await freePort();
+    const bareDigitsPort = await freePort();
+    procs.push(launch('flask', ['gunicorn', '--workers', '2', '--bind', `127.0.0.1:${flaskPort}`, '--chdir', PEERS, 'flask_server:app'], { quiet: true }));
+    procs.push(launch('bare', [process.execPath, path.join(PEERS, 'bare_ort_server.js')], { env: { PORT: String(barePort), WORKERS: '1', ORT_THREADS: '1', ORT_NODE_DIR: root }, quiet: true }));
+    procs.push(launch('bare-digits', [process.execPath, path.join(PEERS, 'bare_ort_server.js')], { env: { PORT: String(bareDigitsPort), WORKERS: '1', ORT_THREADS: '1', ORT_NODE_DIR: root, MODEL_PATH: path.join(MODELS, 'digits_mlp/model.onnx') }, quiet: true }));
+    for (const port of [flaskPort, barePort, bareDigitsPort]) await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 30_000 });
+
+    const servers = {
+      flask: { url: `http://127.0.0.1:${flaskPort}/predict` },
+      bare: { url: `http://127.0.0.1:${barePort}/predict` },
+      modelyard: { url: `${api}/v1/models/iris/predict`, token: key },
+    };
+    const cases = [];
+    for (const rows of [1, 100]) for (const c of [1, 8, 32]) cases.push({ rows, c });
+    const results = {};
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const { rows, c } of cases) {
+        for (const [name, s] of Object.entries(servers)) {
+          const r = wrk(s.url, path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'), c, s.token);
+          ((results[`${rows}|${c}`] ??= {})[name] ??= []).push(r);
+          log(`rep ${rep} rows=${rows} c=${c} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`);
+        }
+      }
+    }
+    const digits = {};
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const c of [8, 32]) {
+        for (const [name, url, token] of [['bare', `http://127.0.0.1:${bareDigitsPort}/predict`, undefined], ['modelyard', `${api}/v1/models/digits/predict`, key]]) {
+          const r = wrk(url, path.join(tmp, 'digits_1row.jsonl'), c, token);
+          ((digits[c] ??= {})[name] ??= []).push(r);
+          log(`rep ${rep} digits c=${c} ${name}: ${r.rps.toFixed(0)} req/s errors ${r.errors}`);
+        }
+      }
+    }
+    writeReport(results, digits);
+  } finally {
+    await stopAll();
+  }
+}
+
+function writeReport(results, digits) {
+  const m = (runs, k) => median(runs.map((r) => r[k]));
+  const lines = [];
+  const day = new Date().toISOString().slice(0, 10);
+  lines.push(`# Benchmark ${day}`, '');
+  lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
+    + `wrk -t2 on the same cores, ${SECONDS} s per run, ${REPS} interleaved repetitions, medians. `
+    + 'Modelyard: 1 api process with auth (API key), Prometheus metrics, per-key rate limiting (Redis), info logging to file and stdout, '
+    + '1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard\'s api). Flask: gunicorn with 2 sync workers. '
+    + 'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).', '');
+  lines.push('| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs bare |', '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [k, byServer] of Object.entries(results)) {
+    const [rows, c] = k.split('|').map(Number);
+    const flask = m(byServer.flask, 'rps');
+    const bare = m(byServer.bare, 'rps');
+    for (const [name, runs] of Object.entries(byServer)) {
+      const rps = m(runs, 'rps');
+      lines.push(`| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${(rps / bare).toFixed(2)}x |`);
+    }
+  }
+  lines.push('', '## digits_mlp (64 features, 1-row requests)', '', '| c | server | req/s | p50 ms | p99 ms | vs bare |', '|---:|---|---:|---:|---:|---:|');
+  for (const [c, byServer] of Object.entries(digits)) {
+    const bare = m(byServer.bare, 'rps');
+    for (const [name, runs] of Object.entries(byServer)) {
+      lines.push(`| ${c} | ${name} | ${m(runs, 'rps').toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${(m(runs, 'rps') / bare).toFixed(2)}x |`);
+    }
+  }
+  const t32 = results['1|32'];
+  const c8 = results['1|8'];
+  const r100 = results['100|32'];
+  lines.push('', '## Against the targets (issue 5)', '',
+    `- req/s at c=32, 1 row: ${(m(t32.modelyard, 'rps') / m(t32.bare, 'rps')).toFixed(2)}x bare (target >= 0.7x), ${(m(t32.modelyard, 'rps') / m(t32.flask, 'rps')).toFixed(2)}x Flask (target >= 3.5x).`,
+    `- p99 at c=8, 1 row: ${m(c8.modelyard, 'p99').toFixed(2)} ms (target <= 5 ms).`,
+    `- rows/s with 100-row bodies at c=32: ${(m(r100.modelyard, 'rps') / m(r100.bare, 'rps')).toFixed(2)}x bare (target >= 0.8x).`,
+    '- Micro-batching: not implemented yet, so no on/off comparison in this run.');
+  const file = path.join(root, 'bench', 'results', `${day}.md`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, lines.join('\n') + '\n');
+  console.log(`\n${lines.join('\n')}\n\nwritten to ${path.relative(root, file)}`);
+}
+
+main().catch((e) => { console.error(e.stack ?? e.message); process.exit(1); });
