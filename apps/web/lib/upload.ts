@@ -7,7 +7,8 @@ export interface UploadProgress {
 
 /**
  * Registers a version by upload. XMLHttpRequest rather than the typed client's fetch: only XHR reports upload
- * progress. Same origin, through the `/api/*` rewrite in proxy.ts, so the session cookie rides along.
+ * progress. Same origin (app/api/v1/models/[name]/versions/route.ts streams it on to the API), so the session
+ * cookie rides along.
  * The API reads the multipart parts in order and needs `spec` before `file`; FormData keeps insertion order.
  */
 export function uploadVersion(

@@ -137,7 +137,7 @@ function PendingRow({ a, model, canPromote, myId }: { a: TApproval; model: TRegi
         </p>
       </td>
       <td>
-        {actorName(a.requestedBy)}
+        <div>{actorName(a.requestedBy)}</div>
         <div className="muted small nowrap">{formatTime(a.createdAt)}</div>
       </td>
       <td className="summary small">{a.comment || <span className="muted">—</span>}</td>

@@ -47,6 +47,21 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     setError(errorMessage(e));
   }
 
+  /**
+   * The API creates a missing model on its first upload, with an empty description (it creates nothing when the
+   * upload fails, so the model is not created up front here). Give a new model the description typed for its
+   * first version; a description someone already wrote is never overwritten.
+   */
+  async function describeNewModel(name: string, description: string) {
+    try {
+      const api = browserApi();
+      const m = await api.getModel(name);
+      if (m.description === '') await api.updateModel(name, { description });
+    } catch (e) {
+      handleError(e);
+    }
+  }
+
   async function waitForValidation(version: TModelVersion) {
     const api = browserApi();
     const started = Date.now();
@@ -86,12 +101,13 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     const metrics = parseMetrics(String(form.get('metrics') ?? ''));
     if (!metrics.ok) return setError(metrics.message);
 
+    const description = String(form.get('description') ?? '').trim();
     setPhase({ kind: 'uploading', fileName: file.name, progress: null });
     let version: TModelVersion;
     try {
       version = await uploadVersion(
         name.data,
-        { description: String(form.get('description') ?? '').trim(), tags: tags.value, metrics: metrics.value },
+        { description, tags: tags.value, metrics: metrics.value },
         file,
         (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
@@ -104,6 +120,7 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     }
     if (!alive.current) return;
     formEl.reset();
+    if (!model && version.version === 1 && description) await describeNewModel(version.model, description);
     setPhase({ kind: 'validating', version });
     // The new pending row (and, for a first version, the new model) shows up in the lists right away.
     refresh();
@@ -118,9 +135,7 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
   const idPrefix = model ? `register-${model}` : 'register-new';
   return (
     <form className="form-grid register-form" onSubmit={onSubmit} aria-describedby={`${idPrefix}-status`}>
-      {model ? (
-        <input type="hidden" name="model" value={model} />
-      ) : (
+      {model ? null : (
         <div className="field">
           <label htmlFor={`${idPrefix}-model`}>Model name</label>
           <input
@@ -202,9 +217,14 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
         </p>
       ) : (
         <p className="notice notice-error">
-          Version {v.version} of <strong>{v.model}</strong> <StatusBadge status="failed" />: {v.failureReason ?? 'no reason given'}.{link}
+          Version {v.version} of <strong>{v.model}</strong> <StatusBadge status="failed" />: {sentence(v.failureReason ?? 'no reason given')}{link}
         </p>
       );
     }
   }
+}
+
+/** Reasons come from the API with or without a final full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 }

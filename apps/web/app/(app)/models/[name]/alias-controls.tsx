@@ -53,7 +53,7 @@ export function SetAliasForm({ model, aliases, versions }: { model: string; alia
         </select>
       </div>
       <div className="field field-wide">
-        <label htmlFor="alias-comment">Comment</label>
+        <label htmlFor="alias-comment">Alias comment</label>
         <input id="alias-comment" name="comment" type="text" maxLength={2000} autoComplete="off" placeholder="Why? It is kept in the model's history." />
       </div>
       {name ? (

@@ -171,7 +171,7 @@ function VersionsTable(props: {
             return (
               <tr key={v.version} aria-current={v.version === props.selected ? 'true' : undefined}>
                 <th scope="row" className="nowrap">
-                  <Link href={`/models/${encodeURIComponent(m.name)}?version=${v.version}#version-detail`} aria-label={`Version ${v.version} details`}>
+                  <Link href={`/models/${encodeURIComponent(m.name)}?version=${v.version}#version-detail`}>
                     v{v.version}
                   </Link>
                 </th>
@@ -185,7 +185,7 @@ function VersionsTable(props: {
                   {metrics.length ? (
                     <>
                       {metrics.slice(0, KEY_METRICS).map(([k, n]) => (
-                        <div key={k} className="nowrap"><span className="muted">{k}</span> {formatMetric(n)}</div>
+                        <div key={k} className="nowrap"><span className="muted">{k}</span> <span className="mono">{formatMetric(n)}</span></div>
                       ))}
                       {metrics.length > KEY_METRICS ? <div className="muted">+{metrics.length - KEY_METRICS} more</div> : null}
                     </>
@@ -265,7 +265,11 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
     <section className="card" id="version-detail" aria-labelledby="version-detail-title">
       <div className="card-head">
         <h2 id="version-detail-title">Version {v.version}</h2>
-        <span className="badge-list"><StatusBadge status={v.status} /><StageBadge stage={v.stage} /><AliasBadges aliases={v.aliases} /></span>
+        <span className="badge-list">
+          <StatusBadge status={v.status} />
+          {v.stage !== 'None' ? <StageBadge stage={v.stage} /> : null}
+          {v.aliases.length ? <AliasBadges aliases={v.aliases} /> : null}
+        </span>
       </div>
       {v.description ? <p>{v.description}</p> : null}
       {v.failureReason ? <p className="alert alert-error">Validation failed: {v.failureReason}</p> : null}
@@ -273,7 +277,12 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
         <dl className="details">
           <dt>Created</dt><dd>{actorName(v.createdBy)}, {formatTime(v.createdAt)}</dd>
           <dt>Ready</dt><dd>{formatTime(v.readyAt)}</dd>
-          <dt>Storage</dt><dd><span className="badge badge-muted">{v.storage.backend}</span> <span className="mono small break">{v.storage.uri}</span></dd>
+          <dt>Storage</dt>
+          <dd>
+            <span className="badge badge-muted">{v.storage.backend}</span>{' '}
+            {/* The API deletes the blob of a failed upload it owned; the URI no longer leads anywhere. */}
+            {v.status === 'failed' && v.storage.owned ? <span className="muted small">removed after failed validation</span> : <span className="mono small break">{v.storage.uri}</span>}
+          </dd>
           <dt>Size</dt><dd>{formatBytes(v.sizeBytes)}</dd>
           <dt>SHA-256</dt><dd className="mono small break">{v.sha256 ?? '—'}</dd>
           <dt>Drift reference</dt><dd>{v.hasReference ? 'stored' : 'none'}</dd>
