@@ -43,7 +43,13 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   });
   registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
   fastify.addHook('onResponse', async (req, reply) => {
-    logger.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    const line = { reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // Predictions are the hot path and are already counted per request in metrics and rollups: their access
+    // lines go to debug (measured: about a fifth of the throughput at info), failures stay visible at warn.
+    if ((req as { prediction?: unknown }).prediction) {
+      if (reply.statusCode >= 500) logger.warn(line, 'request');
+      else logger.debug(line, 'request');
+    } else logger.info(line, 'request');
   });
   const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('Modelyard API')
