@@ -38,6 +38,15 @@ describe('RateLimiter (real Redis)', () => {
     assert.equal(await outcome(b.take(uniqueId('other'), 'm', limit)), 'ok');
   });
 
+  it('leases tokens per process for high limits and still holds the shared limit', async () => {
+    const key = uniqueId('key');
+    const high = { rps: 100, burst: 100, perModelRps: 0 }; // leases of 5 tokens
+    let ok = 0;
+    for (let i = 0; i < 130; i++) if ((await outcome((i % 2 ? b : a).take(key, 'm', high))) === 'ok') ok++;
+    // The burst, plus whatever refilled at 100/s while the loop ran (a few ms), never 130.
+    assert.ok(ok >= 100 && ok <= 112, `allowed ${ok} of 130`);
+  });
+
   it('adds a per-model bucket when configured, and does nothing when switched off', async () => {
     const key = uniqueId('key');
     const perModel = { rps: 1000, burst: 1000, perModelRps: 1 };

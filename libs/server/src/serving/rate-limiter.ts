@@ -3,14 +3,15 @@ import { RedisService } from '../platform/redis.service.js';
 import { AppError } from '../platform/errors.js';
 
 /**
- * Token bucket in Redis, atomic per key: refill by elapsed time, take one token or say how long until one
- * is there. Shared by every api process, so N replicas enforce one limit, not N. Redis time is used so
- * processes with skewed clocks agree.
+ * Token bucket in Redis, atomic per key: refill by elapsed time, then take up to `want` tokens (at least one)
+ * and return how many were granted, or a negative wait in ms when not even one is there. Shared by every api
+ * process, so N replicas enforce one limit, not N. Redis time is used so processes with skewed clocks agree.
  */
 const TOKEN_BUCKET = `
 local key = KEYS[1]
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', key, 'tokens', 'at')
@@ -18,12 +19,21 @@ local tokens = tonumber(state[1])
 local at = tonumber(state[2])
 if tokens == nil then tokens = burst; at = now end
 tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
+local result
+if tokens >= 1 then
+  local granted = math.min(want, math.floor(tokens))
+  tokens = tokens - granted
+  result = granted
+else
+  result = -math.ceil((1 - tokens) * 1000 / rate)
+end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
-return wait
+return result
 `;
+
+/** A process keeps leased tokens this long at most, so an idle process does not sit on a share of the limit. */
+const LEASE_MS = 250;
 
 export interface RateLimit {
   rps: number;
@@ -31,9 +41,17 @@ export interface RateLimit {
   perModelRps: number;
 }
 
+/**
+ * Per-key limits that hold across api processes without a Redis round trip per request: a process leases a
+ * small share of the bucket (a twentieth of a second's worth) and spends it locally. A key can overshoot by at
+ * most one lease per process; a refusal always comes from Redis, with the wait it computed.
+ */
 @Injectable()
 export class RateLimiter {
   private defined = false;
+  private readonly leases = new Map<string, { tokens: number; until: number }>();
+  /** One lease request per key at a time: concurrent requests wait for it instead of each draining the bucket. */
+  private readonly inFlight = new Map<string, Promise<number>>();
 
   constructor(private readonly redis: RedisService) {}
 
@@ -42,20 +60,45 @@ export class RateLimiter {
       this.redis.client.defineCommand('modelyardTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
       this.defined = true;
     }
-    return this.redis.client as unknown as { modelyardTokenBucket(key: string, rate: number, burst: number): Promise<number> };
+    return this.redis.client as unknown as { modelyardTokenBucket(key: string, rate: number, burst: number, want: number): Promise<number> };
   }
 
   /** RATE_LIMITED (429, Retry-After in details) when the caller is over its limit. */
   async take(callerKey: string, model: string, limit: RateLimit): Promise<void> {
-    if (limit.rps <= 0 && limit.perModelRps <= 0) return;
-    const c = this.client();
-    const checks: Promise<number>[] = [];
-    if (limit.rps > 0) checks.push(c.modelyardTokenBucket(this.redis.key('rl', callerKey), limit.rps, limit.burst));
-    if (limit.perModelRps > 0) checks.push(c.modelyardTokenBucket(this.redis.key('rl', callerKey, model), limit.perModelRps, Math.max(1, Math.ceil(limit.perModelRps * 2))));
-    const waits = await Promise.all(checks);
-    const wait = Math.max(...waits);
+    const waits: number[] = [];
+    if (limit.rps > 0) waits.push(await this.takeOne(this.redis.key('rl', callerKey), limit.rps, limit.burst));
+    if (limit.perModelRps > 0) waits.push(await this.takeOne(this.redis.key('rl', callerKey, model), limit.perModelRps, Math.max(1, Math.ceil(limit.perModelRps * 2))));
+    const wait = Math.max(0, ...waits);
     if (wait > 0) {
       throw new AppError('RATE_LIMITED', `Rate limit exceeded for this API key; retry in ${wait} ms`, { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) });
     }
+  }
+
+  /** 0 when a token was taken, else the wait in ms. */
+  private async takeOne(key: string, rps: number, burst: number): Promise<number> {
+    for (;;) {
+      const lease = this.leases.get(key);
+      if (lease && lease.tokens >= 1 && lease.until > Date.now()) {
+        lease.tokens -= 1;
+        return 0;
+      }
+      const pending = this.inFlight.get(key);
+      if (!pending) break;
+      const wait = await pending;
+      if (wait > 0) return wait;
+    }
+    const want = Math.max(1, Math.min(burst, Math.floor(rps / 20)));
+    const request = this.client().modelyardTokenBucket(key, rps, burst, want).then((r) => {
+      if (r < 0) {
+        this.leases.delete(key);
+        return -r;
+      }
+      if (this.leases.size > 50_000) this.leases.clear();
+      // The requester takes one of the granted tokens; the rest serve whoever comes next.
+      this.leases.set(key, { tokens: r - 1, until: Date.now() + LEASE_MS });
+      return 0;
+    }).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, request);
+    return request;
   }
 }
