@@ -1,7 +1,9 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { assertClose, FIXTURE_NAMES, records, registerFixture, samples, type FixtureName } from '../support/fixtures.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { assertClose, FIXTURE_NAMES, records, registerFile, registerFixture, samples, type FixtureName } from '../support/fixtures.js';
 
 const env = e2eEnv();
 const predict = (model: string, body: unknown, token = env.adminApiKey, suffix = '') =>
@@ -113,4 +115,17 @@ describe('serving: the Modelyard contract', () => {
     assert.ok(point.count >= 3, `count ${point.count}`);
     assert.ok(point.p99Ms !== null && point.p99Ms > 0);
   });
+
+  for (const fixture of ['zipmap_int', 'zipmap_str']) {
+    it(`serves the probabilities of a scikit-learn ZipMap classifier (${fixture})`, async () => {
+      const dir = path.resolve('libs/server/src/onnx/fixtures');
+      const j = JSON.parse(readFileSync(path.join(dir, `${fixture}.json`), 'utf8'));
+      const { model } = await registerFile(env.apiUrl, env.adminApiKey, path.join(dir, `${fixture}.onnx`));
+      const r = await predict(model, { payload: j.input_data.float_input });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.predictions, j.expected.output_label);
+      assertClose(r.json.predictions_prob, j.expected.output_probability, j.tolerance.output_probability, fixture);
+      assert.deepEqual(r.json.classes, j.classes);
+    });
+  }
 });

@@ -38,10 +38,17 @@ export function assertClose(actual: number[][], expected: number[][], tol: numbe
 
 /** Uploads a shared fixture as a new model, waits until it is ready, and (optionally) promotes it. */
 export async function registerFixture(apiUrl: string, adminKey: string, fixture: FixtureName, opts: { promote?: boolean; model?: string } = {}) {
-  const model = opts.model ?? uniqueId(fixture.replace('_', '-'));
+  return registerFile(apiUrl, adminKey, path.join(FIXTURES_DIR, fixture, 'model.onnx'), {
+    ...opts, model: opts.model ?? uniqueId(fixture.replace('_', '-')), spec: { sampleInput: records(samples(fixture)).slice(0, 3) },
+  });
+}
+
+/** Uploads any ONNX file as a new version, waits until it is ready, and (unless told not to) promotes it. */
+export async function registerFile(apiUrl: string, adminKey: string, file: string, opts: { promote?: boolean; model?: string; spec?: unknown } = {}) {
+  const model = opts.model ?? uniqueId(path.basename(file, '.onnx').replace(/[^a-z0-9]/gi, '-').toLowerCase());
   const form = new FormData();
-  form.append('spec', JSON.stringify({ sampleInput: records(samples(fixture)).slice(0, 3) }));
-  form.append('file', new Blob([readFileSync(path.join(FIXTURES_DIR, fixture, 'model.onnx'))]), 'model.onnx');
+  form.append('spec', JSON.stringify(opts.spec ?? {}));
+  form.append('file', new Blob([readFileSync(file)]), 'model.onnx');
   const res = await fetch(`${apiUrl}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` }, body: form });
   const v = (await res.json()) as { version: number };
   assert.equal(res.status, 202, JSON.stringify(v));
@@ -50,7 +57,7 @@ export async function registerFixture(apiUrl: string, adminKey: string, fixture:
     await new Promise((r) => setTimeout(r, 100));
     status = (await http(apiUrl, 'GET', `/v1/models/${model}/versions/${v.version}`, { token: adminKey })).json.status;
   }
-  assert.equal(status, 'ready', `${fixture} did not become ready`);
+  assert.equal(status, 'ready', `${file} did not become ready`);
   if (opts.promote !== false) {
     const p = await http(apiUrl, 'POST', `/v1/models/${model}/versions/${v.version}/stage`, { token: adminKey, body: { stage: 'Production' } });
     assert.equal(p.status, 200, p.text);
