@@ -1,5 +1,0 @@
-export * from './errors.js';
-export * from './auth.js';
-export * from './jobs.js';
-export * from './health.js';
-export * from './client.js';
