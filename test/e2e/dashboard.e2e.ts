@@ -12,52 +12,22 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir } from '../support/browser.js';
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set (the e2e harness sets it after starting api and web)`);
-  return value;
-}
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
 const apiUrl = (process.env.E2E_API_URL || `${webUrl}/api`).replace(/\/+$/, '');
 const admin = { email: requiredEnv('E2E_ADMIN_EMAIL'), password: requiredEnv('E2E_ADMIN_PASSWORD') };
-const screenshotDir = process.env.E2E_SCREENSHOT_DIR || defaultScreenshotDir();
+const shotsDir = screenshotDir();
 
-/** test/e2e/screenshots, whether this runs as test/e2e/*.ts or compiled to test/dist/e2e/*.js. */
-function defaultScreenshotDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (path.basename(dir) !== 'test') {
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve('test/e2e/screenshots');
-    dir = parent;
-  }
-  return path.join(dir, 'e2e', 'screenshots');
-}
 
 const suffix = randomBytes(4).toString('hex');
 const groupName = `g-${suffix}`;
 const serviceAccountName = `sa-${suffix}`;
 const keyName = `k-${suffix}`;
 
-/** Waits until the element is visible, then asserts it, so a failure names what the page did not show. */
-async function assertVisible(locator: Locator, what: string): Promise<void> {
-  try {
-    await locator.waitFor({ state: 'visible' });
-  } catch (e) {
-    assert.fail(`expected the page to show ${what}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  assert.ok(await locator.isVisible(), `expected the page to show ${what}`);
-}
 
-async function assertText(locator: Locator, expected: string | RegExp, what: string): Promise<void> {
-  await assertVisible(locator, what);
-  const text = (await locator.innerText()).trim();
-  if (typeof expected === 'string') assert.equal(text, expected, what);
-  else assert.match(text, expected, what);
-}
 
 describe('dashboard', { timeout: 180_000 }, () => {
   let browser: Browser;
@@ -79,7 +49,7 @@ describe('dashboard', { timeout: 180_000 }, () => {
       } catch (e) {
         brokenAt = name;
         const file = `failure-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
-        await page.screenshot({ path: path.join(screenshotDir, file), fullPage: true }).catch(() => {});
+        await page.screenshot({ path: path.join(shotsDir, file), fullPage: true }).catch(() => {});
         if (consoleErrors.length) t.diagnostic(`browser console errors:\n${consoleErrors.join('\n')}`);
         throw e;
       }
@@ -93,18 +63,12 @@ describe('dashboard', { timeout: 180_000 }, () => {
   }
 
   async function screenshot(name: string, mask: Locator[] = []): Promise<void> {
-    await page.screenshot({ path: path.join(screenshotDir, name), fullPage: true, mask });
+    await page.screenshot({ path: path.join(shotsDir, name), fullPage: true, mask });
   }
 
   before(async () => {
-    await mkdir(screenshotDir, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: process.env.E2E_CHROMIUM_PATH || '/usr/lib/chromium/chromium',
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run',
-      ],
-    });
+    await mkdir(shotsDir, { recursive: true });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: webUrl });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);

@@ -15,32 +15,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir } from '../support/browser.js';
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set (the e2e harness sets it after starting api, worker and web)`);
-  return value;
-}
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
 const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
 const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
 requiredEnv('E2E_ADMIN_EMAIL');
 requiredEnv('E2E_ADMIN_PASSWORD');
-const screenshotDir = process.env.E2E_SCREENSHOT_DIR || defaultScreenshotDir();
+const shotsDir = screenshotDir();
 
-/** test/e2e/screenshots, whether this runs as test/e2e/*.ts or compiled to test/dist/e2e/*.js. */
-function defaultScreenshotDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (path.basename(dir) !== 'test') {
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve('test/e2e/screenshots');
-    dir = parent;
-  }
-  return path.join(dir, 'e2e', 'screenshots');
-}
 
 // The harness runs tests from the repository root; the fixtures sit next to it.
 const modelFile = path.resolve('../shared/models/iris_logreg/model.onnx');
@@ -65,22 +50,7 @@ async function adminApi(method: string, pathname: string, body?: unknown): Promi
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
-/** Waits until the element is visible, then asserts it, so a failure names what the page did not show. */
-async function assertVisible(locator: Locator, what: string, timeout?: number): Promise<void> {
-  try {
-    await locator.waitFor({ state: 'visible', timeout });
-  } catch (e) {
-    assert.fail(`expected the page to show ${what}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  assert.ok(await locator.isVisible(), `expected the page to show ${what}`);
-}
 
-async function assertText(locator: Locator, expected: string | RegExp, what: string): Promise<void> {
-  await assertVisible(locator, what);
-  const text = (await locator.innerText()).trim();
-  if (typeof expected === 'string') assert.equal(text, expected, what);
-  else assert.match(text, expected, what);
-}
 
 describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   let browser: Browser;
@@ -101,7 +71,7 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
       } catch (e) {
         brokenAt = name;
         const file = `failure-registry-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
-        await page.screenshot({ path: path.join(screenshotDir, file), fullPage: true }).catch(() => {});
+        await page.screenshot({ path: path.join(shotsDir, file), fullPage: true }).catch(() => {});
         if (consoleErrors.length) t.diagnostic(`browser console errors:\n${consoleErrors.join('\n')}`);
         throw e;
       }
@@ -109,7 +79,7 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   }
 
   async function screenshot(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(screenshotDir, name), fullPage: true });
+    await page.screenshot({ path: path.join(shotsDir, name), fullPage: true });
   }
 
   async function signIn(user: { email: string; password: string; name: string; role: string }): Promise<void> {
@@ -153,14 +123,8 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   }
 
   before(async () => {
-    await mkdir(screenshotDir, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: process.env.E2E_CHROMIUM_PATH || '/usr/lib/chromium/chromium',
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run',
-      ],
-    });
+    await mkdir(shotsDir, { recursive: true });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: webUrl });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);

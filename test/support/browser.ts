@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Locator } from 'playwright-core';
+
+/** What the e2e harness sets after starting api, worker and web. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set (the e2e harness sets it after starting api, worker and web)`);
+  return value;
+}
+
+/** test/e2e/screenshots, whether this runs as test/e2e/*.ts or compiled to test/dist/...; E2E_SCREENSHOT_DIR wins. */
+export function screenshotDir(): string {
+  if (process.env.E2E_SCREENSHOT_DIR) return process.env.E2E_SCREENSHOT_DIR;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (path.basename(dir) !== 'test') {
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve('test/e2e/screenshots');
+    dir = parent;
+  }
+  return path.join(dir, 'e2e', 'screenshots');
+}
+
+/**
+ * Debian's Chromium, headless. As root it needs --no-sandbox; the background-networking flags stop it from
+ * calling out of this machine's closed network at every start (see ../shared/docs/STACK-NOTES.md).
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.E2E_CHROMIUM_PATH || '/usr/lib/chromium/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+}
+
+/** Waits until the element is visible, then asserts it, so a failure names what the page did not show. */
+export async function assertVisible(locator: Locator, what: string, timeout?: number): Promise<void> {
+  try {
+    await locator.waitFor({ state: 'visible', timeout });
+  } catch (e) {
+    assert.fail(`expected the page to show ${what}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  assert.ok(await locator.isVisible(), `expected the page to show ${what}`);
+}
+
+export async function assertText(locator: Locator, expected: string | RegExp, what: string): Promise<void> {
+  await assertVisible(locator, what);
+  const text = (await locator.innerText()).trim();
+  if (typeof expected === 'string') assert.equal(text, expected, what);
+  else assert.match(text, expected, what);
+}
