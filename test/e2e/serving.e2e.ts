@@ -128,4 +128,21 @@ describe('serving: the Modelyard contract', () => {
       assert.deepEqual(r.json.classes, j.classes);
     });
   }
+
+  it('micro-batches concurrent requests when the model asks for it, and every caller gets its own answer', async () => {
+    const s = samples('iris_logreg');
+    const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const on = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, { token: env.adminApiKey, body: { servingConfig: { microBatch: { maxBatchRows: 32, maxWaitUs: 2000 } } } });
+    assert.equal(on.status, 200, on.text);
+    assert.deepEqual(on.json.servingConfig, { microBatch: { maxBatchRows: 32, maxWaitUs: 2000 } });
+    const rows = records(s);
+    const answers = await Promise.all(rows.map((row) => predict(model, { payload: [row] })));
+    answers.forEach((r, i) => {
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.predictions, [s.expected.label[i]], `row ${i}`);
+      assertClose(r.json.predictions_prob, [s.expected.probabilities[i]!], s.tolerance.probabilities, `row ${i}`);
+    });
+    const bad = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, { token: env.adminApiKey, body: { servingConfig: { microBatch: { maxBatchRows: 1, maxWaitUs: 10 } } } });
+    assert.equal(bad.status, 400);
+  });
 });

@@ -45,6 +45,18 @@ export type TReferenceDataset = z.infer<typeof ZReferenceDataset>;
 /** A signature as stored and served (inputs/outputs with -1 for dynamic dims, columns, classes). */
 export const ZSignatureJson = z.record(z.string(), z.unknown());
 
+/**
+ * Per-model serving options. Micro-batching (off by default) merges concurrent requests to one version into a
+ * single session run: up to `maxBatchRows` rows, waiting at most `maxWaitUs` microseconds for company.
+ */
+export const ZServingConfig = z.object({
+  microBatch: z.object({
+    maxBatchRows: z.number().int().min(2).max(4096),
+    maxWaitUs: z.number().int().min(50).max(100_000),
+  }).nullable().optional(),
+});
+export type TServingConfig = z.infer<typeof ZServingConfig>;
+
 export const ZCreateModelRequest = z.object({
   name: ZModelName,
   description: z.string().max(10_000).default(''),
@@ -52,10 +64,21 @@ export const ZCreateModelRequest = z.object({
   requiresApproval: z.boolean().default(false),
 });
 export type TCreateModelRequest = z.infer<typeof ZCreateModelRequest>;
-export const ZUpdateModelRequest = z.object({ description: z.string().max(10_000), tags: ZTags, requiresApproval: z.boolean() }).partial();
+export const ZUpdateModelRequest = z.object({ description: z.string().max(10_000), tags: ZTags, requiresApproval: z.boolean(), servingConfig: ZServingConfig }).partial();
 export type TUpdateModelRequest = z.infer<typeof ZUpdateModelRequest>;
 
 export const ZActorRef = z.object({ kind: z.string(), id: z.string().nullable(), name: z.string().nullable() });
+
+/**
+ * Serving status on the registry's model and version routes, which TF Serving (`model_version_status`, its field
+ * names) and KServe v1 (`ready`) clients poll at the same URLs. Computed per api process from what it serves.
+ */
+export const ZModelVersionStatus = z.object({
+  version: z.string(),
+  state: z.enum(['AVAILABLE', 'LOADING', 'UNAVAILABLE']),
+  status: z.object({ error_code: z.string(), error_message: z.string() }),
+});
+export type TModelVersionStatus = z.infer<typeof ZModelVersionStatus>;
 
 export const ZRegisteredModel = z.object({
   id: z.string(),
@@ -64,12 +87,15 @@ export const ZRegisteredModel = z.object({
   tags: z.record(z.string(), z.string()),
   owner: ZActorRef,
   requiresApproval: z.boolean(),
+  servingConfig: ZServingConfig,
   latestVersion: z.number().int().nullable(),
   productionVersion: z.number().int().nullable(),
   stagingVersions: z.array(z.number().int()),
   aliases: z.record(z.string(), z.number().int()),
   createdAt: z.string(),
   updatedAt: z.string(),
+  ready: z.boolean().optional(),
+  model_version_status: z.array(ZModelVersionStatus).optional(),
 });
 export type TRegisteredModel = z.infer<typeof ZRegisteredModel>;
 export const ZModelPage = pageOf(ZRegisteredModel);
@@ -124,6 +150,8 @@ export const ZModelVersion = z.object({
   createdBy: ZActorRef.extend({ apiKeyId: z.string().nullable() }),
   createdAt: z.string(),
   readyAt: z.string().nullable(),
+  ready: z.boolean().optional(),
+  model_version_status: z.array(ZModelVersionStatus).optional(),
 });
 export type TModelVersion = z.infer<typeof ZModelVersion>;
 

@@ -9,6 +9,7 @@ type ApprovalRow = Awaited<ReturnType<RegistryRepository['listApprovals']>>[numb
 export const toModelResponse = (m: ModelRow): TRegisteredModel => ({
   id: m.id, name: m.name, description: m.description, tags: m.tags as Record<string, string>,
   owner: { kind: m.ownerKind, id: m.ownerId, name: m.ownerName }, requiresApproval: m.requiresApproval,
+  servingConfig: (m.servingConfig ?? {}) as TRegisteredModel['servingConfig'],
   latestVersion: m.versions[0]?.number ?? null,
   productionVersion: m.versions.find((v) => v.stage === 'Production')?.number ?? null,
   stagingVersions: m.versions.filter((v) => v.stage === 'Staging').map((v) => v.number),

@@ -77,11 +77,18 @@ export class RegistryService {
     // Turning the approval policy off would let a single approver promote: that is a promote-level decision.
     authorize(actor, req.requiresApproval === false ? 'models.promote' : 'models.write');
     const before = await this.model(actor, name);
-    const m = await this.repo.updateModel(name, { description: req.description, tags: req.tags, requiresApproval: req.requiresApproval });
+    const m = await this.repo.updateModel(name, {
+      description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
+      servingConfig: req.servingConfig === undefined ? undefined : (req.servingConfig as never),
+    });
     await this.audit.record(actor, {
       action: 'model.updated', objectType: 'model', objectId: m.id,
-      summary: { before: { requiresApproval: before.requiresApproval }, after: { requiresApproval: m.requiresApproval } },
+      summary: {
+        before: { requiresApproval: before.requiresApproval, servingConfig: before.servingConfig as never },
+        after: { requiresApproval: m.requiresApproval, servingConfig: m.servingConfig as never },
+      },
     });
+    if (req.servingConfig !== undefined) await this.changed(name);
     return toModelResponse(m);
   }
 

@@ -6,6 +6,7 @@ import { ServingService, type VersionSelector } from './serving.service.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
+import { MicroBatcher } from './micro-batcher.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
@@ -32,6 +33,8 @@ export interface Prediction {
  */
 @Injectable()
 export class PredictionService {
+  private readonly batcher = new MicroBatcher((sv, feeds, outputs) => sv.session.run(feeds, outputs));
+
   constructor(
     private readonly serving: ServingService,
     private readonly metrics: ServingMetrics,
@@ -54,7 +57,9 @@ export class PredictionService {
     if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
     let timer: NodeJS.Timeout | undefined;
     const started = process.hrtime.bigint();
-    const run = served.session.run(feeds, wanted).then((out) => {
+    const microBatch = opts.outputs ? null : this.serving.state(served.model)?.microBatch;
+    const session = microBatch ? this.batcher.submit(served, feeds, microBatch) : served.session.run(feeds, wanted);
+    const run = session.then((out) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.inference.observe({ model: served.model, version: String(served.version) }, seconds);
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, seconds * 1000);

@@ -21,4 +21,6 @@ export interface ModelState {
   model: string;
   production: number | null;
   aliases: Map<string, number>;
+  /** Micro-batching of this model's requests, when switched on in its serving config. */
+  microBatch: { maxBatchRows: number; maxWaitUs: number } | null;
 }

@@ -137,7 +137,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       throw new AppError('NOT_FOUND', `Model ${model} not found`);
     }
     const production = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])) };
+    const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
+    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), microBatch };
     const wanted = new Set([production, ...next.aliases.values()].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);

@@ -1,0 +1,115 @@
+import * as ort from 'onnxruntime-node';
+import type { ServedVersion } from './served-version.js';
+
+export interface MicroBatchConfig {
+  maxBatchRows: number;
+  maxWaitUs: number;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+type Outputs = Record<string, ort.Tensor>;
+interface Pending { feeds: Feeds; rows: number; resolve: (o: Outputs) => void; reject: (e: unknown) => void }
+interface Queue { items: Pending[]; rows: number; cancel: (() => void) | null }
+
+type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+function batchRows(feeds: Feeds): number {
+  return Object.values(feeds)[0]?.dims[0] ?? 0;
+}
+
+/** Input names, types and non-batch dims: requests merge only with requests of the same shape. */
+function shapeKey(feeds: Feeds): string {
+  return Object.entries(feeds).map(([n, t]) => `${n}:${t.type}:${t.dims.slice(1).join('x')}`).join('|');
+}
+
+function concat(tensors: ort.Tensor[], rows: number): ort.Tensor {
+  const first = tensors[0]!;
+  const dims = [rows, ...first.dims.slice(1)];
+  if (first.type === 'string') return new ort.Tensor('string', tensors.flatMap((t) => t.data as string[]), dims);
+  const total = tensors.reduce((a, t) => a + t.size, 0);
+  const Ctor = (first.data as TypedArray).constructor as new (n: number) => TypedArray;
+  const out = new Ctor(total);
+  let offset = 0;
+  for (const t of tensors) {
+    out.set(t.data as never, offset);
+    offset += t.size;
+  }
+  return new ort.Tensor(first.type as 'float32', out as Float32Array, dims);
+}
+
+function slice(t: ort.Tensor, start: number, rows: number, totalRows: number): ort.Tensor {
+  const width = t.size / totalRows;
+  const dims = [rows, ...t.dims.slice(1)];
+  if (t.type === 'string') return new ort.Tensor('string', (t.data as string[]).slice(start * width, (start + rows) * width), dims);
+  // A copy, so one caller's result does not pin the whole batch's buffer.
+  return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(start * width, (start + rows) * width), dims);
+}
+
+/**
+ * Dynamic micro-batching for one process: concurrent requests to the same version and input shape are
+ * merged into one session run (up to maxBatchRows rows, waiting at most maxWaitUs for company), and each
+ * caller gets its own rows of every output back. Models whose outputs have no batch dimension are run one
+ * request at a time.
+ */
+export class MicroBatcher {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[]) => Promise<Outputs>) {}
+
+  submit(sv: ServedVersion, feeds: Feeds, cfg: MicroBatchConfig): Promise<Outputs> {
+    const rows = batchRows(feeds);
+    if (rows >= cfg.maxBatchRows) return this.run(sv, feeds, sv.outputNames);
+    const key = `${sv.model}@${sv.version}|${shapeKey(feeds)}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      q = { items: [], rows: 0, cancel: null };
+      this.queues.set(key, q);
+    }
+    const queue = q;
+    return new Promise<Outputs>((resolve, reject) => {
+      queue.items.push({ feeds, rows, resolve, reject });
+      queue.rows += rows;
+      if (queue.rows >= cfg.maxBatchRows) {
+        this.flush(key, queue, sv);
+      } else if (!queue.cancel) {
+        // Below a millisecond, one turn of the event loop is the wait: it gathers what arrived together.
+        if (cfg.maxWaitUs < 1000) {
+          const t = setImmediate(() => this.flush(key, queue, sv));
+          queue.cancel = () => clearImmediate(t);
+        } else {
+          const t = setTimeout(() => this.flush(key, queue, sv), Math.round(cfg.maxWaitUs / 1000));
+          queue.cancel = () => clearTimeout(t);
+        }
+      }
+    });
+  }
+
+  private flush(key: string, q: Queue, sv: ServedVersion) {
+    q.cancel?.();
+    this.queues.delete(key);
+    const items = q.items;
+    if (items.length === 1) {
+      this.run(sv, items[0]!.feeds, sv.outputNames).then(items[0]!.resolve, items[0]!.reject);
+      return;
+    }
+    const total = q.rows;
+    const names = Object.keys(items[0]!.feeds);
+    const merged = Object.fromEntries(names.map((n) => [n, concat(items.map((i) => i.feeds[n]!), total)]));
+    this.run(sv, merged, sv.outputNames).then(
+      (out) => {
+        if (Object.values(out).some((t) => t.dims[0] !== total)) {
+          // An output without a batch dimension cannot be split: answer each request on its own.
+          for (const i of items) this.run(sv, i.feeds, sv.outputNames).then(i.resolve, i.reject);
+          return;
+        }
+        let start = 0;
+        for (const i of items) {
+          i.resolve(Object.fromEntries(Object.entries(out).map(([n, t]) => [n, slice(t, start, i.rows, total)])));
+          start += i.rows;
+        }
+      },
+      // One bad row fails the merged run: retry each request alone so only the culprit sees the error.
+      () => { for (const i of items) this.run(sv, i.feeds, sv.outputNames).then(i.resolve, i.reject); },
+    );
+  }
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RegisteredModel" ADD COLUMN     "servingConfig" JSONB NOT NULL DEFAULT '{}';
