@@ -117,13 +117,24 @@ async function main() {
         }
       }
     }
-    writeReport(results, digits);
+    // Micro-batching on (it is off above): the same 1-row load on iris, merged per event-loop turn.
+    const patch = await fetch(`${api}/v1/models/iris`, { method: 'PATCH', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ servingConfig: { microBatch: { maxBatchRows: 64, maxWaitUs: 500 } } }) });
+    if (patch.status !== 200) throw new Error(`could not switch micro-batching on: ${await patch.text()}`);
+    const batched = {};
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const c of [8, 32]) {
+        const r = wrk(servers.modelyard.url, path.join(tmp, 'bodies_1row.jsonl'), c, key);
+        (batched[c] ??= []).push(r);
+        log(`rep ${rep} micro-batching c=${c}: ${r.rps.toFixed(0)} req/s p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`);
+      }
+    }
+    writeReport(results, digits, batched);
   } finally {
     await stopAll();
   }
 }
 
-function writeReport(results, digits) {
+function writeReport(results, digits, batched) {
   const m = (runs, k) => median(runs.map((r) => r[k]));
   const lines = [];
   const day = new Date().toISOString().slice(0, 10);
@@ -156,7 +167,12 @@ function writeReport(results, digits) {
     `- req/s at c=32, 1 row: ${(m(t32.modelyard, 'rps') / m(t32.bare, 'rps')).toFixed(2)}x bare (target >= 0.7x), ${(m(t32.modelyard, 'rps') / m(t32.flask, 'rps')).toFixed(2)}x Flask (target >= 3.5x).`,
     `- p99 at c=8, 1 row: ${m(c8.modelyard, 'p99').toFixed(2)} ms (target <= 5 ms).`,
     `- rows/s with 100-row bodies at c=32: ${(m(r100.modelyard, 'rps') / m(r100.bare, 'rps')).toFixed(2)}x bare (target >= 0.8x).`,
-    '- Micro-batching: not implemented yet, so no on/off comparison in this run.');
+    '');
+  lines.push('## Micro-batching on vs off (iris, 1-row requests; maxBatchRows 64, maxWaitUs 500)', '', '| c | off req/s | on req/s | off p99 ms | on p99 ms |', '|---:|---:|---:|---:|---:|');
+  for (const [c, runs] of Object.entries(batched)) {
+    const off = results[`1|${c}`].modelyard;
+    lines.push(`| ${c} | ${m(off, 'rps').toFixed(0)} | ${m(runs, 'rps').toFixed(0)} | ${m(off, 'p99').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} |`);
+  }
   const file = path.join(root, 'bench', 'results', `${day}.md`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, lines.join('\n') + '\n');
