@@ -6,6 +6,9 @@ import type { ApiConfig } from '@modelyard/config';
 import { AuthService, PredictionService, RateLimiter, RollupsRepository, RollupsService, ServerCoreModule, ServingMetrics, ServingService } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { PredictController } from './serving/predict.controller.js';
+import { OipV2Controller } from './serving/oip-v2.controller.js';
+import { TfsController } from './serving/tfs.controller.js';
+import { MlflowController } from './serving/mlflow.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
@@ -32,7 +35,7 @@ export class AppModule implements OnApplicationBootstrap {
       controllers: [
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
         ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
-        PredictController, MetricsController,
+        PredictController, MetricsController, OipV2Controller, TfsController, MlflowController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -10,6 +10,7 @@ import type { ApiConfig } from '@modelyard/config';
 import { AppModule } from './app.module.js';
 import { RollupsService, ServingMetrics } from '@modelyard/server';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
+import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -38,6 +39,9 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     limits: { files: 1, fields: 10, fieldSize: 64 * 1024 * 1024, fileSize: config.storage.maxUploadBytes * 2 + 1024, parts: 20 },
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
+  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  registerProtocolErrorHandlers(fastify, logger);
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   'models.read': { role: 'viewer', scopes: ['models:read'] },
   /** Call a model (any request format). Model allow-lists of keys apply. */
   'predict': { role: 'viewer', scopes: ['predict'] },
+  /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
+  'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
   /** Prometheus scraping and the metrics API: operational data, not model internals. */
   'metrics.read': { role: 'viewer', scopes: ['models:read', 'admin'] },
   /** Create models, register versions, edit metadata, aliases, stages other than Production. */

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import {
   ZAliasName, ZCreateModelRequest, ZHistoryEntry, ZListModelsQuery, ZMetrics, ZModelName, ZModelPage, ZModelVersion,
   ZRegisteredModel, ZRegisterVersionSpec, ZSetAliasRequest, ZStageTransitionRequest, ZStageTransitionResult, ZTags,
-  ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery, type TSetAliasRequest, type TStageTransitionRequest,
-  type TUpdateModelRequest,
+  ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery, type TModelVersion, type TRegisteredModel, type TSetAliasRequest,
+  type TStageTransitionRequest, type TUpdateModelRequest,
 } from '@modelyard/contracts';
-import { AppError, RegistryService, type Principal } from '@modelyard/server';
+import { AppError, can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod, ZodPipe } from '../common/zod.pipe.js';
 
@@ -18,10 +18,38 @@ const ZUpdateVersionRequest = z.object({ description: z.string().max(10_000), ta
 const ZDeleteAliasQuery = z.object({ comment: z.string().max(2000).default('') });
 const specPipe = new ZodPipe(ZRegisterVersionSpec);
 
+/**
+ * TF Serving (`model_version_status`) and KServe v1 (`ready`) clients poll these same URLs, so the model and
+ * version answers carry what this api process serves. AVAILABLE: loaded and warm here. LOADING: still being
+ * validated, or Production/aliased (loaded eagerly) and not in yet. UNAVAILABLE: failed validation, or a version
+ * nothing pins that is not loaded (its first request by number loads it).
+ */
+function modelStatus(serving: ServingService, m: TRegisteredModel) {
+  const pinned = [...new Set([m.productionVersion, ...Object.values(m.aliases)])].filter((n) => n !== null).sort((a, b) => b - a);
+  return {
+    ready: m.productionVersion !== null && serving.isReady(m.name, m.productionVersion),
+    model_version_status: pinned.map((n) => tfsVersionStatus(n, serving.isReady(m.name, n) ? 'AVAILABLE' : 'LOADING')),
+  };
+}
+
+function versionStatus(serving: ServingService, v: TModelVersion) {
+  const loaded = serving.isReady(v.model, v.version);
+  const pinned = v.stage === 'Production' || v.aliases.length > 0;
+  const state = loaded ? 'AVAILABLE' : v.status === 'pending' || (v.status === 'ready' && pinned) ? 'LOADING' : 'UNAVAILABLE';
+  const error = v.status === 'failed' ? v.failureReason ?? 'failed validation' : undefined;
+  return { ready: loaded, model_version_status: [tfsVersionStatus(v.version, state, error)] };
+}
+
+/**
+ * The registry service wants models.read; a predict-only key may poll serving status, so it reads with that
+ * scope added (one its owner's role always has) and is shown the status fields only, not the registry record.
+ */
+const statusReader = (actor: Principal): Principal => (can(actor, 'models.read') ? actor : { ...actor, scopes: [...(actor.scopes ?? []), 'models:read'] });
+
 @ApiTags('models')
 @Controller('v1/models')
 export class ModelsController {
-  constructor(private readonly registry: RegistryService) {}
+  constructor(private readonly registry: RegistryService, private readonly serving: ServingService) {}
 
   @RequirePermission('models.read')
   @Get()
@@ -38,11 +66,13 @@ export class ModelsController {
     return this.registry.createModel(actor, body);
   }
 
-  @RequirePermission('models.read')
+  @RequirePermission('models.status')
   @Get(':name')
-  @ApiZodResponse(200, ZRegisteredModel)
-  get(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
-    return this.registry.getModel(actor, name);
+  @ApiZodResponse(200, ZRegisteredModel, 'The model with its serving status (a predict-only key gets name, ready and model_version_status)')
+  async get(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    const m = await this.registry.getModel(statusReader(actor), name);
+    const status = modelStatus(this.serving, m);
+    return can(actor, 'models.read') ? { ...m, ...status } : { name: m.name, ...status };
   }
 
   @RequirePermission('models.write')
@@ -101,11 +131,13 @@ export class ModelsController {
     return result;
   }
 
-  @RequirePermission('models.read')
+  @RequirePermission('models.status')
   @Get(':name/versions/:version')
-  @ApiZodResponse(200, ZModelVersion)
-  version(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
-    return this.registry.getVersion(actor, name, version);
+  @ApiZodResponse(200, ZModelVersion, 'The version with its serving status (a predict-only key gets name, ready and model_version_status)')
+  async version(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    const v = await this.registry.getVersion(statusReader(actor), name, version);
+    const status = versionStatus(this.serving, v);
+    return can(actor, 'models.read') ? { ...v, ...status } : { name: v.model, ...status };
   }
 
   @RequirePermission('models.write')

@@ -1,0 +1,149 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ZModelName } from '@modelyard/contracts';
+import type { ApiConfig } from '@modelyard/config';
+import {
+  AppError, HealthService, parseOip, PredictionService, renderOip, renderOipMetadata, ServingMetrics, ServingService,
+  type Principal, type VersionSelector,
+} from '@modelyard/server';
+import { tagPrediction } from './prediction-metrics.js';
+import { ProtocolErrors } from './protocol-errors.js';
+import { Actor, Public, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+import { API_CONFIG } from '../tokens.js';
+
+const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+/** Same as the OpenAPI document's version (app.ts). */
+const SERVER_VERSION = '0.1.0';
+const INFER_DOC = {
+  schema: {
+    type: 'object', required: ['inputs'],
+    properties: {
+      id: { type: 'string' }, parameters: { type: 'object' },
+      inputs: { type: 'array', items: { type: 'object', required: ['name', 'shape', 'datatype', 'data'] } },
+      outputs: { type: 'array', items: { type: 'object', required: ['name'] } },
+    },
+    example: { id: '42', inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] },
+  },
+};
+
+/**
+ * Open Inference Protocol v2 (KServe v2) over REST, JSON only (PROTOCOLS.md section 1). Health and server
+ * metadata are public, as probes expect; model routes need `predict`. Without `/versions/{v}` the deployment
+ * rules pick the version (Production). Errors: `{"error": "..."}` with 400/401/403/404/413/415/429/503.
+ */
+@ApiTags('oip-v2')
+@ProtocolErrors('oip-v2')
+@Controller('v2')
+export class OipV2Controller {
+  constructor(
+    private readonly predictions: PredictionService,
+    private readonly serving: ServingService,
+    private readonly health: HealthService,
+    private readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
+
+  @Public()
+  @Get()
+  server() {
+    return { name: 'modelyard', version: SERVER_VERSION, extensions: [] };
+  }
+
+  @Public()
+  @Get('health/live')
+  live() {
+    return { live: true };
+  }
+
+  /** Ready when the serving cache has booted and no Production version is still warming (the `models` check of /readyz). */
+  @Public()
+  @Get('health/ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const r = await this.health.readiness();
+    const ready = r.checks.models?.ok ?? r.ready;
+    void reply.status(ready ? 200 : 503);
+    return { ready };
+  }
+
+  @RequirePermission('predict')
+  @Get('models/:name')
+  metadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.modelMetadata(actor, name, {});
+  }
+
+  @RequirePermission('predict')
+  @Get('models/:name/versions/:version')
+  versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    return this.modelMetadata(actor, name, { version });
+  }
+
+  @RequirePermission('predict')
+  @Get('models/:name/ready')
+  modelReady(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.isReady(actor, name, {});
+  }
+
+  @RequirePermission('predict')
+  @Get('models/:name/versions/:version/ready')
+  versionReady(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    return this.isReady(actor, name, { version });
+  }
+
+  @RequirePermission('predict')
+  @Post('models/:name/infer')
+  @HttpCode(200)
+  @ApiBody(INFER_DOC)
+  infer(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.run(actor, name, {}, req, reply);
+  }
+
+  @RequirePermission('predict')
+  @Post('models/:name/versions/:version/infer')
+  @HttpCode(200)
+  @ApiBody(INFER_DOC)
+  inferVersion(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(actor, name, { version }, req, reply);
+  }
+
+  private async modelMetadata(actor: Principal, name: string, sel: VersionSelector) {
+    const { served } = await this.predictions.select(actor, name, sel);
+    const state = this.serving.state(name);
+    const versions = new Set([served.version, ...(state?.aliases.values() ?? [])]);
+    if (state?.production) versions.add(state.production);
+    return renderOipMetadata(served, [...versions].sort((a, b) => a - b));
+  }
+
+  /**
+   * 404 for an unknown model or version, 503 for one that cannot answer (nothing in Production, still being
+   * validated, artifact failed to load). A version that exists but is not loaded here yet is loaded by this
+   * call, as an infer would load it, so "ready" means the next infer answers without waiting.
+   */
+  private async isReady(actor: Principal, name: string, sel: VersionSelector) {
+    try {
+      await this.predictions.select(actor, name, sel);
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      throw new AppError('NOT_READY', `Model ${name} could not be loaded`);
+    }
+    return { name, ready: true };
+  }
+
+  private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'oip-v2', role: '' });
+    const { served, role } = await this.predictions.select(actor, name, sel, this.cfg.serving.rateLimit);
+    labels.version = String(served.version);
+    labels.role = role;
+    const parsed = parseOip(req.body, served, this.cfg.serving);
+    const outputs = await this.predictions.run(served, parsed.feeds, {
+      timeoutMs: this.cfg.serving.timeoutMs, outputs: parsed.outputs, logSampleRate: this.cfg.serving.predictionLogSampleRate, role,
+    });
+    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
+    return renderOip(served, outputs, parsed.outputs ?? served.outputNames, parsed.id ?? String(req.id));
+  }
+}

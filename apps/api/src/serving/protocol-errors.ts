@@ -1,0 +1,88 @@
+import { Catch, Inject, UseFilters, type ArgumentsHost, type ExceptionFilter, type Type } from '@nestjs/common';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { LOGGER } from '@modelyard/server';
+import { toErrorBody } from '../common/error.filter.js';
+import { tagErrorCode } from './prediction-metrics.js';
+
+/**
+ * Outside protocols answer errors in their own shape (PROTOCOLS.md), with our status codes kept:
+ * OIP v2 and TF Serving / KServe v1: `{"error": "<message>"}`; MLflow: `{"error_code": "...", "message": "..."}`.
+ */
+export type ErrorProtocol = 'oip-v2' | 'tfs' | 'mlflow';
+
+/** MLflow's databricks error codes (mlflow/protos/databricks.proto) for our statuses. */
+const MLFLOW_CODE: Record<number, string> = {
+  400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'RESOURCE_DOES_NOT_EXIST', 413: 'BAD_REQUEST',
+  415: 'BAD_REQUEST', 429: 'REQUEST_LIMIT_EXCEEDED', 500: 'INTERNAL_ERROR', 503: 'TEMPORARILY_UNAVAILABLE',
+};
+
+export function protocolErrorBody(protocol: ErrorProtocol, status: number, message: string) {
+  return protocol === 'mlflow' ? { error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST', message } : { error: message };
+}
+
+/** The same mapping as the global ErrorFilter (status, logging, Retry-After, metrics), in the protocol's shape. */
+function sendProtocolError(protocol: ErrorProtocol, e: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger) {
+  const { status, body, unexpected } = toErrorBody(e, String(req.id));
+  tagErrorCode(req, body.error.code);
+  if (unexpected) log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
+  const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  if (status === 429 && retry) void reply.header('retry-after', String(retry));
+  // The shapes have no errorId field: a 500 carries it in the message (it is also the X-Request-Id header).
+  const message = unexpected ? `${body.error.message} (errorId ${req.id})` : body.error.message;
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(protocolErrorBody(protocol, status, message));
+}
+
+abstract class ProtocolErrorFilter implements ExceptionFilter {
+  protected abstract readonly protocol: ErrorProtocol;
+  constructor(@Inject(LOGGER) private readonly log: Logger) {}
+  catch(e: unknown, host: ArgumentsHost) {
+    const http = host.switchToHttp();
+    sendProtocolError(this.protocol, e, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.log);
+  }
+}
+
+@Catch()
+export class OipErrorFilter extends ProtocolErrorFilter {
+  protected readonly protocol = 'oip-v2';
+}
+
+@Catch()
+export class TfsErrorFilter extends ProtocolErrorFilter {
+  protected readonly protocol = 'tfs';
+}
+
+@Catch()
+export class MlflowErrorFilter extends ProtocolErrorFilter {
+  protected readonly protocol = 'mlflow';
+}
+
+const FILTERS: Record<ErrorProtocol, Type<ExceptionFilter>> = { 'oip-v2': OipErrorFilter, tfs: TfsErrorFilter, mlflow: MlflowErrorFilter };
+
+/**
+ * Every route of the controller answers errors in `protocol`'s shape. The filter covers what Nest runs (guard,
+ * pipes, handler). Errors Fastify raises before Nest sees the request (malformed JSON, a content type without
+ * a parser, a body over the limit) never reach a controller's filter, so each route also carries the protocol in
+ * its Fastify route config, and registerProtocolErrorHandlers gives such routes a matching error handler.
+ */
+export function ProtocolErrors(protocol: ErrorProtocol): ClassDecorator {
+  return (target) => {
+    UseFilters(FILTERS[protocol])(target);
+    const proto = target.prototype as Record<string, unknown>;
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const desc = Object.getOwnPropertyDescriptor(proto, key)!;
+      const isRoute = key !== 'constructor' && typeof desc.value === 'function' && Reflect.getMetadata(PATH_METADATA, desc.value) !== undefined;
+      if (isRoute) RouteConfig({ errorProtocol: protocol })(proto, key, desc);
+    }
+  };
+}
+
+/** Call before the app is initialized (routes are added on init): see ProtocolErrors. */
+export function registerProtocolErrorHandlers(fastify: FastifyInstance, log: Logger) {
+  fastify.addHook('onRoute', (route) => {
+    const protocol = (route.config as { errorProtocol?: ErrorProtocol } | undefined)?.errorProtocol;
+    if (protocol) route.errorHandler = (e, req, reply) => sendProtocolError(protocol, e, req, reply, log);
+  });
+}

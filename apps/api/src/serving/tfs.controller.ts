@@ -1,0 +1,107 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import type { ApiConfig } from '@modelyard/config';
+import {
+  parseRowFormat, PredictionService, renderRowFormat, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
+  type Principal, type VersionSelector,
+} from '@modelyard/server';
+import { tagPrediction } from './prediction-metrics.js';
+import { ProtocolErrors } from './protocol-errors.js';
+import { Actor, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+import { API_CONFIG } from '../tokens.js';
+
+const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+const PREDICT_DOC = {
+  schema: {
+    type: 'object',
+    properties: { signature_name: { type: 'string' }, instances: { type: 'array' }, inputs: {}, parameters: { type: 'object' } },
+    example: { instances: [[5.1, 3.5, 1.4, 0.2]] },
+  },
+};
+
+/**
+ * TF Serving / KServe v1 / Vertex AI predict (PROTOCOLS.md section 3): `POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict`.
+ * A label is an alias. Status (`GET /v1/models/{name}[/versions/{v}]`) lives on the registry's routes, which add
+ * `ready` and `model_version_status`; the label status and metadata routes are here.
+ *
+ * Literal colons: in find-my-way (Fastify's router) `::` is a literal `:`, but a parameter's name runs until
+ * `/`, `-`, `.` or `(`, so `:name::predict` would be ONE parameter named `name::predict` that matches any segment
+ * (`/v1/models/iris`, colon or not). Ending the parameter with a regex, `:name(^[^/:]+)::predict`, makes
+ * `:predict` a static suffix of the segment. @nestjs/swagger drops `(^...)` groups, so the OpenAPI path reads
+ * `/v1/models/{name}:predict` and the authz matrix walks it like any other route.
+ */
+@ApiTags('tfs')
+@ProtocolErrors('tfs')
+@Controller('v1/models')
+export class TfsController {
+  constructor(
+    private readonly predictions: PredictionService,
+    private readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
+
+  @RequirePermission('predict')
+  @Post(':name(^[^/:]+)::predict')
+  @HttpCode(200)
+  @ApiBody(PREDICT_DOC)
+  predict(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.run(actor, name, {}, req, reply);
+  }
+
+  @RequirePermission('predict')
+  @Post(':name/versions/:version(^[^/:]+)::predict')
+  @HttpCode(200)
+  @ApiBody(PREDICT_DOC)
+  predictVersion(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(actor, name, { version }, req, reply);
+  }
+
+  @RequirePermission('predict')
+  @Post(':name/labels/:label(^[^/:]+)::predict')
+  @HttpCode(200)
+  @ApiBody(PREDICT_DOC)
+  predictLabel(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string,
+    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(actor, name, { alias: label }, req, reply);
+  }
+
+  /** TF Serving status of a label: the version it points to, loaded (on demand, as a predict would) and available. */
+  @RequirePermission('predict')
+  @Get(':name/labels/:label')
+  async labelStatus(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string) {
+    const { served } = await this.predictions.select(actor, name, { alias: label });
+    return { name, ready: true, model_version_status: [tfsVersionStatus(served.version, 'AVAILABLE')] };
+  }
+
+  @RequirePermission('predict')
+  @Get(':name/metadata')
+  async metadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return renderTfsMetadata((await this.predictions.select(actor, name, {})).served);
+  }
+
+  @RequirePermission('predict')
+  @Get(':name/versions/:version/metadata')
+  async versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+    return renderTfsMetadata((await this.predictions.select(actor, name, { version })).served);
+  }
+
+  private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'tfs', role: '' });
+    const { served, role } = await this.predictions.select(actor, name, sel, this.cfg.serving.rateLimit);
+    labels.version = String(served.version);
+    labels.role = role;
+    const { feeds, columnar } = parseRowFormat(req.body, served, this.cfg.serving);
+    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, role });
+    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
+    return renderRowFormat(served, outputs, columnar);
+  }
+}
