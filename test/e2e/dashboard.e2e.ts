@@ -7,13 +7,13 @@
  * One story, one browser page, steps in order: each step builds on the previous one, so after a failure
  * the remaining steps are skipped instead of failing with confusing follow-up errors.
  */
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir } from '../support/browser.js';
+import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
 
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
@@ -33,28 +33,10 @@ describe('dashboard', { timeout: 180_000 }, () => {
   let browser: Browser;
   let page: Page;
   let secret = '';
-  let brokenAt: string | null = null;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
 
-  /** A story step: skipped once an earlier step failed; on failure, leaves a screenshot behind. */
-  function step(name: string, fn: () => Promise<void>): void {
-    it(name, async (t: TestContext) => {
-      if (brokenAt) {
-        t.skip(`an earlier step failed: ${brokenAt}`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (e) {
-        brokenAt = name;
-        const file = `failure-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
-        await page.screenshot({ path: path.join(shotsDir, file), fullPage: true }).catch(() => {});
-        if (consoleErrors.length) t.diagnostic(`browser console errors:\n${consoleErrors.join('\n')}`);
-        throw e;
-      }
-    });
-  }
+  const step = storySteps({ page: () => page, prefix: '', consoleErrors });
 
   async function navigate(label: string, pathname: string, heading: string): Promise<void> {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();

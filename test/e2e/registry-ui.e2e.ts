@@ -9,14 +9,14 @@
  * with the approval policy goes through an approval request. Steps build on each other: after a failure the
  * rest are skipped rather than failing with follow-up errors.
  */
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir } from '../support/browser.js';
+import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
 
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
@@ -56,27 +56,10 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  let brokenAt: string | null = null;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
 
-  function step(name: string, fn: () => Promise<void>): void {
-    it(name, async (t: TestContext) => {
-      if (brokenAt) {
-        t.skip(`an earlier step failed: ${brokenAt}`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (e) {
-        brokenAt = name;
-        const file = `failure-registry-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
-        await page.screenshot({ path: path.join(shotsDir, file), fullPage: true }).catch(() => {});
-        if (consoleErrors.length) t.diagnostic(`browser console errors:\n${consoleErrors.join('\n')}`);
-        throw e;
-      }
-    });
-  }
+  const step = storySteps({ page: () => page, prefix: 'registry-', consoleErrors });
 
   async function screenshot(name: string): Promise<void> {
     await page.screenshot({ path: path.join(shotsDir, name), fullPage: true });

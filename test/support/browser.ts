@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator } from 'playwright-core';
+import { it, type TestContext } from 'node:test';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** What the e2e harness sets after starting api, worker and web. */
 export function requiredEnv(name: string): string {
@@ -51,4 +52,30 @@ export async function assertText(locator: Locator, expected: string | RegExp, wh
   const text = (await locator.innerText()).trim();
   if (typeof expected === 'string') assert.equal(text, expected, what);
   else assert.match(text, expected, what);
+}
+
+/**
+ * Steps of one browser story, in order: each builds on the previous one, so after a failure the remaining
+ * steps are skipped instead of failing with confusing follow-up errors. A failing step leaves a screenshot
+ * (`failure-<prefix><step>.png`) and the browser console errors behind.
+ */
+export function storySteps(opts: { page: () => Page; prefix?: string; consoleErrors: string[] }) {
+  let brokenAt: string | null = null;
+  return function step(name: string, fn: () => Promise<void>): void {
+    it(name, async (t: TestContext) => {
+      if (brokenAt) {
+        t.skip(`an earlier step failed: ${brokenAt}`);
+        return;
+      }
+      try {
+        await fn();
+      } catch (e) {
+        brokenAt = name;
+        const file = `failure-${opts.prefix ?? ''}${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
+        await opts.page().screenshot({ path: path.join(screenshotDir(), file), fullPage: true }).catch(() => {});
+        if (opts.consoleErrors.length) t.diagnostic(`browser console errors:\n${opts.consoleErrors.join('\n')}`);
+        throw e;
+      }
+    });
+  };
 }

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import type { PrincipalKind } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
+import { ConfirmButton } from '@/components/confirm-button';
 
 export interface Candidate {
   kind: PrincipalKind;
@@ -98,37 +99,9 @@ export function RemoveMemberButton({ groupId, groupName, member }: { groupId: st
   );
 }
 
-/** Two clicks instead of window.confirm(): keyboard and screen-reader friendly, and not a modal. */
+/** Deleting a group cannot be undone, so it takes a second click. */
 export function DeleteGroupButton({ groupId, groupName }: { groupId: string; groupName: string }) {
-  const { run, pending, error } = useApiAction();
-  const [confirming, setConfirming] = useState(false);
   return (
-    <div className="danger-zone">
-      {confirming ? (
-        <>
-          <button
-            type="button"
-            className="btn btn-danger btn-small"
-            disabled={pending}
-            onClick={() => run((api) => api.deleteGroup(groupId))}
-          >
-            Delete {groupName} for good
-          </button>
-          <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-        </>
-      ) : (
-        <button
-          type="button"
-          className="btn btn-secondary btn-small"
-          aria-label={`Delete group ${groupName}`}
-          onClick={() => setConfirming(true)}
-        >
-          Delete
-        </button>
-      )}
-      <ErrorAlert message={error} />
-    </div>
+    <ConfirmButton label="Delete" confirmLabel={`Delete ${groupName} for good`} ariaLabel={`Delete group ${groupName}`} action={(api) => api.deleteGroup(groupId)} />
   );
 }
