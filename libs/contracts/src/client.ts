@@ -134,7 +134,9 @@ export class ModelyardClient {
   setAlias(name: string, alias: string, body: Partial<TSetAliasRequest> & { version: number }) {
     return this.send('PUT', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, body);
   }
-  deleteAlias(name: string, alias: string) { return this.send('DELETE', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel); }
+  deleteAlias(name: string, alias: string, comment = '') {
+    return this.request('DELETE', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, undefined, { comment }).then((r) => r.data);
+  }
   history(name: string) { return this.get(`/v1/models/${enc(name)}/history`, z.array(ZHistoryEntry)); }
   listApprovals(query: { status?: string; model?: string } = {}) { return this.get('/v1/approvals', z.array(ZApproval), query); }
   approve(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/approve`, ZApproval, { comment }); }

@@ -135,7 +135,7 @@ export async function alias(io: Io, action: string | undefined, o: RegistryOpts)
     const m = await client().api.setAlias(model, name, { version: versionNumber(o), comment: o.comment ?? '' });
     io.result(`${model}@${name} -> v${m.aliases[name]}`, m);
   } else if (action === 'delete') {
-    const m = await client().api.deleteAlias(model, name);
+    const m = await client().api.deleteAlias(model, name, o.comment ?? '');
     io.result(`removed ${model}@${name}`, m);
   } else {
     throw new UsageError('usage: modelyard alias set|delete --model M --alias A [--version N]');

@@ -1,6 +1,6 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import { ZAliasName, ZRegisteredModel } from '@modelyard/contracts';
+import { ZAliasName } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
 
@@ -83,10 +83,7 @@ export function RemoveAliasButton({ model, alias, version }: { model: string; al
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const comment = String(new FormData(event.currentTarget).get('comment') ?? '').trim();
-    // The typed client's deleteAlias takes no comment; the API reads it from the query string.
-    const result = await run((api) =>
-      api.request('DELETE', `/v1/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`, ZRegisteredModel, undefined, { comment }),
-    );
+    const result = await run((api) => api.deleteAlias(model, alias, comment));
     if (result.ok) setConfirming(false);
   }
 
