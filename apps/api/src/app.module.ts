@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AuthService, PredictionService, RateLimiter, RollupsRepository, RollupsService, ServerCoreModule, ServingMetrics, ServingService } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
+import { DeploymentsController } from './deployments/deployments.controller.js';
 import { PredictController } from './serving/predict.controller.js';
 import { OipV2Controller } from './serving/oip-v2.controller.js';
 import { TfsController } from './serving/tfs.controller.js';
@@ -35,7 +36,7 @@ export class AppModule implements OnApplicationBootstrap {
       controllers: [
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
         ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
-        PredictController, MetricsController, OipV2Controller, TfsController, MlflowController,
+        PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -4,5 +4,6 @@ export * from './jobs.js';
 export * from './health.js';
 export * from './registry.js';
 export * from './webhooks.js';
+export * from './deployments.js';
 export * from './client.js';
 export * from './signature.js';

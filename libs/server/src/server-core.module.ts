@@ -12,6 +12,8 @@ import { MODEL_INSPECTOR } from './registry/ports.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
+import { DeploymentsRepository } from './deployments/deployments.repository.js';
+import { DeploymentsService } from './deployments/deployments.service.js';
 import { PredictionLogRepository } from './predictions/prediction-log.repository.js';
 import { PredictionIngestService } from './predictions/prediction-ingest.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
@@ -39,7 +41,7 @@ const services = [
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
   WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
-  PredictionLogShipper, PredictionLogRepository, PredictionIngestService,
+  PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
 ];
 
 export interface ServerCoreOptions {

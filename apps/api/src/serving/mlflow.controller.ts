@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import { mlflowBodyKind, parseMlflow, PredictionService, renderMlflow, ServingMetrics, type Principal } from '@modelyard/server';
-import { tagPrediction } from './prediction-metrics.js';
+import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 import { ProtocolErrors } from './protocol-errors.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -41,7 +41,7 @@ export class MlflowController {
   async invocations(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const labels = tagPrediction(req, this.metrics, { model: name, version: '', format: 'mlflow', role: '' });
     const kind = mlflowBodyKind(req.headers['content-type']);
-    const { served, role } = await this.predictions.select(actor, name, {}, this.cfg.serving.rateLimit);
+    const { served, role } = await this.predictions.select(actor, name, { ...{}, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
     labels.version = String(served.version);
     labels.role = role;
     const feeds = parseMlflow(req.body, kind, served, this.cfg.serving);

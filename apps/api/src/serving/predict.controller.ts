@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ZAliasName, ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import { parseModelyard, PredictionService, renderModelyard, ServingMetrics, type Principal, type VersionSelector } from '@modelyard/server';
-import { tagPrediction } from './prediction-metrics.js';
+import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
@@ -64,7 +64,7 @@ export class PredictController {
 
   private async predict(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
     const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'modelyard', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, sel, this.cfg.serving.rateLimit);
+    const { served, role } = await this.predictions.select(actor, name, { ...sel, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
     labels.version = String(served.version);
     labels.role = role;
     const feeds = parseModelyard(req.body, served, this.cfg.serving);

@@ -34,3 +34,9 @@ export function registerPredictionMetrics(fastify: FastifyInstance, metrics: Ser
     if (l.role && version > 0) rollups.observe(l.model, version, l.role, reply.elapsedTime, status >= 500 || status === 429);
   });
 }
+
+/** X-Routing-Key: lets an application keep one end user on one pilot/production version (sticky routing). */
+export function routingKeyOf(req: FastifyRequest): string | undefined {
+  const v = req.headers['x-routing-key'];
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
+}

@@ -8,7 +8,7 @@ import {
   parseRowFormat, PredictionService, renderRowFormat, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
   type Principal, type VersionSelector,
 } from '@modelyard/server';
-import { tagPrediction } from './prediction-metrics.js';
+import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 import { ProtocolErrors } from './protocol-errors.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -96,7 +96,7 @@ export class TfsController {
 
   private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
     const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'tfs', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, sel, this.cfg.serving.rateLimit);
+    const { served, role } = await this.predictions.select(actor, name, { ...sel, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
     labels.version = String(served.version);
     labels.role = role;
     const { feeds, columnar } = parseRowFormat(req.body, served, this.cfg.serving);

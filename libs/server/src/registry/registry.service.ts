@@ -19,6 +19,7 @@ import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 
 /** Published on every change of what a model serves; every api process reloads that model. */
 export const REGISTRY_CHANGED = 'registry-changed';
@@ -41,6 +42,7 @@ export class RegistryService {
     private readonly webhooks: WebhooksService,
     private readonly jobs: JobProducer,
     private readonly redis: RedisService,
+    private readonly deployments: DeploymentsRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -195,6 +197,10 @@ export class RegistryService {
     const v = await this.version(actor, name, number);
     if (v.stage === 'Production') throw conflict(`Version ${number} is in Production; archive it (or promote another) first`);
     if (v.aliases.length) throw conflict(`Version ${number} is the target of alias(es) ${v.aliases.map((a) => a.name).join(', ')}; move them first`);
+    const dep = (await this.deployments.current(v.modelId))?.config as { production?: { version?: number }; pilots?: { version: number }[]; silent?: { version: number }[] } | undefined;
+    if (dep && (dep.production?.version === number || dep.pilots?.some((p) => p.version === number) || dep.silent?.some((x) => x.version === number))) {
+      throw conflict(`Version ${number} is part of the current deployment; change the deployment first`);
+    }
     await this.repo.deleteVersion(v.id);
     await this.deleteBlobs(v);
     await this.repo.addHistory(v.modelId, actorColumns(actor), { versionNumber: number, kind: 'version', from: v.stage, to: 'deleted' });
@@ -352,6 +358,11 @@ export class RegistryService {
    */
   onChanged(listener: (model: string) => Promise<unknown>) {
     this.changeListeners.push(listener);
+  }
+
+  /** For other features that change what a model serves (deployments). */
+  notifyChanged(model: string) {
+    return this.changed(model);
   }
 
   private async changed(model: string) {

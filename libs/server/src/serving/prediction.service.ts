@@ -24,7 +24,7 @@ export interface Prediction {
   served: ServedVersion;
   outputs: Record<string, ort.Tensor>;
   /** Where the answer came from, for the X-Deployment-Role header. */
-  role: 'production' | 'explicit';
+  role: 'production' | 'pilot' | 'explicit';
 }
 
 /**
@@ -42,12 +42,21 @@ export class PredictionService {
     private readonly predictionLog: PredictionLogShipper,
   ) {}
 
-  async select(actor: Principal, model: string, sel: VersionSelector, limit?: RateLimit): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
+  /**
+   * Picks the version that answers: an explicit version or alias; else the first pilot that takes this caller
+   * (by group membership, or by the sticky hash of the routing key for percentage pilots); else production.
+   */
+  async select(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }, limit?: RateLimit): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
     authorize(actor, 'predict');
     authorizeModel(actor, model);
     if (limit) await this.limiter.take(actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`, model, limit);
-    const served = await this.serving.resolve(model, sel);
     const explicit = sel.version !== undefined || sel.alias !== undefined;
+    if (!explicit) {
+      const state = this.serving.state(model) ?? (await this.serving.refresh(model));
+      const pilot = pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
+      if (pilot !== null) return { served: await this.serving.resolve(model, { version: pilot }), role: 'pilot' };
+    }
+    const served = await this.serving.resolve(model, sel);
     return { served, role: explicit && this.serving.state(model)?.production !== served.version ? 'explicit' : 'production' };
   }
 
@@ -83,4 +92,37 @@ export class PredictionService {
       clearTimeout(timer);
     }
   }
+}
+
+/** FNV-1a: a cheap, stable hash, so one routing key always lands in the same bucket of a model. */
+export function stickyBucket(model: string, routingKey: string): number {
+  let h = 0x811c9dc5;
+  const s = `${model}\u0000${routingKey}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % 10_000;
+}
+
+/**
+ * Group pilots first (in order), then percentage pilots on disjoint slices of the 10,000 buckets, so two
+ * percentage pilots never share a caller and a caller keeps its pilot as long as the configuration holds.
+ */
+export function pickPilot(
+  pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[],
+  actor: Principal, model: string, routingKey: string, now: number,
+): number | null {
+  if (!pilots.length) return null;
+  const active = pilots.filter((p) => (p.startsAt === null || p.startsAt <= now) && (p.endsAt === null || now < p.endsAt));
+  for (const p of active) if (p.groups.length && actor.groups.some((g) => p.groups.includes(g.id))) return p.version;
+  const bucket = stickyBucket(model, routingKey);
+  let from = 0;
+  for (const p of active) {
+    if (p.percentage <= 0) continue;
+    const to = from + Math.round(p.percentage * 100);
+    if (bucket >= from && bucket < to) return p.version;
+    from = to;
+  }
+  return null;
 }

@@ -21,6 +21,8 @@ export interface ModelState {
   model: string;
   production: number | null;
   aliases: Map<string, number>;
+  /** Pilots of the current deployment revision (production above already accounts for a pinned version). */
+  pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[];
   /** Micro-batching of this model's requests, when switched on in its serving config. */
   microBatch: { maxBatchRows: number; maxWaitUs: number } | null;
 }

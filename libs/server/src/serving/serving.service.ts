@@ -16,6 +16,8 @@ import { RedisService } from '../platform/redis.service.js';
 import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
 import type { ModelState, ServedVersion } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
+import { DeploymentsRepository } from '../deployments/deployments.repository.js';
+import { ZDeploymentConfig } from '@modelyard/contracts';
 
 /** Versions not asked for in this long (and not production or aliased) are unloaded. */
 const IDLE_UNLOAD_MS = 10 * 60_000;
@@ -43,6 +45,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly repo: RegistryRepository,
+    private readonly deployments: DeploymentsRepository,
     private readonly registry: RegistryService,
     private readonly redis: RedisService,
     private readonly health: HealthService,
@@ -136,10 +139,17 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       this.states.delete(model);
       throw new AppError('NOT_FOUND', `Model ${model} not found`);
     }
-    const production = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
+    const rev = await this.deployments.current(m.id);
+    const deployment = rev ? ZDeploymentConfig.parse(rev.config) : null;
+    const stageProduction = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
+    const production = deployment?.production.mode === 'pinned' ? deployment.production.version : stageProduction;
+    const pilots = (deployment?.pilots ?? []).map((p) => ({
+      version: p.version, groups: p.groups, percentage: p.percentage,
+      startsAt: p.startsAt ? Date.parse(p.startsAt) : null, endsAt: p.endsAt ? Date.parse(p.endsAt) : null,
+    }));
     const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), microBatch };
-    const wanted = new Set([production, ...next.aliases.values()].filter((n): n is number => n !== null));
+    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, microBatch };
+    const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version)].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);
     this.states.set(model, next);
@@ -238,7 +248,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const [k] of this.versions) {
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n));
+      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n));
       if (!pinned && now - (this.lastUsed.get(k) ?? 0) > IDLE_UNLOAD_MS) this.scheduleRelease(k, 0);
     }
   }
@@ -248,7 +258,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       this.timers.delete(t);
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      if (s && (s.production === n || [...s.aliases.values()].includes(n))) return;
+      if (s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n))) return;
       if (Date.now() - (this.lastUsed.get(k) ?? 0) < IDLE_UNLOAD_MS && afterMs > 0) return;
       const v = this.versions.get(k);
       if (!v) return;

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+
+@Injectable()
+export class DeploymentsRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  async current(modelId: string) {
+    const d = await this.db.deployment.findUnique({ where: { modelId } });
+    if (!d) return null;
+    return this.db.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } } });
+  }
+
+  async revision(modelId: string, number: number) {
+    const d = await this.db.deployment.findUnique({ where: { modelId } });
+    return d ? this.db.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number } } }) : null;
+  }
+
+  async revisions(modelId: string, limit: number) {
+    const d = await this.db.deployment.findUnique({ where: { modelId } });
+    return d ? this.db.deploymentRevision.findMany({ where: { deploymentId: d.id }, orderBy: { number: 'desc' }, take: limit }) : [];
+  }
+
+  /** Appends a revision and makes it current, in one transaction (concurrent writers get distinct numbers). */
+  append(modelId: string, config: object, author: { kind: string; id: string | null; name: string | null }, comment: string) {
+    return this.db.$transaction(async (tx) => {
+      const d = await tx.deployment.upsert({ where: { modelId }, create: { modelId, currentRevision: 0 }, update: {} });
+      const locked = await tx.deployment.update({ where: { id: d.id }, data: { currentRevision: { increment: 1 } } });
+      return tx.deploymentRevision.create({
+        data: { deploymentId: d.id, number: locked.currentRevision, config: config as never, authorKind: author.kind, authorId: author.id, authorName: author.name, comment },
+      });
+    });
+  }
+}

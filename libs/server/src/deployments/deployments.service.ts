@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { ZDeploymentConfig, type TDeployment, type TDeploymentConfig, type TDeploymentRevision, type TPutDeploymentRequest, type TRollbackRequest } from '@modelyard/contracts';
+import { DeploymentsRepository } from './deployments.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
+import { RegistryRepository } from '../registry/registry.repository.js';
+import { actorColumns, RegistryService } from '../registry/registry.service.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
+
+export const DEFAULT_DEPLOYMENT: TDeploymentConfig = { production: { mode: 'stage' }, pilots: [], silent: [] };
+
+type RevisionRow = NonNullable<Awaited<ReturnType<DeploymentsRepository['current']>>>;
+const toRevision = (r: RevisionRow): TDeploymentRevision => ({
+  revision: r.number, config: ZDeploymentConfig.parse(r.config), comment: r.comment, createdAt: r.createdAt.toISOString(),
+  author: { kind: r.authorKind, id: r.authorId, name: r.authorName },
+});
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Deployment rules: changing what production serves, and pilots that reach a percentage of all callers, need
+ * an approver (models.promote). Scientists (models.write) may add silent versions and group pilots for groups
+ * they belong to, and may always remove a pilot. Every change is a revision; rollback re-applies an old one.
+ */
+@Injectable()
+export class DeploymentsService {
+  constructor(
+    private readonly repo: DeploymentsRepository,
+    private readonly registryRepo: RegistryRepository,
+    private readonly registry: RegistryService,
+    private readonly audit: AuditService,
+    private readonly webhooks: WebhooksService,
+  ) {}
+
+  async get(actor: Principal, model: string): Promise<TDeployment> {
+    authorize(actor, 'models.read');
+    const m = await this.model(actor, model);
+    const cur = await this.repo.current(m.id);
+    return { model, current: cur ? toRevision(cur) : null };
+  }
+
+  async revisions(actor: Principal, model: string): Promise<{ items: TDeploymentRevision[]; nextCursor: null }> {
+    authorize(actor, 'models.read');
+    const m = await this.model(actor, model);
+    return { items: (await this.repo.revisions(m.id, 200)).map(toRevision), nextCursor: null };
+  }
+
+  async put(actor: Principal, model: string, req: TPutDeploymentRequest): Promise<TDeploymentRevision> {
+    authorize(actor, 'models.write');
+    const m = await this.model(actor, model);
+    return this.apply(actor, m, req.config, req.comment);
+  }
+
+  async rollback(actor: Principal, model: string, req: TRollbackRequest): Promise<TDeploymentRevision> {
+    authorize(actor, 'models.write');
+    const m = await this.model(actor, model);
+    const cur = await this.repo.current(m.id);
+    if (!cur) throw conflict(`Model ${model} has no deployment revision to roll back`);
+    const target = req.revision ?? cur.number - 1;
+    if (target < 1 || target === cur.number) throw conflict(`There is no earlier revision than ${cur.number} to roll back to`);
+    const r = await this.repo.revision(m.id, target);
+    if (!r) throw notFound(`Deployment revision ${target}`);
+    return this.apply(actor, m, ZDeploymentConfig.parse(r.config), req.comment || `rollback to revision ${target}`);
+  }
+
+  private async apply(actor: Principal, m: { id: string; name: string }, config: TDeploymentConfig, comment: string) {
+    const cur = await this.repo.current(m.id);
+    const before = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
+    this.checkRights(actor, before, config);
+    await this.checkVersions(m.name, config);
+    const r = await this.repo.append(m.id, config, actorColumns(actor), comment);
+    await this.audit.record(actor, { action: 'deployment.changed', objectType: 'model', objectId: m.id, summary: { model: m.name, revision: r.number, before: before as never, after: config as never } });
+    await this.webhooks.emit('deployment.changed', { model: m.name, revision: r.number, by: actor.name, comment });
+    await this.registry.notifyChanged(m.name);
+    return toRevision(r);
+  }
+
+  private checkRights(actor: Principal, before: TDeploymentConfig, after: TDeploymentConfig) {
+    if (can(actor, 'models.promote')) return;
+    if (!same(before.production, after.production)) throw forbidden('Changing what production serves needs the approver role and the models:promote scope');
+    const mine = new Set(actor.groups.map((g) => g.id));
+    for (const p of after.pilots) {
+      if (before.pilots.some((b) => same(b, p))) continue; // unchanged pilots are not re-judged
+      if (p.percentage > 0) throw forbidden('A pilot for a percentage of all callers needs the approver role');
+      const foreign = p.groups.filter((g) => !mine.has(g));
+      if (foreign.length) throw forbidden(`You can pilot only to groups you belong to (not ${foreign.join(', ')})`);
+    }
+  }
+
+  private async checkVersions(model: string, config: TDeploymentConfig) {
+    const wanted = new Set([...config.pilots.map((p) => p.version), ...config.silent.map((s) => s.version)]);
+    if (config.production.mode === 'pinned') wanted.add(config.production.version);
+    for (const n of wanted) {
+      const v = await this.registryRepo.findVersion(model, n);
+      if (!v) throw new AppError('VALIDATION_FAILED', `Model ${model} has no version ${n}`);
+      if (v.status !== 'ready') throw new AppError('VALIDATION_FAILED', `Version ${n} is ${v.status}; only ready versions can be deployed`);
+    }
+    const total = config.pilots.reduce((a, p) => a + p.percentage, 0);
+    if (total > 100) throw new AppError('VALIDATION_FAILED', `Pilot percentages add up to ${total}; at most 100`);
+  }
+
+  private async model(actor: Principal, name: string) {
+    authorizeModel(actor, name);
+    const m = await this.registryRepo.findModel(name);
+    if (!m) throw notFound(`Model ${name}`);
+    return m;
+  }
+}

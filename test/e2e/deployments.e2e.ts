@@ -1,0 +1,98 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { e2eEnv, http, uniqueId } from '@modelyard/testing';
+import { records, registerFixture, samples } from '../support/fixtures.js';
+
+const env = e2eEnv();
+const admin = (method: string, p: string, body?: unknown) => http(env.apiUrl, method, p, { token: env.adminApiKey, body });
+
+async function serviceAccountKey(role: string, scopes: string[], groupId?: string) {
+  const sa = await admin('POST', '/v1/service-accounts', { name: uniqueId('dep-sa'), role });
+  if (groupId) assert.equal((await admin('POST', `/v1/groups/${groupId}/members`, { kind: 'serviceAccount', id: sa.json.id })).status, 201);
+  const k = await admin('POST', '/v1/api-keys', { name: 'k', scopes, serviceAccountId: sa.json.id });
+  return k.json.secret as string;
+}
+
+describe('deployments: pilots by group and sticky percentage, revisions, rollback', () => {
+  let model: string;
+  let v1: number;
+  let v2: number;
+  let groupId: string;
+  const row = { payload: records(samples('iris_logreg')).slice(0, 1) };
+  const predict = (key: string, headers: Record<string, string> = {}) =>
+    http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, { token: key, body: row, headers });
+
+  before(async () => {
+    const a = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    model = a.model;
+    v1 = a.version;
+    v2 = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model, promote: false })).version;
+    groupId = (await admin('POST', '/v1/groups', { name: uniqueId('pilot-group') })).json.id;
+  });
+
+  it('serves the pilot to callers in the pilot group and production to everyone else', async () => {
+    const inGroup = await serviceAccountKey('viewer', ['predict'], groupId);
+    const outside = await serviceAccountKey('viewer', ['predict']);
+    const put = await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: v2, groups: [groupId] }] }, comment: 'pilot for the group' });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json.revision, 1);
+    const p = await predict(inGroup);
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.headers.get('x-model-version'), String(v2));
+    assert.equal(p.headers.get('x-deployment-role'), 'pilot');
+    const q = await predict(outside);
+    assert.equal(q.headers.get('x-model-version'), String(v1));
+    assert.equal(q.headers.get('x-deployment-role'), 'production');
+  });
+
+  it('gives 10% +- 3% of 2,000 distinct routing keys the pilot, each key always the same version', async () => {
+    const key = await serviceAccountKey('viewer', ['predict']);
+    const put = await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: v2, percentage: 10 }] }, comment: '10% canary' });
+    assert.equal(put.status, 200, put.text);
+    const seen = new Map<string, string>();
+    let pilots = 0;
+    for (let i = 0; i < 2000; i += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => predict(key, { 'x-routing-key': `user-${i + j}` })));
+      batch.forEach((r, j) => {
+        assert.equal(r.status, 200, r.text);
+        const v = r.headers.get('x-model-version')!;
+        seen.set(`user-${i + j}`, v);
+        if (v === String(v2)) pilots++;
+      });
+    }
+    assert.ok(pilots >= 140 && pilots <= 260, `${pilots} of 2000 got the pilot`);
+    for (let i = 0; i < 100; i += 7) {
+      assert.equal((await predict(key, { 'x-routing-key': `user-${i}` })).headers.get('x-model-version'), seen.get(`user-${i}`));
+    }
+  });
+
+  it('keeps every revision and rolls back to the previous one', async () => {
+    const revs = await admin('GET', `/v1/models/${model}/deployment/revisions`);
+    assert.deepEqual(revs.json.items.map((r: { revision: number; comment: string }) => [r.revision, r.comment]), [[2, '10% canary'], [1, 'pilot for the group']]);
+    const back = await admin('POST', `/v1/models/${model}/deployment/rollback`, {});
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.json.revision, 3);
+    assert.deepEqual(back.json.config.pilots.map((p: { groups: string[] }) => p.groups), [[groupId]]);
+    const cur = await admin('GET', `/v1/models/${model}/deployment`);
+    assert.equal(cur.json.current.revision, 3);
+    // The pilot version is part of the deployment: it cannot be deleted from under it.
+    assert.equal((await admin('DELETE', `/v1/models/${model}/versions/${v2}`)).status, 409);
+  });
+
+  it('lets scientists pilot only to their own groups, and only approvers touch production or percentages', async () => {
+    const otherGroup = (await admin('POST', '/v1/groups', { name: uniqueId('other-group') })).json.id;
+    const scientist = await serviceAccountKey('scientist', ['models:read', 'models:write'], groupId);
+    const put = (key: string, config: unknown) => http(env.apiUrl, 'PUT', `/v1/models/${model}/deployment`, { token: key, body: { config } });
+    const current = [{ version: v2, groups: [groupId] }];
+    assert.equal((await put(scientist, { pilots: [...current, { version: v2, groups: [otherGroup] }] })).status, 403);
+    assert.equal((await put(scientist, { pilots: [...current, { version: v2, percentage: 5 }] })).status, 403);
+    assert.equal((await put(scientist, { production: { mode: 'pinned', version: v2 }, pilots: current })).status, 403);
+    const own = await put(scientist, { pilots: [], silent: [{ version: v2, sampleRate: 0.5 }] });
+    assert.equal(own.status, 200, own.text);
+    const pin = await admin('PUT', `/v1/models/${model}/deployment`, { config: { production: { mode: 'pinned', version: v2 } } });
+    assert.equal(pin.status, 200, pin.text);
+    const outside = await serviceAccountKey('viewer', ['predict']);
+    assert.equal((await predict(outside)).headers.get('x-model-version'), String(v2));
+    assert.equal((await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: 999, groups: [groupId] }] } })).status, 400);
+  });
+});
