@@ -95,4 +95,34 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     assert.equal((await predict(outside)).headers.get('x-model-version'), String(v2));
     assert.equal((await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: 999, groups: [groupId] }] } })).status, 400);
   });
+
+  it('mirrors production traffic to silent versions without ever answering from them, and compares them', async () => {
+    const failing = (await registerFixture(env.apiUrl, env.adminApiKey, 'digits_mlp', { model, promote: false })).version;
+    const put = await admin('PUT', `/v1/models/${model}/deployment`, {
+      config: { production: { mode: 'pinned', version: v1 }, silent: [{ version: v2, sampleRate: 1 }, { version: failing, sampleRate: 1 }] }, comment: 'shadow rf and a broken one',
+    });
+    assert.equal(put.status, 200, put.text);
+    const key = await serviceAccountKey('viewer', ['predict']);
+    for (let i = 0; i < 60; i += 10) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => predict(key)));
+      for (const r of batch) {
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.headers.get('x-model-version'), String(v1), 'never answered by a silent version');
+        assert.equal(r.json.version, v1);
+      }
+    }
+    let cmp: any;
+    for (let i = 0; i < 40; i++) {
+      cmp = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${v2}`)).json;
+      if (cmp.compared > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(cmp.compared > 0, JSON.stringify(cmp));
+    assert.ok(cmp.labelAgreement >= 0.5 && cmp.labelAgreement <= 1, `agreement ${cmp.labelAgreement}`);
+    assert.ok(cmp.meanProbAbsDiff >= 0 && cmp.meanProbAbsDiff < 0.5);
+    assert.ok(cmp.latency.production.count > 0 && cmp.latency.candidate.count > 0, JSON.stringify(cmp.latency));
+    const broken = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${failing}`)).json;
+    assert.ok(broken.errors > 0 || broken.dropped > 0, JSON.stringify(broken));
+    assert.equal(broken.compared, 0);
+  });
 });

@@ -100,6 +100,8 @@ const apiEnv = z.object({
   RATE_LIMIT_PER_MODEL_RPS: z.coerce.number().min(0).default(0),
   /** Share of predictions whose inputs and outputs are kept for drift monitoring (0 to 1). */
   PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+  /** Silent (shadow) runs in flight per api process; past it a copy is dropped and counted, never queued. */
+  SILENT_MAX_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(2),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
@@ -172,6 +174,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,
       rateLimit: { rps: e.RATE_LIMIT_RPS, burst: e.RATE_LIMIT_BURST, perModelRps: e.RATE_LIMIT_PER_MODEL_RPS },
       predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
+      silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,

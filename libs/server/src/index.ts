@@ -59,3 +59,5 @@ export { OIP_PLATFORM, parseOip, renderOip, renderOipMetadata, type OipRequest }
 export { MLFLOW_REQUIRED_INPUT_FORMAT, mlflowBodyKind, parseMlflow, renderMlflow, type MlflowBodyKind } from './serving/formats/mlflow.format.js';
 export * from './deployments/deployments.repository.js';
 export * from './deployments/deployments.service.js';
+export * from './serving/shadow.service.js';
+export * from './serving/comparisons.repository.js';

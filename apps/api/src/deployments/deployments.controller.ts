@@ -1,17 +1,31 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { z } from 'zod';
 import { ApiTags } from '@nestjs/swagger';
 import {
   ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPutDeploymentRequest, ZRollbackRequest,
   type TPutDeploymentRequest, type TRollbackRequest,
 } from '@modelyard/contracts';
-import { DeploymentsService, type Principal } from '@modelyard/server';
+import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
+
+const ZComparisonQuery = z.object({
+  version: z.coerce.number().int().min(1),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
 
 @ApiTags('deployments')
 @Controller('v1/models/:name/deployment')
 export class DeploymentsController {
-  constructor(private readonly deployments: DeploymentsService) {}
+  constructor(private readonly deployments: DeploymentsService, private readonly shadow: ShadowService) {}
+
+  /** How a silent version compares with production: label agreement, probability difference, latency, errors. */
+  @RequirePermission('models.read')
+  @Get('comparison')
+  comparison(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZComparisonQuery)) q: z.output<typeof ZComparisonQuery>) {
+    return this.shadow.comparison(actor, name, q.version, q);
+  }
 
   @RequirePermission('models.read')
   @Get()

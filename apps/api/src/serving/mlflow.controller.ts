@@ -46,7 +46,7 @@ export class MlflowController {
     labels.role = role;
     const feeds = parseMlflow(req.body, kind, served, this.cfg.serving);
     // Every output is fetched (not just the labels): an outputs filter would take the request out of micro-batching.
-    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, role });
+    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role });
     void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
     return renderMlflow(served, outputs);
   }

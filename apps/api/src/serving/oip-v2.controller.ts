@@ -141,7 +141,7 @@ export class OipV2Controller {
     labels.role = role;
     const parsed = parseOip(req.body, served, this.cfg.serving);
     const outputs = await this.predictions.run(served, parsed.feeds, {
-      timeoutMs: this.cfg.serving.timeoutMs, outputs: parsed.outputs, logSampleRate: this.cfg.serving.predictionLogSampleRate, role,
+      timeoutMs: this.cfg.serving.timeoutMs, outputs: parsed.outputs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role,
     });
     void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
     return renderOip(served, outputs, parsed.outputs ?? served.outputNames, parsed.id ?? String(req.id));

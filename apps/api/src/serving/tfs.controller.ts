@@ -100,7 +100,7 @@ export class TfsController {
     labels.version = String(served.version);
     labels.role = role;
     const { feeds, columnar } = parseRowFormat(req.body, served, this.cfg.serving);
-    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, role });
+    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role });
     void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
     return renderRowFormat(served, outputs, columnar);
   }

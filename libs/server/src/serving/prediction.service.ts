@@ -7,6 +7,7 @@ import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { MicroBatcher } from './micro-batcher.js';
+import { ShadowService } from './shadow.service.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
@@ -18,6 +19,8 @@ export interface PredictOptions {
   logSampleRate?: number;
   role?: string;
   silent?: boolean;
+  /** Silent runs in flight allowed per process (SILENT_MAX_CONCURRENCY); production traffic is mirrored to them. */
+  silentCap?: number;
 }
 
 export interface Prediction {
@@ -40,6 +43,7 @@ export class PredictionService {
     private readonly metrics: ServingMetrics,
     private readonly limiter: RateLimiter,
     private readonly predictionLog: PredictionLogShipper,
+    private readonly shadow: ShadowService,
   ) {}
 
   /**
@@ -72,6 +76,8 @@ export class PredictionService {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.inference.observe({ model: served.model, version: String(served.version) }, seconds);
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, seconds * 1000);
+      // Silent versions see a copy of production traffic only, and only after production has its answer.
+      if ((opts.role ?? 'production') === 'production' && !opts.outputs) this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
       return out;
     });
     try {

@@ -23,6 +23,8 @@ export interface ModelState {
   aliases: Map<string, number>;
   /** Pilots of the current deployment revision (production above already accounts for a pinned version). */
   pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[];
+  /** Silent (shadow) versions: a sampled copy of production traffic, never returned. */
+  silent: { version: number; sampleRate: number }[];
   /** Micro-batching of this model's requests, when switched on in its serving config. */
   microBatch: { maxBatchRows: number; maxWaitUs: number } | null;
 }

@@ -148,8 +148,9 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       startsAt: p.startsAt ? Date.parse(p.startsAt) : null, endsAt: p.endsAt ? Date.parse(p.endsAt) : null,
     }));
     const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, microBatch };
-    const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version)].filter((n): n is number => n !== null));
+    const silent = (deployment?.silent ?? []).map((x) => ({ version: x.version, sampleRate: x.sampleRate }));
+    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch };
+    const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);
     this.states.set(model, next);
@@ -248,7 +249,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const [k] of this.versions) {
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n));
+      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n));
       if (!pinned && now - (this.lastUsed.get(k) ?? 0) > IDLE_UNLOAD_MS) this.scheduleRelease(k, 0);
     }
   }
@@ -258,7 +259,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       this.timers.delete(t);
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      if (s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n))) return;
+      if (s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n))) return;
       if (Date.now() - (this.lastUsed.get(k) ?? 0) < IDLE_UNLOAD_MS && afterMs > 0) return;
       const v = this.versions.get(k);
       if (!v) return;

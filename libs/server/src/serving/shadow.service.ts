@@ -1,0 +1,152 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { AppError } from '../platform/errors.js';
+import { LOGGER } from '../platform/tokens.js';
+import { PredictionLogShipper } from '../predictions/prediction-log.js';
+import { classifierView } from './formats/modelyard.format.js';
+import { quantileMs, RollupsService } from './rollups.service.js';
+import { RollupsRepository } from './rollups.repository.js';
+import { ComparisonsRepository, type ComparisonDelta } from './comparisons.repository.js';
+import type { ServedVersion } from './served-version.js';
+import { ServingService } from './serving.service.js';
+
+type Delta = ComparisonDelta;
+
+/** How one silent answer compares with production's answer to the same rows. */
+export function compareOutputs(prod: ServedVersion, prodOut: Record<string, ort.Tensor>, silent: ServedVersion, silentOut: Record<string, ort.Tensor>) {
+  const a = classifierView(prod, prodOut) as { predictions: unknown[]; predictions_prob?: number[][] };
+  const b = classifierView(silent, silentOut) as { predictions: unknown[]; predictions_prob?: number[][] };
+  const rows = a.predictions.length;
+  let labelAgree = 0;
+  let probAbsDiffSum = 0;
+  let valueAbsDiffSum = 0;
+  for (let r = 0; r < rows; r++) {
+    const pa = a.predictions[r];
+    const pb = b.predictions[r];
+    if (typeof pa === 'number' && typeof pb === 'number' && !a.predictions_prob) valueAbsDiffSum += Math.abs(pa - pb);
+    if (JSON.stringify(pa) === JSON.stringify(pb)) labelAgree++;
+    const qa = a.predictions_prob?.[r];
+    const qb = b.predictions_prob?.[r];
+    if (qa && qb && qa.length === qb.length) probAbsDiffSum += qa.reduce((s, v, i) => s + Math.abs(v - qb[i]!), 0) / qa.length;
+  }
+  return { rows, labelAgree, probAbsDiffSum, valueAbsDiffSum };
+}
+
+/**
+ * Silent (shadow) versions: after production has answered, a sampled copy of the request runs on each silent
+ * version of the model, at most SILENT_MAX_CONCURRENCY at a time per process (over it the copy is dropped and
+ * counted, never queued, so production never waits). Their outputs are never returned and trigger nothing;
+ * they are compared with production's, logged as silent, and counted under the role "silent".
+ */
+@Injectable()
+export class ShadowService implements OnModuleInit, OnModuleDestroy {
+  private inFlight = 0;
+  private pending = new Map<string, Delta>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly serving: ServingService,
+    private readonly rollups: RollupsService,
+    private readonly predictionLog: PredictionLogShipper,
+    private readonly comparisons: ComparisonsRepository,
+    private readonly latencyRollups: RollupsRepository,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  onModuleInit() {
+    this.timer = setInterval(() => void this.flush(), 10_000);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy() {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  mirror(prod: ServedVersion, feeds: Record<string, ort.Tensor>, prodOut: Record<string, ort.Tensor>, cap: number, logRate: number) {
+    const silent = this.serving.state(prod.model)?.silent;
+    if (!silent?.length) return;
+    for (const s of silent) {
+      if (s.version === prod.version || Math.random() >= s.sampleRate) continue;
+      if (this.inFlight >= cap) {
+        this.delta(prod.model, s.version).dropped++;
+        continue;
+      }
+      this.inFlight++;
+      setImmediate(() => void this.runOne(prod, s.version, feeds, prodOut, logRate).finally(() => { this.inFlight--; }));
+    }
+  }
+
+  private async runOne(prod: ServedVersion, version: number, feeds: Record<string, ort.Tensor>, prodOut: Record<string, ort.Tensor>, logRate: number) {
+    const started = process.hrtime.bigint();
+    try {
+      const sv = await this.serving.resolve(prod.model, { version });
+      const out = await sv.session.run(feeds, sv.outputNames);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.rollups.observe(prod.model, version, 'silent', ms, false);
+      this.predictionLog.maybeLog(logRate, sv, 'silent', true, feeds, out, ms);
+      const c = compareOutputs(prod, prodOut, sv, out);
+      const d = this.delta(prod.model, version);
+      d.count++;
+      d.rows += c.rows;
+      d.labelAgree += c.labelAgree;
+      d.probAbsDiffSum += c.probAbsDiffSum;
+      d.valueAbsDiffSum += c.valueAbsDiffSum;
+    } catch (err) {
+      this.rollups.observe(prod.model, version, 'silent', Number(process.hrtime.bigint() - started) / 1e6, true);
+      this.delta(prod.model, version).errors++;
+      this.log.debug({ err, model: prod.model, version }, 'silent run failed');
+    }
+  }
+
+  private delta(model: string, version: number): Delta {
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const k = `${model}\u0000${version}\u0000${minute}`;
+    let d = this.pending.get(k);
+    if (!d) {
+      d = { model, version, minute: new Date(minute), count: 0, rows: 0, labelAgree: 0, probAbsDiffSum: 0, valueAbsDiffSum: 0, errors: 0, dropped: 0 };
+      this.pending.set(k, d);
+    }
+    return d;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.pending.size) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await this.comparisons.add(batch);
+    } catch (err) {
+      this.log.warn({ err }, 'could not write comparison rollups');
+    }
+  }
+
+  /** Agreement with production and latency side by side, over a time range (default: the last hour). */
+  async comparison(actor: Principal, model: string, version: number, q: { from?: string; to?: string }) {
+    authorize(actor, 'models.read');
+    authorizeModel(actor, model);
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
+    const cmp = await this.comparisons.range(model, version, from, to);
+    const lat = await this.latencyRollups.range(model, from, to);
+    const sum = (k: 'count' | 'rows' | 'labelAgree' | 'probAbsDiffSum' | 'valueAbsDiffSum' | 'errors' | 'dropped') => cmp.reduce((a, r) => a + r[k], 0);
+    const latency = (rows: typeof lat) => {
+      const buckets = rows.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []);
+      const count = rows.reduce((a, r) => a + r.count, 0);
+      const errors = rows.reduce((a, r) => a + r.errors, 0);
+      return { count, errors, errorRate: count ? errors / count : null, p50Ms: quantileMs(buckets, 0.5), p99Ms: quantileMs(buckets, 0.99) };
+    };
+    const rows = sum('rows');
+    return {
+      model, version, from: from.toISOString(), to: to.toISOString(),
+      compared: sum('count'), rows, dropped: sum('dropped'), errors: sum('errors'),
+      labelAgreement: rows ? sum('labelAgree') / rows : null,
+      meanProbAbsDiff: rows ? sum('probAbsDiffSum') / rows : null,
+      meanValueAbsDiff: rows ? sum('valueAbsDiffSum') / rows : null,
+      latency: { production: latency(lat.filter((r) => r.role === 'production')), candidate: latency(lat.filter((r) => r.version === version && r.role !== 'production')) },
+    };
+  }
+}
