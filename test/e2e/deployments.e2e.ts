@@ -125,4 +125,22 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     assert.ok(broken.errors > 0 || broken.dropped > 0, JSON.stringify(broken));
     assert.equal(broken.compared, 0);
   });
+
+  it('promotes a pilot to production in one call and drops the pilot', async () => {
+    const m = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
+    assert.equal((await admin('PUT', `/v1/models/${m.model}/deployment`, { config: { pilots: [{ version: p.version, groups: [groupId] }] } })).status, 200);
+    const scientist = await serviceAccountKey('scientist', ['models:read', 'models:write'], groupId);
+    assert.equal((await http(env.apiUrl, 'POST', `/v1/models/${m.model}/deployment/promote-pilot`, { token: scientist, body: { version: p.version } })).status, 403);
+    assert.equal((await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, { version: m.version })).status, 409);
+    const r = await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, { version: p.version, comment: 'pilot went well' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.transition.outcome, 'transitioned');
+    assert.deepEqual(r.json.transition.archived, [m.version]);
+    assert.deepEqual(r.json.revision.config.pilots, []);
+    const outside = await serviceAccountKey('viewer', ['predict']);
+    const q = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: outside, body: row });
+    assert.equal(q.headers.get('x-model-version'), String(p.version));
+    assert.equal(q.headers.get('x-deployment-role'), 'production');
+  });
 });

@@ -51,3 +51,6 @@ export type TDeploymentRevision = z.infer<typeof ZDeploymentRevision>;
 export const ZDeployment = z.object({ model: z.string(), current: ZDeploymentRevision.nullable() });
 export type TDeployment = z.infer<typeof ZDeployment>;
 export const ZDeploymentRevisions = pageOf(ZDeploymentRevision);
+
+export const ZPromotePilotRequest = z.object({ version: z.number().int().min(1), comment: z.string().max(2000).default('') });
+export type TPromotePilotRequest = z.infer<typeof ZPromotePilotRequest>;

@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { z } from 'zod';
 import { ApiTags } from '@nestjs/swagger';
 import {
-  ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPutDeploymentRequest, ZRollbackRequest,
-  type TPutDeploymentRequest, type TRollbackRequest,
+  ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest, ZPutDeploymentRequest, ZRollbackRequest,
+  type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest,
 } from '@modelyard/contracts';
 import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
@@ -56,5 +56,13 @@ export class DeploymentsController {
   @ApiZodResponse(200, ZDeploymentRevision)
   rollback(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZRollbackRequest)) body: TRollbackRequest) {
     return this.deployments.rollback(actor, name, body);
+  }
+
+  @RequirePermission('models.promote')
+  @Post('promote-pilot')
+  @HttpCode(200)
+  @ApiZodBody(ZPromotePilotRequest)
+  promotePilot(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPromotePilotRequest)) body: TPromotePilotRequest) {
+    return this.deployments.promotePilot(actor, name, body);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ZDeploymentConfig, type TDeployment, type TDeploymentConfig, type TDeploymentRevision, type TPutDeploymentRequest, type TRollbackRequest } from '@modelyard/contracts';
+import { ZDeploymentConfig, type TDeployment, type TDeploymentConfig, type TDeploymentRevision, type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest, type TStageTransitionResult } from '@modelyard/contracts';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { AuditService } from '../audit/audit.service.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
@@ -62,6 +62,23 @@ export class DeploymentsService {
     const r = await this.repo.revision(m.id, target);
     if (!r) throw notFound(`Deployment revision ${target}`);
     return this.apply(actor, m, ZDeploymentConfig.parse(r.config), req.comment || `rollback to revision ${target}`);
+  }
+
+  /**
+   * A pilot that proved itself becomes production in one call: the registry's stage rules apply (approver,
+   * second-approver policy, archiving the previous version); once it is in Production the pilot is removed and
+   * production follows the stage again.
+   */
+  async promotePilot(actor: Principal, model: string, req: TPromotePilotRequest): Promise<{ transition: TStageTransitionResult; revision: TDeploymentRevision | null }> {
+    authorize(actor, 'models.promote');
+    const m = await this.model(actor, model);
+    const cur = await this.repo.current(m.id);
+    const config = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
+    if (!config.pilots.some((p) => p.version === req.version)) throw conflict(`Version ${req.version} is not a pilot of ${model}`);
+    const transition = await this.registry.transition(actor, model, req.version, { stage: 'Production', comment: req.comment || 'promoted from pilot', archivePrevious: true });
+    if (transition.outcome !== 'transitioned') return { transition, revision: null };
+    const next: TDeploymentConfig = { ...config, production: { mode: 'stage' }, pilots: config.pilots.filter((p) => p.version !== req.version) };
+    return { transition, revision: await this.apply(actor, m, next, req.comment || `version ${req.version} promoted from pilot`) };
   }
 
   private async apply(actor: Principal, m: { id: string; name: string }, config: TDeploymentConfig, comment: string) {
