@@ -27,6 +27,15 @@ export function quantileMs(buckets: number[], q: number): number | null {
   return ROLLUP_BUCKETS_MS[ROLLUP_BUCKETS_MS.length - 1]!;
 }
 
+/** A query's time range: the last hour by default, at most 31 days, `from` not after `to`. */
+export function timeRange(q: { from?: string; to?: string }): { from: Date; to: Date } {
+  const to = q.to ? new Date(q.to) : new Date();
+  const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
+  if (to.getTime() - from.getTime() > 31 * 24 * 3600_000) throw new AppError('VALIDATION_FAILED', 'The range is at most 31 days');
+  return { from, to };
+}
+
 /**
  * Per-minute rollups for the dashboard: observed in memory on every prediction, written every 10 s as one
  * additive upsert per process (never per request), merged across processes by addition in Postgres.
@@ -86,10 +95,7 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
   async series(actor: Principal, model: string, q: { from?: string; to?: string; version?: number }) {
     authorize(actor, 'metrics.read');
     authorizeModel(actor, model);
-    const to = q.to ? new Date(q.to) : new Date();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
-    if (to.getTime() - from.getTime() > 31 * 24 * 3600_000) throw new AppError('VALIDATION_FAILED', 'The range is at most 31 days');
+    const { from, to } = timeRange(q);
     const rows = await this.repo.range(model, from, to, q.version);
     return {
       model, from: from.toISOString(), to: to.toISOString(), bucketsMs: ROLLUP_BUCKETS_MS,

@@ -2,11 +2,10 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
-import { AppError } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { classifierView } from './formats/modelyard.format.js';
-import { quantileMs, RollupsService } from './rollups.service.js';
+import { quantileMs, RollupsService, timeRange } from './rollups.service.js';
 import { RollupsRepository } from './rollups.repository.js';
 import { ComparisonsRepository, type ComparisonDelta } from './comparisons.repository.js';
 import type { ServedVersion } from './served-version.js';
@@ -127,9 +126,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
   async comparison(actor: Principal, model: string, version: number, q: { from?: string; to?: string }) {
     authorize(actor, 'models.read');
     authorizeModel(actor, model);
-    const to = q.to ? new Date(q.to) : new Date();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
+    const { from, to } = timeRange(q);
     const cmp = await this.comparisons.range(model, version, from, to);
     const lat = await this.latencyRollups.range(model, from, to);
     const sum = (k: 'count' | 'rows' | 'labelAgree' | 'probAbsDiffSum' | 'valueAbsDiffSum' | 'errors' | 'dropped') => cmp.reduce((a, r) => a + r[k], 0);
