@@ -143,4 +143,31 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     assert.equal(q.headers.get('x-model-version'), String(p.version));
     assert.equal(q.headers.get('x-deployment-role'), 'production');
   });
+
+  it('rolls a pilot back by itself when it breaks its latency rule, and says why', async () => {
+    const m = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
+    // An impossible p99 limit stands in for a degraded version: the rule must trip.
+    const put = await admin('PUT', `/v1/models/${m.model}/deployment`, {
+      config: { pilots: [{ version: p.version, groups: [groupId], autoRollback: { maxP99Ms: 0.001, windowMinutes: 1, minRequests: 5 } }] },
+    });
+    assert.equal(put.status, 200, put.text);
+    const member = await serviceAccountKey('viewer', ['predict'], groupId);
+    for (let i = 0; i < 10; i++) {
+      const r = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row });
+      assert.equal(r.headers.get('x-deployment-role'), 'pilot');
+    }
+    let current: any;
+    for (let i = 0; i < 60; i++) {
+      current = (await admin('GET', `/v1/models/${m.model}/deployment`)).json.current;
+      if (current.config.pilots.length === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(current.config.pilots, [], 'the pilot was switched off');
+    assert.match(current.comment, /auto-rollback of pilot v\d+: p99 .* ms > 0.001 ms/);
+    const after = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row });
+    assert.equal(after.headers.get('x-deployment-role'), 'production');
+    const audit = await admin('GET', `/v1/audit?action=deployment.rolled_back`);
+    assert.ok(audit.json.items.some((e: any) => e.summary.model === m.model && e.summary.version === p.version));
+  });
 });

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { AuthService, PredictionService, RateLimiter, RollupsRepository, RollupsService, ServerCoreModule, ShadowService, ComparisonsRepository, ServingMetrics, ServingService } from '@modelyard/server';
+import { AuthService, PredictionService, RateLimiter, RollupsService, ServerCoreModule, ShadowService, ComparisonsRepository, ServingMetrics, ServingService } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
 import { PredictController } from './serving/predict.controller.js';
@@ -44,7 +44,7 @@ export class AppModule implements OnApplicationBootstrap {
         { provide: APP_FILTER, useClass: ErrorFilter },
         LocalStrategy,
         // Only the api serves: the worker does not load every Production model.
-        ServingService, PredictionService, ServingMetrics, RateLimiter, RollupsRepository, RollupsService, ShadowService, ComparisonsRepository,
+        ServingService, PredictionService, ServingMetrics, RateLimiter, RollupsService, ShadowService, ComparisonsRepository,
       ],
     };
   }

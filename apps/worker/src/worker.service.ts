@@ -38,6 +38,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
     await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
+    await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
   }
 

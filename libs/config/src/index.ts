@@ -50,6 +50,8 @@ const common = {
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** Local copies of served artifacts, verified by checksum, so a restart does not download every model again. */
   MODEL_CACHE_DIR: z.string().default('.data/model-cache'),
+  /** How often each api process writes its per-minute rollups (and silent comparisons). */
+  ROLLUP_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   ...storageEnv,
 };
 
@@ -112,6 +114,8 @@ const workerEnv = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SESSION_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  /** How often the worker evaluates pilots' auto-rollback rules. */
+  DEPLOYMENT_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 const seedEnv = z.object({
@@ -144,6 +148,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
     onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
+    rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     storage: storage(e),
   };
 }
@@ -189,7 +194,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

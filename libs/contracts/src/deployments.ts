@@ -13,6 +13,16 @@ export const ZPilot = z.object({
   percentage: z.number().min(0).max(100).default(0),
   startsAt: z.iso.datetime({ offset: true }).optional(),
   endsAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * Switch the pilot off by itself when, over the last `windowMinutes` (with at least `minRequests` requests),
+   * its server error rate or its p99 latency goes over the limit. Checked by the worker.
+   */
+  autoRollback: z.object({
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    maxP99Ms: z.number().positive().optional(),
+    windowMinutes: z.number().int().min(1).max(60).default(5),
+    minRequests: z.number().int().min(1).default(20),
+  }).refine((a) => a.maxErrorRate !== undefined || a.maxP99Ms !== undefined, 'give maxErrorRate and/or maxP99Ms').optional(),
 }).refine((p) => p.groups.length > 0 || p.percentage > 0, 'a pilot needs groups or a percentage');
 export type TPilot = z.infer<typeof ZPilot>;
 

@@ -20,6 +20,11 @@ export const JOBS = {
     queue: 'ingest',
     payload: z.object({}),
   },
+  /** Evaluate pilots' auto-rollback rules against the rollups (scheduled). */
+  'deployments.check': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

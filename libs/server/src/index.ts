@@ -61,3 +61,4 @@ export * from './deployments/deployments.repository.js';
 export * from './deployments/deployments.service.js';
 export * from './serving/shadow.service.js';
 export * from './serving/comparisons.repository.js';
+export * from './deployments/deployment-guard.service.js';

@@ -14,6 +14,8 @@ import { WebhooksService } from './webhooks/webhooks.service.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
 import { DeploymentsRepository } from './deployments/deployments.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
+import { DeploymentGuardService } from './deployments/deployment-guard.service.js';
+import { RollupsRepository } from './serving/rollups.repository.js';
 import { PredictionLogRepository } from './predictions/prediction-log.repository.js';
 import { PredictionIngestService } from './predictions/prediction-ingest.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
@@ -42,6 +44,7 @@ const services = [
   WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
+  DeploymentGuardService, RollupsRepository,
 ];
 
 export interface ServerCoreOptions {

@@ -11,6 +11,17 @@ export class DeploymentsRepository {
     return this.db.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } } });
   }
 
+  /** Every model's current revision (the worker's auto-rollback check; deployments are few). */
+  async allCurrent() {
+    const ds = await this.db.deployment.findMany({ include: { model: { select: { name: true } } } });
+    const out = [];
+    for (const d of ds) {
+      const r = await this.db.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } } });
+      if (r) out.push({ model: d.model.name, modelId: d.modelId, revision: r });
+    }
+    return out;
+  }
+
   async revision(modelId: string, number: number) {
     const d = await this.db.deployment.findUnique({ where: { modelId } });
     return d ? this.db.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number } } }) : null;

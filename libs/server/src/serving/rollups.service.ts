@@ -1,8 +1,9 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { CommonConfig } from '@modelyard/config';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
-import { LOGGER } from '../platform/tokens.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RollupsRepository, type RollupDelta } from './rollups.repository.js';
 
 /** Upper bounds (ms) of the latency buckets kept per minute; the last bucket is everything above. */
@@ -45,10 +46,14 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
   private pending = new Map<string, RollupDelta>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly repo: RollupsRepository, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly repo: RollupsRepository,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Optional() @Inject(COMMON_CONFIG) private readonly cfg?: CommonConfig,
+  ) {}
 
   onModuleInit() {
-    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.timer = setInterval(() => void this.flush(), (this.cfg?.rollups.flushSeconds ?? FLUSH_MS / 1000) * 1000);
     this.timer.unref();
   }
 

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { CommonConfig } from '@modelyard/config';
 import type * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
-import { LOGGER } from '../platform/tokens.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { classifierView } from './formats/modelyard.format.js';
 import { quantileMs, RollupsService, timeRange } from './rollups.service.js';
@@ -51,11 +52,12 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     private readonly predictionLog: PredictionLogShipper,
     private readonly comparisons: ComparisonsRepository,
     private readonly latencyRollups: RollupsRepository,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   onModuleInit() {
-    this.timer = setInterval(() => void this.flush(), 10_000);
+    this.timer = setInterval(() => void this.flush(), this.cfg.rollups.flushSeconds * 1000);
     this.timer.unref();
   }
 
