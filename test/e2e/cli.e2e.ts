@@ -64,3 +64,27 @@ describe('modelyard CLI', () => {
     assert.match(after.stderr, /not logged in/);
   });
 });
+
+describe('modelyard deploy', () => {
+  it('configures pilots, silent versions and production, and rolls back', async () => {
+    const { registerFixture } = await import('../support/fixtures.js');
+    const a = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const b = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: a.model, promote: false });
+    const group = (await http(env.apiUrl, 'POST', '/v1/groups', { token: env.adminApiKey, body: { name: uniqueId('cli-pilots') } })).json;
+    const run = (args: string[]) => cli([...args, '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
+    const pilot = run(['deploy', 'pilot', '--model', a.model, '--version', String(b.version), '--groups', group.name, '--comment', 'beta testers']);
+    assert.equal(pilot.code, 0, pilot.stderr + pilot.stdout);
+    assert.deepEqual(JSON.parse(pilot.stdout).config.pilots, [{ version: b.version, groups: [group.id], percentage: 0 }]);
+    const silent = run(['deploy', 'silent', '--model', a.model, '--version', String(b.version), '--sample-rate', '0.25']);
+    assert.equal(silent.code, 0, silent.stderr);
+    const pin = run(['deploy', 'production', '--model', a.model, '--version', String(a.version)]);
+    assert.equal(JSON.parse(pin.stdout).config.production.version, a.version);
+    const back = run(['deploy', 'rollback', '--model', a.model]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual(JSON.parse(back.stdout).config.production, { mode: 'stage' });
+    const show = cli(['deploy', 'show', '--model', a.model], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
+    assert.match(show.stdout, /revision 4 by bootstrap-admin: rollback to revision 2\nproduction: the Production stage\npilot: version \d+ for groups [0-9a-f-]+\nsilent: version \d+ on 25% of production traffic/);
+    assert.equal(run(['deploy', 'pilot', '--model', a.model, '--version', String(b.version), '--groups', 'no-such-group']).code, 2);
+    assert.equal(run(['deploy', 'frobnicate', '--model', a.model]).code, 2);
+  });
+});

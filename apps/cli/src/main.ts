@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ApiError } from '@modelyard/contracts';
 import { login, logout, whoami } from './commands/auth.js';
 import { alias, FailedError, modelsCreate, modelsList, promote, register } from './commands/models.js';
+import { deploy } from './commands/deploy.js';
 import { EXIT, makeIo, UsageError } from './output.js';
 
 const HELP = `modelyard: the Modelyard command line
@@ -19,6 +20,11 @@ Usage:
   modelyard promote --model NAME --version N [--stage Production] [--comment C] [--no-archive]
   modelyard alias set --model NAME --alias A --version N
   modelyard alias delete --model NAME --alias A
+  modelyard deploy show --model NAME
+  modelyard deploy pilot --model NAME --version N [--groups a,b] [--percentage P]
+  modelyard deploy silent --model NAME --version N [--sample-rate R]
+  modelyard deploy production --model NAME (--version N | --follow-stage)
+  modelyard deploy rollback --model NAME [--revision R]
 
 Options:
   --json        machine-readable output
@@ -40,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         backend: { type: 'string' }, description: { type: 'string' }, stage: { type: 'string' }, wait: { type: 'boolean' },
         timeout: { type: 'string' }, version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },
         'no-archive': { type: 'boolean' }, search: { type: 'string' }, 'requires-approval': { type: 'boolean' },
+        groups: { type: 'string' }, percentage: { type: 'string' }, 'follow-stage': { type: 'boolean' }, 'sample-rate': { type: 'string' }, revision: { type: 'string' },
       },
     });
   } catch (e) {
@@ -54,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? EXIT.OK : EXIT.USAGE;
   }
   try {
-    const maxPositionals: Record<string, number> = { models: 2, alias: 1 };
+    const maxPositionals: Record<string, number> = { models: 2, alias: 1, deploy: 1 };
     if (rest.length > (maxPositionals[command] ?? 0)) throw new UsageError(`unexpected argument: ${rest[rest.length - 1]}`);
     switch (command) {
       case 'login': await login(io, { url: values.url, apiKey: values['api-key'] }); break;
@@ -68,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       case 'register': await register(io, values); break;
       case 'promote': await promote(io, values); break;
       case 'alias': await alias(io, rest[0], values); break;
+      case 'deploy': await deploy(io, rest[0], values); break;
       default: throw new UsageError(`unknown command: ${command}`);
     }
     return EXIT.OK;

@@ -11,6 +11,7 @@ import {
   type TStageTransitionRequest, type TUpdateModelRequest,
 } from './registry.js';
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
+import { ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
 export class ApiError extends Error {
@@ -141,6 +142,15 @@ export class ModelyardClient {
   listApprovals(query: { status?: string; model?: string } = {}) { return this.get('/v1/approvals', z.array(ZApproval), query); }
   approve(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/approve`, ZApproval, { comment }); }
   reject(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/reject`, ZApproval, { comment }); }
+
+  getDeployment(name: string) { return this.get(`/v1/models/${enc(name)}/deployment`, ZDeployment); }
+  putDeployment(name: string, config: Partial<TDeploymentConfig>, comment = '') {
+    return this.send('PUT', `/v1/models/${enc(name)}/deployment`, ZDeploymentRevision, { config, comment });
+  }
+  deploymentRevisions(name: string) { return this.get(`/v1/models/${enc(name)}/deployment/revisions`, ZDeploymentRevisions); }
+  rollbackDeployment(name: string, body: { revision?: number; comment?: string } = {}) {
+    return this.send('POST', `/v1/models/${enc(name)}/deployment/rollback`, ZDeploymentRevision, body);
+  }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
   createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }
