@@ -50,3 +50,44 @@ describe('promotion under load', () => {
     assert.ok(sent > 500, `the load was real: ${summary}`);
   });
 });
+
+describe('deployment rollback under load', () => {
+  it('pins, pins again and rolls back with 32 concurrent connections and zero failed requests', async () => {
+    const v1 = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const v2 = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: v1.model, promote: false });
+    const body = JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 3) });
+    const statuses = new Map<number, number>();
+    const versions = new Set<string>();
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const r = await fetch(`${env.apiUrl}/v1/models/${v1.model}/predict`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body });
+          await r.arrayBuffer();
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          versions.add(r.headers.get('x-model-version') ?? '?');
+        } catch {
+          statuses.set(0, (statuses.get(0) ?? 0) + 1);
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: 32 }, worker));
+    const pause = () => new Promise((r) => setTimeout(r, 1000));
+    const put = (version: number) => http(env.apiUrl, 'PUT', `/v1/models/${v1.model}/deployment`, { token: env.adminApiKey, body: { config: { production: { mode: 'pinned', version } } } });
+    const rollback = (body: object) => http(env.apiUrl, 'POST', `/v1/models/${v1.model}/deployment/rollback`, { token: env.adminApiKey, body });
+    await pause();
+    assert.equal((await put(v2.version)).status, 200); // revision 1: v2
+    await pause();
+    assert.equal((await put(v1.version)).status, 200); // revision 2: v1
+    await pause();
+    assert.equal((await rollback({})).status, 200); // revision 3 = revision 1: v2
+    await pause();
+    assert.equal((await rollback({ revision: 2 })).status, 200); // revision 4 = revision 2: v1
+    await pause();
+    stop = true;
+    await load;
+    const summary = JSON.stringify({ statuses: Object.fromEntries(statuses), versions: [...versions] });
+    assert.deepEqual([...statuses.keys()], [200], summary);
+    assert.ok(versions.has(String(v1.version)) && versions.has(String(v2.version)), summary);
+  });
+});

@@ -36,8 +36,11 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
       for (const pilot of config.pilots) {
         const rule = pilot.autoRollback;
         if (!rule) continue;
+        // Rollup rows are keyed by the start of their minute: align the window to whole minutes, or requests
+        // made late in a minute would fall outside a window that starts a few seconds after that minute began.
         const to = new Date();
-        const rows = (await this.rollups.range(model, new Date(to.getTime() - rule.windowMinutes * 60_000), to, pilot.version)).filter((r) => r.role === 'pilot');
+        const from = new Date(Math.floor((to.getTime() - rule.windowMinutes * 60_000) / 60_000) * 60_000);
+        const rows = (await this.rollups.range(model, from, to, pilot.version)).filter((r) => r.role === 'pilot');
         const count = rows.reduce((a, r) => a + r.count, 0);
         if (count < rule.minRequests) continue;
         const errorRate = rows.reduce((a, r) => a + r.errors, 0) / count;
