@@ -13,10 +13,9 @@ import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, launchChromium, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
+import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage } from '../support/browser.js';
 
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
@@ -106,15 +105,7 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   }
 
   before(async () => {
-    await mkdir(shotsDir, { recursive: true });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: webUrl });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
+    ({ browser, context, page } = await openDashboardPage(webUrl, pageErrors, consoleErrors));
   });
 
   after(async () => {

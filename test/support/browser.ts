@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it, type TestContext } from 'node:test';
@@ -78,4 +79,21 @@ export function storySteps(opts: { page: () => Page; prefix?: string; consoleErr
       }
     });
   };
+}
+
+/**
+ * The page every dashboard story runs in: Chromium at 1280x800 against the web app, a 15 s default timeout,
+ * and uncaught page errors and console errors collected into the given arrays for the story's assertions.
+ */
+export async function openDashboardPage(webUrl: string, pageErrors: string[], consoleErrors: string[]) {
+  await mkdir(screenshotDir(), { recursive: true });
+  const browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: webUrl });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  return { browser, context, page };
 }
