@@ -2,12 +2,14 @@
 // (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
 // Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
 //   npm test -- unit | integration | e2e      run one tier only
+//   npm test -- e2e jobs                      only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
+const fileFilter = process.argv[3];
 const tiers = only ? [only] : ['unit', 'integration', 'e2e'];
 const started = Date.now();
 
@@ -29,7 +31,7 @@ function findTests(dirs, suffix) {
     }
   };
   dirs.forEach(walk);
-  return out.sort();
+  return out.filter((f) => !fileFilter || path.basename(f).includes(fileFilter)).sort();
 }
 
 const distDirs = ['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist')));

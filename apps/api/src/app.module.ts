@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { AuthService, PredictionService, RateLimiter, RollupsService, ServerCoreModule, ShadowService, ComparisonsRepository, ServingMetrics, ServingService } from '@modelyard/server';
+import { AuthService, JobsService, PredictionService, RateLimiter, RollupsService, SchedulesService, ServerCoreModule, ShadowService, ComparisonsRepository, ServingMetrics, ServingService } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
 import { PredictController } from './serving/predict.controller.js';
@@ -23,6 +23,9 @@ import { AuditController } from './audit/audit.controller.js';
 import { ModelsController } from './registry/models.controller.js';
 import { ApprovalsController } from './registry/approvals.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { JobsController } from './jobs/jobs.controller.js';
+import { SchedulesController } from './jobs/schedules.controller.js';
+import { AsyncPredictController } from './serving/async-predict.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 @Module({})
@@ -37,6 +40,7 @@ export class AppModule implements OnApplicationBootstrap {
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
         ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
         PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
+        AsyncPredictController, JobsController, SchedulesController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
@@ -45,6 +49,7 @@ export class AppModule implements OnApplicationBootstrap {
         LocalStrategy,
         // Only the api serves: the worker does not load every Production model.
         ServingService, PredictionService, ServingMetrics, RateLimiter, RollupsService, ShadowService, ComparisonsRepository,
+        JobsService, SchedulesService,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { ApiError } from '@modelyard/contracts';
 import { login, logout, whoami } from './commands/auth.js';
 import { alias, FailedError, modelsCreate, modelsList, promote, register } from './commands/models.js';
 import { deploy } from './commands/deploy.js';
+import { score } from './commands/score.js';
 import { EXIT, makeIo, UsageError } from './output.js';
 
 const HELP = `modelyard: the Modelyard command line
@@ -25,6 +26,8 @@ Usage:
   modelyard deploy silent --model NAME --version N [--sample-rate R]
   modelyard deploy production --model NAME (--version N | --follow-stage)
   modelyard deploy rollback --model NAME [--revision R]
+  modelyard score --model NAME --input (file.csv | file.jsonl | s3://b/k) [--version N | --alias A]
+                  [--id-column C] [--store-entity C] [--wait] [--timeout SECONDS] [--output out.csv]
 
 Options:
   --json        machine-readable output
@@ -47,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' }, version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },
         'no-archive': { type: 'boolean' }, search: { type: 'string' }, 'requires-approval': { type: 'boolean' },
         groups: { type: 'string' }, percentage: { type: 'string' }, 'follow-stage': { type: 'boolean' }, 'sample-rate': { type: 'string' }, revision: { type: 'string' },
+        input: { type: 'string' }, output: { type: 'string' }, 'id-column': { type: 'string' }, 'store-entity': { type: 'string' },
       },
     });
   } catch (e) {
@@ -76,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       case 'promote': await promote(io, values); break;
       case 'alias': await alias(io, rest[0], values); break;
       case 'deploy': await deploy(io, rest[0], values); break;
+      case 'score': await score(io, values); break;
       default: throw new UsageError(`unknown command: ${command}`);
     }
     return EXIT.OK;

@@ -35,7 +35,8 @@ export async function uploadMultipart(url: string, apiKey: string, spec: unknown
   } as RequestInit & { duplex: 'half' });
 }
 
-export function progressBar(label: string) {
+/** A one-line bar on stderr; `unit` 'MiB' shows bytes sent, '%' a plain percentage. */
+export function progressBar(label: string, unit: 'MiB' | '%' = 'MiB') {
   let last = -1;
   return (sent: number, total: number) => {
     const pct = total ? Math.floor((sent / total) * 100) : 100;
@@ -43,7 +44,8 @@ export function progressBar(label: string) {
     last = pct;
     const width = 30;
     const fill = Math.round((pct / 100) * width);
-    process.stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}% ${(sent / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`);
+    const amount = unit === 'MiB' ? ` ${(sent / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB` : '';
+    process.stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}%${amount}`);
     if (sent >= total) process.stderr.write('\n');
   };
 }

@@ -1,12 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '@modelyard/config';
-import { DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionIngestService, RegistryValidationService, ServerCoreModule, WebhooksService, type JobHandler } from '@modelyard/server';
+import {
+  AsyncPredictionService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
+  PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
+  WebhooksService, type JobHandler,
+} from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
 
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
-const HANDLERS = [MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService];
+const HANDLERS = [
+  MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
+  AsyncPredictionService, PredictionCallbackService, BatchScoringService, SchedulesService,
+];
 
 @Module({})
 export class WorkerModule {
@@ -15,7 +22,11 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [ServerCoreModule.forRoot({ config, logger })],
       providers: [
+        // The handlers that need the engine; the others come from ServerCoreModule.
+        AsyncPredictionService, PredictionCallbackService, BatchScoringService, SchedulesService,
         { provide: WORKER_CONFIG, useValue: config },
+        // Async predictions and batch jobs run the engine here; versions load when a job needs them.
+        { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,
         { provide: JOB_HANDLERS, useFactory: (...hs: JobHandler[]) => hs, inject: HANDLERS },
         WorkerService,
       ],

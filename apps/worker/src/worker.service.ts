@@ -30,6 +30,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         connection: redisOptions(this.cfg.redis.url),
         prefix: bullPrefix(this.cfg),
         concurrency: this.cfg.worker.concurrency,
+        // A killed worker's jobs go back to the queue once its lock lapses; the stall check runs as often.
+        lockDuration: this.cfg.worker.lockMs,
+        stalledInterval: this.cfg.worker.lockMs,
       });
       worker.on('failed', (job, err) => this.log.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
       worker.on('error', (err) => this.log.error({ err, queue }, 'worker error'));

@@ -52,6 +52,10 @@ const common = {
   MODEL_CACHE_DIR: z.string().default('.data/model-cache'),
   /** How often each api process writes its per-minute rollups (and silent comparisons). */
   ROLLUP_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  /** Async prediction results (and their job rows) are kept this long after they finish. */
+  JOB_RESULT_TTL_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(24),
+  /** Batch scoring input files (uploads) may be at most this large. */
+  MAX_BATCH_INPUT_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
   ...storageEnv,
 };
 
@@ -116,6 +120,13 @@ const workerEnv = z.object({
   PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /** How often the worker evaluates pilots' auto-rollback rules. */
   DEPLOYMENT_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Rows per batch scoring chunk: one session run, one part file and one database row each. */
+  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * How long a worker's claim on a job lasts without renewal (BullMQ lockDuration). A worker that dies has
+   * its job handed to another after about this long.
+   */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
 
 const seedEnv = z.object({
@@ -149,6 +160,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     secrets: { key: e.SECRET_KEY },
     onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
+    jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),
   };
 }
@@ -194,7 +206,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

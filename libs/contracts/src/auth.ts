@@ -48,6 +48,10 @@ export const PERMISSIONS = {
   'models.write': { role: 'scientist', scopes: ['models:write'] },
   /** Production: transitions into or out of it, and approval decisions. */
   'models.promote': { role: 'approver', scopes: ['models:promote'] },
+  /** Jobs: list and read them. Predict keys may read (only) the async predictions they queued. */
+  'jobs.read': { role: 'viewer', scopes: ['jobs', 'predict'] },
+  /** Batch scoring jobs and schedules: create, cancel, retry, pause, delete. */
+  'jobs.write': { role: 'scientist', scopes: ['jobs'] },
   'webhooks.read': { role: 'admin', scopes: ['admin'] },
   'webhooks.write': { role: 'admin', scopes: ['admin'] },
 } as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;

@@ -12,6 +12,7 @@ import {
 } from './registry.js';
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
 import { ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
+import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
 export class ApiError extends Error {
@@ -150,6 +151,21 @@ export class ModelyardClient {
   deploymentRevisions(name: string) { return this.get(`/v1/models/${enc(name)}/deployment/revisions`, ZDeploymentRevisions); }
   rollbackDeployment(name: string, body: { revision?: number; comment?: string } = {}) {
     return this.send('POST', `/v1/models/${enc(name)}/deployment/rollback`, ZDeploymentRevision, body);
+  }
+
+  /** A batch job on a file already in storage (`inputUri`); uploads go through multipart (CLI and dashboard). */
+  createBatchJob(spec: TBatchJobSpec & { inputUri: string }) { return this.send('POST', '/v1/jobs', ZJob, spec); }
+  listJobs(query: TJobQuery = {}) { return this.get('/v1/jobs', ZJobPage, query as Query); }
+  getJob(id: string) { return this.get(`/v1/jobs/${enc(id)}`, ZJob); }
+  cancelJob(id: string) { return this.send('POST', `/v1/jobs/${enc(id)}/cancel`, ZJob); }
+  retryJob(id: string) { return this.send('POST', `/v1/jobs/${enc(id)}/retry`, ZJob); }
+  listSchedules() { return this.get('/v1/schedules', z.array(ZSchedule)); }
+  createSchedule(spec: TScheduleSpec) { return this.send('POST', '/v1/schedules', ZSchedule, spec); }
+  pauseSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/pause`, ZSchedule); }
+  resumeSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/resume`, ZSchedule); }
+  deleteSchedule(id: string) { return this.send('DELETE', `/v1/schedules/${enc(id)}`, null); }
+  storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
+    return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);
   }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }

@@ -25,6 +25,26 @@ export const JOBS = {
     queue: 'maintenance',
     payload: z.object({}),
   },
+  /** Run one queued async prediction (the request body is in its Job row) and keep or push the result. */
+  'predict.async': {
+    queue: 'predict',
+    payload: z.object({ jobId: z.uuid() }),
+  },
+  /** POST a finished async prediction to its callback URL, HMAC-signed; retried with backoff. */
+  'predict.callback': {
+    queue: 'webhooks',
+    payload: z.object({ jobId: z.uuid() }),
+  },
+  /** Score a batch job's input file chunk by chunk; a retry skips the chunks already written. */
+  'batch.score': {
+    queue: 'batch',
+    payload: z.object({ jobId: z.uuid() }),
+  },
+  /** A schedule fired: score the files under its prefix that it has not scored yet. */
+  'schedule.run': {
+    queue: 'batch',
+    payload: z.object({ scheduleId: z.uuid() }),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),
@@ -35,3 +55,121 @@ export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['payload']>;
 export type JobPayloadParsed<N extends JobName> = z.output<(typeof JOBS)[N]['payload']>;
 export const QUEUES: readonly string[] = [...new Set(Object.values(JOBS).map((j) => j.queue))];
+
+// ---- The jobs API: async predictions, batch scoring, schedules ----
+
+export const JOB_TYPES = ['predict_async', 'batch_score'] as const;
+export const ZJobType = z.enum(JOB_TYPES);
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const ZJobStatus = z.enum(JOB_STATUSES);
+export type TJobStatus = z.infer<typeof ZJobStatus>;
+/** The request formats an async prediction may be sent in (the same adapters as the sync routes). */
+export const ZPredictFormat = z.enum(['modelyard', 'v2', 'v1', 'mlflow']);
+export type TPredictFormat = z.infer<typeof ZPredictFormat>;
+export const ZBatchInputFormat = z.enum(['csv', 'jsonl']);
+
+/**
+ * A batch scoring request. `inputUri` names a file already in storage (s3://, azure://, file://); with an upload
+ * the file part is the input and `inputUri` is left out. Output `columns`: `all` = the input columns then the
+ * predictions; `id` = `idColumn` then the predictions. `store` also writes each row's prediction keyed by
+ * `store.entityColumn` into the prediction store.
+ */
+export const ZBatchJobSpec = z.object({
+  model: z.string().min(1).max(128),
+  version: z.number().int().min(1).optional(),
+  alias: z.string().min(1).max(64).optional(),
+  inputUri: z.string().min(1).max(2048).optional(),
+  format: ZBatchInputFormat.optional(),
+  output: z.object({
+    columns: z.enum(['all', 'id']).default('all'),
+    idColumn: z.string().min(1).max(128).optional(),
+  }).default({ columns: 'all' }),
+  store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
+  /** Where outputs go; default: beside the input (or under jobs/<id>/ for uploads). */
+  outputPrefix: z.string().min(1).max(2048).optional(),
+}).refine((s) => !(s.version !== undefined && s.alias !== undefined), 'name a version or an alias, not both')
+  .refine((s) => s.output.columns !== 'id' || s.output.idColumn, { message: 'output.idColumn is required when output.columns is "id"', path: ['output', 'idColumn'] });
+export type TBatchJobSpec = z.input<typeof ZBatchJobSpec>;
+
+export const ZJob = z.object({
+  id: z.string(),
+  type: ZJobType,
+  status: ZJobStatus,
+  model: z.string(),
+  version: z.number().nullable(),
+  /** 0..100 */
+  progress: z.number(),
+  rowsIn: z.number(),
+  rowsOut: z.number(),
+  rowsFailed: z.number(),
+  inputUri: z.string().nullable(),
+  outputUri: z.string().nullable(),
+  errorsUri: z.string().nullable(),
+  error: z.string().nullable(),
+  /** Async predictions: the answer in the request's format, once succeeded. */
+  result: z.unknown().optional(),
+  format: z.string().nullable(),
+  attempts: z.number(),
+  scheduleId: z.string().nullable(),
+  createdBy: z.string().nullable(),
+  submittedAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  callbackUrl: z.string().nullable(),
+  /** `delivered`, `retrying: <why>` or `failed: <why>`; null until a callback is attempted. */
+  callbackStatus: z.string().nullable(),
+});
+export type TJob = z.infer<typeof ZJob>;
+
+export const ZJobPage = z.object({ items: z.array(ZJob), nextCursor: z.string().nullable() });
+export const ZJobQuery = z.object({
+  type: ZJobType.optional(),
+  status: ZJobStatus.optional(),
+  model: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export type TJobQuery = z.input<typeof ZJobQuery>;
+
+export const ZAsyncAccepted = z.object({ jobId: z.string(), status: ZJobStatus, statusUrl: z.string() });
+
+/** Five-field cron (minute hour day month weekday), as BullMQ's repeatable jobs take it. */
+export const ZCron = z.string().trim().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression, e.g. "0 * * * *"');
+
+export const ZScheduleSpec = z.object({
+  name: z.string().trim().min(1).max(64),
+  model: z.string().min(1).max(128),
+  cron: ZCron,
+  /** Every new .csv / .jsonl object under this storage prefix is scored once. */
+  inputPrefix: z.string().min(1).max(2048),
+  output: z.object({ columns: z.enum(['all', 'id']).default('all'), idColumn: z.string().min(1).max(128).optional() }).default({ columns: 'all' }),
+  store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
+});
+export type TScheduleSpec = z.input<typeof ZScheduleSpec>;
+
+export const ZSchedule = z.object({
+  id: z.string(),
+  name: z.string(),
+  model: z.string(),
+  cron: z.string(),
+  inputPrefix: z.string(),
+  paused: z.boolean(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  lastRunAt: z.string().nullable(),
+  nextRunAt: z.string().nullable(),
+});
+export type TSchedule = z.infer<typeof ZSchedule>;
+
+/** A prediction answered from the prediction store (or live, when the entity was missing and features were given). */
+export const ZStoredPrediction = z.object({
+  model: z.string(),
+  entityId: z.string(),
+  source: z.enum(['store', 'live']),
+  version: z.number(),
+  prediction: z.unknown(),
+  probabilities: z.record(z.string(), z.number()).optional(),
+  jobId: z.string().nullable(),
+  storedAt: z.string().nullable(),
+});

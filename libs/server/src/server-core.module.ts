@@ -35,6 +35,8 @@ import { HealthService } from './health/health.service.js';
 import { MaintenanceService } from './maintenance/maintenance.service.js';
 import { StorageService } from './storage/storage.service.js';
 import { ARTIFACT_STORE } from './registry/ports.js';
+import { JobsRepository } from './jobs/jobs.repository.js';
+import { PredictionStore } from './jobs/prediction-store.js';
 
 const services = [
   PrismaService, RedisService, AuditRepository, AuditService, AuthRepository, AuthService, UsersRepository,
@@ -44,7 +46,7 @@ const services = [
   WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
-  DeploymentGuardService, RollupsRepository,
+  DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,
 ];
 
 export interface ServerCoreOptions {

@@ -2,18 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AuthRepository } from '../auth/auth.repository.js';
 import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
+import { JobsRepository } from '../jobs/jobs.repository.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { JobPayloadParsed } from '@modelyard/contracts';
 
-/** Housekeeping that no request should pay for: expired sessions, prediction log rows past their retention. */
+/** Housekeeping that no request should pay for: expired sessions, prediction log rows and async results past their retention. */
 @Injectable()
 export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
   readonly job = 'maintenance.cleanup' as const;
   constructor(
     private readonly auth: AuthRepository,
     private readonly predictionLog: PredictionLogRepository,
+    private readonly jobs: JobsRepository,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -22,7 +24,9 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     const { count } = await this.auth.deleteExpiredSessions(new Date());
     const days = this.cfg.worker?.predictionLogRetentionDays ?? 30;
     const logs = await this.predictionLog.deleteBefore(new Date(Date.now() - days * 86_400_000));
-    this.log.info({ expiredSessions: count, predictionLogRows: logs.count }, 'maintenance.cleanup done');
-    return { expiredSessions: count, predictionLogRows: logs.count };
+    // Async prediction results past JOB_RESULT_TTL_HOURS (batch jobs have no expiry: their files are the result).
+    const jobs = await this.jobs.deleteExpired(new Date());
+    this.log.info({ expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count }, 'maintenance.cleanup done');
+    return { expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count };
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { ZSignature, type TSignature } from '@modelyard/contracts';
@@ -25,6 +25,12 @@ const IDLE_UNLOAD_MS = 10 * 60_000;
 const RELEASE_GRACE_MS = 30_000;
 
 export type VersionSelector = { version?: number; alias?: string };
+
+/** How a process serves: the api warms every Production version before it is ready; the worker loads on demand. */
+export interface ServingOptions {
+  warmAtBoot: boolean;
+}
+export const SERVING_OPTIONS = Symbol('SERVING_OPTIONS');
 
 /**
  * The serving side of the registry, in memory: per model what Production and each alias point to, and the
@@ -53,6 +59,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
+    @Optional() @Inject(SERVING_OPTIONS) private readonly opts: ServingOptions = { warmAtBoot: true },
   ) {}
 
   async onApplicationBootstrap() {
@@ -70,7 +77,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       if (loading.length) throw new Error(`still warming: ${loading.join(', ')}`);
     });
     // Warm every Production version before readiness says yes; a broken one is logged, not fatal to the others.
-    const prod = await this.repo.productionVersions();
+    const prod = this.opts.warmAtBoot ? await this.repo.productionVersions() : [];
     await Promise.all([...new Set(prod.map((p) => p.model.name))].map((m) => this.refresh(m).catch((err: unknown) => this.log.error({ err, model: m }, 'could not load model at boot'))));
     this.booted = true;
     this.sweeper = setInterval(() => this.sweepIdle(), 60_000);
@@ -105,6 +112,14 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
    * for what exists but cannot answer yet.
    */
   async resolve(model: string, sel: VersionSelector = {}): Promise<ServedVersion> {
+    const n = await this.versionNumber(model, sel);
+    const k = key(model, n);
+    this.lastUsed.set(k, Date.now());
+    return this.versions.get(k) ?? this.load(model, n);
+  }
+
+  /** The number `resolve` would serve, without loading it (jobs fix their version when they are accepted). */
+  async versionNumber(model: string, sel: VersionSelector = {}): Promise<number> {
     let state = this.states.get(model);
     if (!state) state = await this.refresh(model);
     let n: number | null | undefined;
@@ -116,9 +131,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       n = state.production;
       if (n === null) throw new AppError('NOT_READY', `Model ${model} has no version in Production; name a version or an alias`);
     }
-    const k = key(model, n);
-    this.lastUsed.set(k, Date.now());
-    return this.versions.get(k) ?? this.load(model, n);
+    return n;
   }
 
   /**

@@ -74,6 +74,23 @@ export class AzureBackend implements StorageBackend {
     this.blobOf(uri);
   }
 
+  keyOf(uri: string): string {
+    return this.blobOf(uri).name;
+  }
+
+  async list(prefix: string, limit: number): Promise<{ uri: string; key: string; sizeBytes: number }[]> {
+    const out: { uri: string; key: string; sizeBytes: number }[] = [];
+    try {
+      for await (const b of this.container.listBlobsFlat({ prefix })) {
+        out.push({ uri: `azure://${this.container.containerName}/${b.name}`, key: b.name, sizeBytes: b.properties.contentLength ?? 0 });
+        if (out.length >= limit) break;
+      }
+    } catch (err) {
+      if (!isMissing(err)) throw err; // a container never created holds nothing
+    }
+    return out;
+  }
+
   async close(): Promise<void> {}
 
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -79,6 +79,36 @@ export class LocalBackend implements StorageBackend {
 
   checkUri(uri: string): void {
     localPathOfUri(this.root, uri);
+  }
+
+  keyOf(uri: string): string {
+    return path.relative(this.root, localPathOfUri(this.root, uri)).split(path.sep).join('/');
+  }
+
+  async list(prefix: string, limit: number): Promise<{ uri: string; key: string; sizeBytes: number }[]> {
+    // Walk only the folder the prefix's complete segments name; the rest of the prefix filters names.
+    const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = dirKey ? localPathOfKey(this.root, dirKey) : this.root;
+    const out: { uri: string; key: string; sizeBytes: number }[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+        if (absent(err)) return [];
+        throw err;
+      });
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of entries) {
+        if (out.length >= limit) return;
+        const file = path.join(dir, e.name);
+        const key = path.relative(this.root, file).split(path.sep).join('/');
+        if (e.isDirectory()) {
+          if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(file);
+        } else if (e.isFile() && key.startsWith(prefix) && !key.endsWith('.partial')) {
+          out.push({ uri: pathToFileURL(file).href, key, sizeBytes: (await stat(file)).size });
+        }
+      }
+    };
+    await walk(start);
+    return out;
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { StorageConfig } from '@modelyard/config';
@@ -100,7 +100,19 @@ export class S3Backend implements StorageBackend {
     this.client.destroy();
   }
 
-  private keyOf(uri: string): string {
+  async list(prefix: string, limit: number): Promise<{ uri: string; key: string; sizeBytes: number }[]> {
+    const out: { uri: string; key: string; sizeBytes: number }[] = [];
+    let token: string | undefined;
+    do {
+      // Whole pages, trimmed here: s3rver fails on a truncated V2 listing with a small MaxKeys.
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) out.push({ uri: `s3://${this.bucket}/${o.Key!}`, key: o.Key!, sizeBytes: o.Size ?? 0 });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token && out.length < limit);
+    return out.slice(0, limit);
+  }
+
+  keyOf(uri: string): string {
     const { bucket, key } = parseBucketUri(uri, 's3');
     if (bucket !== this.bucket) {
       throw new AppError('BAD_REQUEST', `Cannot use storage URI ${uri}: only the configured bucket ${this.bucket} is readable`);

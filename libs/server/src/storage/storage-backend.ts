@@ -33,6 +33,13 @@ export interface StorageBackend {
   delete(uri: string): Promise<void>;
   /** Throws BAD_REQUEST unless this backend may address `uri`. */
   checkUri(uri: string): void;
+  /** The key `uri` names (what `put` would take to write there); BAD_REQUEST like checkUri. */
+  keyOf(uri: string): string;
+  /**
+   * Objects whose key starts with `prefix` (a key prefix, not a glob), in key order, at most `limit` of them.
+   * Partial uploads are never listed.
+   */
+  list(prefix: string, limit: number): Promise<{ uri: string; key: string; sizeBytes: number }[]>;
   /** Releases sockets at shutdown. */
   close(): Promise<void>;
 }

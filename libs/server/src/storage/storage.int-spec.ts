@@ -152,6 +152,19 @@ function storageContract(name: string, start: () => Promise<Harness>) {
       assert.deepEqual(await h.list(key('doomed')), []);
     });
 
+    it('lists the objects under a key prefix in key order, and names the key of each URI', async () => {
+      const keys = ['list/b.csv', 'list/a.csv', 'list/sub/c.jsonl', 'listing-not/d.csv'];
+      const uris: string[] = [];
+      for (const k of keys) uris.push((await sut.put(key(k), Readable.from([Buffer.from(k)]), { maxBytes: 100 })).uri);
+      const listed = await sut.list(key('list/'), 100);
+      assert.deepEqual(listed.map((o) => o.key), [key('list/a.csv'), key('list/b.csv'), key('list/sub/c.jsonl')]);
+      assert.deepEqual(listed.map((o) => o.sizeBytes), [10, 10, 16]);
+      assert.equal(listed[1]!.uri, uris[0]);
+      assert.equal(sut.keyOf(uris[0]!), key('list/b.csv'));
+      assert.equal((await sut.list(key('list/'), 2)).length, 2);
+      assert.deepEqual(await sut.list(key('nothing-here/'), 100), []);
+    });
+
     it('refuses keys that climb out, and URIs outside its root, bucket or container', async () => {
       const body = Readable.from([Buffer.from('x')]);
       await assert.rejects(sut.put(`${prefix}/../../escape.onnx`, body, { maxBytes: 10 }), code('BAD_REQUEST'));

@@ -101,6 +101,21 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
     return this.backendFor(uri).delete(uri);
   }
 
+  /** The key a URI names in its backend (to write a sibling of it). */
+  keyOf(uri: string): string {
+    return this.backendFor(uri).keyOf(uri);
+  }
+
+  /** Objects under a prefix URI (`s3://bucket/in/`, `file:///root/in/`), at most `limit`. */
+  async list(prefixUri: string, limit = 10_000) {
+    const b = this.backend(kindOfUri(prefixUri));
+    // A prefix is not an object, so it is checked as the URI of a child would be.
+    const probe = prefixUri.endsWith('/') ? `${prefixUri}x` : prefixUri;
+    b.checkUri(probe);
+    const key = b.keyOf(probe);
+    return b.list(prefixUri.endsWith('/') ? key.slice(0, -1) : key, limit);
+  }
+
   async onModuleDestroy() {
     await Promise.all(Object.values(this.backends).map((b) => b.close()));
   }

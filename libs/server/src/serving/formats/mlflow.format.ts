@@ -95,7 +95,7 @@ export function renderMlflow(sv: ServedVersion, outputs: Record<string, ort.Tens
  * A table (dataframe_split or CSV): columns matched to each input's feature names, or to input names, or, for a
  * single-input model without feature names, taken in order. CSV cells are typed by the input they feed.
  */
-function feedsFromTable(sig: TSignature, columns: unknown, data: unknown, text: boolean, limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromTable(sig: TSignature, columns: unknown, data: unknown, text: boolean, limits: ServingLimits): Record<string, ort.Tensor> {
   if (!Array.isArray(data)) throw new InputError('"data" must be a list of rows');
   checkRowCount(data.length, limits);
   if (columns === undefined) return feedsFromRowArrays(sig, data, limits);

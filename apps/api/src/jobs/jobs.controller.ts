@@ -1,0 +1,99 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import { z } from 'zod';
+import { ZBatchJobSpec, ZJob, ZJobPage, ZJobQuery } from '@modelyard/contracts';
+import { AppError, JobsService, type Principal } from '@modelyard/server';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+
+const ZJobId = z.string().uuid();
+const ZFileKind = z.enum(['input', 'output', 'errors']);
+
+/**
+ * Jobs: async predictions (queued by `predict:async`) and batch scoring jobs (queued here). A caller whose key
+ * has only the predict scope sees the jobs it queued; `jobs` scope and dashboard users see all of them.
+ */
+@ApiTags('jobs')
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  /**
+   * A batch scoring job. Multipart: a `spec` field (JSON, ZBatchJobSpec without inputUri) first, then the `file`
+   * part (CSV with a header, or JSON Lines), streamed into storage as it arrives. Or JSON: the spec with
+   * `inputUri` naming a file already in storage. Answers 202 with the queued job.
+   */
+  @RequirePermission('jobs.write')
+  @Post()
+  @HttpCode(202)
+  @ApiConsumes('multipart/form-data', 'application/json')
+  @ApiZodBody(ZBatchJobSpec)
+  @ApiZodResponse(202, ZJob)
+  async create(@Actor() actor: Principal, @Req() req: FastifyRequest) {
+    if (!req.isMultipart()) return this.jobs.submitBatch(actor, (req.body ?? {}) as never, null);
+    let spec: unknown;
+    let result: Awaited<ReturnType<JobsService['submitBatch']>> | null = null;
+    for await (const part of req.parts({ limits: { fileSize: Number.MAX_SAFE_INTEGER } }) as AsyncIterableIterator<Multipart>) {
+      if (part.type === 'field') {
+        if (part.fieldname !== 'spec') continue;
+        if (result) throw new AppError('VALIDATION_FAILED', 'The `spec` field must come before the `file` part');
+        if (part.value !== null && typeof part.value === 'object') spec = part.value;
+        else {
+          try { spec = JSON.parse(String(part.value)); } catch { throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON'); }
+        }
+      } else if (part.fieldname === 'file' && !result) {
+        if (spec === undefined) {
+          part.file.resume();
+          throw new AppError('VALIDATION_FAILED', 'Send the `spec` field before the `file` part');
+        }
+        result = await this.jobs.submitBatch(actor, spec as never, { stream: part.file, filename: part.filename });
+      } else {
+        part.file.resume();
+      }
+    }
+    if (!result) throw new AppError('VALIDATION_FAILED', 'No `file` part in the upload (or send JSON with inputUri)');
+    return result;
+  }
+
+  @RequirePermission('jobs.read')
+  @Get()
+  @ApiZodResponse(200, ZJobPage)
+  list(@Actor() actor: Principal, @Query(zod(ZJobQuery)) q: z.output<typeof ZJobQuery>) {
+    return this.jobs.list(actor, q);
+  }
+
+  @RequirePermission('jobs.read')
+  @Get(':id')
+  @ApiZodResponse(200, ZJob, 'The job: status, progress, counts, timings, output URIs; an async prediction\'s result once it succeeded')
+  get(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
+    return this.jobs.get(actor, id);
+  }
+
+  @RequirePermission('jobs.write')
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiZodResponse(200, ZJob)
+  cancel(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
+    return this.jobs.cancel(actor, id);
+  }
+
+  @RequirePermission('jobs.write')
+  @Post(':id/retry')
+  @HttpCode(200)
+  @ApiZodResponse(200, ZJob)
+  retry(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
+    return this.jobs.retry(actor, id);
+  }
+
+  /** Downloads the job's input, output or errors file. */
+  @RequirePermission('jobs.read')
+  @Get(':id/files/:kind')
+  async file(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string, @Param('kind', zod(ZFileKind)) kind: z.infer<typeof ZFileKind>, @Res() reply: FastifyReply) {
+    const f = await this.jobs.file(actor, id, kind);
+    void reply.header('content-type', f.contentType).header('content-disposition', `attachment; filename="${f.filename}"`);
+    if (f.sizeBytes !== null) void reply.header('content-length', String(f.sizeBytes));
+    return reply.send(f.stream);
+  }
+}

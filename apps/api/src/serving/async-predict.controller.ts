@@ -1,0 +1,92 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ZAliasName, ZAsyncAccepted, ZModelName, ZPredictFormat, ZStoredPrediction } from '@modelyard/contracts';
+import type { ApiConfig } from '@modelyard/config';
+import {
+  AppError, authorize, authorizeModel, classifierView, feedsFromTable, JobsService, parseAnyFormat, PredictionService, PredictionStore,
+  type Principal,
+} from '@modelyard/server';
+import { routingKeyOf } from './prediction-metrics.js';
+import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+import { API_CONFIG } from '../tokens.js';
+
+const ZAsyncQuery = z.object({
+  format: ZPredictFormat.default('modelyard'),
+  version: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+  alias: ZAliasName.optional(),
+}).refine((q) => !(q.version !== undefined && q.alias !== undefined), 'name a version or an alias, not both');
+const ZCallback = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  secret: z.string().min(16, 'X-Callback-Secret must be at least 16 characters').max(256),
+});
+const ZEntityId = z.string().min(1).max(256);
+
+/**
+ * Predictions the caller does not wait for, and predictions a batch job has already made.
+ * - `POST /v1/models/{name}/predict:async?format=modelyard|v2|v1|mlflow[&version|&alias]`: the body in that
+ *   format is checked now (400 at once for bad input) and run by the worker; 202 with the job's status URL.
+ *   `X-Callback-Url` + `X-Callback-Secret` (>= 16 chars) make the worker POST the result there, signed.
+ * - `GET /v1/models/{name}/predictions/{entityId}`: from the prediction store; when the entity is not there and
+ *   features are given as query parameters, a live prediction on the production version.
+ */
+@ApiTags('predict')
+@Controller('v1/models/:name')
+export class AsyncPredictController {
+  constructor(
+    private readonly predictions: PredictionService,
+    private readonly jobs: JobsService,
+    private readonly store: PredictionStore,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
+
+  @RequirePermission('predict')
+  @Post('predict::async')
+  @HttpCode(202)
+  @ApiZodResponse(202, ZAsyncAccepted)
+  async predictAsync(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZAsyncQuery)) q: z.output<typeof ZAsyncQuery>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const csv = /^\s*text\/csv/i.test(req.headers['content-type'] ?? '');
+    if (csv && q.format !== 'mlflow') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'text/csv bodies are MLflow scoring requests: add format=mlflow');
+    const callback = this.callbackOf(req);
+    const { served } = await this.predictions.select(actor, name, { version: q.version, alias: q.alias, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
+    parseAnyFormat(q.format, req.body, csv, served, this.cfg.serving, 'check');
+    const job = await this.jobs.submitAsync(actor, served, { format: q.format, body: req.body, csv, callback });
+    const statusUrl = `/v1/jobs/${job.id}`;
+    void reply.header('location', statusUrl).header('x-model-version', String(served.version));
+    return { jobId: job.id, status: job.status, statusUrl };
+  }
+
+  @RequirePermission('predict')
+  @Get('predictions/:entityId')
+  @ApiZodResponse(200, ZStoredPrediction)
+  async stored(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('entityId', zod(ZEntityId)) entityId: string, @Query() query: Record<string, unknown>) {
+    authorize(actor, 'predict');
+    authorizeModel(actor, name);
+    const hit = await this.store.get(name, entityId);
+    if (hit) return { model: name, entityId, source: 'store' as const, ...hit };
+    const features = Object.entries(query ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
+    if (!features.length) throw new AppError('NOT_FOUND', `No stored prediction for ${entityId} in model ${name}; pass its features as query parameters for a live prediction`);
+    const { served } = await this.predictions.select(actor, name, { routingKey: entityId }, this.cfg.serving.rateLimit);
+    const feeds = feedsFromTable(served.signature, features.map((f) => f[0]), [features.map((f) => f[1])], true, this.cfg.serving);
+    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs });
+    const view = classifierView(served, outputs);
+    const probs = 'predictions_prob' in view ? (view.predictions_prob as number[][] | undefined)?.[0] : undefined;
+    const classes = 'classes' in view ? (view.classes as unknown[] | undefined) : undefined;
+    return {
+      model: name, entityId, source: 'live' as const, version: served.version, prediction: (view.predictions as unknown[])[0],
+      ...(probs && classes && { probabilities: Object.fromEntries(classes.map((c, k) => [String(c), probs[k]!])) }),
+      jobId: null, storedAt: null,
+    };
+  }
+
+  private callbackOf(req: FastifyRequest) {
+    const url = req.headers['x-callback-url'];
+    const secret = req.headers['x-callback-secret'];
+    if (url === undefined && secret === undefined) return undefined;
+    const r = ZCallback.safeParse({ url, secret });
+    if (!r.success) throw new AppError('VALIDATION_FAILED', `Callback: ${r.error.issues.map((i) => `${i.path.join('.') || 'header'}: ${i.message}`).join('; ')} (send X-Callback-Url and X-Callback-Secret together)`);
+    return r.data;
+  }
+}

@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { JobPayloadParsed, TPredictFormat } from '@modelyard/contracts';
+import type { CommonConfig } from '@modelyard/config';
+import { AppError } from '../platform/errors.js';
+import { COMMON_CONFIG, LOGGER, SECRET_KEY } from '../platform/tokens.js';
+import { JobProducer } from '../queue/job-producer.js';
+import type { JobContext, JobHandler } from '../queue/job-handler.js';
+import { parseAnyFormat } from '../serving/formats/any-format.js';
+import { ServingService } from '../serving/serving.service.js';
+import { InputError } from '../serving/tensors.js';
+import { SecretBox } from '../webhooks/secret-box.js';
+import { signWebhook } from '../webhooks/webhooks.service.js';
+import { JobsRepository } from './jobs.repository.js';
+
+const CALLBACK_TIMEOUT_MS = 10_000;
+
+/** The worker's side of `predict:async`: run the stored request through its format's adapter and keep the answer. */
+@Injectable()
+export class AsyncPredictionService implements JobHandler<'predict.async'> {
+  readonly job = 'predict.async' as const;
+
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly serving: ServingService,
+    private readonly producer: JobProducer,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async handle({ jobId }: JobPayloadParsed<'predict.async'>, ctx: JobContext) {
+    const job = await this.repo.find(jobId);
+    if (!job || !(await this.repo.transition(jobId, ['queued', 'running'], { status: 'running', startedAt: new Date(), attempts: { increment: 1 } }))) {
+      return { skipped: job?.status ?? 'missing' };
+    }
+    try {
+      const served = await this.serving.resolve(job.modelName, { version: job.version! });
+      const req = job.request as { body: unknown; csv: boolean };
+      // No row limit here: the API applied its limits when it accepted the request.
+      const parsed = parseAnyFormat(job.format as TPredictFormat, req.body, req.csv, served, { maxRows: Number.MAX_SAFE_INTEGER }, jobId);
+      const outputs = await served.session.run(parsed.feeds, parsed.outputs ?? served.outputNames);
+      const result = parsed.render(outputs);
+      const ok = await this.repo.transition(jobId, ['running'], {
+        status: 'succeeded', result: JSON.parse(JSON.stringify(result)), progress: 100, finishedAt: new Date(), error: null,
+        expiresAt: new Date(Date.now() + this.cfg.jobs.resultTtlHours * 3600_000),
+      });
+      if (ok && job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
+      return { version: served.version };
+    } catch (e) {
+      const final = e instanceof InputError || (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
+      const message = e instanceof AppError ? e.message : `The prediction failed: ${(e as Error).message}`;
+      if (final) {
+        await this.repo.transition(jobId, ['running'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
+        if (job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
+      } else {
+        await this.repo.transition(jobId, ['running'], { status: 'queued' });
+      }
+      this.log.warn({ jobId, final, err: message }, 'async prediction failed');
+      throw e;
+    }
+  }
+}
+
+/**
+ * Pushes a finished async prediction to the caller's callback URL, signed like our webhooks
+ * (`X-Modelyard-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`) with the secret the caller gave.
+ * A non-2xx answer throws, so BullMQ retries with backoff.
+ */
+@Injectable()
+export class PredictionCallbackService implements JobHandler<'predict.callback'> {
+  readonly job = 'predict.callback' as const;
+  private readonly box: SecretBox;
+
+  constructor(private readonly repo: JobsRepository, @Inject(SECRET_KEY) secretKey: string) {
+    this.box = new SecretBox(secretKey);
+  }
+
+  async handle({ jobId }: JobPayloadParsed<'predict.callback'>, ctx: JobContext) {
+    const job = await this.repo.find(jobId);
+    if (!job?.callbackUrl || !job.callbackSecret || job.callbackStatus === 'delivered') return { skipped: true };
+    const body = JSON.stringify({
+      jobId: job.id, status: job.status, model: job.modelName, version: job.version,
+      ...(job.status === 'succeeded' ? { result: job.result } : { error: job.error }),
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    let error: string;
+    try {
+      const res = await fetch(job.callbackUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json', 'user-agent': 'Modelyard-Callbacks/1', 'x-modelyard-event': 'prediction.completed',
+          'x-modelyard-job': job.id, 'x-modelyard-timestamp': timestamp,
+          'x-modelyard-signature': signWebhook(this.box.open(job.callbackSecret), timestamp, body),
+        },
+        body, redirect: 'manual', signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      if (res.ok) {
+        await this.repo.update(jobId, { callbackStatus: 'delivered' });
+        return { delivered: true };
+      }
+      error = `receiver answered HTTP ${res.status}`;
+    } catch (e) {
+      error = (e as Error).name === 'TimeoutError' ? `no answer within ${CALLBACK_TIMEOUT_MS} ms` : (e as Error).message;
+    }
+    await this.repo.update(jobId, { callbackStatus: ctx.attempt >= ctx.maxAttempts ? `failed: ${error}` : `retrying: ${error}` });
+    throw new Error(`callback for job ${jobId} failed: ${error}`);
+  }
+}

@@ -1,0 +1,160 @@
+import type * as ort from 'onnxruntime-node';
+import { classifierView } from '../serving/formats/modelyard.format.js';
+import { feedsFromTable } from '../serving/formats/mlflow.format.js';
+import { InputError, feedsFromRecords } from '../serving/tensors.js';
+import type { ServedVersion } from '../serving/served-version.js';
+import { csvField, type CsvRecord } from './csv-stream.js';
+
+export type BatchFormat = 'csv' | 'jsonl';
+
+export interface ScoringOptions {
+  format: BatchFormat;
+  /** `all`: input columns then predictions; `id`: the id column then predictions. */
+  columns: 'all' | 'id';
+  idColumn?: string;
+  /** Also return (entity id, prediction) pairs for the prediction store. */
+  entityColumn?: string;
+}
+
+/** A row read from the input: a CSV record, or a parsed JSON Lines object (`error` set when it did not parse). */
+export interface InputRow {
+  /** 1-based line (CSV: record) number in the input file, header excluded, for the error file. */
+  line: number;
+  csv?: CsvRecord & { error?: string };
+  json?: Record<string, unknown>;
+  raw?: string;
+  error?: string;
+}
+
+export interface StoredRow {
+  entityId: string;
+  prediction: unknown;
+  probabilities?: Record<string, number>;
+}
+
+export interface ScoredChunk {
+  /** Output text for this chunk's good rows (no header), one line per row, each ending in "\n". */
+  output: string;
+  /** One line per bad row: line number, reason, and the row as it was. */
+  errors: string;
+  rowsOut: number;
+  rowsFailed: number;
+  stored: StoredRow[];
+}
+
+const NO_LIMIT = { maxRows: Number.MAX_SAFE_INTEGER };
+
+/**
+ * Scores one chunk: rows that cannot be fed to the model (missing or non-numeric features, bad CSV, wrong field
+ * count) are set aside with their reason and the rest run in one session call. The caller writes `output`
+ * and `errors` as one part file each, so a chunk is all or nothing.
+ */
+export class BatchScorer {
+  private readonly idIndex: number;
+  private readonly entityIndex: number;
+  readonly header: string;
+  readonly errorsHeader: string;
+  private readonly classes: unknown[] | undefined;
+
+  constructor(private readonly sv: ServedVersion, private readonly columns: string[], private readonly opts: ScoringOptions) {
+    const need = (name: string | undefined, what: string) => {
+      if (name === undefined) return -1;
+      const k = opts.format === 'csv' ? columns.indexOf(name) : 0;
+      if (k < 0) throw new InputError(`The ${what} "${name}" is not a column of the input (columns: ${columns.slice(0, 20).join(', ')})`);
+      return k;
+    };
+    this.idIndex = need(opts.columns === 'id' ? opts.idColumn : undefined, 'id column');
+    this.entityIndex = need(opts.entityColumn, 'entity column');
+    this.classes = sv.probabilityOutput ? (sv.signature.classes ?? undefined) : undefined;
+    const predCols = ['prediction', ...(this.classes ?? []).map((c) => `probability_${String(c)}`)];
+    const head = opts.columns === 'id' ? [opts.idColumn!, ...predCols] : [...columns, ...predCols];
+    this.header = opts.format === 'csv' ? `${head.map(csvField).join(',')}\n` : '';
+    this.errorsHeader = opts.format === 'csv' ? 'line,error,row\n' : '';
+  }
+
+  async score(rows: InputRow[]): Promise<ScoredChunk> {
+    const good: InputRow[] = [];
+    const failed: { line: number; text: string }[] = [];
+    const bad = (row: InputRow, reason: string) => {
+      failed.push({ line: row.line, text: this.opts.format === 'csv'
+        ? `${row.line},${csvField(reason)},${csvField(row.csv?.raw ?? row.raw ?? '')}\n`
+        : `${JSON.stringify({ line: row.line, error: reason, row: row.json ?? row.raw ?? null })}\n` });
+    };
+    for (const row of rows) {
+      const why = row.error ?? row.csv?.error ?? (row.csv && row.csv.fields.length !== this.columns.length ? `expected ${this.columns.length} fields, got ${row.csv.fields.length}` : undefined);
+      if (why) bad(row, why);
+      else good.push(row);
+    }
+    let feeds: Record<string, ort.Tensor> | null = null;
+    let usable = good;
+    if (good.length) {
+      try {
+        feeds = this.feeds(good);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        // Find the rows at fault one by one; errors are the exception, so this path is rarely taken.
+        usable = [];
+        for (const row of good) {
+          try {
+            this.feeds([row]);
+            usable.push(row);
+          } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            bad(row, err.message.replace(/^Row 0: /, ''));
+          }
+        }
+        feeds = usable.length ? this.feeds(usable) : null;
+      }
+    }
+    const stored: StoredRow[] = [];
+    let output = '';
+    if (feeds) {
+      const outputs = await this.sv.session.run(feeds, this.sv.outputNames);
+      const view = classifierView(this.sv, outputs);
+      const preds = view.predictions as unknown[];
+      const probs = 'predictions_prob' in view ? (view.predictions_prob as number[][] | undefined) : undefined;
+      const parts: string[] = new Array(usable.length);
+      for (let r = 0; r < usable.length; r++) {
+        const row = usable[r]!;
+        const p = probs?.[r];
+        if (this.opts.format === 'csv') {
+          const lead = this.idIndex >= 0 ? csvField(row.csv!.fields[this.idIndex]) : row.csv!.raw;
+          parts[r] = p && this.classes ? `${lead},${csvField(preds[r])},${p.join(',')}` : `${lead},${csvField(preds[r])}`;
+        } else {
+          const base = this.idIndex >= 0 ? { [this.opts.idColumn!]: row.json![this.opts.idColumn!] ?? null } : row.json!;
+          parts[r] = JSON.stringify({ ...base, prediction: preds[r], ...(p && this.classes && { probabilities: this.probMap(p) }) });
+        }
+        if (this.entityIndex >= 0) {
+          const id = this.opts.format === 'csv' ? row.csv!.fields[this.entityIndex] : row.json![this.opts.entityColumn!];
+          if (id !== undefined && id !== null && id !== '') stored.push({ entityId: String(id), prediction: preds[r], ...(p && this.classes && { probabilities: this.probMap(p) }) });
+        }
+      }
+      output = usable.length ? `${parts.join('\n')}\n` : '';
+    }
+    // Rows refused before and after the feed check, back in input order.
+    const errors = failed.sort((a, b) => a.line - b.line).map((f) => f.text).join('');
+    return { output, errors, rowsOut: usable.length, rowsFailed: rows.length - usable.length, stored };
+  }
+
+  private probMap(p: number[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.classes!.forEach((c, k) => { out[String(c)] = p[k]!; });
+    return out;
+  }
+
+  private feeds(rows: InputRow[]): Record<string, ort.Tensor> {
+    if (this.opts.format === 'csv') return feedsFromTable(this.sv.signature, this.columns, rows.map((r) => r.csv!.fields), true, NO_LIMIT);
+    return feedsFromRecords(this.sv.signature, rows.map((r) => r.json), NO_LIMIT);
+  }
+}
+
+/** A JSON Lines line as an input row: an object, or a row set aside with the reason. */
+export function jsonRow(line: string, n: number): InputRow {
+  try {
+    const v: unknown = JSON.parse(line);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { line: n, raw: line, error: 'each line must be a JSON object of features' };
+    return { line: n, json: v as Record<string, unknown> };
+  } catch {
+    return { line: n, raw: line, error: 'not valid JSON' };
+  }
+}

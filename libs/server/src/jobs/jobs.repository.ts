@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service.js';
+import type { Prisma } from '../db/generated/client.js';
+
+export type JobRow = Awaited<ReturnType<JobsRepository['find']>> & object;
+export type ScheduleRow = Awaited<ReturnType<JobsRepository['findSchedule']>> & object;
+
+export interface JobFilter {
+  type?: 'predict_async' | 'batch_score';
+  status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  modelName?: string;
+  createdById?: string;
+  limit: number;
+  before?: { at: Date; id: string };
+}
+
+@Injectable()
+export class JobsRepository {
+  constructor(private readonly db: PrismaService) {}
+
+  create(data: Prisma.JobUncheckedCreateInput) {
+    return this.db.job.create({ data });
+  }
+
+  find(id: string) {
+    return this.db.job.findUnique({ where: { id } });
+  }
+
+  list(f: JobFilter) {
+    return this.db.job.findMany({
+      where: {
+        type: f.type, status: f.status, modelName: f.modelName, createdById: f.createdById,
+        ...(f.before ? { OR: [{ submittedAt: { lt: f.before.at } }, { submittedAt: f.before.at, id: { lt: f.before.id } }] } : {}),
+      },
+      orderBy: [{ submittedAt: 'desc' }, { id: 'desc' }],
+      take: f.limit + 1,
+      // The request and result of async predictions can be large: the list does not carry them.
+      omit: { request: true, result: true },
+    });
+  }
+
+  update(id: string, data: Prisma.JobUncheckedUpdateInput) {
+    return this.db.job.update({ where: { id }, data });
+  }
+
+  /** Moves a job from one of `from` to `to` atomically; false when another process got there first. */
+  async transition(id: string, from: string[], data: Prisma.JobUncheckedUpdateInput): Promise<boolean> {
+    const r = await this.db.job.updateMany({ where: { id, status: { in: from as never } }, data });
+    return r.count === 1;
+  }
+
+  async status(id: string): Promise<string | null> {
+    return (await this.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null;
+  }
+
+  chunks(jobId: string) {
+    return this.db.jobChunk.findMany({ where: { jobId }, orderBy: { index: 'asc' } });
+  }
+
+  /** Recorded after the chunk's part files are written; recording the same chunk twice keeps the first. */
+  recordChunk(data: Prisma.JobChunkUncheckedCreateInput) {
+    return this.db.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
+  }
+
+  deleteChunks(jobId: string) {
+    return this.db.jobChunk.deleteMany({ where: { jobId } });
+  }
+
+  deleteExpired(now: Date) {
+    return this.db.job.deleteMany({ where: { expiresAt: { lt: now } } });
+  }
+
+  // ---- schedules ----
+
+  createSchedule(data: Prisma.ScoringScheduleUncheckedCreateInput) {
+    return this.db.scoringSchedule.create({ data, include: { model: { select: { name: true } } } });
+  }
+
+  findSchedule(id: string) {
+    return this.db.scoringSchedule.findUnique({ where: { id }, include: { model: { select: { name: true } } } });
+  }
+
+  listSchedules() {
+    return this.db.scoringSchedule.findMany({ orderBy: { createdAt: 'desc' }, include: { model: { select: { name: true } } } });
+  }
+
+  updateSchedule(id: string, data: Prisma.ScoringScheduleUncheckedUpdateInput) {
+    return this.db.scoringSchedule.update({ where: { id }, data, include: { model: { select: { name: true } } } });
+  }
+
+  deleteSchedule(id: string) {
+    return this.db.scoringSchedule.delete({ where: { id } });
+  }
+
+  async scheduledInputs(scheduleId: string): Promise<Set<string>> {
+    const rows = await this.db.scheduledInput.findMany({ where: { scheduleId }, select: { inputUri: true } });
+    return new Set(rows.map((r) => r.inputUri));
+  }
+
+  /** Claims an input for a schedule; false when it was already claimed (by an earlier run or another worker). */
+  async claimInput(scheduleId: string, inputUri: string, jobId: string): Promise<boolean> {
+    const r = await this.db.scheduledInput.createMany({ data: [{ scheduleId, inputUri, jobId }], skipDuplicates: true });
+    return r.count === 1;
+  }
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import { ZBatchJobSpec, ZJobQuery, type TJob, type TPredictFormat } from '@modelyard/contracts';
+import type { CommonConfig } from '@modelyard/config';
+import type { z } from 'zod';
+import { AuditService } from '../audit/audit.service.js';
+import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { decodeCursor, pageFrom } from '../platform/cursor.js';
+import { validate } from '../platform/validate.js';
+import { AppError, conflict, notFound } from '../platform/errors.js';
+import { COMMON_CONFIG, SECRET_KEY } from '../platform/tokens.js';
+import { JobProducer } from '../queue/job-producer.js';
+import { RegistryRepository } from '../registry/registry.repository.js';
+import { ServingService } from '../serving/serving.service.js';
+import type { ServedVersion } from '../serving/served-version.js';
+import { StorageService } from '../storage/storage.service.js';
+import { SecretBox } from '../webhooks/secret-box.js';
+import { JobsRepository, type JobRow } from './jobs.repository.js';
+import { batchOptions, type BatchOptions } from './batch-options.js';
+
+export interface AsyncRequest {
+  format: TPredictFormat;
+  body: unknown;
+  csv: boolean;
+  callback?: { url: string; secret: string };
+}
+
+/**
+ * What the API does with jobs: accept them (the version is fixed now, so a promotion meanwhile does not change
+ * what a queued job runs), report them, cancel and retry them, hand out their files. The worker does the work.
+ */
+@Injectable()
+export class JobsService {
+  private readonly box: SecretBox;
+
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly registry: RegistryRepository,
+    private readonly serving: ServingService,
+    private readonly storage: StorageService,
+    private readonly producer: JobProducer,
+    private readonly audit: AuditService,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+    @Inject(SECRET_KEY) secretKey: string,
+  ) {
+    this.box = new SecretBox(secretKey);
+  }
+
+  /** An async prediction whose body its format's adapter has already accepted (so bad input was a 400, not a failed job). */
+  async submitAsync(actor: Principal, served: ServedVersion, req: AsyncRequest): Promise<TJob> {
+    authorize(actor, 'predict');
+    const m = await this.registry.findModel(served.model);
+    if (!m) throw notFound(`Model ${served.model}`);
+    const id = randomUUID();
+    const row = await this.repo.create({
+      id, type: 'predict_async', modelId: m.id, modelName: m.name, version: served.version, format: req.format,
+      request: { body: req.body as never, csv: req.csv }, expiresAt: this.expiry(),
+      callbackUrl: req.callback?.url ?? null, callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
+      ...creator(actor),
+    });
+    await this.producer.enqueue('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 });
+    return toJob(row);
+  }
+
+  async submitBatch(actor: Principal, input: z.input<typeof ZBatchJobSpec>, upload: { stream: Readable; filename?: string } | null): Promise<TJob> {
+    authorize(actor, 'jobs.write');
+    const drain = () => upload?.stream.resume();
+    try {
+      const spec = validate(ZBatchJobSpec, input);
+      authorizeModel(actor, spec.model);
+      if (!upload && !spec.inputUri) throw new AppError('VALIDATION_FAILED', 'Send the input file, or name one already in storage with inputUri');
+      if (upload && spec.inputUri) throw new AppError('VALIDATION_FAILED', 'Send the input file or inputUri, not both');
+      const m = await this.registry.findModel(spec.model);
+      if (!m) throw notFound(`Model ${spec.model}`);
+      const version = await this.readyVersion(spec.model, { version: spec.version, alias: spec.alias });
+      const format = spec.format ?? formatOf(upload?.filename ?? spec.inputUri ?? '');
+      const id = randomUUID();
+      let inputUri: string;
+      let placement: { backend: ReturnType<StorageService['defaultBackend']>; base: string };
+      if (upload) {
+        placement = { backend: this.storage.defaultBackend(), base: `jobs/${id}/` };
+        const stored = await this.storage.put(placement.backend, `${placement.base}input.${format}`, upload.stream, { maxBytes: this.cfg.jobs.maxInputBytes, contentType: contentTypeOf(format) });
+        inputUri = stored.uri;
+      } else {
+        inputUri = spec.inputUri!;
+        if (!(await this.storage.stat(inputUri))) throw new AppError('NOT_FOUND', `No input file at ${inputUri}`);
+        const key = this.storage.keyOf(inputUri);
+        placement = { backend: this.storage.backendOf(inputUri), base: `${key.replace(/\.[^./]*$/, '')}.${id.slice(0, 8)}.` };
+      }
+      if (spec.outputPrefix) {
+        const probe = `${spec.outputPrefix.replace(/\/?$/, '/')}x`;
+        placement = { backend: this.storage.backendOf(probe), base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.` };
+      }
+      const options: BatchOptions = batchOptions(spec, format, placement.backend, placement.base, id);
+      const row = await this.repo.create({
+        id, type: 'batch_score', modelId: m.id, modelName: m.name, version, selector: { version: spec.version, alias: spec.alias },
+        format, options: options as never, inputUri, ownedInput: !!upload, ...creator(actor),
+      });
+      await this.producer.enqueue('batch.score', { jobId: id }, { jobId: `batch-${id}-0` });
+      await this.audit.record(actor, { action: 'job.created', objectType: 'job', objectId: id, summary: { type: 'batch_score', model: m.name, version, inputUri } });
+      return toJob(row);
+    } catch (e) {
+      drain();
+      throw e;
+    }
+  }
+
+  async list(actor: Principal, q: z.output<typeof ZJobQuery>) {
+    authorize(actor, 'jobs.read');
+    const rows = await this.repo.list({
+      type: q.type, status: q.status, modelName: q.model, limit: q.limit, before: decodeCursor(q.cursor),
+      createdById: this.seesAll(actor) ? undefined : actor.id,
+    });
+    const page = pageFrom(rows, q.limit, (r) => ({ at: r.submittedAt, id: r.id }));
+    return { items: page.items.map((r) => toJob(r as JobRow)), nextCursor: page.nextCursor };
+  }
+
+  async get(actor: Principal, id: string): Promise<TJob> {
+    return toJob(await this.visible(actor, id), true);
+  }
+
+  async cancel(actor: Principal, id: string): Promise<TJob> {
+    authorize(actor, 'jobs.write');
+    const job = await this.visible(actor, id);
+    if (!(await this.repo.transition(id, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date() }))) {
+      throw conflict(`Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; only queued or running jobs can be cancelled`);
+    }
+    await this.audit.record(actor, { action: 'job.cancelled', objectType: 'job', objectId: id, summary: { model: job.modelName } });
+    return this.get(actor, id);
+  }
+
+  /** Runs a failed or cancelled job again; a batch job keeps the chunks it already wrote and goes on from there. */
+  async retry(actor: Principal, id: string): Promise<TJob> {
+    authorize(actor, 'jobs.write');
+    const job = await this.visible(actor, id);
+    if (!(await this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }))) {
+      throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
+    }
+    const n = `${Date.now().toString(36)}`;
+    if (job.type === 'batch_score') await this.producer.enqueue('batch.score', { jobId: id }, { jobId: `batch-${id}-${n}` });
+    else await this.producer.enqueue('predict.async', { jobId: id }, { jobId: `async-${id}-${n}`, attempts: 3 });
+    await this.audit.record(actor, { action: 'job.retried', objectType: 'job', objectId: id, summary: { model: job.modelName } });
+    return this.get(actor, id);
+  }
+
+  /** A job's input, output or errors file, streamed from storage. */
+  async file(actor: Principal, id: string, which: 'input' | 'output' | 'errors'): Promise<{ stream: Readable; filename: string; contentType: string; sizeBytes: number | null }> {
+    const job = await this.visible(actor, id);
+    const uri = which === 'input' ? job.inputUri : which === 'output' ? job.outputUri : job.errorsUri;
+    if (!uri) throw new AppError('NOT_FOUND', `Job ${id} has no ${which} file${which === 'input' ? '' : ' (yet)'}`);
+    const size = (await this.storage.stat(uri))?.sizeBytes ?? null;
+    const ext = job.format === 'jsonl' ? 'jsonl' : 'csv';
+    return { stream: await this.storage.get(uri), filename: `${job.modelName}-${id.slice(0, 8)}-${which}.${ext}`, contentType: contentTypeOf(ext), sizeBytes: size };
+  }
+
+  private async readyVersion(model: string, sel: { version?: number; alias?: string }): Promise<number> {
+    const n = await this.serving.versionNumber(model, sel);
+    const v = await this.registry.findVersion(model, n);
+    if (!v) throw notFound(`Version ${n} of ${model}`);
+    if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);
+    if (v.status === 'failed') throw conflict(`Version ${n} of ${model} failed validation and cannot score`);
+    return n;
+  }
+
+  private seesAll(actor: Principal) {
+    return actor.scopes === null || actor.scopes.includes('jobs');
+  }
+
+  /** The job if this caller may see it; 404 otherwise (a predict key does not learn other callers' job ids exist). */
+  private async visible(actor: Principal, id: string): Promise<JobRow> {
+    authorize(actor, 'jobs.read');
+    const job = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.find(id) : null;
+    if (!job || (!this.seesAll(actor) && job.createdById !== actor.id)) throw notFound(`Job ${id}`);
+    authorizeModel(actor, job.modelName);
+    return job;
+  }
+
+  private expiry() {
+    return new Date(Date.now() + this.cfg.jobs.resultTtlHours * 3600_000);
+  }
+}
+
+const creator = (p: Principal) => ({
+  createdByKind: p.kind, createdById: p.kind === 'system' ? null : p.id, createdByName: p.name, createdByKeyId: p.apiKeyId,
+});
+
+export function formatOf(name: string): 'csv' | 'jsonl' {
+  const lower = name.toLowerCase().replace(/[?#].*$/, '');
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  throw new AppError('VALIDATION_FAILED', `Cannot tell the input format from "${name.slice(-60)}": name a .csv or .jsonl file, or set format`);
+}
+
+const contentTypeOf = (format: string) => (format === 'jsonl' ? 'application/x-ndjson' : 'text/csv');
+
+export function toJob(r: JobRow, full = false): TJob {
+  return {
+    id: r.id, type: r.type, status: r.status, model: r.modelName, version: r.version, progress: Math.round(r.progress * 10) / 10,
+    rowsIn: r.rowsIn, rowsOut: r.rowsOut, rowsFailed: r.rowsFailed, inputUri: r.type === 'batch_score' ? r.inputUri : null,
+    outputUri: r.outputUri, errorsUri: r.errorsUri, error: r.error, format: r.format, attempts: r.attempts, scheduleId: r.scheduleId,
+    createdBy: r.createdByName, submittedAt: r.submittedAt.toISOString(), startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null, expiresAt: r.expiresAt?.toISOString() ?? null, callbackUrl: r.callbackUrl, callbackStatus: r.callbackStatus,
+    ...(full && r.type === 'predict_async' && r.status === 'succeeded' && { result: r.result }),
+  };
+}
