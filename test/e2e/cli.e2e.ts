@@ -88,3 +88,33 @@ describe('modelyard deploy', () => {
     assert.equal(run(['deploy', 'frobnicate', '--model', a.model]).code, 2);
   });
 });
+
+describe('modelyard score', () => {
+  it('uploads a CSV, shows progress until the job is done, saves the output, and exits 1 on a failed job', async () => {
+    const { registerFixture, samples, records } = await import('../support/fixtures.js');
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const s = samples('iris_logreg');
+    const rows = records(s);
+    const input = path.join(home, 'score.csv');
+    writeFileSync(input, `${['id', ...s.feature_names].join(',')}\n${Array.from({ length: 30 }, (_, i) => [`c${i}`, ...s.feature_names.map((f) => rows[i % rows.length]![f])].join(',')).join('\n')}\n`);
+    const output = path.join(home, 'scored.csv');
+    const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
+    const ok = cli(['score', '--model', model, '--input', input, '--id-column', 'id', '--wait', '--output', output], keyEnv);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /\[#{30}\] 100%/);
+    assert.match(ok.stdout, /succeeded: 30 rows scored, 0 rows failed/);
+    const lines = readFileSync(output, 'utf8').trimEnd().split('\n');
+    assert.equal(lines.length, 31);
+    assert.equal(lines[1]!.split(',')[0], 'c0');
+    assert.equal(Number(lines[1]!.split(',')[1]), s.expected.label[0]);
+
+    const failed = cli(['score', '--model', model, '--input', input, '--id-column', 'customer', '--wait', '--json'], keyEnv);
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.equal(JSON.parse(failed.stdout).status, 'failed');
+    const missing = cli(['score', '--model', 'no-such-model', '--input', input], keyEnv);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found.*HTTP 404/);
+    assert.equal(cli(['score', '--model', model], keyEnv).code, 2);
+  });
+});
