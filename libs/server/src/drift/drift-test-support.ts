@@ -51,3 +51,25 @@ export function assertClose(actual: number | null | undefined, wanted: number, m
   const ok = Math.abs(actual - wanted) <= rel * Math.abs(wanted) + abs;
   assert.ok(ok, `${message}: got ${actual}, want ${wanted} (diff ${actual - wanted})`);
 }
+
+/** Deterministic N(mean, sd) values (Box-Muller over mulberry32), for tests that need many rows. */
+export function normals(n: number, mean: number, sd: number, seed: number): Float64Array {
+  let s = seed | 0;
+  const u = () => {
+    let a = (s = (s + 0x6d2b79f5) | 0);
+    a = Math.imul(a ^ (a >>> 15), 1 | a);
+    a = (a + Math.imul(a ^ (a >>> 7), 61 | a)) ^ a;
+    return (((a ^ (a >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+/** A one-feature batch; null becomes NaN (missing) for numeric columns. */
+export function batchOf(name: string, values: ArrayLike<unknown>, outputs: Record<string, ArrayLike<unknown>> = {}) {
+  const column = Array.isArray(values) && values.every((v) => v === null || typeof v === 'number')
+    ? Float64Array.from(values as (number | null)[], (v) => v ?? Number.NaN)
+    : values;
+  return { rows: values.length, features: { [name]: column }, outputs };
+}
