@@ -62,3 +62,8 @@ export * from './deployments/deployments.service.js';
 export * from './serving/shadow.service.js';
 export * from './serving/comparisons.repository.js';
 export * from './deployments/deployment-guard.service.js';
+export * from './drift/drift-stats.js';
+export * from './drift/drift-sample.js';
+export * from './drift/drift-profile.js';
+export * from './drift/drift-window.js';
+export * from './drift/drift-metrics.js';
