@@ -73,6 +73,8 @@ function mergeMoments(a: { count: number; mean: number | null; m2: number }, n: 
   a.count = total;
 }
 
+// The non-missing values of the column being folded. Reused across columns and batches (one allocation per
+// process, not one per column per batch); folding is synchronous, so no two folds ever share it at once.
 let scratch = new Float64Array(0);
 
 function foldNumeric(col: NumericWindowColumn, edgeList: number[], values: Float64Array, rows: number, state: { rng: number }) {
