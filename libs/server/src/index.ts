@@ -73,3 +73,8 @@ export * from './jobs/prediction-store.js';
 export * from './jobs/batch-scoring.service.js';
 export * from './jobs/async-prediction.service.js';
 export * from './jobs/schedules.service.js';
+export * from './drift/drift-stats.js';
+export * from './drift/drift-sample.js';
+export * from './drift/drift-profile.js';
+export * from './drift/drift-window.js';
+export * from './drift/drift-metrics.js';
