@@ -60,7 +60,7 @@ export function describeProduction(p: Production, stageVersion: number | null): 
     return `Pinned to version ${p.version} (${stage}).`;
   }
   return stageVersion === null
-    ? 'Follows the Production stage, which has no version now: requests without a version fail.'
+    ? 'Follows the Production stage, which has no version now.'
     : `Follows the Production stage: version ${stageVersion} answers.`;
 }
 

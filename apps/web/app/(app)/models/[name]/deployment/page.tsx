@@ -123,7 +123,7 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
           <p className="muted empty-state">No pilots: every caller gets production.</p>
         ) : (
           <div className="table-scroll">
-            <table className="table" aria-label="Pilots">
+            <table className="table deployment-table" aria-label="Pilots">
               <thead>
                 <tr>
                   <th scope="col">Version</th>
@@ -173,7 +173,7 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
         {config.silent.length === 0 ? (
           <p className="muted empty-state">No silent versions.</p>
         ) : (
-          <table className="table table-compact silent-table" aria-label="Silent versions">
+          <table className="table table-compact deployment-table silent-table" aria-label="Silent versions">
             <thead>
               <tr>
                 <th scope="col">Version</th>
@@ -240,7 +240,7 @@ function ComparisonTable(p: { candidates: Candidate[]; comparisons: Loaded<TDepl
   return (
     <>
       <div className="table-scroll">
-        <table className="table comparison-table" aria-label="Comparison with production">
+        <table className="table deployment-table comparison-table" aria-label="Comparison with production">
           <thead>
             <tr>
               <th scope="col">Version</th>
@@ -315,7 +315,7 @@ function RevisionTable(p: { model: string; revisions: TDeploymentRevision[]; cur
   const next = (p.revisions[0]?.revision ?? 0) + 1;
   return (
     <div className="table-scroll">
-      <table className="table revisions-table" aria-label="Revisions, newest first">
+      <table className="table deployment-table revisions-table" aria-label="Revisions, newest first">
         <thead>
           <tr>
             <th scope="col">Revision</th>
@@ -330,10 +330,10 @@ function RevisionTable(p: { model: string; revisions: TDeploymentRevision[]; cur
           {p.revisions.map((r) => (
             <tr key={r.revision} aria-current={r.revision === p.current ? 'true' : undefined}>
               <th scope="row" className="nowrap">
-                {r.revision}
+                {r.revision}{' '}
                 {r.revision === p.current ? <span className="badge badge-ok">current</span> : null}
               </th>
-              <td>{actorName(r.author)}{r.author.kind === 'system' ? <span className="muted small"> (system)</span> : null}</td>
+              <td className="nowrap">{actorName(r.author)}{r.author.kind === 'system' ? <span className="muted small"> (system)</span> : null}</td>
               <td className="nowrap small"><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
               <td className="summary">{r.comment || <span className="muted">—</span>}</td>
               <td className="small">{summarizeConfig(r.config)}</td>
