@@ -204,6 +204,12 @@ describe('deployment page in the dashboard', { timeout: 240_000 }, () => {
     await rollback.focus();
     await page.keyboard.press('Enter');
     const confirm = page.getByRole('form', { name: 'Roll back to this (revision 1)' });
+    await assertVisible(confirm, 'the rollback confirmation');
+    // Escape backs out and gives the focus back to the button; Enter opens the confirmation again.
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'hidden' });
+    assert.equal(await rollback.evaluate((el) => el === document.activeElement), true, 'the focus is back on the rollback button');
+    await page.keyboard.press('Enter');
     await assertVisible(confirm.getByText('Revision 4 will restore the configuration of revision 1.'), 'what the rollback does');
     // The comment field has the focus: type and submit without the mouse.
     await page.keyboard.type('pilot and shadow done');

@@ -23,7 +23,7 @@ export function formatMs(ms: number | null | undefined): string {
 export function describeRouting(p: TPilot, groupNames: Map<string, string>): string {
   const parts: string[] = [];
   if (p.groups.length) {
-    const names = p.groups.map((id) => groupNames.get(id) ?? `a deleted group (${id.slice(0, 8)})`);
+    const names = p.groups.map((id) => groupNames.get(id) ?? `an unknown group (${id.slice(0, 8)}…)`);
     parts.push(`callers in ${p.groups.length === 1 ? 'group' : 'groups'} ${list(names)}`);
   }
   if (p.percentage > 0) {

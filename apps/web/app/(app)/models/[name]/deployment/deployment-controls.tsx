@@ -1,5 +1,5 @@
 'use client';
-import { useState, useTransition, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, useTransition, type FormEvent, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
 import { ZDeploymentConfig, ZPilot, type ModelyardClient, type TDeploymentConfig, type TDeploymentRevision, type TPilot } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
@@ -253,7 +253,8 @@ export function AddSilentForm({ model, versions }: { model: string; versions: Ve
 /**
  * A change that needs a second click and takes a comment (removing a pilot or silent version, a rollback), like
  * ConfirmButton but with the comment the revision keeps: the first button opens a small inline form and focus
- * goes to its comment field. The button's accessible name is its visible label plus what it acts on.
+ * goes to its comment field; Cancel or Escape closes it. The button's accessible name is its visible label plus
+ * what it acts on.
  */
 function ConfirmWithComment(p: {
   id: string;
@@ -268,6 +269,19 @@ function ConfirmWithComment(p: {
 }) {
   const { run, pending, error } = useApiAction();
   const [confirming, setConfirming] = useState(false);
+  const opener = useRef<HTMLButtonElement>(null);
+  const cancelled = useRef(false);
+  // After Cancel (or Escape) the keyboard user lands back on the button that opened the form, not on <body>.
+  useEffect(() => {
+    if (!confirming && cancelled.current) {
+      cancelled.current = false;
+      opener.current?.focus();
+    }
+  }, [confirming]);
+  const cancel = () => {
+    cancelled.current = true;
+    setConfirming(false);
+  };
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -278,13 +292,16 @@ function ConfirmWithComment(p: {
 
   if (!confirming) {
     return (
-      <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
+      <button ref={opener} type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
         {p.label}<span className="visually-hidden"> {p.context}</span>
       </button>
     );
   }
   return (
-    <form className="inline-form inline-form-tight confirm-comment" onSubmit={onSubmit} aria-label={`${p.label} ${p.context}`}>
+    <form
+      className="inline-form inline-form-tight confirm-comment" onSubmit={onSubmit} aria-label={`${p.label} ${p.context}`}
+      onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }}
+    >
       <span className="small">{p.consequence}</span>
       <label htmlFor={p.id} className="visually-hidden">Comment</label>
       <input
@@ -292,7 +309,7 @@ function ConfirmWithComment(p: {
         placeholder={p.placeholder ?? 'Comment'}
       />
       <button type="submit" className="btn btn-danger btn-small" disabled={pending}>{p.confirmLabel}</button>
-      <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
+      <button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>
       <ErrorAlert message={error} />
     </form>
   );
