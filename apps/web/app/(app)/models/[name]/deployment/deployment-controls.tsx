@@ -31,7 +31,9 @@ const commentOf = (form: HTMLFormElement) => String(new FormData(form).get('comm
 
 /** `datetime-local` has no zone; the page shows UTC everywhere, so the input is read as UTC too. */
 function utcInput(value: string): string | undefined {
-  return value ? new Date(`${value}:00Z`).toISOString() : undefined;
+  if (!value) return undefined;
+  const d = new Date(`${value}Z`); // HH:MM or HH:MM:SS, both valid ISO local times
+  return Number.isNaN(d.getTime()) ? value : d.toISOString(); // unparseable: left for ZPilot to reject
 }
 
 function CommentField({ id, label = 'Comment' }: { id: string; label?: string }) {
