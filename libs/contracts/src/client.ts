@@ -11,7 +11,7 @@ import {
   type TStageTransitionRequest, type TUpdateModelRequest,
 } from './registry.js';
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
-import { ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
+import { ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
 import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
@@ -151,6 +151,10 @@ export class ModelyardClient {
   deploymentRevisions(name: string) { return this.get(`/v1/models/${enc(name)}/deployment/revisions`, ZDeploymentRevisions); }
   rollbackDeployment(name: string, body: { revision?: number; comment?: string } = {}) {
     return this.send('POST', `/v1/models/${enc(name)}/deployment/rollback`, ZDeploymentRevision, body);
+  }
+  /** A pilot or silent version next to production, over the last hour unless from/to say otherwise. */
+  deploymentComparison(name: string, version: number, range: { from?: string; to?: string } = {}) {
+    return this.get(`/v1/models/${enc(name)}/deployment/comparison`, ZDeploymentComparison, { version, ...range });
   }
 
   /** A batch job on a file already in storage (`inputUri`); uploads go through multipart (CLI and dashboard). */

@@ -64,3 +64,32 @@ export const ZDeploymentRevisions = pageOf(ZDeploymentRevision);
 
 export const ZPromotePilotRequest = z.object({ version: z.number().int().min(1), comment: z.string().max(2000).default('') });
 export type TPromotePilotRequest = z.infer<typeof ZPromotePilotRequest>;
+
+/** Latency and errors of one role over the comparison's time range; null quantiles and rates when it had no traffic. */
+const ZRoleLatency = z.object({
+  count: z.number(),
+  errors: z.number(),
+  errorRate: z.number().nullable(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+/**
+ * `GET /v1/models/{name}/deployment/comparison?version=`: a candidate next to production. The agreement figures
+ * come from silent runs only (a pilot answers other callers than production, so there is nothing to compare
+ * row by row); latency and errors come from the rollups of either role.
+ */
+export const ZDeploymentComparison = z.object({
+  model: z.string(),
+  version: z.number().int(),
+  from: z.string(),
+  to: z.string(),
+  compared: z.number(),
+  rows: z.number(),
+  dropped: z.number(),
+  errors: z.number(),
+  labelAgreement: z.number().nullable(),
+  meanProbAbsDiff: z.number().nullable(),
+  meanValueAbsDiff: z.number().nullable(),
+  latency: z.object({ production: ZRoleLatency, candidate: ZRoleLatency }),
+});
+export type TDeploymentComparison = z.infer<typeof ZDeploymentComparison>;

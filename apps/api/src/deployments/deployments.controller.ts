@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { z } from 'zod';
 import { ApiTags } from '@nestjs/swagger';
 import {
-  ZDeployment, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest, ZPutDeploymentRequest, ZRollbackRequest,
+  ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest, ZPutDeploymentRequest, ZRollbackRequest,
   type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest,
 } from '@modelyard/contracts';
 import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
@@ -23,6 +23,7 @@ export class DeploymentsController {
   /** How a silent version compares with production: label agreement, probability difference, latency, errors. */
   @RequirePermission('models.read')
   @Get('comparison')
+  @ApiZodResponse(200, ZDeploymentComparison)
   comparison(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZComparisonQuery)) q: z.output<typeof ZComparisonQuery>) {
     return this.shadow.comparison(actor, name, q.version, q);
   }

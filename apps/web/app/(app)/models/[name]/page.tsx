@@ -119,6 +119,10 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
           <dt>Production</dt>
           <dd>{m.productionVersion !== null ? <span className="badge badge-stage-production">v{m.productionVersion}</span> : 'none'}</dd>
         </div>
+        <div>
+          <dt>Deployment</dt>
+          <dd><Link href={`/models/${encodeURIComponent(m.name)}/deployment`}>Pilots, silent versions, revisions</Link></dd>
+        </div>
         <div><dt>Created</dt><dd>{formatTime(m.createdAt)}</dd></div>
         {tags.length ? (
           <div><dt>Tags</dt><dd>{tags.map(([k, v]) => <span key={k} className="badge badge-muted">{k}={v}</span>)}</dd></div>

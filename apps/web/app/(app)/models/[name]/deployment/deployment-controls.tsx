@@ -1,0 +1,379 @@
+'use client';
+import { useEffect, useRef, useState, useTransition, type FormEvent, type ReactNode } from 'react';
+import { useRouter } from 'next/navigation';
+import { ZDeploymentConfig, ZPilot, type ModelyardClient, type TDeploymentConfig, type TDeploymentRevision, type TPilot } from '@modelyard/contracts';
+import { useApiAction } from '@/lib/use-api-action';
+import { ErrorAlert } from '@/components/alert';
+
+type Production = TDeploymentConfig['production'];
+export interface VersionOption {
+  version: number;
+  label: string;
+}
+
+/**
+ * Every save is a read-modify-write of the newest revision (as the CLI does): the edit is applied to what the
+ * API holds now, not to what this page rendered, so a change someone made meanwhile is kept rather than
+ * overwritten. The API has no compare-and-set on revisions; two saves in the same instant can still race.
+ */
+async function editDeployment(
+  api: ModelyardClient,
+  model: string,
+  edit: (config: TDeploymentConfig) => TDeploymentConfig,
+  comment: string,
+): Promise<TDeploymentRevision> {
+  const { current } = await api.getDeployment(model);
+  return api.putDeployment(model, edit(current?.config ?? ZDeploymentConfig.parse({})), comment);
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const commentOf = (form: HTMLFormElement) => String(new FormData(form).get('comment') ?? '').trim();
+
+/** `datetime-local` has no zone; the page shows UTC everywhere, so the input is read as UTC too. */
+function utcInput(value: string): string | undefined {
+  if (!value) return undefined;
+  const d = new Date(`${value}Z`); // HH:MM or HH:MM:SS, both valid ISO local times
+  return Number.isNaN(d.getTime()) ? value : d.toISOString(); // unparseable: left for ZPilot to reject
+}
+
+function CommentField({ id, label = 'Comment' }: { id: string; label?: string }) {
+  return (
+    <div className="field field-wide">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} name="comment" type="text" required maxLength={2000} autoComplete="off" placeholder="Why? It is kept with the revision." />
+    </div>
+  );
+}
+
+/** Follow the Production stage or pin a version. Approvers only: others see it disabled, and the API refuses them. */
+export function ProductionForm(p: {
+  model: string;
+  production: Production;
+  stageVersion: number | null;
+  versions: VersionOption[];
+  canPromote: boolean;
+  role: string;
+}) {
+  const { run, pending, error } = useApiAction();
+  const [mode, setMode] = useState<Production['mode']>(p.production.mode);
+  const pinnedNow = p.production.mode === 'pinned' ? p.production.version : null;
+  const [pin, setPin] = useState(String(pinnedNow ?? p.stageVersion ?? p.versions[0]?.version ?? ''));
+  const wanted: Production | null = mode === 'stage' ? { mode: 'stage' } : pin ? { mode: 'pinned', version: Number(pin) } : null;
+  const unchanged = wanted !== null && sameJson(wanted, p.production);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (!wanted) return;
+    const formEl = event.currentTarget;
+    const comment = commentOf(formEl);
+    const result = await run((api) => editDeployment(api, p.model, (c) => ({ ...c, production: wanted }), comment));
+    if (result.ok) formEl.reset();
+  }
+
+  return (
+    <form className="stack" onSubmit={onSubmit} aria-label="Production">
+      {!p.canPromote ? (
+        <p className="hint" id="production-hint">
+          Only approvers can change what production serves; you are signed in as a {p.role}.
+        </p>
+      ) : null}
+      <fieldset className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}>
+        <fieldset className="stage-options field-full">
+          <legend>Production serves</legend>
+          <label className="radio">
+            <input type="radio" name="mode" value="stage" checked={mode === 'stage'} onChange={() => setMode('stage')} />
+            <span>The version in the Production stage{p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}</span>
+          </label>
+          <label className="radio">
+            <input type="radio" name="mode" value="pinned" checked={mode === 'pinned'} onChange={() => setMode('pinned')} />
+            <span>A pinned version</span>
+          </label>
+        </fieldset>
+        <div className="field">
+          <label htmlFor="production-version">Pinned version</label>
+          <select id="production-version" value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
+            {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+          </select>
+        </div>
+        <CommentField id="production-comment" />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={pending || !wanted || unchanged}>
+            {pending ? 'Saving…' : 'Save production'}
+          </button>
+        </div>
+      </fieldset>
+      <ErrorAlert message={error} />
+    </form>
+  );
+}
+
+/**
+ * A new pilot: a version for callers in some groups and/or a sticky percentage of callers, optionally within a
+ * time window. Scientists may pilot only to their own groups and never by percentage (the API's rule; the
+ * controls they cannot use are disabled with the reason).
+ */
+export function AddPilotForm(p: {
+  model: string;
+  versions: VersionOption[];
+  groups: { id: string; name: string }[];
+  myGroups: string[];
+  canPromote: boolean;
+}) {
+  const { run, pending, error, setError } = useApiAction();
+  const [version, setVersion] = useState(String(p.versions[0]?.version ?? ''));
+  const [groups, setGroups] = useState<string[]>([]);
+  const chosen = p.versions.some((v) => String(v.version) === version) ? version : String(p.versions[0]?.version ?? '');
+  const mine = new Set(p.myGroups);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formEl = event.currentTarget;
+    const form = new FormData(formEl);
+    const parsed = ZPilot.safeParse({
+      version: Number(chosen),
+      groups,
+      percentage: Number(form.get('percentage') || 0),
+      startsAt: utcInput(String(form.get('startsAt') ?? '')),
+      endsAt: utcInput(String(form.get('endsAt') ?? '')),
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      setError(issue?.message === 'a pilot needs groups or a percentage' ? 'Pick at least one group or give a percentage.' : `Pilot: ${issue?.message ?? 'invalid'}.`);
+      return;
+    }
+    const pilot = parsed.data;
+    if (pilot.startsAt && pilot.endsAt && pilot.endsAt <= pilot.startsAt) {
+      setError('The end of the window must be after its start.');
+      return;
+    }
+    const comment = commentOf(formEl);
+    const result = await run((api) => editDeployment(api, p.model, (c) => ({ ...c, pilots: [...c.pilots, pilot] }), comment));
+    if (result.ok) {
+      formEl.reset();
+      setGroups([]);
+    }
+  }
+
+  if (p.versions.length === 0) return <p className="muted small">A pilot needs a ready version.</p>;
+  return (
+    <form className="form-grid deployment-form" onSubmit={onSubmit} aria-labelledby="add-pilot-title">
+      <h3 id="add-pilot-title" className="field-full">Add a pilot</h3>
+      <div className="field">
+        <label htmlFor="pilot-version">Version</label>
+        <select id="pilot-version" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+          {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="pilot-percentage">Percentage of callers</label>
+        <input
+          id="pilot-percentage" name="percentage" type="number" min={0} max={100} step="any" defaultValue={0}
+          disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'pilot-percentage-hint' : undefined}
+        />
+        {!p.canPromote ? <p className="hint" id="pilot-percentage-hint">A percentage of all callers needs the approver role.</p> : null}
+      </div>
+      <div className="field">
+        <label htmlFor="pilot-starts">Starts (UTC, optional)</label>
+        <input id="pilot-starts" name="startsAt" type="datetime-local" />
+      </div>
+      <div className="field">
+        <label htmlFor="pilot-ends">Ends (UTC, optional)</label>
+        <input id="pilot-ends" name="endsAt" type="datetime-local" />
+      </div>
+      <fieldset className="field-full group-picker">
+        <legend>Groups</legend>
+        {p.groups.length === 0 ? (
+          <p className="muted small">There are no groups yet; an admin creates them on the Groups page.</p>
+        ) : (
+          p.groups.map((g) => {
+            const allowed = p.canPromote || mine.has(g.id);
+            return (
+              <label key={g.id} className={`checkbox${allowed ? '' : ' radio-disabled'}`}>
+                <input
+                  type="checkbox" name="groups" value={g.id} disabled={!allowed} checked={groups.includes(g.id)}
+                  onChange={(e) => setGroups((cur) => (e.target.checked ? [...cur, g.id] : cur.filter((id) => id !== g.id)))}
+                />
+                <span>{g.name}</span>
+                {!allowed ? <span className="muted small">(not your group)</span> : null}
+              </label>
+            );
+          })
+        )}
+      </fieldset>
+      <CommentField id="pilot-comment" />
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={pending}>{pending ? 'Saving…' : 'Add pilot'}</button>
+      </div>
+      <ErrorAlert message={error} />
+    </form>
+  );
+}
+
+/** A silent version gets a sampled copy of production's requests and never answers. */
+export function AddSilentForm({ model, versions }: { model: string; versions: VersionOption[] }) {
+  const { run, pending, error, setError } = useApiAction();
+  const [version, setVersion] = useState(String(versions[0]?.version ?? ''));
+  const chosen = versions.some((v) => String(v.version) === version) ? version : String(versions[0]?.version ?? '');
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formEl = event.currentTarget;
+    const percent = Number(new FormData(formEl).get('sampleRate'));
+    if (!Number.isFinite(percent) || percent <= 0 || percent > 100) {
+      setError('The sample rate is a percentage above 0 and at most 100.');
+      return;
+    }
+    const silent = { version: Number(chosen), sampleRate: percent / 100 };
+    const comment = commentOf(formEl);
+    const result = await run((api) => editDeployment(api, model, (c) => ({ ...c, silent: [...c.silent, silent] }), comment));
+    if (result.ok) formEl.reset();
+  }
+
+  if (versions.length === 0) return <p className="muted small">A silent version needs a ready version.</p>;
+  return (
+    <form className="form-grid deployment-form" onSubmit={onSubmit} aria-labelledby="add-silent-title">
+      <h3 id="add-silent-title" className="field-full">Add a silent version</h3>
+      <div className="field">
+        <label htmlFor="silent-version">Version</label>
+        <select id="silent-version" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+          {versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="silent-rate">Sample rate (% of production requests)</label>
+        <input id="silent-rate" name="sampleRate" type="number" min={0.01} max={100} step="any" defaultValue={100} required />
+      </div>
+      <CommentField id="silent-comment" />
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={pending}>{pending ? 'Saving…' : 'Add silent version'}</button>
+      </div>
+      <ErrorAlert message={error} />
+    </form>
+  );
+}
+
+/**
+ * A change that needs a second click and takes a comment (removing a pilot or silent version, a rollback), like
+ * ConfirmButton but with the comment the revision keeps: the first button opens a small inline form and focus
+ * goes to its comment field; Cancel or Escape closes it. The button's accessible name is its visible label plus
+ * what it acts on.
+ */
+function ConfirmWithComment(p: {
+  id: string;
+  label: string;
+  /** Read by screen readers after the label: "Remove" + " pilot version 2". */
+  context: string;
+  consequence: ReactNode;
+  confirmLabel: string;
+  commentRequired?: boolean;
+  placeholder?: string;
+  action: (api: ModelyardClient, comment: string) => Promise<unknown>;
+}) {
+  const { run, pending, error } = useApiAction();
+  const [confirming, setConfirming] = useState(false);
+  const opener = useRef<HTMLButtonElement>(null);
+  const cancelled = useRef(false);
+  // After Cancel (or Escape) the keyboard user lands back on the button that opened the form, not on <body>.
+  useEffect(() => {
+    if (!confirming && cancelled.current) {
+      cancelled.current = false;
+      opener.current?.focus();
+    }
+  }, [confirming]);
+  const cancel = () => {
+    cancelled.current = true;
+    setConfirming(false);
+  };
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const comment = commentOf(event.currentTarget);
+    const result = await run((api) => p.action(api, comment));
+    if (result.ok) setConfirming(false);
+  }
+
+  if (!confirming) {
+    return (
+      <button ref={opener} type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
+        {p.label}<span className="visually-hidden"> {p.context}</span>
+      </button>
+    );
+  }
+  return (
+    <form
+      className="inline-form inline-form-tight confirm-comment" onSubmit={onSubmit} aria-label={`${p.label} ${p.context}`}
+      onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }}
+    >
+      <span className="small">{p.consequence}</span>
+      <label htmlFor={p.id} className="visually-hidden">Comment</label>
+      <input
+        id={p.id} name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
+        placeholder={p.placeholder ?? 'Comment'}
+      />
+      <button type="submit" className="btn btn-danger btn-small" disabled={pending}>{p.confirmLabel}</button>
+      <button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>
+      <ErrorAlert message={error} />
+    </form>
+  );
+}
+
+export function RemovePilotButton({ model, pilot, index }: { model: string; pilot: TPilot; index: number }) {
+  return (
+    <ConfirmWithComment
+      id={`remove-pilot-${index}`}
+      label="Remove"
+      context={`pilot version ${pilot.version}`}
+      consequence="Its callers get production again."
+      confirmLabel="Remove pilot"
+      action={(api, comment) => editDeployment(api, model, (c) => {
+        const at = c.pilots.findIndex((x) => sameJson(x, pilot));
+        if (at < 0) throw new Error(`The pilot of version ${pilot.version} is no longer in the deployment; reload the page.`);
+        return { ...c, pilots: c.pilots.filter((_, i) => i !== at) };
+      }, comment)}
+    />
+  );
+}
+
+export function RemoveSilentButton({ model, silent, index }: { model: string; silent: TDeploymentConfig['silent'][number]; index: number }) {
+  return (
+    <ConfirmWithComment
+      id={`remove-silent-${index}`}
+      label="Remove"
+      context={`silent version ${silent.version}`}
+      consequence="It stops receiving copies of production requests."
+      confirmLabel="Remove silent version"
+      action={(api, comment) => editDeployment(api, model, (c) => {
+        const at = c.silent.findIndex((x) => sameJson(x, silent));
+        if (at < 0) throw new Error(`Silent version ${silent.version} is no longer in the deployment; reload the page.`);
+        return { ...c, silent: c.silent.filter((_, i) => i !== at) };
+      }, comment)}
+    />
+  );
+}
+
+/** Rolling back writes a new revision with the old configuration; the history itself is never rewritten. */
+export function RollbackButton({ model, revision, next }: { model: string; revision: number; next: number }) {
+  return (
+    <ConfirmWithComment
+      id={`rollback-${revision}`}
+      label="Roll back to this"
+      context={`(revision ${revision})`}
+      consequence={`Revision ${next} will restore the configuration of revision ${revision}.`}
+      confirmLabel="Confirm roll back"
+      commentRequired={false}
+      placeholder={`rollback to revision ${revision}`}
+      action={(api, comment) => api.rollbackDeployment(model, { revision, comment })}
+    />
+  );
+}
+
+/** The comparison figures grow as traffic arrives; this re-reads them without leaving the page. */
+export function RefreshButton({ label }: { label: string }) {
+  const router = useRouter();
+  const [refreshing, startTransition] = useTransition();
+  return (
+    <button type="button" className="btn btn-secondary btn-small" disabled={refreshing} onClick={() => startTransition(() => router.refresh())}>
+      {refreshing ? 'Refreshing…' : label}
+    </button>
+  );
+}

@@ -1,0 +1,349 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import {
+  ZDeploymentConfig, ZSignature,
+  type TDeploymentComparison, type TDeploymentConfig, type TDeploymentRevision, type TModelVersion,
+} from '@modelyard/contracts';
+import { getMe, load, type Loaded } from '@/lib/api.server';
+import { formatMetric, formatTime } from '@/lib/format';
+import {
+  describeAutoRollback, describeProduction, describeRouting, describeWindow, formatMs, formatPercent, summarizeConfig,
+} from '@/lib/deployment-text';
+import { registryAbilities } from '@/lib/roles';
+import { ErrorAlert } from '@/components/alert';
+import {
+  AddPilotForm, AddSilentForm, ProductionForm, RefreshButton, RemovePilotButton, RemoveSilentButton, RollbackButton,
+  type VersionOption,
+} from './deployment-controls';
+
+export async function generateMetadata({ params }: PageProps<'/models/[name]/deployment'>): Promise<Metadata> {
+  return { title: `${(await params).name}: deployment` };
+}
+
+const actorName = (a: { kind: string; name: string | null }) => a.name ?? a.kind;
+
+type Candidate = { version: number; role: 'pilot' | 'silent' };
+
+export default async function DeploymentPage({ params }: PageProps<'/models/[name]/deployment'>) {
+  const { name } = await params;
+  const me = await getMe();
+  if (!me.ok) return null; // the layout shows why
+  const abilities = registryAbilities(me.data.role);
+
+  const [model, versions, deployment, revisions, groups] = await Promise.all([
+    load((api) => api.getModel(name)),
+    load((api) => api.listVersions(name)),
+    load((api) => api.getDeployment(name)),
+    load((api) => api.deploymentRevisions(name)),
+    load((api) => api.listGroups()),
+  ]);
+
+  const header = (
+    <div className="page-header">
+      <p className="breadcrumb">
+        <Link href="/models">Models</Link> / <Link href={`/models/${encodeURIComponent(name)}`}>{name}</Link> /
+      </p>
+      <h1>Deployment</h1>
+      <p className="muted">
+        Who gets which version of {name}: production for everyone, pilots for some callers, silent versions that only
+        receive copies. Every change is a new revision that can be rolled back.
+      </p>
+    </div>
+  );
+  if (!model.ok || !deployment.ok) {
+    return (
+      <>
+        {header}
+        <ErrorAlert message={!model.ok ? model.message : !deployment.ok ? deployment.message : null} />
+        <p><Link href={model.ok ? `/models/${encodeURIComponent(name)}` : '/models'}>Back</Link></p>
+      </>
+    );
+  }
+
+  const current = deployment.data.current;
+  // No revision yet: the API serves the defaults (production follows the stage, nothing else).
+  const config: TDeploymentConfig = current?.config ?? ZDeploymentConfig.parse({});
+  const stageVersion = model.data.productionVersion;
+  const ready = versions.ok ? versions.data.filter((v) => v.status === 'ready').sort((a, b) => b.version - a.version) : [];
+  const options: VersionOption[] = ready.map((v) => ({
+    version: v.version,
+    label: `Version ${v.version}${v.stage !== 'None' ? ` (${v.stage})` : ''}${v.description ? ` – ${v.description.slice(0, 40)}` : ''}`,
+  }));
+  // Pilots and silent versions are usually new versions, not the one production serves: offer those first.
+  const candidatesFirst = [...options.filter((o) => o.version !== stageVersion), ...options.filter((o) => o.version === stageVersion)];
+  const groupNames = new Map(groups.ok ? groups.data.map((g) => [g.id, g.name] as const) : []);
+
+  const candidates: Candidate[] = [
+    ...config.pilots.map((p) => ({ version: p.version, role: 'pilot' as const })),
+    ...config.silent.map((s) => ({ version: s.version, role: 'silent' as const })),
+  ].filter((c, i, all) => all.findIndex((o) => o.version === c.version && o.role === c.role) === i);
+  const comparisons = await Promise.all(candidates.map((c) => load((api) => api.deploymentComparison(name, c.version))));
+
+  return (
+    <>
+      {header}
+      <dl className="facts deployment-facts">
+        <div>
+          <dt>Revision</dt>
+          <dd>{current ? `${current.revision}` : 'none yet'}</dd>
+        </div>
+        {current ? (
+          <>
+            <div><dt>Changed by</dt><dd>{actorName(current.author)}{current.author.kind === 'system' ? ' (system)' : ''}</dd></div>
+            <div><dt>At</dt><dd>{formatTime(current.createdAt)}</dd></div>
+            {current.comment ? <div><dt>Comment</dt><dd>{current.comment}</dd></div> : null}
+          </>
+        ) : null}
+      </dl>
+      {!versions.ok ? <ErrorAlert message={`Cannot list versions: ${versions.message}`} /> : null}
+
+      <section className="card" aria-labelledby="production-title">
+        <h2 id="production-title">Production</h2>
+        <p className="production-state">
+          <span className={`badge ${config.production.mode === 'pinned' ? 'badge-stage-staging' : 'badge-stage-production'}`}>
+            {config.production.mode === 'pinned' ? 'pinned' : 'follows stage'}
+          </span>{' '}
+          {describeProduction(config.production, stageVersion)}
+        </p>
+        {abilities.canWrite && options.length ? (
+          <ProductionForm
+            model={name} production={config.production} stageVersion={stageVersion} versions={options}
+            canPromote={abilities.canPromote} role={me.data.role}
+          />
+        ) : null}
+      </section>
+
+      <section className="card" aria-labelledby="pilots-title">
+        <h2 id="pilots-title">Pilots</h2>
+        <p className="muted small">
+          A pilot answers some callers instead of production: members of its groups first, then a sticky share of the
+          rest by routing key. Outside its time window it answers nobody.
+        </p>
+        {config.pilots.length === 0 ? (
+          <p className="muted empty-state">No pilots: every caller gets production.</p>
+        ) : (
+          <div className="table-scroll">
+            <table className="table deployment-table" aria-label="Pilots">
+              <thead>
+                <tr>
+                  <th scope="col">Version</th>
+                  <th scope="col">Routing rule</th>
+                  <th scope="col">Window</th>
+                  {abilities.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+                </tr>
+              </thead>
+              <tbody>
+                {config.pilots.map((p, i) => {
+                  const window = describeWindow(p);
+                  const auto = describeAutoRollback(p.autoRollback);
+                  return (
+                    <tr key={`${p.version}-${i}`}>
+                      <th scope="row" className="nowrap">v{p.version}</th>
+                      <td>
+                        <div>{describeRouting(p, groupNames)}</div>
+                        {auto ? <div className="small muted">{auto}</div> : null}
+                      </td>
+                      <td className="small">
+                        <div>{window.text}</div>
+                        {window.state !== 'active' ? <span className="badge badge-muted">{window.state}</span> : null}
+                      </td>
+                      {abilities.canWrite ? <td><RemovePilotButton model={name} pilot={p} index={i} /></td> : null}
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {!groups.ok ? <ErrorAlert message={`Cannot list groups: ${groups.message}`} /> : null}
+        {abilities.canWrite && groups.ok ? (
+          <AddPilotForm
+            model={name} versions={candidatesFirst} groups={groups.data.map((g) => ({ id: g.id, name: g.name }))}
+            myGroups={me.data.groups.map((g) => g.id)} canPromote={abilities.canPromote}
+          />
+        ) : null}
+      </section>
+
+      <section className="card" aria-labelledby="silent-title">
+        <h2 id="silent-title">Silent versions</h2>
+        <p className="muted small">
+          A silent version gets a copy of a sample of production&apos;s requests after production has answered. Its
+          answers are never returned; they are compared with production&apos;s below.
+        </p>
+        {config.silent.length === 0 ? (
+          <p className="muted empty-state">No silent versions.</p>
+        ) : (
+          <table className="table table-compact deployment-table silent-table" aria-label="Silent versions">
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">Sample rate</th>
+                {abilities.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {config.silent.map((s, i) => (
+                <tr key={`${s.version}-${i}`}>
+                  <th scope="row" className="nowrap">v{s.version}</th>
+                  <td>{formatPercent(s.sampleRate, 2)} of production requests</td>
+                  {abilities.canWrite ? <td><RemoveSilentButton model={name} silent={s} index={i} /></td> : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {abilities.canWrite ? <AddSilentForm model={name} versions={candidatesFirst} /> : null}
+      </section>
+
+      <section className="card" aria-labelledby="comparison-title">
+        <div className="card-head">
+          <h2 id="comparison-title">Compared with production (last hour)</h2>
+          {candidates.length ? <RefreshButton label="Refresh comparison" /> : null}
+        </div>
+        {candidates.length === 0 ? (
+          <p className="muted empty-state">Add a pilot or a silent version to compare it with production.</p>
+        ) : (
+          <ComparisonTable candidates={candidates} comparisons={comparisons} versions={versions.ok ? versions.data : []} />
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="revisions-title">
+        <h2 id="revisions-title">Revisions</h2>
+        {!revisions.ok ? (
+          <ErrorAlert message={revisions.message} />
+        ) : revisions.data.items.length === 0 ? (
+          <p className="muted empty-state">No revisions yet: the first save creates revision 1.</p>
+        ) : (
+          <RevisionTable model={name} revisions={revisions.data.items} current={current?.revision ?? null} canWrite={abilities.canWrite} />
+        )}
+      </section>
+    </>
+  );
+}
+
+function taskOf(v: TModelVersion | undefined): string | undefined {
+  const sig = v?.signature ? ZSignature.safeParse(v.signature) : null;
+  return sig?.success ? sig.data.task : undefined;
+}
+
+/** Candidate on top, production underneath: the pair is what people compare. */
+function VersusCell({ candidate, production }: { candidate: string; production: string }) {
+  return (
+    <td className="nowrap">
+      <div className="mono">{candidate}</div>
+      <div className="small muted">prod {production}</div>
+    </td>
+  );
+}
+
+function ComparisonTable(p: { candidates: Candidate[]; comparisons: Loaded<TDeploymentComparison>[]; versions: TModelVersion[] }) {
+  return (
+    <>
+      <div className="table-scroll">
+        <table className="table deployment-table comparison-table" aria-label="Comparison with production">
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              <th scope="col">Requests</th>
+              <th scope="col">Label agreement</th>
+              <th scope="col">Mean |prob diff|</th>
+              <th scope="col">Regression error</th>
+              <th scope="col">Latency p50</th>
+              <th scope="col">Latency p99</th>
+              <th scope="col">Error rate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.candidates.map((c, i) => {
+              const loaded = p.comparisons[i]!;
+              const head = (
+                <th scope="row" className="nowrap">
+                  v{c.version} <span className={`badge ${c.role === 'pilot' ? 'badge-alias' : 'badge-muted'}`}>{c.role}</span>
+                </th>
+              );
+              if (!loaded.ok) {
+                return <tr key={`${c.role}-${c.version}`}>{head}<td colSpan={7}><ErrorAlert message={loaded.message} /></td></tr>;
+              }
+              const r = loaded.data;
+              const cand = r.latency.candidate;
+              const prod = r.latency.production;
+              if (r.compared === 0 && cand.count === 0 && r.errors === 0 && r.dropped === 0) {
+                return (
+                  <tr key={`${c.role}-${c.version}`}>
+                    {head}
+                    <td colSpan={7} className="muted">
+                      No traffic yet: {c.role === 'pilot' ? 'no caller has been routed to this pilot' : 'no production request has been copied to it'} in the last hour.
+                    </td>
+                  </tr>
+                );
+              }
+              // Agreement needs both answers to the same rows, which only silent runs have.
+              const agreementNote = c.role === 'pilot' ? 'Pilots answer other callers than production: nothing to compare row by row.' : undefined;
+              const regression = taskOf(p.versions.find((v) => v.version === c.version)) === 'regression';
+              return (
+                <tr key={`${c.role}-${c.version}`}>
+                  {head}
+                  <td className="nowrap">
+                    <div className="mono">{cand.count}</div>
+                    {c.role === 'silent' ? (
+                      <div className="small muted">{r.compared} compared{r.dropped ? `, ${r.dropped} dropped` : ''}</div>
+                    ) : null}
+                  </td>
+                  <td className="mono" title={agreementNote}>{formatPercent(r.labelAgreement)}</td>
+                  <td className="mono" title={agreementNote}>{r.meanProbAbsDiff === null || regression ? '—' : formatMetric(r.meanProbAbsDiff)}</td>
+                  <td className="mono" title={regression ? 'Mean absolute difference of the predicted values' : 'Only for regression models'}>
+                    {regression && r.meanValueAbsDiff !== null ? formatMetric(r.meanValueAbsDiff) : '—'}
+                  </td>
+                  <VersusCell candidate={formatMs(cand.p50Ms)} production={formatMs(prod.p50Ms)} />
+                  <VersusCell candidate={formatMs(cand.p99Ms)} production={formatMs(prod.p99Ms)} />
+                  <VersusCell candidate={formatPercent(cand.errorRate, 2)} production={formatPercent(prod.errorRate, 2)} />
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <p className="hint">
+        Label agreement and probability difference come from silent versions, which answer the same requests as
+        production. Latency and error rate are over the last hour; figures arrive within seconds of the traffic.
+      </p>
+    </>
+  );
+}
+
+function RevisionTable(p: { model: string; revisions: TDeploymentRevision[]; current: number | null; canWrite: boolean }) {
+  const next = (p.revisions[0]?.revision ?? 0) + 1;
+  return (
+    <div className="table-scroll">
+      <table className="table deployment-table revisions-table" aria-label="Revisions, newest first">
+        <thead>
+          <tr>
+            <th scope="col">Revision</th>
+            <th scope="col">Author</th>
+            <th scope="col">Time</th>
+            <th scope="col">Comment</th>
+            <th scope="col">Configuration</th>
+            {p.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {p.revisions.map((r) => (
+            <tr key={r.revision} aria-current={r.revision === p.current ? 'true' : undefined}>
+              <th scope="row" className="nowrap">
+                {r.revision}{' '}
+                {r.revision === p.current ? <span className="badge badge-ok">current</span> : null}
+              </th>
+              <td className="nowrap">{actorName(r.author)}{r.author.kind === 'system' ? <span className="muted small"> (system)</span> : null}</td>
+              <td className="nowrap small"><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
+              <td className="summary">{r.comment || <span className="muted">—</span>}</td>
+              <td className="small">{summarizeConfig(r.config)}</td>
+              {p.canWrite ? (
+                <td>{r.revision !== p.current ? <RollbackButton model={p.model} revision={r.revision} next={next} /> : null}</td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
