@@ -108,6 +108,11 @@ const apiEnv = z.object({
   PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
   /** Silent (shadow) runs in flight per api process; past it a copy is dropped and counted, never queued. */
   SILENT_MAX_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(2),
+  /**
+   * Share of one core's time silent runs may take per api process (0 to 1), measured as their inference time.
+   * Past it copies are dropped and counted: a slow silent version sees fewer requests instead of slowing production.
+   */
+  SILENT_CPU_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
@@ -192,6 +197,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       rateLimit: { rps: e.RATE_LIMIT_RPS, burst: e.RATE_LIMIT_BURST, perModelRps: e.RATE_LIMIT_PER_MODEL_RPS },
       predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
       silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
+      silentCpuShare: e.SILENT_CPU_SHARE,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,

@@ -36,13 +36,18 @@ export function compareOutputs(prod: ServedVersion, prodOut: Record<string, ort.
 
 /**
  * Silent (shadow) versions: after production has answered, a sampled copy of the request runs on each silent
- * version of the model, at most SILENT_MAX_CONCURRENCY at a time per process (over it the copy is dropped and
- * counted, never queued, so production never waits). Their outputs are never returned and trigger nothing;
- * they are compared with production's, logged as silent, and counted under the role "silent".
+ * version of the model, at most SILENT_MAX_CONCURRENCY at a time per process, and within a time budget of
+ * SILENT_CPU_SHARE of one core (over either, the copy is dropped and counted, never queued: production never
+ * waits, and a slow silent version cannot take the cores production needs). Their outputs are never returned and
+ * trigger nothing; they are compared with production's, logged as silent, and counted under the role "silent".
  */
 @Injectable()
 export class ShadowService implements OnModuleInit, OnModuleDestroy {
   private inFlight = 0;
+  /** Milliseconds of silent inference still allowed: refilled at SILENT_CPU_SHARE ms per ms, up to one second's worth. */
+  private budgetMs: number;
+  private budgetAt = Date.now();
+  private readonly share: number;
   private pending = new Map<string, Delta>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -54,7 +59,10 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     private readonly latencyRollups: RollupsRepository,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+  ) {
+    this.share = (cfg as CommonConfig & { serving?: { silentCpuShare?: number } }).serving?.silentCpuShare ?? 0.1;
+    this.budgetMs = this.share * 1000;
+  }
 
   onModuleInit() {
     this.timer = setInterval(() => void this.flush(), this.cfg.rollups.flushSeconds * 1000);
@@ -71,7 +79,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     if (!silent?.length) return;
     for (const s of silent) {
       if (s.version === prod.version || Math.random() >= s.sampleRate) continue;
-      if (this.inFlight >= cap) {
+      if (this.inFlight >= cap || !this.withinBudget()) {
         this.delta(prod.model, s.version).dropped++;
         continue;
       }
@@ -86,6 +94,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       const sv = await this.serving.resolve(prod.model, { version });
       const out = await sv.session.run(feeds, sv.outputNames);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
       this.predictionLog.maybeLog(logRate, sv, 'silent', true, feeds, out, ms);
       const c = compareOutputs(prod, prodOut, sv, out);
@@ -96,10 +105,19 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       d.probAbsDiffSum += c.probAbsDiffSum;
       d.valueAbsDiffSum += c.valueAbsDiffSum;
     } catch (err) {
-      this.rollups.observe(prod.model, version, 'silent', Number(process.hrtime.bigint() - started) / 1e6, true);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.budgetMs -= ms;
+      this.rollups.observe(prod.model, version, 'silent', ms, true);
       this.delta(prod.model, version).errors++;
       this.log.debug({ err, model: prod.model, version }, 'silent run failed');
     }
+  }
+
+  private withinBudget(): boolean {
+    const now = Date.now();
+    this.budgetMs = Math.min(this.share * 1000, this.budgetMs + (now - this.budgetAt) * this.share);
+    this.budgetAt = now;
+    return this.budgetMs > 0;
   }
 
   private delta(model: string, version: number): Delta {
