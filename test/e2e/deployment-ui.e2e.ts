@@ -180,7 +180,7 @@ describe('deployment page in the dashboard', { timeout: 240_000 }, () => {
       await page.getByRole('button', { name: 'Refresh comparison' }).click();
       await assertVisible(page.getByRole('button', { name: 'Refresh comparison' }), 'the refresh button back after refreshing');
       const texts = [(await silentCells.nth(0).innerText()).trim(), await pilotCells.nth(0).innerText()];
-      if (/^20\s+20 compared$/.test(texts[0]!) && /^8$/.test(texts[1]!.trim())) break;
+      if (/^20\s+20 compared$/.test(texts[0]!) && /^8\s+8 compared$/.test(texts[1]!.trim())) break;
       if (Date.now() > deadline) assert.fail(`the comparison panel never showed figures: ${JSON.stringify(texts)}`);
       await page.waitForTimeout(1000);
     }
@@ -191,7 +191,8 @@ describe('deployment page in the dashboard', { timeout: 240_000 }, () => {
     await assertText(silentCells.nth(4), /^\d+\.\d+ ms\s+prod \d+\.\d+ ms$/, 'p50 of the silent version against production');
     await assertText(silentCells.nth(5), /^\d+\.\d+ ms\s+prod \d+\.\d+ ms$/, 'p99 of the silent version against production');
     await assertText(silentCells.nth(6), /^0%\s+prod 0%$/, 'no errors on either side');
-    await assertText(pilotCells.nth(1), '—', 'no label agreement for a pilot (it answers other callers)');
+    await assertText(pilotCells.nth(0), /^8\s+8 compared$/, 'every pilot request was re-run on production and compared');
+    await assertText(pilotCells.nth(1), /^\d{1,3}(\.\d)?%$/, 'the pilot\'s label agreement with production');
     await assertText(pilotCells.nth(4), /^\d+\.\d+ ms\s+prod \d+\.\d+ ms$/, 'p50 of the pilot against production');
     await assertText(pilotCells.nth(6), /^0%\s+prod 0%$/, 'the pilot has no errors');
     // From the top, so the sticky top bar is drawn where it belongs in the full-page image.

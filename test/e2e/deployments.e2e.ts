@@ -103,6 +103,8 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     });
     assert.equal(put.status, 200, put.text);
     const key = await serviceAccountKey('viewer', ['predict']);
+    // v2 was a pilot in the tests above, so it already has comparisons: wait for the silent ones to add to them.
+    const comparedBefore = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${v2}`)).json.compared as number;
     for (let i = 0; i < 60; i += 10) {
       const batch = await Promise.all(Array.from({ length: 10 }, () => predict(key)));
       for (const r of batch) {
@@ -112,18 +114,45 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
       }
     }
     let cmp: any;
+    let broken: any;
     for (let i = 0; i < 40; i++) {
       cmp = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${v2}`)).json;
-      if (cmp.compared > 0) break;
+      broken = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${failing}`)).json;
+      if (cmp.compared > comparedBefore && broken.errors + broken.dropped > 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    assert.ok(cmp.compared > 0, JSON.stringify(cmp));
+    assert.ok(cmp.compared > comparedBefore, JSON.stringify(cmp));
     assert.ok(cmp.labelAgreement >= 0.5 && cmp.labelAgreement <= 1, `agreement ${cmp.labelAgreement}`);
     assert.ok(cmp.meanProbAbsDiff >= 0 && cmp.meanProbAbsDiff < 0.5);
     assert.ok(cmp.latency.production.count > 0 && cmp.latency.candidate.count > 0, JSON.stringify(cmp.latency));
-    const broken = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${failing}`)).json;
     assert.ok(broken.errors > 0 || broken.dropped > 0, JSON.stringify(broken));
     assert.equal(broken.compared, 0);
+  });
+
+  it('compares a pilot with production on the pilot\'s own requests', async () => {
+    const m = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
+    assert.equal((await admin('PUT', `/v1/models/${m.model}/deployment`, { config: { pilots: [{ version: p.version, percentage: 100 }] } })).status, 200);
+    const key = await serviceAccountKey('viewer', ['predict']);
+    const rows = records(samples('iris_logreg')).slice(0, 10);
+    for (const r of rows) {
+      const res = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: key, body: { payload: [r] } });
+      assert.equal(res.headers.get('x-deployment-role'), 'pilot');
+    }
+    let cmp: any;
+    for (let i = 0; i < 40; i++) {
+      cmp = (await admin('GET', `/v1/models/${m.model}/deployment/comparison?version=${p.version}`)).json;
+      if (cmp.compared >= 10) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.equal(cmp.compared, 10, JSON.stringify(cmp));
+    assert.equal(cmp.rows, 10);
+    // The forest and the logistic regression agree on most of these rows, not necessarily all.
+    assert.ok(cmp.labelAgreement >= 0.5 && cmp.labelAgreement <= 1, `agreement ${cmp.labelAgreement}`);
+    assert.ok(cmp.meanProbAbsDiff > 0 && cmp.meanProbAbsDiff < 0.5, `prob diff ${cmp.meanProbAbsDiff}`);
+    // Production's re-runs are not production traffic.
+    assert.equal(cmp.latency.production.count, 0, JSON.stringify(cmp.latency));
+    assert.equal(cmp.latency.candidate.count, 10);
   });
 
   it('promotes a pilot to production in one call and drops the pilot', async () => {
@@ -165,8 +194,13 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     }
     assert.deepEqual(current.config.pilots, [], 'the pilot was switched off');
     assert.match(current.comment, /auto-rollback of pilot v\d+: p99 .* ms > 0.001 ms/);
-    const after = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row });
-    assert.equal(after.headers.get('x-deployment-role'), 'production');
+    // The worker wrote the revision; the api hears of it over Redis pub/sub, within a moment.
+    let role: string | null = null;
+    for (let i = 0; i < 20 && role !== 'production'; i++) {
+      role = (await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row })).headers.get('x-deployment-role');
+      if (role !== 'production') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(role, 'production');
     const audit = await admin('GET', `/v1/audit?action=deployment.rolled_back`);
     assert.ok(audit.json.items.some((e: any) => e.summary.model === m.model && e.summary.version === p.version));
   });

@@ -74,9 +74,10 @@ const ZRoleLatency = z.object({
   p99Ms: z.number().nullable(),
 });
 /**
- * `GET /v1/models/{name}/deployment/comparison?version=`: a candidate next to production. The agreement figures
- * come from silent runs only (a pilot answers other callers than production, so there is nothing to compare
- * row by row); latency and errors come from the rollups of either role.
+ * `GET /v1/models/{name}/deployment/comparison?version=`: a candidate next to production. Agreement: a silent
+ * version's answers against production's on the mirrored requests; a pilot's answers against production run
+ * afterwards on the pilot's own requests (both sampled within SILENT_CPU_SHARE). Latency and errors come from the
+ * rollups of either role.
  */
 export const ZDeploymentComparison = z.object({
   model: z.string(),

@@ -78,6 +78,7 @@ export class PredictionService {
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, seconds * 1000);
       // Silent versions see a copy of production traffic only, and only after production has its answer.
       if ((opts.role ?? 'production') === 'production' && !opts.outputs) this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
+      else if (opts.role === 'pilot' && !opts.outputs) this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
       return out;
     });
     try {

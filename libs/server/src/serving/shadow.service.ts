@@ -88,6 +88,44 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * A pilot answered: production runs on the same rows afterwards, within the same caps, so a pilot's agreement
+   * with production is measured like a silent version's. Production's shadow run is not production traffic: it
+   * is in neither the rollups nor the prediction log.
+   */
+  comparePilot(pilot: ServedVersion, feeds: Record<string, ort.Tensor>, pilotOut: Record<string, ort.Tensor>, cap: number) {
+    const production = this.serving.state(pilot.model)?.production;
+    if (production === null || production === undefined || production === pilot.version) return;
+    if (this.inFlight >= cap || !this.withinBudget()) {
+      this.delta(pilot.model, pilot.version).dropped++;
+      return;
+    }
+    this.inFlight++;
+    setImmediate(() => void this.runProduction(pilot, production, feeds, pilotOut).finally(() => { this.inFlight--; }));
+  }
+
+  private async runProduction(pilot: ServedVersion, production: number, feeds: Record<string, ort.Tensor>, pilotOut: Record<string, ort.Tensor>) {
+    const started = process.hrtime.bigint();
+    try {
+      const prod = await this.serving.resolve(pilot.model, { version: production });
+      const prodOut = await prod.session.run(feeds, prod.outputNames);
+      this.count(pilot.model, pilot.version, compareOutputs(prod, prodOut, pilot, pilotOut));
+    } catch (err) {
+      this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
+    } finally {
+      this.budgetMs -= Number(process.hrtime.bigint() - started) / 1e6;
+    }
+  }
+
+  private count(model: string, version: number, c: ReturnType<typeof compareOutputs>) {
+    const d = this.delta(model, version);
+    d.count++;
+    d.rows += c.rows;
+    d.labelAgree += c.labelAgree;
+    d.probAbsDiffSum += c.probAbsDiffSum;
+    d.valueAbsDiffSum += c.valueAbsDiffSum;
+  }
+
   private async runOne(prod: ServedVersion, version: number, feeds: Record<string, ort.Tensor>, prodOut: Record<string, ort.Tensor>, logRate: number) {
     const started = process.hrtime.bigint();
     try {
@@ -97,13 +135,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
       this.predictionLog.maybeLog(logRate, sv, 'silent', true, feeds, out, ms);
-      const c = compareOutputs(prod, prodOut, sv, out);
-      const d = this.delta(prod.model, version);
-      d.count++;
-      d.rows += c.rows;
-      d.labelAgree += c.labelAgree;
-      d.probAbsDiffSum += c.probAbsDiffSum;
-      d.valueAbsDiffSum += c.valueAbsDiffSum;
+      this.count(prod.model, version, compareOutputs(prod, prodOut, sv, out));
     } catch (err) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.budgetMs -= ms;

@@ -277,17 +277,14 @@ function ComparisonTable(p: { candidates: Candidate[]; comparisons: Loaded<TDepl
                   </tr>
                 );
               }
-              // Agreement needs both answers to the same rows, which only silent runs have.
-              const agreementNote = c.role === 'pilot' ? 'Pilots answer other callers than production: nothing to compare row by row.' : undefined;
+              const agreementNote = c.role === 'pilot' ? 'Production re-runs a sample of the pilot\'s requests to compare answers.' : undefined;
               const regression = taskOf(p.versions.find((v) => v.version === c.version)) === 'regression';
               return (
                 <tr key={`${c.role}-${c.version}`}>
                   {head}
                   <td className="nowrap">
                     <div className="mono">{cand.count}</div>
-                    {c.role === 'silent' ? (
-                      <div className="small muted">{r.compared} compared{r.dropped ? `, ${r.dropped} dropped` : ''}</div>
-                    ) : null}
+                    <div className="small muted">{r.compared} compared{r.dropped ? `, ${r.dropped} dropped` : ''}</div>
                   </td>
                   <td className="mono" title={agreementNote}>{formatPercent(r.labelAgreement)}</td>
                   <td className="mono" title={agreementNote}>{r.meanProbAbsDiff === null || regression ? '—' : formatMetric(r.meanProbAbsDiff)}</td>
@@ -304,8 +301,9 @@ function ComparisonTable(p: { candidates: Candidate[]; comparisons: Loaded<TDepl
         </table>
       </div>
       <p className="hint">
-        Label agreement and probability difference come from silent versions, which answer the same requests as
-        production. Latency and error rate are over the last hour; figures arrive within seconds of the traffic.
+        Label agreement and probability difference compare answers to the same requests: production's requests
+        copied to a silent version, or a pilot's requests re-run on production. Latency and error rate are over the
+        last hour; figures arrive within seconds of the traffic.
       </p>
     </>
   );
