@@ -2,7 +2,10 @@
 // side by side with the two peers in ../shared/peers (Flask+gunicorn, bare node:http+onnxruntime), same
 // model and bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions,
 // medians. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
-//   BENCH_SECONDS (5) BENCH_REPS (3)
+// Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
+// drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md.
+//   npm run bench [-- serving batch drift]     the parts to run (default: all)
+//   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,9 +17,15 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const PEERS = path.resolve(root, '../shared/peers');
 const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
+const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift'];
+const day = new Date().toISOString().slice(0, 10);
 
 function aptEnsure(bin, pkgs) {
   if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return;
+  aptInstall(pkgs);
+}
+
+function aptInstall(pkgs) {
   log(`installing ${pkgs.join(' ')} (Debian) for the benchmark`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
@@ -39,8 +48,11 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 
 async function main() {
   bootstrap({ web: false });
+  if (PARTS.includes('drift')) driftPart();
+  if (!PARTS.includes('serving') && !PARTS.includes('batch')) return;
   aptEnsure('wrk', ['wrk']);
   aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
+  if (PARTS.includes('batch') && spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status !== 0) aptInstall(['python3-pandas']);
   mkdirSync(tmp, { recursive: true });
   spawnSync(process.execPath, [path.join(PEERS, 'make_bodies.js'), tmp, '100', '8'], { stdio: 'inherit' });
   // digits bodies (64 features), 1 row each, from the fixture's own rows.
@@ -82,6 +94,14 @@ async function main() {
     // A predict-only key like an application would hold.
     const sa = await (await fetch(`${api}/v1/service-accounts`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-app', role: 'viewer' }) })).json();
     const key = (await (await fetch(`${api}/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['predict'], serviceAccountId: sa.id }) })).json()).secret;
+
+    if (PARTS.includes('batch')) {
+      const { batchBench } = await import('./batch.mjs');
+      const models = [['iris', 'iris_logreg'], ['digits', 'digits_mlp']].map(([model, fixture]) => ({ model, fixture, samples: JSON.parse(readFileSync(path.join(MODELS, fixture, 'samples.json'), 'utf8')) }));
+      const lines = await batchBench({ root, api, token: adminKey, storageRoot: env.STORAGE_LOCAL_ROOT, models, peers: PEERS, log });
+      writePart('batch', lines);
+    }
+    if (!PARTS.includes('serving')) return;
 
     const flaskPort = await freePort();
     const barePort = await freePort();
@@ -147,10 +167,39 @@ async function main() {
   }
 }
 
+/** A part's own results file, `bench/results/<date>-<part>.md`. */
+function writePart(part, lines) {
+  const file = path.join(root, 'bench', 'results', `${day}-${part}.md`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const head = [`# Benchmark ${day}: ${part}`, '', `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`, ''];
+  writeFileSync(file, [...head, ...lines].join('\n') + '\n');
+  console.log(`\n${[...head, ...lines].join('\n')}\nwritten to ${path.relative(root, file)}`);
+}
+
+/** The drift report over 1,000,000 rows x 64 features (issue 7), in its own process. */
+function driftPart() {
+  const r = spawnSync(process.execPath, [path.join(root, 'bench', 'drift-bench.mjs')], { encoding: 'utf8', cwd: root });
+  if (r.status !== 0) throw new Error(`drift bench failed: ${r.stderr}`);
+  const json = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('DRIFTJSON ')).slice('DRIFTJSON '.length));
+  log(`drift: fold + report ${json.totalSeconds.toFixed(2)} s`);
+  writePart('drift', [
+    `## Drift report: ${json.rows.toLocaleString('en')} rows x ${json.features} numeric features (issue 7)`, '',
+    'A reference profile from 10,000 rows, then the rows folded into one window over its bins in batches of '
+      + `${json.batch.toLocaleString('en')} (typed arrays, binary search over the quantile edges, a bounded reservoir per feature), then PSI, `
+      + 'Jensen-Shannon and KS per feature. Data generated deterministically outside the timed sections; 8 features shifted.', '',
+    '| step | seconds |', '|---|---:|',
+    `| reference profile (10,000 rows) | ${json.profileSeconds.toFixed(3)} |`,
+    `| fold ${json.rows.toLocaleString('en')} x ${json.features} | ${json.foldSeconds.toFixed(3)} |`,
+    `| report | ${json.reportSeconds.toFixed(3)} |`,
+    `| **fold + report** | **${json.totalSeconds.toFixed(3)}** |`,
+    ...(json.recordSeconds !== null ? [`| records -> columns -> fold, ${json.recordRows.toLocaleString('en')} rows (the prediction-log shape) | ${json.recordSeconds.toFixed(3)} |`] : []),
+    '', `Drifting features found: ${json.drifted} of ${json.features} (dataset status ${json.status}). Target: <= 10 s: ${json.totalSeconds <= 10 ? 'met' : 'not met'}.`, '',
+  ]);
+}
+
 function writeReport(results, digits, batched) {
   const m = (runs, k) => median(runs.map((r) => r[k]));
   const lines = [];
-  const day = new Date().toISOString().slice(0, 10);
   lines.push(`# Benchmark ${day}`, '');
   lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
     + `wrk -t2 on the same cores, ${SECONDS} s per run, ${REPS} interleaved repetitions, medians. `

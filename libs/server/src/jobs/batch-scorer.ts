@@ -1,7 +1,8 @@
 import type * as ort from 'onnxruntime-node';
 import { classifierView } from '../serving/formats/modelyard.format.js';
 import { feedsFromTable } from '../serving/formats/mlflow.format.js';
-import { InputError, feedsFromRecords } from '../serving/tensors.js';
+import { expected, feedsFromRecords, InputError, makeTensor, preview } from '../serving/tensors.js';
+import type { TTensorSpec } from '@modelyard/contracts';
 import type { ServedVersion } from '../serving/served-version.js';
 import { csvField, type CsvRecord } from './csv-stream.js';
 
@@ -55,6 +56,8 @@ export class BatchScorer {
   readonly header: string;
   readonly errorsHeader: string;
   private readonly classes: unknown[] | undefined;
+  /** CSV into one float input whose [N, features] columns are all in the header: parsed straight into its buffer. */
+  private readonly fast: { spec: TTensorSpec; at: number[]; dims: number[] } | null;
 
   constructor(private readonly sv: ServedVersion, private readonly columns: string[], private readonly opts: ScoringOptions) {
     const need = (name: string | undefined, what: string) => {
@@ -70,6 +73,11 @@ export class BatchScorer {
     const head = opts.columns === 'id' ? [opts.idColumn!, ...predCols] : [...columns, ...predCols];
     this.header = opts.format === 'csv' ? `${head.map(csvField).join(',')}\n` : '';
     this.errorsHeader = opts.format === 'csv' ? 'line,error,row\n' : '';
+    const spec = sv.signature.inputs.length === 1 ? sv.signature.inputs[0]! : null;
+    const at = spec?.columns?.map((c) => columns.indexOf(c));
+    this.fast = opts.format === 'csv' && spec && (spec.dtype === 'float32' || spec.dtype === 'float64') && spec.shape.length === 2 && at && at.every((k) => k >= 0)
+      ? { spec, at, dims: [spec.columns!.length] }
+      : null;
   }
 
   async score(rows: InputRow[]): Promise<ScoredChunk> {
@@ -136,6 +144,10 @@ export class BatchScorer {
     return { output, errors, rowsOut: usable.length, rowsFailed: rows.length - usable.length, stored };
   }
 
+  private fastFeeds(rows: InputRow[]) {
+    return fastFeedsOf(this.fast!, rows);
+  }
+
   private probMap(p: number[]): Record<string, number> {
     const out: Record<string, number> = {};
     this.classes!.forEach((c, k) => { out[String(c)] = p[k]!; });
@@ -143,9 +155,36 @@ export class BatchScorer {
   }
 
   private feeds(rows: InputRow[]): Record<string, ort.Tensor> {
+    if (this.fast) return this.fastFeeds(rows);
     if (this.opts.format === 'csv') return feedsFromTable(this.sv.signature, this.columns, rows.map((r) => r.csv!.fields), true, NO_LIMIT);
     return feedsFromRecords(this.sv.signature, rows.map((r) => r.json), NO_LIMIT);
   }
+}
+
+/**
+ * The same checks as the general CSV path (a blank cell is missing, anything `Number` cannot read or that is not
+ * finite is refused), without a per-cell regular expression: about four times faster on wide inputs.
+ */
+function fastFeedsOf(fast: { spec: TTensorSpec; at: number[]; dims: number[] }, rows: InputRow[]): Record<string, ort.Tensor> {
+  const { spec, at } = fast;
+  const w = at.length;
+  const data = spec.dtype === 'float64' ? new Float64Array(rows.length * w) : new Float32Array(rows.length * w);
+  for (let r = 0; r < rows.length; r++) {
+    const fields = rows[r]!.csv!.fields;
+    for (let c = 0; c < w; c++) {
+      const cell = fields[at[c]!]!;
+      const v = +cell;
+      // Rare cases get the full check: zero (blank?), not finite, or a letter second (0x10, 0b1 and 0o7 are numbers to `+`).
+      if (v === 0 || !Number.isFinite(v) || (cell.length > 2 && (cell.charCodeAt(1) | 32) >= 97)) {
+        if (cell.trim() === '') throw new InputError(`Row ${r}: feature "${spec.columns![c]}" is missing`);
+        if (!Number.isFinite(v) || !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(cell)) {
+          throw new InputError(`Row ${r}: feature "${spec.columns![c]}" must be ${expected(spec)}, got ${preview(cell)}`);
+        }
+      }
+      data[r * w + c] = v;
+    }
+  }
+  return { [spec.name]: makeTensor(spec, data, [rows.length, ...fast.dims]) };
 }
 
 /** A JSON Lines line as an input row: an object, or a row set aside with the reason. */
