@@ -121,8 +121,8 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
                       </Link>
                       <div className="small muted">{JOB_TYPE_LABELS[j.type]}{j.scheduleId ? ' · scheduled' : ''}</div>
                     </th>
-                    <td className="nowrap">
-                      <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link> <span className="muted">{versionText(j.version)}</span>
+                    <td>
+                      <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link> <span className="muted nowrap">{versionText(j.version)}</span>
                     </td>
                     <td>
                       <JobStatusBadge status={j.status} />
