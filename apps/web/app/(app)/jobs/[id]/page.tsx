@@ -52,7 +52,7 @@ export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
           <p className="muted">
             {JOB_TYPE_LABELS[j.type]} with <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link>{' '}
             {versionText(j.version)}
-            {j.scheduleId ? <> · started by a <Link href="/jobs/schedules">schedule</Link></> : null}
+            {j.scheduleId ? <> · started by a <Link href={`/jobs/schedules#schedule-${j.scheduleId}`}>schedule</Link></> : null}
           </p>
         </div>
         {canWrite ? <JobActions id={j.id} status={j.status} /> : null}
