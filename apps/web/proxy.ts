@@ -20,8 +20,8 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Static assets and metadata files never need either job. Nor do version uploads: Next buffers the body of
-  // every request the proxy runs for and cuts it at 10 MB (proxyClientMaxBodySize), so uploads are streamed
-  // to the API by app/api/v1/models/[name]/versions/route.ts instead.
-  matcher: ['/((?!_next/static|_next/image|icon\\.svg|favicon\\.ico|api/v1/models/[^/]+/versions$).*)'],
+  // Static assets and metadata files never need either job. Nor do uploads: Next buffers the body of every
+  // request the proxy runs for and cuts it at 10 MB (proxyClientMaxBodySize), so version uploads and batch job
+  // inputs are streamed to the API by app/api/v1/models/[name]/versions/route.ts and app/api/v1/jobs/route.ts.
+  matcher: ['/((?!_next/static|_next/image|icon\\.svg|favicon\\.ico|api/v1/models/[^/]+/versions$|api/v1/jobs$).*)'],
 };

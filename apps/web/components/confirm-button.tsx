@@ -12,6 +12,8 @@ export function ConfirmButton(props: {
   label: string;
   confirmLabel: string;
   ariaLabel: string;
+  /** The button that backs out of the confirmation; "Cancel" unless that would read as the action itself. */
+  dismissLabel?: string;
   action: (api: ModelyardClient) => Promise<unknown>;
 }) {
   const { run, pending, error } = useApiAction();
@@ -24,7 +26,7 @@ export function ConfirmButton(props: {
             {props.confirmLabel}
           </button>
           <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>
-            Cancel
+            {props.dismissLabel ?? 'Cancel'}
           </button>
         </>
       ) : (

@@ -30,3 +30,22 @@ export function formatBytes(n: number | null | undefined): string {
 export function formatMetric(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(4)));
 }
+
+/**
+ * How long something took (or has taken so far, when `to` is null): seconds with one decimal under a minute,
+ * then minutes and seconds, then hours and minutes. '—' when it has not started.
+ */
+export function formatDuration(from: string | null | undefined, to: string | null | undefined, now = Date.now()): string {
+  if (!from) return '—';
+  const ms = (to ? new Date(to).getTime() : now) - new Date(from).getTime();
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Row counts: digits grouped the same way for every reader, whatever the server's locale. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}

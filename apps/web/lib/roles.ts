@@ -13,3 +13,11 @@ export function registryAbilities(role: Role) {
   };
 }
 export type RegistryAbilities = ReturnType<typeof registryAbilities>;
+
+/** What the signed-in role may do with jobs and schedules, mirroring PERMISSIONS (jobs.read / jobs.write). */
+export function jobAbilities(role: Role) {
+  return {
+    /** Start, cancel and retry batch jobs; create, pause, run and delete schedules (jobs.write). */
+    canWrite: roleRank(role) >= roleRank('scientist'),
+  };
+}

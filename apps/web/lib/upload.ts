@@ -1,4 +1,7 @@
-import { ApiError, ZErrorResponse, ZModelVersion, type TModelVersion, type TRegisterVersionSpec } from '@modelyard/contracts';
+import {
+  ApiError, ZErrorResponse, ZJob, ZModelVersion,
+  type TBatchJobSpec, type TJob, type TModelVersion, type TRegisterVersionSpec,
+} from '@modelyard/contracts';
 
 export interface UploadProgress {
   loaded: number;
@@ -6,10 +9,8 @@ export interface UploadProgress {
 }
 
 /**
- * Registers a version by upload. XMLHttpRequest rather than the typed client's fetch: only XHR reports upload
- * progress. Same origin (app/api/v1/models/[name]/versions/route.ts streams it on to the API), so the session
- * cookie rides along.
- * The API reads the multipart parts in order and needs `spec` before `file`; FormData keeps insertion order.
+ * Registers a version by upload. Same origin (app/api/v1/models/[name]/versions/route.ts streams it on to the
+ * API), so the session cookie rides along.
  */
 export function uploadVersion(
   model: string,
@@ -17,9 +18,38 @@ export function uploadVersion(
   file: File,
   onProgress: (p: UploadProgress) => void,
 ): Promise<TModelVersion> {
+  return postMultipart(`/api/v1/models/${encodeURIComponent(model)}/versions`, spec, file, ZModelVersion, onProgress);
+}
+
+/** Starts a batch scoring job on an uploaded CSV / JSON Lines file (streamed on by app/api/v1/jobs/route.ts). */
+export function uploadBatchJob(
+  spec: Omit<TBatchJobSpec, 'inputUri'>,
+  file: File,
+  onProgress: (p: UploadProgress) => void,
+): Promise<TJob> {
+  return postMultipart('/api/v1/jobs', spec, file, ZJob, onProgress);
+}
+
+/** The part of a zod schema used here (web does not depend on zod itself, only on the contracts). */
+interface ResponseSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
+}
+
+/**
+ * POSTs `spec` (JSON) and `file` as multipart. XMLHttpRequest rather than the typed client's fetch: only XHR
+ * reports upload progress. The API reads the parts in order and needs `spec` before `file`; FormData keeps
+ * insertion order. The answer is parsed with `schema`, a refusal becomes an ApiError with the API's message.
+ */
+function postMultipart<T>(
+  url: string,
+  spec: unknown,
+  file: File,
+  schema: ResponseSchema<T>,
+  onProgress: (p: UploadProgress) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/v1/models/${encodeURIComponent(model)}/versions`);
+    xhr.open('POST', url);
     xhr.setRequestHeader('accept', 'application/json');
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) onProgress({ loaded: e.loaded, total: e.total });
@@ -34,7 +64,7 @@ export function uploadVersion(
         json = undefined;
       }
       if (xhr.status >= 200 && xhr.status < 300) {
-        const parsed = ZModelVersion.safeParse(json);
+        const parsed = schema.safeParse(json);
         if (parsed.success) resolve(parsed.data);
         else reject(new ApiError(xhr.status, 'BAD_RESPONSE', `Unexpected response to the upload: ${parsed.error.message}`));
         return;

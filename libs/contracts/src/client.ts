@@ -167,6 +167,8 @@ export class ModelyardClient {
   createSchedule(spec: TScheduleSpec) { return this.send('POST', '/v1/schedules', ZSchedule, spec); }
   pauseSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/pause`, ZSchedule); }
   resumeSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/resume`, ZSchedule); }
+  /** Runs the schedule once now, besides its cron ticks (202: the files it finds become jobs in the background). */
+  runSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/run`, ZSchedule); }
   deleteSchedule(id: string) { return this.send('DELETE', `/v1/schedules/${enc(id)}`, null); }
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);

@@ -5,6 +5,7 @@ import { usePathname } from 'next/navigation';
 const ITEMS = [
   { href: '/', label: 'Overview' },
   { href: '/models', label: 'Models' },
+  { href: '/jobs', label: 'Jobs' },
   { href: '/approvals', label: 'Approvals' },
   { href: '/users', label: 'Users' },
   { href: '/groups', label: 'Groups' },

@@ -6,10 +6,10 @@ import { formatBytes, formatMetric, formatTime } from '@/lib/format';
 import { describeHistory } from '@/lib/registry-text';
 import { registryAbilities, type RegistryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { AutoRefresh } from '@/components/auto-refresh';
 import { AliasBadges, StageBadge, StatusBadge } from '@/components/registry-badges';
 import { RegisterVersionForm } from '../register-version-form';
 import { RemoveAliasButton, SetAliasForm } from './alias-controls';
-import { AutoRefresh } from './auto-refresh';
 import { StageControl } from './stage-control';
 
 export async function generateMetadata({ params }: PageProps<'/models/[name]'>): Promise<Metadata> {

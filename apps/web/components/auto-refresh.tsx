@@ -4,7 +4,7 @@ import { useRouter } from 'next/navigation';
 
 /**
  * Re-renders the page every few seconds while something on it is still changing on its own (a version the
- * worker is validating), and stops as soon as the server says nothing is.
+ * worker is validating, a job in progress), and stops as soon as the server says nothing is.
  */
 export function AutoRefresh({ active, everyMs = 2000 }: { active: boolean; everyMs?: number }) {
   const router = useRouter();
