@@ -1,10 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
-import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, redisOptions, type JobHandler } from '@modelyard/server';
+import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, RedisService, redisOptions, type JobHandler } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
 import { WORKER_CONFIG } from './tokens.js';
 
@@ -13,12 +14,14 @@ import { WORKER_CONFIG } from './tokens.js';
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly workers: Worker[] = [];
   private readonly registry: Map<JobName, JobHandler>;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(JOB_HANDLERS) handlers: JobHandler[],
     @Inject(WORKER_CONFIG) private readonly cfg: WorkerConfig,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly producer: JobProducer,
+    private readonly redis: RedisService,
   ) {
     this.registry = buildRegistry(handlers);
   }
@@ -43,6 +46,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
     await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
+    const file = this.cfg.worker.heartbeatFile;
+    if (file) {
+      const beat = () => void this.redis.ping().then(() => writeFile(file, String(Date.now()))).catch((err: unknown) => this.log.warn({ err }, 'heartbeat skipped'));
+      beat();
+      this.heartbeat = setInterval(beat, 10_000);
+      this.heartbeat.unref();
+    }
   }
 
   async process(job: Job): Promise<unknown> {
@@ -64,6 +74,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown() {
+    if (this.heartbeat) clearInterval(this.heartbeat);
     // close() lets running jobs finish (or hands them back to the queue as stalled if we are killed).
     await Promise.allSettled(this.workers.map((w) => w.close()));
     this.log.info('worker stopped');

@@ -132,6 +132,8 @@ const workerEnv = z.object({
    * its job handed to another after about this long.
    */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Touched every few seconds while the worker is healthy (its Redis answers): container health checks read it. */
+  WORKER_HEARTBEAT_FILE: z.string().optional(),
 });
 
 const seedEnv = z.object({
@@ -212,7 +214,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
