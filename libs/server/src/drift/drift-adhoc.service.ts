@@ -10,6 +10,7 @@ import { referenceBatch, rowsToBatch, type DriftBatch, type ReferenceProfile } f
 import { createWindow, foldBatch } from './drift-window.js';
 import { driftReport } from './drift-metrics.js';
 import { readBytes } from './drift-profiler.service.js';
+import { roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
 
 /** A dataset as columns: a CSV with a header row, or JSON shaped like reference.json. Features only. */
@@ -64,7 +65,7 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
       const full = p.profile as unknown as ReferenceProfile;
       const profile: ReferenceProfile = { ...full, outputs: [] };
       const text = (await readBytes(await this.store.get(r.datasetUri), this.store.maxUploadBytes(), 'The dataset')).toString('utf8');
-      const batch = parseDataset(text, r.datasetUri);
+      const batch = roundToFloat32(parseDataset(text, r.datasetUri), (p.schema as { float32Features?: string[] }).float32Features ?? []);
       const known = new Set(Object.keys(batch.features));
       if (!profile.features.some((f) => known.has(f.name))) {
         throw new AppError('VALIDATION_FAILED', `The dataset has none of the model's features (${profile.features.slice(0, 5).map((f) => f.name).join(', ')}…)`);

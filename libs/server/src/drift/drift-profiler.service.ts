@@ -8,7 +8,7 @@ import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ARTIFACT_STORE, MODEL_INSPECTOR, type ArtifactStore, type ModelInspector } from '../registry/ports.js';
 import { buildReferenceProfile, referenceBatch, rowsToBatch, type DriftSchema } from './drift-profile.js';
-import { driftSchemaOf, outputRecords } from './drift-schema.js';
+import { driftSchemaOf, float32Features, outputRecords, roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
 
 /**
@@ -56,6 +56,7 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     }
     const signature = ZSignature.parse(v.signature);
     const schema = driftSchemaOf(signature);
+    const float32 = float32Features(signature);
     await this.repo.upsertProfile(key, { status: 'building', schema });
     try {
       const text = (await readBytes(await this.store.get(v.referenceUri), this.store.maxUploadBytes(), 'The reference dataset')).toString('utf8');
@@ -67,7 +68,7 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
       if (missing.length === schema.features.length) {
         throw new AppError('VALIDATION_FAILED', `The reference dataset has none of the model's features (${schema.features.slice(0, 5).map((f) => f.name).join(', ')}…)`);
       }
-      const profile = buildReferenceProfile({ features: schema.features, outputs: [] }, referenceBatch(dataset));
+      const profile = buildReferenceProfile({ features: schema.features, outputs: [] }, roundToFloat32(referenceBatch(dataset), float32));
       let note: string | null = missing.length ? `Not in the reference dataset (profiled as all missing): ${missing.join(', ')}` : null;
       if (schema.outputs.length) {
         try {
@@ -79,7 +80,8 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
           note = [note, `Outputs are not monitored: ${e.message}`].filter(Boolean).join('. ');
         }
       }
-      await this.repo.upsertProfile(key, { status: 'ready', error: note, schema, profile, rows: dataset.rows.length });
+      // float32Features rides along in the stored schema: ad hoc datasets are rounded like the reference was.
+      await this.repo.upsertProfile(key, { status: 'ready', error: note, schema: { ...schema, float32Features: float32 }, profile, rows: dataset.rows.length });
       this.log.info({ model: key.model, version: key.number, rows: dataset.rows.length }, 'drift profile built');
       return { model: key.model, version: key.number, rows: dataset.rows.length, features: schema.features.length, outputs: schema.outputs.length };
     } catch (e) {

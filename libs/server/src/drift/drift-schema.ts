@@ -1,7 +1,7 @@
 // What drift monitors for a version, read from its signature, and how model outputs become prediction-log-shaped
 // records. Pure: the profile job and the fold job must agree on these names, so both come from here.
 import type { TSignature } from '@modelyard/contracts';
-import type { DriftColumnSpec, DriftSchema } from './drift-profile.js';
+import { numericColumn, type DriftBatch, type DriftColumnSpec, type DriftSchema } from './drift-profile.js';
 
 /** Classes past this many get no probability column of their own (the predicted label still covers them). */
 export const MAX_PROBABILITY_COLUMNS = 100;
@@ -64,3 +64,25 @@ export function outputRecords(outputs: Record<string, unknown>, rows: number): R
   return records;
 }
 
+
+/** Features fed to the model as float32 (and float16, which the engine widens from float32 values). */
+export function float32Features(signature: TSignature): string[] {
+  return driftSchemaOf({ ...signature, inputs: signature.inputs.filter((i) => i.dtype === 'float32' || i.dtype === 'float16') }).features.map((f) => f.name);
+}
+
+/**
+ * Rounds the named feature columns to float32 in place. The prediction log holds what the model was fed, so a
+ * float32 input logs 0.2 as 0.20000000298…; a reference profiled from the float64 text 0.2 would put its bin edge
+ * at exactly 0.2 and every served 0.2 one bin higher, which on a tied column (petal widths) reads as drift.
+ * Reference and ad hoc data are therefore rounded the same way before they are profiled or compared.
+ */
+export function roundToFloat32(batch: DriftBatch, names: readonly string[]): DriftBatch {
+  for (const name of names) {
+    const values = batch.features[name];
+    if (!values) continue;
+    const col = Float64Array.from(numericColumn(values, batch.rows));
+    for (let i = 0; i < col.length; i++) col[i] = Math.fround(col[i]!);
+    batch.features[name] = col;
+  }
+  return batch;
+}

@@ -62,7 +62,9 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
   });
   after(() => ctx.close());
 
-  async function log(version: number, rows: Record<string, number>[], silent = false) {
+  /** As the api logs them: the float32 values the model was fed (0.2 becomes 0.20000000298…). */
+  async function log(version: number, drawn: Record<string, number>[], silent = false) {
+    const rows = drawn.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.fround(v)])));
     await ctx.get(PredictionLogRepository).insertMany([{
       model, version, role: silent ? 'silent' : 'production', silent, at: new Date(), latencyMs: 1,
       features: rows as never, outputs: rows.map(() => ({ label: 1, probabilities: [0.1, 0.8, 0.1] })) as never,
