@@ -88,8 +88,11 @@ try {
       const webPort = await freePort();
       // The per-key limit is proven in the integration tier; here one admin key drives load tests.
       const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000',
-        // Rollups and the worker's pilot checks run every 2 s here (10 s and 30 s by default) so tests need not wait.
-        ROLLUP_FLUSH_SECONDS: '2', DEPLOYMENT_CHECK_SECONDS: '2' };
+        // Rollups, the worker's pilot checks, drift folding and alert evaluation run every 2 s here (10 s to 60 s by
+        // default) so tests need not wait; every prediction is logged so drift windows fill from a few requests, and
+        // day-long windows keep one test's traffic in one window.
+        ROLLUP_FLUSH_SECONDS: '2', DEPLOYMENT_CHECK_SECONDS: '2', DRIFT_FOLD_SECONDS: '2', ALERT_EVAL_SECONDS: '2',
+        PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');

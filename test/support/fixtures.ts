@@ -36,10 +36,20 @@ export function assertClose(actual: number[][], expected: number[][], tol: numbe
   }));
 }
 
-/** Uploads a shared fixture as a new model, waits until it is ready, and (optionally) promotes it. */
-export async function registerFixture(apiUrl: string, adminKey: string, fixture: FixtureName, opts: { promote?: boolean; model?: string } = {}) {
+/** The fixture's reference.json (drift baseline): feature names, rows, and the model's predictions on them. */
+export function reference(fixture: FixtureName): { feature_names: string[]; rows: number[][] } {
+  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, fixture, 'reference.json'), 'utf8'));
+}
+
+/**
+ * Uploads a shared fixture as a new model, waits until it is ready, and (optionally) promotes it. With
+ * `reference`, its reference.json goes along as the version's drift baseline.
+ */
+export async function registerFixture(apiUrl: string, adminKey: string, fixture: FixtureName, opts: { promote?: boolean; model?: string; reference?: boolean } = {}) {
+  const ref = opts.reference ? reference(fixture) : null;
   return registerFile(apiUrl, adminKey, path.join(FIXTURES_DIR, fixture, 'model.onnx'), {
-    ...opts, model: opts.model ?? uniqueId(fixture.replace('_', '-')), spec: { sampleInput: records(samples(fixture)).slice(0, 3) },
+    ...opts, model: opts.model ?? uniqueId(fixture.replace('_', '-')),
+    spec: { sampleInput: records(samples(fixture)).slice(0, 3), ...(ref && { reference: { feature_names: ref.feature_names, rows: ref.rows } }) },
   });
 }
 

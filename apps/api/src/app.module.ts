@@ -26,6 +26,8 @@ import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { SchedulesController } from './jobs/schedules.controller.js';
 import { AsyncPredictController } from './serving/async-predict.controller.js';
+import { DriftController } from './drift/drift.controller.js';
+import { AlertsController } from './alerts/alerts.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 @Module({})
@@ -40,7 +42,7 @@ export class AppModule implements OnApplicationBootstrap {
         HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
         ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
         PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
-        AsyncPredictController, JobsController, SchedulesController,
+        AsyncPredictController, JobsController, SchedulesController, DriftController, AlertsController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -4,7 +4,7 @@ import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
   PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
-  WebhooksService, type JobHandler,
+  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
@@ -13,6 +13,7 @@ import { WORKER_CONFIG } from './tokens.js';
 const HANDLERS = [
   MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
   AsyncPredictionService, PredictionCallbackService, BatchScoringService, SchedulesService,
+  DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService,
 ];
 
 @Module({})

@@ -45,6 +45,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
     await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
     await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
+    await this.producer.schedule('drift-fold', 'drift.fold', {}, this.cfg.worker.drift.foldSeconds * 1000);
+    await this.producer.schedule('alerts-evaluate', 'alerts.evaluate', {}, this.cfg.worker.drift.alertSeconds * 1000);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
     const file = this.cfg.worker.heartbeatFile;
     if (file) {

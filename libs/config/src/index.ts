@@ -134,6 +134,12 @@ const workerEnv = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** Touched every few seconds while the worker is healthy (its Redis answers): container health checks read it. */
   WORKER_HEARTBEAT_FILE: z.string().optional(),
+  /** How often drift.fold folds new prediction-log rows into windows and reports them. */
+  DRIFT_FOLD_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Length of a drift window (windows start at multiples of it since the epoch). */
+  DRIFT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  /** How often alerts.evaluate checks every model's alert rules. */
+  ALERT_EVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 const seedEnv = z.object({
@@ -214,7 +220,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null },
+    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
+      drift: { foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS } },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

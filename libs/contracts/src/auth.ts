@@ -52,6 +52,10 @@ export const PERMISSIONS = {
   'jobs.read': { role: 'viewer', scopes: ['jobs', 'predict'] },
   /** Batch scoring jobs and schedules: create, cancel, retry, pause, delete. */
   'jobs.write': { role: 'scientist', scopes: ['jobs'] },
+  /** Drift windows, reports, profiles, alert rules and alerts: model internals, so read like the registry. */
+  'drift.read': { role: 'viewer', scopes: ['models:read'] },
+  /** Alert rules, ad hoc drift reports (they read a dataset from storage) and profile rebuilds. */
+  'drift.write': { role: 'scientist', scopes: ['models:write'] },
   'webhooks.read': { role: 'admin', scopes: ['admin'] },
   'webhooks.write': { role: 'admin', scopes: ['admin'] },
 } as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;

@@ -12,6 +12,10 @@ import {
 } from './registry.js';
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
 import { ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
+import {
+  ZAdhocDriftReport, ZAlert, ZAlertRules, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
+  type TAlertQuery, type TDriftSeriesQuery, type TPutAlertRulesRequest,
+} from './drift.js';
 import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
@@ -173,6 +177,23 @@ export class ModelyardClient {
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);
   }
+
+  driftSeries(name: string, query: TDriftSeriesQuery = {}) { return this.get(`/v1/models/${enc(name)}/drift`, ZDriftSeries, query as Query); }
+  driftLatest(name: string, version?: number) { return this.get(`/v1/models/${enc(name)}/drift/latest`, ZDriftWindowReport, version ? { version } : {}); }
+  driftHistogram(name: string, query: { column: string; version?: number; start?: string }) {
+    return this.get(`/v1/models/${enc(name)}/drift/histogram`, ZDriftHistogram, query as Query);
+  }
+  driftProfile(name: string, version: number) { return this.get(`/v1/models/${enc(name)}/versions/${version}/drift-profile`, ZDriftProfile); }
+  rebuildDriftProfile(name: string, version: number) { return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-profile`, null); }
+  createDriftReport(name: string, version: number, datasetUri: string) {
+    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-reports`, ZAdhocDriftReport, { datasetUri });
+  }
+  getDriftReport(name: string, version: number, id: string) {
+    return this.get(`/v1/models/${enc(name)}/versions/${version}/drift-reports/${enc(id)}`, ZAdhocDriftReport);
+  }
+  alertRules(name: string) { return this.get(`/v1/models/${enc(name)}/alert-rules`, ZAlertRules); }
+  putAlertRules(name: string, body: TPutAlertRulesRequest) { return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body); }
+  listAlerts(query: TAlertQuery = {}) { return this.get('/v1/alerts', z.array(ZAlert), query as Query); }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
   createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }

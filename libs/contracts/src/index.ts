@@ -5,5 +5,6 @@ export * from './health.js';
 export * from './registry.js';
 export * from './webhooks.js';
 export * from './deployments.js';
+export * from './drift.js';
 export * from './client.js';
 export * from './signature.js';

@@ -45,6 +45,26 @@ export const JOBS = {
     queue: 'batch',
     payload: z.object({ scheduleId: z.uuid() }),
   },
+  /** Build a version's reference profile from its reference dataset (queued when the version becomes ready). */
+  'drift.profile': {
+    queue: 'drift',
+    payload: z.object({ versionId: z.uuid() }),
+  },
+  /** Fold new prediction-log rows into per-version windows and report the windows that changed (scheduled). */
+  'drift.fold': {
+    queue: 'drift',
+    payload: z.object({}),
+  },
+  /** An ad hoc report: a dataset in storage against a version's reference profile. */
+  'drift.report': {
+    queue: 'drift',
+    payload: z.object({ reportId: z.uuid() }),
+  },
+  /** Evaluate every model's alert rules; fire and resolve alerts (scheduled). */
+  'alerts.evaluate': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Events delivered to webhooks. Silent deployments and their alerts never produce any (see deployments). */
 export const WEBHOOK_EVENTS = [
   'model.created', 'version.registered', 'version.failed', 'stage.changed', 'alias.changed', 'approval.requested',
-  'approval.decided', 'deployment.changed', 'deployment.rolled_back',
+  'approval.decided', 'deployment.changed', 'deployment.rolled_back', 'alert.firing', 'alert.resolved',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const ZWebhookEvent = z.enum(WEBHOOK_EVENTS);

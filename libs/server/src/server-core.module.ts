@@ -37,6 +37,14 @@ import { StorageService } from './storage/storage.service.js';
 import { ARTIFACT_STORE } from './registry/ports.js';
 import { JobsRepository } from './jobs/jobs.repository.js';
 import { PredictionStore } from './jobs/prediction-store.js';
+import { DriftRepository } from './drift/drift.repository.js';
+import { DriftService } from './drift/drift.service.js';
+import { DriftProfilerService } from './drift/drift-profiler.service.js';
+import { DriftFoldService } from './drift/drift-fold.service.js';
+import { DriftAdhocService } from './drift/drift-adhoc.service.js';
+import { AlertsRepository } from './alerts/alerts.repository.js';
+import { AlertsService } from './alerts/alerts.service.js';
+import { AlertEvaluatorService } from './alerts/alert-evaluator.service.js';
 
 const services = [
   PrismaService, RedisService, AuditRepository, AuditService, AuthRepository, AuthService, UsersRepository,
@@ -47,6 +55,8 @@ const services = [
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,
+  DriftRepository, DriftService, DriftProfilerService, DriftFoldService, DriftAdhocService,
+  AlertsRepository, AlertsService, AlertEvaluatorService,
 ];
 
 export interface ServerCoreOptions {

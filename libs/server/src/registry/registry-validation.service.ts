@@ -12,6 +12,7 @@ import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { JobProducer } from '../queue/job-producer.js';
 
 async function readAll(stream: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -38,6 +39,7 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     private readonly repo: RegistryRepository,
     private readonly webhooks: WebhooksService,
     private readonly redis: RedisService,
+    private readonly jobs: JobProducer,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(MODEL_INSPECTOR) private readonly inspector: ModelInspector,
     @Inject(LOGGER) private readonly log: Logger,
@@ -72,6 +74,11 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
       await this.webhooks.emit('version.registered', { model: v.model.name, version: v.number, sha256, signature: inspected.signature });
       await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model: v.model.name, at: Date.now() }));
+      if (v.referenceUri) {
+        // The version is ready either way: a profile that cannot be queued now can be rebuilt through the API.
+        await this.jobs.enqueue('drift.profile', { versionId: v.id }, { jobId: `drift-profile-${v.id}` })
+          .catch((err: unknown) => this.log.error({ err, versionId: v.id }, 'could not queue the drift profile'));
+      }
       return toVersionResponse(ready);
     } catch (e) {
       const permanent = e instanceof AppError && e.status < 500;

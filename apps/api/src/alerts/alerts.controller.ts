@@ -1,0 +1,36 @@
+import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ZAlert, ZAlertQuery, ZAlertRules, ZModelName, ZPutAlertRulesRequest } from '@modelyard/contracts';
+import { AlertsService, type Principal } from '@modelyard/server';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
+import { zod } from '../common/zod.pipe.js';
+
+@ApiTags('alerts')
+@Controller('v1')
+export class AlertsController {
+  constructor(private readonly alerts: AlertsService) {}
+
+  @RequirePermission('drift.read')
+  @Get('models/:name/alert-rules')
+  @ApiZodResponse(200, ZAlertRules)
+  getRules(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
+    return this.alerts.getRules(actor, name);
+  }
+
+  /** Replaces the model's rules; alerts of removed rules resolve at the next evaluation. */
+  @RequirePermission('drift.write')
+  @Put('models/:name/alert-rules')
+  @ApiZodBody(ZPutAlertRulesRequest)
+  @ApiZodResponse(200, ZAlertRules)
+  putRules(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPutAlertRulesRequest)) body: z.output<typeof ZPutAlertRulesRequest>) {
+    return this.alerts.putRules(actor, name, body);
+  }
+
+  @RequirePermission('drift.read')
+  @Get('alerts')
+  @ApiZodResponse(200, z.array(ZAlert))
+  list(@Actor() actor: Principal, @Query(zod(ZAlertQuery)) q: z.output<typeof ZAlertQuery>) {
+    return this.alerts.list(actor, q);
+  }
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import { ZAlertRule, type TAlert, type TAlertRule, type TAlertRules, type ZAlertQuery, type ZPutAlertRulesRequest } from '@modelyard/contracts';
+import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { AuditService } from '../audit/audit.service.js';
+import { AppError } from '../platform/errors.js';
+import { RegistryRepository } from '../registry/registry.repository.js';
+import { AlertsRepository } from './alerts.repository.js';
+
+export const DEFAULT_LATENCY_SLO_MS = 300;
+
+/**
+ * A rule's id: the caller's, else derived from what the rule says, so re-sending the same rules keeps their ids
+ * (and their firing alerts) while a changed threshold is a new rule whose old alert resolves.
+ */
+export function ruleId(rule: TAlertRule): string {
+  if (rule.id) return rule.id;
+  const { id: _id, description: _d, ...what } = rule;
+  const canonical = JSON.stringify(what, Object.keys(what).sort());
+  return `${rule.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 10)}`;
+}
+
+/** Stored rules, parsed again (a rule the current schema refuses is dropped rather than breaking every read). */
+export function storedRules(json: unknown): (TAlertRule & { id: string })[] {
+  const list = Array.isArray(json) ? json : [];
+  return list.flatMap((r) => {
+    const p = ZAlertRule.safeParse(r);
+    return p.success ? [{ ...p.data, id: ruleId(p.data) }] : [];
+  });
+}
+
+type AlertRow = NonNullable<Awaited<ReturnType<AlertsRepository['open']>>>;
+export function toAlert(a: AlertRow): TAlert {
+  return {
+    id: a.id, model: a.modelName, version: a.version, ruleId: a.ruleId, kind: a.kind as TAlert['kind'], state: a.state as TAlert['state'],
+    silent: a.silent, message: a.message, value: a.value, threshold: a.threshold, details: (a.details ?? {}) as Record<string, unknown>,
+    firedAt: a.firedAt.toISOString(), resolvedAt: a.resolvedAt?.toISOString() ?? null,
+  };
+}
+
+/** Alert rules per model and the alerts they raised (evaluation runs in the worker: AlertEvaluatorService). */
+@Injectable()
+export class AlertsService {
+  constructor(private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly audit: AuditService) {}
+
+  private async model(name: string) {
+    const m = await this.registry.findModel(name);
+    if (!m) throw new AppError('NOT_FOUND', `Model "${name}" not found`);
+    return m;
+  }
+
+  async getRules(actor: Principal, name: string): Promise<TAlertRules> {
+    authorize(actor, 'drift.read');
+    authorizeModel(actor, name);
+    const m = await this.model(name);
+    const set = await this.repo.findRules(m.id);
+    return {
+      model: name, latencySloMs: set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, rules: storedRules(set?.rules),
+      updatedBy: set?.updatedByName ?? null, updatedAt: set?.updatedAt.toISOString() ?? null,
+    };
+  }
+
+  async putRules(actor: Principal, name: string, body: z.output<typeof ZPutAlertRulesRequest>): Promise<TAlertRules> {
+    authorize(actor, 'drift.write');
+    authorizeModel(actor, name);
+    const m = await this.model(name);
+    const rules = body.rules.map((r) => ({ ...r, id: ruleId(r) }));
+    const dup = rules.find((r, i) => rules.findIndex((o) => o.id === r.id) !== i);
+    if (dup) throw new AppError('VALIDATION_FAILED', `Two rules have the id "${dup.id}"`);
+    const set = await this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name });
+    await this.audit.record(actor, { action: 'alerts.rules_changed', objectType: 'model', objectId: m.id, summary: { model: name, latencySloMs: body.latencySloMs, rules: rules.map((r) => r.id) } });
+    return { model: name, latencySloMs: set.latencySloMs, rules, updatedBy: set.updatedByName, updatedAt: set.updatedAt.toISOString() };
+  }
+
+  async list(actor: Principal, q: z.output<typeof ZAlertQuery>): Promise<TAlert[]> {
+    authorize(actor, 'drift.read');
+    if (q.model) authorizeModel(actor, q.model);
+    const rows = await this.repo.list(q);
+    // A key limited to some models sees only their alerts.
+    return rows.filter((a) => !actor.modelAllowList.length || actor.modelAllowList.includes(a.modelName)).map(toAlert);
+  }
+}
