@@ -34,7 +34,7 @@ function findTests(dirs, suffix) {
   return out.filter((f) => !fileFilter || path.basename(f).includes(fileFilter)).sort();
 }
 
-const distDirs = ['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist')));
+const distDirs = [...['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist'))), path.join(root, 'test/dist/deploy')];
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
 /** Runs node's test runner on files; the spec reporter goes to the terminal, TAP to a file we count from. */
