@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '@modelyard/config';
 import {
-  AsyncPredictionService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
+  AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
   PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
   WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, type JobHandler,
 } from '@modelyard/server';
@@ -12,7 +12,7 @@ import { WORKER_CONFIG } from './tokens.js';
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
 const HANDLERS = [
   MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
-  AsyncPredictionService, PredictionCallbackService, BatchScoringService, SchedulesService,
+  AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
   DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService,
 ];
 
@@ -24,7 +24,7 @@ export class WorkerModule {
       imports: [ServerCoreModule.forRoot({ config, logger })],
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
-        AsyncPredictionService, PredictionCallbackService, BatchScoringService, SchedulesService,
+        AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
         { provide: WORKER_CONFIG, useValue: config },
         // Async predictions and batch jobs run the engine here; versions load when a job needs them.
         { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,

@@ -35,8 +35,21 @@ export const JOBS = {
     queue: 'webhooks',
     payload: z.object({ jobId: z.uuid() }),
   },
-  /** Score a batch job's input file chunk by chunk; a retry skips the chunks already written. */
+  /**
+   * Split a batch job's input into chunk files and queue one `batch.chunk` per chunk not scored yet (a retry
+   * skips the chunks already written).
+   */
   'batch.score': {
+    queue: 'batch',
+    payload: z.object({ jobId: z.uuid() }),
+  },
+  /** Score one chunk of a batch job (any worker): output and errors part files, then its JobChunk row. */
+  'batch.chunk': {
+    queue: 'batch',
+    payload: z.object({ jobId: z.uuid(), index: z.number().int().min(0), firstLine: z.number().int().min(1), inputUri: z.string() }),
+  },
+  /** Every chunk is scored: join the parts, in order, into the output and errors files. */
+  'batch.assemble': {
     queue: 'batch',
     payload: z.object({ jobId: z.uuid() }),
   },
@@ -139,6 +152,8 @@ export const ZJob = z.object({
   callbackUrl: z.string().nullable(),
   /** `delivered`, `retrying: <why>` or `failed: <why>`; null until a callback is attempted. */
   callbackStatus: z.string().nullable(),
+  /** Batch: the workers (host:pid) that scored its chunks, once it succeeded. */
+  workers: z.array(z.string()),
 });
 export type TJob = z.infer<typeof ZJob>;
 

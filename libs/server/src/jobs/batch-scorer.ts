@@ -60,14 +60,7 @@ export class BatchScorer {
   private readonly fast: { spec: TTensorSpec; at: number[]; dims: number[] } | null;
 
   constructor(private readonly sv: ServedVersion, private readonly columns: string[], private readonly opts: ScoringOptions) {
-    const need = (name: string | undefined, what: string) => {
-      if (name === undefined) return -1;
-      const k = opts.format === 'csv' ? columns.indexOf(name) : 0;
-      if (k < 0) throw new InputError(`The ${what} "${name}" is not a column of the input (columns: ${columns.slice(0, 20).join(', ')})`);
-      return k;
-    };
-    this.idIndex = need(opts.columns === 'id' ? opts.idColumn : undefined, 'id column');
-    this.entityIndex = need(opts.entityColumn, 'entity column');
+    [this.idIndex, this.entityIndex] = columnIndexes(columns, opts);
     this.classes = sv.probabilityOutput ? (sv.signature.classes ?? undefined) : undefined;
     const predCols = ['prediction', ...(this.classes ?? []).map((c) => `probability_${String(c)}`)];
     const head = opts.columns === 'id' ? [opts.idColumn!, ...predCols] : [...columns, ...predCols];
@@ -185,6 +178,20 @@ function fastFeedsOf(fast: { spec: TTensorSpec; at: number[]; dims: number[] }, 
     }
   }
   return { [spec.name]: makeTensor(spec, data, [rows.length, ...fast.dims]) };
+}
+
+/**
+ * Where the id and entity columns are in a CSV header (-1 when not asked for); an input error naming the column
+ * when the header lacks one. JSON Lines rows are looked up by key, so any name goes.
+ */
+export function columnIndexes(columns: string[], opts: ScoringOptions): [id: number, entity: number] {
+  const need = (name: string | undefined, what: string) => {
+    if (name === undefined) return -1;
+    const k = opts.format === 'csv' ? columns.indexOf(name) : 0;
+    if (k < 0) throw new InputError(`The ${what} "${name}" is not a column of the input (columns: ${columns.slice(0, 20).join(', ')})`);
+    return k;
+  };
+  return [need(opts.columns === 'id' ? opts.idColumn : undefined, 'id column'), need(opts.entityColumn, 'entity column')];
 }
 
 /** A JSON Lines line as an input row: an object, or a row set aside with the reason. */

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -5,24 +6,42 @@ import type { JobPayloadParsed } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { ServingService } from '../serving/serving.service.js';
 import { InputError } from '../serving/tensors.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
-import { BatchScorer, jsonRow, type BatchFormat, type InputRow } from './batch-scorer.js';
+import { BatchScorer, columnIndexes, jsonRow, type BatchFormat, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 
 /** Output files are as large as the input allows; storage still streams them. */
-const MAX_OUTPUT_BYTES = Number.MAX_SAFE_INTEGER;
+const MAX_PART_BYTES = Number.MAX_SAFE_INTEGER;
+/** Who scored a chunk, for the job's `workers` (and to show that a job was shared). */
+const WORKER_ID = `${hostname()}:${process.pid}`;
+
+type BatchJobOptions = BatchOptions & { chunkRows?: number; chunkCount?: number; chunkEstimate?: number };
+const pad = (i: number) => String(i).padStart(6, '0');
+
+/** Marks the job failed when this attempt is its last (or the error is the input's fault), then rethrows. */
+async function failJob(repo: JobsRepository, log: Logger, jobId: string, ctx: JobContext, e: unknown): Promise<never> {
+  const final = (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
+  const message = e instanceof AppError ? e.message : `The job failed: ${(e as Error).message}`;
+  if (final) await repo.transition(jobId, ['running', 'queued'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
+  else log.warn({ jobId, attempt: ctx.attempt, err: (e as Error).message }, 'batch job step failed; it will be retried');
+  throw e;
+}
 
 /**
- * Scores a batch job's input in chunks of BATCH_CHUNK_ROWS rows. Each chunk's output (and bad rows) is written
- * as a part file, then recorded in JobChunk; only then does the job move on. A retry (after a crash, a kill, a
- * cancel) re-reads the input but skips every recorded chunk, and the final file is assembled from the parts
- * in order, so each input row appears exactly once in the output whatever happened in between.
+ * A batch job runs in three kinds of BullMQ jobs, so every worker can take part and none holds the whole job:
+ * `batch.score` reads the input once and cuts it into chunks of BATCH_CHUNK_ROWS rows (fixed on the first attempt),
+ * each written as an input part file and queued as `batch.chunk`; each chunk is scored by whichever worker takes
+ * it, which writes its output (and bad rows) as part files and only then records a JobChunk row; when every chunk
+ * is recorded, `batch.assemble` joins the parts in chunk order. Any of them may be retried (after a crash, a kill,
+ * a cancel): recorded chunks are skipped and parts are rewritten under the same names, so each input row appears
+ * exactly once in the output.
  */
 @Injectable()
 export class BatchScoringService implements JobHandler<'batch.score'> {
@@ -30,9 +49,8 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
 
   constructor(
     private readonly repo: JobsRepository,
-    private readonly serving: ServingService,
     private readonly storage: StorageService,
-    private readonly store: PredictionStore,
+    private readonly producer: JobProducer,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { batchChunkRows?: number } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -40,39 +58,35 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
   async handle({ jobId }: JobPayloadParsed<'batch.score'>, ctx: JobContext) {
     const job = await this.repo.find(jobId);
     if (!job || job.status === 'cancelled' || job.status === 'succeeded') return { skipped: job?.status ?? 'missing' };
-    const opts = job.options as unknown as BatchOptions & { chunkRows?: number };
+    const opts = job.options as unknown as BatchJobOptions;
     // Chunk boundaries must not move between attempts, whatever the next worker's config says.
     const chunkRows = opts.chunkRows ?? this.cfg.worker?.batchChunkRows ?? 10_000;
-    await this.repo.update(jobId, {
+    const started = await this.repo.update(jobId, {
       status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 },
       ...(opts.chunkRows === undefined && { options: { ...opts, chunkRows } as never }),
     });
     try {
-      const result = await this.run(job, opts, chunkRows, ctx);
-      return result;
+      return await this.split(job, { ...opts, chunkRows }, chunkRows, started.attempts);
     } catch (e) {
-      const final = (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
-      const message = e instanceof AppError ? e.message : `The job failed: ${(e as Error).message}`;
-      if (final) await this.repo.transition(jobId, ['running', 'queued'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
-      else this.log.warn({ jobId, attempt: ctx.attempt, err: (e as Error).message }, 'batch job attempt failed; it will be retried');
-      throw e;
+      return failJob(this.repo, this.log, jobId, ctx, e);
     }
   }
 
-  private async run(job: JobRow, opts: BatchOptions, chunkRows: number, ctx: JobContext) {
-    const served = await this.serving.resolve(job.modelName, { version: job.version! });
+  private async split(job: JobRow, opts: BatchJobOptions, chunkRows: number, attempt: number) {
     const format = (job.format ?? 'csv') as BatchFormat;
-    const done = new Map((await this.repo.chunks(job.id)).map((c) => [c.index, c]));
+    const done = new Set((await this.repo.chunks(job.id)).map((c) => c.index));
     const totalBytes = (await this.storage.stat(job.inputUri!))?.sizeBytes ?? 0;
     const input = await this.storage.get(job.inputUri!);
     const decoder = new TextDecoder('utf-8');
     const csv = new CsvRecordReader();
-    let scorer: BatchScorer | null = format === 'jsonl' ? this.scorer(served, [], opts, format) : null;
-    let header: string[] | null = null;
-    let pending: InputRow[] = [];
+    let header: string | null = null;
+    let columns: string[] = [];
+    let pending: string[] = [];
+    let firstLine = 1;
     let line = 0;
     let bytes = 0;
     let index = 0;
+    let queued = 0;
     let jsonCarry = '';
     let cancelled = false;
 
@@ -80,26 +94,25 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       const rows = pending;
       pending = [];
       const i = index++;
+      const from = firstLine;
+      firstLine = line + 1;
       if (done.has(i)) return;
-      const scored = await scorer!.score(rows);
-      const partUri = (await this.storage.put(opts.backend, `${opts.partsPrefix}part-${pad(i)}.${format}`, Readable.from([scored.output]), { maxBytes: MAX_OUTPUT_BYTES })).uri;
-      const errorsUri = scored.rowsFailed
-        ? (await this.storage.put(opts.backend, `${opts.partsPrefix}errors-${pad(i)}.${format}`, Readable.from([scored.errors]), { maxBytes: MAX_OUTPUT_BYTES })).uri
-        : null;
-      if (opts.entityColumn) await this.store.write(job.modelName, served.version, job.id, scored.stored);
-      const chunk = await this.repo.recordChunk({ jobId: job.id, index: i, rowsIn: rows.length, rowsOut: scored.rowsOut, rowsFailed: scored.rowsFailed, partUri, errorsUri, bytesEnd: BigInt(bytes) });
-      done.set(i, chunk);
-      const progress = totalBytes ? Math.min(99, (bytes / totalBytes) * 100) : 0;
-      let rowsIn = 0; let rowsOut = 0; let rowsFailed = 0;
-      for (const c of done.values()) { rowsIn += c.rowsIn; rowsOut += c.rowsOut; rowsFailed += c.rowsFailed; }
-      await this.repo.update(job.id, { progress, rowsIn, rowsOut, rowsFailed });
-      await ctx.updateProgress(Math.round(progress));
-      if ((await this.repo.status(job.id)) === 'cancelled') cancelled = true;
+      const body = format === 'csv' ? `${header}\n${rows.join('\n')}\n` : `${rows.join('\n')}\n`;
+      const part = await this.storage.put(opts.backend, `${opts.partsPrefix}input-${pad(i)}.${format}`, Readable.from([body]), { maxBytes: MAX_PART_BYTES });
+      await this.producer.enqueue('batch.chunk', { jobId: job.id, index: i, firstLine: from, inputUri: part.uri }, { jobId: `chunk-${job.id}-${i}-${attempt}` });
+      queued++;
+      if (i % 8 === 7) {
+        // An estimate of the chunk count, for progress until the real count is known.
+        const estimate = totalBytes && bytes ? Math.ceil((index * totalBytes) / bytes) : undefined;
+        await this.repo.update(job.id, { options: { ...opts, chunkEstimate: estimate } as never });
+        if ((await this.repo.status(job.id)) === 'cancelled') cancelled = true;
+      }
     };
 
-    const take = async (rows: InputRow[]) => {
-      for (const r of rows) {
+    const take = async (raw: string[]) => {
+      for (const r of raw) {
         pending.push(r);
+        line++;
         if (pending.length >= chunkRows) {
           await flush();
           if (cancelled) return;
@@ -111,26 +124,20 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       if (format === 'csv') {
         const records = final ? [...csv.push(text), ...csv.end()] : csv.push(text);
         let from = 0;
-        if (!header && records.length) {
+        if (header === null && records.length) {
           const h = records[0]!;
           if (h.error) throw new InputError(`The CSV header cannot be read: ${h.error}`);
-          header = h.fields.map((f) => f.trim());
-          scorer = this.scorer(served, header, opts, format);
+          header = h.raw;
+          columns = h.fields.map((f) => f.trim());
+          // Refuses an id or entity column the input does not have before any chunk is queued.
+          columnIndexes(columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
           from = 1;
         }
-        const rows: InputRow[] = [];
-        for (let k = from; k < records.length; k++) rows.push({ line: ++line, csv: records[k]! });
-        await take(rows);
+        await take(records.slice(from).map((r) => r.raw));
       } else {
-        const all = jsonCarry + text;
-        const lines = all.split('\n');
+        const lines = (jsonCarry + text).split('\n');
         jsonCarry = final ? '' : lines.pop()!;
-        const rows: InputRow[] = [];
-        for (const l of lines) {
-          const t = l.trim();
-          if (t) rows.push(jsonRow(t, ++line));
-        }
-        await take(rows);
+        await take(lines.map((l) => l.trim()).filter((l) => l));
       }
     };
 
@@ -142,49 +149,158 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       }
       if (!cancelled) {
         await onText(decoder.decode(), true);
-        if (format === 'csv' && !header) throw new InputError('The input file is empty: a CSV input needs a header row');
-        if (pending.length && !cancelled) await flush();
+        if (format === 'csv' && header === null) throw new InputError('The input file is empty: a CSV input needs a header row');
+        if (pending.length) await flush();
       }
     } finally {
       input.destroy();
     }
     if (cancelled) {
-      this.log.info({ jobId: job.id, chunks: done.size }, 'batch job cancelled; its finished chunks are kept for a retry');
+      this.log.info({ jobId: job.id }, 'batch job cancelled while splitting; its finished chunks are kept for a retry');
       return { cancelled: true };
     }
-    return this.assemble(job, opts, scorer!, [...done.values()].sort((a, b) => a.index - b.index), index);
-  }
-
-  /** The output (and errors) file from the parts in chunk order, then the parts are removed. */
-  private async assemble(job: JobRow, opts: BatchOptions, scorer: BatchScorer, chunks: Awaited<ReturnType<JobsRepository['chunks']>>, count: number) {
-    const used = chunks.filter((c) => c.index < count);
-    const concat = (head: string, uris: string[]) => {
-      const storage = this.storage;
-      return Readable.from((async function* () {
-        if (head) yield Buffer.from(head);
-        for (const uri of uris) yield* await storage.get(uri);
-      })());
-    };
-    const out = await this.storage.put(opts.backend, opts.outputKey, concat(scorer.header, used.map((c) => c.partUri)), { maxBytes: MAX_OUTPUT_BYTES });
-    const withErrors = used.filter((c) => c.errorsUri);
-    const errors = withErrors.length
-      ? await this.storage.put(opts.backend, opts.errorsKey, concat(scorer.errorsHeader, withErrors.map((c) => c.errorsUri!)), { maxBytes: MAX_OUTPUT_BYTES })
-      : null;
-    const totals = used.reduce((t, c) => ({ rowsIn: t.rowsIn + c.rowsIn, rowsOut: t.rowsOut + c.rowsOut, rowsFailed: t.rowsFailed + c.rowsFailed }), { rowsIn: 0, rowsOut: 0, rowsFailed: 0 });
-    const finished = await this.repo.transition(job.id, ['running', 'queued'], {
-      status: 'succeeded', progress: 100, outputUri: out.uri, errorsUri: errors?.uri ?? null, finishedAt: new Date(), error: null, ...totals,
-    });
-    if (finished) {
-      await Promise.allSettled(chunks.flatMap((c) => [c.partUri, c.errorsUri].filter((u): u is string => !!u).map((u) => this.storage.delete(u))));
-      await this.repo.deleteChunks(job.id);
-    }
-    this.log.info({ jobId: job.id, model: job.modelName, ...totals }, 'batch job finished');
-    return { ...totals, outputUri: out.uri };
-  }
-
-  private scorer(served: Awaited<ReturnType<ServingService['resolve']>>, columns: string[], opts: BatchOptions, format: BatchFormat) {
-    return new BatchScorer(served, columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+    await this.repo.update(job.id, { options: { ...opts, chunkCount: index } as never });
+    // The chunks may all have been scored already (a retry after everything but the assembly).
+    if ((await this.repo.countChunks(job.id)) >= index) await queueAssembly(this.producer, job.id, attempt);
+    this.log.info({ jobId: job.id, chunks: index, queued }, 'batch job split');
+    return { chunks: index, queued };
   }
 }
 
-const pad = (i: number) => String(i).padStart(6, '0');
+const queueAssembly = (producer: JobProducer, jobId: string, attempt: number) =>
+  producer.enqueue('batch.assemble', { jobId }, { jobId: `assemble-${jobId}-${attempt}` });
+
+/** Scores one chunk of a batch job; see BatchScoringService. */
+@Injectable()
+export class BatchChunkService implements JobHandler<'batch.chunk'> {
+  readonly job = 'batch.chunk' as const;
+
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly serving: ServingService,
+    private readonly storage: StorageService,
+    private readonly store: PredictionStore,
+    private readonly producer: JobProducer,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async handle({ jobId, index, firstLine, inputUri }: JobPayloadParsed<'batch.chunk'>, ctx: JobContext) {
+    const job = await this.repo.find(jobId);
+    if (!job || job.status !== 'running') return { skipped: job?.status ?? 'missing' };
+    try {
+      const opts = job.options as unknown as BatchJobOptions;
+      const format = (job.format ?? 'csv') as BatchFormat;
+      const served = await this.serving.resolve(job.modelName, { version: job.version! });
+      const chunks: Buffer[] = [];
+      for await (const c of await this.storage.get(inputUri)) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      let columns: string[] = [];
+      let rows: InputRow[];
+      if (format === 'csv') {
+        const reader = new CsvRecordReader();
+        const records = [...reader.push(text), ...reader.end()];
+        columns = records[0]!.fields.map((f) => f.trim());
+        rows = records.slice(1).map((csv, k) => ({ line: firstLine + k, csv }));
+      } else {
+        rows = text.split('\n').filter((l) => l).map((l, k) => jsonRow(l, firstLine + k));
+      }
+      const scorer = new BatchScorer(served, columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+      const scored = await scorer.score(rows);
+      const partUri = (await this.storage.put(opts.backend, `${opts.partsPrefix}part-${pad(index)}.${format}`, Readable.from([scored.output]), { maxBytes: MAX_PART_BYTES })).uri;
+      const errorsUri = scored.rowsFailed
+        ? (await this.storage.put(opts.backend, `${opts.partsPrefix}errors-${pad(index)}.${format}`, Readable.from([scored.errors]), { maxBytes: MAX_PART_BYTES })).uri
+        : null;
+      if (opts.entityColumn) await this.store.write(job.modelName, served.version, job.id, scored.stored);
+      await this.repo.recordChunk({
+        jobId, index, rowsIn: rows.length, rowsOut: scored.rowsOut, rowsFailed: scored.rowsFailed, partUri, errorsUri, bytesEnd: 0n, scoredBy: WORKER_ID,
+      });
+      await this.progress(job, ctx);
+      return { rows: rows.length };
+    } catch (e) {
+      return failJob(this.repo, this.log, jobId, ctx, e);
+    }
+  }
+
+  private async progress(job: JobRow, ctx: JobContext) {
+    const all = await this.repo.chunks(job.id);
+    const fresh = (await this.repo.find(job.id))?.options as unknown as BatchJobOptions | undefined;
+    const count = fresh?.chunkCount;
+    const expected = count ?? Math.max(fresh?.chunkEstimate ?? 0, all.length + 1);
+    let rowsIn = 0; let rowsOut = 0; let rowsFailed = 0;
+    for (const c of all) { rowsIn += c.rowsIn; rowsOut += c.rowsOut; rowsFailed += c.rowsFailed; }
+    const progress = Math.min(99, (all.length / expected) * 100);
+    await this.repo.transition(job.id, ['running'], { progress, rowsIn, rowsOut, rowsFailed });
+    await ctx.updateProgress(Math.round(progress));
+    if (count !== undefined && all.length >= count) await queueAssembly(this.producer, job.id, (await this.repo.find(job.id))?.attempts ?? 0);
+  }
+}
+
+/** Joins a batch job's parts into its output and errors files; see BatchScoringService. */
+@Injectable()
+export class BatchAssembleService implements JobHandler<'batch.assemble'> {
+  readonly job = 'batch.assemble' as const;
+
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly serving: ServingService,
+    private readonly storage: StorageService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async handle({ jobId }: JobPayloadParsed<'batch.assemble'>, ctx: JobContext) {
+    const job = await this.repo.find(jobId);
+    if (!job || job.status !== 'running') return { skipped: job?.status ?? 'missing' };
+    const opts = job.options as unknown as BatchJobOptions;
+    const chunks = await this.repo.chunks(jobId);
+    if (opts.chunkCount === undefined || chunks.length < opts.chunkCount) return { waiting: true };
+    try {
+      const format = (job.format ?? 'csv') as BatchFormat;
+      const used = chunks.filter((c) => c.index < opts.chunkCount!).sort((a, b) => a.index - b.index);
+      const served = await this.serving.resolve(job.modelName, { version: job.version! });
+      const columns = format === 'csv' ? await this.inputColumns(job) : [];
+      const scorer = new BatchScorer(served, columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+      const concat = (head: string, uris: string[]) => {
+        const storage = this.storage;
+        return Readable.from((async function* () {
+          if (head) yield Buffer.from(head);
+          for (const uri of uris) yield* await storage.get(uri);
+        })());
+      };
+      const out = await this.storage.put(opts.backend, opts.outputKey, concat(scorer.header, used.map((c) => c.partUri)), { maxBytes: MAX_PART_BYTES });
+      const withErrors = used.filter((c) => c.errorsUri);
+      const errors = withErrors.length
+        ? await this.storage.put(opts.backend, opts.errorsKey, concat(scorer.errorsHeader, withErrors.map((c) => c.errorsUri!)), { maxBytes: MAX_PART_BYTES })
+        : null;
+      const totals = used.reduce((t, c) => ({ rowsIn: t.rowsIn + c.rowsIn, rowsOut: t.rowsOut + c.rowsOut, rowsFailed: t.rowsFailed + c.rowsFailed }), { rowsIn: 0, rowsOut: 0, rowsFailed: 0 });
+      const workers = [...new Set(used.map((c) => c.scoredBy).filter((w): w is string => !!w))].sort();
+      const finished = await this.repo.transition(jobId, ['running'], {
+        status: 'succeeded', progress: 100, outputUri: out.uri, errorsUri: errors?.uri ?? null, finishedAt: new Date(), error: null, workers, ...totals,
+      });
+      if (finished) {
+        // Output, errors and input parts all sit beside each other under the job's parts prefix.
+        const parts = chunks.flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')]).filter((u): u is string => !!u);
+        await Promise.allSettled(parts.map((u) => this.storage.delete(u)));
+        await this.repo.deleteChunks(jobId);
+      }
+      this.log.info({ jobId, model: job.modelName, workers, ...totals }, 'batch job finished');
+      return { ...totals, outputUri: out.uri };
+    } catch (e) {
+      return failJob(this.repo, this.log, jobId, ctx, e);
+    }
+  }
+
+  /** The input's header row, read from the start of the input file. */
+  private async inputColumns(job: JobRow): Promise<string[]> {
+    const input = await this.storage.get(job.inputUri!);
+    const reader = new CsvRecordReader();
+    try {
+      for await (const c of input) {
+        const records = reader.push((c as Buffer).toString('utf8'));
+        if (records.length) return records[0]!.fields.map((f) => f.trim());
+      }
+      return reader.end()[0]?.fields.map((f) => f.trim()) ?? [];
+    } finally {
+      input.destroy();
+    }
+  }
+}

@@ -62,6 +62,10 @@ export class JobsRepository {
     return this.db.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
   }
 
+  countChunks(jobId: string) {
+    return this.db.jobChunk.count({ where: { jobId } });
+  }
+
   deleteChunks(jobId: string) {
     return this.db.jobChunk.deleteMany({ where: { jobId } });
   }

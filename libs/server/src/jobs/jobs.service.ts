@@ -200,7 +200,7 @@ export function toJob(r: JobRow, full = false): TJob {
     rowsIn: r.rowsIn, rowsOut: r.rowsOut, rowsFailed: r.rowsFailed, inputUri: r.type === 'batch_score' ? r.inputUri : null,
     outputUri: r.outputUri, errorsUri: r.errorsUri, error: r.error, format: r.format, attempts: r.attempts, scheduleId: r.scheduleId,
     createdBy: r.createdByName, submittedAt: r.submittedAt.toISOString(), startedAt: r.startedAt?.toISOString() ?? null,
-    finishedAt: r.finishedAt?.toISOString() ?? null, expiresAt: r.expiresAt?.toISOString() ?? null, callbackUrl: r.callbackUrl, callbackStatus: r.callbackStatus,
+    finishedAt: r.finishedAt?.toISOString() ?? null, expiresAt: r.expiresAt?.toISOString() ?? null, callbackUrl: r.callbackUrl, callbackStatus: r.callbackStatus, workers: r.workers,
     ...(full && r.type === 'predict_async' && r.status === 'succeeded' && { result: r.result }),
   };
 }
