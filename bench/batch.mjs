@@ -85,7 +85,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
     results.push({ fixture, features: cols.length, size, job, ceiling, pandas });
   }
   lines.push(`## Batch scoring: ${ROWS.toLocaleString('en')}-row CSV (issue 10)`, '',
-    'Modelyard: `POST /v1/jobs` on a file already in local storage, timed from submit to `succeeded` (parse, score in 10,000-row chunks, part files, '
+    'Modelyard: `POST /v1/jobs` on a file already in local storage, timed from submit to `succeeded` (split into 50,000-row chunk jobs scored WORKER_CONCURRENCY=2 at a time, part files, '
     + 'output assembled beside the input with the input columns + prediction + probabilities). pandas: `read_csv` -> the pickled pipeline\'s '
     + '`predict_proba` -> `to_csv` of the same columns (Debian python3-pandas 1.5, scikit-learn 1.2; only the iris pipeline is pickled). '
     + 'Ceiling: one onnxruntime-node session on 10,000-row float32 batches in process, no parsing or writing.', '',

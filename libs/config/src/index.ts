@@ -126,7 +126,7 @@ const workerEnv = z.object({
   /** How often the worker evaluates pilots' auto-rollback rules. */
   DEPLOYMENT_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Rows per batch scoring chunk: one session run, one part file and one database row each. */
-  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
   /**
    * How long a worker's claim on a job lasts without renewal (BullMQ lockDuration). A worker that dies has
    * its job handed to another after about this long.

@@ -60,7 +60,7 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     if (!job || job.status === 'cancelled' || job.status === 'succeeded') return { skipped: job?.status ?? 'missing' };
     const opts = job.options as unknown as BatchJobOptions;
     // Chunk boundaries must not move between attempts, whatever the next worker's config says.
-    const chunkRows = opts.chunkRows ?? this.cfg.worker?.batchChunkRows ?? 10_000;
+    const chunkRows = opts.chunkRows ?? this.cfg.worker?.batchChunkRows ?? 50_000;
     const started = await this.repo.update(jobId, {
       status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 },
       ...(opts.chunkRows === undefined && { options: { ...opts, chunkRows } as never }),
@@ -78,7 +78,8 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     const totalBytes = (await this.storage.stat(job.inputUri!))?.sizeBytes ?? 0;
     const input = await this.storage.get(job.inputUri!);
     const decoder = new TextDecoder('utf-8');
-    const csv = new CsvRecordReader();
+    // Only record boundaries are needed here: the chunk jobs split fields.
+    const csv = new CsvRecordReader({ fields: false });
     let header: string | null = null;
     let columns: string[] = [];
     let pending: string[] = [];
@@ -222,16 +223,16 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
   }
 
   private async progress(job: JobRow, ctx: JobContext) {
-    const all = await this.repo.chunks(job.id);
-    const fresh = (await this.repo.find(job.id))?.options as unknown as BatchJobOptions | undefined;
-    const count = fresh?.chunkCount;
-    const expected = count ?? Math.max(fresh?.chunkEstimate ?? 0, all.length + 1);
-    let rowsIn = 0; let rowsOut = 0; let rowsFailed = 0;
-    for (const c of all) { rowsIn += c.rowsIn; rowsOut += c.rowsOut; rowsFailed += c.rowsFailed; }
-    const progress = Math.min(99, (all.length / expected) * 100);
-    await this.repo.transition(job.id, ['running'], { progress, rowsIn, rowsOut, rowsFailed });
+    const t = await this.repo.chunkTotals(job.id);
+    // Read after this chunk's row is in: either this sees the final count, or the splitter sees this chunk.
+    const fresh = await this.repo.find(job.id);
+    const opts = fresh?.options as unknown as BatchJobOptions | undefined;
+    const count = opts?.chunkCount;
+    const expected = count ?? Math.max(opts?.chunkEstimate ?? 0, t.chunks + 1);
+    const progress = Math.min(99, (t.chunks / expected) * 100);
+    await this.repo.transition(job.id, ['running'], { progress, rowsIn: t.rowsIn, rowsOut: t.rowsOut, rowsFailed: t.rowsFailed });
     await ctx.updateProgress(Math.round(progress));
-    if (count !== undefined && all.length >= count) await queueAssembly(this.producer, job.id, (await this.repo.find(job.id))?.attempts ?? 0);
+    if (count !== undefined && t.chunks >= count) await queueAssembly(this.producer, job.id, fresh?.attempts ?? 0);
   }
 }
 

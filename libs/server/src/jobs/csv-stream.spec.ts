@@ -36,6 +36,14 @@ describe('CsvRecordReader', () => {
     assert.equal(recs[1]!.error, 'a quoted field is not closed');
   });
 
+  it('finds only the boundaries after the header when asked (fields: false)', () => {
+    const r = new CsvRecordReader({ fields: false });
+    const recs = [...r.push('a,b\n1,2\n"x\ny",3\n'), ...r.end()];
+    assert.deepEqual(recs.map((x) => x.raw), ['a,b', '1,2', '"x\ny",3']);
+    assert.deepEqual(recs[0]!.fields, ['a', 'b']);
+    assert.deepEqual(recs[1]!.fields, []);
+  });
+
   it('quotes output fields only when they need it', () => {
     assert.equal(csvField('plain'), 'plain');
     assert.equal(csvField('a,b'), '"a,b"');

@@ -62,6 +62,11 @@ export class JobsRepository {
     return this.db.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
   }
 
+  async chunkTotals(jobId: string) {
+    const a = await this.db.jobChunk.aggregate({ where: { jobId }, _count: true, _sum: { rowsIn: true, rowsOut: true, rowsFailed: true } });
+    return { chunks: a._count, rowsIn: a._sum.rowsIn ?? 0, rowsOut: a._sum.rowsOut ?? 0, rowsFailed: a._sum.rowsFailed ?? 0 };
+  }
+
   countChunks(jobId: string) {
     return this.db.jobChunk.count({ where: { jobId } });
   }
