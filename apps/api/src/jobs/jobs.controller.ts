@@ -1,12 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Multipart } from '@fastify/multipart';
 import { z } from 'zod';
 import { ZBatchJobSpec, ZJob, ZJobPage, ZJobQuery } from '@modelyard/contracts';
-import { AppError, JobsService, type Principal } from '@modelyard/server';
+import { JobsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
+import { specThenFile } from '../common/multipart.js';
 
 const ZJobId = z.string().uuid();
 const ZFileKind = z.enum(['input', 'output', 'errors']);
@@ -33,28 +33,9 @@ export class JobsController {
   @ApiZodResponse(202, ZJob)
   async create(@Actor() actor: Principal, @Req() req: FastifyRequest) {
     if (!req.isMultipart()) return this.jobs.submitBatch(actor, (req.body ?? {}) as never, null);
-    let spec: unknown;
-    let result: Awaited<ReturnType<JobsService['submitBatch']>> | null = null;
-    for await (const part of req.parts({ limits: { fileSize: Number.MAX_SAFE_INTEGER } }) as AsyncIterableIterator<Multipart>) {
-      if (part.type === 'field') {
-        if (part.fieldname !== 'spec') continue;
-        if (result) throw new AppError('VALIDATION_FAILED', 'The `spec` field must come before the `file` part');
-        if (part.value !== null && typeof part.value === 'object') spec = part.value;
-        else {
-          try { spec = JSON.parse(String(part.value)); } catch { throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON'); }
-        }
-      } else if (part.fieldname === 'file' && !result) {
-        if (spec === undefined) {
-          part.file.resume();
-          throw new AppError('VALIDATION_FAILED', 'Send the `spec` field before the `file` part');
-        }
-        result = await this.jobs.submitBatch(actor, spec as never, { stream: part.file, filename: part.filename });
-      } else {
-        part.file.resume();
-      }
-    }
-    if (!result) throw new AppError('VALIDATION_FAILED', 'No `file` part in the upload (or send JSON with inputUri)');
-    return result;
+    return specThenFile(req, (spec, file) => this.jobs.submitBatch(actor, spec as never, file), {
+      specRequired: true, missingFile: 'No `file` part in the upload (or send JSON with inputUri)', fileSize: Number.MAX_SAFE_INTEGER,
+    });
   }
 
   @RequirePermission('jobs.read')

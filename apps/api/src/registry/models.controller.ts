@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Multipart } from '@fastify/multipart';
 import { z } from 'zod';
 import {
   ZAliasName, ZCreateModelRequest, ZHistoryEntry, ZListModelsQuery, ZMetrics, ZModelName, ZModelPage, ZModelVersion,
@@ -12,6 +11,7 @@ import {
 import { AppError, can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod, ZodPipe } from '../common/zod.pipe.js';
+import { specThenFile } from '../common/multipart.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
 const ZUpdateVersionRequest = z.object({ description: z.string().max(10_000), tags: ZTags, metrics: ZMetrics }).partial();
@@ -110,25 +110,9 @@ export class ModelsController {
   @ApiZodResponse(202, ZModelVersion)
   async register(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest) {
     if (!req.isMultipart()) return this.registry.registerVersion(actor, name, specPipe.transform(req.body), null);
-    let spec: unknown = {};
-    let result: Awaited<ReturnType<RegistryService['registerVersion']>> | null = null;
-    for await (const part of req.parts() as AsyncIterableIterator<Multipart>) {
-      if (part.type === 'field') {
-        if (part.fieldname !== 'spec') continue;
-        if (result) throw new AppError('VALIDATION_FAILED', 'The `spec` field must come before the `file` part');
-        // A field sent with Content-Type: application/json arrives already parsed; a plain text field does not.
-        if (part.value !== null && typeof part.value === 'object') spec = part.value;
-        else {
-          try { spec = JSON.parse(String(part.value)); } catch { throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON'); }
-        }
-      } else if (part.fieldname === 'file' && !result) {
-        result = await this.registry.registerVersion(actor, name, specPipe.transform(spec), { stream: part.file, filename: part.filename });
-      } else {
-        part.file.resume(); // drain parts we do not use, so the request completes
-      }
-    }
-    if (!result) throw new AppError('VALIDATION_FAILED', 'No `file` part in the upload');
-    return result;
+    return specThenFile(req, (spec, file) => this.registry.registerVersion(actor, name, specPipe.transform(spec), file), {
+      specRequired: false, missingFile: 'No `file` part in the upload',
+    });
   }
 
   @RequirePermission('models.status')

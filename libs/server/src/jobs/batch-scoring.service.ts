@@ -61,12 +61,14 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     const opts = job.options as unknown as BatchJobOptions;
     // Chunk boundaries must not move between attempts, whatever the next worker's config says.
     const chunkRows = opts.chunkRows ?? this.cfg.worker?.batchChunkRows ?? 50_000;
-    const started = await this.repo.update(jobId, {
+    // Only from queued or running: a cancel that lands between the read above and here must win.
+    const started = await this.repo.transition(jobId, ['queued', 'running'], {
       status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 },
       ...(opts.chunkRows === undefined && { options: { ...opts, chunkRows } as never }),
     });
+    if (!started) return { skipped: await this.repo.status(jobId) };
     try {
-      return await this.split(job, { ...opts, chunkRows }, chunkRows, started.attempts);
+      return await this.split(job, { ...opts, chunkRows }, chunkRows, job.attempts + 1);
     } catch (e) {
       return failJob(this.repo, this.log, jobId, ctx, e);
     }
