@@ -60,6 +60,33 @@ export async function timeJob(api, token, model, file) {
   }
 }
 
+/** A batch job fills the prediction store; then lookups by entity id, timed by the server (Server-Timing) and the client. */
+export async function storeLookups(root, api, token, model, dir, n = 2000) {
+  const file = path.join(dir, 'store-input.csv');
+  const s = JSON.parse((await import('node:fs')).readFileSync(path.join(root, '../shared/models/iris_logreg/samples.json'), 'utf8'));
+  await writeCsv(file, s.inputs[0].columns, s.input_data[s.inputs[0].name], 10_000);
+  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, inputUri: pathToFileURL(file).href, output: { columns: 'id', idColumn: 'id' }, store: { entityColumn: 'id' } }) });
+  const job = await res.json();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const j = await (await fetch(`${api}/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    if (j.status === 'succeeded') break;
+    if (j.status !== 'queued' && j.status !== 'running') throw new Error(`store job ${j.status}: ${j.error}`);
+  }
+  const server = [];
+  const client = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await fetch(`${api}/v1/models/${model}/predictions/r${(i * 7) % 10_000}`, { headers: { authorization: `Bearer ${token}` } });
+    await r.arrayBuffer();
+    client.push(performance.now() - t);
+    server.push(Number(/dur=([\d.]+)/.exec(r.headers.get('server-timing') ?? '')?.[1]));
+  }
+  const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
+  return { n, serverP50: q(server, 0.5), serverP99: q(server, 0.99), clientP50: q(client, 0.5), clientP99: q(client, 0.99) };
+}
+
 /** The whole batch benchmark; returns markdown lines. */
 export async function batchBench({ root, api, token, storageRoot, models, peers, log }) {
   const dir = path.join(storageRoot, 'bench-inputs');
@@ -97,6 +124,12 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       + `${r.pandas ? r.pandas.total.toFixed(2) : 'n/a'} | ${r.pandas ? (r.pandas.rows / r.pandas.total).toFixed(0) : 'n/a'} | `
       + `${r.pandas ? `${(r.pandas.total / r.job.seconds).toFixed(2)}x` : 'n/a'} | ${r.ceiling.toFixed(0)} |`);
   }
+  const store = await storeLookups(root, api, token, models[0].model, dir);
+  log(`prediction store: server p50 ${store.serverP50.toFixed(3)} ms`);
+  lines.push('', `### Prediction store lookups (${store.n.toLocaleString('en')} sequential GET /v1/models/iris/predictions/{id} after a batch job stored 10,000 entities)`, '',
+    '| | p50 ms | p99 ms |', '|---|---:|---:|',
+    `| server (Server-Timing: the Redis lookup) | ${store.serverP50.toFixed(3)} | ${store.serverP99.toFixed(3)} |`,
+    `| client (whole HTTP request on loopback, auth included) | ${store.clientP50.toFixed(3)} | ${store.clientP99.toFixed(3)} |`);
   const iris = results.find((r) => r.pandas);
   if (iris) lines.push('', `pandas split: read ${iris.pandas.read.toFixed(2)} s, score ${iris.pandas.score.toFixed(2)} s, write ${iris.pandas.write.toFixed(2)} s. Target: the Modelyard job at least as fast as the pandas script end to end: ${iris.pandas.total >= iris.job.seconds ? 'met' : 'not met'}.`);
   lines.push('');

@@ -61,10 +61,16 @@ export class AsyncPredictController {
   @RequirePermission('predict')
   @Get('predictions/:entityId')
   @ApiZodResponse(200, ZStoredPrediction)
-  async stored(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('entityId', zod(ZEntityId)) entityId: string, @Query() query: Record<string, unknown>) {
+  async stored(
+    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('entityId', zod(ZEntityId)) entityId: string,
+    @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     authorize(actor, 'predict');
     authorizeModel(actor, name);
+    const started = process.hrtime.bigint();
     const hit = await this.store.get(name, entityId);
+    // The store lookup's own time, for clients and the benchmark (Server-Timing is what browsers show too).
+    void reply.header('server-timing', `store;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(3)}`);
     if (hit) return { model: name, entityId, source: 'store' as const, ...hit };
     const features = Object.entries(query ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
     if (!features.length) throw new AppError('NOT_FOUND', `No stored prediction for ${entityId} in model ${name}; pass its features as query parameters for a live prediction`);
