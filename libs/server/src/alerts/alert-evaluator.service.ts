@@ -104,17 +104,20 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
     for (const set of await this.repo.allRuleSets()) {
       const model = set.model.name;
       const rules = storedRules(set.rules);
+      // Keyed (and stored as Alert.openKey, unique across all models) by model, rule and version: rule ids are
+      // derived from a rule's content, so two models with the same rule share them.
+      const keyOf = (e: Evaluation) => `${set.modelId}:${e.ruleId}:${e.version}`;
       const evaluations = new Map<string, Evaluation>();
       if (rules.some((r) => r.kind === 'drift_share' || r.kind === 'feature_drift')) {
         // The current window and the one before it: early in a window, the last full one still speaks.
         const windows = await this.drift.recentWindows(model, new Date(now.getTime() - 2 * windowMinutes * 60_000));
-        for (const rule of rules) for (const e of evaluateDrift(rule, windows)) evaluations.set(`${e.ruleId}:${e.version}`, e);
+        for (const rule of rules) for (const e of evaluateDrift(rule, windows)) evaluations.set(keyOf(e), e);
       }
       const rollupRules = rules.filter((r) => r.kind === 'latency_p99' || r.kind === 'error_rate');
       if (rollupRules.length) {
         const longest = Math.max(...rollupRules.map((r) => ('windowMinutes' in r ? r.windowMinutes : 5)));
         const rows = await this.rollups.range(model, new Date(now.getTime() - (longest + 1) * 60_000), now);
-        for (const rule of rollupRules) for (const e of evaluateRollups(rule, rows, now, set.latencySloMs)) evaluations.set(`${e.ruleId}:${e.version}`, e);
+        for (const rule of rollupRules) for (const e of evaluateRollups(rule, rows, now, set.latencySloMs)) evaluations.set(keyOf(e), e);
       }
       const open = await this.repo.firing(set.modelId);
       const openKeys = new Set(open.map((a) => a.openKey));

@@ -123,6 +123,10 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
           <dt>Deployment</dt>
           <dd><Link href={`/models/${encodeURIComponent(m.name)}/deployment`}>Pilots, silent versions, revisions</Link></dd>
         </div>
+        <div>
+          <dt>Monitoring</dt>
+          <dd><Link href={`/models/${encodeURIComponent(m.name)}/drift`}>Drift and alerts</Link></dd>
+        </div>
         <div><dt>Created</dt><dd>{formatTime(m.createdAt)}</dd></div>
         {tags.length ? (
           <div><dt>Tags</dt><dd>{tags.map(([k, v]) => <span key={k} className="badge badge-muted">{k}={v}</span>)}</dd></div>
