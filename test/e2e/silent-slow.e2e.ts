@@ -57,11 +57,11 @@ describe('a slow silent version', () => {
     await load(model, 2000, 8); // warm-up
     const base: number[] = [];
     const shadowed: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       await silentOn(false);
-      const b = await load(model, 2500, 8);
+      const b = await load(model, 2000, 8);
       await silentOn(true);
-      const s = await load(model, 2500, 8);
+      const s = await load(model, 2000, 8);
       for (const r of [b, s]) {
         assert.equal(r.failed, 0);
         // Only production ever answers: the silent version's output never reaches a caller.
@@ -70,8 +70,8 @@ describe('a slow silent version', () => {
       base.push(b.p50);
       shadowed.push(s.p50);
     }
-    // Medians of three interleaved rounds: this box has two cores, and single runs wander by a fifth.
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    // Medians of five interleaved rounds: this box has two cores, and single runs wander by a fifth.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
     const p50Base = median(base);
     const p50Silent = median(shadowed);
     t.diagnostic(`p50 without ${base.map((x) => x.toFixed(3)).join(', ')} ms; with the slow silent version ${shadowed.map((x) => x.toFixed(3)).join(', ')} ms`);
