@@ -102,6 +102,20 @@ describe('drift monitoring end to end: predictions -> log -> windows -> report -
     assert.deepEqual(alerts.json.map((a: { kind: string }) => a.kind), ['feature_drift']);
   });
 
+  it('reports the latency SLO and its error budget from the rollups of that traffic', async () => {
+    let slo: any;
+    for (let i = 0; i < 30; i++) {
+      slo = (await admin('GET', `/v1/models/${model}/slo`)).json;
+      if (slo.requests > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(slo.requests > 0, JSON.stringify(slo));
+    assert.deepEqual([slo.latencySloMs, slo.objective, slo.errors], [300, 0.99, 0]);
+    assert.ok(slo.p99Ms < 300 && slo.goodRatio > 0.99, JSON.stringify(slo));
+    assert.ok(slo.budget.allowedBad > 0 && slo.budget.remaining > 0 && slo.budget.remaining <= 1, JSON.stringify(slo.budget));
+    assert.equal((await admin('GET', `/v1/models/${model}/slo?objective=2`)).status, 400);
+  });
+
   it('lets a viewer read drift but not change alert rules', async () => {
     const sa = await admin('POST', '/v1/service-accounts', { name: uniqueId('drift-viewer'), role: 'viewer' });
     const key = (await admin('POST', '/v1/api-keys', { name: 'k', scopes: ['models:read'], serviceAccountId: sa.json.id })).json.secret as string;

@@ -13,7 +13,7 @@ import {
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
 import { ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
 import {
-  ZAdhocDriftReport, ZAlert, ZAlertRules, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
+  ZAdhocDriftReport, ZAlert, ZAlertRules, ZSloReport, type TSloQuery, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
   type TAlertQuery, type TDriftSeriesQuery, type TPutAlertRulesRequest,
 } from './drift.js';
 import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
@@ -193,6 +193,7 @@ export class ModelyardClient {
   }
   alertRules(name: string) { return this.get(`/v1/models/${enc(name)}/alert-rules`, ZAlertRules); }
   putAlertRules(name: string, body: TPutAlertRulesRequest) { return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body); }
+  slo(name: string, query: TSloQuery = {}) { return this.get(`/v1/models/${enc(name)}/slo`, ZSloReport, query as Query); }
   listAlerts(query: TAlertQuery = {}) { return this.get('/v1/alerts', z.array(ZAlert), query as Query); }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }

@@ -220,3 +220,38 @@ export const ZAlertQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type TAlertQuery = z.input<typeof ZAlertQuery>;
+
+/**
+ * `GET /v1/models/{name}/slo`: the latency SLO and its error budget over a range, from the per-minute rollups. A
+ * request is bad when it failed (5xx, 429) or took longer than the SLO; the objective is the share that must be
+ * good (default 99 %), so the budget is `(1 - objective) x requests` bad requests.
+ */
+export const ZSloQuery = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  version: z.coerce.number().int().min(1).optional(),
+  objective: z.coerce.number().min(0.5).max(0.99999).default(0.99),
+});
+export type TSloQuery = z.input<typeof ZSloQuery>;
+
+export const ZSloReport = z.object({
+  model: z.string(),
+  from: z.string(),
+  to: z.string(),
+  latencySloMs: z.number(),
+  objective: z.number(),
+  requests: z.number(),
+  errors: z.number(),
+  /** Estimated from the latency histogram (linear within the bucket that holds the SLO). */
+  slowRequests: z.number(),
+  /** Share of good requests; null without traffic. */
+  goodRatio: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  budget: z.object({
+    allowedBad: z.number(),
+    /** Bad requests / allowed bad requests: above 1 the budget is spent. */
+    consumed: z.number().nullable(),
+    remaining: z.number().nullable(),
+  }),
+});
+export type TSloReport = z.infer<typeof ZSloReport>;

@@ -87,3 +87,4 @@ export * from './drift/drift-adhoc.service.js';
 export * from './alerts/alerts.repository.js';
 export * from './alerts/alerts.service.js';
 export * from './alerts/alert-evaluator.service.js';
+export * from './alerts/slo.js';

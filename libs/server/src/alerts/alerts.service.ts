@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
-import { ZAlertRule, type TAlert, type TAlertRule, type TAlertRules, type ZAlertQuery, type ZPutAlertRulesRequest } from '@modelyard/contracts';
+import { ZAlertRule, type TAlert, type TAlertRule, type TAlertRules, type TSloReport, type ZAlertQuery, type ZPutAlertRulesRequest, type ZSloQuery } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../platform/errors.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { AlertsRepository } from './alerts.repository.js';
+import { RollupsRepository } from '../serving/rollups.repository.js';
+import { timeRange } from '../serving/rollups.service.js';
+import { sloReport } from './slo.js';
 
 export const DEFAULT_LATENCY_SLO_MS = 300;
 
@@ -42,7 +45,21 @@ export function toAlert(a: AlertRow): TAlert {
 /** Alert rules per model and the alerts they raised (evaluation runs in the worker: AlertEvaluatorService). */
 @Injectable()
 export class AlertsService {
-  constructor(private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly audit: AuditService) {}
+  constructor(
+    private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly audit: AuditService,
+    private readonly rollups: RollupsRepository,
+  ) {}
+
+  /** The model's latency SLO and error budget over a range (production and pilot traffic; silent copies excluded). */
+  async slo(actor: Principal, name: string, q: z.output<typeof ZSloQuery>): Promise<TSloReport> {
+    authorize(actor, 'metrics.read');
+    authorizeModel(actor, name);
+    const m = await this.model(name);
+    const set = await this.repo.findRules(m.id);
+    const { from, to } = timeRange(q);
+    const rows = (await this.rollups.range(name, from, to, q.version)).filter((r) => r.role !== 'silent');
+    return { model: name, from: from.toISOString(), to: to.toISOString(), ...sloReport(rows, set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, q.objective) };
+  }
 
   private async model(name: string) {
     const m = await this.registry.findModel(name);
