@@ -16,6 +16,7 @@ import {
   ZAdhocDriftReport, ZAlert, ZAlertRules, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
   type TAlertQuery, type TDriftSeriesQuery, type TPutAlertRulesRequest,
 } from './drift.js';
+import { ZMetricSeries, type TMetricSeriesQuery } from './metrics.js';
 import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
@@ -194,6 +195,8 @@ export class ModelyardClient {
   alertRules(name: string) { return this.get(`/v1/models/${enc(name)}/alert-rules`, ZAlertRules); }
   putAlertRules(name: string, body: TPutAlertRulesRequest) { return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body); }
   listAlerts(query: TAlertQuery = {}) { return this.get('/v1/alerts', z.array(ZAlert), query as Query); }
+
+  metricSeries(name: string, query: TMetricSeriesQuery = {}) { return this.get(`/v1/models/${enc(name)}/metrics`, ZMetricSeries, query as Query); }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
   createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }
