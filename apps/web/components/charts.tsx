@@ -64,6 +64,8 @@ function MetricChart(props: {
   metric: string;
   unit: (v: number) => string;
   slo?: number | null;
+  /** Smallest top of the y axis, so a flat zero line sits at the bottom instead of in the middle. */
+  minTop?: number;
 }) {
   const { view, metric } = props;
   const colors = colorsOf(view.series);
@@ -77,7 +79,7 @@ function MetricChart(props: {
             dataKey="t" type="number" scale="time" domain={[view.from, view.to]}
             tickFormatter={tickFormatter(view.stepMs)} tick={{ fontSize: 11 }} minTickGap={24}
           />
-          <YAxis tickFormatter={props.unit} tick={{ fontSize: 11 }} width={64} />
+          <YAxis tickFormatter={props.unit} tick={{ fontSize: 11 }} width={64} domain={[0, (max: number) => Math.max(max, props.minTop ?? 0)]} />
           <Tooltip labelFormatter={tooltipTime} formatter={(v) => (typeof v === 'number' ? props.unit(v) : '—')} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {props.slo ? (
@@ -87,7 +89,9 @@ function MetricChart(props: {
             <Line
               key={s.key} name={s.key} dataKey={`${s.key}|${metric}`} stroke={colors.get(s.key)}
               strokeWidth={s.role === 'production' ? 2 : 1.5} strokeDasharray={s.role === 'silent' ? '4 2' : undefined}
-              dot={view.rows.length <= 60 ? { r: 2 } : false} connectNulls={false} isAnimationActive={false}
+              // Steps without traffic have no latency or error rate (null), so a lone busy minute is a point, not a
+              // line: draw the points. Requests/s is 0 there and reads as a line.
+              dot={metric === 'rps' ? false : { r: 2.5 }} connectNulls={false} isAnimationActive={false}
             />
           ))}
         </LineChart>
@@ -106,8 +110,8 @@ export function LatencyCharts({ view, sloMs }: { view: LatencyView; sloMs: numbe
   const name = useId();
   return (
     <div className="charts">
-      <MetricChart title="Requests per second" view={view} metric="rps" unit={rps} />
-      <MetricChart title="Error rate" view={view} metric="errorRate" unit={pct} />
+      <MetricChart title="Requests per second" view={view} metric="rps" unit={rps} minTop={0.01} />
+      <MetricChart title="Error rate" view={view} metric="errorRate" unit={pct} minTop={0.01} />
       <div className="chart-wide">
         <fieldset className="radio-row quantile-picker">
           <legend>Latency quantile</legend>

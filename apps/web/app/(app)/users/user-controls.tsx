@@ -17,7 +17,7 @@ export function RoleForm({ userId, label, role }: { userId: string; label: strin
   }
   const id = `role-${userId}`;
   return (
-    <form className="inline-form inline-form-tight role-form" onSubmit={onSubmit} aria-label={`Role of ${label}`}>
+    <form className="inline-form inline-form-tight role-form" onSubmit={onSubmit} aria-label={`Change the role of ${label}`}>
       <label htmlFor={id} className="visually-hidden">Role of {label}</label>
       <select id={id} value={value} onChange={(e) => setValue(e.target.value as Role)}>
         {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
