@@ -353,7 +353,9 @@ describe('the dashboard as one product: one user journey', { timeout: 600_000 },
   });
 
   step('a shifted feature is flagged as drift on the model page, with an open alert on the overview', async () => {
-    const rules = await adminApi('PUT', `/v1/models/${model}/alert-rules`, { rules: [{ kind: 'feature_drift', features: ['petal_length'], minRows: 100 }] });
+    // The rule gets an id of its own: an alert's open key is `<rule id>:<version>` and unique across models, so a
+    // content-derived id shared with another model's identical rule (drift.e2e's) would never open here.
+    const rules = await adminApi('PUT', `/v1/models/${model}/alert-rules`, { rules: [{ id: `${model}-petal`, kind: 'feature_drift', features: ['petal_length'], minRows: 100 }] });
     assert.equal(rules.status, 200, rules.text);
     // Two of the four features move: a drift share of 0.5 flags the whole dataset, not only the features.
     for (let i = 0; i < 6; i++) await predict(adminKey, draw(50, { petal_length: 3, petal_width: 2 }, i + 1));
