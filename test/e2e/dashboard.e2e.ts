@@ -79,9 +79,9 @@ describe('dashboard', { timeout: 180_000 }, () => {
 
     const main = page.getByRole('main');
     await assertVisible(page.getByRole('heading', { level: 1, name: 'Overview' }), 'the overview heading');
-    await assertVisible(main.getByText('Models will appear here'), 'the models placeholder');
-    // The API stores emails lower-cased.
-    await assertVisible(main.getByText(admin.email.toLowerCase(), { exact: true }), "the admin's email");
+    await assertVisible(main.getByRole('heading', { level: 2, name: 'Models', exact: true }), 'the models card');
+    // Admins see what happened lately; their own sign-in is the newest entry.
+    await assertVisible(main.getByRole('list', { name: 'Recent activity, newest first' }).getByText('signed in').first(), 'the admin sign-in in the recent activity');
     const header = page.getByRole('banner');
     await assertVisible(header.getByText('Modelyard', { exact: true }), 'the product name');
     await assertText(header.locator('.identity'), /\badmin\b/, "the admin's role in the header");

@@ -26,7 +26,7 @@ export function useApiAction() {
         return { ok: true, data };
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) {
-          router.push(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+          router.push(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
         }
         setError(errorMessage(e));
         return { ok: false };

@@ -16,6 +16,7 @@ import {
   ZAdhocDriftReport, ZAlert, ZAlertRules, ZSloReport, type TSloQuery, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
   type TAlertQuery, type TDriftSeriesQuery, type TPutAlertRulesRequest,
 } from './drift.js';
+import { ZMetricSeries, type TMetricSeriesQuery } from './metrics.js';
 import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
@@ -195,6 +196,8 @@ export class ModelyardClient {
   putAlertRules(name: string, body: TPutAlertRulesRequest) { return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body); }
   slo(name: string, query: TSloQuery = {}) { return this.get(`/v1/models/${enc(name)}/slo`, ZSloReport, query as Query); }
   listAlerts(query: TAlertQuery = {}) { return this.get('/v1/alerts', z.array(ZAlert), query as Query); }
+
+  metricSeries(name: string, query: TMetricSeriesQuery = {}) { return this.get(`/v1/models/${enc(name)}/metrics`, ZMetricSeries, query as Query); }
 
   listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
   createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }

@@ -6,5 +6,6 @@ export * from './registry.js';
 export * from './webhooks.js';
 export * from './deployments.js';
 export * from './drift.js';
+export * from './metrics.js';
 export * from './client.js';
 export * from './signature.js';

@@ -1,17 +1,11 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { ZModelName } from '@modelyard/contracts';
+import type { z } from 'zod';
+import { ZMetricSeries, ZMetricSeriesQuery, ZModelName } from '@modelyard/contracts';
 import { RollupsService, ServingMetrics, type Principal } from '@modelyard/server';
-import { Actor, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
-
-const ZSeriesQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  version: z.coerce.number().int().min(1).optional(),
-});
 
 /** Prometheus text format. Scrape with a key holding models:read (see deploy/ for the ServiceMonitor). */
 @ApiTags('metrics')
@@ -22,7 +16,8 @@ export class MetricsController {
   /** Per-minute requests, errors and p50/p95/p99 per version and role, merged across api processes. */
   @RequirePermission('metrics.read')
   @Get('v1/models/:name/metrics')
-  series(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZSeriesQuery)) q: z.output<typeof ZSeriesQuery>) {
+  @ApiZodResponse(200, ZMetricSeries)
+  series(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZMetricSeriesQuery)) q: z.output<typeof ZMetricSeriesQuery>) {
     return this.rollups.series(actor, name, q);
   }
 

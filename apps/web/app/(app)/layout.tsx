@@ -23,7 +23,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           </div>
         ) : null}
       </header>
-      <SideNav />
+      <SideNav role={me.ok ? me.data.role : null} />
       <main className="content">
         {me.ok ? children : <ErrorAlert message={`Cannot load your account: ${me.message}`} />}
       </main>

@@ -108,6 +108,8 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
         minute: r.minute.toISOString(), version: r.version, role: r.role, count: r.count, errors: r.errors,
         meanMs: r.count ? Math.round((r.sumMs / r.count) * 1000) / 1000 : null,
         p50Ms: quantileMs(r.buckets, 0.5), p95Ms: quantileMs(r.buckets, 0.95), p99Ms: quantileMs(r.buckets, 0.99),
+        // So a caller can merge minutes into longer steps and still read true quantiles.
+        buckets: r.buckets,
       })),
     };
   }

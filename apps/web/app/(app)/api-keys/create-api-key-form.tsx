@@ -1,8 +1,9 @@
 'use client';
-import { useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { SCOPES_BY_ROLE, type Role, type Scope, type TCreateApiKeyRequest } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
+import { OneTimeSecret } from '@/components/one-time-secret';
 
 export interface OwnerOption {
   id: string;
@@ -105,35 +106,9 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
 }
 
 function NewSecret({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const codeRef = useRef<HTMLElement>(null);
-
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied('yes');
-    } catch {
-      // No clipboard API outside secure contexts (plain http on a LAN address): select it for Ctrl+C.
-      const range = document.createRange();
-      if (codeRef.current) range.selectNodeContents(codeRef.current);
-      window.getSelection()?.removeAllRanges();
-      window.getSelection()?.addRange(range);
-      setCopied('failed');
-    }
-  }
-
   return (
-    <div className="secret-box" role="status">
-      <p>
-        <strong>API key &ldquo;{name}&rdquo; created.</strong> Copy the secret now. This key will not be shown again.
-      </p>
-      <div className="secret-row">
-        <code ref={codeRef} id="new-api-key-secret" aria-label="New API key secret">{secret}</code>
-        <button type="button" className="btn btn-secondary btn-small" onClick={copy}>Copy</button>
-        <button type="button" className="btn btn-link btn-small" onClick={onDone}>Done</button>
-      </div>
-      {copied === 'yes' ? <p className="small">Copied to the clipboard.</p> : null}
-      {copied === 'failed' ? <p className="small">Copying is blocked here; the secret is selected, press Ctrl+C.</p> : null}
-    </div>
+    <OneTimeSecret secret={secret} secretLabel="New API key secret" onDone={onDone}>
+      <strong>API key &ldquo;{name}&rdquo; created.</strong> Copy the secret now. This key will not be shown again.
+    </OneTimeSecret>
   );
 }

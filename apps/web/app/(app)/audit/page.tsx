@@ -1,5 +1,8 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
+import type { TAuditQuery } from '@modelyard/contracts';
 import { load } from '@/lib/api.server';
+import { AUDIT_ACTIONS } from '@/lib/audit-text';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
@@ -12,48 +15,124 @@ function summaryText(summary: unknown): string {
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
-export default async function AuditPage() {
-  const page = await load((api) => api.listAudit({ limit: 100 }));
+const OBJECT_TYPES = ['user', 'serviceAccount', 'group', 'apiKey', 'model', 'modelVersion', 'approval', 'job', 'schedule', 'webhook'];
+const FILTERS = ['actor', 'action', 'objectType', 'objectId', 'from', 'to'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim() ?? '';
+/** A datetime-local value (`YYYY-MM-DDTHH:MM`) is read as UTC, like every time the dashboard shows. */
+const utcIso = (v: string) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00Z` : undefined);
+
+export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
+  const sp = await searchParams;
+  const f = Object.fromEntries(FILTERS.map((k) => [k, one(sp[k])])) as Filters;
+  const cursor = one(sp.cursor) || undefined;
+  const query: Partial<TAuditQuery> = {
+    limit: 100, cursor,
+    actorId: f.actor || undefined, action: f.action || undefined, objectType: f.objectType || undefined,
+    objectId: f.objectId || undefined, from: utcIso(f.from), to: utcIso(f.to),
+  };
+  const [page, users, accounts] = await Promise.all([
+    load((api) => api.listAudit(query)),
+    load((api) => api.listUsers({ limit: 500 })),
+    load((api) => api.listServiceAccounts()),
+  ]);
+  const filtered = FILTERS.some((k) => f[k] !== '');
+  const params = new URLSearchParams(Object.entries(f).filter(([, v]) => v !== ''));
+  const nextHref = page.ok && page.data.nextCursor ? `/audit?${new URLSearchParams([...params, ['cursor', page.data.nextCursor]])}` : null;
+
   return (
     <>
       <PageHeader title="Audit log">Who changed what, most recent first.</PageHeader>
+      {page.ok || page.status !== 403 ? (
+        <section className="card">
+          <form className="form-grid filter-grid" method="get" action="/audit" aria-label="Filter the audit log">
+            <div className="field">
+              <label htmlFor="audit-actor">Actor</label>
+              <select id="audit-actor" name="actor" defaultValue={f.actor}>
+                <option value="">Anyone</option>
+                {users.ok ? (
+                  <optgroup label="Users">
+                    {users.data.items.map((u) => <option key={u.id} value={u.id}>{u.email}</option>)}
+                  </optgroup>
+                ) : null}
+                {accounts.ok ? (
+                  <optgroup label="Service accounts">
+                    {accounts.data.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+                  </optgroup>
+                ) : null}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="audit-action">Action</label>
+              <input id="audit-action" name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64} autoComplete="off" list="audit-actions" />
+              <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
+            </div>
+            <div className="field">
+              <label htmlFor="audit-object-type">Object type</label>
+              <select id="audit-object-type" name="objectType" defaultValue={f.objectType}>
+                <option value="">Any</option>
+                {OBJECT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="audit-object-id">Object id</label>
+              <input id="audit-object-id" name="objectId" type="text" defaultValue={f.objectId} maxLength={128} autoComplete="off" />
+            </div>
+            <div className="field">
+              <label htmlFor="audit-from">From (UTC)</label>
+              <input id="audit-from" name="from" type="datetime-local" defaultValue={f.from} />
+            </div>
+            <div className="field">
+              <label htmlFor="audit-to">To (UTC)</label>
+              <input id="audit-to" name="to" type="datetime-local" defaultValue={f.to} />
+            </div>
+            <div className="form-actions">
+              <button type="submit" className="btn btn-primary">Filter</button>
+              {filtered ? <Link href="/audit" className="btn btn-secondary">Clear</Link> : null}
+            </div>
+          </form>
+        </section>
+      ) : null}
       {!page.ok ? (
         <ErrorAlert message={page.message} />
       ) : page.data.items.length === 0 ? (
-        <section className="card empty-state"><p className="muted">No entries yet.</p></section>
+        <section className="card empty-state"><p className="muted">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p></section>
       ) : (
         <section className="card">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Object</th>
-                <th scope="col">IP</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.items.map((e) => (
-                <tr key={e.id}>
-                  <td className="nowrap">{formatTime(e.at)}</td>
-                  <td className="nowrap">
-                    {e.actor.name ?? e.actor.id ?? e.actor.kind}
-                    {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
-                  </td>
-                  <td><code>{e.action}</code></td>
-                  <td>
-                    {e.objectType}
-                    {e.objectId ? <span className="muted small mono"> {e.objectId}</span> : null}
-                  </td>
-                  <td className="mono small">{e.ip ?? '—'}</td>
-                  <td className="mono small summary">{summaryText(e.summary)}</td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Audit log entries">
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Object</th>
+                  <th scope="col">IP</th>
+                  <th scope="col">Details</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          {page.data.nextCursor ? <p className="muted">Showing the {page.data.items.length} most recent entries.</p> : null}
+              </thead>
+              <tbody>
+                {page.data.items.map((e) => (
+                  <tr key={e.id}>
+                    <td className="nowrap">{formatTime(e.at)}</td>
+                    <td className="nowrap">
+                      {e.actor.name ?? e.actor.id ?? e.actor.kind}
+                      {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
+                    </td>
+                    <td><code>{e.action}</code></td>
+                    <td>
+                      {e.objectType}
+                      {e.objectId ? <span className="muted small mono"> {e.objectId}</span> : null}
+                    </td>
+                    <td className="mono small">{e.ip ?? '—'}</td>
+                    <td className="mono small summary">{summaryText(e.summary)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {nextHref ? <p className="pager"><span className="muted">Showing {page.data.items.length} entries.</span><Link href={nextHref}>Older entries</Link></p> : null}
         </section>
       )}
     </>

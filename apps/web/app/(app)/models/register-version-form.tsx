@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState, useTransition, type FormEvent } from 'react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { ApiError, ZModelName, type TModelVersion } from '@modelyard/contracts';
+import { ApiError, ZModelName, ZReferenceDataset, type TModelVersion, type TReferenceDataset } from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { formatBytes } from '@/lib/format';
 import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
@@ -42,7 +42,7 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
 
   function handleError(e: unknown) {
     if (e instanceof ApiError && e.status === 401) {
-      router.push(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+      router.push(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
     }
     setError(errorMessage(e));
   }
@@ -101,13 +101,16 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     const metrics = parseMetrics(String(form.get('metrics') ?? ''));
     if (!metrics.ok) return setError(metrics.message);
 
+    const reference = await readReference(form.get('reference'));
+    if (!reference.ok) return setError(reference.message);
+
     const description = String(form.get('description') ?? '').trim();
     setPhase({ kind: 'uploading', fileName: file.name, progress: null });
     let version: TModelVersion;
     try {
       version = await uploadVersion(
         name.data,
-        { description, tags: tags.value, metrics: metrics.value },
+        { description, tags: tags.value, metrics: metrics.value, ...(reference.value && { reference: reference.value }) },
         file,
         (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
@@ -149,6 +152,13 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
       <div className={model ? 'field field-wide' : 'field'}>
         <label htmlFor={`${idPrefix}-file`}>ONNX file</label>
         <input id={`${idPrefix}-file`} name="file" type="file" accept=".onnx,application/octet-stream" required />
+      </div>
+      <div className="field field-wide">
+        <label htmlFor={`${idPrefix}-reference`}>Drift reference (JSON, optional)</label>
+        <input id={`${idPrefix}-reference`} name="reference" type="file" accept=".json,application/json" aria-describedby={`${idPrefix}-reference-hint`} />
+        <span className="hint" id={`${idPrefix}-reference-hint`}>
+          {'{"feature_names": […], "rows": [[…], …]}'}, e.g. a sample of the training data: drift is measured against it.
+        </span>
       </div>
       <div className="field field-full">
         <label htmlFor={`${idPrefix}-description`}>Description</label>
@@ -222,6 +232,27 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
       );
     }
   }
+}
+
+/**
+ * The optional drift reference: a JSON file shaped like the shared fixtures' reference.json (other keys, such as
+ * `target` or `stats`, are dropped). It travels inside the `spec` field, so it is checked here with the same schema
+ * the API uses, and a bad file is named before any upload starts.
+ */
+async function readReference(file: FormDataEntryValue | null): Promise<{ ok: true; value: TReferenceDataset | null } | { ok: false; message: string }> {
+  if (!(file instanceof File) || file.size === 0) return { ok: true, value: null };
+  let json: unknown;
+  try {
+    json = JSON.parse(await file.text());
+  } catch {
+    return { ok: false, message: `Drift reference: ${file.name} is not JSON.` };
+  }
+  const parsed = ZReferenceDataset.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, message: `Drift reference: ${issue ? `${issue.path.join('.') || 'file'}: ${issue.message}` : 'invalid'}.` };
+  }
+  return { ok: true, value: { feature_names: parsed.data.feature_names, rows: parsed.data.rows } };
 }
 
 /** Reasons come from the API with or without a final full stop. */

@@ -4,6 +4,7 @@ import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
 import { CreateUserForm } from './create-user-form';
+import { DisableButton, RoleForm } from './user-controls';
 
 export const metadata: Metadata = { title: 'Users' };
 
@@ -23,7 +24,7 @@ export default async function UsersPage() {
           </section>
           <section className="card">
             <h2>All users</h2>
-            <table className="table">
+            <table className="table" aria-label="Users">
               <thead>
                 <tr>
                   <th scope="col">Email</th>
@@ -31,16 +32,21 @@ export default async function UsersPage() {
                   <th scope="col">Role</th>
                   <th scope="col">Status</th>
                   <th scope="col">Created</th>
+                  <th scope="col"><span className="visually-hidden">Actions</span></th>
                 </tr>
               </thead>
               <tbody>
                 {users.data.items.map((u) => (
-                  <tr key={u.id}>
+                  <tr key={u.id} className={u.disabled ? 'row-inactive' : undefined}>
                     <td>{u.email}</td>
                     <td>{u.name}</td>
-                    <td><span className={`badge badge-role-${u.role}`}>{u.role}</span></td>
+                    <td>
+                      <span className={`badge badge-role-${u.role}`}>{u.role}</span>
+                      <RoleForm userId={u.id} label={u.email} role={u.role} />
+                    </td>
                     <td>{u.disabled ? <span className="badge badge-muted">disabled</span> : 'active'}</td>
                     <td className="nowrap">{formatTime(u.createdAt)}</td>
+                    <td><DisableButton userId={u.id} label={u.email} disabled={u.disabled} /></td>
                   </tr>
                 ))}
               </tbody>

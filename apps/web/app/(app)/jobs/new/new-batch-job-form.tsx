@@ -68,7 +68,7 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
 
   function handleError(e: unknown) {
     if (e instanceof ApiError && e.status === 401) {
-      router.push(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+      router.push(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
     }
     setError(errorMessage(e));
   }

@@ -1,12 +1,15 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ZSignature, type TApproval, type THistoryEntry, type TModelVersion, type TRegisteredModel, type TTensorSpec } from '@modelyard/contracts';
-import { getMe, load } from '@/lib/api.server';
+import {
+  ZSignature, type TApproval, type TDriftWindowReport, type THistoryEntry, type TModelVersion, type TRegisteredModel, type TTensorSpec,
+} from '@modelyard/contracts';
+import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatBytes, formatMetric, formatTime } from '@/lib/format';
 import { describeHistory } from '@/lib/registry-text';
 import { registryAbilities, type RegistryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
 import { AutoRefresh } from '@/components/auto-refresh';
+import { DriftBadge } from '@/components/drift-badge';
 import { AliasBadges, StageBadge, StatusBadge } from '@/components/registry-badges';
 import { RegisterVersionForm } from '../register-version-form';
 import { RemoveAliasButton, SetAliasForm } from './alias-controls';
@@ -30,11 +33,12 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
   if (!me.ok) return null; // the layout shows why
   const abilities = registryAbilities(me.data.role);
 
-  const [model, versions, history, approvals] = await Promise.all([
+  const [model, versions, history, approvals, drift] = await Promise.all([
     load((api) => api.getModel(name)),
     load((api) => api.listVersions(name)),
     load((api) => api.history(name)),
     load((api) => api.listApprovals({ status: 'pending', model: name })),
+    load((api) => api.driftLatest(name)),
   ]);
 
   if (!model.ok) {
@@ -75,6 +79,8 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
           <VersionsTable model={m} versions={list} production={production} abilities={abilities} role={me.data.role} selected={selected?.version ?? null} />
         )}
       </section>
+
+      <DriftStatus model={m} drift={drift} />
 
       {selected ? <VersionDetail model={m.name} v={selected} /> : null}
 
@@ -125,7 +131,11 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
         </div>
         <div>
           <dt>Monitoring</dt>
-          <dd><Link href={`/models/${encodeURIComponent(m.name)}/drift`}>Drift and alerts</Link></dd>
+          <dd>
+            <Link href={`/models/${encodeURIComponent(m.name)}/latency`}>Latency and errors</Link>
+            {' · '}
+            <Link href={`/models/${encodeURIComponent(m.name)}/drift`}>Drift and alerts</Link>
+          </dd>
         </div>
         <div><dt>Created</dt><dd>{formatTime(m.createdAt)}</dd></div>
         {tags.length ? (
@@ -133,6 +143,59 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
         ) : null}
       </dl>
     </div>
+  );
+}
+
+const stat = (n: number | null, digits = 3) => (n === null ? '—' : String(Number(n.toPrecision(digits))));
+
+/** The newest drift window of the serving version: status, and which features moved (`GET …/drift/latest`). */
+function DriftStatus({ model: m, drift }: { model: TRegisteredModel; drift: Loaded<TDriftWindowReport> }) {
+  const report = drift.ok ? drift.data.report : null;
+  return (
+    <section className="card" id="drift" aria-labelledby="drift-title">
+      <div className="card-head">
+        <h2 id="drift-title">Drift</h2>
+        {report ? <DriftBadge status={report.status} /> : null}
+      </div>
+      {!drift.ok ? (
+        // 404 is the ordinary "nothing to compare yet"; its message says what is missing.
+        drift.status === 404 ? <p className="muted">{drift.message}.</p> : <ErrorAlert message={drift.message} />
+      ) : !report ? (
+        <p className="muted">The newest window of version {drift.data.version} has no report yet.</p>
+      ) : (
+        <>
+          <p className="small">
+            Version {drift.data.version}{drift.data.silent ? ' (silent traffic only)' : ''}: {report.rows} rows logged from{' '}
+            {formatTime(drift.data.start)} to {formatTime(drift.data.end)}, compared with its reference.{' '}
+            {report.driftedFeatures} of {report.evaluatedFeatures} features drifted (share {stat(report.driftShare, 2)}).
+          </p>
+          <table className="table table-compact drift-table" aria-label={`Drift of ${m.name} by feature`}>
+            <thead>
+              <tr>
+                <th scope="col">Feature</th>
+                <th scope="col">Status</th>
+                <th scope="col" className="num">PSI</th>
+                <th scope="col" className="num">JS distance</th>
+                <th scope="col" className="num">p-value</th>
+                <th scope="col">Test</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.features.map((f) => (
+                <tr key={f.name}>
+                  <th scope="row" className="row-title mono">{f.name}</th>
+                  <td><DriftBadge status={f.status} /></td>
+                  <td className="num mono">{stat(f.psi)}</td>
+                  <td className="num mono">{stat(f.js)}</td>
+                  <td className="num mono">{f.pValue === null ? '—' : f.pValue < 0.001 ? '< 0.001' : stat(f.pValue)}</td>
+                  <td className="small muted">{f.test ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
   );
 }
 
