@@ -195,7 +195,7 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
     await assertText(row.getByRole('cell').nth(0), 'firing', 'the alert is firing');
     await assertText(row.getByRole('cell').nth(1), `v${version}`, 'for the version');
     await assertText(row.getByRole('cell').nth(2), /^feature in drift: petal_length\s*1 feature in drift$/, 'why it fired');
-    await page.screenshot({ path: path.join(screenshotDir(), 'drift.png'), fullPage: true });
+    await page.screenshot({ path: path.join(screenshotDir(), 'drift-detail.png'), fullPage: true });
   });
 
   step('a viewer sees the rules read-only', async () => {

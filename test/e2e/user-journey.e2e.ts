@@ -367,6 +367,12 @@ describe('the dashboard as one product: one user journey', { timeout: 600_000 },
     await assertText(row.locator('.badge'), 'drift', 'petal_length drifted');
     await assertText(rowOf(page.getByRole('table', { name: `Drift of ${model} by feature` }), 'sepal_width').locator('.badge'), 'no drift', 'sepal_width did not move');
     await assertText(drift.locator('p').first(), /^Version 1: \d+ rows logged .* 2 of 4 features drifted/, 'the window and its drifted features');
+    await screenshot('model-drift.png');
+    // The model's drift page: the heat map marks the shifted features.
+    await page.getByRole('link', { name: 'Drift and alerts' }).click();
+    const shifted = page.locator('a[data-status="drift"]').filter({ hasText: 'drift' });
+    await assertVisible(shifted.first(), 'a drift cell in the heat map');
+    assert.equal(await page.locator('a[data-status]').filter({ has: page.locator('.drift-cell-status') }).count() > 0, true, 'the heat map has cells');
     await screenshot('drift.png');
 
     await go('Overview');
