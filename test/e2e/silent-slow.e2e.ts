@@ -1,11 +1,14 @@
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { e2eEnv, http } from '@modelyard/testing';
+import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { records, registerFile, registerFixture, samples } from '../support/fixtures.js';
+import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
-const admin = (method: string, p: string, body?: unknown) => http(env.apiUrl, method, p, { token: env.adminApiKey, body });
+/** This test's own api process (set in before()): quiet, so p50s measure the silent version and nothing else. */
+let apiUrl = env.apiUrl;
+const admin = (method: string, p: string, body?: unknown) => http(apiUrl, method, p, { token: env.adminApiKey, body });
 
 /** `connections` loops sending one-row predictions for `ms`; every answer checked, latencies collected. */
 async function load(model: string, ms: number, connections: number) {
@@ -17,7 +20,7 @@ async function load(model: string, ms: number, connections: number) {
   await Promise.all(Array.from({ length: connections }, async () => {
     while (Date.now() < until) {
       const t = performance.now();
-      const res = await fetch(`${env.apiUrl}/v1/models/${model}/predict`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body });
+      const res = await fetch(`${apiUrl}/v1/models/${model}/predict`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body });
       await res.arrayBuffer();
       latencies.push(performance.now() - t);
       if (res.status !== 200) failed++;
@@ -38,14 +41,27 @@ describe('a slow silent version', () => {
   let model: string;
   let v1: number;
   let v2: number;
+  let api: AppProcess | null = null;
 
   before(async () => {
+    // The shared apps log every prediction here (drift tests) and the worker folds them: background work that
+    // moves p50 by more than the 10 % this test measures. Its own api, with its own Redis prefix, logs none.
+    const port = await freePort();
+    api = startApp('api-silent', 'api', {
+      REDIS_PREFIX: uniqueId('silent'), PREDICTION_LOG_SAMPLE_RATE: '0', RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', API_PORT: String(port),
+    });
+    await waitReady(`http://127.0.0.1:${port}/readyz`, api);
+    apiUrl = `http://127.0.0.1:${port}`;
     const a = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     model = a.model;
     v1 = a.version;
     v2 = (await registerFile(env.apiUrl, env.adminApiKey, path.resolve('test/fixtures/slow_iris.onnx'), {
       model, promote: false, spec: { sampleInput: records(samples('iris_logreg')).slice(0, 3) },
     })).version;
+  });
+
+  after(async () => {
+    await api?.kill();
   });
 
   it('does not change production p50 by more than 10 %, never answers, and is compared', async (t) => {
