@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { http, uniqueId } from '@modelyard/testing';
 import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
-import { reference, registerFixture } from '../support/fixtures.js';
+import { reference, registerFixture, drawFromReference } from '../support/fixtures.js';
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
 const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
@@ -32,15 +32,7 @@ const viewer = person('viewer');
 const ref = reference('iris_logreg');
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
-/** n records drawn (seeded) from the reference rows, with `shift` added to some features (as drift.e2e.ts). */
-function draw(n: number, shift: Record<string, number>, seed: number) {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  return Array.from({ length: n }, () => {
-    const row = ref.rows[Math.floor(rnd() * ref.rows.length)]!;
-    return Object.fromEntries(ref.feature_names.map((f, i) => [f, row[i]! + (shift[f] ?? 0)]));
-  });
-}
+const draw = (n: number, shift: Record<string, number>, seed: number) => drawFromReference(ref, n, shift, seed);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { reference, registerFixture } from '../support/fixtures.js';
+import { reference, registerFixture, drawFromReference } from '../support/fixtures.js';
 
 const env = e2eEnv();
 const admin = (method: string, p: string, body?: unknown) => http(env.apiUrl, method, p, { token: env.adminApiKey, body });
@@ -20,15 +20,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
   }
 }
 
-/** n records drawn (seeded) from the reference rows, with `shift` added to some features. */
-function draw(n: number, shift: Record<string, number>, seed: number) {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  return Array.from({ length: n }, () => {
-    const row = ref.rows[Math.floor(rnd() * ref.rows.length)]!;
-    return Object.fromEntries(ref.feature_names.map((f, i) => [f, row[i]! + (shift[f] ?? 0)]));
-  });
-}
+const draw = (n: number, shift: Record<string, number>, seed: number) => drawFromReference(ref, n, shift, seed);
 
 describe('drift monitoring end to end: predictions -> log -> windows -> report -> alert webhook', () => {
   let model: string;

@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { http, uniqueId } from '@modelyard/testing';
 import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
-import { FIXTURES_DIR, records, reference, samples } from '../support/fixtures.js';
+import { FIXTURES_DIR, records, reference, samples, drawFromReference } from '../support/fixtures.js';
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
 const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
@@ -46,15 +46,7 @@ const irisFile = path.join(FIXTURES_DIR, 'iris_logreg', 'model.onnx');
 const forestFile = path.join(FIXTURES_DIR, 'iris_rf', 'model.onnx');
 const referenceFile = path.join(FIXTURES_DIR, 'iris_logreg', 'reference.json');
 
-/** n records drawn (seeded) from the reference rows, with `shift` added to some features. */
-function draw(n: number, shift: Record<string, number>, seed: number) {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  return Array.from({ length: n }, () => {
-    const row = ref.rows[Math.floor(rnd() * ref.rows.length)]!;
-    return Object.fromEntries(ref.feature_names.map((f, i) => [f, row[i]! + (shift[f] ?? 0)]));
-  });
-}
+const draw = (n: number, shift: Record<string, number>, seed: number) => drawFromReference(ref, n, shift, seed);
 
 describe('the dashboard as one product: one user journey', { timeout: 600_000 }, () => {
   let browser: Browser;

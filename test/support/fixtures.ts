@@ -42,6 +42,19 @@ export function reference(fixture: FixtureName): { feature_names: string[]; rows
 }
 
 /**
+ * `n` records drawn (seeded, so every run sends the same traffic) from a reference's rows, with `shift` added to
+ * the named features: traffic like the training data, or deliberately drifted.
+ */
+export function drawFromReference(ref: { feature_names: string[]; rows: number[][] }, n: number, shift: Record<string, number>, seed: number) {
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, () => {
+    const row = ref.rows[Math.floor(rnd() * ref.rows.length)]!;
+    return Object.fromEntries(ref.feature_names.map((f, i) => [f, row[i]! + (shift[f] ?? 0)]));
+  });
+}
+
+/**
  * Uploads a shared fixture as a new model, waits until it is ready, and (optionally) promotes it. With
  * `reference`, its reference.json goes along as the version's drift baseline.
  */

@@ -1,4 +1,4 @@
-import type { TMetricPoint, TMetricSeries } from '@modelyard/contracts';
+import { quantileOf, type TMetricPoint, type TMetricSeries } from '@modelyard/contracts';
 
 /**
  * Turning the API's per-minute rollups into what the charts draw. Pure functions, run by server components,
@@ -46,23 +46,7 @@ export interface LatencyView {
   rows: StepRow[];
 }
 
-/** The q-quantile of a bucketed histogram, interpolated inside its bucket (as the API's own quantileMs does). */
-export function quantileMs(buckets: number[], boundsMs: number[], q: number): number | null {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (!total) return null;
-  const rank = q * total;
-  let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    const n = buckets[i]!;
-    if (n && seen + n >= rank) {
-      const lo = i === 0 ? 0 : boundsMs[i - 1]!;
-      const hi = boundsMs[i] ?? boundsMs[boundsMs.length - 1]! * 2;
-      return Math.round((lo + ((rank - seen) / n) * (hi - lo)) * 1000) / 1000;
-    }
-    seen += n;
-  }
-  return boundsMs[boundsMs.length - 1] ?? null;
-}
+const quantileMs = quantileOf;
 
 interface Acc {
   count: number;

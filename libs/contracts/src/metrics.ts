@@ -1,5 +1,27 @@
 import { z } from 'zod';
 
+/**
+ * The q-quantile of a bucketed latency histogram (counts per bucket, `boundsMs` the upper bounds, one more
+ * bucket for everything above), interpolated linearly inside the bucket it falls in. The api's rollups and the
+ * dashboard's merged steps read quantiles the same way.
+ */
+export function quantileOf(buckets: number[], boundsMs: readonly number[], q: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (!total) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i]!;
+    if (n && seen + n >= rank) {
+      const lo = i === 0 ? 0 : boundsMs[i - 1]!;
+      const hi = boundsMs[i] ?? boundsMs[boundsMs.length - 1]! * 2;
+      return Math.round((lo + ((rank - seen) / n) * (hi - lo)) * 1000) / 1000;
+    }
+    seen += n;
+  }
+  return boundsMs[boundsMs.length - 1] ?? null;
+}
+
 /** Who answered a request, as the rollups count it (`X-Deployment-Role`, plus `silent` for shadow copies). */
 export const ROLLUP_ROLES = ['production', 'pilot', 'explicit', 'silent'] as const;
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
+import { quantileOf } from '@modelyard/contracts';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
@@ -10,22 +11,9 @@ import { RollupsRepository, type RollupDelta } from './rollups.repository.js';
 export const ROLLUP_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500];
 const FLUSH_MS = 10_000;
 
-/** The q-quantile of a bucketed histogram, interpolated linearly inside the bucket it falls in. */
+/** The q-quantile of a rollup histogram (see quantileOf in contracts). */
 export function quantileMs(buckets: number[], q: number): number | null {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (!total) return null;
-  const rank = q * total;
-  let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    const n = buckets[i]!;
-    if (n && seen + n >= rank) {
-      const lo = i === 0 ? 0 : ROLLUP_BUCKETS_MS[i - 1]!;
-      const hi = ROLLUP_BUCKETS_MS[i] ?? ROLLUP_BUCKETS_MS[ROLLUP_BUCKETS_MS.length - 1]! * 2;
-      return Math.round((lo + ((rank - seen) / n) * (hi - lo)) * 1000) / 1000;
-    }
-    seen += n;
-  }
-  return ROLLUP_BUCKETS_MS[ROLLUP_BUCKETS_MS.length - 1]!;
+  return quantileOf(buckets, ROLLUP_BUCKETS_MS, q);
 }
 
 /** A query's time range: the last hour by default, at most 31 days, `from` not after `to`. */
