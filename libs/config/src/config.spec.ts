@@ -43,6 +43,12 @@ describe('loadWorkerConfig', () => {
   it('parses booleans strictly', () => {
     assert.throws(() => loadWorkerConfig({ ...good, LOG_PRETTY: 'maybe' }), ConfigError);
   });
+  it('takes the drift status thresholds, with the documented defaults', () => {
+    assert.deepEqual(loadWorkerConfig(good).worker.drift.thresholds, { psi: { warn: 0.1, drift: 0.25 }, js: 0.1, pValue: 0.05, driftShare: 0.5 });
+    const t = loadWorkerConfig({ ...good, DRIFT_PSI_DRIFT: '0.4', DRIFT_P_VALUE: '0.01' }).worker.drift.thresholds;
+    assert.deepEqual([t.psi.drift, t.pValue], [0.4, 0.01]);
+    assert.throws(() => loadWorkerConfig({ ...good, DRIFT_JS: '2' }), ConfigError);
+  });
 });
 
 describe('storage config', () => {

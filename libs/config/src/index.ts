@@ -138,6 +138,16 @@ const workerEnv = z.object({
   DRIFT_FOLD_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Length of a drift window (windows start at multiples of it since the epoch). */
   DRIFT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  /**
+   * Drift status thresholds: a column is `drift` when its test's p-value is under DRIFT_P_VALUE and PSI >=
+   * DRIFT_PSI_DRIFT and JS >= DRIFT_JS; `warn` when the p-value is under it and PSI >= DRIFT_PSI_WARN or JS >=
+   * DRIFT_JS; a dataset is `drift` when at least DRIFT_SHARE of its features are.
+   */
+  DRIFT_PSI_WARN: z.coerce.number().min(0).default(0.1),
+  DRIFT_PSI_DRIFT: z.coerce.number().min(0).default(0.25),
+  DRIFT_JS: z.coerce.number().min(0).max(1).default(0.1),
+  DRIFT_P_VALUE: z.coerce.number().min(0).max(1).default(0.05),
+  DRIFT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   /** How often alerts.evaluate checks every model's alert rules. */
   ALERT_EVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
@@ -221,7 +231,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   return {
     ...shared(e),
     worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
-      drift: { foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS } },
+      drift: {
+        foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
+        thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },
+      } },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import { ZReferenceDataset, type JobPayloadParsed } from '@modelyard/contracts';
 import { CsvRecordReader } from '../jobs/csv-stream.js';
 import { AppError } from '../platform/errors.js';
-import { LOGGER } from '../platform/tokens.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import type { CommonConfig } from '@modelyard/config';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
 import { referenceBatch, rowsToBatch, type DriftBatch, type ReferenceProfile } from './drift-profile.js';
 import { createWindow, foldBatch } from './drift-window.js';
-import { driftReport } from './drift-metrics.js';
+import { driftReport, type DriftThresholds } from './drift-metrics.js';
 import { readBytes } from './drift-profiler.service.js';
 import { roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
@@ -53,6 +54,7 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
     private readonly repo: DriftRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { thresholds?: DriftThresholds } } },
   ) {}
 
   async handle({ reportId }: JobPayloadParsed<'drift.report'>, ctx: JobContext) {
@@ -71,7 +73,7 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
         throw new AppError('VALIDATION_FAILED', `The dataset has none of the model's features (${profile.features.slice(0, 5).map((f) => f.name).join(', ')}…)`);
       }
       const window = foldBatch(createWindow(profile), profile, batch);
-      const report = driftReport(profile, window);
+      const report = driftReport(profile, window, this.cfg.worker?.drift?.thresholds);
       await this.repo.updateAdhoc(r.id, { status: 'succeeded', report: report as never, error: null, finishedAt: new Date() });
       return { status: report.status, rows: report.rows };
     } catch (e) {

@@ -6,7 +6,7 @@ import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { DriftRow, ReferenceProfile } from './drift-profile.js';
 import { createWindow, foldRows, type DriftWindow } from './drift-window.js';
-import { driftReport } from './drift-metrics.js';
+import { driftReport, type DriftThresholds } from './drift-metrics.js';
 import { DriftRepository } from './drift.repository.js';
 
 /** Log entries (requests) per transaction, and per run: a backlog is worked off over several runs. */
@@ -38,7 +38,7 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
 
   constructor(
     private readonly repo: DriftRepository,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number } } },
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number; thresholds?: DriftThresholds } } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -92,7 +92,7 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
       const prev = existing.get(key);
       const window = prev ? (prev.window as unknown as DriftWindow) : createWindow(g.profile, { seed: seedOf(g.versionId, g.start) });
       foldRows(window, g.profile, g.rows);
-      const report = driftReport(g.profile, window);
+      const report = driftReport(g.profile, window, this.cfg.worker?.drift?.thresholds);
       await this.repo.upsertWindow(tx, {
         versionId: g.versionId, model: g.model, number: g.number, start: g.start, minutes: prev?.minutes ?? this.windowMinutes,
         rows: window.rows, silentRows: (prev?.silentRows ?? 0) + g.silentRows, window: window as never, report: report as never,
