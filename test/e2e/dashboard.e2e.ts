@@ -103,7 +103,14 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Create service account' }).click();
     const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: serviceAccountName, exact: true }) });
     await assertVisible(row, `the new service account ${serviceAccountName} in the table`);
-    await assertText(row.getByRole('cell').nth(1), 'viewer', 'the default role of the new service account');
+    const role = row.getByLabel(`Role of ${serviceAccountName}`, { exact: true });
+    assert.equal(await role.inputValue(), 'viewer', 'the default role of the new service account');
+    // An admin changes its role in place; the page shows the saved role after a reload.
+    await role.selectOption('scientist');
+    await row.getByRole('button', { name: 'Save role' }).click();
+    await assertVisible(row.getByRole('button', { name: 'Save role', disabled: true }), 'the role saved');
+    await page.reload();
+    assert.equal(await page.getByLabel(`Role of ${serviceAccountName}`, { exact: true }).inputValue(), 'scientist', 'the new role after a reload');
   });
 
   step('adds the service account to the group', async () => {

@@ -50,6 +50,21 @@ describe('platform over HTTP', () => {
     assert.equal(audit.json.items[0].action, 'apiKey.created');
   });
 
+  it('applies a service account\'s new role and its disabling to its keys at once', async () => {
+    const admin = { token: env.adminApiKey };
+    const sa = await api('POST', '/v1/service-accounts', { ...admin, body: { name: uniqueId('sa-role'), role: 'scientist' } });
+    const key = (await api('POST', '/v1/api-keys', { ...admin, body: { name: 'ci', scopes: ['models:read', 'models:write'], serviceAccountId: sa.json.id } })).json.secret;
+    assert.equal((await api('POST', '/v1/models', { token: key, body: { name: uniqueId('sa-model') } })).status, 201);
+    const demoted = await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { role: 'viewer' } });
+    assert.equal(demoted.status, 200, demoted.text);
+    assert.equal(demoted.json.role, 'viewer');
+    assert.equal((await api('POST', '/v1/models', { token: key, body: { name: uniqueId('sa-model') } })).status, 403);
+    assert.equal((await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { disabled: true } })).json.disabled, true);
+    assert.equal((await api('GET', '/v1/me', { token: key })).status, 401);
+    assert.equal((await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { role: 'wizard' } })).status, 400);
+    assert.equal((await api('PATCH', '/v1/service-accounts/00000000-0000-0000-0000-000000000000', { ...admin, body: { role: 'viewer' } })).status, 404);
+  });
+
   it('serves the OpenAPI document and Swagger UI', async () => {
     const doc = await api('GET', '/docs/openapi.json');
     assert.equal(doc.status, 200);

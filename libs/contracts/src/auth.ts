@@ -124,6 +124,10 @@ export const ZCreateServiceAccountRequest = z.object({
   role: ZRole.default('viewer'),
 });
 export type TCreateServiceAccountRequest = z.infer<typeof ZCreateServiceAccountRequest>;
+export const ZUpdateServiceAccountRequest = z
+  .object({ description: z.string().max(500), role: ZRole, disabled: z.boolean() })
+  .partial();
+export type TUpdateServiceAccountRequest = z.infer<typeof ZUpdateServiceAccountRequest>;
 
 export const ZMemberRef = z.object({ kind: ZPrincipalKind, id: z.uuid() });
 export type TMemberRef = z.infer<typeof ZMemberRef>;

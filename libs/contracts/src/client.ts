@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   ZApiKey, ZAuditPage, ZCreatedApiKey, ZGroup, ZMeResponse, ZServiceAccount, ZUser, ZUserList,
   type TAuditQuery, type TCreateApiKeyRequest, type TCreateGroupRequest, type TCreateServiceAccountRequest,
-  type TCreateUserRequest, type TLoginRequest, type TMemberRef, type TUpdateUserRequest,
+  type TCreateUserRequest, type TLoginRequest, type TMemberRef, type TUpdateServiceAccountRequest, type TUpdateUserRequest,
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
 import {
@@ -118,6 +118,7 @@ export class ModelyardClient {
 
   listServiceAccounts() { return this.get('/v1/service-accounts', z.array(ZServiceAccount)); }
   createServiceAccount(body: TCreateServiceAccountRequest) { return this.send('POST', '/v1/service-accounts', ZServiceAccount, body); }
+  updateServiceAccount(id: string, body: TUpdateServiceAccountRequest) { return this.send('PATCH', `/v1/service-accounts/${enc(id)}`, ZServiceAccount, body); }
 
   listApiKeys() { return this.get('/v1/api-keys', z.array(ZApiKey)); }
   createApiKey(body: TCreateApiKeyRequest) { return this.send('POST', '/v1/api-keys', ZCreatedApiKey, body); }

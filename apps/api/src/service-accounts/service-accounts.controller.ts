@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZCreateServiceAccountRequest, ZServiceAccount, type TCreateServiceAccountRequest } from '@modelyard/contracts';
+import { ZCreateServiceAccountRequest, ZServiceAccount, ZUpdateServiceAccountRequest, type TCreateServiceAccountRequest, type TUpdateServiceAccountRequest } from '@modelyard/contracts';
 import { ServiceAccountsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -24,5 +24,14 @@ export class ServiceAccountsController {
   @ApiZodResponse(201, ZServiceAccount)
   create(@Actor() actor: Principal, @Body(zod(ZCreateServiceAccountRequest)) body: TCreateServiceAccountRequest) {
     return this.accounts.create(actor, body);
+  }
+
+  /** Role, description, disabled: a lowered role or a disable applies to the account's API keys at once. */
+  @RequirePermission('serviceAccounts.write')
+  @Patch(':id')
+  @ApiZodBody(ZUpdateServiceAccountRequest)
+  @ApiZodResponse(200, ZServiceAccount)
+  update(@Actor() actor: Principal, @Param('id') id: string, @Body(zod(ZUpdateServiceAccountRequest)) body: TUpdateServiceAccountRequest) {
+    return this.accounts.update(actor, id, body);
   }
 }

@@ -18,4 +18,7 @@ export class ServiceAccountsRepository {
   create(data: { name: string; description: string; role: Role }) {
     return this.db.serviceAccount.create({ data });
   }
+  update(id: string, data: { description?: string; role?: Role; disabled?: boolean }) {
+    return this.db.serviceAccount.update({ where: { id }, data });
+  }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { TCreateServiceAccountRequest, TServiceAccount } from '@modelyard/contracts';
+import type { TCreateServiceAccountRequest, TServiceAccount, TUpdateServiceAccountRequest } from '@modelyard/contracts';
 import { ServiceAccountsRepository } from './service-accounts.repository.js';
 import { AuditService } from '../audit/audit.service.js';
 import { authorize, type Principal } from '../auth/principal.js';
-import { conflict } from '../platform/errors.js';
+import { conflict, notFound } from '../platform/errors.js';
+import { AuthService } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../db/errors.js';
 
 type Row = { id: string; name: string; description: string; role: string; disabled: boolean; createdAt: Date };
@@ -14,7 +15,7 @@ export const toServiceAccountResponse = (s: Row): TServiceAccount => ({
 
 @Injectable()
 export class ServiceAccountsService {
-  constructor(private readonly repo: ServiceAccountsRepository, private readonly audit: AuditService) {}
+  constructor(private readonly repo: ServiceAccountsRepository, private readonly audit: AuditService, private readonly auth: AuthService) {}
 
   async list(actor: Principal): Promise<TServiceAccount[]> {
     authorize(actor, 'serviceAccounts.read');
@@ -28,6 +29,23 @@ export class ServiceAccountsService {
     });
     await this.audit.record(actor, { action: 'serviceAccount.created', objectType: 'serviceAccount', objectId: sa.id, summary: { name: sa.name, role: sa.role } });
     return sa;
+  }
+
+  /**
+   * Role, description, disabled. A new role or a disable takes effect on the account's keys at once: every api
+   * process drops its cached keys (a key's scopes never grant more than its owner's role allows).
+   */
+  async update(actor: Principal, id: string, req: TUpdateServiceAccountRequest): Promise<TServiceAccount> {
+    authorize(actor, 'serviceAccounts.write');
+    const before = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findById(id) : null;
+    if (!before) throw notFound('Service account');
+    const sa = await this.repo.update(id, { description: req.description, role: req.role, disabled: req.disabled });
+    if ((req.role !== undefined && req.role !== before.role) || req.disabled !== undefined) await this.auth.invalidate();
+    await this.audit.record(actor, {
+      action: 'serviceAccount.updated', objectType: 'serviceAccount', objectId: id,
+      summary: { name: sa.name, before: { role: before.role, disabled: before.disabled }, after: { role: sa.role, disabled: sa.disabled } },
+    });
+    return toServiceAccountResponse(sa);
   }
 
   async createUnchecked(req: TCreateServiceAccountRequest): Promise<TServiceAccount> {

@@ -4,6 +4,7 @@ import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
 import { CreateServiceAccountForm } from './create-service-account-form';
+import { DisableButton, RoleForm } from '../users/user-controls';
 
 export const metadata: Metadata = { title: 'Service accounts' };
 
@@ -33,16 +34,18 @@ export default async function ServiceAccountsPage() {
                     <th scope="col">Description</th>
                     <th scope="col">Status</th>
                     <th scope="col">Created</th>
+                    <th scope="col"><span className="visually-hidden">Actions</span></th>
                   </tr>
                 </thead>
                 <tbody>
                   {accounts.data.map((s) => (
                     <tr key={s.id}>
                       <td>{s.name}</td>
-                      <td><span className={`badge badge-role-${s.role}`}>{s.role}</span></td>
+                      <td><RoleForm kind="serviceAccount" userId={s.id} label={s.name} role={s.role} /></td>
                       <td>{s.description || <span className="muted">—</span>}</td>
                       <td>{s.disabled ? <span className="badge badge-muted">disabled</span> : 'active'}</td>
                       <td className="nowrap">{formatTime(s.createdAt)}</td>
+                      <td><DisableButton kind="serviceAccount" userId={s.id} label={s.name} disabled={s.disabled} /></td>
                     </tr>
                   ))}
                 </tbody>

@@ -5,15 +5,15 @@ import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
 
 /**
- * A user's role, changed in place. Demoting ends the user's sessions (the API does it); the last active admin
+ * A user's (or service account's) role, changed in place. Demoting ends the user's sessions (the API does it); the last active admin
  * cannot be demoted, and the API's message says so.
  */
-export function RoleForm({ userId, label, role }: { userId: string; label: string; role: Role }) {
+export function RoleForm({ userId, label, role, kind = 'user' }: { userId: string; label: string; role: Role; kind?: 'user' | 'serviceAccount' }) {
   const { run, pending, error } = useApiAction();
   const [value, setValue] = useState<Role>(role);
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    await run((api) => api.updateUser(userId, { role: value }));
+    await run(async (api) => { await (kind === 'user' ? api.updateUser(userId, { role: value }) : api.updateServiceAccount(userId, { role: value })); });
   }
   const id = `role-${userId}`;
   return (
@@ -29,14 +29,14 @@ export function RoleForm({ userId, label, role }: { userId: string; label: strin
 }
 
 /** Disabling ends the user's sessions and stops their keys; enabling lets them sign in again. */
-export function DisableButton({ userId, label, disabled }: { userId: string; label: string; disabled: boolean }) {
+export function DisableButton({ userId, label, disabled, kind = 'user' }: { userId: string; label: string; disabled: boolean; kind?: 'user' | 'serviceAccount' }) {
   const { run, pending, error } = useApiAction();
   return (
     <div className="danger-zone">
       <button
         type="button" className="btn btn-secondary btn-small" disabled={pending}
         aria-label={`${disabled ? 'Enable' : 'Disable'} ${label}`}
-        onClick={() => run((api) => api.updateUser(userId, { disabled: !disabled }))}
+        onClick={() => run(async (api) => { await (kind === 'user' ? api.updateUser(userId, { disabled: !disabled }) : api.updateServiceAccount(userId, { disabled: !disabled })); })}
       >
         {disabled ? 'Enable' : 'Disable'}
       </button>
