@@ -112,7 +112,7 @@ const apiEnv = z.object({
    * Share of one core's time silent runs may take per api process (0 to 1), measured as their inference time.
    * Past it copies are dropped and counted: a slow silent version sees fewer requests instead of slowing production.
    */
-  SILENT_CPU_SHARE: z.coerce.number().min(0).max(1).default(0.1),
+  SILENT_CPU_SHARE: z.coerce.number().min(0).max(1).default(0.05),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),

@@ -60,7 +60,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
-    this.share = (cfg as CommonConfig & { serving?: { silentCpuShare?: number } }).serving?.silentCpuShare ?? 0.1;
+    this.share = (cfg as CommonConfig & { serving?: { silentCpuShare?: number } }).serving?.silentCpuShare ?? 0.05;
     this.budgetMs = this.share * 1000;
   }
 
