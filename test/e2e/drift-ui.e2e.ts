@@ -15,18 +15,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { http, uniqueId } from '@modelyard/testing';
-import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
+import { assertText, assertVisible, openDashboardPage, screenshotDir, storySteps, person, storyEnv } from '../support/browser.js';
 import { reference, registerFixture, drawFromReference } from '../support/fixtures.js';
 
-const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
-const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
-const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
+const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
 
-const admin = (method: string, p: string, body?: unknown) => http(apiUrl, method, p, { token: adminKey, body });
-const person = (role: string) => {
-  const name = uniqueId(role.slice(0, 4));
-  return { email: `${name}@test.modelyard.local`, name, password: `${role}-pw-${name}`, role };
-};
+const admin = adminApi;
 const scientist = person('scientist');
 const viewer = person('viewer');
 const ref = reference('iris_logreg');

@@ -17,12 +17,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps } from '../support/browser.js';
+import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps, storyEnv } from '../support/browser.js';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 
-const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
-const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
-const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
+const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
 const storageRoot = requiredEnv('E2E_STORAGE_LOCAL_ROOT');
 const shotsDir = screenshotDir();
 
@@ -50,15 +48,6 @@ function irisCsv(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function adminApi(method: string, pathname: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${apiUrl}${pathname}`, {
-    method,
-    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
 
 describe('jobs in the dashboard', { timeout: 420_000 }, () => {
   let browser: Browser;

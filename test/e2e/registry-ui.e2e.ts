@@ -15,12 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage } from '../support/browser.js';
+import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage, storyEnv } from '../support/browser.js';
 
 
-const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
-const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
-const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
+const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
 requiredEnv('E2E_ADMIN_EMAIL');
 requiredEnv('E2E_ADMIN_PASSWORD');
 const shotsDir = screenshotDir();
@@ -39,15 +37,6 @@ const gatedModel = `ui-${suffix}-gated`;
 const scientist = { email: `scientist-${suffix}@test.modelyard.local`, name: `sci-${suffix}`, password: `scientist-pw-${suffix}`, role: 'scientist' };
 const approver = { email: `approver-${suffix}@test.modelyard.local`, name: `appr-${suffix}`, password: `approver-pw-${suffix}`, role: 'approver' };
 
-async function adminApi(method: string, pathname: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${apiUrl}${pathname}`, {
-    method,
-    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
 
 
 

@@ -4,12 +4,30 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it, type TestContext } from 'node:test';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { http, uniqueId } from '@modelyard/testing';
 
 /** What the e2e harness sets after starting api, worker and web. */
 export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} must be set (the e2e harness sets it after starting api, worker and web)`);
   return value;
+}
+
+/** Where a browser story finds the running platform: the dashboard, the api and the seeded admin's API key. */
+export function storyEnv() {
+  const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
+  const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
+  return {
+    webUrl: requiredEnv('E2E_WEB_URL').replace(/\/+$/, ''), apiUrl, adminKey,
+    /** A JSON call to the api as the seeded admin (status, headers, parsed body, text). */
+    adminApi: (method: string, p: string, body?: unknown) => http(apiUrl, method, p, { token: adminKey, body }),
+  };
+}
+
+/** A dashboard user of `role` to create through the api and log in as: unique name, e-mail and password. */
+export function person(role: string) {
+  const name = uniqueId(role.slice(0, 4));
+  return { email: `${name}@test.modelyard.local`, name, password: `${role}-pw-${name}`, role };
 }
 
 /** test/e2e/screenshots, whether this runs as test/e2e/*.ts or compiled to test/dist/...; E2E_SCREENSHOT_DIR wins. */
