@@ -4,9 +4,9 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { ApiError, ZModelName, ZReferenceDataset, type TModelVersion, type TReferenceDataset } from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
-import { formatBytes } from '@/lib/format';
 import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
 import { ErrorAlert } from '@/components/alert';
+import { UploadProgressBar } from '@/components/upload-progress';
 import { StatusBadge } from '@/components/registry-badges';
 
 type Phase =
@@ -189,19 +189,8 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
   switch (phase.kind) {
     case 'idle':
       return null;
-    case 'uploading': {
-      const { progress } = phase;
-      const pct = progress && progress.total > 0 ? Math.round((progress.loaded / progress.total) * 100) : null;
-      return (
-        <div className="upload-progress">
-          <progress max={100} value={pct ?? undefined} aria-label={`Uploading ${phase.fileName}`} />
-          <span className="small">
-            Uploading {phase.fileName}
-            {progress ? `: ${pct}% (${formatBytes(progress.loaded)} of ${formatBytes(progress.total)})` : '…'}
-          </span>
-        </div>
-      );
-    }
+    case 'uploading':
+      return <UploadProgressBar fileName={phase.fileName} progress={phase.progress} />;
     case 'validating':
       return (
         <p className="notice">

@@ -3,9 +3,9 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useRouter } from 'next/navigation';
 import { ApiError, type TBatchJobSpec, type TJob, type TModelVersion } from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
-import { formatBytes } from '@/lib/format';
 import { uploadBatchJob, type UploadProgress } from '@/lib/upload';
 import { ErrorAlert } from '@/components/alert';
+import { UploadProgressBar } from '@/components/upload-progress';
 
 export interface ModelOption {
   name: string;
@@ -197,19 +197,7 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
 }
 
 function SubmitStatus({ phase }: { phase: Phase }) {
-  if (phase.kind === 'uploading') {
-    const { progress } = phase;
-    const pct = progress && progress.total > 0 ? Math.round((progress.loaded / progress.total) * 100) : null;
-    return (
-      <div className="upload-progress">
-        <progress max={100} value={pct ?? undefined} aria-label={`Uploading ${phase.fileName}`} />
-        <span className="small">
-          Uploading {phase.fileName}
-          {progress ? `: ${pct}% (${formatBytes(progress.loaded)} of ${formatBytes(progress.total)})` : '…'}
-        </span>
-      </div>
-    );
-  }
+  if (phase.kind === 'uploading') return <UploadProgressBar fileName={phase.fileName} progress={phase.progress} />;
   if (phase.kind === 'done') return <p className="notice notice-ok">Job {phase.job.id.slice(0, 8)} is {phase.job.status}. Opening it…</p>;
   return null;
 }
