@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,7 +9,8 @@ import fastifyMultipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule } from './app.module.js';
-import { RollupsService, ServingMetrics } from '@modelyard/server';
+import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
+import { FastLane } from './serving/fast-lane.js';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
@@ -17,7 +19,13 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
+  // The fast lane sits in front of Fastify on the same server; it exists once the app's services do.
+  let lane: FastLane | null = null;
   const adapter = new FastifyAdapter({
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createServer((req, res) => {
+        if (!lane?.take(req, res)) handler(req, res);
+      }),
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
     // Keep a caller's request id (from a proxy or client) so one id follows a request across systems.
@@ -54,6 +62,13 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
       if (reply.statusCode >= 500) logger.warn(line, 'request');
       else logger.debug(line, 'request');
     } else logger.info(line, 'request');
+  });
+  lane = new FastLane({
+    cfg: config, log: logger, auth: app.get(AuthService), predictions: app.get(PredictionService),
+    metrics: app.get(ServingMetrics), rollups: app.get(RollupsService),
+  });
+  fastify.addHook('preClose', async () => {
+    lane!.closing = true;
   });
   const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('Modelyard API')

@@ -10,7 +10,7 @@ type Tagged = FastifyRequest & { prediction?: PredictionLabels; errorCode?: Erro
  */
 export function tagPrediction(req: FastifyRequest, metrics: ServingMetrics, labels: PredictionLabels): PredictionLabels {
   (req as Tagged).prediction = labels;
-  metrics.inFlight.inc();
+  metrics.inFlightNow++;
   return labels;
 }
 
@@ -21,17 +21,24 @@ export function tagErrorCode(req: FastifyRequest, code: ErrorCode) {
 
 const CODE_OF_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([code, status]) => [status, code])) as Record<number, ErrorCode>;
 
+/**
+ * One prediction request, observed once with its final status, whichever way it came (framework or fast lane):
+ * the request histogram, errors by code, the in-flight gauge (incremented when the request was tagged) and the
+ * per-minute rollups.
+ */
+export function recordPrediction(metrics: ServingMetrics, rollups: RollupsService, l: PredictionLabels, route: string, status: number, errorCode: string | undefined, ms: number) {
+  metrics.inFlightNow--;
+  metrics.observeRequest(l, route, status, ms / 1000);
+  if (status >= 400) metrics.errors.inc({ code: errorCode ?? CODE_OF_STATUS[status] ?? 'INTERNAL', format: l.format });
+  // Rollups are per served version: requests refused before a version was chosen (404, 401) are not in them.
+  const version = Number(l.version);
+  if (l.role && version > 0) rollups.observe(l.model, version, l.role, ms, status >= 500 || status === 429);
+}
+
 export function registerPredictionMetrics(fastify: FastifyInstance, metrics: ServingMetrics, rollups: RollupsService) {
   fastify.addHook('onResponse', async (req, reply) => {
     const l = (req as Tagged).prediction;
-    if (!l) return;
-    metrics.inFlight.dec();
-    const status = reply.statusCode;
-    metrics.requests.observe({ ...l, route: req.routeOptions.url ?? '', status: String(status) }, reply.elapsedTime / 1000);
-    if (status >= 400) metrics.errors.inc({ code: (req as Tagged).errorCode ?? CODE_OF_STATUS[status] ?? 'INTERNAL', format: l.format });
-    // Rollups are per served version: requests refused before a version was chosen (404, 401) are not in them.
-    const version = Number(l.version);
-    if (l.role && version > 0) rollups.observe(l.model, version, l.role, reply.elapsedTime, status >= 500 || status === 429);
+    if (l) recordPrediction(metrics, rollups, l, req.routeOptions.url ?? '', reply.statusCode, (req as Tagged).errorCode, reply.elapsedTime);
   });
 }
 

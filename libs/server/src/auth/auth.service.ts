@@ -24,6 +24,8 @@ type KeyPrincipal = Principal & { apiKeyExpiresAt: number | null };
 interface CachedKey {
   principal: KeyPrincipal | null;
   until: number;
+  /** The principal last handed out, with its caller address. */
+  last?: Principal;
 }
 
 @Injectable()
@@ -97,18 +99,33 @@ export class AuthService implements OnModuleDestroy {
   async resolveApiKey(key: string, ip: string | null): Promise<Principal | null> {
     const sha = sha256Hex(key);
     const now = Date.now();
-    let cached = this.keyCache.get(sha);
-    if (!cached || cached.until <= now) {
-      cached = { principal: await this.loadKeyPrincipal(sha), until: now + this.opts.apiKeyCacheSeconds * 1000 };
-      if (this.keyCache.size > 10_000) this.keyCache.clear();
-      this.keyCache.set(sha, cached);
-    }
+    const cached = this.keyCache.get(sha);
+    if (cached && cached.until > now) return this.principalOf(cached, ip, now);
+    const loaded: CachedKey = { principal: await this.loadKeyPrincipal(sha), until: now + this.opts.apiKeyCacheSeconds * 1000 };
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    this.keyCache.set(sha, loaded);
+    return this.principalOf(loaded, ip, now);
+  }
+
+  /** resolveApiKey without a promise for a key in the cache (the prediction hot path); undefined when it is not. */
+  cachedApiKey(key: string, ip: string | null): Principal | null | undefined {
+    const now = Date.now();
+    const cached = this.keyCache.get(sha256Hex(key));
+    return cached && cached.until > now ? this.principalOf(cached, ip, now) : undefined;
+  }
+
+  private principalOf(cached: CachedKey, ip: string | null, now: number): Principal | null {
     const p = cached.principal;
     if (!p) return null;
     if (p.apiKeyExpiresAt !== null && p.apiKeyExpiresAt <= now) return null;
     this.markUsed(p.apiKeyId!, now);
-    const { apiKeyExpiresAt: _expires, ...principal } = p;
-    return { ...principal, ip };
+    // One principal object per key and caller address while the cache entry lives: building a fresh one per
+    // request showed on the prediction hot path. Callers never mutate a principal.
+    if (cached.last?.ip !== ip) {
+      const { apiKeyExpiresAt: _expires, ...principal } = p;
+      cached.last = { ...principal, ip };
+    }
+    return cached.last;
   }
 
   private async loadKeyPrincipal(sha: string): Promise<KeyPrincipal | null> {

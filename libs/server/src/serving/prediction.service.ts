@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type * as ort from 'onnxruntime-node';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
-import { ServingService, type VersionSelector } from './serving.service.js';
+import { pickNumber, ServingService, type VersionSelector } from './serving.service.js';
+import { Deadlines } from './deadlines.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
@@ -23,9 +24,8 @@ export interface PredictOptions {
   silentCap?: number;
 }
 
-export interface Prediction {
+export interface Selection {
   served: ServedVersion;
-  outputs: Record<string, ort.Tensor>;
   /** Where the answer came from, for the X-Deployment-Role header. */
   role: 'production' | 'pilot' | 'explicit';
 }
@@ -37,6 +37,7 @@ export interface Prediction {
 @Injectable()
 export class PredictionService {
   private readonly batcher = new MicroBatcher((sv, feeds, outputs) => sv.session.run(feeds, outputs));
+  private readonly deadlines = new Deadlines();
 
   constructor(
     private readonly serving: ServingService,
@@ -49,54 +50,56 @@ export class PredictionService {
   /**
    * Picks the version that answers: an explicit version or alias; else the first pilot that takes this caller
    * (by group membership, or by the sticky hash of the routing key for percentage pilots); else production.
+   * Answers without a promise when everything it needs is in memory (the hot path), with one otherwise (a
+   * rate-limit lease from Redis, a model or version not loaded yet). Errors are thrown or rejected alike.
    */
-  async select(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }, limit?: RateLimit): Promise<{ served: ServedVersion; role: Prediction['role'] }> {
+  select(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }, limit?: RateLimit): Selection | Promise<Selection> {
     authorize(actor, 'predict');
     authorizeModel(actor, model);
-    if (limit) await this.limiter.take(actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`, model, limit);
-    const explicit = sel.version !== undefined || sel.alias !== undefined;
-    if (!explicit) {
-      const state = this.serving.state(model) ?? (await this.serving.refresh(model));
-      const pilot = pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
-      if (pilot !== null) return { served: await this.serving.resolve(model, { version: pilot }), role: 'pilot' };
+    if (limit) {
+      const caller = actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`;
+      if (!this.limiter.takeNow(caller, model, limit)) return this.limiter.take(caller, model, limit).then(() => this.pick(actor, model, sel));
     }
-    const served = await this.serving.resolve(model, sel);
-    return { served, role: explicit && this.serving.state(model)?.production !== served.version ? 'explicit' : 'production' };
+    return this.pick(actor, model, sel);
+  }
+
+  private pick(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }): Selection | Promise<Selection> {
+    const state = this.serving.state(model);
+    if (!state) return this.serving.refresh(model).then(() => this.pick(actor, model, sel));
+    const explicit = sel.version !== undefined || sel.alias !== undefined;
+    const pilot = explicit ? null : pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
+    const n = pilot ?? pickNumber(state, sel);
+    const role: Selection['role'] = pilot !== null ? 'pilot' : explicit && state.production !== n ? 'explicit' : 'production';
+    const served = this.serving.loaded(model, n);
+    return served ? { served, role } : this.serving.resolve(model, { version: n }).then((sv) => ({ served: sv, role }));
   }
 
   async run(served: ServedVersion, feeds: Record<string, ort.Tensor>, opts: PredictOptions): Promise<Record<string, ort.Tensor>> {
-    const wanted = opts.outputs ?? served.outputNames;
-    const unknown = wanted.filter((o) => !served.outputNames.includes(o));
-    if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
-    let timer: NodeJS.Timeout | undefined;
-    const started = process.hrtime.bigint();
+    if (opts.outputs) {
+      const unknown = opts.outputs.filter((o) => !served.outputNames.includes(o));
+      if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
+    }
+    const started = performance.now();
     const microBatch = opts.outputs ? null : this.serving.state(served.model)?.microBatch;
-    const session = microBatch ? this.batcher.submit(served, feeds, microBatch) : served.session.run(feeds, wanted);
+    const session = microBatch ? this.batcher.submit(served, feeds, microBatch) : served.session.run(feeds, opts.outputs ?? served.outputNames);
     const run = session.then((out) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.metrics.inference.observe({ model: served.model, version: String(served.version) }, seconds);
-      this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, seconds * 1000);
+      const ms = performance.now() - started;
+      this.metrics.observeInference(served.model, served.version, ms / 1000);
+      this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, ms);
       // Silent versions see a copy of production traffic only, and only after production has its answer.
       if ((opts.role ?? 'production') === 'production' && !opts.outputs) this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
       else if (opts.role === 'pilot' && !opts.outputs) this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
       return out;
     });
     try {
-      return await Promise.race([
-        run,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            this.metrics.timeouts.inc({ model: served.model });
-            reject(new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true }));
-          }, opts.timeoutMs);
-        }),
-      ]);
+      return await this.deadlines.guard(run, opts.timeoutMs, () => {
+        this.metrics.timeouts.inc({ model: served.model });
+        return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
+      });
     } catch (e) {
       if (e instanceof AppError) throw e;
       // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
       throw new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

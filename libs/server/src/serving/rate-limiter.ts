@@ -53,7 +53,11 @@ export class RateLimiter {
   /** One lease request per key at a time: concurrent requests wait for it instead of each draining the bucket. */
   private readonly inFlight = new Map<string, Promise<number>>();
 
-  constructor(private readonly redis: RedisService) {}
+  private readonly prefix: string;
+
+  constructor(private readonly redis: RedisService) {
+    this.prefix = redis.key('rl');
+  }
 
   private client() {
     if (!this.defined) {
@@ -63,11 +67,26 @@ export class RateLimiter {
     return this.redis.client as unknown as { modelyardTokenBucket(key: string, rate: number, burst: number, want: number): Promise<number> };
   }
 
+  /**
+   * The common case without a promise: true when this process's leases cover the request (and it is spent),
+   * false when Redis must be asked (nothing is spent then; call take).
+   */
+  takeNow(callerKey: string, model: string, limit: RateLimit): boolean {
+    const now = Date.now();
+    const a = limit.rps > 0 ? this.leases.get(`${this.prefix}:${callerKey}`) : undefined;
+    if (limit.rps > 0 && !(a && a.tokens >= 1 && a.until > now)) return false;
+    const b = limit.perModelRps > 0 ? this.leases.get(`${this.prefix}:${callerKey}:${model}`) : undefined;
+    if (limit.perModelRps > 0 && !(b && b.tokens >= 1 && b.until > now)) return false;
+    if (a) a.tokens -= 1;
+    if (b) b.tokens -= 1;
+    return true;
+  }
+
   /** RATE_LIMITED (429, Retry-After in details) when the caller is over its limit. */
   async take(callerKey: string, model: string, limit: RateLimit): Promise<void> {
     const waits: number[] = [];
-    if (limit.rps > 0) waits.push(await this.takeOne(this.redis.key('rl', callerKey), limit.rps, limit.burst));
-    if (limit.perModelRps > 0) waits.push(await this.takeOne(this.redis.key('rl', callerKey, model), limit.perModelRps, Math.max(1, Math.ceil(limit.perModelRps * 2))));
+    if (limit.rps > 0) waits.push(await this.takeOne(`${this.prefix}:${callerKey}`, limit.rps, limit.burst));
+    if (limit.perModelRps > 0) waits.push(await this.takeOne(`${this.prefix}:${callerKey}:${model}`, limit.perModelRps, Math.max(1, Math.ceil(limit.perModelRps * 2))));
     const wait = Math.max(0, ...waits);
     if (wait > 0) {
       throw new AppError('RATE_LIMITED', `Rate limit exceeded for this API key; retry in ${wait} ms`, { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) });

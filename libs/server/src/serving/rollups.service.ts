@@ -32,6 +32,7 @@ export function timeRange(q: { from?: string; to?: string }): { from: Date; to: 
 @Injectable()
 export class RollupsService implements OnModuleInit, OnModuleDestroy {
   private pending = new Map<string, RollupDelta>();
+  private last: RollupDelta | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -52,11 +53,16 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
 
   observe(model: string, version: number, role: string, ms: number, failed: boolean, at = Date.now()) {
     const minute = Math.floor(at / 60_000) * 60_000;
-    const k = `${model}\u0000${version}\u0000${role}\u0000${minute}`;
-    let d = this.pending.get(k);
-    if (!d) {
-      d = { model, version, role, minute: new Date(minute), count: 0, errors: 0, sumMs: 0, buckets: new Array(ROLLUP_BUCKETS_MS.length + 1).fill(0) };
-      this.pending.set(k, d);
+    // Traffic comes in runs of one model and version: the last delta is reused without building a key.
+    let d: RollupDelta | undefined = this.last ?? undefined;
+    if (!d || d.model !== model || d.version !== version || d.role !== role || d.minute.getTime() !== minute) {
+      const k = `${model}\u0000${version}\u0000${role}\u0000${minute}`;
+      d = this.pending.get(k);
+      if (!d) {
+        d = { model, version, role, minute: new Date(minute), count: 0, errors: 0, sumMs: 0, buckets: new Array(ROLLUP_BUCKETS_MS.length + 1).fill(0) };
+        this.pending.set(k, d);
+      }
+      this.last = d;
     }
     d.count++;
     if (failed) d.errors++;
@@ -70,6 +76,7 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
     if (!this.pending.size) return;
     const batch = [...this.pending.values()];
     this.pending = new Map();
+    this.last = null;
     try {
       await this.repo.add(batch);
     } catch (err) {

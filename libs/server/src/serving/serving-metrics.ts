@@ -22,9 +22,13 @@ export class ServingMetrics {
   readonly requests: Histogram<'model' | 'version' | 'route' | 'format' | 'status' | 'role'>;
   readonly inference: Histogram<'model' | 'version'>;
   readonly inFlight: Gauge;
+  /** Prediction requests in flight, read into the gauge at scrape time (a gauge update hashes labels). */
+  inFlightNow = 0;
   readonly modelLoad: Gauge<'model' | 'version'>;
   readonly errors: Counter<'code' | 'format'>;
   readonly timeouts: Counter<'model'>;
+  /** Label sets resolved once: prom-client validates and hashes labels on every observe otherwise. */
+  private readonly children = new Map<string, { observe(v: number): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
@@ -36,9 +40,26 @@ export class ServingMetrics {
       name: 'modelyard_inference_duration_seconds', help: 'onnxruntime session.run only',
       labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers: [this.registry],
     });
-    this.inFlight = new Gauge({ name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry] });
+    this.inFlight = new Gauge({
+      name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry],
+      collect: () => this.inFlight.set(this.inFlightNow),
+    });
     this.modelLoad = new Gauge({ name: 'modelyard_model_load_seconds', help: 'Time to load and warm a version', labelNames: ['model', 'version'], registers: [this.registry] });
     this.errors = new Counter({ name: 'modelyard_prediction_errors_total', help: 'Prediction requests that failed, by error code', labelNames: ['code', 'format'], registers: [this.registry] });
     this.timeouts = new Counter({ name: 'modelyard_prediction_timeouts_total', help: 'Predictions past their time budget', labelNames: ['model'], registers: [this.registry] });
+  }
+
+  observeInference(model: string, version: number, seconds: number) {
+    const k = `i\u0000${model}\u0000${version}`;
+    let c = this.children.get(k);
+    if (!c) this.children.set(k, (c = this.inference.labels({ model, version: String(version) })));
+    c.observe(seconds);
+  }
+
+  observeRequest(l: PredictionLabels, route: string, status: number, seconds: number) {
+    const k = `r\u0000${l.model}\u0000${l.version}\u0000${route}\u0000${l.format}\u0000${status}\u0000${l.role}`;
+    let c = this.children.get(k);
+    if (!c) this.children.set(k, (c = this.requests.labels({ ...l, route, status: String(status) })));
+    c.observe(seconds);
   }
 }

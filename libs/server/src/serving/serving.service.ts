@@ -19,6 +19,18 @@ import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
 
+/** The version a selector names in a model's state: 404 for an unknown alias, 503 without Production. */
+export function pickNumber(state: ModelState, sel: VersionSelector): number {
+  if (sel.version !== undefined) return sel.version;
+  if (sel.alias !== undefined) {
+    const n = state.aliases.get(sel.alias);
+    if (n === undefined) throw new AppError('NOT_FOUND', `Model ${state.model} has no alias "${sel.alias}"`);
+    return n;
+  }
+  if (state.production === null) throw new AppError('NOT_READY', `Model ${state.model} has no version in Production; name a version or an alias`);
+  return state.production;
+}
+
 /** Versions not asked for in this long (and not production or aliased) are unloaded. */
 const IDLE_UNLOAD_MS = 10 * 60_000;
 /** A replaced session is released only after in-flight requests on it have had time to finish. */
@@ -113,25 +125,20 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async resolve(model: string, sel: VersionSelector = {}): Promise<ServedVersion> {
     const n = await this.versionNumber(model, sel);
+    return this.loaded(model, n) ?? this.load(model, n);
+  }
+
+  /** A loaded version's session, marked as used; undefined when it must be loaded first. */
+  loaded(model: string, n: number): ServedVersion | undefined {
     const k = key(model, n);
-    this.lastUsed.set(k, Date.now());
-    return this.versions.get(k) ?? this.load(model, n);
+    const sv = this.versions.get(k);
+    if (sv) this.lastUsed.set(k, Date.now());
+    return sv;
   }
 
   /** The number `resolve` would serve, without loading it (jobs fix their version when they are accepted). */
   async versionNumber(model: string, sel: VersionSelector = {}): Promise<number> {
-    let state = this.states.get(model);
-    if (!state) state = await this.refresh(model);
-    let n: number | null | undefined;
-    if (sel.version !== undefined) n = sel.version;
-    else if (sel.alias !== undefined) {
-      n = state.aliases.get(sel.alias);
-      if (n === undefined) throw new AppError('NOT_FOUND', `Model ${model} has no alias "${sel.alias}"`);
-    } else {
-      n = state.production;
-      if (n === null) throw new AppError('NOT_READY', `Model ${model} has no version in Production; name a version or an alias`);
-    }
-    return n;
+    return pickNumber(this.states.get(model) ?? (await this.refresh(model)), sel);
   }
 
   /**

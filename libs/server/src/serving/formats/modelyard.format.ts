@@ -38,3 +38,47 @@ export function classifierView(sv: ServedVersion, outputs: Record<string, ort.Te
 export function renderModelyard(sv: ServedVersion, outputs: Record<string, ort.Tensor>) {
   return { ...classifierView(sv, outputs), model: sv.model, version: sv.version };
 }
+
+/** The constant end of a version's answers (`"classes":…,"model":…,"version":…}`), built once per version. */
+const tails = new WeakMap<ServedVersion, string>();
+
+/**
+ * `JSON.stringify(renderModelyard(…))` written directly for the common classifier answer (labels and a
+ * [N, C] float probability tensor): the hot path's biggest allocation was the intermediate arrays. Anything
+ * else takes the generic path, so the bytes are always the same.
+ */
+export function renderModelyardJson(sv: ServedVersion, outputs: Record<string, ort.Tensor>): string {
+  const probT = sv.probabilityOutput ? outputs[sv.probabilityOutput] : undefined;
+  const labelT = sv.labelOutput ? outputs[sv.labelOutput] : undefined;
+  const fast = probT && labelT && probT.dims.length === 2 && (probT.type === 'float32' || probT.type === 'float64')
+    && (labelT.type === 'int64' || labelT.type === 'int32' || labelT.type === 'string') && probT.dims[1]! > 0;
+  if (!fast) return JSON.stringify(renderModelyard(sv, outputs));
+  let tail = tails.get(sv);
+  if (tail === undefined) {
+    const classes = sv.signature.classes ?? Array.from({ length: probT.dims[1]! }, (_, i) => i);
+    tail = `,"classes":${JSON.stringify(classes)},"model":${JSON.stringify(sv.model)},"version":${JSON.stringify(sv.version)}}`;
+    tails.set(sv, tail);
+  }
+  const labels = labelT.data as ArrayLike<bigint | number | string>;
+  let out = '{"predictions":[';
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (i) out += ',';
+    if (typeof v === 'string') out += JSON.stringify(v);
+    else if (typeof v === 'bigint') out += v >= -9007199254740991n && v <= 9007199254740991n ? String(Number(v)) : `"${v}"`;
+    else out += String(v);
+  }
+  out += '],"predictions_prob":[';
+  const p = probT.data as Float32Array | Float64Array;
+  const width = probT.dims[1]!;
+  for (let r = 0; r < probT.dims[0]!; r++) {
+    out += r ? ',[' : '[';
+    for (let c = 0; c < width; c++) {
+      const v = p[r * width + c]!;
+      if (c) out += ',';
+      out += Number.isFinite(v) ? String(v) : 'null';
+    }
+    out += ']';
+  }
+  return out + ']' + tail;
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Deadlines } from './deadlines.js';
+
+describe('Deadlines', () => {
+  it('passes through work that finishes within its budget, and stops its timer when idle', async () => {
+    const d = new Deadlines();
+    assert.equal(await d.guard(sleep(5).then(() => 'done'), 200, () => new Error('late')), 'done');
+    await assert.rejects(d.guard(Promise.reject(new Error('model failed')), 200, () => new Error('late')), /model failed/);
+    assert.equal(d.size, 0);
+  });
+
+  it('rejects work past its budget within a tick, and ignores its late outcome', async () => {
+    const d = new Deadlines();
+    const started = performance.now();
+    let settle!: (v: string) => void;
+    const slow = new Promise<string>((r) => { settle = r; });
+    await assert.rejects(d.guard(slow, 20, () => new Error('over budget')), /over budget/);
+    const took = performance.now() - started;
+    assert.ok(took >= 19 && took < 60, `rejected after ${took} ms`);
+    settle('too late');
+    assert.equal(d.size, 0);
+  });
+
+  it('keeps each request on its own budget', async () => {
+    const d = new Deadlines();
+    const order: string[] = [];
+    const never = new Promise<string>(() => undefined);
+    await Promise.allSettled([
+      d.guard(never, 40, () => new Error('b')).catch((e: Error) => { order.push(e.message); }),
+      d.guard(never, 10, () => new Error('a')).catch((e: Error) => { order.push(e.message); }),
+      d.guard(sleep(20).then(() => order.push('c')), 100, () => new Error('c late')),
+    ]);
+    assert.deepEqual(order, ['a', 'c', 'b']);
+  });
+});
