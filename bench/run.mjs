@@ -60,7 +60,7 @@ async function main() {
   const cols = ds.inputs[0].columns;
   writeFileSync(path.join(tmp, 'digits_1row.jsonl'), ds.input_data[ds.inputs[0].name].map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] })).join('\n') + '\n');
 
-  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
+  const { provision, seed, launch, waitForHttp, API_NODE_ARGS } = await import('../scripts/platform.mjs');
   const { freePort } = await import('../scripts/services.mjs');
   const platform = await provision({ mode: 'bench' });
   const adminKey = `bench-admin-${Date.now()}-${'b'.repeat(24)}`;
@@ -74,7 +74,7 @@ async function main() {
   const procs = [];
   const stopAll = async () => { await Promise.all(procs.map((p) => p.stop())); await platform.stop(); };
   try {
-    procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env, quiet: true }));
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
