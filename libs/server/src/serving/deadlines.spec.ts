@@ -35,3 +35,16 @@ describe('Deadlines', () => {
     assert.deepEqual(order, ['a', 'c', 'b']);
   });
 });
+
+describe('Deadlines mapping', () => {
+  it('maps the outcome inside the one promise, runs ok even after the budget expired, and maps errors', async () => {
+    const d = new Deadlines();
+    assert.equal(await d.guard(Promise.resolve(2), 100, () => new Error('late'), (v) => v * 10), 20);
+    await assert.rejects(d.guard(Promise.reject(new Error('raw')), 100, () => new Error('late'), undefined, (e) => new Error(`mapped ${(e as Error).message}`)), /mapped raw/);
+    await assert.rejects(d.guard(Promise.resolve(1), 100, () => new Error('late'), () => { throw new Error('ok threw'); }), /ok threw/);
+    let seen = 0;
+    await assert.rejects(d.guard(sleep(30).then(() => 7), 5, () => new Error('late'), (v) => { seen = v; return v; }), /late/);
+    await sleep(40);
+    assert.equal(seen, 7);
+  });
+});

@@ -1,6 +1,7 @@
 interface Entry {
   at: number;
-  expire: () => void;
+  reject: (e: unknown) => void;
+  expired: () => Error;
 }
 
 /**
@@ -13,20 +14,34 @@ export class Deadlines {
   private timer: NodeJS.Timeout | null = null;
   private tickMs = 10;
 
-  /** `work`'s outcome, or `expired()`'s error once `budgetMs` have passed (whichever comes first). */
-  guard<T>(work: Promise<T>, budgetMs: number, expired: () => Error): Promise<T> {
+  /**
+   * `work`'s outcome passed through `ok` (or its error through `fail`), or `expired()`'s error once `budgetMs`
+   * have passed, whichever comes first. `ok` runs even when the budget expired first (its side effects, such
+   * as metrics, still describe the work). One promise per call: the mapping happens inside it.
+   */
+  guard<T, R = T>(work: Promise<T>, budgetMs: number, expired: () => Error, ok?: (v: T) => R, fail?: (e: unknown) => unknown): Promise<R> {
     const tick = Math.max(1, Math.min(10, Math.floor(budgetMs / 10)));
     if (tick < this.tickMs) {
       this.tickMs = tick;
       this.stop();
     }
-    return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { at: performance.now() + budgetMs, expire: () => reject(expired()) };
+    return new Promise<R>((resolve, reject) => {
+      const entry: Entry = { at: performance.now() + budgetMs, reject, expired };
       this.pending.add(entry);
       this.timer ??= setInterval(() => this.sweep(), this.tickMs);
       work.then(
-        (v) => { this.pending.delete(entry); resolve(v); },
-        (e: unknown) => { this.pending.delete(entry); reject(e); },
+        (v) => {
+          this.pending.delete(entry);
+          try {
+            resolve(ok ? ok(v) : (v as unknown as R));
+          } catch (e) {
+            reject(e);
+          }
+        },
+        (e: unknown) => {
+          this.pending.delete(entry);
+          reject(fail ? fail(e) : e);
+        },
       );
     });
   }
@@ -40,7 +55,7 @@ export class Deadlines {
     for (const e of this.pending) {
       if (e.at > now) continue;
       this.pending.delete(e);
-      e.expire();
+      e.reject(e.expired());
     }
     if (!this.pending.size) this.stop();
   }

@@ -74,15 +74,18 @@ export class PredictionService {
     return served ? { served, role } : this.serving.resolve(model, { version: n }).then((sv) => ({ served: sv, role }));
   }
 
-  async run(served: ServedVersion, feeds: Record<string, ort.Tensor>, opts: PredictOptions): Promise<Record<string, ort.Tensor>> {
+  run(served: ServedVersion, feeds: Record<string, ort.Tensor>, opts: PredictOptions): Promise<Record<string, ort.Tensor>> {
     if (opts.outputs) {
       const unknown = opts.outputs.filter((o) => !served.outputNames.includes(o));
-      if (unknown.length) throw new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`);
+      if (unknown.length) return Promise.reject(new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`));
     }
     const started = performance.now();
     const microBatch = opts.outputs ? null : this.serving.state(served.model)?.microBatch;
     const session = microBatch ? this.batcher.submit(served, feeds, microBatch) : served.session.run(feeds, opts.outputs ?? served.outputNames);
-    const run = session.then((out) => {
+    return this.deadlines.guard(session, opts.timeoutMs, () => {
+      this.metrics.timeouts.inc({ model: served.model });
+      return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
+    }, (out) => {
       const ms = performance.now() - started;
       this.metrics.observeInference(served.model, served.version, ms / 1000);
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, ms);
@@ -90,17 +93,11 @@ export class PredictionService {
       if ((opts.role ?? 'production') === 'production' && !opts.outputs) this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
       else if (opts.role === 'pilot' && !opts.outputs) this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
       return out;
-    });
-    try {
-      return await this.deadlines.guard(run, opts.timeoutMs, () => {
-        this.metrics.timeouts.inc({ model: served.model });
-        return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
-      });
-    } catch (e) {
-      if (e instanceof AppError) throw e;
+    }, (e) => {
+      if (e instanceof AppError) return e;
       // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
-      throw new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);
-    }
+      return new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LeanHistogram, type HistogramSeries } from './lean-histogram.js';
 
 /** Labels a prediction request carries from its controller to the response hook. */
 export interface PredictionLabels {
@@ -19,27 +20,23 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 @Injectable()
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly requests: Histogram<'model' | 'version' | 'route' | 'format' | 'status' | 'role'>;
-  readonly inference: Histogram<'model' | 'version'>;
+  readonly requests: LeanHistogram;
+  readonly inference: LeanHistogram;
   readonly inFlight: Gauge;
   /** Prediction requests in flight, read into the gauge at scrape time (a gauge update hashes labels). */
   inFlightNow = 0;
   readonly modelLoad: Gauge<'model' | 'version'>;
   readonly errors: Counter<'code' | 'format'>;
   readonly timeouts: Counter<'model'>;
-  /** Label sets resolved once: prom-client validates and hashes labels on every observe otherwise. */
-  private readonly children = new Map<string, { observe(v: number): void }>();
+  /** Requests and runs come in long runs of one label set: the last series is reused after a field compare. */
+  private lastRequest: (PredictionLabels & { route: string; status: number; series: HistogramSeries }) | null = null;
+  private lastInference: { model: string; version: number; series: HistogramSeries } | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
-    this.requests = new Histogram({
-      name: 'modelyard_request_duration_seconds', help: 'Prediction requests, end to end inside the api',
-      labelNames: ['model', 'version', 'route', 'format', 'status', 'role'], buckets: LATENCY_BUCKETS, registers: [this.registry],
-    });
-    this.inference = new Histogram({
-      name: 'modelyard_inference_duration_seconds', help: 'onnxruntime session.run only',
-      labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers: [this.registry],
-    });
+    this.requests = new LeanHistogram('modelyard_request_duration_seconds', 'Prediction requests, end to end inside the api',
+      ['model', 'version', 'format', 'role', 'route', 'status'], LATENCY_BUCKETS, this.registry);
+    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only', ['model', 'version'], LATENCY_BUCKETS, this.registry);
     this.inFlight = new Gauge({
       name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry],
       collect: () => this.inFlight.set(this.inFlightNow),
@@ -50,16 +47,16 @@ export class ServingMetrics {
   }
 
   observeInference(model: string, version: number, seconds: number) {
-    const k = `i\u0000${model}\u0000${version}`;
-    let c = this.children.get(k);
-    if (!c) this.children.set(k, (c = this.inference.labels({ model, version: String(version) })));
-    c.observe(seconds);
+    let m = this.lastInference;
+    if (!m || m.model !== model || m.version !== version) this.lastInference = m = { model, version, series: this.inference.series([model, String(version)]) };
+    m.series.observe(seconds);
   }
 
   observeRequest(l: PredictionLabels, route: string, status: number, seconds: number) {
-    const k = `r\u0000${l.model}\u0000${l.version}\u0000${route}\u0000${l.format}\u0000${status}\u0000${l.role}`;
-    let c = this.children.get(k);
-    if (!c) this.children.set(k, (c = this.requests.labels({ ...l, route, status: String(status) })));
-    c.observe(seconds);
+    let m = this.lastRequest;
+    if (!m || m.model !== l.model || m.version !== l.version || m.route !== route || m.format !== l.format || m.status !== status || m.role !== l.role) {
+      this.lastRequest = m = { ...l, route, status, series: this.requests.series([l.model, l.version, l.format, l.role, route, String(status)]) };
+    }
+    m.series.observe(seconds);
   }
 }

@@ -1,0 +1,67 @@
+import type { Registry } from 'prom-client';
+
+/** One label set's counts. `observe` is the whole per-request cost: a bucket search and three additions. */
+export class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(readonly labels: Readonly<Record<string, string>>, private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number) {
+    if (!Number.isFinite(value)) return;
+    let i = 0;
+    while (i < this.bounds.length && value > this.bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * A Prometheus histogram for the prediction hot path, exposed through a prom-client Registry like any of its
+ * metrics (same text: `_bucket` with cumulative `le`, `_sum`, `_count`). prom-client's own Histogram validates
+ * and hashes the label set on every observation, even through a `labels()` child: measured at a few
+ * microseconds per request, a tenth of a prediction. Callers hold a series per label set instead.
+ */
+export class LeanHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly all = new Map<string, HistogramSeries>();
+
+  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry) {
+    registry.registerMetric(this as never);
+  }
+
+  /** The series of one label set (values in `labelNames` order), created on first use. */
+  series(values: readonly string[]): HistogramSeries {
+    const key = values.join('\u0000');
+    let s = this.all.get(key);
+    if (!s) {
+      s = new HistogramSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), this.bounds);
+      this.all.set(key, s);
+    }
+    return s;
+  }
+
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.all.values()) {
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += s.counts[i]!;
+        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset() {
+    this.all.clear();
+  }
+}
