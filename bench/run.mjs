@@ -14,6 +14,9 @@ import { bootstrap, log, root } from '../scripts/bootstrap.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+/** The api's V8 flags, for the report (set once the platform scripts are loaded). */
+let API_NODE_ARGS_TEXT = '';
 const PEERS = path.resolve(root, '../shared/peers');
 const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
@@ -33,8 +36,8 @@ function aptInstall(pkgs) {
   if (r.status !== 0) throw new Error(`could not install ${pkgs.join(' ')}`);
 }
 
-function wrk(url, bodies, conns, token) {
-  const r = spawnSync('wrk', [`-t${Math.min(2, conns)}`, `-c${conns}`, `-d${SECONDS}s`, '--latency', '-s', path.join(root, 'bench', 'wrk_post.lua'), url], {
+function wrk(url, bodies, conns, token, seconds = SECONDS) {
+  const r = spawnSync('wrk', [`-t${Math.min(2, conns)}`, `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(root, 'bench', 'wrk_post.lua'), url], {
     env: { ...process.env, WRK_BODIES: bodies, WRK_TOKEN: token ?? '' }, encoding: 'utf8',
   });
   const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
@@ -61,6 +64,7 @@ async function main() {
   writeFileSync(path.join(tmp, 'digits_1row.jsonl'), ds.input_data[ds.inputs[0].name].map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] })).join('\n') + '\n');
 
   const { provision, seed, launch, waitForHttp, API_NODE_ARGS } = await import('../scripts/platform.mjs');
+  API_NODE_ARGS_TEXT = API_NODE_ARGS.join(' ');
   const { freePort } = await import('../scripts/services.mjs');
   const platform = await provision({ mode: 'bench' });
   const adminKey = `bench-admin-${Date.now()}-${'b'.repeat(24)}`;
@@ -116,6 +120,11 @@ async function main() {
     };
     const cases = [];
     for (const rows of [1, 100]) for (const c of [1, 8, 32]) cases.push({ rows, c });
+    // Every server gets the same warm-up (JIT, pools, caches) before anything is measured.
+    for (const [name, s] of Object.entries(servers)) {
+      for (const rows of [1, 100]) wrk(s.url, path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'), 32, s.token, WARMUP_SECONDS);
+      log(`warmed ${name}`);
+    }
     const results = {};
     for (let rep = 1; rep <= REPS; rep++) {
       for (const { rows, c } of cases) {
@@ -202,8 +211,9 @@ function writeReport(results, digits, batched) {
   const lines = [];
   lines.push(`# Benchmark ${day}`, '');
   lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
-    + `wrk -t2 on the same cores, ${SECONDS} s per run, ${REPS} interleaved repetitions, medians. `
-    + 'Modelyard: 1 api process with auth (API key), Prometheus metrics, per-key rate limiting (Redis), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
+    + `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. `
+    + 'Modelyard: 1 api process (node ' + API_NODE_ARGS_TEXT + ') with auth (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
+    + 'per-minute rollups, and its worker process running beside it on the same 2 cores; '
     + '1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard\'s api). Flask: gunicorn with 2 sync workers. '
     + 'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).', '');
   lines.push('| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs bare |', '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
