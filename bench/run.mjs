@@ -15,8 +15,6 @@ import { bootstrap, log, root } from '../scripts/bootstrap.mjs';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-/** The api's V8 flags, for the report (set once the platform scripts are loaded). */
-let API_NODE_ARGS_TEXT = '';
 const PEERS = path.resolve(root, '../shared/peers');
 const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
@@ -63,8 +61,7 @@ async function main() {
   const cols = ds.inputs[0].columns;
   writeFileSync(path.join(tmp, 'digits_1row.jsonl'), ds.input_data[ds.inputs[0].name].map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] })).join('\n') + '\n');
 
-  const { provision, seed, launch, waitForHttp, API_NODE_ARGS } = await import('../scripts/platform.mjs');
-  API_NODE_ARGS_TEXT = API_NODE_ARGS.join(' ');
+  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
   const { freePort } = await import('../scripts/services.mjs');
   const platform = await provision({ mode: 'bench' });
   const adminKey = `bench-admin-${Date.now()}-${'b'.repeat(24)}`;
@@ -78,7 +75,7 @@ async function main() {
   const procs = [];
   const stopAll = async () => { await Promise.all(procs.map((p) => p.stop())); await platform.stop(); };
   try {
-    procs.push(launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
@@ -212,7 +209,7 @@ function writeReport(results, digits, batched) {
   lines.push(`# Benchmark ${day}`, '');
   lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
     + `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. `
-    + 'Modelyard: 1 api process (node ' + API_NODE_ARGS_TEXT + ') with auth (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
+    + 'Modelyard: 1 api process with auth (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
     + 'per-minute rollups, and its worker process running beside it on the same 2 cores; '
     + '1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard\'s api). Flask: gunicorn with 2 sync workers. '
     + 'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).', '');

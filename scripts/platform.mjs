@@ -117,15 +117,8 @@ export function portFree(port) {
 }
 
 /** The three apps, as `npm start` runs them. */
-/**
- * V8 flags of the api process. A larger young generation: with V8's default (16 MB semi-spaces) the hot path's
- * short-lived objects were scavenged so often that GC took about a sixth of the main thread under load
- * (bench/results, issue 5). The Dockerfile's CMD carries the same flags.
- */
-export const API_NODE_ARGS = ['--max-semi-space-size=64'];
-
 export function launchApps(env, { apiPort, webPort, quiet = false }) {
-  const api = launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet });
+  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet });
   const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet });
   const nextBin = path.join(root, 'node_modules/next/dist/bin/next');
   const web = existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))

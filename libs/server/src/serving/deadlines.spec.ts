@@ -11,7 +11,7 @@ describe('Deadlines', () => {
     assert.equal(d.size, 0);
   });
 
-  it('rejects work past its budget within a tick, and ignores its late outcome', async () => {
+  it('rejects work past its budget, and ignores its late outcome', async () => {
     const d = new Deadlines();
     const started = performance.now();
     let settle!: (v: string) => void;
@@ -20,6 +20,7 @@ describe('Deadlines', () => {
     const took = performance.now() - started;
     assert.ok(took >= 19 && took < 60, `rejected after ${took} ms`);
     settle('too late');
+    await sleep(1);
     assert.equal(d.size, 0);
   });
 
