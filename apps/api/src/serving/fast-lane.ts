@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import sjson from 'secure-json-parse';
+import { errorCodes } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import {
@@ -101,10 +102,10 @@ export class FastLane {
     try {
       let body: unknown;
       try {
-        // As Fastify parses JSON: a body with __proto__ or constructor.prototype keys is refused, not cleaned.
+        // As Fastify parses JSON, with its error: a body with __proto__ or constructor.prototype keys is refused.
         body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
-      } catch (e) {
-        throw new AppError('BAD_REQUEST', (e as Error).message.includes('prototype') ? 'The body contains a forbidden prototype property' : 'The body is not valid JSON');
+      } catch {
+        throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
       }
       const ip = this.ip(req);
       const actor: Principal | null = this.d.auth.cachedApiKey(key, ip) ?? (await this.d.auth.resolveApiKey(key, ip));
