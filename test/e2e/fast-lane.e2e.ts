@@ -24,43 +24,87 @@ describe('serving: the fast lane answers exactly as the framework route', () => 
     viewerKey = k.json.secret;
   });
 
-  const both = async (suffix: string, body: unknown, opts: { token?: string; headers?: Record<string, string> } = {}) => {
-    const send = (query: string) => http(env.apiUrl, 'POST', `/v1/models/${model}${suffix}/predict${query}`, { token: opts.token ?? env.adminApiKey, body, headers: opts.headers });
-    return { lane: await send(''), framework: await send('?via=framework') };
+  /** The same request twice, with the same request id: through the lane, then (with a query string) through Nest. */
+  const both = async (path: string, body: unknown, opts: { token?: string; headers?: Record<string, string> } = {}) => {
+    const id = uniqueId('parity');
+    const lane = await http(env.apiUrl, 'POST', path, { token: opts.token ?? env.adminApiKey, body, headers: { 'x-request-id': id, ...opts.headers } });
+    const framework = await http(env.apiUrl, 'POST', `${path}?via=framework`, { token: opts.token ?? env.adminApiKey, body, headers: { 'x-request-id': id, ...opts.headers } });
+    return { lane, framework };
   };
   const comparable = (r: Awaited<ReturnType<typeof http>>) => ({
     status: r.status,
     contentType: r.headers.get('content-type'),
     version: r.headers.get('x-model-version'),
     role: r.headers.get('x-deployment-role'),
-    // errorId is the request id: different per request, so compared by its presence only.
-    body: r.json?.error ? { ...r.json.error, errorId: typeof r.json.error.errorId } : r.json,
+    requestId: r.headers.get('x-request-id'),
+    body: r.json ?? r.text,
   });
 
   const s = samples('iris_logreg');
-  const cases: [string, string, () => unknown, { token?: () => string; headers?: Record<string, string> }?][] = [
-    ['a good request (Production)', '', () => ({ payload: records(s).slice(0, 3) })],
-    ['a version', `/versions/1`, () => ({ payload: records(s).slice(0, 1) })],
-    ['an alias', '/aliases/champion', () => ({ payload: records(s).slice(0, 1) })],
-    ['rows as arrays', '', () => ({ payload: [[5.1, 3.5, 1.4, 0.2]] })],
-    ['a missing feature', '', () => ({ payload: [{ sepal_length: 1 }] })],
-    ['a string for a number', '', () => ({ payload: [{ ...records(s)[0], petal_width: 'wide' }] })],
-    ['no payload', '', () => ({ rows: [] })],
-    ['a JSON array body', '', () => '[1,2]'],
-    ['malformed JSON', '', () => '{"payload": [ {'],
-    ['a __proto__ key', '', () => '{"payload":[{"sepal_length":1,"sepal_width":1,"petal_length":1,"petal_width":1}],"__proto__":{"x":1}}'],
-    ['an unknown version', '/versions/999', () => ({ payload: records(s).slice(0, 1) })],
-    ['an unknown alias', '/aliases/nobody', () => ({ payload: records(s).slice(0, 1) })],
-    ['a revoked or unknown key', '', () => ({ payload: records(s).slice(0, 1) }), { token: () => 'my_' + 'x'.repeat(40) }],
-    ['a key for another model', '', () => ({ payload: records(s).slice(0, 1) }), { token: () => viewerKey }],
+  const row = () => records(s)[0]!;
+  const oip = (data: unknown, extra: object = {}) => ({ inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data }], ...extra });
+  type Case = [string, () => string, () => unknown, { token?: () => string; headers?: Record<string, string> }?];
+  const m = () => `/v1/models/${model}`;
+  const cases: Case[] = [
+    ['a good request (Production)', () => `${m()}/predict`, () => ({ payload: records(s).slice(0, 3) })],
+    ['a version', () => `${m()}/versions/${version}/predict`, () => ({ payload: records(s).slice(0, 1) })],
+    ['an alias', () => `${m()}/aliases/champion/predict`, () => ({ payload: records(s).slice(0, 1) })],
+    ['rows as arrays', () => `${m()}/predict`, () => ({ payload: [[5.1, 3.5, 1.4, 0.2]] })],
+    ['a missing feature', () => `${m()}/predict`, () => ({ payload: [{ sepal_length: 1 }] })],
+    ['a string for a number', () => `${m()}/predict`, () => ({ payload: [{ ...row(), petal_width: 'wide' }] })],
+    ['no payload', () => `${m()}/predict`, () => ({ rows: [] })],
+    ['a JSON array body', () => `${m()}/predict`, () => '[1,2]'],
+    ['malformed JSON', () => `${m()}/predict`, () => '{"payload": [ {'],
+    ['a __proto__ key', () => `${m()}/predict`, () => '{"payload":[{"sepal_length":1,"sepal_width":1,"petal_length":1,"petal_width":1}],"__proto__":{"x":1}}'],
+    ['an unknown version', () => `${m()}/versions/999/predict`, () => ({ payload: records(s).slice(0, 1) })],
+    ['an unknown alias', () => `${m()}/aliases/nobody/predict`, () => ({ payload: records(s).slice(0, 1) })],
+    ['an alias that looks like a stage', () => `${m()}/aliases/production/predict`, () => ({ payload: records(s).slice(0, 1) })],
+    ['an unknown model', () => '/v1/models/no-such-model-here/predict', () => ({ payload: records(s).slice(0, 1) })],
+    ['a revoked or unknown key', () => `${m()}/predict`, () => ({ payload: records(s).slice(0, 1) }), { token: () => 'my_' + 'x'.repeat(40) }],
+    ['a key for another model', () => `${m()}/predict`, () => ({ payload: records(s).slice(0, 1) }), { token: () => viewerKey }],
+    ['OIP v2 infer', () => `/v2/models/${model}/infer`, () => oip([5.1, 3.5, 1.4, 0.2])],
+    ['OIP v2 infer with an id and an outputs filter, by version', () => `/v2/models/${model}/versions/${version}/infer`, () => oip([[5.1, 3.5, 1.4, 0.2]], { id: 'req-7', outputs: [{ name: 'label' }] })],
+    ['OIP v2 with a shape that does not match its data', () => `/v2/models/${model}/infer`, () => oip([5.1, 3.5, 1.4])],
+    ['OIP v2 for an unknown version', () => `/v2/models/${model}/versions/999/infer`, () => oip([5.1, 3.5, 1.4, 0.2])],
+    ['OIP v2 with malformed JSON', () => `/v2/models/${model}/infer`, () => '{"inputs": '],
+    ['TF Serving instances', () => `${m()}:predict`, () => ({ instances: [[5.1, 3.5, 1.4, 0.2], row()] })],
+    ['TF Serving columnar inputs, by version', () => `${m()}/versions/${version}:predict`, () => ({ inputs: { float_input: [[5.1, 3.5, 1.4, 0.2]] } })],
+    ['TF Serving by label', () => `${m()}/labels/champion:predict`, () => ({ instances: [[5.1, 3.5, 1.4, 0.2]] })],
+    ['TF Serving with neither instances nor inputs', () => `${m()}:predict`, () => ({ rows: [] })],
+    ['MLflow dataframe_split', () => `${m()}/invocations`, () => ({ dataframe_split: { columns: Object.keys(row()), data: [Object.values(row())] } })],
+    ['MLflow without a format key', () => `${m()}/invocations`, () => ({ data: [] })],
+    ['MLflow CSV', () => `${m()}/invocations`, () => `${Object.keys(row()).join(',')}\n${Object.values(row()).join(',')}\n`, { headers: { 'content-type': 'text/csv' } }],
+    ['MLflow CSV in another charset', () => `${m()}/invocations`, () => 'a,b\n1,2\n', { headers: { 'content-type': 'text/csv; charset=latin1' } }],
+    ['MLflow with a content type it does not take', () => `${m()}/invocations`, () => 'x', { headers: { 'content-type': 'text/plain' } }],
   ];
-  for (const [what, suffix, body, opts] of cases) {
+  for (const [what, path, body, opts] of cases) {
     it(`for ${what}`, async () => {
-      const { lane, framework } = await both(suffix, body(), { token: opts?.token?.(), headers: opts?.headers });
+      const { lane, framework } = await both(path(), body(), { token: opts?.token?.(), headers: opts?.headers });
       assert.deepEqual(comparable(lane), comparable(framework), `lane: ${lane.text}\nframework: ${framework.text}`);
-      assert.ok(lane.headers.get('x-request-id'), 'the lane sends X-Request-Id');
     });
   }
+
+  it('counts both paths in the same metric series (route labels included), and the lane took one of them', async () => {
+    const series = async () => {
+      const t = (await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey })).text;
+      const lines = t.split('\n').filter((l) => (l.startsWith('modelyard_request_duration_seconds_count{') && l.includes(`model="${model}"`)) || l.startsWith('modelyard_fast_lane_requests_total{'));
+      return new Map(lines.map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+    };
+    for (const [path, body] of [[`${m()}/predict`, { payload: [row()] }], [`/v2/models/${model}/infer`, oip([5.1, 3.5, 1.4, 0.2])], [`${m()}:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] }], [`${m()}/invocations`, { instances: [[5.1, 3.5, 1.4, 0.2]] }]] as const) {
+      const before = await series();
+      const { lane, framework } = await both(path, body);
+      assert.equal(lane.status, 200, lane.text);
+      assert.equal(framework.status, 200, framework.text);
+      const after = await series();
+      const moved = [...after].filter(([k, v]) => v !== (before.get(k) ?? 0)).map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const);
+      const requests = moved.filter(([k]) => k.startsWith('modelyard_request_duration'));
+      assert.equal(requests.length, 1, `one series for both paths of ${path}: ${JSON.stringify(moved)}`);
+      assert.equal(requests[0]![1], 2, path);
+      // The lane's own count moved by one: it answered the first request and let the second (?via=framework) through.
+      const laneCount = moved.filter(([k]) => k.startsWith('modelyard_fast_lane_requests_total'));
+      assert.deepEqual(laneCount.map(([, n]) => n), [1], `${path}: ${JSON.stringify(moved)}`);
+    }
+  });
 
   it('keeps a caller\'s request id and counts its answers in /metrics on the lane\'s route label', async () => {
     const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, { token: env.adminApiKey, body: { payload: records(s).slice(0, 1) }, headers: { 'x-request-id': 'lane-check-1' } });

@@ -5,18 +5,49 @@ import sjson from 'secure-json-parse';
 import { errorCodes } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
+import { STAGES } from '@modelyard/contracts';
 import {
-  AppError, AuthService, parseModelyard, PredictionService, renderModelyardJson, RollupsService, ServingMetrics,
-  type PredictionLabels, type Principal, type VersionSelector,
+  AppError, AuthService, PredictionService, RollupsService, ServingMetrics, type PredictionLabels, type Principal, type VersionSelector,
 } from '@modelyard/server';
-import { toErrorBody } from '../common/error.filter.js';
+import { MLFLOW_FORMAT, MODELYARD_FORMAT, OIP_FORMAT, predictCall, TFS_FORMAT, type PredictFormat } from './predict-call.js';
 import { recordPrediction } from './prediction-metrics.js';
+import { errorAnswer, type ErrorProtocol } from './protocol-errors.js';
+
+const STAGE_NAMES = new Set<string>(STAGES.map((s) => s.toLowerCase()));
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BEARER = /^Bearer\s+(\S{16,512})$/i;
-/** The Modelyard contract's three predict routes; names as ZModelName/ZAliasName allow (anything else falls through). */
-const PREDICT = /^\/v1\/models\/([a-z0-9][a-z0-9._-]{0,99})\/(?:(versions|aliases)\/([a-z0-9_-]{1,64})\/)?predict$/;
-const ROUTES = { '': '/v1/models/:name/predict', versions: '/v1/models/:name/versions/:version/predict', aliases: '/v1/models/:name/aliases/:alias/predict' };
+const NAME = '([a-z0-9][a-z0-9._-]{0,99})';
+const ALIAS = '([a-z][a-z0-9_-]{0,63})';
+const VERSION = '([1-9][0-9]{0,9})';
+
+interface LaneRoute {
+  pattern: RegExp;
+  /** The route as Fastify registered it: the `route` label of the request metrics. */
+  route: string;
+  fmt: PredictFormat;
+  /** The error shape: ours, or the outside protocol's (PROTOCOLS.md). */
+  protocol: ErrorProtocol | null;
+  /** What the second capture is, if any. */
+  by?: 'version' | 'alias';
+  /** Content types the route takes here; anything else goes to the framework, which answers 415. */
+  csv?: boolean;
+}
+
+/** Every predict route of the four formats; names and aliases as ZModelName/ZAliasName allow (else the framework answers). */
+const ROUTES: LaneRoute[] = [
+  { pattern: new RegExp(`^/v1/models/${NAME}/predict$`), route: '/v1/models/:name/predict', fmt: MODELYARD_FORMAT, protocol: null },
+  { pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}/predict$`), route: '/v1/models/:name/versions/:version/predict', fmt: MODELYARD_FORMAT, protocol: null, by: 'version' },
+  { pattern: new RegExp(`^/v1/models/${NAME}/aliases/${ALIAS}/predict$`), route: '/v1/models/:name/aliases/:alias/predict', fmt: MODELYARD_FORMAT, protocol: null, by: 'alias' },
+  { pattern: new RegExp(`^/v2/models/${NAME}/infer$`), route: '/v2/models/:name/infer', fmt: OIP_FORMAT, protocol: 'oip-v2' },
+  { pattern: new RegExp(`^/v2/models/${NAME}/versions/${VERSION}/infer$`), route: '/v2/models/:name/versions/:version/infer', fmt: OIP_FORMAT, protocol: 'oip-v2', by: 'version' },
+  { pattern: new RegExp(`^/v1/models/${NAME}:predict$`), route: '/v1/models/:name(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs' },
+  { pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}:predict$`), route: '/v1/models/:name/versions/:version(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs', by: 'version' },
+  { pattern: new RegExp(`^/v1/models/${NAME}/labels/${ALIAS}:predict$`), route: '/v1/models/:name/labels/:label(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs', by: 'alias' },
+  { pattern: new RegExp(`^/v1/models/${NAME}/invocations$`), route: '/v1/models/:name/invocations', fmt: MLFLOW_FORMAT, protocol: 'mlflow', csv: true },
+];
+
+const isType = (ct: string, mime: string) => ct === mime || ct.startsWith(`${mime};`);
 
 type TrustFn = (addr: string, i: number) => boolean;
 
@@ -40,9 +71,9 @@ export interface FastLaneDeps {
 }
 
 /**
- * The hot path, in front of Fastify and Nest: API-key predictions in the Modelyard contract are answered
- * straight from node:http. A request costs about half the CPU it costs through the framework (measured with
- * bench/run.mjs), which is the difference between 0.4x and 0.7x of a bare onnxruntime server.
+ * The hot path, in front of Fastify and Nest: API-key predictions, in any of the four formats, are answered
+ * straight from node:http. A request costs about half the CPU it costs through the framework: one-row
+ * predictions at c=32 went from 0.37x to 0.80x of a bare node:http + onnxruntime server (bench/results).
  *
  * It takes only requests it can answer exactly as the Nest route would (same auth, engine, metrics, rollups,
  * errors and headers): anything unusual (a session cookie, no JSON content type, a chunked or oversized body,
@@ -60,86 +91,101 @@ export class FastLane {
   /** True when the lane took the request; false leaves it untouched for the framework. */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'POST' || this.closing) return false;
-    const m = PREDICT.exec(req.url!);
-    if (!m) return false;
+    const url = req.url!;
+    if (!url.startsWith('/v1/models/') && !url.startsWith('/v2/models/')) return false;
+    let route: LaneRoute | undefined;
+    let m: RegExpExecArray | null = null;
+    for (const r of ROUTES) {
+      m = r.pattern.exec(url);
+      if (m) {
+        route = r;
+        break;
+      }
+    }
+    if (!route || !m) return false;
     const h = req.headers;
     const auth = h.authorization;
     const ct = h['content-type'];
     const len = h['content-length'];
     if (!auth || !ct || !len || h['transfer-encoding'] !== undefined) return false;
-    if (!(ct === 'application/json' || ct.startsWith('application/json;'))) return false;
+    const csv = route.csv === true && isType(ct, 'text/csv');
+    if (!csv && !isType(ct, 'application/json')) return false;
     const bytes = Number(len);
     if (!(bytes > 0 && bytes <= this.d.cfg.http.maxBodyBytes)) return false;
     const key = BEARER.exec(auth);
     if (!key) return false;
     const sel: VersionSelector & { routingKey?: string } = {};
-    if (m[2] === 'versions') {
-      const v = Number(m[3]);
-      if (!Number.isInteger(v) || v < 1 || v > 2_147_483_647 || !/^\d+$/.test(m[3]!)) return false;
-      sel.version = v;
-    } else if (m[2] === 'aliases') {
-      if (!/^[a-z]/.test(m[3]!) || /^v?\d+$/.test(m[3]!)) return false;
-      sel.alias = m[3]!;
+    if (route.by === 'version') {
+      sel.version = Number(m[2]);
+      if (sel.version > 2_147_483_647) return false;
+    } else if (route.by === 'alias') {
+      // ZAliasName: not a version number or a stage name (the framework's 400 says so).
+      if (/^v?\d+$/.test(m[2]!) || STAGE_NAMES.has(m[2]!)) return false;
+      sel.alias = m[2]!;
     }
     const started = performance.now();
     const given = h['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     const chunks: Buffer[] = [];
+    const name = m[1]!;
+    const lane = route;
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      void this.answer(req, res, id, started, m[1]!, sel, ROUTES[(m[2] ?? '') as keyof typeof ROUTES], key[1]!, body);
+      void this.answer(req, res, id, started, lane, name, sel, key[1]!, body, csv);
     });
     return true;
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, id: string, started: number, name: string, sel: VersionSelector & { routingKey?: string }, route: string, key: string, text: string) {
+  private async answer(req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string, sel: VersionSelector & { routingKey?: string }, key: string, text: string, csv: boolean) {
     const { cfg, metrics } = this.d;
-    const labels: PredictionLabels = { model: name, version: sel.version ? String(sel.version) : '', format: 'modelyard', role: '' };
-    metrics.inFlightNow++;
+    // As on the framework path, a request is a prediction (in metrics and rollups) once its body parsed and its
+    // caller is known: refusals before that (bad JSON, bad key) are not.
+    let labels: PredictionLabels | null = null;
     let status = 200;
     let code: string | undefined;
     try {
-      let body: unknown;
-      try {
-        // As Fastify parses JSON, with its error: a body with __proto__ or constructor.prototype keys is refused.
-        body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
-      } catch {
-        throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+      let body: unknown = text;
+      if (!csv) {
+        try {
+          // As Fastify parses JSON, with its error: a body with __proto__ or constructor.prototype keys is refused.
+          body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+        } catch {
+          throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+        }
       }
       const ip = this.ip(req);
       const actor: Principal | null = this.d.auth.cachedApiKey(key, ip) ?? (await this.d.auth.resolveApiKey(key, ip));
       if (!actor) throw new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
+      labels = { model: name, version: sel.version ? String(sel.version) : '', format: route.fmt.format, role: '' };
+      metrics.inFlightNow++;
+      const call = { body, contentType: req.headers['content-type'], requestId: id };
+      route.fmt.precheck?.(call);
       const rk = req.headers['x-routing-key'];
       if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) sel.routingKey = rk;
-      const picked = this.d.predictions.select(actor, name, sel, cfg.serving.rateLimit);
-      const { served, role } = picked instanceof Promise ? await picked : picked;
-      labels.version = String(served.version);
-      labels.role = role;
-      const feeds = parseModelyard(body, served, cfg.serving);
-      const outputs = await this.d.predictions.run(served, feeds, { timeoutMs: cfg.serving.timeoutMs, logSampleRate: cfg.serving.predictionLogSampleRate, silentCap: cfg.serving.silentMaxConcurrency, role });
-      const json = renderModelyardJson(served, outputs);
+      const r = await predictCall(this.d.predictions, cfg, route.fmt, actor, name, sel, call, labels);
+      const json = r.prepared.renderJson ? r.prepared.renderJson(r.outputs) : JSON.stringify(r.prepared.render(r.outputs));
       res.writeHead(200, {
         'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json),
-        'x-request-id': id, 'x-model-version': String(served.version), 'x-deployment-role': role,
+        'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role,
       });
       res.end(json);
     } catch (e) {
-      const { status: s, body, unexpected } = toErrorBody(e, id);
-      status = s;
-      code = body.error.code;
-      if (unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
-      const json = JSON.stringify(body);
+      const a = errorAnswer(route.protocol, e, id);
+      status = a.status;
+      code = a.code;
+      if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
+      const json = JSON.stringify(a.body);
       const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id };
-      const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-      if (status === 429 && retry) headers['retry-after'] = String(retry);
+      if (a.retryAfter) headers['retry-after'] = a.retryAfter;
       if (!res.headersSent) {
         res.writeHead(status, headers);
         res.end(json);
       }
     }
     const ms = performance.now() - started;
-    recordPrediction(metrics, this.d.rollups, labels, route, status, code, ms);
+    if (labels) recordPrediction(metrics, this.d.rollups, labels, route.route, status, code, ms);
+    metrics.fastLaneNow[route.fmt.format]++;
     // Access lines of predictions are debug (as on the framework path): metrics and rollups count them.
     if (status >= 500) this.d.log.warn(accessLine(id, req, status, ms), 'request');
     else if (this.d.log.isLevelEnabled('debug')) this.d.log.debug(accessLine(id, req, status, ms), 'request');

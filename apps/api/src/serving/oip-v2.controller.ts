@@ -8,7 +8,7 @@ import {
   AppError, HealthService, parseOip, PredictionService, renderOip, renderOipMetadata, ServingMetrics, ServingService,
   type Principal, type VersionSelector,
 } from '@modelyard/server';
-import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
+import { answerOnFramework, OIP_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
 import { Actor, Public, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -39,11 +39,11 @@ const INFER_DOC = {
 @Controller('v2')
 export class OipV2Controller {
   constructor(
-    private readonly predictions: PredictionService,
+    readonly predictions: PredictionService,
     private readonly serving: ServingService,
     private readonly health: HealthService,
-    private readonly metrics: ServingMetrics,
-    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+    readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) readonly cfg: ApiConfig,
   ) {}
 
   @Public()
@@ -134,16 +134,7 @@ export class OipV2Controller {
     return { name, ready: true };
   }
 
-  private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'oip-v2', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, { ...sel, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
-    labels.version = String(served.version);
-    labels.role = role;
-    const parsed = parseOip(req.body, served, this.cfg.serving);
-    const outputs = await this.predictions.run(served, parsed.feeds, {
-      timeoutMs: this.cfg.serving.timeoutMs, outputs: parsed.outputs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role,
-    });
-    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
-    return renderOip(served, outputs, parsed.outputs ?? served.outputNames, parsed.id ?? String(req.id));
+  private run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    return answerOnFramework(this, OIP_FORMAT, actor, name, sel, req, reply);
   }
 }

@@ -4,8 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ZAliasName, ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
-import { parseModelyard, PredictionService, renderModelyard, ServingMetrics, type Principal, type VersionSelector } from '@modelyard/server';
-import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
+import { PredictionService, ServingMetrics, type Principal, type VersionSelector } from '@modelyard/server';
+import { answerOnFramework, MODELYARD_FORMAT } from './predict-call.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
@@ -27,9 +27,9 @@ const PAYLOAD_DOC = {
 @Controller('v1/models/:name')
 export class PredictController {
   constructor(
-    private readonly predictions: PredictionService,
-    private readonly metrics: ServingMetrics,
-    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+    readonly predictions: PredictionService,
+    readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) readonly cfg: ApiConfig,
   ) {}
 
   @RequirePermission('predict')
@@ -62,14 +62,7 @@ export class PredictController {
     return this.predict(actor, name, { alias }, req, reply);
   }
 
-  private async predict(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'modelyard', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, { ...sel, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
-    labels.version = String(served.version);
-    labels.role = role;
-    const feeds = parseModelyard(req.body, served, this.cfg.serving);
-    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role });
-    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
-    return renderModelyard(served, outputs);
+  private predict(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    return answerOnFramework(this, MODELYARD_FORMAT, actor, name, sel, req, reply);
   }
 }

@@ -23,16 +23,28 @@ export function protocolErrorBody(protocol: ErrorProtocol, status: number, messa
   return protocol === 'mlflow' ? { error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST', message } : { error: message };
 }
 
-/** The same mapping as the global ErrorFilter (status, logging, Retry-After, metrics), in the protocol's shape. */
-function sendProtocolError(protocol: ErrorProtocol, e: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger) {
-  const { status, body, unexpected } = toErrorBody(e, String(req.id));
-  tagErrorCode(req, body.error.code);
-  if (unexpected) log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
+/**
+ * An error as a protocol answers it: the global ErrorFilter's mapping (status, code, Retry-After), in our
+ * shape or the protocol's. The shapes have no errorId field: a 500 carries it in the message (it is also the
+ * X-Request-Id header).
+ */
+export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestId: string) {
+  const { status, body, unexpected } = toErrorBody(e, requestId);
   const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (status === 429 && retry) void reply.header('retry-after', String(retry));
-  // The shapes have no errorId field: a 500 carries it in the message (it is also the X-Request-Id header).
-  const message = unexpected ? `${body.error.message} (errorId ${req.id})` : body.error.message;
-  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(protocolErrorBody(protocol, status, message));
+  const message = unexpected ? `${body.error.message} (errorId ${requestId})` : body.error.message;
+  return {
+    status, code: body.error.code, unexpected,
+    retryAfter: status === 429 && retry ? String(retry) : undefined,
+    body: protocol ? protocolErrorBody(protocol, status, message) : body,
+  };
+}
+
+function sendProtocolError(protocol: ErrorProtocol, e: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger) {
+  const a = errorAnswer(protocol, e, String(req.id));
+  tagErrorCode(req, a.code);
+  if (a.unexpected) log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
+  if (a.retryAfter) void reply.header('retry-after', a.retryAfter);
+  void reply.status(a.status).header('content-type', 'application/json; charset=utf-8').send(a.body);
 }
 
 abstract class ProtocolErrorFilter implements ExceptionFilter {

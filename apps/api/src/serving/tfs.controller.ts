@@ -5,10 +5,10 @@ import { z } from 'zod';
 import { ZAliasName, ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  parseRowFormat, PredictionService, renderRowFormat, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
+  PredictionService, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
   type Principal, type VersionSelector,
 } from '@modelyard/server';
-import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
+import { answerOnFramework, TFS_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
 import { Actor, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -39,9 +39,9 @@ const PREDICT_DOC = {
 @Controller('v1/models')
 export class TfsController {
   constructor(
-    private readonly predictions: PredictionService,
-    private readonly metrics: ServingMetrics,
-    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+    readonly predictions: PredictionService,
+    readonly metrics: ServingMetrics,
+    @Inject(API_CONFIG) readonly cfg: ApiConfig,
   ) {}
 
   @RequirePermission('predict')
@@ -94,14 +94,7 @@ export class TfsController {
     return renderTfsMetadata((await this.predictions.select(actor, name, { version })).served);
   }
 
-  private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-    const labels = tagPrediction(req, this.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: 'tfs', role: '' });
-    const { served, role } = await this.predictions.select(actor, name, { ...sel, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
-    labels.version = String(served.version);
-    labels.role = role;
-    const { feeds, columnar } = parseRowFormat(req.body, served, this.cfg.serving);
-    const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs, logSampleRate: this.cfg.serving.predictionLogSampleRate, silentCap: this.cfg.serving.silentMaxConcurrency, role });
-    void reply.header('x-model-version', String(served.version)).header('x-deployment-role', role);
-    return renderRowFormat(served, outputs, columnar);
+  private run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    return answerOnFramework(this, TFS_FORMAT, actor, name, sel, req, reply);
   }
 }

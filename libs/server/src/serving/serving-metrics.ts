@@ -28,6 +28,9 @@ export class ServingMetrics {
   readonly modelLoad: Gauge<'model' | 'version'>;
   readonly errors: Counter<'code' | 'format'>;
   readonly timeouts: Counter<'model'>;
+  /** Predictions the api's fast lane answered, by format; the rest went through the framework (a client sending chunked bodies, say). */
+  readonly fastLane: Counter<'format'>;
+  readonly fastLaneNow: Record<PredictionLabels['format'], number> = { modelyard: 0, 'oip-v2': 0, tfs: 0, mlflow: 0 };
   /** Requests and runs come in long runs of one label set: the last series is reused after a field compare. */
   private lastRequest: (PredictionLabels & { route: string; status: number; series: HistogramSeries }) | null = null;
   private lastInference: { model: string; version: number; series: HistogramSeries } | null = null;
@@ -44,6 +47,14 @@ export class ServingMetrics {
     this.modelLoad = new Gauge({ name: 'modelyard_model_load_seconds', help: 'Time to load and warm a version', labelNames: ['model', 'version'], registers: [this.registry] });
     this.errors = new Counter({ name: 'modelyard_prediction_errors_total', help: 'Prediction requests that failed, by error code', labelNames: ['code', 'format'], registers: [this.registry] });
     this.timeouts = new Counter({ name: 'modelyard_prediction_timeouts_total', help: 'Predictions past their time budget', labelNames: ['model'], registers: [this.registry] });
+    const lane = this.fastLaneNow;
+    this.fastLane = new Counter({
+      name: 'modelyard_fast_lane_requests_total', help: 'Predictions answered by the fast lane in front of the framework', labelNames: ['format'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [format, n] of Object.entries(lane)) if (n) this.inc({ format }, n);
+      },
+    });
   }
 
   observeInference(model: string, version: number, seconds: number) {
