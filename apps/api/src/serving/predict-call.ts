@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiConfig } from '@modelyard/config';
 import {
   mlflowBodyKind, parseMlflow, parseModelyard, parseOip, parseRowFormat, PredictionService, renderMlflow, renderModelyard,
-  renderModelyardJson, renderOip, renderRowFormat, ServingMetrics, type PredictionLabels, type Principal, type ServedVersion, type VersionSelector,
+  renderModelyardJson, renderOip, renderRowFormat, ServingMetrics, type PredictionLabels, type Principal, type Selection, type ServedVersion, type VersionSelector,
 } from '@modelyard/server';
 import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 
@@ -75,20 +75,27 @@ export interface PredictOutcome {
  * pilots), parse the body for it, run within the budget. `labels` is filled in as the version is known, so a
  * failure later is still counted against the version that was chosen.
  */
-export async function predictCall(
+export function predictCall(
   predictions: PredictionService, cfg: ApiConfig, fmt: PredictFormat, actor: Principal, name: string,
   sel: VersionSelector & { routingKey?: string }, req: PredictRequest, labels: PredictionLabels,
 ): Promise<PredictOutcome> {
-  const picked = predictions.select(actor, name, sel, cfg.serving.rateLimit);
-  const { served, role } = picked instanceof Promise ? await picked : picked;
-  labels.version = String(served.version);
-  labels.role = role;
-  const prepared = fmt.prepare(served, req, cfg.serving);
-  const outputs = await predictions.run(served, prepared.feeds, {
-    timeoutMs: cfg.serving.timeoutMs, outputs: prepared.outputs, logSampleRate: cfg.serving.predictionLogSampleRate,
-    silentCap: cfg.serving.silentMaxConcurrency, role,
-  });
-  return { served, role, prepared, outputs };
+  // Not an async function: on the hot path the version is picked without a promise, and the run's promise is
+  // the only one (an async wrapper added a promise and a microtask hop per request).
+  const run = ({ served, role }: Selection): Promise<PredictOutcome> => {
+    labels.version = String(served.version);
+    labels.role = role;
+    const prepared = fmt.prepare(served, req, cfg.serving);
+    return predictions.run(served, prepared.feeds, {
+      timeoutMs: cfg.serving.timeoutMs, outputs: prepared.outputs, logSampleRate: cfg.serving.predictionLogSampleRate,
+      silentCap: cfg.serving.silentMaxConcurrency, role,
+    }).then((outputs) => ({ served, role, prepared, outputs }));
+  };
+  try {
+    const picked = predictions.select(actor, name, sel, cfg.serving.rateLimit);
+    return picked instanceof Promise ? picked.then(run) : run(picked);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 export interface FrameworkDeps {
