@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -14,8 +13,7 @@ import { FastLane } from './serving/fast-lane.js';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+import { requestIdOf } from './common/request-id.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -28,11 +26,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
       }),
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
-    // Keep a caller's request id (from a proxy or client) so one id follows a request across systems.
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers['x-request-id']),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

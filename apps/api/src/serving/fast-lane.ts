@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import sjson from 'secure-json-parse';
@@ -11,11 +10,11 @@ import {
 } from '@modelyard/server';
 import { MLFLOW_FORMAT, MODELYARD_FORMAT, OIP_FORMAT, predictCall, TFS_FORMAT, type PredictFormat } from './predict-call.js';
 import { recordPrediction } from './prediction-metrics.js';
+import { requestIdOf } from '../common/request-id.js';
 import { errorAnswer, type ErrorProtocol } from './protocol-errors.js';
 
 const STAGE_NAMES = new Set<string>(STAGES.map((s) => s.toLowerCase()));
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BEARER = /^Bearer\s+(\S{16,512})$/i;
 const NAME = '([a-z0-9][a-z0-9._-]{0,99})';
 const ALIAS = '([a-z][a-z0-9_-]{0,63})';
@@ -124,8 +123,7 @@ export class FastLane {
       sel.alias = m[2]!;
     }
     const started = performance.now();
-    const given = h['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(h['x-request-id']);
     const chunks: Buffer[] = [];
     const name = m[1]!;
     const lane = route;
