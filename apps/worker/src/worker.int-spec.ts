@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
 import { loadWorkerConfig } from '@modelyard/config';
-import { bullPrefix, createLogger, createPrismaClient, redisOptions, JobProducer } from '@modelyard/server';
+import { bullPrefix, createLogger, createPrismaClient, redisOptions, JobProducer, MaintenanceService } from '@modelyard/server';
 import { integrationEnv, TEST_PASSWORD, uniqueEmail } from '@modelyard/testing';
 import { WorkerModule } from './worker.module.js';
 
@@ -40,6 +40,33 @@ describe('worker (real Redis + Postgres)', () => {
     }
     assert.equal(await db.session.findUnique({ where: { id: expired.id } }), null);
     assert.ok(await db.session.findUnique({ where: { id: live.id } }));
+  });
+
+  it('deletes drift windows and resolved alerts past DRIFT_RETENTION_DAYS, keeping recent ones and firing alerts', async () => {
+    const day = 86_400_000;
+    const old = new Date(Date.now() - (config.worker.driftRetentionDays + 1) * day);
+    const recent = new Date(Date.now() - day);
+    const name = `retention-${uniqueEmail().split('@')[0]!.toLowerCase()}`;
+    const model = await db.registeredModel.create({ data: { name, ownerKind: 'user' } });
+    const version = await db.modelVersion.create({ data: { modelId: model.id, number: 1, storageBackend: 'local', storageUri: 'file:///x', ownedArtifact: false, createdByKind: 'user' } });
+    const window = (start: Date) => db.driftWindowRow.create({ data: { versionId: version.id, model: name, number: 1, start, minutes: 60, rows: 10, window: {} } });
+    await window(old);
+    await window(recent);
+    const alert = (state: string, firedAt: Date, resolvedAt: Date | null, ruleId: string) => db.alert.create({
+      data: { modelId: model.id, modelName: name, version: 1, ruleId, kind: 'drift_share', state, message: 'm', firedAt, resolvedAt, openKey: state === 'firing' ? `${model.id}:${ruleId}:1` : null },
+    });
+    const oldResolved = await alert('resolved', old, old, 'a');
+    const recentResolved = await alert('resolved', old, recent, 'b');
+    const oldFiring = await alert('firing', old, null, 'c');
+
+    const result = await ctx.get(MaintenanceService).handle({ reason: 'manual' }, {} as never);
+    assert.ok(result.driftWindows >= 1 && result.resolvedAlerts >= 1, JSON.stringify(result));
+    const starts = (await db.driftWindowRow.findMany({ where: { versionId: version.id } })).map((w) => w.start.getTime());
+    assert.deepEqual(starts, [recent.getTime()]);
+    const left = (await db.alert.findMany({ where: { modelId: model.id } })).map((a) => a.id).sort();
+    assert.deepEqual(left, [recentResolved.id, oldFiring.id].sort());
+    assert.ok(!left.includes(oldResolved.id));
+    await db.registeredModel.delete({ where: { id: model.id } });
   });
 
   it('fails a job with an invalid payload without retrying it', async () => {

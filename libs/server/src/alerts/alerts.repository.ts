@@ -39,4 +39,9 @@ export class AlertsRepository {
       orderBy: [{ firedAt: 'desc' }, { id: 'desc' }], take: q.limit,
     });
   }
+
+  /** Maintenance: alerts that resolved before `before` (firing ones stay, however old). */
+  deleteResolvedBefore(before: Date) {
+    return this.db.alert.deleteMany({ where: { state: 'resolved', resolvedAt: { lt: before } } });
+  }
 }

@@ -108,4 +108,9 @@ export class DriftRepository {
   updateAdhoc(id: string, data: Prisma.DriftAdhocReportUpdateInput) {
     return this.db.driftAdhocReport.update({ where: { id }, data });
   }
+
+  /** Maintenance: windows that started before `before`, with their reports. */
+  deleteWindowsBefore(before: Date) {
+    return this.db.driftWindowRow.deleteMany({ where: { start: { lt: before } } });
+  }
 }

@@ -3,12 +3,17 @@ import type { Logger } from 'pino';
 import { AuthRepository } from '../auth/auth.repository.js';
 import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
 import { JobsRepository } from '../jobs/jobs.repository.js';
+import { DriftRepository } from '../drift/drift.repository.js';
+import { AlertsRepository } from '../alerts/alerts.repository.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { JobPayloadParsed } from '@modelyard/contracts';
 
-/** Housekeeping that no request should pay for: expired sessions, prediction log rows and async results past their retention. */
+/**
+ * Housekeeping that no request should pay for: expired sessions; prediction log rows, drift windows, resolved
+ * alerts and async results past their retention.
+ */
 @Injectable()
 export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
   readonly job = 'maintenance.cleanup' as const;
@@ -16,7 +21,9 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     private readonly auth: AuthRepository,
     private readonly predictionLog: PredictionLogRepository,
     private readonly jobs: JobsRepository,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number } },
+    private readonly drift: DriftRepository,
+    private readonly alerts: AlertsRepository,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -26,7 +33,11 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     const logs = await this.predictionLog.deleteBefore(new Date(Date.now() - days * 86_400_000));
     // Async prediction results past JOB_RESULT_TTL_HOURS (batch jobs have no expiry: their files are the result).
     const jobs = await this.jobs.deleteExpired(new Date());
-    this.log.info({ expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count }, 'maintenance.cleanup done');
-    return { expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count };
+    const driftBefore = new Date(Date.now() - (this.cfg.worker?.driftRetentionDays ?? 90) * 86_400_000);
+    const windows = await this.drift.deleteWindowsBefore(driftBefore);
+    const alerts = await this.alerts.deleteResolvedBefore(driftBefore);
+    const done = { expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count, driftWindows: windows.count, resolvedAlerts: alerts.count };
+    this.log.info(done, 'maintenance.cleanup done');
+    return done;
   }
 }
