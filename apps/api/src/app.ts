@@ -14,6 +14,7 @@ import { registerPredictionMetrics } from './serving/prediction-metrics.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
+import { logAccess } from './common/access-log.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -49,13 +50,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   });
   registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
   fastify.addHook('onResponse', async (req, reply) => {
-    const line = { reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    // Predictions are the hot path and are already counted per request in metrics and rollups: their access
-    // lines go to debug (measured: about a fifth of the throughput at info), failures stay visible at warn.
-    if ((req as { prediction?: unknown }).prediction) {
-      if (reply.statusCode >= 500) logger.warn(line, 'request');
-      else logger.debug(line, 'request');
-    } else logger.info(line, 'request');
+    logAccess(logger, Boolean((req as { prediction?: unknown }).prediction), req.id, req.method, req.url, reply.statusCode, reply.elapsedTime);
   });
   lane = new FastLane({
     cfg: config, log: logger, auth: app.get(AuthService), predictions: app.get(PredictionService),

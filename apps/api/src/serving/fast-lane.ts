@@ -11,6 +11,7 @@ import {
 import { MLFLOW_FORMAT, MODELYARD_FORMAT, OIP_FORMAT, predictCall, TFS_FORMAT, type PredictFormat } from './predict-call.js';
 import { recordPrediction } from './prediction-metrics.js';
 import { requestIdOf } from '../common/request-id.js';
+import { logAccess } from '../common/access-log.js';
 import { errorAnswer, type ErrorProtocol } from './protocol-errors.js';
 
 const STAGE_NAMES = new Set<string>(STAGES.map((s) => s.toLowerCase()));
@@ -54,10 +55,6 @@ function trustFnOf(tp: ApiConfig['http']['trustProxy']): TrustFn | null {
   if (tp === false) return null;
   if (tp === true) return () => true;
   return proxyAddr.compile(String(tp).split(',').map((s) => s.trim()));
-}
-
-function accessLine(reqId: string, req: IncomingMessage, status: number, ms: number) {
-  return { reqId, method: req.method, url: req.url, status, ms: Math.round(ms) };
 }
 
 export interface FastLaneDeps {
@@ -184,9 +181,7 @@ export class FastLane {
     const ms = performance.now() - started;
     if (labels) recordPrediction(metrics, this.d.rollups, labels, route.route, status, code, ms);
     metrics.fastLaneNow[route.fmt.format]++;
-    // Access lines of predictions are debug (as on the framework path): metrics and rollups count them.
-    if (status >= 500) this.d.log.warn(accessLine(id, req, status, ms), 'request');
-    else if (this.d.log.isLevelEnabled('debug')) this.d.log.debug(accessLine(id, req, status, ms), 'request');
+    logAccess(this.d.log, true, id, req.method, req.url!, status, ms);
   }
 
   /** The caller's address as Fastify's request.ip has it (proxy-addr), without parsing when no proxy header came. */
