@@ -1,8 +1,8 @@
 // `npm test`: the same provisioning as `npm start`, then every tier: unit (beside the code), integration
 // (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
 // Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
-//   npm test -- unit | integration | e2e      run one tier only
-//   npm test -- e2e jobs                      only that tier's files whose name contains "jobs"
+//   npm test -- unit | integration | e2e | security   run one tier only
+//   npm test -- e2e jobs                              only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,11 +10,18 @@ import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
 const fileFilter = process.argv[3];
-const tiers = only ? [only] : ['unit', 'integration', 'e2e'];
+const TIERS = ['unit', 'integration', 'e2e', 'security'];
+if (only && !TIERS.includes(only)) {
+  console.error(`unknown tier "${only}": one of ${TIERS.join(', ')}`);
+  process.exit(2);
+}
+const tiers = only ? [only] : TIERS;
+// The e2e and security tiers run against the same launched platform (api, worker, web, storage servers).
+const needsPlatformApps = tiers.includes('e2e') || tiers.includes('security');
 const started = Date.now();
 
 try {
-  bootstrap({ web: tiers.includes('e2e') });
+  bootstrap({ web: needsPlatformApps });
 } catch (e) {
   console.error(e.message);
   process.exit(1);
@@ -70,7 +77,7 @@ try {
   if (tiers.includes('unit')) {
     exitCode |= await runNodeTests('unit', findTests(distDirs, '.spec.js').filter((f) => !f.endsWith('.int-spec.js')), {}, { concurrency: 2 });
   }
-  if (tiers.includes('integration') || tiers.includes('e2e')) {
+  if (tiers.includes('integration') || needsPlatformApps) {
     const { provision, seed } = await import('./platform.mjs');
     platform = await provision({ mode: 'test' });
     const admin = { MODELYARD_ADMIN_EMAIL: 'admin@test.modelyard.local', MODELYARD_ADMIN_PASSWORD: 'admin-password-e2e', MODELYARD_ADMIN_API_KEY: `ci-admin-key-${Date.now()}-${'z'.repeat(24)}` };
@@ -78,7 +85,7 @@ try {
     if (tiers.includes('integration')) {
       exitCode |= await runNodeTests('integration', findTests(distDirs, '.int-spec.js'), platform.env);
     }
-    if (tiers.includes('e2e')) {
+    if (needsPlatformApps) {
       const { launchApps, waitForHttp } = await import('./platform.mjs');
       const { freePort } = await import('./services.mjs');
       ensureChromium();
@@ -97,12 +104,20 @@ try {
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');
       if (web) await waitForHttp(`http://127.0.0.1:${webPort}/login`, { proc: web });
-      exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist')], '.e2e.js'), {
+      const testEnv = {
         E2E_API_URL: `http://127.0.0.1:${apiPort}`, E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
         E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL, E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
         E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, E2E_STORAGE_LOCAL_ROOT: storage.env.STORAGE_LOCAL_ROOT,
         E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES, ...platform.env, ...storage.env,
-      }, { timeoutMs: 300_000 });
+      };
+      if (tiers.includes('e2e')) {
+        exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist/e2e')], '.e2e.js'), testEnv, { timeoutMs: 300_000 });
+      }
+      // The security tier (test/security): hostile models, proxy and SSRF probes, floods, the authz matrix over
+      // a real socket. Same platform; tests that need other settings start processes of their own.
+      if (tiers.includes('security')) {
+        exitCode |= await runNodeTests('security', findTests([path.join(root, 'test/dist/security')], '.sec.js'), testEnv, { timeoutMs: 300_000 });
+      }
       for (const p of apps) {
         if (p.child.exitCode !== null && p.child.exitCode !== 0) {
           console.error(`${p.name} died during the e2e run:\n${p.tail()}`);

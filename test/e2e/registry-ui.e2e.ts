@@ -25,8 +25,8 @@ const shotsDir = screenshotDir();
 
 
 // The harness runs tests from the repository root; the fixtures sit next to it.
-const modelFile = path.resolve('../shared/models/iris_logreg/model.onnx');
-const samples = JSON.parse(readFileSync(path.resolve('../shared/models/iris_logreg/samples.json'), 'utf8')) as {
+const modelFile = path.resolve('test/fixtures/models/iris_logreg/model.onnx');
+const samples = JSON.parse(readFileSync(path.resolve('test/fixtures/models/iris_logreg/samples.json'), 'utf8')) as {
   inputs: { name: string; columns: string[] }[];
   outputs: { name: string }[];
 };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 
 const env = e2eEnv();
-const FIXTURES = path.resolve('../shared/models');
+const FIXTURES = path.resolve('test/fixtures/models');
 const localRoot = process.env.E2E_STORAGE_LOCAL_ROOT!;
 const maxUpload = Number(process.env.E2E_MAX_UPLOAD_BYTES);
 const home = mkdtempSync(path.join(os.tmpdir(), 'modelyard-reg-'));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { http, uniqueId } from '@modelyard/testing';
 
-export const FIXTURES_DIR = path.resolve('../shared/models');
+export const FIXTURES_DIR = path.resolve('test/fixtures/models');
 export const FIXTURE_NAMES = ['iris_logreg', 'iris_rf', 'digits_mlp'] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 

@@ -35,7 +35,7 @@ export const ZLineage = z
   .partial()
   .catchall(z.string().max(2048));
 
-/** Feature rows for a drift baseline: the shape of ../shared/models/<name>/reference.json. */
+/** Feature rows for a drift baseline: the shape of test/fixtures/models/<name>/reference.json. */
 export const ZReferenceDataset = z.object({
   feature_names: z.array(z.string().min(1)).min(1).max(10_000),
   rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).min(1).max(1_000_000),

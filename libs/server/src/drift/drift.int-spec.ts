@@ -26,7 +26,7 @@ import { DriftProfilerService } from './drift-profiler.service.js';
 import { DriftFoldService } from './drift-fold.service.js';
 import { DriftAdhocService } from './drift-adhoc.service.js';
 
-const FIXTURES = path.resolve(process.cwd(), '../shared/models');
+const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/models');
 const iris = readFileSync(path.join(FIXTURES, 'iris_logreg/model.onnx'));
 const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/reference.json'), 'utf8')) as { feature_names: string[]; rows: number[][] };
 const job = { jobId: 'test', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };

@@ -8,7 +8,7 @@ import type { ServedVersion } from '../serving/served-version.js';
 import { BatchScorer, jsonRow, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';
 
-const FIXTURE = path.resolve('../shared/models/iris_logreg');
+const FIXTURE = path.resolve('test/fixtures/models/iris_logreg');
 const samples = JSON.parse(readFileSync(path.join(FIXTURE, 'samples.json'), 'utf8')) as {
   feature_names: string[]; records: Record<string, number>[]; expected: { label: number[]; probabilities: number[][] }; tolerance: { probabilities: number };
 };

@@ -6,10 +6,8 @@ import { createOnnxSession, runInputs, runSamples } from './onnx-session.js';
 import {
   assertMatches,
   fixture,
-  haveSharedModels,
   pseudoRandomBytes,
   SHARED_MODELS,
-  SHARED_MODELS_DIR,
   sharedModel,
   specShape,
   validationFailed,
@@ -79,7 +77,7 @@ function describeFixture(label: string, load: () => { bytes: Buffer; samples: Sa
 
 describe('inspectModel', () => {
   for (const name of SHARED_MODELS) {
-    describeFixture(`shared model ${name}`, () => sharedModel(name), !haveSharedModels && `no shared models in ${SHARED_MODELS_DIR}`);
+    describeFixture(`shared model ${name}`, () => sharedModel(name));
   }
   describeFixture('fixture regressor (ai.onnx.ml LinearRegressor)', () => fixture('regressor'));
   describeFixture('fixture multi_input (two inputs, flat feature_names split by width)', () => fixture('multi_input'));

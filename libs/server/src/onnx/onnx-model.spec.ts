@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { signatureFromModel } from './onnx-inspect.js';
 import { parseMetadataList, readOnnxModel, readOnnxModelFile } from './onnx-model.js';
-import { FIXTURES_DIR, fixture, haveSharedModels, sharedModel } from './onnx.test-support.js';
+import { FIXTURES_DIR, fixture, sharedModel } from './onnx.test-support.js';
 
 describe('parseMetadataList', () => {
   it('reads JSON arrays', () => {
@@ -25,7 +25,7 @@ describe('parseMetadataList', () => {
 });
 
 describe('readOnnxModel', () => {
-  it('reads inputs, outputs, opsets and metadata_props of a shared model', { skip: !haveSharedModels && 'no shared models' }, () => {
+  it('reads inputs, outputs, opsets and metadata_props of a shared model', () => {
     const model = readOnnxModel(sharedModel('iris_logreg').bytes);
     assert.equal(model.irVersion, 8);
     assert.deepEqual(model.opsets, [{ domain: 'ai.onnx', version: 15 }, { domain: 'ai.onnx.ml', version: 3 }]);

@@ -10,10 +10,9 @@ const repoRoot = path.resolve(here, '../../../..');
 
 /** Fixtures made by ./fixtures/make_fixtures.py. */
 export const FIXTURES_DIR = path.join(repoRoot, 'libs/server/src/onnx/fixtures');
-/** The shared models of the project (../shared/models beside the repository). */
-export const SHARED_MODELS_DIR = path.resolve(repoRoot, '../shared/models');
+/** The project's reference models, copied into the repository (test/fixtures/models/PROVENANCE.md). */
+export const SHARED_MODELS_DIR = path.join(repoRoot, 'test/fixtures/models');
 export const SHARED_MODELS = ['iris_logreg', 'iris_rf', 'digits_mlp'] as const;
-export const haveSharedModels = SHARED_MODELS.every((m) => existsSync(path.join(SHARED_MODELS_DIR, m, 'model.onnx')));
 
 /** The shape of samples.json (shared models) and of our fixtures' <name>.json. */
 export interface SampleFile {

@@ -18,7 +18,7 @@ import { RegistryService } from './registry.service.js';
 import { RegistryValidationService } from './registry-validation.service.js';
 import { ARTIFACT_STORE, type ArtifactStore } from './ports.js';
 
-const FIXTURES = path.resolve(process.cwd(), '../shared/models');
+const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/models');
 const iris = readFileSync(path.join(FIXTURES, 'iris_logreg/model.onnx'));
 const irisSamples = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/samples.json'), 'utf8'));
 const irisReference = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/reference.json'), 'utf8'));
