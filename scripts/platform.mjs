@@ -66,27 +66,59 @@ export function seed(env) {
 
 const COLORS = { api: 32, worker: 35, web: 34 };
 
-/** A supervised child: every output line prefixed with its name; `exited` resolves with its exit code. */
-export function launch(name, args, { env, cwd = root, quiet = false } = {}) {
-  const child = spawn(args[0], args.slice(1), {
-    cwd, env: { ...process.env, ...QUIET_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Backoff between restarts of a crashed app: doubles from the first to the last, reset after a healthy run. */
+const RESTART_BACKOFF_MS = { first: 500, max: 30_000, healthyAfter: 60_000 };
+
+/**
+ * A supervised child: every output line prefixed with its name. With `restart`, a child that exits while not
+ * being stopped is started again after a backoff (and the log says so), so one crashed process never takes
+ * the platform down; `exited` then resolves only once `stop()` was called. Without it (one-shot tools, test
+ * helpers), `exited` resolves with the first exit code. `child` is always the current process.
+ */
+export function launch(name, args, { env, cwd = root, quiet = false, restart = false } = {}) {
   const prefix = `\x1b[${COLORS[name] ?? 33}m[${name}]\x1b[0m `;
   const lines = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      if (!quiet) process.stdout.write(prefix + line + '\n');
+  let child;
+  let stopping = false;
+  let restarts = 0;
+  let backoff = RESTART_BACKOFF_MS.first;
+  let resolveExited;
+  const exited = new Promise((resolve) => { resolveExited = resolve; });
+  const say = (line) => { if (!quiet) process.stdout.write(prefix + line + '\n'); };
+
+  const start = () => {
+    const startedAt = Date.now();
+    child = spawn(args[0], args.slice(1), { cwd, env: { ...process.env, ...QUIET_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        say(line);
+      });
+    }
+    child.on('exit', (code, signal) => {
+      const status = code ?? (signal ? 128 : 1);
+      if (stopping || !restart) return resolveExited(status);
+      if (Date.now() - startedAt > RESTART_BACKOFF_MS.healthyAfter) backoff = RESTART_BACKOFF_MS.first;
+      restarts += 1;
+      const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      log(`${name} ${why}; restarting in ${backoff} ms (restart ${restarts})`);
+      setTimeout(() => { if (!stopping) start(); else resolveExited(status); }, backoff).unref();
+      backoff = Math.min(backoff * 2, RESTART_BACKOFF_MS.max);
     });
-  }
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  };
+  start();
+
   return {
-    name, child, exited,
+    name, exited,
+    get child() { return child; },
+    /** How often a crashed child was started again. */
+    get restarts() { return restarts; },
     /** The last lines it printed, for a failure report when running quietly. */
     tail: () => lines.slice(-40).join('\n'),
     async stop(timeoutMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return resolveExited(child.exitCode ?? 128);
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;
@@ -118,12 +150,13 @@ export function portFree(port) {
 
 /** The three apps, as `npm start` runs them. */
 export function launchApps(env, { apiPort, webPort, quiet = false }) {
-  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet });
-  const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet });
+  const restart = true;
+  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet, restart });
+  const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet, restart });
   const nextBin = path.join(root, 'node_modules/next/dist/bin/next');
   const web = existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))
     ? launch('web', [process.execPath, nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'], {
-        cwd: path.join(root, 'apps/web'), env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort) }, quiet,
+        cwd: path.join(root, 'apps/web'), env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort) }, quiet, restart,
       })
     : null;
   return [api, worker, web].filter(Boolean);

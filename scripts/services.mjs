@@ -107,9 +107,14 @@ export function ensureRedisBinary(log = console.log) {
 export async function startRedis({ dir, port, log = () => {} }) {
   const bin = ensureRedisBinary(log);
   mkdirSync(dir, { recursive: true });
+  // Persistent like a production Redis must be (docs/RELIABILITY.md): queued jobs, job schedulers, the
+  // prediction store and rate-limit state survive a restart. AOF with an fsync every second loses at most a
+  // second of writes on a power cut (a crash of redis-server itself loses nothing); noeviction makes a full
+  // Redis refuse writes instead of silently dropping queued jobs.
   const child = spawn(bin, [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes', '--loglevel', 'warning',
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes',
+    '--appendfsync', 'everysec', '--daemonize', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
+    '--loglevel', 'warning',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });

@@ -1,4 +1,5 @@
 // `npm start`: install what is missing, provide Postgres + Redis, migrate, seed, run api + worker + web.
+// The apps are supervised (platform.mjs launch): a crashed one is restarted with backoff; only Ctrl-C stops all.
 import { bootstrap, log } from './bootstrap.mjs';
 
 try {
@@ -34,14 +35,6 @@ async function shutdown(code) {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
-for (const p of procs) {
-  void p.exited.then((code) => {
-    if (!stopping) {
-      log(`${p.name} exited with code ${code}; stopping the rest`);
-      void shutdown(code || 1);
-    }
-  });
-}
 try {
   await waitForHttp(`http://127.0.0.1:${apiPort}/healthz`, { proc: procs[0] });
   log(`api       http://127.0.0.1:${apiPort}   (OpenAPI: /docs)`);

@@ -119,8 +119,9 @@ try {
         exitCode |= await runNodeTests('security', findTests([path.join(root, 'test/dist/security')], '.sec.js'), testEnv, { timeoutMs: 300_000 });
       }
       for (const p of apps) {
-        if (p.child.exitCode !== null && p.child.exitCode !== 0) {
-          console.error(`${p.name} died during the e2e run:\n${p.tail()}`);
+        // The supervisor restarts a crashed app, so a crash shows as a restart: during the tests it is a failure.
+        if (p.restarts > 0 || (p.child.exitCode !== null && p.child.exitCode !== 0)) {
+          console.error(`${p.name} crashed during the run (restarted ${p.restarts} time(s)):\n${p.tail()}`);
           exitCode |= 1;
         }
       }
