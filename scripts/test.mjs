@@ -1,7 +1,7 @@
 // `npm test`: the same provisioning as `npm start`, then every tier: unit (beside the code), integration
 // (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
 // Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
-//   npm test -- unit | integration | e2e | security   run one tier only
+//   npm test -- unit | integration | e2e | security | fault   run one tier only
 //   npm test -- e2e jobs                              only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -10,14 +10,14 @@ import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
 const fileFilter = process.argv[3];
-const TIERS = ['unit', 'integration', 'e2e', 'security'];
+const TIERS = ['unit', 'integration', 'e2e', 'security', 'fault'];
 if (only && !TIERS.includes(only)) {
   console.error(`unknown tier "${only}": one of ${TIERS.join(', ')}`);
   process.exit(2);
 }
 const tiers = only ? [only] : TIERS;
-// The e2e and security tiers run against the same launched platform (api, worker, web, storage servers).
-const needsPlatformApps = tiers.includes('e2e') || tiers.includes('security');
+// The e2e, security and fault tiers run against the same launched platform (api, worker, web, storage servers).
+const needsPlatformApps = tiers.includes('e2e') || tiers.includes('security') || tiers.includes('fault');
 const started = Date.now();
 
 try {
@@ -81,11 +81,14 @@ try {
     const { provision, seed } = await import('./platform.mjs');
     platform = await provision({ mode: 'test' });
     const admin = { MODELYARD_ADMIN_EMAIL: 'admin@test.modelyard.local', MODELYARD_ADMIN_PASSWORD: 'admin-password-e2e', MODELYARD_ADMIN_API_KEY: `ci-admin-key-${Date.now()}-${'z'.repeat(24)}` };
-    seed({ ...platform.env, ...admin });
     if (tiers.includes('integration')) {
       exitCode |= await runNodeTests('integration', findTests(distDirs, '.int-spec.js'), platform.env);
     }
     if (needsPlatformApps) {
+      // The launched platform gets a database of its own: the worker's reconciler treats every unfinished row as
+      // its own work, and the in-process apps of the integration tier leave such rows behind.
+      platform.env = { ...platform.env, DATABASE_URL: await freshDatabase(platform.env, 'modelyard_platform') };
+      seed({ ...platform.env, ...admin });
       const { launchApps, waitForHttp } = await import('./platform.mjs');
       const { freePort } = await import('./services.mjs');
       ensureChromium();
@@ -117,6 +120,10 @@ try {
       // a real socket. Same platform; tests that need other settings start processes of their own.
       if (tiers.includes('security')) {
         exitCode |= await runNodeTests('security', findTests([path.join(root, 'test/dist/security')], '.sec.js'), testEnv, { timeoutMs: 300_000 });
+      }
+      // The fault tier (test/fault): processes killed and services lost mid-work; each test starts what it kills.
+      if (tiers.includes('fault')) {
+        exitCode |= await runNodeTests('fault', findTests([path.join(root, 'test/dist/fault')], '.fault.js'), testEnv, { timeoutMs: 300_000 });
       }
       for (const p of apps) {
         // The supervisor restarts a crashed app, so a crash shows as a restart: during the tests it is a failure.
@@ -165,6 +172,28 @@ async function startStorageServers(freePort) {
     },
     stop: async () => { await s3.stop(); await az.stop(); },
   };
+}
+
+/**
+ * A new, migrated database beside the provisioned one (same server), or the given DATABASE_URL unchanged when the
+ * server is not ours to add databases to.
+ */
+async function freshDatabase(env, name) {
+  if (!env.EMBEDDED_PG_ADMIN_URL) return env.DATABASE_URL;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: env.EMBEDDED_PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(env.DATABASE_URL);
+  url.pathname = `/${name}`;
+  const { applyMigrations } = await import('./migrations.mjs');
+  await applyMigrations(url.href);
+  return url.href;
 }
 
 function ensureChromium() {

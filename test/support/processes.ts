@@ -7,6 +7,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** The last lines it printed, for failure messages. */
   tail(): string;
+  /** Every line it printed that is still kept (the last 1,000). */
+  output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -31,7 +33,7 @@ export function startApp(name: string, app: 'api' | 'worker', env: Record<string
   const lines: string[] = [];
   const keep = (b: Buffer) => {
     lines.push(...b.toString().split('\n').filter(Boolean));
-    if (lines.length > 100) lines.splice(0, lines.length - 100);
+    if (lines.length > 1000) lines.splice(0, lines.length - 1000);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -39,6 +41,7 @@ export function startApp(name: string, app: 'api' | 'worker', env: Record<string
   return {
     name, child,
     tail: () => lines.slice(-30).join('\n'),
+    output: () => lines.join('\n'),
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

@@ -4,7 +4,7 @@ import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
   PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
-  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, type JobHandler,
+  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
@@ -13,7 +13,7 @@ import { WORKER_CONFIG } from './tokens.js';
 const HANDLERS = [
   MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
   AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
-  DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService,
+  DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService,
 ];
 
 @Module({})
@@ -25,6 +25,7 @@ export class WorkerModule {
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
         AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
+        ReconcilerService,
         { provide: WORKER_CONFIG, useValue: config },
         // Async predictions and batch jobs run the engine here; versions load when a job needs them.
         { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,

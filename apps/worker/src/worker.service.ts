@@ -47,6 +47,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
     await this.producer.schedule('drift-fold', 'drift.fold', {}, this.cfg.worker.drift.foldSeconds * 1000);
     await this.producer.schedule('alerts-evaluate', 'alerts.evaluate', {}, this.cfg.worker.drift.alertSeconds * 1000);
+    // Postgres against the queues: at start (the scheduler's first run is now) and every RECONCILE_SECONDS.
+    await this.producer.schedule('jobs-reconcile', 'jobs.reconcile', {}, this.cfg.worker.reconcileSeconds * 1000);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
     const file = this.cfg.worker.heartbeatFile;
     if (file) {

@@ -152,6 +152,8 @@ const workerEnv = z.object({
   DRIFT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   /** How often alerts.evaluate checks every model's alert rules. */
   ALERT_EVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** How often jobs.reconcile puts back work that Postgres has and the queues lost (also at worker start). */
+  RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 const seedEnv = z.object({
@@ -233,6 +235,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   return {
     ...shared(e),
     worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, driftRetentionDays: e.DRIFT_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
+      reconcileSeconds: e.RECONCILE_SECONDS,
       drift: {
         foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
         thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },

@@ -78,6 +78,14 @@ export const JOBS = {
     queue: 'maintenance',
     payload: z.object({}),
   },
+  /**
+   * Compare Postgres (the source of truth for work) with the queues and put back what the queues lost: jobs,
+   * validations of pending versions, schedules' schedulers (scheduled; also at worker start).
+   */
+  'jobs.reconcile': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

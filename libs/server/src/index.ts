@@ -73,6 +73,7 @@ export * from './jobs/prediction-store.js';
 export * from './jobs/batch-scoring.service.js';
 export * from './jobs/async-prediction.service.js';
 export * from './jobs/schedules.service.js';
+export * from './jobs/reconciler.service.js';
 export * from './drift/drift-stats.js';
 export * from './drift/drift-sample.js';
 export * from './drift/drift-profile.js';

@@ -26,6 +26,11 @@ export class JobsRepository {
     return this.db.job.findUnique({ where: { id } });
   }
 
+  /** Jobs that some queue entry should be carrying (the reconciler's view of Postgres). */
+  unfinished() {
+    return this.db.job.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true, type: true } });
+  }
+
   list(f: JobFilter) {
     return this.db.job.findMany({
       where: {

@@ -135,6 +135,17 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     return { jobs: created };
   }
 
+  /** Re-creates the BullMQ scheduler of every unpaused schedule whose scheduler is gone (Redis lost it). */
+  async rearmMissing(): Promise<string[]> {
+    const rearmed: string[] = [];
+    for (const row of await this.repo.listSchedules()) {
+      if (row.paused || (await this.producer.queue('batch').getJobScheduler(schedulerId(row.id)))) continue;
+      await this.arm(row);
+      rearmed.push(row.id);
+    }
+    return rearmed;
+  }
+
   private async arm(row: ScheduleRow) {
     await this.producer.queue('batch').upsertJobScheduler(schedulerId(row.id), { pattern: row.cron }, { name: 'schedule.run', data: { scheduleId: row.id } });
   }

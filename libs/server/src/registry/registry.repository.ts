@@ -63,6 +63,11 @@ export class RegistryRepository {
   productionVersions() {
     return this.db.modelVersion.findMany({ where: { stage: 'Production', status: 'ready' }, select: { number: true, model: { select: { name: true } } } });
   }
+  /** Versions still waiting for validation (the reconciler's view of Postgres). */
+  pendingVersionIds() {
+    return this.db.modelVersion.findMany({ where: { status: 'pending' }, select: { id: true } });
+  }
+
   findVersionById(id: string) {
     return this.db.modelVersion.findUnique({ where: { id }, include: versionFull });
   }
