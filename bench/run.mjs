@@ -71,6 +71,8 @@ async function main() {
     ...platform.env, API_PORT: String(apiPort), LOG_LEVEL: 'info', LOG_FILE: path.join(tmp, 'api.log'),
     PREDICTION_LOG_SAMPLE_RATE: '0.01', RATE_LIMIT_RPS: '1000000', RATE_LIMIT_BURST: '1000000',
     STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'), MAX_ROWS_PER_REQUEST: '10000',
+    // One api process, as every peer is measured with one (bare: WORKERS=1); API_PROCESSES is a non-default here.
+    API_PROCESSES: process.env.API_PROCESSES ?? '1',
   };
   const procs = [];
   const stopAll = async () => { await Promise.all(procs.map((p) => p.stop())); await platform.stop(); };
@@ -209,7 +211,7 @@ function writeReport(results, digits, batched) {
   lines.push(`# Benchmark ${day}`, '');
   lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
     + `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. `
-    + 'Modelyard: 1 api process with auth (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
+    + `Modelyard: ${process.env.API_PROCESSES ?? '1'} api process(es) (API_PROCESSES; its default is one per core) with auth` + ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
     + 'per-minute rollups, and its worker process running beside it on the same 2 cores; '
     + '1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard\'s api). Flask: gunicorn with 2 sync workers. '
     + 'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).', '');

@@ -1,6 +1,8 @@
+import cluster from 'node:cluster';
 import { ConfigError, loadApiConfig } from '@modelyard/config';
-import { createLogger, exitCleanlyOnSignals } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals, ServingMetrics } from '@modelyard/server';
 import { createApp } from './app.js';
+import { joinCluster, runPrimary } from './cluster.js';
 
 async function main() {
   let config;
@@ -14,7 +16,9 @@ async function main() {
     throw e;
   }
   const logger = createLogger(config.log, 'api');
+  if (cluster.isPrimary && config.http.processes > 1) return runPrimary(config.http.processes, logger, config.http.shutdownGraceMs);
   const app = await createApp(config, logger);
+  if (cluster.isWorker) joinCluster(app.get(ServingMetrics).registry);
   exitCleanlyOnSignals(app, logger, config.http.shutdownGraceMs);
   await app.listen({ port: config.http.port, host: config.http.host });
   logger.info({ port: config.http.port }, 'api listening');

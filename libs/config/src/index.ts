@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** Raised at boot when the environment is wrong; lists every bad key at once so one restart fixes them all. */
@@ -116,6 +117,8 @@ const apiEnv = z.object({
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
+  /** api processes on API_PORT (node:cluster): one crash leaves the others answering; default one per core. */
+  API_PROCESSES: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
 });
 
 const workerEnv = z.object({
@@ -212,7 +215,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     ...shared(e),
     http: {
       port: e.API_PORT, host: e.API_HOST, maxBodyBytes: e.MAX_BODY_BYTES,
-      shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY, processes: e.API_PROCESSES,
     },
     serving: {
       maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,

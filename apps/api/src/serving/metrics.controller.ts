@@ -6,6 +6,7 @@ import { ZMetricSeries, ZMetricSeriesQuery, ZModelName } from '@modelyard/contra
 import { RollupsService, ServingMetrics, type Principal } from '@modelyard/server';
 import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
+import { clusterMetricsText, inCluster } from '../cluster.js';
 
 /** Prometheus text format. Scrape with a key holding models:read (see deploy/ for the ServiceMonitor). */
 @ApiTags('metrics')
@@ -25,6 +26,8 @@ export class MetricsController {
   @Get('metrics')
   @ApiProduces('text/plain')
   async scrape(@Res() reply: FastifyReply) {
-    return reply.header('content-type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    // One scrape lands on one api process of a cluster: it answers for all of them, summed.
+    const text = inCluster() ? await clusterMetricsText() : await this.metrics.registry.metrics();
+    return reply.header('content-type', this.metrics.registry.contentType).send(text);
   }
 }
