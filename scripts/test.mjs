@@ -96,6 +96,7 @@ try {
       stopStorage = storage.stop;
       const apiPort = await freePort();
       const webPort = await freePort();
+      const workerMetricsPort = await freePort();
       // The per-key limit is proven in the integration tier; here one admin key drives load tests.
       const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000',
         // Rollups, the worker's pilot checks, drift folding and alert evaluation run every 2 s here (10 s to 60 s by
@@ -105,7 +106,7 @@ try {
         PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440',
         // One api process: tests read one process's metrics and expect a promotion served by the api that made it.
         // The cluster (API_PROCESSES, one per core by default) has tests of its own.
-        API_PROCESSES: '1' };
+        API_PROCESSES: '1', WORKER_METRICS_PORT: String(workerMetricsPort) };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');
@@ -114,7 +115,8 @@ try {
         E2E_API_URL: `http://127.0.0.1:${apiPort}`, E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
         E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL, E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
         E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, E2E_STORAGE_LOCAL_ROOT: storage.env.STORAGE_LOCAL_ROOT,
-        E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES, ...platform.env, ...storage.env,
+        E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES, E2E_WORKER_METRICS_URL: `http://127.0.0.1:${workerMetricsPort}`,
+        ...platform.env, ...storage.env,
       };
       if (tiers.includes('e2e')) {
         exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist/e2e')], '.e2e.js'), testEnv, { timeoutMs: 300_000 });

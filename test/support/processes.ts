@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
  */
 export function startApp(name: string, app: 'api' | 'worker', env: Record<string, string>): AppProcess {
   const child = spawn(process.execPath, [path.resolve(`apps/${app}/dist/main.js`)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FILE: '', API_PROCESSES: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FILE: '', API_PROCESSES: '1', WORKER_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const keep = (b: Buffer) => {

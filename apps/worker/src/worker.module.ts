@@ -4,7 +4,7 @@ import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
   PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
-  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, type JobHandler,
+  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics, type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
@@ -25,7 +25,7 @@ export class WorkerModule {
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
         AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
-        ReconcilerService,
+        ReconcilerService, WorkerMetrics,
         { provide: WORKER_CONFIG, useValue: config },
         // Async predictions and batch jobs run the engine here; versions load when a job needs them.
         { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,

@@ -1,13 +1,17 @@
 import { writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
-import { AppError, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, RedisService, redisOptions, type JobHandler } from '@modelyard/server';
+import {
+  AppError, AuthService, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, RedisService, redisOptions, WorkerMetrics, type JobHandler,
+} from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
 import { WORKER_CONFIG } from './tokens.js';
+import { startMetricsServer } from './metrics-server.js';
 
 /** One BullMQ Worker per queue; each job's payload is parsed with its JOBS schema before its handler runs. */
 @Injectable()
@@ -15,6 +19,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly workers: Worker[] = [];
   private readonly registry: Map<JobName, JobHandler>;
   private heartbeat: NodeJS.Timeout | null = null;
+  private metricsServer: Server | null = null;
 
   constructor(
     @Inject(JOB_HANDLERS) handlers: JobHandler[],
@@ -22,6 +27,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(LOGGER) private readonly log: Logger,
     private readonly producer: JobProducer,
     private readonly redis: RedisService,
+    private readonly metrics: WorkerMetrics,
+    private readonly auth: AuthService,
   ) {
     this.registry = buildRegistry(handlers);
   }
@@ -39,6 +46,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       });
       worker.on('failed', (job, err) => this.log.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
       worker.on('error', (err) => this.log.error({ err, queue }, 'worker error'));
+      worker.on('stalled', (jobId) => {
+        this.metrics.stalled.inc({ queue });
+        this.log.warn({ jobId, queue }, 'job stalled (its worker stopped renewing the lock); handed back to the queue');
+      });
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
@@ -49,6 +60,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('alerts-evaluate', 'alerts.evaluate', {}, this.cfg.worker.drift.alertSeconds * 1000);
     // Postgres against the queues: at start (the scheduler's first run is now) and every RECONCILE_SECONDS.
     await this.producer.schedule('jobs-reconcile', 'jobs.reconcile', {}, this.cfg.worker.reconcileSeconds * 1000);
+    const { metricsPort, metricsHost } = this.cfg.worker;
+    if (metricsPort > 0) this.metricsServer = await startMetricsServer({ port: metricsPort, host: metricsHost }, this.metrics, this.auth, this.log);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
     const file = this.cfg.worker.heartbeatFile;
     if (file) {
@@ -65,20 +78,29 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (!handler) throw new UnrecoverableError(`Unknown job "${job.name}"`);
     const parsed = (JOBS[name].payload as z.ZodType).safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}: ${parsed.error.message}`);
+    const stop = this.metrics.duration.startTimer({ job: name });
+    const maxAttempts = job.opts.attempts ?? 1;
     try {
-      return await handler.handle(parsed.data as never, {
-        jobId: String(job.id), attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1,
+      const result = await handler.handle(parsed.data as never, {
+        jobId: String(job.id), attempt: job.attemptsMade + 1, maxAttempts,
         updateProgress: (p) => job.updateProgress(p),
       });
+      this.metrics.jobs.inc({ job: name, outcome: 'completed' });
+      return result;
     } catch (e) {
       // Bad input will not get better on retry; everything else (DB blip, storage timeout) may.
-      if (e instanceof AppError && e.status < 500) throw new UnrecoverableError(`${e.code}: ${e.message}`);
+      const permanent = e instanceof AppError && e.status < 500;
+      this.metrics.jobs.inc({ job: name, outcome: permanent || job.attemptsMade + 1 >= maxAttempts ? 'failed' : 'retried' });
+      if (permanent) throw new UnrecoverableError(`${e.code}: ${e.message}`);
       throw e;
+    } finally {
+      stop();
     }
   }
 
   async onApplicationShutdown() {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.metricsServer?.close();
     // close() lets running jobs finish (or hands them back to the queue as stalled if we are killed).
     await Promise.allSettled(this.workers.map((w) => w.close()));
     this.log.info('worker stopped');

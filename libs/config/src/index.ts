@@ -157,6 +157,9 @@ const workerEnv = z.object({
   ALERT_EVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** How often jobs.reconcile puts back work that Postgres has and the queues lost (also at worker start). */
   RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** The worker's /metrics (Prometheus; a key with models:read) and /healthz; 0 turns the listener off. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
 });
 
 const seedEnv = z.object({
@@ -238,7 +241,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   return {
     ...shared(e),
     worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, driftRetentionDays: e.DRIFT_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
-      reconcileSeconds: e.RECONCILE_SECONDS,
+      reconcileSeconds: e.RECONCILE_SECONDS, metricsPort: e.WORKER_METRICS_PORT, metricsHost: e.WORKER_METRICS_HOST,
       drift: {
         foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
         thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },

@@ -74,6 +74,7 @@ export * from './jobs/batch-scoring.service.js';
 export * from './jobs/async-prediction.service.js';
 export * from './jobs/schedules.service.js';
 export * from './jobs/reconciler.service.js';
+export * from './queue/worker-metrics.js';
 export * from './drift/drift-stats.js';
 export * from './drift/drift-sample.js';
 export * from './drift/drift-profile.js';

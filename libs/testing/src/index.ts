@@ -26,6 +26,8 @@ export function integrationEnv(extra: Record<string, string> = {}): Record<strin
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Each test file gets its own Redis namespace: queues, rate-limit counters and pub/sub do not cross.
     REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    // In-process workers of several test files must not all try to listen on the default metrics port.
+    WORKER_METRICS_PORT: '0',
     ...extra,
   };
 }

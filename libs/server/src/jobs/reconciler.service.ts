@@ -6,6 +6,7 @@ import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { JobProducer } from '../queue/job-producer.js';
+import { WorkerMetrics } from '../queue/worker-metrics.js';
 import { JobsRepository } from './jobs.repository.js';
 import { SchedulesService } from './schedules.service.js';
 
@@ -44,6 +45,7 @@ export class ReconcilerService implements JobHandler<'jobs.reconcile'> {
     private readonly producer: JobProducer,
     private readonly redis: RedisService,
     private readonly schedules: SchedulesService,
+    private readonly metrics: WorkerMetrics,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -73,6 +75,9 @@ export class ReconcilerService implements JobHandler<'jobs.reconcile'> {
       (m.key.startsWith('job:') ? result.requeuedJobs : result.requeuedValidations).push(m.key.slice(m.key.indexOf(':') + 1));
     }
     result.rearmedSchedules = await this.schedules.rearmMissing();
+    this.metrics.reconciled.inc({ kind: 'job' }, result.requeuedJobs.length);
+    this.metrics.reconciled.inc({ kind: 'validation' }, result.requeuedValidations.length);
+    this.metrics.reconciled.inc({ kind: 'schedule' }, result.rearmedSchedules.length);
     if (result.requeuedJobs.length || result.requeuedValidations.length || result.rearmedSchedules.length) {
       this.log.warn(result, 'reconciler put back work the queue had lost');
     }

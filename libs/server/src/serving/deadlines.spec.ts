@@ -18,7 +18,9 @@ describe('Deadlines', () => {
     const slow = new Promise<string>((r) => { settle = r; });
     await assert.rejects(d.guard(slow, 20, () => new Error('over budget')), /over budget/);
     const took = performance.now() - started;
-    assert.ok(took >= 19 && took < 60, `rejected after ${took} ms`);
+    // The work never settles on its own: any rejection proves the budget fired. The upper bound only catches a
+    // timer that never fired; a loaded machine (CI, parallel test files) may run timers tens of ms late.
+    assert.ok(took >= 19 && took < 2000, `rejected after ${took} ms`);
     settle('too late');
     await sleep(1);
     assert.equal(d.size, 0);
