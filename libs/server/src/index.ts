@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 export * from './platform/errors.js';
+export * from './platform/outage.js';
 export * from './platform/tokens.js';
 export * from './platform/logger.js';
 export * from './platform/redis.service.js';

@@ -2,7 +2,7 @@ import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode, type TErrorResponse } from '@modelyard/contracts';
-import { AppError, LOGGER } from '@modelyard/server';
+import { AppError, LOGGER, outageError, unavailableDependency } from '@modelyard/server';
 
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_FOUND', 409: 'CONFLICT',
@@ -19,6 +19,8 @@ function fastifyClientError(e: unknown): { status: number; message: string } | n
 }
 
 export function toErrorBody(e: unknown, errorId: string): { status: number; body: TErrorResponse; unexpected: boolean } {
+  const down = e instanceof AppError ? null : unavailableDependency(e);
+  if (down) e = outageError(down);
   if (e instanceof AppError) {
     return { status: e.status, body: { error: { code: e.code, message: e.message, errorId, ...(e.details !== undefined ? { details: e.details } : {}) } }, unexpected: false };
   }
@@ -49,7 +51,7 @@ export class ErrorFilter implements ExceptionFilter {
     (req as FastifyRequest & { errorCode?: string }).errorCode = body.error.code;
     if (unexpected) this.log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
     const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-    if (status === 429 && retry) void reply.header('retry-after', String(retry));
+    if ((status === 429 || status === 503) && retry) void reply.header('retry-after', String(retry));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -34,7 +34,7 @@ export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestI
   const message = unexpected ? `${body.error.message} (errorId ${requestId})` : body.error.message;
   return {
     status, code: body.error.code, unexpected,
-    retryAfter: status === 429 && retry ? String(retry) : undefined,
+    retryAfter: (status === 429 || status === 503) && retry ? String(retry) : undefined,
     body: protocol ? protocolErrorBody(protocol, status, message) : body,
   };
 }

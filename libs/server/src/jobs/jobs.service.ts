@@ -59,7 +59,7 @@ export class JobsService {
       callbackUrl: req.callback?.url ?? null, callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
       ...creator(actor),
     });
-    await this.producer.enqueue('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 });
+    await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 });
     return toJob(row);
   }
 
@@ -97,7 +97,7 @@ export class JobsService {
         id, type: 'batch_score', modelId: m.id, modelName: m.name, version, selector: { version: spec.version, alias: spec.alias },
         format, options: options as never, inputUri, ownedInput: !!upload, ...creator(actor),
       });
-      await this.producer.enqueue('batch.score', { jobId: id }, { jobId: `batch-${id}-0` });
+      await this.producer.enqueueBacked('batch.score', { jobId: id }, { jobId: `batch-${id}-0` });
       await this.audit.record(actor, { action: 'job.created', objectType: 'job', objectId: id, summary: { type: 'batch_score', model: m.name, version, inputUri } });
       return toJob(row);
     } catch (e) {
@@ -138,8 +138,8 @@ export class JobsService {
       throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }
     const n = `${Date.now().toString(36)}`;
-    if (job.type === 'batch_score') await this.producer.enqueue('batch.score', { jobId: id }, { jobId: `batch-${id}-${n}` });
-    else await this.producer.enqueue('predict.async', { jobId: id }, { jobId: `async-${id}-${n}`, attempts: 3 });
+    if (job.type === 'batch_score') await this.producer.enqueueBacked('batch.score', { jobId: id }, { jobId: `batch-${id}-${n}` });
+    else await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}-${n}`, attempts: 3 });
     await this.audit.record(actor, { action: 'job.retried', objectType: 'job', objectId: id, summary: { model: job.modelName } });
     return this.get(actor, id);
   }

@@ -3,9 +3,38 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from './tokens.js';
 
+/** A command on a connected but unresponsive Redis fails after this long instead of waiting forever. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/**
+ * The command client of api and worker processes (BullMQ producers, rate limits, the prediction log and store,
+ * pub/sub). While Redis is down it must fail fast, never hold a request: commands queue only until the first
+ * connection (boot), after which a disconnected client refuses them at once (no offline queue) and a command
+ * in flight is retried once. BullMQ's Workers block on connections of their own (redisOptions).
+ */
 export function createRedis(url: string): Redis {
-  // maxRetriesPerRequest: null is what BullMQ requires of the connections it uses; harmless elsewhere.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false, enableAutoPipelining: true });
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, lazyConnect: false, enableAutoPipelining: true,
+    // Reconnect forever, backing off to one attempt a second: an outage ends on its own.
+    retryStrategy: (times) => Math.min(times * 100, 1_000),
+  });
+  client.once('ready', () => { client.options.enableOfflineQueue = false; });
+  quietErrors(client);
+  return client;
+}
+
+/**
+ * ioredis prints every failed reconnect as an unhandled error event unless someone listens. An outage is
+ * reported by the commands that fail (and /readyz); here it is only noted once per outage on stderr.
+ */
+function quietErrors(client: Redis) {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    console.error(`redis: ${err.message} (reconnecting)`);
+  });
+  client.on('ready', () => { down = false; });
 }
 
 /**
@@ -21,6 +50,8 @@ export function redisOptions(url: string): RedisOptions {
     db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
     tls: u.protocol === 'rediss:' ? {} : undefined,
     maxRetriesPerRequest: null,
+    // Back within two seconds of Redis returning (BullMQ's own default backs off to 20 s).
+    retryStrategy: (times: number) => Math.min(times * 200, 2_000),
   };
 }
 
@@ -42,14 +73,26 @@ export class RedisService implements OnModuleDestroy {
     return [this.cfg.redis.prefix, ...parts].join(':');
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(this.key('events', channel), message);
+  /**
+   * Best effort: a change is already committed when it is announced, so a Redis outage must not fail the
+   * request that made it. Every listener also heals on its own (serving state and key caches re-read Postgres),
+   * so a lost message only delays. False when Redis did not take it.
+   */
+  async publish(channel: string, message: string): Promise<boolean> {
+    try {
+      await this.client.publish(this.key('events', channel), message);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
     const full = this.key('events', channel);
     if (!this.subscriber) {
-      this.subscriber = this.client.duplicate();
+      // Subscriptions wait for the connection and are restored after a reconnect: offline queue on, no timeout.
+      this.subscriber = this.client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+      quietErrors(this.subscriber);
       this.subscriber.on('message', (ch: string, msg: string) => this.handlers.get(ch)?.forEach((h) => h(msg)));
     }
     let set = this.handlers.get(full);

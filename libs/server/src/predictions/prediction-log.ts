@@ -22,6 +22,8 @@ export interface PredictionLogEntry {
 export const PREDICTION_LOG_LIST = 'prediction-log';
 const MAX_QUEUED = 1_000_000;
 const FLUSH_MS = 1000;
+/** Entries kept in memory while Redis cannot take them; past this the oldest are dropped and counted. */
+export const MAX_BUFFERED = 10_000;
 
 /** Rebuilds rows from the typed feeds, so every request format logs the same shape. */
 export function rowsOf(sv: ServedVersion, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>) {
@@ -48,7 +50,8 @@ export function rowsOf(sv: ServedVersion, feeds: Record<string, ort.Tensor>, out
 /**
  * Samples predictions for drift monitoring without touching the response: the decision is one random
  * number, a sampled entry is kept in memory and shipped to Redis once a second in one RPUSH. If Redis is
- * slow or down the batch is dropped and counted, never retried on the request path.
+ * slow or down the entries stay buffered (at most MAX_BUFFERED, the oldest dropped and counted past that) and
+ * go with the next flush; nothing is ever retried on the request path.
  */
 @Injectable()
 export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
@@ -73,19 +76,30 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
     const rows = rowsOf(sv, feeds, outputs);
     const entry: PredictionLogEntry = { model: sv.model, version: sv.version, role, silent, at: new Date().toISOString(), ...rows, latencyMs };
     this.batch.push(JSON.stringify(entry));
-    if (this.batch.length >= 1000) void this.flush();
+    if (this.batch.length >= 1000 && !this.flushing) void this.flush();
   }
 
+  private flushing = false;
+
   async flush(): Promise<void> {
-    if (!this.batch.length) return;
+    if (!this.batch.length || this.flushing) return;
+    this.flushing = true;
     const items = this.batch;
     this.batch = [];
     const key = this.redis.key(PREDICTION_LOG_LIST);
     try {
       await this.redis.client.multi().rpush(key, ...items).ltrim(key, -MAX_QUEUED, -1).exec();
     } catch (err) {
-      this.dropped += items.length;
-      this.log.warn({ err, dropped: items.length }, 'prediction log batch dropped');
+      // Back in front of what came since, for the next flush; the oldest go first when over the bound.
+      this.batch = items.concat(this.batch);
+      const over = this.batch.length - MAX_BUFFERED;
+      if (over > 0) {
+        this.batch.splice(0, over);
+        this.dropped += over;
+      }
+      this.log.warn({ err: (err as Error).message, buffered: this.batch.length, dropped: this.dropped }, 'prediction log kept in memory: Redis did not take it');
+    } finally {
+      this.flushing = false;
     }
   }
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { Queue, type JobsOptions } from 'bullmq';
 import { JOBS, type JobName, type JobPayload } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
-import { COMMON_CONFIG } from '../platform/tokens.js';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import { unavailableDependency } from '../platform/outage.js';
 import { RedisService } from '../platform/redis.service.js';
 
 /** BullMQ key prefix: under the install's Redis prefix so tests and installs sharing a Redis never collide. */
@@ -21,7 +23,11 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export class JobProducer implements OnModuleDestroy {
   private readonly queues = new Map<string, Queue>();
 
-  constructor(@Inject(COMMON_CONFIG) private readonly cfg: CommonConfig, private readonly redis: RedisService) {}
+  constructor(
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+    private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   queue(name: string): Queue {
     let q = this.queues.get(name);
@@ -35,7 +41,23 @@ export class JobProducer implements OnModuleDestroy {
   async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}) {
     const def = JOBS[name];
     const data = def.payload.parse(payload);
+    // BullMQ waits for a connection that is down (a queue's first use does, whatever the client's options): fail
+    // fast instead, like every other Redis command of this process.
+    if (this.redis.client.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.client.status})`);
     return this.queue(def.queue).add(name, data, opts);
+  }
+
+  /**
+   * For work a Postgres row already records and the reconciler re-queues (jobs, validations): while Redis is
+   * down the row is enough, so the caller's request succeeds and the work is queued once Redis is back.
+   */
+  async enqueueBacked<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}): Promise<void> {
+    try {
+      await this.enqueue(name, payload, opts);
+    } catch (e) {
+      if (!unavailableDependency(e)) throw e;
+      this.log.warn({ job: name, payload, err: (e as Error).message }, 'Redis is down: the reconciler will queue this job once it is back');
+    }
   }
 
   /** Cron-like repeating job; idempotent by scheduler id, so every process may call it at boot. */

@@ -158,7 +158,7 @@ export class RegistryService {
       }, actorColumns(actor));
       written.length = 0; // the row owns the blobs now
       await this.audit.record(actor, { action: 'version.created', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: v.number, uri: v.storageUri } });
-      await this.jobs.enqueue('registry.validate', { versionId: v.id }, { jobId: `validate-${v.id}`, attempts: 3 });
+      await this.jobs.enqueueBacked('registry.validate', { versionId: v.id }, { jobId: `validate-${v.id}`, attempts: 3 });
       return toVersionResponse(v);
     } finally {
       for (const uri of written) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove a partial upload'));

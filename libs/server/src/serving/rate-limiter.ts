@@ -34,6 +34,8 @@ return result
 
 /** A process keeps leased tokens this long at most, so an idle process does not sit on a share of the limit. */
 const LEASE_MS = 250;
+/** A lease Redis has not granted in this long is not waited for: the local budget answers instead. */
+const LEASE_WAIT_MS = 100;
 
 export interface RateLimit {
   rps: number;
@@ -107,7 +109,7 @@ export class RateLimiter {
       if (wait > 0) return wait;
     }
     const want = Math.max(1, Math.min(burst, Math.floor(rps / 20)));
-    const request = this.client().modelyardTokenBucket(key, rps, burst, want).then((r) => {
+    const request = this.fromRedis(key, rps, burst, want).then((r) => {
       if (r < 0) {
         this.leases.delete(key);
         return -r;
@@ -119,5 +121,37 @@ export class RateLimiter {
     }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, request);
     return request;
+  }
+
+  /**
+   * Redis's answer, or, while Redis is down or slow, this process's own bucket at the same rate: a Redis outage
+   * loosens the limit to one budget per process for its duration instead of failing or holding every request.
+   */
+  private async fromRedis(key: string, rps: number, burst: number, want: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('rate-limit lease timed out')), LEASE_WAIT_MS); });
+    try {
+      return await Promise.race([this.client().modelyardTokenBucket(key, rps, burst, want), late]);
+    } catch {
+      return this.fromLocal(key, rps, burst, want);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private readonly local = new Map<string, { tokens: number; at: number }>();
+
+  /** The token bucket of the Lua script, in this process only. */
+  private fromLocal(key: string, rps: number, burst: number, want: number): number {
+    const now = Date.now();
+    const b = this.local.get(key) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) * rps) / 1000);
+    b.at = now;
+    if (this.local.size > 50_000) this.local.clear();
+    this.local.set(key, b);
+    if (b.tokens < 1) return -Math.ceil(((1 - b.tokens) * 1000) / rps);
+    const granted = Math.min(want, Math.floor(b.tokens));
+    b.tokens -= granted;
+    return granted;
   }
 }

@@ -22,6 +22,11 @@ export class WebhooksRepository {
     return this.db.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
   }
   /** Idempotent per (webhook, event id): emitting the same event twice creates one delivery. */
+  /** Deliveries not yet made nor given up on (the reconciler's view of Postgres). */
+  pendingDeliveryIds() {
+    return this.db.webhookDelivery.findMany({ where: { status: 'pending' }, select: { id: true } });
+  }
+
   createDelivery(webhookId: string, event: string, eventId: string, payload: Prisma.InputJsonValue) {
     return this.db.webhookDelivery.upsert({
       where: { webhookId_eventId: { webhookId, eventId } },
