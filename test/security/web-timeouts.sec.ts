@@ -46,42 +46,50 @@ const slowBody = (url: string, path: string) => slowClient(url,
   `POST ${path} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`, ' ');
 
 /** Slow-loris: the api and the dashboard cut off clients that never finish a request (issue 22, item 6). */
-describe('slow clients', () => {
+const timeouts = { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS) };
+
+describe('slow clients at the api', () => {
   let api: AppProcess;
   let apiUrl: string;
-  let web: Awaited<ReturnType<typeof startWeb>>;
-  const timeouts = { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS) };
   before(async () => {
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     api = startApp('api-timeouts', 'api', { API_PORT: String(port), API_HOST: '127.0.0.1', ...timeouts });
     await waitReady(`${apiUrl}/readyz`, api);
-    web = await startWeb({ API_URL: env.apiUrl, ...timeouts });
   });
   after(async () => {
-    await web?.kill();
     await api?.kill();
   });
 
-  it(`the api hangs up on a client that never finishes its headers within HTTP_HEADERS_TIMEOUT_MS (${HEADERS_MS} ms)`, async () => {
+  it(`hangs up on a client that never finishes its headers within HTTP_HEADERS_TIMEOUT_MS (${HEADERS_MS} ms)`, async () => {
     const ms = await slowHeaders(apiUrl);
     console.log(`api: slow-headers client cut off after ${ms} ms`);
     assert.ok(ms !== null && ms < HEADERS_MS + SLACK_MS, `still connected after ${ms ?? GIVE_UP_MS} ms`);
   });
 
-  it(`the api hangs up on a body that never completes within HTTP_REQUEST_TIMEOUT_MS (${REQUEST_MS} ms)`, async () => {
+  it(`hangs up on a body that never completes within HTTP_REQUEST_TIMEOUT_MS (${REQUEST_MS} ms)`, async () => {
     const ms = await slowBody(apiUrl, '/v1/auth/login');
     console.log(`api: slow-body client cut off after ${ms} ms`);
     assert.ok(ms !== null && ms < REQUEST_MS + SLACK_MS, `still connected after ${ms ?? GIVE_UP_MS} ms`);
   });
+});
 
-  it(`the dashboard hangs up on a client that never finishes its headers within HTTP_HEADERS_TIMEOUT_MS (${HEADERS_MS} ms)`, async () => {
+describe('slow clients at the dashboard', () => {
+  let web: Awaited<ReturnType<typeof startWeb>>;
+  before(async () => {
+    web = await startWeb({ API_URL: env.apiUrl, ...timeouts });
+  });
+  after(async () => {
+    await web?.kill();
+  });
+
+  it(`hangs up on a client that never finishes its headers within HTTP_HEADERS_TIMEOUT_MS (${HEADERS_MS} ms)`, async () => {
     const ms = await slowHeaders(web.url);
     console.log(`web: slow-headers client cut off after ${ms} ms`);
     assert.ok(ms !== null && ms < HEADERS_MS + SLACK_MS, `still connected after ${ms ?? GIVE_UP_MS} ms`);
   });
 
-  it(`the dashboard hangs up on a body that never completes within HTTP_REQUEST_TIMEOUT_MS (${REQUEST_MS} ms)`, async () => {
+  it(`hangs up on a body that never completes within HTTP_REQUEST_TIMEOUT_MS (${REQUEST_MS} ms)`, async () => {
     const ms = await slowBody(web.url, '/api/v1/auth/login');
     console.log(`web: slow-body client cut off after ${ms} ms`);
     assert.ok(ms !== null && ms < REQUEST_MS + SLACK_MS, `still connected after ${ms ?? GIVE_UP_MS} ms`);
