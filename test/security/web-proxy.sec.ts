@@ -145,4 +145,12 @@ describe('dashboard proxy header policy', () => {
       if (body !== undefined) assert.equal(got.body, body);
     });
   }
+
+  it('server-rendered pages call the API with only the session cookie too', async () => {
+    const before = api.seen.length;
+    await rawRequest(web.url, 'GET', '/models', { cookie: hostile.cookie });
+    const calls = api.seen.slice(before);
+    assert.ok(calls.length > 0, 'the page did not call the API');
+    for (const c of calls) assert.equal(c.headers.cookie, 'modelyard_session=s3ss10n-value', `${c.method} ${c.url}`);
+  });
 });

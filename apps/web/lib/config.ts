@@ -28,3 +28,15 @@ export const PATH_HEADER = 'x-modelyard-path';
 
 /** The API's session cookie: the only cookie the dashboard passes on to the API. */
 export const SESSION_COOKIE = 'modelyard_session';
+
+/**
+ * `modelyard_session=<value>` from a browser's Cookie header (the value byte for byte: re-serialising parsed
+ * cookies could re-encode it), or undefined; the browser's other cookies are none of the API's business.
+ */
+export function sessionCookieHeader(header: string | null | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return `${SESSION_COOKIE}=${part.slice(eq + 1).trim()}`;
+  }
+  return undefined;
+}

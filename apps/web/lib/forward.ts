@@ -1,7 +1,7 @@
 import 'server-only';
 import { statusOf, type TErrorResponse } from '@modelyard/contracts';
 import { apiTarget } from './api-path.mjs';
-import { SESSION_COOKIE, webConfig } from './config';
+import { sessionCookieHeader, webConfig } from './config';
 
 /** Hop-by-hop and framing headers: they describe one connection, not the message, so they are not passed on. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'host'];
@@ -19,15 +19,6 @@ function errorResponse(code: 'NOT_FOUND' | 'NOT_READY', message: string): Respon
   return Response.json(body, { status: statusOf(code), headers: { 'cache-control': 'no-store' } });
 }
 
-/** The value of the session cookie in a Cookie header, or null; every other cookie stays in the browser. */
-function sessionCookie(header: string | null): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
-  }
-  return null;
-}
-
 function requestHeaders(request: Request): Headers {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
@@ -36,8 +27,8 @@ function requestHeaders(request: Request): Headers {
     if (name.startsWith('x-forwarded-') && !STAMPED.includes(name)) continue;
     headers.set(name, value);
   }
-  const session = sessionCookie(request.headers.get('cookie'));
-  if (session !== null) headers.set('cookie', `${SESSION_COOKIE}=${session}`);
+  const session = sessionCookieHeader(request.headers.get('cookie'));
+  if (session !== undefined) headers.set('cookie', session);
   return headers;
 }
 
