@@ -153,10 +153,11 @@ export function launchApps(env, { apiPort, webPort, quiet = false }) {
   const restart = true;
   const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet, restart });
   const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet, restart });
-  const nextBin = path.join(root, 'node_modules/next/dist/bin/next');
+  // server.mjs, not `next start`: it stamps X-Forwarded-* from the socket and sets the slow-client timeouts.
   const web = existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))
-    ? launch('web', [process.execPath, nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'], {
-        cwd: path.join(root, 'apps/web'), env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort) }, quiet, restart,
+    ? launch('web', [process.execPath, 'server.mjs'], {
+        cwd: path.join(root, 'apps/web'),
+        env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort), WEB_HOST: '127.0.0.1' }, quiet, restart,
       })
     : null;
   return [api, worker, web].filter(Boolean);

@@ -17,10 +17,12 @@ COPY apps/web/package.json apps/web/
 RUN npm ci --omit=dev --no-audit --no-fund -w apps/web && npm cache clean --force
 COPY --from=build /app/libs/contracts/dist libs/contracts/dist
 COPY --from=build --chown=node:node /app/apps/web/.next apps/web/.next
-COPY apps/web/next.config.ts apps/web/
+COPY apps/web/next.config.ts apps/web/server.mjs apps/web/
+COPY apps/web/lib/api-path.mjs apps/web/lib/
 USER node
 WORKDIR /app/apps/web
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/login').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "/app/node_modules/next/dist/bin/next", "start", "-H", "0.0.0.0"]
+# server.mjs runs Next behind its own node:http server (client address from the socket, slow-client timeouts).
+CMD ["node", "server.mjs"]

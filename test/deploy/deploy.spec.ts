@@ -111,6 +111,14 @@ describe('Helm chart (deploy/helm/modelyard)', () => {
     assert.equal(web.env.find((e: { name: string }) => e.name === 'API_URL').value, 'http://my-modelyard-api:8080');
   });
 
+  it('sends the session cookie over https only and believes forwarded headers from the dashboard and ingress', () => {
+    const ms = validated(SECRETS);
+    const api = loadApiConfig(envOf(ms, find(ms, 'Deployment', '-api')));
+    assert.equal(api.auth.cookieSecure, true);
+    assert.equal(api.http.trustProxy, 'loopback,uniquelocal');
+    assert.equal(envOf(ms, find(ms, 'Deployment', '-web')).WEB_TRUST_PROXY, 'uniquelocal');
+  });
+
   it('refuses to render without the two secrets, and uses an existing Secret when named', () => {
     const r = render([]);
     assert.notEqual(r.status, 0);

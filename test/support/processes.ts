@@ -27,9 +27,14 @@ export async function freePort(): Promise<number> {
  * the shared ones the other tests rely on.
  */
 export function startApp(name: string, app: 'api' | 'worker', env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, [path.resolve(`apps/${app}/dist/main.js`)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FILE: '', API_PROCESSES: '1', WORKER_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  return startProcess(name, [path.resolve(`apps/${app}/dist/main.js`)], {
+    env: { LOG_LEVEL: 'warn', LOG_FILE: '', API_PROCESSES: '1', WORKER_METRICS_PORT: '0', ...env },
   });
+}
+
+/** Any node script as a child process with the test's environment plus `env`, its output kept for failure reports. */
+export function startProcess(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): AppProcess {
+  const child = spawn(process.execPath, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (b: Buffer) => {
     lines.push(...b.toString().split('\n').filter(Boolean));

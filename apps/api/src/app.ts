@@ -21,8 +21,17 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   // The fast lane sits in front of Fastify on the same server; it exists once the app's services do.
   let lane: FastLane | null = null;
   const adapter = new FastifyAdapter({
+    // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
+    // a client that never finishes its headers holds a socket for a minute or more (slow-loris).
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
-      createServer((req, res) => {
+      createServer({
+        // Node refuses a headers timeout above the request timeout.
+        headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+        requestTimeout: config.http.requestTimeoutMs,
+        keepAliveTimeout: config.http.keepAliveTimeoutMs,
+        // Node looks for expired requests only this often (30 s by default), which would stretch every timeout.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
+      }, (req, res) => {
         if (!lane?.take(req, res)) handler(req, res);
       }),
     bodyLimit: config.http.maxBodyBytes,

@@ -3,15 +3,14 @@ import { cache } from 'react';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { ApiError, ModelyardClient, type TMeResponse } from '@modelyard/contracts';
-import { PATH_HEADER, webConfig } from './config';
+import { PATH_HEADER, sessionCookieHeader, webConfig } from './config';
 
 /** What a server component got from the API: the data, or the API's own refusal to show to the user. */
 export type Loaded<T> = { ok: true; data: T } | { ok: false; status: number; message: string };
 
-/** A client acting as the browser that made this request: its cookies go along, nothing else. */
+/** A client acting as the browser that made this request: its session cookie goes along, nothing else. */
 export async function serverApi(): Promise<ModelyardClient> {
-  // The raw header, byte for byte as the browser sent it (re-serialising parsed cookies could re-encode values).
-  const cookie = (await headers()).get('cookie') ?? undefined;
+  const cookie = sessionCookieHeader((await headers()).get('cookie'));
   return new ModelyardClient({ baseUrl: webConfig.api.baseUrl, cookie, userAgent: 'modelyard-web' });
 }
 

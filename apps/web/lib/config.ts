@@ -1,6 +1,7 @@
 /**
- * The web app's whole configuration, read once per server process. Only the server (proxy.ts and server
- * components) imports this; browsers reach the API through the same-origin `/api/*` rewrite instead.
+ * The web app's whole configuration, read once per server process. Only the server (proxy.ts, route handlers and
+ * server components) imports this; browsers reach the API through the same-origin `/api/v<N>/*` route instead.
+ * server.mjs reads its own settings (timeouts, WEB_TRUST_PROXY) before Next starts.
  */
 function parseApiUrl(raw: string | undefined): URL {
   const value = raw && raw.trim() !== '' ? raw.trim() : 'http://127.0.0.1:8080';
@@ -24,3 +25,18 @@ export const webConfig = {
 
 /** Request header proxy.ts sets on page requests: layouts are not told their URL, but need it for `?next=`. */
 export const PATH_HEADER = 'x-modelyard-path';
+
+/** The API's session cookie: the only cookie the dashboard passes on to the API. */
+export const SESSION_COOKIE = 'modelyard_session';
+
+/**
+ * `modelyard_session=<value>` from a browser's Cookie header (the value byte for byte: re-serialising parsed
+ * cookies could re-encode it), or undefined; the browser's other cookies are none of the API's business.
+ */
+export function sessionCookieHeader(header: string | null | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return `${SESSION_COOKIE}=${part.slice(eq + 1).trim()}`;
+  }
+  return undefined;
+}

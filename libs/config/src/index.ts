@@ -119,6 +119,12 @@ const apiEnv = z.object({
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
   /** api processes on API_PORT (node:cluster): one crash leaves the others answering; default one per core. */
   API_PROCESSES: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  // Browser and session (issue 22): slow clients. A client must send its request headers within
+  // HTTP_HEADERS_TIMEOUT_MS and its whole request (uploads included) within HTTP_REQUEST_TIMEOUT_MS; an idle
+  // keep-alive connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS. The dashboard's server.mjs reads the same keys.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
 
 const workerEnv = z.object({
@@ -219,6 +225,8 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     http: {
       port: e.API_PORT, host: e.API_HOST, maxBodyBytes: e.MAX_BODY_BYTES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY, processes: e.API_PROCESSES,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     serving: {
       maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,

@@ -23,9 +23,7 @@ export class AuthController {
   @ApiZodResponse(200, ZMeResponse)
   login(@Req() req: AuthedRequest & { user: LoginResult }, @Res({ passthrough: true }) reply: FastifyReply) {
     const { token, expiresAt, principal } = req.user;
-    void reply.setCookie(SESSION_COOKIE, token, {
-      httpOnly: true, sameSite: 'lax', path: '/', secure: this.cfg.auth.cookieSecure, expires: expiresAt,
-    });
+    void reply.setCookie(SESSION_COOKIE, token, { ...this.cookieFlags(req), expires: expiresAt });
     return this.auth.me(principal);
   }
 
@@ -34,7 +32,16 @@ export class AuthController {
   @HttpCode(204)
   async logout(@Req() req: AuthedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     await this.auth.logout(req.sessionToken, req.principal ?? null);
-    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    void reply.clearCookie(SESSION_COOKIE, this.cookieFlags(req));
+  }
+
+  /**
+   * Secure whenever the browser came over https: COOKIE_SECURE, or X-Forwarded-Proto: https from a TRUST_PROXY
+   * peer (the dashboard passes on the scheme it was reached with), so a deployment behind TLS cannot forget it.
+   */
+  private cookieFlags(req: AuthedRequest) {
+    const secure = this.cfg.auth.cookieSecure || req.protocol === 'https';
+    return { httpOnly: true, sameSite: 'lax' as const, path: '/', secure };
   }
 
   @RequirePermission('me.read')

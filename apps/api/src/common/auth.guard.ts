@@ -3,11 +3,13 @@ import { Reflector } from '@nestjs/core';
 import type { Permission } from '@modelyard/contracts';
 import { AppError, AuthService, authorize } from '@modelyard/server';
 import { IS_PUBLIC, PERMISSION, SESSION_COOKIE, type AuthedRequest } from './decorators.js';
+import { refuseCrossSite } from './same-origin.js';
 
 /**
  * Global guard: resolves the caller from `Authorization: Bearer <key>` or the session cookie, then enforces
  * the route's declared permission. A route with neither @Public nor @RequirePermission is refused, so a
- * forgotten decorator fails closed.
+ * forgotten decorator fails closed. State changes without an API key (the session cookie's, and login itself)
+ * are refused first when a browser says they come from another site.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -17,6 +19,7 @@ export class AuthGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets);
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    refuseCrossSite(req);
     req.principal = await this.authenticate(req, !isPublic);
     if (isPublic) return true;
     if (!req.principal) throw new AppError('UNAUTHENTICATED', 'Log in or send an API key: Authorization: Bearer <key>');
