@@ -13,6 +13,7 @@ import { OutboundHttp } from '../outbound/outbound-http.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { signWebhook } from '../webhooks/webhooks.service.js';
 import { JobsRepository } from './jobs.repository.js';
+import { publicReason } from '../platform/public-reason.js';
 
 const CALLBACK_TIMEOUT_MS = 10_000;
 
@@ -49,7 +50,7 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
       return { version: served.version };
     } catch (e) {
       const final = e instanceof InputError || (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
-      const message = e instanceof AppError ? e.message : `The prediction failed: ${(e as Error).message}`;
+      const message = publicReason(e, 'The prediction failed');
       if (final) {
         await this.repo.transition(jobId, ['running'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
         if (job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
