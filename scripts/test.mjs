@@ -106,7 +106,9 @@ try {
         PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440',
         // One api process: tests read one process's metrics and expect a promotion served by the api that made it.
         // The cluster (API_PROCESSES, one per core by default) has tests of its own.
-        API_PROCESSES: '1', WORKER_METRICS_PORT: String(workerMetricsPort) };
+        API_PROCESSES: '1', WORKER_METRICS_PORT: String(workerMetricsPort),
+        // The e2e webhook and callback receivers listen on loopback, which outbound requests refuse by default.
+        OUTBOUND_ALLOW_HOSTS: '127.0.0.1' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');

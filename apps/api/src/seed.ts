@@ -11,6 +11,8 @@ try {
     console.log(line);
   }
   if (r.bootstrapKeyCreated) console.log('Admin service account "bootstrap-admin" holds MODELYARD_ADMIN_API_KEY');
+  if (r.bootstrapKeysRevoked) console.log(`Revoked ${r.bootstrapKeysRevoked} earlier MODELYARD_ADMIN_API_KEY value(s)`);
+  if (r.bootstrapKeyWasRevoked) console.warn('MODELYARD_ADMIN_API_KEY was revoked before and stays revoked: set a new value');
   process.exit(0);
 } catch (e) {
   console.error(e instanceof ConfigError ? e.message : e);

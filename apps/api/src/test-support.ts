@@ -32,7 +32,9 @@ export async function startTestApp(env: Record<string, string> = {}) {
 
   const { runSeed } = await import('@modelyard/server');
   const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
-  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } });
+  // Its own account: seeding rotates the bootstrap key, and the e2e platform's key must survive this one.
+  const adminAccount = `it-admin-${Math.random().toString(36).slice(2, 10)}`;
+  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } }, { serviceAccount: adminAccount });
 
   /** A user with this role, logged in: returns its session cookie. */
   async function userWithRole(role: Role) {
@@ -54,5 +56,5 @@ export async function startTestApp(env: Record<string, string> = {}) {
     return { secret: key.json.secret as string, id: key.json.apiKey.id as string, serviceAccountId: sa.json.id as string };
   }
 
-  return { app, config, request, adminKey, userWithRole, keyWithScopes, close: () => app.close() };
+  return { app, config, request, adminKey, adminAccount, userWithRole, keyWithScopes, close: () => app.close() };
 }

@@ -58,6 +58,13 @@ const common = {
   /** Batch scoring input files (uploads) may be at most this large. */
   MAX_BATCH_INPUT_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
   ...storageEnv,
+  // Outbound requests (issue 22, SSRF): webhooks and prediction callbacks.
+  /**
+   * Receivers outside the public Internet that webhooks and callbacks may reach, comma or space separated:
+   * addresses or CIDRs (`10.20.0.0/16`, `fd00::/8`), host names (`hooks.corp.internal`), each with an optional
+   * `:port` (`[::1]:9000`). Empty by default: loopback, private, link-local, CGNAT, ULA and multicast are refused.
+   */
+  OUTBOUND_ALLOW_HOSTS: z.string().default('').transform((v) => v.split(/[\s,]+/).filter(Boolean)),
 };
 
 /** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
@@ -201,6 +208,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),
+    outbound: { allowHosts: e.OUTBOUND_ALLOW_HOSTS },
   };
 }
 

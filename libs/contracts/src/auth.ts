@@ -5,7 +5,7 @@ export const ROLES = ['viewer', 'scientist', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export const ZRole = z.enum(ROLES);
 
-export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin'] as const;
+export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin', 'predict:callback'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ZScope = z.enum(SCOPES);
 
@@ -16,8 +16,9 @@ export function roleRank(role: Role): number {
 /** The scopes a key may carry given its owner's role: a key never grants more than its owner has. */
 export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
   viewer: ['predict', 'models:read'],
-  scientist: ['predict', 'models:read', 'models:write', 'jobs'],
-  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs'],
+  // predict:callback makes the worker send HTTP requests where the caller says: not for viewers.
+  scientist: ['predict', 'models:read', 'models:write', 'jobs', 'predict:callback'],
+  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'predict:callback'],
   admin: SCOPES,
 };
 
@@ -40,6 +41,11 @@ export const PERMISSIONS = {
   'models.read': { role: 'viewer', scopes: ['models:read'] },
   /** Call a model (any request format). Model allow-lists of keys apply. */
   'predict': { role: 'viewer', scopes: ['predict'] },
+  /**
+   * `X-Callback-Url` on an async prediction, on top of `predict`: the worker then POSTs to a URL the caller
+   * chose (outbound rules apply), so it is a scope of its own, from scientist up.
+   */
+  'predict.callback': { role: 'scientist', scopes: ['predict:callback'] },
   /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
   'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
   /** Prometheus scraping and the metrics API: operational data, not model internals. */

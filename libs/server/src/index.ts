@@ -41,6 +41,8 @@ export * from './registry/registry.repository.js';
 export * from './registry/registry.service.js';
 export * from './registry/registry-validation.service.js';
 export * from './registry/onnx-inspector.js';
+export * from './outbound/address-policy.js';
+export * from './outbound/outbound-http.js';
 export * from './webhooks/secret-box.js';
 export * from './webhooks/webhooks.repository.js';
 export * from './webhooks/webhooks.service.js';

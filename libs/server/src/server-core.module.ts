@@ -11,6 +11,7 @@ import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
+import { OutboundHttp } from './outbound/outbound-http.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
 import { DeploymentsRepository } from './deployments/deployments.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
@@ -51,7 +52,7 @@ const services = [
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
-  WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
+  OutboundHttp, WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,

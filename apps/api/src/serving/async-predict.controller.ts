@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { ZAliasName, ZAsyncAccepted, ZModelName, ZPredictFormat, ZStoredPrediction } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  AppError, authorize, authorizeModel, classifierView, feedsFromTable, JobsService, parseAnyFormat, PredictionService, PredictionStore,
-  type Principal,
+  AppError, authorize, authorizeModel, can, classifierView, feedsFromTable, JobsService, OutboundHttp, parseAnyFormat, PredictionService,
+  PredictionStore, type Principal, urlShapeProblem,
 } from '@modelyard/server';
 import { routingKeyOf } from './prediction-metrics.js';
 import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
@@ -40,6 +40,7 @@ export class AsyncPredictController {
     private readonly jobs: JobsService,
     private readonly store: PredictionStore,
     @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+    private readonly outbound: OutboundHttp,
   ) {}
 
   @RequirePermission('predict')
@@ -49,7 +50,7 @@ export class AsyncPredictController {
   async predictAsync(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZAsyncQuery)) q: z.output<typeof ZAsyncQuery>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const csv = /^\s*text\/csv/i.test(req.headers['content-type'] ?? '');
     if (csv && q.format !== 'mlflow') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'text/csv bodies are MLflow scoring requests: add format=mlflow');
-    const callback = this.callbackOf(req);
+    const callback = this.callbackOf(actor, req);
     const { served } = await this.predictions.select(actor, name, { version: q.version, alias: q.alias, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
     parseAnyFormat(q.format, req.body, csv, served, this.cfg.serving, 'check');
     const job = await this.jobs.submitAsync(actor, served, { format: q.format, body: req.body, csv, callback });
@@ -87,12 +88,19 @@ export class AsyncPredictController {
     };
   }
 
-  private callbackOf(req: FastifyRequest) {
+  private callbackOf(actor: Principal, req: FastifyRequest) {
     const url = req.headers['x-callback-url'];
     const secret = req.headers['x-callback-secret'];
     if (url === undefined && secret === undefined) return undefined;
+    if (!can(actor, 'predict.callback')) {
+      throw new AppError('FORBIDDEN', actor.scopes === null
+        ? 'X-Callback-Url needs the scientist role or above'
+        : 'X-Callback-Url needs an API key with the predict:callback scope');
+    }
     const r = ZCallback.safeParse({ url, secret });
     if (!r.success) throw new AppError('VALIDATION_FAILED', `Callback: ${r.error.issues.map((i) => `${i.path.join('.') || 'header'}: ${i.message}`).join('; ')} (send X-Callback-Url and X-Callback-Secret together)`);
+    const problem = urlShapeProblem(r.data.url) ?? this.outbound.literalRefusal(r.data.url);
+    if (problem) throw new AppError('VALIDATION_FAILED', `X-Callback-Url ${problem}`);
     return r.data;
   }
 }

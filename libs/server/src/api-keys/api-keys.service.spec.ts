@@ -17,6 +17,8 @@ function makeMocks() {
   const repo = {
     create: async (data: any) => { created.push(data); return { ...data, id: 'k1', user: { id: 'u1', name: 'Ada' }, serviceAccount: null, expiresAt: data.expiresAt ?? null, lastUsedAt: null, revokedAt: null, createdAt: new Date(0) }; },
     findServiceAccount: async (id: string) => (id === 'sa1' ? { id: 'sa1', role: 'viewer' } : null),
+    // The calling key k-exp expires on 2099-01-01; every other key never expires.
+    findById: async (id: string) => (id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null }),
   } as unknown as ApiKeysRepository;
   const audit = { record: async () => {} } as unknown as AuditService;
   const auth = { invalidate: async () => {} } as unknown as AuthService;
@@ -48,6 +50,29 @@ describe(ApiKeysService.name, () => {
     it('refuses a key-authenticated caller minting scopes its own key lacks', async () => {
       const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k0', scopes: ['admin'] });
       await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] }), /scopes the calling key lacks/);
+    });
+
+    it('gives a key minted by a limited key the caller\'s model allow-list, and refuses models outside it', async () => {
+      const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k0', scopes: ['admin', 'predict'], modelAllowList: ['iris', 'digits'] });
+      const inherited = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] });
+      assert.deepEqual(inherited.apiKey.modelAllowList, ['iris', 'digits']);
+      const narrower = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: ['iris'] });
+      assert.deepEqual(narrower.apiKey.modelAllowList, ['iris']);
+      await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: ['iris', 'secret-model'] }),
+        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN' && /calling key cannot: secret-model/.test(e.message));
+    });
+
+    it('caps the expiry of a key minted by an expiring key at the caller\'s expiry', async () => {
+      const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k-exp', scopes: ['admin', 'predict'] });
+      const inherited = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] });
+      assert.equal(inherited.apiKey.expiresAt, '2099-01-01T00:00:00.000Z');
+      const sooner = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2098-01-01T00:00:00Z' });
+      assert.equal(sooner.apiKey.expiresAt, '2098-01-01T00:00:00.000Z');
+      await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2100-01-01T00:00:00Z' }),
+        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN' && /expire later than the calling key/.test(e.message));
+      // A dashboard session is not a key: no cap.
+      const session = await sut.create(user({ role: 'admin' }), { name: 'x', scopes: ['predict'], modelAllowList: [] });
+      assert.equal(session.apiKey.expiresAt, null);
     });
 
     it('only lets admins mint keys for service accounts, and within the account role', async () => {

@@ -59,18 +59,48 @@ export class ApiKeysService {
     if (actor.scopes !== null && scopes.some((s) => !actor.scopes!.includes(s))) {
       throw forbidden('A new key cannot have scopes the calling key lacks');
     }
-    const expiresAt = req.expiresAt ? new Date(req.expiresAt) : undefined;
+    let expiresAt = req.expiresAt ? new Date(req.expiresAt) : undefined;
     if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future');
+    let modelAllowList = [...new Set(req.modelAllowList)];
+    // Nor a key that outlives it or reaches models it cannot: a leaked, limited key must stay limited.
+    if (actor.apiKeyId !== null) {
+      const limits = this.narrowedByCallingKey(actor, modelAllowList, expiresAt, await this.repo.findById(actor.apiKeyId));
+      modelAllowList = limits.modelAllowList;
+      expiresAt = limits.expiresAt;
+    }
     const { key, prefix } = generateApiKey();
     const row = await this.repo.create({
-      name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList: req.modelAllowList,
+      name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList,
       userId: owner.userId, serviceAccountId: owner.serviceAccountId, expiresAt,
     });
     await this.audit.record(actor, {
       action: 'apiKey.created', objectType: 'apiKey', objectId: row.id,
-      summary: { name: row.name, prefix, scopes, owner: owner.userId ?? owner.serviceAccountId ?? null },
+      summary: { name: row.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },
     });
     return { apiKey: toApiKeyResponse(row), secret: key };
+  }
+
+  /**
+   * A key minted by a key: an empty allow-list inherits the caller's, a named one must be inside it; no expiry
+   * inherits the caller's, a later one is refused.
+   */
+  private narrowedByCallingKey(
+    actor: Principal, wanted: string[], expiresAt: Date | undefined, calling: { expiresAt: Date | null } | null,
+  ): { modelAllowList: string[]; expiresAt: Date | undefined } {
+    let modelAllowList = wanted;
+    if (actor.modelAllowList.length) {
+      const outside = wanted.filter((m) => !actor.modelAllowList.includes(m));
+      if (outside.length) throw forbidden(`A new key cannot reach models the calling key cannot: ${outside.join(', ')}`);
+      if (!wanted.length) modelAllowList = [...actor.modelAllowList];
+    }
+    const cap = calling?.expiresAt ?? null;
+    if (cap) {
+      if (expiresAt && expiresAt.getTime() > cap.getTime()) {
+        throw forbidden(`A new key cannot expire later than the calling key (${cap.toISOString()})`);
+      }
+      expiresAt ??= cap;
+    }
+    return { modelAllowList, expiresAt };
   }
 
   async revoke(actor: Principal, id: string): Promise<TApiKey> {

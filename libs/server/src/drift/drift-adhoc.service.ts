@@ -13,6 +13,7 @@ import { driftReport, type DriftThresholds } from './drift-metrics.js';
 import { readBytes } from './drift-profiler.service.js';
 import { roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
+import { publicReason } from '../platform/public-reason.js';
 
 /** A dataset as columns: a CSV with a header row, or JSON shaped like reference.json. Features only. */
 export function parseDataset(text: string, uri: string): DriftBatch {
@@ -79,7 +80,7 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
     } catch (e) {
       const permanent = (e instanceof AppError && e.status < 500) || e instanceof SyntaxError;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
-      const reason = e instanceof AppError ? e.message : `The report could not be made: ${(e as Error).message}`;
+      const reason = publicReason(e, 'The report could not be made');
       this.log.warn({ reportId, reason }, 'ad hoc drift report failed');
       await this.repo.updateAdhoc(r.id, { status: 'failed', error: reason.slice(0, 2000), finishedAt: new Date() });
       return { failed: reason };

@@ -10,6 +10,7 @@ import { ARTIFACT_STORE, MODEL_INSPECTOR, type ArtifactStore, type ModelInspecto
 import { buildReferenceProfile, referenceBatch, rowsToBatch, type DriftSchema } from './drift-profile.js';
 import { driftSchemaOf, float32Features, outputRecords, roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
+import { publicReason } from '../platform/public-reason.js';
 
 /**
  * Reference rows run through the model to profile its outputs. The features are profiled over every row; the
@@ -87,7 +88,7 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     } catch (e) {
       const permanent = e instanceof AppError && e.status < 500 || e instanceof SyntaxError;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
-      const reason = e instanceof AppError ? e.message : `The profile could not be built: ${(e as Error).message}`;
+      const reason = publicReason(e, 'The profile could not be built');
       await this.repo.upsertProfile(key, { status: 'failed', error: reason.slice(0, 2000), schema });
       return { failed: reason };
     }

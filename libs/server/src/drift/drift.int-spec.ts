@@ -124,7 +124,7 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
 
   it('fires drift, feature and latency alerts, delivers only the non-silent ones, and resolves them', async () => {
     const [v1, v2] = versions;
-    const hook = await ctx.get(WebhooksService).create(admin, { url: 'http://127.0.0.1:9/hook', events: ['alert.firing', 'alert.resolved'], description: '' });
+    const hook = await ctx.get(WebhooksService).create(admin, { url: 'https://receiver.invalid/hook', events: ['alert.firing', 'alert.resolved'], description: '' });
     const rules = await ctx.get(AlertsService).putRules(admin, model, {
       latencySloMs: 300,
       rules: [

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
 import type { TReadyResponse } from '@modelyard/contracts';
+import { LOGGER } from '../platform/tokens.js';
 import { PrismaService } from '../db/prisma.service.js';
 import { RedisService } from '../platform/redis.service.js';
 
@@ -14,7 +16,10 @@ export class HealthService {
   /** Extra readiness checks that later features register (e.g. "every Production model is warm"). */
   private readonly extra = new Map<string, () => Promise<void>>();
 
-  constructor(private readonly db: PrismaService, private readonly redis: RedisService) {}
+  /** The last failure logged per check, so a probe every few seconds logs a change once, not every call. */
+  private readonly failing = new Map<string, string>();
+
+  constructor(private readonly db: PrismaService, private readonly redis: RedisService, @Inject(LOGGER) private readonly log: Logger) {}
 
   register(name: string, check: () => Promise<void>) {
     this.extra.set(name, check);
@@ -29,9 +34,15 @@ export class HealthService {
     const results = await Promise.all(checks.map(async ([name, fn]) => {
       try {
         await withTimeout(fn(), 2000);
+        if (this.failing.delete(name)) this.log.info({ check: name }, 'readiness check recovered');
         return [name, { ok: true }] as const;
       } catch (e) {
-        return [name, { ok: false, error: (e as Error).message.slice(0, 200) }] as const;
+        const reason = (e as Error).message.slice(0, 500);
+        if (this.failing.get(name) !== reason) {
+          this.failing.set(name, reason);
+          this.log.warn({ check: name, err: e }, 'readiness check failed');
+        }
+        return [name, { ok: false }] as const;
       }
     }));
     return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };

@@ -9,9 +9,11 @@ import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { parseAnyFormat } from '../serving/formats/any-format.js';
 import { ServingService } from '../serving/serving.service.js';
 import { InputError } from '../serving/tensors.js';
+import { OutboundHttp } from '../outbound/outbound-http.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { signWebhook } from '../webhooks/webhooks.service.js';
 import { JobsRepository } from './jobs.repository.js';
+import { publicReason } from '../platform/public-reason.js';
 
 const CALLBACK_TIMEOUT_MS = 10_000;
 
@@ -48,7 +50,7 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
       return { version: served.version };
     } catch (e) {
       const final = e instanceof InputError || (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
-      const message = e instanceof AppError ? e.message : `The prediction failed: ${(e as Error).message}`;
+      const message = publicReason(e, 'The prediction failed');
       if (final) {
         await this.repo.transition(jobId, ['running'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
         if (job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
@@ -71,38 +73,38 @@ export class PredictionCallbackService implements JobHandler<'predict.callback'>
   readonly job = 'predict.callback' as const;
   private readonly box: SecretBox;
 
-  constructor(private readonly repo: JobsRepository, @Inject(SECRET_KEY) secretKey: string) {
+  constructor(private readonly repo: JobsRepository, @Inject(SECRET_KEY) secretKey: string, private readonly outbound: OutboundHttp) {
     this.box = new SecretBox(secretKey);
   }
 
   async handle({ jobId }: JobPayloadParsed<'predict.callback'>, ctx: JobContext) {
     const job = await this.repo.find(jobId);
-    if (!job?.callbackUrl || !job.callbackSecret || job.callbackStatus === 'delivered') return { skipped: true };
+    if (!job?.callbackUrl || !job.callbackSecret || job.callbackStatus === 'delivered' || job.callbackStatus?.startsWith('refused')) {
+      return { skipped: true };
+    }
     const body = JSON.stringify({
       jobId: job.id, status: job.status, model: job.modelName, version: job.version,
       ...(job.status === 'succeeded' ? { result: job.result } : { error: job.error }),
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    let error: string;
-    try {
-      const res = await fetch(job.callbackUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json', 'user-agent': 'Modelyard-Callbacks/1', 'x-modelyard-event': 'prediction.completed',
-          'x-modelyard-job': job.id, 'x-modelyard-timestamp': timestamp,
-          'x-modelyard-signature': signWebhook(this.box.open(job.callbackSecret), timestamp, body),
-        },
-        body, redirect: 'manual', signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-      });
-      await res.body?.cancel();
-      if (res.ok) {
-        await this.repo.update(jobId, { callbackStatus: 'delivered' });
-        return { delivered: true };
-      }
-      error = `receiver answered HTTP ${res.status}`;
-    } catch (e) {
-      error = (e as Error).name === 'TimeoutError' ? `no answer within ${CALLBACK_TIMEOUT_MS} ms` : (e as Error).message;
+    const r = await this.outbound.post(job.callbackUrl, {
+      headers: {
+        'content-type': 'application/json', 'user-agent': 'Modelyard-Callbacks/1', 'x-modelyard-event': 'prediction.completed',
+        'x-modelyard-job': job.id, 'x-modelyard-timestamp': timestamp,
+        'x-modelyard-signature': signWebhook(this.box.open(job.callbackSecret), timestamp, body),
+      },
+      body, timeoutMs: CALLBACK_TIMEOUT_MS,
+    });
+    if (r.outcome === 'answered' && r.status >= 200 && r.status < 300) {
+      await this.repo.update(jobId, { callbackStatus: 'delivered' });
+      return { delivered: true };
     }
+    if (r.outcome === 'refused') {
+      // The target is not allowed: final, and the status says so without saying what is there.
+      await this.repo.update(jobId, { callbackStatus: `refused: ${r.reason}` });
+      return { delivered: false, refused: true };
+    }
+    const error = r.outcome === 'answered' ? `receiver answered HTTP ${r.status}` : r.reason;
     await this.repo.update(jobId, { callbackStatus: ctx.attempt >= ctx.maxAttempts ? `failed: ${error}` : `retrying: ${error}` });
     throw new Error(`callback for job ${jobId} failed: ${error}`);
   }

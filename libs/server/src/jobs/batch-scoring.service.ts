@@ -16,6 +16,7 @@ import { BatchScorer, columnIndexes, jsonRow, type BatchFormat, type InputRow } 
 import { CsvRecordReader } from './csv-stream.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
+import { publicReason } from '../platform/public-reason.js';
 
 /** Output files are as large as the input allows; storage still streams them. */
 const MAX_PART_BYTES = Number.MAX_SAFE_INTEGER;
@@ -28,7 +29,7 @@ const pad = (i: number) => String(i).padStart(6, '0');
 /** Marks the job failed when this attempt is its last (or the error is the input's fault), then rethrows. */
 async function failJob(repo: JobsRepository, log: Logger, jobId: string, ctx: JobContext, e: unknown): Promise<never> {
   const final = (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
-  const message = e instanceof AppError ? e.message : `The job failed: ${(e as Error).message}`;
+  const message = publicReason(e, 'The job failed');
   if (final) await repo.transition(jobId, ['running', 'queued'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
   else log.warn({ jobId, attempt: ctx.attempt, err: (e as Error).message }, 'batch job step failed; it will be retried');
   throw e;

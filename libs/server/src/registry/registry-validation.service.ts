@@ -13,6 +13,7 @@ import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { JobProducer } from '../queue/job-producer.js';
+import { publicReason } from '../platform/public-reason.js';
 
 async function readAll(stream: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -83,7 +84,8 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     } catch (e) {
       const permanent = e instanceof AppError && e.status < 500;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
-      const reason = e instanceof AppError ? e.message : `Validation could not complete: ${(e as Error).message}`;
+      const reason = publicReason(e, 'Validation could not complete');
+      if (!(e instanceof AppError)) this.log.error({ err: e, versionId }, 'validation failed');
       await this.fail(v, reason);
       return { failed: reason };
     }

@@ -45,7 +45,8 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
   before(async () => {
     await new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(rx.server.address() as AddressInfo).port}/hook`;
-    const config = loadWorkerConfig(integrationEnv());
+    // The receiver is on loopback, which outbound requests refuse unless the operator allows it.
+    const config = loadWorkerConfig(integrationEnv({ OUTBOUND_ALLOW_HOSTS: '127.0.0.1' }));
     ctx = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-test') }), { logger: false });
     hooks = ctx.get(WebhooksService);
     repo = ctx.get(WebhooksRepository);
@@ -105,6 +106,34 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
       assert.match(d!.lastError!, /HTTP 503/);
     } finally {
       status = 200;
+    }
+  });
+
+  it('refuses to store a webhook aimed at a literal internal address, or a URL with credentials', async () => {
+    for (const bad of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:10.0.0.1]/', 'http://user:pw@hooks.example/']) {
+      await assert.rejects(hooks.create(SYSTEM, { url: bad, events: ['stage.changed'], description: '' }),
+        (e: Error & { code?: string }) => e.code === 'VALIDATION_FAILED' && /webhook URL/.test(e.message), bad);
+    }
+  });
+
+  it('records a refused delivery when the target is not allowed, without contacting it or retrying', async () => {
+    const config = loadWorkerConfig(integrationEnv());
+    const strict = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-strict') }), { logger: false });
+    const seen = rx.got.length;
+    try {
+      // Stored while allowed (e.g. before an operator narrowed OUTBOUND_ALLOW_HOSTS), delivered by a strict worker.
+      const created = await hooks.create(SYSTEM, { url, events: ['model.created'], description: '' });
+      await hooks.emit('model.created', { model: 'x' });
+      const [d] = await repo.deliveries(created.webhook.id, 10);
+      const r = await strict.get(WebhooksService).handle({ deliveryId: d!.id }, { jobId: d!.id, attempt: 1, maxAttempts: 8, updateProgress: async () => {} });
+      assert.deepEqual(r, { delivered: false, refused: true });
+      const [after] = await hooks.deliveries(SYSTEM, created.webhook.id);
+      assert.equal(after!.status, 'failed');
+      assert.equal(after!.lastError, 'refused: the target address is not allowed');
+      assert.equal(after!.responseStatus, null);
+      assert.equal(rx.got.length, seen);
+    } finally {
+      await strict.close();
     }
   });
 

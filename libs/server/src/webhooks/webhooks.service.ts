@@ -7,7 +7,9 @@ import { SecretBox } from './secret-box.js';
 import { AuditService } from '../audit/audit.service.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { notFound } from '../platform/errors.js';
+import { AppError } from '../platform/errors.js';
 import { LOGGER, SECRET_KEY } from '../platform/tokens.js';
+import { OutboundHttp, urlShapeProblem } from '../outbound/outbound-http.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { JobPayloadParsed } from '@modelyard/contracts';
@@ -41,6 +43,7 @@ export class WebhooksService implements JobHandler<'webhook.deliver'> {
     private readonly jobs: JobProducer,
     @Inject(SECRET_KEY) secretKey: string,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly outbound: OutboundHttp,
   ) {
     this.box = new SecretBox(secretKey);
   }
@@ -52,6 +55,8 @@ export class WebhooksService implements JobHandler<'webhook.deliver'> {
 
   async create(actor: Principal, req: TCreateWebhookRequest): Promise<{ webhook: TWebhook; secret: string }> {
     authorize(actor, 'webhooks.write');
+    const problem = urlShapeProblem(req.url) ?? this.outbound.literalRefusal(req.url);
+    if (problem) throw new AppError('VALIDATION_FAILED', `The webhook URL ${problem}`);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const w = await this.repo.create({
       url: req.url, description: req.description, events: [...new Set(req.events)], secretCiphertext: this.box.seal(secret),
@@ -105,30 +110,25 @@ export class WebhooksService implements JobHandler<'webhook.deliver'> {
     const body = JSON.stringify(d.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const last = ctx.attempt >= ctx.maxAttempts;
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const res = await fetch(d.webhook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json', 'user-agent': 'Modelyard-Webhooks/1', 'x-modelyard-event': d.event,
-          'x-modelyard-delivery': d.id, 'x-modelyard-timestamp': timestamp,
-          'x-modelyard-signature': signWebhook(this.box.open(d.webhook.secretCiphertext), timestamp, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      status = res.status;
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) {
-        await this.repo.recordAttempt(d.id, { status: 'succeeded', responseStatus: status, lastError: null, delivered: true });
-        return { delivered: true, status };
-      }
-      error = `receiver answered HTTP ${res.status}`;
-    } catch (e) {
-      error = (e as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (e as Error).message;
+    const r = await this.outbound.post(d.webhook.url, {
+      headers: {
+        'content-type': 'application/json', 'user-agent': 'Modelyard-Webhooks/1', 'x-modelyard-event': d.event,
+        'x-modelyard-delivery': d.id, 'x-modelyard-timestamp': timestamp,
+        'x-modelyard-signature': signWebhook(this.box.open(d.webhook.secretCiphertext), timestamp, body),
+      },
+      body, timeoutMs: DELIVERY_TIMEOUT_MS,
+    });
+    const status = r.outcome === 'answered' ? r.status : null;
+    if (status !== null && status >= 200 && status < 300) {
+      await this.repo.recordAttempt(d.id, { status: 'succeeded', responseStatus: status, lastError: null, delivered: true });
+      return { delivered: true, status };
     }
+    if (r.outcome === 'refused') {
+      // Policy, not an outage: retrying cannot help, so the delivery ends here.
+      await this.repo.recordAttempt(d.id, { status: 'failed', responseStatus: null, lastError: `refused: ${r.reason}`, delivered: false });
+      return { delivered: false, refused: true };
+    }
+    const error = r.outcome === 'answered' ? `receiver answered HTTP ${r.status}` : r.reason;
     await this.repo.recordAttempt(d.id, { status: last ? 'failed' : 'pending', responseStatus: status, lastError: error, delivered: false });
     throw new Error(`webhook delivery ${d.id} failed: ${error}`);
   }
