@@ -75,7 +75,7 @@ describe('a Redis outage under load', () => {
     model = (await registerFixture(env.apiUrl, token, 'iris_logreg')).model;
     redis = new OwnRedis(await freePort());
     await redis.start();
-    const own = { REDIS_URL: redis.url, REDIS_PREFIX: uniqueId('outage'), RECONCILE_SECONDS: '1', PREDICT_TIMEOUT_MS: String(BUDGET_MS), PREDICTION_LOG_SAMPLE_RATE: '1' };
+    const own = { REDIS_URL: redis.url, REDIS_PREFIX: uniqueId('outage'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', RECONCILE_SECONDS: '1', PREDICT_TIMEOUT_MS: String(BUDGET_MS), PREDICTION_LOG_SAMPLE_RATE: '1' };
     const port = await freePort();
     const a = startApp('api-outage', 'api', { ...own, API_PORT: String(port) });
     procs.push(a, startApp('worker-outage', 'worker', own));
