@@ -51,6 +51,8 @@ const common = {
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** Local copies of served artifacts, verified by checksum, so a restart does not download every model again. */
   MODEL_CACHE_DIR: z.string().default('.data/model-cache'),
+  /** How often each process checks its serving state against Postgres, healing a missed registry-changed message. */
+  SERVING_RESYNC_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /** How often each api process writes its per-minute rollups (and silent comparisons). */
   ROLLUP_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   /** Async prediction results (and their job rows) are kept this long after they finish. */
@@ -205,6 +207,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
     onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
+    registrySync: { seconds: e.SERVING_RESYNC_SECONDS },
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),

@@ -33,6 +33,23 @@ export class RegistryRepository {
       take: q.limit + 1,
     });
   }
+  /** For the serving resync: per model, what its serving state is built from (one query for all of them). */
+  async servingFacts(names: string[]) {
+    const rows = await this.db.registeredModel.findMany({
+      where: { name: { in: names } },
+      select: {
+        name: true, servingConfig: true,
+        versions: { where: { stage: 'Production' }, select: { number: true } },
+        aliases: { select: { name: true, version: { select: { number: true } } } },
+        deployment: { select: { currentRevision: true } },
+      },
+    });
+    return new Map(rows.map((r) => [r.name, {
+      productionStage: r.versions.map((v) => v.number), aliases: r.aliases.map((a) => ({ name: a.name, version: a.version.number })),
+      deploymentRevision: r.deployment?.currentRevision ?? null, servingConfig: r.servingConfig,
+    }]));
+  }
+
   findModel(name: string) {
     return this.db.registeredModel.findUnique({ where: { name }, include: modelSummary });
   }

@@ -27,4 +27,20 @@ export interface ModelState {
   silent: { version: number; sampleRate: number }[];
   /** Micro-batching of this model's requests, when switched on in its serving config. */
   microBatch: { maxBatchRows: number; maxWaitUs: number } | null;
+  /** What this state was built from (servingFingerprint): the resync compares it with Postgres. */
+  fingerprint: string;
+}
+
+/** The registry facts a model's serving state is built from, as Postgres has them. */
+export interface ServingFacts {
+  productionStage: number[];
+  aliases: { name: string; version: number }[];
+  deploymentRevision: number | null;
+  servingConfig: unknown;
+}
+
+/** One string that changes whenever anything a model's serving state depends on changes. */
+export function servingFingerprint(f: ServingFacts): string {
+  const aliases = f.aliases.map((a) => `${a.name}=${a.version}`).sort().join(',');
+  return `${[...f.productionStage].sort((a, b) => a - b).join(',')}|${aliases}|${f.deploymentRevision ?? '-'}|${JSON.stringify(f.servingConfig ?? null)}`;
 }

@@ -14,7 +14,7 @@ import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
-import type { ModelState, ServedVersion } from './served-version.js';
+import { servingFingerprint, type ModelState, type ServedVersion } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
@@ -60,6 +60,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Set<NodeJS.Timeout>();
   private booted = false;
   private sweeper: NodeJS.Timeout | null = null;
+  private resyncer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repo: RegistryRepository,
@@ -94,11 +95,14 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     this.booted = true;
     this.sweeper = setInterval(() => this.sweepIdle(), 60_000);
     this.sweeper.unref();
+    this.resyncer = setInterval(() => void this.resync().catch((err: unknown) => this.log.warn({ err }, 'serving resync failed')), this.cfg.registrySync.seconds * 1000);
+    this.resyncer.unref();
     this.log.info({ models: this.states.size, versions: this.versions.size }, 'serving warm');
   }
 
   async onModuleDestroy() {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.resyncer) clearInterval(this.resyncer);
     for (const t of this.timers) clearTimeout(t);
     await Promise.allSettled([...this.versions.values()].map((v) => v.session.release()));
     this.versions.clear();
@@ -153,6 +157,26 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     return run;
   }
 
+  /**
+   * Pub/sub is fast but not guaranteed (a process that was disconnected, a message published while Redis was
+   * down): every SERVING_RESYNC_SECONDS each process compares what its models' states were built from with
+   * Postgres in one query, and refreshes the ones that differ or are gone. A missed promotion heals within that.
+   */
+  async resync(): Promise<string[]> {
+    const names = [...this.states.keys()];
+    if (!names.length) return [];
+    const facts = await this.repo.servingFacts(names);
+    const stale = names.filter((n) => {
+      const f = facts.get(n);
+      return !f || servingFingerprint(f) !== this.states.get(n)?.fingerprint;
+    });
+    for (const model of stale) {
+      this.log.warn({ model }, 'serving state was behind Postgres (a missed registry-changed message); refreshing');
+      await this.refresh(model).catch((err: unknown) => this.log.warn({ err, model }, 'could not refresh serving state'));
+    }
+    return stale;
+  }
+
   private async refreshNow(model: string): Promise<ModelState> {
     const m = await this.repo.findModel(model);
     if (!m) {
@@ -169,7 +193,12 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     }));
     const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
     const silent = (deployment?.silent ?? []).map((x) => ({ version: x.version, sampleRate: x.sampleRate }));
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch };
+    const fingerprint = servingFingerprint({
+      productionStage: m.versions.filter((v) => v.stage === 'Production').map((v) => v.number),
+      aliases: m.aliases.map((a) => ({ name: a.name, version: a.version.number })),
+      deploymentRevision: rev?.number ?? null, servingConfig: m.servingConfig,
+    });
+    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch, fingerprint };
     const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);
