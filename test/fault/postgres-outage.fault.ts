@@ -95,6 +95,9 @@ describe('a Postgres outage under load', () => {
     assert.equal(mgmt.status, 503, `a management route while Postgres is down: ${mgmt.status} ${mgmt.text}`);
     assert.equal(mgmt.json.error.code, 'NOT_READY');
     assert.equal(mgmt.headers.get('retry-after'), '5');
+    const ready = await call(api, 'GET', '/readyz');
+    assert.equal(ready.status, 200, 'serving readiness does not depend on Postgres');
+    assert.equal(ready.json.checks.database.ok, false);
     await new Promise((r) => setTimeout(r, 8_500));
     pg = await startPostgres({ dir, port: pgPort });
     phase = 'after';

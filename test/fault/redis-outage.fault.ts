@@ -112,6 +112,9 @@ describe('a Redis outage under load', () => {
     const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form, signal: AbortSignal.timeout(10_000) });
     const job = (await res.json()) as { id: string; status: string };
     assert.equal(res.status, 202, `a job submitted while Redis is down: ${JSON.stringify(job)}`);
+    const ready = await call(api, 'GET', '/readyz');
+    assert.equal(ready.status, 200, 'serving readiness does not depend on Redis');
+    assert.equal(ready.json.checks.redis.ok, false);
     await new Promise((r) => setTimeout(r, 8_000));
     await redis.start();
     phase = 'after';
