@@ -13,6 +13,7 @@ import { HealthService } from '../health/health.service.js';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
+import { isolatedSessionOptions } from '../onnx/onnx-session.js';
 import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
 import type { ModelState, ServedVersion } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
@@ -203,12 +204,13 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.status === 'failed' || !v.servingUri) throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
     const signature = ZSignature.parse(v.signature) as TSignature;
     const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : null);
-    const session = await ort.InferenceSession.create(bytes, {
+    // External data resolves in an empty folder, never against this process's working directory.
+    const session = await ort.InferenceSession.create(bytes, isolatedSessionOptions({
       intraOpNumThreads: this.cfg.onnx.intraOpThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       // Spinning threads burn the cores other requests and processes need.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    }));
     const outputNames = signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
     const served: ServedVersion = {
       model, version: n, versionId: v.id, signature, session, outputNames,
