@@ -21,7 +21,7 @@ export class WorkerModule {
   static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ServerCoreModule.forRoot({ config, logger })],
+      imports: [ServerCoreModule.forRoot({ config, logger, sandbox: config.worker.validation })],
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
         AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,

@@ -152,6 +152,12 @@ const workerEnv = z.object({
   DRIFT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   /** How often alerts.evaluate checks every model's alert rules. */
   ALERT_EVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  // Hostile models (issue 22, area "models"). Uploaded models are validated, loaded and first run in a child
+  // process with this much memory and time; past either the version fails with the reason.
+  VALIDATION_MEMORY_MB: z.coerce.number().int().min(256).max(1024 * 1024).default(1024),
+  VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** A version still `pending` after this long (its validation died with its worker, say) is failed by a sweeper. */
+  VALIDATION_STUCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
 });
 
 const seedEnv = z.object({
@@ -236,7 +242,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       drift: {
         foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
         thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },
-      } },
+      },
+      validation: { memoryMb: e.VALIDATION_MEMORY_MB, timeoutSeconds: e.VALIDATION_TIMEOUT_SECONDS, stuckMinutes: e.VALIDATION_STUCK_MINUTES } },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

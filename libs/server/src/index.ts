@@ -32,6 +32,8 @@ export * from './onnx/onnx-model.js';
 export * from './onnx/onnx-zipmap.js';
 export * from './onnx/onnx-session.js';
 export * from './onnx/onnx-inspect.js';
+export * from './onnx/onnx-walk.js';
+export * from './onnx/onnx-sandbox.js';
 export * from './storage/storage-uri.js';
 export * from './storage/storage-backend.js';
 export * from './storage/storage.service.js';

@@ -9,6 +9,7 @@ import { RegistryService } from './registry/registry.service.js';
 import { RegistryValidationService } from './registry/registry-validation.service.js';
 import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
+import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './onnx/onnx-sandbox.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
@@ -64,6 +65,8 @@ export interface ServerCoreOptions {
   logger: Logger;
   /** The worker has no sessions; it still needs the options for the shared AuthService. */
   auth?: AuthOptions;
+  /** Memory and time for the child process that validates uploaded models (the worker's VALIDATION_* keys). */
+  sandbox?: SandboxLimits;
 }
 
 /** Everything api and worker share, provided once per process. */
@@ -77,6 +80,7 @@ export class ServerCoreModule {
         { provide: COMMON_CONFIG, useValue: opts.config },
         { provide: LOGGER, useValue: opts.logger },
         { provide: SECRET_KEY, useValue: opts.config.secrets.key },
+        { provide: SANDBOX_LIMITS, useValue: opts.sandbox ?? DEFAULT_SANDBOX_LIMITS },
         {
           provide: AUTH_OPTIONS,
           useValue: opts.auth ?? {

@@ -52,20 +52,17 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (v.sha256 && v.sha256 !== sha256) throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
-      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined);
+      const samples = Array.isArray(v.sampleInput) && v.sampleInput.length ? (v.sampleInput as unknown[]) : undefined;
+      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined, samples);
       let servingUri = v.storageUri;
-      let servingBytes = bytes;
       if (inspected.servingBytes) {
         const backend = v.ownedArtifact ? v.storageBackend : this.store.defaultBackend();
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
         const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
         const put = await this.store.put(backend as never, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
         servingUri = put.uri;
-        servingBytes = inspected.servingBytes;
       }
-      const sampleOutput = Array.isArray(v.sampleInput) && v.sampleInput.length
-        ? await this.inspector.runSamples(servingBytes, inspected.signature, v.sampleInput as unknown[])
-        : undefined;
+      const sampleOutput = inspected.sampleOutput;
       const ready = await this.repo.updateVersion(v.id, {
         status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, sha256,
         sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),

@@ -14,7 +14,7 @@ import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { isolatedSessionOptions } from '../onnx/onnx-session.js';
-import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
+import { warmFeeds } from '../onnx/warm-feeds.js';
 import type { ModelState, ServedVersion } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
@@ -228,17 +228,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Runs the sample rows (or one synthetic row) so the first real request does not pay for lazy init. */
   private async warm(sv: ServedVersion, samples: unknown[] | null) {
-    const limits = { maxRows: 1000 };
-    let feeds: Record<string, ort.Tensor> | null = null;
     try {
-      if (samples?.length) {
-        feeds = samples.every((r) => r && typeof r === 'object' && !Array.isArray(r))
-          ? feedsFromRecords(sv.signature, samples, limits)
-          : feedsFromRowArrays(sv.signature, samples, limits);
-      } else if (sv.signature.inputs.every((i) => rowWidth(i) !== undefined && i.dtype !== 'string')) {
-        const width = sv.signature.inputs.reduce((a, i) => a + rowWidth(i)!, 0);
-        feeds = feedsFromRowArrays(sv.signature, [new Array(width).fill(0)], limits);
-      }
+      const feeds = warmFeeds(sv.signature, samples);
       if (feeds) await sv.session.run(feeds, sv.outputNames);
     } catch (err) {
       this.log.warn({ err, model: sv.model, version: sv.version }, 'warm-up run failed; serving anyway');
