@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
-  PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
+  PredictionIngestService, RegistrySweepService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
   WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
@@ -11,7 +11,7 @@ import { WORKER_CONFIG } from './tokens.js';
 
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
 const HANDLERS = [
-  MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
+  MaintenanceService, RegistryValidationService, RegistrySweepService, WebhooksService, PredictionIngestService, DeploymentGuardService,
   AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
   DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService,
 ];

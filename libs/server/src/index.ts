@@ -41,6 +41,7 @@ export * from './registry/ports.js';
 export * from './registry/registry.repository.js';
 export * from './registry/registry.service.js';
 export * from './registry/registry-validation.service.js';
+export * from './registry/registry-sweep.service.js';
 export * from './registry/onnx-inspector.js';
 export * from './webhooks/secret-box.js';
 export * from './webhooks/webhooks.repository.js';

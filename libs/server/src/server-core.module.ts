@@ -7,6 +7,7 @@ import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER, SECRET_KEY } from './platform/toke
 import { RegistryRepository } from './registry/registry.repository.js';
 import { RegistryService } from './registry/registry.service.js';
 import { RegistryValidationService } from './registry/registry-validation.service.js';
+import { RegistrySweepService } from './registry/registry-sweep.service.js';
 import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
 import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './onnx/onnx-sandbox.js';
@@ -52,7 +53,7 @@ const services = [
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
-  WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
+  WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,

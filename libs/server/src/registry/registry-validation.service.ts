@@ -63,11 +63,14 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
         servingUri = put.uri;
       }
       const sampleOutput = inspected.sampleOutput;
-      const ready = await this.repo.updateVersion(v.id, {
+      const settled = await this.repo.settlePending(v.id, {
         status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, sha256,
         sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),
         metadata: inspected.warnings.length ? ({ ...(v.metadata as object), validationWarnings: inspected.warnings } as never) : undefined,
       });
+      // The sweeper failed it meanwhile (validation took past VALIDATION_STUCK_MINUTES): its verdict stands.
+      if (!settled) return { skipped: 'no longer pending' };
+      const ready = (await this.repo.findVersionById(v.id))!;
       await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
       await this.webhooks.emit('version.registered', { model: v.model.name, version: v.number, sha256, signature: inspected.signature });
       await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model: v.model.name, at: Date.now() }));
@@ -86,11 +89,15 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     }
   }
 
-  private async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+  /**
+   * pending -> failed with the reason: blobs removed, a history row, `version.failed`. Nothing happens when the
+   * version is no longer pending (validation and the stuck-version sweeper may race).
+   */
+  async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+    if (!(await this.repo.settlePending(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null }))) return;
     for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
       if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
     }
-    await this.repo.updateVersion(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null });
     await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
     await this.webhooks.emit('version.failed', { model: v.model.name, version: v.number, reason });
   }
