@@ -99,7 +99,9 @@ try {
         // default) so tests need not wait; every prediction is logged so drift windows fill from a few requests, and
         // day-long windows keep one test's traffic in one window.
         ROLLUP_FLUSH_SECONDS: '2', DEPLOYMENT_CHECK_SECONDS: '2', DRIFT_FOLD_SECONDS: '2', ALERT_EVAL_SECONDS: '2',
-        PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440' };
+        PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440',
+        // The hostile-model test's endless Loop fails at this limit instead of the 60 s default.
+        VALIDATION_TIMEOUT_SECONDS: '20' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');
