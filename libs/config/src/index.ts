@@ -57,6 +57,9 @@ const common = {
   /** Batch scoring input files (uploads) may be at most this large. */
   MAX_BATCH_INPUT_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
   ...storageEnv,
+  // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
+  // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
+  SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
 };
 
 /** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
@@ -189,7 +192,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
-    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
+    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR, maxLoadedMb: e.SERVING_MAX_LOADED_MB },
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),

@@ -5,7 +5,11 @@ export const ROLES = ['viewer', 'scientist', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export const ZRole = z.enum(ROLES);
 
-export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin'] as const;
+/**
+ * `predict:any-version`: call a version by number although it is in no stage and behind no alias or deployment
+ * (archived, just registered): such a call loads that version into every api process that receives it.
+ */
+export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin', 'predict:any-version'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ZScope = z.enum(SCOPES);
 
@@ -16,8 +20,8 @@ export function roleRank(role: Role): number {
 /** The scopes a key may carry given its owner's role: a key never grants more than its owner has. */
 export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
   viewer: ['predict', 'models:read'],
-  scientist: ['predict', 'models:read', 'models:write', 'jobs'],
-  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs'],
+  scientist: ['predict', 'models:read', 'models:write', 'jobs', 'predict:any-version'],
+  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'predict:any-version'],
   admin: SCOPES,
 };
 
@@ -40,6 +44,11 @@ export const PERMISSIONS = {
   'models.read': { role: 'viewer', scopes: ['models:read'] },
   /** Call a model (any request format). Model allow-lists of keys apply. */
   'predict': { role: 'viewer', scopes: ['predict'] },
+  /**
+   * On top of `predict`: call a version by number that is in no stage (Staging, Production) and that no alias,
+   * pilot or silent deployment names. Checked by the engine, not declared by a route.
+   */
+  'predict.anyVersion': { role: 'scientist', scopes: ['predict:any-version'] },
   /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
   'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
   /** Prometheus scraping and the metrics API: operational data, not model internals. */

@@ -15,7 +15,8 @@ import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { isolatedSessionOptions } from '../onnx/onnx-session.js';
 import { warmFeeds } from '../onnx/warm-feeds.js';
-import type { ModelState, ServedVersion } from './served-version.js';
+import { isPinned, type ModelState, type ServedVersion } from './served-version.js';
+import { pickEvictions } from './eviction.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
@@ -58,6 +59,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly loading = new Map<string, Promise<ServedVersion>>();
   private readonly refreshing = new Map<string, Promise<ModelState>>();
   private readonly lastUsed = new Map<string, number>();
+  /** Artifact bytes of each loaded version (SERVING_MAX_LOADED_MB). */
+  private readonly sizes = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private booted = false;
   private sweeper: NodeJS.Timeout | null = null;
@@ -170,7 +173,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     }));
     const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
     const silent = (deployment?.silent ?? []).map((x) => ({ version: x.version, sampleRate: x.sampleRate }));
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch };
+    const staged = new Set(m.versions.filter((v) => v.stage === 'Staging' || v.stage === 'Production').map((v) => v.number));
+    const next: ModelState = { model, production, staged, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch };
     const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);
@@ -222,7 +226,9 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     this.metrics.modelLoad.set({ model, version: String(n) }, served.loadMs / 1000);
     this.versions.set(key(model, n), served);
     this.lastUsed.set(key(model, n), Date.now());
+    this.sizes.set(key(model, n), bytes.length);
     this.log.info({ model, version: n, ms: served.loadMs }, 'version loaded');
+    this.evictOverCap(key(model, n));
     return served;
   }
 
@@ -257,12 +263,28 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     return bytes;
   }
 
+  /**
+   * Keeps the artifacts this process holds within SERVING_MAX_LOADED_MB: least recently used first, never a
+   * deployed version (stage, production, alias, pilot, silent), never the one just loaded.
+   */
+  private evictOverCap(justLoaded: string) {
+    const loaded = [...this.versions.keys()].map((k) => {
+      const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
+      const s = this.states.get(model);
+      return { key: k, bytes: this.sizes.get(k) ?? 0, lastUsed: this.lastUsed.get(k) ?? 0, deployed: !!s && isPinned(s, n) };
+    });
+    for (const k of pickEvictions(loaded, this.cfg.onnx.maxLoadedMb * 1024 * 1024, justLoaded)) {
+      this.log.info({ version: k }, 'unloading the least recently used version (SERVING_MAX_LOADED_MB)');
+      this.unload(k);
+    }
+  }
+
   private sweepIdle() {
     const now = Date.now();
     for (const [k] of this.versions) {
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n));
+      const pinned = s && isPinned(s, n);
       if (!pinned && now - (this.lastUsed.get(k) ?? 0) > IDLE_UNLOAD_MS) this.scheduleRelease(k, 0);
     }
   }
@@ -272,18 +294,23 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       this.timers.delete(t);
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      if (s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n))) return;
+      if (s && isPinned(s, n)) return;
       if (Date.now() - (this.lastUsed.get(k) ?? 0) < IDLE_UNLOAD_MS && afterMs > 0) return;
-      const v = this.versions.get(k);
-      if (!v) return;
-      this.versions.delete(k);
-      // Requests that resolved this version a moment ago may still be running on it.
-      const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
-      r.unref();
-      this.timers.add(r);
+      this.unload(k);
     }, afterMs);
     t.unref();
     this.timers.add(t);
+  }
+
+  private unload(k: string) {
+    const v = this.versions.get(k);
+    if (!v) return;
+    this.versions.delete(k);
+    this.sizes.delete(k);
+    // Requests that resolved this version a moment ago may still be running on it.
+    const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
+    r.unref();
+    this.timers.add(r);
   }
 }
 
