@@ -48,7 +48,7 @@ export const PERMISSIONS = {
    * On top of `predict`: call a version by number that is in no stage (Staging, Production) and that no alias,
    * pilot or silent deployment names. Checked by the engine, not declared by a route.
    */
-  'predict.anyVersion': { role: 'scientist', scopes: ['predict:any-version'] },
+  'predict.anyVersion': { role: 'scientist', scopes: ['predict:any-version', 'admin'] },
   /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
   'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
   /** Prometheus scraping and the metrics API: operational data, not model internals. */
