@@ -55,16 +55,19 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       const samples = Array.isArray(v.sampleInput) && v.sampleInput.length ? (v.sampleInput as unknown[]) : undefined;
       const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined, samples);
       let servingUri = v.storageUri;
+      let servingSha256: string | null = null;
       if (inspected.servingBytes) {
         const backend = v.ownedArtifact ? v.storageBackend : this.store.defaultBackend();
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
         const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
         const put = await this.store.put(backend as never, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
         servingUri = put.uri;
+        // Serving processes verify their cached or downloaded copy against this (ServingService.artifactBytes).
+        servingSha256 = put.sha256;
       }
       const sampleOutput = inspected.sampleOutput;
       const settled = await this.repo.settlePending(v.id, {
-        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, sha256,
+        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, servingSha256, sha256,
         sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),
         metadata: inspected.warnings.length ? ({ ...(v.metadata as object), validationWarnings: inspected.warnings } as never) : undefined,
       });

@@ -204,4 +204,14 @@ describe('registry (real Postgres, Redis and local storage)', () => {
     assert.deepEqual(await validation.handle({ versionId: stuck.id }, job), { skipped: true });
     assert.equal((await registry.getVersion(scientist, name, stuck.version)).status, 'failed');
   });
+  it('keeps the checksum of a derived serving copy (ZipMap stripped), which serving verifies', async () => {
+    const zipmap = readFileSync(path.resolve(process.cwd(), 'libs/server/src/onnx/fixtures/zipmap_int.onnx'));
+    const v = await registered(uniqueId('zipmap'), zipmap);
+    assert.equal(v.status, 'ready', v.failureReason ?? '');
+    const row = await ctx.get(PrismaService).modelVersion.findUniqueOrThrow({ where: { id: v.id } });
+    assert.notEqual(row.servingUri, row.storageUri);
+    const chunks: Buffer[] = [];
+    for await (const c of await store.get(row.servingUri!)) chunks.push(c as Buffer);
+    assert.equal(row.servingSha256, createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
+  });
 });

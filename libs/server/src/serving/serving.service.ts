@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
@@ -17,6 +14,7 @@ import { isolatedSessionOptions } from '../onnx/onnx-session.js';
 import { warmFeeds } from '../onnx/warm-feeds.js';
 import { isPinned, type ModelState, type ServedVersion } from './served-version.js';
 import { pickEvictions } from './eviction.js';
+import { verifiedArtifact } from './artifact-cache.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
@@ -207,7 +205,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);
     if (v.status === 'failed' || !v.servingUri) throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
     const signature = ZSignature.parse(v.signature) as TSignature;
-    const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : null);
+    // The derived copy (ZipMap stripped) has its own checksum; versions registered before it was kept have none.
+    const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : v.servingSha256);
     // External data resolves in an empty folder, never against this process's working directory.
     const session = await ort.InferenceSession.create(bytes, isolatedSessionOptions({
       intraOpNumThreads: this.cfg.onnx.intraOpThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
@@ -242,25 +241,13 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Served bytes from the local cache (checksum verified) or from storage, then cached. */
-  private async artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
-    const dir = path.resolve(this.cfg.onnx.cacheDir);
-    const file = path.join(dir, `${createHash('sha256').update(uri).digest('hex')}.onnx`);
-    if (existsSync(file)) {
-      const cached = readFileSync(file);
-      if (!sha256 || createHash('sha256').update(cached).digest('hex') === sha256) return cached;
-      this.log.warn({ uri }, 'cached artifact failed its checksum; downloading again');
-    }
-    const chunks: Buffer[] = [];
-    for await (const c of await this.store.get(uri)) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
-    if (sha256 && createHash('sha256').update(bytes).digest('hex') !== sha256) {
-      throw new AppError('INTERNAL', `The stored artifact ${uri} does not match its checksum`);
-    }
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${file}.tmp`, bytes);
-    renameSync(`${file}.tmp`, file);
-    return bytes;
+  /** Served bytes from the local cache or from storage, verified against their checksum (./artifact-cache.ts). */
+  private artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
+    return verifiedArtifact(this.cfg.onnx.cacheDir, uri, sha256, async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.store.get(uri)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    }, (msg) => this.log.warn({ uri }, msg));
   }
 
   /**
