@@ -62,7 +62,8 @@ export async function runInSandbox(bytes: Buffer, req: SandboxRequest, limits: S
     const [cmd, args] = PRLIMIT
       ? [PRLIMIT, [`--data=${limits.memoryMb * 1024 * 1024}`, '--core=0', '--', process.execPath, ...node]]
       : [process.execPath, node];
-    const child = spawn(cmd, args, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Nothing of the parent's environment (secrets, database URL) reaches the child; both paths are absolute.
+    const child = spawn(cmd, args, { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { if (stderr.length < STDERR_KEEP) stderr += c.toString('utf8'); });
     let killedFor: string | undefined;
