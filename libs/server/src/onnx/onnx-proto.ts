@@ -200,7 +200,16 @@ const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
  * otherwise become ~13 million Long objects) are never materialised; reading a model needs only tensor names.
  */
 const DATA_FIELDS = /^ {2}(?:repeated (?:float|int32|bytes|int64|double|uint64) \w+_data|optional bytes raw_data) = \d+.*$/gm;
-const readRoot = protobuf.parse(ONNX_PROTO.replace(DATA_FIELDS, ''), { keepCase: true }).root;
+/**
+ * Likewise what reading never looks at: attribute tensors, subgraphs, float lists and types (readOnnxModel needs an
+ * attribute's name and its ints or strings: class labels), training info and functions.
+ */
+const UNREAD_FIELDS = new RegExp([
+  String.raw`^ {2}(?:optional|repeated) (?:TensorProto|GraphProto|SparseTensorProto|TypeProto) (?:t|g|sparse_tensor|tp|tensors|graphs|sparse_tensors|type_protos) = \d+;$`,
+  String.raw`^ {2}repeated float floats = 7;$`,
+  String.raw`^ {2}repeated (?:TrainingInfoProto training_info|FunctionProto functions) = \d+;$`,
+].join('|'), 'gm');
+const readRoot = protobuf.parse(ONNX_PROTO.replace(DATA_FIELDS, '').replace(UNREAD_FIELDS, ''), { keepCase: true }).root;
 
 export const OnnxTypes = {
   ModelProto: root.lookupType('onnx.ModelProto'),

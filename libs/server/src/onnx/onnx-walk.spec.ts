@@ -73,6 +73,14 @@ describe('reading a hostile model', () => {
     assert.equal(decoded.graph.initializer[0]?.int64_data, undefined);
     assert.equal(readOnnxModel(hostile('bomb-packed-int64')).inputs[0]?.name, 'X');
   });
+
+  it('does not decode subgraphs or attribute tensors either (reading needs attribute names, ints and strings)', () => {
+    const decoded = OnnxReadModelProto.decode(hostile('external-subgraph')) as unknown as { graph: { node: { attribute: Record<string, unknown>[] }[] } };
+    const branch = decoded.graph.node[0]?.attribute[0];
+    assert.equal(branch?.name, 'then_branch');
+    assert.equal(branch?.g, undefined);
+    assert.equal(branch?.t, undefined);
+  });
 });
 
 describe('createOnnxSession', () => {
