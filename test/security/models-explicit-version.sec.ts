@@ -77,5 +77,17 @@ describe('explicit-version predictions', () => {
     assert.equal(status, 200);
     const viaAlias = await http(env.apiUrl, 'POST', `/v1/models/${model}/aliases/candidate/predict`, { token: predictKey, body });
     assert.equal(viaAlias.status, 200, viaAlias.text);
+
+    const staged = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg', { model, promote: false })).version;
+    const refused = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, { token: predictKey, body });
+    assert.equal(refused.status, 403, refused.text);
+    const stage = await admin('POST', `/v1/models/${model}/versions/${staged}/stage`, { stage: 'Staging' });
+    assert.equal(stage.status, 200, stage.text);
+    status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, { token: predictKey, body })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200, 'a Staging version by number');
   });
 });
