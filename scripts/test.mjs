@@ -108,7 +108,9 @@ try {
         // The cluster (API_PROCESSES, one per core by default) has tests of its own.
         API_PROCESSES: '1', WORKER_METRICS_PORT: String(workerMetricsPort),
         // The e2e webhook and callback receivers listen on loopback, which outbound requests refuse by default.
-        OUTBOUND_ALLOW_HOSTS: '127.0.0.1' };
+        OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+        // The hostile-model test's endless Loop fails at this limit instead of the 60 s default.
+        VALIDATION_TIMEOUT_SECONDS: '20' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');

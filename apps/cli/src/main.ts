@@ -15,7 +15,8 @@ Usage:
   modelyard models create NAME [--description D] [--requires-approval]
   modelyard models list [--search S]
   modelyard register --model NAME (--file model.onnx | --uri s3://b/k) [--backend local|s3|azure]
-                     [--signature sig.json] [--reference ref.json] [--tag k=v]... [--metric k=v]...
+                     [--signature sig.json] [--reference ref.json] [--sample-input rows.json]
+                     [--tag k=v]... [--metric k=v]...
                      [--git-commit SHA] [--run-id ID] [--ci-job-url URL] [--dataset-uri URI]
                      [--description D] [--stage Staging] [--wait] [--timeout SECONDS]
   modelyard promote --model NAME --version N [--stage Production] [--comment C] [--no-archive]
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         url: { type: 'string' }, 'api-key': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
         model: { type: 'string' }, file: { type: 'string' }, uri: { type: 'string' }, signature: { type: 'string' },
-        reference: { type: 'string' }, tag: { type: 'string', multiple: true }, metric: { type: 'string', multiple: true },
+        reference: { type: 'string' }, 'sample-input': { type: 'string' }, tag: { type: 'string', multiple: true }, metric: { type: 'string', multiple: true },
         'git-commit': { type: 'string' }, 'run-id': { type: 'string' }, 'ci-job-url': { type: 'string' }, 'dataset-uri': { type: 'string' },
         backend: { type: 'string' }, description: { type: 'string' }, stage: { type: 'string' }, wait: { type: 'boolean' },
         timeout: { type: 'string' }, version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },

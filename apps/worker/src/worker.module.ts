@@ -3,15 +3,16 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
-  PredictionIngestService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics, ServingService,
-  WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics, type JobHandler,
+  PredictionIngestService, RegistrySweepService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics,
+  ServingService, WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics,
+  type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
 
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
 const HANDLERS = [
-  MaintenanceService, RegistryValidationService, WebhooksService, PredictionIngestService, DeploymentGuardService,
+  MaintenanceService, RegistryValidationService, RegistrySweepService, WebhooksService, PredictionIngestService, DeploymentGuardService,
   AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
   DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService,
 ];
@@ -21,7 +22,7 @@ export class WorkerModule {
   static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ServerCoreModule.forRoot({ config, logger })],
+      imports: [ServerCoreModule.forRoot({ config, logger, sandbox: config.worker.validation })],
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
         AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,

@@ -54,6 +54,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
+    await this.producer.schedule('registry-sweep', 'registry.sweep', {}, 60_000);
     await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
     await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
     await this.producer.schedule('drift-fold', 'drift.fold', {}, this.cfg.worker.drift.foldSeconds * 1000);

@@ -67,6 +67,9 @@ const common = {
    * `:port` (`[::1]:9000`). Empty by default: loopback, private, link-local, CGNAT, ULA and multicast are refused.
    */
   OUTBOUND_ALLOW_HOSTS: z.string().default('').transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+  // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
+  // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
+  SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
 };
 
 /** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
@@ -175,6 +178,12 @@ const workerEnv = z.object({
   /** The worker's /metrics (Prometheus; a key with models:read) and /healthz; 0 turns the listener off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+  // Hostile models (issue 22, area "models"). Uploaded models are validated, loaded and first run in a child
+  // process with this much memory and time; past either the version fails with the reason.
+  VALIDATION_MEMORY_MB: z.coerce.number().int().min(256).max(1024 * 1024).default(1024),
+  VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** A version still `pending` after this long (its validation died with its worker, say) is failed by a sweeper. */
+  VALIDATION_STUCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
 });
 
 const seedEnv = z.object({
@@ -206,7 +215,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
-    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR },
+    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR, maxLoadedMb: e.SERVING_MAX_LOADED_MB },
     registrySync: { seconds: e.SERVING_RESYNC_SECONDS },
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
@@ -264,7 +273,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       drift: {
         foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
         thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },
-      } },
+      },
+      validation: { memoryMb: e.VALIDATION_MEMORY_MB, timeoutSeconds: e.VALIDATION_TIMEOUT_SECONDS, stuckMinutes: e.VALIDATION_STUCK_MINUTES } },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -5,7 +5,11 @@ export const ROLES = ['viewer', 'scientist', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export const ZRole = z.enum(ROLES);
 
-export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin', 'predict:callback'] as const;
+/**
+ * `predict:any-version`: call a version by number although it is in no stage and behind no alias or deployment
+ * (archived, just registered): such a call loads that version into every api process that receives it.
+ */
+export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin', 'predict:callback', 'predict:any-version'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ZScope = z.enum(SCOPES);
 
@@ -17,8 +21,8 @@ export function roleRank(role: Role): number {
 export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
   viewer: ['predict', 'models:read'],
   // predict:callback makes the worker send HTTP requests where the caller says: not for viewers.
-  scientist: ['predict', 'models:read', 'models:write', 'jobs', 'predict:callback'],
-  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'predict:callback'],
+  scientist: ['predict', 'models:read', 'models:write', 'jobs', 'predict:callback', 'predict:any-version'],
+  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'predict:callback', 'predict:any-version'],
   admin: SCOPES,
 };
 
@@ -46,6 +50,11 @@ export const PERMISSIONS = {
    * chose (outbound rules apply), so it is a scope of its own, from scientist up.
    */
   'predict.callback': { role: 'scientist', scopes: ['predict:callback'] },
+  /**
+   * On top of `predict`: call a version by number that is in no stage (Staging, Production) and that no alias,
+   * pilot or silent deployment names. Checked by the engine, not declared by a route.
+   */
+  'predict.anyVersion': { role: 'scientist', scopes: ['predict:any-version', 'admin'] },
   /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
   'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
   /** Prometheus scraping and the metrics API: operational data, not model internals. */

@@ -86,6 +86,11 @@ export const JOBS = {
     queue: 'maintenance',
     payload: z.object({}),
   },
+  /** Fail versions still `pending` past VALIDATION_STUCK_MINUTES (their validation died or never ran; scheduled). */
+  'registry.sweep': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
   'maintenance.cleanup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['schedule', 'manual']).default('schedule') }),

@@ -7,8 +7,10 @@ import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER, SECRET_KEY } from './platform/toke
 import { RegistryRepository } from './registry/registry.repository.js';
 import { RegistryService } from './registry/registry.service.js';
 import { RegistryValidationService } from './registry/registry-validation.service.js';
+import { RegistrySweepService } from './registry/registry-sweep.service.js';
 import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
+import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './onnx/onnx-sandbox.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { OutboundHttp } from './outbound/outbound-http.js';
@@ -52,7 +54,7 @@ const services = [
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
-  OutboundHttp, WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService,
+  OutboundHttp, WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,
@@ -65,6 +67,8 @@ export interface ServerCoreOptions {
   logger: Logger;
   /** The worker has no sessions; it still needs the options for the shared AuthService. */
   auth?: AuthOptions;
+  /** Memory and time for the child process that validates uploaded models (the worker's VALIDATION_* keys). */
+  sandbox?: SandboxLimits;
 }
 
 /** Everything api and worker share, provided once per process. */
@@ -78,6 +82,7 @@ export class ServerCoreModule {
         { provide: COMMON_CONFIG, useValue: opts.config },
         { provide: LOGGER, useValue: opts.logger },
         { provide: SECRET_KEY, useValue: opts.config.secrets.key },
+        { provide: SANDBOX_LIMITS, useValue: opts.sandbox ?? DEFAULT_SANDBOX_LIMITS },
         {
           provide: AUTH_OPTIONS,
           useValue: opts.auth ?? {

@@ -5,7 +5,8 @@ import { UsageError, type Io } from '../output.js';
 import { progressBar, uploadMultipart } from '../upload.js';
 
 export interface RegistryOpts {
-  model?: string; file?: string; uri?: string; signature?: string; reference?: string; tag?: string[]; metric?: string[];
+  model?: string; file?: string; uri?: string; signature?: string; reference?: string; 'sample-input'?: string;
+  tag?: string[]; metric?: string[];
   'git-commit'?: string; 'run-id'?: string; 'ci-job-url'?: string; 'dataset-uri'?: string; backend?: string;
   description?: string; stage?: string; wait?: boolean; timeout?: string; version?: string; alias?: string;
   comment?: string; 'no-archive'?: boolean; search?: string; 'requires-approval'?: boolean;
@@ -71,6 +72,8 @@ export async function register(io: Io, o: RegistryOpts) {
     lineage: Object.fromEntries(Object.entries({ gitCommit: o['git-commit'], sourceRunId: o['run-id'], ciJobUrl: o['ci-job-url'], trainingDatasetUri: o['dataset-uri'] }).filter(([, v]) => v)),
     ...(o.signature ? { signature: readJson(o.signature, 'signature') } : {}),
     ...(o.reference ? { reference: toReference(readJson(o.reference, 'reference')) } : {}),
+    // Rows (records or arrays in input order) validation runs the model on; their outputs are kept as sampleOutput.
+    ...(o['sample-input'] ? { sampleInput: readJson(o['sample-input'], 'sample input') } : {}),
   };
   const { cfg, api } = client();
   let version: TModelVersion;

@@ -18,6 +18,8 @@ export interface PreparedOnnxModel extends InspectedOnnxModel {
 }
 
 const fail = (reason: string) => new AppError('VALIDATION_FAILED', reason);
+/** Values one row of an input may declare (16 Mi: a 4-channel 2048x2048 image fits). */
+export const MAX_VALUES_PER_ROW = 16 * 1024 * 1024;
 const FLOAT_TYPES: readonly TensorDtype[] = ['float32', 'float64', 'float16'];
 const LABEL_TYPES: readonly TensorDtype[] = ['int64', 'int32', 'string'];
 
@@ -64,6 +66,13 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
     return { name: i.name, dtype: i.dtype, shape: i.shape ?? [] };
   });
   if (!inputs.length) throw fail('The ONNX graph has no inputs, so there is nothing to feed it.');
+  for (const spec of inputs) {
+    // Every loading process warms a version with a row of zeros: absurd dims would make that row the attack.
+    const w = width(spec);
+    if (w !== undefined && w > MAX_VALUES_PER_ROW) {
+      throw fail(`Input "${spec.name}" declares ${w} values per row (shape ${JSON.stringify(spec.shape)}); at most ${MAX_VALUES_PER_ROW} can be served.`);
+    }
+  }
   assignColumns(inputs, model.featureNames, warnings);
 
   const outputs: TTensorSpec[] = [];

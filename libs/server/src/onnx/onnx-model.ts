@@ -6,7 +6,7 @@ import {
   int64ToNumber,
   int64ToValue,
   ONNX_ELEMENT_TYPE,
-  OnnxTypes,
+  OnnxReadModelProto,
   type OnnxAttribute,
   type OnnxModelProto,
   type OnnxNode,
@@ -14,6 +14,7 @@ import {
   type OnnxTypeProto,
   type OnnxValueInfo,
 } from './onnx-proto.js';
+import { assertSelfContained } from './onnx-walk.js';
 
 /** ONNX element type -> onnxruntime-node tensor type. Types missing here cannot cross into JavaScript. */
 const DTYPE_OF_ELEMENT_TYPE: Partial<Record<number, TensorDtype>> = {
@@ -132,9 +133,11 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModelProto {
   if (bytes.length === 0) throw fail('The file is empty (0 bytes), so it is not an ONNX model.');
   const sniffed = sniffNonOnnx(bytes);
   if (sniffed) throw fail(`This is not an ONNX model: the file looks like ${sniffed}.`);
+  // Before decoding: refuses external data and protobuf bombs without materialising anything.
+  assertSelfContained(bytes);
   let model: OnnxModelProto;
   try {
-    model = OnnxTypes.ModelProto.decode(bytes) as unknown as OnnxModelProto;
+    model = OnnxReadModelProto.decode(bytes) as unknown as OnnxModelProto;
   } catch (e) {
     const detail = (e as Error).message;
     if (/index out of range/.test(detail)) {

@@ -194,6 +194,23 @@ message FunctionProto {
 // keepCase: field names stay as in onnx.proto (dim_param, op_type), so the ONNX docs read the same as this code.
 const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
 
+/**
+ * The schema for reading uploaded models: TensorProto without its data fields. Protobufjs skips fields a schema
+ * does not declare without decoding them, so weights (and a crafted packed int64 field of 100 MB, which would
+ * otherwise become ~13 million Long objects) are never materialised; reading a model needs only tensor names.
+ */
+const DATA_FIELDS = /^ {2}(?:repeated (?:float|int32|bytes|int64|double|uint64) \w+_data|optional bytes raw_data) = \d+.*$/gm;
+/**
+ * Likewise what reading never looks at: attribute tensors, subgraphs, float lists and types (readOnnxModel needs an
+ * attribute's name and its ints or strings: class labels), training info and functions.
+ */
+const UNREAD_FIELDS = new RegExp([
+  String.raw`^ {2}(?:optional|repeated) (?:TensorProto|GraphProto|SparseTensorProto|TypeProto) (?:t|g|sparse_tensor|tp|tensors|graphs|sparse_tensors|type_protos) = \d+;$`,
+  String.raw`^ {2}repeated float floats = 7;$`,
+  String.raw`^ {2}repeated (?:TrainingInfoProto training_info|FunctionProto functions) = \d+;$`,
+].join('|'), 'gm');
+const readRoot = protobuf.parse(ONNX_PROTO.replace(DATA_FIELDS, '').replace(UNREAD_FIELDS, ''), { keepCase: true }).root;
+
 export const OnnxTypes = {
   ModelProto: root.lookupType('onnx.ModelProto'),
   GraphProto: root.lookupType('onnx.GraphProto'),
@@ -205,6 +222,9 @@ export const OnnxTypes = {
   TensorProto: root.lookupType('onnx.TensorProto'),
   AttributeProto: root.lookupType('onnx.AttributeProto'),
 } as const;
+
+/** ModelProto for reading only (see readRoot); never re-encode what it decodes, the weights are not in it. */
+export const OnnxReadModelProto = readRoot.lookupType('onnx.ModelProto');
 
 /** Field numbers the byte-level editor needs (onnx.proto). */
 export const FIELD = {

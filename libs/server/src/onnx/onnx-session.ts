@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { TSignature, TTensorSpec } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
@@ -7,10 +10,39 @@ export type OnnxSession = ort.InferenceSession;
 /** One thread per session: the API runs several processes and many sessions on few cores. */
 export const DEFAULT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1 };
 
+let emptyDir: string | undefined;
+
+/**
+ * An empty, read-only folder of this process. onnxruntime resolves a tensor's external data location against the
+ * folder of the model file, and for a model given as bytes against the process's working directory, where the
+ * platform keeps its data (.data/: secrets, artifacts, logs). Sessions are created with this folder as the one
+ * external data resolves in, so a model that got past validation with such a reference still finds nothing
+ * (onnxruntime 1.30 also refuses absolute locations and `..` escapes).
+ */
+export function emptyExternalDataDir(): string {
+  if (!emptyDir) {
+    emptyDir = mkdtempSync(path.join(tmpdir(), 'modelyard-no-external-data-'));
+    chmodSync(emptyDir, 0o500);
+  }
+  return emptyDir;
+}
+
+/**
+ * Session options that every session of an uploaded model gets: `options`, with external data pinned to
+ * emptyExternalDataDir (the caller's other `extra.session` entries are kept).
+ */
+export function isolatedSessionOptions(options: ort.InferenceSession.SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  const extra = (options.extra ?? {}) as { session?: Record<string, unknown> };
+  return {
+    ...options,
+    extra: { ...extra, session: { ...extra.session, model_external_initializers_file_folder_path: emptyExternalDataDir() } },
+  };
+}
+
 /** Loads a model in onnxruntime-node. VALIDATION_FAILED with onnxruntime's reason when it refuses the model. */
 export async function createOnnxSession(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions = {}): Promise<OnnxSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { ...DEFAULT_SESSION_OPTIONS, ...options });
+    return await ort.InferenceSession.create(bytes, isolatedSessionOptions({ ...DEFAULT_SESSION_OPTIONS, ...options }));
   } catch (e) {
     const reason = String((e as Error)?.message ?? e).replace(/^Load model from (buffer|.*?) failed:\s*/, '');
     throw new AppError('VALIDATION_FAILED', `onnxruntime could not load the model: ${reason}`);

@@ -83,3 +83,7 @@ export function pseudoRandomBytes(length: number, seed: number): Buffer {
   }
   return out;
 }
+
+/** The hostile-model corpus (test/fixtures/hostile, made by make-hostile.mjs; README.md there says what each is). */
+export const HOSTILE_DIR = path.join(repoRoot, 'test/fixtures/hostile');
+export const hostile = (name: string): Buffer => readFileSync(path.join(HOSTILE_DIR, `${name}.onnx`));

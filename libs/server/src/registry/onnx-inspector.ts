@@ -1,62 +1,24 @@
-import { Injectable } from '@nestjs/common';
-import { ZSignature, type TSignature } from '@modelyard/contracts';
-import { prepareModel } from '../onnx/onnx-inspect.js';
-import { createOnnxSession, runSamples, type SampleRow } from '../onnx/onnx-session.js';
-import { AppError } from '../platform/errors.js';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DEFAULT_SANDBOX_LIMITS, runInSandbox, SANDBOX_LIMITS, type SandboxLimits } from '../onnx/onnx-sandbox.js';
 import type { InspectedModel, ModelInspector } from './ports.js';
 
-/**
- * Applies what the caller said at registration over what the ONNX file says: feature names (for a
- * single-input model, `feature_names`; otherwise `inputs[].columns` by input name), classes, class names, task.
- */
-export function mergeSignature(sig: TSignature, override?: Record<string, unknown>): TSignature {
-  if (!override) return sig;
-  const out: Record<string, unknown> = { ...sig };
-  for (const k of ['classes', 'classNames', 'task', 'labelOutput', 'probabilityOutput'] as const) {
-    if (override[k] !== undefined) out[k] = override[k];
-  }
-  let inputs = sig.inputs.map((i) => ({ ...i }));
-  const names = override.feature_names ?? override.featureNames;
-  if (names !== undefined) {
-    if (inputs.length !== 1) throw new AppError('VALIDATION_FAILED', 'feature_names fits a single-input model; give inputs[].columns per input instead');
-    inputs = [{ ...inputs[0]!, columns: names as string[] }];
-  }
-  if (Array.isArray(override.inputs)) {
-    for (const o of override.inputs as { name?: string; columns?: string[] }[]) {
-      const target = inputs.find((i) => i.name === o.name);
-      if (!target) throw new AppError('VALIDATION_FAILED', `signature override names input "${o.name}", which the model does not have (it has ${inputs.map((i) => i.name).join(', ')})`);
-      if (o.columns) target.columns = o.columns;
-    }
-  }
-  out.inputs = inputs;
-  const parsed = ZSignature.safeParse(out);
-  if (!parsed.success) throw new AppError('VALIDATION_FAILED', `signature override is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  for (const i of parsed.data.inputs) {
-    const width = i.shape[i.shape.length - 1];
-    if (i.columns && width !== undefined && width > 0 && i.columns.length !== width) {
-      throw new AppError('VALIDATION_FAILED', `input ${i.name} has ${width} columns but ${i.columns.length} feature names were given`);
-    }
-  }
-  return parsed.data;
-}
+export { mergeSignature } from './signature-override.js';
 
-/** The registry's ModelInspector, on the onnx module. */
+/**
+ * The registry's ModelInspector, on the onnx module. Every look at an uploaded model (reading, loading, warming,
+ * running rows) happens in a child process with a memory cap and a time limit (../onnx/onnx-sandbox.ts), so a
+ * hostile or broken model fails its validation instead of taking the worker down.
+ */
 @Injectable()
 export class OnnxModelInspector implements ModelInspector {
-  async inspect(bytes: Buffer, override?: Record<string, unknown>): Promise<InspectedModel> {
-    const p = await prepareModel(bytes);
-    return { signature: mergeSignature(p.signature, override) as unknown as Record<string, unknown>, warnings: p.warnings, servingBytes: p.servingBytes ? Buffer.from(p.servingBytes) : undefined };
+  constructor(@Optional() @Inject(SANDBOX_LIMITS) private readonly limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS) {}
+
+  async inspect(bytes: Buffer, override?: Record<string, unknown>, sampleRows?: unknown[]): Promise<InspectedModel> {
+    const { result, servingBytes } = await runInSandbox(bytes, { task: 'validate', override, rows: sampleRows }, this.limits);
+    return { signature: result.signature!, warnings: result.warnings ?? [], servingBytes, sampleOutput: result.sampleOutput };
   }
 
   async runSamples(bytes: Buffer, signature: Record<string, unknown>, rows: unknown[]): Promise<unknown> {
-    const session = await createOnnxSession(bytes);
-    try {
-      return await runSamples(session, signature as unknown as TSignature, rows as SampleRow[]);
-    } catch (e) {
-      if (e instanceof AppError) throw e;
-      throw new AppError('VALIDATION_FAILED', `The sample rows could not run: ${(e as Error).message}`);
-    } finally {
-      await session.release();
-    }
+    return (await runInSandbox(bytes, { task: 'run', signature, rows }, this.limits)).result.outputs;
   }
 }

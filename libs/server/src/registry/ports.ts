@@ -21,12 +21,17 @@ export interface InspectedModel {
   warnings: string[];
   /** Present when the model had to be rewritten to serve (e.g. ZipMap removed): store and serve these bytes. */
   servingBytes?: Buffer;
+  /** The outputs for the sample rows given to inspect, as JSON (per output name). */
+  sampleOutput?: unknown;
 }
 
 /** What the registry needs from the ONNX layer (implemented by the onnx module). */
 export interface ModelInspector {
-  /** VALIDATION_FAILED with a reason a user understands for anything that is not a loadable ONNX model. */
-  inspect(bytes: Buffer, override?: Record<string, unknown>): Promise<InspectedModel>;
+  /**
+   * Reads, prepares (servingBytes), loads and warms the model and runs the sample rows on what will be served.
+   * VALIDATION_FAILED with a reason a user understands for anything that is not a loadable, runnable ONNX model.
+   */
+  inspect(bytes: Buffer, override?: Record<string, unknown>, sampleRows?: unknown[]): Promise<InspectedModel>;
   /** Runs sample rows (records by feature name, or arrays in input order) and returns the outputs as JSON. */
   runSamples(bytes: Buffer, signature: Record<string, unknown>, rows: unknown[]): Promise<unknown>;
 }

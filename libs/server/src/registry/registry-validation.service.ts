@@ -53,25 +53,28 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (v.sha256 && v.sha256 !== sha256) throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
-      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined);
+      const samples = Array.isArray(v.sampleInput) && v.sampleInput.length ? (v.sampleInput as unknown[]) : undefined;
+      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined, samples);
       let servingUri = v.storageUri;
-      let servingBytes = bytes;
+      let servingSha256: string | null = null;
       if (inspected.servingBytes) {
         const backend = v.ownedArtifact ? v.storageBackend : this.store.defaultBackend();
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
         const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
         const put = await this.store.put(backend as never, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
         servingUri = put.uri;
-        servingBytes = inspected.servingBytes;
+        // Serving processes verify their cached or downloaded copy against this (ServingService.artifactBytes).
+        servingSha256 = put.sha256;
       }
-      const sampleOutput = Array.isArray(v.sampleInput) && v.sampleInput.length
-        ? await this.inspector.runSamples(servingBytes, inspected.signature, v.sampleInput as unknown[])
-        : undefined;
-      const ready = await this.repo.updateVersion(v.id, {
-        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, sha256,
+      const sampleOutput = inspected.sampleOutput;
+      const settled = await this.repo.settlePending(v.id, {
+        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, servingSha256, sha256,
         sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),
         metadata: inspected.warnings.length ? ({ ...(v.metadata as object), validationWarnings: inspected.warnings } as never) : undefined,
       });
+      // The sweeper failed it meanwhile (validation took past VALIDATION_STUCK_MINUTES): its verdict stands.
+      if (!settled) return { skipped: 'no longer pending' };
+      const ready = (await this.repo.findVersionById(v.id))!;
       await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
       await this.webhooks.emit('version.registered', { model: v.model.name, version: v.number, sha256, signature: inspected.signature });
       await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model: v.model.name, at: Date.now() }));
@@ -91,11 +94,15 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     }
   }
 
-  private async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+  /**
+   * pending -> failed with the reason: blobs removed, a history row, `version.failed`. Nothing happens when the
+   * version is no longer pending (validation and the stuck-version sweeper may race).
+   */
+  async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+    if (!(await this.repo.settlePending(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null }))) return;
     for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
       if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
     }
-    await this.repo.updateVersion(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null });
     await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
     await this.webhooks.emit('version.failed', { model: v.model.name, version: v.number, reason });
   }

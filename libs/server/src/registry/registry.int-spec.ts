@@ -16,6 +16,8 @@ import { AppError } from '../platform/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { RegistryService } from './registry.service.js';
 import { RegistryValidationService } from './registry-validation.service.js';
+import { RegistrySweepService } from './registry-sweep.service.js';
+import { PrismaService } from '../db/prisma.service.js';
 import { ARTIFACT_STORE, type ArtifactStore } from './ports.js';
 
 const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/models');
@@ -182,5 +184,34 @@ describe('registry (real Postgres, Redis and local storage)', () => {
     const limited = person('viewer', { via: 'apiKey', apiKeyId: 'k', scopes: ['models:read'] as Scope[], modelAllowList: ['something-else'] });
     await assert.rejects(registry.getModel(limited, name), code('FORBIDDEN'));
     assert.ok(!(await registry.listModels(limited, { limit: 200 })).items.some((m) => m.name === name));
+  });
+  it('fails a version stuck in pending past VALIDATION_STUCK_MINUTES like any failed validation, and leaves a fresh one alone', async () => {
+    const name = uniqueId('stuck');
+    const register = () => registry.registerVersion(scientist, name, { description: '', tags: {}, metrics: {}, metadata: {}, lineage: {} }, { stream: Readable.from([iris]) });
+    const stuck = await register();
+    const fresh = await register();
+    // As if its worker had died 16 minutes ago, mid-validation.
+    await ctx.get(PrismaService).modelVersion.update({ where: { id: stuck.id }, data: { createdAt: new Date(Date.now() - 16 * 60_000) } });
+    await ctx.get(RegistrySweepService).handle({}, job);
+    const failed = await registry.getVersion(scientist, name, stuck.version);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.failureReason ?? '', /^Validation did not finish within 15 minutes/);
+    assert.equal(await store.stat(stuck.storage.uri), null, 'its blob is removed');
+    const history = await registry.history(scientist, name);
+    assert.ok(history.some((h) => h.version === stuck.version && h.kind === 'status' && h.from === 'pending' && h.to === 'failed'));
+    assert.equal((await registry.getVersion(scientist, name, fresh.version)).status, 'pending');
+    // A validation that finishes after the sweep does not bring the version back.
+    assert.deepEqual(await validation.handle({ versionId: stuck.id }, job), { skipped: true });
+    assert.equal((await registry.getVersion(scientist, name, stuck.version)).status, 'failed');
+  });
+  it('keeps the checksum of a derived serving copy (ZipMap stripped), which serving verifies', async () => {
+    const zipmap = readFileSync(path.resolve(process.cwd(), 'libs/server/src/onnx/fixtures/zipmap_int.onnx'));
+    const v = await registered(uniqueId('zipmap'), zipmap);
+    assert.equal(v.status, 'ready', v.failureReason ?? '');
+    const row = await ctx.get(PrismaService).modelVersion.findUniqueOrThrow({ where: { id: v.id } });
+    assert.notEqual(row.servingUri, row.storageUri);
+    const chunks: Buffer[] = [];
+    for await (const c of await store.get(row.servingUri!)) chunks.push(c as Buffer);
+    assert.equal(row.servingSha256, createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
   });
 });

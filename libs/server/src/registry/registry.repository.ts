@@ -94,6 +94,18 @@ export class RegistryRepository {
   updateVersion(id: string, data: Prisma.ModelVersionUpdateInput) {
     return this.db.modelVersion.update({ where: { id }, data, include: versionFull });
   }
+  /**
+   * Settles a pending version (ready or failed) only if it is still pending: validation and the stuck-version
+   * sweeper may race, and whichever comes second must not overwrite the first. True when this call settled it.
+   */
+  async settlePending(id: string, data: Prisma.ModelVersionUpdateManyMutationInput): Promise<boolean> {
+    const { count } = await this.db.modelVersion.updateMany({ where: { id, status: 'pending' }, data });
+    return count === 1;
+  }
+  /** Versions pending since before `before` (oldest first): their validation has died or never ran. */
+  stuckPendingVersions(before: Date, take = 100) {
+    return this.db.modelVersion.findMany({ where: { status: 'pending', createdAt: { lt: before } }, include: versionFull, orderBy: { createdAt: 'asc' }, take });
+  }
   deleteVersion(id: string) {
     return this.db.modelVersion.delete({ where: { id } });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type * as ort from 'onnxruntime-node';
-import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
 import { pickNumber, ServingService, type VersionSelector } from './serving.service.js';
 import { Deadlines } from './deadlines.js';
@@ -9,7 +9,7 @@ import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ShadowService } from './shadow.service.js';
-import type { ServedVersion } from './served-version.js';
+import { isDeployed, type ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
 export interface PredictOptions {
@@ -69,6 +69,11 @@ export class PredictionService {
     const explicit = sel.version !== undefined || sel.alias !== undefined;
     const pilot = explicit ? null : pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
     const n = pilot ?? pickNumber(state, sel);
+    // A version named by number that nothing deploys would be loaded into this process for this one caller: any
+    // predict key could otherwise fill every api replica with archived versions.
+    if (sel.version !== undefined && !isDeployed(state, n) && !can(actor, 'predict.anyVersion')) {
+      throw new AppError('FORBIDDEN', `Version ${n} of ${model} is in no stage (Staging or Production) and behind no alias or deployment; calling it by number needs the predict:any-version scope (scientist role or above)`);
+    }
     const role: Selection['role'] = pilot !== null ? 'pilot' : explicit && state.production !== n ? 'explicit' : 'production';
     const served = this.serving.loaded(model, n);
     return served ? { served, role } : this.serving.resolve(model, { version: n }).then((sv) => ({ served: sv, role }));

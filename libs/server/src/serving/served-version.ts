@@ -20,6 +20,8 @@ export interface ServedVersion {
 export interface ModelState {
   model: string;
   production: number | null;
+  /** Versions in Staging or Production (by stage, whatever the deployment pins). */
+  staged: Set<number>;
   aliases: Map<string, number>;
   /** Pilots of the current deployment revision (production above already accounts for a pinned version). */
   pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[];
@@ -43,4 +45,18 @@ export interface ServingFacts {
 export function servingFingerprint(f: ServingFacts): string {
   const aliases = f.aliases.map((a) => `${a.name}=${a.version}`).sort().join(',');
   return `${[...f.productionStage].sort((a, b) => a - b).join(',')}|${aliases}|${f.deploymentRevision ?? '-'}|${JSON.stringify(f.servingConfig ?? null)}`;
+}
+
+/** Production, aliased, pilot or silent: kept loaded (never evicted for SERVING_MAX_LOADED_MB, never idle-unloaded). */
+export function isPinned(state: ModelState, n: number): boolean {
+  return state.production === n || [...state.aliases.values()].includes(n)
+    || state.pilots.some((p) => p.version === n) || state.silent.some((x) => x.version === n);
+}
+
+/**
+ * Whether the model serves this version to anyone on its own: pinned, or in a stage (Staging, Production). Any
+ * other version is loaded only for a caller allowed to name it by number (predict.anyVersion).
+ */
+export function isDeployed(state: ModelState, n: number): boolean {
+  return isPinned(state, n) || state.staged.has(n);
 }

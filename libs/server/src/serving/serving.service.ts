@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
@@ -13,8 +10,11 @@ import { HealthService } from '../health/health.service.js';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
-import { feedsFromRecords, feedsFromRowArrays, rowWidth } from './tensors.js';
-import { servingFingerprint, type ModelState, type ServedVersion } from './served-version.js';
+import { isolatedSessionOptions } from '../onnx/onnx-session.js';
+import { warmFeeds } from '../onnx/warm-feeds.js';
+import { isPinned, servingFingerprint, type ModelState, type ServedVersion } from './served-version.js';
+import { pickEvictions } from './eviction.js';
+import { verifiedArtifact } from './artifact-cache.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
@@ -57,6 +57,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly loading = new Map<string, Promise<ServedVersion>>();
   private readonly refreshing = new Map<string, Promise<ModelState>>();
   private readonly lastUsed = new Map<string, number>();
+  /** Artifact bytes of each loaded version (SERVING_MAX_LOADED_MB). */
+  private readonly sizes = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private booted = false;
   private sweeper: NodeJS.Timeout | null = null;
@@ -198,7 +200,10 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       aliases: m.aliases.map((a) => ({ name: a.name, version: a.version.number })),
       deploymentRevision: rev?.number ?? null, servingConfig: m.servingConfig,
     });
-    const next: ModelState = { model, production, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch, fingerprint };
+    const staged = new Set(m.versions.filter((v) => v.stage === 'Staging' || v.stage === 'Production').map((v) => v.number));
+    const next: ModelState = {
+      model, production, staged, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch, fingerprint,
+    };
     const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter((n): n is number => n !== null));
     await Promise.all([...wanted].map((n) => this.load(model, n).catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
     const before = this.states.get(model);
@@ -231,13 +236,15 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);
     if (v.status === 'failed' || !v.servingUri) throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
     const signature = ZSignature.parse(v.signature) as TSignature;
-    const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : null);
-    const session = await ort.InferenceSession.create(bytes, {
+    // The derived copy (ZipMap stripped) has its own checksum; versions registered before it was kept have none.
+    const bytes = await this.artifactBytes(v.servingUri, v.servingUri === v.storageUri ? v.sha256 : v.servingSha256);
+    // External data resolves in an empty folder, never against this process's working directory.
+    const session = await ort.InferenceSession.create(bytes, isolatedSessionOptions({
       intraOpNumThreads: this.cfg.onnx.intraOpThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       // Spinning threads burn the cores other requests and processes need.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    }));
     const outputNames = signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
     const served: ServedVersion = {
       model, version: n, versionId: v.id, signature, session, outputNames,
@@ -249,48 +256,45 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     this.metrics.modelLoad.set({ model, version: String(n) }, served.loadMs / 1000);
     this.versions.set(key(model, n), served);
     this.lastUsed.set(key(model, n), Date.now());
+    this.sizes.set(key(model, n), bytes.length);
     this.log.info({ model, version: n, ms: served.loadMs }, 'version loaded');
+    this.evictOverCap(key(model, n));
     return served;
   }
 
   /** Runs the sample rows (or one synthetic row) so the first real request does not pay for lazy init. */
   private async warm(sv: ServedVersion, samples: unknown[] | null) {
-    const limits = { maxRows: 1000 };
-    let feeds: Record<string, ort.Tensor> | null = null;
     try {
-      if (samples?.length) {
-        feeds = samples.every((r) => r && typeof r === 'object' && !Array.isArray(r))
-          ? feedsFromRecords(sv.signature, samples, limits)
-          : feedsFromRowArrays(sv.signature, samples, limits);
-      } else if (sv.signature.inputs.every((i) => rowWidth(i) !== undefined && i.dtype !== 'string')) {
-        const width = sv.signature.inputs.reduce((a, i) => a + rowWidth(i)!, 0);
-        feeds = feedsFromRowArrays(sv.signature, [new Array(width).fill(0)], limits);
-      }
+      const feeds = warmFeeds(sv.signature, samples);
       if (feeds) await sv.session.run(feeds, sv.outputNames);
     } catch (err) {
       this.log.warn({ err, model: sv.model, version: sv.version }, 'warm-up run failed; serving anyway');
     }
   }
 
-  /** Served bytes from the local cache (checksum verified) or from storage, then cached. */
-  private async artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
-    const dir = path.resolve(this.cfg.onnx.cacheDir);
-    const file = path.join(dir, `${createHash('sha256').update(uri).digest('hex')}.onnx`);
-    if (existsSync(file)) {
-      const cached = readFileSync(file);
-      if (!sha256 || createHash('sha256').update(cached).digest('hex') === sha256) return cached;
-      this.log.warn({ uri }, 'cached artifact failed its checksum; downloading again');
+  /** Served bytes from the local cache or from storage, verified against their checksum (./artifact-cache.ts). */
+  private artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
+    return verifiedArtifact(this.cfg.onnx.cacheDir, uri, sha256, async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.store.get(uri)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    }, (msg) => this.log.warn({ uri }, msg));
+  }
+
+  /**
+   * Keeps the artifacts this process holds within SERVING_MAX_LOADED_MB: least recently used first, never a
+   * deployed version (stage, production, alias, pilot, silent), never the one just loaded.
+   */
+  private evictOverCap(justLoaded: string) {
+    const loaded = [...this.versions.keys()].map((k) => {
+      const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
+      const s = this.states.get(model);
+      return { key: k, bytes: this.sizes.get(k) ?? 0, lastUsed: this.lastUsed.get(k) ?? 0, deployed: !!s && isPinned(s, n) };
+    });
+    for (const k of pickEvictions(loaded, this.cfg.onnx.maxLoadedMb * 1024 * 1024, justLoaded)) {
+      this.log.info({ version: k }, 'unloading the least recently used version (SERVING_MAX_LOADED_MB)');
+      this.unload(k);
     }
-    const chunks: Buffer[] = [];
-    for await (const c of await this.store.get(uri)) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
-    if (sha256 && createHash('sha256').update(bytes).digest('hex') !== sha256) {
-      throw new AppError('INTERNAL', `The stored artifact ${uri} does not match its checksum`);
-    }
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${file}.tmp`, bytes);
-    renameSync(`${file}.tmp`, file);
-    return bytes;
   }
 
   private sweepIdle() {
@@ -298,7 +302,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const [k] of this.versions) {
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      const pinned = s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n));
+      const pinned = s && isPinned(s, n);
       if (!pinned && now - (this.lastUsed.get(k) ?? 0) > IDLE_UNLOAD_MS) this.scheduleRelease(k, 0);
     }
   }
@@ -308,18 +312,23 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       this.timers.delete(t);
       const [model, n] = [k.split('@')[0]!, Number(k.split('@')[1])];
       const s = this.states.get(model);
-      if (s && (s.production === n || [...s.aliases.values()].includes(n) || s.pilots.some((p) => p.version === n) || s.silent.some((x) => x.version === n))) return;
+      if (s && isPinned(s, n)) return;
       if (Date.now() - (this.lastUsed.get(k) ?? 0) < IDLE_UNLOAD_MS && afterMs > 0) return;
-      const v = this.versions.get(k);
-      if (!v) return;
-      this.versions.delete(k);
-      // Requests that resolved this version a moment ago may still be running on it.
-      const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
-      r.unref();
-      this.timers.add(r);
+      this.unload(k);
     }, afterMs);
     t.unref();
     this.timers.add(t);
+  }
+
+  private unload(k: string) {
+    const v = this.versions.get(k);
+    if (!v) return;
+    this.versions.delete(k);
+    this.sizes.delete(k);
+    // Requests that resolved this version a moment ago may still be running on it.
+    const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
+    r.unref();
+    this.timers.add(r);
   }
 }
 
