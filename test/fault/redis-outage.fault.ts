@@ -1,48 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { e2eEnv, http as call, uniqueId } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
+import { OwnRedis } from '../support/redis-server.js';
 
 const env = e2eEnv();
 const token = env.adminApiKey;
 const BUDGET_MS = 300;
-
-/** A Redis of this test's own (the platform's is shared by every other test), persistent like production's. */
-class OwnRedis {
-  private child: ChildProcess | null = null;
-  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'modelyard-redis-outage-'));
-  constructor(readonly port: number) {}
-  get url() { return `redis://127.0.0.1:${this.port}`; }
-
-  async start() {
-    const bin = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
-    this.child = spawn(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes',
-      '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const open = await new Promise<boolean>((r) => {
-        const s = net.connect(this.port, '127.0.0.1').once('connect', () => { s.destroy(); r(true); }).once('error', () => r(false));
-      });
-      if (open) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('redis-server did not start');
-  }
-
-  async stop() {
-    const c = this.child;
-    if (!c || c.exitCode !== null) return;
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    await gone;
-  }
-}
 
 function post(url: URL, agent: http.Agent, body: string): Promise<{ status: number | string; ms: number }> {
   const started = performance.now();
