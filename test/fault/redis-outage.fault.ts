@@ -59,7 +59,7 @@ describe('a Redis outage under load', () => {
     const body = JSON.stringify({ payload: [records(samples('iris_logreg'))[0]] });
     const results: { status: number | string; ms: number; phase: string }[] = [];
     let phase = 'before';
-    const stopAt = Date.now() + 16_000;
+    const stopAt = Date.now() + 18_000;
     const load = Promise.all(Array.from({ length: 8 }, async () => {
       while (Date.now() < stopAt) results.push({ ...(await post(url, agent, body)), phase });
     }));
@@ -81,7 +81,7 @@ describe('a Redis outage under load', () => {
     const ready = await call(api, 'GET', '/readyz');
     assert.equal(ready.status, 200, 'serving readiness does not depend on Redis');
     assert.equal(ready.json.checks.redis.ok, false);
-    await new Promise((r) => setTimeout(r, 8_000));
+    await new Promise((r) => setTimeout(r, 9_000));
     await redis.start();
     phase = 'after';
     await load;
