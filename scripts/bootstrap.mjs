@@ -11,7 +11,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Offline-safe settings every install, build and test needs (see ../shared/docs/STACK-NOTES.md). */
 export const QUIET_ENV = {
-  NEXT_TELEMETRY_DISABLED: '1', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CHECKPOINT_DISABLE: '1',
+  NEXT_TELEMETRY_DISABLED: '1', CHECKPOINT_DISABLE: '1',
   PRISMA_HIDE_UPDATE_MESSAGE: '1', ONNXRUNTIME_NODE_INSTALL: 'skip',
 };
 

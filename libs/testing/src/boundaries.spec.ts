@@ -23,7 +23,7 @@ function sources(dir: string, exts = ['.ts', '.tsx']): string[] {
 const isTest = (f: string) => /\.(int-)?spec\.ts$/.test(f) || f.endsWith('test-support.ts');
 const rel = (f: string) => path.relative(root, f);
 
-/** The rules of ../shared/docs/STYLE.md that a reviewer would otherwise have to remember. */
+/** The rules of CODE_STYLE.md that a reviewer would otherwise have to remember. */
 describe('code boundaries', () => {
   it('server code reads configuration only through libs/config', () => {
     const offenders = ['apps/api/src', 'apps/worker/src', 'libs/server/src']
