@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { records, registerFixture, samples } from '../support/fixtures.js';
+import { irisCsv, records, registerFixture, samples, submitBatchJob } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
@@ -80,17 +80,8 @@ describe('two api processes and two workers', () => {
 
   it('shares one batch job between both workers, every row once', async () => {
     const { model } = await registerFixture(apis[0]!, env.adminApiKey, 'iris_logreg');
-    const features = samples('iris_logreg').feature_names;
-    const rows = records(samples('iris_logreg'));
     const n = 100_000;
-    const lines = [`id,${features.join(',')}`];
-    for (let i = 0; i < n; i++) lines.push(`r${i},${features.map((f) => rows[i % rows.length]![f]).join(',')}`);
-    const form = new FormData();
-    form.append('spec', JSON.stringify({ model, output: { columns: 'id', idColumn: 'id' } }));
-    form.append('file', new Blob([`${lines.join('\n')}\n`]), 'shared.csv');
-    const res = await fetch(`${apis[1]}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}` }, body: form });
-    const job = (await res.json()) as { id: string };
-    assert.equal(res.status, 202, JSON.stringify(job));
+    const job = { id: await submitBatchJob(apis[1]!, env.adminApiKey, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'shared.csv') };
     let done: any;
     for (let i = 0; i < 600; i++) {
       done = (await http(apis[0]!, 'GET', `/v1/jobs/${job.id}`, { token: env.adminApiKey })).json;

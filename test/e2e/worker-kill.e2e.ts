@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { records, registerFixture, samples } from '../support/fixtures.js';
+import { irisCsv, registerFixture, submitBatchJob } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
@@ -34,17 +34,8 @@ describe('a worker killed mid-job', () => {
   it('loses no row and writes none twice when a second worker takes over', async () => {
     const w1 = startApp('worker-1', 'worker', common);
     procs.push(w1);
-    const features = samples('iris_logreg').feature_names;
-    const rows = records(samples('iris_logreg'));
     const n = 200_000;
-    const lines = [`id,${features.join(',')}`];
-    for (let i = 0; i < n; i++) lines.push(`r${i},${features.map((f) => rows[i % rows.length]![f]).join(',')}`);
-    const form = new FormData();
-    form.append('spec', JSON.stringify({ model, output: { columns: 'id', idColumn: 'id' } }));
-    form.append('file', new Blob([`${lines.join('\n')}\n`]), 'big.csv');
-    const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}` }, body: form });
-    const job = (await res.json()) as { id: string };
-    assert.equal(res.status, 202, JSON.stringify(job));
+    const job = { id: await submitBatchJob(api, env.adminApiKey, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'big.csv') };
 
     // Kill the first worker once it has written some chunks but is far from done.
     let seen = { status: 'queued', rowsIn: 0 };

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { e2eEnv, http as call } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
+import { postJson } from '../support/keepalive-load.js';
 
 const env = e2eEnv();
 const token = env.adminApiKey;
@@ -28,21 +29,6 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** One POST over the given agent: the status, or the network error's code. */
-function post(url: URL, agent: http.Agent, body: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.request(url, {
-      method: 'POST', agent,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    req.end(body);
-  });
 }
 
 /**
@@ -74,7 +60,7 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     const url = new URL(`/v1/models/${model}/predict`, base);
     const statuses = [];
     // A new connection each: the primary hands connections to its processes in turn.
-    for (let i = 0; i < 200; i++) statuses.push(await post(url, fresh, body));
+    for (let i = 0; i < 200; i++) statuses.push((await postJson(url, fresh, token, body)).status);
     assert.deepEqual([...new Set(statuses)], [200]);
     const counted = async () => {
       const text = (await call(base, 'GET', '/metrics', { token })).text;
@@ -92,7 +78,7 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     let sent = 0;
     const worker = async () => {
       while (Date.now() < stopAt) {
-        const r = await post(url, agent, body);
+        const r = (await postJson(url, agent, token, body)).status;
         sent++;
         results.set(r, (results.get(r) ?? 0) + 1);
       }
@@ -113,7 +99,7 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     console.log(`cluster kill: ${sent} requests at c=32, ${failed} failed (${JSON.stringify(Object.fromEntries(results))}), new process in ${backInMs} ms`);
     assert.ok(failed <= 32, `${failed} failed requests: more than the 32 that can be in flight`);
     assert.ok(backInMs < 10_000, `the primary took ${backInMs} ms to start another process`);
-    const after = await post(url, new http.Agent({ keepAlive: false }), body);
+    const after = (await postJson(url, new http.Agent({ keepAlive: false }), token, body)).status;
     assert.equal(after, 200);
   });
 });

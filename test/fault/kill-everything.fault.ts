@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { records, registerFixture, samples } from '../support/fixtures.js';
+import { irisCsv, registerFixture, submitBatchJob } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 import { OwnRedis } from '../support/redis-server.js';
 
@@ -44,20 +44,6 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
     await redis.stop();
   });
 
-  const csv = (n: number, prefix: string) => {
-    const features = samples('iris_logreg').feature_names;
-    const rows = records(samples('iris_logreg')).map((r) => features.map((f) => r[f]).join(','));
-    return `${[`id,${features.join(',')}`, ...Array.from({ length: n }, (_, i) => `${prefix}${i},${rows[i % rows.length]}`)].join('\n')}\n`;
-  };
-  const submit = async (spec: unknown, body: string) => {
-    const form = new FormData();
-    form.append('spec', JSON.stringify(spec));
-    form.append('file', new Blob([body]), 'in.csv');
-    const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-    const json = (await res.json()) as { id: string };
-    assert.equal(res.status, 202, JSON.stringify(json));
-    return json.id;
-  };
   const job = async (id: string) => (await http(base, 'GET', `/v1/jobs/${id}`, { token })).json;
   const finished = async (id: string, timeoutMs = 120_000) => {
     const end = Date.now() + timeoutMs;
@@ -70,7 +56,7 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
   };
 
   it('completes the job exactly, and the prediction store and the schedule survive', async () => {
-    const stored = await finished(await submit({ model, output: { columns: 'id', idColumn: 'id' }, store: { entityColumn: 'id' } }, csv(50, 'stored-')));
+    const stored = await finished(await submitBatchJob(base, token, { model, output: { columns: 'id', idColumn: 'id' }, store: { entityColumn: 'id' } }, irisCsv(50, 'stored-')));
     assert.equal(stored.status, 'succeeded', stored.error);
     const entity = async () => http(base, 'GET', `/v1/models/${model}/predictions/stored-7`, { token });
     const before = await entity();
@@ -81,7 +67,7 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
     await new Promise((r) => setTimeout(r, 1_500));
 
     const n = 60_000;
-    const id = await submit({ model, output: { columns: 'id', idColumn: 'id' } }, csv(n, 'r'));
+    const id = await submitBatchJob(base, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n));
     let seen = await job(id);
     for (let i = 0; i < 600 && !(seen.status === 'running' && seen.rowsIn >= 4_000); i++) {
       await new Promise((r) => setTimeout(r, 20));

@@ -9,27 +9,12 @@ import { pathToFileURL } from 'node:url';
 import { http as call, uniqueId } from '@modelyard/testing';
 import { FIXTURES_DIR, records, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
+import { postJson } from '../support/keepalive-load.js';
 
 interface Pg { url: string; stop(): Promise<void> }
 type StartPostgres = (o: { dir: string; port: number }) => Promise<Pg>;
 const { startPostgres } = (await import(pathToFileURL(path.resolve('scripts/services.mjs')).href)) as { startPostgres: StartPostgres };
 const { applyMigrations } = (await import(pathToFileURL(path.resolve('scripts/migrations.mjs')).href)) as { applyMigrations: (url: string) => Promise<string[]> };
-
-function post(url: URL, agent: http.Agent, token: string, body: string): Promise<{ status: number | string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const req = http.request(url, {
-      method: 'POST', agent, timeout: 10_000,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, ms: performance.now() - started }));
-    });
-    req.on('timeout', () => req.destroy(new Error('client timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: e.code ?? e.message, ms: performance.now() - started }));
-    req.end(body);
-  });
-}
 
 /**
  * Postgres stopped for 10 s under c=8 load on a warm model: predictions keep answering from the cached key and
@@ -84,7 +69,7 @@ describe('a Postgres outage under load', () => {
     let phase = 'before';
     const stopAt = Date.now() + 16_000;
     const load = Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < stopAt) results.push({ ...(await post(url, agent, token, body)), phase });
+      while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
     }));
 
     await new Promise((r) => setTimeout(r, 2_000));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { FIXTURES_DIR, records, registerFixture, samples } from '../support/fixtures.js';
+import { FIXTURES_DIR, irisCsv, registerFixture, submitBatchJob } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
@@ -74,17 +74,8 @@ describe('a worker killed mid-job, then Redis loses its data', () => {
 
     const w1 = startApp('worker-fault-1', 'worker', common);
     procs.push(w1);
-    const features = samples('iris_logreg').feature_names;
-    const rows = records(samples('iris_logreg'));
     const n = 100_000;
-    const lines = [`id,${features.join(',')}`];
-    for (let i = 0; i < n; i++) lines.push(`r${i},${features.map((f) => rows[i % rows.length]![f]).join(',')}`);
-    const form = new FormData();
-    form.append('spec', JSON.stringify({ model, output: { columns: 'id', idColumn: 'id' } }));
-    form.append('file', new Blob([`${lines.join('\n')}\n`]), 'big.csv');
-    const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-    const job = (await res.json()) as { id: string };
-    assert.equal(res.status, 202, JSON.stringify(job));
+    const job = { id: await submitBatchJob(api, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'big.csv') };
     const readJob = async () => (await http(api, 'GET', `/v1/jobs/${job.id}`, { token })).json;
     await until('some chunks scored', readJob, (j) => j.status === 'running' && j.rowsIn >= 3000, 60_000);
     await w1.kill('SIGKILL');

@@ -2,29 +2,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { e2eEnv, http as call, uniqueId } from '@modelyard/testing';
-import { records, registerFixture, samples } from '../support/fixtures.js';
+import { irisCsv, records, registerFixture, samples, submitBatchJob } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
+import { postJson } from '../support/keepalive-load.js';
 import { OwnRedis } from '../support/redis-server.js';
 
 const env = e2eEnv();
 const token = env.adminApiKey;
 const BUDGET_MS = 300;
-
-function post(url: URL, agent: http.Agent, body: string): Promise<{ status: number | string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const req = http.request(url, {
-      method: 'POST', agent, timeout: 10_000,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, ms: performance.now() - started }));
-    });
-    req.on('timeout', () => req.destroy(new Error('client timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: e.code ?? e.message, ms: performance.now() - started }));
-    req.end(body);
-  });
-}
 
 /**
  * Redis stopped for 10 s under c=8 load on a warm model: predictions keep answering (rate limits fall back to
@@ -61,23 +46,15 @@ describe('a Redis outage under load', () => {
     let phase = 'before';
     const stopAt = Date.now() + 18_000;
     const load = Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < stopAt) results.push({ ...(await post(url, agent, body)), phase });
+      while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
     }));
 
     await new Promise((r) => setTimeout(r, 2_000));
     await redis.stop();
     phase = 'down';
     await new Promise((r) => setTimeout(r, 1_000));
-    const features = samples('iris_logreg').feature_names;
-    const rows = records(samples('iris_logreg'));
     const n = 2_000;
-    const csv = [`id,${features.join(',')}`, ...Array.from({ length: n }, (_, i) => `r${i},${features.map((f) => rows[i % rows.length]![f]).join(',')}`)].join('\n');
-    const form = new FormData();
-    form.append('spec', JSON.stringify({ model, output: { columns: 'id', idColumn: 'id' } }));
-    form.append('file', new Blob([`${csv}\n`]), 'during-outage.csv');
-    const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form, signal: AbortSignal.timeout(10_000) });
-    const job = (await res.json()) as { id: string; status: string };
-    assert.equal(res.status, 202, `a job submitted while Redis is down: ${JSON.stringify(job)}`);
+    const job = { id: await submitBatchJob(api, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'during-outage.csv'), status: 'queued' };
     const ready = await call(api, 'GET', '/readyz');
     assert.equal(ready.status, 200, 'serving readiness does not depend on Redis');
     assert.equal(ready.json.checks.redis.ok, false);

@@ -87,3 +87,23 @@ export async function registerFile(apiUrl: string, adminKey: string, file: strin
   }
   return { model, version: v.version };
 }
+
+/** A CSV of `n` iris rows with an id column first (`<idPrefix><i>`), cycling through the fixture's sample records. */
+export function irisCsv(n: number, idPrefix = 'r'): string {
+  const s = samples('iris_logreg');
+  const rows = records(s).map((r) => s.feature_names.map((f) => r[f]).join(','));
+  const lines = [`id,${s.feature_names.join(',')}`];
+  for (let i = 0; i < n; i++) lines.push(`${idPrefix}${i},${rows[i % rows.length]}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Uploads `csv` as a batch job (multipart, as the CLI does) and returns its id; asserts the 202. */
+export async function submitBatchJob(apiUrl: string, token: string, spec: unknown, csv: string, filename = 'input.csv'): Promise<string> {
+  const form = new FormData();
+  form.append('spec', JSON.stringify(spec));
+  form.append('file', new Blob([csv]), filename);
+  const res = await fetch(`${apiUrl}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const job = (await res.json()) as { id: string };
+  assert.equal(res.status, 202, JSON.stringify(job));
+  return job.id;
+}
