@@ -12,6 +12,10 @@ export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
  */
 export async function startTestApp(env: Record<string, string> = {}) {
   const config = loadApiConfig(integrationEnv(env));
+  // Seeded before the app starts, as `npm start` and the deployments do: the api reads key prefixes at boot.
+  const { runSeed } = await import('@modelyard/server');
+  const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
+  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } });
   const app = await createApp(config, createLogger(config.log, 'api-test'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -29,10 +33,6 @@ export async function startTestApp(env: Record<string, string> = {}) {
     try { json = res.body ? JSON.parse(res.body) : undefined; } catch { json = undefined; }
     return { status: res.statusCode, headers: res.headers, json, body: res.body };
   }
-
-  const { runSeed } = await import('@modelyard/server');
-  const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
-  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } });
 
   /** A user with this role, logged in: returns its session cookie. */
   async function userWithRole(role: Role) {

@@ -116,6 +116,25 @@ const apiEnv = z.object({
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
+  // --- floods (issue 22): what one process spends on callers it may not serve ---
+  /** Login attempts per client IP (any email) per LOGIN_WINDOW_SECONDS, across api processes; checked before argon2. */
+  LOGIN_IP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(100),
+  /** Password checks per second per api process (argon2 takes a core for tens of ms); past it a login gets 429. */
+  LOGIN_GLOBAL_PER_SECOND: z.coerce.number().min(1).default(20),
+  /** argon2 hashes at once per process (libuv's pool has 4 threads), and how many may wait; past that 429. */
+  LOGIN_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(1),
+  LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).default(16),
+  /** Good API keys kept in memory per process (least recently used dropped first). */
+  API_KEY_CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
+  /** Unknown keys remembered as unknown (for API_KEY_CACHE_SECONDS), in a cache of their own. */
+  API_KEY_MISS_CACHE_SIZE: z.coerce.number().int().min(1).default(1000),
+  /**
+   * onnxruntime runs per api process started and not finished; more wait in line, and a run whose caller's
+   * PREDICT_TIMEOUT_MS has passed while it waited is dropped, never started.
+   */
+  MAX_INFLIGHT_RUNS: z.coerce.number().int().min(1).max(256).default(4),
+  /** Series per request-metric family; past it new label sets are counted under one `(overflow)` series. */
+  METRICS_MAX_SERIES: z.coerce.number().int().min(10).default(2000),
 });
 
 const workerEnv = z.object({
@@ -218,11 +237,15 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
       silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
       silentCpuShare: e.SILENT_CPU_SHARE,
+      maxInflightRuns: e.MAX_INFLIGHT_RUNS, metricsMaxSeries: e.METRICS_MAX_SERIES,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
       apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
+      loginIpMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS, loginGlobalPerSecond: e.LOGIN_GLOBAL_PER_SECOND,
+      loginHashConcurrency: e.LOGIN_HASH_CONCURRENCY, loginHashQueue: e.LOGIN_HASH_QUEUE,
+      apiKeyCacheSize: e.API_KEY_CACHE_SIZE, apiKeyMissCacheSize: e.API_KEY_MISS_CACHE_SIZE,
     },
   };
 }

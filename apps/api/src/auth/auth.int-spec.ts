@@ -120,6 +120,61 @@ describe('auth over HTTP (real Postgres + Redis)', () => {
   });
 });
 
+describe('login budgets, checked before the password hash (real Redis)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ LOGIN_IP_MAX_ATTEMPTS: '3', LOGIN_GLOBAL_PER_SECOND: '1000' }); });
+  after(() => t.close());
+
+  it('refuses a fourth login from one address, whatever the emails, with 429 and Retry-After; other addresses go on', async () => {
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await t.request('POST', '/v1/auth/login', { body: { email: uniqueEmail(), password: 'wrong-password' }, headers: from('203.0.113.7') })).status);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    const limited = await t.request('POST', '/v1/auth/login', { body: { email: uniqueEmail(), password: 'x-password' }, headers: from('203.0.113.7') });
+    assert.equal(limited.json.error.code, 'RATE_LIMITED');
+    assert.match(limited.json.error.message, /from this address/);
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+    const other = await t.request('POST', '/v1/auth/login', { body: { email: uniqueEmail(), password: 'wrong-password' }, headers: from('198.51.100.9') });
+    assert.equal(other.status, 401);
+  });
+});
+
+describe('the per-process login budget (real Redis)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ LOGIN_GLOBAL_PER_SECOND: '2' }); });
+  after(() => t.close());
+
+  it('lets two password checks a second through from any addresses and answers the rest 429 at once', async () => {
+    const started = Date.now();
+    const all = await Promise.all(Array.from({ length: 8 }, (_, i) => t.request('POST', '/v1/auth/login', {
+      body: { email: uniqueEmail(), password: 'wrong-password' }, headers: { 'x-forwarded-for': `192.0.2.${i + 1}` },
+    })));
+    const statuses = all.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [401, 401, 429, 429, 429, 429, 429, 429], `${Date.now() - started} ms`);
+    const limited = all.find((r) => r.status === 429)!;
+    assert.equal(limited.json.error.code, 'RATE_LIMITED');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+  });
+});
+
+describe('password hashes at once (real Redis)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ LOGIN_GLOBAL_PER_SECOND: '1000', LOGIN_HASH_CONCURRENCY: '1', LOGIN_HASH_QUEUE: '0' }); });
+  after(() => t.close());
+
+  it('runs one argon2 check at a time and refuses logins that would wait for one, with 429', async () => {
+    const all = await Promise.all(Array.from({ length: 6 }, (_, i) => t.request('POST', '/v1/auth/login', {
+      body: { email: uniqueEmail(), password: 'wrong-password' }, headers: { 'x-forwarded-for': `192.0.2.${i + 1}` },
+    })));
+    const statuses = all.map((r) => r.status);
+    assert.ok(statuses.includes(401) && statuses.includes(429), statuses.join(','));
+    assert.deepEqual(statuses.filter((s) => s !== 401 && s !== 429), []);
+    assert.match(all.find((r) => r.status === 429)!.json.error.message, /Too many logins right now/);
+  });
+});
+
 describe('HTTP platform behaviour', () => {
   let t: TestApp;
   before(async () => { t = await startTestApp({ MAX_BODY_BYTES: '4096' }); });

@@ -19,7 +19,7 @@ function makeMocks() {
     findServiceAccount: async (id: string) => (id === 'sa1' ? { id: 'sa1', role: 'viewer' } : null),
   } as unknown as ApiKeysRepository;
   const audit = { record: async () => {} } as unknown as AuditService;
-  const auth = { invalidate: async () => {} } as unknown as AuthService;
+  const auth = { invalidate: async () => {}, keyCreated: async () => {} } as unknown as AuthService;
   return { repo, audit, auth, created };
 }
 
