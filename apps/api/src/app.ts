@@ -52,6 +52,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   fastify.addHook('onResponse', async (req, reply) => {
     logAccess(logger, Boolean((req as { prediction?: unknown }).prediction), req.id, req.method, req.url, reply.statusCode, reply.elapsedTime);
   });
+  app.get(ServingMetrics).keyLookups = () => app.get(AuthService).keyLookups;
   lane = new FastLane({
     cfg: config, log: logger, auth: app.get(AuthService), predictions: app.get(PredictionService),
     metrics: app.get(ServingMetrics), rollups: app.get(RollupsService),
