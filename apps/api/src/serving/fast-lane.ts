@@ -135,14 +135,20 @@ export class FastLane {
       this.refuse(req, res, id, started, route, BAD_KEY);
     } else {
       this.d.auth.resolveApiKey(key[1]!, ip).then(
-        (p) => (p ? this.read(req, res, id, started, route, name, sel, p, csv) : this.refuse(req, res, id, started, route, BAD_KEY)),
+        (p) => {
+          if (p) this.read(req, res, id, started, route, name, sel, p, csv);
+          else this.refuse(req, res, id, started, route, BAD_KEY);
+        },
         (e: unknown) => this.refuse(req, res, id, started, route, e),
       );
     }
     return true;
   }
 
-  private read(req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string, sel: VersionSelector & { routingKey?: string }, actor: Principal, csv: boolean) {
+  private read(
+    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
+    sel: VersionSelector & { routingKey?: string }, actor: Principal, csv: boolean,
+  ) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -162,7 +168,9 @@ export class FastLane {
     const a = errorAnswer(route.protocol, e, id);
     if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
     const json = JSON.stringify(a.body);
-    const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id,
+    };
     if (a.retryAfter) headers['retry-after'] = a.retryAfter;
     if (!res.headersSent) {
       res.writeHead(a.status, headers);
@@ -171,7 +179,10 @@ export class FastLane {
     return a;
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string, sel: VersionSelector & { routingKey?: string }, actor: Principal, text: string, csv: boolean) {
+  private async answer(
+    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
+    sel: VersionSelector & { routingKey?: string }, actor: Principal, text: string, csv: boolean,
+  ) {
     const { cfg, metrics } = this.d;
     // As on the framework path, a request is a prediction (in metrics and rollups) once its body parsed and its
     // caller is known: refusals before that (bad JSON, bad key) are not.

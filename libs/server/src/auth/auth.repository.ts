@@ -37,7 +37,9 @@ export class AuthRepository {
 
   /** The stored prefix of every key not revoked: tokens with another prefix are refused without a lookup. */
   async activeKeyPrefixes(): Promise<string[]> {
-    const rows = await this.db.apiKey.findMany({ where: { revokedAt: null }, select: { prefix: true }, distinct: ['prefix'] });
+    const rows = await this.db.apiKey.findMany({
+      where: { revokedAt: null }, select: { prefix: true }, distinct: ['prefix'],
+    });
     return rows.map((r) => r.prefix);
   }
 

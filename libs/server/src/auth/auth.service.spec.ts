@@ -8,8 +8,9 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { RedisService } from '../platform/redis.service.js';
 
 const OPTS: AuthOptions = {
-  sessionSecret: 'x'.repeat(32), sessionTtlHours: 1, loginMaxAttempts: 10, loginWindowSeconds: 60, apiKeyCacheSeconds: 60,
-  loginIpMaxAttempts: 100, loginGlobalPerSecond: 20, loginHashConcurrency: 1, loginHashQueue: 16, apiKeyCacheSize: 3, apiKeyMissCacheSize: 100,
+  sessionSecret: 'x'.repeat(32), sessionTtlHours: 1, loginMaxAttempts: 10, loginWindowSeconds: 60,
+  apiKeyCacheSeconds: 60, loginIpMaxAttempts: 100, loginGlobalPerSecond: 20, loginHashConcurrency: 1,
+  loginHashQueue: 16, apiKeyCacheSize: 3, apiKeyMissCacheSize: 100,
 };
 
 /** AuthService over an in-memory key table that counts the lookups Postgres would have answered. */
@@ -47,7 +48,8 @@ describe('AuthService API keys', () => {
     const t = await setup();
     t.addKey();
     await t.start();
-    for (const token of ['not-a-key', 'x'.repeat(600), `my_short_${'a'.repeat(40)}`, generateApiKey().key, 'y'.repeat(40)]) {
+    const tokens = ['not-a-key', 'x'.repeat(600), `my_short_${'a'.repeat(40)}`, generateApiKey().key, 'y'.repeat(40)];
+    for (const token of tokens) {
       assert.equal(await t.auth.resolveApiKey(token, null), null, token);
       assert.equal(t.auth.cachedApiKey(token, null), null, token);
     }
@@ -68,7 +70,7 @@ describe('AuthService API keys', () => {
     await t.auth.onModuleDestroy();
   });
 
-  it('keeps good keys through a flood of misses (no wipe) and drops the least recently used past its size', async () => {
+  it('keeps good keys through a flood of misses (no wipe), dropping the least recently used', async () => {
     const t = await setup({ apiKeyCacheSize: 2, apiKeyMissCacheSize: 10 });
     const [a, b, c] = [t.addKey(), t.addKey(), t.addKey()];
     await t.start();

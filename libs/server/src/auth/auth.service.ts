@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Role, Scope, TMeResponse } from '@modelyard/contracts';
 import { AuthRepository } from './auth.repository.js';
-import { dummyPasswordHash, isOurKeyShape, newSessionToken, sessionTokenHash, sha256Hex, storedPrefixOf, verifyPassword } from './crypto.js';
+import {
+  dummyPasswordHash, isOurKeyShape, newSessionToken, sessionTokenHash, sha256Hex, storedPrefixOf, verifyPassword,
+} from './crypto.js';
 import { authorize, type Principal } from './principal.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../platform/errors.js';
@@ -64,13 +66,16 @@ class TokenBucket {
 
   /** 0 when a token was taken, else the whole seconds until one will be there. */
   take(now: number): number {
+    const wait = this.peek(now);
+    if (wait === 0) this.tokens--;
+    return wait;
+  }
+
+  /** What take() would answer, without taking. */
+  peek(now: number): number {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
-    if (this.tokens >= 1) {
-      this.tokens--;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
+    return this.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
   }
 }
 
@@ -115,7 +120,7 @@ export class AuthService implements OnModuleDestroy {
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.hashGate = new WorkGate(Math.max(1, opts.loginHashConcurrency ?? 1), opts.loginHashQueue ?? 16);
-    const perSecond = opts.loginGlobalPerSecond ?? 20;
+    const perSecond = opts.loginGlobalPerSecond ?? 10;
     this.loginBucket = new TokenBucket(perSecond, Math.max(1, perSecond));
   }
 
@@ -192,6 +197,17 @@ export class AuthService implements OnModuleDestroy {
     } finally {
       this.announced = null;
     }
+  }
+
+  /**
+   * The 429 a login would get now for want of a password check (this process's budget is spent, or as many
+   * hashes wait as may), or null; nothing is taken. The api asks before it parses a login's body, so a flood
+   * of logins costs next to nothing; login() itself takes the budget after the per-IP windows.
+   */
+  loginRefusal(): AppError | null {
+    const wait = this.loginBucket.peek(Date.now());
+    if (wait > 0) return tooManyLogins(wait);
+    return this.hashGate.load.waiting >= (this.opts.loginHashQueue ?? 16) ? tooManyLogins(1) : null;
   }
 
   async login(email: string, password: string, ip: string | null, userAgent: string | null) {
@@ -366,12 +382,15 @@ export class AuthService implements OnModuleDestroy {
   private async checkLoginRate(ip: string | null, email: string) {
     const key = this.rateKey(ip, email);
     const ipKey = this.redis.key('login-ip', ip ?? '-');
-    const replies = (await this.redis.client.multi().incr(key).ttl(key).incr(ipKey).ttl(ipKey).exec()) as [null, number][];
+    const multi = this.redis.client.multi().incr(key).ttl(key).incr(ipKey).ttl(ipKey);
+    const replies = (await multi.exec()) as [null, number][];
     const [count, ttl, ipCount, ipTtl] = replies.map((r) => r[1]) as [number, number, number, number];
     const window = this.opts.loginWindowSeconds;
     if (ttl < 0) await this.redis.client.expire(key, window);
     if (ipTtl < 0) await this.redis.client.expire(ipKey, window);
-    if (count > this.opts.loginMaxAttempts) throw tooManyLogins(ttl > 0 ? ttl : window, 'Too many login attempts; try again later');
+    if (count > this.opts.loginMaxAttempts) {
+      throw tooManyLogins(ttl > 0 ? ttl : window, 'Too many login attempts; try again later');
+    }
     if (ipCount > (this.opts.loginIpMaxAttempts ?? Infinity)) {
       throw tooManyLogins(ipTtl > 0 ? ipTtl : window, 'Too many login attempts from this address; try again later');
     }

@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { displayPrefix, generateApiKey, hashPassword, isOurKeyShape, sessionTokenHash, sha256Hex, storedPrefixOf, verifyPassword } from './crypto.js';
+import {
+  displayPrefix, generateApiKey, hashPassword, isOurKeyShape, sessionTokenHash, sha256Hex, storedPrefixOf,
+  verifyPassword,
+} from './crypto.js';
 
 describe('generateApiKey', () => {
   it('has the my_<prefix>_<secret> shape and never repeats', () => {
@@ -42,11 +45,12 @@ describe('token hashing', () => {
 });
 
 describe('storedPrefixOf', () => {
-  it('names the stored prefix of our keys and of foreign (bootstrap) keys, and nothing for tokens no key can have', () => {
+  it('names the stored prefix of our keys and of foreign (bootstrap) keys, none for tokens no key can be', () => {
     const { key, prefix } = generateApiKey();
     assert.equal(isOurKeyShape(key), true);
     assert.equal(storedPrefixOf(key), prefix);
-    assert.equal(storedPrefixOf('operator-chosen-key-with-32-characters'), displayPrefix('operator-chosen-key-with-32-characters'));
+    const foreign = 'operator-chosen-key-with-32-characters';
+    assert.equal(storedPrefixOf(foreign), displayPrefix(foreign));
     for (const bad of ['short-token-xyz', `my_${prefix}_tooShort`, `my_${prefix.toUpperCase()}_${'a'.repeat(40)}`]) {
       assert.equal(isOurKeyShape(bad), false, bad);
     }

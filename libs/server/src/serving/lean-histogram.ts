@@ -36,8 +36,8 @@ export class LeanHistogram {
   private overflow: HistogramSeries | null = null;
 
   constructor(
-    readonly name: string, readonly help: string, private readonly labelNames: readonly string[], private readonly bounds: readonly number[],
-    registry: Registry, private readonly maxSeries = Infinity,
+    readonly name: string, readonly help: string, private readonly labelNames: readonly string[],
+    private readonly bounds: readonly number[], registry: Registry, private readonly maxSeries = Infinity,
   ) {
     registry.registerMetric(this as never);
   }
@@ -48,7 +48,8 @@ export class LeanHistogram {
     let s = this.all.get(key);
     if (!s) {
       if (this.all.size >= this.maxSeries) {
-        this.overflow ??= new HistogramSeries(Object.fromEntries(this.labelNames.map((n) => [n, OVERFLOW])), this.bounds);
+        const labels = Object.fromEntries(this.labelNames.map((n) => [n, OVERFLOW]));
+        this.overflow ??= new HistogramSeries(labels, this.bounds);
         return this.overflow;
       }
       s = new HistogramSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), this.bounds);

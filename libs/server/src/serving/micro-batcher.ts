@@ -9,7 +9,13 @@ export interface MicroBatchConfig {
 
 type Feeds = Record<string, ort.Tensor>;
 type Outputs = Record<string, ort.Tensor>;
-interface Pending { feeds: Feeds; rows: number; deadline: number; resolve: (o: Outputs) => void; reject: (e: unknown) => void }
+interface Pending {
+  feeds: Feeds;
+  rows: number;
+  deadline: number;
+  resolve: (o: Outputs) => void;
+  reject: (e: unknown) => void;
+}
 interface Queue { items: Pending[]; rows: number; cancel: (() => void) | null }
 
 type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -56,7 +62,9 @@ export class MicroBatcher {
   private readonly queues = new Map<string, Queue>();
 
   /** `run` gets the latest deadline of the callers it serves: past it, nobody waits for the answer. */
-  constructor(private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[], deadline: number) => Promise<Outputs>) {}
+  constructor(
+    private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[], deadline: number) => Promise<Outputs>,
+  ) {}
 
   submit(sv: ServedVersion, feeds: Feeds, cfg: MicroBatchConfig, deadline = Infinity): Promise<Outputs> {
     const rows = batchRows(feeds);

@@ -15,6 +15,8 @@ import { ShadowService } from './shadow.service.js';
 import type { ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
 
+type Tensors = Record<string, ort.Tensor>;
+
 export interface PredictOptions {
   timeoutMs: number;
   /** Output names to fetch (OIP `outputs` filter); all servable outputs when absent. */
@@ -39,7 +41,7 @@ export interface Selection {
  */
 @Injectable()
 export class PredictionService {
-  private readonly batcher = new MicroBatcher((sv, feeds, outputs, deadline) => this.gatedRun(sv, feeds, outputs, deadline));
+  private readonly batcher = new MicroBatcher((sv, feeds, outputs, until) => this.merged(sv, feeds, outputs, until));
   private readonly deadlines = new Deadlines();
   /** MAX_INFLIGHT_RUNS: runs past it wait, and are dropped unstarted once their caller's budget has passed. */
   private readonly gate: RunGate;
@@ -53,12 +55,13 @@ export class PredictionService {
     private readonly shadow: ShadowService,
     @Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig,
   ) {
-    const max = (cfg as (CommonConfig & { serving?: { maxInflightRuns?: number } }) | undefined)?.serving?.maxInflightRuns ?? 4;
+    const limits = (cfg as (CommonConfig & { serving?: { maxInflightRuns?: number } }) | undefined)?.serving;
+    const max = limits?.maxInflightRuns ?? 4;
     this.gate = new RunGate(max, () => this.metrics.runsDropped.inc());
   }
 
-  /** A merged (micro-batched) run through the gate: it holds one slot until it settles. */
-  private gatedRun(sv: ServedVersion, feeds: Record<string, ort.Tensor>, outputs: string[], deadline: number): Promise<Record<string, ort.Tensor>> {
+  /** The micro-batcher's runs go through the gate too: each holds one slot until it settles. */
+  private merged(sv: ServedVersion, feeds: Tensors, outputs: string[], deadline: number): Promise<Tensors> {
     const start = () => {
       const p = sv.session.run(feeds, outputs);
       p.then(this.releaseGate, this.releaseGate);
@@ -111,7 +114,9 @@ export class PredictionService {
     } else {
       direct = true;
       const outputs = opts.outputs ?? served.outputNames;
-      session = this.gate.tryTake() ? served.session.run(feeds, outputs) : this.gate.wait(deadline).then(() => served.session.run(feeds, outputs));
+      session = this.gate.tryTake()
+        ? served.session.run(feeds, outputs)
+        : this.gate.wait(deadline).then(() => served.session.run(feeds, outputs));
     }
     let expired = false;
     const overBudget = () => {

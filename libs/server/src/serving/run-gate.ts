@@ -1,5 +1,5 @@
 /** The rejection of a run dropped before it started: its caller's time budget had passed while it waited. */
-export const RUN_DROPPED: Error = Object.freeze(new Error('run dropped: its time budget passed while it waited')) as Error;
+export const RUN_DROPPED: Error = Object.freeze(new Error('run dropped: its time budget passed while it waited'));
 
 interface Waiter {
   deadline: number;

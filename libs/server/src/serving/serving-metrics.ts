@@ -49,11 +49,13 @@ export class ServingMetrics {
   private lastInference: { model: string; version: number; series: HistogramSeries } | null = null;
 
   constructor(@Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig) {
-    const maxSeries = (cfg as (CommonConfig & { serving?: { metricsMaxSeries?: number } }) | undefined)?.serving?.metricsMaxSeries ?? 2000;
+    const serving = (cfg as (CommonConfig & { serving?: { metricsMaxSeries?: number } }) | undefined)?.serving;
+    const maxSeries = serving?.metricsMaxSeries ?? 2000;
     collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
     this.requests = new LeanHistogram('modelyard_request_duration_seconds', 'Prediction requests, end to end inside the api',
       ['model', 'version', 'format', 'role', 'route', 'status'], LATENCY_BUCKETS, this.registry, maxSeries);
-    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only', ['model', 'version'], LATENCY_BUCKETS, this.registry, maxSeries);
+    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only',
+      ['model', 'version'], LATENCY_BUCKETS, this.registry, maxSeries);
     this.inFlight = new Gauge({
       name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry],
       collect: () => this.inFlight.set(this.inFlightNow),
@@ -95,7 +97,8 @@ export class ServingMetrics {
     if (!m || m.model !== l.model || m.version !== l.version || m.route !== route || m.format !== l.format || m.status !== status || m.role !== l.role) {
       // Only when the label set changes: whether the name is a model is asked once per run of like requests.
       const model = this.knownModel(l.model) ? l.model : UNKNOWN_MODEL;
-      this.lastRequest = m = { ...l, route, status, series: this.requests.series([model, l.version, l.format, l.role, route, String(status)]) };
+      const series = this.requests.series([model, l.version, l.format, l.role, route, String(status)]);
+      this.lastRequest = m = { ...l, route, status, series };
     }
     m.series.observe(seconds);
   }
@@ -108,7 +111,9 @@ export class ServingMetrics {
     this.lastInference = null;
     this.timeouts.remove({ model });
     void this.modelLoad.get().then((g) => {
-      for (const v of g.values) if (v.labels.model === model) this.modelLoad.remove(v.labels as { model: string; version: string });
+      for (const v of g.values) {
+        if (v.labels.model === model) this.modelLoad.remove({ model, version: String(v.labels.version) });
+      }
     });
   }
 }
