@@ -34,14 +34,17 @@ describe('floods: a burst beyond inference capacity', () => {
   });
 
   it('runs about a budget\'s worth of a 300-request burst and answers the rest 503 at their deadline', async (t) => {
-    const runs = async () => metricSum(await metricsText(api.url, env.adminApiKey), 'modelyard_inference_duration_seconds_count', `model="${model}"`);
-    const dropped = async () => metricSum(await metricsText(api.url, env.adminApiKey), 'modelyard_prediction_runs_dropped_total');
+    const metric = async (name: string, ...having: string[]) =>
+      metricSum(await metricsText(api.url, env.adminApiKey), name, ...having);
+    const runs = () => metric('modelyard_inference_duration_seconds_count', `model="${model}"`);
+    const dropped = () => metric('modelyard_prediction_runs_dropped_total');
     const [runsBefore, droppedBefore] = [await runs(), await dropped()];
     const n = 300;
     // Every connection is open before the first request is written, and all requests go out in one loop: the
     // server gets the whole burst at once, however busy this box is.
     const conns = await Promise.all(Array.from({ length: n }, () => RawConnection.open(Number(new URL(api.url).port))));
-    const request = rawRequest('POST', `/v1/models/${model}/predict`, { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, JSON.stringify(row));
+    const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
+    const request = rawRequest('POST', `/v1/models/${model}/predict`, headers, JSON.stringify(row));
     const started = performance.now();
     const answers = await Promise.all(conns.map(async (c) => {
       const a = await c.send(request);
@@ -56,7 +59,8 @@ describe('floods: a burst beyond inference capacity', () => {
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
     const late = answers.filter((a) => a.status === 503).map((a) => a.ms).sort((a, b) => a - b);
-    t.diagnostic(`burst of ${n} at once, MAX_INFLIGHT_RUNS=1, PREDICT_TIMEOUT_MS=300, ~30 ms per run: ${statusLine(statuses)} in `
+    t.diagnostic(`burst of ${n} at once, MAX_INFLIGHT_RUNS=1, PREDICT_TIMEOUT_MS=300, ~30 ms per run: `
+      + `${statusLine(statuses)} in `
       + `${burstMs.toFixed(0)} ms; runs executed ${executed}, dropped unstarted ${droppedRuns}; 503s answered after `
       + `p50 ${percentile(late, 50)?.toFixed(0)} ms, max ${late.at(-1)?.toFixed(0)} ms`);
     assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 503), [], statusLine(statuses));

@@ -9,11 +9,15 @@ import type { AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
 
-/** 200 logins a second from distinct emails and addresses, from a thread of its own (login-flood.worker.ts). */
+/** `perSecond` logins a second from distinct emails and addresses, from a thread of its own (login-flood.worker). */
 function loginFlood(port: number, perSecond: number, ms: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('../support/login-flood.worker.js', import.meta.url), { workerData: { port, perSecond, ms } });
-    w.once('message', (m: Record<string, number>) => { resolve(m); void w.terminate(); });
+    const file = new URL('../support/login-flood.worker.js', import.meta.url);
+    const w = new Worker(file, { workerData: { port, perSecond, ms } });
+    w.once('message', (m: Record<string, number>) => {
+      resolve(m);
+      void w.terminate();
+    });
     w.once('error', reject);
   });
 }
@@ -22,6 +26,8 @@ function loginFlood(port: number, perSecond: number, ms: number): Promise<Record
  * argon2 login checks (unknown emails too) used to run as fast as logins came, on libuv's threads, taking the
  * cores predictions need: ~80 logins/s with distinct emails starved them. With a per-process login budget and
  * one hash at a time, predictions at c=8 keep their p99 within 2x of a quiet run during 10 s of 200 logins/s.
+ * The logins come from distinct addresses (X-Forwarded-For, trusted from loopback), so the per-IP windows
+ * never apply: only the process's own budgets.
  */
 describe('floods: logins with distinct emails from distinct addresses', () => {
   let api: { url: string; proc: AppProcess };
@@ -36,25 +42,28 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
 
   it('keeps prediction p99 at c=8 within 2x of a quiet run, with no 5xx, during 10 s of 200 logins/s', async (t) => {
     const port = Number(new URL(api.url).port);
-    const request = rawRequest('POST', `/v1/models/${model}/predict`, { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' },
+    const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
+    const request = rawRequest('POST', `/v1/models/${model}/predict`, headers,
       JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) }));
     const predictions = (ms: number) => flood(port, () => request, { connections: 8, depth: 1, ms, max: 1_000_000 });
     await predictions(1000); // warm-up
-    const quiet = await predictions(5000);
+    // Quiet runs before and after the flood: this box is shared, and its background load drifts.
+    const before = await predictions(5000);
     const [flooded, logins] = await Promise.all([predictions(10_000), loginFlood(port, 200, 10_000)]);
-    const summary = (r: FloodResult) => `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms (${statusLine(r.statuses)})`;
-    const [q99, f99] = [percentile(quiet.latencies, 99), percentile(flooded.latencies, 99)];
-    t.diagnostic(`predictions at c=8, quiet: ${summary(quiet)}`);
-    t.diagnostic(`predictions at c=8 during 10 s of 200 logins/s: ${summary(flooded)}; p99 ${(f99 / q99).toFixed(2)}x quiet`);
+    const after = await predictions(5000);
+    const p99 = (r: FloodResult) => percentile(r.latencies, 99);
+    const summary = (r: FloodResult) => `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, `
+      + `p99 ${p99(r).toFixed(2)} ms (${statusLine(r.statuses)})`;
+    const quiet99 = (p99(before) + p99(after)) / 2;
+    t.diagnostic(`predictions at c=8, quiet before: ${summary(before)}; quiet after: ${summary(after)}`);
+    t.diagnostic(`predictions at c=8 during 10 s of 200 logins/s: ${summary(flooded)}; `
+      + `p99 ${(p99(flooded) / quiet99).toFixed(2)}x quiet (${quiet99.toFixed(2)} ms)`);
     t.diagnostic(`logins: ${JSON.stringify(logins)}`);
-    assert.deepEqual([...quiet.statuses.keys()], [200]);
-    assert.deepEqual([...flooded.statuses.keys()], [200], statusLine(flooded.statuses));
-    const sentLogins = Object.values(logins).reduce((a, b) => a + b, 0);
-    assert.equal(sentLogins, 2000);
+    for (const r of [before, flooded, after]) assert.deepEqual([...r.statuses.keys()], [200], statusLine(r.statuses));
+    assert.equal(Object.values(logins).reduce((a, b) => a + b, 0), 2000);
     assert.deepEqual(Object.keys(logins).filter((s) => s !== '401' && s !== '429'), [], JSON.stringify(logins));
-    assert.ok((logins['429'] ?? 0) > 0, 'the budget refused some logins');
-    // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (10) a second and its burst, whatever came.
-    assert.ok((logins['401'] ?? 0) <= 10 * 11 + 10, JSON.stringify(logins));
-    assert.ok(f99 <= 2 * q99, `p99 ${f99.toFixed(2)} ms during the flood vs ${q99.toFixed(2)} ms quiet`);
+    // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (5) a second and its burst, whatever came.
+    assert.ok((logins['401'] ?? 0) <= 5 * 11 + 5, JSON.stringify(logins));
+    assert.ok(p99(flooded) <= 2 * quiet99, `p99 ${p99(flooded).toFixed(2)} ms flooded, ${quiet99.toFixed(2)} ms quiet`);
   });
 });

@@ -5,45 +5,17 @@ import { freePort, startApp, waitReady, type AppProcess } from './processes.js';
 export async function ownApi(name: string, env: Record<string, string>): Promise<{ url: string; proc: AppProcess }> {
   const port = await freePort();
   const proc = startApp(name, 'api', {
-    REDIS_PREFIX: `${name}-${Date.now().toString(36)}`, PREDICTION_LOG_SAMPLE_RATE: '0', RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000',
-    API_PORT: String(port), ...env,
+    REDIS_PREFIX: `${name}-${Date.now().toString(36)}`, PREDICTION_LOG_SAMPLE_RATE: '0',
+    RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', API_PORT: String(port), ...env,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, proc);
   return { url, proc };
 }
 
-export interface LoadResult {
-  latencies: number[];
-  statuses: Map<number, number>;
-  n: number;
-}
-
-/**
- * `connections` loops, each sending one request after another until `ms` have passed or `max` requests went
- * in all; every answer's status and latency (ms, client side) is kept.
- */
-export async function closedLoop(send: (i: number) => Promise<Response>, opts: { ms: number; connections: number; max?: number }): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
-  const until = Date.now() + opts.ms;
-  const max = opts.max ?? Infinity;
-  let sent = 0;
-  await Promise.all(Array.from({ length: opts.connections }, async () => {
-    while (Date.now() < until && sent < max) {
-      const i = sent++;
-      const t = performance.now();
-      const res = await send(i);
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t);
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    }
-  }));
-  latencies.sort((a, b) => a - b);
-  return { latencies, statuses, n: latencies.length };
-}
-
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+/** The value below which `p` percent of `sorted` (ascending) lie. */
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 /** `/metrics` as text (the admin key has models:read). */
 export async function metricsText(apiUrl: string, adminKey: string): Promise<string> {
@@ -62,4 +34,5 @@ export function metricSum(text: string, name: string, ...having: string[]): numb
   return sum;
 }
 
-export const statusLine = (s: Map<number, number>) => [...s].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`).join(' ');
+export const statusLine = (s: Map<number, number>) =>
+  [...s].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`).join(' ');

@@ -19,7 +19,9 @@ while (sent < total) {
     const i = sent;
     const body = JSON.stringify({ email: `flood-${i}-${started}@example.com`, password: `wrong-password-${i}` });
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    answers.push(conns[i % conns.length]!.send(rawRequest('POST', '/v1/auth/login', { 'content-type': 'application/json', 'x-forwarded-for': ip }, body)).then(
+    const headers = { 'content-type': 'application/json', 'x-forwarded-for': ip };
+    const request = rawRequest('POST', '/v1/auth/login', headers, body);
+    answers.push(conns[i % conns.length]!.send(request).then(
       (a) => { statuses[a.status] = (statuses[a.status] ?? 0) + 1; },
       () => { statuses.error = (statuses.error ?? 0) + 1; },
     ));

@@ -54,7 +54,10 @@ export class RawConnection {
       if (end < 0) return;
       const head = this.buf.subarray(0, end).toString('latin1');
       const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-      if (!m) throw new Error(`an answer without Content-Length: ${head}`);
+      if (!m) {
+        this.socket.destroy(new Error(`an answer without Content-Length: ${head}`));
+        return;
+      }
       const total = end + 4 + Number(m[1]);
       if (this.buf.length < total) return;
       const body = this.buf.subarray(end + 4, total).toString('utf8');
@@ -72,7 +75,8 @@ export interface RawAnswer {
 
 /** The text of one request with a Content-Length body (or none). */
 export function rawRequest(method: string, path: string, headers: Record<string, string>, body?: string): string {
-  const lines = [`${method} ${path} HTTP/1.1`, 'host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [`${method} ${path} HTTP/1.1`, 'host: 127.0.0.1'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   if (body !== undefined) lines.push(`content-length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body ?? ''}`;
 }
@@ -88,7 +92,9 @@ export interface FloodResult {
  * `connections` sockets, each keeping `depth` requests in flight, until `ms` have passed or `max` requests were
  * sent in all.
  */
-export async function flood(port: number, request: (i: number) => string, opts: { connections: number; depth: number; ms: number; max: number }): Promise<FloodResult> {
+export async function flood(
+  port: number, request: (i: number) => string, opts: { connections: number; depth: number; ms: number; max: number },
+): Promise<FloodResult> {
   const statuses = new Map<number, number>();
   const latencies: number[] = [];
   const until = Date.now() + opts.ms;

@@ -120,7 +120,7 @@ export class AuthService implements OnModuleDestroy {
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.hashGate = new WorkGate(Math.max(1, opts.loginHashConcurrency ?? 1), opts.loginHashQueue ?? 16);
-    const perSecond = opts.loginGlobalPerSecond ?? 10;
+    const perSecond = opts.loginGlobalPerSecond ?? 5;
     this.loginBucket = new TokenBucket(perSecond, Math.max(1, perSecond));
   }
 
