@@ -117,9 +117,15 @@ const apiEnv = z.object({
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
   // --- floods (issue 22): what one process spends on callers it may not serve ---
-  /** Login attempts per client IP (any email) per LOGIN_WINDOW_SECONDS, across api processes; checked before argon2. */
+  /**
+   * Failed login attempts per client IP (any email) per LOGIN_WINDOW_SECONDS, across api processes; checked
+   * before argon2 (a successful login gives its attempt back).
+   */
   LOGIN_IP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(100),
-  /** Password checks per second per api process (argon2 takes a core for tens of ms); past it a login gets 429. */
+  /**
+   * Password checks per second per api process (argon2 takes a core for tens of ms), with a burst of twice as
+   * many (at least 10); past it a login gets 429.
+   */
   LOGIN_GLOBAL_PER_SECOND: z.coerce.number().min(1).default(5),
   /** argon2 hashes at once per process (libuv's pool has 4 threads), and how many may wait; past that 429. */
   LOGIN_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(1),

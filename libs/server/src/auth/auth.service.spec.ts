@@ -89,6 +89,16 @@ describe('AuthService API keys', () => {
     await t.auth.onModuleDestroy();
   });
 
+  it('re-reads the prefixes for a token of an unknown prefix, at most once a second', async () => {
+    const t = await setup();
+    await t.start();
+    const seeded = t.addKey(); // inserted behind the process's back, as the seed does
+    assert.equal(await t.auth.resolveApiKey(seeded, null), null, 'the prefixes were read a moment ago');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await t.auth.resolveApiKey(seeded, null))?.apiKeyId, 'k-0');
+    await t.auth.onModuleDestroy();
+  });
+
   it('accepts a key created after boot as soon as its creation is announced', async () => {
     const t = await setup();
     await t.start();

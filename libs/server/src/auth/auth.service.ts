@@ -21,7 +21,7 @@ export interface AuthOptions {
   // --- floods (issue 22): budgets checked before the expensive parts of a login or a key lookup ---
   /** Login attempts per client IP (any email) per loginWindowSeconds, shared by every api process (Redis). */
   loginIpMaxAttempts: number;
-  /** Password checks per second per api process (a token bucket holding one second's worth). */
+  /** Password checks per second per api process (a token bucket holding two seconds' worth, at least 10). */
   loginGlobalPerSecond: number;
   /** argon2 hashes running at once per process, and how many may wait for one; past that a login gets 429. */
   loginHashConcurrency: number;
@@ -121,7 +121,8 @@ export class AuthService implements OnModuleDestroy {
   ) {
     this.hashGate = new WorkGate(Math.max(1, opts.loginHashConcurrency ?? 1), opts.loginHashQueue ?? 16);
     const perSecond = opts.loginGlobalPerSecond ?? 5;
-    this.loginBucket = new TokenBucket(perSecond, Math.max(1, perSecond));
+    // A burst of a few seconds' worth: a handful of people (or a test suite) logging in at once all get in.
+    this.loginBucket = new TokenBucket(perSecond, Math.max(10, 2 * perSecond));
   }
 
   /** Called once at boot by the api: listen for invalidations, load key prefixes, start the lastUsedAt flusher. */
@@ -207,7 +208,7 @@ export class AuthService implements OnModuleDestroy {
   loginRefusal(): AppError | null {
     const wait = this.loginBucket.peek(Date.now());
     if (wait > 0) return tooManyLogins(wait);
-    return this.hashGate.load.waiting >= (this.opts.loginHashQueue ?? 16) ? tooManyLogins(1) : null;
+    return this.hashGate.full ? tooManyLogins(1) : null;
   }
 
   async login(email: string, password: string, ip: string | null, userAgent: string | null) {
@@ -225,7 +226,9 @@ export class AuthService implements OnModuleDestroy {
       await this.audit.record(null, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, summary: { email, ip } });
       throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
     }
-    await this.redis.client.del(this.rateKey(ip, email));
+    // A success clears its (IP, email) window and gives its attempt back to the IP's: that window counts failures,
+    // so the people behind one address who know their passwords never use it up.
+    await this.redis.client.multi().del(this.rateKey(ip, email)).decr(this.ipRateKey(ip)).exec();
     const token = newSessionToken();
     const expiresAt = new Date(Date.now() + this.opts.sessionTtlHours * 3600_000);
     await this.repo.createSession({
@@ -371,6 +374,10 @@ export class AuthService implements OnModuleDestroy {
     };
   }
 
+  private ipRateKey(ip: string | null) {
+    return this.redis.key('login-ip', ip ?? '-');
+  }
+
   private rateKey(ip: string | null, email: string) {
     return this.redis.key('login', ip ?? '-', email.trim().toLowerCase());
   }
@@ -381,7 +388,7 @@ export class AuthService implements OnModuleDestroy {
    */
   private async checkLoginRate(ip: string | null, email: string) {
     const key = this.rateKey(ip, email);
-    const ipKey = this.redis.key('login-ip', ip ?? '-');
+    const ipKey = this.ipRateKey(ip);
     const multi = this.redis.client.multi().incr(key).ttl(key).incr(ipKey).ttl(ipKey);
     const replies = (await multi.exec()) as [null, number][];
     const [count, ttl, ipCount, ipTtl] = replies.map((r) => r[1]) as [number, number, number, number];

@@ -15,7 +15,10 @@ describe('WorkGate', () => {
       return 'ok';
     };
     const full = () => new Error('full');
-    const runs = [gate.run(task, full), gate.run(task, full), gate.run(task, full)];
+    const runs = [gate.run(task, full), gate.run(task, full)];
+    assert.equal(gate.full, false);
+    runs.push(gate.run(task, full));
+    assert.equal(gate.full, true);
     await assert.rejects(gate.run(task, full), /full/);
     assert.deepEqual(await Promise.all(runs), ['ok', 'ok', 'ok']);
     assert.equal(most, 1);

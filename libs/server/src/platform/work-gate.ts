@@ -26,6 +26,11 @@ export class WorkGate {
     }
   }
 
+  /** Whether run() would refuse a task now. */
+  get full(): boolean {
+    return this.active >= this.limit && this.waiting.length >= this.maxQueue;
+  }
+
   /** Tasks running now and tasks waiting. */
   get load(): { active: number; waiting: number } {
     return { active: this.active, waiting: this.waiting.length };
