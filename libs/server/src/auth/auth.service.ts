@@ -19,7 +19,7 @@ export interface AuthOptions {
   loginWindowSeconds: number;
   apiKeyCacheSeconds: number;
   // --- floods (issue 22): budgets checked before the expensive parts of a login or a key lookup ---
-  /** Login attempts per client IP (any email) per loginWindowSeconds, shared by every api process (Redis). */
+  /** Failed logins per client IP (any email) per loginWindowSeconds, shared by every api process (Redis). */
   loginIpMaxAttempts: number;
   /** Password checks per second per api process (a token bucket holding two seconds' worth, at least 10). */
   loginGlobalPerSecond: number;
