@@ -4,17 +4,22 @@ import { Worker } from 'node:worker_threads';
 import { e2eEnv } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 import { ownApi, percentile, statusLine } from '../support/load.js';
-import { flood, rawRequest, type FloodResult } from '../support/raw-http.js';
+import { flood, rawRequest, type FloodResult, type RawAnswer } from '../support/raw-http.js';
 import type { AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
 
+interface LoginFlood {
+  statuses: Record<string, number>;
+  refusal: RawAnswer | null;
+}
+
 /** `perSecond` logins a second from distinct emails and addresses, from a thread of its own (login-flood.worker). */
-function loginFlood(port: number, perSecond: number, ms: number): Promise<Record<string, number>> {
+function loginFlood(port: number, perSecond: number, ms: number): Promise<LoginFlood> {
   return new Promise((resolve, reject) => {
     const file = new URL('../support/login-flood.worker.js', import.meta.url);
     const w = new Worker(file, { workerData: { port, perSecond, ms } });
-    w.once('message', (m: Record<string, number>) => {
+    w.once('message', (m: LoginFlood) => {
       resolve(m);
       void w.terminate();
     });
@@ -49,7 +54,9 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
     await predictions(1000); // warm-up
     // Quiet runs before and after the flood: this box is shared, and its background load drifts.
     const before = await predictions(5000);
-    const [flooded, logins] = await Promise.all([predictions(10_000), loginFlood(port, 200, 10_000)]);
+    const [flooded, { statuses: logins, refusal }] = await Promise.all([
+      predictions(10_000), loginFlood(port, 200, 10_000),
+    ]);
     const after = await predictions(5000);
     const p99 = (r: FloodResult) => percentile(r.latencies, 99);
     const summary = (r: FloodResult) => `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, `
@@ -62,6 +69,10 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
     for (const r of [before, flooded, after]) assert.deepEqual([...r.statuses.keys()], [200], statusLine(r.statuses));
     assert.equal(Object.values(logins).reduce((a, b) => a + b, 0), 2000);
     assert.deepEqual(Object.keys(logins).filter((s) => s !== '401' && s !== '429'), [], JSON.stringify(logins));
+    // A refusal is the usual JSON error, with Retry-After and the request id.
+    assert.equal(JSON.parse(refusal!.body).error.code, 'RATE_LIMITED', refusal!.body);
+    assert.match(refusal!.head, /\r\nretry-after: [1-9]/i);
+    assert.match(refusal!.head, /\r\nx-request-id: \S+/i);
     // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (5) a second and its burst (10), whatever came.
     assert.ok((logins['401'] ?? 0) <= 5 * 11 + 10, JSON.stringify(logins));
     assert.ok(p99(flooded) <= 2 * quiet99, `p99 ${p99(flooded).toFixed(2)} ms flooded, ${quiet99.toFixed(2)} ms quiet`);
