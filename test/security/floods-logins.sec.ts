@@ -52,19 +52,23 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
       JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) }));
     const predictions = (ms: number) => flood(port, () => request, { connections: 8, depth: 1, ms, max: 1_000_000 });
     await predictions(1000); // warm-up
-    // Quiet runs before and after the flood: this box is shared, and its background load drifts.
+    // Quiet runs before and after the flood: its background load drifts.
     const before = await predictions(5000);
     const [flooded, { statuses: logins, refusal }] = await Promise.all([
       predictions(10_000), loginFlood(port, 200, 10_000),
     ]);
     const after = await predictions(5000);
-    const p99 = (r: FloodResult) => percentile(r.latencies, 99);
+    // The p99 compared is the median of each second's p99: a few seconds of someone else's load on this shared
+    // box (quiet or not) do not decide it, while a flood that slows predictions does so every second.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const p99 = (...rs: FloodResult[]) => median(rs.flatMap((r) => r.perSecond.map((s) => percentile(s, 99))));
     const summary = (r: FloodResult) => `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, `
-      + `p99 ${p99(r).toFixed(2)} ms (${statusLine(r.statuses)})`;
-    const quiet99 = (p99(before) + p99(after)) / 2;
+      + `p99 ${percentile(r.latencies, 99).toFixed(2)} ms (median of each second's ${p99(r).toFixed(2)} ms; `
+      + `${statusLine(r.statuses)})`;
+    const quiet99 = p99(before, after);
     t.diagnostic(`predictions at c=8, quiet before: ${summary(before)}; quiet after: ${summary(after)}`);
     t.diagnostic(`predictions at c=8 during 10 s of 200 logins/s: ${summary(flooded)}; `
-      + `p99 ${(p99(flooded) / quiet99).toFixed(2)}x quiet (${quiet99.toFixed(2)} ms)`);
+      + `p99 ${(p99(flooded) / quiet99).toFixed(2)}x quiet (${quiet99.toFixed(2)} ms, median of each quiet second's)`);
     t.diagnostic(`logins: ${JSON.stringify(logins)}`);
     for (const r of [before, flooded, after]) assert.deepEqual([...r.statuses.keys()], [200], statusLine(r.statuses));
     assert.equal(Object.values(logins).reduce((a, b) => a + b, 0), 2000);
@@ -73,8 +77,8 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
     assert.equal(JSON.parse(refusal!.body).error.code, 'RATE_LIMITED', refusal!.body);
     assert.match(refusal!.head, /\r\nretry-after: [1-9]/i);
     assert.match(refusal!.head, /\r\nx-request-id: \S+/i);
-    // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (5) a second and its burst (10), whatever came.
-    assert.ok((logins['401'] ?? 0) <= 5 * 11 + 10, JSON.stringify(logins));
+    // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (2) a second and its burst (10), whatever came.
+    assert.ok((logins['401'] ?? 0) <= 2 * 11 + 10, JSON.stringify(logins));
     assert.ok(p99(flooded) <= 2 * quiet99, `p99 ${p99(flooded).toFixed(2)} ms flooded, ${quiet99.toFixed(2)} ms quiet`);
   });
 });

@@ -86,6 +86,8 @@ export interface FloodResult {
   n: number;
   /** Client-side milliseconds from write to answer, sorted. */
   latencies: number[];
+  /** The same, per second of the run (by when the answer came), in order. */
+  perSecond: number[][];
 }
 
 /**
@@ -97,7 +99,9 @@ export async function flood(
 ): Promise<FloodResult> {
   const statuses = new Map<number, number>();
   const latencies: number[] = [];
-  const until = Date.now() + opts.ms;
+  const perSecond: number[][] = [];
+  const started = Date.now();
+  const until = started + opts.ms;
   let sent = 0;
   const conns = await Promise.all(Array.from({ length: opts.connections }, () => RawConnection.open(port)));
   await Promise.all(conns.map((c) => Promise.all(Array.from({ length: opts.depth }, async () => {
@@ -105,11 +109,14 @@ export async function flood(
       const i = sent++;
       const t = performance.now();
       const a = await c.send(request(i));
-      latencies.push(performance.now() - t);
+      const ms = performance.now() - t;
+      latencies.push(ms);
+      (perSecond[Math.floor((Date.now() - started) / 1000)] ??= []).push(ms);
       statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
     }
   }))));
   for (const c of conns) c.close();
   latencies.sort((a, b) => a - b);
-  return { statuses, n: latencies.length, latencies };
+  for (const s of perSecond) s?.sort((a, b) => a - b);
+  return { statuses, n: latencies.length, latencies, perSecond: perSecond.filter((s) => s?.length) };
 }

@@ -126,7 +126,7 @@ const apiEnv = z.object({
    * Password checks per second per api process (argon2 takes a core for tens of ms), with a burst of twice as
    * many (at least 10); past it a login gets 429.
    */
-  LOGIN_GLOBAL_PER_SECOND: z.coerce.number().min(1).default(5),
+  LOGIN_GLOBAL_PER_SECOND: z.coerce.number().min(1).default(2),
   /** argon2 hashes at once per process (libuv's pool has 4 threads), and how many may wait; past that 429. */
   LOGIN_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(1),
   LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).default(16),

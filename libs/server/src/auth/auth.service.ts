@@ -120,7 +120,7 @@ export class AuthService implements OnModuleDestroy {
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.hashGate = new WorkGate(Math.max(1, opts.loginHashConcurrency ?? 1), opts.loginHashQueue ?? 16);
-    const perSecond = opts.loginGlobalPerSecond ?? 5;
+    const perSecond = opts.loginGlobalPerSecond ?? 2;
     // A burst of a few seconds' worth: a handful of people (or a test suite) logging in at once all get in.
     this.loginBucket = new TokenBucket(perSecond, Math.max(10, 2 * perSecond));
   }
