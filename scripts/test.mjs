@@ -110,7 +110,9 @@ try {
         // The e2e webhook and callback receivers listen on loopback, which outbound requests refuse by default.
         OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
         // The hostile-model test's endless Loop fails at this limit instead of the 60 s default.
-        VALIDATION_TIMEOUT_SECONDS: '20' };
+        VALIDATION_TIMEOUT_SECONDS: '20',
+        // The browser stories sign in often; the login budget itself is measured by floods-logins on its own api.
+        LOGIN_GLOBAL_PER_SECOND: '20' };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');

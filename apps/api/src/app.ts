@@ -15,11 +15,13 @@ import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
 import { logAccess } from './common/access-log.js';
+import { toErrorBody } from './common/error.filter.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
   // The fast lane sits in front of Fastify on the same server; it exists once the app's services do.
   let lane: FastLane | null = null;
+  let auth: AuthService | null = null;
   const adapter = new FastifyAdapter({
     // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
     // a client that never finishes its headers holds a socket for a minute or more (slow-loris).
@@ -32,7 +34,9 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
         // Node looks for expired requests only this often (30 s by default), which would stretch every timeout.
         connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
       }, (req, res) => {
-        if (!lane?.take(req, res)) handler(req, res);
+        if (lane?.take(req, res)) return;
+        if (auth && refuseLogin(auth, logger, req, res)) return;
+        handler(req, res);
       }),
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
@@ -58,9 +62,11 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     void reply.header('x-request-id', req.id);
   });
   registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
+  auth = app.get(AuthService);
   fastify.addHook('onResponse', async (req, reply) => {
     logAccess(logger, Boolean((req as { prediction?: unknown }).prediction), req.id, req.method, req.url, reply.statusCode, reply.elapsedTime);
   });
+  app.get(ServingMetrics).keyLookups = () => auth!.keyLookups;
   lane = new FastLane({
     cfg: config, log: logger, auth: app.get(AuthService), predictions: app.get(PredictionService),
     metrics: app.get(ServingMetrics), rollups: app.get(RollupsService),
@@ -77,4 +83,28 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     .build());
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
   return app;
+}
+
+/**
+ * A login that cannot get a password check now (AuthService.loginRefusal) is answered 429 here, on the bare
+ * node:http server like the fast lane, before Fastify parses anything: a login flood then costs the event loop
+ * that also runs every prediction a few microseconds a request (through the framework it cost ~10x that).
+ * The answer is the framework's (same JSON error, Retry-After, X-Request-Id); Node discards the unread body.
+ */
+function refuseLogin(auth: AuthService, logger: Logger, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'POST') return false;
+  const url = req.url!;
+  if (!url.startsWith('/v1/auth/login') || (url.length > 14 && url[14] !== '?')) return false;
+  const refusal = auth.loginRefusal();
+  if (!refusal) return false;
+  const started = performance.now();
+  const id = requestIdOf(req.headers['x-request-id']);
+  const json = JSON.stringify(toErrorBody(refusal, id).body);
+  res.writeHead(refusal.status, {
+    'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id,
+    'retry-after': String((refusal.details as { retryAfterSeconds: number }).retryAfterSeconds),
+  });
+  res.end(json);
+  logAccess(logger, false, id, req.method, url, refusal.status, performance.now() - started);
+  return true;
 }

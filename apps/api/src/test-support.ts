@@ -12,6 +12,12 @@ export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
  */
 export async function startTestApp(env: Record<string, string> = {}) {
   const config = loadApiConfig(integrationEnv(env));
+  // Seeded before the app starts, as `npm start` and the deployments do: the api reads key prefixes at boot.
+  const { runSeed } = await import('@modelyard/server');
+  const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
+  // Its own account: seeding rotates the bootstrap key, and the e2e platform's key must survive this one.
+  const adminAccount = `it-admin-${Math.random().toString(36).slice(2, 10)}`;
+  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } }, { serviceAccount: adminAccount });
   const app = await createApp(config, createLogger(config.log, 'api-test'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -29,12 +35,6 @@ export async function startTestApp(env: Record<string, string> = {}) {
     try { json = res.body ? JSON.parse(res.body) : undefined; } catch { json = undefined; }
     return { status: res.statusCode, headers: res.headers, json, body: res.body };
   }
-
-  const { runSeed } = await import('@modelyard/server');
-  const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
-  // Its own account: seeding rotates the bootstrap key, and the e2e platform's key must survive this one.
-  const adminAccount = `it-admin-${Math.random().toString(36).slice(2, 10)}`;
-  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } }, { serviceAccount: adminAccount });
 
   /** A user with this role, logged in: returns its session cookie. */
   async function userWithRole(role: Role) {

@@ -137,6 +137,31 @@ const apiEnv = z.object({
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  // --- floods (issue 22): what one process spends on callers it may not serve ---
+  /**
+   * Failed login attempts per client IP (any email) per LOGIN_WINDOW_SECONDS, across api processes; checked
+   * before argon2 (a successful login gives its attempt back).
+   */
+  LOGIN_IP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(100),
+  /**
+   * Password checks per second per api process (argon2 takes a core for tens of ms), with a burst of twice as
+   * many (at least 10); past it a login gets 429.
+   */
+  LOGIN_GLOBAL_PER_SECOND: z.coerce.number().min(1).default(2),
+  /** argon2 hashes at once per process (libuv's pool has 4 threads), and how many may wait; past that 429. */
+  LOGIN_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(1),
+  LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).default(16),
+  /** Good API keys kept in memory per process (least recently used dropped first). */
+  API_KEY_CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
+  /** Unknown keys remembered as unknown (for API_KEY_CACHE_SECONDS), in a cache of their own. */
+  API_KEY_MISS_CACHE_SIZE: z.coerce.number().int().min(1).default(1000),
+  /**
+   * onnxruntime runs per api process started and not finished; more wait in line, and a run whose caller's
+   * PREDICT_TIMEOUT_MS has passed while it waited is dropped, never started.
+   */
+  MAX_INFLIGHT_RUNS: z.coerce.number().int().min(1).max(256).default(4),
+  /** Series per request-metric family; past it new label sets are counted under one `(overflow)` series. */
+  METRICS_MAX_SERIES: z.coerce.number().int().min(10).default(2000),
 });
 
 const workerEnv = z.object({
@@ -254,11 +279,15 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
       silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
       silentCpuShare: e.SILENT_CPU_SHARE,
+      maxInflightRuns: e.MAX_INFLIGHT_RUNS, metricsMaxSeries: e.METRICS_MAX_SERIES,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
       apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
+      loginIpMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS, loginGlobalPerSecond: e.LOGIN_GLOBAL_PER_SECOND,
+      loginHashConcurrency: e.LOGIN_HASH_CONCURRENCY, loginHashQueue: e.LOGIN_HASH_QUEUE,
+      apiKeyCacheSize: e.API_KEY_CACHE_SIZE, apiKeyMissCacheSize: e.API_KEY_MISS_CACHE_SIZE,
     },
   };
 }

@@ -87,7 +87,8 @@ export class ServerCoreModule {
           provide: AUTH_OPTIONS,
           useValue: opts.auth ?? {
             sessionSecret: 'unused-in-this-process', sessionTtlHours: 1, loginMaxAttempts: 0,
-            loginWindowSeconds: 1, apiKeyCacheSeconds: 0,
+            loginWindowSeconds: 1, apiKeyCacheSeconds: 0, loginIpMaxAttempts: 0, loginGlobalPerSecond: 1,
+            loginHashConcurrency: 1, loginHashQueue: 0, apiKeyCacheSize: 1000, apiKeyMissCacheSize: 1000,
           },
         },
         ...services,

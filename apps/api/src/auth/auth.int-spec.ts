@@ -120,6 +120,77 @@ describe('auth over HTTP (real Postgres + Redis)', () => {
   });
 });
 
+describe('login budgets, checked before the password hash (real Redis)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ LOGIN_IP_MAX_ATTEMPTS: '3', LOGIN_GLOBAL_PER_SECOND: '1000' }); });
+  after(() => t.close());
+
+  it('refuses a fourth login from one address, whatever the emails, with 429; other addresses go on', async () => {
+    const login = (ip: string) => t.request('POST', '/v1/auth/login', {
+      body: { email: uniqueEmail(), password: 'wrong-password' }, headers: { 'x-forwarded-for': ip },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await login('203.0.113.7')).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    const limited = await login('203.0.113.7');
+    assert.equal(limited.json.error.code, 'RATE_LIMITED');
+    assert.match(limited.json.error.message, /from this address/);
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+    assert.equal((await login('198.51.100.9')).status, 401);
+  });
+
+  it('counts failures only: people who know their password log in from one address as often as they like', async () => {
+    const u = await t.userWithRole('viewer');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await t.request('POST', '/v1/auth/login', {
+        body: { email: u.email, password: TEST_PASSWORD }, headers: { 'x-forwarded-for': '203.0.113.50' },
+      });
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+  });
+});
+
+describe('the per-process login budget (real Redis)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ LOGIN_GLOBAL_PER_SECOND: '1' }); });
+  after(() => t.close());
+
+  it('lets its burst of password checks through from any addresses and answers the rest 429', async () => {
+    const started = Date.now();
+    // One a second with a burst of ten: of fourteen at once, ten are checked (eleven if a second went by).
+    const all = await Promise.all(Array.from({ length: 14 }, (_, i) => t.request('POST', '/v1/auth/login', {
+      body: { email: uniqueEmail(), password: 'wrong-password' }, headers: { 'x-forwarded-for': `192.0.2.${i + 1}` },
+    })));
+    const statuses = all.map((r) => r.status);
+    const count = (s: number) => statuses.filter((x) => x === s).length;
+    const took = Date.now() - started;
+    assert.ok([10, 11].includes(count(401)) && count(401) + count(429) === 14, `${statuses.join(',')} in ${took} ms`);
+    const limited = all.find((r) => r.status === 429)!;
+    assert.equal(limited.json.error.code, 'RATE_LIMITED');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+  });
+});
+
+describe('password hashes at once (real Redis)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ LOGIN_GLOBAL_PER_SECOND: '1000', LOGIN_HASH_CONCURRENCY: '1', LOGIN_HASH_QUEUE: '0' });
+  });
+  after(() => t.close());
+
+  it('runs one argon2 check at a time and refuses logins that would wait for one, with 429', async () => {
+    const all = await Promise.all(Array.from({ length: 6 }, (_, i) => t.request('POST', '/v1/auth/login', {
+      body: { email: uniqueEmail(), password: 'wrong-password' }, headers: { 'x-forwarded-for': `192.0.2.${i + 1}` },
+    })));
+    const statuses = all.map((r) => r.status);
+    assert.ok(statuses.includes(401) && statuses.includes(429), statuses.join(','));
+    assert.deepEqual(statuses.filter((s) => s !== 401 && s !== 429), []);
+    assert.match(all.find((r) => r.status === 429)!.json.error.message, /Too many logins right now/);
+  });
+});
+
 describe('HTTP platform behaviour', () => {
   let t: TestApp;
   before(async () => { t = await startTestApp({ MAX_BODY_BYTES: '4096' }); });

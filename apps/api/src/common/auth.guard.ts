@@ -33,6 +33,7 @@ export class AuthGuard implements CanActivate {
     const header = req.headers.authorization;
     if (header) {
       const m = /^Bearer\s+(\S{16,512})$/i.exec(header);
+      // resolveApiKey checks the token's shape and prefix before hashing it or asking Postgres.
       const principal = m ? await this.auth.resolveApiKey(m[1]!, req.ip) : null;
       // A bad key is an error even on public routes' neighbours: never fall back to the cookie silently.
       if (!principal && strict) throw new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');

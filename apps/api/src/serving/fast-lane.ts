@@ -47,6 +47,9 @@ const ROUTES: LaneRoute[] = [
   { pattern: new RegExp(`^/v1/models/${NAME}/invocations$`), route: '/v1/models/:name/invocations', fmt: MLFLOW_FORMAT, protocol: 'mlflow', csv: true },
 ];
 
+/** The guard's words for a token that is no key (same message on both paths). */
+const BAD_KEY = new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
+
 const isType = (ct: string, mime: string) => ct === mime || ct.startsWith(`${mime};`);
 
 type TrustFn = (addr: string, i: number) => boolean;
@@ -121,18 +124,65 @@ export class FastLane {
     }
     const started = performance.now();
     const id = requestIdOf(h['x-request-id']);
-    const chunks: Buffer[] = [];
+    const ip = this.ip(req);
     const name = m[1]!;
-    const lane = route;
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      void this.answer(req, res, id, started, lane, name, sel, key[1]!, body, csv);
-    });
+    // The caller is known before the body is read: a bad key is answered 401 at once, and Node discards the
+    // body it did not read instead of this process buffering up to MAX_BODY_BYTES for a caller it refuses.
+    const actor = this.d.auth.cachedApiKey(key[1]!, ip);
+    if (actor) {
+      this.read(req, res, id, started, route, name, sel, actor, csv);
+    } else if (actor === null) {
+      this.refuse(req, res, id, started, route, BAD_KEY);
+    } else {
+      this.d.auth.resolveApiKey(key[1]!, ip).then(
+        (p) => {
+          if (p) this.read(req, res, id, started, route, name, sel, p, csv);
+          else this.refuse(req, res, id, started, route, BAD_KEY);
+        },
+        (e: unknown) => this.refuse(req, res, id, started, route, e),
+      );
+    }
     return true;
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string, sel: VersionSelector & { routingKey?: string }, key: string, text: string, csv: boolean) {
+  private read(
+    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
+    sel: VersionSelector & { routingKey?: string }, actor: Principal, csv: boolean,
+  ) {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      void this.answer(req, res, id, started, route, name, sel, actor, body, csv);
+    });
+  }
+
+  /** An answer before the body was read (a bad key): not a prediction, so in no prediction metric. */
+  private refuse(req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, e: unknown) {
+    const status = this.sendError(req, res, id, route, e).status;
+    this.d.metrics.fastLaneNow[route.fmt.format]++;
+    logAccess(this.d.log, true, id, req.method, req.url!, status, performance.now() - started);
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, id: string, route: LaneRoute, e: unknown) {
+    const a = errorAnswer(route.protocol, e, id);
+    if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
+    const json = JSON.stringify(a.body);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id,
+    };
+    if (a.retryAfter) headers['retry-after'] = a.retryAfter;
+    if (!res.headersSent) {
+      res.writeHead(a.status, headers);
+      res.end(json);
+    }
+    return a;
+  }
+
+  private async answer(
+    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
+    sel: VersionSelector & { routingKey?: string }, actor: Principal, text: string, csv: boolean,
+  ) {
     const { cfg, metrics } = this.d;
     // As on the framework path, a request is a prediction (in metrics and rollups) once its body parsed and its
     // caller is known: refusals before that (bad JSON, bad key) are not.
@@ -149,9 +199,6 @@ export class FastLane {
           throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
         }
       }
-      const ip = this.ip(req);
-      const actor: Principal | null = this.d.auth.cachedApiKey(key, ip) ?? (await this.d.auth.resolveApiKey(key, ip));
-      if (!actor) throw new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
       labels = { model: name, version: sel.version ? String(sel.version) : '', format: route.fmt.format, role: '' };
       metrics.inFlightNow++;
       const call = { body, contentType: req.headers['content-type'], requestId: id };
@@ -166,17 +213,9 @@ export class FastLane {
       });
       res.end(json);
     } catch (e) {
-      const a = errorAnswer(route.protocol, e, id);
+      const a = this.sendError(req, res, id, route, e);
       status = a.status;
       code = a.code;
-      if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
-      const json = JSON.stringify(a.body);
-      const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id };
-      if (a.retryAfter) headers['retry-after'] = a.retryAfter;
-      if (!res.headersSent) {
-        res.writeHead(status, headers);
-        res.end(json);
-      }
     }
     const ms = performance.now() - started;
     if (labels) recordPrediction(metrics, this.d.rollups, labels, route.route, status, code, ms);

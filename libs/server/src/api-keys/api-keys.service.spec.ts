@@ -21,7 +21,7 @@ function makeMocks() {
     findById: async (id: string) => (id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null }),
   } as unknown as ApiKeysRepository;
   const audit = { record: async () => {} } as unknown as AuditService;
-  const auth = { invalidate: async () => {} } as unknown as AuthService;
+  const auth = { invalidate: async () => {}, keyCreated: async () => {} } as unknown as AuthService;
   return { repo, audit, auth, created };
 }
 

@@ -73,6 +73,8 @@ export class ApiKeysService {
       name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList,
       userId: owner.userId, serviceAccountId: owner.serviceAccountId, expiresAt,
     });
+    // Tokens of an unknown prefix are refused without a lookup: every api process must know this one now.
+    await this.auth.keyCreated(prefix);
     await this.audit.record(actor, {
       action: 'apiKey.created', objectType: 'apiKey', objectId: row.id,
       summary: { name: row.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },

@@ -35,6 +35,14 @@ export class AuthRepository {
     });
   }
 
+  /** The stored prefix of every key not revoked: tokens with another prefix are refused without a lookup. */
+  async activeKeyPrefixes(): Promise<string[]> {
+    const rows = await this.db.apiKey.findMany({
+      where: { revokedAt: null }, select: { prefix: true }, distinct: ['prefix'],
+    });
+    return rows.map((r) => r.prefix);
+  }
+
   touchApiKeys(ids: string[], at: Date) {
     return this.db.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
   }

@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { displayPrefix, generateApiKey, hashPassword, sessionTokenHash, sha256Hex, verifyPassword } from './crypto.js';
+import {
+  displayPrefix, generateApiKey, hashPassword, isOurKeyShape, sessionTokenHash, sha256Hex, storedPrefixOf,
+  verifyPassword,
+} from './crypto.js';
 
 describe('generateApiKey', () => {
   it('has the my_<prefix>_<secret> shape and never repeats', () => {
@@ -38,5 +41,20 @@ describe('token hashing', () => {
   it('keys session hashes by the secret', () => {
     assert.notEqual(sessionTokenHash('secret-a', 't'), sessionTokenHash('secret-b', 't'));
     assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('storedPrefixOf', () => {
+  it('names the stored prefix of our keys and of foreign (bootstrap) keys, none for tokens no key can be', () => {
+    const { key, prefix } = generateApiKey();
+    assert.equal(isOurKeyShape(key), true);
+    assert.equal(storedPrefixOf(key), prefix);
+    const foreign = 'operator-chosen-key-with-32-characters';
+    assert.equal(storedPrefixOf(foreign), displayPrefix(foreign));
+    for (const bad of ['short-token-xyz', `my_${prefix}_tooShort`, `my_${prefix.toUpperCase()}_${'a'.repeat(40)}`]) {
+      assert.equal(isOurKeyShape(bad), false, bad);
+    }
+    assert.equal(storedPrefixOf('x'.repeat(31)), null);
+    assert.equal(storedPrefixOf('x'.repeat(513)), null);
   });
 });

@@ -49,6 +49,25 @@ export function displayPrefix(key: string): string {
   return m ? m[1]! : `${key.slice(0, 4)}…`;
 }
 
+/** Exactly what generateApiKey makes. */
+const OUR_KEY = /^my_[a-z0-9]{8}_[A-Za-z0-9]{40}$/;
+/** MODELYARD_ADMIN_API_KEY is any string of 32+ characters (seed config); bearer tokens are at most 512. */
+const FOREIGN_KEY = /^\S{32,512}$/;
+
+/** True for a key of our own format (`my_<8-char prefix>_<40-char secret>`); checked with no allocation. */
+export function isOurKeyShape(key: string): boolean {
+  return OUR_KEY.test(key);
+}
+
+/**
+ * The prefix a bearer token would be stored under (ApiKey.prefix, as displayPrefix makes it), or null when the
+ * token cannot be a key at all: it is checked before any hashing or lookup, so garbage costs nothing.
+ */
+export function storedPrefixOf(key: string): string | null {
+  if (OUR_KEY.test(key)) return key.slice(3, 11);
+  return FOREIGN_KEY.test(key) ? `${key.slice(0, 4)}…` : null;
+}
+
 export function sha256Hex(value: string): string {
   return hash('sha256', value, 'hex');
 }

@@ -29,3 +29,17 @@ describe('LeanHistogram', () => {
     assert.deepEqual([...a.counts], [1, 0]);
   });
 });
+
+describe('LeanHistogram series cap', () => {
+  it('counts label sets past the cap under one (overflow) series, and removes a value\'s series', async () => {
+    const registry = new Registry();
+    const h = new LeanHistogram('capped_seconds', 'help', ['model', 'status'], [0.1, 1], registry, 3);
+    for (let i = 0; i < 100; i++) h.series([`m${i}`, '404']).observe(0.01);
+    assert.equal(h.size, 4);
+    const text = await registry.metrics();
+    assert.match(text, /capped_seconds_count\{model="\(overflow\)",status="\(overflow\)"\} 97/);
+    h.remove('model', 'm1');
+    assert.equal(h.size, 3);
+    assert.doesNotMatch(await registry.metrics(), /model="m1"/);
+  });
+});

@@ -1,5 +1,7 @@
 import type { Registry } from 'prom-client';
 
+export const OVERFLOW = '(overflow)';
+
 /** One label set's counts. `observe` is the whole per-request cost: a bucket search and three additions. */
 export class HistogramSeries {
   readonly counts: Float64Array;
@@ -30,25 +32,44 @@ export class LeanHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly all = new Map<string, HistogramSeries>();
+  /** Where label sets past `maxSeries` are counted: every label `(overflow)`, so a scrape stays bounded. */
+  private overflow: HistogramSeries | null = null;
 
-  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry) {
+  constructor(
+    readonly name: string, readonly help: string, private readonly labelNames: readonly string[],
+    private readonly bounds: readonly number[], registry: Registry, private readonly maxSeries = Infinity,
+  ) {
     registry.registerMetric(this as never);
   }
 
-  /** The series of one label set (values in `labelNames` order), created on first use. */
+  /** The series of one label set (values in `labelNames` order), created on first use while under the cap. */
   series(values: readonly string[]): HistogramSeries {
     const key = values.join('\u0000');
     let s = this.all.get(key);
     if (!s) {
+      if (this.all.size >= this.maxSeries) {
+        const labels = Object.fromEntries(this.labelNames.map((n) => [n, OVERFLOW]));
+        this.overflow ??= new HistogramSeries(labels, this.bounds);
+        return this.overflow;
+      }
       s = new HistogramSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), this.bounds);
       this.all.set(key, s);
     }
     return s;
   }
 
+  /** Drops every series whose `label` is `value` (a deleted model's). */
+  remove(label: string, value: string) {
+    for (const [k, s] of this.all) if (s.labels[label] === value) this.all.delete(k);
+  }
+
+  get size(): number {
+    return this.all.size + (this.overflow ? 1 : 0);
+  }
+
   get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-    for (const s of this.all.values()) {
+    for (const s of this.overflow ? [...this.all.values(), this.overflow] : this.all.values()) {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += s.counts[i]!;
@@ -63,5 +84,6 @@ export class LeanHistogram {
 
   reset() {
     this.all.clear();
+    this.overflow = null;
   }
 }

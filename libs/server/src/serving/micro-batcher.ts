@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { ServedVersion } from './served-version.js';
+import { RUN_DROPPED } from './run-gate.js';
 
 export interface MicroBatchConfig {
   maxBatchRows: number;
@@ -8,7 +9,13 @@ export interface MicroBatchConfig {
 
 type Feeds = Record<string, ort.Tensor>;
 type Outputs = Record<string, ort.Tensor>;
-interface Pending { feeds: Feeds; rows: number; resolve: (o: Outputs) => void; reject: (e: unknown) => void }
+interface Pending {
+  feeds: Feeds;
+  rows: number;
+  deadline: number;
+  resolve: (o: Outputs) => void;
+  reject: (e: unknown) => void;
+}
 interface Queue { items: Pending[]; rows: number; cancel: (() => void) | null }
 
 type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -54,11 +61,14 @@ function slice(t: ort.Tensor, start: number, rows: number, totalRows: number): o
 export class MicroBatcher {
   private readonly queues = new Map<string, Queue>();
 
-  constructor(private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[]) => Promise<Outputs>) {}
+  /** `run` gets the latest deadline of the callers it serves: past it, nobody waits for the answer. */
+  constructor(
+    private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[], deadline: number) => Promise<Outputs>,
+  ) {}
 
-  submit(sv: ServedVersion, feeds: Feeds, cfg: MicroBatchConfig): Promise<Outputs> {
+  submit(sv: ServedVersion, feeds: Feeds, cfg: MicroBatchConfig, deadline = Infinity): Promise<Outputs> {
     const rows = batchRows(feeds);
-    if (rows >= cfg.maxBatchRows) return this.run(sv, feeds, sv.outputNames);
+    if (rows >= cfg.maxBatchRows) return this.run(sv, feeds, sv.outputNames, deadline);
     const key = `${sv.model}@${sv.version}|${shapeKey(feeds)}`;
     let q = this.queues.get(key);
     if (!q) {
@@ -67,7 +77,7 @@ export class MicroBatcher {
     }
     const queue = q;
     return new Promise<Outputs>((resolve, reject) => {
-      queue.items.push({ feeds, rows, resolve, reject });
+      queue.items.push({ feeds, rows, deadline, resolve, reject });
       queue.rows += rows;
       if (queue.rows >= cfg.maxBatchRows) {
         this.flush(key, queue, sv);
@@ -89,17 +99,18 @@ export class MicroBatcher {
     this.queues.delete(key);
     const items = q.items;
     if (items.length === 1) {
-      this.run(sv, items[0]!.feeds, sv.outputNames).then(items[0]!.resolve, items[0]!.reject);
+      this.run(sv, items[0]!.feeds, sv.outputNames, items[0]!.deadline).then(items[0]!.resolve, items[0]!.reject);
       return;
     }
     const total = q.rows;
     const names = Object.keys(items[0]!.feeds);
     const merged = Object.fromEntries(names.map((n) => [n, concat(items.map((i) => i.feeds[n]!), total)]));
-    this.run(sv, merged, sv.outputNames).then(
+    const deadline = items.reduce((d, i) => Math.max(d, i.deadline), -Infinity);
+    this.run(sv, merged, sv.outputNames, deadline).then(
       (out) => {
         if (Object.values(out).some((t) => t.dims[0] !== total)) {
           // An output without a batch dimension cannot be split: answer each request on its own.
-          for (const i of items) this.run(sv, i.feeds, sv.outputNames).then(i.resolve, i.reject);
+          for (const i of items) this.run(sv, i.feeds, sv.outputNames, i.deadline).then(i.resolve, i.reject);
           return;
         }
         let start = 0;
@@ -108,8 +119,12 @@ export class MicroBatcher {
           start += i.rows;
         }
       },
-      // One bad row fails the merged run: retry each request alone so only the culprit sees the error.
-      () => { for (const i of items) this.run(sv, i.feeds, sv.outputNames).then(i.resolve, i.reject); },
+      (e: unknown) => {
+        // Dropped unstarted (every caller's budget had passed): nobody to retry for.
+        if (e === RUN_DROPPED) for (const i of items) i.reject(e);
+        // One bad row fails the merged run: retry each request alone so only the culprit sees the error.
+        else for (const i of items) this.run(sv, i.feeds, sv.outputNames, i.deadline).then(i.resolve, i.reject);
+      },
     );
   }
 }

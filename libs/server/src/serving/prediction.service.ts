@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type * as ort from 'onnxruntime-node';
+import type { CommonConfig } from '@modelyard/config';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
 import { pickNumber, ServingService, type VersionSelector } from './serving.service.js';
@@ -8,9 +9,13 @@ import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { MicroBatcher } from './micro-batcher.js';
+import { RUN_DROPPED, RunGate } from './run-gate.js';
+import { COMMON_CONFIG } from '../platform/tokens.js';
 import { ShadowService } from './shadow.service.js';
 import { isDeployed, type ServedVersion } from './served-version.js';
 import { InputError } from './tensors.js';
+
+type Tensors = Record<string, ort.Tensor>;
 
 export interface PredictOptions {
   timeoutMs: number;
@@ -36,8 +41,11 @@ export interface Selection {
  */
 @Injectable()
 export class PredictionService {
-  private readonly batcher = new MicroBatcher((sv, feeds, outputs) => sv.session.run(feeds, outputs));
+  private readonly batcher = new MicroBatcher((sv, feeds, outputs, until) => this.merged(sv, feeds, outputs, until));
   private readonly deadlines = new Deadlines();
+  /** MAX_INFLIGHT_RUNS: runs past it wait, and are dropped unstarted once their caller's budget has passed. */
+  private readonly gate: RunGate;
+  private readonly releaseGate = () => this.gate.release();
 
   constructor(
     private readonly serving: ServingService,
@@ -45,7 +53,22 @@ export class PredictionService {
     private readonly limiter: RateLimiter,
     private readonly predictionLog: PredictionLogShipper,
     private readonly shadow: ShadowService,
-  ) {}
+    @Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig,
+  ) {
+    const limits = (cfg as (CommonConfig & { serving?: { maxInflightRuns?: number } }) | undefined)?.serving;
+    const max = limits?.maxInflightRuns ?? 4;
+    this.gate = new RunGate(max, () => this.metrics.runsDropped.inc());
+  }
+
+  /** The micro-batcher's runs go through the gate too: each holds one slot until it settles. */
+  private merged(sv: ServedVersion, feeds: Tensors, outputs: string[], deadline: number): Promise<Tensors> {
+    const start = () => {
+      const p = sv.session.run(feeds, outputs);
+      p.then(this.releaseGate, this.releaseGate);
+      return p;
+    };
+    return this.gate.tryTake() ? start() : this.gate.wait(deadline).then(start);
+  }
 
   /**
    * Picks the version that answers: an explicit version or alias; else the first pilot that takes this caller
@@ -85,12 +108,29 @@ export class PredictionService {
       if (unknown.length) return Promise.reject(new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`));
     }
     const started = performance.now();
+    const deadline = started + opts.timeoutMs;
     const microBatch = opts.outputs ? null : this.serving.state(served.model)?.microBatch;
-    const session = microBatch ? this.batcher.submit(served, feeds, microBatch) : served.session.run(feeds, opts.outputs ?? served.outputNames);
-    return this.deadlines.guard(session, opts.timeoutMs, () => {
+    // A direct run holds a gate slot from start to settle (released in the callbacks below); a waiting one
+    // that is dropped never held one.
+    let direct = false;
+    let session: Promise<Record<string, ort.Tensor>>;
+    if (microBatch) {
+      session = this.batcher.submit(served, feeds, microBatch, deadline);
+    } else {
+      direct = true;
+      const outputs = opts.outputs ?? served.outputNames;
+      session = this.gate.tryTake()
+        ? served.session.run(feeds, outputs)
+        : this.gate.wait(deadline).then(() => served.session.run(feeds, outputs));
+    }
+    let expired = false;
+    const overBudget = () => {
+      expired = true;
       this.metrics.timeouts.inc({ model: served.model });
       return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
-    }, (out) => {
+    };
+    return this.deadlines.guard(session, opts.timeoutMs, overBudget, (out) => {
+      if (direct) this.gate.release();
       const ms = performance.now() - started;
       this.metrics.observeInference(served.model, served.version, ms / 1000);
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, ms);
@@ -99,6 +139,9 @@ export class PredictionService {
       else if (opts.role === 'pilot' && !opts.outputs) this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
       return out;
     }, (e) => {
+      // Dropped before it started: the 503 of the budget (once, whether the timer or the drop came first).
+      if (e === RUN_DROPPED) return expired ? e : overBudget();
+      if (direct) this.gate.release();
       if (e instanceof AppError) return e;
       // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
       return new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);

@@ -1,6 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommonConfig } from '@modelyard/config';
+import { COMMON_CONFIG } from '../platform/tokens.js';
 import { LeanHistogram, type HistogramSeries } from './lean-histogram.js';
+
+/** The `model` label of requests for a name the registry does not know (a typo, a deleted model, a probe). */
+export const UNKNOWN_MODEL = '(unknown)';
 
 /** Labels a prediction request carries from its controller to the response hook. */
 export interface PredictionLabels {
@@ -14,8 +19,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 /**
  * Prometheus metrics of one api process. Observations are in-memory counters (prom-client); nothing here
- * does I/O on the request path. Label values are bounded: model names and versions come from the registry,
- * routes from the route table, status codes and error codes from closed sets.
+ * does I/O on the request path. Label values are bounded: model names and versions come from the registry
+ * (a name in a URL that names no model is counted as `(unknown)`; a deleted model's series are dropped), routes
+ * from the route table, status codes and error codes from closed sets; and each request histogram holds at most
+ * METRICS_MAX_SERIES series (more label sets are counted under one `(overflow)` series).
  */
 @Injectable()
 export class ServingMetrics {
@@ -31,15 +38,24 @@ export class ServingMetrics {
   /** Predictions the api's fast lane answered, by format; the rest went through the framework (a client sending chunked bodies, say). */
   readonly fastLane: Counter<'format'>;
   readonly fastLaneNow: Record<PredictionLabels['format'], number> = { modelyard: 0, 'oip-v2': 0, tfs: 0, mlflow: 0 };
+  /** Runs dropped before they started: their caller's time budget had passed while they waited for a slot. */
+  readonly runsDropped: Counter;
+  /** API keys looked up in Postgres so far (read at scrape time; the api sets it to AuthService's count). */
+  keyLookups: () => number = () => 0;
+  /** Whether a name is a model this process knows (set by ServingService): others get the `(unknown)` label. */
+  knownModel: (model: string) => boolean = () => true;
   /** Requests and runs come in long runs of one label set: the last series is reused after a field compare. */
   private lastRequest: (PredictionLabels & { route: string; status: number; series: HistogramSeries }) | null = null;
   private lastInference: { model: string; version: number; series: HistogramSeries } | null = null;
 
-  constructor() {
+  constructor(@Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig) {
+    const serving = (cfg as (CommonConfig & { serving?: { metricsMaxSeries?: number } }) | undefined)?.serving;
+    const maxSeries = serving?.metricsMaxSeries ?? 2000;
     collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
     this.requests = new LeanHistogram('modelyard_request_duration_seconds', 'Prediction requests, end to end inside the api',
-      ['model', 'version', 'format', 'role', 'route', 'status'], LATENCY_BUCKETS, this.registry);
-    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only', ['model', 'version'], LATENCY_BUCKETS, this.registry);
+      ['model', 'version', 'format', 'role', 'route', 'status'], LATENCY_BUCKETS, this.registry, maxSeries);
+    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only',
+      ['model', 'version'], LATENCY_BUCKETS, this.registry, maxSeries);
     this.inFlight = new Gauge({
       name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry],
       collect: () => this.inFlight.set(this.inFlightNow),
@@ -47,6 +63,19 @@ export class ServingMetrics {
     this.modelLoad = new Gauge({ name: 'modelyard_model_load_seconds', help: 'Time to load and warm a version', labelNames: ['model', 'version'], registers: [this.registry] });
     this.errors = new Counter({ name: 'modelyard_prediction_errors_total', help: 'Prediction requests that failed, by error code', labelNames: ['code', 'format'], registers: [this.registry] });
     this.timeouts = new Counter({ name: 'modelyard_prediction_timeouts_total', help: 'Predictions past their time budget', labelNames: ['model'], registers: [this.registry] });
+    this.runsDropped = new Counter({
+      name: 'modelyard_prediction_runs_dropped_total', registers: [this.registry],
+      help: 'Runs never started because their caller\'s time budget passed while they waited (MAX_INFLIGHT_RUNS)',
+    });
+    const lookups = () => this.keyLookups();
+    new Counter({
+      name: 'modelyard_api_key_lookups_total', registers: [this.registry],
+      help: 'API keys looked up in Postgres: tokens refused by their shape, their prefix or a cache cost none',
+      collect() {
+        this.reset();
+        this.inc(lookups());
+      },
+    });
     const lane = this.fastLaneNow;
     this.fastLane = new Counter({
       name: 'modelyard_fast_lane_requests_total', help: 'Predictions answered by the fast lane in front of the framework', labelNames: ['format'], registers: [this.registry],
@@ -66,8 +95,25 @@ export class ServingMetrics {
   observeRequest(l: PredictionLabels, route: string, status: number, seconds: number) {
     let m = this.lastRequest;
     if (!m || m.model !== l.model || m.version !== l.version || m.route !== route || m.format !== l.format || m.status !== status || m.role !== l.role) {
-      this.lastRequest = m = { ...l, route, status, series: this.requests.series([l.model, l.version, l.format, l.role, route, String(status)]) };
+      // Only when the label set changes: whether the name is a model is asked once per run of like requests.
+      const model = this.knownModel(l.model) ? l.model : UNKNOWN_MODEL;
+      const series = this.requests.series([model, l.version, l.format, l.role, route, String(status)]);
+      this.lastRequest = m = { ...l, route, status, series };
     }
     m.series.observe(seconds);
+  }
+
+  /** A model was deleted: its series go (a name reused later starts from zero, like a new model). */
+  forgetModel(model: string) {
+    this.requests.remove('model', model);
+    this.inference.remove('model', model);
+    this.lastRequest = null;
+    this.lastInference = null;
+    this.timeouts.remove({ model });
+    void this.modelLoad.get().then((g) => {
+      for (const v of g.values) {
+        if (v.labels.model === model) this.modelLoad.remove({ model, version: String(v.labels.version) });
+      }
+    });
   }
 }

@@ -75,7 +75,10 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
     @Optional() @Inject(SERVING_OPTIONS) private readonly opts: ServingOptions = { warmAtBoot: true },
-  ) {}
+  ) {
+    // Request metrics carry a model's name only while the registry has that model (names in URLs are anyone's).
+    metrics.knownModel = (model) => this.states.has(model);
+  }
 
   async onApplicationBootstrap() {
     this.registry.onChanged(async (model) => { if (this.states.has(model)) await this.refresh(model).catch(() => undefined); });
@@ -182,7 +185,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   private async refreshNow(model: string): Promise<ModelState> {
     const m = await this.repo.findModel(model);
     if (!m) {
-      this.states.delete(model);
+      if (this.states.delete(model)) this.metrics.forgetModel(model);
       throw new AppError('NOT_FOUND', `Model ${model} not found`);
     }
     const rev = await this.deployments.current(m.id);
