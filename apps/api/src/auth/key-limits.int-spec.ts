@@ -20,8 +20,12 @@ describe('API key limits (bootstrap rotation, minted keys, callback scope)', () 
   it('revokes the previous bootstrap key when MODELYARD_ADMIN_API_KEY changes, and every one when it is unset', async () => {
     // Its own account, as a deployment's bootstrap-admin: other tests' admin keys are not touched.
     const account = `rotation-${randomBytes(4).toString('hex')}`;
-    const seed = (apiKey: string | undefined) =>
-      runSeed({ db: { url: t.config.db.url }, admin: { apiKey, email: undefined, password: undefined } }, { serviceAccount: account });
+    // Seeding behind the running api's back: it learns a new key's prefix at its next re-read, at most a second on.
+    const seed = async (apiKey: string | undefined) => {
+      const r = await runSeed({ db: { url: t.config.db.url }, admin: { apiKey, email: undefined, password: undefined } }, { serviceAccount: account });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      return r;
+    };
     const first = newKey();
     const second = newKey();
     assert.equal((await seed(first)).bootstrapKeyCreated, true);

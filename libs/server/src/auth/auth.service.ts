@@ -218,8 +218,8 @@ export class AuthService implements OnModuleDestroy {
     if (wait > 0) throw tooManyLogins(wait);
     const user = await this.repo.findUserByEmail(email.trim().toLowerCase());
     // Verify against a dummy hash when the user is unknown so response time does not reveal which emails exist.
-    // argon2 takes a core for tens of milliseconds on libuv's thread pool (four threads, shared with file and DNS
-    // work): a bounded few at a time per process, so a login flood cannot take the cores predictions need.
+    // argon2 takes a core for tens of milliseconds: it runs on its own thread at the lowest priority (crypto.ts),
+    // a bounded few waiting per process, so a login flood cannot take the cores predictions need.
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
     const ok = await this.hashGate.run(() => verifyPassword(hash, password), () => tooManyLogins(1));
     if (!user || !ok || user.disabled) {

@@ -1,5 +1,6 @@
 import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { Worker } from 'node:worker_threads';
+import type { PasswordAnswer, PasswordJob } from './password-worker.js';
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -15,14 +16,56 @@ function randomString(length: number, alphabet = ALNUM): string {
   return out.join('');
 }
 
+/**
+ * The argon2 thread (password-worker.ts), started on first use. Passwords are checked one after another there, at
+ * the lowest CPU priority: a flood of logins cannot take the cores predictions run on.
+ */
+let worker: Worker | null = null;
+let nextJob = 0;
+const pending = new Map<number, { resolve: (v: string | boolean) => void; reject: (e: Error) => void }>();
+
+function passwordWorker(): Worker {
+  if (worker) return worker;
+  const w = new Worker(new URL('./password-worker.js', import.meta.url));
+  w.on('message', (a: PasswordAnswer) => {
+    const p = pending.get(a.id);
+    pending.delete(a.id);
+    // Held open only while a caller waits: an idle password thread never keeps a process from exiting.
+    if (pending.size === 0) w.unref();
+    if (a.error !== undefined) p?.reject(new Error(a.error));
+    else p?.resolve(a.value!);
+  });
+  const fail = (e: Error) => {
+    if (worker === w) worker = null;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  w.on('error', fail);
+  w.on('exit', (code) => fail(new Error(`the password thread exited (${code})`)));
+  w.unref();
+  worker = w;
+  return w;
+}
+
+function onPasswordThread(job: { op: 'hash'; password: string }): Promise<string>;
+function onPasswordThread(job: { op: 'verify'; hash: string; password: string }): Promise<boolean>;
+function onPasswordThread(job: Omit<PasswordJob, 'id'>): Promise<string | boolean> {
+  const id = nextJob++;
+  return new Promise((resolve, reject) => {
+    const w = passwordWorker();
+    pending.set(id, { resolve, reject });
+    w.ref();
+    w.postMessage({ ...job, id } as PasswordJob);
+  });
+}
+
 export function hashPassword(password: string): Promise<string> {
-  // argon2id with the library defaults (19 MiB, t=2): OWASP's recommended minimum.
-  return argonHash(password);
+  return onPasswordThread({ op: 'hash', password });
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await argonVerify(hash, password);
+    return await onPasswordThread({ op: 'verify', hash, password });
   } catch {
     return false;
   }
@@ -31,7 +74,7 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
 /** A valid argon2 hash of a random password, verified against when the email is unknown so timing tells nothing. */
 let dummyHash: Promise<string> | null = null;
 export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= argonHash(randomString(32));
+  dummyHash ??= hashPassword(randomString(32));
   return dummyHash;
 }
 

@@ -17,7 +17,7 @@ export function unavailableDependency(e: unknown): 'database' | 'queue' | null {
     const name = err.name ?? '';
     const message = String(err.message ?? '');
     if (name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(message)) return 'queue';
-    if (name.startsWith('PrismaClient') && (PRISMA_UNREACHABLE.has(err.code ?? '') || name === 'PrismaClientInitializationError')) return 'database';
+    if (name.startsWith('Prisma') && (PRISMA_UNREACHABLE.has(err.code ?? '') || name.endsWith('InitializationError'))) return 'database';
     if (name.includes('DriverAdapter') || name.startsWith('Prisma') || /database|postgres/i.test(message)) {
       if (NETWORK.test(message) || NETWORK.test(String(err.code ?? ''))) return 'database';
     }
