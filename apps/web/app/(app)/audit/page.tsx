@@ -1,11 +1,12 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { TAuditQuery } from '@modelyard/contracts';
+import type { TAuditEntry, TAuditQuery } from '@modelyard/contracts';
 import { load } from '@/lib/api.server';
 import { AUDIT_ACTIONS } from '@/lib/audit-text';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { DataTable, Truncate, type Column } from '@/components/data-table';
 
 export const metadata: Metadata = { title: 'Audit log' };
 
@@ -14,6 +15,36 @@ function summaryText(summary: unknown): string {
   const text = typeof summary === 'string' ? summary : JSON.stringify(summary);
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
+
+const actorName = (e: TAuditEntry) => e.actor.name ?? e.actor.id ?? e.actor.kind;
+
+const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
+  { key: 'time', header: 'Time', sort: (e) => e.at, nowrap: true, width: '10rem', cell: (e) => formatTime(e.at) },
+  {
+    key: 'actor', header: 'Actor', sort: actorName,
+    cell: (e) => (
+      <>
+        {actorName(e)}
+        {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
+      </>
+    ),
+  },
+  { key: 'action', header: 'Action', sort: (e) => e.action, cell: (e) => <code>{e.action}</code> },
+  {
+    key: 'object', header: 'Object', sort: (e) => e.objectType,
+    cell: (e) => (
+      <>
+        {e.objectType}
+        {e.objectId ? <> <span className="muted small"><Truncate text={e.objectId} mono /></span></> : null}
+      </>
+    ),
+  },
+  { key: 'ip', header: 'IP', sort: (e) => e.ip, hideBelow: 'lg', className: 'mono small', cell: (e) => e.ip ?? '—' },
+  {
+    key: 'details', header: 'Details', width: '30%', className: 'mono small summary',
+    cell: (e) => summaryText(e.summary),
+  },
+];
 
 const OBJECT_TYPES = ['user', 'serviceAccount', 'group', 'apiKey', 'model', 'modelVersion', 'approval', 'job', 'schedule', 'webhook'];
 const FILTERS = ['actor', 'action', 'objectType', 'objectId', 'from', 'to'] as const;
@@ -96,43 +127,16 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       ) : null}
       {!page.ok ? (
         <ErrorAlert message={page.message} />
-      ) : page.data.items.length === 0 ? (
-        <section className="card empty-state"><p className="muted">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p></section>
       ) : (
         <section className="card">
-          <div className="table-scroll">
-            <table className="table" aria-label="Audit log entries">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Object</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{formatTime(e.at)}</td>
-                    <td className="nowrap">
-                      {e.actor.name ?? e.actor.id ?? e.actor.kind}
-                      {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
-                    </td>
-                    <td><code>{e.action}</code></td>
-                    <td>
-                      {e.objectType}
-                      {e.objectId ? <span className="muted small mono"> {e.objectId}</span> : null}
-                    </td>
-                    <td className="mono small">{e.ip ?? '—'}</td>
-                    <td className="mono small summary">{summaryText(e.summary)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {nextHref ? <p className="pager"><span className="muted">Showing {page.data.items.length} entries.</span><Link href={nextHref}>Older entries</Link></p> : null}
+          <DataTable
+            label="Audit log entries" rows={page.data.items} rowKey={(e) => e.id} columns={AUDIT_COLUMNS}
+            empty={filtered ? 'No entries match these filters.' : 'No entries yet.'}
+            cursor={{
+              nextHref, nextLabel: 'Older entries', firstHref: cursor ? `/audit?${params}` : null,
+              summary: `Showing ${page.data.items.length} entries.`,
+            }}
+          />
         </section>
       )}
     </>

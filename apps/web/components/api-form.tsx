@@ -1,0 +1,57 @@
+'use client';
+import type { FormEvent, ReactNode } from 'react';
+import type { ModelyardClient } from '@modelyard/contracts';
+import { useApiAction } from '@/lib/use-api-action';
+import { ErrorAlert } from './alert';
+import { SubmitButton } from './form';
+
+/**
+ * The dashboard's one form pattern: a grid of fields, a submit button with its pending state, and the API's error
+ * shown the same way on every page (an alert under the form). `submit` gets the form's data and the API client;
+ * on success the server components re-render (so lists show the change) and the form resets unless told not to.
+ */
+export function ApiForm<T>(props: {
+  submit: (data: FormData, api: ModelyardClient) => Promise<T>;
+  submitLabel: ReactNode;
+  pendingLabel?: ReactNode;
+  onSuccess?: (result: T, form: HTMLFormElement) => void;
+  /** Checks the data before calling the API; a returned message is shown like an API error. */
+  validate?: (data: FormData) => string | null;
+  reset?: boolean;
+  /** Extra buttons beside the submit button (e.g. Cancel). */
+  actions?: ReactNode;
+  label?: string;
+  layout?: 'grid' | 'inline' | 'stack';
+  className?: string;
+  children: ReactNode;
+}) {
+  const { run, pending, error, setError } = useApiAction();
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formEl = event.currentTarget;
+    const data = new FormData(formEl);
+    const invalid = props.validate?.(data) ?? null;
+    if (invalid) {
+      setError(invalid);
+      return;
+    }
+    const result = await run((api) => props.submit(data, api));
+    if (!result.ok) return;
+    if (props.reset !== false) formEl.reset();
+    props.onSuccess?.(result.data, formEl);
+  }
+
+  const layout = { grid: 'form-grid', inline: 'inline-form', stack: 'stack' }[props.layout ?? 'grid'];
+  const className = [layout, props.className ?? ''].filter(Boolean).join(' ');
+  return (
+    <form className={className} onSubmit={onSubmit} aria-label={props.label}>
+      {props.children}
+      <div className="form-actions">
+        <SubmitButton pending={pending} pendingText={props.pendingLabel}>{props.submitLabel}</SubmitButton>
+        {props.actions}
+      </div>
+      <ErrorAlert message={error} />
+    </form>
+  );
+}
