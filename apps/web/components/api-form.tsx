@@ -13,11 +13,15 @@ import { SubmitButton } from './form';
 export function ApiForm<T>(props: {
   submit: (data: FormData, api: ModelyardClient) => Promise<T>;
   submitLabel: ReactNode;
+  submitVariant?: 'primary' | 'secondary' | 'danger';
+  submitSmall?: boolean;
   pendingLabel?: ReactNode;
   onSuccess?: (result: T, form: HTMLFormElement) => void;
   /** Checks the data before calling the API; a returned message is shown like an API error. */
   validate?: (data: FormData) => string | null;
   reset?: boolean;
+  /** An outcome to show under the form (e.g. "Schedule created."), in the same place on every form. */
+  notice?: ReactNode;
   /** Extra buttons beside the submit button (e.g. Cancel). */
   actions?: ReactNode;
   label?: string;
@@ -48,10 +52,13 @@ export function ApiForm<T>(props: {
     <form className={className} onSubmit={onSubmit} aria-label={props.label}>
       {props.children}
       <div className="form-actions">
-        <SubmitButton pending={pending} pendingText={props.pendingLabel}>{props.submitLabel}</SubmitButton>
+        <SubmitButton
+          pending={pending} pendingText={props.pendingLabel} variant={props.submitVariant} small={props.submitSmall}
+        >{props.submitLabel}</SubmitButton>
         {props.actions}
       </div>
       <ErrorAlert message={error} />
+      {props.notice ? <p className="notice notice-ok field-full" role="status">{props.notice}</p> : null}
     </form>
   );
 }

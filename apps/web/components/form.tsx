@@ -11,8 +11,10 @@ export function Field(props: {
   label: ReactNode;
   hint?: ReactNode;
   error?: string | null;
-  /** Spans two grid columns or the whole row of a form grid. */
-  size?: 'wide' | 'full';
+  /** Spans two grid columns or the whole row of a form grid; 'inline' puts the label beside the control. */
+  size?: 'wide' | 'full' | 'inline';
+  /** The label is read by screen readers but not shown (the row or heading around says it). */
+  hiddenLabel?: boolean;
   className?: string;
   children: ReactElement<ControlProps>;
 }) {
@@ -26,7 +28,7 @@ export function Field(props: {
   });
   return (
     <div className={classes}>
-      <label htmlFor={id}>{props.label}</label>
+      <label htmlFor={id} className={props.hiddenLabel ? 'visually-hidden' : undefined}>{props.label}</label>
       {control}
       {props.hint ? <p className="hint" id={hintId}>{props.hint}</p> : null}
       {props.error ? <p className="error-inline" id={errorId}>{props.error}</p> : null}

@@ -6,6 +6,7 @@ import { AUDIT_ACTIONS } from '@/lib/audit-text';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { Field } from '@/components/form';
 import { DataTable, Truncate, type Column } from '@/components/data-table';
 
 export const metadata: Metadata = { title: 'Audit log' };
@@ -31,7 +32,7 @@ const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
   },
   { key: 'action', header: 'Action', sort: (e) => e.action, cell: (e) => <code>{e.action}</code> },
   {
-    key: 'object', header: 'Object', sort: (e) => e.objectType,
+    key: 'object', header: 'Object', sort: (e) => `${e.objectType} ${e.objectId ?? ''}`,
     cell: (e) => (
       <>
         {e.objectType}
@@ -78,9 +79,8 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       {page.ok || page.status !== 403 ? (
         <section className="card">
           <form className="form-grid filter-grid" method="get" action="/audit" aria-label="Filter the audit log">
-            <div className="field">
-              <label htmlFor="audit-actor">Actor</label>
-              <select id="audit-actor" name="actor" defaultValue={f.actor}>
+            <Field id="audit-actor" label="Actor">
+              <select name="actor" defaultValue={f.actor}>
                 <option value="">Anyone</option>
                 {users.ok ? (
                   <optgroup label="Users">
@@ -93,31 +93,29 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
                   </optgroup>
                 ) : null}
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-action">Action</label>
-              <input id="audit-action" name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64} autoComplete="off" list="audit-actions" />
-              <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-object-type">Object type</label>
-              <select id="audit-object-type" name="objectType" defaultValue={f.objectType}>
+            </Field>
+            <Field id="audit-action" label="Action">
+              <input
+                name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64}
+                autoComplete="off" list="audit-actions"
+              />
+            </Field>
+            <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
+            <Field id="audit-object-type" label="Object type">
+              <select name="objectType" defaultValue={f.objectType}>
                 <option value="">Any</option>
                 {OBJECT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-object-id">Object id</label>
-              <input id="audit-object-id" name="objectId" type="text" defaultValue={f.objectId} maxLength={128} autoComplete="off" />
-            </div>
-            <div className="field">
-              <label htmlFor="audit-from">From (UTC)</label>
-              <input id="audit-from" name="from" type="datetime-local" defaultValue={f.from} />
-            </div>
-            <div className="field">
-              <label htmlFor="audit-to">To (UTC)</label>
-              <input id="audit-to" name="to" type="datetime-local" defaultValue={f.to} />
-            </div>
+            </Field>
+            <Field id="audit-object-id" label="Object id">
+              <input name="objectId" type="text" defaultValue={f.objectId} maxLength={128} autoComplete="off" />
+            </Field>
+            <Field id="audit-from" label="From (UTC)">
+              <input name="from" type="datetime-local" defaultValue={f.from} />
+            </Field>
+            <Field id="audit-to" label="To (UTC)">
+              <input name="to" type="datetime-local" defaultValue={f.to} />
+            </Field>
             <div className="form-actions">
               <button type="submit" className="btn btn-primary">Filter</button>
               {filtered ? <Link href="/audit" className="btn btn-secondary">Clear</Link> : null}
