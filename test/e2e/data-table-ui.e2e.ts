@@ -72,7 +72,7 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
     assert.equal(await table().locator('tbody tr').count(), 100, 'a full first page of 100 entries');
     assert.equal(await objectHeader().getAttribute('aria-sort'), 'none', 'not sorted by Object before a click');
     await assertFits('the audit log');
-    await page.screenshot({ path: path.join(screenshotDir(), 'data-table-audit.png'), fullPage: true });
+    await page.screenshot({ path: path.join(screenshotDir(), 'data-table-audit.png') });
   });
 
   step('sorting by Object orders the rows by object id and says so with aria-sort', async () => {
