@@ -45,6 +45,7 @@ function cellClass(c: ViewColumn): string | undefined {
 export function DataTableView(props: {
   label: string;
   caption: boolean;
+  describedBy?: string;
   columns: ViewColumn[];
   rows: ViewRow[];
   pageSize?: number;
@@ -81,7 +82,10 @@ export function DataTableView(props: {
   return (
     <>
       <div className="table-frame">
-        <table className={props.className} aria-label={props.caption ? undefined : props.label}>
+        <table
+          className={props.className} aria-label={props.caption ? undefined : props.label}
+          aria-describedby={props.describedBy}
+        >
           {props.caption ? <caption>{props.label}</caption> : null}
           <colgroup>
             {columns.map((c) => (

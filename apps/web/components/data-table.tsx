@@ -46,6 +46,8 @@ export interface DataTableProps<Row> {
   /** Names the table for assistive technology; shown as a caption when `caption` is true. */
   label: string;
   caption?: boolean;
+  /** Id of an element that says more about the table (aria-describedby). */
+  describedBy?: string;
   columns: Column<Row>[];
   rows: readonly Row[];
   rowKey: (row: Row) => string;
@@ -95,7 +97,8 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
   return (
     <>
       <DataTableView
-        label={props.label} caption={props.caption ?? false} columns={viewColumns} rows={viewRows}
+        label={props.label} caption={props.caption ?? false} describedBy={props.describedBy}
+        columns={viewColumns} rows={viewRows}
         pageSize={cursor ? undefined : props.pageSize} defaultSort={props.defaultSort} className={classes.join(' ')}
       />
       {cursor && (cursor.nextHref || cursor.firstHref) ? (
