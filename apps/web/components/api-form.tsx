@@ -15,6 +15,8 @@ export function ApiForm<T>(props: {
   submitLabel: ReactNode;
   submitVariant?: 'primary' | 'secondary' | 'danger';
   submitSmall?: boolean;
+  /** Keeps the submit button disabled (e.g. nothing would change). */
+  submitDisabled?: boolean;
   pendingLabel?: ReactNode;
   onSuccess?: (result: T, form: HTMLFormElement) => void;
   /** Checks the data before calling the API; a returned message is shown like an API error. */
@@ -25,6 +27,8 @@ export function ApiForm<T>(props: {
   /** Extra buttons beside the submit button (e.g. Cancel). */
   actions?: ReactNode;
   label?: string;
+  /** Id of the heading that names the form, instead of `label`. */
+  labelledBy?: string;
   layout?: 'grid' | 'inline' | 'stack';
   className?: string;
   children: ReactNode;
@@ -49,11 +53,12 @@ export function ApiForm<T>(props: {
   const layout = { grid: 'form-grid', inline: 'inline-form', stack: 'stack' }[props.layout ?? 'grid'];
   const className = [layout, props.className ?? ''].filter(Boolean).join(' ');
   return (
-    <form className={className} onSubmit={onSubmit} aria-label={props.label}>
+    <form className={className} onSubmit={onSubmit} aria-label={props.label} aria-labelledby={props.labelledBy}>
       {props.children}
       <div className="form-actions">
         <SubmitButton
           pending={pending} pendingText={props.pendingLabel} variant={props.submitVariant} small={props.submitSmall}
+          disabled={props.submitDisabled}
         >{props.submitLabel}</SubmitButton>
         {props.actions}
       </div>

@@ -37,8 +37,10 @@ export function Field(props: {
 }
 
 /** The form's submit button: disabled, and saying so, while the request runs. */
-export function SubmitButton({ pending, children, pendingText, variant = 'primary', small = false }: {
+export function SubmitButton({ pending, children, pendingText, variant = 'primary', small = false, disabled }: {
   pending: boolean;
+  /** Disabled for another reason than a running request. */
+  disabled?: boolean;
   children: ReactNode;
   /** What the button says while the request runs; the label stays when unset, so tests and users find it. */
   pendingText?: ReactNode;
@@ -47,7 +49,8 @@ export function SubmitButton({ pending, children, pendingText, variant = 'primar
 }) {
   return (
     <button
-      type="submit" className={`btn btn-${variant}${small ? ' btn-small' : ''}`} disabled={pending} aria-busy={pending}
+      type="submit" className={`btn btn-${variant}${small ? ' btn-small' : ''}`} disabled={pending || disabled}
+      aria-busy={pending}
     >
       {pending && pendingText ? pendingText : children}
     </button>
