@@ -108,6 +108,27 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
     assert.deepEqual(await objectIds(), first, 'back on the first page');
   });
 
+  step('every list page fits 1280 px without a table scrolling sideways', async () => {
+    const pages = ['/', '/models', '/jobs', '/jobs/schedules', '/approvals', '/users', '/groups', '/service-accounts',
+      '/api-keys', '/webhooks'];
+    for (const p of pages) {
+      await page.goto(p);
+      await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);
+      await assertFits(p);
+    }
+    // A model's pages too, when an earlier story left one behind.
+    await page.goto('/models');
+    const firstModel = page.getByRole('table', { name: 'Models' }).getByRole('link').first();
+    if (await firstModel.count()) {
+      const href = await firstModel.getAttribute('href');
+      for (const p of [href, `${href}/deployment`, `${href}/drift`, `${href}/latency`]) {
+        await page.goto(p!);
+        await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);
+        await assertFits(p!);
+      }
+    }
+  });
+
   step('a filter that matches nothing shows the empty state instead of a table', async () => {
     await page.goto('/audit');
     await page.getByLabel('Object id', { exact: true }).fill(`no-such-object-${suffix}`);

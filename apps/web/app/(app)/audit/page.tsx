@@ -30,7 +30,7 @@ const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
       </>
     ),
   },
-  { key: 'action', header: 'Action', sort: (e) => e.action, cell: (e) => <code>{e.action}</code> },
+  { key: 'action', header: 'Action', sort: (e) => e.action, nowrap: true, cell: (e) => <code>{e.action}</code> },
   {
     key: 'object', header: 'Object', sort: (e) => `${e.objectType} ${e.objectId ?? ''}`,
     cell: (e) => (
@@ -40,9 +40,12 @@ const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
       </>
     ),
   },
-  { key: 'ip', header: 'IP', sort: (e) => e.ip, hideBelow: 'lg', className: 'mono small', cell: (e) => e.ip ?? '—' },
   {
-    key: 'details', header: 'Details', width: '30%', className: 'mono small summary',
+    key: 'ip', header: 'IP', sort: (e) => e.ip, hideBelow: 'lg', nowrap: true, className: 'mono small',
+    cell: (e) => e.ip ?? '—',
+  },
+  {
+    key: 'details', header: 'Details', className: 'mono small summary',
     cell: (e) => summaryText(e.summary),
   },
 ];
