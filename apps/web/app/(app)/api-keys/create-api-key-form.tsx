@@ -57,7 +57,7 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
           <input name="name" type="text" required maxLength={64} autoComplete="off" />
         </Field>
         {serviceAccounts ? (
-          <Field id="key-owner" label="Owner" hint="A key gets at most its owner's scopes.">
+          <Field id="key-owner" label="Owner">
             <select name="owner" value={ownerId} onChange={(e) => setOwnerId(e.target.value)}>
               <option value="">Me</option>
               {serviceAccounts.map((s) => (

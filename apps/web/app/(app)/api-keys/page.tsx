@@ -31,7 +31,7 @@ const KEY_COLUMNS: Column<TApiKey>[] = [
   },
   { key: 'prefix', header: 'Prefix', nowrap: true, cell: (k) => <span className="mono">{k.prefix}…</span> },
   {
-    key: 'scopes', header: 'Scopes', width: '24%',
+    key: 'scopes', header: 'Scopes',
     cell: (k) => (
       <span className="scope-list">{k.scopes.map((s) => <span key={s} className="badge badge-scope">{s}</span>)}</span>
     ),
