@@ -99,7 +99,7 @@ export function DataTableView(props: {
                 const ariaSort = dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : 'none';
                 return (
                   <th
-                    key={c.key} scope="col" className={cellClass({ ...c, rowHeader: false })}
+                    key={c.key} scope="col" className={cellClass({ ...c, rowHeader: false, className: undefined })}
                     aria-sort={c.sortable ? ariaSort : undefined}
                   >
                     {c.sortable ? (

@@ -21,7 +21,8 @@ const keyStatus = (k: TApiKey) => (k.revokedAt ? 'revoked' : isPast(k.expiresAt)
 
 const KEY_COLUMNS: Column<TApiKey>[] = [
   {
-    key: 'name', header: 'Name', sort: (k) => k.name,
+    // Key names and owners are often one long word (an env var, a service name): they may break anywhere.
+    key: 'name', header: 'Name', sort: (k) => k.name, className: 'break',
     cell: (k) => (
       <>
         <span>{k.name}</span>
@@ -37,7 +38,7 @@ const KEY_COLUMNS: Column<TApiKey>[] = [
     ),
   },
   {
-    key: 'owner', header: 'Owner', sort: (k) => k.owner.name,
+    key: 'owner', header: 'Owner', sort: (k) => k.owner.name, className: 'break',
     cell: (k) => (
       <>
         <span>{k.owner.name}</span>
