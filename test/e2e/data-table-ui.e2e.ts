@@ -16,8 +16,9 @@ import type { Browser, Page } from 'playwright-core';
 import {
   assertVisible, openDashboardPage, requiredEnv, screenshotDir, storyEnv, storySteps,
 } from '../support/browser.js';
+import { registerFixture } from '../support/fixtures.js';
 
-const { webUrl, adminApi } = storyEnv();
+const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
 const admin = { email: requiredEnv('E2E_ADMIN_EMAIL'), password: requiredEnv('E2E_ADMIN_PASSWORD') };
 const suffix = randomBytes(4).toString('hex');
 /** One more page than the audit page holds (100), so the filtered log has a second page. */
@@ -27,6 +28,7 @@ const FILTERED = '/audit?action=group.created&objectType=group';
 describe('the table component on the audit log', { timeout: 120_000 }, () => {
   let browser: Browser;
   let page: Page;
+  let model = '';
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   const step = storySteps({ page: () => page, prefix: 'data-table-', consoleErrors });
@@ -51,6 +53,9 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
 
   before(async () => {
     ({ browser, page } = await openDashboardPage(webUrl, pageErrors, consoleErrors));
+    // A model with two versions (one in production, with a drift reference), so its pages have tables to measure.
+    ({ model } = await registerFixture(apiUrl, adminKey, 'iris_logreg', { reference: true }));
+    await registerFixture(apiUrl, adminKey, 'iris_rf', { model, promote: false });
     for (let i = 0; i < GROUPS; i++) {
       const r = await adminApi('POST', '/v1/groups', { name: `dt-${suffix}-${String(i).padStart(3, '0')}` });
       assert.equal(r.status, 201, `creating group ${i}: ${r.text}`);
@@ -116,17 +121,16 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
       await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);
       await assertFits(p);
     }
-    // A model's pages too, when an earlier story left one behind.
-    await page.goto('/models');
-    const firstModel = page.getByRole('table', { name: 'Models' }).getByRole('link').first();
-    if (await firstModel.count()) {
-      const href = await firstModel.getAttribute('href');
-      for (const p of [href, `${href}/deployment`, `${href}/drift`, `${href}/latency`]) {
-        await page.goto(p!);
-        await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);
-        await assertFits(p!);
-      }
+    const href = `/models/${model}`;
+    for (const p of [href, `${href}?version=1`, `${href}/deployment`, `${href}/drift`, `${href}/latency`]) {
+      await page.goto(p);
+      await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);
+      await assertFits(p);
     }
+    await page.goto(href);
+    const versions = page.getByRole('table', { name: `Versions of ${model}` });
+    await assertVisible(versions, 'the versions table');
+    assert.equal(await versions.locator('tbody tr').count(), 2, 'both versions listed on the measured page');
   });
 
   step('a filter that matches nothing shows the empty state instead of a table', async () => {
