@@ -1,5 +1,5 @@
 'use client';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { ModelyardClient } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from './alert';
@@ -24,6 +24,8 @@ export function ApiForm<T>(props: {
   reset?: boolean;
   /** An outcome to show under the form (e.g. "Schedule created."), in the same place on every form. */
   notice?: ReactNode;
+  /** E.g. Escape closes an inline confirmation. */
+  onKeyDown?: (event: KeyboardEvent<HTMLFormElement>) => void;
   /** Extra buttons beside the submit button (e.g. Cancel). */
   actions?: ReactNode;
   label?: string;
@@ -53,7 +55,10 @@ export function ApiForm<T>(props: {
   const layout = { grid: 'form-grid', inline: 'inline-form', stack: 'stack' }[props.layout ?? 'grid'];
   const className = [layout, props.className ?? ''].filter(Boolean).join(' ');
   return (
-    <form className={className} onSubmit={onSubmit} aria-label={props.label} aria-labelledby={props.labelledBy}>
+    <form
+      className={className} onSubmit={onSubmit} onKeyDown={props.onKeyDown}
+      aria-label={props.label} aria-labelledby={props.labelledBy}
+    >
       {props.children}
       <div className="form-actions">
         <SubmitButton

@@ -1,8 +1,6 @@
 'use client';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { ZAliasName } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
 import { ApiForm } from '@/components/api-form';
 import { Field, text } from '@/components/form';
 
@@ -71,31 +69,32 @@ export function SetAliasForm({ model, aliases, versions }: {
 
 /** Removing an alias breaks whoever calls it, so it takes a comment and a second click. */
 export function RemoveAliasButton({ model, alias, version }: { model: string; alias: string; version: number }) {
-  const { run, pending, error } = useApiAction();
   const [confirming, setConfirming] = useState(false);
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const comment = String(new FormData(event.currentTarget).get('comment') ?? '').trim();
-    const result = await run((api) => api.deleteAlias(model, alias, comment));
-    if (result.ok) setConfirming(false);
-  }
 
   if (!confirming) {
     return (
-      <button type="button" className="btn btn-secondary btn-small" aria-label={`Remove alias ${alias}`} onClick={() => setConfirming(true)}>
+      <button
+        type="button" className="btn btn-secondary btn-small" aria-label={`Remove alias ${alias}`}
+        onClick={() => setConfirming(true)}
+      >
         Remove
       </button>
     );
   }
   return (
-    <form className="inline-form inline-form-tight" onSubmit={onSubmit}>
+    <ApiForm
+      layout="inline" className="inline-form-tight" reset={false}
+      submitLabel="Confirm remove" submitVariant="danger" submitSmall
+      submit={(form, api) => api.deleteAlias(model, alias, text(form, 'comment'))}
+      onSuccess={() => setConfirming(false)}
+      actions={
+        <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
+      }
+    >
       <span className="small">Clients using @{alias} stop reaching version {version}.</span>
-      <label htmlFor={`alias-remove-${alias}`} className="visually-hidden">Comment for removing @{alias}</label>
-      <input id={`alias-remove-${alias}`} name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
-      <button type="submit" className="btn btn-danger btn-small" disabled={pending}>Confirm remove</button>
-      <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
-      <ErrorAlert message={error} />
-    </form>
+      <Field id={`alias-remove-${alias}`} label={`Comment for removing @${alias}`} hiddenLabel size="inline">
+        <input name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
+      </Field>
+    </ApiForm>
   );
 }

@@ -258,7 +258,6 @@ function ConfirmWithComment(p: {
   placeholder?: string;
   action: (api: ModelyardClient, comment: string) => Promise<unknown>;
 }) {
-  const { run, pending, error } = useApiAction();
   const [confirming, setConfirming] = useState(false);
   const opener = useRef<HTMLButtonElement>(null);
   const cancelled = useRef(false);
@@ -274,13 +273,6 @@ function ConfirmWithComment(p: {
     setConfirming(false);
   };
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const comment = commentOf(event.currentTarget);
-    const result = await run((api) => p.action(api, comment));
-    if (result.ok) setConfirming(false);
-  }
-
   if (!confirming) {
     return (
       <button ref={opener} type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
@@ -289,20 +281,22 @@ function ConfirmWithComment(p: {
     );
   }
   return (
-    <form
-      className="inline-form inline-form-tight confirm-comment" onSubmit={onSubmit} aria-label={`${p.label} ${p.context}`}
+    <ApiForm
+      layout="inline" className="inline-form-tight confirm-comment" label={`${p.label} ${p.context}`} reset={false}
+      submitLabel={p.confirmLabel} submitVariant="danger" submitSmall
+      submit={(form, api) => p.action(api, text(form, 'comment'))}
+      onSuccess={() => setConfirming(false)}
       onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }}
+      actions={<button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>}
     >
       <span className="small">{p.consequence}</span>
-      <label htmlFor={p.id} className="visually-hidden">Comment</label>
-      <input
-        id={p.id} name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
-        placeholder={p.placeholder ?? 'Comment'}
-      />
-      <button type="submit" className="btn btn-danger btn-small" disabled={pending}>{p.confirmLabel}</button>
-      <button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>
-      <ErrorAlert message={error} />
-    </form>
+      <Field id={p.id} label="Comment" hiddenLabel size="inline">
+        <input
+          name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
+          placeholder={p.placeholder ?? 'Comment'}
+        />
+      </Field>
+    </ApiForm>
   );
 }
 
