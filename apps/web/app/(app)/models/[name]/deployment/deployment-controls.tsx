@@ -1,9 +1,7 @@
 'use client';
-import { useEffect, useRef, useState, useTransition, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, useTransition, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
 import { ZDeploymentConfig, ZPilot, type ModelyardClient, type TDeploymentConfig, type TDeploymentRevision, type TPilot } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
 import { ApiForm } from '@/components/api-form';
 import { Field, text } from '@/components/form';
 
@@ -29,7 +27,6 @@ async function editDeployment(
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const commentOf = (form: HTMLFormElement) => String(new FormData(form).get('comment') ?? '').trim();
 
 /** `datetime-local` has no zone; the page shows UTC everywhere, so the input is read as UTC too. */
 function utcInput(value: string): string | undefined {
@@ -58,56 +55,51 @@ export function ProductionForm(p: {
   canPromote: boolean;
   role: string;
 }) {
-  const { run, pending, error } = useApiAction();
   const [mode, setMode] = useState<Production['mode']>(p.production.mode);
   const pinnedNow = p.production.mode === 'pinned' ? p.production.version : null;
   const [pin, setPin] = useState(String(pinnedNow ?? p.stageVersion ?? p.versions[0]?.version ?? ''));
   const wanted: Production | null = mode === 'stage' ? { mode: 'stage' } : pin ? { mode: 'pinned', version: Number(pin) } : null;
   const unchanged = wanted !== null && sameJson(wanted, p.production);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (!wanted) return;
-    const formEl = event.currentTarget;
-    const comment = commentOf(formEl);
-    const result = await run((api) => editDeployment(api, p.model, (c) => ({ ...c, production: wanted }), comment));
-    if (result.ok) formEl.reset();
-  }
-
   return (
-    <form className="stack" onSubmit={onSubmit} aria-label="Production">
+    <ApiForm
+      layout="stack" label="Production" submitLabel="Save production" pendingLabel="Saving…"
+      submitDisabled={!p.canPromote || !wanted || unchanged}
+      submit={(form, api) => {
+        const production = wanted ?? p.production; // the button is disabled while nothing is chosen
+        return editDeployment(api, p.model, (c) => ({ ...c, production }), text(form, 'comment'));
+      }}
+    >
       {!p.canPromote ? (
         <p className="hint" id="production-hint">
           Only approvers can change what production serves; you are signed in as a {p.role}.
         </p>
       ) : null}
-      <fieldset className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}>
+      <fieldset
+        className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}
+      >
         <fieldset className="stage-options field-full">
           <legend>Production serves</legend>
           <label className="radio">
             <input type="radio" name="mode" value="stage" checked={mode === 'stage'} onChange={() => setMode('stage')} />
-            <span>The version in the Production stage{p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}</span>
+            <span>
+              The version in the Production stage
+              {p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}
+            </span>
           </label>
           <label className="radio">
             <input type="radio" name="mode" value="pinned" checked={mode === 'pinned'} onChange={() => setMode('pinned')} />
             <span>A pinned version</span>
           </label>
         </fieldset>
-        <div className="field">
-          <label htmlFor="production-version">Pinned version</label>
-          <select id="production-version" value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
+        <Field id="production-version" label="Pinned version">
+          <select value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
             {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
           </select>
-        </div>
+        </Field>
         <CommentField id="production-comment" />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={pending || !wanted || unchanged}>
-            {pending ? 'Saving…' : 'Save production'}
-          </button>
-        </div>
       </fieldset>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
