@@ -29,6 +29,7 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
   let browser: Browser;
   let page: Page;
   let model = '';
+  const groupIds: string[] = [];
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   const step = storySteps({ page: () => page, prefix: 'data-table-', consoleErrors });
@@ -59,11 +60,14 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
     for (let i = 0; i < GROUPS; i++) {
       const r = await adminApi('POST', '/v1/groups', { name: `dt-${suffix}-${String(i).padStart(3, '0')}` });
       assert.equal(r.status, 201, `creating group ${i}: ${r.text}`);
+      groupIds.push((r.json as { id: string }).id);
     }
   });
 
   after(async () => {
     await browser?.close();
+    // The groups were only there to fill the audit log; the stories after this one should not see them.
+    for (const id of groupIds) await adminApi('DELETE', `/v1/groups/${id}`);
   });
 
   step('signs in and opens the audit log filtered to created groups', async () => {
