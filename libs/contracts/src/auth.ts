@@ -203,7 +203,7 @@ export const ZAuditQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(64).optional(),
+  cursor: z.string().max(200).optional(), // an encoded {at, id} pair, as long as the jobs and models cursors
 });
 export type TAuditQuery = z.infer<typeof ZAuditQuery>;
 

@@ -7,6 +7,7 @@ import { formatCount, formatTime } from '@/lib/format';
 import { servedSummary, type ServedSummary } from '@/lib/latency';
 import { describeAudit } from '@/lib/audit-text';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, type Column } from '@/components/data-table';
 import { Sparkline } from '@/components/charts';
 import { DriftBadge } from '@/components/drift-badge';
 import { PageHeader } from '@/components/page-header';
@@ -102,26 +103,10 @@ export default async function OverviewPage() {
           <p className="muted">No models yet. <Link href="/models">Register the first one</Link>.</p>
         ) : (
           <>
-            <div className="table-scroll">
-              <table className="table overview-table" aria-label="Models overview">
-                <thead>
-                  <tr>
-                    <th scope="col">Model</th>
-                    <th scope="col">Production</th>
-                    <th scope="col">Pilots</th>
-                    <th scope="col">Silent</th>
-                    <th scope="col">Requests (24 h)</th>
-                    <th scope="col" className="num">Error rate</th>
-                    <th scope="col" className="num">p99 / SLO</th>
-                    <th scope="col">Drift</th>
-                    <th scope="col">Alerts</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r) => <OverviewRow key={r.model.id} row={r} alerts={firing.get(r.model.name) ?? []} />)}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              label="Models overview" rows={rows} rowKey={(r) => r.model.id} columns={overviewColumns(firing)}
+              className="overview-table" empty="No models yet."
+            />
             {models.data.nextCursor ? (
               <p className="hint">Showing the {rows.length} most recently updated models. <Link href="/models">See all models</Link>.</p>
             ) : null}
@@ -149,50 +134,96 @@ export default async function OverviewPage() {
 
 const versions = (list: number[]) => (list.length ? list.map((v) => `v${v}`).join(', ') : null);
 
-function OverviewRow({ row: r, alerts }: { row: ModelRow; alerts: TAlert[] }) {
-  const href = `/models/${encodeURIComponent(r.model.name)}`;
-  const t = r.traffic;
-  const overSlo = t.ok && r.sloMs !== null && t.data.p99Ms !== null && t.data.p99Ms > r.sloMs;
-  const served = alerts.filter((a) => !a.silent);
-  return (
-    <tr>
-      <th scope="row" className="row-title"><Link className="strong-link" href={href}>{r.model.name}</Link></th>
-      <td>
-        {r.production !== null ? <span className="badge badge-stage-production">v{r.production}</span> : <span className="muted">none</span>}
-        {r.pinned ? <span className="muted small"> pinned</span> : null}
-      </td>
-      <td>{versions(r.pilots) ?? <span className="muted">—</span>}</td>
-      <td>{versions(r.silent) ?? <span className="muted">—</span>}</td>
-      <td className="traffic-cell">
-        {!t.ok ? (
-          <span className="error-inline">{t.message}</span>
-        ) : (
+const none = <span className="muted">—</span>;
+
+function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
+  const alertsOf = (r: ModelRow) => firing.get(r.model.name) ?? [];
+  const servedOf = (r: ModelRow) => alertsOf(r).filter((a) => !a.silent);
+  const p99 = (r: ModelRow) => (r.traffic.ok ? r.traffic.data.p99Ms : null);
+  return [
+    {
+      key: 'model', header: 'Model', rowHeader: true, sort: (r) => r.model.name,
+      cell: (r) => (
+        <Link className="strong-link" href={`/models/${encodeURIComponent(r.model.name)}`}>{r.model.name}</Link>
+      ),
+    },
+    {
+      key: 'production', header: 'Production', sort: (r) => r.production,
+      cell: (r) => (
+        <>
+          {r.production !== null
+            ? <span className="badge badge-stage-production">v{r.production}</span>
+            : <span className="muted">none</span>}
+          {r.pinned ? <span className="muted small"> pinned</span> : null}
+        </>
+      ),
+    },
+    { key: 'pilots', header: 'Pilots', hideBelow: 'lg', cell: (r) => versions(r.pilots) ?? none },
+    { key: 'silent', header: 'Silent', hideBelow: 'lg', cell: (r) => versions(r.silent) ?? none },
+    {
+      key: 'requests', header: 'Requests (24 h)', className: 'traffic-cell',
+      sort: (r) => (r.traffic.ok ? r.traffic.data.count : null),
+      cell: (r) => {
+        const t = r.traffic;
+        if (!t.ok) return <span className="error-inline">{t.message}</span>;
+        const href = `/models/${encodeURIComponent(r.model.name)}/latency`;
+        return (
           <div className="traffic">
             <Sparkline data={t.data.spark} label={`Requests to ${r.model.name} over the last 24 hours`} />
-            <Link href={`${href}/latency`} className="mono small" aria-label={`${formatCount(t.data.count)} requests: latency of ${r.model.name}`}>
+            <Link
+              href={href} className="mono small"
+              aria-label={`${formatCount(t.data.count)} requests: latency of ${r.model.name}`}
+            >
               {formatCount(t.data.count)}
             </Link>
           </div>
-        )}
-      </td>
-      <td className="num">{t.ok ? formatPercent(t.data.errorRate, 2) : '—'}</td>
-      <td className={`num nowrap${overSlo ? ' text-danger' : ''}`}>
-        {t.ok ? formatMs(t.data.p99Ms) : '—'}
-        <span className="muted small"> / {r.sloMs !== null ? `${r.sloMs} ms` : '—'}</span>
-      </td>
-      <td>
-        {r.drift.status === 'none'
-          ? <span className="muted small" title={r.drift.why}>no data</span>
-          : <DriftBadge status={r.drift.status} />}
-      </td>
-      <td>
-        {served.length ? (
-          <span className="badge badge-danger" title={served.map((a) => a.message).join('\n')}>{served.length} open</span>
-        ) : <span className="muted">none</span>}
-        {alerts.length > served.length ? <span className="muted small"> +{alerts.length - served.length} silent</span> : null}
-      </td>
-    </tr>
-  );
+        );
+      },
+    },
+    {
+      key: 'errors', header: 'Error rate', align: 'right',
+      sort: (r) => (r.traffic.ok ? r.traffic.data.errorRate : null),
+      cell: (r) => (r.traffic.ok ? formatPercent(r.traffic.data.errorRate, 2) : '—'),
+    },
+    {
+      key: 'p99', header: 'p99 / SLO', align: 'right', nowrap: true, sort: p99,
+      cell: (r) => {
+        const ms = p99(r);
+        const over = r.sloMs !== null && ms !== null && ms > r.sloMs;
+        return (
+          <span className={over ? 'text-danger' : undefined}>
+            {r.traffic.ok ? formatMs(ms) : '—'}
+            <span className="muted small"> / {r.sloMs !== null ? `${r.sloMs} ms` : '—'}</span>
+          </span>
+        );
+      },
+    },
+    {
+      key: 'drift', header: 'Drift', sort: (r) => r.drift.status,
+      cell: (r) => (r.drift.status === 'none'
+        ? <span className="muted small" title={r.drift.why}>no data</span>
+        : <DriftBadge status={r.drift.status} />),
+    },
+    {
+      key: 'alerts', header: 'Alerts', sort: (r) => servedOf(r).length,
+      cell: (r) => {
+        const all = alertsOf(r);
+        const served = servedOf(r);
+        return (
+          <>
+            {served.length ? (
+              <span className="badge badge-danger" title={served.map((a) => a.message).join('\n')}>
+                {served.length} open
+              </span>
+            ) : <span className="muted">none</span>}
+            {all.length > served.length
+              ? <span className="muted small"> +{all.length - served.length} silent</span>
+              : null}
+          </>
+        );
+      },
+    },
+  ];
 }
 
 function ActivityList({ entries }: { entries: TAuditEntry[] }) {

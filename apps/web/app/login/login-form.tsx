@@ -3,7 +3,12 @@ import { useState, type FormEvent } from 'react';
 import { useRouter } from 'next/navigation';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { ErrorAlert } from '@/components/alert';
+import { Field, SubmitButton } from '@/components/form';
 
+/**
+ * Not an ApiForm: a wrong password is a 401, which ApiForm answers by sending the user to this very page.
+ * It uses the same fields and submit button, and shows the API's error the same way.
+ */
 export function LoginForm({ next }: { next: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
@@ -28,17 +33,13 @@ export function LoginForm({ next }: { next: string }) {
   return (
     <form className="stack" onSubmit={onSubmit}>
       <ErrorAlert message={error} />
-      <div className="field">
-        <label htmlFor="login-email">Email</label>
-        <input id="login-email" name="email" type="email" autoComplete="username" required autoFocus />
-      </div>
-      <div className="field">
-        <label htmlFor="login-password">Password</label>
-        <input id="login-password" name="password" type="password" autoComplete="current-password" required />
-      </div>
-      <button type="submit" className="btn btn-primary" disabled={pending}>
-        {pending ? 'Signing in…' : 'Sign in'}
-      </button>
+      <Field id="login-email" label="Email">
+        <input name="email" type="email" autoComplete="username" required autoFocus />
+      </Field>
+      <Field id="login-password" label="Password">
+        <input name="password" type="password" autoComplete="current-password" required />
+      </Field>
+      <SubmitButton pending={pending} pendingText="Signing in…">Sign in</SubmitButton>
     </form>
   );
 }

@@ -1,8 +1,8 @@
 'use client';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { SCOPES_BY_ROLE, type Role, type Scope, type TCreateApiKeyRequest } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
+import { ApiForm } from '@/components/api-form';
+import { Field, text } from '@/components/form';
 import { OneTimeSecret } from '@/components/one-time-secret';
 
 export interface OwnerOption {
@@ -12,7 +12,6 @@ export interface OwnerOption {
 }
 
 export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; serviceAccounts: OwnerOption[] | null }) {
-  const { run, pending, error, setError } = useApiAction();
   const [ownerId, setOwnerId] = useState('');
   const [scopes, setScopes] = useState<Scope[]>([]);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
@@ -26,61 +25,53 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
     setScopes((prev) => (on ? [...prev.filter((s) => s !== scope), scope] : prev.filter((s) => s !== scope)));
   }
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const form = new FormData(formEl);
-    if (chosen.length === 0) {
-      setError('Choose at least one scope.');
-      return;
-    }
-    const expires = String(form.get('expiresOn') ?? '');
-    const models = String(form.get('models') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
-    const body: TCreateApiKeyRequest = {
-      name: String(form.get('name')).trim(),
+  function body(form: FormData): TCreateApiKeyRequest {
+    const expires = text(form, 'expiresOn');
+    return {
+      name: text(form, 'name'),
       scopes: chosen,
-      modelAllowList: models,
+      modelAllowList: text(form, 'models').split(',').map((m) => m.trim()).filter(Boolean),
       // A date picker gives a day; the key stops working when that day starts in UTC.
       expiresAt: expires ? new Date(`${expires}T00:00:00Z`).toISOString() : undefined,
       serviceAccountId: ownerId || undefined,
     };
-    setCreated(null);
-    const result = await run((api) => api.createApiKey(body));
-    if (result.ok) {
-      setCreated({ name: result.data.apiKey.name, secret: result.data.secret });
-      formEl.reset();
-      setScopes([]);
-      setOwnerId('');
-    }
   }
 
   return (
     <>
       {created ? <NewSecret name={created.name} secret={created.secret} onDone={() => setCreated(null)} /> : null}
-      <form className="form-grid" onSubmit={onSubmit}>
-        <div className="field">
-          <label htmlFor="key-name">Name</label>
-          <input id="key-name" name="name" type="text" required maxLength={64} autoComplete="off" />
-        </div>
+      <ApiForm
+        label="Create API key" submitLabel="Create API key"
+        validate={() => (chosen.length === 0 ? 'Choose at least one scope.' : null)}
+        submit={(form, api) => {
+          setCreated(null);
+          return api.createApiKey(body(form));
+        }}
+        onSuccess={(result) => {
+          setCreated({ name: result.apiKey.name, secret: result.secret });
+          setScopes([]);
+          setOwnerId('');
+        }}
+      >
+        <Field id="key-name" label="Name">
+          <input name="name" type="text" required maxLength={64} autoComplete="off" />
+        </Field>
         {serviceAccounts ? (
-          <div className="field">
-            <label htmlFor="key-owner">Owner</label>
-            <select id="key-owner" name="owner" value={ownerId} onChange={(e) => setOwnerId(e.target.value)}>
+          <Field id="key-owner" label="Owner">
+            <select name="owner" value={ownerId} onChange={(e) => setOwnerId(e.target.value)}>
               <option value="">Me</option>
               {serviceAccounts.map((s) => (
                 <option key={s.id} value={s.id}>{s.name} (service account, {s.role})</option>
               ))}
             </select>
-          </div>
+          </Field>
         ) : null}
-        <div className="field">
-          <label htmlFor="key-expires">Expires on (UTC, optional)</label>
-          <input id="key-expires" name="expiresOn" type="date" />
-        </div>
-        <div className="field">
-          <label htmlFor="key-models">Model allow-list (optional)</label>
-          <input id="key-models" name="models" type="text" placeholder="model-a, model-b" autoComplete="off" />
-        </div>
+        <Field id="key-expires" label="Expires on (UTC, optional)">
+          <input name="expiresOn" type="date" />
+        </Field>
+        <Field id="key-models" label="Model allow-list (optional)">
+          <input name="models" type="text" placeholder="model-a, model-b" autoComplete="off" />
+        </Field>
         <fieldset className="field field-full scope-picker">
           <legend>Scopes</legend>
           {allowed.map((scope) => (
@@ -96,11 +87,7 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
             </label>
           ))}
         </fieldset>
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={pending}>Create API key</button>
-        </div>
-        <ErrorAlert message={error} />
-      </form>
+      </ApiForm>
     </>
   );
 }

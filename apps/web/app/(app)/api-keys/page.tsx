@@ -1,12 +1,65 @@
 import type { Metadata } from 'next';
+import type { TApiKey } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime, isPast } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { DataTable, type Column } from '@/components/data-table';
 import { CreateApiKeyForm } from './create-api-key-form';
 import { RevokeKeyButton } from './revoke-key-button';
 
 export const metadata: Metadata = { title: 'API keys' };
+
+function KeyStatus({ k }: { k: TApiKey }) {
+  if (k.revokedAt) {
+    return <span className="badge badge-danger" title={`Revoked ${formatTime(k.revokedAt)}`}>revoked</span>;
+  }
+  const expired = isPast(k.expiresAt);
+  return <span className={`badge ${expired ? 'badge-muted' : 'badge-ok'}`}>{expired ? 'expired' : 'active'}</span>;
+}
+const keyStatus = (k: TApiKey) => (k.revokedAt ? 'revoked' : isPast(k.expiresAt) ? 'expired' : 'active');
+
+const KEY_COLUMNS: Column<TApiKey>[] = [
+  {
+    // Key names and owners are often one long word (an env var, a service name): they may break anywhere.
+    key: 'name', header: 'Name', sort: (k) => k.name, className: 'break',
+    cell: (k) => (
+      <>
+        <span>{k.name}</span>
+        {k.modelAllowList.length ? <div className="muted small">models: {k.modelAllowList.join(', ')}</div> : null}
+      </>
+    ),
+  },
+  { key: 'prefix', header: 'Prefix', nowrap: true, cell: (k) => <span className="mono">{k.prefix}…</span> },
+  {
+    key: 'scopes', header: 'Scopes',
+    cell: (k) => (
+      <span className="scope-list">{k.scopes.map((s) => <span key={s} className="badge badge-scope">{s}</span>)}</span>
+    ),
+  },
+  {
+    key: 'owner', header: 'Owner', sort: (k) => k.owner.name, className: 'break',
+    cell: (k) => (
+      <>
+        <span>{k.owner.name}</span>
+        {k.owner.kind === 'serviceAccount' ? <span className="badge badge-muted">service account</span> : null}
+      </>
+    ),
+  },
+  {
+    key: 'used', header: 'Last used', sort: (k) => k.lastUsedAt, hideBelow: 'lg',
+    cell: (k) => (k.lastUsedAt ? formatTime(k.lastUsedAt) : 'never'),
+  },
+  {
+    key: 'expires', header: 'Expires', sort: (k) => k.expiresAt, hideBelow: 'md',
+    cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : 'never'),
+  },
+  { key: 'status', header: 'Status', sort: keyStatus, nowrap: true, cell: (k) => <KeyStatus k={k} /> },
+  {
+    key: 'actions', header: <span className="visually-hidden">Actions</span>,
+    cell: (k) => (k.revokedAt ? null : <RevokeKeyButton keyId={k.id} keyName={k.name} />),
+  },
+];
 
 export default async function ApiKeysPage() {
   const me = await getMe();
@@ -33,60 +86,11 @@ export default async function ApiKeysPage() {
         <h2>{isAdmin ? 'All API keys' : 'Your API keys'}</h2>
         {!keys.ok ? (
           <ErrorAlert message={keys.message} />
-        ) : keys.data.length === 0 ? (
-          <p className="muted">No API keys yet.</p>
         ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col"><span className="visually-hidden">Actions</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((k) => {
-                const expired = isPast(k.expiresAt);
-                return (
-                  <tr key={k.id} className={k.revokedAt ? 'row-inactive' : undefined}>
-                    <td>
-                      <span>{k.name}</span>
-                      {k.modelAllowList.length ? (
-                        <div className="muted small">models: {k.modelAllowList.join(', ')}</div>
-                      ) : null}
-                    </td>
-                    <td className="mono">{k.prefix}…</td>
-                    <td>
-                      <span className="scope-list">
-                        {k.scopes.map((s) => <span key={s} className="badge badge-scope">{s}</span>)}
-                      </span>
-                    </td>
-                    <td>
-                      <span>{k.owner.name}</span>
-                      {k.owner.kind === 'serviceAccount' ? <span className="badge badge-muted">service account</span> : null}
-                    </td>
-                    <td className="nowrap">{k.lastUsedAt ? formatTime(k.lastUsedAt) : 'never'}</td>
-                    <td className="nowrap">{k.expiresAt ? formatTime(k.expiresAt) : 'never'}</td>
-                    <td className="nowrap">
-                      {k.revokedAt ? (
-                        <span className="badge badge-danger" title={`Revoked ${formatTime(k.revokedAt)}`}>revoked</span>
-                      ) : expired ? (
-                        <span className="badge badge-muted">expired</span>
-                      ) : (
-                        <span className="badge badge-ok">active</span>
-                      )}
-                    </td>
-                    <td>{k.revokedAt ? null : <RevokeKeyButton keyId={k.id} keyName={k.name} />}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable
+            label="API keys" rows={keys.data} rowKey={(k) => k.id} columns={KEY_COLUMNS} pageSize={50}
+            empty="No API keys yet." rowClassName={(k) => (k.revokedAt ? 'row-inactive' : undefined)}
+          />
         )}
       </section>
     </>

@@ -2,8 +2,10 @@
 import { useState, type FormEvent } from 'react';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
+import { Field } from '@/components/form';
 
 /**
+ * Not an ApiForm: two submit buttons, and the one pressed is the decision. Same Field, same error display.
  * Approve or reject one request, with a comment kept in the model's history. `ownRequest`: the API lets
  * nobody accept their own request, so Approve is disabled with the reason (Reject still withdraws it).
  */
@@ -24,8 +26,9 @@ export function DecisionControls({ id, label, ownRequest }: { id: string; label:
   const commentId = `decision-comment-${id}`;
   return (
     <form className="decision" onSubmit={onSubmit} aria-label={`Decide on ${label}`}>
-      <label htmlFor={commentId} className="visually-hidden">Comment on {label}</label>
-      <input id={commentId} name="comment" type="text" maxLength={2000} placeholder="Comment" autoComplete="off" />
+      <Field id={commentId} label={`Comment on ${label}`} hiddenLabel>
+        <input name="comment" type="text" maxLength={2000} placeholder="Comment" autoComplete="off" />
+      </Field>
       <div className="decision-buttons">
         <button
           type="submit" name="decision" value="approve" className="btn btn-primary btn-small" disabled={pending || ownRequest}

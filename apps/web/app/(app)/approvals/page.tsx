@@ -7,11 +7,13 @@ import { describeTransition } from '@/lib/registry-text';
 import { registryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { DataTable, type Column } from '@/components/data-table';
 import { DecisionControls } from './decision-controls';
 
 export const metadata: Metadata = { title: 'Approvals' };
 
 const RECENT = 25;
+const none = <span className="muted">—</span>;
 const actorName = (a: { kind: string; name: string | null } | null) => (a ? a.name ?? a.kind : '—');
 
 export default async function ApprovalsPage() {
@@ -51,24 +53,12 @@ export default async function ApprovalsPage() {
         ) : null}
         {!pending.ok ? (
           <ErrorAlert message={pending.message} />
-        ) : pending.data.length === 0 ? (
-          <p className="muted empty-state">No requests are waiting for a decision.</p>
         ) : (
-          <table className="table" aria-label="Pending requests">
-            <thead>
-              <tr>
-                <th scope="col">Request</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Comment</th>
-                <th scope="col">{canPromote ? 'Decision' : <span className="visually-hidden">Decision</span>}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pending.data.map((a) => (
-                <PendingRow key={a.id} a={a} model={models.get(a.model)} canPromote={canPromote} myId={me.data.id} />
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Pending requests" rows={pending.data} rowKey={(a) => a.id}
+            columns={pendingColumns({ models, canPromote, myId: me.data.id })}
+            empty="No requests are waiting for a decision." pageSize={25}
+          />
         )}
       </section>
 
@@ -76,42 +66,43 @@ export default async function ApprovalsPage() {
         <h2 id="decided-title">Recently decided</h2>
         {!all.ok ? (
           <ErrorAlert message={all.message} />
-        ) : decided.length === 0 ? (
-          <p className="muted empty-state">No decisions yet.</p>
         ) : (
-          <table className="table" aria-label="Recently decided requests">
-            <thead>
-              <tr>
-                <th scope="col">Request</th>
-                <th scope="col">Decision</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Decided by</th>
-                <th scope="col">Comment</th>
-              </tr>
-            </thead>
-            <tbody>
-              {decided.map((a) => (
-                <tr key={a.id}>
-                  <td><RequestLabel a={a} /></td>
-                  <td>
-                    <span className={`badge badge-decision-${a.status}`}>{a.status}</span>
-                    <div className="muted small nowrap">{formatTime(a.decidedAt)}</div>
-                  </td>
-                  <td>{actorName(a.requestedBy)}</td>
-                  <td>{actorName(a.decidedBy)}</td>
-                  <td className="summary small">
-                    {a.decisionComment ? a.decisionComment : <span className="muted">—</span>}
-                    {a.comment ? <div className="muted">Request: {a.comment}</div> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Recently decided requests" rows={decided} rowKey={(a) => a.id} columns={DECIDED_COLUMNS}
+            empty="No decisions yet."
+          />
         )}
       </section>
     </>
   );
 }
+
+const DECIDED_COLUMNS: Column<TApproval>[] = [
+  { key: 'request', header: 'Request', sort: (a) => `${a.model} ${a.version}`, cell: (a) => <RequestLabel a={a} /> },
+  {
+    key: 'decision', header: 'Decision', sort: (a) => a.decidedAt,
+    cell: (a) => (
+      <>
+        <span className={`badge badge-decision-${a.status}`}>{a.status}</span>
+        <div className="muted small nowrap">{formatTime(a.decidedAt)}</div>
+      </>
+    ),
+  },
+  {
+    key: 'requested', header: 'Requested by', sort: (a) => actorName(a.requestedBy),
+    cell: (a) => actorName(a.requestedBy),
+  },
+  { key: 'decided', header: 'Decided by', sort: (a) => actorName(a.decidedBy), cell: (a) => actorName(a.decidedBy) },
+  {
+    key: 'comment', header: 'Comment', className: 'summary small',
+    cell: (a) => (
+      <>
+        {a.decisionComment ? a.decisionComment : none}
+        {a.comment ? <div className="muted">Request: {a.comment}</div> : null}
+      </>
+    ),
+  },
+];
 
 function RequestLabel({ a }: { a: TApproval }) {
   return (
@@ -125,23 +116,47 @@ function RequestLabel({ a }: { a: TApproval }) {
   );
 }
 
-function PendingRow({ a, model, canPromote, myId }: { a: TApproval; model: TRegisteredModel | undefined; canPromote: boolean; myId: string }) {
-  const production = model?.productionVersion != null && a.archivePrevious ? [model.productionVersion] : [];
-  return (
-    <tr>
-      <td>
-        <RequestLabel a={a} />
-        {/* Shown as if the policy were off: this is what happens once the request is accepted. */}
-        <p className="small consequence">
-          {describeTransition({ model: a.model, version: a.version, from: 'Staging', to: a.toStage, production, requiresApproval: false })}
-        </p>
-      </td>
-      <td>
-        <div>{actorName(a.requestedBy)}</div>
-        <div className="muted small nowrap">{formatTime(a.createdAt)}</div>
-      </td>
-      <td className="summary small">{a.comment || <span className="muted">—</span>}</td>
-      <td>{canPromote ? <DecisionControls id={a.id} label={`${a.model} version ${a.version}`} ownRequest={a.requestedBy.id === myId} /> : null}</td>
-    </tr>
-  );
+function pendingColumns(ctx: {
+  models: Map<string, TRegisteredModel>;
+  canPromote: boolean;
+  myId: string;
+}): Column<TApproval>[] {
+  return [
+    {
+      key: 'request', header: 'Request', sort: (a) => `${a.model} ${a.version}`, width: '40%',
+      cell: (a) => {
+        const model = ctx.models.get(a.model);
+        const production = model?.productionVersion != null && a.archivePrevious ? [model.productionVersion] : [];
+        return (
+          <>
+            <RequestLabel a={a} />
+            {/* Shown as if the policy were off: this is what happens once the request is accepted. */}
+            <p className="small consequence">
+              {describeTransition({
+                model: a.model, version: a.version, from: 'Staging', to: a.toStage, production, requiresApproval: false,
+              })}
+            </p>
+          </>
+        );
+      },
+    },
+    {
+      key: 'requested', header: 'Requested by', sort: (a) => a.createdAt,
+      cell: (a) => (
+        <>
+          <div>{actorName(a.requestedBy)}</div>
+          <div className="muted small nowrap">{formatTime(a.createdAt)}</div>
+        </>
+      ),
+    },
+    { key: 'comment', header: 'Comment', className: 'summary small', cell: (a) => a.comment || none },
+    {
+      key: 'decision', header: ctx.canPromote ? 'Decision' : <span className="visually-hidden">Decision</span>,
+      cell: (a) => (ctx.canPromote ? (
+        <DecisionControls
+          id={a.id} label={`${a.model} version ${a.version}`} ownRequest={a.requestedBy.id === ctx.myId}
+        />
+      ) : null),
+    },
+  ];
 }

@@ -1,11 +1,13 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { TAuditQuery } from '@modelyard/contracts';
+import type { TAuditEntry, TAuditQuery } from '@modelyard/contracts';
 import { load } from '@/lib/api.server';
 import { AUDIT_ACTIONS } from '@/lib/audit-text';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { Field } from '@/components/form';
+import { DataTable, Truncate, type Column } from '@/components/data-table';
 
 export const metadata: Metadata = { title: 'Audit log' };
 
@@ -14,6 +16,39 @@ function summaryText(summary: unknown): string {
   const text = typeof summary === 'string' ? summary : JSON.stringify(summary);
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
+
+const actorName = (e: TAuditEntry) => e.actor.name ?? e.actor.id ?? e.actor.kind;
+
+const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
+  { key: 'time', header: 'Time', sort: (e) => e.at, nowrap: true, width: '10rem', cell: (e) => formatTime(e.at) },
+  {
+    key: 'actor', header: 'Actor', sort: actorName,
+    cell: (e) => (
+      <>
+        {actorName(e)}
+        {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
+      </>
+    ),
+  },
+  { key: 'action', header: 'Action', sort: (e) => e.action, nowrap: true, cell: (e) => <code>{e.action}</code> },
+  {
+    key: 'object', header: 'Object', sort: (e) => `${e.objectType} ${e.objectId ?? ''}`,
+    cell: (e) => (
+      <>
+        {e.objectType}
+        {e.objectId ? <> <span className="muted small"><Truncate text={e.objectId} mono /></span></> : null}
+      </>
+    ),
+  },
+  {
+    key: 'ip', header: 'IP', sort: (e) => e.ip, hideBelow: 'lg', nowrap: true, className: 'mono small',
+    cell: (e) => e.ip ?? '—',
+  },
+  {
+    key: 'details', header: 'Details', className: 'mono small summary',
+    cell: (e) => summaryText(e.summary),
+  },
+];
 
 const OBJECT_TYPES = ['user', 'serviceAccount', 'group', 'apiKey', 'model', 'modelVersion', 'approval', 'job', 'schedule', 'webhook'];
 const FILTERS = ['actor', 'action', 'objectType', 'objectId', 'from', 'to'] as const;
@@ -47,9 +82,8 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       {page.ok || page.status !== 403 ? (
         <section className="card">
           <form className="form-grid filter-grid" method="get" action="/audit" aria-label="Filter the audit log">
-            <div className="field">
-              <label htmlFor="audit-actor">Actor</label>
-              <select id="audit-actor" name="actor" defaultValue={f.actor}>
+            <Field id="audit-actor" label="Actor">
+              <select name="actor" defaultValue={f.actor}>
                 <option value="">Anyone</option>
                 {users.ok ? (
                   <optgroup label="Users">
@@ -62,31 +96,29 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
                   </optgroup>
                 ) : null}
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-action">Action</label>
-              <input id="audit-action" name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64} autoComplete="off" list="audit-actions" />
-              <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-object-type">Object type</label>
-              <select id="audit-object-type" name="objectType" defaultValue={f.objectType}>
+            </Field>
+            <Field id="audit-action" label="Action">
+              <input
+                name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64}
+                autoComplete="off" list="audit-actions"
+              />
+            </Field>
+            <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
+            <Field id="audit-object-type" label="Object type">
+              <select name="objectType" defaultValue={f.objectType}>
                 <option value="">Any</option>
                 {OBJECT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="audit-object-id">Object id</label>
-              <input id="audit-object-id" name="objectId" type="text" defaultValue={f.objectId} maxLength={128} autoComplete="off" />
-            </div>
-            <div className="field">
-              <label htmlFor="audit-from">From (UTC)</label>
-              <input id="audit-from" name="from" type="datetime-local" defaultValue={f.from} />
-            </div>
-            <div className="field">
-              <label htmlFor="audit-to">To (UTC)</label>
-              <input id="audit-to" name="to" type="datetime-local" defaultValue={f.to} />
-            </div>
+            </Field>
+            <Field id="audit-object-id" label="Object id">
+              <input name="objectId" type="text" defaultValue={f.objectId} maxLength={128} autoComplete="off" />
+            </Field>
+            <Field id="audit-from" label="From (UTC)">
+              <input name="from" type="datetime-local" defaultValue={f.from} />
+            </Field>
+            <Field id="audit-to" label="To (UTC)">
+              <input name="to" type="datetime-local" defaultValue={f.to} />
+            </Field>
             <div className="form-actions">
               <button type="submit" className="btn btn-primary">Filter</button>
               {filtered ? <Link href="/audit" className="btn btn-secondary">Clear</Link> : null}
@@ -96,43 +128,16 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       ) : null}
       {!page.ok ? (
         <ErrorAlert message={page.message} />
-      ) : page.data.items.length === 0 ? (
-        <section className="card empty-state"><p className="muted">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p></section>
       ) : (
         <section className="card">
-          <div className="table-scroll">
-            <table className="table" aria-label="Audit log entries">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Object</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{formatTime(e.at)}</td>
-                    <td className="nowrap">
-                      {e.actor.name ?? e.actor.id ?? e.actor.kind}
-                      {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
-                    </td>
-                    <td><code>{e.action}</code></td>
-                    <td>
-                      {e.objectType}
-                      {e.objectId ? <span className="muted small mono"> {e.objectId}</span> : null}
-                    </td>
-                    <td className="mono small">{e.ip ?? '—'}</td>
-                    <td className="mono small summary">{summaryText(e.summary)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {nextHref ? <p className="pager"><span className="muted">Showing {page.data.items.length} entries.</span><Link href={nextHref}>Older entries</Link></p> : null}
+          <DataTable
+            label="Audit log entries" rows={page.data.items} rowKey={(e) => e.id} columns={AUDIT_COLUMNS}
+            empty={filtered ? 'No entries match these filters.' : 'No entries yet.'}
+            cursor={{
+              nextHref, nextLabel: 'Older entries', firstHref: cursor ? `/audit?${params}` : null,
+              summary: `Showing ${page.data.items.length} entries.`,
+            }}
+          />
         </section>
       )}
     </>

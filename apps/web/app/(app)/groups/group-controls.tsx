@@ -1,8 +1,9 @@
 'use client';
-import { useState, type FormEvent } from 'react';
 import type { PrincipalKind } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
+import { ApiForm } from '@/components/api-form';
+import { Field, text } from '@/components/form';
 import { ConfirmButton } from '@/components/confirm-button';
 
 export interface Candidate {
@@ -12,72 +13,57 @@ export interface Candidate {
 }
 
 export function CreateGroupForm() {
-  const { run, pending, error } = useApiAction();
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const form = new FormData(formEl);
-    const result = await run((api) =>
-      api.createGroup({ name: String(form.get('name')).trim(), description: String(form.get('description') ?? '') }),
-    );
-    if (result.ok) formEl.reset();
-  }
-
   return (
-    <form className="form-grid" onSubmit={onSubmit}>
-      <div className="field">
-        <label htmlFor="group-name">Name</label>
-        <input id="group-name" name="name" type="text" required maxLength={64} autoComplete="off" />
-      </div>
-      <div className="field field-wide">
-        <label htmlFor="group-description">Description</label>
-        <input id="group-description" name="description" type="text" maxLength={500} autoComplete="off" />
-      </div>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={pending}>Create group</button>
-      </div>
-      <ErrorAlert message={error} />
-    </form>
+    <ApiForm
+      label="Create group" submitLabel="Create group"
+      submit={(form, api) =>
+        api.createGroup({ name: text(form, 'name'), description: String(form.get('description') ?? '') })
+      }
+    >
+      <Field id="group-name" label="Name">
+        <input name="name" type="text" required maxLength={64} autoComplete="off" />
+      </Field>
+      <Field id="group-description" label="Description" size="wide">
+        <input name="description" type="text" maxLength={500} autoComplete="off" />
+      </Field>
+    </ApiForm>
   );
 }
 
-export function AddMemberForm({ groupId, groupName, candidates }: { groupId: string; groupName: string; candidates: Candidate[] }) {
-  const { run, pending, error } = useApiAction();
+export function AddMemberForm({ groupId, groupName, candidates }: {
+  groupId: string;
+  groupName: string;
+  candidates: Candidate[];
+}) {
   const users = candidates.filter((c) => c.kind === 'user');
   const serviceAccounts = candidates.filter((c) => c.kind === 'serviceAccount');
-  const selectId = `add-member-${groupId}`;
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const value = String(new FormData(formEl).get('member') ?? '');
-    const [kind, id] = value.split(':') as [PrincipalKind, string];
-    if (!id) return;
-    const result = await run((api) => api.addGroupMember(groupId, { kind, id }));
-    if (result.ok) formEl.reset();
-  }
 
   if (candidates.length === 0) return <p className="muted small">Everyone is already a member.</p>;
   return (
-    <form className="inline-form" onSubmit={onSubmit}>
-      <label htmlFor={selectId}>Add member to {groupName}</label>
-      <select id={selectId} name="member" required defaultValue="">
-        <option value="" disabled>Choose a user or service account</option>
-        {users.length ? (
-          <optgroup label="Users">
-            {users.map((c) => <option key={c.id} value={`user:${c.id}`}>{c.name}</option>)}
-          </optgroup>
-        ) : null}
-        {serviceAccounts.length ? (
-          <optgroup label="Service accounts">
-            {serviceAccounts.map((c) => <option key={c.id} value={`serviceAccount:${c.id}`}>{c.name}</option>)}
-          </optgroup>
-        ) : null}
-      </select>
-      <button type="submit" className="btn btn-secondary" disabled={pending}>Add</button>
-      <ErrorAlert message={error} />
-    </form>
+    <ApiForm
+      layout="inline" submitLabel="Add" submitVariant="secondary"
+      validate={(form) => (text(form, 'member').includes(':') ? null : 'Choose a user or service account.')}
+      submit={(form, api) => {
+        const [kind, id] = text(form, 'member').split(':') as [PrincipalKind, string];
+        return api.addGroupMember(groupId, { kind, id });
+      }}
+    >
+      <Field id={`add-member-${groupId}`} label={`Add member to ${groupName}`} size="inline">
+        <select name="member" required defaultValue="">
+          <option value="" disabled>Choose a user or service account</option>
+          {users.length ? (
+            <optgroup label="Users">
+              {users.map((c) => <option key={c.id} value={`user:${c.id}`}>{c.name}</option>)}
+            </optgroup>
+          ) : null}
+          {serviceAccounts.length ? (
+            <optgroup label="Service accounts">
+              {serviceAccounts.map((c) => <option key={c.id} value={`serviceAccount:${c.id}`}>{c.name}</option>)}
+            </optgroup>
+          ) : null}
+        </select>
+      </Field>
+    </ApiForm>
   );
 }
 

@@ -1,10 +1,11 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { JOB_STATUSES, JOB_TYPES, type TJobQuery } from '@modelyard/contracts';
+import { JOB_STATUSES, JOB_TYPES, type TJob, type TJobQuery } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatCount, formatDuration, formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, type Column } from '@/components/data-table';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { JOB_TYPE_LABELS, JobProgress, JobStatusBadge, isActive, versionText } from '@/components/job-badges';
 import { JobsNav } from './jobs-nav';
@@ -24,6 +25,61 @@ function DateTime({ iso }: { iso: string }) {
   const [date, ...time] = formatTime(iso).split(' ');
   return <><span className="nowrap">{date}</span> <span className="nowrap">{time.join(' ')}</span></>;
 }
+
+const JOB_COLUMNS: Column<TJob>[] = [
+  {
+    key: 'job', header: 'Job', rowHeader: true, nowrap: true, sort: (j) => j.type,
+    cell: (j) => (
+      <>
+        <Link href={`/jobs/${j.id}`} className="strong-link" aria-label={`Job ${j.id.slice(0, 8)}`}>
+          <span className="mono">{j.id.slice(0, 8)}</span>
+        </Link>
+        <div className="small muted">{JOB_TYPE_LABELS[j.type]}{j.scheduleId ? ' · scheduled' : ''}</div>
+      </>
+    ),
+  },
+  {
+    key: 'model', header: 'Model', sort: (j) => j.model,
+    cell: (j) => (
+      <>
+        <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link>
+        {' '}<span className="muted nowrap">{versionText(j.version)}</span>
+      </>
+    ),
+  },
+  {
+    key: 'status', header: 'Status', sort: (j) => j.status,
+    cell: (j) => (
+      <>
+        <JobStatusBadge status={j.status} />
+        {j.error ? <div className="small failure-reason" title={j.error}>{clip(j.error, ERROR_CHARS)}</div> : null}
+      </>
+    ),
+  },
+  {
+    key: 'progress', header: 'Progress', hideBelow: 'md',
+    cell: (j) => <JobProgress job={j} label={`Progress of job ${j.id.slice(0, 8)}`} />,
+  },
+  {
+    key: 'rows', header: 'Rows in / out / failed', align: 'right', nowrap: true, className: 'mono small',
+    sort: (j) => j.rowsIn,
+    cell: (j) => (
+      <>
+        {formatCount(j.rowsIn)} / {formatCount(j.rowsOut)} /{' '}
+        <span className={j.rowsFailed ? 'text-danger' : undefined}>{formatCount(j.rowsFailed)}</span>
+      </>
+    ),
+  },
+  {
+    key: 'submitted', header: 'Submitted', sort: (j) => j.submittedAt, className: 'small',
+    cell: (j) => <DateTime iso={j.submittedAt} />,
+  },
+  {
+    key: 'duration', header: 'Duration', nowrap: true, className: 'small', hideBelow: 'lg',
+    sort: (j) => (j.startedAt && j.finishedAt ? Date.parse(j.finishedAt) - Date.parse(j.startedAt) : null),
+    cell: (j) => formatDuration(j.startedAt, j.finishedAt),
+  },
+];
 
 function first(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
@@ -99,55 +155,16 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
         </section>
       ) : (
         <section className="card">
-          <div className="table-scroll">
-            <table className="table jobs-table" aria-label="Jobs">
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col" className="num">Rows in / out / failed</th>
-                  <th scope="col">Submitted</th>
-                  <th scope="col">Duration</th>
-                </tr>
-              </thead>
-              <tbody>
-                {jobs.data.items.map((j) => (
-                  <tr key={j.id}>
-                    <th scope="row" className="nowrap">
-                      <Link href={`/jobs/${j.id}`} className="strong-link" aria-label={`Job ${j.id.slice(0, 8)}`}>
-                        <span className="mono">{j.id.slice(0, 8)}</span>
-                      </Link>
-                      <div className="small muted">{JOB_TYPE_LABELS[j.type]}{j.scheduleId ? ' · scheduled' : ''}</div>
-                    </th>
-                    <td>
-                      <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link> <span className="muted nowrap">{versionText(j.version)}</span>
-                    </td>
-                    <td>
-                      <JobStatusBadge status={j.status} />
-                      {j.error ? <div className="small failure-reason" title={j.error}>{clip(j.error, ERROR_CHARS)}</div> : null}
-                    </td>
-                    <td><JobProgress job={j} label={`Progress of job ${j.id.slice(0, 8)}`} /></td>
-                    <td className="num mono small nowrap">
-                      {formatCount(j.rowsIn)} / {formatCount(j.rowsOut)} /{' '}
-                      <span className={j.rowsFailed ? 'text-danger' : undefined}>{formatCount(j.rowsFailed)}</span>
-                    </td>
-                    <td className="small"><DateTime iso={j.submittedAt} /></td>
-                    <td className="nowrap small">{formatDuration(j.startedAt, j.finishedAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {jobs.data.nextCursor || cursor ? (
-            <nav className="pager" aria-label="Pages">
-              {cursor ? <Link href={`/jobs?${new URLSearchParams(filterQuery)}`}>First page</Link> : <span />}
-              {jobs.data.nextCursor ? (
-                <Link href={`/jobs?${new URLSearchParams({ ...filterQuery, cursor: jobs.data.nextCursor })}`}>Next page</Link>
-              ) : null}
-            </nav>
-          ) : null}
+          <DataTable
+            label="Jobs" rows={jobs.data.items} rowKey={(j) => j.id} columns={JOB_COLUMNS} className="jobs-table"
+            empty="No jobs match these filters."
+            cursor={{
+              firstHref: cursor ? `/jobs?${new URLSearchParams(filterQuery)}` : null,
+              nextHref: jobs.data.nextCursor
+                ? `/jobs?${new URLSearchParams({ ...filterQuery, cursor: jobs.data.nextCursor })}`
+                : null,
+            }}
+          />
         </section>
       )}
     </>

@@ -1,14 +1,63 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import type { TRegisteredModel } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { registryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, type Column } from '@/components/data-table';
 import { RegisterModelPanel } from './register-model-panel';
 
 export const metadata: Metadata = { title: 'Models' };
 
 const PAGE_SIZE = 50;
+
+const none = <span className="muted">—</span>;
+
+const MODEL_COLUMNS: Column<TRegisteredModel>[] = [
+  {
+    key: 'name', header: 'Name', sort: (m) => m.name, nowrap: true,
+    cell: (m) => (
+      <>
+        <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">{m.name}</Link>
+        {m.requiresApproval
+          ? <span className="badge badge-muted" title="Production needs a second approver">approval</span>
+          : null}
+      </>
+    ),
+  },
+  { key: 'description', header: 'Description', className: 'summary', cell: (m) => m.description || none },
+  {
+    key: 'production', header: 'Production', sort: (m) => m.productionVersion,
+    cell: (m) => (m.productionVersion !== null
+      ? <span className="badge badge-stage-production">v{m.productionVersion}</span>
+      : none),
+  },
+  {
+    key: 'staging', header: 'Staging', hideBelow: 'md',
+    cell: (m) => (m.stagingVersions.length ? (
+      <span className="badge-list">
+        {m.stagingVersions.map((v) => <span key={v} className="badge badge-stage-staging">v{v}</span>)}
+      </span>
+    ) : none),
+  },
+  {
+    key: 'aliases', header: 'Aliases', hideBelow: 'lg',
+    cell: (m) => {
+      const aliases = Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b));
+      return aliases.length ? (
+        <span className="badge-list">
+          {aliases.map(([a, v]) => <span key={a} className="badge badge-alias">@{a} → v{v}</span>)}
+        </span>
+      ) : none;
+    },
+  },
+  {
+    key: 'latest', header: 'Latest', sort: (m) => m.latestVersion,
+    cell: (m) => (m.latestVersion !== null ? `v${m.latestVersion}` : <span className="muted">none</span>),
+  },
+  { key: 'updated', header: 'Updated', sort: (m) => m.updatedAt, nowrap: true, cell: (m) => formatTime(m.updatedAt) },
+];
 
 function first(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
@@ -62,68 +111,16 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
         </section>
       ) : (
         <section className="card">
-          <table className="table" aria-label="Models">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Production</th>
-                <th scope="col">Staging</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">Latest</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {models.data.items.map((m) => {
-                const aliases = Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b));
-                return (
-                  <tr key={m.id}>
-                    <td className="nowrap">
-                      <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">{m.name}</Link>
-                      {m.requiresApproval ? <span className="badge badge-muted" title="Production needs a second approver">approval</span> : null}
-                    </td>
-                    <td className="summary">{m.description || <span className="muted">—</span>}</td>
-                    <td>
-                      {m.productionVersion !== null ? (
-                        <span className="badge badge-stage-production">v{m.productionVersion}</span>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    <td>
-                      {m.stagingVersions.length ? (
-                        <span className="badge-list">
-                          {m.stagingVersions.map((v) => <span key={v} className="badge badge-stage-staging">v{v}</span>)}
-                        </span>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    <td>
-                      {aliases.length ? (
-                        <span className="badge-list">
-                          {aliases.map(([a, v]) => <span key={a} className="badge badge-alias">@{a} → v{v}</span>)}
-                        </span>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    <td>{m.latestVersion !== null ? `v${m.latestVersion}` : <span className="muted">none</span>}</td>
-                    <td className="nowrap">{formatTime(m.updatedAt)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {models.data.nextCursor || cursor ? (
-            <nav className="pager" aria-label="Pages">
-              {cursor ? <Link href={search ? `/models?q=${encodeURIComponent(search)}` : '/models'}>First page</Link> : <span />}
-              {models.data.nextCursor ? (
-                <Link href={`/models?${new URLSearchParams({ ...(search ? { q: search } : {}), cursor: models.data.nextCursor })}`}>Next page</Link>
-              ) : null}
-            </nav>
-          ) : null}
+          <DataTable
+            label="Models" rows={models.data.items} rowKey={(m) => m.id} columns={MODEL_COLUMNS}
+            empty="No models yet."
+            cursor={{
+              firstHref: cursor ? (search ? `/models?q=${encodeURIComponent(search)}` : '/models') : null,
+              nextHref: models.data.nextCursor
+                ? `/models?${new URLSearchParams({ ...(search ? { q: search } : {}), cursor: models.data.nextCursor })}`
+                : null,
+            }}
+          />
         </section>
       )}
     </>

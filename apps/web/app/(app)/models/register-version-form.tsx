@@ -6,6 +6,7 @@ import { ApiError, ZModelName, ZReferenceDataset, type TModelVersion, type TRefe
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
 import { ErrorAlert } from '@/components/alert';
+import { Field, SubmitButton } from '@/components/form';
 import { UploadProgressBar } from '@/components/upload-progress';
 import { StatusBadge } from '@/components/registry-badges';
 
@@ -139,43 +140,45 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
   return (
     <form className="form-grid register-form" onSubmit={onSubmit} aria-describedby={`${idPrefix}-status`}>
       {model ? null : (
-        <div className="field">
-          <label htmlFor={`${idPrefix}-model`}>Model name</label>
+        <Field
+          id={`${idPrefix}-model`} label="Model name" hint="Created on its first version if it does not exist yet."
+        >
           <input
-            id={`${idPrefix}-model`} name="model" type="text" required maxLength={100} autoComplete="off"
+            name="model" type="text" required maxLength={100} autoComplete="off"
             placeholder="fraud-detector" pattern="[a-z0-9][a-z0-9._\-]*"
             title='lower-case letters, digits, ".", "_" and "-", starting with a letter or digit'
           />
-          <span className="hint">Created on its first version if it does not exist yet.</span>
-        </div>
+        </Field>
       )}
-      <div className={model ? 'field field-wide' : 'field'}>
-        <label htmlFor={`${idPrefix}-file`}>ONNX file</label>
-        <input id={`${idPrefix}-file`} name="file" type="file" accept=".onnx,application/octet-stream" required />
-      </div>
-      <div className="field field-wide">
-        <label htmlFor={`${idPrefix}-reference`}>Drift reference (JSON, optional)</label>
-        <input id={`${idPrefix}-reference`} name="reference" type="file" accept=".json,application/json" aria-describedby={`${idPrefix}-reference-hint`} />
-        <span className="hint" id={`${idPrefix}-reference-hint`}>
-          {'{"feature_names": […], "rows": [[…], …]}'}, e.g. a sample of the training data: drift is measured against it.
-        </span>
-      </div>
-      <div className="field field-full">
-        <label htmlFor={`${idPrefix}-description`}>Description</label>
-        <input id={`${idPrefix}-description`} name="description" type="text" maxLength={10_000} autoComplete="off" />
-      </div>
-      <div className="field field-wide">
-        <label htmlFor={`${idPrefix}-tags`}>Tags (key=value, one per line)</label>
-        <textarea id={`${idPrefix}-tags`} name="tags" rows={3} placeholder={'team=fraud\ndataset=2024-q4'} />
-      </div>
-      <div className="field field-wide">
-        <label htmlFor={`${idPrefix}-metrics`}>Metrics (key=number, one per line)</label>
-        <textarea id={`${idPrefix}-metrics`} name="metrics" rows={3} placeholder={'accuracy=0.953\nf1=0.94'} />
-      </div>
+      <Field id={`${idPrefix}-file`} label="ONNX file" size={model ? 'wide' : undefined}>
+        <input name="file" type="file" accept=".onnx,application/octet-stream" required />
+      </Field>
+      <Field
+        id={`${idPrefix}-reference`} label="Drift reference (JSON, optional)" size="wide"
+        hint={
+          <>
+            {'{"feature_names": […], "rows": [[…], …]}'}, e.g. a sample of the training data: drift is measured
+            {' '}against it.
+          </>
+        }
+      >
+        <input name="reference" type="file" accept=".json,application/json" />
+      </Field>
+      <Field id={`${idPrefix}-description`} label="Description" size="full">
+        <input name="description" type="text" maxLength={10_000} autoComplete="off" />
+      </Field>
+      <Field id={`${idPrefix}-tags`} label="Tags (key=value, one per line)" size="wide">
+        <textarea name="tags" rows={3} placeholder={'team=fraud\ndataset=2024-q4'} />
+      </Field>
+      <Field id={`${idPrefix}-metrics`} label="Metrics (key=number, one per line)" size="wide">
+        <textarea name="metrics" rows={3} placeholder={'accuracy=0.953\nf1=0.94'} />
+      </Field>
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {phase.kind === 'uploading' ? 'Uploading…' : phase.kind === 'validating' ? 'Validating…' : 'Upload and register'}
-        </button>
+        <SubmitButton
+          pending={busy} pendingText={phase.kind === 'validating' ? 'Validating…' : 'Uploading…'}
+        >
+          Upload and register
+        </SubmitButton>
       </div>
       <ErrorAlert message={error} />
       <div id={`${idPrefix}-status`} className="upload-status field-full" role="status" aria-live="polite">

@@ -1,12 +1,37 @@
 import type { Metadata } from 'next';
+import type { TUser } from '@modelyard/contracts';
 import { load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
+import { DataTable, type Column } from '@/components/data-table';
 import { CreateUserForm } from './create-user-form';
 import { DisableButton, RoleForm } from './user-controls';
 
 export const metadata: Metadata = { title: 'Users' };
+
+const USER_COLUMNS: Column<TUser>[] = [
+  { key: 'email', header: 'Email', cell: (u) => u.email, sort: (u) => u.email },
+  { key: 'name', header: 'Name', cell: (u) => u.name, sort: (u) => u.name, hideBelow: 'md' },
+  {
+    key: 'role', header: 'Role', sort: (u) => u.role, nowrap: true,
+    cell: (u) => (
+      <>
+        <span className={`badge badge-role-${u.role}`}>{u.role}</span>
+        <RoleForm userId={u.id} label={u.email} role={u.role} />
+      </>
+    ),
+  },
+  {
+    key: 'status', header: 'Status', sort: (u) => u.disabled, nowrap: true,
+    cell: (u) => (u.disabled ? <span className="badge badge-muted">disabled</span> : 'active'),
+  },
+  { key: 'created', header: 'Created', cell: (u) => formatTime(u.createdAt), sort: (u) => u.createdAt, nowrap: true },
+  {
+    key: 'actions', header: <span className="visually-hidden">Actions</span>,
+    cell: (u) => <DisableButton userId={u.id} label={u.email} disabled={u.disabled} />,
+  },
+];
 
 export default async function UsersPage() {
   // No role check here: the API decides, and its 403 message is what a non-admin sees.
@@ -24,33 +49,10 @@ export default async function UsersPage() {
           </section>
           <section className="card">
             <h2>All users</h2>
-            <table className="table" aria-label="Users">
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col"><span className="visually-hidden">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.items.map((u) => (
-                  <tr key={u.id} className={u.disabled ? 'row-inactive' : undefined}>
-                    <td>{u.email}</td>
-                    <td>{u.name}</td>
-                    <td>
-                      <span className={`badge badge-role-${u.role}`}>{u.role}</span>
-                      <RoleForm userId={u.id} label={u.email} role={u.role} />
-                    </td>
-                    <td>{u.disabled ? <span className="badge badge-muted">disabled</span> : 'active'}</td>
-                    <td className="nowrap">{formatTime(u.createdAt)}</td>
-                    <td><DisableButton userId={u.id} label={u.email} disabled={u.disabled} /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              label="Users" rows={users.data.items} rowKey={(u) => u.id} columns={USER_COLUMNS} pageSize={50}
+              empty="No users yet." rowClassName={(u) => (u.disabled ? 'row-inactive' : undefined)}
+            />
             {users.data.nextCursor ? <p className="muted">Showing the first {users.data.items.length} users.</p> : null}
           </section>
         </>

@@ -1,42 +1,13 @@
 'use client';
-import { useState, type FormEvent } from 'react';
-import { WEBHOOK_EVENTS, type WebhookEvent } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
+import { useState } from 'react';
+import { WEBHOOK_EVENTS } from '@modelyard/contracts';
+import { ApiForm } from '@/components/api-form';
+import { Field, text } from '@/components/form';
 import { ConfirmButton } from '@/components/confirm-button';
 import { OneTimeSecret } from '@/components/one-time-secret';
 
 export function CreateWebhookForm() {
-  const { run, pending, error, setError } = useApiAction();
-  const [events, setEvents] = useState<WebhookEvent[]>([]);
   const [created, setCreated] = useState<{ url: string; secret: string } | null>(null);
-
-  function toggle(event: WebhookEvent, on: boolean) {
-    setEvents((prev) => (on ? [...prev.filter((e) => e !== event), event] : prev.filter((e) => e !== event)));
-  }
-
-  async function onSubmit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formEl = e.currentTarget;
-    const form = new FormData(formEl);
-    if (events.length === 0) {
-      setError('Choose at least one event.');
-      return;
-    }
-    setCreated(null);
-    const result = await run((api) => api.createWebhook({
-      url: String(form.get('url')).trim(),
-      description: String(form.get('description') ?? '').trim(),
-      // In the API's order, whatever order they were ticked in.
-      events: WEBHOOK_EVENTS.filter((ev) => events.includes(ev)),
-    }));
-    if (result.ok) {
-      setCreated({ url: result.data.webhook.url, secret: result.data.secret });
-      formEl.reset();
-      setEvents([]);
-    }
-  }
-
   return (
     <>
       {created ? (
@@ -45,29 +16,40 @@ export function CreateWebhookForm() {
           {' '}<code>X-Modelyard-Signature</code> with it. It will not be shown again.
         </OneTimeSecret>
       ) : null}
-      <form className="form-grid" onSubmit={onSubmit} aria-label="Create webhook">
-        <div className="field field-wide">
-          <label htmlFor="webhook-url">URL</label>
-          <input id="webhook-url" name="url" type="url" required maxLength={2048} placeholder="https://hooks.example.com/modelyard" autoComplete="off" />
-        </div>
-        <div className="field field-wide">
-          <label htmlFor="webhook-description">Description</label>
-          <input id="webhook-description" name="description" type="text" maxLength={500} autoComplete="off" />
-        </div>
+      <ApiForm
+        label="Create webhook" submitLabel="Create webhook"
+        validate={(form) => (form.getAll('events').length === 0 ? 'Choose at least one event.' : null)}
+        submit={(form, api) => {
+          setCreated(null);
+          const ticked = form.getAll('events').map(String);
+          return api.createWebhook({
+            url: text(form, 'url'),
+            description: text(form, 'description'),
+            // In the API's order, whatever order they were ticked in.
+            events: WEBHOOK_EVENTS.filter((ev) => ticked.includes(ev)),
+          });
+        }}
+        onSuccess={(result) => setCreated({ url: result.webhook.url, secret: result.secret })}
+      >
+        <Field id="webhook-url" label="URL" size="wide">
+          <input
+            name="url" type="url" required maxLength={2048} placeholder="https://hooks.example.com/modelyard"
+            autoComplete="off"
+          />
+        </Field>
+        <Field id="webhook-description" label="Description" size="wide">
+          <input name="description" type="text" maxLength={500} autoComplete="off" />
+        </Field>
         <fieldset className="field field-full scope-picker">
           <legend>Events</legend>
           {WEBHOOK_EVENTS.map((ev) => (
             <label key={ev} className="checkbox">
-              <input type="checkbox" value={ev} checked={events.includes(ev)} onChange={(e) => toggle(ev, e.target.checked)} />
+              <input type="checkbox" name="events" value={ev} />
               <span className="mono">{ev}</span>
             </label>
           ))}
         </fieldset>
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={pending}>Create webhook</button>
-        </div>
-        <ErrorAlert message={error} />
-      </form>
+      </ApiForm>
     </>
   );
 }

@@ -5,6 +5,7 @@ import { getMe, load } from '@/lib/api.server';
 import { formatCount, formatDuration, formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, Truncate } from '@/components/data-table';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { JOB_TYPE_LABELS, JobProgress, JobStatusBadge, isActive, versionText } from '@/components/job-badges';
 import { JobActions } from './job-actions';
@@ -104,24 +105,32 @@ function JobFiles({ job: j }: { job: TJob }) {
   return (
     <section className="card" aria-labelledby="job-files-title">
       <h2 id="job-files-title">Files</h2>
-      <table className="table table-compact job-files" aria-label="Job files">
-        <tbody>
-          {files.map((f) => (
-            <tr key={f.kind}>
-              <th scope="row">{f.label}</th>
-              <td className="mono small break">{f.uri ?? <span className="muted">{f.kind === 'errors' && j.status === 'succeeded' ? 'none: every row was scored' : '—'}</span>}</td>
-              <td className="small muted">{f.note}</td>
-              <td className="nowrap">
-                {f.uri && ready(f.kind) ? (
-                  <a className="btn btn-secondary btn-small" href={fileHref(j.id, f.kind)} download aria-label={`Download the ${f.kind} file`}>
-                    Download
-                  </a>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="Job files" compact className="job-files" rows={files} rowKey={(f) => f.kind} empty="No files."
+        columns={[
+          { key: 'file', header: 'File', rowHeader: true, width: '7rem', cell: (f) => f.label },
+          {
+            key: 'location', header: 'Location', width: '40%',
+            cell: (f) => (f.uri ? <span className="small"><Truncate text={f.uri} mono /></span> : (
+              <span className="muted">
+                {f.kind === 'errors' && j.status === 'succeeded' ? 'none: every row was scored' : '—'}
+              </span>
+            )),
+          },
+          { key: 'contents', header: 'Contents', className: 'small muted', cell: (f) => f.note },
+          {
+            key: 'download', header: <span className="visually-hidden">Download</span>, nowrap: true,
+            cell: (f) => (f.uri && ready(f.kind) ? (
+              <a
+                className="btn btn-secondary btn-small" href={fileHref(j.id, f.kind)} download
+                aria-label={`Download the ${f.kind} file`}
+              >
+                Download
+              </a>
+            ) : null),
+          },
+        ]}
+      />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { ApiError, type TBatchJobSpec, type TJob, type TModelVersion } from '@mo
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { uploadBatchJob, type UploadProgress } from '@/lib/upload';
 import { ErrorAlert } from '@/components/alert';
+import { Field, SubmitButton } from '@/components/form';
 import { UploadProgressBar } from '@/components/upload-progress';
 
 export interface ModelOption {
@@ -115,23 +116,27 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
 
   return (
     <form className="form-grid job-form" onSubmit={onSubmit} aria-describedby="new-job-status">
-      <div className="field">
-        <label htmlFor="job-model">Model</label>
-        <select id="job-model" name="model" value={model} onChange={(e) => setModel(e.target.value)} required>
+      <Field id="job-model" label="Model">
+        <select name="model" value={model} onChange={(e) => setModel(e.target.value)} required>
           {models.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
         </select>
-      </div>
-      <div className="field">
-        <label htmlFor="job-selector">Version</label>
-        <select id="job-selector" name="selector" key={model} defaultValue="" disabled={versions.state === 'loading'} aria-describedby="job-selector-hint">
+      </Field>
+      <Field
+        id="job-selector" label="Version"
+        hint={versions.state === 'error'
+          ? `Cannot list versions: ${versions.message}`
+          : 'Fixed when the job is accepted.'}
+      >
+        <select name="selector" key={model} defaultValue="" disabled={versions.state === 'loading'}>
           <option value="">{production !== null ? `Production (v${production})` : 'Production (none yet: choose a version)'}</option>
           {aliases.map(([alias, v]) => <option key={alias} value={`a:${alias}`}>@{alias} (v{v})</option>)}
-          {versions.state === 'ok' ? versions.versions.map((v) => <option key={v.version} value={`v:${v.version}`}>Version {v.version}</option>) : null}
+          {versions.state === 'ok'
+            ? versions.versions.map((v) => (
+              <option key={v.version} value={`v:${v.version}`}>Version {v.version}</option>
+            ))
+            : null}
         </select>
-        <span id="job-selector-hint" className="hint">
-          {versions.state === 'error' ? `Cannot list versions: ${versions.message}` : 'Fixed when the job is accepted.'}
-        </span>
-      </div>
+      </Field>
 
       <fieldset className="field field-full radio-row">
         <legend>Input</legend>
@@ -145,19 +150,19 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </label>
       </fieldset>
       {source === 'upload' ? (
-        <div className="field field-wide">
-          <label htmlFor="job-file">Input file (.csv with a header row, or .jsonl)</label>
-          <input id="job-file" name="file" type="file" accept=".csv,.jsonl,text/csv,application/x-ndjson" required />
-        </div>
+        <Field id="job-file" label="Input file (.csv with a header row, or .jsonl)" size="wide">
+          <input name="file" type="file" accept=".csv,.jsonl,text/csv,application/x-ndjson" required />
+        </Field>
       ) : (
-        <div className="field field-wide">
-          <label htmlFor="job-uri">Storage URI</label>
+        <Field
+          id="job-uri" label="Storage URI" size="wide"
+          hint="s3://, azure:// or file:// (under the server's storage folder). The output is written beside it."
+        >
           <input
-            id="job-uri" name="inputUri" type="text" required maxLength={2048} autoComplete="off"
-            placeholder="s3://bucket/path/input.csv" aria-describedby="job-uri-hint"
+            name="inputUri" type="text" required maxLength={2048} autoComplete="off"
+            placeholder="s3://bucket/path/input.csv"
           />
-          <span id="job-uri-hint" className="hint">s3://, azure:// or file:// (under the server&apos;s storage folder). The output is written beside it.</span>
-        </div>
+        </Field>
       )}
 
       <fieldset className="field field-full radio-row">
@@ -172,21 +177,23 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </label>
       </fieldset>
       {columns === 'id' ? (
-        <div className="field">
-          <label htmlFor="job-id-column">Id column</label>
-          <input id="job-id-column" name="idColumn" type="text" required maxLength={128} autoComplete="off" placeholder="id" />
-        </div>
+        <Field id="job-id-column" label="Id column">
+          <input name="idColumn" type="text" required maxLength={128} autoComplete="off" placeholder="id" />
+        </Field>
       ) : null}
-      <div className="field field-wide">
-        <label htmlFor="job-entity-column">Prediction store entity column (optional)</label>
-        <input id="job-entity-column" name="entityColumn" type="text" maxLength={128} autoComplete="off" aria-describedby="job-entity-hint" />
-        <span id="job-entity-hint" className="hint">Also keep each row&apos;s prediction, looked up by this column&apos;s value.</span>
-      </div>
+      <Field
+        id="job-entity-column" label="Prediction store entity column (optional)" size="wide"
+        hint="Also keep each row's prediction, looked up by this column's value."
+      >
+        <input name="entityColumn" type="text" maxLength={128} autoComplete="off" />
+      </Field>
 
       <div className="form-actions field-full">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {phase.kind === 'uploading' ? 'Uploading…' : phase.kind === 'submitting' || phase.kind === 'done' ? 'Starting…' : 'Start batch job'}
-        </button>
+        <SubmitButton
+          pending={busy} pendingText={phase.kind === 'uploading' ? 'Uploading…' : 'Starting…'}
+        >
+          Start batch job
+        </SubmitButton>
       </div>
       <ErrorAlert message={error} />
       <div id="new-job-status" className="upload-status field-full" role="status" aria-live="polite">

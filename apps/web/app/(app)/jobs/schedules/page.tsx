@@ -1,14 +1,47 @@
 import type { Metadata } from 'next';
+import type { TSchedule } from '@modelyard/contracts';
 import Link from 'next/link';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, Truncate, type Column } from '@/components/data-table';
 import { JobsNav } from '../jobs-nav';
 import { CreateScheduleForm } from './create-schedule-form';
 import { ScheduleActions } from './schedule-actions';
 
 export const metadata: Metadata = { title: 'Schedules' };
+
+const SCHEDULE_COLUMNS: Column<TSchedule>[] = [
+  { key: 'name', header: 'Name', sort: (s) => s.name, rowHeader: true, cell: (s) => s.name },
+  {
+    key: 'model', header: 'Model', sort: (s) => s.model,
+    cell: (s) => <Link href={`/models/${encodeURIComponent(s.model)}`}>{s.model}</Link>,
+  },
+  { key: 'cron', header: 'Cron', nowrap: true, cell: (s) => <span className="mono">{s.cron}</span> },
+  {
+    key: 'input', header: 'Input prefix', sort: (s) => s.inputPrefix,
+    cell: (s) => <Truncate text={s.inputPrefix} mono />,
+  },
+  {
+    key: 'next', header: 'Next run', sort: (s) => (s.paused ? null : s.nextRunAt), nowrap: true, className: 'small',
+    cell: (s) => (s.paused ? '—' : formatTime(s.nextRunAt)),
+  },
+  {
+    key: 'last', header: 'Last run', sort: (s) => s.lastRunAt, nowrap: true, className: 'small', hideBelow: 'lg',
+    cell: (s) => (s.lastRunAt ? formatTime(s.lastRunAt) : 'never'),
+  },
+  {
+    key: 'state', header: 'State', sort: (s) => s.paused, nowrap: true,
+    cell: (s) => (s.paused
+      ? <span className="badge badge-job-cancelled">paused</span>
+      : <span className="badge badge-ok">active</span>),
+  },
+  {
+    key: 'actions', header: <span className="visually-hidden">Actions</span>,
+    cell: (s) => <ScheduleActions id={s.id} name={s.name} paused={s.paused} />,
+  },
+];
 
 export default async function SchedulesPage() {
   const me = await getMe();
@@ -39,37 +72,16 @@ export default async function SchedulesPage() {
         </section>
       ) : (
         <section className="card">
-          <div className="table-scroll">
-            <table className="table schedules-table" aria-label="Schedules">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Cron</th>
-                  <th scope="col">Input prefix</th>
-                  <th scope="col">Next run</th>
-                  <th scope="col">Last run</th>
-                  <th scope="col">State</th>
-                  {canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {schedules.data.map((s) => (
-                  <tr key={s.id} id={`schedule-${s.id}`} className={s.paused ? 'row-inactive' : undefined}>
-                    <th scope="row" className="nowrap row-title">{s.name}</th>
-                    <td className="nowrap"><Link href={`/models/${encodeURIComponent(s.model)}`}>{s.model}</Link></td>
-                    <td className="mono nowrap">{s.cron}</td>
-                    <td className="mono small break">{s.inputPrefix}</td>
-                    <td className="nowrap small">{s.paused ? '—' : formatTime(s.nextRunAt)}</td>
-                    <td className="nowrap small">{s.lastRunAt ? formatTime(s.lastRunAt) : 'never'}</td>
-                    <td>{s.paused ? <span className="badge badge-job-cancelled">paused</span> : <span className="badge badge-ok">active</span>}</td>
-                    {canWrite ? <td><ScheduleActions id={s.id} name={s.name} paused={s.paused} /></td> : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <p className="small muted">Jobs a schedule started are listed on the <Link href="/jobs?type=batch_score">Jobs</Link> page, marked “scheduled”.</p>
+          <DataTable
+            label="Schedules" rows={schedules.data} rowKey={(s) => s.id} rowId={(s) => `schedule-${s.id}`}
+            columns={canWrite ? SCHEDULE_COLUMNS : SCHEDULE_COLUMNS.filter((c) => c.key !== 'actions')}
+            rowClassName={(s) => (s.paused ? 'row-inactive' : undefined)} className="schedules-table"
+            pageSize={50} empty="No schedules yet."
+          />
+          <p className="small muted">
+            Jobs a schedule started are listed on the <Link href="/jobs?type=batch_score">Jobs</Link> page, marked
+            {' '}“scheduled”.
+          </p>
         </section>
       )}
 

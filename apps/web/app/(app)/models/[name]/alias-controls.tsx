@@ -1,15 +1,18 @@
 'use client';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { ZAliasName } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
+import { ApiForm } from '@/components/api-form';
+import { Field, text } from '@/components/form';
 
 /**
  * Set a new alias or move an existing one to another version, with a comment for the history. The sentence
  * under the form says which version the alias leaves, because clients that call the alias switch with it.
  */
-export function SetAliasForm({ model, aliases, versions }: { model: string; aliases: Record<string, number>; versions: number[] }) {
-  const { run, pending, error, setError } = useApiAction();
+export function SetAliasForm({ model, aliases, versions }: {
+  model: string;
+  aliases: Record<string, number>;
+  versions: number[];
+}) {
   const [alias, setAlias] = useState('');
   const [version, setVersion] = useState(versions[0] ? String(versions[0]) : '');
   const name = alias.trim();
@@ -17,45 +20,40 @@ export function SetAliasForm({ model, aliases, versions }: { model: string; alia
   // After a refresh the list may no longer hold the chosen version; fall back to the newest.
   const chosen = versions.includes(Number(version)) ? Number(version) : (versions[0] ?? 0);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const parsed = ZAliasName.safeParse(name);
-    if (!parsed.success) {
-      setError(`Alias: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
-      return;
-    }
-    const comment = String(new FormData(formEl).get('comment') ?? '').trim();
-    const result = await run((api) => api.setAlias(model, parsed.data, { version: chosen, comment }));
-    if (result.ok) {
-      formEl.reset();
-      setAlias('');
-    }
+  if (versions.length === 0) {
+    return <p className="muted small">Aliases can point at a version once one is registered and not failed.</p>;
   }
-
-  if (versions.length === 0) return <p className="muted small">Aliases can point at a version once one is registered and not failed.</p>;
   return (
-    <form className="form-grid" onSubmit={onSubmit}>
-      <div className="field">
-        <label htmlFor="alias-name">Alias</label>
+    <ApiForm
+      submitLabel={current !== undefined && current !== chosen ? 'Move alias' : 'Set alias'}
+      submitDisabled={current === chosen}
+      validate={() => {
+        const parsed = ZAliasName.safeParse(name);
+        return parsed.success ? null : `Alias: ${parsed.error.issues[0]?.message ?? 'invalid'}.`;
+      }}
+      submit={(form, api) => api.setAlias(model, name, { version: chosen, comment: text(form, 'comment') })}
+      onSuccess={() => setAlias('')}
+    >
+      <Field id="alias-name" label="Alias">
         <input
-          id="alias-name" name="alias" type="text" list="alias-names" required maxLength={64} autoComplete="off"
+          name="alias" type="text" list="alias-names" required maxLength={64} autoComplete="off"
           placeholder="champion" value={alias} onChange={(e) => setAlias(e.target.value)}
         />
-        <datalist id="alias-names">
-          {Object.keys(aliases).map((a) => <option key={a} value={a} />)}
-        </datalist>
-      </div>
-      <div className="field">
-        <label htmlFor="alias-version">Version</label>
-        <select id="alias-version" name="version" value={String(chosen)} onChange={(e) => setVersion(e.target.value)}>
+      </Field>
+      <datalist id="alias-names">
+        {Object.keys(aliases).map((a) => <option key={a} value={a} />)}
+      </datalist>
+      <Field id="alias-version" label="Version">
+        <select name="version" value={String(chosen)} onChange={(e) => setVersion(e.target.value)}>
           {versions.map((v) => <option key={v} value={v}>Version {v}</option>)}
         </select>
-      </div>
-      <div className="field field-wide">
-        <label htmlFor="alias-comment">Alias comment</label>
-        <input id="alias-comment" name="comment" type="text" maxLength={2000} autoComplete="off" placeholder="Why? It is kept in the model's history." />
-      </div>
+      </Field>
+      <Field id="alias-comment" label="Alias comment" size="wide">
+        <input
+          name="comment" type="text" maxLength={2000} autoComplete="off"
+          placeholder="Why? It is kept in the model's history."
+        />
+      </Field>
       {name ? (
         <p className="consequence field-full">
           {current === undefined
@@ -65,43 +63,38 @@ export function SetAliasForm({ model, aliases, versions }: { model: string; alia
               : `@${name} moves from version ${current} to version ${chosen}: clients using @${name} get version ${chosen}.`}
         </p>
       ) : null}
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={pending || current === chosen}>
-          {current !== undefined && current !== chosen ? 'Move alias' : 'Set alias'}
-        </button>
-      </div>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
 /** Removing an alias breaks whoever calls it, so it takes a comment and a second click. */
 export function RemoveAliasButton({ model, alias, version }: { model: string; alias: string; version: number }) {
-  const { run, pending, error } = useApiAction();
   const [confirming, setConfirming] = useState(false);
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const comment = String(new FormData(event.currentTarget).get('comment') ?? '').trim();
-    const result = await run((api) => api.deleteAlias(model, alias, comment));
-    if (result.ok) setConfirming(false);
-  }
 
   if (!confirming) {
     return (
-      <button type="button" className="btn btn-secondary btn-small" aria-label={`Remove alias ${alias}`} onClick={() => setConfirming(true)}>
+      <button
+        type="button" className="btn btn-secondary btn-small" aria-label={`Remove alias ${alias}`}
+        onClick={() => setConfirming(true)}
+      >
         Remove
       </button>
     );
   }
   return (
-    <form className="inline-form inline-form-tight" onSubmit={onSubmit}>
+    <ApiForm
+      layout="inline" className="inline-form-tight" reset={false}
+      submitLabel="Confirm remove" submitVariant="danger" submitSmall
+      submit={(form, api) => api.deleteAlias(model, alias, text(form, 'comment'))}
+      onSuccess={() => setConfirming(false)}
+      actions={
+        <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
+      }
+    >
       <span className="small">Clients using @{alias} stop reaching version {version}.</span>
-      <label htmlFor={`alias-remove-${alias}`} className="visually-hidden">Comment for removing @{alias}</label>
-      <input id={`alias-remove-${alias}`} name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
-      <button type="submit" className="btn btn-danger btn-small" disabled={pending}>Confirm remove</button>
-      <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
-      <ErrorAlert message={error} />
-    </form>
+      <Field id={`alias-remove-${alias}`} label={`Comment for removing @${alias}`} hiddenLabel size="inline">
+        <input name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
+      </Field>
+    </ApiForm>
   );
 }

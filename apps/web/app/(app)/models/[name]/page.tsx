@@ -1,13 +1,15 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import {
-  ZSignature, type TApproval, type TDriftWindowReport, type THistoryEntry, type TModelVersion, type TRegisteredModel, type TTensorSpec,
+  ZSignature, type TApproval, type TDriftColumn, type TDriftWindowReport, type THistoryEntry, type TModelVersion,
+  type TRegisteredModel, type TTensorSpec,
 } from '@modelyard/contracts';
 import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatBytes, formatMetric, formatTime } from '@/lib/format';
 import { describeHistory } from '@/lib/registry-text';
 import { registryAbilities, type RegistryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, type Column } from '@/components/data-table';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { DriftBadge } from '@/components/drift-badge';
 import { AliasBadges, StageBadge, StatusBadge } from '@/components/registry-badges';
@@ -169,35 +171,27 @@ function DriftStatus({ model: m, drift }: { model: TRegisteredModel; drift: Load
             {formatTime(drift.data.start)} to {formatTime(drift.data.end)}, compared with its reference.{' '}
             {report.driftedFeatures} of {report.evaluatedFeatures} features drifted (share {stat(report.driftShare, 2)}).
           </p>
-          <table className="table table-compact drift-table" aria-label={`Drift of ${m.name} by feature`}>
-            <thead>
-              <tr>
-                <th scope="col">Feature</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">PSI</th>
-                <th scope="col" className="num">JS distance</th>
-                <th scope="col" className="num">p-value</th>
-                <th scope="col">Test</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.features.map((f) => (
-                <tr key={f.name}>
-                  <th scope="row" className="row-title mono">{f.name}</th>
-                  <td><DriftBadge status={f.status} /></td>
-                  <td className="num mono">{stat(f.psi)}</td>
-                  <td className="num mono">{stat(f.js)}</td>
-                  <td className="num mono">{f.pValue === null ? '—' : f.pValue < 0.001 ? '< 0.001' : stat(f.pValue)}</td>
-                  <td className="small muted">{f.test ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label={`Drift of ${m.name} by feature`} compact className="drift-table" rows={report.features}
+            rowKey={(f) => f.name} columns={DRIFT_COLUMNS} empty="No features were evaluated."
+          />
         </>
       )}
     </section>
   );
 }
+
+const DRIFT_COLUMNS: Column<TDriftColumn>[] = [
+  { key: 'feature', header: 'Feature', rowHeader: true, className: 'mono', sort: (f) => f.name, cell: (f) => f.name },
+  { key: 'status', header: 'Status', sort: (f) => f.status, cell: (f) => <DriftBadge status={f.status} /> },
+  { key: 'psi', header: 'PSI', align: 'right', className: 'mono', sort: (f) => f.psi, cell: (f) => stat(f.psi) },
+  { key: 'js', header: 'JS distance', align: 'right', className: 'mono', sort: (f) => f.js, cell: (f) => stat(f.js) },
+  {
+    key: 'p', header: 'p-value', align: 'right', className: 'mono', sort: (f) => f.pValue,
+    cell: (f) => (f.pValue === null ? '—' : f.pValue < 0.001 ? '< 0.001' : stat(f.pValue)),
+  },
+  { key: 'test', header: 'Test', className: 'small muted', cell: (f) => f.test ?? '—' },
+];
 
 function PendingApprovals({ approvals }: { approvals: TApproval[] }) {
   return (
@@ -221,106 +215,110 @@ function VersionsTable(props: {
   selected: number | null;
 }) {
   const { model: m, abilities } = props;
+  const columns: Column<TModelVersion>[] = [
+    {
+      key: 'version', header: 'Version', rowHeader: true, nowrap: true, sort: (v) => v.version,
+      cell: (v) => (
+        <Link href={`/models/${encodeURIComponent(m.name)}?version=${v.version}#version-detail`}>v{v.version}</Link>
+      ),
+    },
+    {
+      key: 'status', header: 'Status', sort: (v) => v.status,
+      cell: (v) => (
+        <>
+          <StatusBadge status={v.status} />
+          {v.failureReason ? <div className="small failure-reason">{v.failureReason}</div> : null}
+        </>
+      ),
+    },
+    { key: 'stage', header: 'Stage', sort: (v) => v.stage, cell: (v) => <StageBadge stage={v.stage} /> },
+    { key: 'aliases', header: 'Aliases', hideBelow: 'lg', cell: (v) => <AliasBadges aliases={v.aliases} /> },
+    {
+      key: 'metrics', header: 'Metrics', className: 'small', hideBelow: 'md',
+      cell: (v) => {
+        const metrics = Object.entries(v.metrics);
+        if (!metrics.length) return <span className="muted">—</span>;
+        return (
+          <>
+            {metrics.slice(0, KEY_METRICS).map(([k, n]) => (
+              <div key={k} className="nowrap">
+                <span className="muted">{k}</span> <span className="mono">{formatMetric(n)}</span>
+              </div>
+            ))}
+            {metrics.length > KEY_METRICS ? <div className="muted">+{metrics.length - KEY_METRICS} more</div> : null}
+          </>
+        );
+      },
+    },
+    {
+      key: 'created', header: 'Created', className: 'small', sort: (v) => v.createdAt,
+      cell: (v) => (
+        <>
+          <div>
+            {actorName(v.createdBy)}
+            {v.createdBy.apiKeyId ? <span className="badge badge-muted" title="with an API key">key</span> : null}
+          </div>
+          <div className="muted nowrap">{formatTime(v.createdAt)}</div>
+        </>
+      ),
+    },
+    {
+      key: 'sha', header: 'SHA-256', className: 'mono small', nowrap: true, hideBelow: 'lg',
+      cell: (v) => (v.sha256 ? <span title={v.sha256}>{v.sha256.slice(0, 12)}</span> : '—'),
+    },
+    {
+      key: 'actions', header: <span className="visually-hidden">Actions</span>,
+      cell: (v) => (
+        <div className="row-actions">
+          {v.status === 'ready' ? (
+            <a
+              className="btn btn-link btn-small" href={artifactHref(m.name, v.version)} download
+              aria-label={`Download version ${v.version}`}
+            >
+              Download
+            </a>
+          ) : null}
+          {abilities.canWrite && v.status !== 'pending' ? (
+            <StageControl
+              model={m.name} version={v.version} stage={v.stage} status={v.status} production={props.production}
+              requiresApproval={m.requiresApproval} canPromote={abilities.canPromote} role={props.role}
+            />
+          ) : null}
+        </div>
+      ),
+    },
+  ];
   return (
-    <div className="table-scroll">
-      <table className="table versions-table" aria-label={`Versions of ${m.name}`}>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Status</th>
-            <th scope="col">Stage</th>
-            <th scope="col">Aliases</th>
-            <th scope="col">Metrics</th>
-            <th scope="col">Created</th>
-            <th scope="col">SHA-256</th>
-            <th scope="col"><span className="visually-hidden">Actions</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.versions.map((v) => {
-            const metrics = Object.entries(v.metrics);
-            return (
-              <tr key={v.version} aria-current={v.version === props.selected ? 'true' : undefined}>
-                <th scope="row" className="nowrap">
-                  <Link href={`/models/${encodeURIComponent(m.name)}?version=${v.version}#version-detail`}>
-                    v{v.version}
-                  </Link>
-                </th>
-                <td>
-                  <StatusBadge status={v.status} />
-                  {v.failureReason ? <div className="small failure-reason">{v.failureReason}</div> : null}
-                </td>
-                <td><StageBadge stage={v.stage} /></td>
-                <td><AliasBadges aliases={v.aliases} /></td>
-                <td className="small">
-                  {metrics.length ? (
-                    <>
-                      {metrics.slice(0, KEY_METRICS).map(([k, n]) => (
-                        <div key={k} className="nowrap"><span className="muted">{k}</span> <span className="mono">{formatMetric(n)}</span></div>
-                      ))}
-                      {metrics.length > KEY_METRICS ? <div className="muted">+{metrics.length - KEY_METRICS} more</div> : null}
-                    </>
-                  ) : <span className="muted">—</span>}
-                </td>
-                <td className="small">
-                  <div>{actorName(v.createdBy)}{v.createdBy.apiKeyId ? <span className="badge badge-muted" title="with an API key">key</span> : null}</div>
-                  <div className="muted nowrap">{formatTime(v.createdAt)}</div>
-                </td>
-                <td className="mono small" title={v.sha256 ?? undefined}>{v.sha256 ? v.sha256.slice(0, 12) : '—'}</td>
-                <td>
-                  <div className="row-actions">
-                    {v.status === 'ready' ? (
-                      <a className="btn btn-link btn-small" href={artifactHref(m.name, v.version)} download aria-label={`Download version ${v.version}`}>
-                        Download
-                      </a>
-                    ) : null}
-                    {abilities.canWrite && v.status !== 'pending' ? (
-                      <StageControl
-                        model={m.name} version={v.version} stage={v.stage} status={v.status} production={props.production}
-                        requiresApproval={m.requiresApproval} canPromote={abilities.canPromote} role={props.role}
-                      />
-                    ) : null}
-                  </div>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label={`Versions of ${m.name}`} className="versions-table" rows={props.versions} rowKey={(v) => String(v.version)}
+      columns={columns} rowCurrent={(v) => v.version === props.selected} empty="No versions yet." pageSize={25}
+    />
   );
 }
 
+const TENSOR_COLUMNS: Column<TTensorSpec>[] = [
+  { key: 'name', header: 'Name', className: 'mono', cell: (s) => s.name },
+  { key: 'type', header: 'Type', className: 'mono', cell: (s) => s.dtype },
+  // -1 is a dimension the model leaves open, usually the batch.
+  {
+    key: 'shape', header: 'Shape', className: 'mono', nowrap: true,
+    cell: (s) => `[${s.shape.map((d) => (d === -1 ? 'N' : d)).join(', ')}]`,
+  },
+  {
+    key: 'columns', header: 'Columns', width: '50%',
+    cell: (s) => (s.columns?.length ? (
+      <ol className="column-list" aria-label={`Columns of ${s.name}`}>
+        {s.columns.map((c) => <li key={c} className="mono">{c}</li>)}
+      </ol>
+    ) : <span className="muted">—</span>),
+  },
+];
+
 function TensorTable({ caption, specs }: { caption: string; specs: TTensorSpec[] }) {
   return (
-    <table className="table table-compact">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Type</th>
-          <th scope="col">Shape</th>
-          <th scope="col">Columns</th>
-        </tr>
-      </thead>
-      <tbody>
-        {specs.map((s) => (
-          <tr key={s.name}>
-            <td className="mono">{s.name}</td>
-            <td className="mono">{s.dtype}</td>
-            {/* -1 is a dimension the model leaves open, usually the batch. */}
-            <td className="mono nowrap">[{s.shape.map((d) => (d === -1 ? 'N' : d)).join(', ')}]</td>
-            <td>
-              {s.columns?.length ? (
-                <ol className="column-list" aria-label={`Columns of ${s.name}`}>
-                  {s.columns.map((c) => <li key={c} className="mono">{c}</li>)}
-                </ol>
-              ) : <span className="muted">—</span>}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label={caption} caption compact rows={specs} rowKey={(s) => s.name} columns={TENSOR_COLUMNS} empty="None."
+    />
   );
 }
 
@@ -386,15 +384,14 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
           <TensorTable caption="Inputs" specs={sig.data.inputs} />
           <TensorTable caption="Outputs" specs={sig.data.outputs} />
           {classes.length ? (
-            <table className="table table-compact">
-              <caption>Classes</caption>
-              <thead><tr><th scope="col">Label</th><th scope="col">Name</th></tr></thead>
-              <tbody>
-                {classes.map((c, i) => (
-                  <tr key={String(c)}><td className="mono">{String(c)}</td><td>{classNames[i] ?? <span className="muted">—</span>}</td></tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              label="Classes" caption compact rows={classes.map((c, i) => ({ label: String(c), name: classNames[i] }))}
+              rowKey={(c) => c.label} empty="None."
+              columns={[
+                { key: 'label', header: 'Label', className: 'mono', cell: (c) => c.label },
+                { key: 'name', header: 'Name', cell: (c) => c.name ?? <span className="muted">—</span> },
+              ]}
+            />
           ) : null}
         </div>
       )}
@@ -435,26 +432,21 @@ const LINEAGE_LABELS: Record<string, string> = {
 
 function AliasTable({ model: m, canWrite }: { model: TRegisteredModel; canWrite: boolean }) {
   const aliases = Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b));
-  if (aliases.length === 0) return <p className="muted">No aliases.</p>;
+  const columns: Column<[string, number]>[] = [
+    { key: 'alias', header: 'Alias', sort: ([a]) => a, cell: ([a]) => <span className="badge badge-alias">@{a}</span> },
+    { key: 'version', header: 'Version', sort: ([, v]) => v, cell: ([, v]) => `v${v}` },
+  ];
+  if (canWrite) {
+    columns.push({
+      key: 'actions', header: <span className="visually-hidden">Actions</span>,
+      cell: ([alias, version]) => <RemoveAliasButton model={m.name} alias={alias} version={version} />,
+    });
+  }
   return (
-    <table className="table table-compact alias-table" aria-label={`Aliases of ${m.name}`}>
-      <thead>
-        <tr>
-          <th scope="col">Alias</th>
-          <th scope="col">Version</th>
-          {canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
-        </tr>
-      </thead>
-      <tbody>
-        {aliases.map(([alias, version]) => (
-          <tr key={alias}>
-            <td><span className="badge badge-alias">@{alias}</span></td>
-            <td>v{version}</td>
-            {canWrite ? <td><RemoveAliasButton model={m.name} alias={alias} version={version} /></td> : null}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label={`Aliases of ${m.name}`} compact className="alias-table" rows={aliases} rowKey={([a]) => a}
+      columns={columns} empty="No aliases."
+    />
   );
 }
 

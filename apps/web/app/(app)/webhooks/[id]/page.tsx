@@ -5,10 +5,44 @@ import { load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { AutoRefresh } from '@/components/auto-refresh';
+import { DataTable, Truncate, type Column } from '@/components/data-table';
 
 export const metadata: Metadata = { title: 'Webhook deliveries' };
 
 const STATUS_CLASS: Record<TWebhookDelivery['status'], string> = { pending: 'badge-job-running', succeeded: 'badge-ok', failed: 'badge-danger' };
+
+const DELIVERY_COLUMNS: Column<TWebhookDelivery>[] = [
+  {
+    key: 'event', header: 'Event', sort: (d) => d.event, rowHeader: true,
+    cell: (d) => (
+      <>
+        <code>{d.event}</code>
+        <div className="muted small"><Truncate text={d.eventId} mono /></div>
+      </>
+    ),
+  },
+  {
+    key: 'status', header: 'Status', sort: (d) => d.status, nowrap: true,
+    cell: (d) => <span className={`badge ${STATUS_CLASS[d.status]}`}>{d.status}</span>,
+  },
+  { key: 'attempts', header: 'Attempts', align: 'right', sort: (d) => d.attempts, cell: (d) => d.attempts },
+  {
+    key: 'response', header: 'Response', sort: (d) => d.responseStatus,
+    cell: (d) => (
+      <>
+        {d.responseStatus !== null
+          ? <span className="mono">HTTP {d.responseStatus}</span>
+          : <span className="muted">—</span>}
+        {d.lastError ? <div className="small text-danger">{d.lastError}</div> : null}
+      </>
+    ),
+  },
+  { key: 'created', header: 'Created', sort: (d) => d.createdAt, nowrap: true, cell: (d) => formatTime(d.createdAt) },
+  {
+    key: 'last', header: 'Last attempt', sort: (d) => d.lastAttemptAt, nowrap: true, hideBelow: 'md',
+    cell: (d) => formatTime(d.lastAttemptAt),
+  },
+];
 
 /** One webhook and its delivery log, newest first; refreshes while a delivery is still being attempted. */
 export default async function WebhookPage({ params }: PageProps<'/webhooks/[id]'>) {
@@ -32,42 +66,10 @@ export default async function WebhookPage({ params }: PageProps<'/webhooks/[id]'
       ) : (
         <section className="card">
           <AutoRefresh active={deliveries.data.some((d) => d.status === 'pending')} />
-          {deliveries.data.length === 0 ? (
-            <p className="muted">No deliveries yet: one is made for each subscribed event.</p>
-          ) : (
-            <div className="table-scroll">
-              <table className="table" aria-label="Deliveries, newest first">
-                <thead>
-                  <tr>
-                    <th scope="col">Event</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" className="num">Attempts</th>
-                    <th scope="col">Response</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Last attempt</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {deliveries.data.map((d) => (
-                    <tr key={d.id}>
-                      <th scope="row" className="row-title">
-                        <code>{d.event}</code>
-                        <div className="muted small mono">{d.eventId}</div>
-                      </th>
-                      <td><span className={`badge ${STATUS_CLASS[d.status]}`}>{d.status}</span></td>
-                      <td className="num">{d.attempts}</td>
-                      <td>
-                        {d.responseStatus !== null ? <span className="mono">HTTP {d.responseStatus}</span> : <span className="muted">—</span>}
-                        {d.lastError ? <div className="small text-danger break">{d.lastError}</div> : null}
-                      </td>
-                      <td className="nowrap">{formatTime(d.createdAt)}</td>
-                      <td className="nowrap">{formatTime(d.lastAttemptAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Deliveries, newest first" rows={deliveries.data} rowKey={(d) => d.id} columns={DELIVERY_COLUMNS}
+            pageSize={50} empty="No deliveries yet: one is made for each subscribed event."
+          />
         </section>
       )}
     </>

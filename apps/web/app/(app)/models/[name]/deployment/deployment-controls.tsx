@@ -1,9 +1,9 @@
 'use client';
-import { useEffect, useRef, useState, useTransition, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, useTransition, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
 import { ZDeploymentConfig, ZPilot, type ModelyardClient, type TDeploymentConfig, type TDeploymentRevision, type TPilot } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
+import { ApiForm } from '@/components/api-form';
+import { Field, text } from '@/components/form';
 
 type Production = TDeploymentConfig['production'];
 export interface VersionOption {
@@ -27,7 +27,6 @@ async function editDeployment(
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const commentOf = (form: HTMLFormElement) => String(new FormData(form).get('comment') ?? '').trim();
 
 /** `datetime-local` has no zone; the page shows UTC everywhere, so the input is read as UTC too. */
 function utcInput(value: string): string | undefined {
@@ -38,10 +37,12 @@ function utcInput(value: string): string | undefined {
 
 function CommentField({ id, label = 'Comment' }: { id: string; label?: string }) {
   return (
-    <div className="field field-wide">
-      <label htmlFor={id}>{label}</label>
-      <input id={id} name="comment" type="text" required maxLength={2000} autoComplete="off" placeholder="Why? It is kept with the revision." />
-    </div>
+    <Field id={id} label={label} size="wide">
+      <input
+        name="comment" type="text" required maxLength={2000} autoComplete="off"
+        placeholder="Why? It is kept with the revision."
+      />
+    </Field>
   );
 }
 
@@ -54,56 +55,51 @@ export function ProductionForm(p: {
   canPromote: boolean;
   role: string;
 }) {
-  const { run, pending, error } = useApiAction();
   const [mode, setMode] = useState<Production['mode']>(p.production.mode);
   const pinnedNow = p.production.mode === 'pinned' ? p.production.version : null;
   const [pin, setPin] = useState(String(pinnedNow ?? p.stageVersion ?? p.versions[0]?.version ?? ''));
   const wanted: Production | null = mode === 'stage' ? { mode: 'stage' } : pin ? { mode: 'pinned', version: Number(pin) } : null;
   const unchanged = wanted !== null && sameJson(wanted, p.production);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (!wanted) return;
-    const formEl = event.currentTarget;
-    const comment = commentOf(formEl);
-    const result = await run((api) => editDeployment(api, p.model, (c) => ({ ...c, production: wanted }), comment));
-    if (result.ok) formEl.reset();
-  }
-
   return (
-    <form className="stack" onSubmit={onSubmit} aria-label="Production">
+    <ApiForm
+      layout="stack" label="Production" submitLabel="Save production" pendingLabel="Saving…"
+      submitDisabled={!p.canPromote || !wanted || unchanged}
+      submit={(form, api) => {
+        const production = wanted ?? p.production; // the button is disabled while nothing is chosen
+        return editDeployment(api, p.model, (c) => ({ ...c, production }), text(form, 'comment'));
+      }}
+    >
       {!p.canPromote ? (
         <p className="hint" id="production-hint">
           Only approvers can change what production serves; you are signed in as a {p.role}.
         </p>
       ) : null}
-      <fieldset className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}>
+      <fieldset
+        className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}
+      >
         <fieldset className="stage-options field-full">
           <legend>Production serves</legend>
           <label className="radio">
             <input type="radio" name="mode" value="stage" checked={mode === 'stage'} onChange={() => setMode('stage')} />
-            <span>The version in the Production stage{p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}</span>
+            <span>
+              The version in the Production stage
+              {p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}
+            </span>
           </label>
           <label className="radio">
             <input type="radio" name="mode" value="pinned" checked={mode === 'pinned'} onChange={() => setMode('pinned')} />
             <span>A pinned version</span>
           </label>
         </fieldset>
-        <div className="field">
-          <label htmlFor="production-version">Pinned version</label>
-          <select id="production-version" value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
+        <Field id="production-version" label="Pinned version">
+          <select value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
             {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
           </select>
-        </div>
+        </Field>
         <CommentField id="production-comment" />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={pending || !wanted || unchanged}>
-            {pending ? 'Saving…' : 'Save production'}
-          </button>
-        </div>
       </fieldset>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
@@ -119,67 +115,63 @@ export function AddPilotForm(p: {
   myGroups: string[];
   canPromote: boolean;
 }) {
-  const { run, pending, error, setError } = useApiAction();
   const [version, setVersion] = useState(String(p.versions[0]?.version ?? ''));
   const [groups, setGroups] = useState<string[]>([]);
   const chosen = p.versions.some((v) => String(v.version) === version) ? version : String(p.versions[0]?.version ?? '');
   const mine = new Set(p.myGroups);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const form = new FormData(formEl);
-    const parsed = ZPilot.safeParse({
-      version: Number(chosen),
-      groups,
-      percentage: Number(form.get('percentage') || 0),
-      startsAt: utcInput(String(form.get('startsAt') ?? '')),
-      endsAt: utcInput(String(form.get('endsAt') ?? '')),
-    });
+  const pilotOf = (form: FormData) => ZPilot.safeParse({
+    version: Number(chosen),
+    groups,
+    percentage: Number(form.get('percentage') || 0),
+    startsAt: utcInput(text(form, 'startsAt')),
+    endsAt: utcInput(text(form, 'endsAt')),
+  });
+  function check(form: FormData): string | null {
+    const parsed = pilotOf(form);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      setError(issue?.message === 'a pilot needs groups or a percentage' ? 'Pick at least one group or give a percentage.' : `Pilot: ${issue?.message ?? 'invalid'}.`);
-      return;
+      return issue?.message === 'a pilot needs groups or a percentage'
+        ? 'Pick at least one group or give a percentage.'
+        : `Pilot: ${issue?.message ?? 'invalid'}.`;
     }
     const pilot = parsed.data;
-    if (pilot.startsAt && pilot.endsAt && pilot.endsAt <= pilot.startsAt) {
-      setError('The end of the window must be after its start.');
-      return;
-    }
-    const comment = commentOf(formEl);
-    const result = await run((api) => editDeployment(api, p.model, (c) => ({ ...c, pilots: [...c.pilots, pilot] }), comment));
-    if (result.ok) {
-      formEl.reset();
-      setGroups([]);
-    }
+    return pilot.startsAt && pilot.endsAt && pilot.endsAt <= pilot.startsAt
+      ? 'The end of the window must be after its start.'
+      : null;
   }
 
   if (p.versions.length === 0) return <p className="muted small">A pilot needs a ready version.</p>;
   return (
-    <form className="form-grid deployment-form" onSubmit={onSubmit} aria-labelledby="add-pilot-title">
+    <ApiForm
+      className="deployment-form" labelledBy="add-pilot-title" submitLabel="Add pilot" pendingLabel="Saving…"
+      validate={check}
+      submit={(form, api) => {
+        const parsed = pilotOf(form);
+        if (!parsed.success) throw new Error(check(form) ?? 'Pilot: invalid.'); // validate ran first: not reached
+        const pilot = parsed.data;
+        return editDeployment(api, p.model, (c) => ({ ...c, pilots: [...c.pilots, pilot] }), text(form, 'comment'));
+      }}
+      onSuccess={() => setGroups([])}
+    >
       <h3 id="add-pilot-title" className="field-full">Add a pilot</h3>
-      <div className="field">
-        <label htmlFor="pilot-version">Version</label>
-        <select id="pilot-version" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+      <Field id="pilot-version" label="Version">
+        <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
           {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
         </select>
-      </div>
-      <div className="field">
-        <label htmlFor="pilot-percentage">Percentage of callers</label>
-        <input
-          id="pilot-percentage" name="percentage" type="number" min={0} max={100} step="any" defaultValue={0}
-          disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'pilot-percentage-hint' : undefined}
-        />
-        {!p.canPromote ? <p className="hint" id="pilot-percentage-hint">A percentage of all callers needs the approver role.</p> : null}
-      </div>
-      <div className="field">
-        <label htmlFor="pilot-starts">Starts (UTC, optional)</label>
-        <input id="pilot-starts" name="startsAt" type="datetime-local" />
-      </div>
-      <div className="field">
-        <label htmlFor="pilot-ends">Ends (UTC, optional)</label>
-        <input id="pilot-ends" name="endsAt" type="datetime-local" />
-      </div>
+      </Field>
+      <Field
+        id="pilot-percentage" label="Percentage of callers"
+        hint={!p.canPromote ? 'A percentage of all callers needs the approver role.' : undefined}
+      >
+        <input name="percentage" type="number" min={0} max={100} step="any" defaultValue={0} disabled={!p.canPromote} />
+      </Field>
+      <Field id="pilot-starts" label="Starts (UTC, optional)">
+        <input name="startsAt" type="datetime-local" />
+      </Field>
+      <Field id="pilot-ends" label="Ends (UTC, optional)">
+        <input name="endsAt" type="datetime-local" />
+      </Field>
       <fieldset className="field-full group-picker">
         <legend>Groups</legend>
         {p.groups.length === 0 ? (
@@ -201,54 +193,43 @@ export function AddPilotForm(p: {
         )}
       </fieldset>
       <CommentField id="pilot-comment" />
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={pending}>{pending ? 'Saving…' : 'Add pilot'}</button>
-      </div>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
 /** A silent version gets a sampled copy of production's requests and never answers. */
 export function AddSilentForm({ model, versions }: { model: string; versions: VersionOption[] }) {
-  const { run, pending, error, setError } = useApiAction();
   const [version, setVersion] = useState(String(versions[0]?.version ?? ''));
   const chosen = versions.some((v) => String(v.version) === version) ? version : String(versions[0]?.version ?? '');
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const percent = Number(new FormData(formEl).get('sampleRate'));
-    if (!Number.isFinite(percent) || percent <= 0 || percent > 100) {
-      setError('The sample rate is a percentage above 0 and at most 100.');
-      return;
-    }
-    const silent = { version: Number(chosen), sampleRate: percent / 100 };
-    const comment = commentOf(formEl);
-    const result = await run((api) => editDeployment(api, model, (c) => ({ ...c, silent: [...c.silent, silent] }), comment));
-    if (result.ok) formEl.reset();
-  }
+  const percentOf = (form: FormData) => Number(form.get('sampleRate'));
 
   if (versions.length === 0) return <p className="muted small">A silent version needs a ready version.</p>;
   return (
-    <form className="form-grid deployment-form" onSubmit={onSubmit} aria-labelledby="add-silent-title">
+    <ApiForm
+      className="deployment-form" labelledBy="add-silent-title"
+      submitLabel="Add silent version" pendingLabel="Saving…"
+      validate={(form) => {
+        const percent = percentOf(form);
+        return Number.isFinite(percent) && percent > 0 && percent <= 100
+          ? null
+          : 'The sample rate is a percentage above 0 and at most 100.';
+      }}
+      submit={(form, api) => {
+        const silent = { version: Number(chosen), sampleRate: percentOf(form) / 100 };
+        return editDeployment(api, model, (c) => ({ ...c, silent: [...c.silent, silent] }), text(form, 'comment'));
+      }}
+    >
       <h3 id="add-silent-title" className="field-full">Add a silent version</h3>
-      <div className="field">
-        <label htmlFor="silent-version">Version</label>
-        <select id="silent-version" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+      <Field id="silent-version" label="Version">
+        <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
           {versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
         </select>
-      </div>
-      <div className="field">
-        <label htmlFor="silent-rate">Sample rate (% of production requests)</label>
-        <input id="silent-rate" name="sampleRate" type="number" min={0.01} max={100} step="any" defaultValue={100} required />
-      </div>
+      </Field>
+      <Field id="silent-rate" label="Sample rate (% of production requests)">
+        <input name="sampleRate" type="number" min={0.01} max={100} step="any" defaultValue={100} required />
+      </Field>
       <CommentField id="silent-comment" />
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={pending}>{pending ? 'Saving…' : 'Add silent version'}</button>
-      </div>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
@@ -269,7 +250,6 @@ function ConfirmWithComment(p: {
   placeholder?: string;
   action: (api: ModelyardClient, comment: string) => Promise<unknown>;
 }) {
-  const { run, pending, error } = useApiAction();
   const [confirming, setConfirming] = useState(false);
   const opener = useRef<HTMLButtonElement>(null);
   const cancelled = useRef(false);
@@ -285,13 +265,6 @@ function ConfirmWithComment(p: {
     setConfirming(false);
   };
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const comment = commentOf(event.currentTarget);
-    const result = await run((api) => p.action(api, comment));
-    if (result.ok) setConfirming(false);
-  }
-
   if (!confirming) {
     return (
       <button ref={opener} type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
@@ -300,20 +273,22 @@ function ConfirmWithComment(p: {
     );
   }
   return (
-    <form
-      className="inline-form inline-form-tight confirm-comment" onSubmit={onSubmit} aria-label={`${p.label} ${p.context}`}
+    <ApiForm
+      layout="inline" className="inline-form-tight confirm-comment" label={`${p.label} ${p.context}`} reset={false}
+      submitLabel={p.confirmLabel} submitVariant="danger" submitSmall
+      submit={(form, api) => p.action(api, text(form, 'comment'))}
+      onSuccess={() => setConfirming(false)}
       onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }}
+      actions={<button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>}
     >
       <span className="small">{p.consequence}</span>
-      <label htmlFor={p.id} className="visually-hidden">Comment</label>
-      <input
-        id={p.id} name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
-        placeholder={p.placeholder ?? 'Comment'}
-      />
-      <button type="submit" className="btn btn-danger btn-small" disabled={pending}>{p.confirmLabel}</button>
-      <button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>
-      <ErrorAlert message={error} />
-    </form>
+      <Field id={p.id} label="Comment" hiddenLabel size="inline">
+        <input
+          name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
+          placeholder={p.placeholder ?? 'Comment'}
+        />
+      </Field>
+    </ApiForm>
   );
 }
 

@@ -11,6 +11,7 @@ import {
 } from '@/lib/deployment-text';
 import { registryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable, type Column } from '@/components/data-table';
 import {
   AddPilotForm, AddSilentForm, ProductionForm, RefreshButton, RemovePilotButton, RemoveSilentButton, RollbackButton,
   type VersionOption,
@@ -22,6 +23,7 @@ export async function generateMetadata({ params }: PageProps<'/models/[name]/dep
 
 const actorName = (a: { kind: string; name: string | null }) => a.name ?? a.kind;
 
+const none = <span className="muted">—</span>;
 type Candidate = { version: number; role: 'pilot' | 'silent' };
 
 export default async function DeploymentPage({ params }: PageProps<'/models/[name]/deployment'>) {
@@ -119,42 +121,43 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
           A pilot answers some callers instead of production: members of its groups first, then a sticky share of the
           rest by routing key. Outside its time window it answers nobody.
         </p>
-        {config.pilots.length === 0 ? (
-          <p className="muted empty-state">No pilots: every caller gets production.</p>
-        ) : (
-          <div className="table-scroll">
-            <table className="table deployment-table" aria-label="Pilots">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Routing rule</th>
-                  <th scope="col">Window</th>
-                  {abilities.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {config.pilots.map((p, i) => {
-                  const window = describeWindow(p);
-                  const auto = describeAutoRollback(p.autoRollback);
-                  return (
-                    <tr key={`${p.version}-${i}`}>
-                      <th scope="row" className="nowrap">v{p.version}</th>
-                      <td>
-                        <div>{describeRouting(p, groupNames)}</div>
-                        {auto ? <div className="small muted">{auto}</div> : null}
-                      </td>
-                      <td className="small">
-                        <div>{window.text}</div>
-                        {window.state !== 'active' ? <span className="badge badge-muted">{window.state}</span> : null}
-                      </td>
-                      {abilities.canWrite ? <td><RemovePilotButton model={name} pilot={p} index={i} /></td> : null}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="Pilots" className="deployment-table" rows={config.pilots.map((p, i) => ({ p, i }))}
+          rowKey={({ p, i }) => `${p.version}-${i}`} empty="No pilots: every caller gets production."
+          columns={[
+            { key: 'version', header: 'Version', rowHeader: true, nowrap: true, cell: ({ p }) => `v${p.version}` },
+            {
+              key: 'rule', header: 'Routing rule',
+              cell: ({ p }) => {
+                const auto = describeAutoRollback(p.autoRollback);
+                return (
+                  <>
+                    <div>{describeRouting(p, groupNames)}</div>
+                    {auto ? <div className="small muted">{auto}</div> : null}
+                  </>
+                );
+              },
+            },
+            {
+              key: 'window', header: 'Window', className: 'small',
+              cell: ({ p }) => {
+                const window = describeWindow(p);
+                return (
+                  <>
+                    <div>{window.text}</div>
+                    {window.state !== 'active' ? <span className="badge badge-muted">{window.state}</span> : null}
+                  </>
+                );
+              },
+            },
+            ...(abilities.canWrite ? [{
+              key: 'actions', header: <span className="visually-hidden">Actions</span>,
+              cell: ({ p, i }: { p: (typeof config.pilots)[number]; i: number }) => (
+                <RemovePilotButton model={name} pilot={p} index={i} />
+              ),
+            }] : []),
+          ]}
+        />
         {!groups.ok ? <ErrorAlert message={`Cannot list groups: ${groups.message}`} /> : null}
         {abilities.canWrite && groups.ok ? (
           <AddPilotForm
@@ -170,28 +173,24 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
           A silent version gets a copy of a sample of production&apos;s requests after production has answered. Its
           answers are never returned; they are compared with production&apos;s below.
         </p>
-        {config.silent.length === 0 ? (
-          <p className="muted empty-state">No silent versions.</p>
-        ) : (
-          <table className="table table-compact deployment-table silent-table" aria-label="Silent versions">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Sample rate</th>
-                {abilities.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {config.silent.map((s, i) => (
-                <tr key={`${s.version}-${i}`}>
-                  <th scope="row" className="nowrap">v{s.version}</th>
-                  <td>{formatPercent(s.sampleRate, 2)} of production requests</td>
-                  {abilities.canWrite ? <td><RemoveSilentButton model={name} silent={s} index={i} /></td> : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          label="Silent versions" compact className="deployment-table silent-table"
+          rows={config.silent.map((sv, i) => ({ sv, i }))} rowKey={({ sv, i }) => `${sv.version}-${i}`}
+          empty="No silent versions."
+          columns={[
+            { key: 'version', header: 'Version', rowHeader: true, nowrap: true, cell: ({ sv }) => `v${sv.version}` },
+            {
+              key: 'rate', header: 'Sample rate', sort: ({ sv }) => sv.sampleRate,
+              cell: ({ sv }) => `${formatPercent(sv.sampleRate, 2)} of production requests`,
+            },
+            ...(abilities.canWrite ? [{
+              key: 'actions', header: <span className="visually-hidden">Actions</span>,
+              cell: ({ sv, i }: { sv: (typeof config.silent)[number]; i: number }) => (
+                <RemoveSilentButton model={name} silent={sv} index={i} />
+              ),
+            }] : []),
+          ]}
+        />
         {abilities.canWrite ? <AddSilentForm model={name} versions={candidatesFirst} /> : null}
       </section>
 
@@ -311,37 +310,48 @@ function ComparisonTable(p: { candidates: Candidate[]; comparisons: Loaded<TDepl
 
 function RevisionTable(p: { model: string; revisions: TDeploymentRevision[]; current: number | null; canWrite: boolean }) {
   const next = (p.revisions[0]?.revision ?? 0) + 1;
+  const columns: Column<TDeploymentRevision>[] = [
+    {
+      key: 'revision', header: 'Revision', rowHeader: true, nowrap: true, sort: (r) => r.revision,
+      cell: (r) => (
+        <>
+          {r.revision}{' '}
+          {r.revision === p.current ? <span className="badge badge-ok">current</span> : null}
+        </>
+      ),
+    },
+    {
+      key: 'author', header: 'Author', nowrap: true, sort: (r) => actorName(r.author),
+      cell: (r) => (
+        <>
+          {actorName(r.author)}
+          {r.author.kind === 'system' ? <span className="muted small"> (system)</span> : null}
+        </>
+      ),
+    },
+    {
+      key: 'time', header: 'Time', nowrap: true, className: 'small', sort: (r) => r.createdAt,
+      cell: (r) => <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>,
+    },
+    { key: 'comment', header: 'Comment', className: 'summary', cell: (r) => r.comment || none },
+    {
+      key: 'config', header: 'Configuration', className: 'small', width: '30%',
+      cell: (r) => summarizeConfig(r.config),
+    },
+  ];
+  if (p.canWrite) {
+    columns.push({
+      key: 'actions', header: <span className="visually-hidden">Actions</span>,
+      cell: (r) => (r.revision !== p.current
+        ? <RollbackButton model={p.model} revision={r.revision} next={next} />
+        : null),
+    });
+  }
   return (
-    <div className="table-scroll">
-      <table className="table deployment-table revisions-table" aria-label="Revisions, newest first">
-        <thead>
-          <tr>
-            <th scope="col">Revision</th>
-            <th scope="col">Author</th>
-            <th scope="col">Time</th>
-            <th scope="col">Comment</th>
-            <th scope="col">Configuration</th>
-            {p.canWrite ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {p.revisions.map((r) => (
-            <tr key={r.revision} aria-current={r.revision === p.current ? 'true' : undefined}>
-              <th scope="row" className="nowrap">
-                {r.revision}{' '}
-                {r.revision === p.current ? <span className="badge badge-ok">current</span> : null}
-              </th>
-              <td className="nowrap">{actorName(r.author)}{r.author.kind === 'system' ? <span className="muted small"> (system)</span> : null}</td>
-              <td className="nowrap small"><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
-              <td className="summary">{r.comment || <span className="muted">—</span>}</td>
-              <td className="small">{summarizeConfig(r.config)}</td>
-              {p.canWrite ? (
-                <td>{r.revision !== p.current ? <RollbackButton model={p.model} revision={r.revision} next={next} /> : null}</td>
-              ) : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Revisions, newest first" className="deployment-table revisions-table" rows={p.revisions}
+      rowKey={(r) => String(r.revision)} rowCurrent={(r) => r.revision === p.current} columns={columns}
+      empty="No revisions yet: the first save creates revision 1." pageSize={25}
+    />
   );
 }

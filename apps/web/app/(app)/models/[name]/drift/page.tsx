@@ -5,6 +5,7 @@ import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatCount, formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { AutoRefresh } from '@/components/auto-refresh';
+import { DataTable, Truncate, type Column } from '@/components/data-table';
 import { RefreshButton } from '../deployment/deployment-controls';
 import { AlertRulesEditor } from './alert-rules-editor';
 import { DistanceChart, HistogramChart, PValueChart, type HistogramBin, type SeriesPoint } from './drift-charts';
@@ -22,6 +23,7 @@ export async function generateMetadata({ params }: PageProps<'/models/[name]/dri
   return { title: `${(await params).name}: drift` };
 }
 
+const none = <span className="muted">—</span>;
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim() ?? '';
 
 export default async function DriftPage({ params, searchParams }: PageProps<'/models/[name]/drift'>) {
@@ -296,22 +298,32 @@ function ColumnDetail(p: {
       </div>
       <details className="drift-numbers">
         <summary>The figures as a table</summary>
-        <table className="table table-compact" aria-label={`Metrics of ${p.column} by window`}>
-          <thead>
-            <tr><th scope="col">Window</th><th scope="col">Status</th><th scope="col" className="num">PSI</th><th scope="col" className="num">JS</th><th scope="col" className="num">p-value</th></tr>
-          </thead>
-          <tbody>
-            {points.map((pt) => (
-              <tr key={pt.start}>
-                <th scope="row" className="nowrap">{pt.window}</th>
-                <td>{pt.status ? STATUS_TEXT[pt.status] : 'no values'}</td>
-                <td className="num mono">{formatStat(pt.psi)}</td>
-                <td className="num mono">{formatStat(pt.js)}</td>
-                <td className="num mono">{formatPValue(pt.pValue)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label={`Metrics of ${p.column} by window`} compact rows={points} rowKey={(pt) => pt.start}
+          empty="No windows in this range."
+          columns={[
+            {
+              key: 'window', header: 'Window', rowHeader: true, nowrap: true, sort: (pt) => pt.start,
+              cell: (pt) => pt.window,
+            },
+            {
+              key: 'status', header: 'Status', sort: (pt) => pt.status,
+              cell: (pt) => (pt.status ? STATUS_TEXT[pt.status] : 'no values'),
+            },
+            {
+              key: 'psi', header: 'PSI', align: 'right', className: 'mono', sort: (pt) => pt.psi,
+              cell: (pt) => formatStat(pt.psi),
+            },
+            {
+              key: 'js', header: 'JS', align: 'right', className: 'mono', sort: (pt) => pt.js,
+              cell: (pt) => formatStat(pt.js),
+            },
+            {
+              key: 'p', header: 'p-value', align: 'right', className: 'mono', sort: (pt) => pt.pValue,
+              cell: (pt) => formatPValue(pt.pValue),
+            },
+          ]}
+        />
       </details>
     </section>
   );
@@ -337,81 +349,95 @@ function Histogram({ h }: { h: THistogram }) {
       </figure>
       <details className="drift-numbers">
         <summary>The histogram as a table</summary>
-        <table className="table table-compact" aria-label={`Histogram of ${h.column}`}>
-          <thead>
-            <tr><th scope="col">Bin</th><th scope="col" className="num">Reference</th><th scope="col" className="num">Current</th></tr>
-          </thead>
-          <tbody>
-            {bins.map((b, i) => (
-              <tr key={`${b.bin}-${i}`}>
-                <th scope="row" className="mono nowrap">{b.bin}</th>
-                <td className="num mono">{formatCount(h.reference.counts[i] ?? 0)} ({percent(b.reference, 1)})</td>
-                <td className="num mono">{formatCount(h.current.counts[i] ?? 0)} ({percent(b.current, 1)})</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label={`Histogram of ${h.column}`} compact rows={bins.map((b, i) => ({ b, i }))}
+          rowKey={({ b, i }) => `${b.bin}-${i}`} empty="No bins."
+          columns={[
+            { key: 'bin', header: 'Bin', rowHeader: true, className: 'mono', nowrap: true, cell: ({ b }) => b.bin },
+            {
+              key: 'reference', header: 'Reference', align: 'right', className: 'mono', sort: ({ b }) => b.reference,
+              cell: ({ b, i }) => `${formatCount(h.reference.counts[i] ?? 0)} (${percent(b.reference, 1)})`,
+            },
+            {
+              key: 'current', header: 'Current', align: 'right', className: 'mono', sort: ({ b }) => b.current,
+              cell: ({ b, i }) => `${formatCount(h.current.counts[i] ?? 0)} (${percent(b.current, 1)})`,
+            },
+          ]}
+        />
       </details>
     </>
   );
 }
 
 function RulesTable({ rules }: { rules: TAlertRules }) {
-  if (rules.rules.length === 0) return <p className="muted empty-state">No rules: nothing raises an alert for this model.</p>;
   return (
-    <table className="table table-compact rules-table" aria-label="Alert rules" aria-describedby="rules-readonly">
-      <thead>
-        <tr><th scope="col">Kind</th><th scope="col">Condition</th><th scope="col">Description</th></tr>
-      </thead>
-      <tbody>
-        {rules.rules.map((r) => (
-          <tr key={r.id ?? JSON.stringify(r)}>
-            <th scope="row" className="row-title">{RULE_KIND_LABELS[r.kind]}</th>
-            <td>{describeRule(r, rules.latencySloMs)}</td>
-            <td>{r.description || <span className="muted">—</span>}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label="Alert rules" describedBy="rules-readonly" compact className="rules-table" rows={rules.rules}
+      rowKey={(r) => r.id ?? JSON.stringify(r)}
+      empty="No rules: nothing raises an alert for this model."
+      columns={[
+        { key: 'kind', header: 'Kind', rowHeader: true, sort: (r) => r.kind, cell: (r) => RULE_KIND_LABELS[r.kind] },
+        { key: 'condition', header: 'Condition', cell: (r) => describeRule(r, rules.latencySloMs) },
+        { key: 'description', header: 'Description', cell: (r) => r.description || none },
+      ]}
+    />
   );
 }
 
+const ALERT_COLUMNS: Column<TAlert>[] = [
+  {
+    key: 'state', header: 'State', sort: (a) => a.state,
+    cell: (a) => <span className={`badge alert-state-${a.state}`}>{a.state}</span>,
+  },
+  {
+    key: 'rule', header: 'Rule', rowHeader: true, sort: (a) => a.kind,
+    cell: (a) => (
+      <>
+        {RULE_KIND_LABELS[a.kind]}
+        <div className="small muted"><Truncate text={a.ruleId} mono /></div>
+      </>
+    ),
+  },
+  {
+    key: 'version', header: 'Version', nowrap: true, sort: (a) => a.version,
+    cell: (a) => (
+      <>
+        v{a.version}
+        {a.silent
+          ? <span className="badge" title="Alerts of silent versions are recorded, never sent by webhook">silent</span>
+          : null}
+      </>
+    ),
+  },
+  {
+    key: 'why', header: 'Why', className: 'summary', width: '35%',
+    cell: (a) => {
+      const figure = alertFigure(a);
+      return (
+        <>
+          {a.message}
+          {figure ? <div className="small muted">{figure}</div> : null}
+        </>
+      );
+    },
+  },
+  {
+    key: 'fired', header: 'Fired', nowrap: true, className: 'small', sort: (a) => a.firedAt,
+    cell: (a) => <time dateTime={a.firedAt}>{formatTime(a.firedAt)}</time>,
+  },
+  {
+    key: 'resolved', header: 'Resolved', nowrap: true, className: 'small', sort: (a) => a.resolvedAt,
+    cell: (a) => (a.resolvedAt
+      ? <time dateTime={a.resolvedAt}>{formatTime(a.resolvedAt)}</time>
+      : <span className="muted">—</span>),
+  },
+];
+
 function AlertsTable({ alerts }: { alerts: TAlert[] }) {
   return (
-    <div className="table-scroll">
-      <table className="table alerts-table" aria-label="Alerts, newest first">
-        <thead>
-          <tr>
-            <th scope="col">State</th>
-            <th scope="col">Rule</th>
-            <th scope="col">Version</th>
-            <th scope="col">Why</th>
-            <th scope="col">Fired</th>
-            <th scope="col">Resolved</th>
-          </tr>
-        </thead>
-        <tbody>
-          {alerts.map((a) => {
-            const figure = alertFigure(a);
-            return (
-              <tr key={a.id}>
-                <td><span className={`badge alert-state-${a.state}`}>{a.state}</span></td>
-                <th scope="row" className="row-title">
-                  {RULE_KIND_LABELS[a.kind]}
-                  <div className="small muted mono">{a.ruleId}</div>
-                </th>
-                <td className="nowrap">v{a.version}{a.silent ? <span className="badge" title="Alerts of silent versions are recorded, never sent by webhook">silent</span> : null}</td>
-                <td className="summary">
-                  {a.message}
-                  {figure ? <div className="small muted">{figure}</div> : null}
-                </td>
-                <td className="nowrap small"><time dateTime={a.firedAt}>{formatTime(a.firedAt)}</time></td>
-                <td className="nowrap small">{a.resolvedAt ? <time dateTime={a.resolvedAt}>{formatTime(a.resolvedAt)}</time> : <span className="muted">—</span>}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Alerts, newest first" className="alerts-table" rows={alerts} rowKey={(a) => a.id} columns={ALERT_COLUMNS}
+      empty="No alerts." pageSize={25}
+    />
   );
 }

@@ -5,6 +5,7 @@ import { formatPercent, formatMs } from '@/lib/deployment-text';
 import { formatCount, formatTime } from '@/lib/format';
 import { latencyView, parseRange, RANGE_KEYS, RANGES } from '@/lib/latency';
 import { ErrorAlert } from '@/components/alert';
+import { DataTable } from '@/components/data-table';
 import { LatencyCharts } from '@/components/charts';
 import { RefreshToggle } from './refresh-toggle';
 
@@ -59,34 +60,34 @@ export default async function LatencyPage({ params, searchParams }: PageProps<'/
         <>
           <section className="card" aria-labelledby="latency-summary-title">
             <h2 id="latency-summary-title">Last {RANGES[range].label}</h2>
-            <div className="table-scroll">
-              <table className="table latency-table" aria-label="Latency by version and role">
-                <thead>
-                  <tr>
-                    <th scope="col">Version and role</th>
-                    <th scope="col" className="num">Requests</th>
-                    <th scope="col" className="num">Requests/s</th>
-                    <th scope="col" className="num">Error rate</th>
-                    <th scope="col" className="num">p50</th>
-                    <th scope="col" className="num">p95</th>
-                    <th scope="col" className="num">p99</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {view.series.map((s) => (
-                    <tr key={s.key}>
-                      <th scope="row" className="row-title">{s.key}</th>
-                      <td className="num">{formatCount(s.count)}</td>
-                      <td className="num">{Number(s.requestsPerSecond.toPrecision(3))}</td>
-                      <td className="num">{formatPercent(s.errorRate, 2)}</td>
-                      <td className="num">{formatMs(s.p50Ms)}</td>
-                      <td className="num">{formatMs(s.p95Ms)}</td>
-                      <td className={`num${slo && s.p99Ms !== null && s.p99Ms > slo ? ' text-danger' : ''}`}>{formatMs(s.p99Ms)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              label="Latency by version and role" className="latency-table" rows={view.series} rowKey={(r) => r.key}
+              empty="No requests." columns={[
+                { key: 'key', header: 'Version and role', rowHeader: true, sort: (r) => r.key, cell: (r) => r.key },
+                {
+                  key: 'count', header: 'Requests', align: 'right', sort: (r) => r.count,
+                  cell: (r) => formatCount(r.count),
+                },
+                {
+                  key: 'rps', header: 'Requests/s', align: 'right', sort: (r) => r.requestsPerSecond,
+                  cell: (r) => Number(r.requestsPerSecond.toPrecision(3)),
+                },
+                {
+                  key: 'errors', header: 'Error rate', align: 'right', sort: (r) => r.errorRate,
+                  cell: (r) => formatPercent(r.errorRate, 2),
+                },
+                { key: 'p50', header: 'p50', align: 'right', sort: (r) => r.p50Ms, cell: (r) => formatMs(r.p50Ms) },
+                { key: 'p95', header: 'p95', align: 'right', sort: (r) => r.p95Ms, cell: (r) => formatMs(r.p95Ms) },
+                {
+                  key: 'p99', header: 'p99', align: 'right', sort: (r) => r.p99Ms,
+                  cell: (r) => (
+                    <span className={slo && r.p99Ms !== null && r.p99Ms > slo ? 'text-danger' : undefined}>
+                      {formatMs(r.p99Ms)}
+                    </span>
+                  ),
+                },
+              ]}
+            />
             <p className="hint">Silent versions answer copies of production requests; their requests are not callers&apos; requests.</p>
           </section>
           <section className="card">
