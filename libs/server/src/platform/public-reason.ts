@@ -15,7 +15,8 @@ export function scrubInternals(text: string): string {
       (m.match(/:/g) ?? []).length >= 2 && (m.includes('::') || /[a-f]/i.test(m)) ? '<address>' : m))
     .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<address>')
     .replace(/\b(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{1,5}\b/gi, '<address>')
-    .replace(/\bat .*$/gms, '')
+    // Stack lines (`    at fn (file:line)`), not an "at" inside a sentence.
+    .replace(/^\s+at .*$/gm, '')
     .trim();
 }
 
