@@ -41,17 +41,30 @@ async function instantiateEngine() {
   return bg;
 }
 
-async function engineFor(connectionString) {
+/**
+ * Runs fn with an engine on `connectionString`, then frees it and closes its connections. The engine holds
+ * Prisma's migration advisory lock on a pooled connection until that closes: left open, the next engine on the
+ * same database waits 10 s for the lock (and times out on a busy machine).
+ */
+async function withEngine(connectionString, fn) {
   const bg = await loadEngineModule();
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const { bindMigrationAwareSqlAdapterFactory } = await import('@prisma/driver-adapter-utils');
   const schema = readFileSync(schemaPath, 'utf8');
   const log = (msg) => { if (process.env.MIGRATIONS_DEBUG) console.error('[schema-engine]', msg); };
-  return bg.SchemaEngine.new(
-    { datamodels: [[schemaPath, schema]] },
-    log,
-    bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString })),
-  );
+  const factory = new PrismaPg({ connectionString });
+  const adapters = [];
+  for (const method of ['connect', 'connectToShadowDb']) {
+    const original = factory[method]?.bind(factory);
+    if (original) factory[method] = async (...args) => { const a = await original(...args); adapters.push(a); return a; };
+  }
+  const engine = await bg.SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, log, bindMigrationAwareSqlAdapterFactory(factory));
+  try {
+    return await fn(engine);
+  } finally {
+    engine.free();
+    await Promise.allSettled(adapters.map((a) => a.dispose()));
+  }
 }
 
 export function listMigrations() {
@@ -64,9 +77,8 @@ export function listMigrations() {
 
 /** Applies every pending migration; idempotent, records them in _prisma_migrations like `migrate deploy`. */
 export async function applyMigrations(connectionString) {
-  const engine = await engineFor(connectionString);
   const names = listMigrations();
-  const out = await engine.applyMigrations({
+  const out = await withEngine(connectionString, (engine) => engine.applyMigrations({
     migrationsList: {
       baseDir: migrationsDir,
       lockfile: { path: 'migration_lock.toml', content: lockContent },
@@ -80,22 +92,21 @@ export async function applyMigrations(connectionString) {
       })),
     },
     filters,
-  });
+  }));
   return out.appliedMigrationNames ?? [];
 }
 
 /** SQL that turns the database described by `fromSchema` (null = empty) into the one described by `toSchema`. */
 export async function diffSql(fromSchema, toSchema, connectionString) {
   // The engine connects on creation even though a datamodel-to-datamodel diff never queries.
-  const engine = await engineFor(connectionString);
   const target = (content) => ({ tag: 'schemaDatamodel', files: [{ path: schemaPath, content }] });
-  const r = await engine.diff({
+  const r = await withEngine(connectionString, (engine) => engine.diff({
     from: fromSchema === null ? { tag: 'empty' } : target(fromSchema),
     to: target(toSchema),
     script: true,
     exitCode: null,
     filters,
-  });
+  }));
   return r.stdout ?? '';
 }
 

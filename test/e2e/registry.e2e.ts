@@ -29,6 +29,24 @@ async function keyFor(role: string, scopes: string[]) {
   return k.json.secret as string;
 }
 
+/**
+ * A GET on a connection of its own. The CLI runs with spawnSync, which stops this process's event loop for
+ * seconds: a pooled keep-alive socket the api closed meanwhile still looks open, and fetch's next request on it
+ * fails with "other side closed" (a race of the test, not of the api).
+ */
+function fresh(url: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Every file under the local artifact root for one model: proves what is (not) left behind. */
 function localBlobs(model: string): string[] {
   const dir = path.join(localRoot, 'models', model);
@@ -80,10 +98,10 @@ describe('model registry end to end (CLI, three storage backends)', () => {
       assert.equal(promoted.code, 0, promoted.stderr + promoted.stdout);
       assert.equal(promoted.json.version.stage, 'Production');
 
-      const download = await fetch(`${env.apiUrl}/v1/models/${model}/versions/${v.version}/artifact`, { headers: { authorization: `Bearer ${scientist}` } });
+      const download = await fresh(`${env.apiUrl}/v1/models/${model}/versions/${v.version}/artifact`, scientist);
       assert.equal(download.status, 200);
-      assert.equal(download.headers.get('x-checksum-sha256'), v.sha256);
-      assert.deepEqual(Buffer.from(await download.arrayBuffer()), readFileSync(path.join(FIXTURES, c.fixture, 'model.onnx')));
+      assert.equal(download.headers['x-checksum-sha256'], v.sha256);
+      assert.deepEqual(download.body, readFileSync(path.join(FIXTURES, c.fixture, 'model.onnx')));
 
       const history = (await http(env.apiUrl, 'GET', `/v1/models/${model}/history`, { token: scientist })).json;
       const steps = history.map((h: any) => `${h.kind}:${h.from ?? ''}->${h.to ?? ''}`).reverse();

@@ -4,15 +4,15 @@ import type { WorkerConfig } from '@modelyard/config';
 import {
   AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
   PredictionIngestService, RegistrySweepService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics,
-  ServingService, WebhooksService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics,
-  type JobHandler,
+  ServingService, WebhookDeliveryService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics,
+  OutboxPoller, type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
 
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
 const HANDLERS = [
-  MaintenanceService, RegistryValidationService, RegistrySweepService, WebhooksService, PredictionIngestService, DeploymentGuardService,
+  MaintenanceService, RegistryValidationService, RegistrySweepService, WebhookDeliveryService, PredictionIngestService, DeploymentGuardService,
   AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
   DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService,
 ];
@@ -26,7 +26,7 @@ export class WorkerModule {
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
         AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
-        ReconcilerService, WorkerMetrics,
+        ReconcilerService, WorkerMetrics, OutboxPoller,
         { provide: WORKER_CONFIG, useValue: config },
         // Async predictions and batch jobs run the engine here; versions load when a job needs them.
         { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,

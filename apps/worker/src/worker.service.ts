@@ -7,11 +7,14 @@ import { z } from 'zod';
 import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
 import {
-  AppError, AuthService, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, RedisService, redisOptions, WorkerMetrics, type JobHandler,
+  AppError, AuthService, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, OutboxPoller, RedisService, redisOptions, WorkerMetrics,
+  type JobHandler,
 } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
 import { WORKER_CONFIG } from './tokens.js';
 import { startMetricsServer } from './metrics-server.js';
+
+const OUTBOX_PASS_MS = 1_000;
 
 /** One BullMQ Worker per queue; each job's payload is parsed with its JOBS schema before its handler runs. */
 @Injectable()
@@ -29,8 +32,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly redis: RedisService,
     private readonly metrics: WorkerMetrics,
     private readonly auth: AuthService,
+    private readonly outbox: OutboxPoller,
   ) {
     this.registry = buildRegistry(handlers);
+    outbox.registerMetrics(metrics.registry);
   }
 
   async onApplicationBootstrap() {
@@ -61,6 +66,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('alerts-evaluate', 'alerts.evaluate', {}, this.cfg.worker.drift.alertSeconds * 1000);
     // Postgres against the queues: at start (the scheduler's first run is now) and every RECONCILE_SECONDS.
     await this.producer.schedule('jobs-reconcile', 'jobs.reconcile', {}, this.cfg.worker.reconcileSeconds * 1000);
+    // Domain events their writers did not deliver (see events/outbox-poller.ts).
+    this.outbox.start(OUTBOX_PASS_MS);
     const { metricsPort, metricsHost } = this.cfg.worker;
     if (metricsPort > 0) this.metricsServer = await startMetricsServer({ port: metricsPort, host: metricsHost }, this.metrics, this.auth, this.log);
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
@@ -102,6 +109,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown() {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.metricsServer?.close();
+    await this.outbox.stop();
     // close() lets running jobs finish (or hands them back to the queue as stalled if we are killed).
     await Promise.allSettled(this.workers.map((w) => w.close()));
     this.log.info('worker stopped');

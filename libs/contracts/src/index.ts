@@ -4,6 +4,7 @@ export * from './jobs.js';
 export * from './health.js';
 export * from './registry.js';
 export * from './webhooks.js';
+export * from './events.js';
 export * from './deployments.js';
 export * from './drift.js';
 export * from './metrics.js';

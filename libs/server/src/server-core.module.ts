@@ -13,6 +13,10 @@ import { MODEL_INSPECTOR } from './registry/ports.js';
 import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './onnx/onnx-sandbox.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service.js';
+import { DomainEvents } from './events/domain-events.js';
+import { EventDispatcher } from './events/event-dispatcher.js';
+import { OutboxRepository } from './events/outbox.repository.js';
 import { OutboundHttp } from './outbound/outbound-http.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
 import { DeploymentsRepository } from './deployments/deployments.repository.js';
@@ -54,7 +58,7 @@ const services = [
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
-  OutboundHttp, WebhooksRepository, WebhooksService, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
+  OutboundHttp, WebhooksRepository, WebhooksService, WebhookDeliveryService, OutboxRepository, EventDispatcher, DomainEvents, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,

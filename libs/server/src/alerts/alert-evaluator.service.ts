@@ -7,7 +7,9 @@ import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { DriftRepository } from '../drift/drift.repository.js';
 import { RollupsRepository } from '../serving/rollups.repository.js';
 import { quantileMs } from '../serving/rollups.service.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { SYSTEM } from '../auth/principal.js';
+import { DomainEvents } from '../events/domain-events.js';
+import { asJson } from '../db/json.js';
 import { AlertsRepository } from './alerts.repository.js';
 import { storedRules, toAlert } from './alerts.service.js';
 
@@ -91,7 +93,7 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
     private readonly repo: AlertsRepository,
     private readonly drift: DriftRepository,
     private readonly rollups: RollupsRepository,
-    private readonly webhooks: WebhooksService,
+    private readonly events: DomainEvents,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number } } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -123,24 +125,25 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
       const openKeys = new Set(open.map((a) => a.openKey));
       for (const [key, e] of evaluations) {
         if (!e.firing || openKeys.has(key)) continue;
-        const alert = await this.repo.open({
+        // The alert row and its event (audit, and a webhook unless silent) commit together.
+        const alert = await this.events.change(SYSTEM, () => this.repo.open({
           modelId: set.modelId, modelName: model, version: e.version, ruleId: e.ruleId, kind: e.kind, state: 'firing', openKey: key,
-          silent: e.silent, message: e.message, value: e.value, threshold: e.threshold, details: e.details as never, firedAt: now,
-        });
+          silent: e.silent, message: e.message, value: e.value, threshold: e.threshold, details: asJson(e.details), firedAt: now,
+        }), (a) => (a ? { type: 'alert.firing', objectId: a.id, data: toAlert(a) } : []));
         if (!alert) continue;
         fired++;
         this.log.warn({ model, version: e.version, rule: e.ruleId, message: e.message, silent: e.silent }, 'alert firing');
-        await this.webhooks.emit('alert.firing', toAlert(alert) as never, { silent: e.silent });
       }
       for (const a of open) {
         const e = evaluations.get(a.openKey!);
         if (e?.firing) continue;
-        const { count } = await this.repo.resolve(a.id, now);
+        const why = !rules.some((r) => r.id === a.ruleId) ? 'the rule was removed' : e ? e.message : 'no recent data';
+        const { count } = await this.events.change(SYSTEM, () => this.repo.resolve(a.id, now), ({ count }) => (count ? {
+          type: 'alert.resolved', objectId: a.id, data: { ...toAlert({ ...a, state: 'resolved', openKey: null, resolvedAt: now }), reason: why },
+        } : []));
         if (!count) continue;
         resolved++;
-        const why = !rules.some((r) => r.id === a.ruleId) ? 'the rule was removed' : e ? e.message : 'no recent data';
         this.log.info({ model, version: a.version, rule: a.ruleId, why }, 'alert resolved');
-        await this.webhooks.emit('alert.resolved', { ...toAlert({ ...a, state: 'resolved', openKey: null, resolvedAt: now }), reason: why } as never, { silent: a.silent });
       }
     }
     return { fired, resolved };

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
-import { isUniqueViolation } from '../db/errors.js';
 import type { Prisma } from '../db/generated/client.js';
 
 @Injectable()
@@ -8,33 +7,32 @@ export class AlertsRepository {
   constructor(private readonly db: PrismaService) {}
 
   findRules(modelId: string) {
-    return this.db.alertRuleSet.findUnique({ where: { modelId } });
+    return this.db.client.alertRuleSet.findUnique({ where: { modelId } });
   }
   putRules(modelId: string, data: { latencySloMs: number; rules: unknown; updatedByName: string | null }) {
     const fields = { latencySloMs: data.latencySloMs, rules: data.rules as never, updatedByName: data.updatedByName };
-    return this.db.alertRuleSet.upsert({ where: { modelId }, create: { modelId, ...fields }, update: fields });
+    return this.db.client.alertRuleSet.upsert({ where: { modelId }, create: { modelId, ...fields }, update: fields });
   }
   /** Every model with rules, with its name. */
   allRuleSets() {
-    return this.db.alertRuleSet.findMany({ include: { model: { select: { name: true } } } });
+    return this.db.client.alertRuleSet.findMany({ include: { model: { select: { name: true } } } });
   }
   firing(modelId: string) {
-    return this.db.alert.findMany({ where: { modelId, state: 'firing' } });
+    return this.db.client.alert.findMany({ where: { modelId, state: 'firing' } });
   }
-  /** null when an alert for the same rule and version is already firing (openKey is unique). */
+  /**
+   * null when an alert for the same rule and version is already firing (openKey is unique). ON CONFLICT DO
+   * NOTHING rather than catching the violation: it runs inside the caller's transaction, which an error aborts.
+   */
   async open(data: Prisma.AlertUncheckedCreateInput) {
-    try {
-      return await this.db.alert.create({ data });
-    } catch (e) {
-      if (isUniqueViolation(e)) return null;
-      throw e;
-    }
+    const [row] = await this.db.client.alert.createManyAndReturn({ data: [data], skipDuplicates: true });
+    return row ?? null;
   }
   resolve(id: string, at: Date) {
-    return this.db.alert.updateMany({ where: { id, state: 'firing' }, data: { state: 'resolved', openKey: null, resolvedAt: at } });
+    return this.db.client.alert.updateMany({ where: { id, state: 'firing' }, data: { state: 'resolved', openKey: null, resolvedAt: at } });
   }
   list(q: { model?: string; state?: string; limit: number }) {
-    return this.db.alert.findMany({
+    return this.db.client.alert.findMany({
       where: { ...(q.model ? { modelName: q.model } : {}), ...(q.state ? { state: q.state } : {}) },
       orderBy: [{ firedAt: 'desc' }, { id: 'desc' }], take: q.limit,
     });
@@ -42,6 +40,6 @@ export class AlertsRepository {
 
   /** Maintenance: alerts that resolved before `before` (firing ones stay, however old). */
   deleteResolvedBefore(before: Date) {
-    return this.db.alert.deleteMany({ where: { state: 'resolved', resolvedAt: { lt: before } } });
+    return this.db.client.alert.deleteMany({ where: { state: 'resolved', resolvedAt: { lt: before } } });
   }
 }

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import { ZAlertRule, type TAlert, type TAlertRule, type TAlertRules, type TSloReport, type ZAlertQuery, type ZPutAlertRulesRequest, type ZSloQuery } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { AlertsRepository } from './alerts.repository.js';
@@ -46,7 +46,7 @@ export function toAlert(a: AlertRow): TAlert {
 @Injectable()
 export class AlertsService {
   constructor(
-    private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly audit: AuditService,
+    private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly events: DomainEvents,
     private readonly rollups: RollupsRepository,
   ) {}
 
@@ -85,8 +85,9 @@ export class AlertsService {
     const rules = body.rules.map((r) => ({ ...r, id: ruleId(r) }));
     const dup = rules.find((r, i) => rules.findIndex((o) => o.id === r.id) !== i);
     if (dup) throw new AppError('VALIDATION_FAILED', `Two rules have the id "${dup.id}"`);
-    const set = await this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name });
-    await this.audit.record(actor, { action: 'alerts.rules_changed', objectType: 'model', objectId: m.id, summary: { model: name, latencySloMs: body.latencySloMs, rules: rules.map((r) => r.id) } });
+    const set = await this.events.change(actor, () => this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name }), () => ({
+      type: 'alerts.rules_changed', objectId: m.id, data: { model: name, latencySloMs: body.latencySloMs, rules: rules.map((r) => r.id) },
+    }));
     return { model: name, latencySloMs: set.latencySloMs, rules, updatedBy: set.updatedByName, updatedAt: set.updatedAt.toISOString() };
   }
 

@@ -8,27 +8,27 @@ export class ApiKeysRepository {
   constructor(private readonly db: PrismaService) {}
 
   list(filter: { userId?: string; serviceAccountId?: string } = {}) {
-    return this.db.apiKey.findMany({ where: filter, include: owners, orderBy: { createdAt: 'desc' } });
+    return this.db.client.apiKey.findMany({ where: filter, include: owners, orderBy: { createdAt: 'desc' } });
   }
   findById(id: string) {
-    return this.db.apiKey.findUnique({ where: { id }, include: owners });
+    return this.db.client.apiKey.findUnique({ where: { id }, include: owners });
   }
   findBySha(sha256: string) {
-    return this.db.apiKey.findUnique({ where: { sha256 }, include: owners });
+    return this.db.client.apiKey.findUnique({ where: { sha256 }, include: owners });
   }
   create(data: {
     name: string; prefix: string; sha256: string; scopes: string[]; modelAllowList: string[];
     userId?: string; serviceAccountId?: string; expiresAt?: Date;
   }) {
-    return this.db.apiKey.create({ data, include: owners });
+    return this.db.client.apiKey.create({ data, include: owners });
   }
   revoke(id: string, at: Date) {
-    return this.db.apiKey.update({ where: { id }, data: { revokedAt: at }, include: owners });
+    return this.db.client.apiKey.update({ where: { id }, data: { revokedAt: at }, include: owners });
   }
   findServiceAccount(id: string) {
-    return this.db.serviceAccount.findUnique({ where: { id } });
+    return this.db.client.serviceAccount.findUnique({ where: { id } });
   }
   findUser(id: string) {
-    return this.db.user.findUnique({ where: { id } });
+    return this.db.client.user.findUnique({ where: { id } });
   }
 }

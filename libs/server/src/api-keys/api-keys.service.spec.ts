@@ -2,7 +2,7 @@ import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiKeysService } from './api-keys.service.js';
 import type { ApiKeysRepository } from './api-keys.repository.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
@@ -20,7 +20,7 @@ function makeMocks() {
     // The calling key k-exp expires on 2099-01-01; every other key never expires.
     findById: async (id: string) => (id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null }),
   } as unknown as ApiKeysRepository;
-  const audit = { record: async () => {} } as unknown as AuditService;
+  const audit = recordedEvents();
   const auth = { invalidate: async () => {}, keyCreated: async () => {} } as unknown as AuthService;
   return { repo, audit, auth, created };
 }

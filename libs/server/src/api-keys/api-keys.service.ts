@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SCOPES_BY_ROLE, type Role, type Scope, type TApiKey, type TCreateApiKeyRequest, type TCreatedApiKey } from '@modelyard/contracts';
 import { ApiKeysRepository } from './api-keys.repository.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
 import { generateApiKey, sha256Hex } from '../auth/crypto.js';
 import { authorize, can, type Principal } from '../auth/principal.js';
@@ -25,7 +25,7 @@ export const toApiKeyResponse = (k: KeyRow): TApiKey => ({
 export class ApiKeysService {
   constructor(
     private readonly repo: ApiKeysRepository,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     private readonly auth: AuthService,
   ) {}
 
@@ -69,16 +69,15 @@ export class ApiKeysService {
       expiresAt = limits.expiresAt;
     }
     const { key, prefix } = generateApiKey();
-    const row = await this.repo.create({
+    const row = await this.events.change(actor, () => this.repo.create({
       name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList,
       userId: owner.userId, serviceAccountId: owner.serviceAccountId, expiresAt,
-    });
+    }), (r) => ({
+      type: 'apiKey.created', objectId: r.id,
+      data: { name: r.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },
+    }));
     // Tokens of an unknown prefix are refused without a lookup: every api process must know this one now.
     await this.auth.keyCreated(prefix);
-    await this.audit.record(actor, {
-      action: 'apiKey.created', objectType: 'apiKey', objectId: row.id,
-      summary: { name: row.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },
-    });
     return { apiKey: toApiKeyResponse(row), secret: key };
   }
 
@@ -111,9 +110,10 @@ export class ApiKeysService {
     if (!k) throw notFound('API key');
     const own = (k.userId && k.userId === actor.id) || (k.serviceAccountId && k.serviceAccountId === actor.id);
     if (!own && !can(actor, 'apiKeys.manage')) throw notFound('API key');
-    const row = k.revokedAt ? k : await this.repo.revoke(id, new Date());
+    const row = k.revokedAt ? k : await this.events.change(actor, () => this.repo.revoke(id, new Date()), () => ({
+      type: 'apiKey.revoked', objectId: id, data: { prefix: k.prefix },
+    }));
     await this.auth.invalidate();
-    await this.audit.record(actor, { action: 'apiKey.revoked', objectType: 'apiKey', objectId: id, summary: { prefix: k.prefix } });
     return toApiKeyResponse(row);
   }
 }

@@ -11,12 +11,13 @@ export interface AuditFilter {
 export class AuditRepository {
   constructor(private readonly db: PrismaService) {}
 
-  insert(row: Omit<Prisma.AuditLogUncheckedCreateInput, 'summary'> & { summary: unknown }) {
-    return this.db.auditLog.create({ data: { ...row, summary: row.summary as Prisma.InputJsonValue } });
+  /** A second delivery of the same event (same eventId) writes nothing. */
+  insertOnce(row: Omit<Prisma.AuditLogCreateManyInput, 'summary'> & { summary: unknown }) {
+    return this.db.client.auditLog.createMany({ data: [{ ...row, summary: row.summary as Prisma.InputJsonValue }], skipDuplicates: true });
   }
 
   find(f: AuditFilter) {
-    return this.db.auditLog.findMany({
+    return this.db.client.auditLog.findMany({
       where: {
         actorId: f.actorId, action: f.action, objectType: f.objectType, objectId: f.objectId,
         at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,

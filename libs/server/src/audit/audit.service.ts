@@ -6,33 +6,33 @@ import { authorize, type Principal } from '../auth/principal.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { LOGGER } from '../platform/tokens.js';
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json | undefined };
-
-export interface AuditEvent {
-  action: string;
+/** An outbox event as the audit log needs it (events/outbox.repository.ts). */
+export interface AuditedEvent {
+  id: string;
+  type: string;
+  actor: unknown;
   objectType: string;
-  objectId?: string | null;
-  /** A short before/after summary. Never secrets: callers pass ids and names only. */
-  summary?: Json;
+  objectId: string | null;
+  data: unknown;
+  createdAt: Date;
 }
 
+/**
+ * The audit log: one row per domain event, written by the event dispatcher (never by services directly), at the
+ * time of the change and once per event however often it is delivered.
+ */
 @Injectable()
 export class AuditService {
   constructor(private readonly repo: AuditRepository, @Inject(LOGGER) private readonly log: Logger) {}
 
-  async record(actor: Principal | null, event: AuditEvent): Promise<void> {
-    await this.repo.insert({
-      actorKind: actor?.kind ?? 'anonymous',
-      actorId: actor?.kind === 'system' ? null : (actor?.id ?? null),
-      actorName: actor?.name ?? null,
-      apiKeyId: actor?.apiKeyId ?? null,
-      ip: actor?.ip ?? null,
-      action: event.action,
-      objectType: event.objectType,
-      objectId: event.objectId ?? null,
-      summary: event.summary ?? {},
+  async write(e: AuditedEvent): Promise<void> {
+    const actor = e.actor as { kind?: string; id?: string | null; name?: string | null; apiKeyId?: string | null; ip?: string | null };
+    await this.repo.insertOnce({
+      eventId: e.id, at: e.createdAt, actorKind: actor.kind ?? 'anonymous', actorId: actor.id ?? null,
+      actorName: actor.name ?? null, apiKeyId: actor.apiKeyId ?? null, ip: actor.ip ?? null,
+      action: e.type, objectType: e.objectType, objectId: e.objectId, summary: e.data ?? {},
     });
-    this.log.info({ audit: { action: event.action, objectType: event.objectType, objectId: event.objectId, actor: actor?.id } }, 'audit');
+    this.log.info({ audit: { action: e.type, objectType: e.objectType, objectId: e.objectId, actor: actor.id } }, 'audit');
   }
 
   async list(actor: Principal, q: TAuditQuery): Promise<{ items: TAuditEntry[]; nextCursor: string | null }> {

@@ -9,27 +9,27 @@ export class AuthRepository {
   constructor(private readonly db: PrismaService) {}
 
   findUserByEmail(email: string) {
-    return this.db.user.findUnique({ where: { email }, include: { memberships } });
+    return this.db.client.user.findUnique({ where: { email }, include: { memberships } });
   }
 
   createSession(data: { tokenHash: string; userId: string; expiresAt: Date; ip: string | null; userAgent: string | null }) {
-    return this.db.session.create({ data });
+    return this.db.client.session.create({ data });
   }
 
   findSession(tokenHash: string) {
-    return this.db.session.findUnique({ where: { tokenHash }, include: { user: { include: { memberships } } } });
+    return this.db.client.session.findUnique({ where: { tokenHash }, include: { user: { include: { memberships } } } });
   }
 
   deleteSession(tokenHash: string) {
-    return this.db.session.deleteMany({ where: { tokenHash } });
+    return this.db.client.session.deleteMany({ where: { tokenHash } });
   }
 
   deleteExpiredSessions(before: Date) {
-    return this.db.session.deleteMany({ where: { expiresAt: { lt: before } } });
+    return this.db.client.session.deleteMany({ where: { expiresAt: { lt: before } } });
   }
 
   findApiKeyBySha(sha256: string) {
-    return this.db.apiKey.findUnique({
+    return this.db.client.apiKey.findUnique({
       where: { sha256 },
       include: { user: { include: { memberships } }, serviceAccount: { include: { memberships } } },
     });
@@ -37,13 +37,13 @@ export class AuthRepository {
 
   /** The stored prefix of every key not revoked: tokens with another prefix are refused without a lookup. */
   async activeKeyPrefixes(): Promise<string[]> {
-    const rows = await this.db.apiKey.findMany({
+    const rows = await this.db.client.apiKey.findMany({
       where: { revokedAt: null }, select: { prefix: true }, distinct: ['prefix'],
     });
     return rows.map((r) => r.prefix);
   }
 
   touchApiKeys(ids: string[], at: Date) {
-    return this.db.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
+    return this.db.client.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
   }
 }

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { AuthService, type AuthOptions } from './auth.service.js';
 import { generateApiKey, sha256Hex } from './crypto.js';
 import type { AuthRepository } from './auth.repository.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { recordedEvents } from '../events/events.test-support.js';
 import type { RedisService } from '../platform/redis.service.js';
 
 const OPTS: AuthOptions = {
@@ -30,7 +30,7 @@ async function setup(opts: Partial<AuthOptions> = {}) {
     subscribe: async (_c: string, h: (m: string) => void) => { handlers.push(h); },
     publish: async (_c: string, m: string) => { for (const h of handlers) h(m); },
   } as unknown as RedisService;
-  const auth = new AuthService(repo, {} as AuditService, redis, { ...OPTS, ...opts }, pino({ level: 'silent' }));
+  const auth = new AuthService(repo, recordedEvents(), redis, { ...OPTS, ...opts }, pino({ level: 'silent' }));
   const addKey = () => {
     const { key, prefix } = generateApiKey();
     prefixes.add(prefix);

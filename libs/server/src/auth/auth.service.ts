@@ -6,7 +6,7 @@ import {
   dummyPasswordHash, isOurKeyShape, newSessionToken, sessionTokenHash, sha256Hex, storedPrefixOf, verifyPassword,
 } from './crypto.js';
 import { authorize, type Principal } from './principal.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
 import { RedisService } from '../platform/redis.service.js';
 import { WorkGate } from '../platform/work-gate.js';
@@ -114,7 +114,7 @@ export class AuthService implements OnModuleDestroy {
 
   constructor(
     private readonly repo: AuthRepository,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     private readonly redis: RedisService,
     @Inject(AUTH_OPTIONS) private readonly opts: AuthOptions,
     @Inject(LOGGER) private readonly log: Logger,
@@ -223,7 +223,7 @@ export class AuthService implements OnModuleDestroy {
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
     const ok = await this.hashGate.run(() => verifyPassword(hash, password), () => tooManyLogins(1));
     if (!user || !ok || user.disabled) {
-      await this.audit.record(null, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, summary: { email, ip } });
+      await this.events.record(null, { type: 'auth.login_failed', objectId: user?.id ?? null, data: { email, ip } });
       throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
     }
     // A success clears its (IP, email) window and gives its attempt back to the IP's: that window counts failures,
@@ -231,19 +231,18 @@ export class AuthService implements OnModuleDestroy {
     await this.redis.client.multi().del(this.rateKey(ip, email)).decr(this.ipRateKey(ip)).exec();
     const token = newSessionToken();
     const expiresAt = new Date(Date.now() + this.opts.sessionTtlHours * 3600_000);
-    await this.repo.createSession({
+    const principal = userPrincipal(user, 'session', ip);
+    await this.events.change(principal, () => this.repo.createSession({
       tokenHash: sessionTokenHash(this.opts.sessionSecret, token), userId: user.id, expiresAt, ip,
       userAgent: userAgent?.slice(0, 256) ?? null,
-    });
-    const principal = userPrincipal(user, 'session', ip);
-    await this.audit.record(principal, { action: 'auth.login', objectType: 'user', objectId: user.id });
+    }), () => ({ type: 'auth.login', objectId: user.id, data: {} }));
     return { token, expiresAt, principal };
   }
 
   async logout(token: string | undefined, actor: Principal | null): Promise<void> {
     if (!token) return;
-    await this.repo.deleteSession(sessionTokenHash(this.opts.sessionSecret, token));
-    if (actor) await this.audit.record(actor, { action: 'auth.logout', objectType: 'user', objectId: actor.id });
+    await this.events.change(actor, () => this.repo.deleteSession(sessionTokenHash(this.opts.sessionSecret, token)),
+      () => (actor ? { type: 'auth.logout', objectId: actor.id, data: {} } : []));
   }
 
   async resolveSession(token: string, ip: string | null): Promise<Principal | null> {

@@ -1,20 +1,48 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { CommonConfig } from '@modelyard/config';
-import { PrismaClient } from './generated/client.js';
+import { PrismaClient, type Prisma } from './generated/client.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';
 
 export function createPrismaClient(url: string, poolMax = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolMax }) });
 }
 
-/** The one Prisma client of a process. Only repositories inject it. */
+/** What repositories query through: the pool, or the transaction open around them. */
+export type Db = Prisma.TransactionClient;
+
+/**
+ * The one Prisma client of a process. Only repositories inject it, and they query through `client`, which is
+ * the open transaction when a caller runs them inside `transaction()`: a service makes several repository
+ * calls and records its domain event (events/domain-events.ts) all or nothing, without threading a
+ * transaction through every signature.
+ */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService implements OnModuleDestroy {
+  readonly pool: PrismaClient;
+  private readonly open = new AsyncLocalStorage<Db>();
+
   constructor(@Inject(COMMON_CONFIG) cfg: CommonConfig) {
-    super({ adapter: new PrismaPg({ connectionString: cfg.db.url, max: 10 }) });
+    this.pool = createPrismaClient(cfg.db.url, 10);
   }
+
+  get client(): Db {
+    return this.open.getStore() ?? this.pool;
+  }
+
+  get inTransaction(): boolean {
+    return this.open.getStore() !== undefined;
+  }
+
+  /** Runs `fn` in one transaction; repositories it calls join it, and so does a nested `transaction()`. */
+  transaction<T>(fn: (tx: Db) => Promise<T>, limits = { maxWait: 5_000, timeout: 20_000 }): Promise<T> {
+    const tx = this.open.getStore();
+    if (tx) return fn(tx);
+    return this.pool.$transaction((t) => this.open.run(t, () => fn(t)), limits);
+  }
+
   async onModuleDestroy() {
-    await this.$disconnect();
+    await this.pool.$disconnect();
   }
 }

@@ -3,18 +3,17 @@ import type { Logger } from 'pino';
 import { ZDeploymentConfig, type JobPayloadParsed } from '@modelyard/contracts';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
-import { AuditService } from '../audit/audit.service.js';
 import { SYSTEM } from '../auth/principal.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { LOGGER } from '../platform/tokens.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { RollupsRepository } from '../serving/rollups.repository.js';
 import { quantileMs } from '../serving/rollups.service.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
 
 /**
  * The worker's watch over pilots: for each pilot with an auto-rollback rule, read its per-minute rollups
  * (merged across api processes) over the rule's window; past the error-rate or p99 limit, switch the pilot
- * off with a new revision, an audit row and a `deployment.rolled_back` webhook that says why.
+ * off with a new revision and a `deployment.rolled_back` event (audit row, webhook) that says why.
  */
 @Injectable()
 export class DeploymentGuardService implements JobHandler<'deployments.check'> {
@@ -24,8 +23,7 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
     private readonly repo: DeploymentsRepository,
     private readonly deployments: DeploymentsService,
     private readonly rollups: RollupsRepository,
-    private readonly audit: AuditService,
-    private readonly webhooks: WebhooksService,
+    private readonly events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -51,9 +49,10 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
         if (!reasons.length) continue;
         const reason = `${reasons.join(' and ')} over the last ${rule.windowMinutes} min (${count} requests)`;
         const next = { ...config, pilots: config.pilots.filter((p) => p !== pilot) };
-        const r = await this.deployments.put(SYSTEM, model, { config: next, comment: `auto-rollback of pilot v${pilot.version}: ${reason}` });
-        await this.audit.record(SYSTEM, { action: 'deployment.rolled_back', objectType: 'model', objectId: modelId, summary: { model, version: pilot.version, reason, revision: r.revision } });
-        await this.webhooks.emit('deployment.rolled_back', { model, version: pilot.version, reason, revision: r.revision });
+        // The new revision and the rollback's own event commit together.
+        await this.events.change(SYSTEM, () => this.deployments.put(SYSTEM, model, {
+          config: next, comment: `auto-rollback of pilot v${pilot.version}: ${reason}`,
+        }), (r) => ({ type: 'deployment.rolled_back', objectId: modelId, data: { model, version: pilot.version, reason, revision: r.revision } }));
         this.log.warn({ model, version: pilot.version, reason }, 'pilot rolled back automatically');
         rolledBack.push({ model, version: pilot.version, reason });
       }

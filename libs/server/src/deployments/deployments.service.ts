@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { ZDeploymentConfig, type TDeployment, type TDeploymentConfig, type TDeploymentRevision, type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest, type TStageTransitionResult } from '@modelyard/contracts';
 import { DeploymentsRepository } from './deployments.repository.js';
-import { AuditService } from '../audit/audit.service.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { actorColumns, RegistryService } from '../registry/registry.service.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
 
 export const DEFAULT_DEPLOYMENT: TDeploymentConfig = { production: { mode: 'stage' }, pilots: [], silent: [] };
 
@@ -29,8 +28,7 @@ export class DeploymentsService {
     private readonly repo: DeploymentsRepository,
     private readonly registryRepo: RegistryRepository,
     private readonly registry: RegistryService,
-    private readonly audit: AuditService,
-    private readonly webhooks: WebhooksService,
+    private readonly events: DomainEvents,
   ) {}
 
   async get(actor: Principal, model: string): Promise<TDeployment> {
@@ -86,10 +84,9 @@ export class DeploymentsService {
     const before = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
     this.checkRights(actor, before, config);
     await this.checkVersions(m.name, config);
-    const r = await this.repo.append(m.id, config, actorColumns(actor), comment);
-    await this.audit.record(actor, { action: 'deployment.changed', objectType: 'model', objectId: m.id, summary: { model: m.name, revision: r.number, before: before as never, after: config as never } });
-    await this.webhooks.emit('deployment.changed', { model: m.name, revision: r.number, by: actor.name, comment });
-    await this.registry.notifyChanged(m.name);
+    const r = await this.events.change(actor, () => this.repo.append(m.id, config, actorColumns(actor), comment), (r) => ({
+      type: 'deployment.changed', objectId: m.id, data: { model: m.name, revision: r.number, comment, before, after: config },
+    }));
     return toRevision(r);
   }
 

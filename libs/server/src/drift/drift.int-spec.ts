@@ -157,7 +157,7 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     assert.equal(((await ctx.get(AlertEvaluatorService).handle({}, job)) as { fired: number }).fired, 0);
 
     const db = ctx.get(PrismaService);
-    const deliveries = await db.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
+    const deliveries = await db.client.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
     assert.equal(deliveries.filter((d) => d.event === 'alert.firing').length, 3);
     assert.ok(deliveries.every((d) => (d.payload as { data: { model: string; version: number } }).data.version === v1!.number));
 
@@ -169,7 +169,7 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     assert.ok(silentAlert?.silent, JSON.stringify(now));
     // The three first rules are gone: their alerts resolved.
     assert.equal(now.filter((a) => a.state === 'resolved').length, 3);
-    const after = await db.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
+    const after = await db.client.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
     assert.equal(after.filter((d) => d.event === 'alert.resolved').length, 3);
     assert.ok(after.every((d) => (d.payload as { data: { version: number } }).data.version === v1!.number), 'nothing about the silent version');
     await ctx.get(WebhooksService).delete(admin, hook.webhook.id).catch(() => {});

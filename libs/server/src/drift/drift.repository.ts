@@ -3,7 +3,7 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
 
 /** A client inside or outside a transaction: fold writes run in one, reads do not need to. */
-type Db = Prisma.TransactionClient | PrismaService;
+type Db = Prisma.TransactionClient;
 
 /** Any number so other advisory locks cannot collide with it: "drift.fold" as the bytes of a bigint. */
 const FOLD_LOCK = 0x64726966746f6c64n;
@@ -16,22 +16,22 @@ export class DriftRepository {
   // ---- profiles ----
   upsertProfile(v: { versionId: string; model: string; number: number }, data: { status: string; error?: string | null; schema?: unknown; profile?: unknown; rows?: number }) {
     const fields = { status: data.status, error: data.error ?? null, schema: (data.schema ?? {}) as never, profile: (data.profile ?? undefined) as never, rows: data.rows ?? 0 };
-    return this.db.driftProfile.upsert({
+    return this.db.client.driftProfile.upsert({
       where: { versionId: v.versionId },
       create: { versionId: v.versionId, model: v.model, number: v.number, ...fields },
       update: fields,
     });
   }
   findProfile(model: string, number: number) {
-    return this.db.driftProfile.findUnique({ where: { model_number: { model, number } } });
+    return this.db.client.driftProfile.findUnique({ where: { model_number: { model, number } } });
   }
-  readyProfiles(keys: { model: string; number: number }[], db: Db = this.db) {
+  readyProfiles(keys: { model: string; number: number }[], db: Db = this.db.client) {
     if (!keys.length) return Promise.resolve([]);
     return db.driftProfile.findMany({ where: { status: 'ready', OR: keys.map((k) => ({ model: k.model, number: k.number })) } });
   }
   /** The newest version of the model that has a profile (any status). */
   latestProfiled(model: string) {
-    return this.db.driftProfile.findFirst({ where: { model }, orderBy: { number: 'desc' }, select: { number: true } });
+    return this.db.client.driftProfile.findFirst({ where: { model }, orderBy: { number: 'desc' }, select: { number: true } });
   }
 
   // ---- folding ----
@@ -41,7 +41,7 @@ export class DriftRepository {
    * SHARE mode waits for every open insert to commit (and holds new ones for this short transaction only).
    */
   async committedSeq(): Promise<bigint> {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await tx.$executeRaw`LOCK TABLE "PredictionLog" IN SHARE MODE`;
       const [row] = await tx.$queryRaw<{ max: bigint | null }[]>`SELECT max("seq") AS max FROM "PredictionLog"`;
       return row?.max ?? 0n;
@@ -53,7 +53,7 @@ export class DriftRepository {
    * workers folding the same rows would count them twice.
    */
   async withFoldLock<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T | null> {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const [r] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
       if (!r?.locked) return null;
       return fn(tx);
@@ -82,17 +82,17 @@ export class DriftRepository {
 
   // ---- reading windows ----
   windows(model: string, number: number, from: Date, to: Date, opts: { withWindow?: boolean } = {}) {
-    return this.db.driftWindowRow.findMany({
+    return this.db.client.driftWindowRow.findMany({
       where: { model, number, start: { gte: from, lte: to } }, orderBy: { start: 'asc' }, take: 2000,
       select: { model: true, number: true, start: true, minutes: true, rows: true, silentRows: true, report: true, status: true, driftShare: true, updatedAt: true, window: opts.withWindow ?? false },
     });
   }
   latestWindow(model: string, number: number, start?: Date) {
-    return this.db.driftWindowRow.findFirst({ where: { model, number, ...(start ? { start } : {}) }, orderBy: { start: 'desc' } });
+    return this.db.client.driftWindowRow.findFirst({ where: { model, number, ...(start ? { start } : {}) }, orderBy: { start: 'desc' } });
   }
   /** Windows of a model that started at or after `since`, newest first. */
   recentWindows(model: string, since: Date) {
-    return this.db.driftWindowRow.findMany({
+    return this.db.client.driftWindowRow.findMany({
       where: { model, start: { gte: since } }, orderBy: { start: 'desc' },
       select: { number: true, start: true, minutes: true, rows: true, silentRows: true, report: true },
     });
@@ -100,17 +100,17 @@ export class DriftRepository {
 
   // ---- ad hoc reports ----
   createAdhoc(data: Prisma.DriftAdhocReportUncheckedCreateInput) {
-    return this.db.driftAdhocReport.create({ data });
+    return this.db.client.driftAdhocReport.create({ data });
   }
   findAdhoc(id: string) {
-    return this.db.driftAdhocReport.findUnique({ where: { id } });
+    return this.db.client.driftAdhocReport.findUnique({ where: { id } });
   }
   updateAdhoc(id: string, data: Prisma.DriftAdhocReportUpdateInput) {
-    return this.db.driftAdhocReport.update({ where: { id }, data });
+    return this.db.client.driftAdhocReport.update({ where: { id }, data });
   }
 
   /** Maintenance: windows that started before `before`, with their reports. */
   deleteWindowsBefore(before: Date) {
-    return this.db.driftWindowRow.deleteMany({ where: { start: { lt: before } } });
+    return this.db.client.driftWindowRow.deleteMany({ where: { start: { lt: before } } });
   }
 }

@@ -5,7 +5,7 @@ import type {
   ZDriftHistogramQuery, ZDriftLatestQuery, ZDriftSeriesQuery,
 } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
@@ -55,7 +55,7 @@ export class DriftService {
     private readonly repo: DriftRepository,
     private readonly registry: RegistryRepository,
     private readonly jobs: JobProducer,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
   ) {}
 
@@ -125,7 +125,7 @@ export class DriftService {
     if (v.status !== 'ready') throw new AppError('CONFLICT', `Version ${version} is ${v.status}; profiles are built for ready versions`);
     if (!v.referenceUri) throw new AppError('CONFLICT', `Version ${version} was registered without a reference dataset`);
     await this.jobs.enqueue('drift.profile', { versionId: v.id }, { jobId: `drift-profile-${v.id}-${Date.now()}` });
-    await this.audit.record(actor, { action: 'drift.profile_requested', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version } });
+    await this.events.record(actor, { type: 'drift.profile_requested', objectId: v.id, data: { model: name, version } });
     return { queued: true };
   }
 
@@ -156,7 +156,7 @@ export class DriftService {
       createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name,
     });
     await this.jobs.enqueue('drift.report', { reportId: r.id }, { jobId: `drift-report-${r.id}` });
-    await this.audit.record(actor, { action: 'drift.report_requested', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version, datasetUri: body.datasetUri } });
+    await this.events.record(actor, { type: 'drift.report_requested', objectId: v.id, data: { model: name, version, datasetUri: body.datasetUri } });
     return toAdhocDriftReport(r);
   }
 

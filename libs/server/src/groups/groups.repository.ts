@@ -13,27 +13,27 @@ export class GroupsRepository {
   constructor(private readonly db: PrismaService) {}
 
   list() {
-    return this.db.group.findMany({ include: withMembers, orderBy: { name: 'asc' } });
+    return this.db.client.group.findMany({ include: withMembers, orderBy: { name: 'asc' } });
   }
   findById(id: string) {
-    return this.db.group.findUnique({ where: { id }, include: withMembers });
+    return this.db.client.group.findUnique({ where: { id }, include: withMembers });
   }
   create(name: string, description: string) {
-    return this.db.group.create({ data: { name, description }, include: withMembers });
+    return this.db.client.group.create({ data: { name, description }, include: withMembers });
   }
   delete(id: string) {
-    return this.db.group.deleteMany({ where: { id } });
+    return this.db.client.group.deleteMany({ where: { id } });
   }
   addMember(groupId: string, member: { userId?: string; serviceAccountId?: string }) {
-    return this.db.groupMember.create({ data: { groupId, ...member } });
+    return this.db.client.groupMember.create({ data: { groupId, ...member } });
   }
   removeMember(groupId: string, member: { userId?: string; serviceAccountId?: string }) {
-    return this.db.groupMember.deleteMany({ where: { groupId, ...member } });
+    return this.db.client.groupMember.deleteMany({ where: { groupId, ...member } });
   }
   userExists(id: string) {
-    return this.db.user.count({ where: { id } }).then((n) => n > 0);
+    return this.db.client.user.count({ where: { id } }).then((n) => n > 0);
   }
   serviceAccountExists(id: string) {
-    return this.db.serviceAccount.count({ where: { id } }).then((n) => n > 0);
+    return this.db.client.serviceAccount.count({ where: { id } }).then((n) => n > 0);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TCreateGroupRequest, TGroup, TMemberRef } from '@modelyard/contracts';
 import { GroupsRepository } from './groups.repository.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { conflict, notFound } from '../platform/errors.js';
@@ -21,7 +21,7 @@ const memberWhere = (m: TMemberRef) => (m.kind === 'user' ? { userId: m.id } : {
 export class GroupsService {
   constructor(
     private readonly repo: GroupsRepository,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     private readonly auth: AuthService,
   ) {}
 
@@ -32,10 +32,11 @@ export class GroupsService {
 
   async create(actor: Principal, req: TCreateGroupRequest): Promise<TGroup> {
     authorize(actor, 'groups.write');
-    const g = await this.repo.create(req.name, req.description).catch((e: unknown) => {
+    const g = await this.events.change(actor, () => this.repo.create(req.name, req.description), (g) => ({
+      type: 'group.created', objectId: g.id, data: { name: g.name },
+    })).catch((e: unknown) => {
       throw isUniqueViolation(e) ? conflict(`A group named ${req.name} already exists`) : e;
     });
-    await this.audit.record(actor, { action: 'group.created', objectType: 'group', objectId: g.id, summary: { name: g.name } });
     return toGroupResponse(g);
   }
 
@@ -43,9 +44,8 @@ export class GroupsService {
     authorize(actor, 'groups.write');
     const g = await this.repo.findById(id);
     if (!g) throw notFound('Group');
-    await this.repo.delete(id);
+    await this.events.change(actor, () => this.repo.delete(id), () => ({ type: 'group.deleted', objectId: id, data: { name: g.name } }));
     await this.auth.invalidate();
-    await this.audit.record(actor, { action: 'group.deleted', objectType: 'group', objectId: id, summary: { name: g.name } });
   }
 
   async addMember(actor: Principal, id: string, member: TMemberRef): Promise<TGroup> {
@@ -53,21 +53,23 @@ export class GroupsService {
     if (!(await this.repo.findById(id))) throw notFound('Group');
     const exists = member.kind === 'user' ? await this.repo.userExists(member.id) : await this.repo.serviceAccountExists(member.id);
     if (!exists) throw notFound(member.kind === 'user' ? 'User' : 'Service account');
-    await this.repo.addMember(id, memberWhere(member)).catch((e: unknown) => {
+    await this.events.change(actor, () => this.repo.addMember(id, memberWhere(member)), () => ({
+      type: 'group.member_added', objectId: id, data: { member },
+    })).catch((e: unknown) => {
       throw isUniqueViolation(e) ? conflict('Already a member of this group') : e;
     });
     await this.auth.invalidate();
-    await this.audit.record(actor, { action: 'group.member_added', objectType: 'group', objectId: id, summary: { member } });
     return toGroupResponse((await this.repo.findById(id))!);
   }
 
   async removeMember(actor: Principal, id: string, member: TMemberRef): Promise<TGroup> {
     authorize(actor, 'groups.write');
     if (!(await this.repo.findById(id))) throw notFound('Group');
-    const { count } = await this.repo.removeMember(id, memberWhere(member));
-    if (count === 0) throw notFound('Membership');
+    await this.events.change(actor, async () => {
+      const { count } = await this.repo.removeMember(id, memberWhere(member));
+      if (count === 0) throw notFound('Membership');
+    }, () => ({ type: 'group.member_removed', objectId: id, data: { member } }));
     await this.auth.invalidate();
-    await this.audit.record(actor, { action: 'group.member_removed', objectType: 'group', objectId: id, summary: { member } });
     return toGroupResponse((await this.repo.findById(id))!);
   }
 }

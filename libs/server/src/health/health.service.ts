@@ -34,7 +34,7 @@ export class HealthService {
   async readiness(): Promise<TReadyResponse> {
     const dependencies = new Set(['database', 'redis']);
     const checks: [string, () => Promise<unknown>][] = [
-      ['database', () => this.db.$queryRaw`SELECT 1`],
+      ['database', () => this.db.client.$queryRaw`SELECT 1`],
       ['redis', () => this.redis.ping()],
       ...this.extra.entries(),
     ];

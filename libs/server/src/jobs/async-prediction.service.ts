@@ -11,7 +11,7 @@ import { ServingService } from '../serving/serving.service.js';
 import { InputError } from '../serving/tensors.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
 import { SecretBox } from '../webhooks/secret-box.js';
-import { signWebhook } from '../webhooks/webhooks.service.js';
+import { signWebhook } from '../webhooks/webhook-delivery.service.js';
 import { JobsRepository } from './jobs.repository.js';
 import { publicReason } from '../platform/public-reason.js';
 

@@ -19,20 +19,20 @@ export class JobsRepository {
   constructor(private readonly db: PrismaService) {}
 
   create(data: Prisma.JobUncheckedCreateInput) {
-    return this.db.job.create({ data });
+    return this.db.client.job.create({ data });
   }
 
   find(id: string) {
-    return this.db.job.findUnique({ where: { id } });
+    return this.db.client.job.findUnique({ where: { id } });
   }
 
   /** Jobs that some queue entry should be carrying (the reconciler's view of Postgres). */
   unfinished() {
-    return this.db.job.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true, type: true } });
+    return this.db.client.job.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true, type: true } });
   }
 
   list(f: JobFilter) {
-    return this.db.job.findMany({
+    return this.db.client.job.findMany({
       where: {
         type: f.type, status: f.status, modelName: f.modelName, createdById: f.createdById,
         ...(f.before ? { OR: [{ submittedAt: { lt: f.before.at } }, { submittedAt: f.before.at, id: { lt: f.before.id } }] } : {}),
@@ -45,75 +45,75 @@ export class JobsRepository {
   }
 
   update(id: string, data: Prisma.JobUncheckedUpdateInput) {
-    return this.db.job.update({ where: { id }, data });
+    return this.db.client.job.update({ where: { id }, data });
   }
 
   /** Moves a job from one of `from` to `to` atomically; false when another process got there first. */
   async transition(id: string, from: string[], data: Prisma.JobUncheckedUpdateInput): Promise<boolean> {
-    const r = await this.db.job.updateMany({ where: { id, status: { in: from as never } }, data });
+    const r = await this.db.client.job.updateMany({ where: { id, status: { in: from as never } }, data });
     return r.count === 1;
   }
 
   async status(id: string): Promise<string | null> {
-    return (await this.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null;
+    return (await this.db.client.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null;
   }
 
   chunks(jobId: string) {
-    return this.db.jobChunk.findMany({ where: { jobId }, orderBy: { index: 'asc' } });
+    return this.db.client.jobChunk.findMany({ where: { jobId }, orderBy: { index: 'asc' } });
   }
 
   /** Recorded after the chunk's part files are written; recording the same chunk twice keeps the first. */
   recordChunk(data: Prisma.JobChunkUncheckedCreateInput) {
-    return this.db.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
+    return this.db.client.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
   }
 
   async chunkTotals(jobId: string) {
-    const a = await this.db.jobChunk.aggregate({ where: { jobId }, _count: true, _sum: { rowsIn: true, rowsOut: true, rowsFailed: true } });
+    const a = await this.db.client.jobChunk.aggregate({ where: { jobId }, _count: true, _sum: { rowsIn: true, rowsOut: true, rowsFailed: true } });
     return { chunks: a._count, rowsIn: a._sum.rowsIn ?? 0, rowsOut: a._sum.rowsOut ?? 0, rowsFailed: a._sum.rowsFailed ?? 0 };
   }
 
   countChunks(jobId: string) {
-    return this.db.jobChunk.count({ where: { jobId } });
+    return this.db.client.jobChunk.count({ where: { jobId } });
   }
 
   deleteChunks(jobId: string) {
-    return this.db.jobChunk.deleteMany({ where: { jobId } });
+    return this.db.client.jobChunk.deleteMany({ where: { jobId } });
   }
 
   deleteExpired(now: Date) {
-    return this.db.job.deleteMany({ where: { expiresAt: { lt: now } } });
+    return this.db.client.job.deleteMany({ where: { expiresAt: { lt: now } } });
   }
 
   // ---- schedules ----
 
   createSchedule(data: Prisma.ScoringScheduleUncheckedCreateInput) {
-    return this.db.scoringSchedule.create({ data, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.create({ data, include: { model: { select: { name: true } } } });
   }
 
   findSchedule(id: string) {
-    return this.db.scoringSchedule.findUnique({ where: { id }, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.findUnique({ where: { id }, include: { model: { select: { name: true } } } });
   }
 
   listSchedules() {
-    return this.db.scoringSchedule.findMany({ orderBy: { createdAt: 'desc' }, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.findMany({ orderBy: { createdAt: 'desc' }, include: { model: { select: { name: true } } } });
   }
 
   updateSchedule(id: string, data: Prisma.ScoringScheduleUncheckedUpdateInput) {
-    return this.db.scoringSchedule.update({ where: { id }, data, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.update({ where: { id }, data, include: { model: { select: { name: true } } } });
   }
 
   deleteSchedule(id: string) {
-    return this.db.scoringSchedule.delete({ where: { id } });
+    return this.db.client.scoringSchedule.delete({ where: { id } });
   }
 
   async scheduledInputs(scheduleId: string): Promise<Set<string>> {
-    const rows = await this.db.scheduledInput.findMany({ where: { scheduleId }, select: { inputUri: true } });
+    const rows = await this.db.client.scheduledInput.findMany({ where: { scheduleId }, select: { inputUri: true } });
     return new Set(rows.map((r) => r.inputUri));
   }
 
   /** Claims an input for a schedule; false when it was already claimed (by an earlier run or another worker). */
   async claimInput(scheduleId: string, inputUri: string, jobId: string): Promise<boolean> {
-    const r = await this.db.scheduledInput.createMany({ data: [{ scheduleId, inputUri, jobId }], skipDuplicates: true });
+    const r = await this.db.client.scheduledInput.createMany({ data: [{ scheduleId, inputUri, jobId }], skipDuplicates: true });
     return r.count === 1;
   }
 }

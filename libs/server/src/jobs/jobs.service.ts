@@ -4,7 +4,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ZBatchJobSpec, ZJobQuery, type TJob, type TPredictFormat } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
 import type { z } from 'zod';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
+import { asJson } from '../db/json.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { validate } from '../platform/validate.js';
@@ -40,7 +41,7 @@ export class JobsService {
     private readonly serving: ServingService,
     private readonly storage: StorageService,
     private readonly producer: JobProducer,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(SECRET_KEY) secretKey: string,
   ) {
@@ -93,12 +94,11 @@ export class JobsService {
         placement = { backend: this.storage.backendOf(probe), base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.` };
       }
       const options: BatchOptions = batchOptions(spec, format, placement.backend, placement.base, id);
-      const row = await this.repo.create({
+      // The event queues the scoring (follow-up-jobs.ts), so a job row never waits for a queue entry that was lost.
+      const row = await this.events.change(actor, () => this.repo.create({
         id, type: 'batch_score', modelId: m.id, modelName: m.name, version, selector: { version: spec.version, alias: spec.alias },
-        format, options: options as never, inputUri, ownedInput: !!upload, ...creator(actor),
-      });
-      await this.producer.enqueueBacked('batch.score', { jobId: id }, { jobId: `batch-${id}-0` });
-      await this.audit.record(actor, { action: 'job.created', objectType: 'job', objectId: id, summary: { type: 'batch_score', model: m.name, version, inputUri } });
+        format, options: asJson(options), inputUri, ownedInput: !!upload, ...creator(actor),
+      }), () => ({ type: 'job.created', objectId: id, data: { type: 'batch_score', model: m.name, version, inputUri } }));
       return toJob(row);
     } catch (e) {
       drain();
@@ -123,10 +123,9 @@ export class JobsService {
   async cancel(actor: Principal, id: string): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const job = await this.visible(actor, id);
-    if (!(await this.repo.transition(id, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date() }))) {
-      throw conflict(`Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; only queued or running jobs can be cancelled`);
-    }
-    await this.audit.record(actor, { action: 'job.cancelled', objectType: 'job', objectId: id, summary: { model: job.modelName } });
+    const cancelled = await this.events.change(actor, () => this.repo.transition(id, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date() }),
+      (done) => (done ? { type: 'job.cancelled', objectId: id, data: { model: job.modelName } } : []));
+    if (!cancelled) throw conflict(`Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; only queued or running jobs can be cancelled`);
     return this.get(actor, id);
   }
 
@@ -134,13 +133,10 @@ export class JobsService {
   async retry(actor: Principal, id: string): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const job = await this.visible(actor, id);
-    if (!(await this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }))) {
-      throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
-    }
-    const n = `${Date.now().toString(36)}`;
-    if (job.type === 'batch_score') await this.producer.enqueueBacked('batch.score', { jobId: id }, { jobId: `batch-${id}-${n}` });
-    else await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}-${n}`, attempts: 3 });
-    await this.audit.record(actor, { action: 'job.retried', objectType: 'job', objectId: id, summary: { model: job.modelName } });
+    // The event queues the run again (follow-up-jobs.ts); `run` makes its queue entry a new one.
+    const retried = await this.events.change(actor, () => this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }),
+      (done) => (done ? { type: 'job.retried', objectId: id, data: { model: job.modelName, type: job.type, run: Date.now().toString(36) } } : []));
+    if (!retried) throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     return this.get(actor, id);
   }
 

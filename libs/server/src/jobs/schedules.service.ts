@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ZScheduleSpec, type JobPayloadParsed, type TSchedule, type TScheduleSpec } from '@modelyard/contracts';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
@@ -38,7 +38,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     private readonly serving: ServingService,
     private readonly storage: StorageService,
     private readonly producer: JobProducer,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -67,7 +67,9 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       await this.repo.deleteSchedule(id);
       throw new AppError('VALIDATION_FAILED', `The cron expression "${spec.cron}" is not valid: ${(e as Error).message}`);
     }
-    await this.audit.record(actor, { action: 'schedule.created', objectType: 'schedule', objectId: id, summary: { model: spec.model, cron: spec.cron, inputPrefix: spec.inputPrefix } });
+    // The row and its queue entry exist before the event: a crash before this line leaves an unaudited schedule,
+    // which the reconciler still runs; the creator sees the error and can look.
+    await this.events.record(actor, { type: 'schedule.created', objectId: id, data: { model: spec.model, cron: spec.cron, inputPrefix: spec.inputPrefix } });
     return this.toDto(row);
   }
 
@@ -80,10 +82,12 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
   async setPaused(actor: Principal, id: string, paused: boolean): Promise<TSchedule> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
-    const next = await this.repo.updateSchedule(id, { paused });
+    const next = await this.events.change(actor, () => this.repo.updateSchedule(id, { paused }), () => ({
+      type: paused ? 'schedule.paused' : 'schedule.resumed', objectId: id, data: { model: row.model.name },
+    }));
+    // The queue follows the row; the reconciler re-arms or drops scheduler entries that disagree with Postgres.
     if (paused) await this.producer.queue('batch').removeJobScheduler(schedulerId(id));
     else await this.arm(next);
-    await this.audit.record(actor, { action: paused ? 'schedule.paused' : 'schedule.resumed', objectType: 'schedule', objectId: id, summary: { model: row.model.name } });
     return this.toDto(next);
   }
 
@@ -91,8 +95,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
     await this.producer.queue('batch').removeJobScheduler(schedulerId(id));
-    await this.repo.deleteSchedule(id);
-    await this.audit.record(actor, { action: 'schedule.deleted', objectType: 'schedule', objectId: id, summary: { model: row.model.name } });
+    await this.events.change(actor, () => this.repo.deleteSchedule(id), () => ({ type: 'schedule.deleted', objectId: id, data: { model: row.model.name } }));
   }
 
   /** Fires the schedule once now, besides its cron ticks. */
@@ -100,7 +103,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
     await this.producer.enqueue('schedule.run', { scheduleId: id }, { jobId: `schedule-run-${id}-${Date.now().toString(36)}` });
-    await this.audit.record(actor, { action: 'schedule.run', objectType: 'schedule', objectId: id, summary: { model: row.model.name } });
+    await this.events.record(actor, { type: 'schedule.run', objectId: id, data: { model: row.model.name } });
     return this.toDto(row);
   }
 

@@ -4,6 +4,7 @@ import { AuthRepository } from '../auth/auth.repository.js';
 import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
 import { JobsRepository } from '../jobs/jobs.repository.js';
 import { DriftRepository } from '../drift/drift.repository.js';
+import { OutboxRepository } from '../events/outbox.repository.js';
 import { AlertsRepository } from '../alerts/alerts.repository.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import type { CommonConfig } from '@modelyard/config';
@@ -14,6 +15,8 @@ import type { JobPayloadParsed } from '@modelyard/contracts';
  * Housekeeping that no request should pay for: expired sessions; prediction log rows, drift windows, resolved
  * alerts and async results past their retention.
  */
+const OUTBOX_RETENTION_MS = 7 * 24 * 3600_000;
+
 @Injectable()
 export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
   readonly job = 'maintenance.cleanup' as const;
@@ -23,6 +26,7 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     private readonly jobs: JobsRepository,
     private readonly drift: DriftRepository,
     private readonly alerts: AlertsRepository,
+    private readonly outbox: OutboxRepository,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -36,7 +40,12 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     const driftBefore = new Date(Date.now() - (this.cfg.worker?.driftRetentionDays ?? 90) * 86_400_000);
     const windows = await this.drift.deleteWindowsBefore(driftBefore);
     const alerts = await this.alerts.deleteResolvedBefore(driftBefore);
-    const done = { expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count, driftWindows: windows.count, resolvedAlerts: alerts.count };
+    // Delivered events live on as audit rows; a week of them is enough to look into a delivery.
+    const events = await this.outbox.deleteDispatchedBefore(new Date(Date.now() - OUTBOX_RETENTION_MS));
+    const done = {
+      expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count, driftWindows: windows.count,
+      resolvedAlerts: alerts.count, outboxEvents: events,
+    };
     this.log.info(done, 'maintenance.cleanup done');
     return done;
   }

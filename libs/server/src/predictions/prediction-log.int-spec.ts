@@ -19,8 +19,8 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
   const repo = new PredictionLogRepository(db);
   const shipper = new PredictionLogShipper(redis, log);
   const ingest = new PredictionIngestService(redis, repo, log);
-  before(() => db.$connect());
-  after(async () => { await redis.onModuleDestroy(); await db.$disconnect(); });
+  before(() => db.pool.$connect());
+  after(async () => { await redis.onModuleDestroy(); await db.pool.$disconnect(); });
 
   const model = uniqueId('logged');
   const sv = {

@@ -7,12 +7,12 @@ export class PredictionLogRepository {
   constructor(private readonly db: PrismaService) {}
 
   insertMany(rows: Prisma.PredictionLogCreateManyInput[]) {
-    return this.db.predictionLog.createMany({ data: rows });
+    return this.db.client.predictionLog.createMany({ data: rows });
   }
   deleteBefore(before: Date) {
-    return this.db.predictionLog.deleteMany({ where: { at: { lt: before } } });
+    return this.db.client.predictionLog.deleteMany({ where: { at: { lt: before } } });
   }
   recent(model: string, version: number | undefined, limit: number) {
-    return this.db.predictionLog.findMany({ where: { model, version }, orderBy: { at: 'desc' }, take: limit });
+    return this.db.client.predictionLog.findMany({ where: { model, version }, orderBy: { at: 'desc' }, take: limit });
   }
 }

@@ -4,16 +4,19 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { JobPayloadParsed } from '@modelyard/contracts';
 import { RegistryRepository } from './registry.repository.js';
-import { REGISTRY_CHANGED } from './registry.service.js';
 import { toVersionResponse } from './registry.mappers.js';
-import { ARTIFACT_STORE, MODEL_INSPECTOR, type ArtifactStore, type ModelInspector } from './ports.js';
+import { ARTIFACT_STORE, MODEL_INSPECTOR, type ArtifactStore, type ModelInspector, type StorageKind } from './ports.js';
 import { AppError } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
-import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
-import { JobProducer } from '../queue/job-producer.js';
+import { SYSTEM } from '../auth/principal.js';
+import { DomainEvents } from '../events/domain-events.js';
+import { asJson } from '../db/json.js';
 import { publicReason } from '../platform/public-reason.js';
+
+/** Validation acts for the platform: its history rows and events name it. */
+const VALIDATION = { kind: 'system', id: null, name: 'validation' };
+const VALIDATOR = { ...SYSTEM, name: 'validation' };
 
 async function readAll(stream: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -38,9 +41,7 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
 
   constructor(
     private readonly repo: RegistryRepository,
-    private readonly webhooks: WebhooksService,
-    private readonly redis: RedisService,
-    private readonly jobs: JobProducer,
+    private readonly events: DomainEvents,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(MODEL_INSPECTOR) private readonly inspector: ModelInspector,
     @Inject(LOGGER) private readonly log: Logger,
@@ -58,32 +59,33 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       let servingUri = v.storageUri;
       let servingSha256: string | null = null;
       if (inspected.servingBytes) {
-        const backend = v.ownedArtifact ? v.storageBackend : this.store.defaultBackend();
+        const backend = v.ownedArtifact ? (v.storageBackend as StorageKind) : this.store.defaultBackend();
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
         const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
-        const put = await this.store.put(backend as never, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
+        const put = await this.store.put(backend, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
         servingUri = put.uri;
         // Serving processes verify their cached or downloaded copy against this (ServingService.artifactBytes).
         servingSha256 = put.sha256;
       }
       const sampleOutput = inspected.sampleOutput;
-      const settled = await this.repo.settlePending(v.id, {
-        status: 'ready', failureReason: null, signature: inspected.signature as never, servingUri, servingSha256, sha256,
-        sizeBytes: BigInt(bytes.length), sampleOutput: (sampleOutput as never) ?? undefined, readyAt: new Date(),
-        metadata: inspected.warnings.length ? ({ ...(v.metadata as object), validationWarnings: inspected.warnings } as never) : undefined,
+      const settled = await this.events.transaction(async () => {
+        const done = await this.repo.settlePending(v.id, {
+          status: 'ready', failureReason: null, signature: asJson(inspected.signature), servingUri, servingSha256,
+          sha256, sizeBytes: BigInt(bytes.length), sampleOutput: asJson(sampleOutput) ?? undefined, readyAt: new Date(),
+          metadata: inspected.warnings.length ? { ...(v.metadata as object), validationWarnings: inspected.warnings } : undefined,
+        });
+        if (!done) return false;
+        await this.repo.addHistory(v.modelId, VALIDATION, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
+        // Webhooks, the serving refresh and the drift profile (when there is a reference) follow from the event.
+        await this.events.record(VALIDATOR, {
+          type: 'version.ready', objectId: v.id,
+          data: { model: v.model.name, version: v.number, sha256, signature: inspected.signature, hasReference: !!v.referenceUri },
+        });
+        return true;
       });
       // The sweeper failed it meanwhile (validation took past VALIDATION_STUCK_MINUTES): its verdict stands.
       if (!settled) return { skipped: 'no longer pending' };
-      const ready = (await this.repo.findVersionById(v.id))!;
-      await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
-      await this.webhooks.emit('version.registered', { model: v.model.name, version: v.number, sha256, signature: inspected.signature });
-      await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model: v.model.name, at: Date.now() }));
-      if (v.referenceUri) {
-        // The version is ready either way: a profile that cannot be queued now can be rebuilt through the API.
-        await this.jobs.enqueue('drift.profile', { versionId: v.id }, { jobId: `drift-profile-${v.id}` })
-          .catch((err: unknown) => this.log.error({ err, versionId: v.id }, 'could not queue the drift profile'));
-      }
-      return toVersionResponse(ready);
+      return toVersionResponse((await this.repo.findVersionById(v.id))!);
     } catch (e) {
       const permanent = e instanceof AppError && e.status < 500;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
@@ -99,12 +101,16 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
    * version is no longer pending (validation and the stuck-version sweeper may race).
    */
   async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
-    if (!(await this.repo.settlePending(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null }))) return;
+    const settled = await this.events.transaction(async () => {
+      if (!(await this.repo.settlePending(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null }))) return false;
+      await this.repo.addHistory(v.modelId, VALIDATION, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
+      await this.events.record(VALIDATOR, { type: 'version.failed', objectId: v.id, data: { model: v.model.name, version: v.number, reason } });
+      return true;
+    });
+    if (!settled) return;
     for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
       if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
     }
-    await this.repo.addHistory(v.modelId, { kind: 'system', id: null, name: 'validation' }, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
-    await this.webhooks.emit('version.failed', { model: v.model.name, version: v.number, reason });
   }
 }
 

@@ -191,7 +191,7 @@ describe('registry (real Postgres, Redis and local storage)', () => {
     const stuck = await register();
     const fresh = await register();
     // As if its worker had died 16 minutes ago, mid-validation.
-    await ctx.get(PrismaService).modelVersion.update({ where: { id: stuck.id }, data: { createdAt: new Date(Date.now() - 16 * 60_000) } });
+    await ctx.get(PrismaService).client.modelVersion.update({ where: { id: stuck.id }, data: { createdAt: new Date(Date.now() - 16 * 60_000) } });
     await ctx.get(RegistrySweepService).handle({}, job);
     const failed = await registry.getVersion(scientist, name, stuck.version);
     assert.equal(failed.status, 'failed');
@@ -208,7 +208,7 @@ describe('registry (real Postgres, Redis and local storage)', () => {
     const zipmap = readFileSync(path.resolve(process.cwd(), 'libs/server/src/onnx/fixtures/zipmap_int.onnx'));
     const v = await registered(uniqueId('zipmap'), zipmap);
     assert.equal(v.status, 'ready', v.failureReason ?? '');
-    const row = await ctx.get(PrismaService).modelVersion.findUniqueOrThrow({ where: { id: v.id } });
+    const row = await ctx.get(PrismaService).client.modelVersion.findUniqueOrThrow({ where: { id: v.id } });
     assert.notEqual(row.servingUri, row.storageUri);
     const chunks: Buffer[] = [];
     for await (const c of await store.get(row.servingUri!)) chunks.push(c as Buffer);

@@ -23,7 +23,7 @@ export class RegistryRepository {
   constructor(private readonly db: PrismaService) {}
 
   listModels(q: { search?: string; limit: number; before?: { at: Date; id: string } }) {
-    return this.db.registeredModel.findMany({
+    return this.db.client.registeredModel.findMany({
       where: {
         ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { description: { contains: q.search, mode: 'insensitive' } }] } : {}),
         ...(q.before ? { OR: [{ updatedAt: { lt: q.before.at } }, { updatedAt: q.before.at, id: { lt: q.before.id } }] } : {}),
@@ -35,7 +35,7 @@ export class RegistryRepository {
   }
   /** For the serving resync: per model, what its serving state is built from (one query for all of them). */
   async servingFacts(names: string[]) {
-    const rows = await this.db.registeredModel.findMany({
+    const rows = await this.db.client.registeredModel.findMany({
       where: { name: { in: names } },
       select: {
         name: true, servingConfig: true,
@@ -51,21 +51,21 @@ export class RegistryRepository {
   }
 
   findModel(name: string) {
-    return this.db.registeredModel.findUnique({ where: { name }, include: modelSummary });
+    return this.db.client.registeredModel.findUnique({ where: { name }, include: modelSummary });
   }
   createModel(data: Prisma.RegisteredModelCreateInput) {
-    return this.db.registeredModel.create({ data, include: modelSummary });
+    return this.db.client.registeredModel.create({ data, include: modelSummary });
   }
   updateModel(name: string, data: Prisma.RegisteredModelUpdateInput) {
-    return this.db.registeredModel.update({ where: { name }, data, include: modelSummary });
+    return this.db.client.registeredModel.update({ where: { name }, data, include: modelSummary });
   }
   deleteModel(id: string) {
-    return this.db.registeredModel.delete({ where: { id } });
+    return this.db.client.registeredModel.delete({ where: { id } });
   }
 
   /** Number and row in one transaction: concurrent registrations of one model get distinct numbers. */
   createVersion(modelId: string, data: Omit<Prisma.ModelVersionUncheckedCreateInput, 'modelId' | 'number'>, actor: ActorColumns) {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const m = await tx.registeredModel.update({ where: { id: modelId }, data: { nextVersion: { increment: 1 } }, select: { nextVersion: true } });
       const number = m.nextVersion - 1;
       const v = await tx.modelVersion.create({ data: { ...data, modelId, number }, include: versionFull });
@@ -74,43 +74,43 @@ export class RegistryRepository {
     });
   }
   findVersion(modelName: string, number: number) {
-    return this.db.modelVersion.findFirst({ where: { number, model: { name: modelName } }, include: versionFull });
+    return this.db.client.modelVersion.findFirst({ where: { number, model: { name: modelName } }, include: versionFull });
   }
   /** What every api process serves at boot: each model's Production version(s). */
   productionVersions() {
-    return this.db.modelVersion.findMany({ where: { stage: 'Production', status: 'ready' }, select: { number: true, model: { select: { name: true } } } });
+    return this.db.client.modelVersion.findMany({ where: { stage: 'Production', status: 'ready' }, select: { number: true, model: { select: { name: true } } } });
   }
   /** Versions still waiting for validation (the reconciler's view of Postgres). */
   pendingVersionIds() {
-    return this.db.modelVersion.findMany({ where: { status: 'pending' }, select: { id: true } });
+    return this.db.client.modelVersion.findMany({ where: { status: 'pending' }, select: { id: true } });
   }
 
   findVersionById(id: string) {
-    return this.db.modelVersion.findUnique({ where: { id }, include: versionFull });
+    return this.db.client.modelVersion.findUnique({ where: { id }, include: versionFull });
   }
   listVersions(modelId: string) {
-    return this.db.modelVersion.findMany({ where: { modelId }, include: versionFull, orderBy: { number: 'desc' } });
+    return this.db.client.modelVersion.findMany({ where: { modelId }, include: versionFull, orderBy: { number: 'desc' } });
   }
   updateVersion(id: string, data: Prisma.ModelVersionUpdateInput) {
-    return this.db.modelVersion.update({ where: { id }, data, include: versionFull });
+    return this.db.client.modelVersion.update({ where: { id }, data, include: versionFull });
   }
   /**
    * Settles a pending version (ready or failed) only if it is still pending: validation and the stuck-version
    * sweeper may race, and whichever comes second must not overwrite the first. True when this call settled it.
    */
   async settlePending(id: string, data: Prisma.ModelVersionUpdateManyMutationInput): Promise<boolean> {
-    const { count } = await this.db.modelVersion.updateMany({ where: { id, status: 'pending' }, data });
+    const { count } = await this.db.client.modelVersion.updateMany({ where: { id, status: 'pending' }, data });
     return count === 1;
   }
   /** Versions pending since before `before` (oldest first): their validation has died or never ran. */
   stuckPendingVersions(before: Date, take = 100) {
-    return this.db.modelVersion.findMany({ where: { status: 'pending', createdAt: { lt: before } }, include: versionFull, orderBy: { createdAt: 'asc' }, take });
+    return this.db.client.modelVersion.findMany({ where: { status: 'pending', createdAt: { lt: before } }, include: versionFull, orderBy: { createdAt: 'asc' }, take });
   }
   deleteVersion(id: string) {
-    return this.db.modelVersion.delete({ where: { id } });
+    return this.db.client.modelVersion.delete({ where: { id } });
   }
   versionsInStage(modelId: string, stage: Stage) {
-    return this.db.modelVersion.findMany({ where: { modelId, stage }, select: { id: true, number: true } });
+    return this.db.client.modelVersion.findMany({ where: { modelId, stage }, select: { id: true, number: true } });
   }
 
   /**
@@ -118,15 +118,15 @@ export class RegistryRepository {
    * history row per move. All or nothing, so the model never has two Production versions by accident.
    */
   transition(modelId: string, versionId: string, stage: Stage, archiveOthers: boolean, actor: ActorColumns, comment: string) {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const v = await tx.modelVersion.findUniqueOrThrow({ where: { id: versionId } });
-      const archived: number[] = [];
+      const archived: { id: string; number: number }[] = [];
       if (stage === 'Production' && archiveOthers) {
         const others = await tx.modelVersion.findMany({ where: { modelId, stage: 'Production', id: { not: versionId } } });
         for (const o of others) {
           await tx.modelVersion.update({ where: { id: o.id }, data: { stage: 'Archived' } });
           await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: o.number, kind: 'stage', from: 'Production', to: 'Archived', comment: `archived by the promotion of version ${v.number}` }) });
-          archived.push(o.number);
+          archived.push({ id: o.id, number: o.number });
         }
       }
       const updated = await tx.modelVersion.update({ where: { id: versionId }, data: { stage }, include: versionFull });
@@ -137,46 +137,46 @@ export class RegistryRepository {
   }
 
   findAlias(modelId: string, name: string) {
-    return this.db.modelAlias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { number: true } } } });
+    return this.db.client.modelAlias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { number: true } } } });
   }
   setAlias(modelId: string, name: string, versionId: string, actor: ActorColumns, h: HistoryInput) {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await tx.modelAlias.upsert({ where: { modelId_name: { modelId, name } }, create: { modelId, name, versionId }, update: { versionId } });
       await tx.modelHistory.create({ data: historyRow(modelId, actor, h) });
     });
   }
   deleteAlias(modelId: string, name: string, actor: ActorColumns, h: HistoryInput) {
-    return this.db.$transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await tx.modelAlias.delete({ where: { modelId_name: { modelId, name } } });
       await tx.modelHistory.create({ data: historyRow(modelId, actor, h) });
     });
   }
 
   addHistory(modelId: string, actor: ActorColumns, h: HistoryInput) {
-    return this.db.modelHistory.create({ data: historyRow(modelId, actor, h) });
+    return this.db.client.modelHistory.create({ data: historyRow(modelId, actor, h) });
   }
   history(modelId: string, limit: number) {
-    return this.db.modelHistory.findMany({ where: { modelId }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: limit });
+    return this.db.client.modelHistory.findMany({ where: { modelId }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: limit });
   }
 
   createApproval(data: Prisma.ApprovalRequestUncheckedCreateInput) {
-    return this.db.approvalRequest.create({ data, include: { model: { select: { name: true } }, version: { select: { number: true } } } });
+    return this.db.client.approvalRequest.create({ data, include: { model: { select: { name: true } }, version: { select: { number: true } } } });
   }
   findApproval(id: string) {
-    return this.db.approvalRequest.findUnique({ where: { id }, include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } } });
+    return this.db.client.approvalRequest.findUnique({ where: { id }, include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } } });
   }
   listApprovals(status?: 'pending' | 'approved' | 'rejected' | 'cancelled', modelName?: string) {
-    return this.db.approvalRequest.findMany({
+    return this.db.client.approvalRequest.findMany({
       where: { status, model: modelName ? { name: modelName } : undefined },
       include: { model: { select: { name: true } }, version: { select: { number: true } } },
       orderBy: { createdAt: 'desc' }, take: 200,
     });
   }
   pendingApprovalFor(versionId: string, stage: Stage) {
-    return this.db.approvalRequest.findFirst({ where: { versionId, toStage: stage, status: 'pending' } });
+    return this.db.client.approvalRequest.findFirst({ where: { versionId, toStage: stage, status: 'pending' } });
   }
   /** Only a pending request can be decided, and only once, even with two approvers clicking at once. */
   decideApproval(id: string, data: { status: 'approved' | 'rejected'; decidedByKind: string; decidedById: string | null; decidedByName: string | null; decisionComment: string }) {
-    return this.db.approvalRequest.updateMany({ where: { id, status: 'pending' }, data: { ...data, decidedAt: new Date() } });
+    return this.db.client.approvalRequest.updateMany({ where: { id, status: 'pending' }, data: { ...data, decidedAt: new Date() } });
   }
 }

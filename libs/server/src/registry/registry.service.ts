@@ -8,21 +8,16 @@ import {
   type TStageTransitionResult, type TUpdateModelRequest,
 } from '@modelyard/contracts';
 import { RegistryRepository, type ActorColumns } from './registry.repository.js';
+import { asJson } from '../db/json.js';
 import { toApprovalResponse, toHistoryResponse, toModelResponse, toVersionResponse } from './registry.mappers.js';
 import { ARTIFACT_STORE, type ArtifactStore, type StorageKind } from './ports.js';
-import { AuditService } from '../audit/audit.service.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
-import { RedisService } from '../platform/redis.service.js';
-import { JobProducer } from '../queue/job-producer.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
-
-/** Published on every change of what a model serves; every api process reloads that model. */
-export const REGISTRY_CHANGED = 'registry-changed';
 
 export const actorColumns = (p: Principal): ActorColumns => ({ kind: p.kind, id: p.kind === 'system' ? null : p.id, name: p.name });
 
@@ -33,15 +28,9 @@ export interface UploadedArtifact {
 
 @Injectable()
 export class RegistryService {
-  /** In-process subscribers (the api's serving cache), awaited before the change is published to others. */
-  private readonly changeListeners: ((model: string) => Promise<unknown>)[] = [];
-
   constructor(
     private readonly repo: RegistryRepository,
-    private readonly audit: AuditService,
-    private readonly webhooks: WebhooksService,
-    private readonly jobs: JobProducer,
-    private readonly redis: RedisService,
+    private readonly events: DomainEvents,
     private readonly deployments: DeploymentsRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
@@ -65,13 +54,15 @@ export class RegistryService {
   async createModel(actor: Principal, req: TCreateModelRequest): Promise<TRegisteredModel> {
     authorize(actor, 'models.write');
     authorizeModel(actor, req.name);
-    const m = await this.repo.createModel({
-      name: req.name, description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
-      ownerKind: actor.kind, ownerId: actor.kind === 'system' ? null : actor.id, ownerName: actor.name,
-    }).catch((e: unknown) => { throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e; });
-    await this.repo.addHistory(m.id, actorColumns(actor), { versionNumber: null, kind: 'model', to: 'created' });
-    await this.audit.record(actor, { action: 'model.created', objectType: 'model', objectId: m.id, summary: { name: m.name } });
-    await this.webhooks.emit('model.created', { model: m.name, by: actor.name });
+    const m = await this.events.change(actor, async () => {
+      const row = await this.repo.createModel({
+        name: req.name, description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
+        ownerKind: actor.kind, ownerId: actor.kind === 'system' ? null : actor.id, ownerName: actor.name,
+      });
+      await this.repo.addHistory(row.id, actorColumns(actor), { versionNumber: null, kind: 'model', to: 'created' });
+      return row;
+    }, (row) => ({ type: 'model.created', objectId: row.id, data: { model: row.name } }))
+      .catch((e: unknown) => { throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e; });
     return toModelResponse(m);
   }
 
@@ -79,18 +70,17 @@ export class RegistryService {
     // Turning the approval policy off would let a single approver promote: that is a promote-level decision.
     authorize(actor, req.requiresApproval === false ? 'models.promote' : 'models.write');
     const before = await this.model(actor, name);
-    const m = await this.repo.updateModel(name, {
+    const m = await this.events.change(actor, () => this.repo.updateModel(name, {
       description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
-      servingConfig: req.servingConfig === undefined ? undefined : (req.servingConfig as never),
-    });
-    await this.audit.record(actor, {
-      action: 'model.updated', objectType: 'model', objectId: m.id,
-      summary: {
-        before: { requiresApproval: before.requiresApproval, servingConfig: before.servingConfig as never },
-        after: { requiresApproval: m.requiresApproval, servingConfig: m.servingConfig as never },
+      servingConfig: req.servingConfig === undefined ? undefined : asJson(req.servingConfig),
+    }), (row) => ({
+      type: 'model.updated', objectId: row.id,
+      data: {
+        model: name,
+        before: { requiresApproval: before.requiresApproval, servingConfig: before.servingConfig },
+        after: { requiresApproval: row.requiresApproval, servingConfig: row.servingConfig },
       },
-    });
-    if (req.servingConfig !== undefined) await this.changed(name);
+    }));
     return toModelResponse(m);
   }
 
@@ -101,10 +91,10 @@ export class RegistryService {
       throw conflict(`Model ${name} has a version in Production; archive it before deleting the model`);
     }
     const versions = await this.repo.listVersions(m.id);
-    await this.repo.deleteModel(m.id);
+    await this.events.change(actor, () => this.repo.deleteModel(m.id), () => ({
+      type: 'model.deleted', objectId: m.id, data: { model: name, versions: versions.length },
+    }));
     for (const v of versions) await this.deleteBlobs(v);
-    await this.audit.record(actor, { action: 'model.deleted', objectType: 'model', objectId: m.id, summary: { name, versions: versions.length } });
-    await this.changed(name);
   }
 
   // ---------------------------------------------------------------- versions
@@ -148,17 +138,15 @@ export class RegistryService {
       }
       // Only now, with the bytes safely stored, may a new name become a model.
       const model = await this.repo.findModel(name) ?? (await this.autoCreate(actor, name));
-      const v = await this.repo.createVersion(model.id, {
+      const v = await this.events.change(actor, () => this.repo.createVersion(model.id, {
         status: 'pending', stage: 'None', description: spec.description, storageBackend: artifact.backend,
         storageUri: artifact.uri, ownedArtifact: artifact.owned, sha256: artifact.sha256,
         sizeBytes: artifact.sizeBytes === null ? null : BigInt(artifact.sizeBytes),
         signatureOverride: (spec.signature as never) ?? undefined, metadata: spec.metadata as never, tags: spec.tags,
         metrics: spec.metrics, lineage: spec.lineage, sampleInput: (spec.sampleInput as never) ?? undefined, referenceUri,
         createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name, createdByKeyId: actor.apiKeyId,
-      }, actorColumns(actor));
+      }, actorColumns(actor)), (row) => ({ type: 'version.created', objectId: row.id, data: { model: name, version: row.number, uri: row.storageUri } }));
       written.length = 0; // the row owns the blobs now
-      await this.audit.record(actor, { action: 'version.created', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: v.number, uri: v.storageUri } });
-      await this.jobs.enqueueBacked('registry.validate', { versionId: v.id }, { jobId: `validate-${v.id}`, attempts: 3 });
       return toVersionResponse(v);
     } finally {
       for (const uri of written) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove a partial upload'));
@@ -179,8 +167,8 @@ export class RegistryService {
   async updateVersion(actor: Principal, name: string, number: number, req: { description?: string; tags?: Record<string, string>; metrics?: Record<string, number> }): Promise<TModelVersion> {
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
-    const updated = await this.repo.updateVersion(v.id, { description: req.description, tags: req.tags, metrics: req.metrics });
-    await this.audit.record(actor, { action: 'version.updated', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: number } });
+    const updated = await this.events.change(actor, () => this.repo.updateVersion(v.id, { description: req.description, tags: req.tags, metrics: req.metrics }),
+      () => ({ type: 'version.updated', objectId: v.id, data: { model: name, version: number } }));
     return toVersionResponse(updated);
   }
 
@@ -201,11 +189,11 @@ export class RegistryService {
     if (dep && (dep.production?.version === number || dep.pilots?.some((p) => p.version === number) || dep.silent?.some((x) => x.version === number))) {
       throw conflict(`Version ${number} is part of the current deployment; change the deployment first`);
     }
-    await this.repo.deleteVersion(v.id);
+    await this.events.change(actor, async () => {
+      await this.repo.deleteVersion(v.id);
+      await this.repo.addHistory(v.modelId, actorColumns(actor), { versionNumber: number, kind: 'version', from: v.stage, to: 'deleted' });
+    }, () => ({ type: 'version.deleted', objectId: v.id, data: { model: name, version: number } }));
     await this.deleteBlobs(v);
-    await this.repo.addHistory(v.modelId, actorColumns(actor), { versionNumber: number, kind: 'version', from: v.stage, to: 'deleted' });
-    await this.audit.record(actor, { action: 'version.deleted', objectType: 'modelVersion', objectId: v.id, summary: { model: name, version: number } });
-    await this.changed(name);
   }
 
   // ---------------------------------------------------------------- stages and approvals
@@ -225,13 +213,14 @@ export class RegistryService {
     }
     if (req.stage === 'Production' && model.requiresApproval) {
       if (await this.repo.pendingApprovalFor(v.id, 'Production')) throw conflict(`An approval request for version ${number} is already pending`);
-      const a = await this.repo.createApproval({
-        modelId: model.id, versionId: v.id, toStage: 'Production', archivePrevious: req.archivePrevious, comment: req.comment,
-        requestedByKind: actor.kind, requestedById: actor.kind === 'system' ? null : actor.id, requestedByName: actor.name,
-      });
-      await this.repo.addHistory(model.id, actorColumns(actor), { versionNumber: number, kind: 'approval', from: v.stage, to: 'requested:Production', comment: req.comment });
-      await this.audit.record(actor, { action: 'approval.requested', objectType: 'approval', objectId: a.id, summary: { model: name, version: number } });
-      await this.webhooks.emit('approval.requested', { model: name, version: number, approvalId: a.id, by: actor.name });
+      const a = await this.events.change(actor, async () => {
+        const row = await this.repo.createApproval({
+          modelId: model.id, versionId: v.id, toStage: 'Production', archivePrevious: req.archivePrevious, comment: req.comment,
+          requestedByKind: actor.kind, requestedById: actor.kind === 'system' ? null : actor.id, requestedByName: actor.name,
+        });
+        await this.repo.addHistory(model.id, actorColumns(actor), { versionNumber: number, kind: 'approval', from: v.stage, to: 'requested:Production', comment: req.comment });
+        return row;
+      }, (row) => ({ type: 'approval.requested', objectId: row.id, data: { model: name, version: number, approvalId: row.id } }));
       return { outcome: 'approval_requested', version: toVersionResponse(v), archived: [], approvalRequestId: a.id };
     }
     if (req.stage === 'Production' || v.stage === 'Production') {
@@ -243,15 +232,14 @@ export class RegistryService {
   }
 
   private async applyTransition(actor: Principal, modelId: string, name: string, versionId: string, stage: Stage, archivePrevious: boolean, comment: string): Promise<TStageTransitionResult> {
-    const r = await this.repo.transition(modelId, versionId, stage, archivePrevious, actorColumns(actor), comment);
-    await this.audit.record(actor, {
-      action: 'version.stage_changed', objectType: 'modelVersion', objectId: versionId,
-      summary: { model: name, version: r.version.number, from: r.from, to: stage, archived: r.archived },
-    });
-    for (const n of r.archived) await this.webhooks.emit('stage.changed', { model: name, version: n, from: 'Production', to: 'Archived', by: actor.name });
-    await this.webhooks.emit('stage.changed', { model: name, version: r.version.number, from: r.from, to: stage, by: actor.name, comment });
-    await this.changed(name);
-    return { outcome: 'transitioned', version: toVersionResponse(r.version), archived: r.archived, approvalRequestId: null };
+    const r = await this.events.change(actor, () => this.repo.transition(modelId, versionId, stage, archivePrevious, actorColumns(actor), comment), (r) => [
+      ...r.archived.map((o) => ({
+        type: 'version.stage_changed' as const, objectId: o.id,
+        data: { model: name, version: o.number, from: 'Production', to: 'Archived', comment: `archived by the promotion of version ${r.version.number}` },
+      })),
+      { type: 'version.stage_changed', objectId: versionId, data: { model: name, version: r.version.number, from: r.from, to: stage, comment } },
+    ]);
+    return { outcome: 'transitioned', version: toVersionResponse(r.version), archived: r.archived.map((o) => o.number), approvalRequestId: null };
   }
 
   async listApprovals(actor: Principal, q: { status?: 'pending' | 'approved' | 'rejected' | 'cancelled'; model?: string }): Promise<TApproval[]> {
@@ -269,14 +257,14 @@ export class RegistryService {
     if (approve && a.requestedById && a.requestedById === actor.id) {
       throw forbidden('A second approver must accept this request: you requested it');
     }
-    const { count } = await this.repo.decideApproval(id, {
-      status: approve ? 'approved' : 'rejected', decidedByKind: actor.kind, decidedById: actor.kind === 'system' ? null : actor.id,
-      decidedByName: actor.name, decisionComment: comment,
-    });
-    if (count === 0) throw conflict('This request was decided by someone else a moment ago');
-    await this.repo.addHistory(a.modelId, actorColumns(actor), { versionNumber: a.version.number, kind: 'approval', from: 'requested:Production', to: approve ? 'approved' : 'rejected', comment });
-    await this.audit.record(actor, { action: approve ? 'approval.approved' : 'approval.rejected', objectType: 'approval', objectId: id, summary: { model: a.model.name, version: a.version.number } });
-    await this.webhooks.emit('approval.decided', { model: a.model.name, version: a.version.number, approvalId: id, approved: approve, by: actor.name });
+    await this.events.change(actor, async () => {
+      const { count } = await this.repo.decideApproval(id, {
+        status: approve ? 'approved' : 'rejected', decidedByKind: actor.kind, decidedById: actor.kind === 'system' ? null : actor.id,
+        decidedByName: actor.name, decisionComment: comment,
+      });
+      if (count === 0) throw conflict('This request was decided by someone else a moment ago');
+      await this.repo.addHistory(a.modelId, actorColumns(actor), { versionNumber: a.version.number, kind: 'approval', from: 'requested:Production', to: approve ? 'approved' : 'rejected', comment });
+    }, () => ({ type: 'approval.decided', objectId: id, data: { model: a.model.name, version: a.version.number, approvalId: id, approved: approve } }));
     if (approve) {
       const v = await this.repo.findVersionById(a.version.id);
       if (!v || v.status !== 'ready') throw conflict('The version is no longer ready; nothing was promoted');
@@ -293,12 +281,9 @@ export class RegistryService {
     if (v.status === 'failed') throw conflict(`Version ${req.version} failed validation and cannot carry an alias`);
     const before = await this.repo.findAlias(v.modelId, alias);
     if (before?.versionId === v.id) return toModelResponse(await this.model(actor, name));
-    await this.repo.setAlias(v.modelId, alias, v.id, actorColumns(actor), {
+    await this.events.change(actor, () => this.repo.setAlias(v.modelId, alias, v.id, actorColumns(actor), {
       versionNumber: req.version, kind: 'alias', from: before ? `${alias}@${before.version.number}` : null, to: `${alias}@${req.version}`, comment: req.comment,
-    });
-    await this.audit.record(actor, { action: 'alias.set', objectType: 'model', objectId: v.modelId, summary: { model: name, alias, from: before?.version.number ?? null, to: req.version } });
-    await this.webhooks.emit('alias.changed', { model: name, alias, from: before?.version.number ?? null, to: req.version, by: actor.name });
-    await this.changed(name);
+    }), () => ({ type: 'alias.set', objectId: v.modelId, data: { model: name, alias, from: before?.version.number ?? null, to: req.version } }));
     return toModelResponse(await this.model(actor, name));
   }
 
@@ -307,10 +292,9 @@ export class RegistryService {
     const m = await this.model(actor, name);
     const before = await this.repo.findAlias(m.id, alias);
     if (!before) throw notFound(`Alias ${alias}`);
-    await this.repo.deleteAlias(m.id, alias, actorColumns(actor), { versionNumber: before.version.number, kind: 'alias', from: `${alias}@${before.version.number}`, to: null, comment });
-    await this.audit.record(actor, { action: 'alias.deleted', objectType: 'model', objectId: m.id, summary: { model: name, alias } });
-    await this.webhooks.emit('alias.changed', { model: name, alias, from: before.version.number, to: null, by: actor.name });
-    await this.changed(name);
+    await this.events.change(actor, () => this.repo.deleteAlias(m.id, alias, actorColumns(actor), {
+      versionNumber: before.version.number, kind: 'alias', from: `${alias}@${before.version.number}`, to: null, comment,
+    }), () => ({ type: 'alias.deleted', objectId: m.id, data: { model: name, alias, from: before.version.number, to: null } }));
     return toModelResponse(await this.model(actor, name));
   }
 
@@ -350,24 +334,6 @@ export class RegistryService {
   private async deleteBlobs(v: { ownedArtifact: boolean; storageUri: string; servingUri: string | null; referenceUri: string | null }) {
     const uris = [v.ownedArtifact ? v.storageUri : null, v.servingUri !== v.storageUri ? v.servingUri : null, v.referenceUri];
     for (const uri of uris) if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
-  }
-
-  /**
-   * The process that made a change serves it before its response returns (a promote, then an immediate
-   * prediction, sees the new version); every other process follows through Redis.
-   */
-  onChanged(listener: (model: string) => Promise<unknown>) {
-    this.changeListeners.push(listener);
-  }
-
-  /** For other features that change what a model serves (deployments). */
-  notifyChanged(model: string) {
-    return this.changed(model);
-  }
-
-  private async changed(model: string) {
-    await Promise.all(this.changeListeners.map((l) => l(model).catch((err: unknown) => this.log.error({ err, model }, 'a registry change listener failed'))));
-    await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model, at: Date.now() }));
   }
 }
 

@@ -7,18 +7,18 @@ export class ServiceAccountsRepository {
   constructor(private readonly db: PrismaService) {}
 
   list() {
-    return this.db.serviceAccount.findMany({ orderBy: { name: 'asc' } });
+    return this.db.client.serviceAccount.findMany({ orderBy: { name: 'asc' } });
   }
   findById(id: string) {
-    return this.db.serviceAccount.findUnique({ where: { id } });
+    return this.db.client.serviceAccount.findUnique({ where: { id } });
   }
   findByName(name: string) {
-    return this.db.serviceAccount.findUnique({ where: { name } });
+    return this.db.client.serviceAccount.findUnique({ where: { name } });
   }
   create(data: { name: string; description: string; role: Role }) {
-    return this.db.serviceAccount.create({ data });
+    return this.db.client.serviceAccount.create({ data });
   }
   update(id: string, data: { description?: string; role?: Role; disabled?: boolean }) {
-    return this.db.serviceAccount.update({ where: { id }, data });
+    return this.db.client.serviceAccount.update({ where: { id }, data });
   }
 }

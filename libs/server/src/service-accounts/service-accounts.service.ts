@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TCreateServiceAccountRequest, TServiceAccount, TUpdateServiceAccountRequest } from '@modelyard/contracts';
 import { ServiceAccountsRepository } from './service-accounts.repository.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { conflict, notFound } from '../platform/errors.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -15,7 +15,7 @@ export const toServiceAccountResponse = (s: Row): TServiceAccount => ({
 
 @Injectable()
 export class ServiceAccountsService {
-  constructor(private readonly repo: ServiceAccountsRepository, private readonly audit: AuditService, private readonly auth: AuthService) {}
+  constructor(private readonly repo: ServiceAccountsRepository, private readonly events: DomainEvents, private readonly auth: AuthService) {}
 
   async list(actor: Principal): Promise<TServiceAccount[]> {
     authorize(actor, 'serviceAccounts.read');
@@ -24,10 +24,11 @@ export class ServiceAccountsService {
 
   async create(actor: Principal, req: TCreateServiceAccountRequest): Promise<TServiceAccount> {
     authorize(actor, 'serviceAccounts.write');
-    const sa = await this.createUnchecked(req).catch((e: unknown) => {
+    const sa = await this.events.change(actor, () => this.createUnchecked(req), (sa) => ({
+      type: 'serviceAccount.created', objectId: sa.id, data: { name: sa.name, role: sa.role },
+    })).catch((e: unknown) => {
       throw isUniqueViolation(e) ? conflict(`A service account named ${req.name} already exists`) : e;
     });
-    await this.audit.record(actor, { action: 'serviceAccount.created', objectType: 'serviceAccount', objectId: sa.id, summary: { name: sa.name, role: sa.role } });
     return sa;
   }
 
@@ -39,12 +40,11 @@ export class ServiceAccountsService {
     authorize(actor, 'serviceAccounts.write');
     const before = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findById(id) : null;
     if (!before) throw notFound('Service account');
-    const sa = await this.repo.update(id, { description: req.description, role: req.role, disabled: req.disabled });
+    const sa = await this.events.change(actor, () => this.repo.update(id, { description: req.description, role: req.role, disabled: req.disabled }), (sa) => ({
+      type: 'serviceAccount.updated', objectId: id,
+      data: { name: sa.name, before: { role: before.role, disabled: before.disabled }, after: { role: sa.role, disabled: sa.disabled } },
+    }));
     if ((req.role !== undefined && req.role !== before.role) || req.disabled !== undefined) await this.auth.invalidate();
-    await this.audit.record(actor, {
-      action: 'serviceAccount.updated', objectType: 'serviceAccount', objectId: id,
-      summary: { name: sa.name, before: { role: before.role, disabled: before.disabled }, after: { role: sa.role, disabled: sa.disabled } },
-    });
     return toServiceAccountResponse(sa);
   }
 

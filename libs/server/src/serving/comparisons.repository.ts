@@ -14,7 +14,7 @@ export class ComparisonsRepository {
   async add(deltas: ComparisonDelta[]): Promise<void> {
     if (!deltas.length) return;
     const rows = JSON.stringify(deltas.map((d) => ({ ...d, minute: d.minute.toISOString() })));
-    await this.db.$executeRaw`
+    await this.db.client.$executeRaw`
       INSERT INTO "ComparisonRollup" ("model", "version", "minute", "count", "rows", "labelAgree", "probAbsDiffSum", "valueAbsDiffSum", "errors", "dropped")
       SELECT r.model, r.version, r.minute, r.count, r.rows, r."labelAgree", r."probAbsDiffSum", r."valueAbsDiffSum", r.errors, r.dropped
       FROM jsonb_to_recordset(${rows}::jsonb) AS r(model text, version int, minute timestamp(3), count int, rows int, "labelAgree" int, "probAbsDiffSum" float8, "valueAbsDiffSum" float8, errors int, dropped int)
@@ -27,6 +27,6 @@ export class ComparisonsRepository {
   }
 
   range(model: string, version: number, from: Date, to: Date) {
-    return this.db.comparisonRollup.findMany({ where: { model, version, minute: { gte: from, lte: to } }, orderBy: { minute: 'asc' } });
+    return this.db.client.comparisonRollup.findMany({ where: { model, version, minute: { gte: from, lte: to } }, orderBy: { minute: 'asc' } });
   }
 }

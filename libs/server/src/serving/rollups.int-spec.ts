@@ -15,8 +15,8 @@ describe('metric rollups (real Postgres)', () => {
   // Two services = two api processes writing the same minute.
   const a = new RollupsService(new RollupsRepository(db), log);
   const b = new RollupsService(new RollupsRepository(db), log);
-  before(() => db.$connect());
-  after(() => db.$disconnect());
+  before(() => db.pool.$connect());
+  after(() => db.pool.$disconnect());
 
   it('adds the flushes of several processes into one row per minute, version and role', async () => {
     const model = uniqueId('rollup');

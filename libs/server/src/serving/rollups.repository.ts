@@ -13,7 +13,7 @@ export class RollupsRepository {
   async add(deltas: RollupDelta[]): Promise<void> {
     if (!deltas.length) return;
     const rows = JSON.stringify(deltas.map((d) => ({ ...d, minute: d.minute.toISOString() })));
-    await this.db.$executeRaw`
+    await this.db.client.$executeRaw`
       INSERT INTO "MetricRollup" ("model", "version", "role", "minute", "count", "errors", "sumMs", "buckets")
       SELECT r.model, r.version, r.role, r.minute, r.count, r.errors, r."sumMs", ARRAY(SELECT jsonb_array_elements_text(r.buckets)::int)
       FROM jsonb_to_recordset(${rows}::jsonb) AS r(model text, version int, role text, minute timestamp(3), count int, errors int, "sumMs" float8, buckets jsonb)
@@ -25,7 +25,7 @@ export class RollupsRepository {
   }
 
   range(model: string, from: Date, to: Date, version?: number) {
-    return this.db.metricRollup.findMany({
+    return this.db.client.metricRollup.findMany({
       where: { model, version, minute: { gte: from, lte: to } },
       orderBy: [{ minute: 'asc' }, { version: 'asc' }, { role: 'asc' }],
       take: 50_000,

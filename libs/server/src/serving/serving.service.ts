@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ZSignature, type TSignature } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
 import { RegistryRepository } from '../registry/registry.repository.js';
-import { REGISTRY_CHANGED, RegistryService } from '../registry/registry.service.js';
+import { EventDispatcher, REGISTRY_CHANGED } from '../events/event-dispatcher.js';
 import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
 import { HealthService } from '../health/health.service.js';
 import { AppError } from '../platform/errors.js';
@@ -67,7 +67,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly repo: RegistryRepository,
     private readonly deployments: DeploymentsRepository,
-    private readonly registry: RegistryService,
+    private readonly events: EventDispatcher,
     private readonly redis: RedisService,
     private readonly health: HealthService,
     private readonly metrics: ServingMetrics,
@@ -81,7 +81,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap() {
-    this.registry.onChanged(async (model) => { if (this.states.has(model)) await this.refresh(model).catch(() => undefined); });
+    this.events.onServingChange(async (model) => { if (this.states.has(model)) await this.refresh(model).catch(() => undefined); });
     await this.redis.subscribe(REGISTRY_CHANGED, (msg) => {
       let model: string | undefined;
       try { model = (JSON.parse(msg) as { model?: string }).model; } catch { /* ignore foreign messages */ }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsersService } from './users.service.js';
 import type { UsersRepository } from './users.repository.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
 
@@ -20,7 +20,7 @@ function sutWith(otherAdmins: number) {
     updateAndEndSessions: async (_id: string, data: object, end: boolean) => { updates.push({ data, end }); return row(data); },
   } as unknown as UsersRepository;
   let invalidated = 0;
-  const sut = new UsersService(repo, { record: async () => {} } as unknown as AuditService, { invalidate: async () => { invalidated++; } } as unknown as AuthService);
+  const sut = new UsersService(repo, recordedEvents(), { invalidate: async () => { invalidated++; } } as unknown as AuthService);
   return { sut, updates, invalidated: () => invalidated };
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TCreateUserRequest, TUpdateUserRequest, TUser } from '@modelyard/contracts';
 import { UsersRepository } from './users.repository.js';
-import { AuditService } from '../audit/audit.service.js';
+import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
 import { hashPassword } from '../auth/crypto.js';
 import { authorize, type Principal } from '../auth/principal.js';
@@ -19,7 +19,7 @@ export const toUserResponse = (u: UserRow): TUser => ({
 export class UsersService {
   constructor(
     private readonly repo: UsersRepository,
-    private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     private readonly auth: AuthService,
   ) {}
 
@@ -33,10 +33,11 @@ export class UsersService {
 
   async create(actor: Principal, req: TCreateUserRequest): Promise<TUser> {
     authorize(actor, 'users.write');
-    const user = await this.createUnchecked(req).catch((e: unknown) => {
+    const user = await this.events.change(actor, () => this.createUnchecked(req), (u) => ({
+      type: 'user.created', objectId: u.id, data: { email: u.email, role: u.role },
+    })).catch((e: unknown) => {
       throw isUniqueViolation(e) ? conflict(`A user with email ${req.email} already exists`) : e;
     });
-    await this.audit.record(actor, { action: 'user.created', objectType: 'user', objectId: user.id, summary: { email: user.email, role: user.role } });
     return user;
   }
 
@@ -59,19 +60,18 @@ export class UsersService {
     }
     if (id === actor.id && req.disabled === true) throw new AppError('BAD_REQUEST', 'You cannot disable yourself');
     const endSessions = req.role !== undefined && req.role !== before.role || req.disabled === true || req.password !== undefined;
-    const user = await this.repo.updateAndEndSessions(id, {
-      name: req.name, role: req.role, disabled: req.disabled,
-      passwordHash: req.password ? await hashPassword(req.password) : undefined,
-    }, endSessions);
-    if (endSessions) await this.auth.invalidate();
-    await this.audit.record(actor, {
-      action: 'user.updated', objectType: 'user', objectId: id,
-      summary: {
+    const passwordHash = req.password ? await hashPassword(req.password) : undefined;
+    const user = await this.events.change(actor, () => this.repo.updateAndEndSessions(id, {
+      name: req.name, role: req.role, disabled: req.disabled, passwordHash,
+    }, endSessions), (u) => ({
+      type: 'user.updated', objectId: id,
+      data: {
         before: { role: before.role, disabled: before.disabled, name: before.name },
-        after: { role: user.role, disabled: user.disabled, name: user.name },
+        after: { role: u.role, disabled: u.disabled, name: u.name },
         passwordChanged: req.password !== undefined,
       },
-    });
+    }));
+    if (endSessions) await this.auth.invalidate();
     return toUserResponse(user);
   }
 }

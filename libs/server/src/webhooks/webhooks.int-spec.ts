@@ -10,6 +10,8 @@ import { integrationEnv } from '@modelyard/testing';
 import { ServerCoreModule } from '../server-core.module.js';
 import { createLogger } from '../platform/logger.js';
 import { SYSTEM } from '../auth/principal.js';
+import { DomainEvents } from '../events/domain-events.js';
+import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import { WebhooksService } from './webhooks.service.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
@@ -36,6 +38,8 @@ function receiver(secretOf: () => string, answer: () => number) {
 describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
   let ctx: INestApplicationContext;
   let hooks: WebhooksService;
+  let delivery: WebhookDeliveryService;
+  let events: DomainEvents;
   let repo: WebhooksRepository;
   let secret = '';
   let status = 200;
@@ -49,6 +53,8 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     const config = loadWorkerConfig(integrationEnv({ OUTBOUND_ALLOW_HOSTS: '127.0.0.1' }));
     ctx = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-test') }), { logger: false });
     hooks = ctx.get(WebhooksService);
+    delivery = ctx.get(WebhookDeliveryService);
+    events = ctx.get(DomainEvents);
     repo = ctx.get(WebhooksRepository);
   });
   after(async () => {
@@ -63,7 +69,7 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     for (const d of deliveries) {
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         try {
-          await hooks.handle({ deliveryId: d.id }, { jobId: d.id, attempt, maxAttempts, updateProgress: async () => {} });
+          await delivery.handle({ deliveryId: d.id }, { jobId: d.id, attempt, maxAttempts, updateProgress: async () => {} });
           break;
         } catch { /* BullMQ would retry with backoff; we retry at once */ }
       }
@@ -75,8 +81,9 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     const created = await hooks.create(SYSTEM, { url, events: ['stage.changed'], description: 'ci' });
     secret = created.secret;
     assert.match(secret, /^whsec_/);
-    await hooks.emit('stage.changed', { model: 'iris', version: 3, from: 'Staging', to: 'Production' });
-    await hooks.emit('alias.changed', { model: 'iris' }); // not subscribed: no delivery
+    const stage = { model: 'iris', version: 3, from: 'Staging', to: 'Production', comment: '' };
+    await events.record(SYSTEM, { type: 'version.stage_changed', data: stage });
+    await events.record(SYSTEM, { type: 'alias.set', data: { model: 'iris', alias: 'a', from: null, to: 3 } }); // not subscribed
     const [d] = await deliverAll(created.webhook.id, 1);
     assert.equal(d!.status, 'succeeded');
     assert.equal(d!.responseStatus, 200);
@@ -84,7 +91,7 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     assert.equal(last.valid, true);
     assert.equal(last.headers['x-modelyard-event'], 'stage.changed');
     assert.equal(last.headers['x-modelyard-delivery'], d!.id);
-    assert.deepEqual(JSON.parse(last.body).data, { model: 'iris', version: 3, from: 'Staging', to: 'Production' });
+    assert.deepEqual(JSON.parse(last.body).data, { ...stage, by: 'system' });
     const log = await hooks.deliveries(SYSTEM, created.webhook.id);
     assert.equal(log.length, 1);
     assert.equal(log[0]!.attempts, 1);
@@ -98,7 +105,7 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     secret = created.secret;
     status = 503;
     try {
-      await hooks.emit('version.failed', { model: 'm', version: 1, reason: 'corrupt' });
+      await events.record(SYSTEM, { type: 'version.failed', data: { model: 'm', version: 1, reason: 'corrupt' } });
       const [d] = await deliverAll(created.webhook.id, 3);
       assert.equal(d!.status, 'failed');
       assert.equal(d!.attempts, 3);
@@ -123,9 +130,9 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     try {
       // Stored while allowed (e.g. before an operator narrowed OUTBOUND_ALLOW_HOSTS), delivered by a strict worker.
       const created = await hooks.create(SYSTEM, { url, events: ['model.created'], description: '' });
-      await hooks.emit('model.created', { model: 'x' });
+      await events.record(SYSTEM, { type: 'model.created', data: { model: 'x' } });
       const [d] = await repo.deliveries(created.webhook.id, 10);
-      const r = await strict.get(WebhooksService).handle({ deliveryId: d!.id }, { jobId: d!.id, attempt: 1, maxAttempts: 8, updateProgress: async () => {} });
+      const r = await strict.get(WebhookDeliveryService).handle({ deliveryId: d!.id }, { jobId: d!.id, attempt: 1, maxAttempts: 8, updateProgress: async () => {} });
       assert.deepEqual(r, { delivered: false, refused: true });
       const [after] = await hooks.deliveries(SYSTEM, created.webhook.id);
       assert.equal(after!.status, 'failed');
@@ -137,9 +144,14 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     }
   });
 
-  it('delivers nothing for silent events', async () => {
-    const created = await hooks.create(SYSTEM, { url, events: ['stage.changed'], description: '' });
-    await hooks.emit('stage.changed', { model: 'shadow' }, { silent: true });
+  it('delivers nothing for the alerts of silent versions', async () => {
+    const created = await hooks.create(SYSTEM, { url, events: ['alert.firing'], description: '' });
+    const alert = {
+      id: '3f1c7f0e-0000-4000-8000-000000000001', model: 'shadow', version: 2, ruleId: 'r1', kind: 'error_rate' as const,
+      state: 'firing' as const, silent: true, message: 'errors', value: 0.5, threshold: 0.1, details: {},
+      firedAt: new Date().toISOString(), resolvedAt: null,
+    };
+    await events.record(SYSTEM, { type: 'alert.firing', objectId: alert.id, data: alert });
     assert.deepEqual(await repo.deliveries(created.webhook.id, 10), []);
   });
 });

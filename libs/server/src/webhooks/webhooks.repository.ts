@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
+import type { TWebhookPayload } from '@modelyard/contracts';
 import type { Prisma } from '../db/generated/client.js';
 
 @Injectable()
@@ -7,39 +8,39 @@ export class WebhooksRepository {
   constructor(private readonly db: PrismaService) {}
 
   list() {
-    return this.db.webhook.findMany({ orderBy: { createdAt: 'desc' } });
+    return this.db.client.webhook.findMany({ orderBy: { createdAt: 'desc' } });
   }
   findById(id: string) {
-    return this.db.webhook.findUnique({ where: { id } });
+    return this.db.client.webhook.findUnique({ where: { id } });
   }
   create(data: { url: string; description: string; events: string[]; secretCiphertext: string; createdByName: string | null }) {
-    return this.db.webhook.create({ data });
+    return this.db.client.webhook.create({ data });
   }
   delete(id: string) {
-    return this.db.webhook.deleteMany({ where: { id } });
+    return this.db.client.webhook.deleteMany({ where: { id } });
   }
   subscribedTo(event: string) {
-    return this.db.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
+    return this.db.client.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
   }
   /** Idempotent per (webhook, event id): emitting the same event twice creates one delivery. */
   /** Deliveries not yet made nor given up on (the reconciler's view of Postgres). */
   pendingDeliveryIds() {
-    return this.db.webhookDelivery.findMany({ where: { status: 'pending' }, select: { id: true } });
+    return this.db.client.webhookDelivery.findMany({ where: { status: 'pending' }, select: { id: true } });
   }
 
-  createDelivery(webhookId: string, event: string, eventId: string, payload: Prisma.InputJsonValue) {
-    return this.db.webhookDelivery.upsert({
+  createDelivery(webhookId: string, event: string, eventId: string, payload: TWebhookPayload) {
+    return this.db.client.webhookDelivery.upsert({
       where: { webhookId_eventId: { webhookId, eventId } },
-      create: { webhookId, event, eventId, payload },
+      create: { webhookId, event, eventId, payload: payload as Prisma.InputJsonValue },
       update: {},
     });
   }
   findDelivery(id: string) {
-    return this.db.webhookDelivery.findUnique({ where: { id }, include: { webhook: true } });
+    return this.db.client.webhookDelivery.findUnique({ where: { id }, include: { webhook: true } });
   }
   recordAttempt(id: string, data: { status: 'pending' | 'succeeded' | 'failed'; responseStatus: number | null; lastError: string | null; delivered: boolean }) {
     const now = new Date();
-    return this.db.webhookDelivery.update({
+    return this.db.client.webhookDelivery.update({
       where: { id },
       data: {
         status: data.status, responseStatus: data.responseStatus, lastError: data.lastError, attempts: { increment: 1 },
@@ -48,6 +49,6 @@ export class WebhooksRepository {
     });
   }
   deliveries(webhookId: string, limit: number) {
-    return this.db.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'desc' }, take: limit });
+    return this.db.client.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'desc' }, take: limit });
   }
 }

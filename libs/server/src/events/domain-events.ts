@@ -1,0 +1,58 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Injectable } from '@nestjs/common';
+import { DOMAIN_EVENTS, type DomainEventInput } from '@modelyard/contracts';
+import { EventDispatcher } from './event-dispatcher.js';
+import { OutboxRepository } from './outbox.repository.js';
+import type { Principal } from '../auth/principal.js';
+import { asJson } from '../db/json.js';
+
+/** Who made a change, as the audit log shows it. */
+export const actorOf = (p: Principal | null) => ({
+  kind: p?.kind ?? 'anonymous', id: p && p.kind !== 'system' ? p.id : null, name: p?.name ?? null,
+  apiKeyId: p?.apiKeyId ?? null, ip: p?.ip ?? null,
+});
+
+/**
+ * How services say what changed. `transaction(fn)` runs a change and the events it records in one Postgres
+ * transaction (the outbox), then dispatches them; `record` alone is its own small transaction. Nothing a
+ * service does after its change can be lost between the commit and a side effect any more: the side effects
+ * (audit, webhooks, queued work, serving refresh) are the dispatcher's, from the committed events.
+ */
+@Injectable()
+export class DomainEvents {
+  /** Events recorded inside the transaction `transaction()` opened, dispatched once it commits. */
+  private readonly committing = new AsyncLocalStorage<bigint[]>();
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly dispatcher: EventDispatcher,
+  ) {}
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.outbox.inTransaction) return fn();
+    const recorded: bigint[] = [];
+    const result = await this.committing.run(recorded, () => this.outbox.transaction(fn));
+    await this.dispatcher.dispatch(recorded);
+    return result;
+  }
+
+  /** One change and the event(s) it makes, all or nothing: the common case of `transaction` and `record`. */
+  change<T>(actor: Principal | null, fn: () => Promise<T>, events: (result: T) => DomainEventInput | DomainEventInput[]): Promise<T> {
+    return this.transaction(async () => {
+      const result = await fn();
+      for (const e of [events(result)].flat()) await this.record(actor, e);
+      return result;
+    });
+  }
+
+  async record(actor: Principal | null, event: DomainEventInput): Promise<void> {
+    const data = asJson(DOMAIN_EVENTS[event.type].data.parse(event.data));
+    const { seq } = await this.outbox.insert({
+      type: event.type, actor: actorOf(actor), objectType: DOMAIN_EVENTS[event.type].objectType,
+      objectId: event.objectId ?? null, data,
+    });
+    if (!this.outbox.inTransaction) return this.dispatcher.dispatch([seq]);
+    // Inside a transaction someone else opened (not through transaction()), the backlog pass delivers it.
+    this.committing.getStore()?.push(seq);
+  }
+}
