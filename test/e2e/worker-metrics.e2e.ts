@@ -61,4 +61,14 @@ describe('the worker\'s metrics', () => {
     }
     assert.match(after, /^process_cpu_user_seconds_total \d/m, 'standard process metric names');
   });
+
+  it('shows the outbox: events waiting, the age of the oldest, and what this worker delivered', async () => {
+    const text = await scrape();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.ok(value('modelyard_outbox_pending_events') >= 0, 'pending events');
+    assert.ok(value('modelyard_outbox_lag_seconds') >= 0, 'lag in seconds');
+    // Every change the tests made was delivered within seconds: the backlog does not grow.
+    assert.ok(value('modelyard_outbox_lag_seconds') < 60, `outbox lag ${value('modelyard_outbox_lag_seconds')} s`);
+    assert.ok(value('modelyard_outbox_dispatched_total') >= 0 && value('modelyard_outbox_failed_total') >= 0);
+  });
 });
