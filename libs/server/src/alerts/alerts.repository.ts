@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
+import { asJson } from '../db/json.js';
 
 @Injectable()
 export class AlertsRepository {
@@ -10,7 +11,7 @@ export class AlertsRepository {
     return this.db.client.alertRuleSet.findUnique({ where: { modelId } });
   }
   putRules(modelId: string, data: { latencySloMs: number; rules: unknown; updatedByName: string | null }) {
-    const fields = { latencySloMs: data.latencySloMs, rules: data.rules as never, updatedByName: data.updatedByName };
+    const fields = { latencySloMs: data.latencySloMs, rules: asJson(data.rules), updatedByName: data.updatedByName };
     return this.db.client.alertRuleSet.upsert({ where: { modelId }, create: { modelId, ...fields }, update: fields });
   }
   /** Every model with rules, with its name. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
+import { asJson } from '../db/json.js';
 
 @Injectable()
 export class DeploymentsRepository {
@@ -38,7 +39,7 @@ export class DeploymentsRepository {
       const d = await tx.deployment.upsert({ where: { modelId }, create: { modelId, currentRevision: 0 }, update: {} });
       const locked = await tx.deployment.update({ where: { id: d.id }, data: { currentRevision: { increment: 1 } } });
       return tx.deploymentRevision.create({
-        data: { deploymentId: d.id, number: locked.currentRevision, config: config as never, authorKind: author.kind, authorId: author.id, authorName: author.name, comment },
+        data: { deploymentId: d.id, number: locked.currentRevision, config: asJson(config), authorKind: author.kind, authorId: author.id, authorName: author.name, comment },
       });
     });
   }

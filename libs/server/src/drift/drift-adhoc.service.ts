@@ -14,6 +14,7 @@ import { readBytes } from './drift-profiler.service.js';
 import { roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
 import { publicReason } from '../platform/public-reason.js';
+import { asJson } from '../db/json.js';
 
 /** A dataset as columns: a CSV with a header row, or JSON shaped like reference.json. Features only. */
 export function parseDataset(text: string, uri: string): DriftBatch {
@@ -75,7 +76,7 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
       }
       const window = foldBatch(createWindow(profile), profile, batch);
       const report = driftReport(profile, window, this.cfg.worker?.drift?.thresholds);
-      await this.repo.updateAdhoc(r.id, { status: 'succeeded', report: report as never, error: null, finishedAt: new Date() });
+      await this.repo.updateAdhoc(r.id, { status: 'succeeded', report: asJson(report), error: null, finishedAt: new Date() });
       return { status: report.status, rows: report.rows };
     } catch (e) {
       const permanent = (e instanceof AppError && e.status < 500) || e instanceof SyntaxError;

@@ -8,6 +8,7 @@ import type { DriftRow, ReferenceProfile } from './drift-profile.js';
 import { createWindow, foldRows, type DriftWindow } from './drift-window.js';
 import { driftReport, type DriftThresholds } from './drift-metrics.js';
 import { DriftRepository } from './drift.repository.js';
+import { asJson } from '../db/json.js';
 
 /** Log entries (requests) per transaction, and per run: a backlog is worked off over several runs. */
 const PAGE = 2000;
@@ -95,7 +96,7 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
       const report = driftReport(g.profile, window, this.cfg.worker?.drift?.thresholds);
       await this.repo.upsertWindow(tx, {
         versionId: g.versionId, model: g.model, number: g.number, start: g.start, minutes: prev?.minutes ?? this.windowMinutes,
-        rows: window.rows, silentRows: (prev?.silentRows ?? 0) + g.silentRows, window: window as never, report: report as never,
+        rows: window.rows, silentRows: (prev?.silentRows ?? 0) + g.silentRows, window: asJson(window), report: asJson(report),
         status: report.status, driftShare: report.driftShare,
       });
     }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
+import { asJson } from '../db/json.js';
 
 /** A client inside or outside a transaction: fold writes run in one, reads do not need to. */
 type Db = Prisma.TransactionClient;
@@ -15,7 +16,7 @@ export class DriftRepository {
 
   // ---- profiles ----
   upsertProfile(v: { versionId: string; model: string; number: number }, data: { status: string; error?: string | null; schema?: unknown; profile?: unknown; rows?: number }) {
-    const fields = { status: data.status, error: data.error ?? null, schema: (data.schema ?? {}) as never, profile: (data.profile ?? undefined) as never, rows: data.rows ?? 0 };
+    const fields = { status: data.status, error: data.error ?? null, schema: asJson(data.schema ?? {}), profile: data.profile ? asJson(data.profile) : undefined, rows: data.rows ?? 0 };
     return this.db.client.driftProfile.upsert({
       where: { versionId: v.versionId },
       create: { versionId: v.versionId, model: v.model, number: v.number, ...fields },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
-import type { Prisma } from '../db/generated/client.js';
+import type { JobStatus, Prisma } from '../db/generated/client.js';
 
 export type JobRow = Awaited<ReturnType<JobsRepository['find']>> & object;
 export type ScheduleRow = Awaited<ReturnType<JobsRepository['findSchedule']>> & object;
@@ -49,8 +49,8 @@ export class JobsRepository {
   }
 
   /** Moves a job from one of `from` to `to` atomically; false when another process got there first. */
-  async transition(id: string, from: string[], data: Prisma.JobUncheckedUpdateInput): Promise<boolean> {
-    const r = await this.db.client.job.updateMany({ where: { id, status: { in: from as never } }, data });
+  async transition(id: string, from: JobStatus[], data: Prisma.JobUncheckedUpdateInput): Promise<boolean> {
+    const r = await this.db.client.job.updateMany({ where: { id, status: { in: from } }, data });
     return r.count === 1;
   }
 

@@ -56,7 +56,7 @@ export class JobsService {
     const id = randomUUID();
     const row = await this.repo.create({
       id, type: 'predict_async', modelId: m.id, modelName: m.name, version: served.version, format: req.format,
-      request: { body: req.body as never, csv: req.csv }, expiresAt: this.expiry(),
+      request: asJson({ body: req.body, csv: req.csv }), expiresAt: this.expiry(),
       callbackUrl: req.callback?.url ?? null, callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
       ...creator(actor),
     });

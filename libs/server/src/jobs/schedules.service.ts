@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { ZScheduleSpec, type JobPayloadParsed, type TSchedule, type TScheduleSpec } from '@modelyard/contracts';
+import { ZBatchJobSpec, ZScheduleSpec, type JobPayloadParsed, type TSchedule, type TScheduleSpec } from '@modelyard/contracts';
 import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -16,6 +16,7 @@ import { StorageService } from '../storage/storage.service.js';
 import { batchOptions } from './batch-options.js';
 import { formatOf } from './jobs.service.js';
 import { JobsRepository, type ScheduleRow } from './jobs.repository.js';
+import { asJson } from '../db/json.js';
 
 /** Files a schedule run picks up at most (the rest wait for the next run). */
 const MAX_FILES_PER_RUN = 100;
@@ -54,7 +55,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     try {
       row = await this.repo.createSchedule({
         id, name: spec.name, modelId: m.id, cron: spec.cron, inputPrefix: spec.inputPrefix,
-        options: { output: spec.output, store: spec.store } as never,
+        options: asJson({ output: spec.output, store: spec.store }),
         createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name,
       });
     } catch (e) {
@@ -123,11 +124,12 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       if (!(await this.repo.claimInput(s.id, f.uri, jobId))) continue;
       const format = formatOf(f.key);
       const options = batchOptions(
-        { model: s.model.name, output: opts.output ?? { columns: 'all' }, store: opts.store } as never,
+        // What the schedule stored was a valid spec when it was created; parsing again fills the defaults.
+        validate(ZBatchJobSpec, { model: s.model.name, output: opts.output ?? { columns: 'all' }, store: opts.store }),
         format, this.storage.backendOf(f.uri), `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`, jobId,
       );
       await this.repo.create({
-        id: jobId, type: 'batch_score', modelId: s.modelId, modelName: s.model.name, version, format, options: options as never,
+        id: jobId, type: 'batch_score', modelId: s.modelId, modelName: s.model.name, version, format, options: asJson(options),
         inputUri: f.uri, scheduleId: s.id, createdByKind: s.createdByKind, createdById: s.createdById, createdByName: s.createdByName,
       });
       await this.producer.enqueue('batch.score', { jobId }, { jobId: `batch-${jobId}-0` });

@@ -6,6 +6,7 @@ import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { PREDICTION_LOG_LIST, type PredictionLogEntry } from './prediction-log.js';
 import { PredictionLogRepository } from './prediction-log.repository.js';
+import { asJson } from '../db/json.js';
 
 const CHUNK = 2000;
 const MAX_PER_RUN = 50_000;
@@ -29,7 +30,7 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
       for (const item of items) {
         try {
           const e = JSON.parse(item) as PredictionLogEntry;
-          rows.push({ model: e.model, version: e.version, role: e.role, silent: e.silent, at: new Date(e.at), features: e.features as never, outputs: e.outputs as never, latencyMs: e.latencyMs });
+          rows.push({ model: e.model, version: e.version, role: e.role, silent: e.silent, at: new Date(e.at), features: asJson(e.features), outputs: asJson(e.outputs), latencyMs: e.latencyMs });
         } catch {
           skipped++;
         }

@@ -142,8 +142,8 @@ export class RegistryService {
         status: 'pending', stage: 'None', description: spec.description, storageBackend: artifact.backend,
         storageUri: artifact.uri, ownedArtifact: artifact.owned, sha256: artifact.sha256,
         sizeBytes: artifact.sizeBytes === null ? null : BigInt(artifact.sizeBytes),
-        signatureOverride: (spec.signature as never) ?? undefined, metadata: spec.metadata as never, tags: spec.tags,
-        metrics: spec.metrics, lineage: spec.lineage, sampleInput: (spec.sampleInput as never) ?? undefined, referenceUri,
+        signatureOverride: spec.signature ? asJson(spec.signature) : undefined, metadata: asJson(spec.metadata), tags: spec.tags,
+        metrics: spec.metrics, lineage: spec.lineage, sampleInput: spec.sampleInput ? asJson(spec.sampleInput) : undefined, referenceUri,
         createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name, createdByKeyId: actor.apiKeyId,
       }, actorColumns(actor)), (row) => ({ type: 'version.created', objectId: row.id, data: { model: name, version: row.number, uri: row.storageUri } }));
       written.length = 0; // the row owns the blobs now
