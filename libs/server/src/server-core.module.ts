@@ -17,6 +17,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service.js';
 import { DomainEvents } from './events/domain-events.js';
 import { EventDispatcher } from './events/event-dispatcher.js';
 import { OutboxRepository } from './events/outbox.repository.js';
+import { EVENT_CONSUMERS } from './events/event-consumer.js';
 import { OutboundHttp } from './outbound/outbound-http.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
 import { DeploymentsRepository } from './deployments/deployments.repository.js';
@@ -58,7 +59,9 @@ const services = [
   UsersService, GroupsRepository, GroupsService, ServiceAccountsRepository, ServiceAccountsService,
   ApiKeysRepository, ApiKeysService, JobProducer, HealthService, MaintenanceService,
   StorageService, { provide: ARTIFACT_STORE, useExisting: StorageService },
-  OutboundHttp, WebhooksRepository, WebhooksService, WebhookDeliveryService, OutboxRepository, EventDispatcher, DomainEvents, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
+  OutboundHttp, WebhooksRepository, WebhooksService, WebhookDeliveryService, OutboxRepository, EventDispatcher, DomainEvents,
+  // Every committed domain event reaches these (events/event-dispatcher.ts), then follow-up jobs and serving.
+  { provide: EVENT_CONSUMERS, useFactory: (audit: AuditService, webhooks: WebhookDeliveryService) => [audit, webhooks], inject: [AuditService, WebhookDeliveryService] }, RegistryRepository, RegistryService, RegistryValidationService, RegistrySweepService,
   OnnxModelInspector, { provide: MODEL_INSPECTOR, useExisting: OnnxModelInspector },
   PredictionLogShipper, PredictionLogRepository, PredictionIngestService, DeploymentsRepository, DeploymentsService,
   DeploymentGuardService, RollupsRepository, JobsRepository, PredictionStore,

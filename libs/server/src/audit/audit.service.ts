@@ -5,32 +5,22 @@ import { AuditRepository } from './audit.repository.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { LOGGER } from '../platform/tokens.js';
-
-/** An outbox event as the audit log needs it (events/outbox.repository.ts). */
-export interface AuditedEvent {
-  id: string;
-  type: string;
-  actor: unknown;
-  objectType: string;
-  objectId: string | null;
-  data: unknown;
-  createdAt: Date;
-}
+import type { DeliveredEvent, EventConsumer } from '../events/event-consumer.js';
 
 /**
  * The audit log: one row per domain event, written by the event dispatcher (never by services directly), at the
  * time of the change and once per event however often it is delivered.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements EventConsumer {
   constructor(private readonly repo: AuditRepository, @Inject(LOGGER) private readonly log: Logger) {}
 
-  async write(e: AuditedEvent): Promise<void> {
-    const actor = e.actor as { kind?: string; id?: string | null; name?: string | null; apiKeyId?: string | null; ip?: string | null };
+  async consume(e: DeliveredEvent): Promise<void> {
+    const { actor } = e;
     await this.repo.insertOnce({
-      eventId: e.id, at: e.createdAt, actorKind: actor.kind ?? 'anonymous', actorId: actor.id ?? null,
-      actorName: actor.name ?? null, apiKeyId: actor.apiKeyId ?? null, ip: actor.ip ?? null,
-      action: e.type, objectType: e.objectType, objectId: e.objectId, summary: e.data ?? {},
+      eventId: e.id, at: e.createdAt, actorKind: actor.kind, actorId: actor.id, actorName: actor.name,
+      apiKeyId: actor.apiKeyId, ip: actor.ip,
+      action: e.type, objectType: e.objectType, objectId: e.objectId, summary: e.data,
     });
     this.log.info({ audit: { action: e.type, objectType: e.objectType, objectId: e.objectId, actor: actor.id } }, 'audit');
   }

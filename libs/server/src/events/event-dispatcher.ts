@@ -3,11 +3,10 @@ import type { Logger } from 'pino';
 import { eventDef, isDomainEventType, type DomainEventData, type DomainEventType } from '@modelyard/contracts';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 import { followUpJob } from './follow-up-jobs.js';
-import { AuditService } from '../audit/audit.service.js';
+import { EVENT_CONSUMERS, type DeliveredEvent, type EventConsumer } from './event-consumer.js';
 import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { JobProducer } from '../queue/job-producer.js';
-import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
 
 /** Published when a model serves something else; every api process reloads that model (ServingService). */
 export const REGISTRY_CHANGED = 'registry-changed';
@@ -20,9 +19,9 @@ const retryDelayMs = (attempts: number) => Math.min(2_000 * 2 ** attempts, 300_0
 export type ServingListener = (model: string) => Promise<unknown>;
 
 /**
- * Hands each outbox event to its consumers: the audit log (every event), webhooks (`webhook`), the job queues
- * (follow-up-jobs.ts) and the serving state (`serving`: this process's listeners first, then the Redis message
- * for every other process). Every consumer is idempotent by the event's id (audit rows and webhook deliveries
+ * Hands each outbox event to its consumers: those provided under EVENT_CONSUMERS (the audit log, webhooks), the
+ * job queues (follow-up-jobs.ts) and the serving state (`serving`: this process's listeners first, then the Redis
+ * message for every other process). Every consumer is idempotent by the event's id (audit rows and webhook deliveries
  * are unique per event, jobs have fixed ids, a serving refresh is a re-read), so an event is simply delivered
  * again when anything fails or its dispatcher dies: at least once, never lost, never doubled.
  */
@@ -34,8 +33,7 @@ export class EventDispatcher {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly audit: AuditService,
-    private readonly webhooks: WebhookDeliveryService,
+    @Inject(EVENT_CONSUMERS) private readonly consumers: EventConsumer[],
     private readonly jobs: JobProducer,
     private readonly redis: RedisService,
     @Inject(LOGGER) private readonly log: Logger,
@@ -74,18 +72,15 @@ export class EventDispatcher {
   private async deliver(row: OutboxRow): Promise<void> {
     try {
       if (!isDomainEventType(row.type)) throw new Error(`unknown event type ${row.type}`);
-      const type: DomainEventType = row.type;
-      const def = eventDef(type);
-      const data = row.data as Record<string, unknown>;
-      const actor = row.actor as { name?: string | null };
-      await this.audit.write(row);
-      // Silent (shadow) versions' alerts are recorded and never delivered: their side effects are switched off.
-      if (def.webhook && data.silent !== true) {
-        await this.webhooks.fanOut({ id: row.id, type, at: row.createdAt, data: { ...data, by: actor.name ?? null } });
-      }
-      const job = followUpJob(type, row.objectId, data as DomainEventData<DomainEventType>);
+      const event: DeliveredEvent = {
+        id: row.id, type: row.type, actor: row.actor as DeliveredEvent['actor'], objectType: row.objectType,
+        objectId: row.objectId, data: row.data as Record<string, unknown>, createdAt: row.createdAt,
+      };
+      for (const consumer of this.consumers) await consumer.consume(event);
+      const job = followUpJob(event.type, event.objectId, event.data as DomainEventData<DomainEventType>);
       if (job) await this.jobs.enqueue(job.name, job.payload, job.opts);
-      if (def.serving && typeof data.model === 'string') await this.servingChanged(data.model);
+      const model = event.data.model;
+      if (eventDef(event.type).serving && typeof model === 'string') await this.servingChanged(model);
       await this.outbox.markDispatched(row.seq);
       this.counts.dispatched++;
     } catch (err) {

@@ -1,12 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { eventDef, isDomainEventType, type JobPayloadParsed, type TWebhookPayload } from '@modelyard/contracts';
+import { eventDef, type JobPayloadParsed, type TWebhookPayload } from '@modelyard/contracts';
 import { WebhooksRepository } from './webhooks.repository.js';
 import { SecretBox } from './secret-box.js';
 import { SECRET_KEY } from '../platform/tokens.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
+import type { DeliveredEvent, EventConsumer } from '../events/event-consumer.js';
 
 /** `sha256=<hex>` over "<timestamp>.<body>": what receivers recompute with their copy of the secret. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -15,9 +16,9 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-/** Events to receivers: the dispatcher's fan-out into delivery rows, and the worker's signed POST of each. */
+/** Events to receivers: a consumer of every event that fans it out into delivery rows, and the worker's signed POST of each. */
 @Injectable()
-export class WebhookDeliveryService implements JobHandler<'webhook.deliver'> {
+export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, EventConsumer {
   readonly job = 'webhook.deliver' as const;
   private readonly box: SecretBox;
 
@@ -34,11 +35,14 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'> {
    * One delivery row per subscribed webhook, then one queued job each (the event dispatcher calls this). Both
    * are keyed by the event's id, so delivering the same event again creates and queues nothing new.
    */
-  async fanOut(event: { id: string; type: string; at: Date; data: Record<string, unknown> }): Promise<void> {
-    const webhookEvent = isDomainEventType(event.type) ? eventDef(event.type).webhook : undefined;
-    if (!webhookEvent) return;
+  async consume(event: DeliveredEvent): Promise<void> {
+    const webhookEvent = eventDef(event.type).webhook;
+    // Silent (shadow) versions' alerts are recorded and never delivered: their side effects are switched off.
+    if (!webhookEvent || event.data.silent === true) return;
     const hooks = await this.repo.subscribedTo(webhookEvent);
-    const payload: TWebhookPayload = { id: event.id, event: webhookEvent, at: event.at.toISOString(), data: event.data };
+    const payload: TWebhookPayload = {
+      id: event.id, event: webhookEvent, at: event.createdAt.toISOString(), data: { ...event.data, by: event.actor.name },
+    };
     for (const h of hooks) {
       const d = await this.repo.createDelivery(h.id, webhookEvent, event.id, payload);
       await this.jobs.enqueue('webhook.deliver', { deliveryId: d.id }, {
