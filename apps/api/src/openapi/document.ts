@@ -157,10 +157,10 @@ interface Built { op: Json; errorResponses: Map<string, Json> }
 
 function buildOperation(path: string, method: string, base: Json, cls: Type | undefined, key: string): Built {
   const doc: OperationDoc | undefined = OPERATIONS[key];
-  const method_ = key.slice(key.indexOf('.') + 1);
-  const fn = cls?.prototype[method_] as object | undefined;
+  const handler = key.slice(key.indexOf('.') + 1);
+  const fn = cls?.prototype[handler] as object | undefined;
   const zodDoc: ZodDoc = (fn && Reflect.getMetadata(ZOD_DOC, fn)) ?? { responses: [] };
-  const argMeta: Record<string, RouteArg> = (cls && Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, method_)) ?? {};
+  const argMeta: Record<string, RouteArg> = (cls && Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, handler)) ?? {};
   const args = Object.entries(argMeta).map(([k, v]) => ({ ...v, type: Number(k.split(':')[0]) }));
   const routeConfig = fn && Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, fn);
   const protocol: ErrorProtocol | null = routeConfig?.errorProtocol ?? null;
