@@ -64,7 +64,7 @@ describe('the OpenAPI document against real answers', () => {
     await fits('POST', '/v1/models/{name}:predict', instances);
     await fits('POST', '/v1/models/{name}/versions/{version}:predict', instances);
     await fits('POST', '/v1/models/{name}/labels/{label}:predict', instances);
-    const columnar = { body: { inputs: Object.fromEntries(columns.map((c) => [c, rows.map((r) => r[c])])) } };
+    const columnar = { body: { inputs: rows.map((r) => columns.map((c) => r[c])) } };
     await fits('POST', '/v1/models/{name}:predict', columnar);
     await fits('GET', '/v1/models/{name}/labels/{label}');
     await fits('GET', '/v1/models/{name}/metadata');
