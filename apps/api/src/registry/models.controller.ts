@@ -4,9 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   ZAliasName, ZCreateModelRequest, ZHistoryEntry, ZListModelsQuery, ZMetrics, ZModelName, ZModelPage, ZModelVersion,
-  ZRegisteredModel, ZRegisterVersionSpec, ZSetAliasRequest, ZStageTransitionRequest, ZStageTransitionResult, ZTags,
-  ZServingStatus, ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery, type TModelVersion, type TRegisteredModel, type TSetAliasRequest,
-  type TStageTransitionRequest, type TUpdateModelRequest,
+  ZRegisteredModel, ZRegisterVersionSpec, ZServingStatus, ZSetAliasRequest, ZStageTransitionRequest,
+  ZStageTransitionResult, ZTags, ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery,
+  type TModelVersion, type TRegisteredModel, type TSetAliasRequest, type TStageTransitionRequest,
+  type TUpdateModelRequest,
 } from '@modelyard/contracts';
 import { AppError, can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
