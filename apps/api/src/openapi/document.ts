@@ -87,7 +87,7 @@ function errorResponse(status: number, protocol: ErrorProtocol | null): Json {
   const shape = protocol === 'mlflow' ? ' (MLflow\'s shape: a databricks error_code)'
     : protocol ? ' (the protocol\'s shape)' : '';
   return {
-    description: `${codes.join(' or ')}${shape}`,
+    description: `${words(STATUS_NAMES[status]!)}: ${codes.join(' or ')}${shape}`,
     ...(headers && { headers }),
     content: {
       'application/json': {
@@ -97,6 +97,9 @@ function errorResponse(status: number, protocol: ErrorProtocol | null): Json {
     },
   };
 }
+
+/** `PayloadTooLarge` -> `Payload too large`. */
+const words = (name: string) => name.replace(/(?<=[a-z])([A-Z])/g, ' $1').replace(/ [A-Z]/g, (m) => m.toLowerCase());
 
 function pipeSchema(pipes: RouteArg['pipes']): Json {
   for (const p of pipes ?? []) {
