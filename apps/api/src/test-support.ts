@@ -10,9 +10,7 @@ export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
  * The real api (real Postgres and Redis from `npm test`) booted in-process; requests go through Fastify's
  * inject, so every guard, pipe and filter runs exactly as in production, without a port.
  */
-export async function startTestApp(
-  env: Record<string, string> = {}, opts: { beforeInit?: (app: Awaited<ReturnType<typeof createApp>>) => void } = {},
-) {
+export async function startTestApp(env: Record<string, string> = {}) {
   const config = loadApiConfig(integrationEnv(env));
   // Seeded before the app starts, as `npm start` and the deployments do: the api reads key prefixes at boot.
   const { runSeed } = await import('@modelyard/server');
@@ -21,8 +19,6 @@ export async function startTestApp(
   const adminAccount = `it-admin-${Math.random().toString(36).slice(2, 10)}`;
   await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } }, { serviceAccount: adminAccount });
   const app = await createApp(config, createLogger(config.log, 'api-test'));
-  // Routes are added at init: a test that wants to see them (onRoute) hooks in here.
-  opts.beforeInit?.(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const fastify = app.getHttpAdapter().getInstance();
