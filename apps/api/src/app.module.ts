@@ -30,6 +30,14 @@ import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
 import { API_CONFIG } from './tokens.js';
 
+/** Every controller, in the order the OpenAPI document lists their routes. */
+export const CONTROLLERS = [
+  HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
+  ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
+  PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
+  AsyncPredictController, JobsController, SchedulesController, DriftController, AlertsController,
+];
+
 @Module({})
 export class AppModule implements OnApplicationBootstrap {
   constructor(private readonly auth: AuthService) {}
@@ -38,12 +46,7 @@ export class AppModule implements OnApplicationBootstrap {
     return {
       module: AppModule,
       imports: [ServerCoreModule.forRoot({ config, logger, auth: config.auth }), PassportModule],
-      controllers: [
-        HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
-        ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
-        PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
-        AsyncPredictController, JobsController, SchedulesController, DriftController, AlertsController,
-      ],
+      controllers: CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { AppModule } from './app.module.js';
+import { AppModule, CONTROLLERS } from './app.module.js';
+import { buildOpenApiDocument } from './openapi/document.js';
 import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
 import { FastLane } from './serving/fast-lane.js';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
@@ -74,14 +75,10 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   fastify.addHook('preClose', async () => {
     lane!.closing = true;
   });
-  const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
-    .setTitle('Modelyard API')
-    .setDescription('Model registry, serving, deployments and jobs. Authenticate with `Authorization: Bearer <API key>` or the dashboard session cookie.')
-    .setVersion('0.1.0')
-    .addBearerAuth()
-    .addCookieAuth('modelyard_session')
-    .build());
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
+  // Built at the first request for it, not at boot: converting every contract schema takes a moment.
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, CONTROLLERS), {
+    jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false,
+  });
   return app;
 }
 

@@ -10,3 +10,4 @@ export * from './drift.js';
 export * from './metrics.js';
 export * from './client.js';
 export * from './signature.js';
+export * from './serving.js';

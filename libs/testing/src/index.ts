@@ -68,3 +68,4 @@ export async function http(
   return { status: res.status, headers: res.headers, json, text };
 }
 export * from './storage-servers.js';
+export * from './openapi.js';

@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCookieAuth, ApiExtension, ApiResponse } from '@nestjs/swagger';
-import { z } from 'zod';
+import { ApiExtension, ApiResponse } from '@nestjs/swagger';
+import type { z } from 'zod';
 import type { Permission } from '@modelyard/contracts';
 import type { Principal } from '@modelyard/server';
 import type { FastifyRequest } from 'fastify';
@@ -16,10 +16,11 @@ export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExt
 /**
  * The permission a route needs. The guard refuses early (before body validation) so callers learn 403
  * rather than 400; the service checks again, because the worker calls services without this guard.
- * The extension in the OpenAPI document lets the authz matrix test walk every route.
+ * The extension in the OpenAPI document lets the authz matrix test walk every route; the document builder gives
+ * every such route the API key and session security schemes.
  */
 export const RequirePermission = (p: Permission) =>
-  applyDecorators(SetMetadata(PERMISSION, p), ApiExtension('x-modelyard-permission', p), ApiBearerAuth(), ApiCookieAuth(SESSION_COOKIE));
+  applyDecorators(SetMetadata(PERMISSION, p), ApiExtension('x-modelyard-permission', p));
 
 export type AuthedRequest = FastifyRequest & { principal?: Principal | null; sessionToken?: string };
 
@@ -28,9 +29,23 @@ export const Actor = createParamDecorator((_: unknown, ctx: ExecutionContext): P
   return ctx.switchToHttp().getRequest<AuthedRequest>().principal!;
 });
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+/** The zod schemas of a route's body and answers, which the OpenAPI document builder (openapi/document.ts) reads. */
+export const ZOD_DOC = 'modelyard:zod-doc';
+export interface ZodDoc {
+  body?: z.ZodType;
+  responses: { status: number; schema: z.ZodType; description: string }[];
+}
 
-export const ApiZodBody = (schema: z.ZodType) => ApiBody({ schema: jsonSchema(schema, 'input') });
+const addZodDoc = (f: (doc: ZodDoc) => void): MethodDecorator => (_target, _key, descriptor) => {
+  const doc: ZodDoc = Reflect.getMetadata(ZOD_DOC, descriptor.value as object) ?? { responses: [] };
+  f(doc);
+  Reflect.defineMetadata(ZOD_DOC, doc, descriptor.value as object);
+};
+
+/** The request body's schema (a contracts schema becomes a named component). */
+export const ApiZodBody = (schema: z.ZodType) => addZodDoc((d) => void (d.body = schema));
 export const ApiZodResponse = (status: number, schema: z.ZodType, description = 'OK') =>
-  ApiResponse({ status, description, schema: jsonSchema(schema, 'output') });
+  applyDecorators(
+    ApiResponse({ status, description }),
+    addZodDoc((d) => void d.responses.push({ status, schema, description })),
+  );

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { z } from 'zod';
 import { ApiTags } from '@nestjs/swagger';
 import {
-  ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest, ZPutDeploymentRequest, ZRollbackRequest,
+  ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest,
+  ZPutDeploymentRequest, ZRollbackRequest, ZStageTransitionResult,
   type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest,
 } from '@modelyard/contracts';
 import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
@@ -14,6 +15,8 @@ const ZComparisonQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
 });
+
+const ZPromotePilotResult = z.object({ transition: ZStageTransitionResult, revision: ZDeploymentRevision.nullable() });
 
 @ApiTags('deployments')
 @Controller('v1/models/:name/deployment')
@@ -63,6 +66,7 @@ export class DeploymentsController {
   @Post('promote-pilot')
   @HttpCode(200)
   @ApiZodBody(ZPromotePilotRequest)
+  @ApiZodResponse(200, ZPromotePilotResult)
   promotePilot(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPromotePilotRequest)) body: TPromotePilotRequest) {
     return this.deployments.promotePilot(actor, name, body);
   }

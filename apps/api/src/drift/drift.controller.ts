@@ -51,6 +51,7 @@ export class DriftController {
   @RequirePermission('drift.write')
   @Post('versions/:version/drift-profile')
   @HttpCode(202)
+  @ApiZodResponse(202, z.object({ queued: z.literal(true) }), 'The profile is being rebuilt')
   rebuildProfile(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersion)) version: number) {
     return this.drift.rebuildProfile(actor, name, version);
   }

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ZReadyResponse } from '@modelyard/contracts';
+import { ZLiveResponse, ZReadyResponse } from '@modelyard/contracts';
 import { HealthService } from '@modelyard/server';
 import { ApiZodResponse, Public } from '../common/decorators.js';
 
@@ -13,6 +13,7 @@ export class HealthController {
   /** Liveness: the process answers. Never checks dependencies, so a DB outage does not restart every pod. */
   @Public()
   @Get('healthz')
+  @ApiZodResponse(200, ZLiveResponse)
   live() {
     return { status: 'ok' };
   }

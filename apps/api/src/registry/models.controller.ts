@@ -4,9 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   ZAliasName, ZCreateModelRequest, ZHistoryEntry, ZListModelsQuery, ZMetrics, ZModelName, ZModelPage, ZModelVersion,
-  ZRegisteredModel, ZRegisterVersionSpec, ZSetAliasRequest, ZStageTransitionRequest, ZStageTransitionResult, ZTags,
-  ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery, type TModelVersion, type TRegisteredModel, type TSetAliasRequest,
-  type TStageTransitionRequest, type TUpdateModelRequest,
+  ZRegisteredModel, ZRegisterVersionSpec, ZServingStatus, ZSetAliasRequest, ZStageTransitionRequest,
+  ZStageTransitionResult, ZTags, ZUpdateModelRequest, type TCreateModelRequest, type TListModelsQuery,
+  type TModelVersion, type TRegisteredModel, type TSetAliasRequest, type TStageTransitionRequest,
+  type TUpdateModelRequest,
 } from '@modelyard/contracts';
 import { AppError, can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
@@ -68,7 +69,8 @@ export class ModelsController {
 
   @RequirePermission('models.status')
   @Get(':name')
-  @ApiZodResponse(200, ZRegisteredModel, 'The model with its serving status (a predict-only key gets name, ready and model_version_status)')
+  @ApiZodResponse(200, z.union([ZRegisteredModel, ZServingStatus]),
+    'The model with its serving status (a predict-only key gets name, ready and model_version_status)')
   async get(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
     const m = await this.registry.getModel(statusReader(actor), name);
     const status = modelStatus(this.serving, m);
@@ -117,7 +119,8 @@ export class ModelsController {
 
   @RequirePermission('models.status')
   @Get(':name/versions/:version')
-  @ApiZodResponse(200, ZModelVersion, 'The version with its serving status (a predict-only key gets name, ready and model_version_status)')
+  @ApiZodResponse(200, z.union([ZModelVersion, ZServingStatus]),
+    'The version with its serving status (a predict-only key gets name, ready and model_version_status)')
   async version(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
     const v = await this.registry.getVersion(statusReader(actor), name, version);
     const status = versionStatus(this.serving, v);

@@ -1,22 +1,15 @@
 import { Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ZModelName } from '@modelyard/contracts';
+import { ZMlflowInvocationsRequest, ZMlflowInvocationsResponse, ZModelName } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import { PredictionService, ServingMetrics, type Principal } from '@modelyard/server';
 import { answerOnFramework, MLFLOW_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
-import { Actor, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
-const INVOCATIONS_DOC = {
-  schema: {
-    type: 'object',
-    properties: { dataframe_split: { type: 'object' }, dataframe_records: { type: 'array' }, instances: { type: 'array' }, inputs: {}, params: { type: 'object' } },
-    example: { dataframe_split: { columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], data: [[5.1, 3.5, 1.4, 0.2]] } },
-  },
-};
 
 /**
  * MLflow scoring (`mlflow models serve`'s `/invocations`, PROTOCOLS.md section 2) on a model's Production
@@ -37,7 +30,8 @@ export class MlflowController {
   @Post('invocations')
   @HttpCode(200)
   @ApiConsumes('application/json', 'text/csv')
-  @ApiBody(INVOCATIONS_DOC)
+  @ApiZodBody(ZMlflowInvocationsRequest)
+  @ApiZodResponse(200, ZMlflowInvocationsResponse)
   invocations(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return answerOnFramework(this, MLFLOW_FORMAT, actor, name, {}, req, reply);
   }

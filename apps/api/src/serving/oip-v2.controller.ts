@@ -1,8 +1,11 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ZModelName } from '@modelyard/contracts';
+import {
+  ZModelName, ZOipInferRequest, ZOipInferResponse, ZOipLive, ZOipModelMetadata, ZOipModelReady, ZOipReady,
+  ZOipServerMetadata,
+} from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
   AppError, HealthService, parseOip, PredictionService, renderOip, renderOipMetadata, ServingMetrics, ServingService,
@@ -10,24 +13,12 @@ import {
 } from '@modelyard/server';
 import { answerOnFramework, OIP_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
-import { Actor, Public, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodBody, ApiZodResponse, Public, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
+import { API_VERSION } from '../openapi/document.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
-/** Same as the OpenAPI document's version (app.ts). */
-const SERVER_VERSION = '0.1.0';
-const INFER_DOC = {
-  schema: {
-    type: 'object', required: ['inputs'],
-    properties: {
-      id: { type: 'string' }, parameters: { type: 'object' },
-      inputs: { type: 'array', items: { type: 'object', required: ['name', 'shape', 'datatype', 'data'] } },
-      outputs: { type: 'array', items: { type: 'object', required: ['name'] } },
-    },
-    example: { id: '42', inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] },
-  },
-};
 
 /**
  * Open Inference Protocol v2 (KServe v2) over REST, JSON only (PROTOCOLS.md section 1). Health and server
@@ -48,12 +39,14 @@ export class OipV2Controller {
 
   @Public()
   @Get()
+  @ApiZodResponse(200, ZOipServerMetadata)
   server() {
-    return { name: 'modelyard', version: SERVER_VERSION, extensions: [] };
+    return { name: 'modelyard', version: API_VERSION, extensions: [] };
   }
 
   @Public()
   @Get('health/live')
+  @ApiZodResponse(200, ZOipLive)
   live() {
     return { live: true };
   }
@@ -61,6 +54,8 @@ export class OipV2Controller {
   /** Ready when the serving cache has booted and no Production version is still warming (the `models` check of /readyz). */
   @Public()
   @Get('health/ready')
+  @ApiZodResponse(200, ZOipReady)
+  @ApiZodResponse(503, ZOipReady, 'Not ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const r = await this.health.readiness();
     const ready = r.checks.models?.ok ?? r.ready;
@@ -70,24 +65,28 @@ export class OipV2Controller {
 
   @RequirePermission('predict')
   @Get('models/:name')
+  @ApiZodResponse(200, ZOipModelMetadata)
   metadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
     return this.modelMetadata(actor, name, {});
   }
 
   @RequirePermission('predict')
   @Get('models/:name/versions/:version')
+  @ApiZodResponse(200, ZOipModelMetadata)
   versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
     return this.modelMetadata(actor, name, { version });
   }
 
   @RequirePermission('predict')
   @Get('models/:name/ready')
+  @ApiZodResponse(200, ZOipModelReady)
   modelReady(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
     return this.isReady(actor, name, {});
   }
 
   @RequirePermission('predict')
   @Get('models/:name/versions/:version/ready')
+  @ApiZodResponse(200, ZOipModelReady)
   versionReady(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
     return this.isReady(actor, name, { version });
   }
@@ -95,7 +94,8 @@ export class OipV2Controller {
   @RequirePermission('predict')
   @Post('models/:name/infer')
   @HttpCode(200)
-  @ApiBody(INFER_DOC)
+  @ApiZodBody(ZOipInferRequest)
+  @ApiZodResponse(200, ZOipInferResponse)
   infer(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.run(actor, name, {}, req, reply);
   }
@@ -103,7 +103,8 @@ export class OipV2Controller {
   @RequirePermission('predict')
   @Post('models/:name/versions/:version/infer')
   @HttpCode(200)
-  @ApiBody(INFER_DOC)
+  @ApiZodBody(ZOipInferRequest)
+  @ApiZodResponse(200, ZOipInferResponse)
   inferVersion(
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,

@@ -1,23 +1,16 @@
 import { Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import { ZAliasName, ZModelName, ZPredictRequest, ZPredictResponse } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import { PredictionService, ServingMetrics, type Principal, type VersionSelector } from '@modelyard/server';
 import { answerOnFramework, MODELYARD_FORMAT } from './predict-call.js';
-import { Actor, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
-const PAYLOAD_DOC = {
-  schema: {
-    type: 'object', required: ['payload'],
-    properties: { payload: { type: 'array', items: { type: 'object', additionalProperties: true } } },
-    example: { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] },
-  },
-};
 
 /**
  * The Modelyard contract: `{"payload": [...]}` on a model (Production), a version or an alias. The version
@@ -35,7 +28,8 @@ export class PredictController {
   @RequirePermission('predict')
   @Post('predict')
   @HttpCode(200)
-  @ApiBody(PAYLOAD_DOC)
+  @ApiZodBody(ZPredictRequest)
+  @ApiZodResponse(200, ZPredictResponse)
   production(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.predict(actor, name, {}, req, reply);
   }
@@ -43,7 +37,8 @@ export class PredictController {
   @RequirePermission('predict')
   @Post('versions/:version/predict')
   @HttpCode(200)
-  @ApiBody(PAYLOAD_DOC)
+  @ApiZodBody(ZPredictRequest)
+  @ApiZodResponse(200, ZPredictResponse)
   version(
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
@@ -54,7 +49,8 @@ export class PredictController {
   @RequirePermission('predict')
   @Post('aliases/:alias/predict')
   @HttpCode(200)
-  @ApiBody(PAYLOAD_DOC)
+  @ApiZodBody(ZPredictRequest)
+  @ApiZodResponse(200, ZPredictResponse)
   alias(
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,

@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import {
+  ZAliasName, ZModelName, ZServingStatus, ZTfsModelMetadata, ZTfsPredictRequest, ZTfsPredictResponse,
+} from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
   PredictionService, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
@@ -10,18 +12,11 @@ import {
 } from '@modelyard/server';
 import { answerOnFramework, TFS_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
-import { Actor, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
-const PREDICT_DOC = {
-  schema: {
-    type: 'object',
-    properties: { signature_name: { type: 'string' }, instances: { type: 'array' }, inputs: {}, parameters: { type: 'object' } },
-    example: { instances: [[5.1, 3.5, 1.4, 0.2]] },
-  },
-};
 
 /**
  * TF Serving / KServe v1 / Vertex AI predict (PROTOCOLS.md section 3): `POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict`.
@@ -47,7 +42,8 @@ export class TfsController {
   @RequirePermission('predict')
   @Post(':name(^[^/:]+)::predict')
   @HttpCode(200)
-  @ApiBody(PREDICT_DOC)
+  @ApiZodBody(ZTfsPredictRequest)
+  @ApiZodResponse(200, ZTfsPredictResponse)
   predict(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.run(actor, name, {}, req, reply);
   }
@@ -55,7 +51,8 @@ export class TfsController {
   @RequirePermission('predict')
   @Post(':name/versions/:version(^[^/:]+)::predict')
   @HttpCode(200)
-  @ApiBody(PREDICT_DOC)
+  @ApiZodBody(ZTfsPredictRequest)
+  @ApiZodResponse(200, ZTfsPredictResponse)
   predictVersion(
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
@@ -66,7 +63,8 @@ export class TfsController {
   @RequirePermission('predict')
   @Post(':name/labels/:label(^[^/:]+)::predict')
   @HttpCode(200)
-  @ApiBody(PREDICT_DOC)
+  @ApiZodBody(ZTfsPredictRequest)
+  @ApiZodResponse(200, ZTfsPredictResponse)
   predictLabel(
     @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string,
     @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
@@ -77,6 +75,7 @@ export class TfsController {
   /** TF Serving status of a label: the version it points to, loaded (on demand, as a predict would) and available. */
   @RequirePermission('predict')
   @Get(':name/labels/:label')
+  @ApiZodResponse(200, ZServingStatus)
   async labelStatus(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string) {
     const { served } = await this.predictions.select(actor, name, { alias: label });
     return { name, ready: true, model_version_status: [tfsVersionStatus(served.version, 'AVAILABLE')] };
@@ -84,12 +83,14 @@ export class TfsController {
 
   @RequirePermission('predict')
   @Get(':name/metadata')
+  @ApiZodResponse(200, ZTfsModelMetadata)
   async metadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string) {
     return renderTfsMetadata((await this.predictions.select(actor, name, {})).served);
   }
 
   @RequirePermission('predict')
   @Get(':name/versions/:version/metadata')
+  @ApiZodResponse(200, ZTfsModelMetadata)
   async versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
     return renderTfsMetadata((await this.predictions.select(actor, name, { version })).served);
   }
