@@ -1,0 +1,145 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { e2eEnv, http, uniqueId } from '@modelyard/testing';
+import { FIXTURES_DIR, records, samples } from '../support/fixtures.js';
+
+const env = e2eEnv();
+const cliDir = path.resolve('apps/cli');
+
+/**
+ * The CLI as a user outside the checkout gets it: `npm pack` on apps/cli, `npm install -g` of the tarball into an
+ * empty prefix (offline: the tarball must need nothing from the registry), then the installed `modelyard` run
+ * from an empty folder with a PATH holding only that prefix and node.
+ */
+describe('modelyard installed from its packed tarball', () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'modelyard-install-'));
+  const prefix = path.join(tmp, 'prefix');
+  const work = path.join(tmp, 'work');
+  const config = path.join(tmp, 'home', 'modelyard.json');
+  let packed: { filename: string; files: { path: string }[] };
+  let key: string;
+
+  function modelyard(args: string[], input?: string) {
+    const r = spawnSync(path.join(prefix, 'bin', 'modelyard'), args, {
+      cwd: work, input, encoding: 'utf8', timeout: 60_000,
+      env: {
+        PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}`, HOME: path.join(tmp, 'home'),
+        MODELYARD_CONFIG: config,
+      },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  before(async () => {
+    mkdirSync(work, { recursive: true });
+    const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: cliDir, encoding: 'utf8' });
+    assert.equal(pack.status, 0, pack.stderr);
+    packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!;
+    const install = spawnSync('npm', [
+      'install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--loglevel=error',
+      path.join(tmp, packed.filename),
+    ], { cwd: work, encoding: 'utf8' });
+    assert.equal(install.status, 0, install.stderr);
+
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey, body: { name: uniqueId('cli-install'), role: 'scientist' },
+    });
+    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+      token: env.adminApiKey,
+      body: {
+        name: 'ci', scopes: ['predict', 'models:read', 'models:write', 'jobs', 'predict:any-version'],
+        serviceAccountId: sa.json.id,
+      },
+    });
+    key = k.json.secret;
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('packs one bundled file with no runtime dependencies', () => {
+    const files = packed.files.map((f) => f.path).sort();
+    assert.deepEqual(files, ['bin/modelyard.js', 'dist/bundle/modelyard.js', 'package.json']);
+    const manifest = JSON.parse(readFileSync(path.join(prefix, 'lib/node_modules/modelyard/package.json'), 'utf8'));
+    assert.equal(manifest.dependencies, undefined);
+    assert.equal(manifest.private, undefined);
+    const bundle = readFileSync(path.join(prefix, 'lib/node_modules/modelyard/dist/bundle/modelyard.js'), 'utf8');
+    const imports = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
+    assert.deepEqual(imports.filter((m) => !m.startsWith('node:')), []);
+  });
+
+  it('prints its version, help for every command, and a bash completion script', () => {
+    const version = modelyard(['--version']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(version.stdout.trim(), JSON.parse(readFileSync(path.join(cliDir, 'package.json'), 'utf8')).version);
+    for (const command of ['login', 'register', 'predict', 'jobs', 'score', 'deploy', 'completion']) {
+      const viaHelp = modelyard(['help', command]);
+      assert.equal(viaHelp.code, 0, viaHelp.stderr);
+      assert.match(viaHelp.stdout, new RegExp(`^modelyard ${command}: .*\\n\\nUsage:\\n  modelyard ${command}`));
+      assert.equal(modelyard([command, '--help']).stdout, viaHelp.stdout);
+    }
+    const completion = modelyard(['completion', 'bash']);
+    assert.equal(completion.code, 0);
+    const script = path.join(tmp, 'completion.bash');
+    writeFileSync(script, completion.stdout);
+    const complete = `source ${script}; COMP_WORDS=(modelyard jobs "");`
+      + ` COMP_CWORD=2; _modelyard; echo "\${COMPREPLY[*]}"`;
+    const words = spawnSync('bash', ['-c', complete], { encoding: 'utf8' });
+    assert.match(words.stdout, /^list show cancel retry download --model/);
+  });
+
+  it('logs in, registers and waits, predicts from a file and from stdin, and lists jobs', async () => {
+    const login = modelyard(['login', '--url', env.apiUrl, '--api-key', key]);
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(statSync(config).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(readFileSync(config, 'utf8')), { url: env.apiUrl, apiKey: key });
+
+    const model = uniqueId('cli-install');
+    copyFileSync(path.join(FIXTURES_DIR, 'iris_logreg/model.onnx'), path.join(work, 'model.onnx'));
+    copyFileSync(path.join(FIXTURES_DIR, 'iris_logreg/reference.json'), path.join(work, 'reference.json'));
+    assert.equal(modelyard(['models', 'create', model]).code, 0);
+    const reg = modelyard([
+      'register', '--model', model, '--file', 'model.onnx', '--reference', 'reference.json', '--wait', '--json',
+    ]);
+    assert.equal(reg.code, 0, reg.stderr);
+    const version = JSON.parse(reg.stdout);
+    assert.equal(version.status, 'ready');
+
+    const s = samples('iris_logreg');
+    const rows = records(s).slice(0, 5);
+    const expected = s.expected.label.slice(0, 5);
+    const csv = [s.feature_names.join(','), ...rows.map((r) => s.feature_names.map((f) => r[f]).join(','))];
+    writeFileSync(path.join(work, 'rows.csv'), `${csv.join('\n')}\n`);
+    const v = String(version.version);
+    const fromFile = modelyard(['predict', model, '--version', v, 'rows.csv']);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.deepEqual(JSON.parse(fromFile.stdout).predictions, expected);
+    assert.match(fromFile.stderr, new RegExp(`${model} v${version.version} answered \\(modelyard\\)`));
+
+    const fromStdin = modelyard(['predict', model, '--version', v, '--format', 'oip-v2', '-'], JSON.stringify(rows));
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    const oip = JSON.parse(fromStdin.stdout) as { outputs: { name: string; data: number[] }[] };
+    assert.deepEqual(oip.outputs.find((o) => o.name === s.outputs[0]!.name)!.data, expected);
+
+    // A TF Serving body on stdin goes to the TF Serving route as it is.
+    const tfsBody = modelyard(['predict', model, '--version', v], JSON.stringify({ instances: rows }));
+    assert.equal(tfsBody.code, 0, tfsBody.stderr);
+    assert.match(tfsBody.stderr, /answered \(tfs\)/);
+    const tfs = JSON.parse(tfsBody.stdout) as { predictions: Record<string, unknown>[] };
+    assert.deepEqual(tfs.predictions.map((p) => p[s.outputs[0]!.name]), expected);
+
+    const missing = modelyard(['predict', 'no-such-model', 'rows.csv']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: .*\(NOT_FOUND, HTTP 404\)$/m);
+
+    const score = modelyard(['score', '--model', model, '--version', v, '--input', 'rows.csv', '--json']);
+    assert.equal(score.code, 0, score.stderr);
+    const job = JSON.parse(score.stdout);
+    const list = modelyard(['jobs', 'list', '--model', model, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).map((j: { id: string }) => j.id), [job.id]);
+    assert.match(modelyard(['jobs', 'list', '--model', model]).stdout, new RegExp(`^${job.id}  batch_score`));
+  });
+});
