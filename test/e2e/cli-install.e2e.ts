@@ -142,4 +142,55 @@ describe('modelyard installed from its packed tarball', () => {
     assert.deepEqual(JSON.parse(list.stdout).map((j: { id: string }) => j.id), [job.id]);
     assert.match(modelyard(['jobs', 'list', '--model', model]).stdout, new RegExp(`^${job.id}  batch_score`));
   });
+
+  it('shows, downloads, retries and refuses to cancel jobs, with the API\'s error code', async () => {
+    const model = uniqueId('cli-jobs');
+    assert.equal(modelyard(['models', 'create', model]).code, 0);
+    const reg = modelyard(['register', '--model', model, '--file', 'model.onnx', '--wait', '--json']);
+    assert.equal(reg.code, 0, reg.stderr);
+    const v = String(JSON.parse(reg.stdout).version);
+    const s = samples('iris_logreg');
+    const rows = records(s).slice(0, 5).map((r, i) => [`row${i}`, ...s.feature_names.map((f) => r[f])].join(','));
+    writeFileSync(path.join(work, 'ids.csv'), `${['id', ...s.feature_names].join(',')}\n${rows.join('\n')}\n`);
+    const submit = (idColumn: string) => {
+      const r = modelyard(['score', '--model', model, '--version', v, '--input', 'ids.csv', '--id-column', idColumn,
+        '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).id as string;
+    };
+    const until = async (id: string, status: string) => {
+      for (let i = 0; i < 60; i++) {
+        const job = JSON.parse(modelyard(['jobs', 'show', id, '--json']).stdout);
+        if (job.status === status) return job;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.fail(`job ${id} did not become ${status}`);
+    };
+    // A job fails when its id column is not in the file.
+    const good = submit('id');
+    const bad = submit('customer');
+    await until(good, 'succeeded');
+    await until(bad, 'failed');
+
+    const show = modelyard(['jobs', 'show', good]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(`^job ${good} \\(batch_score\\): succeeded\nmodel: +${model} v${v}\n`));
+    assert.match(show.stdout, /^rows: +5 in, 5 scored, 0 failed$/m);
+    const saved = modelyard(['jobs', 'download', good, '--output', 'scored.csv']);
+    assert.equal(saved.code, 0, saved.stderr);
+    const lines = readFileSync(path.join(work, 'scored.csv'), 'utf8').trimEnd().split('\n');
+    assert.equal(lines.length, 6);
+    assert.equal(lines[1]!.split(',')[0], 'row0');
+    assert.equal(modelyard(['jobs', 'download', good]).stdout, readFileSync(path.join(work, 'scored.csv'), 'utf8'));
+
+    const retried = modelyard(['jobs', 'retry', bad]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, new RegExp(`^job ${bad}: (queued|running|failed)$`, 'm'));
+    for (const action of ['cancel', 'retry']) {
+      const refused = modelyard(['jobs', action, good]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`^error: Job ${good} is succeeded; .* \\(CONFLICT, HTTP 409\\)$`, 'm'));
+    }
+    assert.equal(modelyard(['jobs', 'show']).code, 2);
+  });
 });
