@@ -35,8 +35,9 @@ export async function send(
   try {
     res = await fetch(url, { method: init.method, headers, body: init.body });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    throw new ApiError(0, 'NETWORK', `cannot reach ${url.origin}: ${cause ?? (e as Error).message}`);
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (e as Error).message;
+    throw new ApiError(0, 'NETWORK', `cannot reach ${url.origin}: ${why}`);
   }
   if (!res.ok) throw errorFromBody(res.status, await res.text().catch(() => ''));
   return res;
