@@ -124,7 +124,9 @@ function positive(v: string, what: string): number {
 async function aliasVersion(cfg: { url: string; apiKey: string }, model: string, alias: string): Promise<number> {
   const res = await send(apiUrl(cfg, `v1/models/${enc(model)}/labels/${enc(alias)}`), cfg.apiKey, { method: 'GET' });
   const body = await res.json() as { model_version_status?: { version?: string }[] };
-  return Number(body.model_version_status?.[0]?.version);
+  const n = Number(body.model_version_status?.[0]?.version);
+  if (!Number.isInteger(n)) throw new FailedError(`${model}@${alias}: the API named no version`);
+  return n;
 }
 
 /** OIP v2 tensors from rows: records by the version's feature names, or value lists for a single input. */
