@@ -99,7 +99,7 @@ describe('modelyard installed from its packed tarball', () => {
     assert.match(words.stdout, /^list show cancel retry download --model/);
   });
 
-  it('logs in, registers, predicts in 4 formats from file and stdin, refuses a too-big upload, lists jobs', async () => {
+  it('logs in, registers, predicts in 4 formats from file or stdin, refuses big uploads, lists jobs', async () => {
     const login = await modelyard(['login', '--url', env.apiUrl, '--api-key', key]);
     assert.equal(login.code, 0, login.stderr);
     assert.equal(statSync(config).mode & 0o777, 0o600);
