@@ -78,6 +78,11 @@ export function buildTypeScript() {
   run('npx', ['tsc', '-b', 'tsconfig.build.json']);
 }
 
+/** The CLI as one self-contained file (apps/cli/bundle.mjs skips the build when its inputs are unchanged). */
+export function bundleCli() {
+  run(process.execPath, ['apps/cli/bundle.mjs']);
+}
+
 export function buildWeb({ force = false } = {}) {
   const web = path.join(root, 'apps/web');
   if (!existsSync(path.join(web, 'app'))) return;
@@ -92,6 +97,7 @@ export function bootstrap({ web = true } = {}) {
   ensureInstalled();
   ensurePrismaClient();
   buildTypeScript();
+  bundleCli();
   if (web) buildWeb();
 }
 

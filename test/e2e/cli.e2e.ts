@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,11 +9,24 @@ import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 const env = e2eEnv();
 const home = mkdtempSync(path.join(os.tmpdir(), 'modelyard-cli-'));
 
+/**
+ * Runs the CLI without blocking this process: with spawnSync the event loop stood still for seconds while the api
+ * closed idle keep-alive sockets (HTTP_KEEP_ALIVE_TIMEOUT_MS), and the next fetch went out on a dead pooled
+ * socket (EPIPE in the score test's upload).
+ */
 function cli(args: string[], extraEnv: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [path.resolve('apps/cli/bin/modelyard.js'), ...args], {
-    env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), ...extraEnv }, encoding: 'utf8',
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.resolve('apps/cli/bin/modelyard.js'), ...args], {
+      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('modelyard CLI', () => {
@@ -26,40 +39,41 @@ describe('modelyard CLI', () => {
     key = k.json.secret;
   });
 
-  it('exits 2 with usage for an unknown command or flag', () => {
-    const r = cli(['frobnicate']);
+  it('exits 2 with usage for an unknown command or flag', async () => {
+    const r = await cli(['frobnicate']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command: frobnicate/);
-    assert.equal(cli(['whoami', '--bogus']).code, 2);
+    assert.equal((await cli(['whoami', '--bogus'])).code, 2);
   });
 
-  it('refuses a bad key at login (exit 1) and saves nothing', () => {
-    const r = cli(['login', '--url', env.apiUrl, '--api-key', `my_aaaaaaaa_${'b'.repeat(40)}`]);
+  it('refuses a bad key at login (exit 1) and saves nothing', async () => {
+    const r = await cli(['login', '--url', env.apiUrl, '--api-key', `my_aaaaaaaa_${'b'.repeat(40)}`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Invalid, expired or revoked API key/);
     assert.equal(existsSync(path.join(home, '.config/modelyard/config.json')), false);
   });
 
-  it('logs in with a key, saves it 0600, and whoami shows the service account', () => {
-    const r = cli(['login', '--url', env.apiUrl, '--api-key', key]);
+  it('logs in with a key, saves it 0600, and whoami shows the service account', async () => {
+    const r = await cli(['login', '--url', env.apiUrl, '--api-key', key]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`as ${saName} \\(scientist\\)`));
     const file = path.join(home, '.config/modelyard/config.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
 
-    const who = cli(['whoami']);
+    const who = await cli(['whoami']);
     assert.equal(who.code, 0, who.stderr);
     assert.match(who.stdout, new RegExp(saName));
-    const json = JSON.parse(cli(['whoami', '--json']).stdout);
+    const json = JSON.parse((await cli(['whoami', '--json'])).stdout);
     assert.equal(json.name, saName);
     assert.deepEqual(json.scopes, ['models:read', 'jobs']);
   });
 
-  it('lets MODELYARD_API_KEY override the saved login, and logout forgets it', () => {
-    const viaEnv = JSON.parse(cli(['whoami', '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey }).stdout);
+  it('lets MODELYARD_API_KEY override the saved login, and logout forgets it', async () => {
+    const adminEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
+    const viaEnv = JSON.parse((await cli(['whoami', '--json'], adminEnv)).stdout);
     assert.equal(viaEnv.name, 'bootstrap-admin');
-    assert.equal(cli(['logout']).code, 0);
-    const after = cli(['whoami']);
+    assert.equal((await cli(['logout'])).code, 0);
+    const after = await cli(['whoami']);
     assert.equal(after.code, 1);
     assert.match(after.stderr, /not logged in/);
   });
@@ -72,20 +86,24 @@ describe('modelyard deploy', () => {
     const b = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: a.model, promote: false });
     const group = (await http(env.apiUrl, 'POST', '/v1/groups', { token: env.adminApiKey, body: { name: uniqueId('cli-pilots') } })).json;
     const run = (args: string[]) => cli([...args, '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
-    const pilot = run(['deploy', 'pilot', '--model', a.model, '--version', String(b.version), '--groups', group.name, '--comment', 'beta testers']);
+    const bv = String(b.version);
+    const pilot = await run(['deploy', 'pilot', '--model', a.model, '--version', bv, '--groups', group.name,
+      '--comment', 'beta testers']);
     assert.equal(pilot.code, 0, pilot.stderr + pilot.stdout);
     assert.deepEqual(JSON.parse(pilot.stdout).config.pilots, [{ version: b.version, groups: [group.id], percentage: 0 }]);
-    const silent = run(['deploy', 'silent', '--model', a.model, '--version', String(b.version), '--sample-rate', '0.25']);
+    const silent = await run(['deploy', 'silent', '--model', a.model, '--version', bv, '--sample-rate', '0.25']);
     assert.equal(silent.code, 0, silent.stderr);
-    const pin = run(['deploy', 'production', '--model', a.model, '--version', String(a.version)]);
+    const pin = await run(['deploy', 'production', '--model', a.model, '--version', String(a.version)]);
     assert.equal(JSON.parse(pin.stdout).config.production.version, a.version);
-    const back = run(['deploy', 'rollback', '--model', a.model]);
+    const back = await run(['deploy', 'rollback', '--model', a.model]);
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual(JSON.parse(back.stdout).config.production, { mode: 'stage' });
-    const show = cli(['deploy', 'show', '--model', a.model], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
+    const adminEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
+    const show = await cli(['deploy', 'show', '--model', a.model], adminEnv);
     assert.match(show.stdout, /revision 4 by bootstrap-admin: rollback to revision 2\nproduction: the Production stage\npilot: version \d+ for groups [0-9a-f-]+\nsilent: version \d+ on 25% of production traffic/);
-    assert.equal(run(['deploy', 'pilot', '--model', a.model, '--version', String(b.version), '--groups', 'no-such-group']).code, 2);
-    assert.equal(run(['deploy', 'frobnicate', '--model', a.model]).code, 2);
+    const noGroup = await run(['deploy', 'pilot', '--model', a.model, '--version', bv, '--groups', 'no-such-group']);
+    assert.equal(noGroup.code, 2);
+    assert.equal((await run(['deploy', 'frobnicate', '--model', a.model])).code, 2);
   });
 });
 
@@ -100,7 +118,8 @@ describe('modelyard score', () => {
     writeFileSync(input, `${['id', ...s.feature_names].join(',')}\n${Array.from({ length: 30 }, (_, i) => [`c${i}`, ...s.feature_names.map((f) => rows[i % rows.length]![f])].join(',')).join('\n')}\n`);
     const output = path.join(home, 'scored.csv');
     const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
-    const ok = cli(['score', '--model', model, '--input', input, '--id-column', 'id', '--wait', '--output', output], keyEnv);
+    const ok = await cli(['score', '--model', model, '--input', input, '--id-column', 'id', '--wait',
+      '--output', output], keyEnv);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /\[#{30}\] 100%/);
     assert.match(ok.stdout, /succeeded: 30 rows scored, 0 rows failed/);
@@ -109,12 +128,13 @@ describe('modelyard score', () => {
     assert.equal(lines[1]!.split(',')[0], 'c0');
     assert.equal(Number(lines[1]!.split(',')[1]), s.expected.label[0]);
 
-    const failed = cli(['score', '--model', model, '--input', input, '--id-column', 'customer', '--wait', '--json'], keyEnv);
+    const failed = await cli(['score', '--model', model, '--input', input, '--id-column', 'customer', '--wait',
+      '--json'], keyEnv);
     assert.equal(failed.code, 1, failed.stdout);
     assert.equal(JSON.parse(failed.stdout).status, 'failed');
-    const missing = cli(['score', '--model', 'no-such-model', '--input', input], keyEnv);
+    const missing = await cli(['score', '--model', 'no-such-model', '--input', input], keyEnv);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not found.*HTTP 404/);
-    assert.equal(cli(['score', '--model', model], keyEnv).code, 2);
+    assert.equal((await cli(['score', '--model', model], keyEnv)).code, 2);
   });
 });

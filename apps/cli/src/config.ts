@@ -1,14 +1,19 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ApiError, ModelyardClient } from '@modelyard/contracts';
 
 export interface CliConfig {
   url: string;
   apiKey?: string;
 }
 
-/** `$XDG_CONFIG_HOME/modelyard/config.json` (or ~/.config/...), written 0600 because it holds a key. */
+/**
+ * `$MODELYARD_CONFIG`, else `$XDG_CONFIG_HOME/modelyard/config.json` (or ~/.config/...), written 0600 because it
+ * holds a key.
+ */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MODELYARD_CONFIG) return path.resolve(env.MODELYARD_CONFIG);
   const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
   return path.join(base, 'modelyard', 'config.json');
 }
@@ -29,10 +34,28 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
 export function saveCliConfig(cfg: CliConfig, env: NodeJS.ProcessEnv = process.env): string {
   const p = configPath(env);
   mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
+  // The mode option applies only when the file is created: an older file with looser bits is tightened too.
   writeFileSync(p, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(p, 0o600);
   return p;
 }
 
 export function clearCliConfig(env: NodeJS.ProcessEnv = process.env): void {
   rmSync(configPath(env), { force: true });
+}
+
+/** A client for the saved login (or MODELYARD_URL / MODELYARD_API_KEY); fails when there is no key. */
+export function apiClient(): { cfg: CliConfig & { apiKey: string }; api: ModelyardClient } {
+  const cfg = loadCliConfig();
+  if (!cfg.apiKey) {
+    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
+  }
+  const apiKey = cfg.apiKey;
+  const api = new ModelyardClient({ baseUrl: cfg.url, apiKey, userAgent: 'modelyard-cli' });
+  return { cfg: { ...cfg, apiKey }, api };
+}
+
+/** `route` (no leading slash) joined onto the configured base URL, which may itself have a path. */
+export function apiUrl(cfg: CliConfig, route: string): URL {
+  return new URL(route, cfg.url.replace(/\/?$/, '/'));
 }

@@ -3,72 +3,109 @@ import { ApiError } from '@modelyard/contracts';
 import { login, logout, whoami } from './commands/auth.js';
 import { alias, FailedError, modelsCreate, modelsList, promote, register } from './commands/models.js';
 import { deploy } from './commands/deploy.js';
+import { jobs } from './commands/jobs.js';
+import { predict } from './commands/predict.js';
 import { score } from './commands/score.js';
+import { bashCompletion, zshCompletion } from './completion.js';
+import { commandHelp, COMMANDS, flagsOf, overview } from './help.js';
+import { RemoteError } from './http.js';
 import { EXIT, makeIo, UsageError } from './output.js';
 
-const HELP = `modelyard: the Modelyard command line
+/** Set by the bundle step (apps/cli/bundle.mjs) from package.json. */
+declare const MODELYARD_CLI_VERSION: string | undefined;
+const VERSION = typeof MODELYARD_CLI_VERSION === 'string' ? MODELYARD_CLI_VERSION : 'dev';
 
-Usage:
-  modelyard login [--url URL] [--api-key KEY]   verify a key and save it (prompts for the key on a terminal)
-  modelyard whoami                              who the saved key (or MODELYARD_API_KEY) belongs to
-  modelyard logout                              forget the saved key
-  modelyard models create NAME [--description D] [--requires-approval]
-  modelyard models list [--search S]
-  modelyard register --model NAME (--file model.onnx | --uri s3://b/k) [--backend local|s3|azure]
-                     [--signature sig.json] [--reference ref.json] [--sample-input rows.json]
-                     [--tag k=v]... [--metric k=v]...
-                     [--git-commit SHA] [--run-id ID] [--ci-job-url URL] [--dataset-uri URI]
-                     [--description D] [--stage Staging] [--wait] [--timeout SECONDS]
-  modelyard promote --model NAME --version N [--stage Production] [--comment C] [--no-archive]
-  modelyard alias set --model NAME --alias A --version N
-  modelyard alias delete --model NAME --alias A
-  modelyard deploy show --model NAME
-  modelyard deploy pilot --model NAME --version N [--groups a,b] [--percentage P]
-  modelyard deploy silent --model NAME --version N [--sample-rate R]
-  modelyard deploy production --model NAME (--version N | --follow-stage)
-  modelyard deploy rollback --model NAME [--revision R]
-  modelyard score --model NAME --input (file.csv | file.jsonl | s3://b/k) [--version N | --alias A]
-                  [--id-column C] [--store-entity C] [--wait] [--timeout SECONDS] [--output out.csv]
+/** Every flag any command takes; main() then refuses those the command's usage does not list. */
+const OPTIONS = {
+  url: { type: 'string' }, 'api-key': { type: 'string' }, json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+  model: { type: 'string' }, file: { type: 'string' }, uri: { type: 'string' }, signature: { type: 'string' },
+  reference: { type: 'string' }, 'sample-input': { type: 'string' }, tag: { type: 'string', multiple: true },
+  metric: { type: 'string', multiple: true }, 'git-commit': { type: 'string' }, 'run-id': { type: 'string' },
+  'ci-job-url': { type: 'string' }, 'dataset-uri': { type: 'string' }, backend: { type: 'string' },
+  description: { type: 'string' }, stage: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' },
+  version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },
+  'no-archive': { type: 'boolean' },
+  search: { type: 'string' }, 'requires-approval': { type: 'boolean' }, groups: { type: 'string' },
+  percentage: { type: 'string' }, 'follow-stage': { type: 'boolean' }, 'sample-rate': { type: 'string' },
+  revision: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, 'id-column': { type: 'string' },
+  'store-entity': { type: 'string' }, format: { type: 'string' }, status: { type: 'string' }, type: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
 
-Options:
-  --json        machine-readable output
-  -h, --help    this text
+/** How many positionals follow each command word (actions and names); more is a usage error. */
+const MAX_POSITIONALS: Record<string, number> = {
+  models: 2, alias: 1, deploy: 1, predict: 2, jobs: 2, completion: 1, help: 1,
+};
 
-Environment: MODELYARD_URL, MODELYARD_API_KEY (they override the saved login).
-Exit codes: 0 ok, 1 failed, 2 usage error.`;
+function errorLine(code: string | undefined, status: number, message: string) {
+  const why = [code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
+  return `error: ${message}${why ? ` (${why})` : ''}`;
+}
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        url: { type: 'string' }, 'api-key': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' }, file: { type: 'string' }, uri: { type: 'string' }, signature: { type: 'string' },
-        reference: { type: 'string' }, 'sample-input': { type: 'string' }, tag: { type: 'string', multiple: true }, metric: { type: 'string', multiple: true },
-        'git-commit': { type: 'string' }, 'run-id': { type: 'string' }, 'ci-job-url': { type: 'string' }, 'dataset-uri': { type: 'string' },
-        backend: { type: 'string' }, description: { type: 'string' }, stage: { type: 'string' }, wait: { type: 'boolean' },
-        timeout: { type: 'string' }, version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },
-        'no-archive': { type: 'boolean' }, search: { type: 'string' }, 'requires-approval': { type: 'boolean' },
-        groups: { type: 'string' }, percentage: { type: 'string' }, 'follow-stage': { type: 'boolean' }, 'sample-rate': { type: 'string' }, revision: { type: 'string' },
-        input: { type: 'string' }, output: { type: 'string' }, 'id-column': { type: 'string' }, 'store-entity': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}\n`);
+  // Global words before a command: `modelyard --version`, `modelyard --help`, `modelyard --json whoami`.
+  let i = 0;
+  let jsonFirst = false;
+  for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
+    const a = argv[i]!;
+    if (a === '--version' || a === '-V') {
+      process.stdout.write(`${VERSION}\n`);
+      return EXIT.OK;
+    }
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(`${overview(VERSION)}\n`);
+      return EXIT.OK;
+    }
+    if (a === '--json') jsonFirst = true;
+    else {
+      process.stderr.write(`error: unknown option ${a}\n\n${overview(VERSION)}\n`);
+      return EXIT.USAGE;
+    }
+  }
+  const command = argv[i];
+  if (!command) {
+    process.stderr.write(`${overview(VERSION)}\n`);
     return EXIT.USAGE;
   }
-  const { values, positionals } = parsed;
-  const io = makeIo(values.json ?? false);
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    io.out(HELP);
-    return values.help ? EXIT.OK : EXIT.USAGE;
+  if (!COMMANDS[command]) {
+    process.stderr.write(`error: unknown command: ${command}\n\nRun \`modelyard --help\` for the list of commands.\n`);
+    return EXIT.USAGE;
   }
+  const usageError = (message: string) => {
+    process.stderr.write(`error: ${message}\n\n${commandHelp(command)}\n`);
+    return EXIT.USAGE;
+  };
+  let parsed;
   try {
-    const maxPositionals: Record<string, number> = { models: 2, alias: 1, deploy: 1 };
-    if (rest.length > (maxPositionals[command] ?? 0)) throw new UsageError(`unexpected argument: ${rest[rest.length - 1]}`);
+    parsed = parseArgs({ args: argv.slice(i + 1), allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values, positionals: rest } = parsed;
+  if (values.help) {
+    process.stdout.write(`${commandHelp(command)}\n`);
+    return EXIT.OK;
+  }
+  const allowed = new Set([...flagsOf(command), 'json', 'help']);
+  const stray = Object.keys(values).find((k) => !allowed.has(k));
+  if (stray) return usageError(`${command} takes no --${stray}`);
+  if (rest.length > (MAX_POSITIONALS[command] ?? 0)) return usageError(`unexpected argument: ${rest[rest.length - 1]}`);
+
+  const io = makeIo(jsonFirst || (values.json ?? false));
+  try {
     switch (command) {
+      case 'help': {
+        const topic = rest[0];
+        if (topic && !COMMANDS[topic]) throw new UsageError(`unknown command: ${topic}`);
+        io.out(topic ? commandHelp(topic) : overview(VERSION));
+        break;
+      }
+      case 'completion':
+        if (rest[0] === 'bash') io.out(bashCompletion());
+        else if (rest[0] === 'zsh') io.out(zshCompletion());
+        else throw new UsageError('usage: modelyard completion bash|zsh');
+        break;
       case 'login': await login(io, { url: values.url, apiKey: values['api-key'] }); break;
       case 'whoami': await whoami(io); break;
       case 'logout': logout(io); break;
@@ -82,21 +119,19 @@ async function main(argv: string[]): Promise<number> {
       case 'alias': await alias(io, rest[0], values); break;
       case 'deploy': await deploy(io, rest[0], values); break;
       case 'score': await score(io, values); break;
-      default: throw new UsageError(`unknown command: ${command}`);
+      case 'predict': await predict(io, rest[0], rest[1], values); break;
+      case 'jobs': await jobs(io, rest[0], rest[1], values); break;
     }
     return EXIT.OK;
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`error: ${e.message}\n\n${HELP}`);
-      return EXIT.USAGE;
-    }
+    if (e instanceof UsageError) return usageError(e.message);
     if (e instanceof FailedError) {
       if (!io.json) io.err(`error: ${e.message}`);
       return EXIT.FAILED;
     }
-    if (e instanceof ApiError) {
-      if (io.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message, status: e.status } }));
-      else io.err(`error: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}`);
+    if (e instanceof ApiError || e instanceof RemoteError) {
+      if (io.json) io.out(JSON.stringify({ error: { code: e.code ?? null, message: e.message, status: e.status } }));
+      else io.err(errorLine(e.code, e.status, e.message));
       return EXIT.FAILED;
     }
     io.err(`error: ${(e as Error).message}`);

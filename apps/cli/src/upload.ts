@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { ApiError } from '@modelyard/contracts';
 
 /**
  * Streams `spec` (JSON field) then the file as multipart/form-data without loading the file in memory; the
@@ -24,15 +25,23 @@ export async function uploadMultipart(url: string, apiKey: string, spec: unknown
     }
     yield tail;
   }
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${apiKey}`, 'content-type': `multipart/form-data; boundary=${boundary}`,
-      'content-length': String(head.length + size + tail.length), 'user-agent': 'modelyard-cli',
-    },
-    body: body() as unknown as RequestInit["body"],
-    duplex: 'half',
-  } as RequestInit & { duplex: 'half' });
+  try {
+    return await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${apiKey}`, 'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(head.length + size + tail.length), 'user-agent': 'modelyard-cli',
+      },
+      body: body() as unknown as RequestInit["body"],
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+  } catch (e) {
+    // Name the socket error (EPIPE, ECONNRESET, ECONNREFUSED): "fetch failed" alone says nothing.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (e as Error).message;
+    const origin = new URL(url).origin;
+    throw new ApiError(0, 'NETWORK', `the upload to ${origin} failed after ${sent} of ${size} bytes: ${why}`);
+  }
 }
 
 /** A one-line bar on stderr; `unit` 'MiB' shows bytes sent, '%' a plain percentage. */
