@@ -68,4 +68,11 @@ describe('code boundaries', () => {
     assert.deepEqual(outside, [], 'types and Tensor come from the engine (libs/server/src/engine/index.ts)');
     assert.deepEqual(importers, [path.join('libs', 'server', 'src', 'engine', 'ort.ts')]);
   });
+
+  it('the engine builds only on the ONNX file format and the platform, never on the services that use it', () => {
+    const offenders = sources('libs/server/src/engine')
+      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from '(\.\.\/[^']+)'/g)].map((m) => `${rel(f)}: ${m[1]}`))
+      .filter((imp) => !/: \.\.\/(onnx|platform)\//.test(imp));
+    assert.deepEqual(offenders, []);
+  });
 });

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TSignature } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
-import { mergeSignature } from '../registry/signature-override.js';
+import { mergeSignature } from './signature-override.js';
 import { prepareModel } from './inspect.js';
 import { runSamples, type SampleRow } from './runner.js';
 import type { SandboxRequest, SandboxResult } from './sandbox.js';

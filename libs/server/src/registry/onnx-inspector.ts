@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DEFAULT_SANDBOX_LIMITS, runInSandbox, SANDBOX_LIMITS, type SandboxLimits } from '../engine/sandbox.js';
 import type { InspectedModel, ModelInspector } from './ports.js';
 
-export { mergeSignature } from './signature-override.js';
+export { mergeSignature } from '../engine/signature-override.js';
 
 /**
  * The registry's ModelInspector, on the engine. Every look at an uploaded model (reading, loading, warming,
