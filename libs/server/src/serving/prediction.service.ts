@@ -31,8 +31,9 @@ export interface Selection {
 }
 
 /**
- * The one engine every request format goes through: authorize, pick the version, build nothing itself
- * (adapters turn bodies into feeds), run the session within the time budget.
+ * The one path every request format goes through: authorize, pick the version, build nothing itself
+ * (adapters turn bodies into feeds with the engine's tensor builder), run it on the engine's Runner within the
+ * time budget.
  */
 @Injectable()
 export class PredictionService {
