@@ -10,7 +10,7 @@ import { RegistryValidationService } from './registry/registry-validation.servic
 import { RegistrySweepService } from './registry/registry-sweep.service.js';
 import { OnnxModelInspector } from './registry/onnx-inspector.js';
 import { MODEL_INSPECTOR } from './registry/ports.js';
-import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './onnx/onnx-sandbox.js';
+import { DEFAULT_SANDBOX_LIMITS, SANDBOX_LIMITS, type SandboxLimits } from './engine/sandbox.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookDeliveryService } from './webhooks/webhook-delivery.service.js';

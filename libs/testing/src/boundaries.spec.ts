@@ -56,4 +56,23 @@ describe('code boundaries', () => {
       .map(rel);
     assert.deepEqual(offenders, []);
   });
+
+  it('only the engine (libs/server/src/engine) imports onnxruntime, through its one file ort.ts', () => {
+    const runtime = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]onnxruntime-/;
+    const importers = ['apps', 'libs', 'test']
+      .flatMap((d) => sources(d, ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs']))
+      .filter((f) => runtime.test(readFileSync(f, 'utf8')))
+      .map(rel);
+    const engine = path.join('libs', 'server', 'src', 'engine') + path.sep;
+    const outside = importers.filter((f) => !f.startsWith(engine));
+    assert.deepEqual(outside, [], 'types and Tensor come from the engine (libs/server/src/engine/index.ts)');
+    assert.deepEqual(importers, [path.join('libs', 'server', 'src', 'engine', 'ort.ts')]);
+  });
+
+  it('the engine builds only on the ONNX file format and the platform, never on the services that use it', () => {
+    const offenders = sources('libs/server/src/engine')
+      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from '(\.\.\/[^']+)'/g)].map((m) => `${rel(f)}: ${m[1]}`))
+      .filter((imp) => !/: \.\.\/(onnx|platform)\//.test(imp));
+    assert.deepEqual(offenders, []);
+  });
 });

@@ -1,9 +1,9 @@
-import type * as ort from 'onnxruntime-node';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiConfig } from '@modelyard/config';
 import {
   mlflowBodyKind, parseMlflow, parseModelyard, parseOip, parseRowFormat, PredictionService, renderMlflow, renderModelyard,
-  renderModelyardJson, renderOip, renderRowFormat, ServingMetrics, type PredictionLabels, type Principal, type Selection, type ServedVersion, type VersionSelector,
+  renderModelyardJson, renderOip, renderRowFormat, ServingMetrics, type Feeds, type Outputs, type PredictionLabels,
+  type Principal, type Selection, type ServedVersion, type VersionSelector,
 } from '@modelyard/server';
 import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 
@@ -15,12 +15,12 @@ export interface PredictRequest {
 }
 
 interface Prepared {
-  feeds: Record<string, ort.Tensor>;
+  feeds: Feeds;
   /** The OIP `outputs` filter; undefined = every output (and micro-batching allowed). */
   outputs?: string[];
-  render(out: Record<string, ort.Tensor>): unknown;
+  render(out: Outputs): unknown;
   /** The same answer already as JSON text, where a format writes it faster than JSON.stringify. */
-  renderJson?(out: Record<string, ort.Tensor>): string;
+  renderJson?(out: Outputs): string;
 }
 
 /** One request format: its metrics label and how it turns a body into feeds and outputs into an answer. */
@@ -67,7 +67,7 @@ export interface PredictOutcome {
   served: ServedVersion;
   role: string;
   prepared: Prepared;
-  outputs: Record<string, ort.Tensor>;
+  outputs: Outputs;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ZReferenceDataset, ZSignature, type JobPayloadParsed } from '@modelyard/contracts';
+import { assertChecksum, servedArtifact, type ArtifactFacts } from '../engine/index.js';
 import { AppError } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
@@ -73,9 +74,10 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
       let note: string | null = missing.length ? `Not in the reference dataset (profiled as all missing): ${missing.join(', ')}` : null;
       if (schema.outputs.length) {
         try {
-          profile.outputs = await this.outputProfile(v.servingUri ?? v.storageUri, signature, schema, dataset);
+          profile.outputs = await this.outputProfile(v, signature, schema, dataset);
         } catch (e) {
-          if (!(e instanceof AppError)) throw e;
+          // A swapped artifact (INTERNAL) or an outage is not the model's answer: retried, then failed as a whole.
+          if (!(e instanceof AppError) || e.status >= 500) throw e;
           // Features alone still make a useful profile; say why outputs are not monitored.
           schema.outputs = [];
           note = [note, `Outputs are not monitored: ${e.message}`].filter(Boolean).join('. ');
@@ -94,8 +96,14 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     }
   }
 
-  private async outputProfile(uri: string, signature: ReturnType<typeof ZSignature.parse>, schema: DriftSchema, dataset: { feature_names: string[]; rows: unknown[][] }) {
+  private async outputProfile(
+    v: ArtifactFacts, signature: ReturnType<typeof ZSignature.parse>, schema: DriftSchema,
+    dataset: { feature_names: string[]; rows: unknown[][] },
+  ) {
+    // The bytes every api serves, checked as the engine checks them before loading: a swapped artifact is refused.
+    const { uri, sha256 } = servedArtifact(v);
     const bytes = await readBytes(await this.store.get(uri), this.store.maxUploadBytes(), 'The model artifact');
+    assertChecksum(bytes, sha256, uri);
     const rows = dataset.rows.slice(0, MAX_OUTPUT_PROFILE_ROWS);
     const records = rows.map((r) => Object.fromEntries(dataset.feature_names.map((n, i) => [n, r[i]])));
     const outputs = (await this.inspector.runSamples(bytes, signature as never, records)) as Record<string, unknown>;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadWorkerConfig } from '@modelyard/config';
@@ -190,5 +190,23 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     const status = Object.fromEntries(done.report!.features.map((f) => [f.name, f.status]));
     assert.deepEqual(status, { sepal_length: 'ok', sepal_width: 'drift', petal_length: 'ok', petal_width: 'ok' });
     assert.deepEqual(done.report!.outputs, []);
+  });
+
+  it('does not profile outputs from a model artifact swapped in storage after validation', async () => {
+    const v = versions[0]!;
+    const row = await ctx.get(PrismaService).client.modelVersion.findUniqueOrThrow({ where: { id: v.id } });
+    const file = fileURLToPath(row.servingUri ?? row.storageUri);
+    const original = readFileSync(file);
+    // A valid model with the same signature: without the checksum its answers would become the reference.
+    writeFileSync(file, readFileSync(path.join(FIXTURES, 'iris_rf/model.onnx')));
+    try {
+      const r = (await ctx.get(DriftProfilerService).handle({ versionId: v.id }, job)) as { failed?: string };
+      assert.equal(r.failed, 'The stored artifact <url> does not match its checksum');
+      const p = await ctx.get(DriftService).profile(admin, model, v.number);
+      assert.equal(p.status, 'failed');
+      assert.equal(p.error, r.failed);
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { parseAnyFormat } from '../serving/formats/any-format.js';
 import { ServingService } from '../serving/serving.service.js';
-import { InputError } from '../serving/tensors.js';
+import { InputError, runVersion } from '../engine/index.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { signWebhook } from '../webhooks/webhook-delivery.service.js';
@@ -40,7 +40,7 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
       const req = job.request as { body: unknown; csv: boolean };
       // No row limit here: the API applied its limits when it accepted the request.
       const parsed = parseAnyFormat(job.format as TPredictFormat, req.body, req.csv, served, { maxRows: Number.MAX_SAFE_INTEGER }, jobId);
-      const outputs = await served.session.run(parsed.feeds, parsed.outputs ?? served.outputNames);
+      const outputs = await runVersion(served, parsed.feeds, parsed.outputs);
       const result = parsed.render(outputs);
       const ok = await this.repo.transition(jobId, ['running'], {
         status: 'succeeded', result: JSON.parse(JSON.stringify(result)), progress: 100, finishedAt: new Date(), error: null,

@@ -2,9 +2,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { createSession, type ServedVersion, Tensor } from '../engine/index.js';
 import { irisSignature, served } from '../serving/formats/formats.test-support.js';
-import type { ServedVersion } from '../serving/served-version.js';
 import { BatchScorer, jsonRow, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';
 
@@ -22,7 +21,8 @@ function csvRows(text: string): { header: string[]; rows: InputRow[] } {
 describe('BatchScorer (iris_logreg in onnxruntime)', () => {
   let sv: ServedVersion;
   before(async () => {
-    sv = served(irisSignature(), { session: await ort.InferenceSession.create(path.join(FIXTURE, 'model.onnx')), outputNames: ['label', 'probabilities'] });
+    const session = await createSession(readFileSync(path.join(FIXTURE, 'model.onnx')));
+    sv = served(irisSignature(), { session, outputNames: ['label', 'probabilities'] });
   });
 
   const F = () => samples.feature_names;

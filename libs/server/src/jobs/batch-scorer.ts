@@ -1,9 +1,9 @@
-import type * as ort from 'onnxruntime-node';
+import {
+  expected, type Feeds, feedsFromRecords, InputError, makeTensor, type Outputs, preview, runVersion, type ServedVersion,
+} from '../engine/index.js';
 import { classifierView } from '../serving/formats/modelyard.format.js';
 import { feedsFromTable } from '../serving/formats/mlflow.format.js';
-import { expected, feedsFromRecords, InputError, makeTensor, preview } from '../serving/tensors.js';
 import type { TTensorSpec } from '@modelyard/contracts';
-import type { ServedVersion } from '../serving/served-version.js';
 import { csvField, type CsvRecord } from './csv-stream.js';
 
 export type BatchFormat = 'csv' | 'jsonl';
@@ -86,7 +86,7 @@ export class BatchScorer {
       if (why) bad(row, why);
       else good.push(row);
     }
-    let feeds: Record<string, ort.Tensor> | null = null;
+    let feeds: Feeds | null = null;
     let usable = good;
     if (good.length) {
       try {
@@ -110,7 +110,7 @@ export class BatchScorer {
     const stored: StoredRow[] = [];
     let output = '';
     if (feeds) {
-      const outputs = await this.sv.session.run(feeds, this.sv.outputNames);
+      const outputs = await runVersion(this.sv, feeds);
       const direct = this.opts.format === 'csv' && this.entityIndex < 0 ? this.directCsv(outputs, usable) : null;
       if (direct !== null) {
         const errors = failed.sort((a, b) => a.line - b.line).map((f) => f.text).join('');
@@ -146,7 +146,7 @@ export class BatchScorer {
    * CSV lines straight from a classifier's label and [N, classes] probability tensors, without the per-row arrays
    * of the general path: formatting is most of a batch job's CPU. Null when the outputs are not that shape.
    */
-  private directCsv(outputs: Record<string, ort.Tensor>, usable: InputRow[]): string | null {
+  private directCsv(outputs: Outputs, usable: InputRow[]): string | null {
     const labelT = this.sv.labelOutput ? outputs[this.sv.labelOutput] : undefined;
     const probT = this.sv.probabilityOutput ? outputs[this.sv.probabilityOutput] : undefined;
     if (!labelT || !probT || !this.classes || probT.dims.length !== 2 || probT.dims[1] !== this.classes.length || labelT.type === 'string') return null;
@@ -173,7 +173,7 @@ export class BatchScorer {
     return out;
   }
 
-  private feeds(rows: InputRow[]): Record<string, ort.Tensor> {
+  private feeds(rows: InputRow[]): Feeds {
     if (this.fast) return this.fastFeeds(rows);
     if (this.opts.format === 'csv') return feedsFromTable(this.sv.signature, this.columns, rows.map((r) => r.csv!.fields), true, NO_LIMIT);
     return feedsFromRecords(this.sv.signature, rows.map((r) => r.json), NO_LIMIT);
@@ -184,7 +184,7 @@ export class BatchScorer {
  * The same checks as the general CSV path (a blank cell is missing, anything `Number` cannot read or that is not
  * finite is refused), without a per-cell regular expression: about four times faster on wide inputs.
  */
-function fastFeedsOf(fast: { spec: TTensorSpec; at: number[]; dims: number[] }, rows: InputRow[]): Record<string, ort.Tensor> {
+function fastFeedsOf(fast: { spec: TTensorSpec; at: number[]; dims: number[] }, rows: InputRow[]): Feeds {
   const { spec, at } = fast;
   const w = at.length;
   const data = spec.dtype === 'float64' ? new Float64Array(rows.length * w) : new Float32Array(rows.length * w);

@@ -9,7 +9,7 @@ import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { ServingService } from '../serving/serving.service.js';
-import { InputError } from '../serving/tensors.js';
+import { InputError } from '../engine/index.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
 import { BatchScorer, columnIndexes, jsonRow, type BatchFormat, type InputRow } from './batch-scorer.js';

@@ -14,7 +14,7 @@ import { COMMON_CONFIG, SECRET_KEY } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ServingService } from '../serving/serving.service.js';
-import type { ServedVersion } from '../serving/served-version.js';
+import type { ServedVersion } from '../engine/index.js';
 import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';

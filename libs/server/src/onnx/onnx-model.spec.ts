@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { signatureFromModel } from './onnx-inspect.js';
+import { signatureFromModel } from '../engine/inspect.js';
 import { parseMetadataList, readOnnxModel, readOnnxModelFile } from './onnx-model.js';
 import { FIXTURES_DIR, fixture, sharedModel } from './onnx.test-support.js';
 

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
-import { inspectModel, prepareModel } from './onnx-inspect.js';
+import { inspectModel, prepareModel } from '../engine/inspect.js';
+import { Tensor } from '../engine/ort.js';
+import { runInputs } from '../engine/runner.js';
+import { createSession } from '../engine/session.js';
 import { readOnnxModel } from './onnx-model.js';
 import { FIELD, OnnxTypes } from './onnx-proto.js';
-import { createOnnxSession, runInputs } from './onnx-session.js';
 import { encodeLengthDelimited, scanFields } from './onnx-wire.js';
 import { stripZipMap, ZIPMAP_METADATA_KEY } from './onnx-zipmap.js';
 import { assertMatches, fixture, validationFailed } from './onnx.test-support.js';
@@ -21,10 +22,11 @@ describe('stripZipMap', () => {
   for (const c of CASES) {
     describe(`${c.name} (${c.keyType} labels)`, () => {
       const { bytes: raw, samples } = fixture(c.name);
-      const firstRows = () => new ort.Tensor('float32', Float32Array.from((samples.input_data.float_input as number[][]).flat()), [samples.input_data.float_input!.length, 4]);
+      const rows = samples.input_data.float_input as number[][];
+      const firstRows = () => new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]);
 
       it('the raw model loads, but onnxruntime-node cannot fetch its seq(map) output', async () => {
-        const session = await createOnnxSession(raw);
+        const session = await createSession(raw);
         try {
           assert.deepEqual(session.outputMetadata.map((m) => m.isTensor), [true, false]);
           await assert.rejects(session.run({ float_input: firstRows() }), /Non tensor type is temporarily not supported/);
@@ -60,7 +62,7 @@ describe('stripZipMap', () => {
         assert.equal(signature.task, 'classification');
         assert.deepEqual(signature.classes, c.classes, 'classes carried over from the ZipMap attribute');
 
-        const session = await createOnnxSession(stripped.bytes);
+        const session = await createSession(stripped.bytes);
         try {
           const outputs = await runInputs(session, signature, samples.input_data);
           assertMatches('output_probability', outputs.output_probability!, samples.expected.output_probability!, samples.tolerance.output_probability);

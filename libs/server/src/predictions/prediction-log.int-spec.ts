@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
+import { type ServedVersion, Tensor } from '../engine/index.js';
 import { loadWorkerConfig } from '@modelyard/config';
 import { integrationEnv, uniqueId } from '@modelyard/testing';
 import { PrismaService } from '../db/prisma.service.js';
 import { createLogger } from '../platform/logger.js';
 import { RedisService } from '../platform/redis.service.js';
-import type { ServedVersion } from '../serving/served-version.js';
 import { PredictionLogShipper } from './prediction-log.js';
 import { PredictionLogRepository } from './prediction-log.repository.js';
 import { PredictionIngestService } from './prediction-ingest.service.js';
@@ -26,10 +25,10 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
   const sv = {
     model, version: 2, signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] }], outputs: [] },
   } as unknown as ServedVersion;
-  const feeds = { x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [2, 2]) };
+  const feeds = { x: new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [2, 2]) };
   const outputs = {
-    label: new ort.Tensor('int64', BigInt64Array.from([0n, 1n]), [2]),
-    probabilities: new ort.Tensor('float32', Float32Array.from([0.75, 0.25, 0.25, 0.75]), [2, 2]),
+    label: new Tensor('int64', BigInt64Array.from([0n, 1n]), [2]),
+    probabilities: new Tensor('float32', Float32Array.from([0.75, 0.25, 0.25, 0.75]), [2, 2]),
   };
 
   it('keeps every sampled request as feature records and outputs per row', async () => {

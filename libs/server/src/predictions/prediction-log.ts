@@ -1,10 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type * as ort from 'onnxruntime-node';
+import { type Feeds, flatValues, type Outputs, type ServedVersion } from '../engine/index.js';
 import type { Logger } from 'pino';
 import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
-import type { ServedVersion } from '../serving/served-version.js';
-import { flatValues } from '../serving/tensors.js';
 
 /** One sampled request: its rows as {feature: value} and the outputs per row. */
 export interface PredictionLogEntry {
@@ -26,7 +24,7 @@ const FLUSH_MS = 1000;
 export const MAX_BUFFERED = 10_000;
 
 /** Rebuilds rows from the typed feeds, so every request format logs the same shape. */
-export function rowsOf(sv: ServedVersion, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>) {
+export function rowsOf(sv: ServedVersion, feeds: Feeds, outputs: Outputs) {
   const n = feeds[sv.signature.inputs[0]!.name]?.dims[0] ?? 0;
   const features: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
   for (const spec of sv.signature.inputs) {
@@ -71,7 +69,9 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
     await this.flush();
   }
 
-  maybeLog(rate: number, sv: ServedVersion, role: string, silent: boolean, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>, latencyMs: number) {
+  maybeLog(
+    rate: number, sv: ServedVersion, role: string, silent: boolean, feeds: Feeds, outputs: Outputs, latencyMs: number,
+  ) {
     if (rate <= 0 || Math.random() >= rate) return;
     const rows = rowsOf(sv, feeds, outputs);
     const entry: PredictionLogEntry = { model: sv.model, version: sv.version, role, silent, at: new Date().toISOString(), ...rows, latencyMs };

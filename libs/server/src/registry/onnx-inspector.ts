@@ -1,12 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DEFAULT_SANDBOX_LIMITS, runInSandbox, SANDBOX_LIMITS, type SandboxLimits } from '../onnx/onnx-sandbox.js';
+import { DEFAULT_SANDBOX_LIMITS, runInSandbox, SANDBOX_LIMITS, type SandboxLimits } from '../engine/sandbox.js';
 import type { InspectedModel, ModelInspector } from './ports.js';
 
-export { mergeSignature } from './signature-override.js';
+export { mergeSignature } from '../engine/signature-override.js';
 
 /**
- * The registry's ModelInspector, on the onnx module. Every look at an uploaded model (reading, loading, warming,
- * running rows) happens in a child process with a memory cap and a time limit (../onnx/onnx-sandbox.ts), so a
+ * The registry's ModelInspector, on the engine. Every look at an uploaded model (reading, loading, warming,
+ * running rows) happens in a child process with a memory cap and a time limit (../engine/sandbox.ts), so a
  * hostile or broken model fails its validation instead of taking the worker down.
  */
 @Injectable()

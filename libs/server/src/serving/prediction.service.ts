@@ -1,5 +1,4 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type * as ort from 'onnxruntime-node';
 import type { CommonConfig } from '@modelyard/config';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
@@ -8,14 +7,10 @@ import { Deadlines } from './deadlines.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
-import { MicroBatcher } from './micro-batcher.js';
-import { RUN_DROPPED, RunGate } from './run-gate.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';
 import { ShadowService } from './shadow.service.js';
-import { isDeployed, type ServedVersion } from './served-version.js';
-import { InputError } from './tensors.js';
-
-type Tensors = Record<string, ort.Tensor>;
+import { isDeployed } from './served-version.js';
+import { type Feeds, InputError, type Outputs, RUN_DROPPED, Runner, type ServedVersion } from '../engine/index.js';
 
 export interface PredictOptions {
   timeoutMs: number;
@@ -36,16 +31,18 @@ export interface Selection {
 }
 
 /**
- * The one engine every request format goes through: authorize, pick the version, build nothing itself
- * (adapters turn bodies into feeds), run the session within the time budget.
+ * The one path every request format goes through: authorize, pick the version, build nothing itself
+ * (adapters turn bodies into feeds with the engine's tensor builder), run it on the engine's Runner within the
+ * time budget.
  */
 @Injectable()
 export class PredictionService {
-  private readonly batcher = new MicroBatcher((sv, feeds, outputs, until) => this.merged(sv, feeds, outputs, until));
   private readonly deadlines = new Deadlines();
-  /** MAX_INFLIGHT_RUNS: runs past it wait, and are dropped unstarted once their caller's budget has passed. */
-  private readonly gate: RunGate;
-  private readonly releaseGate = () => this.gate.release();
+  /**
+   * The engine's runs for this process: MAX_INFLIGHT_RUNS (runs past it wait, and are dropped unstarted once their
+   * caller's budget has passed) and micro-batching.
+   */
+  private readonly runner: Runner;
 
   constructor(
     private readonly serving: ServingService,
@@ -57,17 +54,7 @@ export class PredictionService {
   ) {
     const limits = (cfg as (CommonConfig & { serving?: { maxInflightRuns?: number } }) | undefined)?.serving;
     const max = limits?.maxInflightRuns ?? 4;
-    this.gate = new RunGate(max, () => this.metrics.runsDropped.inc());
-  }
-
-  /** The micro-batcher's runs go through the gate too: each holds one slot until it settles. */
-  private merged(sv: ServedVersion, feeds: Tensors, outputs: string[], deadline: number): Promise<Tensors> {
-    const start = () => {
-      const p = sv.session.run(feeds, outputs);
-      p.then(this.releaseGate, this.releaseGate);
-      return p;
-    };
-    return this.gate.tryTake() ? start() : this.gate.wait(deadline).then(start);
+    this.runner = new Runner(max, () => this.metrics.runsDropped.inc());
   }
 
   /**
@@ -102,7 +89,7 @@ export class PredictionService {
     return served ? { served, role } : this.serving.resolve(model, { version: n }).then((sv) => ({ served: sv, role }));
   }
 
-  run(served: ServedVersion, feeds: Record<string, ort.Tensor>, opts: PredictOptions): Promise<Record<string, ort.Tensor>> {
+  run(served: ServedVersion, feeds: Feeds, opts: PredictOptions): Promise<Outputs> {
     if (opts.outputs) {
       const unknown = opts.outputs.filter((o) => !served.outputNames.includes(o));
       if (unknown.length) return Promise.reject(new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`));
@@ -113,15 +100,12 @@ export class PredictionService {
     // A direct run holds a gate slot from start to settle (released in the callbacks below); a waiting one
     // that is dropped never held one.
     let direct = false;
-    let session: Promise<Record<string, ort.Tensor>>;
+    let session: Promise<Outputs>;
     if (microBatch) {
-      session = this.batcher.submit(served, feeds, microBatch, deadline);
+      session = this.runner.batched(served, feeds, microBatch, deadline);
     } else {
       direct = true;
-      const outputs = opts.outputs ?? served.outputNames;
-      session = this.gate.tryTake()
-        ? served.session.run(feeds, outputs)
-        : this.gate.wait(deadline).then(() => served.session.run(feeds, outputs));
+      session = this.runner.direct(served, feeds, opts.outputs ?? served.outputNames, deadline);
     }
     let expired = false;
     const overBudget = () => {
@@ -130,7 +114,7 @@ export class PredictionService {
       return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
     };
     return this.deadlines.guard(session, opts.timeoutMs, overBudget, (out) => {
-      if (direct) this.gate.release();
+      if (direct) this.runner.settled();
       const ms = performance.now() - started;
       this.metrics.observeInference(served.model, served.version, ms / 1000);
       this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, ms);
@@ -141,7 +125,7 @@ export class PredictionService {
     }, (e) => {
       // Dropped before it started: the 503 of the budget (once, whether the timer or the drop came first).
       if (e === RUN_DROPPED) return expired ? e : overBudget();
-      if (direct) this.gate.release();
+      if (direct) this.runner.settled();
       if (e instanceof AppError) return e;
       // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
       return new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);

@@ -1,21 +1,3 @@
-import type * as ort from 'onnxruntime-node';
-import type { TSignature } from '@modelyard/contracts';
-
-/** One loaded, warmed version: the unit the engine runs. Immutable once built; swapped, never mutated. */
-export interface ServedVersion {
-  model: string;
-  version: number;
-  versionId: string;
-  signature: TSignature;
-  session: ort.InferenceSession;
-  /** Output names the session can return (never a ZipMap seq(map)). */
-  outputNames: string[];
-  labelOutput: string | null;
-  probabilityOutput: string | null;
-  loadedAt: number;
-  loadMs: number;
-}
-
 /** What a model serves right now, resolved without touching the database. */
 export interface ModelState {
   model: string;

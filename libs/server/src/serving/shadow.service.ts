@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
-import type * as ort from 'onnxruntime-node';
+import { type Feeds, type Outputs, runVersion, type ServedVersion } from '../engine/index.js';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
@@ -9,13 +9,12 @@ import { classifierView } from './formats/modelyard.format.js';
 import { quantileMs, RollupsService, timeRange } from './rollups.service.js';
 import { RollupsRepository } from './rollups.repository.js';
 import { ComparisonsRepository, type ComparisonDelta } from './comparisons.repository.js';
-import type { ServedVersion } from './served-version.js';
 import { ServingService } from './serving.service.js';
 
 type Delta = ComparisonDelta;
 
 /** How one silent answer compares with production's answer to the same rows. */
-export function compareOutputs(prod: ServedVersion, prodOut: Record<string, ort.Tensor>, silent: ServedVersion, silentOut: Record<string, ort.Tensor>) {
+export function compareOutputs(prod: ServedVersion, prodOut: Outputs, silent: ServedVersion, silentOut: Outputs) {
   const a = classifierView(prod, prodOut) as { predictions: unknown[]; predictions_prob?: number[][] };
   const b = classifierView(silent, silentOut) as { predictions: unknown[]; predictions_prob?: number[][] };
   const rows = a.predictions.length;
@@ -74,7 +73,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     await this.flush();
   }
 
-  mirror(prod: ServedVersion, feeds: Record<string, ort.Tensor>, prodOut: Record<string, ort.Tensor>, cap: number, logRate: number) {
+  mirror(prod: ServedVersion, feeds: Feeds, prodOut: Outputs, cap: number, logRate: number) {
     const silent = this.serving.state(prod.model)?.silent;
     if (!silent?.length) return;
     for (const s of silent) {
@@ -93,7 +92,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
    * with production is measured like a silent version's. Production's shadow run is not production traffic: it
    * is in neither the rollups nor the prediction log.
    */
-  comparePilot(pilot: ServedVersion, feeds: Record<string, ort.Tensor>, pilotOut: Record<string, ort.Tensor>, cap: number) {
+  comparePilot(pilot: ServedVersion, feeds: Feeds, pilotOut: Outputs, cap: number) {
     const production = this.serving.state(pilot.model)?.production;
     if (production === null || production === undefined || production === pilot.version) return;
     if (this.inFlight >= cap || !this.withinBudget()) {
@@ -104,11 +103,11 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     setImmediate(() => void this.runProduction(pilot, production, feeds, pilotOut).finally(() => { this.inFlight--; }));
   }
 
-  private async runProduction(pilot: ServedVersion, production: number, feeds: Record<string, ort.Tensor>, pilotOut: Record<string, ort.Tensor>) {
+  private async runProduction(pilot: ServedVersion, production: number, feeds: Feeds, pilotOut: Outputs) {
     const started = process.hrtime.bigint();
     try {
       const prod = await this.serving.resolve(pilot.model, { version: production });
-      const prodOut = await prod.session.run(feeds, prod.outputNames);
+      const prodOut = await runVersion(prod, feeds);
       this.count(pilot.model, pilot.version, compareOutputs(prod, prodOut, pilot, pilotOut));
     } catch (err) {
       this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
@@ -126,11 +125,11 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     d.valueAbsDiffSum += c.valueAbsDiffSum;
   }
 
-  private async runOne(prod: ServedVersion, version: number, feeds: Record<string, ort.Tensor>, prodOut: Record<string, ort.Tensor>, logRate: number) {
+  private async runOne(prod: ServedVersion, version: number, feeds: Feeds, prodOut: Outputs, logRate: number) {
     const started = process.hrtime.bigint();
     try {
       const sv = await this.serving.resolve(prod.model, { version });
-      const out = await sv.session.run(feeds, sv.outputNames);
+      const out = await runVersion(sv, feeds);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);

@@ -1,7 +1,5 @@
-import type * as ort from 'onnxruntime-node';
+import type { Feeds, Outputs, ServedVersion, ServingLimits } from '../../engine/index.js';
 import type { TPredictFormat } from '@modelyard/contracts';
-import type { ServedVersion } from '../served-version.js';
-import type { ServingLimits } from '../tensors.js';
 import { parseMlflow, renderMlflow } from './mlflow.format.js';
 import { parseModelyard, renderModelyard } from './modelyard.format.js';
 import { parseOip, renderOip } from './oip-v2.format.js';
@@ -9,9 +7,9 @@ import { parseRowFormat, renderRowFormat } from './row-format.format.js';
 
 /** A request parsed by its format's adapter: the feeds, the outputs to fetch, and how to render the answer. */
 export interface ParsedRequest {
-  feeds: Record<string, ort.Tensor>;
+  feeds: Feeds;
   outputs: string[] | undefined;
-  render(outputs: Record<string, ort.Tensor>): unknown;
+  render(outputs: Outputs): unknown;
 }
 
 /**

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
+import { type ServedVersion, type Session, Tensor } from '../../engine/index.js';
 import type { TSignature } from '@modelyard/contracts';
 import { AppError } from '../../platform/errors.js';
-import type { ServedVersion } from '../served-version.js';
 
 /** Factories for the format adapters' specs: a served version needs only its signature to parse and render. */
 export const IRIS_COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -29,7 +28,7 @@ export function twoInputSignature(): TSignature {
 
 export function served(signature: TSignature, over: Partial<ServedVersion> = {}): ServedVersion {
   return {
-    model: 'm', version: 3, versionId: 'v-id', signature, session: null as unknown as ort.InferenceSession,
+    model: 'm', version: 3, versionId: 'v-id', signature, session: null as unknown as Session,
     outputNames: signature.outputs.map((o) => o.name), labelOutput: signature.labelOutput ?? null,
     probabilityOutput: signature.probabilityOutput ?? null, loadedAt: 0, loadMs: 0, ...over,
   };
@@ -37,7 +36,8 @@ export function served(signature: TSignature, over: Partial<ServedVersion> = {})
 
 export const LIMITS = { maxRows: 100 };
 
-export const tensor = (type: ort.Tensor.Type, data: unknown, dims: number[]) => new ort.Tensor(type as 'float32', data as Float32Array, dims);
+export const tensor = (type: Tensor.Type, data: unknown, dims: number[]) =>
+  new Tensor(type as 'float32', data as Float32Array, dims);
 
 /** Asserts a 400 (or `status`) AppError whose message matches. */
 export function assertInputError(fn: () => unknown, message: RegExp, status = 400) {
@@ -49,4 +49,4 @@ export function assertInputError(fn: () => unknown, message: RegExp, status = 40
   });
 }
 
-export const values = (t: ort.Tensor | undefined) => Array.from(t!.data as ArrayLike<unknown>);
+export const values = (t: Tensor | undefined) => Array.from(t!.data as ArrayLike<unknown>);

@@ -1,10 +1,13 @@
-import type * as ort from 'onnxruntime-node';
+import {
+  bufferFor, expected, type Feeds, feedsFromNamedArrays, feedsFromRowArrays, InputError, makeTensor, nest,
+  type Outputs, preview, type ServedVersion, type ServingLimits, type Tensor,
+} from '../../engine/index.js';
 import type { TSignature, TTensorSpec } from '@modelyard/contracts';
 import { AppError } from '../../platform/errors.js';
-import type { ServedVersion } from '../served-version.js';
-import { bufferFor, expected, feedsFromNamedArrays, feedsFromRowArrays, InputError, makeTensor, nest, preview, type ServingLimits } from '../tensors.js';
 import { classifierView } from './modelyard.format.js';
-import { checkRowCount, feedsFromColumns, feedsFromInstances, inputNames, isObject, jsonValues, rowsOf } from './row-format.format.js';
+import {
+  checkRowCount, feedsFromColumns, feedsFromInstances, inputNames, isObject, jsonValues, rowsOf,
+} from './row-format.format.js';
 
 /**
  * MLflow scoring protocol (`mlflow models serve`, MLflow >= 2.0; PROTOCOLS.md section 2).
@@ -41,7 +44,7 @@ export function mlflowBodyKind(contentType: string | undefined): MlflowBodyKind 
   }
 }
 
-export function parseMlflow(body: unknown, kind: MlflowBodyKind, sv: ServedVersion, limits: ServingLimits): Record<string, ort.Tensor> {
+export function parseMlflow(body: unknown, kind: MlflowBodyKind, sv: ServedVersion, limits: ServingLimits): Feeds {
   const sig = sv.signature;
   if (kind === 'csv') {
     if (typeof body !== 'string' || body === '') throw new InputError('The CSV body is empty; send a header row and one row per example');
@@ -81,7 +84,7 @@ export function parseMlflow(body: unknown, kind: MlflowBodyKind, sv: ServedVersi
   }
 }
 
-export function renderMlflow(sv: ServedVersion, outputs: Record<string, ort.Tensor>) {
+export function renderMlflow(sv: ServedVersion, outputs: Outputs) {
   if (sv.labelOutput || sv.probabilityOutput) return { predictions: classifierView(sv, outputs).predictions };
   const names = sv.outputNames;
   if (names.length > 1) return { predictions: rowsOf(names, outputs) };
@@ -95,7 +98,9 @@ export function renderMlflow(sv: ServedVersion, outputs: Record<string, ort.Tens
  * A table (dataframe_split or CSV): columns matched to each input's feature names, or to input names, or, for a
  * single-input model without feature names, taken in order. CSV cells are typed by the input they feed.
  */
-export function feedsFromTable(sig: TSignature, columns: unknown, data: unknown, text: boolean, limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromTable(
+  sig: TSignature, columns: unknown, data: unknown, text: boolean, limits: ServingLimits,
+): Feeds {
   if (!Array.isArray(data)) throw new InputError('"data" must be a list of rows');
   checkRowCount(data.length, limits);
   if (columns === undefined) return feedsFromRowArrays(sig, data, limits);
@@ -112,7 +117,7 @@ export function feedsFromTable(sig: TSignature, columns: unknown, data: unknown,
     if (!Array.isArray(row) || row.length !== width) throw new InputError(`Row ${r}: expected a list of ${width} values (one per column)`);
   }
   const cell = text ? (spec: TTensorSpec, v: unknown) => textValue(spec, v as string) : (_: TTensorSpec, v: unknown) => v;
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   if (sig.inputs.every((s) => s.columns?.length)) {
     for (const spec of sig.inputs) {
       const at = spec.columns!.map((c) => {
@@ -140,7 +145,7 @@ export function feedsFromTable(sig: TSignature, columns: unknown, data: unknown,
 }
 
 /** `inputs: {feature: [value per row]}`: one column per feature name. */
-function feedsFromFeatureColumns(sig: TSignature, cols: Record<string, unknown>, limits: ServingLimits): Record<string, ort.Tensor> {
+function feedsFromFeatureColumns(sig: TSignature, cols: Record<string, unknown>, limits: ServingLimits): Feeds {
   if (!sig.inputs.every((s) => s.columns?.length)) throw new InputError(`"inputs" must be keyed by input name (${inputNames(sig)})`);
   let n: number | undefined;
   for (const spec of sig.inputs) {
@@ -152,7 +157,7 @@ function feedsFromFeatureColumns(sig: TSignature, cols: Record<string, unknown>,
     }
   }
   checkRowCount(n!, limits);
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   for (const spec of sig.inputs) {
     const columns = spec.columns!.map((c) => cols[c] as unknown[]);
     feeds[spec.name] = featureTensor(spec, n!, (r, c) => columns[c]![r]);
@@ -161,7 +166,7 @@ function feedsFromFeatureColumns(sig: TSignature, cols: Record<string, unknown>,
 }
 
 /** One input's [n, features] tensor, each value checked as it is written. */
-function featureTensor(spec: TTensorSpec, n: number, value: (row: number, col: number) => unknown): ort.Tensor {
+function featureTensor(spec: TTensorSpec, n: number, value: (row: number, col: number) => unknown): Tensor {
   const cols = spec.columns!;
   const w = cols.length;
   const buf = bufferFor(spec, n * w);

@@ -1,13 +1,14 @@
-import type * as ort from 'onnxruntime-node';
-import type { ServedVersion } from '../served-version.js';
-import { feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type ServingLimits } from '../tensors.js';
+import {
+  type Feeds, feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type Outputs, type ServedVersion,
+  type ServingLimits,
+} from '../../engine/index.js';
 
 /**
  * Modelyard contract (the classic Flask endpoint, kept compatible):
  * `{"payload": [{feature: value}, …]}` -> `{"predictions", "predictions_prob", "classes", "model", "version"}`.
  * Old clients also send `pipelineFilename` / `implementation`: accepted and ignored.
  */
-export function parseModelyard(body: unknown, sv: ServedVersion, limits: ServingLimits): Record<string, ort.Tensor> {
+export function parseModelyard(body: unknown, sv: ServedVersion, limits: ServingLimits): Feeds {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InputError('The body must be a JSON object with a "payload" list of rows');
   const payload = (body as { payload?: unknown }).payload;
   if (!Array.isArray(payload)) throw new InputError('"payload" must be a list of rows ({feature: value} objects)');
@@ -16,7 +17,7 @@ export function parseModelyard(body: unknown, sv: ServedVersion, limits: Serving
 }
 
 /** Labels, probabilities and classes for classifiers; plain values for regressors and other models. */
-export function classifierView(sv: ServedVersion, outputs: Record<string, ort.Tensor>) {
+export function classifierView(sv: ServedVersion, outputs: Outputs) {
   const probT = sv.probabilityOutput ? outputs[sv.probabilityOutput] : undefined;
   const labelT = sv.labelOutput ? outputs[sv.labelOutput] : undefined;
   if (!probT && !labelT) {
@@ -35,7 +36,7 @@ export function classifierView(sv: ServedVersion, outputs: Record<string, ort.Te
   return { predictions, predictions_prob: probs, classes };
 }
 
-export function renderModelyard(sv: ServedVersion, outputs: Record<string, ort.Tensor>) {
+export function renderModelyard(sv: ServedVersion, outputs: Outputs) {
   return { ...classifierView(sv, outputs), model: sv.model, version: sv.version };
 }
 
@@ -47,7 +48,7 @@ const tails = new WeakMap<ServedVersion, string>();
  * [N, C] float probability tensor): the hot path's biggest allocation was the intermediate arrays. Anything
  * else takes the generic path, so the bytes are always the same.
  */
-export function renderModelyardJson(sv: ServedVersion, outputs: Record<string, ort.Tensor>): string {
+export function renderModelyardJson(sv: ServedVersion, outputs: Outputs): string {
   const probT = sv.probabilityOutput ? outputs[sv.probabilityOutput] : undefined;
   const labelT = sv.labelOutput ? outputs[sv.labelOutput] : undefined;
   const fast = probT && labelT && probT.dims.length === 2 && (probT.type === 'float32' || probT.type === 'float64')

@@ -1,7 +1,8 @@
-import type * as ort from 'onnxruntime-node';
+import {
+  bufferFor, expected, type Feeds, InputError, makeTensor, type Outputs, preview, type ServedVersion,
+  type ServingLimits, type Tensor,
+} from '../../engine/index.js';
 import { OIP_DATATYPE_OF_DTYPE, type TTensorSpec } from '@modelyard/contracts';
-import type { ServedVersion } from '../served-version.js';
-import { bufferFor, expected, InputError, makeTensor, preview, type ServingLimits } from '../tensors.js';
 import { inputNames, isObject, jsonValues } from './row-format.format.js';
 
 /**
@@ -18,7 +19,7 @@ import { inputNames, isObject, jsonValues } from './row-format.format.js';
  */
 export interface OipRequest {
   id: string | undefined;
-  feeds: Record<string, ort.Tensor>;
+  feeds: Feeds;
   /** The `outputs` filter; undefined = every output. */
   outputs: string[] | undefined;
 }
@@ -33,7 +34,7 @@ export function parseOip(body: unknown, sv: ServedVersion, limits: ServingLimits
   if (id !== undefined && typeof id !== 'string') throw new InputError('"id" must be a string');
   if (!Array.isArray(inputs) || inputs.length === 0) throw new InputError('"inputs" must be a non-empty list of tensors');
   const sig = sv.signature;
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   for (let i = 0; i < inputs.length; i++) {
     const input: unknown = inputs[i];
     if (!isObject(input)) throw new InputError(`inputs[${i}] must be an object with name, shape, datatype and data`);
@@ -50,7 +51,7 @@ export function parseOip(body: unknown, sv: ServedVersion, limits: ServingLimits
   return { id, feeds, outputs: outputFilter(outputs, sv) };
 }
 
-function tensorOf(spec: TTensorSpec, input: Record<string, unknown>, limits: ServingLimits): ort.Tensor {
+function tensorOf(spec: TTensorSpec, input: Record<string, unknown>, limits: ServingLimits): Tensor {
   const { datatype, shape, data } = input;
   const want = OIP_DATATYPE_OF_DTYPE[spec.dtype];
   if (datatype === 'FP16' || want === 'FP16') throw new InputError(`Input "${spec.name}": FP16 has no JSON form (the binary tensor extension is not supported)`);
@@ -110,7 +111,7 @@ function outputFilter(outputs: unknown, sv: ServedVersion): string[] | undefined
   return names;
 }
 
-export function renderOip(sv: ServedVersion, outputs: Record<string, ort.Tensor>, names: readonly string[], id: string) {
+export function renderOip(sv: ServedVersion, outputs: Outputs, names: readonly string[], id: string) {
   return {
     model_name: sv.model,
     model_version: String(sv.version),

@@ -1,7 +1,8 @@
-import type * as ort from 'onnxruntime-node';
+import {
+  type Feeds, feedsFromNamedArrays, feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type Outputs,
+  type ServedVersion, type ServingLimits, type Tensor,
+} from '../../engine/index.js';
 import type { TensorDtype, TSignature, TTensorSpec } from '@modelyard/contracts';
-import type { ServedVersion } from '../served-version.js';
-import { feedsFromNamedArrays, feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type ServingLimits } from '../tensors.js';
 
 /**
  * TF Serving / KServe v1 / Vertex AI predict bodies (PROTOCOLS.md section 3):
@@ -14,7 +15,7 @@ import { feedsFromNamedArrays, feedsFromRecords, feedsFromRowArrays, flatValues,
  * (onnxruntime-node string tensors are JS strings): send the text itself.
  */
 export interface RowFormatRequest {
-  feeds: Record<string, ort.Tensor>;
+  feeds: Feeds;
   /** `inputs` was used: answer `{"outputs": ...}` instead of `{"predictions": [...]}`. */
   columnar: boolean;
 }
@@ -34,13 +35,13 @@ export function parseRowFormat(body: unknown, sv: ServedVersion, limits: Serving
  * signature order, or an object: keyed by input name (TFS multi-input rows) or, when no key is an input name,
  * by feature name (MLflow/pandas records).
  */
-export function feedsFromInstances(sig: TSignature, rows: unknown, limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromInstances(sig: TSignature, rows: unknown, limits: ServingLimits): Feeds {
   if (!Array.isArray(rows)) throw new InputError('"instances" must be a list with one element per example');
   checkRowCount(rows.length, limits);
   const first: unknown = rows[0];
   if (!isObject(first)) return feedsFromRowArrays(sig, rows, limits);
   if (!sig.inputs.some((s) => Object.hasOwn(first, s.name))) return feedsFromRecords(sig, rows, limits);
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   for (let r = 0; r < rows.length; r++) {
     const row: unknown = rows[r];
     if (!isObject(row)) throw new InputError(`Instance ${r}: expected an object of named inputs like instance 0`);
@@ -58,14 +59,14 @@ export function feedsFromInstances(sig: TSignature, rows: unknown, limits: Servi
 }
 
 /** Columnar format: one tensor (a list of rows) for a single input, or `{input_name: tensor}`. */
-export function feedsFromColumns(sig: TSignature, inputs: unknown, limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromColumns(sig: TSignature, inputs: unknown, limits: ServingLimits): Feeds {
   if (Array.isArray(inputs)) return feedsFromRowArrays(sig, inputs, limits);
   if (isObject(inputs)) return feedsFromNamedArrays(sig, inputs, limits);
   throw new InputError('"inputs" must be a tensor (a list of rows) or an object of input name -> tensor');
 }
 
 /** `{"predictions": [...]}` per row (an object keyed by output name when there are several), or `{"outputs": ...}`. */
-export function renderRowFormat(sv: ServedVersion, outputs: Record<string, ort.Tensor>, columnar: boolean) {
+export function renderRowFormat(sv: ServedVersion, outputs: Outputs, columnar: boolean) {
   const names = sv.outputNames;
   if (columnar) {
     if (names.length === 1) return { outputs: nested(outputs[names[0]!]!) };
@@ -77,7 +78,7 @@ export function renderRowFormat(sv: ServedVersion, outputs: Record<string, ort.T
 }
 
 /** One prediction per row: the row's value for a single output, else `{output: value}`. */
-export function rowsOf(names: readonly string[], outputs: Record<string, ort.Tensor>): unknown[] {
+export function rowsOf(names: readonly string[], outputs: Outputs): unknown[] {
   if (names.length === 1) return nested(outputs[names[0]!]!);
   const perOutput = names.map((n) => nested(outputs[n]!));
   const n = perOutput[0]!.length;
@@ -92,12 +93,12 @@ export function rowsOf(names: readonly string[], outputs: Record<string, ort.Ten
 }
 
 /** A tensor as nested lists, row first ([N] -> values, [N, k] -> rows of k, ...). */
-export function nested(t: ort.Tensor): unknown[] {
+export function nested(t: Tensor): unknown[] {
   return nest(jsonValues(t), t.dims);
 }
 
 /** flatValues, refusing float16, whose raw bits onnxruntime-node hands back and which has no JSON form. */
-export function jsonValues(t: ort.Tensor): unknown[] {
+export function jsonValues(t: Tensor): unknown[] {
   if (t.type === 'float16') throw new InputError('This model returns a float16 tensor, which has no JSON form');
   return flatValues(t);
 }

@@ -1,14 +1,12 @@
-import * as ort from 'onnxruntime-node';
-import type { ServedVersion } from './served-version.js';
+import { Tensor, type Feeds, type Outputs } from './ort.js';
 import { RUN_DROPPED } from './run-gate.js';
+import type { ServedVersion } from './version-pool.js';
 
 export interface MicroBatchConfig {
   maxBatchRows: number;
   maxWaitUs: number;
 }
 
-type Feeds = Record<string, ort.Tensor>;
-type Outputs = Record<string, ort.Tensor>;
 interface Pending {
   feeds: Feeds;
   rows: number;
@@ -18,7 +16,10 @@ interface Pending {
 }
 interface Queue { items: Pending[]; rows: number; cancel: (() => void) | null }
 
-type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+/** Any of the typed arrays a tensor holds, as far as concatenating them goes (each tensor has its batch's type). */
+interface TypedArray extends ArrayLike<unknown> {
+  set(values: ArrayLike<unknown>, offset: number): void;
+}
 
 function batchRows(feeds: Feeds): number {
   return Object.values(feeds)[0]?.dims[0] ?? 0;
@@ -29,27 +30,29 @@ function shapeKey(feeds: Feeds): string {
   return Object.entries(feeds).map(([n, t]) => `${n}:${t.type}:${t.dims.slice(1).join('x')}`).join('|');
 }
 
-function concat(tensors: ort.Tensor[], rows: number): ort.Tensor {
+function concat(tensors: Tensor[], rows: number): Tensor {
   const first = tensors[0]!;
   const dims = [rows, ...first.dims.slice(1)];
-  if (first.type === 'string') return new ort.Tensor('string', tensors.flatMap((t) => t.data as string[]), dims);
+  if (first.type === 'string') return new Tensor('string', tensors.flatMap((t) => t.data as string[]), dims);
   const total = tensors.reduce((a, t) => a + t.size, 0);
   const Ctor = (first.data as TypedArray).constructor as new (n: number) => TypedArray;
   const out = new Ctor(total);
   let offset = 0;
   for (const t of tensors) {
-    out.set(t.data as never, offset);
+    out.set(t.data as ArrayLike<unknown>, offset);
     offset += t.size;
   }
-  return new ort.Tensor(first.type as 'float32', out as Float32Array, dims);
+  return new Tensor(first.type as 'float32', out as Float32Array, dims);
 }
 
-function slice(t: ort.Tensor, start: number, rows: number, totalRows: number): ort.Tensor {
+function slice(t: Tensor, start: number, rows: number, totalRows: number): Tensor {
   const width = t.size / totalRows;
   const dims = [rows, ...t.dims.slice(1)];
-  if (t.type === 'string') return new ort.Tensor('string', (t.data as string[]).slice(start * width, (start + rows) * width), dims);
+  if (t.type === 'string') {
+    return new Tensor('string', (t.data as string[]).slice(start * width, (start + rows) * width), dims);
+  }
   // A copy, so one caller's result does not pin the whole batch's buffer.
-  return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(start * width, (start + rows) * width), dims);
+  return new Tensor(t.type as 'float32', (t.data as Float32Array).slice(start * width, (start + rows) * width), dims);
 }
 
 /**

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../platform/errors.js';
-import { verifiedArtifact } from './artifact-cache.js';
+import { servedArtifact, verifiedArtifact } from './artifact-cache.js';
 
 const good = Buffer.from('the serving copy');
 const sha = createHash('sha256').update(good).digest('hex');
@@ -36,5 +36,16 @@ describe('verifiedArtifact', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cache-'));
     await assert.rejects(verifiedArtifact(dir, uri, sha, async () => Buffer.from('other bytes')), (e) => e instanceof AppError && e.code === 'INTERNAL');
     assert.deepEqual(readdirSync(dir), []);
+  });
+});
+
+describe('servedArtifact', () => {
+  it('checks the upload against its checksum, and a derived serving copy against its own', () => {
+    const facts = { storageUri: 'file:///m/model.onnx', sha256: 'a'.repeat(64), servingSha256: null };
+    assert.deepEqual(servedArtifact({ ...facts, servingUri: null }), { uri: facts.storageUri, sha256: facts.sha256 });
+    const same = { ...facts, servingUri: facts.storageUri };
+    assert.deepEqual(servedArtifact(same), { uri: facts.storageUri, sha256: facts.sha256 });
+    const derived = { ...facts, servingUri: 'file:///m/serving.onnx', servingSha256: 'b'.repeat(64) };
+    assert.deepEqual(servedArtifact(derived), { uri: derived.servingUri, sha256: derived.servingSha256 });
   });
 });

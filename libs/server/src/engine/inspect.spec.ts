@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZSignature } from '@modelyard/contracts';
-import { inspectModel, prepareModel } from './onnx-inspect.js';
-import { createOnnxSession, runInputs, runSamples } from './onnx-session.js';
+import { inspectModel, prepareModel } from './inspect.js';
+import { runInputs, runSamples } from './runner.js';
+import { createSession } from './session.js';
 import {
   assertMatches,
   fixture,
@@ -12,7 +13,7 @@ import {
   specShape,
   validationFailed,
   type SampleFile,
-} from './onnx.test-support.js';
+} from '../onnx/onnx.test-support.js';
 
 /** Records keyed by feature name, built from input_data and each input's columns (digits has no `records`). */
 function recordsOf(samples: SampleFile): Record<string, unknown>[] {
@@ -58,7 +59,7 @@ function describeFixture(label: string, load: () => { bytes: Buffer; samples: Sa
     it('answers the sample inputs with the expected outputs, within tolerance', async () => {
       const { bytes, samples } = load();
       const { signature } = await inspectModel(bytes);
-      const session = await createOnnxSession(bytes);
+      const session = await createSession(bytes);
       try {
         const outputs = await runInputs(session, signature, samples.input_data);
         for (const [name, expected] of Object.entries(samples.expected)) {

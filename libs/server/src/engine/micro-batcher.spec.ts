@@ -1,16 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
 import { MicroBatcher } from './micro-batcher.js';
-import type { ServedVersion } from './served-version.js';
+import { Tensor, type Feeds } from './ort.js';
+import type { ServedVersion } from './version-pool.js';
 
 const sv = { model: 'm', version: 1, outputNames: ['y', 'label'] } as unknown as ServedVersion;
-const feedsOf = (rows: number[][]) => ({ x: new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]) });
+const feedsOf = (rows: number[][]) => ({
+  x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]),
+});
 
 /** A fake session: y = 2 * x per value, label = row sum; records how many runs it did and their sizes. */
 function fakeRun() {
   const runs: number[] = [];
-  const run = async (_sv: ServedVersion, feeds: Record<string, ort.Tensor>) => {
+  const run = async (_sv: ServedVersion, feeds: Feeds) => {
     const x = feeds.x!;
     const n = x.dims[0]!;
     runs.push(n);
@@ -18,8 +20,8 @@ function fakeRun() {
     const w = x.dims[1]!;
     const sums = Array.from({ length: n }, (_, r) => data.slice(r * w, (r + 1) * w).reduce((a, b) => a + b, 0));
     return {
-      y: new ort.Tensor('float32', data.map((v) => v * 2), [n, w]),
-      label: new ort.Tensor('int64', BigInt64Array.from(sums.map((s) => BigInt(Math.round(s)))), [n]),
+      y: new Tensor('float32', data.map((v) => v * 2), [n, w]),
+      label: new Tensor('int64', BigInt64Array.from(sums.map((s) => BigInt(Math.round(s)))), [n]),
     };
   };
   return { runs, run };
@@ -61,7 +63,7 @@ describe(MicroBatcher.name, () => {
     const sut = new MicroBatcher(async (_sv, feeds) => {
       const data = feeds.x!.data as Float32Array;
       if (data.some((v) => v < 0)) throw new Error('negative input');
-      return { y: feeds.x!, label: new ort.Tensor('int64', new BigInt64Array(feeds.x!.dims[0]!), [feeds.x!.dims[0]!]) };
+      return { y: feeds.x!, label: new Tensor('int64', new BigInt64Array(feeds.x!.dims[0]!), [feeds.x!.dims[0]!]) };
     });
     const cfg = { maxBatchRows: 64, maxWaitUs: 500 };
     const [good, bad] = await Promise.allSettled([sut.submit(sv, feedsOf([[1, 2]]), cfg), sut.submit(sv, feedsOf([[-1, 2]]), cfg)]);

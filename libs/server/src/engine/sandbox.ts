@@ -25,7 +25,7 @@ export type SandboxResult =
   | { ok: true; signature?: Record<string, unknown>; warnings?: string[]; servingFile?: string; sampleOutput?: unknown; outputs?: unknown }
   | { ok: false; code: string; message: string };
 
-const CHILD = fileURLToPath(new URL('./onnx-sandbox-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./sandbox-child.js', import.meta.url));
 /** util-linux's prlimit caps the child's data segment, so a native allocation past the cap fails at once. */
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 const WATCH_MS = 50;

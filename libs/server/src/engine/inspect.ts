@@ -1,8 +1,9 @@
 import { TENSOR_DTYPES, type TensorDtype, type TSignature, type TTensorSpec } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
-import { elementTypeName, readOnnxModel, type OnnxModelInfo } from './onnx-model.js';
-import { createOnnxSession, type OnnxSession } from './onnx-session.js';
-import { stripZipMap, ZIPMAP_METADATA_KEY } from './onnx-zipmap.js';
+import { elementTypeName, readOnnxModel, type OnnxModelInfo } from '../onnx/onnx-model.js';
+import { stripZipMap, ZIPMAP_METADATA_KEY } from '../onnx/onnx-zipmap.js';
+import type { Session } from './ort.js';
+import { createSession } from './session.js';
 
 export interface InspectedOnnxModel {
   signature: TSignature;
@@ -32,7 +33,7 @@ export async function inspectModel(bytes: Uint8Array): Promise<InspectedOnnxMode
   const model = readOnnxModel(bytes);
   const { signature, warnings } = signatureFromModel(model);
   // Fatal-only native logging: why a model does not load goes into the AppError, not as a raw line on stderr.
-  const session = await createOnnxSession(bytes, { logSeverityLevel: 4 });
+  const session = await createSession(bytes, { logSeverityLevel: 4 });
   try {
     crossCheck(signature, session, warnings);
   } finally {
@@ -198,8 +199,8 @@ function classifierOutputs(model: OnnxModelInfo, outputs: TTensorSpec[], classes
 const dimOf = (d: number | string) => (typeof d === 'number' && d >= 0 ? d : -1);
 
 /** Compares the signature read from the file with what onnxruntime loaded; onnxruntime's element types win. */
-function crossCheck(signature: TSignature, session: OnnxSession, warnings: string[]): void {
-  const check = (kind: 'input' | 'output', specs: TTensorSpec[], meta: OnnxSession['inputMetadata']) => {
+function crossCheck(signature: TSignature, session: Session, warnings: string[]): void {
+  const check = (kind: 'input' | 'output', specs: TTensorSpec[], meta: Session['inputMetadata']) => {
     const byName = new Map(meta.map((m) => [m.name, m]));
     for (const spec of specs) {
       const m = byName.get(spec.name);

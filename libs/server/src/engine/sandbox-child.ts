@@ -1,5 +1,5 @@
 /**
- * The validation child process (see ./onnx-sandbox.ts): everything that touches an uploaded model for the first
+ * The validation child process (see ./sandbox.ts): everything that touches an uploaded model for the first
  * time runs here, under a memory cap and a time limit, so a model that crashes onnxruntime, never finishes or
  * allocates without bound takes this process down and not the worker. Its working directory is the per-run folder
  * and its environment is empty: no secrets, no database URL.
@@ -10,16 +10,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TSignature } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
-import { mergeSignature } from '../registry/signature-override.js';
-import { prepareModel } from './onnx-inspect.js';
-import { createOnnxSession, runSamples, type SampleRow } from './onnx-session.js';
-import type { SandboxRequest, SandboxResult } from './onnx-sandbox.js';
-import { warmFeeds } from './warm-feeds.js';
+import { mergeSignature } from './signature-override.js';
+import { prepareModel } from './inspect.js';
+import { runSamples, type SampleRow } from './runner.js';
+import type { SandboxRequest, SandboxResult } from './sandbox.js';
+import { createSession } from './session.js';
+import { warmFeeds } from './tensors.js';
 
 async function handle(dir: string, req: SandboxRequest): Promise<SandboxResult> {
   const bytes = readFileSync(path.join(dir, 'model', 'model.onnx'));
   if (req.task === 'run') {
-    const session = await createOnnxSession(bytes);
+    const session = await createSession(bytes);
     try {
       return { ok: true, outputs: await runSamples(session, req.signature as unknown as TSignature, req.rows as SampleRow[]) };
     } finally {
@@ -32,7 +33,7 @@ async function handle(dir: string, req: SandboxRequest): Promise<SandboxResult> 
   if (prepared.servingBytes) writeFileSync(path.join(dir, 'serving.onnx'), prepared.servingBytes);
   // The first load, as an api process will do it: load the served bytes and warm them. The warm-up's own errors
   // are ignored as serving ignores them; only a run that exhausts the limits (the parent kills us) matters.
-  const session = await createOnnxSession(served, { logSeverityLevel: 4 });
+  const session = await createSession(served, { logSeverityLevel: 4 });
   try {
     const rows = req.rows?.length ? req.rows : null;
     if (!rows) {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runInSandbox } from './onnx-sandbox.js';
-import { hostile, sharedModel, validationFailed } from './onnx.test-support.js';
+import { runInSandbox } from './sandbox.js';
+import { hostile, sharedModel, validationFailed } from '../onnx/onnx.test-support.js';
 
 // Real child processes and onnxruntime: each case costs a process start (a fraction of a second).
 describe('runInSandbox', () => {

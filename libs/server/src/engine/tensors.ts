@@ -1,6 +1,11 @@
-import * as ort from 'onnxruntime-node';
 import type { TSignature, TTensorSpec } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
+import { Tensor, type Feeds } from './ort.js';
+
+/**
+ * The engine's one tensor builder: rows of a request, of a batch file, of a model's sample rows or of a
+ * reference dataset become typed tensors here, checked value by value against the signature.
+ */
 
 /** A 400 that names where the input is wrong: the row and feature, or the input tensor. */
 export class InputError extends AppError {
@@ -67,8 +72,8 @@ export function expected(spec: TTensorSpec): string {
   }
 }
 
-export function makeTensor(spec: TTensorSpec, data: ReturnType<typeof bufferFor>['data'], dims: number[]): ort.Tensor {
-  return new ort.Tensor(spec.dtype as 'float32', data as Float32Array, dims);
+export function makeTensor(spec: TTensorSpec, data: ReturnType<typeof bufferFor>['data'], dims: number[]): Tensor {
+  return new Tensor(spec.dtype as 'float32', data as Float32Array, dims);
 }
 
 /**
@@ -76,9 +81,9 @@ export function makeTensor(spec: TTensorSpec, data: ReturnType<typeof bufferFor>
  * using each input's `columns`. Unknown keys are ignored; a missing or wrong-typed feature is a 400 naming
  * the row and the feature.
  */
-export function feedsFromRecords(sig: TSignature, rows: unknown[], limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromRecords(sig: TSignature, rows: unknown[], limits: ServingLimits): Feeds {
   checkRows(rows.length, limits);
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   for (const spec of sig.inputs) {
     const cols = spec.columns;
     if (!cols?.length) throw new InputError(`Input "${spec.name}" has no feature names; send rows as arrays (or register the version with feature_names)`);
@@ -104,7 +109,7 @@ export function feedsFromRecords(sig: TSignature, rows: unknown[], limits: Servi
  * Row arrays: each row is the flat values of every input in signature order (a single input takes the whole
  * row, nested or flat). Used by `instances`, `dataframe_split` and raw `inputs` lists.
  */
-export function feedsFromRowArrays(sig: TSignature, rows: unknown[], limits: ServingLimits): Record<string, ort.Tensor> {
+export function feedsFromRowArrays(sig: TSignature, rows: unknown[], limits: ServingLimits): Feeds {
   checkRows(rows.length, limits);
   const widths = sig.inputs.map((s) => rowWidth(s));
   if (sig.inputs.length > 1 && widths.some((w) => w === undefined)) {
@@ -118,7 +123,7 @@ export function feedsFromRowArrays(sig: TSignature, rows: unknown[], limits: Ser
     return flattenChecked(row, r);
   });
   const total = sig.inputs.length === 1 && widths[0] === undefined ? (flatRows[0]?.length ?? 0) : widths.reduce<number>((a, b) => a + (b ?? 0), 0);
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Feeds = {};
   let offset = 0;
   sig.inputs.forEach((spec, i) => {
     const w = widths[i] ?? total;
@@ -141,8 +146,8 @@ export function feedsFromRowArrays(sig: TSignature, rows: unknown[], limits: Ser
 }
 
 /** Named tensors given as nested arrays of rows (`inputs: {name: [[...], ...]}`, MLflow/TFS columnar). */
-export function feedsFromNamedArrays(sig: TSignature, named: Record<string, unknown>, limits: ServingLimits): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+export function feedsFromNamedArrays(sig: TSignature, named: Record<string, unknown>, limits: ServingLimits): Feeds {
+  const feeds: Feeds = {};
   let rowsSeen: number | undefined;
   for (const spec of sig.inputs) {
     const v = named[spec.name];
@@ -191,7 +196,7 @@ export function preview(v: unknown): string {
 }
 
 /** A tensor's values as JS numbers/strings/booleans (int64 beyond 2^53 as strings, never silently rounded). */
-export function flatValues(t: ort.Tensor): unknown[] {
+export function flatValues(t: Tensor): unknown[] {
   const d = t.data as ArrayLike<unknown>;
   if (t.type === 'int64' || t.type === 'uint64') {
     return Array.from(d as ArrayLike<bigint>, (v) => (v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString()));
@@ -205,4 +210,34 @@ export function nest(values: unknown[], dims: readonly number[]): unknown[] {
   if (dims.length <= 1) return values;
   const size = values.length / Math.max(dims[0]!, 1);
   return Array.from({ length: dims[0]! }, (_, i) => nest(values.slice(i * size, (i + 1) * size), dims.slice(1)));
+}
+
+/** A tensor as nested JS arrays ([N] -> list, [N, C] -> list of lists, ...): what sample outputs store as JSON. */
+export function tensorToJson(t: Tensor): unknown[] {
+  return nest(flatValues(t), t.dims);
+}
+
+/** Rows that are all records by feature name go by name; anything else as arrays of values in input order. */
+export function feedsFromRows(sig: TSignature, rows: readonly unknown[], limits: ServingLimits): Feeds {
+  return rows.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))
+    ? feedsFromRecords(sig, rows as unknown[], limits)
+    : feedsFromRowArrays(sig, rows as unknown[], limits);
+}
+
+/** Rows a version is warmed with, or that validation and drift profiling run: a model's own rows, not a caller's. */
+const WARM_LIMITS: ServingLimits = { maxRows: 1000 };
+
+/**
+ * What a version is warmed with when it loads: its sample rows, or one row of zeros when every input has a fixed
+ * width (not strings); null when neither fits. The version pool warms with this, and validation warms the same
+ * way in its child process, so a model whose warm-up never ends or exhausts memory fails there, not in an api.
+ * Throws when the sample rows do not fit the signature.
+ */
+export function warmFeeds(signature: TSignature, samples: readonly unknown[] | null): Feeds | null {
+  if (samples?.length) return feedsFromRows(signature, samples, WARM_LIMITS);
+  if (signature.inputs.every((i) => rowWidth(i) !== undefined && i.dtype !== 'string')) {
+    const width = signature.inputs.reduce((a, i) => a + rowWidth(i)!, 0);
+    return feedsFromRowArrays(signature, [new Array(width).fill(0)], WARM_LIMITS);
+  }
+  return null;
 }

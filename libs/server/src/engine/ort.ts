@@ -1,0 +1,18 @@
+/**
+ * The one file that imports onnxruntime-node. Everything else, in the engine and outside it, takes the runtime's
+ * types and its Tensor from here (outside the engine: through ./index.ts), so the boundaries test can hold the
+ * runtime to this folder and a change of runtime version or binding touches one place.
+ */
+import type { InferenceSession as OrtInferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+
+export { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/** A loaded model in onnxruntime. */
+export type Session = OrtInferenceSession;
+export type SessionOptions = OrtInferenceSession.SessionOptions;
+/** Input name -> tensor: what a session run is fed. */
+export type Feeds = Record<string, OrtTensor>;
+/** Output name -> tensor: what a session run answers. */
+export type Outputs = Record<string, OrtTensor>;
+/** The element types onnxruntime-node's Tensor takes. */
+export type TensorType = OrtTensor.Type;

@@ -1,0 +1,112 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { sharedModel } from '../onnx/onnx.test-support.js';
+import { AppError } from '../platform/errors.js';
+import { inspectModel } from './inspect.js';
+import { runSamples, runVersion } from './runner.js';
+import { createSession } from './session.js';
+import { feedsFromRecords, tensorToJson } from './tensors.js';
+import { VersionPool, type VersionPoolHooks } from './version-pool.js';
+
+const iris = sharedModel('iris_logreg');
+const sha256 = createHash('sha256').update(iris.bytes).digest('hex');
+const rows = iris.samples.records!.slice(0, 5);
+
+/** A pool over real onnxruntime sessions of iris_logreg, with the registry and storage as counters. */
+async function pool(opts: { maxLoadedMb?: number; pinned?: (n: number) => boolean; sha?: string } = {}) {
+  const { signature } = await inspectModel(iris.bytes);
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'modelyard-pool-spec-'));
+  const counts = { downloads: 0, loaded: [] as number[] };
+  const hooks: VersionPoolHooks = {
+    describe: async (model, n) => {
+      if (n === 404) throw new AppError('NOT_FOUND', `Model ${model} has no version ${n}`);
+      const uri = `file:///models/${model}/${n}.onnx`;
+      return { versionId: `v${n}`, signature, uri, sha256: opts.sha ?? sha256, samples: rows };
+    },
+    download: async () => {
+      counts.downloads++;
+      return iris.bytes;
+    },
+    pinned: (_model, n) => opts.pinned?.(n) ?? false,
+    loaded: (_model, n) => counts.loaded.push(n),
+  };
+  const options = { cacheDir, maxLoadedMb: opts.maxLoadedMb ?? 2048, intraOpThreads: 1 };
+  const p = new VersionPool(options, hooks, pino({ level: 'silent' }));
+  const close = async () => {
+    await p.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  };
+  return { pool: p, counts, signature, close };
+}
+
+describe('VersionPool', () => {
+  it('loads a version once however many callers ask at once, and serves it from memory after', async () => {
+    const t = await pool();
+    try {
+      assert.equal(t.pool.get('iris', 1), undefined);
+      const loads = await Promise.all([t.pool.load('iris', 1), t.pool.load('iris', 1), t.pool.load('iris', 1)]);
+      assert.ok(loads.every((v) => v === loads[0]));
+      assert.deepEqual(t.counts, { downloads: 1, loaded: [1] });
+      assert.equal(t.pool.get('iris', 1), loads[0]);
+      assert.deepEqual(loads[0]!.outputNames, ['label', 'probabilities']);
+      assert.equal(loads[0]!.labelOutput, 'label');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers the rows validation and drift profiling run exactly as the serving path answers them', async () => {
+    const t = await pool();
+    const session = await createSession(iris.bytes);
+    try {
+      const sv = await t.pool.load('iris', 1);
+      const served = await runVersion(sv, feedsFromRecords(sv.signature, rows, { maxRows: 100 }));
+      const sampled = await runSamples(session, t.signature, rows);
+      assert.deepEqual(sampled, Object.fromEntries(Object.entries(served).map(([n, out]) => [n, tensorToJson(out)])));
+      assert.deepEqual(sampled.label, iris.samples.expected.label!.slice(0, 5));
+    } finally {
+      await session.release();
+      await t.close();
+    }
+  });
+
+  it('passes on why a version cannot be served, and loads nothing for it', async () => {
+    const t = await pool();
+    try {
+      await assert.rejects(t.pool.load('iris', 404), /has no version 404/);
+      assert.equal(t.pool.size, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses an artifact whose bytes do not match the stored checksum, and loads nothing', async () => {
+    const t = await pool({ sha: '0'.repeat(64) });
+    try {
+      await assert.rejects(t.pool.load('iris', 1), (e: unknown) => e instanceof AppError && e.code === 'INTERNAL');
+      assert.equal(t.pool.size, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('keeps within SERVING_MAX_LOADED_MB by unloading the least recently used version that is not pinned', async () => {
+    // Room for two copies of iris_logreg; version 1 is pinned (production), 2 and 3 are not.
+    const t = await pool({ maxLoadedMb: (2.5 * iris.bytes.length) / (1024 * 1024), pinned: (n) => n === 1 });
+    try {
+      await t.pool.load('iris', 1);
+      await t.pool.load('iris', 2);
+      await t.pool.load('iris', 3);
+      assert.equal(t.pool.has('iris', 1), true, 'the pinned version stays');
+      assert.equal(t.pool.has('iris', 2), false, 'the least recently used unpinned version goes');
+      assert.equal(t.pool.has('iris', 3), true, 'the version just loaded stays');
+    } finally {
+      await t.close();
+    }
+  });
+});
