@@ -1,7 +1,7 @@
 // `npm test`: the same provisioning as `npm start`, then every tier: unit (beside the code), integration
 // (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
 // Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
-//   npm test -- unit | integration | e2e | security | fault   run one tier only
+//   npm test -- lint | unit | integration | e2e | security | fault   run one tier only
 //   npm test -- e2e jobs                              only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
 const fileFilter = process.argv[3];
-const TIERS = ['unit', 'integration', 'e2e', 'security', 'fault'];
+const TIERS = ['lint', 'unit', 'integration', 'e2e', 'security', 'fault'];
 if (only && !TIERS.includes(only)) {
   console.error(`unknown tier "${only}": one of ${TIERS.join(', ')}`);
   process.exit(2);
@@ -69,11 +69,29 @@ function runNodeTests(name, files, env, { concurrency = 1, timeoutMs = 120_000 }
   });
 }
 
+/** Prettier's layout and ESLint's rules (eslint.config.mjs) over the code: one check each, passed or failed. */
+function runLint() {
+  const checks = [
+    ['prettier', 'prettier', ['--check', '--log-level', 'warn', '**/*.{ts,tsx,mjs,js,cjs}']],
+    ['eslint', 'eslint', ['--max-warnings', '0', '.']],
+  ];
+  let code = 0;
+  for (const [name, bin, args] of checks) {
+    const r = spawnSync(path.join(root, 'node_modules/.bin', bin), args, { cwd: root, stdio: 'inherit' });
+    const ok = r.status === 0;
+    totals[ok ? 'passed' : 'failed'] += 1;
+    log(`lint: ${name} ${ok ? 'clean' : 'found problems (fix: npx prettier --write . / npx eslint --fix .)'}`);
+    if (!ok) code = 1;
+  }
+  return code;
+}
+
 let platform = null;
 let apps = [];
 let stopStorage = async () => {};
 let exitCode = 0;
 try {
+  if (tiers.includes('lint')) exitCode |= runLint();
   if (tiers.includes('unit')) {
     exitCode |= await runNodeTests('unit', findTests(distDirs, '.spec.js').filter((f) => !f.endsWith('.int-spec.js')), {}, { concurrency: 2 });
   }

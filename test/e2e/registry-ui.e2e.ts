@@ -18,7 +18,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage, storyEnv } from '../support/browser.js';
 
 
-const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
+const { webUrl, apiUrl, adminApi } = storyEnv();
 requiredEnv('E2E_ADMIN_EMAIL');
 requiredEnv('E2E_ADMIN_PASSWORD');
 const shotsDir = screenshotDir();

@@ -4,7 +4,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
+import { JOBS, QUEUES, type JobName, type JobPayloadParsed } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
 import {
   AppError, AuthService, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, OutboxPoller, RedisService, redisOptions, WorkerMetrics,
@@ -89,7 +89,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const stop = this.metrics.duration.startTimer({ job: name });
     const maxAttempts = job.opts.attempts ?? 1;
     try {
-      const result = await handler.handle(parsed.data as never, {
+      const result = await handler.handle(parsed.data as JobPayloadParsed<JobName>, {
         jobId: String(job.id), attempt: job.attemptsMade + 1, maxAttempts,
         updateProgress: (p) => job.updateProgress(p),
       });

@@ -6,7 +6,7 @@ import type { CommonConfig } from '@modelyard/config';
 import type { z } from 'zod';
 import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
-import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { validate } from '../platform/validate.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';

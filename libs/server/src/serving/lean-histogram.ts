@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 
 export const OVERFLOW = '(overflow)';
 
@@ -39,7 +39,9 @@ export class LeanHistogram {
     readonly name: string, readonly help: string, private readonly labelNames: readonly string[],
     private readonly bounds: readonly number[], registry: Registry, private readonly maxSeries = Infinity,
   ) {
-    registry.registerMetric(this as never);
+    // A Registry reads only name, help, type, aggregator and get() from a metric: this class has them, without
+    // prom-client's per-observation label bookkeeping (its Metric type also demands what the registry never calls).
+    registry.registerMetric(this as unknown as Metric);
   }
 
   /** The series of one label set (values in `labelNames` order), created on first use while under the cap. */
