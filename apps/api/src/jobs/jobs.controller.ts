@@ -32,8 +32,8 @@ export class JobsController {
   @ApiZodBody(ZBatchJobSpec)
   @ApiZodResponse(202, ZJob)
   async create(@Actor() actor: Principal, @Req() req: FastifyRequest) {
-    if (!req.isMultipart()) return this.jobs.submitBatch(actor, (req.body ?? {}) as never, null);
-    return specThenFile(req, (spec, file) => this.jobs.submitBatch(actor, spec as never, file), {
+    if (!req.isMultipart()) return this.jobs.submitBatch(actor, req.body ?? {}, null);
+    return specThenFile(req, (spec, file) => this.jobs.submitBatch(actor, spec, file), {
       specRequired: true, missingFile: 'No `file` part in the upload (or send JSON with inputUri)', fileSize: Number.MAX_SAFE_INTEGER,
     });
   }

@@ -9,7 +9,7 @@ import {
   type TModelVersion, type TRegisteredModel, type TSetAliasRequest, type TStageTransitionRequest,
   type TUpdateModelRequest,
 } from '@modelyard/contracts';
-import { AppError, can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
+import { can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod, ZodPipe } from '../common/zod.pipe.js';
 import { specThenFile } from '../common/multipart.js';

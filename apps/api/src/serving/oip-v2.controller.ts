@@ -8,7 +8,7 @@ import {
 } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  AppError, HealthService, parseOip, PredictionService, renderOip, renderOipMetadata, ServingMetrics, ServingService,
+  AppError, HealthService, PredictionService, renderOipMetadata, ServingMetrics, ServingService,
   type Principal, type VersionSelector,
 } from '@modelyard/server';
 import { answerOnFramework, OIP_FORMAT } from './predict-call.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ApiError, ModelyardClient, ZErrorResponse, ZModelVersion, ZStage, type TModelVersion } from '@modelyard/contracts';
+import { ApiError, ModelyardClient, ZErrorResponse, ZModelVersion, ZRegisterVersionSpec, ZStage, type TModelVersion } from '@modelyard/contracts';
 import { loadCliConfig } from '../config.js';
 import { UsageError, type Io } from '../output.js';
 import { progressBar, uploadMultipart } from '../upload.js';
@@ -87,7 +87,9 @@ export async function register(io: Io, o: RegistryOpts) {
     }
     version = ZModelVersion.parse(body);
   } else {
-    version = await api.registerFromUri(model, spec as never);
+    const parsed = ZRegisterVersionSpec.safeParse(spec);
+    if (!parsed.success) throw new UsageError(`the version spec is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    version = await api.registerFromUri(model, { ...parsed.data, artifactUri: o.uri! });
   }
   if (!io.json) io.err(`registered ${model} version ${version.version} (${version.status})`);
   if (o.wait || o.stage) version = await waitForValidation(api, model, version.version, Number(o.timeout ?? 300), io);
@@ -96,7 +98,7 @@ export async function register(io: Io, o: RegistryOpts) {
     throw new FailedError(`validation failed: ${version.failureReason}`);
   }
   if (o.stage && version.stage !== o.stage) {
-    const r = await api.transitionStage(model, version.version, { stage: o.stage as never, comment: o.comment ?? 'registered by CI' });
+    const r = await api.transitionStage(model, version.version, { stage: ZStage.parse(o.stage), comment: o.comment ?? 'registered by CI' });
     version = r.version;
   }
   io.result(`${model} v${version.version}: ${version.status}, stage ${version.stage}${version.sha256 ? `, sha256 ${version.sha256.slice(0, 12)}…` : ''}`, version);

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApiError, ModelyardClient, ZErrorResponse, ZJob, type TJob } from '@modelyard/contracts';
 import { loadCliConfig } from '../config.js';
 import { UsageError, type Io } from '../output.js';
@@ -66,7 +67,7 @@ export async function score(io: Io, o: ScoreOpts) {
   if (o.output) {
     const res = await fetch(new URL(`v1/jobs/${job.id}/files/output`, cfg.url.replace(/\/?$/, '/')), { headers: { authorization: `Bearer ${cfg.apiKey}`, 'user-agent': 'modelyard-cli' } });
     if (!res.ok || !res.body) throw new FailedError(`could not download the output: HTTP ${res.status}`);
-    await pipeline(Readable.fromWeb(res.body as never), createWriteStream(o.output));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(o.output));
   }
   io.result(
     `Job ${job.id} succeeded: ${job.rowsOut} rows scored, ${job.rowsFailed} rows failed` +

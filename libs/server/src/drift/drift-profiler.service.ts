@@ -106,7 +106,7 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     assertChecksum(bytes, sha256, uri);
     const rows = dataset.rows.slice(0, MAX_OUTPUT_PROFILE_ROWS);
     const records = rows.map((r) => Object.fromEntries(dataset.feature_names.map((n, i) => [n, r[i]])));
-    const outputs = (await this.inspector.runSamples(bytes, signature as never, records)) as Record<string, unknown>;
+    const outputs = (await this.inspector.runSamples(bytes, signature, records)) as Record<string, unknown>;
     const outSchema = { features: [], outputs: schema.outputs };
     const batch = rowsToBatch(outSchema, outputRecords(outputs, rows.length).map((o) => ({ features: {}, outputs: o })));
     return buildReferenceProfile(outSchema, batch).outputs;

@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createSession, type ServedVersion, Tensor } from '../engine/index.js';
+import { createSession, type ServedVersion } from '../engine/index.js';
 import { irisSignature, served } from '../serving/formats/formats.test-support.js';
 import { BatchScorer, jsonRow, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';

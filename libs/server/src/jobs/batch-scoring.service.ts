@@ -17,6 +17,7 @@ import { CsvRecordReader } from './csv-stream.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { publicReason } from '../platform/public-reason.js';
+import { asJson } from '../db/json.js';
 
 /** Output files are as large as the input allows; storage still streams them. */
 const MAX_PART_BYTES = Number.MAX_SAFE_INTEGER;
@@ -65,7 +66,7 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     // Only from queued or running: a cancel that lands between the read above and here must win.
     const started = await this.repo.transition(jobId, ['queued', 'running'], {
       status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 },
-      ...(opts.chunkRows === undefined && { options: { ...opts, chunkRows } as never }),
+      ...(opts.chunkRows === undefined && { options: asJson({ ...opts, chunkRows }) }),
     });
     if (!started) return { skipped: await this.repo.status(jobId) };
     try {
@@ -108,7 +109,7 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       if (i % 8 === 7) {
         // An estimate of the chunk count, for progress until the real count is known.
         const estimate = totalBytes && bytes ? Math.ceil((index * totalBytes) / bytes) : undefined;
-        await this.repo.update(job.id, { options: { ...opts, chunkEstimate: estimate } as never });
+        await this.repo.update(job.id, { options: asJson({ ...opts, chunkEstimate: estimate }) });
         if ((await this.repo.status(job.id)) === 'cancelled') cancelled = true;
       }
     };
@@ -163,7 +164,7 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       this.log.info({ jobId: job.id }, 'batch job cancelled while splitting; its finished chunks are kept for a retry');
       return { cancelled: true };
     }
-    await this.repo.update(job.id, { options: { ...opts, chunkCount: index } as never });
+    await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: index }) });
     // The chunks may all have been scored already (a retry after everything but the assembly).
     if ((await this.repo.countChunks(job.id)) >= index) await queueAssembly(this.producer, job.id, attempt);
     this.log.info({ jobId: job.id, chunks: index, queued }, 'batch job split');

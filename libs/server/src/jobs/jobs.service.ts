@@ -64,7 +64,7 @@ export class JobsService {
     return toJob(row);
   }
 
-  async submitBatch(actor: Principal, input: z.input<typeof ZBatchJobSpec>, upload: { stream: Readable; filename?: string } | null): Promise<TJob> {
+  async submitBatch(actor: Principal, input: unknown, upload: { stream: Readable; filename?: string } | null): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const drain = () => upload?.stream.resume();
     try {
