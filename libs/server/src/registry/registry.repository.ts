@@ -50,6 +50,19 @@ export class RegistryRepository {
     }]));
   }
 
+  /**
+   * The model's current deployment revision (number and configuration as stored), or null without one. Serving and
+   * version deletion read it here, not through deployments/, which builds on the registry and serving.
+   */
+  async currentDeployment(modelId: string) {
+    const d = await this.db.client.deployment.findUnique({ where: { modelId }, select: { id: true, currentRevision: true } });
+    if (!d) return null;
+    const r = await this.db.client.deploymentRevision.findUnique({
+      where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } }, select: { config: true },
+    });
+    return r ? { revision: d.currentRevision, config: r.config } : null;
+  }
+
   findModel(name: string) {
     return this.db.client.registeredModel.findUnique({ where: { name }, include: modelSummary });
   }

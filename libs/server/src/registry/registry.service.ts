@@ -17,7 +17,6 @@ import { DomainEvents } from '../events/domain-events.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
-import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 
 export const actorColumns = (p: Principal): ActorColumns => ({ kind: p.kind, id: p.kind === 'system' ? null : p.id, name: p.name });
 
@@ -31,7 +30,6 @@ export class RegistryService {
   constructor(
     private readonly repo: RegistryRepository,
     private readonly events: DomainEvents,
-    private readonly deployments: DeploymentsRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -185,7 +183,7 @@ export class RegistryService {
     const v = await this.version(actor, name, number);
     if (v.stage === 'Production') throw conflict(`Version ${number} is in Production; archive it (or promote another) first`);
     if (v.aliases.length) throw conflict(`Version ${number} is the target of alias(es) ${v.aliases.map((a) => a.name).join(', ')}; move them first`);
-    const dep = (await this.deployments.current(v.modelId))?.config as { production?: { version?: number }; pilots?: { version: number }[]; silent?: { version: number }[] } | undefined;
+    const dep = (await this.repo.currentDeployment(v.modelId))?.config as { production?: { version?: number }; pilots?: { version: number }[]; silent?: { version: number }[] } | undefined;
     if (dep && (dep.production?.version === number || dep.pilots?.some((p) => p.version === number) || dep.silent?.some((x) => x.version === number))) {
       throw conflict(`Version ${number} is part of the current deployment; change the deployment first`);
     }

@@ -12,7 +12,6 @@ import { RedisService } from '../platform/redis.service.js';
 import { servedArtifact, VersionPool, type ServedVersion, type VersionSource } from '../engine/index.js';
 import { isPinned, servingFingerprint, type ModelState } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
-import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
 
 /** The version a selector names in a model's state: 404 for an unknown alias, 503 without Production. */
@@ -53,7 +52,6 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly repo: RegistryRepository,
-    private readonly deployments: DeploymentsRepository,
     private readonly events: EventDispatcher,
     private readonly redis: RedisService,
     private readonly health: HealthService,
@@ -190,8 +188,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.states.delete(model)) this.metrics.forgetModel(model);
       throw new AppError('NOT_FOUND', `Model ${model} not found`);
     }
-    const rev = await this.deployments.current(m.id);
-    const deployment = rev ? ZDeploymentConfig.parse(rev.config) : null;
+    const current = await this.repo.currentDeployment(m.id);
+    const deployment = current ? ZDeploymentConfig.parse(current.config) : null;
     const stageProduction = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
     const production = deployment?.production.mode === 'pinned' ? deployment.production.version : stageProduction;
     const pilots = (deployment?.pilots ?? []).map((p) => ({
@@ -203,7 +201,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     const fingerprint = servingFingerprint({
       productionStage: m.versions.filter((v) => v.stage === 'Production').map((v) => v.number),
       aliases: m.aliases.map((a) => ({ name: a.name, version: a.version.number })),
-      deploymentRevision: rev?.number ?? null, servingConfig: m.servingConfig,
+      deploymentRevision: current?.revision ?? null, servingConfig: m.servingConfig,
     });
     const staged = new Set(m.versions.filter((v) => v.stage === 'Staging' || v.stage === 'Production').map((v) => v.number));
     const next: ModelState = {
