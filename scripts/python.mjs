@@ -9,9 +9,9 @@ import path from 'node:path';
 import { log, root } from './bootstrap.mjs';
 
 export const CLIENT_DIR = path.join(root, 'clients/python');
-/** What the tests need besides the client and its extras: pytest, the notebook runner, sklearn for parity, build. */
+/** Besides the client and its extras: pytest, the notebook runner, sklearn for parity, build, mypy. */
 const TEST_PACKAGES = ['pytest>=7', 'nbclient>=0.7', 'nbformat>=5', 'ipykernel>=6', 'scikit-learn>=1.2', 'onnx>=1.12',
-  'build>=1', 'hatchling>=1.18'];
+  'build>=1', 'hatchling>=1.18', 'mypy>=1.5'];
 const CACHE = path.join(root, 'node_modules/.cache/modelyard-python');
 
 // A local index answers at once, but pip's default of 5 retries with backoff against an index it cannot reach

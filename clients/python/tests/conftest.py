@@ -80,15 +80,24 @@ def linear_classifier_onnx(model: Any, feature_names: List[str]) -> bytes:
 
     classes = [int(c) for c in model.classes_]
     node = helper.make_node(
-        "LinearClassifier", ["float_input"], ["label", "probabilities"], domain="ai.onnx.ml",
-        classlabels_ints=classes, coefficients=np.asarray(model.coef_, dtype=np.float32).ravel().tolist(),
-        intercepts=np.asarray(model.intercept_, dtype=np.float32).tolist(), multi_class=0, post_transform="SOFTMAX",
+        "LinearClassifier",
+        ["float_input"],
+        ["label", "probabilities"],
+        domain="ai.onnx.ml",
+        classlabels_ints=classes,
+        coefficients=np.asarray(model.coef_, dtype=np.float32).ravel().tolist(),
+        intercepts=np.asarray(model.intercept_, dtype=np.float32).tolist(),
+        multi_class=0,
+        post_transform="SOFTMAX",
     )
     graph = helper.make_graph(
-        [node], "logreg",
+        [node],
+        "logreg",
         [helper.make_tensor_value_info("float_input", TensorProto.FLOAT, [None, len(feature_names)])],
-        [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
-         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, len(classes)])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, len(classes)]),
+        ],
     )
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 3)])
     m.ir_version = 8

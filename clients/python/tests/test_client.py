@@ -20,12 +20,15 @@ PROBS = ["probability_0", "probability_1", "probability_2"]
 def iris(client: modelyard.Client) -> str:
     """iris_logreg with its reference as a DataFrame, in Production."""
     name = unique("py-iris")
-    client.register(name, onnx=fixture_path("iris_logreg"), reference=reference_frame("iris_logreg"), stage="Production")
+    client.register(
+        name, onnx=fixture_path("iris_logreg"), reference=reference_frame("iris_logreg"), stage="Production"
+    )
     return name
 
 
-def test_the_client_takes_url_and_key_from_the_environment(monkeypatch: pytest.MonkeyPatch, api_url: str,
-                                                             admin_key: str, iris: str) -> None:
+def test_the_client_takes_url_and_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, api_url: str, admin_key: str, iris: str
+) -> None:
     monkeypatch.setenv("MODELYARD_URL", api_url)
     monkeypatch.setenv("MODELYARD_API_KEY", admin_key)
     with modelyard.Client() as c:
@@ -41,8 +44,15 @@ def test_register_streams_the_upload_with_progress_and_waits_until_ready(client:
     path = fixture_path("iris_rf")
     seen: List[Tuple[int, int]] = []
     ref = reference_frame("iris_rf")
-    v = client.register(name, onnx=path, reference=ref, metrics={"accuracy": 0.97}, tags={"team": "py"},
-                        lineage={"gitCommit": "abc123"}, progress=lambda done, total: seen.append((done, total)))
+    v = client.register(
+        name,
+        onnx=path,
+        reference=ref,
+        metrics={"accuracy": 0.97},
+        tags={"team": "py"},
+        lineage={"gitCommit": "abc123"},
+        progress=lambda done, total: seen.append((done, total)),
+    )
     size = path.stat().st_size
     assert seen[0] == (0, size) and seen[-1] == (size, size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -73,8 +83,9 @@ def test_predict_answers_a_dataframe_records_and_an_array_alike(client: modelyar
     assert list(out.index) == list(frame.index)
     assert out.attrs["version"] == 1 and out.attrs["role"] == "production"
     assert list(out["prediction"]) == s["expected"]["label"]
-    np.testing.assert_allclose(out[PROBS].to_numpy(), np.array(s["expected"]["probabilities"]),
-                               atol=s["tolerance"]["probabilities"])
+    np.testing.assert_allclose(
+        out[PROBS].to_numpy(), np.array(s["expected"]["probabilities"]), atol=s["tolerance"]["probabilities"]
+    )
     by_records = client.predict(iris, frame.to_dict(orient="records"))
     by_array = client.predict(iris, frame.to_numpy())
     for other in (by_records, by_array):
@@ -98,7 +109,7 @@ def test_predict_picks_a_version_by_number_alias_or_stage(client: modelyard.Clie
 
 
 def test_score_runs_a_batch_job_on_a_csv_or_a_dataframe_and_returns_the_scored_rows(
-    client: modelyard.Client, iris: str, tmp_path: Path,
+    client: modelyard.Client, iris: str, tmp_path: Path
 ) -> None:
     ref = reference_frame("iris_logreg")
     ref.insert(0, "id", [f"c{i}" for i in range(len(ref))])
@@ -165,8 +176,9 @@ def test_drift_frames_flag_the_shifted_feature(client: modelyard.Client) -> None
     assert last.loc["petal_length", "kind"] == "feature" and int(last.loc["petal_length", "rows"]) == 300
 
 
-def test_errors_carry_the_api_codes_in_one_class_per_status(client: modelyard.Client, api_url: str,
-                                                             admin_key: str, iris: str) -> None:
+def test_errors_carry_the_api_codes_in_one_class_per_status(
+    client: modelyard.Client, api_url: str, admin_key: str, iris: str
+) -> None:
     with pytest.raises(modelyard.NotFoundError) as nf:
         client.predict(unique("no-such-model"), [[1, 2, 3, 4]])
     assert (nf.value.status, nf.value.code) == (404, "NOT_FOUND") and nf.value.error_id
@@ -185,9 +197,14 @@ def test_errors_carry_the_api_codes_in_one_class_per_status(client: modelyard.Cl
     assert (unauth.value.status, unauth.value.code) == (401, "UNAUTHENTICATED")
 
     headers = {"authorization": f"Bearer {admin_key}"}
-    sa = httpx.post(f"{api_url}/v1/service-accounts", headers=headers, json={"name": unique("py-viewer"), "role": "viewer"})
-    key = httpx.post(f"{api_url}/v1/api-keys", headers=headers,
-                     json={"name": "py", "scopes": ["models:read"], "serviceAccountId": sa.json()["id"]}).json()["secret"]
+    sa = httpx.post(
+        f"{api_url}/v1/service-accounts", headers=headers, json={"name": unique("py-viewer"), "role": "viewer"}
+    )
+    key = httpx.post(
+        f"{api_url}/v1/api-keys",
+        headers=headers,
+        json={"name": "py", "scopes": ["models:read"], "serviceAccountId": sa.json()["id"]},
+    ).json()["secret"]
     with modelyard.Client(api_url, key) as viewer:
         with pytest.raises(modelyard.PermissionDeniedError) as denied:
             viewer.register(unique("py-denied"), onnx=fixture_path("iris_logreg"), progress=False)

@@ -39,8 +39,9 @@ def run(*args: str, cwd: Path, env: dict) -> str:
     return r.stdout
 
 
-def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(tmp_path: Path, api_url: str,
-                                                                            admin_key: str) -> None:
+def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(
+    tmp_path: Path, api_url: str, admin_key: str
+) -> None:
     dist = tmp_path / "dist"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     # sdist first, then the wheel built from the unpacked sdist (python -m build's default), so the sdist is
@@ -64,8 +65,16 @@ def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(tmp_
     empty.mkdir()
     name = unique("py-wheel")
     rows = sample_frame("iris_logreg").head(3).to_dict(orient="records")
-    out = run(str(py), "-c", SCRIPT, name, str(fixture_path("iris_logreg")), json.dumps(rows), cwd=empty,
-              env={**env, "MODELYARD_URL": api_url, "MODELYARD_API_KEY": admin_key})
+    out = run(
+        str(py),
+        "-c",
+        SCRIPT,
+        name,
+        str(fixture_path("iris_logreg")),
+        json.dumps(rows),
+        cwd=empty,
+        env={**env, "MODELYARD_URL": api_url, "MODELYARD_API_KEY": admin_key},
+    )
     got = json.loads(out.strip().splitlines()[-1])
     assert Path(got["file"]).is_relative_to(venv), got["file"]
     assert (got["version"], got["registered"], got["status"]) == (modelyard.__version__, 1, "ready")

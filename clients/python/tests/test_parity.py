@@ -48,16 +48,18 @@ def test_a_different_model_fails_and_names_the_worst_row(iris: pd.DataFrame) -> 
 
 
 def test_register_refuses_to_upload_an_export_that_disagrees(
-    client: modelyard.Client, iris: pd.DataFrame, logreg: LogisticRegression,
+    client: modelyard.Client, iris: pd.DataFrame, logreg: LogisticRegression
 ) -> None:
     name = unique("parity-refused")
     bad = LogisticRegression(C=0.01, max_iter=1000).fit(iris[FEATURES], iris["target"])
     with pytest.raises(modelyard.ParityError):
-        client.register(name, onnx=linear_classifier_onnx(bad, FEATURES), reference=iris[FEATURES],
-                        parity_with=logreg.predict_proba)
+        client.register(
+            name, onnx=linear_classifier_onnx(bad, FEATURES), reference=iris[FEATURES], parity_with=logreg.predict_proba
+        )
     # Nothing reached the platform.
     with pytest.raises(modelyard.NotFoundError):
         client.model(name)
-    v = client.register(name, onnx=linear_classifier_onnx(logreg, FEATURES), reference=iris[FEATURES],
-                        parity_with=logreg.predict_proba)
+    v = client.register(
+        name, onnx=linear_classifier_onnx(logreg, FEATURES), reference=iris[FEATURES], parity_with=logreg.predict_proba
+    )
     assert (v.version, v.status) == (1, "ready")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import Any, Callable, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from tqdm.auto import tqdm
 
@@ -38,14 +38,22 @@ def _chunks(src: Source) -> Iterator[bytes]:
             yield b
 
 
-def progress_reporter(progress: Progress, label: str, total: int, unit: str = "B") -> Tuple[ProgressCallback, Callable[[], None]]:
+def progress_reporter(
+    progress: Progress, label: str, total: int, unit: str = "B"
+) -> Tuple[ProgressCallback, Callable[[], None]]:
     """A (report(done, total), close()) pair: a caller's callback, a tqdm bar (``True``), or nothing."""
     if callable(progress):
         return progress, lambda: None
     if not progress:
         return (lambda done, total: None), lambda: None
-    bar = tqdm(total=total, desc=label, unit=unit, unit_scale=unit == "B", unit_divisor=1024 if unit == "B" else 1000,
-               leave=True)
+    bar = tqdm(
+        total=total,
+        desc=label,
+        unit=unit,
+        unit_scale=unit == "B",
+        unit_divisor=1024 if unit == "B" else 1000,
+        leave=True,
+    )
 
     def report(done: int, _total: int) -> None:
         bar.update(max(0, done - bar.n))
@@ -53,7 +61,9 @@ def progress_reporter(progress: Progress, label: str, total: int, unit: str = "B
     return report, bar.close
 
 
-def multipart(spec: Any, src: Source, filename: str, report: ProgressCallback) -> Tuple[Iterator[bytes], dict]:
+def multipart(
+    spec: Any, src: Source, filename: str, report: ProgressCallback
+) -> Tuple[Iterator[bytes], Dict[str, str]]:
     """The body as an iterator plus the headers (content type with its boundary, content length)."""
     boundary = "----modelyard" + secrets.token_hex(12)
     safe = filename.replace('"', "").replace("\r", "").replace("\n", "")

@@ -9,7 +9,20 @@ import os
 import time
 import warnings
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+    cast,
+    overload,
+)
 from urllib.parse import quote
 
 import httpx
@@ -81,8 +94,11 @@ class Client:
         self.poll_interval = poll_interval
         self._http = httpx.Client(
             base_url=self.url + "/",
-            headers={"authorization": f"Bearer {key}", "user-agent": f"modelyard-python/{__version__}",
-                     "accept": "application/json"},
+            headers={
+                "authorization": f"Bearer {key}",
+                "user-agent": f"modelyard-python/{__version__}",
+                "accept": "application/json",
+            },
             timeout=timeout,
         )
         self.deploy = Deployments(self)
@@ -120,8 +136,14 @@ class Client:
             hdrs["content-type"] = "application/json"
         query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         try:
-            res = self._http.request(method, path, content=body, params=query, headers=hdrs,
-                                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+            res = self._http.request(
+                method,
+                path,
+                content=body,
+                params=query,
+                headers=hdrs,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.TransportError as e:
             raise NetworkError(f"cannot reach {self.url}: {e}") from e
         if res.status_code >= 400:
@@ -140,13 +162,24 @@ class Client:
         except (ValueError, AttributeError):
             err = None
         if isinstance(err, dict) and isinstance(err.get("code"), str):
-            return error_for_status(res.status_code, err["code"], str(err.get("message", "")),
-                                    error_id=err.get("errorId"), details=err.get("details"), retry_after=retry_after)
-        return error_for_status(res.status_code, "BAD_RESPONSE", f"HTTP {res.status_code} from {method} {path}",
-                                retry_after=retry_after)
+            return error_for_status(
+                res.status_code,
+                err["code"],
+                str(err.get("message", "")),
+                error_id=err.get("errorId"),
+                details=err.get("details"),
+                retry_after=retry_after,
+            )
+        return error_for_status(
+            res.status_code, "BAD_RESPONSE", f"HTTP {res.status_code} from {method} {path}", retry_after=retry_after
+        )
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         return self.request(method, path, **kw).json()
+
+    def _obj(self, method: str, path: str, **kw: Any) -> Dict[str, Any]:
+        out: Dict[str, Any] = self._json(method, path, **kw)
+        return out
 
     def _progress(self, p: Progress) -> Progress:
         return self.progress if p is None else p
@@ -155,11 +188,11 @@ class Client:
 
     def me(self) -> Dict[str, Any]:
         """Who the key belongs to: ``{"principal": {...}, ...}`` as ``GET /v1/me`` answers."""
-        return self._json("GET", "/v1/me")
+        return self._obj("GET", "/v1/me")
 
     def model(self, name: str) -> Dict[str, Any]:
         """The registered model: latest and production versions, staging versions, aliases, tags."""
-        return self._json("GET", f"/v1/models/{_enc(name)}")
+        return self._obj("GET", f"/v1/models/{_enc(name)}")
 
     def models(self, search: Optional[str] = None) -> "pd.DataFrame":
         """Every model the key can see, one row each (all pages)."""
@@ -171,11 +204,30 @@ class Client:
             cursor = page.get("nextCursor")
             if not cursor:
                 break
-        rows = [{"name": m["name"], "latest_version": m.get("latestVersion"), "production_version": m.get("productionVersion"),
-                 "staging_versions": m.get("stagingVersions", []), "aliases": m.get("aliases", {}), "tags": m.get("tags", {}),
-                 "updated_at": m.get("updatedAt")} for m in items]
-        return pandas().DataFrame(rows, columns=["name", "latest_version", "production_version", "staging_versions",
-                                                 "aliases", "tags", "updated_at"])
+        rows = [
+            {
+                "name": m["name"],
+                "latest_version": m.get("latestVersion"),
+                "production_version": m.get("productionVersion"),
+                "staging_versions": m.get("stagingVersions", []),
+                "aliases": m.get("aliases", {}),
+                "tags": m.get("tags", {}),
+                "updated_at": m.get("updatedAt"),
+            }
+            for m in items
+        ]
+        return pandas().DataFrame(
+            rows,
+            columns=[
+                "name",
+                "latest_version",
+                "production_version",
+                "staging_versions",
+                "aliases",
+                "tags",
+                "updated_at",
+            ],
+        )
 
     def version(self, name: str, version: int) -> ModelVersion:
         return ModelVersion.from_json(self._json("GET", f"/v1/models/{_enc(name)}/versions/{int(version)}"))
@@ -183,8 +235,18 @@ class Client:
     def versions(self, name: str) -> "pd.DataFrame":
         """A model's versions, newest first: status, stage, aliases, metrics, checksum."""
         vs = [ModelVersion.from_json(j) for j in self._json("GET", f"/v1/models/{_enc(name)}/versions")]
-        cols = ["version", "status", "stage", "aliases", "failure_reason", "metrics", "tags", "has_reference", "sha256",
-                "created_at"]
+        cols = [
+            "version",
+            "status",
+            "stage",
+            "aliases",
+            "failure_reason",
+            "metrics",
+            "tags",
+            "has_reference",
+            "sha256",
+            "created_at",
+        ]
         return pandas().DataFrame([{c: getattr(v, c) for c in cols} for v in vs], columns=cols)
 
     def register(
@@ -213,14 +275,18 @@ class Client:
         ``parity_with``: the original model's ``predict_proba`` (or ``predict``); the ONNX file must answer like
         it on ``parity_rows`` (default: the first 200 reference rows) before anything is uploaded, else
         :class:`~modelyard.errors.ParityError`. With ``wait`` (default) returns once the worker validated the
-        version (and built the drift profile of its reference) and raises :class:`~modelyard.errors.VersionFailedError` if it failed; ``stage`` then moves it.
+        version (and built the drift profile of its reference) and raises
+        :class:`~modelyard.errors.VersionFailedError` if it failed; ``stage`` then moves it.
         """
         if stage is not None and stage not in STAGES:
             raise ValueError(f"stage must be one of {', '.join(STAGES)}")
         ref = None
         if reference is not None:
-            ref = frame_to_reference(reference) if is_dataframe(reference) else {
-                "feature_names": list(reference["feature_names"]), "rows": clean(list(reference["rows"]))}
+            ref = (
+                frame_to_reference(reference)
+                if is_dataframe(reference)
+                else {"feature_names": list(reference["feature_names"]), "rows": clean(list(reference["rows"]))}
+            )
         if parity_with is not None:
             from .parity import check_parity
 
@@ -232,7 +298,9 @@ class Client:
                 rows = frame.head(200) if is_dataframe(frame) else ref["rows"][:200]  # type: ignore[index]
             check_parity(onnx, parity_with, rows, atol=parity_atol).raise_for_mismatch()
         spec: Dict[str, Any] = {
-            "description": description, "tags": dict(tags or {}), "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+            "description": description,
+            "tags": dict(tags or {}),
+            "metrics": {k: float(v) for k, v in (metrics or {}).items()},
             "lineage": dict(lineage or {}),
         }
         if ref is not None:
@@ -241,12 +309,18 @@ class Client:
             spec["signature"] = dict(signature)
         if sample_input is not None:
             spec["sampleInput"] = _payload(sample_input)[0]
-        report, close = progress_reporter(self._progress(progress), f"uploading {label_of(onnx, 'model.onnx')}",
-                                          source_size(onnx))
+        report, close = progress_reporter(
+            self._progress(progress), f"uploading {label_of(onnx, 'model.onnx')}", source_size(onnx)
+        )
         body, headers = multipart(spec, onnx, label_of(onnx, "model.onnx") or "model.onnx", report)
         try:
-            j = self._json("POST", f"/v1/models/{_enc(name)}/versions", content=body, headers=headers,
-                           timeout=max(300.0, self._http.timeout.read or 0))
+            j = self._json(
+                "POST",
+                f"/v1/models/{_enc(name)}/versions",
+                content=body,
+                headers=headers,
+                timeout=max(300.0, self._http.timeout.read or 0),
+            )
         finally:
             close()
         v = ModelVersion.from_json(j)
@@ -266,8 +340,9 @@ class Client:
         while True:
             v = self.version(name, version)
             if v.status == "failed":
-                raise VersionFailedError(f"{name} v{version} failed validation: {v.failure_reason}", version=v,
-                                         reason=v.failure_reason)
+                raise VersionFailedError(
+                    f"{name} v{version} failed validation: {v.failure_reason}", version=v, reason=v.failure_reason
+                )
             if v.status != "pending":
                 return v
             if time.monotonic() > until:
@@ -276,7 +351,7 @@ class Client:
 
     def drift_profile(self, name: str, version: int) -> Dict[str, Any]:
         """A version's reference profile (``status`` building, ready or failed; bins per column)."""
-        return self._json("GET", f"/v1/models/{_enc(name)}/versions/{int(version)}/drift-profile")
+        return self._obj("GET", f"/v1/models/{_enc(name)}/versions/{int(version)}/drift-profile")
 
     def wait_drift_profile(self, name: str, version: int, *, timeout: float = 300.0) -> Dict[str, Any]:
         """Waits until the worker has built the reference profile of a version registered with a reference
@@ -297,22 +372,29 @@ class Client:
             time.sleep(self.poll_interval)
 
     def promote(
-        self, name: str, version: int, stage: str = "Production", *, comment: str = "", archive_previous: bool = True,
+        self, name: str, version: int, stage: str = "Production", *, comment: str = "", archive_previous: bool = True
     ) -> StageTransition:
         """Moves a version to a stage (Production needs an approver's key; with the model's approval policy the
         outcome is ``approval_requested``)."""
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {', '.join(STAGES)}")
-        return StageTransition.from_json(self._json(
-            "POST", f"/v1/models/{_enc(name)}/versions/{int(version)}/stage",
-            json_body={"stage": stage, "comment": comment, "archivePrevious": archive_previous}))
+        return StageTransition.from_json(
+            self._json(
+                "POST",
+                f"/v1/models/{_enc(name)}/versions/{int(version)}/stage",
+                json_body={"stage": stage, "comment": comment, "archivePrevious": archive_previous},
+            )
+        )
 
     def set_alias(self, name: str, alias: str, version: int, *, comment: str = "") -> Dict[str, Any]:
-        return self._json("PUT", f"/v1/models/{_enc(name)}/aliases/{_enc(alias)}",
-                          json_body={"version": int(version), "comment": comment})
+        return self._obj(
+            "PUT",
+            f"/v1/models/{_enc(name)}/aliases/{_enc(alias)}",
+            json_body={"version": int(version), "comment": comment},
+        )
 
     def delete_alias(self, name: str, alias: str) -> Dict[str, Any]:
-        return self._json("DELETE", f"/v1/models/{_enc(name)}/aliases/{_enc(alias)}")
+        return self._obj("DELETE", f"/v1/models/{_enc(name)}/aliases/{_enc(alias)}")
 
     # ---- serving ----
 
@@ -339,7 +421,12 @@ class Client:
         raise NotFoundError(404, "NOT_FOUND", f"no version of {name} is in {stage}")
 
     def predict_records(
-        self, name: str, data: Rows, *, version: Optional[int] = None, alias: Optional[str] = None,
+        self,
+        name: str,
+        data: Rows,
+        *,
+        version: Optional[int] = None,
+        alias: Optional[str] = None,
         stage: Optional[str] = None,
     ) -> Dict[str, Any]:
         """The API's answer as it comes (``predictions``, ``predictions_prob``, ``classes``, ``version``), plus
@@ -351,7 +438,12 @@ class Client:
         return out
 
     def predict(
-        self, name: str, data: Rows, *, version: Optional[int] = None, alias: Optional[str] = None,
+        self,
+        name: str,
+        data: Rows,
+        *,
+        version: Optional[int] = None,
+        alias: Optional[str] = None,
         stage: Optional[str] = None,
     ) -> "pd.DataFrame":
         """Predictions for rows: a DataFrame (columns are features), a list of ``{feature: value}`` records, or
@@ -369,14 +461,32 @@ class Client:
     # ---- batch scoring ----
 
     @overload
-    def score(self, name: str, data: Union[Source, "pd.DataFrame"], *, version: Optional[int] = ...,
-              alias: Optional[str] = ..., id_column: Optional[str] = ..., wait: "Literal[True]" = ...,
-              timeout: float = ..., progress: Progress = ...) -> "pd.DataFrame": ...
+    def score(
+        self,
+        name: str,
+        data: Union[Source, "pd.DataFrame"],
+        *,
+        version: Optional[int] = ...,
+        alias: Optional[str] = ...,
+        id_column: Optional[str] = ...,
+        wait: "Literal[True]" = ...,
+        timeout: float = ...,
+        progress: Progress = ...,
+    ) -> "pd.DataFrame": ...
 
     @overload
-    def score(self, name: str, data: Union[Source, "pd.DataFrame"], *, version: Optional[int] = ...,
-              alias: Optional[str] = ..., id_column: Optional[str] = ..., wait: "Literal[False]",
-              timeout: float = ..., progress: Progress = ...) -> Job: ...
+    def score(
+        self,
+        name: str,
+        data: Union[Source, "pd.DataFrame"],
+        *,
+        version: Optional[int] = ...,
+        alias: Optional[str] = ...,
+        id_column: Optional[str] = ...,
+        wait: "Literal[False]",
+        timeout: float = ...,
+        progress: Progress = ...,
+    ) -> Job: ...
 
     def score(
         self,
@@ -395,7 +505,8 @@ class Client:
         The file is streamed up; the workers score it in chunks. With ``wait`` (default) a progress bar follows
         the job and the scored rows come back as a DataFrame (input columns, or ``id_column`` alone, then
         ``prediction`` and ``probability_<class>``; ``df.attrs["job"]`` is the :class:`Job`); rows the model
-        could not take are in the job's errors file. Without ``wait``, returns the queued :class:`Job`."""
+        could not take are in the job's errors file. Without ``wait``, returns the queued :class:`Job`.
+        A ``progress`` callback sees the upload in bytes, then the job in percent (``done`` of 100)."""
         if version is not None and alias is not None:
             raise ValueError("give version= or alias=, not both")
         spec: Dict[str, Any] = {"model": name}
@@ -406,17 +517,21 @@ class Client:
         if id_column is not None:
             spec["output"] = {"columns": "id", "idColumn": id_column}
         if is_dataframe(data):
-            src: Source = data.to_csv(index=False).encode()  # type: ignore[union-attr]
+            frame: Any = data
+            src: Source = frame.to_csv(index=False).encode()
             filename = "dataframe.csv"
         else:
-            src = data  # type: ignore[assignment]
+            src = cast(Source, data)
             filename = label_of(src, "input.csv") or "input.csv"
         prog = self._progress(progress)
         report, close = progress_reporter(prog, f"uploading {filename}", source_size(src))
         body, headers = multipart(spec, src, filename, report)
         try:
-            job = Job.from_json(self._json("POST", "/v1/jobs", content=body, headers=headers,
-                                           timeout=max(300.0, self._http.timeout.read or 0)))
+            job = Job.from_json(
+                self._json(
+                    "POST", "/v1/jobs", content=body, headers=headers, timeout=max(300.0, self._http.timeout.read or 0)
+                )
+            )
         finally:
             close()
         if not wait:
@@ -466,26 +581,54 @@ class Client:
     # ---- drift ----
 
     def drift(
-        self, name: str, *, version: Optional[int] = None, start: Union[str, datetime, None] = None,
+        self,
+        name: str,
+        *,
+        version: Optional[int] = None,
+        start: Union[str, datetime, None] = None,
         end: Union[str, datetime, None] = None,
     ) -> "pd.DataFrame":
         """Drift per window and column (default: the Production version, last 7 days), long form: one row per
         (window, column) with ``status`` (ok, warn, drift), ``psi``, ``js``, ``p_value``, and the window's
         ``rows``, ``window_status`` and ``drift_share``. Pivot it for a heat map:
         ``df.pivot(index="column", columns="window_start", values="psi")``."""
-        s = self._json("GET", f"/v1/models/{_enc(name)}/drift",
-                       params={"version": version, "from": _iso(start), "to": _iso(end)})
+        s = self._json(
+            "GET", f"/v1/models/{_enc(name)}/drift", params={"version": version, "from": _iso(start), "to": _iso(end)}
+        )
         features = set(s.get("features") or [])
         rows = []
         for w in s.get("windows") or []:
             for col, p in (w.get("columns") or {}).items():
-                rows.append({"window_start": w["start"], "window_end": w["end"], "column": col,
-                             "kind": "feature" if col in features else "output", "status": p.get("status"),
-                             "psi": p.get("psi"), "js": p.get("js"), "p_value": p.get("pValue"), "rows": w.get("rows"),
-                             "window_status": w.get("status"), "drift_share": w.get("driftShare"),
-                             "silent": w.get("silent")})
-        cols = ["window_start", "window_end", "column", "kind", "status", "psi", "js", "p_value", "rows",
-                "window_status", "drift_share", "silent"]
+                rows.append(
+                    {
+                        "window_start": w["start"],
+                        "window_end": w["end"],
+                        "column": col,
+                        "kind": "feature" if col in features else "output",
+                        "status": p.get("status"),
+                        "psi": p.get("psi"),
+                        "js": p.get("js"),
+                        "p_value": p.get("pValue"),
+                        "rows": w.get("rows"),
+                        "window_status": w.get("status"),
+                        "drift_share": w.get("driftShare"),
+                        "silent": w.get("silent"),
+                    }
+                )
+        cols = [
+            "window_start",
+            "window_end",
+            "column",
+            "kind",
+            "status",
+            "psi",
+            "js",
+            "p_value",
+            "rows",
+            "window_status",
+            "drift_share",
+            "silent",
+        ]
         df = pandas().DataFrame(rows, columns=cols)
         for c in ("window_start", "window_end"):
             df[c] = pandas().to_datetime(df[c], utc=True)
@@ -493,7 +636,7 @@ class Client:
         return df
 
     def drift_report(
-        self, name: str, *, version: Optional[int] = None, min_rows: int = 0, timeout: float = 0.0,
+        self, name: str, *, version: Optional[int] = None, min_rows: int = 0, timeout: float = 0.0
     ) -> "pd.DataFrame":
         """The newest drift window's report, one row per column (features, then model outputs): status, PSI,
         Jensen-Shannon, the test (KS or chi-squared) with its p-value, reference and current mean. ``df.attrs``
@@ -513,21 +656,54 @@ class Client:
                 w = None
             if time.monotonic() > until:
                 got = w.get("rows", 0) if w else 0
-                raise WaitTimeoutError(f"the newest drift window of {name} has {got} rows, not {min_rows}, after {timeout:g} s")
+                raise WaitTimeoutError(
+                    f"the newest drift window of {name} has {got} rows, not {min_rows}, after {timeout:g} s"
+                )
             time.sleep(self.poll_interval)
         rep = w["report"]
         rows = []
         for kind, cols in (("feature", rep.get("features") or []), ("output", rep.get("outputs") or [])):
             for c in cols:
-                rows.append({"column": c["name"], "kind": kind, "type": c.get("kind"), "status": c.get("status"),
-                             "psi": c.get("psi"), "js": c.get("js"), "test": c.get("test"),
-                             "statistic": c.get("statistic"), "p_value": c.get("pValue"),
-                             "reference_mean": (c.get("reference") or {}).get("mean"),
-                             "current_mean": (c.get("current") or {}).get("mean")})
-        df = pandas().DataFrame(rows, columns=["column", "kind", "type", "status", "psi", "js", "test", "statistic",
-                                               "p_value", "reference_mean", "current_mean"])
-        df.attrs.update(model=w.get("model", name), version=w.get("version"), rows=w.get("rows"), start=w.get("start"),
-                        end=w.get("end"), status=rep.get("status"), drift_share=rep.get("driftShare"))
+                rows.append(
+                    {
+                        "column": c["name"],
+                        "kind": kind,
+                        "type": c.get("kind"),
+                        "status": c.get("status"),
+                        "psi": c.get("psi"),
+                        "js": c.get("js"),
+                        "test": c.get("test"),
+                        "statistic": c.get("statistic"),
+                        "p_value": c.get("pValue"),
+                        "reference_mean": (c.get("reference") or {}).get("mean"),
+                        "current_mean": (c.get("current") or {}).get("mean"),
+                    }
+                )
+        df = pandas().DataFrame(
+            rows,
+            columns=[
+                "column",
+                "kind",
+                "type",
+                "status",
+                "psi",
+                "js",
+                "test",
+                "statistic",
+                "p_value",
+                "reference_mean",
+                "current_mean",
+            ],
+        )
+        df.attrs.update(
+            model=w.get("model", name),
+            version=w.get("version"),
+            rows=w.get("rows"),
+            start=w.get("start"),
+            end=w.get("end"),
+            status=rep.get("status"),
+            drift_share=rep.get("driftShare"),
+        )
         return df
 
 
@@ -548,11 +724,21 @@ class Deployments:
         return dict(cur.config) if cur else {"production": {"mode": "stage"}, "pilots": [], "silent": []}
 
     def _put(self, name: str, config: Mapping[str, Any], comment: str) -> DeploymentRevision:
-        return DeploymentRevision.from_json(name, self._c._json(
-            "PUT", f"/v1/models/{_enc(name)}/deployment", json_body={"config": config, "comment": comment}))
+        return DeploymentRevision.from_json(
+            name,
+            self._c._json(
+                "PUT", f"/v1/models/{_enc(name)}/deployment", json_body={"config": config, "comment": comment}
+            ),
+        )
 
     def pilot(
-        self, name: str, version: int, *, groups: Iterable[str] = (), percentage: float = 0, comment: str = "",
+        self,
+        name: str,
+        version: int,
+        *,
+        groups: Iterable[str] = (),
+        percentage: float = 0,
+        comment: str = "",
         auto_rollback: Optional[Mapping[str, Any]] = None,
     ) -> DeploymentRevision:
         """Serves ``version`` to members of ``groups`` (names or ids) and/or a sticky ``percentage`` of callers."""
@@ -578,7 +764,8 @@ class Deployments:
         """Mirrors a sample of production traffic to ``version``; its answers are compared, never returned."""
         cfg = self._config(name)
         cfg["silent"] = [s for s in cfg.get("silent", []) if s["version"] != int(version)] + [
-            {"version": int(version), "sampleRate": sample_rate}]
+            {"version": int(version), "sampleRate": sample_rate}
+        ]
         return self._put(name, cfg, comment)
 
     def production(self, name: str, version: Optional[int] = None, *, comment: str = "") -> DeploymentRevision:
@@ -592,15 +779,20 @@ class Deployments:
         body: Dict[str, Any] = {"comment": comment}
         if revision is not None:
             body["revision"] = int(revision)
-        return DeploymentRevision.from_json(name, self._c._json(
-            "POST", f"/v1/models/{_enc(name)}/deployment/rollback", json_body=body))
+        return DeploymentRevision.from_json(
+            name, self._c._json("POST", f"/v1/models/{_enc(name)}/deployment/rollback", json_body=body)
+        )
 
     def revisions(self, name: str) -> "pd.DataFrame":
         page = self._c._json("GET", f"/v1/models/{_enc(name)}/deployment/revisions")
         revs = [DeploymentRevision.from_json(name, r) for r in page["items"]]
-        return pandas().DataFrame([{"revision": r.revision, "comment": r.comment, "created_at": r.created_at,
-                                    "config": r.config} for r in revs],
-                                  columns=["revision", "comment", "created_at", "config"])
+        return pandas().DataFrame(
+            [
+                {"revision": r.revision, "comment": r.comment, "created_at": r.created_at, "config": r.config}
+                for r in revs
+            ],
+            columns=["revision", "comment", "created_at", "config"],
+        )
 
 
 def _payload(data: Rows) -> "tuple[List[Any], Any]":

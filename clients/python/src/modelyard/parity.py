@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ._frames import is_dataframe
 from ._upload import Source
 from .errors import MissingDependencyError, ParityError
 
-_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64",
-           "tensor(int32)": "int32", "tensor(string)": "object", "tensor(bool)": "bool"}
+_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(string)": "object",
+    "tensor(bool)": "bool",
+}
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,7 @@ def _deps() -> Any:
 
 
 def check_parity(
-    onnx: Source,
-    reference: Callable[[Any], Any],
-    rows: Any,
-    *,
-    atol: float = 1e-4,
-    output: Optional[str] = None,
+    onnx: Source, reference: Callable[[Any], Any], rows: Any, *, atol: float = 1e-4, output: Optional[str] = None
 ) -> ParityReport:
     """Runs ``onnx`` (path or bytes) and ``reference`` (e.g. a scikit-learn model's ``predict_proba``, or
     ``predict`` for a regressor) on ``rows`` (a DataFrame or 2-D array; the callable gets them as given) and
@@ -83,24 +84,36 @@ def check_parity(
     if got.ndim == 1:
         got = got.reshape(-1, 1)
     if got.shape != expected.shape:
-        raise ParityError(f"the ONNX output {name!r} has shape {got.shape}, the original model's {expected.shape}",
-                          report=None)
+        raise ParityError(
+            f"the ONNX output {name!r} has shape {got.shape}, the original model's {expected.shape}", report=None
+        )
     if got.dtype.kind in "fiub" and expected.dtype.kind in "fiub":
         diff = np.abs(got.astype("float64") - expected.astype("float64"))
         flat = int(np.nanargmax(diff)) if diff.size else 0
         worst_row, worst_col = divmod(flat, diff.shape[1]) if diff.size else (0, 0)
         max_diff = float(diff.max()) if diff.size else 0.0
-        same = got.argmax(axis=1) == expected.argmax(axis=1) if got.shape[1] > 1 else np.isclose(got, expected, atol=atol)[:, 0]
+        same = (
+            got.argmax(axis=1) == expected.argmax(axis=1)
+            if got.shape[1] > 1
+            else np.isclose(got, expected, atol=atol)[:, 0]
+        )
     else:
         same = (got.astype(str) == expected.astype(str)).all(axis=1)
         bad = np.flatnonzero(~same)
         worst_row, worst_col = (int(bad[0]) if bad.size else 0), 0
         max_diff = 0.0 if same.all() else float("inf")
-    return ParityReport(rows=n, output=name, max_abs_diff=max_diff, worst_row=int(worst_row), worst_column=int(worst_col),
-                        label_agreement=float(np.mean(same)) if n else 1.0, atol=atol)
+    return ParityReport(
+        rows=n,
+        output=name,
+        max_abs_diff=max_diff,
+        worst_row=int(worst_row),
+        worst_column=int(worst_col),
+        label_agreement=float(np.mean(same)) if n else 1.0,
+        atol=atol,
+    )
 
 
-def _feeds(np: Any, sess: Any, rows: Any) -> dict:
+def _feeds(np: Any, sess: Any, rows: Any) -> Dict[str, Any]:
     inputs = sess.get_inputs()
     if len(inputs) == 1:
         spec = inputs[0]
@@ -114,10 +127,12 @@ def _feeds(np: Any, sess: Any, rows: Any) -> dict:
         return {spec.name: np.ascontiguousarray(arr, dtype=_DTYPES.get(spec.type, "float32"))}
     if not is_dataframe(rows):
         raise ValueError("this model takes one input per column: give the rows as a DataFrame with those columns")
-    return {i.name: np.ascontiguousarray(rows[[i.name]].to_numpy(), dtype=_DTYPES.get(i.type, "float32")) for i in inputs}
+    return {
+        i.name: np.ascontiguousarray(rows[[i.name]].to_numpy(), dtype=_DTYPES.get(i.type, "float32")) for i in inputs
+    }
 
 
-def _pick_output(np: Any, results: dict, names: Sequence[str], expected: Any, wanted: Optional[str]) -> Any:
+def _pick_output(np: Any, results: Dict[str, Any], names: Sequence[str], expected: Any, wanted: Optional[str]) -> Any:
     def as_array(v: Any) -> Any:
         if isinstance(v, list) and v and isinstance(v[0], dict):  # ZipMap: one {class: probability} per row
             return np.array([list(d.values()) for d in v], dtype="float64")

@@ -34,10 +34,19 @@ class ModelVersion:
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "ModelVersion":
         return cls(
-            model=j["model"], version=int(j["version"]), status=j["status"], stage=j["stage"],
-            failure_reason=j.get("failureReason"), aliases=list(j.get("aliases") or []), sha256=j.get("sha256"),
-            size_bytes=j.get("sizeBytes"), metrics=dict(j.get("metrics") or {}), tags=dict(j.get("tags") or {}),
-            has_reference=bool(j.get("hasReference")), signature=j.get("signature"), created_at=j.get("createdAt", ""),
+            model=j["model"],
+            version=int(j["version"]),
+            status=j["status"],
+            stage=j["stage"],
+            failure_reason=j.get("failureReason"),
+            aliases=list(j.get("aliases") or []),
+            sha256=j.get("sha256"),
+            size_bytes=j.get("sizeBytes"),
+            metrics=dict(j.get("metrics") or {}),
+            tags=dict(j.get("tags") or {}),
+            has_reference=bool(j.get("hasReference")),
+            signature=j.get("signature"),
+            created_at=j.get("createdAt", ""),
             raw=j,
         )
 
@@ -55,8 +64,11 @@ class StageTransition:
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "StageTransition":
         return cls(
-            outcome=j["outcome"], version=ModelVersion.from_json(j["version"]), archived=list(j.get("archived") or []),
-            approval_request_id=j.get("approvalRequestId"), raw=j,
+            outcome=j["outcome"],
+            version=ModelVersion.from_json(j["version"]),
+            archived=list(j.get("archived") or []),
+            approval_request_id=j.get("approvalRequestId"),
+            raw=j,
         )
 
 
@@ -84,10 +96,20 @@ class Job:
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "Job":
         return cls(
-            id=j["id"], type=j["type"], status=j["status"], model=j["model"], version=j.get("version"),
-            progress=float(j.get("progress") or 0), rows_in=int(j.get("rowsIn") or 0), rows_out=int(j.get("rowsOut") or 0),
-            rows_failed=int(j.get("rowsFailed") or 0), input_uri=j.get("inputUri"), output_uri=j.get("outputUri"),
-            errors_uri=j.get("errorsUri"), error=j.get("error"), raw=j,
+            id=j["id"],
+            type=j["type"],
+            status=j["status"],
+            model=j["model"],
+            version=j.get("version"),
+            progress=float(j.get("progress") or 0),
+            rows_in=int(j.get("rowsIn") or 0),
+            rows_out=int(j.get("rowsOut") or 0),
+            rows_failed=int(j.get("rowsFailed") or 0),
+            input_uri=j.get("inputUri"),
+            output_uri=j.get("outputUri"),
+            errors_uri=j.get("errorsUri"),
+            error=j.get("error"),
+            raw=j,
         )
 
 
@@ -104,23 +126,51 @@ class DeploymentRevision:
 
     @classmethod
     def from_json(cls, model: str, j: Dict[str, Any]) -> "DeploymentRevision":
-        return cls(model=model, revision=int(j["revision"]), config=j["config"], comment=j.get("comment", ""),
-                   created_at=j.get("createdAt", ""), raw=j)
+        return cls(
+            model=model,
+            revision=int(j["revision"]),
+            config=j["config"],
+            comment=j.get("comment", ""),
+            created_at=j.get("createdAt", ""),
+            raw=j,
+        )
 
     def rows(self) -> List[Dict[str, Any]]:
         """One row per serving role: production, each pilot, each silent version."""
         c = self.config
         prod = c.get("production") or {"mode": "stage"}
-        out: List[Dict[str, Any]] = [{
-            "role": "production", "version": prod.get("version"), "mode": prod.get("mode"),
-            "groups": [], "percentage": None, "sample_rate": None,
-        }]
+        out: List[Dict[str, Any]] = [
+            {
+                "role": "production",
+                "version": prod.get("version"),
+                "mode": prod.get("mode"),
+                "groups": [],
+                "percentage": None,
+                "sample_rate": None,
+            }
+        ]
         for p in c.get("pilots") or []:
-            out.append({"role": "pilot", "version": p["version"], "mode": None, "groups": list(p.get("groups") or []),
-                        "percentage": p.get("percentage", 0), "sample_rate": None})
+            out.append(
+                {
+                    "role": "pilot",
+                    "version": p["version"],
+                    "mode": None,
+                    "groups": list(p.get("groups") or []),
+                    "percentage": p.get("percentage", 0),
+                    "sample_rate": None,
+                }
+            )
         for s in c.get("silent") or []:
-            out.append({"role": "silent", "version": s["version"], "mode": None, "groups": [], "percentage": None,
-                        "sample_rate": s.get("sampleRate", 1)})
+            out.append(
+                {
+                    "role": "silent",
+                    "version": s["version"],
+                    "mode": None,
+                    "groups": [],
+                    "percentage": None,
+                    "sample_rate": s.get("sampleRate", 1),
+                }
+            )
         return out
 
     def to_frame(self) -> "pd.DataFrame":
