@@ -28,6 +28,7 @@ from .errors import (
     ServerError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
+    UploadInterruptedError,
     VersionFailedError,
     WaitTimeoutError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "RateLimitedError",
     "ServiceUnavailableError",
+    "UploadInterruptedError",
     "VersionFailedError",
     "JobFailedError",
     "WaitTimeoutError",

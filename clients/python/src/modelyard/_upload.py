@@ -89,6 +89,9 @@ def multipart(
     headers = {
         "content-type": f"multipart/form-data; boundary={boundary}",
         "content-length": str(len(head) + size + len(tail)),
+        # An upload the API refuses midway (over its size limit) leaves the connection dropped but, to httpx,
+        # looking reusable: the next request on it would fail. Uploads get a connection of their own.
+        "connection": "close",
     }
     return body(), headers
 

@@ -41,6 +41,7 @@ from .errors import (
     JobFailedError,
     NetworkError,
     NotFoundError,
+    UploadInterruptedError,
     VersionFailedError,
     WaitTimeoutError,
     error_for_status,
@@ -145,6 +146,13 @@ class Client:
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as e:
+            if isinstance(e, (httpx.WriteError, httpx.ReadError)) and "content-length" in hdrs and body is content:
+                # The API refuses an upload over MAX_UPLOAD_BYTES by answering 413 and dropping the connection
+                # without reading the rest; a client that writes the whole body first (httpx) sees only the reset.
+                raise UploadInterruptedError(
+                    f"the connection closed while uploading {int(hdrs['content-length']):,} bytes to {path}: the "
+                    f"platform drops uploads over its limit (MAX_UPLOAD_BYTES) this way, or the network failed ({e})"
+                ) from e
             raise NetworkError(f"cannot reach {self.url}: {e}") from e
         if res.status_code >= 400:
             raise self._error(method, path, res)

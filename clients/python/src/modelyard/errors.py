@@ -36,6 +36,14 @@ class NetworkError(ModelyardError):
     code = "NETWORK"
 
 
+class UploadInterruptedError(NetworkError):
+    """The connection closed while an upload was being sent: the platform drops uploads over its
+    ``MAX_UPLOAD_BYTES`` limit without reading them (a client that reads while writing, like the CLI, sees its
+    413), or the network failed."""
+
+    code = "UPLOAD_INTERRUPTED"
+
+
 class ApiError(ModelyardError):
     """The API answered with an error status. ``code`` is the API's (``ERROR_CODES`` in the contracts)."""
 
