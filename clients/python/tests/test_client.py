@@ -94,6 +94,19 @@ def test_predict_answers_a_dataframe_records_and_an_array_alike(client: modelyar
         assert list(other["prediction"]) == list(out["prediction"])
 
 
+def test_predict_in_batches_answers_every_row_of_a_large_frame_in_order(client: modelyard.Client, iris: str) -> None:
+    ref = reference_frame("iris_logreg")
+    big = pd.concat([ref] * 23, ignore_index=True)  # 2,576 rows: three requests of at most 1,000
+    big.index = big.index * 10
+    out = client.predict(iris, big, batch_size=1000)
+    assert len(out) == len(big) and list(out.index) == list(big.index)
+    assert out.attrs["version"] == 1
+    whole = client.predict(iris, ref)
+    np.testing.assert_allclose(out[PROBS].to_numpy()[: len(ref)], whole[PROBS].to_numpy(), atol=1e-7)
+    np.testing.assert_allclose(out[PROBS].to_numpy()[-len(ref) :], whole[PROBS].to_numpy(), atol=1e-7)
+    assert client.predict_records(iris, big.head(5), batch_size=2)["predictions"] == list(whole["prediction"][:5])
+
+
 def test_predict_picks_a_version_by_number_alias_or_stage(client: modelyard.Client) -> None:
     name = unique("py-routes")
     client.register(name, onnx=fixture_path("iris_logreg"), stage="Production")

@@ -436,14 +436,43 @@ class Client:
         version: Optional[int] = None,
         alias: Optional[str] = None,
         stage: Optional[str] = None,
+        batch_size: int = 1000,
     ) -> Dict[str, Any]:
         """The API's answer as it comes (``predictions``, ``predictions_prob``, ``classes``, ``version``), plus
-        ``role`` (production, pilot, explicit). Needs no pandas."""
+        ``role`` (production, pilot, explicit). Needs no pandas. See :meth:`predict` for ``batch_size``."""
         payload, _ = _payload(data)
-        res = self.request("POST", self._predict_path(name, version, alias, stage), json_body={"payload": payload})
-        out: Dict[str, Any] = res.json()
-        out["role"] = res.headers.get("x-deployment-role")
-        return out
+        return self._predict(name, payload, version, alias, stage, batch_size)
+
+    def _predict(
+        self,
+        name: str,
+        payload: List[Any],
+        version: Optional[int],
+        alias: Optional[str],
+        stage: Optional[str],
+        batch_size: int,
+    ) -> Dict[str, Any]:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        path = self._predict_path(name, version, alias, stage)
+        merged: Dict[str, Any] = {}
+        versions = set()
+        for start in range(0, max(len(payload), 1), batch_size):
+            res = self.request("POST", path, json_body={"payload": payload[start : start + batch_size]})
+            body: Dict[str, Any] = res.json()
+            versions.add(body.get("version"))
+            if not merged:
+                merged = dict(body, role=res.headers.get("x-deployment-role"))
+                merged["predictions"] = list(body.get("predictions") or [])
+                if body.get("predictions_prob") is not None:
+                    merged["predictions_prob"] = list(body["predictions_prob"])
+                continue
+            merged["predictions"] += body.get("predictions") or []
+            if "predictions_prob" in merged:
+                merged["predictions_prob"] += body.get("predictions_prob") or []
+        if len(versions) > 1:  # the model was promoted between two batches: say so rather than pick one
+            merged["version"] = sorted(v for v in versions if v is not None)
+        return merged
 
     def predict(
         self,
@@ -453,15 +482,19 @@ class Client:
         version: Optional[int] = None,
         alias: Optional[str] = None,
         stage: Optional[str] = None,
+        batch_size: int = 1000,
     ) -> "pd.DataFrame":
         """Predictions for rows: a DataFrame (columns are features), a list of ``{feature: value}`` records, or
         a 2-D array / list of lists in the model's input order. Returns one row per input row (a DataFrame
         keeps its index): ``prediction`` and, for classifiers, ``probability_<class>`` per class. ``df.attrs``
-        holds ``model``, ``version`` (the version that answered) and ``role``. Without ``version``/``alias``/
-        ``stage`` the deployment decides (production, or a pilot the key is routed to)."""
+        holds ``model``, ``version`` (the version that answered; a list if a promotion happened between
+        batches) and ``role``. Without ``version``/``alias``/``stage`` the deployment decides (production, or a
+        pilot the key is routed to). Rows go in requests of ``batch_size`` (the API caps a request's body at
+        ``MAX_BODY_BYTES``, 1 MiB by default, and its rows at ``MAX_ROWS_PER_REQUEST``); for files of millions of
+        rows, :meth:`score` is the better road."""
         pd = pandas()
-        _, index = _payload(data)
-        body = self.predict_records(name, data, version=version, alias=alias, stage=stage)
+        payload, index = _payload(data)
+        body = self._predict(name, payload, version, alias, stage, batch_size)
         df = pd.DataFrame(_prediction_columns(body), index=index)
         df.attrs.update(model=body.get("model", name), version=body.get("version"), role=body.get("role"))
         return df
