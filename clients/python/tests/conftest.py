@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -16,7 +18,10 @@ import pytest
 import modelyard
 
 REPO = Path(__file__).resolve().parents[3]
+CLIENT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "test" / "fixtures" / "models"
+# What a subprocess of the tests gets: no trace of the test venv's activation.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
 
 def need(var: str) -> str:
@@ -40,6 +45,26 @@ def admin_key() -> str:
 def client(api_url: str, admin_key: str) -> modelyard.Client:
     with modelyard.Client(api_url, admin_key, progress=False, poll_interval=0.2) as c:
         yield c
+
+
+def run(*args: str, cwd: Path, env: Dict[str, str] = CLEAN_ENV, timeout: float = 240) -> str:
+    r = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel, built once: the sdist first, then the wheel from the unpacked sdist (python -m
+    build's default), so the sdist is proven complete. No isolation: the backend (hatchling) is in the test
+    venv, and the package index is only needed for the test venv itself."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(CLIENT), cwd=out)
+    return out
+
+
+def wheel_of(dist: Path) -> Path:
+    return dist / f"modelyard-{modelyard.__version__}-py3-none-any.whl"
 
 
 def unique(prefix: str) -> str:

@@ -4,17 +4,13 @@ fresh venv (base dependencies only, from the package index) and used from an emp
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import modelyard
-from conftest import fixture_path, sample_frame, samples, unique
-
-CLIENT = Path(__file__).resolve().parents[1]
+from conftest import CLEAN_ENV, fixture_path, run, sample_frame, samples, unique, wheel_of
 
 SCRIPT = r"""
 import json, os, sys
@@ -33,21 +29,10 @@ print(json.dumps({"file": modelyard.__file__, "version": modelyard.__version__, 
 """
 
 
-def run(*args: str, cwd: Path, env: dict) -> str:
-    r = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
-    assert r.returncode == 0, f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
-    return r.stdout
-
-
 def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(
-    tmp_path: Path, api_url: str, admin_key: str
+    dist: Path, tmp_path: Path, api_url: str, admin_key: str
 ) -> None:
-    dist = tmp_path / "dist"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    # sdist first, then the wheel built from the unpacked sdist (python -m build's default), so the sdist is
-    # proven complete; no isolation: the backend (hatchling) is in the test venv and the index is local.
-    run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(CLIENT), cwd=tmp_path, env=env)
-    wheel = dist / f"modelyard-{modelyard.__version__}-py3-none-any.whl"
+    wheel = wheel_of(dist)
     sdist = dist / f"modelyard-{modelyard.__version__}.tar.gz"
     assert wheel.exists() and sdist.exists(), sorted(p.name for p in dist.iterdir())
     names = zipfile.ZipFile(wheel).namelist()
@@ -58,9 +43,9 @@ def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(
     assert {"pyproject.toml", "README.md", "src/modelyard/py.typed", "tests/test_client.py"} <= members
 
     venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path, env=env)
+    run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path)
     py = venv / "bin" / "python"
-    run(str(py), "-m", "pip", "install", "--quiet", str(wheel), cwd=tmp_path, env=env)
+    run(str(py), "-m", "pip", "install", "--quiet", str(wheel), cwd=tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
     name = unique("py-wheel")
@@ -73,7 +58,7 @@ def test_the_wheel_and_sdist_build_and_the_wheel_works_from_an_empty_folder(
         str(fixture_path("iris_logreg")),
         json.dumps(rows),
         cwd=empty,
-        env={**env, "MODELYARD_URL": api_url, "MODELYARD_API_KEY": admin_key},
+        env={**CLEAN_ENV, "MODELYARD_URL": api_url, "MODELYARD_API_KEY": admin_key},
     )
     got = json.loads(out.strip().splitlines()[-1])
     assert Path(got["file"]).is_relative_to(venv), got["file"]
