@@ -8,7 +8,8 @@ deploy, watch drift; everything as pandas DataFrames.
 """
 
 from ._version import __version__
-from .client import Client, Deployments
+from .client import Client
+from .deploy import Deployments
 from .errors import (
     ApiError,
     AuthenticationError,
