@@ -43,8 +43,11 @@ export function ensurePythonVenv() {
   rmSync(CACHE, { recursive: true, force: true });
   mkdirSync(CACHE, { recursive: true });
   const run = (cmd, args) => {
-    const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...PIP_ENV } });
-    if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} … failed (exit ${r.status})`);
+    const env = { ...process.env, ...PIP_ENV };
+    const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env });
+    if (r.status !== 0) {
+      throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} … failed (exit ${r.status})`);
+    }
   };
   run(exe, ['-m', 'venv', venv]);
   run(bin, ['-m', 'pip', 'install', '-qq', '-e', `${CLIENT_DIR}[all]`, ...TEST_PACKAGES]);
@@ -56,14 +59,14 @@ export function ensurePythonVenv() {
  * Runs pytest on clients/python/tests (files whose name contains `filter`) with `env`; resolves the counts read
  * from its JUnit XML. Bounded: a run past `timeoutMs` is killed and counts as failed.
  */
-export function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
+export async function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
   const bin = ensurePythonVenv();
   const testsDir = path.join(CLIENT_DIR, 'tests');
   const files = readdirSync(testsDir).sort()
     .filter((f) => /^test_.*\.py$/.test(f) && (!filter || f.includes(filter))).map((f) => path.join(testsDir, f));
   if (!files.length) {
     log('python: no test files');
-    return Promise.resolve({ passed: 0, failed: 0, skipped: 0, code: 0 });
+    return { passed: 0, failed: 0, skipped: 0, code: 0 };
   }
   const xml = path.join(root, '.data', 'test-python.xml');
   mkdirSync(path.dirname(xml), { recursive: true });
@@ -73,7 +76,10 @@ export function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
     const child = spawn(bin, ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', `--junitxml=${xml}`, ...files], {
       cwd: CLIENT_DIR, stdio: 'inherit', env: { ...process.env, ...PIP_ENV, ...env },
     });
-    const timer = setTimeout(() => { log(`python: pytest ran past ${timeoutMs / 1000} s, stopping it`); child.kill('SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      log(`python: pytest ran past ${timeoutMs / 1000} s, stopping it`);
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       const text = existsSync(xml) ? readFileSync(xml, 'utf8') : '';
