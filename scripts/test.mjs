@@ -1,7 +1,8 @@
 // `npm test`: the same provisioning as `npm start`, then every tier: unit (beside the code), integration
-// (real Postgres + Redis, in-process apps) and end-to-end (the running api, worker and web over HTTP and in
-// Chromium). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
-//   npm test -- lint | unit | integration | e2e | security | fault   run one tier only
+// (real Postgres + Redis, in-process apps), end-to-end (the running api, worker and web over HTTP and in
+// Chromium) and python (clients/python's pytest suite against the same running platform), after lint (Prettier,
+// ESLint). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
+//   npm test -- lint | unit | integration | e2e | python | security | fault   run one tier only
 //   npm test -- e2e jobs                              only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -10,14 +11,15 @@ import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
 const fileFilter = process.argv[3];
-const TIERS = ['lint', 'unit', 'integration', 'e2e', 'security', 'fault'];
+const TIERS = ['lint', 'unit', 'integration', 'e2e', 'python', 'security', 'fault'];
 if (only && !TIERS.includes(only)) {
   console.error(`unknown tier "${only}": one of ${TIERS.join(', ')}`);
   process.exit(2);
 }
 const tiers = only ? [only] : TIERS;
-// The e2e, security and fault tiers run against the same launched platform (api, worker, web, storage servers).
-const needsPlatformApps = tiers.includes('e2e') || tiers.includes('security') || tiers.includes('fault');
+// The e2e, python, security and fault tiers run against the same launched platform (api, worker, web, storage
+// servers).
+const needsPlatformApps = ['e2e', 'python', 'security', 'fault'].some((t) => tiers.includes(t));
 const started = Date.now();
 
 try {
@@ -144,6 +146,20 @@ try {
       };
       if (tiers.includes('e2e')) {
         exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist/e2e')], '.e2e.js'), testEnv, { timeoutMs: 300_000 });
+      }
+      // The python tier: clients/python's pytest suite (the Python client, its packaging, the quickstart notebook)
+      // in a venv made from the package index and cached under node_modules/.cache (scripts/python.mjs).
+      if (tiers.includes('python')) {
+        const { runPytest } = await import('./python.mjs');
+        // A venv that cannot be made (no python3, no index) fails this tier only; the later tiers still run.
+        const r = await runPytest(testEnv, { filter: fileFilter }).catch((e) => {
+          console.error(`python: ${e.message}`);
+          return { passed: 0, failed: 1, skipped: 0, code: 1 };
+        });
+        totals.passed += r.passed; totals.failed += r.failed; totals.skipped += r.skipped;
+        if (r.code !== 0 && r.failed === 0) totals.failed += 1; // pytest itself failed (collection error, killed)
+        log(`python: ${r.passed} passed, ${r.failed} failed`);
+        exitCode |= r.code;
       }
       // The security tier (test/security): hostile models, proxy and SSRF probes, floods, the authz matrix over
       // a real socket. Same platform; tests that need other settings start processes of their own.
