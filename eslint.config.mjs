@@ -5,8 +5,15 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      '**/dist/**', '**/.next/**', '**/node_modules/**', '**/generated/**', '.data/**', 'bench/results/**',
-      'deploy/**', 'clients/**', 'apps/web/next-env.d.ts',
+      '**/dist/**',
+      '**/.next/**',
+      '**/node_modules/**',
+      '**/generated/**',
+      '.data/**',
+      'bench/results/**',
+      'deploy/**',
+      'clients/**',
+      'apps/web/next-env.d.ts',
     ],
   },
   js.configs.recommended,
@@ -19,11 +26,18 @@ export default tseslint.config(
       'no-control-regex': 'off',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-console': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // "No `as never`": a cast that turns the type checker off.
-      'no-restricted-syntax': ['error', {
-        selector: 'TSAsExpression > TSNeverKeyword', message: 'No `as never`: give the value its real type (db/json.ts asJson for JSON columns).',
-      }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSAsExpression > TSNeverKeyword',
+          message: 'No `as never`: give the value its real type (db/json.ts asJson for JSON columns).',
+        },
+      ],
     },
   },
   {

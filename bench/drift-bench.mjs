@@ -70,7 +70,9 @@ const reportSeconds = (performance.now() - t) / 1000;
 let recordSeconds = null;
 if (RECORD_ROWS > 0) {
   const b = batch(RECORD_ROWS, 999, true);
-  const rows = Array.from({ length: RECORD_ROWS }, (_, i) => ({ features: Object.fromEntries(names.map((n) => [n, b.features[n][i]])) }));
+  const rows = Array.from({ length: RECORD_ROWS }, (_, i) => ({
+    features: Object.fromEntries(names.map((n) => [n, b.features[n][i]])),
+  }));
   t = performance.now();
   foldBatch(createWindow(profile), profile, rowsToBatch(profile, rows));
   recordSeconds = (performance.now() - t) / 1000;
@@ -78,11 +80,16 @@ if (RECORD_ROWS > 0) {
 
 const total = foldSeconds + reportSeconds;
 const drifted = report.features.filter((f) => f.status === 'drift').map((f) => f.name);
-console.log(`drift bench: ${ROWS.toLocaleString('en')} rows x ${FEATURES} numeric features, batches of ${BATCH.toLocaleString('en')}`);
+console.log(
+  `drift bench: ${ROWS.toLocaleString('en')} rows x ${FEATURES} numeric features, batches of ${BATCH.toLocaleString('en')}`,
+);
 console.log(`  reference profile (${REFERENCE_ROWS.toLocaleString('en')} rows): ${profileSeconds.toFixed(3)} s`);
 console.log(`  fold:   ${foldSeconds.toFixed(3)} s (${((ROWS * FEATURES) / foldSeconds / 1e6).toFixed(1)} M values/s)`);
 console.log(`  report: ${reportSeconds.toFixed(3)} s`);
 console.log(`  fold + report: ${total.toFixed(3)} s`);
-if (recordSeconds !== null) console.log(`  records -> batch -> fold, ${RECORD_ROWS.toLocaleString('en')} rows: ${recordSeconds.toFixed(3)} s`);
+if (recordSeconds !== null)
+  console.log(`  records -> batch -> fold, ${RECORD_ROWS.toLocaleString('en')} rows: ${recordSeconds.toFixed(3)} s`);
 console.log(`  drifting: ${drifted.length}/${FEATURES} (${drifted.join(' ')}), dataset status ${report.status}`);
-console.log(`DRIFTJSON ${JSON.stringify({ rows: ROWS, features: FEATURES, batch: BATCH, profileSeconds, foldSeconds, reportSeconds, totalSeconds: total, recordRows: RECORD_ROWS, recordSeconds, drifted: drifted.length, status: report.status })}`);
+console.log(
+  `DRIFTJSON ${JSON.stringify({ rows: ROWS, features: FEATURES, batch: BATCH, profileSeconds, foldSeconds, reportSeconds, totalSeconds: total, recordRows: RECORD_ROWS, recordSeconds, drifted: drifted.length, status: report.status })}`,
+);

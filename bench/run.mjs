@@ -30,22 +30,47 @@ function aptInstall(pkgs) {
   log(`installing ${pkgs.join(' ')} (Debian) for the benchmark`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+    stdio: 'inherit',
+    env,
+  });
   if (r.status !== 0) throw new Error(`could not install ${pkgs.join(' ')}`);
 }
 
 function wrk(url, bodies, conns, token, seconds = SECONDS) {
-  const r = spawnSync('wrk', [`-t${Math.min(2, conns)}`, `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(root, 'bench', 'wrk_post.lua'), url], {
-    env: { ...process.env, WRK_BODIES: bodies, WRK_TOKEN: token ?? '' }, encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'wrk',
+    [
+      `-t${Math.min(2, conns)}`,
+      `-c${conns}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      path.join(root, 'bench', 'wrk_post.lua'),
+      url,
+    ],
+    {
+      env: { ...process.env, WRK_BODIES: bodies, WRK_TOKEN: token ?? '' },
+      encoding: 'utf8',
+    },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`wrk gave no result for ${url}:\n${r.stdout}\n${r.stderr}`);
   const j = JSON.parse(line.slice(8));
   const errors = j.errors_connect + j.errors_read + j.errors_write + j.errors_status + j.errors_timeout;
-  return { rps: j.requests / (j.duration_us / 1e6), p50: j.lat_p50_us / 1000, p99: j.lat_p99_us / 1000, errors, requests: j.requests };
+  return {
+    rps: j.requests / (j.duration_us / 1e6),
+    p50: j.lat_p50_us / 1000,
+    p99: j.lat_p99_us / 1000,
+    errors,
+    requests: j.requests,
+  };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 async function main() {
   bootstrap({ web: false });
@@ -53,13 +78,19 @@ async function main() {
   if (!PARTS.includes('serving') && !PARTS.includes('batch')) return;
   aptEnsure('wrk', ['wrk']);
   aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
-  if (PARTS.includes('batch') && spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status !== 0) aptInstall(['python3-pandas']);
+  if (PARTS.includes('batch') && spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status !== 0)
+    aptInstall(['python3-pandas']);
   mkdirSync(tmp, { recursive: true });
   spawnSync(process.execPath, [path.join(PEERS, 'make_bodies.js'), tmp, '100', '8'], { stdio: 'inherit' });
   // digits bodies (64 features), 1 row each, from the fixture's own rows.
   const ds = JSON.parse(readFileSync(path.join(MODELS, 'digits_mlp/samples.json'), 'utf8'));
   const cols = ds.inputs[0].columns;
-  writeFileSync(path.join(tmp, 'digits_1row.jsonl'), ds.input_data[ds.inputs[0].name].map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] })).join('\n') + '\n');
+  writeFileSync(
+    path.join(tmp, 'digits_1row.jsonl'),
+    ds.input_data[ds.inputs[0].name]
+      .map((r) => JSON.stringify({ payload: [Object.fromEntries(cols.map((c, i) => [c, r[i]]))] }))
+      .join('\n') + '\n',
+  );
 
   const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
   const { freePort } = await import('../scripts/services.mjs');
@@ -68,49 +99,116 @@ async function main() {
   seed({ ...platform.env, MODELYARD_ADMIN_API_KEY: adminKey });
   const apiPort = await freePort();
   const env = {
-    ...platform.env, API_PORT: String(apiPort), LOG_LEVEL: 'info', LOG_FILE: path.join(tmp, 'api.log'),
-    PREDICTION_LOG_SAMPLE_RATE: '0.01', RATE_LIMIT_RPS: '1000000', RATE_LIMIT_BURST: '1000000',
-    STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'), MAX_ROWS_PER_REQUEST: '10000',
+    ...platform.env,
+    API_PORT: String(apiPort),
+    LOG_LEVEL: 'info',
+    LOG_FILE: path.join(tmp, 'api.log'),
+    PREDICTION_LOG_SAMPLE_RATE: '0.01',
+    RATE_LIMIT_RPS: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'),
+    MAX_ROWS_PER_REQUEST: '10000',
     // One api process, as every peer is measured with one (bare: WORKERS=1); API_PROCESSES is a non-default here.
     API_PROCESSES: process.env.API_PROCESSES ?? '1',
   };
   const procs = [];
-  const stopAll = async () => { await Promise.all(procs.map((p) => p.stop())); await platform.stop(); };
+  const stopAll = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await platform.stop();
+  };
   try {
     procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
-    for (const [model, fixture] of [['iris', 'iris_logreg'], ['digits', 'digits_mlp']]) {
+    for (const [model, fixture] of [
+      ['iris', 'iris_logreg'],
+      ['digits', 'digits_mlp'],
+    ]) {
       const form = new FormData();
       form.append('spec', JSON.stringify({}));
       form.append('file', new Blob([readFileSync(path.join(MODELS, fixture, 'model.onnx'))]), 'model.onnx');
-      const reg = await (await fetch(`${api}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` }, body: form })).json();
+      const reg = await (
+        await fetch(`${api}/v1/models/${model}/versions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}` },
+          body: form,
+        })
+      ).json();
       for (let i = 0; i < 100; i++) {
-        const v = await (await fetch(`${api}/v1/models/${model}/versions/${reg.version}`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+        const v = await (
+          await fetch(`${api}/v1/models/${model}/versions/${reg.version}`, {
+            headers: { authorization: `Bearer ${adminKey}` },
+          })
+        ).json();
         if (v.status === 'ready') break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      const p = await fetch(`${api}/v1/models/${model}/versions/${reg.version}/stage`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ stage: 'Production' }) });
+      const p = await fetch(`${api}/v1/models/${model}/versions/${reg.version}/stage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ stage: 'Production' }),
+      });
       if (p.status !== 200) throw new Error(`could not promote ${model}: ${await p.text()}`);
     }
     // A predict-only key like an application would hold.
-    const sa = await (await fetch(`${api}/v1/service-accounts`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-app', role: 'viewer' }) })).json();
-    const key = (await (await fetch(`${api}/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['predict'], serviceAccountId: sa.id }) })).json()).secret;
+    const sa = await (
+      await fetch(`${api}/v1/service-accounts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'bench-app', role: 'viewer' }),
+      })
+    ).json();
+    const key = (
+      await (
+        await fetch(`${api}/v1/api-keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'bench', scopes: ['predict'], serviceAccountId: sa.id }),
+        })
+      ).json()
+    ).secret;
 
     if (PARTS.includes('batch')) {
       const { batchBench } = await import('./batch.mjs');
-      const models = [['iris', 'iris_logreg'], ['digits', 'digits_mlp']].map(([model, fixture]) => ({ model, fixture, samples: JSON.parse(readFileSync(path.join(MODELS, fixture, 'samples.json'), 'utf8')) }));
-      const lines = await batchBench({ root, api, token: adminKey, storageRoot: env.STORAGE_LOCAL_ROOT, models, peers: PEERS, log });
+      const models = [
+        ['iris', 'iris_logreg'],
+        ['digits', 'digits_mlp'],
+      ].map(([model, fixture]) => ({
+        model,
+        fixture,
+        samples: JSON.parse(readFileSync(path.join(MODELS, fixture, 'samples.json'), 'utf8')),
+      }));
+      const lines = await batchBench({
+        root,
+        api,
+        token: adminKey,
+        storageRoot: env.STORAGE_LOCAL_ROOT,
+        models,
+        peers: PEERS,
+        log,
+      });
       writePart('batch', lines);
     }
     if (!PARTS.includes('serving')) return;
 
     const flaskPort = await freePort();
     const barePort = await freePort();
-    procs.push(launch('flask', ['gunicorn', '--workers', '2', '--bind', `127.0.0.1:${flaskPort}`, '--chdir', PEERS, 'flask_server:app'], { quiet: true }));
-    procs.push(launch('bare', [process.execPath, path.join(PEERS, 'bare_ort_server.js')], { env: { PORT: String(barePort), WORKERS: '1', ORT_THREADS: '1', ORT_NODE_DIR: root }, quiet: true }));
-    for (const port of [flaskPort, barePort]) await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 30_000 });
+    procs.push(
+      launch(
+        'flask',
+        ['gunicorn', '--workers', '2', '--bind', `127.0.0.1:${flaskPort}`, '--chdir', PEERS, 'flask_server:app'],
+        { quiet: true },
+      ),
+    );
+    procs.push(
+      launch('bare', [process.execPath, path.join(PEERS, 'bare_ort_server.js')], {
+        env: { PORT: String(barePort), WORKERS: '1', ORT_THREADS: '1', ORT_NODE_DIR: root },
+        quiet: true,
+      }),
+    );
+    for (const port of [flaskPort, barePort])
+      await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 30_000 });
 
     const servers = {
       flask: { url: `http://127.0.0.1:${flaskPort}/predict` },
@@ -121,7 +219,14 @@ async function main() {
     for (const rows of [1, 100]) for (const c of [1, 8, 32]) cases.push({ rows, c });
     // Every server gets the same warm-up (JIT, pools, caches) before anything is measured.
     for (const [name, s] of Object.entries(servers)) {
-      for (const rows of [1, 100]) wrk(s.url, path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'), 32, s.token, WARMUP_SECONDS);
+      for (const rows of [1, 100])
+        wrk(
+          s.url,
+          path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'),
+          32,
+          s.token,
+          WARMUP_SECONDS,
+        );
       log(`warmed ${name}`);
     }
     const results = {};
@@ -130,7 +235,9 @@ async function main() {
         for (const [name, s] of Object.entries(servers)) {
           const r = wrk(s.url, path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'), c, s.token);
           ((results[`${rows}|${c}`] ??= {})[name] ??= []).push(r);
-          log(`rep ${rep} rows=${rows} c=${c} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`);
+          log(
+            `rep ${rep} rows=${rows} c=${c} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`,
+          );
         }
       }
     }
@@ -152,7 +259,11 @@ async function main() {
     let patched = false;
     for (let attempt = 0; attempt < 5 && !patched; attempt++) {
       try {
-        const patch = await fetch(`${api}/v1/models/iris`, { method: 'PATCH', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ servingConfig: { microBatch: { maxBatchRows: 64, maxWaitUs: 500 } } }) });
+        const patch = await fetch(`${api}/v1/models/iris`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify({ servingConfig: { microBatch: { maxBatchRows: 64, maxWaitUs: 500 } } }),
+        });
         if (patch.status !== 200) throw new Error(`could not switch micro-batching on: ${await patch.text()}`);
         patched = true;
       } catch (e) {
@@ -166,7 +277,9 @@ async function main() {
       for (const c of [8, 32]) {
         const r = wrk(servers.modelyard.url, path.join(tmp, 'bodies_1row.jsonl'), c, key);
         (batched[c] ??= []).push(r);
-        log(`rep ${rep} micro-batching c=${c}: ${r.rps.toFixed(0)} req/s p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`);
+        log(
+          `rep ${rep} micro-batching c=${c}: ${r.rps.toFixed(0)} req/s p99 ${r.p99.toFixed(2)} ms errors ${r.errors}`,
+        );
       }
     }
     writeReport(results, digits, batched);
@@ -179,7 +292,12 @@ async function main() {
 function writePart(part, lines) {
   const file = path.join(root, 'bench', 'results', `${day}-${part}.md`);
   mkdirSync(path.dirname(file), { recursive: true });
-  const head = [`# Benchmark ${day}: ${part}`, '', `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`, ''];
+  const head = [
+    `# Benchmark ${day}: ${part}`,
+    '',
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    '',
+  ];
   writeFileSync(file, [...head, ...lines].join('\n') + '\n');
   console.log(`\n${[...head, ...lines].join('\n')}\nwritten to ${path.relative(root, file)}`);
 }
@@ -188,20 +306,34 @@ function writePart(part, lines) {
 function driftPart() {
   const r = spawnSync(process.execPath, [path.join(root, 'bench', 'drift-bench.mjs')], { encoding: 'utf8', cwd: root });
   if (r.status !== 0) throw new Error(`drift bench failed: ${r.stderr}`);
-  const json = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('DRIFTJSON ')).slice('DRIFTJSON '.length));
+  const json = JSON.parse(
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith('DRIFTJSON '))
+      .slice('DRIFTJSON '.length),
+  );
   log(`drift: fold + report ${json.totalSeconds.toFixed(2)} s`);
   writePart('drift', [
-    `## Drift report: ${json.rows.toLocaleString('en')} rows x ${json.features} numeric features (issue 7)`, '',
-    'A reference profile from 10,000 rows, then the rows folded into one window over its bins in batches of '
-      + `${json.batch.toLocaleString('en')} (typed arrays, binary search over the quantile edges, a bounded reservoir per feature), then PSI, `
-      + 'Jensen-Shannon and KS per feature. Data generated deterministically outside the timed sections; 8 features shifted.', '',
-    '| step | seconds |', '|---|---:|',
+    `## Drift report: ${json.rows.toLocaleString('en')} rows x ${json.features} numeric features (issue 7)`,
+    '',
+    'A reference profile from 10,000 rows, then the rows folded into one window over its bins in batches of ' +
+      `${json.batch.toLocaleString('en')} (typed arrays, binary search over the quantile edges, a bounded reservoir per feature), then PSI, ` +
+      'Jensen-Shannon and KS per feature. Data generated deterministically outside the timed sections; 8 features shifted.',
+    '',
+    '| step | seconds |',
+    '|---|---:|',
     `| reference profile (10,000 rows) | ${json.profileSeconds.toFixed(3)} |`,
     `| fold ${json.rows.toLocaleString('en')} x ${json.features} | ${json.foldSeconds.toFixed(3)} |`,
     `| report | ${json.reportSeconds.toFixed(3)} |`,
     `| **fold + report** | **${json.totalSeconds.toFixed(3)}** |`,
-    ...(json.recordSeconds !== null ? [`| records -> columns -> fold, ${json.recordRows.toLocaleString('en')} rows (the prediction-log shape) | ${json.recordSeconds.toFixed(3)} |`] : []),
-    '', `Drifting features found: ${json.drifted} of ${json.features} (dataset status ${json.status}). Target: <= 10 s: ${json.totalSeconds <= 10 ? 'met' : 'not met'}.`, '',
+    ...(json.recordSeconds !== null
+      ? [
+          `| records -> columns -> fold, ${json.recordRows.toLocaleString('en')} rows (the prediction-log shape) | ${json.recordSeconds.toFixed(3)} |`,
+        ]
+      : []),
+    '',
+    `Drifting features found: ${json.drifted} of ${json.features} (dataset status ${json.status}). Target: <= 10 s: ${json.totalSeconds <= 10 ? 'met' : 'not met'}.`,
+    '',
   ]);
 }
 
@@ -209,41 +341,69 @@ function writeReport(results, digits, batched) {
   const m = (runs, k) => median(runs.map((r) => r[k]));
   const lines = [];
   lines.push(`# Benchmark ${day}`, '');
-  lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. `
-    + `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. `
-    + `Modelyard: ${process.env.API_PROCESSES ?? '1'} api process(es) (API_PROCESSES; its default is one per core) with auth` + ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), '
-    + 'per-minute rollups, and its worker process running beside it on the same 2 cores; '
-    + '1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard\'s api). Flask: gunicorn with 2 sync workers. '
-    + 'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).', '');
-  lines.push('| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs bare |', '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push(
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
+      `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. ` +
+      `Modelyard: ${process.env.API_PROCESSES ?? '1'} api process(es) (API_PROCESSES; its default is one per core) with auth` +
+      ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), ' +
+      'per-minute rollups, and its worker process running beside it on the same 2 cores; ' +
+      "1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard's api). Flask: gunicorn with 2 sync workers. " +
+      'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).',
+    '',
+  );
+  lines.push(
+    '| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs bare |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
   for (const [k, byServer] of Object.entries(results)) {
     const [rows, c] = k.split('|').map(Number);
     const flask = m(byServer.flask, 'rps');
     const bare = m(byServer.bare, 'rps');
     for (const [name, runs] of Object.entries(byServer)) {
       const rps = m(runs, 'rps');
-      lines.push(`| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${(rps / bare).toFixed(2)}x |`);
+      lines.push(
+        `| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${(rps / bare).toFixed(2)}x |`,
+      );
     }
   }
-  lines.push('', '## digits_mlp (64 features, 1-row requests; the bare peer only speaks iris)', '', '| c | server | req/s | p50 ms | p99 ms | errors |', '|---:|---|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    '## digits_mlp (64 features, 1-row requests; the bare peer only speaks iris)',
+    '',
+    '| c | server | req/s | p50 ms | p99 ms | errors |',
+    '|---:|---|---:|---:|---:|---:|',
+  );
   for (const [c, byServer] of Object.entries(digits)) {
     for (const [name, runs] of Object.entries(byServer)) {
-      lines.push(`| ${c} | ${name} | ${m(runs, 'rps').toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} |`);
+      lines.push(
+        `| ${c} | ${name} | ${m(runs, 'rps').toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
+      );
     }
   }
   const t32 = results['1|32'];
   const c8 = results['1|8'];
   const r100 = results['100|32'];
-  lines.push('', '## Against the targets (issue 5)', '',
+  lines.push(
+    '',
+    '## Against the targets (issue 5)',
+    '',
     `- req/s at c=32, 1 row: ${(m(t32.modelyard, 'rps') / m(t32.bare, 'rps')).toFixed(2)}x bare (target >= 0.7x), ${(m(t32.modelyard, 'rps') / m(t32.flask, 'rps')).toFixed(2)}x Flask (target >= 3.5x).`,
     `- p99 at c=8, 1 row: ${m(c8.modelyard, 'p99').toFixed(2)} ms (target <= 5 ms).`,
     `- rows/s with 100-row bodies at c=32: ${(m(r100.modelyard, 'rps') / m(r100.bare, 'rps')).toFixed(2)}x bare (target >= 0.8x).`,
-    '');
-  lines.push('## Micro-batching on vs off (iris, 1-row requests; maxBatchRows 64, maxWaitUs 500)', '', '| c | off req/s | on req/s | off p99 ms | on p99 ms |', '|---:|---:|---:|---:|---:|');
+    '',
+  );
+  lines.push(
+    '## Micro-batching on vs off (iris, 1-row requests; maxBatchRows 64, maxWaitUs 500)',
+    '',
+    '| c | off req/s | on req/s | off p99 ms | on p99 ms |',
+    '|---:|---:|---:|---:|---:|',
+  );
   if (!Object.keys(batched).length) lines.push('| (not measured in this run) | | | | |');
   for (const [c, runs] of Object.entries(batched)) {
     const off = results[`1|${c}`].modelyard;
-    lines.push(`| ${c} | ${m(off, 'rps').toFixed(0)} | ${m(runs, 'rps').toFixed(0)} | ${m(off, 'p99').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} |`);
+    lines.push(
+      `| ${c} | ${m(off, 'rps').toFixed(0)} | ${m(runs, 'rps').toFixed(0)} | ${m(off, 'p99').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} |`,
+    );
   }
   const file = path.join(root, 'bench', 'results', `${day}.md`);
   mkdirSync(path.dirname(file), { recursive: true });
@@ -251,4 +411,7 @@ function writeReport(results, digits, batched) {
   console.log(`\n${lines.join('\n')}\n\nwritten to ${path.relative(root, file)}`);
 }
 
-main().catch((e) => { console.error(e.stack ?? e.message); process.exit(1); });
+main().catch((e) => {
+  console.error(e.stack ?? e.message);
+  process.exit(1);
+});

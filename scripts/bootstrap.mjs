@@ -11,8 +11,10 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Offline-safe settings every install, build and test needs (see ../shared/docs/STACK-NOTES.md). */
 export const QUIET_ENV = {
-  NEXT_TELEMETRY_DISABLED: '1', CHECKPOINT_DISABLE: '1',
-  PRISMA_HIDE_UPDATE_MESSAGE: '1', ONNXRUNTIME_NODE_INSTALL: 'skip',
+  NEXT_TELEMETRY_DISABLED: '1',
+  CHECKPOINT_DISABLE: '1',
+  PRISMA_HIDE_UPDATE_MESSAGE: '1',
+  ONNXRUNTIME_NODE_INSTALL: 'skip',
 };
 
 export function log(msg) {
@@ -20,7 +22,12 @@ export function log(msg) {
 }
 
 function run(cmd, args, { env, ...opts } = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts, env: { ...process.env, ...QUIET_ENV, ...env } });
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    ...opts,
+    env: { ...process.env, ...QUIET_ENV, ...env },
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
 }
 
@@ -69,7 +76,10 @@ export function ensurePrismaClient() {
   log('generating the Prisma client');
   // generate needs no database and no native engine; the dummy binary stops the CLI from downloading one.
   // Never set this variable for migrations: `migrate` would then silently do nothing.
-  run('npx', ['prisma', 'generate'], { env: { PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  run('npx', ['prisma', 'generate'], {
+    env: { PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   writeFileSync(stamp, want);
 }
 

@@ -60,7 +60,11 @@ function keptSecret(name, fresh) {
 }
 
 export function seed(env) {
-  const r = spawnSync(process.execPath, ['apps/api/dist/seed.js'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['apps/api/dist/seed.js'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new Error('seeding failed');
 }
 
@@ -83,12 +87,20 @@ export function launch(name, args, { env, cwd = root, quiet = false, restart = f
   let restarts = 0;
   let backoff = RESTART_BACKOFF_MS.first;
   let resolveExited;
-  const exited = new Promise((resolve) => { resolveExited = resolve; });
-  const say = (line) => { if (!quiet) process.stdout.write(prefix + line + '\n'); };
+  const exited = new Promise((resolve) => {
+    resolveExited = resolve;
+  });
+  const say = (line) => {
+    if (!quiet) process.stdout.write(prefix + line + '\n');
+  };
 
   const start = () => {
     const startedAt = Date.now();
-    child = spawn(args[0], args.slice(1), { cwd, env: { ...process.env, ...QUIET_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(args[0], args.slice(1), {
+      cwd,
+      env: { ...process.env, ...QUIET_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         lines.push(line);
@@ -103,17 +115,25 @@ export function launch(name, args, { env, cwd = root, quiet = false, restart = f
       restarts += 1;
       const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       log(`${name} ${why}; restarting in ${backoff} ms (restart ${restarts})`);
-      setTimeout(() => { if (!stopping) start(); else resolveExited(status); }, backoff).unref();
+      setTimeout(() => {
+        if (!stopping) start();
+        else resolveExited(status);
+      }, backoff).unref();
       backoff = Math.min(backoff * 2, RESTART_BACKOFF_MS.max);
     });
   };
   start();
 
   return {
-    name, exited,
-    get child() { return child; },
+    name,
+    exited,
+    get child() {
+      return child;
+    },
     /** How often a crashed child was started again. */
-    get restarts() { return restarts; },
+    get restarts() {
+      return restarts;
+    },
     /** The last lines it printed, for a failure report when running quietly. */
     tail: () => lines.slice(-40).join('\n'),
     async stop(timeoutMs = 10_000) {
@@ -136,7 +156,9 @@ export async function waitForHttp(url, { timeoutMs = 60_000, proc } = {}) {
     try {
       const r = await fetch(url);
       if (r.status < 500) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms${proc ? `:\n${proc.tail()}` : ''}`);
@@ -144,20 +166,29 @@ export async function waitForHttp(url, { timeoutMs = 60_000, proc } = {}) {
 
 export function portFree(port) {
   return new Promise((resolve) => {
-    const srv = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    const srv = net
+      .createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
 /** The three apps, as `npm start` runs them. */
 export function launchApps(env, { apiPort, webPort, quiet = false }) {
   const restart = true;
-  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], { env: { ...env, API_PORT: String(apiPort) }, quiet, restart });
+  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], {
+    env: { ...env, API_PORT: String(apiPort) },
+    quiet,
+    restart,
+  });
   const worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet, restart });
   // server.mjs, not `next start`: it stamps X-Forwarded-* from the socket and sets the slow-client timeouts.
   const web = existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))
     ? launch('web', [process.execPath, 'server.mjs'], {
         cwd: path.join(root, 'apps/web'),
-        env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort), WEB_HOST: '127.0.0.1' }, quiet, restart,
+        env: { ...env, API_URL: `http://127.0.0.1:${apiPort}`, PORT: String(webPort), WEB_HOST: '127.0.0.1' },
+        quiet,
+        restart,
       })
     : null;
   return [api, worker, web].filter(Boolean);

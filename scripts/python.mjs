@@ -10,8 +10,17 @@ import { log, root } from './bootstrap.mjs';
 
 export const CLIENT_DIR = path.join(root, 'clients/python');
 /** Besides the client and its extras: pytest, the notebook runner, sklearn for parity, build, mypy. */
-const TEST_PACKAGES = ['pytest>=7', 'nbclient>=0.7', 'nbformat>=5', 'ipykernel>=6', 'scikit-learn>=1.2', 'onnx>=1.12',
-  'build>=1', 'hatchling>=1.18', 'mypy>=1.5'];
+const TEST_PACKAGES = [
+  'pytest>=7',
+  'nbclient>=0.7',
+  'nbformat>=5',
+  'ipykernel>=6',
+  'scikit-learn>=1.2',
+  'onnx>=1.12',
+  'build>=1',
+  'hatchling>=1.18',
+  'mypy>=1.5',
+];
 const CACHE = path.join(root, 'node_modules/.cache/modelyard-python');
 
 // A local index answers at once, but pip's default of 5 retries with backoff against an index it cannot reach
@@ -36,7 +45,9 @@ export function ensurePythonVenv() {
   const stampFile = path.join(CACHE, 'stamp');
   const stamp = createHash('sha256')
     .update(readFileSync(path.join(CLIENT_DIR, 'pyproject.toml')))
-    .update(JSON.stringify(TEST_PACKAGES)).update(version).update(CLIENT_DIR)
+    .update(JSON.stringify(TEST_PACKAGES))
+    .update(version)
+    .update(CLIENT_DIR)
     .digest('hex');
   if (existsSync(bin) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return bin;
   log(`python: creating the test venv with Python ${version} from the package index (cached after this)`);
@@ -62,8 +73,10 @@ export function ensurePythonVenv() {
 export async function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
   const bin = ensurePythonVenv();
   const testsDir = path.join(CLIENT_DIR, 'tests');
-  const files = readdirSync(testsDir).sort()
-    .filter((f) => /^test_.*\.py$/.test(f) && (!filter || f.includes(filter))).map((f) => path.join(testsDir, f));
+  const files = readdirSync(testsDir)
+    .sort()
+    .filter((f) => /^test_.*\.py$/.test(f) && (!filter || f.includes(filter)))
+    .map((f) => path.join(testsDir, f));
   if (!files.length) {
     log('python: no test files');
     return { passed: 0, failed: 0, skipped: 0, code: 0 };
@@ -74,7 +87,9 @@ export async function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
   log(`python: ${files.length} file(s)`);
   return new Promise((resolve) => {
     const child = spawn(bin, ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', `--junitxml=${xml}`, ...files], {
-      cwd: CLIENT_DIR, stdio: 'inherit', env: { ...process.env, ...PIP_ENV, ...env },
+      cwd: CLIENT_DIR,
+      stdio: 'inherit',
+      env: { ...process.env, ...PIP_ENV, ...env },
     });
     const timer = setTimeout(() => {
       log(`python: pytest ran past ${timeoutMs / 1000} s, stopping it`);
@@ -84,7 +99,9 @@ export async function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
       clearTimeout(timer);
       const text = existsSync(xml) ? readFileSync(xml, 'utf8') : '';
       const attr = (k) => Number((text.match(new RegExp(`<testsuite [^>]*\\b${k}="(\\d+)"`)) ?? [])[1] ?? 0);
-      const tests = attr('tests'), failed = attr('failures') + attr('errors'), skipped = attr('skipped');
+      const tests = attr('tests'),
+        failed = attr('failures') + attr('errors'),
+        skipped = attr('skipped');
       resolve({ passed: tests - failed - skipped, failed, skipped, code: code ?? 1 });
     });
   });

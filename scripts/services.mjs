@@ -26,7 +26,10 @@ export function freePort() {
 function portOpen(port) {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -39,10 +42,15 @@ export function dataRoot(kind) {
   const local = path.join(root, '.data');
   let traversable = true;
   for (let p = root; ; p = path.dirname(p)) {
-    if ((statSync(p).mode & 0o001) === 0) { traversable = false; break; }
+    if ((statSync(p).mode & 0o001) === 0) {
+      traversable = false;
+      break;
+    }
     if (p === path.dirname(p)) break;
   }
-  const base = traversable ? local : path.join(os.tmpdir(), `modelyard-${createHash('sha1').update(root).digest('hex').slice(0, 10)}`);
+  const base = traversable
+    ? local
+    : path.join(os.tmpdir(), `modelyard-${createHash('sha1').update(root).digest('hex').slice(0, 10)}`);
   const dir = path.join(base, kind);
   mkdirSync(dir, { recursive: true });
   if (!traversable) chmodSync(base, 0o755);
@@ -50,7 +58,12 @@ export function dataRoot(kind) {
 }
 
 function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startPostgres({ dir, port, database = 'modelyard', log = () => {} }) {
@@ -63,14 +76,24 @@ export async function startPostgres({ dir, port, database = 'modelyard', log = (
     if (pid && pidAlive(pid)) {
       // A server from an earlier run that was not stopped (e.g. killed terminal): stop it so we own it.
       log(`stopping leftover postgres (pid ${pid})`);
-      try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        /* gone */
+      }
       for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     }
     rmSync(pidFile, { force: true });
   }
   const pg = new EmbeddedPostgres({
-    databaseDir: dir, port, user, password, persistent: true, createPostgresUser: true,
-    onLog: () => {}, onError: (e) => log(String(e)),
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: (e) => log(String(e)),
     postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1'],
   });
   if (!existsSync(path.join(dir, 'PG_VERSION'))) {
@@ -94,13 +117,18 @@ export function ensureRedisBinary(log = console.log) {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   if (which.status === 0) return which.stdout.trim();
   if (process.getuid?.() !== 0) {
-    throw new Error('redis-server is not installed and this is not root: run `sudo apt-get install -y redis-server` or set REDIS_URL');
+    throw new Error(
+      'redis-server is not installed and this is not root: run `sudo apt-get install -y redis-server` or set REDIS_URL',
+    );
   }
   log('installing redis-server from Debian packages (one time)');
   // The package's own service is not wanted (we run a private instance); policy-rc.d 101 keeps apt from starting it.
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], {
+    stdio: 'inherit',
+    env,
+  });
   return spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
 }
 
@@ -111,23 +139,49 @@ export async function startRedis({ dir, port, log = () => {} }) {
   // prediction store and rate-limit state survive a restart. AOF with an fsync every second loses at most a
   // second of writes on a power cut (a crash of redis-server itself loses nothing); noeviction makes a full
   // Redis refuse writes instead of silently dropping queued jobs.
-  const child = spawn(bin, [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes',
-    '--appendfsync', 'everysec', '--daemonize', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
-    '--loglevel', 'warning',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    bin,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--daemonize',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
+      '--loglevel',
+      'warning',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
     if (await portOpen(port)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  process.once('exit', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
   });
-  process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   return { url: `redis://127.0.0.1:${port}`, stop, pid: child.pid };
 }

@@ -12,7 +12,10 @@ const { provision, seed, launchApps, waitForHttp, portFree } = await import('./p
 
 const apiPort = Number(process.env.API_PORT ?? 8080);
 const webPort = Number(process.env.WEB_PORT ?? 3000);
-for (const [what, port] of [['API_PORT', apiPort], ['WEB_PORT', webPort]]) {
+for (const [what, port] of [
+  ['API_PORT', apiPort],
+  ['WEB_PORT', webPort],
+]) {
   if (!(await portFree(port))) {
     console.error(`Port ${port} (${what}) is in use; stop whatever holds it or set ${what}.`);
     process.exit(1);
@@ -21,7 +24,11 @@ for (const [what, port] of [['API_PORT', apiPort], ['WEB_PORT', webPort]]) {
 
 const platform = await provision({ mode: 'dev' });
 seed(platform.env);
-const env = { ...platform.env, LOG_PRETTY: process.env.LOG_PRETTY ?? 'true', LOG_FILE: process.env.LOG_FILE ?? '.data/logs/modelyard.log' };
+const env = {
+  ...platform.env,
+  LOG_PRETTY: process.env.LOG_PRETTY ?? 'true',
+  LOG_FILE: process.env.LOG_FILE ?? '.data/logs/modelyard.log',
+};
 const procs = launchApps(env, { apiPort, webPort });
 
 let stopping = false;

@@ -35,35 +35,56 @@ function findTests(dirs, suffix) {
     if (!existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) { if (e.name !== 'node_modules') walk(p); }
-      else if (e.name.endsWith(suffix)) out.push(p);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+      } else if (e.name.endsWith(suffix)) out.push(p);
     }
   };
   dirs.forEach(walk);
   return out.filter((f) => !fileFilter || path.basename(f).includes(fileFilter)).sort();
 }
 
-const distDirs = [...['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist'))), path.join(root, 'test/dist/deploy')];
+const distDirs = [
+  ...['libs', 'apps'].flatMap((g) => readdirSync(path.join(root, g)).map((d) => path.join(root, g, d, 'dist'))),
+  path.join(root, 'test/dist/deploy'),
+];
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
 /** Runs node's test runner on files; the spec reporter goes to the terminal, TAP to a file we count from. */
 function runNodeTests(name, files, env, { concurrency = 1, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
-    if (!files.length) { log(`${name}: no test files`); return resolve(0); }
+    if (!files.length) {
+      log(`${name}: no test files`);
+      return resolve(0);
+    }
     log(`${name}: ${files.length} file(s)`);
     const tapFile = path.join(root, '.data', `test-${name}.tap`);
     mkdirSync(path.dirname(tapFile), { recursive: true });
     const args = [
-      '--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`,
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files,
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      `--test-timeout=${timeoutMs}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapFile}`,
+      ...files,
     ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...QUIET_ENV, ...env } });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, ...QUIET_ENV, ...env },
+    });
     child.on('exit', (code) => {
       const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
       const count = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-      const passed = count('pass'), failed = count('fail') + count('cancelled'), skipped = count('skipped');
-      totals.passed += passed; totals.failed += failed; totals.skipped += skipped;
+      const passed = count('pass'),
+        failed = count('fail') + count('cancelled'),
+        skipped = count('skipped');
+      totals.passed += passed;
+      totals.failed += failed;
+      totals.skipped += skipped;
       if (code !== 0 && failed === 0) totals.failed += 1; // the runner itself failed (crash, bad file)
       log(`${name}: ${passed} passed, ${failed} failed`);
       resolve(code ?? 1);
@@ -95,12 +116,21 @@ let exitCode = 0;
 try {
   if (tiers.includes('lint')) exitCode |= runLint();
   if (tiers.includes('unit')) {
-    exitCode |= await runNodeTests('unit', findTests(distDirs, '.spec.js').filter((f) => !f.endsWith('.int-spec.js')), {}, { concurrency: 2 });
+    exitCode |= await runNodeTests(
+      'unit',
+      findTests(distDirs, '.spec.js').filter((f) => !f.endsWith('.int-spec.js')),
+      {},
+      { concurrency: 2 },
+    );
   }
   if (tiers.includes('integration') || needsPlatformApps) {
     const { provision, seed } = await import('./platform.mjs');
     platform = await provision({ mode: 'test' });
-    const admin = { MODELYARD_ADMIN_EMAIL: 'admin@test.modelyard.local', MODELYARD_ADMIN_PASSWORD: 'admin-password-e2e', MODELYARD_ADMIN_API_KEY: `ci-admin-key-${Date.now()}-${'z'.repeat(24)}` };
+    const admin = {
+      MODELYARD_ADMIN_EMAIL: 'admin@test.modelyard.local',
+      MODELYARD_ADMIN_PASSWORD: 'admin-password-e2e',
+      MODELYARD_ADMIN_API_KEY: `ci-admin-key-${Date.now()}-${'z'.repeat(24)}`,
+    };
     if (tiers.includes('integration')) {
       exitCode |= await runNodeTests('integration', findTests(distDirs, '.int-spec.js'), platform.env);
     }
@@ -118,34 +148,53 @@ try {
       const webPort = await freePort();
       const workerMetricsPort = await freePort();
       // The per-key limit is proven in the integration tier; here one admin key drives load tests.
-      const env = { ...platform.env, ...storage.env, LOG_LEVEL: 'warn', LOG_FILE: path.join(root, '.data/logs/e2e.log'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000',
+      const env = {
+        ...platform.env,
+        ...storage.env,
+        LOG_LEVEL: 'warn',
+        LOG_FILE: path.join(root, '.data/logs/e2e.log'),
+        RATE_LIMIT_RPS: '100000',
+        RATE_LIMIT_BURST: '100000',
         // Rollups, the worker's pilot checks, drift folding and alert evaluation run every 2 s here (10 s to 60 s by
         // default) so tests need not wait; every prediction is logged so drift windows fill from a few requests, and
         // day-long windows keep one test's traffic in one window.
-        ROLLUP_FLUSH_SECONDS: '2', DEPLOYMENT_CHECK_SECONDS: '2', DRIFT_FOLD_SECONDS: '2', ALERT_EVAL_SECONDS: '2',
-        PREDICTION_LOG_SAMPLE_RATE: '1', DRIFT_WINDOW_MINUTES: '1440',
+        ROLLUP_FLUSH_SECONDS: '2',
+        DEPLOYMENT_CHECK_SECONDS: '2',
+        DRIFT_FOLD_SECONDS: '2',
+        ALERT_EVAL_SECONDS: '2',
+        PREDICTION_LOG_SAMPLE_RATE: '1',
+        DRIFT_WINDOW_MINUTES: '1440',
         // One api process: tests read one process's metrics and expect a promotion served by the api that made it.
         // The cluster (API_PROCESSES, one per core by default) has tests of its own.
-        API_PROCESSES: '1', WORKER_METRICS_PORT: String(workerMetricsPort),
+        API_PROCESSES: '1',
+        WORKER_METRICS_PORT: String(workerMetricsPort),
         // The e2e webhook and callback receivers listen on loopback, which outbound requests refuse by default.
         OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
         // The hostile-model test's endless Loop fails at this limit instead of the 60 s default.
         VALIDATION_TIMEOUT_SECONDS: '20',
         // The browser stories sign in often; the login budget itself is measured by floods-logins on its own api.
-        LOGIN_GLOBAL_PER_SECOND: '20' };
+        LOGIN_GLOBAL_PER_SECOND: '20',
+      };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });
       const web = apps.find((p) => p.name === 'web');
       if (web) await waitForHttp(`http://127.0.0.1:${webPort}/login`, { proc: web });
       const testEnv = {
-        E2E_API_URL: `http://127.0.0.1:${apiPort}`, E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
-        E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL, E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
-        E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY, E2E_STORAGE_LOCAL_ROOT: storage.env.STORAGE_LOCAL_ROOT,
-        E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES, E2E_WORKER_METRICS_URL: `http://127.0.0.1:${workerMetricsPort}`,
-        ...platform.env, ...storage.env,
+        E2E_API_URL: `http://127.0.0.1:${apiPort}`,
+        E2E_WEB_URL: web ? `http://127.0.0.1:${webPort}` : '',
+        E2E_ADMIN_EMAIL: admin.MODELYARD_ADMIN_EMAIL,
+        E2E_ADMIN_PASSWORD: admin.MODELYARD_ADMIN_PASSWORD,
+        E2E_ADMIN_API_KEY: admin.MODELYARD_ADMIN_API_KEY,
+        E2E_STORAGE_LOCAL_ROOT: storage.env.STORAGE_LOCAL_ROOT,
+        E2E_MAX_UPLOAD_BYTES: storage.env.MAX_UPLOAD_BYTES,
+        E2E_WORKER_METRICS_URL: `http://127.0.0.1:${workerMetricsPort}`,
+        ...platform.env,
+        ...storage.env,
       };
       if (tiers.includes('e2e')) {
-        exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist/e2e')], '.e2e.js'), testEnv, { timeoutMs: 300_000 });
+        exitCode |= await runNodeTests('e2e', findTests([path.join(root, 'test/dist/e2e')], '.e2e.js'), testEnv, {
+          timeoutMs: 300_000,
+        });
       }
       // The python tier: clients/python's pytest suite (the Python client, its packaging, the quickstart notebook)
       // in a venv made from the package index and cached under node_modules/.cache (scripts/python.mjs).
@@ -156,7 +205,9 @@ try {
           console.error(`python: ${e.message}`);
           return { passed: 0, failed: 1, skipped: 0, code: 1 };
         });
-        totals.passed += r.passed; totals.failed += r.failed; totals.skipped += r.skipped;
+        totals.passed += r.passed;
+        totals.failed += r.failed;
+        totals.skipped += r.skipped;
         if (r.code !== 0 && r.failed === 0) totals.failed += 1; // pytest itself failed (collection error, killed)
         log(`python: ${r.passed} passed, ${r.failed} failed`);
         exitCode |= r.code;
@@ -164,11 +215,18 @@ try {
       // The security tier (test/security): hostile models, proxy and SSRF probes, floods, the authz matrix over
       // a real socket. Same platform; tests that need other settings start processes of their own.
       if (tiers.includes('security')) {
-        exitCode |= await runNodeTests('security', findTests([path.join(root, 'test/dist/security')], '.sec.js'), testEnv, { timeoutMs: 300_000 });
+        exitCode |= await runNodeTests(
+          'security',
+          findTests([path.join(root, 'test/dist/security')], '.sec.js'),
+          testEnv,
+          { timeoutMs: 300_000 },
+        );
       }
       // The fault tier (test/fault): processes killed and services lost mid-work; each test starts what it kills.
       if (tiers.includes('fault')) {
-        exitCode |= await runNodeTests('fault', findTests([path.join(root, 'test/dist/fault')], '.fault.js'), testEnv, { timeoutMs: 300_000 });
+        exitCode |= await runNodeTests('fault', findTests([path.join(root, 'test/dist/fault')], '.fault.js'), testEnv, {
+          timeoutMs: 300_000,
+        });
       }
       for (const p of apps) {
         // The supervisor restarts a crashed app, so a crash shows as a restart: during the tests it is a failure.
@@ -202,20 +260,59 @@ async function startStorageServers(freePort) {
   const s3Port = await freePort();
   const azPort = await freePort();
   const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-  const s3 = launch('s3', [bin('s3rver'), '--directory', path.join(base, 's3'), '--address', '127.0.0.1', '--port', String(s3Port), '--configure-bucket', 'modelyard', '--silent'], { quiet: true });
-  const az = launch('azurite', [bin('azurite-blob'), '--blobHost', '127.0.0.1', '--blobPort', String(azPort), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose', '--disableTelemetry', '--silent'], { quiet: true });
+  const s3 = launch(
+    's3',
+    [
+      bin('s3rver'),
+      '--directory',
+      path.join(base, 's3'),
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(s3Port),
+      '--configure-bucket',
+      'modelyard',
+      '--silent',
+    ],
+    { quiet: true },
+  );
+  const az = launch(
+    'azurite',
+    [
+      bin('azurite-blob'),
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(azPort),
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--disableTelemetry',
+      '--silent',
+    ],
+    { quiet: true },
+  );
   await waitForHttp(`http://127.0.0.1:${s3Port}/`, { proc: s3 });
   await waitForHttp(`http://127.0.0.1:${azPort}/devstoreaccount1?comp=list`, { proc: az });
   const azureKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
   return {
     env: {
-      STORAGE_DEFAULT: 'local', STORAGE_LOCAL_ROOT: path.join(base, 'local'), MAX_UPLOAD_BYTES: String(2 * 1024 * 1024),
-      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`, S3_REGION: 'us-east-1', S3_BUCKET: 'modelyard', S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true',
+      STORAGE_DEFAULT: 'local',
+      STORAGE_LOCAL_ROOT: path.join(base, 'local'),
+      MAX_UPLOAD_BYTES: String(2 * 1024 * 1024),
+      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      S3_REGION: 'us-east-1',
+      S3_BUCKET: 'modelyard',
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
       AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${azureKey};BlobEndpoint=http://127.0.0.1:${azPort}/devstoreaccount1;`,
       AZURE_CONTAINER: 'modelyard',
     },
-    stop: async () => { await s3.stop(); await az.stop(); },
+    stop: async () => {
+      await s3.stop();
+      await az.stop();
+    },
   };
 }
 
@@ -243,15 +340,21 @@ async function freshDatabase(env, name) {
 
 function ensureChromium() {
   if (existsSync('/usr/lib/chromium/chromium')) return;
-  if (process.getuid?.() !== 0) throw new Error('Chromium is needed for the dashboard tests: apt-get install -y chromium');
+  if (process.getuid?.() !== 0)
+    throw new Error('Chromium is needed for the dashboard tests: apt-get install -y chromium');
   log('installing Debian chromium for the browser tests (one time)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+  ]) {
     const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
   }
 }
 
 const secs = Math.round((Date.now() - started) / 1000);
-console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''} (${secs} s)`);
+console.log(
+  `\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''} (${secs} s)`,
+);
 process.exit(exitCode || (totals.failed ? 1 : 0));

@@ -14,15 +14,19 @@ const stamp = path.join(here, 'dist/bundle/.inputs-hash');
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && !e.name.endsWith('.spec.ts'))
-    .map((e) => path.join(e.parentPath, e.name)).sort();
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
 }
 
 function inputsHash() {
   const h = createHash('sha256');
   const inputs = [
-    ...files(path.join(here, 'src')), ...files(path.join(root, 'libs/contracts/src')),
-    path.join(here, 'package.json'), fileURLToPath(import.meta.url),
-    path.join(root, 'node_modules/zod/package.json'), path.join(root, 'node_modules/esbuild/package.json'),
+    ...files(path.join(here, 'src')),
+    ...files(path.join(root, 'libs/contracts/src')),
+    path.join(here, 'package.json'),
+    fileURLToPath(import.meta.url),
+    path.join(root, 'node_modules/zod/package.json'),
+    path.join(root, 'node_modules/esbuild/package.json'),
   ];
   for (const f of inputs) h.update(f).update(existsSync(f) ? readFileSync(f) : '');
   return h.digest('hex');
@@ -36,15 +40,22 @@ export async function bundleCli({ force = false } = {}) {
   const { version } = JSON.parse(readFileSync(path.join(here, 'package.json'), 'utf8'));
   await build({
     entryPoints: [path.join(here, 'src/main.ts')],
-    outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
     // The workspace package is private: take its TypeScript source, so the bundle needs no prior tsc run.
-    plugins: [{
-      name: 'contracts-from-source',
-      setup(b) {
-        const source = path.join(root, 'libs/contracts/src/index.ts');
-        b.onResolve({ filter: /^@modelyard\/contracts$/ }, () => ({ path: source }));
+    plugins: [
+      {
+        name: 'contracts-from-source',
+        setup(b) {
+          const source = path.join(root, 'libs/contracts/src/index.ts');
+          b.onResolve({ filter: /^@modelyard\/contracts$/ }, () => ({ path: source }));
+        },
       },
-    }],
+    ],
     define: { MODELYARD_CLI_VERSION: JSON.stringify(version) },
     legalComments: 'none',
   });

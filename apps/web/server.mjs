@@ -22,7 +22,9 @@ function ms(name, fallback) {
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 100 || n > 86_400_000) {
-    console.error(`Invalid configuration:\n  - ${name}: must be a whole number of milliseconds (100 to 86400000), got "${raw}"`);
+    console.error(
+      `Invalid configuration:\n  - ${name}: must be a whole number of milliseconds (100 to 86400000), got "${raw}"`,
+    );
     process.exit(78); // EX_CONFIG, as the api and worker do
   }
   return n;
@@ -42,7 +44,11 @@ const NAMED = {
  */
 function trustedPeers(raw) {
   const list = new net.BlockList();
-  const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean).flatMap((i) => NAMED[i] ?? [i]);
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .flatMap((i) => NAMED[i] ?? [i]);
   for (const item of items) {
     const [addr, bits] = item.split('/');
     const family = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
@@ -72,12 +78,22 @@ function stampForwarded(req) {
   let host = req.headers.host;
   if (isTrusted(peer)) {
     // Right to left through the chain of trusted proxies: the first address none of them is, is the client.
-    const hops = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const hops = String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     while (hops.length && isTrusted(client)) client = hops.pop();
     proto = first(req.headers['x-forwarded-proto']) === 'https' ? 'https' : proto;
     host = first(req.headers['x-forwarded-host']) ?? host;
   }
-  for (const h of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip']) {
+  for (const h of [
+    'forwarded',
+    'x-forwarded-for',
+    'x-forwarded-host',
+    'x-forwarded-proto',
+    'x-forwarded-port',
+    'x-real-ip',
+  ]) {
     delete req.headers[h];
   }
   req.headers['x-forwarded-for'] = client;
@@ -96,25 +112,28 @@ const app = next({ dev: false, dir, hostname, port });
 const handle = app.getRequestHandler();
 await app.prepare();
 
-const server = http.createServer({
-  // Node refuses a headers timeout above the request timeout; and it only looks for expired connections every
-  // connectionsCheckingInterval (30 s by default), which would let a slow client hold a socket that much longer.
-  headersTimeout: Math.min(headersTimeout, requestTimeout),
-  requestTimeout,
-  keepAliveTimeout,
-  connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
-}, (req, res) => {
-  const url = req.url ?? '/';
-  const pathOnly = url.split('?')[0];
-  if ((pathOnly === '/api' || pathOnly.startsWith('/api/')) && apiPathOf(pathOnly) === null) {
-    res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    const message = 'The dashboard forwards only /api/v<N>/... paths to the API';
-    res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message, errorId: randomUUID() } }));
-    return;
-  }
-  stampForwarded(req);
-  void handle(req, res);
-});
+const server = http.createServer(
+  {
+    // Node refuses a headers timeout above the request timeout; and it only looks for expired connections every
+    // connectionsCheckingInterval (30 s by default), which would let a slow client hold a socket that much longer.
+    headersTimeout: Math.min(headersTimeout, requestTimeout),
+    requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+  },
+  (req, res) => {
+    const url = req.url ?? '/';
+    const pathOnly = url.split('?')[0];
+    if ((pathOnly === '/api' || pathOnly.startsWith('/api/')) && apiPathOf(pathOnly) === null) {
+      res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      const message = 'The dashboard forwards only /api/v<N>/... paths to the API';
+      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message, errorId: randomUUID() } }));
+      return;
+    }
+    stampForwarded(req);
+    void handle(req, res);
+  },
+);
 server.listen(port, hostname, () => console.log(`web listening on http://${hostname}:${port}`));
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

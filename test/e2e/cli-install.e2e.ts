@@ -27,16 +27,22 @@ describe('modelyard installed from its packed tarball', () => {
   function modelyard(args: string[], input?: string) {
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(path.join(prefix, 'bin', 'modelyard'), args, {
-        cwd: work, timeout: 60_000,
+        cwd: work,
+        timeout: 60_000,
         env: {
-          PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}`, HOME: path.join(tmp, 'home'),
+          PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}`,
+          HOME: path.join(tmp, 'home'),
           MODELYARD_CONFIG: config,
         },
       });
       let stdout = '';
       let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
       child.stdin.end(input ?? '');
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -48,19 +54,32 @@ describe('modelyard installed from its packed tarball', () => {
     const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: cliDir, encoding: 'utf8' });
     assert.equal(pack.status, 0, pack.stderr);
     packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!;
-    const install = spawnSync('npm', [
-      'install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--loglevel=error',
-      path.join(tmp, packed.filename),
-    ], { cwd: work, encoding: 'utf8' });
+    const install = spawnSync(
+      'npm',
+      [
+        'install',
+        '-g',
+        '--prefix',
+        prefix,
+        '--offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        path.join(tmp, packed.filename),
+      ],
+      { cwd: work, encoding: 'utf8' },
+    );
     assert.equal(install.status, 0, install.stderr);
 
     const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
-      token: env.adminApiKey, body: { name: uniqueId('cli-install'), role: 'scientist' },
+      token: env.adminApiKey,
+      body: { name: uniqueId('cli-install'), role: 'scientist' },
     });
     const k = await http(env.apiUrl, 'POST', '/v1/api-keys', {
       token: env.adminApiKey,
       body: {
-        name: 'ci', scopes: ['predict', 'models:read', 'models:write', 'jobs', 'predict:any-version'],
+        name: 'ci',
+        scopes: ['predict', 'models:read', 'models:write', 'jobs', 'predict:any-version'],
         serviceAccountId: sa.json.id,
       },
     });
@@ -76,7 +95,10 @@ describe('modelyard installed from its packed tarball', () => {
     assert.equal(manifest.private, undefined);
     const bundle = readFileSync(path.join(prefix, 'lib/node_modules/modelyard/dist/bundle/modelyard.js'), 'utf8');
     const imports = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
-    assert.deepEqual(imports.filter((m) => !m.startsWith('node:')), []);
+    assert.deepEqual(
+      imports.filter((m) => !m.startsWith('node:')),
+      [],
+    );
   });
 
   it('prints its version, help per command, and a bash completion script', async () => {
@@ -93,8 +115,8 @@ describe('modelyard installed from its packed tarball', () => {
     assert.equal(completion.code, 0);
     const script = path.join(tmp, 'completion.bash');
     writeFileSync(script, completion.stdout);
-    const complete = `source ${script}; COMP_WORDS=(modelyard jobs "");`
-      + ` COMP_CWORD=2; _modelyard; echo "\${COMPREPLY[*]}"`;
+    const complete =
+      `source ${script}; COMP_WORDS=(modelyard jobs "");` + ` COMP_CWORD=2; _modelyard; echo "\${COMPREPLY[*]}"`;
     const words = spawnSync('bash', ['-c', complete], { encoding: 'utf8' });
     assert.match(words.stdout, /^list show cancel retry download --model/);
   });
@@ -110,7 +132,15 @@ describe('modelyard installed from its packed tarball', () => {
     copyFileSync(path.join(FIXTURES_DIR, 'iris_logreg/reference.json'), path.join(work, 'reference.json'));
     assert.equal((await modelyard(['models', 'create', model])).code, 0);
     const reg = await modelyard([
-      'register', '--model', model, '--file', 'model.onnx', '--reference', 'reference.json', '--wait', '--json',
+      'register',
+      '--model',
+      model,
+      '--file',
+      'model.onnx',
+      '--reference',
+      'reference.json',
+      '--wait',
+      '--json',
     ]);
     assert.equal(reg.code, 0, reg.stderr);
     const version = JSON.parse(reg.stdout);
@@ -127,8 +157,10 @@ describe('modelyard installed from its packed tarball', () => {
     assert.deepEqual(JSON.parse(fromFile.stdout).predictions, expected);
     assert.match(fromFile.stderr, new RegExp(`${model} v${version.version} answered \\(modelyard\\)`));
 
-    const fromStdin = await modelyard(['predict', model, '--version', v, '--format', 'oip-v2', '-'],
-      JSON.stringify(rows));
+    const fromStdin = await modelyard(
+      ['predict', model, '--version', v, '--format', 'oip-v2', '-'],
+      JSON.stringify(rows),
+    );
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     const oip = JSON.parse(fromStdin.stdout) as { outputs: { name: string; data: number[] }[] };
     assert.deepEqual(oip.outputs.find((o) => o.name === s.outputs[0]!.name)!.data, expected);
@@ -138,7 +170,10 @@ describe('modelyard installed from its packed tarball', () => {
     assert.equal(tfsBody.code, 0, tfsBody.stderr);
     assert.match(tfsBody.stderr, /answered \(tfs\)/);
     const tfs = JSON.parse(tfsBody.stdout) as { predictions: Record<string, unknown>[] };
-    assert.deepEqual(tfs.predictions.map((p) => p[s.outputs[0]!.name]), expected);
+    assert.deepEqual(
+      tfs.predictions.map((p) => p[s.outputs[0]!.name]),
+      expected,
+    );
 
     // The other selectors: an alias over OIP v2 (which has no alias route: the CLI asks which version the label
     // names), a stage over TF Serving, and MLflow's CSV on the Production version.
@@ -151,9 +186,13 @@ describe('modelyard installed from its packed tarball', () => {
     const viaStage = await modelyard(['predict', model, '--stage', 'Staging', '--format', 'tfs', 'rows.csv']);
     assert.equal(viaStage.code, 0, viaStage.stderr);
     const staged = JSON.parse(viaStage.stdout) as { predictions: Record<string, unknown>[] };
-    assert.deepEqual(staged.predictions.map((p) => p[s.outputs[0]!.name]), expected);
+    assert.deepEqual(
+      staged.predictions.map((p) => p[s.outputs[0]!.name]),
+      expected,
+    );
     const promoted = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${v}/stage`, {
-      token: env.adminApiKey, body: { stage: 'Production' },
+      token: env.adminApiKey,
+      body: { stage: 'Production' },
     });
     assert.equal(promoted.status, 200, promoted.text);
     const mlflow = await modelyard(['predict', model, '--format', 'mlflow', 'rows.csv']);
@@ -181,22 +220,37 @@ describe('modelyard installed from its packed tarball', () => {
     const job = JSON.parse(score.stdout);
     const list = await modelyard(['jobs', 'list', '--model', model, '--json']);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(JSON.parse(list.stdout).map((j: { id: string }) => j.id), [job.id]);
+    assert.deepEqual(
+      JSON.parse(list.stdout).map((j: { id: string }) => j.id),
+      [job.id],
+    );
     assert.match((await modelyard(['jobs', 'list', '--model', model])).stdout, new RegExp(`^${job.id}  batch_score`));
   });
 
-  it('shows, downloads, retries and refuses to cancel jobs, with the API\'s error code', async () => {
+  it("shows, downloads, retries and refuses to cancel jobs, with the API's error code", async () => {
     const model = uniqueId('cli-jobs');
     assert.equal((await modelyard(['models', 'create', model])).code, 0);
     const reg = await modelyard(['register', '--model', model, '--file', 'model.onnx', '--wait', '--json']);
     assert.equal(reg.code, 0, reg.stderr);
     const v = String(JSON.parse(reg.stdout).version);
     const s = samples('iris_logreg');
-    const rows = records(s).slice(0, 5).map((r, i) => [`row${i}`, ...s.feature_names.map((f) => r[f])].join(','));
+    const rows = records(s)
+      .slice(0, 5)
+      .map((r, i) => [`row${i}`, ...s.feature_names.map((f) => r[f])].join(','));
     writeFileSync(path.join(work, 'ids.csv'), `${['id', ...s.feature_names].join(',')}\n${rows.join('\n')}\n`);
     const submit = async (idColumn: string) => {
-      const r = await modelyard(['score', '--model', model, '--version', v, '--input', 'ids.csv', '--id-column',
-        idColumn, '--json']);
+      const r = await modelyard([
+        'score',
+        '--model',
+        model,
+        '--version',
+        v,
+        '--input',
+        'ids.csv',
+        '--id-column',
+        idColumn,
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout).id as string;
     };

@@ -22,8 +22,12 @@ function cli(args: string[], extraEnv: Record<string, string> = {}) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -34,8 +38,14 @@ describe('modelyard CLI', () => {
   let saName: string;
   before(async () => {
     saName = uniqueId('cli-sa');
-    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: saName, role: 'scientist' } });
-    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'ci', scopes: ['models:read', 'jobs'], serviceAccountId: sa.json.id } });
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: saName, role: 'scientist' },
+    });
+    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+      token: env.adminApiKey,
+      body: { name: 'ci', scopes: ['models:read', 'jobs'], serviceAccountId: sa.json.id },
+    });
     key = k.json.secret;
   });
 
@@ -84,13 +94,28 @@ describe('modelyard deploy', () => {
     const { registerFixture } = await import('../support/fixtures.js');
     const a = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     const b = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: a.model, promote: false });
-    const group = (await http(env.apiUrl, 'POST', '/v1/groups', { token: env.adminApiKey, body: { name: uniqueId('cli-pilots') } })).json;
-    const run = (args: string[]) => cli([...args, '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
+    const group = (
+      await http(env.apiUrl, 'POST', '/v1/groups', { token: env.adminApiKey, body: { name: uniqueId('cli-pilots') } })
+    ).json;
+    const run = (args: string[]) =>
+      cli([...args, '--json'], { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey });
     const bv = String(b.version);
-    const pilot = await run(['deploy', 'pilot', '--model', a.model, '--version', bv, '--groups', group.name,
-      '--comment', 'beta testers']);
+    const pilot = await run([
+      'deploy',
+      'pilot',
+      '--model',
+      a.model,
+      '--version',
+      bv,
+      '--groups',
+      group.name,
+      '--comment',
+      'beta testers',
+    ]);
     assert.equal(pilot.code, 0, pilot.stderr + pilot.stdout);
-    assert.deepEqual(JSON.parse(pilot.stdout).config.pilots, [{ version: b.version, groups: [group.id], percentage: 0 }]);
+    assert.deepEqual(JSON.parse(pilot.stdout).config.pilots, [
+      { version: b.version, groups: [group.id], percentage: 0 },
+    ]);
     const silent = await run(['deploy', 'silent', '--model', a.model, '--version', bv, '--sample-rate', '0.25']);
     assert.equal(silent.code, 0, silent.stderr);
     const pin = await run(['deploy', 'production', '--model', a.model, '--version', String(a.version)]);
@@ -100,7 +125,10 @@ describe('modelyard deploy', () => {
     assert.deepEqual(JSON.parse(back.stdout).config.production, { mode: 'stage' });
     const adminEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
     const show = await cli(['deploy', 'show', '--model', a.model], adminEnv);
-    assert.match(show.stdout, /revision 4 by bootstrap-admin: rollback to revision 2\nproduction: the Production stage\npilot: version \d+ for groups [0-9a-f-]+\nsilent: version \d+ on 25% of production traffic/);
+    assert.match(
+      show.stdout,
+      /revision 4 by bootstrap-admin: rollback to revision 2\nproduction: the Production stage\npilot: version \d+ for groups [0-9a-f-]+\nsilent: version \d+ on 25% of production traffic/,
+    );
     const noGroup = await run(['deploy', 'pilot', '--model', a.model, '--version', bv, '--groups', 'no-such-group']);
     assert.equal(noGroup.code, 2);
     assert.equal((await run(['deploy', 'frobnicate', '--model', a.model])).code, 2);
@@ -115,11 +143,16 @@ describe('modelyard score', () => {
     const s = samples('iris_logreg');
     const rows = records(s);
     const input = path.join(home, 'score.csv');
-    writeFileSync(input, `${['id', ...s.feature_names].join(',')}\n${Array.from({ length: 30 }, (_, i) => [`c${i}`, ...s.feature_names.map((f) => rows[i % rows.length]![f])].join(',')).join('\n')}\n`);
+    writeFileSync(
+      input,
+      `${['id', ...s.feature_names].join(',')}\n${Array.from({ length: 30 }, (_, i) => [`c${i}`, ...s.feature_names.map((f) => rows[i % rows.length]![f])].join(',')).join('\n')}\n`,
+    );
     const output = path.join(home, 'scored.csv');
     const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
-    const ok = await cli(['score', '--model', model, '--input', input, '--id-column', 'id', '--wait',
-      '--output', output], keyEnv);
+    const ok = await cli(
+      ['score', '--model', model, '--input', input, '--id-column', 'id', '--wait', '--output', output],
+      keyEnv,
+    );
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /\[#{30}\] 100%/);
     assert.match(ok.stdout, /succeeded: 30 rows scored, 0 rows failed/);
@@ -128,8 +161,10 @@ describe('modelyard score', () => {
     assert.equal(lines[1]!.split(',')[0], 'c0');
     assert.equal(Number(lines[1]!.split(',')[1]), s.expected.label[0]);
 
-    const failed = await cli(['score', '--model', model, '--input', input, '--id-column', 'customer', '--wait',
-      '--json'], keyEnv);
+    const failed = await cli(
+      ['score', '--model', model, '--input', input, '--id-column', 'customer', '--wait', '--json'],
+      keyEnv,
+    );
     assert.equal(failed.code, 1, failed.stdout);
     assert.equal(JSON.parse(failed.stdout).status, 'failed');
     const missing = await cli(['score', '--model', 'no-such-model', '--input', input], keyEnv);

@@ -12,21 +12,24 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage } from '../support/browser.js';
-
+import {
+  assertText,
+  assertVisible,
+  requiredEnv,
+  screenshotDir,
+  storySteps,
+  openDashboardPage,
+} from '../support/browser.js';
 
 const webUrl = requiredEnv('E2E_WEB_URL').replace(/\/+$/, '');
 const apiUrl = (process.env.E2E_API_URL || `${webUrl}/api`).replace(/\/+$/, '');
 const admin = { email: requiredEnv('E2E_ADMIN_EMAIL'), password: requiredEnv('E2E_ADMIN_PASSWORD') };
 const shotsDir = screenshotDir();
 
-
 const suffix = randomBytes(4).toString('hex');
 const groupName = `g-${suffix}`;
 const serviceAccountName = `sa-${suffix}`;
 const keyName = `k-${suffix}`;
-
-
 
 describe('dashboard', { timeout: 180_000 }, () => {
   let browser: Browser;
@@ -40,7 +43,10 @@ describe('dashboard', { timeout: 180_000 }, () => {
   async function navigate(label: string, pathname: string, heading: string): Promise<void> {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
     await page.waitForURL(`${webUrl}${pathname}`);
-    await assertVisible(page.getByRole('heading', { level: 1, name: heading, exact: true }), `the "${heading}" page heading`);
+    await assertVisible(
+      page.getByRole('heading', { level: 1, name: heading, exact: true }),
+      `the "${heading}" page heading`,
+    );
   }
 
   async function screenshot(name: string, mask: Locator[] = []): Promise<void> {
@@ -81,7 +87,10 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await assertVisible(page.getByRole('heading', { level: 1, name: 'Overview' }), 'the overview heading');
     await assertVisible(main.getByRole('heading', { level: 2, name: 'Models', exact: true }), 'the models card');
     // Admins see what happened lately; their own sign-in is the newest entry.
-    await assertVisible(main.getByRole('list', { name: 'Recent activity, newest first' }).getByText('signed in').first(), 'the admin sign-in in the recent activity');
+    await assertVisible(
+      main.getByRole('list', { name: 'Recent activity, newest first' }).getByText('signed in').first(),
+      'the admin sign-in in the recent activity',
+    );
     const header = page.getByRole('banner');
     await assertVisible(header.getByText('Modelyard', { exact: true }), 'the product name');
     await assertText(header.locator('.identity'), /\badmin\b/, "the admin's role in the header");
@@ -101,7 +110,9 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await page.getByLabel('Name', { exact: true }).fill(serviceAccountName);
     await page.getByLabel('Description', { exact: true }).fill('created by the dashboard e2e test');
     await page.getByRole('button', { name: 'Create service account' }).click();
-    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: serviceAccountName, exact: true }) });
+    const row = page
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell', { name: serviceAccountName, exact: true }) });
     await assertVisible(row, `the new service account ${serviceAccountName} in the table`);
     const role = row.getByLabel(`Role of ${serviceAccountName}`, { exact: true });
     assert.equal(await role.inputValue(), 'viewer', 'the default role of the new service account');
@@ -110,12 +121,18 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await row.getByRole('button', { name: 'Save role' }).click();
     await assertVisible(row.getByRole('button', { name: 'Save role', disabled: true }), 'the role saved');
     await page.reload();
-    assert.equal(await page.getByLabel(`Role of ${serviceAccountName}`, { exact: true }).inputValue(), 'scientist', 'the new role after a reload');
+    assert.equal(
+      await page.getByLabel(`Role of ${serviceAccountName}`, { exact: true }).inputValue(),
+      'scientist',
+      'the new role after a reload',
+    );
   });
 
   step('adds the service account to the group', async () => {
     await navigate('Groups', '/groups', 'Groups');
-    const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: groupName, exact: true }) });
+    const card = page
+      .getByRole('listitem')
+      .filter({ has: page.getByRole('heading', { name: groupName, exact: true }) });
     await assertVisible(card, `the card of ${groupName}`);
     await assertVisible(card.getByText('No members.'), 'an empty member list');
     await card.getByLabel(`Add member to ${groupName}`).selectOption({ label: serviceAccountName });
@@ -123,7 +140,10 @@ describe('dashboard', { timeout: 180_000 }, () => {
 
     const members = page.getByRole('list', { name: `Members of ${groupName}` });
     await assertVisible(members.getByText(serviceAccountName, { exact: true }), `${serviceAccountName} as a member`);
-    await assertVisible(members.getByRole('button', { name: `Remove ${serviceAccountName} from ${groupName}` }), 'a remove button');
+    await assertVisible(
+      members.getByRole('button', { name: `Remove ${serviceAccountName} from ${groupName}` }),
+      'a remove button',
+    );
     await screenshot('groups.png');
   });
 
@@ -138,7 +158,11 @@ describe('dashboard', { timeout: 180_000 }, () => {
 
     // A viewer service account may only get viewer scopes: the form must not offer more.
     await assertVisible(page.getByRole('checkbox', { name: 'predict', exact: true }), 'the predict scope');
-    assert.equal(await page.getByRole('checkbox', { name: 'admin', exact: true }).count(), 0, 'admin scope offered for a viewer owner');
+    assert.equal(
+      await page.getByRole('checkbox', { name: 'admin', exact: true }).count(),
+      0,
+      'admin scope offered for a viewer owner',
+    );
     await page.getByRole('checkbox', { name: 'predict', exact: true }).check();
     await page.getByRole('button', { name: 'Create API key' }).click();
 
@@ -161,11 +185,19 @@ describe('dashboard', { timeout: 180_000 }, () => {
 
   step('the key authenticates as the service account, in the group', async () => {
     const res = await fetch(`${apiUrl}/v1/me`, { headers: { authorization: `Bearer ${secret}` } });
-    const body = (await res.json()) as { kind?: string; name?: string; groups?: { name: string }[]; scopes?: string[] | null };
+    const body = (await res.json()) as {
+      kind?: string;
+      name?: string;
+      groups?: { name: string }[];
+      scopes?: string[] | null;
+    };
     assert.equal(res.status, 200, `GET /v1/me with the new key: ${JSON.stringify(body)}`);
     assert.equal(body.kind, 'serviceAccount');
     assert.equal(body.name, serviceAccountName);
-    assert.ok(body.groups?.some((g) => g.name === groupName), `groups ${JSON.stringify(body.groups)} include ${groupName}`);
+    assert.ok(
+      body.groups?.some((g) => g.name === groupName),
+      `groups ${JSON.stringify(body.groups)} include ${groupName}`,
+    );
     assert.deepEqual(body.scopes, ['predict']);
   });
 

@@ -14,7 +14,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
-  assertVisible, openDashboardPage, requiredEnv, screenshotDir, storyEnv, storySteps,
+  assertVisible,
+  openDashboardPage,
+  requiredEnv,
+  screenshotDir,
+  storyEnv,
+  storySteps,
 } from '../support/browser.js';
 import { registerFixture } from '../support/fixtures.js';
 
@@ -38,7 +43,8 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
   const objectHeader = () => table().getByRole('columnheader', { name: /^Object/ });
   /** The object ids of the rows in the order shown (the full id is in each truncated cell's tooltip). */
   const objectIds = async (): Promise<string[]> =>
-    table().locator('tbody tr td:nth-child(4) .truncate')
+    table()
+      .locator('tbody tr td:nth-child(4) .truncate')
       .evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
 
   async function assertFits(what: string): Promise<void> {
@@ -109,7 +115,11 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
     await assertVisible(pager.getByRole('link', { name: 'First page' }), 'the link back to the first page');
     const second = await objectIds();
     assert.ok(second.length >= GROUPS - 100, `the second page has the remaining entries (got ${second.length})`);
-    assert.deepEqual(second.filter((id) => first.includes(id)), [], 'no entry of the first page repeats');
+    assert.deepEqual(
+      second.filter((id) => first.includes(id)),
+      [],
+      'no entry of the first page repeats',
+    );
     await assertFits('the second page');
 
     await pager.getByRole('link', { name: 'First page' }).click();
@@ -118,8 +128,18 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
   });
 
   step('every list page fits 1280 px without a table scrolling sideways', async () => {
-    const pages = ['/', '/models', '/jobs', '/jobs/schedules', '/approvals', '/users', '/groups', '/service-accounts',
-      '/api-keys', '/webhooks'];
+    const pages = [
+      '/',
+      '/models',
+      '/jobs',
+      '/jobs/schedules',
+      '/approvals',
+      '/users',
+      '/groups',
+      '/service-accounts',
+      '/api-keys',
+      '/webhooks',
+    ];
     for (const p of pages) {
       await page.goto(p);
       await assertVisible(page.getByRole('heading', { level: 1 }), `the heading of ${p}`);

@@ -4,11 +4,16 @@ import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 
 const env = e2eEnv();
-const admin = (method: string, p: string, body?: unknown) => http(env.apiUrl, method, p, { token: env.adminApiKey, body });
+const admin = (method: string, p: string, body?: unknown) =>
+  http(env.apiUrl, method, p, { token: env.adminApiKey, body });
 
 async function serviceAccountKey(role: string, scopes: string[], groupId?: string) {
   const sa = await admin('POST', '/v1/service-accounts', { name: uniqueId('dep-sa'), role });
-  if (groupId) assert.equal((await admin('POST', `/v1/groups/${groupId}/members`, { kind: 'serviceAccount', id: sa.json.id })).status, 201);
+  if (groupId)
+    assert.equal(
+      (await admin('POST', `/v1/groups/${groupId}/members`, { kind: 'serviceAccount', id: sa.json.id })).status,
+      201,
+    );
   const k = await admin('POST', '/v1/api-keys', { name: 'k', scopes, serviceAccountId: sa.json.id });
   return k.json.secret as string;
 }
@@ -33,7 +38,10 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
   it('serves the pilot to callers in the pilot group and production to everyone else', async () => {
     const inGroup = await serviceAccountKey('viewer', ['predict'], groupId);
     const outside = await serviceAccountKey('viewer', ['predict']);
-    const put = await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: v2, groups: [groupId] }] }, comment: 'pilot for the group' });
+    const put = await admin('PUT', `/v1/models/${model}/deployment`, {
+      config: { pilots: [{ version: v2, groups: [groupId] }] },
+      comment: 'pilot for the group',
+    });
     assert.equal(put.status, 200, put.text);
     assert.equal(put.json.revision, 1);
     const p = await predict(inGroup);
@@ -47,12 +55,17 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
 
   it('gives 10% +- 3% of 2,000 distinct routing keys the pilot, each key always the same version', async () => {
     const key = await serviceAccountKey('viewer', ['predict']);
-    const put = await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: v2, percentage: 10 }] }, comment: '10% canary' });
+    const put = await admin('PUT', `/v1/models/${model}/deployment`, {
+      config: { pilots: [{ version: v2, percentage: 10 }] },
+      comment: '10% canary',
+    });
     assert.equal(put.status, 200, put.text);
     const seen = new Map<string, string>();
     let pilots = 0;
     for (let i = 0; i < 2000; i += 50) {
-      const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => predict(key, { 'x-routing-key': `user-${i + j}` })));
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, j) => predict(key, { 'x-routing-key': `user-${i + j}` })),
+      );
       batch.forEach((r, j) => {
         assert.equal(r.status, 200, r.text);
         const v = r.headers.get('x-model-version')!;
@@ -62,17 +75,29 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     }
     assert.ok(pilots >= 140 && pilots <= 260, `${pilots} of 2000 got the pilot`);
     for (let i = 0; i < 100; i += 7) {
-      assert.equal((await predict(key, { 'x-routing-key': `user-${i}` })).headers.get('x-model-version'), seen.get(`user-${i}`));
+      assert.equal(
+        (await predict(key, { 'x-routing-key': `user-${i}` })).headers.get('x-model-version'),
+        seen.get(`user-${i}`),
+      );
     }
   });
 
   it('keeps every revision and rolls back to the previous one', async () => {
     const revs = await admin('GET', `/v1/models/${model}/deployment/revisions`);
-    assert.deepEqual(revs.json.items.map((r: { revision: number; comment: string }) => [r.revision, r.comment]), [[2, '10% canary'], [1, 'pilot for the group']]);
+    assert.deepEqual(
+      revs.json.items.map((r: { revision: number; comment: string }) => [r.revision, r.comment]),
+      [
+        [2, '10% canary'],
+        [1, 'pilot for the group'],
+      ],
+    );
     const back = await admin('POST', `/v1/models/${model}/deployment/rollback`, {});
     assert.equal(back.status, 200, back.text);
     assert.equal(back.json.revision, 3);
-    assert.deepEqual(back.json.config.pilots.map((p: { groups: string[] }) => p.groups), [[groupId]]);
+    assert.deepEqual(
+      back.json.config.pilots.map((p: { groups: string[] }) => p.groups),
+      [[groupId]],
+    );
     const cur = await admin('GET', `/v1/models/${model}/deployment`);
     assert.equal(cur.json.current.revision, 3);
     // The pilot version is part of the deployment: it cannot be deleted from under it.
@@ -82,29 +107,48 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
   it('lets scientists pilot only to their own groups, and only approvers touch production or percentages', async () => {
     const otherGroup = (await admin('POST', '/v1/groups', { name: uniqueId('other-group') })).json.id;
     const scientist = await serviceAccountKey('scientist', ['models:read', 'models:write'], groupId);
-    const put = (key: string, config: unknown) => http(env.apiUrl, 'PUT', `/v1/models/${model}/deployment`, { token: key, body: { config } });
+    const put = (key: string, config: unknown) =>
+      http(env.apiUrl, 'PUT', `/v1/models/${model}/deployment`, { token: key, body: { config } });
     const current = [{ version: v2, groups: [groupId] }];
     assert.equal((await put(scientist, { pilots: [...current, { version: v2, groups: [otherGroup] }] })).status, 403);
     assert.equal((await put(scientist, { pilots: [...current, { version: v2, percentage: 5 }] })).status, 403);
     assert.equal((await put(scientist, { production: { mode: 'pinned', version: v2 }, pilots: current })).status, 403);
     const own = await put(scientist, { pilots: [], silent: [{ version: v2, sampleRate: 0.5 }] });
     assert.equal(own.status, 200, own.text);
-    const pin = await admin('PUT', `/v1/models/${model}/deployment`, { config: { production: { mode: 'pinned', version: v2 } } });
+    const pin = await admin('PUT', `/v1/models/${model}/deployment`, {
+      config: { production: { mode: 'pinned', version: v2 } },
+    });
     assert.equal(pin.status, 200, pin.text);
     const outside = await serviceAccountKey('viewer', ['predict']);
     assert.equal((await predict(outside)).headers.get('x-model-version'), String(v2));
-    assert.equal((await admin('PUT', `/v1/models/${model}/deployment`, { config: { pilots: [{ version: 999, groups: [groupId] }] } })).status, 400);
+    assert.equal(
+      (
+        await admin('PUT', `/v1/models/${model}/deployment`, {
+          config: { pilots: [{ version: 999, groups: [groupId] }] },
+        })
+      ).status,
+      400,
+    );
   });
 
   it('mirrors production traffic to silent versions without ever answering from them, and compares them', async () => {
-    const failing = (await registerFixture(env.apiUrl, env.adminApiKey, 'digits_mlp', { model, promote: false })).version;
+    const failing = (await registerFixture(env.apiUrl, env.adminApiKey, 'digits_mlp', { model, promote: false }))
+      .version;
     const put = await admin('PUT', `/v1/models/${model}/deployment`, {
-      config: { production: { mode: 'pinned', version: v1 }, silent: [{ version: v2, sampleRate: 1 }, { version: failing, sampleRate: 1 }] }, comment: 'shadow rf and a broken one',
+      config: {
+        production: { mode: 'pinned', version: v1 },
+        silent: [
+          { version: v2, sampleRate: 1 },
+          { version: failing, sampleRate: 1 },
+        ],
+      },
+      comment: 'shadow rf and a broken one',
     });
     assert.equal(put.status, 200, put.text);
     const key = await serviceAccountKey('viewer', ['predict']);
     // v2 was a pilot in the tests above, so it already has comparisons: wait for the silent ones to add to them.
-    const comparedBefore = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${v2}`)).json.compared as number;
+    const comparedBefore = (await admin('GET', `/v1/models/${model}/deployment/comparison?version=${v2}`)).json
+      .compared as number;
     for (let i = 0; i < 60; i += 10) {
       const batch = await Promise.all(Array.from({ length: 10 }, () => predict(key)));
       for (const r of batch) {
@@ -129,14 +173,24 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     assert.equal(broken.compared, 0);
   });
 
-  it('compares a pilot with production on the pilot\'s own requests', async () => {
+  it("compares a pilot with production on the pilot's own requests", async () => {
     const m = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
-    assert.equal((await admin('PUT', `/v1/models/${m.model}/deployment`, { config: { pilots: [{ version: p.version, percentage: 100 }] } })).status, 200);
+    assert.equal(
+      (
+        await admin('PUT', `/v1/models/${m.model}/deployment`, {
+          config: { pilots: [{ version: p.version, percentage: 100 }] },
+        })
+      ).status,
+      200,
+    );
     const key = await serviceAccountKey('viewer', ['predict']);
     const rows = records(samples('iris_logreg')).slice(0, 10);
     for (const r of rows) {
-      const res = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: key, body: { payload: [r] } });
+      const res = await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, {
+        token: key,
+        body: { payload: [r] },
+      });
       assert.equal(res.headers.get('x-deployment-role'), 'pilot');
     }
     let cmp: any;
@@ -158,11 +212,32 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
   it('promotes a pilot to production in one call and drops the pilot', async () => {
     const m = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
-    assert.equal((await admin('PUT', `/v1/models/${m.model}/deployment`, { config: { pilots: [{ version: p.version, groups: [groupId] }] } })).status, 200);
+    assert.equal(
+      (
+        await admin('PUT', `/v1/models/${m.model}/deployment`, {
+          config: { pilots: [{ version: p.version, groups: [groupId] }] },
+        })
+      ).status,
+      200,
+    );
     const scientist = await serviceAccountKey('scientist', ['models:read', 'models:write'], groupId);
-    assert.equal((await http(env.apiUrl, 'POST', `/v1/models/${m.model}/deployment/promote-pilot`, { token: scientist, body: { version: p.version } })).status, 403);
-    assert.equal((await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, { version: m.version })).status, 409);
-    const r = await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, { version: p.version, comment: 'pilot went well' });
+    assert.equal(
+      (
+        await http(env.apiUrl, 'POST', `/v1/models/${m.model}/deployment/promote-pilot`, {
+          token: scientist,
+          body: { version: p.version },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, { version: m.version })).status,
+      409,
+    );
+    const r = await admin('POST', `/v1/models/${m.model}/deployment/promote-pilot`, {
+      version: p.version,
+      comment: 'pilot went well',
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.transition.outcome, 'transitioned');
     assert.deepEqual(r.json.transition.archived, [m.version]);
@@ -178,7 +253,15 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     const p = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model: m.model, promote: false });
     // An impossible p99 limit stands in for a degraded version: the rule must trip.
     const put = await admin('PUT', `/v1/models/${m.model}/deployment`, {
-      config: { pilots: [{ version: p.version, groups: [groupId], autoRollback: { maxP99Ms: 0.001, windowMinutes: 1, minRequests: 5 } }] },
+      config: {
+        pilots: [
+          {
+            version: p.version,
+            groups: [groupId],
+            autoRollback: { maxP99Ms: 0.001, windowMinutes: 1, minRequests: 5 },
+          },
+        ],
+      },
     });
     assert.equal(put.status, 200, put.text);
     const member = await serviceAccountKey('viewer', ['predict'], groupId);
@@ -197,7 +280,9 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     // The worker wrote the revision; the api hears of it over Redis pub/sub, within a moment.
     let role: string | null = null;
     for (let i = 0; i < 20 && role !== 'production'; i++) {
-      role = (await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row })).headers.get('x-deployment-role');
+      role = (
+        await http(env.apiUrl, 'POST', `/v1/models/${m.model}/predict`, { token: member, body: row })
+      ).headers.get('x-deployment-role');
       if (role !== 'production') await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(role, 'production');

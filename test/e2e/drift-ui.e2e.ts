@@ -15,7 +15,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { http, uniqueId } from '@modelyard/testing';
-import { assertText, assertVisible, openDashboardPage, screenshotDir, storySteps, person, storyEnv } from '../support/browser.js';
+import {
+  assertText,
+  assertVisible,
+  openDashboardPage,
+  screenshotDir,
+  storySteps,
+  person,
+  storyEnv,
+} from '../support/browser.js';
 import { reference, registerFixture, drawFromReference } from '../support/fixtures.js';
 
 const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
@@ -48,10 +56,13 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
   let model = '';
   let version = 0;
   const driftUrl = () => `${webUrl}/models/${model}/drift`;
-  const card = (title: string) => page.locator('section.card').filter({ has: page.getByRole('heading', { level: 2, name: title, exact: true }) });
+  const card = (title: string) =>
+    page.locator('section.card').filter({ has: page.getByRole('heading', { level: 2, name: title, exact: true }) });
   const heatmap = () => page.getByRole('table', { name: 'Drift by column and window' });
   const heatRow = (column: string): Locator =>
-    heatmap().getByRole('row').filter({ has: page.getByRole('rowheader', { name: column, exact: true }) });
+    heatmap()
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: column, exact: true }) });
   /** The cell of the (only) window in today's day-long window. */
   const cell = (column: string) => heatRow(column).locator('a.drift-cell');
 
@@ -73,7 +84,10 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
   });
 
   step('the admin registers iris_logreg with its reference data, a scientist and a viewer', async () => {
-    ({ model, version } = await registerFixture(apiUrl, adminKey, 'iris_logreg', { model: uniqueId('drift-ui'), reference: true }));
+    ({ model, version } = await registerFixture(apiUrl, adminKey, 'iris_logreg', {
+      model: uniqueId('drift-ui'),
+      reference: true,
+    }));
     for (const u of [scientist, viewer]) {
       const r = await admin('POST', '/v1/users', u);
       assert.equal(r.status, 201, `POST /v1/users (${u.role}): ${r.text}`);
@@ -91,17 +105,40 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
     await page.getByRole('link', { name: 'Drift and alerts' }).click();
     await page.waitForURL(driftUrl());
     await assertVisible(page.getByRole('heading', { level: 1, name: 'Drift', exact: true }), 'the Drift heading');
-    assert.equal(await page.getByLabel('Version', { exact: true }).inputValue(), String(version), 'the production version is shown by default');
-    await assertText(page.locator('.drift-profile-state'), new RegExp(`^Reference profile of version ${version}: ${ref.rows.length} rows, 4 features`), 'the profile');
-    await assertText(card('Latest window').locator('.empty-state'), `No drift window for ${model} v${version} yet: it needs a reference profile and logged predictions`, 'the API\'s message');
-    await assertText(card('By column and window').locator('.empty-state'), /^No traffic in this range: no prediction of version \d+ was logged between/, 'no traffic yet');
-    await assertText(card('Alerts').locator('.empty-state'), `No alerts for ${model}: no rule has fired.`, 'no alerts yet');
+    assert.equal(
+      await page.getByLabel('Version', { exact: true }).inputValue(),
+      String(version),
+      'the production version is shown by default',
+    );
+    await assertText(
+      page.locator('.drift-profile-state'),
+      new RegExp(`^Reference profile of version ${version}: ${ref.rows.length} rows, 4 features`),
+      'the profile',
+    );
+    await assertText(
+      card('Latest window').locator('.empty-state'),
+      `No drift window for ${model} v${version} yet: it needs a reference profile and logged predictions`,
+      "the API's message",
+    );
+    await assertText(
+      card('By column and window').locator('.empty-state'),
+      /^No traffic in this range: no prediction of version \d+ was logged between/,
+      'no traffic yet',
+    );
+    await assertText(
+      card('Alerts').locator('.empty-state'),
+      `No alerts for ${model}: no rule has fired.`,
+      'no alerts yet',
+    );
   });
 
   step('with petal_length shifted, its cell is marked drift and the other features ok', async () => {
     // 300 rows in 6 requests: petal_length + 3, the rest drawn like the reference.
     for (let i = 0; i < 6; i++) {
-      const r = await http(apiUrl, 'POST', `/v1/models/${model}/predict`, { token: adminKey, body: { payload: draw(50, { petal_length: 3 }, i + 1) } });
+      const r = await http(apiUrl, 'POST', `/v1/models/${model}/predict`, {
+        token: adminKey,
+        body: { payload: draw(50, { petal_length: 3 }, i + 1) },
+      });
       assert.equal(r.status, 200, r.text);
     }
     await until('a window with the 300 rows', async () => {
@@ -116,15 +153,30 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
       assert.equal(await c.count(), 1, `one window cell for ${f}`);
       assert.equal(await c.getAttribute('data-status'), expected, `${f} is ${expected}`);
       await assertText(c.locator('.drift-cell-status'), expected, `the word "${expected}" in the cell of ${f}`);
-      assert.match(await c.getAttribute('title') ?? '', new RegExp(`^${f}, \\d{4}-\\d{2}-\\d{2}: ${expected} \\(PSI `), `the cell's title names ${f} and its status`);
+      assert.match(
+        (await c.getAttribute('title')) ?? '',
+        new RegExp(`^${f}, \\d{4}-\\d{2}-\\d{2}: ${expected} \\(PSI `),
+        `the cell's title names ${f} and its status`,
+      );
     }
     const drifting = await cell('petal_length').evaluate((el) => getComputedStyle(el).backgroundColor);
     const fine = await cell('sepal_length').evaluate((el) => getComputedStyle(el).backgroundColor);
     assert.notEqual(drifting, fine, 'the drift cell is coloured differently from an ok one');
-    await assertText(heatmap().locator('.drift-dataset-row td').first(), /^warn\s*25%\s*300 rows$/, 'the dataset drift share of the window');
+    await assertText(
+      heatmap().locator('.drift-dataset-row td').first(),
+      /^warn\s*25%\s*300 rows$/,
+      'the dataset drift share of the window',
+    );
     const latest = card('Latest window');
-    await assertText(latest.locator('.facts div').filter({ hasText: 'Drift share' }).locator('dd'), /^25% \(1 of 4 features; dataset drift at 50%\)$/, 'the latest drift share');
-    await assertVisible(latest.locator('.drift-latest-columns').getByText('petal_length', { exact: true }), 'petal_length among the columns not ok');
+    await assertText(
+      latest.locator('.facts div').filter({ hasText: 'Drift share' }).locator('dd'),
+      /^25% \(1 of 4 features; dataset drift at 50%\)$/,
+      'the latest drift share',
+    );
+    await assertVisible(
+      latest.locator('.drift-latest-columns').getByText('petal_length', { exact: true }),
+      'petal_length among the columns not ok',
+    );
   });
 
   step('opening the petal_length cell from the keyboard shows its histogram and its metric series', async () => {
@@ -138,8 +190,15 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
 
     const histogram = detail.getByRole('figure').filter({ hasText: 'Share of rows per bin' });
     await assertVisible(histogram.locator('.recharts-bar-rectangle').first(), 'the histogram bars');
-    await assertText(histogram.locator('figcaption'), new RegExp(`reference \\(${ref.rows.length} rows\\) vs the window from .* \\(300 rows\\)\\.$`), 'the histogram caption');
-    await assertVisible(histogram.locator('.recharts-legend-item').filter({ hasText: 'Current window' }), 'the histogram legend');
+    await assertText(
+      histogram.locator('figcaption'),
+      new RegExp(`reference \\(${ref.rows.length} rows\\) vs the window from .* \\(300 rows\\)\\.$`),
+      'the histogram caption',
+    );
+    await assertVisible(
+      histogram.locator('.recharts-legend-item').filter({ hasText: 'Current window' }),
+      'the histogram legend',
+    );
 
     const distance = detail.getByRole('figure').filter({ hasText: 'PSI and Jensen-Shannon distance per window' });
     await assertVisible(distance.locator('.recharts-line-dot').first(), 'a PSI point');
@@ -166,9 +225,21 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
 
     const saved = (await admin('GET', `/v1/models/${model}/alert-rules`)).json;
     assert.equal(saved.rules.length, 1);
-    assert.deepEqual({ ...saved.rules[0], id: undefined }, { kind: 'feature_drift', features: ['petal_length'], minRows: 100, description: 'page on petal length', id: undefined });
+    assert.deepEqual(
+      { ...saved.rules[0], id: undefined },
+      {
+        kind: 'feature_drift',
+        features: ['petal_length'],
+        minRows: 100,
+        description: 'page on petal length',
+        id: undefined,
+      },
+    );
     // The form shows what the API kept.
-    assert.equal(await page.getByRole('form', { name: 'Alert rules' }).getByRole('checkbox', { name: 'petal_length' }).isChecked(), true);
+    assert.equal(
+      await page.getByRole('form', { name: 'Alert rules' }).getByRole('checkbox', { name: 'petal_length' }).isChecked(),
+      true,
+    );
 
     const alerts = page.getByRole('table', { name: 'Alerts, newest first' });
     const deadline = Date.now() + 30_000;
@@ -177,10 +248,16 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
       await page.waitForTimeout(1000);
       await page.getByRole('button', { name: 'Refresh', exact: true }).click();
     }
-    const row = alerts.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /Named features in drift/ }) });
+    const row = alerts
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: /Named features in drift/ }) });
     await assertText(row.getByRole('cell').nth(0), 'firing', 'the alert is firing');
     await assertText(row.getByRole('cell').nth(1), `v${version}`, 'for the version');
-    await assertText(row.getByRole('cell').nth(2), /^feature in drift: petal_length\s*1 feature in drift$/, 'why it fired');
+    await assertText(
+      row.getByRole('cell').nth(2),
+      /^feature in drift: petal_length\s*1 feature in drift$/,
+      'why it fired',
+    );
     await page.screenshot({ path: path.join(screenshotDir(), 'drift-detail.png'), fullPage: true });
   });
 
@@ -190,9 +267,16 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
     await signIn(viewer);
     await page.goto(driftUrl());
     const rules = card('Alert rules');
-    await assertVisible(rules.getByText('Only scientists and above can change alert rules; you are signed in as a viewer.'), 'why the rules are read-only');
+    await assertVisible(
+      rules.getByText('Only scientists and above can change alert rules; you are signed in as a viewer.'),
+      'why the rules are read-only',
+    );
     const table = rules.getByRole('table', { name: 'Alert rules' });
-    await assertText(table.getByRole('cell').first(), 'Fires when any of petal_length is in drift (windows with at least 100 rows).', 'the rule in words');
+    await assertText(
+      table.getByRole('cell').first(),
+      'Fires when any of petal_length is in drift (windows with at least 100 rows).',
+      'the rule in words',
+    );
     assert.equal(await page.getByRole('button', { name: 'Save rules' }).count(), 0, 'no save button');
     await assertVisible(cell('petal_length'), 'the heat map for a viewer too');
   });

@@ -17,7 +17,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, openDashboardPage, requiredEnv, screenshotDir, storySteps, storyEnv } from '../support/browser.js';
+import {
+  assertText,
+  assertVisible,
+  openDashboardPage,
+  requiredEnv,
+  screenshotDir,
+  storySteps,
+  storyEnv,
+} from '../support/browser.js';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 
 const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
@@ -36,7 +44,12 @@ const FORM_ROWS = 150_000;
 const BIG_ROWS = 500_000;
 
 const suffix = randomBytes(4).toString('hex');
-const scientist = { email: `jobs-sci-${suffix}@test.modelyard.local`, name: `jobs-sci-${suffix}`, password: `scientist-pw-${suffix}`, role: 'scientist' };
+const scientist = {
+  email: `jobs-sci-${suffix}@test.modelyard.local`,
+  name: `jobs-sci-${suffix}`,
+  password: `scientist-pw-${suffix}`,
+  role: 'scientist',
+};
 
 /** `n` CSV rows cycling through the fixture's sample records, with an id column first. */
 function irisCsv(n: number): string {
@@ -47,7 +60,6 @@ function irisCsv(n: number): string {
   }
   return `${lines.join('\n')}\n`;
 }
-
 
 describe('jobs in the dashboard', { timeout: 420_000 }, () => {
   let browser: Browser;
@@ -67,7 +79,11 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
 
   const statusRow = () => page.locator('.job-status-row');
   const jobStatus = (status: string) => statusRow().getByText(status, { exact: true });
-  const fact = (term: string) => page.locator('.facts div').filter({ has: page.getByText(term, { exact: true }) }).locator('dd');
+  const fact = (term: string) =>
+    page
+      .locator('.facts div')
+      .filter({ has: page.getByText(term, { exact: true }) })
+      .locator('dd');
 
   /** Fills the new batch job form for `model`, submits it, and returns the job id from the web route's 202. */
   async function submitJobForm(opts: { csv: string; idColumn?: string }): Promise<string> {
@@ -77,15 +93,27 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     await form.getByLabel('Model', { exact: true }).selectOption(model);
     // Options are never "visible" to Playwright: wait for the model's versions to be listed instead.
     const version = form.getByLabel('Version', { exact: true });
-    await eventually(async () => (await version.locator('option', { hasText: 'Version 1' }).count()) === 1, 'version 1 among the choices', 15_000);
-    assert.equal(await version.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent), 'Production (v1)', 'Production chosen by default');
+    await eventually(
+      async () => (await version.locator('option', { hasText: 'Version 1' }).count()) === 1,
+      'version 1 among the choices',
+      15_000,
+    );
+    assert.equal(
+      await version.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent),
+      'Production (v1)',
+      'Production chosen by default',
+    );
     await form.getByLabel('Upload a file').check();
-    await form.getByLabel(/^Input file/).setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(opts.csv) });
+    await form
+      .getByLabel(/^Input file/)
+      .setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(opts.csv) });
     if (opts.idColumn) {
       await form.getByLabel('An id column, then the predictions').check();
       await form.getByLabel('Id column', { exact: true }).fill(opts.idColumn);
     }
-    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${webUrl}/api/v1/jobs`);
+    const answered = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url() === `${webUrl}/api/v1/jobs`,
+    );
     await form.getByRole('button', { name: 'Start batch job' }).click();
     const res = await answered;
     assert.equal(res.status(), 202, `the upload answer: ${await res.text()}`);
@@ -106,7 +134,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
       const value = Number(await bar.getAttribute('value'));
       if (seen[seen.length - 1] !== value) seen.push(value);
       if (await jobStatus(final).isVisible()) break;
-      assert.ok(Date.now() < until, `the job did not reach ${final} within ${timeoutMs} ms (progress seen: ${seen.join(', ')})`);
+      assert.ok(
+        Date.now() < until,
+        `the job did not reach ${final} within ${timeoutMs} ms (progress seen: ${seen.join(', ')})`,
+      );
       await page.waitForTimeout(150);
     }
     const last = Number(await bar.getAttribute('value'));
@@ -124,7 +155,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
   }
 
   function jobRow(id: string): Locator {
-    return page.getByRole('table', { name: 'Jobs' }).getByRole('row').filter({ has: page.getByRole('link', { name: `Job ${id.slice(0, 8)}` }) });
+    return page
+      .getByRole('table', { name: 'Jobs' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: `Job ${id.slice(0, 8)}` }) });
   }
 
   before(async () => {
@@ -147,7 +181,11 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     await page.getByLabel('Password', { exact: true }).fill(scientist.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${webUrl}/`);
-    await assertText(page.getByRole('banner').locator('.identity'), new RegExp(`${scientist.name}[\\s\\S]*\\bscientist\\b`), 'signed in as a scientist');
+    await assertText(
+      page.getByRole('banner').locator('.identity'),
+      new RegExp(`${scientist.name}[\\s\\S]*\\bscientist\\b`),
+      'signed in as a scientist',
+    );
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.waitForURL(`${webUrl}/jobs`);
@@ -170,8 +208,16 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     await assertText(fact('Attempts'), '1', 'one attempt');
     assert.notEqual(await fact('Finished').innerText(), '—', 'a finish time');
     // A finished, successful job offers neither cancel nor retry.
-    assert.equal(await page.getByRole('button', { name: 'Cancel job' }).count(), 0, 'no Cancel button on a succeeded job');
-    assert.equal(await page.getByRole('button', { name: 'Retry job' }).count(), 0, 'no Retry button on a succeeded job');
+    assert.equal(
+      await page.getByRole('button', { name: 'Cancel job' }).count(),
+      0,
+      'no Cancel button on a succeeded job',
+    );
+    assert.equal(
+      await page.getByRole('button', { name: 'Retry job' }).count(),
+      0,
+      'no Retry button on a succeeded job',
+    );
     await screenshot('job-detail.png');
   });
 
@@ -213,7 +259,11 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     const form = new FormData();
     form.append('spec', JSON.stringify({ model }));
     form.append('file', new Blob([irisCsv(BIG_ROWS)]), 'big.csv');
-    const res = await fetch(`${apiUrl}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` }, body: form });
+    const res = await fetch(`${apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}` },
+      body: form,
+    });
     const job = (await res.json()) as { id: string };
     assert.equal(res.status, 202, JSON.stringify(job));
     bigJobId = job.id;
@@ -242,7 +292,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     const n = BIG_ROWS.toLocaleString('en-US');
     await assertText(row.getByRole('cell').nth(3), `${n} / ${n} / 0`, 'rows in / out / failed');
     await assertVisible(jobRow(formJobId).getByText('succeeded', { exact: true }), 'the form job in the list');
-    await assertVisible(page.getByRole('table', { name: 'Jobs' }).getByText('failed', { exact: true }).first(), 'the failed job in the list');
+    await assertVisible(
+      page.getByRole('table', { name: 'Jobs' }).getByText('failed', { exact: true }).first(),
+      'the failed job in the list',
+    );
     await screenshot('jobs.png');
 
     // Filters: only the failed job of this model.
@@ -272,7 +325,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     await page.getByRole('button', { name: 'Create schedule' }).click();
     await assertVisible(page.getByText(`Schedule “${name}” created.`), 'the confirmation');
 
-    const row = page.getByRole('table', { name: 'Schedules' }).getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+    const row = page
+      .getByRole('table', { name: 'Schedules' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
     await assertVisible(row, 'the schedule in the list');
     await assertVisible(row.getByText('0 3 * * *', { exact: true }), 'its cron');
     await assertVisible(row.getByText(prefix, { exact: true }), 'its prefix');
@@ -286,7 +342,13 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     let scheduled: { id: string; status: string } | undefined;
     for (let i = 0; i < 100 && !scheduled; i++) {
       await page.waitForTimeout(100);
-      scheduled = ((await adminApi('GET', `/v1/jobs?model=${model}`)).json.items as { id: string; status: string; scheduleId: string | null }[]).find((j) => j.scheduleId);
+      scheduled = (
+        (await adminApi('GET', `/v1/jobs?model=${model}`)).json.items as {
+          id: string;
+          status: string;
+          scheduleId: string | null;
+        }[]
+      ).find((j) => j.scheduleId);
     }
     assert.ok(scheduled, 'run now started a job for a.csv');
     await row.getByRole('button', { name: `Pause ${name}` }).click();
@@ -298,7 +360,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     await row.getByRole('button', { name: `Delete ${name}` }).click();
     await row.getByRole('button', { name: 'Delete schedule' }).click();
     await row.waitFor({ state: 'detached' });
-    assert.equal((await adminApi('GET', '/v1/schedules')).json.some((s: { name: string }) => s.name === name), false);
+    assert.equal(
+      (await adminApi('GET', '/v1/schedules')).json.some((s: { name: string }) => s.name === name),
+      false,
+    );
 
     // The scheduled job is in the jobs list, marked as such.
     await page.goto(`/jobs?model=${model}`);

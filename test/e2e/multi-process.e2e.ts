@@ -13,7 +13,13 @@ const env = e2eEnv();
 describe('two api processes and two workers', () => {
   const procs: AppProcess[] = [];
   const prefix = uniqueId('mp');
-  const common = { REDIS_PREFIX: prefix, BATCH_CHUNK_ROWS: '1000', WORKER_CONCURRENCY: '1', RATE_LIMIT_RPS: '40', RATE_LIMIT_BURST: '40' };
+  const common = {
+    REDIS_PREFIX: prefix,
+    BATCH_CHUNK_ROWS: '1000',
+    WORKER_CONCURRENCY: '1',
+    RATE_LIMIT_RPS: '40',
+    RATE_LIMIT_BURST: '40',
+  };
   const apis: string[] = [];
   const workers: AppProcess[] = [];
   const row = { payload: records(samples('iris_logreg')).slice(0, 1) };
@@ -38,7 +44,10 @@ describe('two api processes and two workers', () => {
     const { version: v2 } = await registerFixture(apis[0]!, env.adminApiKey, 'iris_rf', { model, promote: false });
     const predict2 = () => http(apis[1]!, 'POST', `/v1/models/${model}/predict`, { token: env.adminApiKey, body: row });
     assert.equal((await predict2()).headers.get('x-model-version'), String(v1));
-    const promoted = await http(apis[0]!, 'POST', `/v1/models/${model}/versions/${v2}/stage`, { token: env.adminApiKey, body: { stage: 'Production' } });
+    const promoted = await http(apis[0]!, 'POST', `/v1/models/${model}/versions/${v2}/stage`, {
+      token: env.adminApiKey,
+      body: { stage: 'Production' },
+    });
     assert.equal(promoted.status, 200, promoted.text);
     const t = Date.now();
     let served = '';
@@ -55,10 +64,22 @@ describe('two api processes and two workers', () => {
 
   it('holds one rate limit per key across both apis', async () => {
     const { model } = await registerFixture(apis[0]!, env.adminApiKey, 'iris_logreg');
-    const sa = await http(apis[0]!, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('mp-sa'), role: 'viewer' } });
-    const key = (await http(apis[0]!, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'k', scopes: ['predict'], serviceAccountId: sa.json.id } })).json.secret;
+    const sa = await http(apis[0]!, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: uniqueId('mp-sa'), role: 'viewer' },
+    });
+    const key = (
+      await http(apis[0]!, 'POST', '/v1/api-keys', {
+        token: env.adminApiKey,
+        body: { name: 'k', scopes: ['predict'], serviceAccountId: sa.json.id },
+      })
+    ).json.secret;
     const t = Date.now();
-    const results = await Promise.all(Array.from({ length: 160 }, (_, i) => http(apis[i % 2]!, 'POST', `/v1/models/${model}/predict`, { token: key, body: row })));
+    const results = await Promise.all(
+      Array.from({ length: 160 }, (_, i) =>
+        http(apis[i % 2]!, 'POST', `/v1/models/${model}/predict`, { token: key, body: row }),
+      ),
+    );
     const seconds = (Date.now() - t) / 1000;
     const ok = results.filter((r) => r.status === 200).length;
     const limited = results.filter((r) => r.status === 429);
@@ -66,11 +87,18 @@ describe('two api processes and two workers', () => {
     // One bucket of 40 (+ 40/s refill) shared by both: two buckets would let about twice as many through.
     assert.ok(ok <= 40 + Math.ceil(40 * seconds) + 2, `${ok} of 160 got through in ${seconds.toFixed(2)} s`);
     assert.ok(limited.length > 0 && limited.every((r) => Number(r.headers.get('retry-after')) >= 1));
-    assert.ok([0, 1].every((i) => results.some((r, k) => k % 2 === i && r.status === 429)), 'both apis refuse');
+    assert.ok(
+      [0, 1].every((i) => results.some((r, k) => k % 2 === i && r.status === 429)),
+      'both apis refuse',
+    );
   });
 
   it('holds a dashboard session across both apis, and a logout on one ends it on the other', async () => {
-    const login = await fetch(`${apis[0]}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: env.adminEmail, password: env.adminPassword }) });
+    const login = await fetch(`${apis[0]}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: env.adminEmail, password: env.adminPassword }),
+    });
     assert.equal(login.status, 200, await login.text());
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     assert.equal((await http(apis[1]!, 'GET', '/v1/me', { cookie })).json.email, env.adminEmail);
@@ -81,7 +109,15 @@ describe('two api processes and two workers', () => {
   it('shares one batch job between both workers, every row once', async () => {
     const { model } = await registerFixture(apis[0]!, env.adminApiKey, 'iris_logreg');
     const n = 100_000;
-    const job = { id: await submitBatchJob(apis[1]!, env.adminApiKey, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'shared.csv') };
+    const job = {
+      id: await submitBatchJob(
+        apis[1]!,
+        env.adminApiKey,
+        { model, output: { columns: 'id', idColumn: 'id' } },
+        irisCsv(n),
+        'shared.csv',
+      ),
+    };
     let done: any;
     for (let i = 0; i < 600; i++) {
       done = (await http(apis[0]!, 'GET', `/v1/jobs/${job.id}`, { token: env.adminApiKey })).json;
@@ -92,8 +128,16 @@ describe('two api processes and two workers', () => {
     assert.deepEqual([done.rowsIn, done.rowsOut], [n, n]);
     const pids = (done.workers as string[]).map((w) => Number(w.split(':').pop())).sort();
     assert.deepEqual(pids, workers.map((w) => w.child.pid).sort(), `chunks scored by ${done.workers}`);
-    const out = await (await fetch(`${apis[0]}/v1/jobs/${job.id}/files/output`, { headers: { authorization: `Bearer ${env.adminApiKey}` } })).text();
-    const ids = out.trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(',')));
+    const out = await (
+      await fetch(`${apis[0]}/v1/jobs/${job.id}/files/output`, {
+        headers: { authorization: `Bearer ${env.adminApiKey}` },
+      })
+    ).text();
+    const ids = out
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.slice(0, l.indexOf(',')));
     assert.equal(ids.length, n);
     assert.equal(new Set(ids).size, n);
   });

@@ -20,7 +20,10 @@ describe('the OpenAPI document against real answers', () => {
   /** Calls a documented route (its path filled in with the test's model, version 1 and alias) and checks the answer. */
   type Opts = Parameters<typeof http>[3];
   const fits = async (method: string, docPath: string, opts: Opts = {}, status = 200, url?: string) => {
-    url ??= docPath.replace('{name}', model).replace('{version}', '1').replace(/\{(alias|label)\}/, 'champion');
+    url ??= docPath
+      .replace('{name}', model)
+      .replace('{version}', '1')
+      .replace(/\{(alias|label)\}/, 'champion');
     const res = await api(method, url, { token, ...opts });
     const what = `${method} ${url}: ${res.text.slice(0, 300)}`;
     assert.equal(res.status, status, what);
@@ -48,8 +51,18 @@ describe('the OpenAPI document against real answers', () => {
   it('answers the OIP v2 routes (infer, metadata, readiness) as documented', async () => {
     const meta = await fits('GET', '/v2/models/{name}');
     const input = meta.inputs[0];
-    const body = { body: { inputs: [{ name: input.name, shape: [3, columns.length], datatype: input.datatype,
-      data: rows.flatMap((r) => columns.map((c) => r[c]!)) }] } };
+    const body = {
+      body: {
+        inputs: [
+          {
+            name: input.name,
+            shape: [3, columns.length],
+            datatype: input.datatype,
+            data: rows.flatMap((r) => columns.map((c) => r[c]!)),
+          },
+        ],
+      },
+    };
     const out = await fits('POST', '/v2/models/{name}/infer', body);
     assert.ok(out.outputs.length >= 1);
     await fits('POST', '/v2/models/{name}/versions/{version}/infer', body);
@@ -77,11 +90,12 @@ describe('the OpenAPI document against real answers', () => {
     await fits('POST', '/v1/models/{name}/invocations', { body: { dataframe_records: rows } });
     const csv = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c]).join(','))].join('\n');
     await fits('POST', '/v1/models/{name}/invocations', {
-      body: csv, headers: { 'content-type': 'text/csv' },
+      body: csv,
+      headers: { 'content-type': 'text/csv' },
     });
   });
 
-  it('answers errors in each format\'s documented shape', async () => {
+  it("answers errors in each format's documented shape", async () => {
     const bad = { body: { nonsense: true } };
     await fits('POST', '/v1/models/{name}/predict', bad, 400);
     await fits('POST', '/v2/models/{name}/infer', bad, 400);
@@ -92,11 +106,10 @@ describe('the OpenAPI document against real answers', () => {
     await fits('POST', '/v1/models/{name}/predict', { ...bad, token: `my_aaaaaaaa_${'b'.repeat(40)}` }, 401);
   });
 
-  it('answers the registry\'s version and job routes as documented', async () => {
+  it("answers the registry's version and job routes as documented", async () => {
     await fits('GET', '/v1/models/{name}/versions/{version}');
     await fits('GET', '/v1/models/{name}');
-    const queued = await fits('POST', '/v1/models/{name}/predict:async',
-      { body: { payload: rows } }, 202);
+    const queued = await fits('POST', '/v1/models/{name}/predict:async', { body: { payload: rows } }, 202);
     await fits('GET', '/v1/jobs/{id}', {}, 200, `/v1/jobs/${queued.jobId}`);
     await fits('GET', '/v1/jobs', {}, 200, '/v1/jobs?limit=5');
   });

@@ -27,11 +27,20 @@ describe('platform over HTTP', () => {
   it('lets a logged-in admin create a group, a service account and a key that then calls /v1/me', async () => {
     const group = await api('POST', '/v1/groups', { cookie, body: { name: uniqueId('e2e-group') } });
     assert.equal(group.status, 201, group.text);
-    const sa = await api('POST', '/v1/service-accounts', { cookie, body: { name: uniqueId('e2e-sa'), role: 'scientist' } });
+    const sa = await api('POST', '/v1/service-accounts', {
+      cookie,
+      body: { name: uniqueId('e2e-sa'), role: 'scientist' },
+    });
     assert.equal(sa.status, 201, sa.text);
-    const member = await api('POST', `/v1/groups/${group.json.id}/members`, { cookie, body: { kind: 'serviceAccount', id: sa.json.id } });
+    const member = await api('POST', `/v1/groups/${group.json.id}/members`, {
+      cookie,
+      body: { kind: 'serviceAccount', id: sa.json.id },
+    });
     assert.equal(member.status, 201, member.text);
-    const key = await api('POST', '/v1/api-keys', { cookie, body: { name: 'ci', scopes: ['predict', 'models:read'], serviceAccountId: sa.json.id } });
+    const key = await api('POST', '/v1/api-keys', {
+      cookie,
+      body: { name: 'ci', scopes: ['predict', 'models:read'], serviceAccountId: sa.json.id },
+    });
     assert.equal(key.status, 201, key.text);
 
     const me = await api('GET', '/v1/me', { token: key.json.secret });
@@ -50,19 +59,41 @@ describe('platform over HTTP', () => {
     assert.equal(audit.json.items[0].action, 'apiKey.created');
   });
 
-  it('applies a service account\'s new role and its disabling to its keys at once', async () => {
+  it("applies a service account's new role and its disabling to its keys at once", async () => {
     const admin = { token: env.adminApiKey };
-    const sa = await api('POST', '/v1/service-accounts', { ...admin, body: { name: uniqueId('sa-role'), role: 'scientist' } });
-    const key = (await api('POST', '/v1/api-keys', { ...admin, body: { name: 'ci', scopes: ['models:read', 'models:write'], serviceAccountId: sa.json.id } })).json.secret;
+    const sa = await api('POST', '/v1/service-accounts', {
+      ...admin,
+      body: { name: uniqueId('sa-role'), role: 'scientist' },
+    });
+    const key = (
+      await api('POST', '/v1/api-keys', {
+        ...admin,
+        body: { name: 'ci', scopes: ['models:read', 'models:write'], serviceAccountId: sa.json.id },
+      })
+    ).json.secret;
     assert.equal((await api('POST', '/v1/models', { token: key, body: { name: uniqueId('sa-model') } })).status, 201);
     const demoted = await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { role: 'viewer' } });
     assert.equal(demoted.status, 200, demoted.text);
     assert.equal(demoted.json.role, 'viewer');
     assert.equal((await api('POST', '/v1/models', { token: key, body: { name: uniqueId('sa-model') } })).status, 403);
-    assert.equal((await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { disabled: true } })).json.disabled, true);
+    assert.equal(
+      (await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { disabled: true } })).json.disabled,
+      true,
+    );
     assert.equal((await api('GET', '/v1/me', { token: key })).status, 401);
-    assert.equal((await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { role: 'wizard' } })).status, 400);
-    assert.equal((await api('PATCH', '/v1/service-accounts/00000000-0000-0000-0000-000000000000', { ...admin, body: { role: 'viewer' } })).status, 404);
+    assert.equal(
+      (await api('PATCH', `/v1/service-accounts/${sa.json.id}`, { ...admin, body: { role: 'wizard' } })).status,
+      400,
+    );
+    assert.equal(
+      (
+        await api('PATCH', '/v1/service-accounts/00000000-0000-0000-0000-000000000000', {
+          ...admin,
+          body: { role: 'viewer' },
+        })
+      ).status,
+      404,
+    );
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {
@@ -88,24 +119,33 @@ function freePort(): Promise<number> {
 describe('api process lifecycle', () => {
   it('refuses to start with bad config, listing every bad key', async () => {
     const child = spawn(process.execPath, [path.resolve('apps/api/dist/main.js')], {
-      env: { PATH: process.env.PATH, DATABASE_URL: 'mysql://nope', API_PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, DATABASE_URL: 'mysql://nope', API_PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     assert.equal(code, 78);
-    for (const key of ['DATABASE_URL', 'REDIS_URL', 'API_PORT', 'SESSION_SECRET']) assert.match(stderr, new RegExp(key));
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'API_PORT', 'SESSION_SECRET'])
+      assert.match(stderr, new RegExp(key));
   });
 
   it('stops cleanly on SIGTERM: stops accepting, exits 0', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [path.resolve('apps/api/dist/main.js')], {
-      env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn', SESSION_SECRET: 'x'.repeat(40) }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn', SESSION_SECRET: 'x'.repeat(40) },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
-      try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* starting */ }
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) break;
+      } catch {
+        /* starting */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal((await fetch(`${base}/readyz`)).status, 200);

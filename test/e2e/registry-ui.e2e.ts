@@ -15,14 +15,20 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { assertText, assertVisible, requiredEnv, screenshotDir, storySteps, openDashboardPage, storyEnv } from '../support/browser.js';
-
+import {
+  assertText,
+  assertVisible,
+  requiredEnv,
+  screenshotDir,
+  storySteps,
+  openDashboardPage,
+  storyEnv,
+} from '../support/browser.js';
 
 const { webUrl, apiUrl, adminApi } = storyEnv();
 requiredEnv('E2E_ADMIN_EMAIL');
 requiredEnv('E2E_ADMIN_PASSWORD');
 const shotsDir = screenshotDir();
-
 
 // The harness runs tests from the repository root; the fixtures sit next to it.
 const modelFile = path.resolve('test/fixtures/models/iris_logreg/model.onnx');
@@ -34,11 +40,18 @@ const samples = JSON.parse(readFileSync(path.resolve('test/fixtures/models/iris_
 const suffix = randomBytes(4).toString('hex');
 const model = `ui-${suffix}`;
 const gatedModel = `ui-${suffix}-gated`;
-const scientist = { email: `scientist-${suffix}@test.modelyard.local`, name: `sci-${suffix}`, password: `scientist-pw-${suffix}`, role: 'scientist' };
-const approver = { email: `approver-${suffix}@test.modelyard.local`, name: `appr-${suffix}`, password: `approver-pw-${suffix}`, role: 'approver' };
-
-
-
+const scientist = {
+  email: `scientist-${suffix}@test.modelyard.local`,
+  name: `sci-${suffix}`,
+  password: `scientist-pw-${suffix}`,
+  role: 'scientist',
+};
+const approver = {
+  email: `approver-${suffix}@test.modelyard.local`,
+  name: `appr-${suffix}`,
+  password: `approver-pw-${suffix}`,
+  role: 'approver',
+};
 
 describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   let browser: Browser;
@@ -59,7 +72,11 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await page.getByLabel('Password', { exact: true }).fill(user.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${webUrl}/`);
-    await assertText(page.getByRole('banner').locator('.identity'), new RegExp(`${user.name}[\\s\\S]*\\b${user.role}\\b`), `${user.name} signed in as ${user.role}`);
+    await assertText(
+      page.getByRole('banner').locator('.identity'),
+      new RegExp(`${user.name}[\\s\\S]*\\b${user.role}\\b`),
+      `${user.name} signed in as ${user.role}`,
+    );
   }
 
   async function openModel(name: string): Promise<void> {
@@ -80,13 +97,18 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   }
 
   /** Fills and submits an upload form; the file goes to the web origin's /api route, which answers 202 (pending). */
-  async function upload(form: Locator, opts: { model: string; fixedModel?: boolean; description: string; tags: string; metrics: string }): Promise<void> {
+  async function upload(
+    form: Locator,
+    opts: { model: string; fixedModel?: boolean; description: string; tags: string; metrics: string },
+  ): Promise<void> {
     if (!opts.fixedModel) await form.getByLabel('Model name', { exact: true }).fill(opts.model);
     await form.getByLabel('ONNX file', { exact: true }).setInputFiles(modelFile);
     await form.getByLabel('Description', { exact: true }).fill(opts.description);
     await form.getByLabel('Tags (key=value, one per line)', { exact: true }).fill(opts.tags);
     await form.getByLabel('Metrics (key=number, one per line)', { exact: true }).fill(opts.metrics);
-    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${webUrl}/api/v1/models/${opts.model}/versions`);
+    const answered = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url() === `${webUrl}/api/v1/models/${opts.model}/versions`,
+    );
     await form.getByRole('button', { name: 'Upload and register' }).click();
     const res = await answered;
     assert.equal(res.status(), 202, `the upload answer: ${await res.text()}`);
@@ -107,7 +129,11 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
       assert.equal(r.status, 201, `POST /v1/users (${u.role}): ${JSON.stringify(r.json)}`);
       assert.equal(r.json.role, u.role);
     }
-    const m = await adminApi('POST', '/v1/models', { name: gatedModel, description: 'Needs a second approver for Production', requiresApproval: true });
+    const m = await adminApi('POST', '/v1/models', {
+      name: gatedModel,
+      description: 'Needs a second approver for Production',
+      requiresApproval: true,
+    });
     assert.equal(m.status, 201, `POST /v1/models: ${JSON.stringify(m.json)}`);
   });
 
@@ -122,7 +148,12 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await open.click();
     const form = page.locator('#register-model');
     await assertVisible(form.getByRole('heading', { name: 'Register a model' }), 'the upload form');
-    await upload(form, { model, description: 'Iris classifier uploaded from the dashboard', tags: 'team=ui\nsource=e2e', metrics: 'accuracy=0.97\nf1=0.96' });
+    await upload(form, {
+      model,
+      description: 'Iris classifier uploaded from the dashboard',
+      tags: 'team=ui\nsource=e2e',
+      metrics: 'accuracy=0.97\nf1=0.96',
+    });
 
     const status = form.getByRole('status');
     // The worker validates within a second or two; allow for a slow machine.
@@ -130,7 +161,10 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await assertText(status, new RegExp(`Version 1 of ${model} is\\s*ready`), 'the version is ready');
 
     // The list shows the new model (router.refresh after validation).
-    const row = page.getByRole('table', { name: 'Models' }).getByRole('row').filter({ has: page.getByRole('link', { name: model, exact: true }) });
+    const row = page
+      .getByRole('table', { name: 'Models' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: model, exact: true }) });
     await assertVisible(row, `${model} in the models table`);
     await assertVisible(row.getByText('Iris classifier uploaded from the dashboard'), 'its description');
     await assertText(row.getByRole('cell').nth(2), '—', 'no production version yet');
@@ -138,7 +172,10 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
   });
 
   step('the model page shows the version, its metrics and the signature with feature names', async () => {
-    await page.locator('#register-model').getByRole('link', { name: `Open ${model}` }).click();
+    await page
+      .locator('#register-model')
+      .getByRole('link', { name: `Open ${model}` })
+      .click();
     await page.waitForURL(`${webUrl}/models/${model}`);
     await assertVisible(page.getByRole('heading', { level: 1, name: model, exact: true }), 'the model heading');
     await assertVisible(page.getByText('Approvers promote directly'), 'the approval policy');
@@ -162,7 +199,8 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
       input.columns,
       'the feature names in the signature',
     );
-    for (const o of samples.outputs) await assertVisible(detail.getByRole('cell', { name: o.name, exact: true }), `output ${o.name}`);
+    for (const o of samples.outputs)
+      await assertVisible(detail.getByRole('cell', { name: o.name, exact: true }), `output ${o.name}`);
     await assertVisible(detail.getByText('team', { exact: true }), 'the tag key');
     await screenshot('model.png');
   });
@@ -171,8 +209,15 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Change stage of version 1' }).click();
     const dialog = page.getByRole('dialog', { name: 'Change the stage of version 1' });
     await assertVisible(dialog, 'the stage dialog');
-    assert.equal(await dialog.getByRole('radio', { name: 'Production' }).isDisabled(), true, 'Production is disabled for a scientist');
-    await assertVisible(dialog.getByText(/Only approvers can move a version into or out of Production; you are signed in as a scientist/), 'why Production is disabled');
+    assert.equal(
+      await dialog.getByRole('radio', { name: 'Production' }).isDisabled(),
+      true,
+      'Production is disabled for a scientist',
+    );
+    await assertVisible(
+      dialog.getByText(/Only approvers can move a version into or out of Production; you are signed in as a scientist/),
+      'why Production is disabled',
+    );
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 
@@ -195,7 +240,11 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await assertVisible(dialog, 'the stage dialog');
     await dialog.getByRole('radio', { name: 'Staging' }).check();
     await dialog.getByLabel('Comment').fill('ready for review');
-    await assertText(dialog.locator('.consequence'), 'Version 1 moves to Staging. Production is not affected.', 'what moving to Staging does');
+    await assertText(
+      dialog.locator('.consequence'),
+      'Version 1 moves to Staging. Production is not affected.',
+      'what moving to Staging does',
+    );
     await dialog.getByRole('button', { name: 'Move to Staging' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
@@ -209,8 +258,18 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await assertVisible(page.getByText('Production needs a second approver to accept'), 'the approval policy');
     await assertVisible(page.getByText('No versions yet.'), 'the empty versions table');
     const form = page.locator('#register');
-    await upload(form, { model: gatedModel, fixedModel: true, description: 'gated iris', tags: '', metrics: 'accuracy=0.95' });
-    await assertVisible(form.getByRole('status').getByText(`Version 1 of ${gatedModel} is`), 'the version reaching a final status', 30_000);
+    await upload(form, {
+      model: gatedModel,
+      fixedModel: true,
+      description: 'gated iris',
+      tags: '',
+      metrics: 'accuracy=0.95',
+    });
+    await assertVisible(
+      form.getByRole('status').getByText(`Version 1 of ${gatedModel} is`),
+      'the version reaching a final status',
+      30_000,
+    );
     await assertText(form.getByRole('status'), /is\s*ready/, 'the gated version is ready');
 
     await assertVisible(versionRow(gatedModel, 1), 'the new version in the table');
@@ -218,12 +277,19 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     const dialog = page.getByRole('dialog', { name: 'Change the stage of version 1' });
     // With the policy on, a scientist may ask for Production; a second approver decides.
     await dialog.getByRole('radio', { name: 'Production' }).check();
-    await assertText(dialog.locator('.consequence'), /requires approval: this creates a request that a second approver must accept/, 'what the request does');
+    await assertText(
+      dialog.locator('.consequence'),
+      /requires approval: this creates a request that a second approver must accept/,
+      'what the request does',
+    );
     await dialog.getByLabel('Comment').fill('please review');
     await dialog.getByRole('button', { name: 'Request approval' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await assertText(versionRow(gatedModel, 1).getByRole('status'), /^Approval requested/, 'the approval request');
-    await assertVisible(page.getByText(/Version 1 waits for approval to go to Production/), 'the pending request on the model page');
+    await assertVisible(
+      page.getByText(/Version 1 waits for approval to go to Production/),
+      'the pending request on the model page',
+    );
   });
 
   step('the approver promotes version 1 to Production through the confirmation dialog', async () => {
@@ -239,7 +305,11 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     assert.equal(await production.isEnabled(), true, 'Production is available to an approver');
     assert.equal(await production.isChecked(), true, 'Production is the suggested next stage from Staging');
     await dialog.getByLabel('Comment').fill('ship it');
-    await assertText(dialog.locator('.consequence'), `Version 1 will serve production traffic; no other version of ${model} is in Production now.`, 'what promoting does');
+    await assertText(
+      dialog.locator('.consequence'),
+      `Version 1 will serve production traffic; no other version of ${model} is in Production now.`,
+      'what promoting does',
+    );
     await screenshot('versions-promote.png');
     await dialog.getByRole('button', { name: 'Promote to Production' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -265,25 +335,35 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     expected.forEach((e, i) => {
       assert.ok(texts[i]!.startsWith(e.text), `entry ${i} is "${e.text}…": ${texts[i]}`);
       assert.ok(texts[i]!.includes(`by ${e.actor}`), `entry ${i} was done by ${e.actor}: ${texts[i]}`);
-      if (e.comment) assert.ok(texts[i]!.includes(e.comment), `entry ${i} keeps the comment "${e.comment}": ${texts[i]}`);
+      if (e.comment)
+        assert.ok(texts[i]!.includes(e.comment), `entry ${i} keeps the comment "${e.comment}": ${texts[i]}`);
     });
   });
 
   step('the approver accepts the pending request on the Approvals page', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals', exact: true }).click();
     await page.waitForURL(`${webUrl}/approvals`);
-    await assertVisible(page.getByRole('heading', { level: 1, name: 'Approvals', exact: true }), 'the Approvals heading');
+    await assertVisible(
+      page.getByRole('heading', { level: 1, name: 'Approvals', exact: true }),
+      'the Approvals heading',
+    );
     const pending = page.getByRole('table', { name: 'Pending requests' });
     const row = pending.getByRole('row').filter({ has: page.getByRole('link', { name: `${gatedModel} v1` }) });
     await assertVisible(row, `the pending request for ${gatedModel}`);
     await assertVisible(row.getByText(sci(), { exact: true }), 'who requested it');
     await assertVisible(row.getByText('please review'), 'the request comment');
-    await assertVisible(row.getByText(`Version 1 will serve production traffic; no other version of ${gatedModel} is in Production now.`), 'what accepting does');
+    await assertVisible(
+      row.getByText(`Version 1 will serve production traffic; no other version of ${gatedModel} is in Production now.`),
+      'what accepting does',
+    );
     await screenshot('approvals.png');
 
     await row.getByLabel(`Comment on ${gatedModel} version 1`).fill('looks good');
     await row.getByRole('button', { name: 'Approve' }).click();
-    const decided = page.getByRole('table', { name: 'Recently decided requests' }).getByRole('row').filter({ has: page.getByRole('link', { name: `${gatedModel} v1` }) });
+    const decided = page
+      .getByRole('table', { name: 'Recently decided requests' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: `${gatedModel} v1` }) });
     await assertVisible(decided, 'the request among the decided ones');
     await assertText(decided.locator('.badge-decision-approved'), 'approved', 'the decision');
     await assertVisible(decided.getByText(appr(), { exact: true }), 'who decided');

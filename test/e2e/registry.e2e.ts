@@ -15,16 +15,27 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'modelyard-reg-'));
 
 function cli(key: string, args: string[]) {
   const r = spawnSync(process.execPath, [path.resolve('apps/cli/bin/modelyard.js'), ...args, '--json'], {
-    env: { PATH: process.env.PATH, HOME: home, MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: key }, encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: home, MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: key },
+    encoding: 'utf8',
   });
   let json: any;
-  try { json = JSON.parse(r.stdout); } catch { json = undefined; }
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
   return { code: r.status, json, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function keyFor(role: string, scopes: string[]) {
-  const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId(`reg-${role}`), role } });
-  const k = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: role, scopes, serviceAccountId: sa.json.id } });
+  const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+    token: env.adminApiKey,
+    body: { name: uniqueId(`reg-${role}`), role },
+  });
+  const k = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+    token: env.adminApiKey,
+    body: { name: role, scopes, serviceAccountId: sa.json.id },
+  });
   assert.equal(k.status, 201, k.text);
   return k.json.secret as string;
 }
@@ -34,7 +45,10 @@ async function keyFor(role: string, scopes: string[]) {
  * seconds: a pooled keep-alive socket the api closed meanwhile still looks open, and fetch's next request on it
  * fails with "other side closed" (a race of the test, not of the api).
  */
-function fresh(url: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function fresh(
+  url: string,
+  token: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
       const chunks: Buffer[] = [];
@@ -51,7 +65,9 @@ function fresh(url: string, token: string): Promise<{ status: number; headers: R
 function localBlobs(model: string): string[] {
   const dir = path.join(localRoot, 'models', model);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => d.name);
 }
 
 describe('model registry end to end (CLI, three storage backends)', () => {
@@ -72,9 +88,24 @@ describe('model registry end to end (CLI, three storage backends)', () => {
       const samples = JSON.parse(readFileSync(path.join(FIXTURES, c.fixture, 'samples.json'), 'utf8'));
       const model = uniqueId(c.fixture.replace('_', '-'));
       const reg = cli(scientist, [
-        'register', '--model', model, '--file', path.join(FIXTURES, c.fixture, 'model.onnx'), '--backend', c.backend,
-        '--reference', path.join(FIXTURES, c.fixture, 'reference.json'), '--tag', 'team=ml', '--metric', 'accuracy=0.95',
-        '--git-commit', 'deadbeef', '--ci-job-url', 'https://ci.example/job/1', '--wait',
+        'register',
+        '--model',
+        model,
+        '--file',
+        path.join(FIXTURES, c.fixture, 'model.onnx'),
+        '--backend',
+        c.backend,
+        '--reference',
+        path.join(FIXTURES, c.fixture, 'reference.json'),
+        '--tag',
+        'team=ml',
+        '--metric',
+        'accuracy=0.95',
+        '--git-commit',
+        'deadbeef',
+        '--ci-job-url',
+        'https://ci.example/job/1',
+        '--wait',
       ]);
       assert.equal(reg.code, 0, reg.stderr + reg.stdout);
       const v = reg.json;
@@ -88,13 +119,41 @@ describe('model registry end to end (CLI, three storage backends)', () => {
       assert.equal(v.lineage.gitCommit, 'deadbeef');
       assert.equal(v.hasReference, true);
 
-      const refused = cli(scientist, ['promote', '--model', model, '--version', String(v.version), '--stage', 'Production']);
+      const refused = cli(scientist, [
+        'promote',
+        '--model',
+        model,
+        '--version',
+        String(v.version),
+        '--stage',
+        'Production',
+      ]);
       assert.equal(refused.code, 1);
       assert.equal(refused.json.error.status, 403);
 
-      const staged = cli(scientist, ['promote', '--model', model, '--version', String(v.version), '--stage', 'Staging', '--comment', 'ready for review']);
+      const staged = cli(scientist, [
+        'promote',
+        '--model',
+        model,
+        '--version',
+        String(v.version),
+        '--stage',
+        'Staging',
+        '--comment',
+        'ready for review',
+      ]);
       assert.equal(staged.code, 0, staged.stderr + staged.stdout);
-      const promoted = cli(approver, ['promote', '--model', model, '--version', String(v.version), '--stage', 'Production', '--comment', 'ship it']);
+      const promoted = cli(approver, [
+        'promote',
+        '--model',
+        model,
+        '--version',
+        String(v.version),
+        '--stage',
+        'Production',
+        '--comment',
+        'ship it',
+      ]);
       assert.equal(promoted.code, 0, promoted.stderr + promoted.stdout);
       assert.equal(promoted.json.version.stage, 'Production');
 
@@ -105,7 +164,13 @@ describe('model registry end to end (CLI, three storage backends)', () => {
 
       const history = (await http(env.apiUrl, 'GET', `/v1/models/${model}/history`, { token: scientist })).json;
       const steps = history.map((h: any) => `${h.kind}:${h.from ?? ''}->${h.to ?? ''}`).reverse();
-      assert.deepEqual(steps, ['model:->created', 'registered:->pending', 'status:pending->ready', 'stage:None->Staging', 'stage:Staging->Production']);
+      assert.deepEqual(steps, [
+        'model:->created',
+        'registered:->pending',
+        'status:pending->ready',
+        'stage:None->Staging',
+        'stage:Staging->Production',
+      ]);
       assert.equal(history[0].comment, 'ship it');
     });
   }
@@ -141,12 +206,24 @@ describe('model registry end to end (CLI, three storage backends)', () => {
     await new Promise<void>((resolve) => {
       const req = request(`${env.apiUrl}/v1/models/${model}/versions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${scientist}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + 500_000) },
+        headers: {
+          authorization: `Bearer ${scientist}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(head.length + 500_000),
+        },
       });
       req.on('error', () => resolve());
-      req.on('response', (res) => { res.resume(); res.on('end', resolve); });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
       req.write(head);
-      req.write(Buffer.alloc(100_000, 7), () => setTimeout(() => { req.destroy(); resolve(); }, 300));
+      req.write(Buffer.alloc(100_000, 7), () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 300),
+      );
     });
     // The server notices the aborted stream; give it a moment to clean up.
     for (let i = 0; i < 50 && localBlobs(model).length; i++) await new Promise((r) => setTimeout(r, 100));

@@ -15,19 +15,33 @@ const MAX_BODY = Number(process.env.MAX_BODY_BYTES ?? 1024 * 1024);
  * over MAX_BODY_BYTES (HTTP allows it): fetch reports such an exchange as a failed write (EPIPE) whenever the
  * server closes before the upload ends, although the 413 came back.
  */
-function postEarlyAnswer(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string; contentType: string }> {
+function postEarlyAnswer(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string; contentType: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 10_000 }, (res) => {
-      answered = true;
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, text, contentType: String(res.headers['content-type'] ?? '') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 10_000 },
+      (res) => {
+        answered = true;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, text, contentType: String(res.headers['content-type'] ?? '') }),
+        );
+        res.on('error', reject);
+      },
+    );
     // A write error after the answer arrived is the early close above; before it, a real failure.
-    req.on('error', (e) => { if (!answered) reject(e); });
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.end(body);
   });
@@ -54,7 +68,8 @@ const FORMATS: readonly Format[] = ['modelyard', 'oip-v2', 'tfs', 'mlflow'];
 
 /** Each route's own error shape (PROTOCOLS.md). */
 const SHAPE: Record<Format, (b: any) => boolean> = {
-  modelyard: (b) => typeof b?.error?.code === 'string' && typeof b.error.message === 'string' && typeof b.error.errorId === 'string',
+  modelyard: (b) =>
+    typeof b?.error?.code === 'string' && typeof b.error.message === 'string' && typeof b.error.errorId === 'string',
   'oip-v2': (b) => typeof b?.error === 'string' && Object.keys(b).length === 1,
   tfs: (b) => typeof b?.error === 'string' && Object.keys(b).length === 1,
   mlflow: (b) => typeof b?.error_code === 'string' && typeof b.message === 'string',
@@ -72,22 +87,64 @@ const TEMPLATE: Record<Format, () => any> = {
 /** Places whose value, replaced by anything in WRONG, makes the body invalid. */
 const MUTABLE: Record<Format, (string | number)[][]> = {
   modelyard: [['payload'], ['payload', 0], ['payload', 0, 'sepal_length'], ['payload', 0, 'petal_width']],
-  'oip-v2': [['inputs'], ['inputs', 0], ['inputs', 0, 'name'], ['inputs', 0, 'shape'], ['inputs', 0, 'shape', 1], ['inputs', 0, 'datatype'], ['inputs', 0, 'data'], ['inputs', 0, 'data', 2]],
+  'oip-v2': [
+    ['inputs'],
+    ['inputs', 0],
+    ['inputs', 0, 'name'],
+    ['inputs', 0, 'shape'],
+    ['inputs', 0, 'shape', 1],
+    ['inputs', 0, 'datatype'],
+    ['inputs', 0, 'data'],
+    ['inputs', 0, 'data', 2],
+  ],
   tfs: [['instances'], ['instances', 0], ['instances', 0, 1]],
-  mlflow: [['dataframe_split'], ['dataframe_split', 'columns'], ['dataframe_split', 'columns', 0], ['dataframe_split', 'data'], ['dataframe_split', 'data', 0], ['dataframe_split', 'data', 0, 3]],
+  mlflow: [
+    ['dataframe_split'],
+    ['dataframe_split', 'columns'],
+    ['dataframe_split', 'columns', 0],
+    ['dataframe_split', 'data'],
+    ['dataframe_split', 'data', 0],
+    ['dataframe_split', 'data', 0, 3],
+  ],
 };
 // No plain numbers (a number is right in most places) and no arrays that flatten into numbers.
 const WRONG: unknown[] = [null, 'str', '', 'NaN', true, false, {}, [], { a: 1 }, [[[]]], [null], { float_input: null }];
-const KEYS = ['payload', 'inputs', 'instances', 'outputs', 'name', 'shape', 'datatype', 'data', 'id', 'dataframe_split', 'dataframe_records', 'columns', 'params', 'signature_name', 'x', ''];
+const KEYS = [
+  'payload',
+  'inputs',
+  'instances',
+  'outputs',
+  'name',
+  'shape',
+  'datatype',
+  'data',
+  'id',
+  'dataframe_split',
+  'dataframe_records',
+  'columns',
+  'params',
+  'signature_name',
+  'x',
+  '',
+];
 
 function randomValue(rnd: Rnd, depth: number): unknown {
   switch (rnd.int(depth > 3 ? 4 : 7)) {
-    case 0: return rnd.pick([0, -1, 1e308, -1e-308, 2 ** 53 + 1, 3.14, 42]);
-    case 1: return rnd.pick(['', 'x', 'FP32', 'é', '\u0000', 'a'.repeat(300)]);
-    case 2: return rnd.next() < 0.5;
-    case 3: return null;
-    case 4: case 5: return Array.from({ length: rnd.int(6) }, () => randomValue(rnd, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: rnd.int(5) }, () => [rnd.pick(KEYS), randomValue(rnd, depth + 1)]));
+    case 0:
+      return rnd.pick([0, -1, 1e308, -1e-308, 2 ** 53 + 1, 3.14, 42]);
+    case 1:
+      return rnd.pick(['', 'x', 'FP32', 'é', '\u0000', 'a'.repeat(300)]);
+    case 2:
+      return rnd.next() < 0.5;
+    case 3:
+      return null;
+    case 4:
+    case 5:
+      return Array.from({ length: rnd.int(6) }, () => randomValue(rnd, depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: rnd.int(5) }, () => [rnd.pick(KEYS), randomValue(rnd, depth + 1)]),
+      );
   }
 }
 
@@ -102,10 +159,14 @@ function setAt(obj: any, path: (string | number)[], value: unknown) {
 function deep(format: Format, depth: number, closed: boolean) {
   const nest = '['.repeat(depth) + (closed ? ']'.repeat(depth) : '');
   switch (format) {
-    case 'modelyard': return `{"payload": ${nest}}`;
-    case 'oip-v2': return `{"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32", "data": ${nest}}]}`;
-    case 'tfs': return `{"instances": ${nest}}`;
-    case 'mlflow': return `{"inputs": ${nest}}`;
+    case 'modelyard':
+      return `{"payload": ${nest}}`;
+    case 'oip-v2':
+      return `{"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32", "data": ${nest}}]}`;
+    case 'tfs':
+      return `{"instances": ${nest}}`;
+    case 'mlflow':
+      return `{"inputs": ${nest}}`;
   }
 }
 
@@ -113,42 +174,68 @@ function deep(format: Format, depth: number, closed: boolean) {
 function tooManyRows(format: Format, rows: number) {
   const many = Array.from({ length: rows }, () => ROW);
   switch (format) {
-    case 'modelyard': return JSON.stringify({ payload: many });
-    case 'oip-v2': return JSON.stringify({ inputs: [{ name: 'float_input', shape: [rows, 4], datatype: 'FP32', data: many.flat() }] });
-    case 'tfs': return JSON.stringify({ instances: many });
-    case 'mlflow': return JSON.stringify({ dataframe_split: { columns: COLUMNS, data: many } });
+    case 'modelyard':
+      return JSON.stringify({ payload: many });
+    case 'oip-v2':
+      return JSON.stringify({
+        inputs: [{ name: 'float_input', shape: [rows, 4], datatype: 'FP32', data: many.flat() }],
+      });
+    case 'tfs':
+      return JSON.stringify({ instances: many });
+    case 'mlflow':
+      return JSON.stringify({ dataframe_split: { columns: COLUMNS, data: many } });
   }
 }
 
 /** contentType null: the request goes out without a Content-Type header. */
-interface Case { format: Format; what: string; body: string | Blob; contentType: string | null }
+interface Case {
+  format: Format;
+  what: string;
+  body: string | Blob;
+  contentType: string | null;
+}
 
 function cases(rnd: Rnd): Case[] {
   const out: Case[] = [];
   for (const format of FORMATS) {
-    const add = (what: string, body: string | Blob, contentType: string | null = 'application/json') => out.push({ format, what, body, contentType });
+    const add = (what: string, body: string | Blob, contentType: string | null = 'application/json') =>
+      out.push({ format, what, body, contentType });
     const valid = JSON.stringify(TEMPLATE[format]());
     for (let i = 0; i < 90; i++) add('random JSON', JSON.stringify(randomValue(rnd, 0)) ?? 'null');
     for (let i = 0; i < 80; i++) {
       const path = rnd.pick(MUTABLE[format]);
       const wrong = rnd.pick(WRONG);
-      add(`wrong type at ${path.join('.')}: ${JSON.stringify(wrong)}`, JSON.stringify(setAt(TEMPLATE[format](), path, wrong)));
+      add(
+        `wrong type at ${path.join('.')}: ${JSON.stringify(wrong)}`,
+        JSON.stringify(setAt(TEMPLATE[format](), path, wrong)),
+      );
     }
     for (let i = 0; i < 40; i++) add('truncated JSON', valid.slice(0, rnd.int(valid.length)));
     for (let i = 0; i < 20; i++) {
       const token = rnd.pick(['NaN', 'Infinity', '-Infinity', 'nan', '+1', '01', '1.', '.5', '0x10']);
       add(`bad number token ${token}`, valid.replace('1.4', token));
     }
-    const types: (string | null)[] = ['text/plain', 'application/xml', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'text/csv', 'application/vnd.api+json', null];
+    const types: (string | null)[] = [
+      'text/plain',
+      'application/xml',
+      'application/octet-stream',
+      'multipart/form-data; boundary=x',
+      'application/x-www-form-urlencoded',
+      'text/csv',
+      'application/vnd.api+json',
+      null,
+    ];
     if (format === 'mlflow') types.push('application/json; charset=latin-1', 'application/json; charset=utf-16');
     for (let i = 0; i < 30; i++) {
       const type = rnd.pick(types);
       // A Blob without a type goes out with no Content-Type at all (a string would be sent as text/plain).
       add(`content type ${type ?? 'none'}`, type === null ? new Blob([valid]) : valid, type);
     }
-    for (const scalar of ['null', '"str"', '1', 'true', '[]', '{}', '""', '[null]', '[[]]', `[${valid}]`]) add(`top-level ${scalar.slice(0, 20)}`, scalar);
+    for (const scalar of ['null', '"str"', '1', 'true', '[]', '{}', '""', '[null]', '[[]]', `[${valid}]`])
+      add(`top-level ${scalar.slice(0, 20)}`, scalar);
     const lists = { modelyard: 'payload', 'oip-v2': 'inputs', tfs: 'instances', mlflow: 'dataframe_records' } as const;
-    for (const obj of [{}, { a: 1 }, { 0: ROW }, { length: 1, 0: ROW }, { float_input: ROW }]) add(`object where a list belongs: ${JSON.stringify(obj)}`, JSON.stringify({ [lists[format]]: obj }));
+    for (const obj of [{}, { a: 1 }, { 0: ROW }, { length: 1, 0: ROW }, { float_input: ROW }])
+      add(`object where a list belongs: ${JSON.stringify(obj)}`, JSON.stringify({ [lists[format]]: obj }));
     add('__proto__ key', valid.replace('{', '{"__proto__": {"polluted": true}, '));
     add('constructor.prototype key', valid.replace('{', '{"constructor": {"prototype": {"polluted": true}}, '));
     for (let i = 0; i < 20; i++) {
@@ -156,7 +243,12 @@ function cases(rnd: Rnd): Case[] {
       add(`${depth} levels of [`, deep(format, depth, rnd.next() < 0.6));
     }
     for (const extra of [1, 7]) add(`${MAX_ROWS + extra} rows`, tooManyRows(format, MAX_ROWS + extra));
-    if (format === 'mlflow') add(`${MAX_ROWS + 1} CSV rows`, [COLUMNS.join(','), ...Array.from({ length: MAX_ROWS + 1 }, () => ROW.join(','))].join('\n'), 'text/csv');
+    if (format === 'mlflow')
+      add(
+        `${MAX_ROWS + 1} CSV rows`,
+        [COLUMNS.join(','), ...Array.from({ length: MAX_ROWS + 1 }, () => ROW.join(','))].join('\n'),
+        'text/csv',
+      );
     add('body over MAX_BODY_BYTES', `{"instances": [${'[1,2,3,4],'.repeat(Math.ceil(MAX_BODY / 10) + 10)}[1,2,3,4]]}`);
   }
   return out;
@@ -176,52 +268,90 @@ describe('serving fuzz: malformed bodies on every format', () => {
     };
   });
 
-  it(`answers >= 1,000 malformed bodies with a 4xx in the route's own JSON shape, then still serves (seed ${SEED})`, { timeout: 50_000 }, async (t) => {
-    const rnd = prng(SEED);
-    const all = cases(rnd);
-    assert.ok(all.length >= 1000, `only ${all.length} cases`);
-    const failures: string[] = [];
-    const statuses = new Map<number, number>();
-    let next = 0;
-    const worker = async () => {
-      while (next < all.length) {
-        const n = next++;
-        const c = all[n]!;
-        const url = urls[c.format][n % urls[c.format].length]!;
-        const label = `case ${n} (seed ${SEED}) ${c.format} ${url}: ${c.what}`;
-        try {
-          const headers = { authorization: `Bearer ${env.adminApiKey}`, ...(c.contentType ? { 'content-type': c.contentType } : {}) };
-          const res = typeof c.body === 'string' && Buffer.byteLength(c.body) > MAX_BODY
-            ? await postEarlyAnswer(`${env.apiUrl}${url}`, c.body, headers)
-            : await fetch(`${env.apiUrl}${url}`, { method: 'POST', body: c.body, signal: AbortSignal.timeout(10_000), headers })
-              .then(async (r) => ({ status: r.status, text: await r.text(), contentType: r.headers.get('content-type') ?? '' }));
-          const { status, text } = res;
-          statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          let json: unknown;
-          try { json = JSON.parse(text); } catch { json = undefined; }
-          if (![400, 413, 415].includes(status)) failures.push(`${label}: status ${status} ${text.slice(0, 200)}`);
-          else if (!res.contentType.startsWith('application/json') || !SHAPE[c.format](json)) failures.push(`${label}: not ${c.format}'s error shape: ${text.slice(0, 200)}`);
-        } catch (e) {
-          failures.push(`${label}: ${(e as Error).message} (dropped connection?)`);
+  it(
+    `answers >= 1,000 malformed bodies with a 4xx in the route's own JSON shape, then still serves (seed ${SEED})`,
+    { timeout: 50_000 },
+    async (t) => {
+      const rnd = prng(SEED);
+      const all = cases(rnd);
+      assert.ok(all.length >= 1000, `only ${all.length} cases`);
+      const failures: string[] = [];
+      const statuses = new Map<number, number>();
+      let next = 0;
+      const worker = async () => {
+        while (next < all.length) {
+          const n = next++;
+          const c = all[n]!;
+          const url = urls[c.format][n % urls[c.format].length]!;
+          const label = `case ${n} (seed ${SEED}) ${c.format} ${url}: ${c.what}`;
+          try {
+            const headers = {
+              authorization: `Bearer ${env.adminApiKey}`,
+              ...(c.contentType ? { 'content-type': c.contentType } : {}),
+            };
+            const res =
+              typeof c.body === 'string' && Buffer.byteLength(c.body) > MAX_BODY
+                ? await postEarlyAnswer(`${env.apiUrl}${url}`, c.body, headers)
+                : await fetch(`${env.apiUrl}${url}`, {
+                    method: 'POST',
+                    body: c.body,
+                    signal: AbortSignal.timeout(10_000),
+                    headers,
+                  }).then(async (r) => ({
+                    status: r.status,
+                    text: await r.text(),
+                    contentType: r.headers.get('content-type') ?? '',
+                  }));
+            const { status, text } = res;
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = undefined;
+            }
+            if (![400, 413, 415].includes(status)) failures.push(`${label}: status ${status} ${text.slice(0, 200)}`);
+            else if (!res.contentType.startsWith('application/json') || !SHAPE[c.format](json))
+              failures.push(`${label}: not ${c.format}'s error shape: ${text.slice(0, 200)}`);
+          } catch (e) {
+            failures.push(`${label}: ${(e as Error).message} (dropped connection?)`);
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
-    assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${all.length} failed; statuses ${JSON.stringify([...statuses])}`);
-    t.diagnostic(`${all.length} malformed bodies, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      assert.deepEqual(
+        failures.slice(0, 10),
+        [],
+        `${failures.length} of ${all.length} failed; statuses ${JSON.stringify([...statuses])}`,
+      );
+      t.diagnostic(`${all.length} malformed bodies, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
 
-    assert.equal((await http(env.apiUrl, 'GET', '/readyz')).status, 200);
-    const s = samples('iris_logreg');
-    const rows = s.input_data.float_input!.slice(0, 5);
-    const expected = s.expected.label.slice(0, 5);
-    const token = env.adminApiKey;
-    const mk = await http(env.apiUrl, 'POST', urls.modelyard[0]!, { token, body: { payload: records(s).slice(0, 5) } });
-    assert.deepEqual(mk.json.predictions, expected, mk.text);
-    const oip = await http(env.apiUrl, 'POST', urls['oip-v2'][0]!, { token, body: { inputs: [{ name: 'float_input', shape: [5, 4], datatype: 'FP32', data: rows.flat() }] } });
-    assert.deepEqual(oip.json.outputs.find((o: { name: string }) => o.name === 'label').data, expected, oip.text);
-    const tfs = await http(env.apiUrl, 'POST', urls.tfs[0]!, { token, body: { instances: rows } });
-    assert.deepEqual(tfs.json.predictions.map((p: { label: number }) => p.label), expected, tfs.text);
-    const mlflow = await http(env.apiUrl, 'POST', urls.mlflow[0]!, { token, body: { dataframe_split: { columns: COLUMNS, data: rows } } });
-    assert.deepEqual(mlflow.json.predictions, expected, mlflow.text);
-  });
+      assert.equal((await http(env.apiUrl, 'GET', '/readyz')).status, 200);
+      const s = samples('iris_logreg');
+      const rows = s.input_data.float_input!.slice(0, 5);
+      const expected = s.expected.label.slice(0, 5);
+      const token = env.adminApiKey;
+      const mk = await http(env.apiUrl, 'POST', urls.modelyard[0]!, {
+        token,
+        body: { payload: records(s).slice(0, 5) },
+      });
+      assert.deepEqual(mk.json.predictions, expected, mk.text);
+      const oip = await http(env.apiUrl, 'POST', urls['oip-v2'][0]!, {
+        token,
+        body: { inputs: [{ name: 'float_input', shape: [5, 4], datatype: 'FP32', data: rows.flat() }] },
+      });
+      assert.deepEqual(oip.json.outputs.find((o: { name: string }) => o.name === 'label').data, expected, oip.text);
+      const tfs = await http(env.apiUrl, 'POST', urls.tfs[0]!, { token, body: { instances: rows } });
+      assert.deepEqual(
+        tfs.json.predictions.map((p: { label: number }) => p.label),
+        expected,
+        tfs.text,
+      );
+      const mlflow = await http(env.apiUrl, 'POST', urls.mlflow[0]!, {
+        token,
+        body: { dataframe_split: { columns: COLUMNS, data: rows } },
+      });
+      assert.deepEqual(mlflow.json.predictions, expected, mlflow.text);
+    },
+  );
 });

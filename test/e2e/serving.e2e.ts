@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { assertClose, FIXTURE_NAMES, records, registerFile, registerFixture, samples, type FixtureName } from '../support/fixtures.js';
+import {
+  assertClose,
+  FIXTURE_NAMES,
+  records,
+  registerFile,
+  registerFixture,
+  samples,
+  type FixtureName,
+} from '../support/fixtures.js';
 
 const env = e2eEnv();
 const predict = (model: string, body: unknown, token = env.adminApiKey, suffix = '') =>
@@ -32,10 +40,18 @@ describe('serving: the Modelyard contract', () => {
   it('accepts rows as arrays, by version and by alias, and ignores legacy fields', async () => {
     const { model, version } = models.iris_logreg;
     const s = samples('iris_logreg');
-    const byVersion = await predict(model, { payload: s.input_data.float_input!.slice(0, 2), pipelineFilename: 'x.pkl', implementation: 'sklearn' }, env.adminApiKey, `/versions/${version}`);
+    const byVersion = await predict(
+      model,
+      { payload: s.input_data.float_input!.slice(0, 2), pipelineFilename: 'x.pkl', implementation: 'sklearn' },
+      env.adminApiKey,
+      `/versions/${version}`,
+    );
     assert.equal(byVersion.status, 200, byVersion.text);
     assert.deepEqual(byVersion.json.predictions, s.expected.label.slice(0, 2));
-    await http(env.apiUrl, 'PUT', `/v1/models/${model}/aliases/champion`, { token: env.adminApiKey, body: { version } });
+    await http(env.apiUrl, 'PUT', `/v1/models/${model}/aliases/champion`, {
+      token: env.adminApiKey,
+      body: { version },
+    });
     const byAlias = await predict(model, { payload: records(s).slice(0, 1) }, env.adminApiKey, '/aliases/champion');
     assert.equal(byAlias.status, 200, byAlias.text);
     assert.equal(byAlias.headers.get('x-model-version'), String(version));
@@ -43,14 +59,22 @@ describe('serving: the Modelyard contract', () => {
 
   it('names the row and the feature in a 400 for bad input', async () => {
     const { model } = models.iris_logreg;
-    const missing = await predict(model, { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }, { sepal_length: 1 }] });
+    const missing = await predict(model, {
+      payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }, { sepal_length: 1 }],
+    });
     assert.equal(missing.status, 400);
     assert.equal(missing.json.error.code, 'BAD_REQUEST');
     assert.match(missing.json.error.message, /Row 1: feature "sepal_width" is missing/);
-    const text = await predict(model, { payload: [{ sepal_length: 'five', sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] });
+    const text = await predict(model, {
+      payload: [{ sepal_length: 'five', sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }],
+    });
     assert.equal(text.status, 400);
     assert.match(text.json.error.message, /Row 0: feature "sepal_length" must be a finite number, got "five"/);
-    const nan = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, { token: env.adminApiKey, body: '{"payload":[{"sepal_length":NaN}]}', headers: { 'content-type': 'application/json' } });
+    const nan = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, {
+      token: env.adminApiKey,
+      body: '{"payload":[{"sepal_length":NaN}]}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(nan.status, 400);
     const noPayload = await predict(model, { rows: [] });
     assert.equal(noPayload.status, 400);
@@ -66,13 +90,24 @@ describe('serving: the Modelyard contract', () => {
     const r = await predict(unpromoted.model, row);
     assert.equal(r.status, 503);
     assert.equal(r.json.error.code, 'NOT_READY');
-    assert.equal((await predict(unpromoted.model, row, env.adminApiKey, `/versions/${unpromoted.version}`)).status, 200);
+    assert.equal(
+      (await predict(unpromoted.model, row, env.adminApiKey, `/versions/${unpromoted.version}`)).status,
+      200,
+    );
   });
 
   it('needs the predict scope and respects a key model allow-list', async () => {
-    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('app'), role: 'viewer' } });
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: uniqueId('app'), role: 'viewer' },
+    });
     const mk = async (scopes: string[], modelAllowList: string[] = []) =>
-      (await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'app', scopes, modelAllowList, serviceAccountId: sa.json.id } })).json.secret as string;
+      (
+        await http(env.apiUrl, 'POST', '/v1/api-keys', {
+          token: env.adminApiKey,
+          body: { name: 'app', scopes, modelAllowList, serviceAccountId: sa.json.id },
+        })
+      ).json.secret as string;
     const row = { payload: records(samples('iris_logreg')).slice(0, 1) };
     assert.equal((await predict(models.iris_logreg.model, row, await mk(['models:read']))).status, 403);
     const limited = await mk(['predict'], [models.iris_rf.model]);
@@ -94,11 +129,19 @@ describe('serving: the Modelyard contract', () => {
     assert.equal((await http(env.apiUrl, 'GET', '/metrics')).status, 401);
     const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
     assert.equal(m.status, 200);
-    const ok = new RegExp(`modelyard_request_duration_seconds_count\\{model="${model}",version="${version}",format="modelyard",role="production",route="/v1/models/:name/predict",status="200"\\} (\\d+)`);
-    const lines = m.text.split('\n').filter((l) => l.includes(model) && l.startsWith('modelyard_request_duration_seconds_count')).join('\n');
+    const ok = new RegExp(
+      `modelyard_request_duration_seconds_count\\{model="${model}",version="${version}",format="modelyard",role="production",route="/v1/models/:name/predict",status="200"\\} (\\d+)`,
+    );
+    const lines = m.text
+      .split('\n')
+      .filter((l) => l.includes(model) && l.startsWith('modelyard_request_duration_seconds_count'))
+      .join('\n');
     assert.ok(Number(ok.exec(m.text)?.[1] ?? 0) >= 1, `successful predictions are counted:\n${lines}`);
     assert.match(m.text, /modelyard_prediction_errors_total\{code="BAD_REQUEST",format="modelyard"\} [1-9]/);
-    assert.match(m.text, new RegExp(`modelyard_inference_duration_seconds_count\\{model="${model}",version="${version}"\\} [1-9]`));
+    assert.match(
+      m.text,
+      new RegExp(`modelyard_inference_duration_seconds_count\\{model="${model}",version="${version}"\\} [1-9]`),
+    );
     assert.match(m.text, /modelyard_requests_in_flight 0/);
   });
 
@@ -108,7 +151,9 @@ describe('serving: the Modelyard contract', () => {
     let points: { count: number; p99Ms: number | null; role: string }[] = [];
     let count = 0;
     for (let i = 0; i < 40 && count < 3; i++) {
-      const r = await http(env.apiUrl, 'GET', `/v1/models/${model}/metrics?version=${version}`, { token: env.adminApiKey });
+      const r = await http(env.apiUrl, 'GET', `/v1/models/${model}/metrics?version=${version}`, {
+        token: env.adminApiKey,
+      });
       assert.equal(r.status, 200, r.text);
       points = r.json.points.filter((p: { role: string }) => p.role === 'production');
       count = points.reduce((a, p) => a + p.count, 0);
@@ -135,7 +180,10 @@ describe('serving: the Modelyard contract', () => {
   it('micro-batches concurrent requests when the model asks for it, and every caller gets its own answer', async () => {
     const s = samples('iris_logreg');
     const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
-    const on = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, { token: env.adminApiKey, body: { servingConfig: { microBatch: { maxBatchRows: 32, maxWaitUs: 2000 } } } });
+    const on = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, {
+      token: env.adminApiKey,
+      body: { servingConfig: { microBatch: { maxBatchRows: 32, maxWaitUs: 2000 } } },
+    });
     assert.equal(on.status, 200, on.text);
     assert.deepEqual(on.json.servingConfig, { microBatch: { maxBatchRows: 32, maxWaitUs: 2000 } });
     const rows = records(s);
@@ -145,7 +193,10 @@ describe('serving: the Modelyard contract', () => {
       assert.deepEqual(r.json.predictions, [s.expected.label[i]], `row ${i}`);
       assertClose(r.json.predictions_prob, [s.expected.probabilities[i]!], s.tolerance.probabilities, `row ${i}`);
     });
-    const bad = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, { token: env.adminApiKey, body: { servingConfig: { microBatch: { maxBatchRows: 1, maxWaitUs: 10 } } } });
+    const bad = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, {
+      token: env.adminApiKey,
+      body: { servingConfig: { microBatch: { maxBatchRows: 1, maxWaitUs: 10 } } },
+    });
     assert.equal(bad.status, 400);
   });
 });

@@ -17,17 +17,23 @@ async function load(model: string, ms: number, connections: number) {
   const versions = new Map<string, number>();
   let failed = 0;
   const until = Date.now() + ms;
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (Date.now() < until) {
-      const t = performance.now();
-      const res = await fetch(`${apiUrl}/v1/models/${model}/predict`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body });
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t);
-      if (res.status !== 200) failed++;
-      const k = `${res.headers.get('x-model-version')}/${res.headers.get('x-deployment-role')}`;
-      versions.set(k, (versions.get(k) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < until) {
+        const t = performance.now();
+        const res = await fetch(`${apiUrl}/v1/models/${model}/predict`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' },
+          body,
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t);
+        if (res.status !== 200) failed++;
+        const k = `${res.headers.get('x-model-version')}/${res.headers.get('x-deployment-role')}`;
+        versions.set(k, (versions.get(k) ?? 0) + 1);
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
   return { p50: latencies[Math.floor(latencies.length / 2)]!, n: latencies.length, failed, versions };
 }
@@ -48,16 +54,24 @@ describe('a slow silent version', () => {
     // moves p50 by more than the 10 % this test measures. Its own api, with its own Redis prefix, logs none.
     const port = await freePort();
     api = startApp('api-silent', 'api', {
-      REDIS_PREFIX: uniqueId('silent'), PREDICTION_LOG_SAMPLE_RATE: '0', RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', API_PORT: String(port),
+      REDIS_PREFIX: uniqueId('silent'),
+      PREDICTION_LOG_SAMPLE_RATE: '0',
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '100000',
+      API_PORT: String(port),
     });
     await waitReady(`http://127.0.0.1:${port}/readyz`, api);
     apiUrl = `http://127.0.0.1:${port}`;
     const a = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     model = a.model;
     v1 = a.version;
-    v2 = (await registerFile(env.apiUrl, env.adminApiKey, path.resolve('test/fixtures/slow_iris.onnx'), {
-      model, promote: false, spec: { sampleInput: records(samples('iris_logreg')).slice(0, 3) },
-    })).version;
+    v2 = (
+      await registerFile(env.apiUrl, env.adminApiKey, path.resolve('test/fixtures/slow_iris.onnx'), {
+        model,
+        promote: false,
+        spec: { sampleInput: records(samples('iris_logreg')).slice(0, 3) },
+      })
+    ).version;
   });
 
   after(async () => {
@@ -66,7 +80,10 @@ describe('a slow silent version', () => {
 
   it('does not change production p50 by more than 10 %, never answers, and is compared', async (t) => {
     const silentOn = async (on: boolean) => {
-      const r = await admin('PUT', `/v1/models/${model}/deployment`, { config: { silent: on ? [{ version: v2, sampleRate: 1 }] : [] }, comment: on ? 'slow silent on' : 'off' });
+      const r = await admin('PUT', `/v1/models/${model}/deployment`, {
+        config: { silent: on ? [{ version: v2, sampleRate: 1 }] : [] },
+        comment: on ? 'slow silent on' : 'off',
+      });
       assert.equal(r.status, 200, r.text);
       await new Promise((res) => setTimeout(res, 300));
     };
@@ -90,8 +107,13 @@ describe('a slow silent version', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[3]!;
     const p50Base = median(base);
     const p50Silent = median(shadowed);
-    t.diagnostic(`p50 without ${base.map((x) => x.toFixed(3)).join(', ')} ms; with the slow silent version ${shadowed.map((x) => x.toFixed(3)).join(', ')} ms`);
-    assert.ok(p50Silent <= p50Base * 1.1, `production p50 ${p50Base.toFixed(3)} ms without the silent version, ${p50Silent.toFixed(3)} ms with it`);
+    t.diagnostic(
+      `p50 without ${base.map((x) => x.toFixed(3)).join(', ')} ms; with the slow silent version ${shadowed.map((x) => x.toFixed(3)).join(', ')} ms`,
+    );
+    assert.ok(
+      p50Silent <= p50Base * 1.1,
+      `production p50 ${p50Base.toFixed(3)} ms without the silent version, ${p50Silent.toFixed(3)} ms with it`,
+    );
 
     // Its comparison numbers appear (rollups flush every 2 s in the e2e run): same answers, slower, many dropped.
     let c: any;

@@ -36,7 +36,10 @@ const alive = (pid: number | undefined) => {
 
 describe('the platform supervisor', () => {
   it('starts a SIGKILLed app again, as a new process, and stops it for good on stop()', async () => {
-    const p = launch('sleeper', [process.execPath, '-e', 'setInterval(() => {}, 1000)'], { quiet: true, restart: true });
+    const p = launch('sleeper', [process.execPath, '-e', 'setInterval(() => {}, 1000)'], {
+      quiet: true,
+      restart: true,
+    });
     const first = p.child.pid;
     await until('the first process', () => alive(first));
     p.child.kill('SIGKILL');

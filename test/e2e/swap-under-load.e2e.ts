@@ -23,7 +23,9 @@ describe('promotion under load', () => {
         sent++;
         try {
           const r = await fetch(`${env.apiUrl}/v1/models/${v1.model}/predict`, {
-            method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body,
+            method: 'POST',
+            headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' },
+            body,
           });
           await r.arrayBuffer();
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -35,7 +37,11 @@ describe('promotion under load', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 32 }, worker));
-    const stage = (version: number) => http(env.apiUrl, 'POST', `/v1/models/${v1.model}/versions/${version}/stage`, { token: env.adminApiKey, body: { stage: 'Production', comment: 'load test' } });
+    const stage = (version: number) =>
+      http(env.apiUrl, 'POST', `/v1/models/${v1.model}/versions/${version}/stage`, {
+        token: env.adminApiKey,
+        body: { stage: 'Production', comment: 'load test' },
+      });
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal((await stage(v2.version)).status, 200, 'promote v2');
     await new Promise((r) => setTimeout(r, 1500));
@@ -43,7 +49,11 @@ describe('promotion under load', () => {
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await load;
-    const summary = JSON.stringify({ sent, statuses: Object.fromEntries(statuses), versions: Object.fromEntries(versions) });
+    const summary = JSON.stringify({
+      sent,
+      statuses: Object.fromEntries(statuses),
+      versions: Object.fromEntries(versions),
+    });
     assert.deepEqual([...statuses.keys()], [200], `every request answered 200: ${summary}`);
     assert.ok((versions.get(String(v2.version)) ?? 0) > 0, `v2 served traffic: ${summary}`);
     assert.ok((versions.get(String(v1.version)) ?? 0) > 0, `v1 served traffic: ${summary}`);
@@ -62,7 +72,11 @@ describe('deployment rollback under load', () => {
     const worker = async () => {
       while (!stop) {
         try {
-          const r = await fetch(`${env.apiUrl}/v1/models/${v1.model}/predict`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' }, body });
+          const r = await fetch(`${env.apiUrl}/v1/models/${v1.model}/predict`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' },
+            body,
+          });
           await r.arrayBuffer();
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           versions.add(r.headers.get('x-model-version') ?? '?');
@@ -73,8 +87,13 @@ describe('deployment rollback under load', () => {
     };
     const load = Promise.all(Array.from({ length: 32 }, worker));
     const pause = () => new Promise((r) => setTimeout(r, 1000));
-    const put = (version: number) => http(env.apiUrl, 'PUT', `/v1/models/${v1.model}/deployment`, { token: env.adminApiKey, body: { config: { production: { mode: 'pinned', version } } } });
-    const rollback = (body: object) => http(env.apiUrl, 'POST', `/v1/models/${v1.model}/deployment/rollback`, { token: env.adminApiKey, body });
+    const put = (version: number) =>
+      http(env.apiUrl, 'PUT', `/v1/models/${v1.model}/deployment`, {
+        token: env.adminApiKey,
+        body: { config: { production: { mode: 'pinned', version } } },
+      });
+    const rollback = (body: object) =>
+      http(env.apiUrl, 'POST', `/v1/models/${v1.model}/deployment/rollback`, { token: env.adminApiKey, body });
     await pause();
     assert.equal((await put(v2.version)).status, 200); // revision 1: v2
     await pause();

@@ -35,7 +35,15 @@ describe('a worker killed mid-job', () => {
     const w1 = startApp('worker-1', 'worker', common);
     procs.push(w1);
     const n = 200_000;
-    const job = { id: await submitBatchJob(api, env.adminApiKey, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'big.csv') };
+    const job = {
+      id: await submitBatchJob(
+        api,
+        env.adminApiKey,
+        { model, output: { columns: 'id', idColumn: 'id' } },
+        irisCsv(n),
+        'big.csv',
+      ),
+    };
 
     // Kill the first worker once it has written some chunks but is far from done.
     let seen = { status: 'queued', rowsIn: 0 };
@@ -61,7 +69,9 @@ describe('a worker killed mid-job', () => {
     const pids = (done.workers as string[]).map((w) => Number(w.split(':').pop()));
     assert.deepEqual(pids.sort(), [w1.child.pid, w2.child.pid].sort(), `workers ${done.workers}`);
     assert.deepEqual([done.rowsIn, done.rowsOut, done.rowsFailed], [n, n, 0]);
-    const out = await fetch(`${api}/v1/jobs/${job.id}/files/output`, { headers: { authorization: `Bearer ${env.adminApiKey}` } });
+    const out = await fetch(`${api}/v1/jobs/${job.id}/files/output`, {
+      headers: { authorization: `Bearer ${env.adminApiKey}` },
+    });
     const outLines = (await out.text()).trimEnd().split('\n');
     assert.equal(outLines.length, n + 1);
     const ids = outLines.slice(1).map((l) => l.slice(0, l.indexOf(',')));

@@ -21,13 +21,19 @@ const scrape = async () => {
   return r.text;
 };
 
-describe('the worker\'s metrics', () => {
+describe("the worker's metrics", () => {
   it('refuses a scrape without a key (401) and with a key lacking models:read (403)', async () => {
     const anon = await http(metricsUrl, 'GET', '/metrics');
     assert.equal(anon.status, 401);
     assert.equal(anon.json.error.code, 'UNAUTHENTICATED');
-    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('wm'), role: 'viewer' } });
-    const key = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'k', scopes: ['predict'], serviceAccountId: sa.json.id } });
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: uniqueId('wm'), role: 'viewer' },
+    });
+    const key = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+      token: env.adminApiKey,
+      body: { name: 'k', scopes: ['predict'], serviceAccountId: sa.json.id },
+    });
     const r = await http(metricsUrl, 'GET', '/metrics', { token: key.json.secret });
     assert.equal(r.status, 403);
     assert.equal((await http(metricsUrl, 'GET', '/healthz')).status, 200);
@@ -40,8 +46,16 @@ describe('the worker\'s metrics', () => {
     const rows = records(samples('iris_logreg'));
     const form = new FormData();
     form.append('spec', JSON.stringify({ model }));
-    form.append('file', new Blob([`${features.join(',')}\n${rows.map((r) => features.map((f) => r[f]).join(',')).join('\n')}\n`]), 'in.csv');
-    const res = await fetch(`${env.apiUrl}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${env.adminApiKey}` }, body: form });
+    form.append(
+      'file',
+      new Blob([`${features.join(',')}\n${rows.map((r) => features.map((f) => r[f]).join(',')).join('\n')}\n`]),
+      'in.csv',
+    );
+    const res = await fetch(`${env.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.adminApiKey}` },
+      body: form,
+    });
     const job = (await res.json()) as { id: string };
     assert.equal(res.status, 202);
     for (let i = 0; i < 300; i++) {
@@ -53,8 +67,14 @@ describe('the worker\'s metrics', () => {
     const after = await scrape();
     for (const name of ['batch.score', 'batch.chunk', 'batch.assemble', 'registry.validate']) {
       const was = sample(before, 'modelyard_worker_jobs_total', { job: name, outcome: 'completed' });
-      assert.ok(sample(after, 'modelyard_worker_jobs_total', { job: name, outcome: 'completed' }) > was, `${name} completed count moved`);
-      assert.ok(sample(after, 'modelyard_worker_job_duration_seconds_count', { job: name }) > 0, `${name} duration observed`);
+      assert.ok(
+        sample(after, 'modelyard_worker_jobs_total', { job: name, outcome: 'completed' }) > was,
+        `${name} completed count moved`,
+      );
+      assert.ok(
+        sample(after, 'modelyard_worker_job_duration_seconds_count', { job: name }) > 0,
+        `${name} duration observed`,
+      );
     }
     for (const queue of ['batch', 'registry', 'webhooks', 'maintenance']) {
       assert.match(after, new RegExp(`^modelyard_queue_jobs\\{queue="${queue}",state="wait"\\} \\d+$`, 'm'));

@@ -18,7 +18,9 @@ function childPids(pid: number): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -47,7 +49,12 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     body = JSON.stringify({ payload: [records(samples('iris_logreg'))[0]] });
     const port = await freePort();
     // The load is not about rate limits (the default 1,000 req/s would answer some with 429 on a quiet box).
-    primary = startApp('api-cluster', 'api', { API_PORT: String(port), API_PROCESSES: '2', RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
+    primary = startApp('api-cluster', 'api', {
+      API_PORT: String(port),
+      API_PROCESSES: '2',
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '100000',
+    });
     base = `http://127.0.0.1:${port}`;
     await waitReady(`${base}/readyz`, primary);
     await until('two api processes', () => childPids(primary.child.pid!).length === 2);
@@ -65,7 +72,11 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     assert.deepEqual([...new Set(statuses)], [200]);
     const counted = async () => {
       const text = (await call(base, 'GET', '/metrics', { token })).text;
-      const m = [...text.matchAll(new RegExp(`^modelyard_request_duration_seconds_count\\{[^}]*model="${model}"[^}]*\\} (\\d+)`, 'gm'))];
+      const m = [
+        ...text.matchAll(
+          new RegExp(`^modelyard_request_duration_seconds_count\\{[^}]*model="${model}"[^}]*\\} (\\d+)`, 'gm'),
+        ),
+      ];
       return m.reduce((a, x) => a + Number(x[1]), 0);
     };
     for (let i = 0; i < 5; i++) assert.equal(await counted(), 200, `scrape ${i}`);
@@ -89,15 +100,21 @@ describe('an api cluster (API_PROCESSES=2)', () => {
     const [victim, survivor] = childPids(primary.child.pid!);
     process.kill(victim!, 'SIGKILL');
     const killedAt = Date.now();
-    await until('a new api process', () => {
-      const now = childPids(primary.child.pid!);
-      return now.length === 2 && now.includes(survivor!) && !now.includes(victim!);
-    }, 15_000);
+    await until(
+      'a new api process',
+      () => {
+        const now = childPids(primary.child.pid!);
+        return now.length === 2 && now.includes(survivor!) && !now.includes(victim!);
+      },
+      15_000,
+    );
     const backInMs = Date.now() - killedAt;
     await load;
     agent.destroy();
     const failed = sent - (results.get(200) ?? 0);
-    console.log(`cluster kill: ${sent} requests at c=32, ${failed} failed (${JSON.stringify(Object.fromEntries(results))}), new process in ${backInMs} ms`);
+    console.log(
+      `cluster kill: ${sent} requests at c=32, ${failed} failed (${JSON.stringify(Object.fromEntries(results))}), new process in ${backInMs} ms`,
+    );
     assert.ok(failed <= 32, `${failed} failed requests: more than the 32 that can be in flight`);
     assert.ok(backInMs < 10_000, `the primary took ${backInMs} ms to start another process`);
     const after = (await postJson(url, new http.Agent({ keepAlive: false }), token, body)).status;

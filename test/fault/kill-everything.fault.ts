@@ -35,7 +35,13 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
     await redis.start();
     apiPort = await freePort();
     base = `http://127.0.0.1:${apiPort}`;
-    own = { REDIS_URL: redis.url, REDIS_PREFIX: uniqueId('crash'), BATCH_CHUNK_ROWS: '2000', WORKER_LOCK_MS: '2000', RECONCILE_SECONDS: '1' };
+    own = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: uniqueId('crash'),
+      BATCH_CHUNK_ROWS: '2000',
+      WORKER_LOCK_MS: '2000',
+      RECONCILE_SECONDS: '1',
+    };
     await startApi();
     startWorker();
   });
@@ -56,12 +62,27 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
   };
 
   it('completes the job exactly, and the prediction store and the schedule survive', async () => {
-    const stored = await finished(await submitBatchJob(base, token, { model, output: { columns: 'id', idColumn: 'id' }, store: { entityColumn: 'id' } }, irisCsv(50, 'stored-')));
+    const stored = await finished(
+      await submitBatchJob(
+        base,
+        token,
+        { model, output: { columns: 'id', idColumn: 'id' }, store: { entityColumn: 'id' } },
+        irisCsv(50, 'stored-'),
+      ),
+    );
     assert.equal(stored.status, 'succeeded', stored.error);
     const entity = async () => http(base, 'GET', `/v1/models/${model}/predictions/stored-7`, { token });
     const before = await entity();
     assert.equal(before.status, 200, before.text);
-    const schedule = await http(base, 'POST', '/v1/schedules', { token, body: { name: 'nightly', model, cron: '0 3 * * *', inputPrefix: `file://${process.env.E2E_STORAGE_LOCAL_ROOT}/crash-${uniqueId('p')}/` } });
+    const schedule = await http(base, 'POST', '/v1/schedules', {
+      token,
+      body: {
+        name: 'nightly',
+        model,
+        cron: '0 3 * * *',
+        inputPrefix: `file://${process.env.E2E_STORAGE_LOCAL_ROOT}/crash-${uniqueId('p')}/`,
+      },
+    });
     assert.equal(schedule.status, 201, schedule.text);
     // The append-only file is written every second: give the last writes that long, as a real crash might not.
     await new Promise((r) => setTimeout(r, 1_500));
@@ -83,14 +104,21 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
     const after = await entity();
     assert.equal(after.status, 200, `the prediction store after the crash: ${after.text}`);
     assert.deepEqual(after.json, before.json);
-    const list = (await http(base, 'GET', '/v1/schedules', { token })).json as { id: string; nextRunAt: string | null }[];
+    const list = (await http(base, 'GET', '/v1/schedules', { token })).json as {
+      id: string;
+      nextRunAt: string | null;
+    }[];
     assert.ok(list.find((s) => s.id === schedule.json.id)?.nextRunAt, 'the schedule is still armed');
     startWorker();
     const done = await finished(id);
     assert.equal(done.status, 'succeeded', `${done.status} ${done.error ?? ''}`);
     assert.deepEqual([done.rowsIn, done.rowsOut, done.rowsFailed], [n, n, 0]);
     const out = await fetch(`${base}/v1/jobs/${id}/files/output`, { headers: { authorization: `Bearer ${token}` } });
-    const ids = (await out.text()).trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(',')));
+    const ids = (await out.text())
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.slice(0, l.indexOf(',')));
     assert.equal(ids.length, n);
     assert.equal(new Set(ids).size, n, 'every input row exactly once');
   });

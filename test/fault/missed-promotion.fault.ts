@@ -36,7 +36,10 @@ describe('a promotion whose message a replica missed', () => {
     };
     assert.equal(await servedBy(deafUrl), '1', 'the replica serves version 1 first');
     const v2 = await registerFixture(env.apiUrl, token, 'iris_logreg', { model, promote: false });
-    const p = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${v2.version}/stage`, { token, body: { stage: 'Production' } });
+    const p = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${v2.version}/stage`, {
+      token,
+      body: { stage: 'Production' },
+    });
     assert.equal(p.status, 200, p.text);
     const promotedAt = Date.now();
     assert.equal(await servedBy(env.apiUrl), String(v2.version), 'the api that promoted serves it at once');

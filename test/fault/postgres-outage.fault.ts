@@ -11,10 +11,17 @@ import { FIXTURES_DIR, records, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 import { postJson } from '../support/keepalive-load.js';
 
-interface Pg { url: string; stop(): Promise<void> }
+interface Pg {
+  url: string;
+  stop(): Promise<void>;
+}
 type StartPostgres = (o: { dir: string; port: number }) => Promise<Pg>;
-const { startPostgres } = (await import(pathToFileURL(path.resolve('scripts/services.mjs')).href)) as { startPostgres: StartPostgres };
-const { applyMigrations } = (await import(pathToFileURL(path.resolve('scripts/migrations.mjs')).href)) as { applyMigrations: (url: string) => Promise<string[]> };
+const { startPostgres } = (await import(pathToFileURL(path.resolve('scripts/services.mjs')).href)) as {
+  startPostgres: StartPostgres;
+};
+const { applyMigrations } = (await import(pathToFileURL(path.resolve('scripts/migrations.mjs')).href)) as {
+  applyMigrations: (url: string) => Promise<string[]>;
+};
 
 /**
  * Postgres stopped for 10 s under c=8 load on a warm model: predictions keep answering from the cached key and
@@ -34,10 +41,18 @@ describe('a Postgres outage under load', () => {
     pgPort = await freePort();
     pg = await startPostgres({ dir, port: pgPort });
     await applyMigrations(pg.url);
-    const seeded = spawnSync(process.execPath, ['apps/api/dist/seed.js'], { env: { ...process.env, DATABASE_URL: pg.url, MODELYARD_ADMIN_API_KEY: token }, encoding: 'utf8' });
+    const seeded = spawnSync(process.execPath, ['apps/api/dist/seed.js'], {
+      env: { ...process.env, DATABASE_URL: pg.url, MODELYARD_ADMIN_API_KEY: token },
+      encoding: 'utf8',
+    });
     assert.equal(seeded.status, 0, seeded.stderr);
     // The load is not about rate limits (the default 1,000 req/s would answer some with 429).
-    const own = { DATABASE_URL: pg.url, REDIS_PREFIX: uniqueId('pg-outage'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' };
+    const own = {
+      DATABASE_URL: pg.url,
+      REDIS_PREFIX: uniqueId('pg-outage'),
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '100000',
+    };
     const port = await freePort();
     const a = startApp('api-pg-outage', 'api', { ...own, API_PORT: String(port) });
     procs.push(a, startApp('worker-pg-outage', 'worker', own));
@@ -47,7 +62,11 @@ describe('a Postgres outage under load', () => {
     const form = new FormData();
     form.append('spec', JSON.stringify({ sampleInput: records(samples('iris_logreg')).slice(0, 2) }));
     form.append('file', new Blob([readFileSync(path.join(FIXTURES_DIR, 'iris_logreg', 'model.onnx'))]), 'model.onnx');
-    const res = await fetch(`${api}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const res = await fetch(`${api}/v1/models/${model}/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
     assert.equal(res.status, 202, await res.text());
     for (let i = 0; i < 200; i++) {
       if ((await call(api, 'GET', `/v1/models/${model}/versions/1`, { token })).json.status === 'ready') break;
@@ -68,9 +87,11 @@ describe('a Postgres outage under load', () => {
     const results: { status: number | string; ms: number; phase: string }[] = [];
     let phase = 'before';
     const stopAt = Date.now() + 16_000;
-    const load = Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
-    }));
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
+      }),
+    );
 
     await new Promise((r) => setTimeout(r, 2_000));
     await pg.stop();

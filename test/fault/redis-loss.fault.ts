@@ -48,7 +48,11 @@ describe('a worker killed mid-job, then Redis loses its data', () => {
   const procs: AppProcess[] = [];
   const prefix = uniqueId('fault');
   const common = {
-    REDIS_PREFIX: prefix, BATCH_CHUNK_ROWS: '1000', WORKER_LOCK_MS: '2000', WORKER_CONCURRENCY: '1', RECONCILE_SECONDS: '1',
+    REDIS_PREFIX: prefix,
+    BATCH_CHUNK_ROWS: '1000',
+    WORKER_LOCK_MS: '2000',
+    WORKER_CONCURRENCY: '1',
+    RECONCILE_SECONDS: '1',
   };
   let api = '';
   let model = '';
@@ -68,14 +72,19 @@ describe('a worker killed mid-job, then Redis loses its data', () => {
   it('completes the job exactly, validates the pending version and re-arms the schedule from Postgres', async () => {
     const dir = path.join(process.env.E2E_STORAGE_LOCAL_ROOT!, 'fault', uniqueId('s'));
     mkdirSync(dir, { recursive: true });
-    const schedule = await http(api, 'POST', '/v1/schedules', { token, body: { name: 'nightly', model, cron: '0 3 * * *', inputPrefix: `${pathToFileURL(dir).href}/` } });
+    const schedule = await http(api, 'POST', '/v1/schedules', {
+      token,
+      body: { name: 'nightly', model, cron: '0 3 * * *', inputPrefix: `${pathToFileURL(dir).href}/` },
+    });
     assert.equal(schedule.status, 201, schedule.text);
     assert.ok(schedule.json.nextRunAt, 'the schedule is armed');
 
     const w1 = startApp('worker-fault-1', 'worker', common);
     procs.push(w1);
     const n = 100_000;
-    const job = { id: await submitBatchJob(api, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'big.csv') };
+    const job = {
+      id: await submitBatchJob(api, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'big.csv'),
+    };
     const readJob = async () => (await http(api, 'GET', `/v1/jobs/${job.id}`, { token })).json;
     await until('some chunks scored', readJob, (j) => j.status === 'running' && j.rowsIn >= 3000, 60_000);
     await w1.kill('SIGKILL');
@@ -87,13 +96,21 @@ describe('a worker killed mid-job, then Redis loses its data', () => {
     const vform = new FormData();
     vform.append('spec', JSON.stringify({}));
     vform.append('file', new Blob([readFileSync(path.join(FIXTURES_DIR, 'iris_logreg', 'model.onnx'))]), 'model.onnx');
-    const reg = await fetch(`${api}/v1/models/${model}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: vform });
+    const reg = await fetch(`${api}/v1/models/${model}/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: vform,
+    });
     const version = (await reg.json()) as { version: number; status: string };
     assert.equal(reg.status, 202, JSON.stringify(version));
 
-    assert.ok(await wipeRedisPrefix(prefix) > 0, 'the install had keys to lose');
+    assert.ok((await wipeRedisPrefix(prefix)) > 0, 'the install had keys to lose');
     const lost = await http(api, 'GET', '/v1/schedules', { token });
-    assert.equal(lost.json.find((s: { id: string }) => s.id === schedule.json.id).nextRunAt, null, 'the wipe took the scheduler');
+    assert.equal(
+      lost.json.find((s: { id: string }) => s.id === schedule.json.id).nextRunAt,
+      null,
+      'the wipe took the scheduler',
+    );
 
     const w2 = startApp('worker-fault-2', 'worker', common);
     procs.push(w2);
@@ -101,13 +118,25 @@ describe('a worker killed mid-job, then Redis loses its data', () => {
     assert.equal(done.status, 'succeeded', `${done.status} ${done.error ?? ''}\n${w2.tail()}`);
     assert.deepEqual([done.rowsIn, done.rowsOut, done.rowsFailed], [n, n, 0]);
     const out = await fetch(`${api}/v1/jobs/${job.id}/files/output`, { headers: { authorization: `Bearer ${token}` } });
-    const ids = (await out.text()).trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(',')));
+    const ids = (await out.text())
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.slice(0, l.indexOf(',')));
     assert.equal(ids.length, n);
     assert.equal(new Set(ids).size, n, 'every input row exactly once');
 
-    const v = await until('the version to be validated', async () => (await http(api, 'GET', `/v1/models/${model}/versions/${version.version}`, { token })).json, (x) => x.status !== 'pending');
+    const v = await until(
+      'the version to be validated',
+      async () => (await http(api, 'GET', `/v1/models/${model}/versions/${version.version}`, { token })).json,
+      (x) => x.status !== 'pending',
+    );
     assert.equal(v.status, 'ready', v.failureReason);
-    const rearmed = await until('the scheduler to come back', async () => (await http(api, 'GET', '/v1/schedules', { token })).json, (list) => Boolean(list.find((s: { id: string }) => s.id === schedule.json.id)?.nextRunAt));
+    const rearmed = await until(
+      'the scheduler to come back',
+      async () => (await http(api, 'GET', '/v1/schedules', { token })).json,
+      (list) => Boolean(list.find((s: { id: string }) => s.id === schedule.json.id)?.nextRunAt),
+    );
     assert.ok(rearmed);
     // The path taken was the reconciler's (a wiped queue has nothing a stalled-job check could hand back).
     assert.match(w2.output(), /reconciler put back work the queue had lost/);

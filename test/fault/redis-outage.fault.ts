@@ -26,7 +26,15 @@ describe('a Redis outage under load', () => {
     model = (await registerFixture(env.apiUrl, token, 'iris_logreg')).model;
     redis = new OwnRedis(await freePort());
     await redis.start();
-    const own = { REDIS_URL: redis.url, REDIS_PREFIX: uniqueId('outage'), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', RECONCILE_SECONDS: '1', PREDICT_TIMEOUT_MS: String(BUDGET_MS), PREDICTION_LOG_SAMPLE_RATE: '1' };
+    const own = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: uniqueId('outage'),
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '100000',
+      RECONCILE_SECONDS: '1',
+      PREDICT_TIMEOUT_MS: String(BUDGET_MS),
+      PREDICTION_LOG_SAMPLE_RATE: '1',
+    };
     const port = await freePort();
     const a = startApp('api-outage', 'api', { ...own, API_PORT: String(port) });
     procs.push(a, startApp('worker-outage', 'worker', own));
@@ -45,16 +53,27 @@ describe('a Redis outage under load', () => {
     const results: { status: number | string; ms: number; phase: string }[] = [];
     let phase = 'before';
     const stopAt = Date.now() + 18_000;
-    const load = Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
-    }));
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < stopAt) results.push({ ...(await postJson(url, agent, token, body)), phase });
+      }),
+    );
 
     await new Promise((r) => setTimeout(r, 2_000));
     await redis.stop();
     phase = 'down';
     await new Promise((r) => setTimeout(r, 1_000));
     const n = 2_000;
-    const job = { id: await submitBatchJob(api, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n), 'during-outage.csv'), status: 'queued' };
+    const job = {
+      id: await submitBatchJob(
+        api,
+        token,
+        { model, output: { columns: 'id', idColumn: 'id' } },
+        irisCsv(n),
+        'during-outage.csv',
+      ),
+      status: 'queued',
+    };
     const ready = await call(api, 'GET', '/readyz');
     assert.equal(ready.status, 200, 'serving readiness does not depend on Redis');
     assert.equal(ready.json.checks.redis.ok, false);
@@ -69,7 +88,9 @@ describe('a Redis outage under load', () => {
     const times = results.map((r) => r.ms).sort((a, b) => a - b);
     const slowest = times[times.length - 1]!;
     const p99 = times[Math.floor(times.length * 0.99)]!;
-    console.log(`redis outage: ${results.length} predictions (${down.length} while down), ${failed.length} not 200, p99 ${p99.toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`);
+    console.log(
+      `redis outage: ${results.length} predictions (${down.length} while down), ${failed.length} not 200, p99 ${p99.toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`,
+    );
     assert.ok(down.length > 20, `only ${down.length} predictions while Redis was down`);
     assert.deepEqual(failed.slice(0, 5), [], 'every prediction answered 200');
     // Nothing waits on Redis (before, a request touching it waited for good): the slowest is the budget plus what

@@ -16,7 +16,11 @@ interface Supervised {
   readonly restarts: number;
   stop(timeoutMs?: number): Promise<void>;
 }
-type Launch = (name: string, args: string[], opts: { env?: Record<string, string>; quiet?: boolean; restart?: boolean }) => Supervised;
+type Launch = (
+  name: string,
+  args: string[],
+  opts: { env?: Record<string, string>; quiet?: boolean; restart?: boolean },
+) => Supervised;
 const { launch } = (await import(pathToFileURL(path.resolve('scripts/platform.mjs')).href)) as { launch: Launch };
 
 /**
@@ -26,7 +30,15 @@ const { launch } = (await import(pathToFileURL(path.resolve('scripts/platform.mj
  */
 describe('the supervised worker SIGKILLed mid 2M-row job', () => {
   const prefix = uniqueId('supervised');
-  const own = { REDIS_PREFIX: prefix, BATCH_CHUNK_ROWS: '50000', WORKER_LOCK_MS: '2000', WORKER_METRICS_PORT: '0', API_PROCESSES: '1', LOG_LEVEL: 'warn', LOG_FILE: '' };
+  const own = {
+    REDIS_PREFIX: prefix,
+    BATCH_CHUNK_ROWS: '50000',
+    WORKER_LOCK_MS: '2000',
+    WORKER_METRICS_PORT: '0',
+    API_PROCESSES: '1',
+    LOG_LEVEL: 'warn',
+    LOG_FILE: '',
+  };
   let api: AppProcess;
   let worker: Supervised;
   let base = '';
@@ -35,7 +47,12 @@ describe('the supervised worker SIGKILLed mid 2M-row job', () => {
   before(async () => {
     model = (await registerFixture(env.apiUrl, token, 'iris_logreg')).model;
     const port = await freePort();
-    api = startApp('api-supervised', 'api', { ...own, API_PORT: String(port), RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
+    api = startApp('api-supervised', 'api', {
+      ...own,
+      API_PORT: String(port),
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '100000',
+    });
     base = `http://127.0.0.1:${port}`;
     await waitReady(`${base}/readyz`, api);
     worker = launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env: own, quiet: true, restart: true });
@@ -57,7 +74,10 @@ describe('the supervised worker SIGKILLed mid 2M-row job', () => {
     writeFileSync(file, `${lines.join('\n')}\n`);
     lines.length = 0;
 
-    const submitted = await http(base, 'POST', '/v1/jobs', { token, body: { model, inputUri: pathToFileURL(file).href, output: { columns: 'id', idColumn: 'id' } } });
+    const submitted = await http(base, 'POST', '/v1/jobs', {
+      token,
+      body: { model, inputUri: pathToFileURL(file).href, output: { columns: 'id', idColumn: 'id' } },
+    });
     assert.equal(submitted.status, 202, submitted.text);
     const readJob = async () => (await http(base, 'GET', `/v1/jobs/${submitted.json.id}`, { token })).json;
 
@@ -80,7 +100,8 @@ describe('the supervised worker SIGKILLed mid 2M-row job', () => {
     assert.ok(seen.status === 'running' && seen.rowsIn < n, `job at the kill: ${seen.status} ${seen.rowsIn}`);
     const first = worker.child.pid;
     worker.child.kill('SIGKILL');
-    for (let i = 0; i < 200 && !(worker.restarts === 1 && worker.child.pid !== first); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(worker.restarts === 1 && worker.child.pid !== first); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.equal(worker.restarts, 1, 'the supervisor started the worker again');
     assert.notEqual(worker.child.pid, first);
 
@@ -102,7 +123,9 @@ describe('the supervised worker SIGKILLed mid 2M-row job', () => {
     }
     assert.equal(count - 1, n, 'output rows');
     assert.equal(ids.size, n, 'every input row exactly once');
-    console.log(`supervised kill: worker restarted once; ${n} rows out; ${statuses.length} predictions meanwhile, ${statuses.filter((s) => s !== 200).length} not 200`);
+    console.log(
+      `supervised kill: worker restarted once; ${n} rows out; ${statuses.length} predictions meanwhile, ${statuses.filter((s) => s !== 200).length} not 200`,
+    );
     assert.deepEqual([...new Set(statuses)], [200], 'the api answered throughout');
   });
 });

@@ -24,7 +24,9 @@ const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin', origin: apiUrl };
 function call(method: string, path: string, auth: Auth, body?: unknown) {
   const hasBody = ['POST', 'PUT', 'PATCH'].includes(method);
   return http(apiUrl, method, path, {
-    ...auth, headers: auth.cookie ? SAME_ORIGIN : {}, body: hasBody ? (body ?? {}) : undefined,
+    ...auth,
+    headers: auth.cookie ? SAME_ORIGIN : {},
+    body: hasBody ? (body ?? {}) : undefined,
   });
 }
 
@@ -38,7 +40,10 @@ const allowedFor = (status: number) => status !== 401 && status !== 403;
 
 async function laneCount(): Promise<number> {
   const text = (await http(apiUrl, 'GET', '/metrics', { token: admin })).text;
-  return [...text.matchAll(/^modelyard_fast_lane_requests_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  return [...text.matchAll(/^modelyard_fast_lane_requests_total\{[^}]*\} (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
 }
 
 describe('authorization matrix over the real HTTP server (fast lane included)', () => {
@@ -50,14 +55,22 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
     const doc = (await http(apiUrl, 'GET', '/docs/openapi.json')).json;
     for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
-        operations.push({ method: method.toUpperCase(), path, permission: op['x-modelyard-permission'], isPublic: op['x-modelyard-public'] === true });
+        operations.push({
+          method: method.toUpperCase(),
+          path,
+          permission: op['x-modelyard-permission'],
+          isPublic: op['x-modelyard-public'] === true,
+        });
       }
     }
     // Logging out (a public route) would end nothing here, but the matrix must not sign its own sessions out.
     operations = operations.filter((o) => o.path !== '/v1/auth/logout');
     for (const role of ROLES) {
       const email = uniqueEmail(role);
-      const created = await http(apiUrl, 'POST', '/v1/users', { token: admin, body: { email, password: TEST_PASSWORD, role } });
+      const created = await http(apiUrl, 'POST', '/v1/users', {
+        token: admin,
+        body: { email, password: TEST_PASSWORD, role },
+      });
       assert.equal(created.status, 201, created.text);
       const login = await http(apiUrl, 'POST', '/v1/auth/login', { body: { email, password: TEST_PASSWORD } });
       assert.equal(login.status, 200, login.text);
@@ -90,7 +103,8 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
       const rule = PERMISSIONS[op.permission!];
       for (const role of ROLES) {
         const r = await call(op.method, url(op.path), { cookie: sessions.get(role)! });
-        if (roleRank(role) >= roleRank(rule.role)) assert.ok(allowedFor(r.status), `${role} on ${op.method} ${op.path}: ${r.status} ${r.text}`);
+        if (roleRank(role) >= roleRank(rule.role))
+          assert.ok(allowedFor(r.status), `${role} on ${op.method} ${op.path}: ${r.status} ${r.text}`);
         else assert.equal(r.status, 403, `${role} on ${op.method} ${op.path}: ${r.status}`);
       }
     }
@@ -102,7 +116,8 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
       for (const scope of SCOPES) {
         const r = await call(op.method, url(op.path), { token: keys.get(scope)! });
         const allowed = rule.scopes.length === 0 || (rule.scopes as readonly Scope[]).includes(scope);
-        if (allowed) assert.ok(allowedFor(r.status), `scope ${scope} on ${op.method} ${op.path}: ${r.status} ${r.text}`);
+        if (allowed)
+          assert.ok(allowedFor(r.status), `scope ${scope} on ${op.method} ${op.path}: ${r.status} ${r.text}`);
         else assert.equal(r.status, 403, `scope ${scope} on ${op.method} ${op.path}: ${r.status}`);
       }
     }
@@ -127,8 +142,18 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
         tfs: { instances: [values] },
         mlflow: { dataframe_split: { columns: s.feature_names, data: [values] } },
       };
-      const fill = (t: string) => t.replace('{name}', model).replace('{version}', String(version)).replace(/\{(alias|label)\}/, alias);
-      const post = (template: string, body: unknown, lane = true) => ({ method: 'POST', path: fill(template), template, body, lane });
+      const fill = (t: string) =>
+        t
+          .replace('{name}', model)
+          .replace('{version}', String(version))
+          .replace(/\{(alias|label)\}/, alias);
+      const post = (template: string, body: unknown, lane = true) => ({
+        method: 'POST',
+        path: fill(template),
+        template,
+        body,
+        lane,
+      });
       const get = (template: string) => ({ method: 'GET', path: fill(template), template, lane: false });
       predictRoutes = [
         post('/v1/models/{name}/predict', bodies.modelyard),
@@ -141,9 +166,13 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
         post('/v1/models/{name}/labels/{label}:predict', bodies.tfs),
         post('/v1/models/{name}/invocations', bodies.mlflow),
         post('/v1/models/{name}/predict:async', bodies.modelyard, false),
-        get('/v2/models/{name}'), get('/v2/models/{name}/versions/{version}'), get('/v2/models/{name}/ready'),
-        get('/v2/models/{name}/versions/{version}/ready'), get('/v1/models/{name}/labels/{label}'),
-        get('/v1/models/{name}/metadata'), get('/v1/models/{name}/versions/{version}/metadata'),
+        get('/v2/models/{name}'),
+        get('/v2/models/{name}/versions/{version}'),
+        get('/v2/models/{name}/ready'),
+        get('/v2/models/{name}/versions/{version}/ready'),
+        get('/v1/models/{name}/labels/{label}'),
+        get('/v1/models/{name}/metadata'),
+        get('/v1/models/{name}/versions/{version}/metadata'),
       ];
     });
 
@@ -152,7 +181,9 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
 
     it('covers every route the OpenAPI document guards with the predict permission', () => {
       const covered = new Set(predictRoutes.map((r) => `${r.method} ${r.template}`));
-      const missing = predictOps().map((o) => `${o.method} ${o.path}`).filter((o) => !covered.has(o));
+      const missing = predictOps()
+        .map((o) => `${o.method} ${o.path}`)
+        .filter((o) => !covered.has(o));
       assert.deepEqual(missing, [], 'predict routes without a real-model case here');
     });
 
@@ -162,7 +193,11 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
         const res = await call(r.method, r.path, { token: keys.get('predict')! }, r.body);
         assert.ok(answer(res), `${r.method} ${r.path}: ${res.status} ${res.text}`);
       }
-      assert.equal(await laneCount() - before, predictRoutes.filter((r) => r.lane).length, 'requests the fast lane answered');
+      assert.equal(
+        (await laneCount()) - before,
+        predictRoutes.filter((r) => r.lane).length,
+        'requests the fast lane answered',
+      );
     });
 
     it('answers a session of every role on every route', async () => {
@@ -192,7 +227,11 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
         const res = await call(r.method, r.path, { token: other }, r.body);
         assert.equal(res.status, 403, `${r.method} ${r.path}: ${res.status} ${res.text}`);
       }
-      assert.equal(await laneCount() - before, predictRoutes.filter((r) => r.lane).length, 'refusals the fast lane answered');
+      assert.equal(
+        (await laneCount()) - before,
+        predictRoutes.filter((r) => r.lane).length,
+        'refusals the fast lane answered',
+      );
     });
 
     it('refuses expired, revoked and disabled-owner keys (401) on every route', async () => {
@@ -206,10 +245,17 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
       }
       const rv = await http(apiUrl, 'POST', `/v1/api-keys/${revoked.id}/revoke`, { token: admin });
       assert.ok(rv.status < 300, rv.text);
-      const dis = await http(apiUrl, 'PATCH', `/v1/service-accounts/${disabled.serviceAccountId}`, { token: admin, body: { disabled: true } });
+      const dis = await http(apiUrl, 'PATCH', `/v1/service-accounts/${disabled.serviceAccountId}`, {
+        token: admin,
+        body: { disabled: true },
+      });
       assert.equal(dis.status, 200, dis.text);
       await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiring.expiresAt!) - Date.now()) + 200));
-      for (const [what, k] of [['expired', expiring], ['revoked', revoked], ['disabled-owner', disabled]] as const) {
+      for (const [what, k] of [
+        ['expired', expiring],
+        ['revoked', revoked],
+        ['disabled-owner', disabled],
+      ] as const) {
         for (const r of predictRoutes) {
           const res = await call(r.method, r.path, { token: k.secret }, r.body);
           assert.equal(res.status, 401, `${what} key on ${r.method} ${r.path}: ${res.status} ${res.text}`);
@@ -217,14 +263,24 @@ describe('authorization matrix over the real HTTP server (fast lane included)', 
       }
     });
   });
-
 });
 
 /** A service account (admin role, so any scope fits) holding one key. */
 async function keyFor(scopes: Scope[], extra: Record<string, unknown> = {}) {
-  const sa = await http(apiUrl, 'POST', '/v1/service-accounts', { token: admin, body: { name: uniqueId('sa'), role: 'admin' } });
+  const sa = await http(apiUrl, 'POST', '/v1/service-accounts', {
+    token: admin,
+    body: { name: uniqueId('sa'), role: 'admin' },
+  });
   assert.equal(sa.status, 201, sa.text);
-  const key = await http(apiUrl, 'POST', '/v1/api-keys', { token: admin, body: { name: 'matrix', scopes, serviceAccountId: sa.json.id, ...extra } });
+  const key = await http(apiUrl, 'POST', '/v1/api-keys', {
+    token: admin,
+    body: { name: 'matrix', scopes, serviceAccountId: sa.json.id, ...extra },
+  });
   assert.equal(key.status, 201, key.text);
-  return { secret: key.json.secret as string, id: key.json.apiKey.id as string, serviceAccountId: sa.json.id as string, expiresAt: key.json.apiKey.expiresAt as string | null };
+  return {
+    secret: key.json.secret as string,
+    id: key.json.apiKey.id as string,
+    serviceAccountId: sa.json.id as string,
+    expiresAt: key.json.apiKey.expiresAt as string | null,
+  };
 }

@@ -60,8 +60,13 @@ describe('floods: random API keys', () => {
   it('costs about no Postgres queries per refused request, and serves a good key from its cache', async (t) => {
     const body = JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) });
     const port = Number(new URL(api.url).port);
-    const predict = (key: string) => rawRequest('POST', `/v1/models/${model}/predict`,
-      { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body);
+    const predict = (key: string) =>
+      rawRequest(
+        'POST',
+        `/v1/models/${model}/predict`,
+        { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      );
     const warm = await flood(port, () => predict(goodKey), { connections: 1, depth: 1, ms: 10_000, max: 1 });
     assert.deepEqual([...warm.statuses.keys()], [200]); // the good key is cached from here on
     const prefix = goodKey.split('_')[1]!;
@@ -69,10 +74,14 @@ describe('floods: random API keys', () => {
     const forged = Array.from({ length: 20 }, () => `my_${prefix}_${randomText(40)}`);
     const token = (i: number) => {
       switch (i % 4) {
-        case 0: return randomText(16 + (i % 480), `${ALNUM}-._~`); // no key's shape, or a foreign one of no prefix
-        case 1: return `my_${randomText(8, LOWER)}_${randomText(40)}`; // a key's shape, no such prefix
-        case 2: return forged[(i >> 2) % forged.length]!;
-        default: return `my_${randomText(30)}`;
+        case 0:
+          return randomText(16 + (i % 480), `${ALNUM}-._~`); // no key's shape, or a foreign one of no prefix
+        case 1:
+          return `my_${randomText(8, LOWER)}_${randomText(40)}`; // a key's shape, no such prefix
+        case 2:
+          return forged[(i >> 2) % forged.length]!;
+        default:
+          return `my_${randomText(30)}`;
       }
     };
     await sleep(STATS_LAG_MS);
@@ -83,9 +92,14 @@ describe('floods: random API keys', () => {
 
     const started = Date.now();
     const [bad, ok] = await Promise.all([
-      flood(port, (i) => (i % 5 === 4
-        ? rawRequest('GET', '/v1/me', { authorization: `Bearer ${token(i)}` }) // the framework's guard
-        : predict(token(i))), { connections: 8, depth: 8, ms: 10_000, max: 500_000 }),
+      flood(
+        port,
+        (i) =>
+          i % 5 === 4
+            ? rawRequest('GET', '/v1/me', { authorization: `Bearer ${token(i)}` }) // the framework's guard
+            : predict(token(i)),
+        { connections: 8, depth: 8, ms: 10_000, max: 500_000 },
+      ),
       flood(port, () => predict(goodKey), { connections: 1, depth: 1, ms: 10_000, max: 100_000 }),
     ]);
     const seconds = (Date.now() - started) / 1000;
@@ -94,10 +108,12 @@ describe('floods: random API keys', () => {
     await sleep(STATS_LAG_MS);
     const scans = (await apiKeyScans(db)) - scansBefore;
     const refused = bad.statuses.get(401) ?? 0;
-    t.diagnostic(`random-key flood: ${bad.n} requests in ${seconds.toFixed(1)} s (${statusLine(bad.statuses)}); `
-      + `Postgres scans of ApiKey ${scans} = ${(scans / refused).toFixed(4)} per refused request; `
-      + `key lookups ${looked} `
-      + `(${forged.length} forged secrets of a real prefix); good key: ${ok.n} requests, ${statusLine(ok.statuses)}`);
+    t.diagnostic(
+      `random-key flood: ${bad.n} requests in ${seconds.toFixed(1)} s (${statusLine(bad.statuses)}); ` +
+        `Postgres scans of ApiKey ${scans} = ${(scans / refused).toFixed(4)} per refused request; ` +
+        `key lookups ${looked} ` +
+        `(${forged.length} forged secrets of a real prefix); good key: ${ok.n} requests, ${statusLine(ok.statuses)}`,
+    );
     assert.equal(refused, bad.n, statusLine(bad.statuses));
     assert.ok(refused > 400, `only ${refused} requests in the flood`);
     assert.deepEqual([...ok.statuses.keys()], [200]);
@@ -126,9 +142,11 @@ describe('floods: random API keys', () => {
         resolve(got);
       });
       s.on('error', reject);
-      s.write(`POST /v1/models/${model}/predict HTTP/1.1\r\nhost: 127.0.0.1\r\n`
-        + `authorization: Bearer my_${randomText(8, LOWER)}_${randomText(40)}\r\n`
-        + 'content-type: application/json\r\ncontent-length: 1000000\r\n\r\n{"payload": [');
+      s.write(
+        `POST /v1/models/${model}/predict HTTP/1.1\r\nhost: 127.0.0.1\r\n` +
+          `authorization: Bearer my_${randomText(8, LOWER)}_${randomText(40)}\r\n` +
+          'content-type: application/json\r\ncontent-length: 1000000\r\n\r\n{"payload": [',
+      );
     });
     assert.match(answer, /^HTTP\/1\.1 401 /, `answer before the body: ${JSON.stringify(answer.slice(0, 200))}`);
   });

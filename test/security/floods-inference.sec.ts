@@ -33,7 +33,7 @@ describe('floods: a burst beyond inference capacity', () => {
     await api?.proc.kill();
   });
 
-  it('runs about a budget\'s worth of a 300-request burst and answers the rest 503 at their deadline', async (t) => {
+  it("runs about a budget's worth of a 300-request burst and answers the rest 503 at their deadline", async (t) => {
     const metric = async (name: string, ...having: string[]) =>
       metricSum(await metricsText(api.url, env.adminApiKey), name, ...having);
     const runs = () => metric('modelyard_inference_duration_seconds_count', `model="${model}"`);
@@ -48,10 +48,12 @@ describe('floods: a burst beyond inference capacity', () => {
     const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
     const request = rawRequest('POST', `/v1/models/${model}/predict`, headers, JSON.stringify(row));
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const a = await conns[i % conns.length]!.send(request);
-      return { ...a, ms: performance.now() - started };
-    }));
+    const answers = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const a = await conns[i % conns.length]!.send(request);
+        return { ...a, ms: performance.now() - started };
+      }),
+    );
     for (const c of conns) c.close();
     const burstMs = performance.now() - started;
     // Runs that were already going finish; give them a moment before counting.
@@ -60,12 +62,21 @@ describe('floods: a burst beyond inference capacity', () => {
     const droppedRuns = (await dropped()) - droppedBefore;
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-    const late = answers.filter((a) => a.status === 503).map((a) => a.ms).sort((a, b) => a - b);
-    t.diagnostic(`burst of ${n} at once, MAX_INFLIGHT_RUNS=1, PREDICT_TIMEOUT_MS=300, ~30 ms per run: `
-      + `${statusLine(statuses)} in `
-      + `${burstMs.toFixed(0)} ms; runs executed ${executed}, dropped unstarted ${droppedRuns}; 503s answered after `
-      + `p50 ${percentile(late, 50)?.toFixed(0)} ms, max ${late.at(-1)?.toFixed(0)} ms`);
-    assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 503), [], statusLine(statuses));
+    const late = answers
+      .filter((a) => a.status === 503)
+      .map((a) => a.ms)
+      .sort((a, b) => a - b);
+    t.diagnostic(
+      `burst of ${n} at once, MAX_INFLIGHT_RUNS=1, PREDICT_TIMEOUT_MS=300, ~30 ms per run: ` +
+        `${statusLine(statuses)} in ` +
+        `${burstMs.toFixed(0)} ms; runs executed ${executed}, dropped unstarted ${droppedRuns}; 503s answered after ` +
+        `p50 ${percentile(late, 50)?.toFixed(0)} ms, max ${late.at(-1)?.toFixed(0)} ms`,
+    );
+    assert.deepEqual(
+      [...statuses.keys()].filter((s) => s !== 200 && s !== 503),
+      [],
+      statusLine(statuses),
+    );
     assert.ok((statuses.get(503) ?? 0) > n / 2, statusLine(statuses));
     assert.match(answers.find((a) => a.status === 503)!.body, /longer than its 300 ms budget/);
     // Only about a budget's worth (plus what was going) ran; every other request was dropped before it started.

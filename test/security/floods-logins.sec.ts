@@ -48,31 +48,46 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
   it('keeps prediction p99 at c=8 within 2x of a quiet run, with no 5xx, during 10 s of 200 logins/s', async (t) => {
     const port = Number(new URL(api.url).port);
     const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
-    const request = rawRequest('POST', `/v1/models/${model}/predict`, headers,
-      JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) }));
+    const request = rawRequest(
+      'POST',
+      `/v1/models/${model}/predict`,
+      headers,
+      JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) }),
+    );
     const predictions = (ms: number) => flood(port, () => request, { connections: 8, depth: 1, ms, max: 1_000_000 });
     await predictions(1000); // warm-up
     // Quiet runs before and after the flood: its background load drifts.
     const before = await predictions(5000);
     const [flooded, { statuses: logins, refusal }] = await Promise.all([
-      predictions(10_000), loginFlood(port, 200, 10_000),
+      predictions(10_000),
+      loginFlood(port, 200, 10_000),
     ]);
     const after = await predictions(5000);
     // The p99 compared is the median of each second's p99: a few seconds of someone else's load on this shared
     // box (quiet or not) do not decide it, while a flood that slows predictions does so every second.
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const p99 = (...rs: FloodResult[]) => median(rs.flatMap((r) => r.perSecond.map((s) => percentile(s, 99))));
-    const summary = (r: FloodResult) => `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, `
-      + `p99 ${percentile(r.latencies, 99).toFixed(2)} ms (median of each second's ${p99(r).toFixed(2)} ms; `
-      + `${statusLine(r.statuses)})`;
+    const summary = (r: FloodResult) =>
+      `${r.n} requests, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, ` +
+      `p99 ${percentile(r.latencies, 99).toFixed(2)} ms (median of each second's ${p99(r).toFixed(2)} ms; ` +
+      `${statusLine(r.statuses)})`;
     const quiet99 = p99(before, after);
     t.diagnostic(`predictions at c=8, quiet before: ${summary(before)}; quiet after: ${summary(after)}`);
-    t.diagnostic(`predictions at c=8 during 10 s of 200 logins/s: ${summary(flooded)}; `
-      + `p99 ${(p99(flooded) / quiet99).toFixed(2)}x quiet (${quiet99.toFixed(2)} ms, median of each quiet second's)`);
+    t.diagnostic(
+      `predictions at c=8 during 10 s of 200 logins/s: ${summary(flooded)}; ` +
+        `p99 ${(p99(flooded) / quiet99).toFixed(2)}x quiet (${quiet99.toFixed(2)} ms, median of each quiet second's)`,
+    );
     t.diagnostic(`logins: ${JSON.stringify(logins)}`);
     for (const r of [before, flooded, after]) assert.deepEqual([...r.statuses.keys()], [200], statusLine(r.statuses));
-    assert.equal(Object.values(logins).reduce((a, b) => a + b, 0), 2000);
-    assert.deepEqual(Object.keys(logins).filter((s) => s !== '401' && s !== '429'), [], JSON.stringify(logins));
+    assert.equal(
+      Object.values(logins).reduce((a, b) => a + b, 0),
+      2000,
+    );
+    assert.deepEqual(
+      Object.keys(logins).filter((s) => s !== '401' && s !== '429'),
+      [],
+      JSON.stringify(logins),
+    );
     // A refusal is the usual JSON error, with Retry-After and the request id.
     assert.equal(JSON.parse(refusal!.body).error.code, 'RATE_LIMITED', refusal!.body);
     assert.match(refusal!.head, /\r\nretry-after: [1-9]/i);

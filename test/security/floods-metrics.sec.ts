@@ -30,17 +30,26 @@ describe('floods: metric series', () => {
     const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
     // A quarter through the framework (a query string makes the fast lane step aside), the rest through the lane.
     const path = (i: number) => `/v1/models/${uniqueId('nobody')}/predict${i % 4 === 3 ? '?via=framework' : ''}`;
-    const r = await flood(Number(new URL(api.url).port), (i) => rawRequest('POST', path(i), headers, body),
-      { connections: 8, depth: 8, ms: 120_000, max: 10_000 });
+    const r = await flood(Number(new URL(api.url).port), (i) => rawRequest('POST', path(i), headers, body), {
+      connections: 8,
+      depth: 8,
+      ms: 120_000,
+      max: 10_000,
+    });
     const text = await metricsText(api.url, env.adminApiKey);
     const series = seriesOf(text);
-    t.diagnostic(`${r.n} requests to unknown model names (${statusLine(r.statuses)}): request series ${before} before, `
-      + `${series.length} after; /metrics is ${text.length} bytes, ${text.split('\n').length} lines`);
+    t.diagnostic(
+      `${r.n} requests to unknown model names (${statusLine(r.statuses)}): request series ${before} before, ` +
+        `${series.length} after; /metrics is ${text.length} bytes, ${text.split('\n').length} lines`,
+    );
     assert.equal(r.n, 10_000);
     assert.deepEqual([...r.statuses.keys()], [404]);
     // One series (both paths have the same route label), under one fixed model label.
     assert.ok(series.length - before <= 2, series.join('\n'));
-    assert.ok(series.some((l) => l.includes('model="(unknown)"') && l.includes('status="404"')), series.join('\n'));
+    assert.ok(
+      series.some((l) => l.includes('model="(unknown)"') && l.includes('status="404"')),
+      series.join('\n'),
+    );
     assert.ok(!text.includes('model="nobody'), 'no series is named after a name from a URL');
   });
 
@@ -53,8 +62,14 @@ describe('floods: metric series', () => {
     const naming = async () =>
       (await metricsText(api.url, env.adminApiKey)).split('\n').filter((l) => l.includes(`model="${model}"`));
     const withModel = await naming();
-    assert.ok(withModel.some((l) => l.startsWith(REQUEST_SERIES)), withModel.join('\n'));
-    assert.ok(withModel.some((l) => l.startsWith('modelyard_inference_duration_seconds_count{')), withModel.join('\n'));
+    assert.ok(
+      withModel.some((l) => l.startsWith(REQUEST_SERIES)),
+      withModel.join('\n'),
+    );
+    assert.ok(
+      withModel.some((l) => l.startsWith('modelyard_inference_duration_seconds_count{')),
+      withModel.join('\n'),
+    );
     // Through this process (its Redis prefix is its own, so it hears only its own registry changes).
     const del = await http(api.url, 'DELETE', `/v1/models/${model}`, { token: env.adminApiKey });
     assert.ok(del.status < 300, del.text);

@@ -11,7 +11,8 @@ import { records, registerFixture, samples } from '../support/fixtures.js';
  * fast lane (API keys) and the framework path (sessions) are covered.
  */
 const env = e2eEnv();
-const admin = (method: string, path: string, body?: unknown) => http(env.apiUrl, method, path, { token: env.adminApiKey, body });
+const admin = (method: string, path: string, body?: unknown) =>
+  http(env.apiUrl, method, path, { token: env.adminApiKey, body });
 const body = { payload: records(samples('iris_logreg')).slice(0, 1) };
 
 async function keyFor(role: string, scopes: string[]): Promise<string> {
@@ -26,7 +27,9 @@ async function sessionOf(role: string): Promise<string> {
   const name = uniqueId(role.slice(0, 4));
   const user = { email: `${name}@test.modelyard.local`, name, password: `${role}-pw-${name}`, role };
   assert.equal((await admin('POST', '/v1/users', user)).status, 201);
-  const login = await http(env.apiUrl, 'POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
+  const login = await http(env.apiUrl, 'POST', '/v1/auth/login', {
+    body: { email: user.email, password: user.password },
+  });
   assert.equal(login.status, 200, login.text);
   return login.headers.get('set-cookie')!.split(';')[0]!;
 }
@@ -45,17 +48,31 @@ describe('explicit-version predictions', () => {
   });
 
   it('refuses a predict key a version in no stage with 403 and says which scope it needs (fast lane)', async () => {
-    const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, { token: predictKey, body });
+    const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, {
+      token: predictKey,
+      body,
+    });
     assert.equal(r.status, 403, r.text);
-    assert.match(r.json.error.message, new RegExp(`^Version ${loose} of ${model} is in no stage \\(Staging or Production\\) and behind no alias or deployment; calling it by number needs the predict:any-version scope`));
+    assert.match(
+      r.json.error.message,
+      new RegExp(
+        `^Version ${loose} of ${model} is in no stage \\(Staging or Production\\) and behind no alias or deployment; calling it by number needs the predict:any-version scope`,
+      ),
+    );
     const prod = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/1/predict`, { token: predictKey, body });
     assert.equal(prod.status, 200, `the Production version by number still answers: ${prod.text}`);
   });
 
   it('refuses it to a viewer session too (framework path), and serves it to a scientist session', async () => {
-    const viewer = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, { cookie: await sessionOf('viewer'), body });
+    const viewer = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, {
+      cookie: await sessionOf('viewer'),
+      body,
+    });
     assert.equal(viewer.status, 403, viewer.text);
-    const scientist = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, { cookie: await sessionOf('scientist'), body });
+    const scientist = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, {
+      cookie: await sessionOf('scientist'),
+      body,
+    });
     assert.equal(scientist.status, 200, scientist.text);
   });
 
@@ -71,21 +88,32 @@ describe('explicit-version predictions', () => {
     // Every api process re-reads the model when the registry changes; give it a moment.
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = (await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, { token: predictKey, body })).status;
+      status = (
+        await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, { token: predictKey, body })
+      ).status;
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(status, 200);
-    const viaAlias = await http(env.apiUrl, 'POST', `/v1/models/${model}/aliases/candidate/predict`, { token: predictKey, body });
+    const viaAlias = await http(env.apiUrl, 'POST', `/v1/models/${model}/aliases/candidate/predict`, {
+      token: predictKey,
+      body,
+    });
     assert.equal(viaAlias.status, 200, viaAlias.text);
 
-    const staged = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg', { model, promote: false })).version;
-    const refused = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, { token: predictKey, body });
+    const staged = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg', { model, promote: false }))
+      .version;
+    const refused = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, {
+      token: predictKey,
+      body,
+    });
     assert.equal(refused.status, 403, refused.text);
     const stage = await admin('POST', `/v1/models/${model}/versions/${staged}/stage`, { stage: 'Staging' });
     assert.equal(stage.status, 200, stage.text);
     status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = (await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, { token: predictKey, body })).status;
+      status = (
+        await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${staged}/predict`, { token: predictKey, body })
+      ).status;
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(status, 200, 'a Staging version by number');

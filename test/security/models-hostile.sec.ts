@@ -25,17 +25,30 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'modelyard-hostile-'));
 
 /** Everything the platform answered during this test, for the leak check at the end. */
 const answers: string[] = [];
-const record = (what: string, text: string) => { answers.push(`${what}: ${text}`); return text; };
+const record = (what: string, text: string) => {
+  answers.push(`${what}: ${text}`);
+  return text;
+};
 
 function cli(args: string[], key: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.resolve('apps/cli/bin/modelyard.js'), ...args], {
-      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: key },
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        MODELYARD_URL: env.apiUrl,
+        MODELYARD_API_KEY: key,
+      },
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('close', (code) => {
       record(`cli ${args.join(' ')}`, stdout + stderr);
       resolve({ code, stdout, stderr });
@@ -49,12 +62,33 @@ function rowsFile(rows: unknown[]): string {
   return file;
 }
 
-interface Case { file: string; rows?: unknown[]; reason: RegExp }
+interface Case {
+  file: string;
+  rows?: unknown[];
+  reason: RegExp;
+}
 const CASES: Case[] = [
-  { file: 'external-cwd', rows: [[0]], reason: /^The model references external data \(.*initializer "W" at location "(\.data\/hostile-canary\.txt|<path>)"\); external data is not accepted: upload a self-contained model/ },
-  { file: 'external-absolute', rows: [[0]], reason: /^The model references external data \(.*"(\/etc\/hostname|<path>)"\)/ },
-  { file: 'external-dotdot', rows: [[0]], reason: /^The model references external data \(.*"((\.\.\/)+etc\/hostname|<path>)"\)/ },
-  { file: 'external-subgraph', rows: [[true]], reason: /^The model references external data \(.*then_branch.*"(\.data\/hostile-canary\.txt|<path>)"\)/ },
+  {
+    file: 'external-cwd',
+    rows: [[0]],
+    reason:
+      /^The model references external data \(.*initializer "W" at location "(\.data\/hostile-canary\.txt|<path>)"\); external data is not accepted: upload a self-contained model/,
+  },
+  {
+    file: 'external-absolute',
+    rows: [[0]],
+    reason: /^The model references external data \(.*"(\/etc\/hostname|<path>)"\)/,
+  },
+  {
+    file: 'external-dotdot',
+    rows: [[0]],
+    reason: /^The model references external data \(.*"((\.\.\/)+etc\/hostname|<path>)"\)/,
+  },
+  {
+    file: 'external-subgraph',
+    rows: [[true]],
+    reason: /^The model references external data \(.*then_branch.*"(\.data\/hostile-canary\.txt|<path>)"\)/,
+  },
   { file: 'bomb-packed-int64', reason: /^onnxruntime could not load the model: .*/ },
   { file: 'bomb-many-nodes', reason: /more than 1000000 nested records; it is refused as a protobuf bomb/ },
   { file: 'bomb-deep-nesting', reason: /nests more than 64 levels deep; it is refused as a protobuf bomb/ },
@@ -67,22 +101,41 @@ const CASES: Case[] = [
 describe('hostile models (registered through the CLI)', () => {
   let key: string;
   let good: { model: string; version: number };
-  const results: { file: string; model: string; version?: number; status?: string; reason?: string; exit?: number | null }[] = [];
+  const results: {
+    file: string;
+    model: string;
+    version?: number;
+    status?: string;
+    reason?: string;
+    exit?: number | null;
+  }[] = [];
 
   before(async () => {
     mkdirSync(path.dirname(CANARY_FILE), { recursive: true });
     writeFileSync(CANARY_FILE, canary);
-    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('hostile-ci'), role: 'scientist' } });
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: uniqueId('hostile-ci'), role: 'scientist' },
+    });
     assert.equal(sa.status, 201, sa.text);
-    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'ci', scopes: ['models:read', 'models:write', 'predict'], serviceAccountId: sa.json.id } });
+    const k = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+      token: env.adminApiKey,
+      body: { name: 'ci', scopes: ['models:read', 'models:write', 'predict'], serviceAccountId: sa.json.id },
+    });
     assert.equal(k.status, 201, k.text);
     key = k.json.secret;
     // A good model in Production before the attack, which must keep answering through it.
     const model = uniqueId('hostile-good');
-    const r = await cli(['register', '--model', model, '--file', path.join(FIXTURES_DIR, 'iris_logreg/model.onnx'), '--wait', '--json'], key);
+    const r = await cli(
+      ['register', '--model', model, '--file', path.join(FIXTURES_DIR, 'iris_logreg/model.onnx'), '--wait', '--json'],
+      key,
+    );
     assert.equal(r.code, 0, r.stderr);
     good = { model, version: (JSON.parse(r.stdout) as { version: number }).version };
-    const p = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${good.version}/stage`, { token: env.adminApiKey, body: { stage: 'Production' } });
+    const p = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${good.version}/stage`, {
+      token: env.adminApiKey,
+      body: { stage: 'Production' },
+    });
     assert.equal(p.status, 200, p.text);
   });
 
@@ -92,16 +145,34 @@ describe('hostile models (registered through the CLI)', () => {
   });
 
   it('fails every hostile model with a clear reason', async () => {
-    await Promise.all(CASES.map(async (c) => {
-      const model = uniqueId(`hostile-${c.file}`);
-      const args = ['register', '--model', model, '--file', path.join(HOSTILE, `${c.file}.onnx`), '--wait', '--timeout', '240'];
-      const r = await cli(c.rows ? [...args, '--sample-input', rowsFile(c.rows)] : args, key);
-      const versions = await http(env.apiUrl, 'GET', `/v1/models/${model}/versions`, { token: key });
-      record(`versions of ${c.file}`, versions.text);
-      const v = (versions.json as { version: number; status: string; failureReason: string | null }[])[0];
-      // Recorded before any assertion, so the leak check below sees every version, failed or not.
-      results.push({ file: c.file, model, version: v?.version, status: v?.status, reason: v?.failureReason ?? undefined, exit: r.code });
-    }));
+    await Promise.all(
+      CASES.map(async (c) => {
+        const model = uniqueId(`hostile-${c.file}`);
+        const args = [
+          'register',
+          '--model',
+          model,
+          '--file',
+          path.join(HOSTILE, `${c.file}.onnx`),
+          '--wait',
+          '--timeout',
+          '240',
+        ];
+        const r = await cli(c.rows ? [...args, '--sample-input', rowsFile(c.rows)] : args, key);
+        const versions = await http(env.apiUrl, 'GET', `/v1/models/${model}/versions`, { token: key });
+        record(`versions of ${c.file}`, versions.text);
+        const v = (versions.json as { version: number; status: string; failureReason: string | null }[])[0];
+        // Recorded before any assertion, so the leak check below sees every version, failed or not.
+        results.push({
+          file: c.file,
+          model,
+          version: v?.version,
+          status: v?.status,
+          reason: v?.failureReason ?? undefined,
+          exit: r.code,
+        });
+      }),
+    );
     for (const c of CASES) {
       const r = results.find((x) => x.file === c.file)!;
       assert.equal(r.exit, 1, `${c.file}: the CLI reports the failure (exit 1)`);
@@ -134,11 +205,27 @@ describe('hostile models (registered through the CLI)', () => {
       assert.equal(h.status, 200, `${probe}: ${h.text}`);
     }
     const rows = records(samples('iris_logreg')).slice(0, 2);
-    const before = await http(env.apiUrl, 'POST', `/v1/models/${good.model}/predict`, { token: key, body: { payload: rows } });
+    const before = await http(env.apiUrl, 'POST', `/v1/models/${good.model}/predict`, {
+      token: key,
+      body: { payload: rows },
+    });
     record('prediction of the good model', before.text);
     assert.equal(before.status, 200, before.text);
     const after = uniqueId('hostile-after');
-    const r = await cli(['register', '--model', after, '--file', path.join(FIXTURES_DIR, 'iris_rf/model.onnx'), '--wait', '--json', '--sample-input', rowsFile(rows)], key);
+    const r = await cli(
+      [
+        'register',
+        '--model',
+        after,
+        '--file',
+        path.join(FIXTURES_DIR, 'iris_rf/model.onnx'),
+        '--wait',
+        '--json',
+        '--sample-input',
+        rowsFile(rows),
+      ],
+      key,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'ready');
   });
@@ -162,7 +249,9 @@ describe('hostile models (registered through the CLI)', () => {
     const leaks = answers.filter((a) => a.includes(canary) || a.replace(/\.0\b|\s/g, '').includes(asNumbers));
     // Crashes are what the health test above would have caught (a dead api or worker); accepted, what got `ready`.
     const accepted = results.filter((r) => r.status !== 'failed' && r.status !== 'refused');
-    console.log(`# hostile models tried: ${results.length}, accepted: ${accepted.length}, answers checked: ${answers.length}, bytes leaked: ${leaks.length ? canary.length : 0}`);
+    console.log(
+      `# hostile models tried: ${results.length}, accepted: ${accepted.length}, answers checked: ${answers.length}, bytes leaked: ${leaks.length ? canary.length : 0}`,
+    );
     assert.deepEqual(leaks, [], 'no answer carries the canary');
     assert.ok(existsSync(CANARY_FILE));
   });

@@ -11,7 +11,10 @@ const REFUSED = 'refused: the target address is not allowed';
 /** A TCP listener that records every connection made to it (no HTTP needed: a connection is already a leak). */
 async function tcpListener(host: string, port: number) {
   const seen: string[] = [];
-  const server = net.createServer((s) => { seen.push(`${s.remoteAddress}`); s.destroy(); });
+  const server = net.createServer((s) => {
+    seen.push(`${s.remoteAddress}`);
+    s.destroy();
+  });
   try {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
     return { seen, close: () => new Promise<void>((r) => server.close(() => r())) };
@@ -26,10 +29,18 @@ async function tcpListener(host: string, port: number) {
  */
 function targets(port: number) {
   return [
-    `http://127.0.0.1:${port}/hook`, `http://localhost:${port}/hook`, `http://[::1]:${port}/hook`, `http://0.0.0.0:${port}/hook`,
-    `http://127.1:${port}/hook`, `http://2130706433:${port}/hook`, `http://0x7f000001:${port}/hook`,
+    `http://127.0.0.1:${port}/hook`,
+    `http://localhost:${port}/hook`,
+    `http://[::1]:${port}/hook`,
+    `http://0.0.0.0:${port}/hook`,
+    `http://127.1:${port}/hook`,
+    `http://2130706433:${port}/hook`,
+    `http://0x7f000001:${port}/hook`,
     `http://[::ffff:127.0.0.1]:${port}/hook`,
-    'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/hook', 'http://100.64.0.1/hook', 'http://192.168.0.1/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://10.0.0.1/hook',
+    'http://100.64.0.1/hook',
+    'http://192.168.0.1/hook',
   ];
 }
 
@@ -69,8 +80,10 @@ describe('outbound requests (callbacks, webhooks) cannot reach internal addresse
     model = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg')).model;
     const apiPort = await freePort();
     const a = startApp('api-ssrf', 'api', {
-      REDIS_PREFIX: prefix, API_PORT: String(apiPort),
-      OUTBOUND_ALLOW_HOSTS: '127.0.0.0/8 ::1 0.0.0.0/8 169.254.0.0/16 10.0.0.0/8 100.64.0.0/10 192.168.0.0/16 localhost',
+      REDIS_PREFIX: prefix,
+      API_PORT: String(apiPort),
+      OUTBOUND_ALLOW_HOSTS:
+        '127.0.0.0/8 ::1 0.0.0.0/8 169.254.0.0/16 10.0.0.0/8 100.64.0.0/10 192.168.0.0/16 localhost',
     });
     procs.push(a);
     procs.push(startApp('worker-ssrf', 'worker', { REDIS_PREFIX: prefix, OUTBOUND_ALLOW_HOSTS: '' }));
@@ -86,9 +99,15 @@ describe('outbound requests (callbacks, webhooks) cannot reach internal addresse
     const row = records(samples('iris_logreg')).slice(0, 1);
     const jobs: { url: string; id: string }[] = [];
     for (const url of targets(port)) {
-      const r = await admin('POST', `/v1/models/${model}/predict:async`, { payload: row }, {
-        'x-callback-url': url, 'x-callback-secret': 'callback-secret-0123456789',
-      });
+      const r = await admin(
+        'POST',
+        `/v1/models/${model}/predict:async`,
+        { payload: row },
+        {
+          'x-callback-url': url,
+          'x-callback-secret': 'callback-secret-0123456789',
+        },
+      );
       assert.equal(r.status, 202, `${url}: ${r.text}`);
       jobs.push({ url, id: r.json.jobId });
     }
@@ -101,7 +120,9 @@ describe('outbound requests (callbacks, webhooks) cannot reach internal addresse
       assert.equal(job.callbackStatus, REFUSED, j.url);
     }
     assert.deepEqual(connections(), []);
-    t.diagnostic(`SSRF callback targets tried: ${jobs.length}, reached: ${connections().length} (${listeners.length} loopback listeners)`);
+    t.diagnostic(
+      `SSRF callback targets tried: ${jobs.length}, reached: ${connections().length} (${listeners.length} loopback listeners)`,
+    );
   });
 
   it('refuses every webhook target: each delivery is failed with "refused", nothing connects', async (t) => {
@@ -130,19 +151,30 @@ describe('outbound requests (callbacks, webhooks) cannot reach internal addresse
     t.diagnostic(`SSRF webhook targets tried: ${hooks.length}, reached: ${connections().length}`);
   });
 
-  it('answers 403 to a viewer\'s key asking for a callback (the predict:callback scope is not a viewer\'s)', async () => {
-    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', { token: env.adminApiKey, body: { name: uniqueId('ssrf-viewer'), role: 'viewer' } });
+  it("answers 403 to a viewer's key asking for a callback (the predict:callback scope is not a viewer's)", async () => {
+    const sa = await http(env.apiUrl, 'POST', '/v1/service-accounts', {
+      token: env.adminApiKey,
+      body: { name: uniqueId('ssrf-viewer'), role: 'viewer' },
+    });
     assert.equal(sa.status, 201, sa.text);
-    const key = await http(env.apiUrl, 'POST', '/v1/api-keys', { token: env.adminApiKey, body: { name: 'v', scopes: ['predict'], serviceAccountId: sa.json.id } });
+    const key = await http(env.apiUrl, 'POST', '/v1/api-keys', {
+      token: env.adminApiKey,
+      body: { name: 'v', scopes: ['predict'], serviceAccountId: sa.json.id },
+    });
     assert.equal(key.status, 201, key.text);
     const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict:async`, {
-      token: key.json.secret, body: { payload: records(samples('iris_logreg')).slice(0, 1) },
-      headers: { 'x-callback-url': 'https://hooks.example.com/done', 'x-callback-secret': 'callback-secret-0123456789' },
+      token: key.json.secret,
+      body: { payload: records(samples('iris_logreg')).slice(0, 1) },
+      headers: {
+        'x-callback-url': 'https://hooks.example.com/done',
+        'x-callback-secret': 'callback-secret-0123456789',
+      },
     });
     assert.equal(r.status, 403, r.text);
     assert.match(r.json.error.message, /predict:callback/);
     const plain = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict:async`, {
-      token: key.json.secret, body: { payload: records(samples('iris_logreg')).slice(0, 1) },
+      token: key.json.secret,
+      body: { payload: records(samples('iris_logreg')).slice(0, 1) },
     });
     assert.equal(plain.status, 202, 'the same key still predicts asynchronously without a callback');
   });

@@ -10,8 +10,10 @@ const webUrl = env.webUrl || assert.fail('E2E_WEB_URL is not set: the dashboard 
 
 /** What the dashboard's pages tell browsers about framing, scripts and referrers (issue 22, item 6). */
 describe('dashboard page headers', () => {
-  it('forbid framing (frame-ancestors \'none\', X-Frame-Options) and carry a CSP, nosniff and a Referrer-Policy', async () => {
-    const login = await http(env.apiUrl, 'POST', '/v1/auth/login', { body: { email: env.adminEmail, password: env.adminPassword } });
+  it("forbid framing (frame-ancestors 'none', X-Frame-Options) and carry a CSP, nosniff and a Referrer-Policy", async () => {
+    const login = await http(env.apiUrl, 'POST', '/v1/auth/login', {
+      body: { email: env.adminEmail, password: env.adminPassword },
+    });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     for (const path of ['/login', '/login?next=%2Fmodels', '/', '/models', '/no-such-page']) {
       const res = await rawRequest(webUrl, 'GET', path, { cookie });
@@ -40,8 +42,15 @@ describe('login redirect (?next=)', () => {
 
   // Raw query values, as a link in a phishing mail would carry them.
   const hostile = [
-    '/%09/evil.example', '/%0A/evil.example', '//evil.example', '/%5Cevil.example', '/\\evil.example',
-    'https://evil.example', 'javascript:alert(1)', '%2F%2Fevil.example', '/%09%09/evil.example/models',
+    '/%09/evil.example',
+    '/%0A/evil.example',
+    '//evil.example',
+    '/%5Cevil.example',
+    '/\\evil.example',
+    'https://evil.example',
+    'javascript:alert(1)',
+    '%2F%2Fevil.example',
+    '/%09%09/evil.example/models',
   ];
 
   it(`lands on / after signing in, for each of ${hostile.length} hostile ?next= values`, async () => {

@@ -51,7 +51,13 @@ describe('dashboard proxy (/api)', () => {
     const answers: { what: string; status: number; body: string }[] = [];
     for (const path of tried) {
       for (const method of ['GET', 'POST']) {
-        const res = await rawRequest(webUrl, method, path, { cookie: 'modelyard_session=probe-session' }, method === 'POST' ? '{}' : undefined);
+        const res = await rawRequest(
+          webUrl,
+          method,
+          path,
+          { cookie: 'modelyard_session=probe-session' },
+          method === 'POST' ? '{}' : undefined,
+        );
         answers.push({ what: `${method} ${path}`, status: res.status, body: res.body });
       }
     }
@@ -64,7 +70,9 @@ describe('dashboard proxy (/api)', () => {
       assert.ok(!a.body.includes('stolen'), `${a.what} returned the target's answer`);
     }
     // The one way through still leads to the API.
-    const login = await http(webUrl, 'POST', '/api/v1/auth/login', { body: { email: env.adminEmail, password: env.adminPassword } });
+    const login = await http(webUrl, 'POST', '/api/v1/auth/login', {
+      body: { email: env.adminEmail, password: env.adminPassword },
+    });
     assert.equal(login.status, 200, login.text);
     const me = await http(webUrl, 'GET', '/api/v1/me', { cookie: login.headers.get('set-cookie')!.split(';')[0]! });
     assert.equal(me.status, 200, me.text);
@@ -72,30 +80,51 @@ describe('dashboard proxy (/api)', () => {
   });
 
   it('names the internal API URL in no response header', async () => {
-    const login = await http(webUrl, 'POST', '/api/v1/auth/login', { body: { email: env.adminEmail, password: env.adminPassword } });
+    const login = await http(webUrl, 'POST', '/api/v1/auth/login', {
+      body: { email: env.adminEmail, password: env.adminPassword },
+    });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const probes: [string, string][] = [
-      ['GET', '/api/v1/me'], ['GET', '/api/v1/models'], ['GET', '/api/v1/no-such-route'], ['POST', '/api/v1/auth/logout'],
-      ['GET', '/api/v1/me?x=1'], ['GET', `/api/https:127.0.0.1:${target.port}/x`], ['GET', '/login'], ['GET', '/'],
+      ['GET', '/api/v1/me'],
+      ['GET', '/api/v1/models'],
+      ['GET', '/api/v1/no-such-route'],
+      ['POST', '/api/v1/auth/logout'],
+      ['GET', '/api/v1/me?x=1'],
+      ['GET', `/api/https:127.0.0.1:${target.port}/x`],
+      ['GET', '/login'],
+      ['GET', '/'],
     ];
     for (const [method, path] of probes) {
       const res = await rawRequest(webUrl, method, path, { cookie });
       for (const [name, value] of Object.entries(res.headers)) {
         const text = String(value);
-        assert.ok(!text.includes(apiHost) && !text.includes(env.apiUrl),
-          `${method} ${path}: header ${name} names the API (${apiHost}): ${text}`);
+        assert.ok(
+          !text.includes(apiHost) && !text.includes(env.apiUrl),
+          `${method} ${path}: header ${name} names the API (${apiHost}): ${text}`,
+        );
       }
     }
   });
 
   it('lets no forged X-Forwarded-For reach the API: a login through the dashboard is audited with the real address', async () => {
     const forged = '203.0.113.77';
-    const login = await rawRequest(webUrl, 'POST', '/api/v1/auth/login', {
-      'content-type': 'application/json', 'x-forwarded-for': forged, 'x-real-ip': forged, forwarded: `for=${forged}`,
-    }, JSON.stringify({ email: env.adminEmail, password: env.adminPassword }));
+    const login = await rawRequest(
+      webUrl,
+      'POST',
+      '/api/v1/auth/login',
+      {
+        'content-type': 'application/json',
+        'x-forwarded-for': forged,
+        'x-real-ip': forged,
+        forwarded: `for=${forged}`,
+      },
+      JSON.stringify({ email: env.adminEmail, password: env.adminPassword }),
+    );
     assert.equal(login.status, 200, login.body);
     const me = JSON.parse(login.body) as { id: string };
-    const audit = await http(env.apiUrl, 'GET', `/v1/audit?action=auth.login&actorId=${me.id}&limit=1`, { token: env.adminApiKey });
+    const audit = await http(env.apiUrl, 'GET', `/v1/audit?action=auth.login&actorId=${me.id}&limit=1`, {
+      token: env.adminApiKey,
+    });
     assert.equal(audit.status, 200, audit.text);
     const entry = audit.json.items[0];
     assert.ok(entry, 'the login was not audited');
@@ -119,8 +148,11 @@ describe('dashboard proxy header policy', () => {
 
   const hostile = {
     cookie: 'theme=dark; modelyard_session=s3ss10n-value; other_app_session=secret-of-another-app',
-    'x-forwarded-for': '198.51.100.23', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https',
-    'x-real-ip': '198.51.100.23', forwarded: 'for=198.51.100.23;host=evil.example',
+    'x-forwarded-for': '198.51.100.23',
+    'x-forwarded-host': 'evil.example',
+    'x-forwarded-proto': 'https',
+    'x-real-ip': '198.51.100.23',
+    forwarded: 'for=198.51.100.23;host=evil.example',
   };
 
   for (const [method, path, body] of [

@@ -41,9 +41,14 @@ function slowClient(url: string, opening: string, trickle: string): Promise<numb
   });
 }
 
-const slowHeaders = (url: string) => slowClient(url, `GET /login HTTP/1.1\r\nHost: ${new URL(url).host}\r\n`, 'X-Slow: a\r\n');
-const slowBody = (url: string, path: string) => slowClient(url,
-  `POST ${path} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`, ' ');
+const slowHeaders = (url: string) =>
+  slowClient(url, `GET /login HTTP/1.1\r\nHost: ${new URL(url).host}\r\n`, 'X-Slow: a\r\n');
+const slowBody = (url: string, path: string) =>
+  slowClient(
+    url,
+    `POST ${path} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`,
+    ' ',
+  );
 
 /** Slow-loris: the api and the dashboard cut off clients that never finish a request (issue 22, item 6). */
 const timeouts = { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS) };

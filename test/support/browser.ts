@@ -18,7 +18,9 @@ export function storyEnv() {
   const apiUrl = requiredEnv('E2E_API_URL').replace(/\/+$/, '');
   const adminKey = requiredEnv('E2E_ADMIN_API_KEY');
   return {
-    webUrl: requiredEnv('E2E_WEB_URL').replace(/\/+$/, ''), apiUrl, adminKey,
+    webUrl: requiredEnv('E2E_WEB_URL').replace(/\/+$/, ''),
+    apiUrl,
+    adminKey,
     /** A JSON call to the api as the seeded admin (status, headers, parsed body, text). */
     adminApi: (method: string, p: string, body?: unknown) => http(apiUrl, method, p, { token: adminKey, body }),
   };
@@ -50,8 +52,14 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.E2E_CHROMIUM_PATH || '/usr/lib/chromium/chromium',
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
     ],
   });
 }
@@ -91,7 +99,10 @@ export function storySteps(opts: { page: () => Page; prefix?: string; consoleErr
       } catch (e) {
         brokenAt = name;
         const file = `failure-${opts.prefix ?? ''}${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
-        await opts.page().screenshot({ path: path.join(screenshotDir(), file), fullPage: true }).catch(() => {});
+        await opts
+          .page()
+          .screenshot({ path: path.join(screenshotDir(), file), fullPage: true })
+          .catch(() => {});
         if (opts.consoleErrors.length) t.diagnostic(`browser console errors:\n${opts.consoleErrors.join('\n')}`);
         throw e;
       }

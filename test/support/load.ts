@@ -5,8 +5,12 @@ import { freePort, startApp, waitReady, type AppProcess } from './processes.js';
 export async function ownApi(name: string, env: Record<string, string>): Promise<{ url: string; proc: AppProcess }> {
   const port = await freePort();
   const proc = startApp(name, 'api', {
-    REDIS_PREFIX: `${name}-${Date.now().toString(36)}`, PREDICTION_LOG_SAMPLE_RATE: '0',
-    RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', API_PORT: String(port), ...env,
+    REDIS_PREFIX: `${name}-${Date.now().toString(36)}`,
+    PREDICTION_LOG_SAMPLE_RATE: '0',
+    RATE_LIMIT_RPS: '100000',
+    RATE_LIMIT_BURST: '100000',
+    API_PORT: String(port),
+    ...env,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, proc);
@@ -35,4 +39,7 @@ export function metricSum(text: string, name: string, ...having: string[]): numb
 }
 
 export const statusLine = (s: Map<number, number>) =>
-  [...s].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`).join(' ');
+  [...s]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');

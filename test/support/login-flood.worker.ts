@@ -24,13 +24,17 @@ while (sent < total) {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     const headers = { 'content-type': 'application/json', 'x-forwarded-for': ip };
     const request = rawRequest('POST', '/v1/auth/login', headers, body);
-    answers.push(conns[i % conns.length]!.send(request).then(
-      (a) => {
-        statuses[a.status] = (statuses[a.status] ?? 0) + 1;
-        if (a.status === 429) refusal ??= a;
-      },
-      () => { statuses.error = (statuses.error ?? 0) + 1; },
-    ));
+    answers.push(
+      conns[i % conns.length]!.send(request).then(
+        (a) => {
+          statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+          if (a.status === 429) refusal ??= a;
+        },
+        () => {
+          statuses.error = (statuses.error ?? 0) + 1;
+        },
+      ),
+    );
   }
   await new Promise((r) => setTimeout(r, 5));
 }

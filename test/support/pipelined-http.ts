@@ -95,7 +95,9 @@ export interface FloodResult {
  * sent in all.
  */
 export async function flood(
-  port: number, request: (i: number) => string, opts: { connections: number; depth: number; ms: number; max: number },
+  port: number,
+  request: (i: number) => string,
+  opts: { connections: number; depth: number; ms: number; max: number },
 ): Promise<FloodResult> {
   const statuses = new Map<number, number>();
   const latencies: number[] = [];
@@ -104,17 +106,23 @@ export async function flood(
   const until = started + opts.ms;
   let sent = 0;
   const conns = await Promise.all(Array.from({ length: opts.connections }, () => RawConnection.open(port)));
-  await Promise.all(conns.map((c) => Promise.all(Array.from({ length: opts.depth }, async () => {
-    while (Date.now() < until && sent < opts.max) {
-      const i = sent++;
-      const t = performance.now();
-      const a = await c.send(request(i));
-      const ms = performance.now() - t;
-      latencies.push(ms);
-      (perSecond[Math.floor((Date.now() - started) / 1000)] ??= []).push(ms);
-      statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-    }
-  }))));
+  await Promise.all(
+    conns.map((c) =>
+      Promise.all(
+        Array.from({ length: opts.depth }, async () => {
+          while (Date.now() < until && sent < opts.max) {
+            const i = sent++;
+            const t = performance.now();
+            const a = await c.send(request(i));
+            const ms = performance.now() - t;
+            latencies.push(ms);
+            (perSecond[Math.floor((Date.now() - started) / 1000)] ??= []).push(ms);
+            statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+          }
+        }),
+      ),
+    ),
+  );
   for (const c of conns) c.close();
   latencies.sort((a, b) => a - b);
   for (const s of perSecond) s?.sort((a, b) => a - b);

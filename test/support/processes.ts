@@ -14,10 +14,13 @@ export interface AppProcess {
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const srv = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    const srv = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
   });
 }
 
@@ -33,8 +36,16 @@ export function startApp(name: string, app: 'api' | 'worker', env: Record<string
 }
 
 /** Any node script as a child process with the test's environment plus `env`, its output kept for failure reports. */
-export function startProcess(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): AppProcess {
-  const child = spawn(process.execPath, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(
+  name: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): AppProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const keep = (b: Buffer) => {
     lines.push(...b.toString().split('\n').filter(Boolean));
@@ -44,7 +55,8 @@ export function startProcess(name: string, args: string[], opts: { env?: Record<
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    name, child,
+    name,
+    child,
     tail: () => lines.slice(-30).join('\n'),
     output: () => lines.join('\n'),
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
@@ -63,7 +75,9 @@ export async function waitReady(url: string, proc: AppProcess, timeoutMs = 60_00
     if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited before ${url} answered:\n${proc.tail()}`);
     try {
       if ((await fetch(url)).status < 500) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${proc.tail()}`);

@@ -3,9 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-interface Started { url: string; pid: number; stop(): Promise<void> }
+interface Started {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
 type StartRedis = (o: { dir: string; port: number }) => Promise<Started>;
-const { startRedis } = (await import(pathToFileURL(path.resolve('scripts/services.mjs')).href)) as { startRedis: StartRedis };
+const { startRedis } = (await import(pathToFileURL(path.resolve('scripts/services.mjs')).href)) as {
+  startRedis: StartRedis;
+};
 
 /**
  * A Redis of a test's own (the platform's is shared by every other test), started exactly as `npm start` starts
@@ -15,7 +21,9 @@ export class OwnRedis {
   private server: Started | null = null;
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'modelyard-own-redis-'));
   constructor(readonly port: number) {}
-  get url() { return `redis://127.0.0.1:${this.port}`; }
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
 
   async start() {
     this.server = await startRedis({ dir: this.dir, port: this.port });
@@ -29,7 +37,9 @@ export class OwnRedis {
     if (signal === 'SIGTERM') return s.stop();
     try {
       process.kill(s.pid, signal);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
     for (let i = 0; i < 100; i++) {
       try {
         process.kill(s.pid, 0);

@@ -3,7 +3,19 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { AuthService, JobsService, PredictionService, RateLimiter, RollupsService, SchedulesService, ServerCoreModule, ShadowService, ComparisonsRepository, ServingMetrics, ServingService } from '@modelyard/server';
+import {
+  AuthService,
+  JobsService,
+  PredictionService,
+  RateLimiter,
+  RollupsService,
+  SchedulesService,
+  ServerCoreModule,
+  ShadowService,
+  ComparisonsRepository,
+  ServingMetrics,
+  ServingService,
+} from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
 import { PredictController } from './serving/predict.controller.js';
@@ -32,10 +44,27 @@ import { API_CONFIG } from './tokens.js';
 
 /** Every controller, in the order the OpenAPI document lists their routes. */
 export const CONTROLLERS = [
-  HealthController, AuthController, UsersController, GroupsController, ServiceAccountsController,
-  ApiKeysController, AuditController, ModelsController, ApprovalsController, WebhooksController,
-  PredictController, MetricsController, DeploymentsController, OipV2Controller, TfsController, MlflowController,
-  AsyncPredictController, JobsController, SchedulesController, DriftController, AlertsController,
+  HealthController,
+  AuthController,
+  UsersController,
+  GroupsController,
+  ServiceAccountsController,
+  ApiKeysController,
+  AuditController,
+  ModelsController,
+  ApprovalsController,
+  WebhooksController,
+  PredictController,
+  MetricsController,
+  DeploymentsController,
+  OipV2Controller,
+  TfsController,
+  MlflowController,
+  AsyncPredictController,
+  JobsController,
+  SchedulesController,
+  DriftController,
+  AlertsController,
 ];
 
 @Module({})
@@ -53,8 +82,15 @@ export class AppModule implements OnApplicationBootstrap {
         { provide: APP_FILTER, useClass: ErrorFilter },
         LocalStrategy,
         // Only the api serves: the worker does not load every Production model.
-        ServingService, PredictionService, ServingMetrics, RateLimiter, RollupsService, ShadowService, ComparisonsRepository,
-        JobsService, SchedulesService,
+        ServingService,
+        PredictionService,
+        ServingMetrics,
+        RateLimiter,
+        RollupsService,
+        ShadowService,
+        ComparisonsRepository,
+        JobsService,
+        SchedulesService,
       ],
     };
   }

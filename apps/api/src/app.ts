@@ -27,21 +27,25 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
     // a client that never finishes its headers holds a socket for a minute or more (slow-loris).
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
-      createServer({
-        // Node refuses a headers timeout above the request timeout.
-        headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-        requestTimeout: config.http.requestTimeoutMs,
-        keepAliveTimeout: config.http.keepAliveTimeoutMs,
-        // Node looks for expired requests only this often (30 s by default), which would stretch every timeout.
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
-      }, (req, res) => {
-        if (lane?.take(req, res)) return;
-        if (auth && refuseLogin(auth, logger, req, res)) return;
-        handler(req, res);
-      }),
+      createServer(
+        {
+          // Node refuses a headers timeout above the request timeout.
+          headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+          requestTimeout: config.http.requestTimeoutMs,
+          keepAliveTimeout: config.http.keepAliveTimeoutMs,
+          // Node looks for expired requests only this often (30 s by default), which would stretch every timeout.
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
+        },
+        (req, res) => {
+          if (lane?.take(req, res)) return;
+          if (auth && refuseLogin(auth, logger, req, res)) return;
+          handler(req, res);
+        },
+      ),
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers['x-request-id']),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
+      requestIdOf(req.headers['x-request-id']),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -53,7 +57,13 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   // Uploads stream into storage, which enforces MAX_UPLOAD_BYTES itself (and removes partial blobs); the
   // multipart limit is only a backstop above it. One file per request, small fields.
   await app.register(fastifyMultipart, {
-    limits: { files: 1, fields: 10, fieldSize: 64 * 1024 * 1024, fileSize: config.storage.maxUploadBytes * 2 + 1024, parts: 20 },
+    limits: {
+      files: 1,
+      fields: 10,
+      fieldSize: 64 * 1024 * 1024,
+      fileSize: config.storage.maxUploadBytes * 2 + 1024,
+      parts: 20,
+    },
   });
   const fastify = app.getHttpAdapter().getInstance();
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
@@ -65,19 +75,32 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
   auth = app.get(AuthService);
   fastify.addHook('onResponse', async (req, reply) => {
-    logAccess(logger, Boolean((req as { prediction?: unknown }).prediction), req.id, req.method, req.url, reply.statusCode, reply.elapsedTime);
+    logAccess(
+      logger,
+      Boolean((req as { prediction?: unknown }).prediction),
+      req.id,
+      req.method,
+      req.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
   });
   app.get(ServingMetrics).keyLookups = () => auth!.keyLookups;
   lane = new FastLane({
-    cfg: config, log: logger, auth: app.get(AuthService), predictions: app.get(PredictionService),
-    metrics: app.get(ServingMetrics), rollups: app.get(RollupsService),
+    cfg: config,
+    log: logger,
+    auth: app.get(AuthService),
+    predictions: app.get(PredictionService),
+    metrics: app.get(ServingMetrics),
+    rollups: app.get(RollupsService),
   });
   fastify.addHook('preClose', async () => {
     lane!.closing = true;
   });
   // Built at the first request for it, not at boot: converting every contract schema takes a moment.
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, CONTROLLERS), {
-    jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false,
+    jsonDocumentUrl: 'docs/openapi.json',
+    useGlobalPrefix: false,
   });
   return app;
 }
@@ -98,7 +121,9 @@ function refuseLogin(auth: AuthService, logger: Logger, req: IncomingMessage, re
   const id = requestIdOf(req.headers['x-request-id']);
   const json = JSON.stringify(toErrorBody(refusal, id).body);
   res.writeHead(refusal.status, {
-    'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'x-request-id': id,
     'retry-after': String((refusal.details as { retryAfterSeconds: number }).retryAfterSeconds),
   });
   res.end(json);

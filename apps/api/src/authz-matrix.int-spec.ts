@@ -12,7 +12,8 @@ type Operation = { method: string; path: string; permission?: Permission; isPubl
  */
 function assertErrorCode(body: any, code: 'UNAUTHENTICATED' | 'FORBIDDEN', where: string) {
   if (typeof body?.error === 'string') return;
-  if (typeof body?.error_code === 'string') assert.equal(body.error_code, code === 'FORBIDDEN' ? 'PERMISSION_DENIED' : code, where);
+  if (typeof body?.error_code === 'string')
+    assert.equal(body.error_code, code === 'FORBIDDEN' ? 'PERMISSION_DENIED' : code, where);
   else assert.equal(body?.error?.code, code, where);
 }
 
@@ -33,7 +34,12 @@ describe('authorization matrix', () => {
     operations = [];
     for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
-        operations.push({ method: method.toUpperCase(), path, permission: op['x-modelyard-permission'], isPublic: op['x-modelyard-public'] === true });
+        operations.push({
+          method: method.toUpperCase(),
+          path,
+          permission: op['x-modelyard-permission'],
+          isPublic: op['x-modelyard-public'] === true,
+        });
       }
     }
     for (const role of ROLES) sessions.set(role, (await t.userWithRole(role)).cookie);
@@ -43,13 +49,17 @@ describe('authorization matrix', () => {
 
   const url = (path: string) => path.replace(/\{kind\}/g, 'user').replace(/\{[^}]+\}/g, () => randomUUID());
   const call = (op: Operation, auth: { cookie?: string; token?: string }) =>
-    t.request(op.method, url(op.path), { ...auth, body: ['POST', 'PUT', 'PATCH'].includes(op.method) ? {} : undefined });
+    t.request(op.method, url(op.path), {
+      ...auth,
+      body: ['POST', 'PUT', 'PATCH'].includes(op.method) ? {} : undefined,
+    });
 
   it('finds the routes and every one declares a permission or is public', () => {
     assert.ok(operations.length >= 15, `only ${operations.length} operations in the OpenAPI document`);
     const undeclared = operations.filter((o) => !o.isPublic && !o.permission).map((o) => `${o.method} ${o.path}`);
     assert.deepEqual(undeclared, []);
-    for (const o of operations) if (o.permission) assert.ok(o.permission in PERMISSIONS, `${o.permission} is not in PERMISSIONS`);
+    for (const o of operations)
+      if (o.permission) assert.ok(o.permission in PERMISSIONS, `${o.permission} is not in PERMISSIONS`);
   });
 
   it('refuses every guarded route without credentials (401) and with a bogus key (401)', async () => {
@@ -75,7 +85,11 @@ describe('authorization matrix', () => {
       for (const role of ROLES) {
         const r = await call(op, { cookie: sessions.get(role)! });
         const allowed = roleRank(role) >= roleRank(rule.role);
-        if (allowed) assert.ok(r.status !== 401 && r.status !== 403, `${role} on ${op.method} ${op.path} got ${r.status} ${r.body}`);
+        if (allowed)
+          assert.ok(
+            r.status !== 401 && r.status !== 403,
+            `${role} on ${op.method} ${op.path} got ${r.status} ${r.body}`,
+          );
         else {
           assert.equal(r.status, 403, `${role} on ${op.method} ${op.path} got ${r.status}`);
           assertErrorCode(r.json, 'FORBIDDEN', `${op.method} ${op.path}`);
@@ -90,7 +104,11 @@ describe('authorization matrix', () => {
       for (const scope of SCOPES) {
         const r = await call(op, { token: keys.get(scope)! });
         const allowed = rule.scopes.length === 0 || (rule.scopes as readonly Scope[]).includes(scope);
-        if (allowed) assert.ok(r.status !== 401 && r.status !== 403, `scope ${scope} on ${op.method} ${op.path} got ${r.status} ${r.body}`);
+        if (allowed)
+          assert.ok(
+            r.status !== 401 && r.status !== 403,
+            `scope ${scope} on ${op.method} ${op.path} got ${r.status} ${r.body}`,
+          );
         else assert.equal(r.status, 403, `scope ${scope} on ${op.method} ${op.path} got ${r.status}`);
       }
     }

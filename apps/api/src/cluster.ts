@@ -12,8 +12,16 @@ const METRICS_RESPONSE = 'modelyard:cluster-metrics-response';
 const RESTART_BACKOFF_MS = { first: 500, max: 30_000, healthyAfter: 60_000 };
 const SCRAPE_TIMEOUT_MS = 6_000;
 
-interface MetricsRequest { type: typeof METRICS_REQUEST; id: number }
-interface MetricsResponse { type: typeof METRICS_RESPONSE; id: number; text?: string; error?: string }
+interface MetricsRequest {
+  type: typeof METRICS_REQUEST;
+  id: number;
+}
+interface MetricsResponse {
+  type: typeof METRICS_RESPONSE;
+  id: number;
+  text?: string;
+  error?: string;
+}
 
 export function runPrimary(processes: number, logger: Logger, shutdownGraceMs: number): void {
   const aggregator = new AggregatorRegistry();
@@ -31,14 +39,19 @@ export function runPrimary(processes: number, logger: Logger, shutdownGraceMs: n
     }
     if (ranMs > RESTART_BACKOFF_MS.healthyAfter) backoff = RESTART_BACKOFF_MS.first;
     logger.error({ pid: worker.process.pid, code, signal, restartInMs: backoff }, 'api process died; starting another');
-    setTimeout(() => { if (!stopping) fork(); }, backoff);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, backoff);
     backoff = Math.min(backoff * 2, RESTART_BACKOFF_MS.max);
   });
   cluster.on('message', (worker, message: MetricsRequest) => {
     if (message?.type !== METRICS_REQUEST) return;
     aggregator.clusterMetrics().then(
-      (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text } satisfies MetricsResponse),
-      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message } satisfies MetricsResponse),
+      (text) =>
+        worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text } satisfies MetricsResponse),
+      (err: Error) =>
+        worker.isConnected() &&
+        worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message } satisfies MetricsResponse),
     );
   });
   const stop = (signal: NodeJS.Signals) => {
@@ -70,7 +83,10 @@ let nextRequest = 0;
 export function clusterMetricsText(): Promise<string> {
   const id = nextRequest++;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('the other api processes did not send their metrics in time')), SCRAPE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => done(new Error('the other api processes did not send their metrics in time')),
+      SCRAPE_TIMEOUT_MS,
+    );
     const onMessage = (m: MetricsResponse) => {
       if (m?.type === METRICS_RESPONSE && m.id === id) done(m.error ? new Error(m.error) : null, m.text);
     };

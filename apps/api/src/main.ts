@@ -16,7 +16,8 @@ async function main() {
     throw e;
   }
   const logger = createLogger(config.log, 'api');
-  if (cluster.isPrimary && config.http.processes > 1) return runPrimary(config.http.processes, logger, config.http.shutdownGraceMs);
+  if (cluster.isPrimary && config.http.processes > 1)
+    return runPrimary(config.http.processes, logger, config.http.shutdownGraceMs);
   const app = await createApp(config, logger);
   if (cluster.isWorker) joinCluster(app.get(ServingMetrics).registry);
   exitCleanlyOnSignals(app, logger, config.http.shutdownGraceMs);

@@ -36,7 +36,8 @@ function servedRoutes(tree: string): string[] {
 
 function operations(doc: Json) {
   return Object.entries<Json>(doc.paths).flatMap(([p, item]) =>
-    METHODS.filter((m) => item[m]).map((m) => ({ method: m, path: p, op: item[m] as Json })));
+    METHODS.filter((m) => item[m]).map((m) => ({ method: m, path: p, op: item[m] as Json })),
+  );
 }
 
 /** One multipart body: the `spec` field, then the `file` part, as the CLI sends a registration. */
@@ -44,9 +45,12 @@ function multipart(spec: unknown, file: Buffer, filename: string) {
   const boundary = `----modelyard${Math.random().toString(16).slice(2)}`;
   const body = Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n${JSON.stringify(spec)}\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n`
-      + 'Content-Type: application/octet-stream\r\n\r\n'),
-    file, Buffer.from(`\r\n--${boundary}--\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n',
+    ),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
@@ -87,8 +91,15 @@ describe('the OpenAPI document', () => {
     const unnamed = ids.filter((id) => !/^[a-z][A-Za-z0-9]*$/.test(id));
     assert.deepEqual(unnamed, [], 'operations without a stable id (add them to openapi/operations.ts)');
     assert.equal(new Set(ids).size, ids.length, 'duplicate operationIds');
-    const key = ['listModels', 'registerVersion', 'getVersion', 'predict', 'oipInfer', 'tfsPredict',
-      'mlflowInvocations'];
+    const key = [
+      'listModels',
+      'registerVersion',
+      'getVersion',
+      'predict',
+      'oipInfer',
+      'tfsPredict',
+      'mlflowInvocations',
+    ];
     for (const id of key) assert.ok(ids.includes(id), `no ${id}`);
     for (const o of ops) {
       assert.ok(o.op.summary, `${o.op.operationId} has no summary`);
@@ -107,8 +118,10 @@ describe('the OpenAPI document', () => {
         assert.ok(p.schema && Object.keys(p.schema).length, `${o.op.operationId} ${p.name} schema`);
       }
     }
-    const query = (id: string) => Object.fromEntries((byId.get(id)!.op.parameters ?? [])
-      .filter((p: Json) => p.in === 'query').map((p: Json) => [p.name, p]));
+    const query = (id: string) =>
+      Object.fromEntries(
+        (byId.get(id)!.op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => [p.name, p]),
+      );
     assert.deepEqual(Object.keys(query('listModels')), ['search', 'limit', 'cursor']);
     assert.equal(query('listModels').limit.schema.maximum, 200);
     assert.deepEqual(Object.keys(query('predictAsync')), ['format', 'version', 'alias']);
@@ -123,9 +136,19 @@ describe('the OpenAPI document', () => {
 
   it('refers to request bodies and answers by named component schemas from the contracts', () => {
     const schemas = doc.components.schemas;
-    for (const name of ['Error', 'RegisteredModel', 'ModelVersion', 'ModelPage', 'PredictRequestInput',
-      'PredictResponse', 'OipInferRequestInput', 'OipInferResponse', 'TfsPredictRequestInput',
-      'MlflowInvocationsRequestInput', 'Job']) {
+    for (const name of [
+      'Error',
+      'RegisteredModel',
+      'ModelVersion',
+      'ModelPage',
+      'PredictRequestInput',
+      'PredictResponse',
+      'OipInferRequestInput',
+      'OipInferResponse',
+      'TfsPredictRequestInput',
+      'MlflowInvocationsRequestInput',
+      'Job',
+    ]) {
       assert.ok(schemas[name], `no component ${name}`);
     }
     const ops = new Map(operations(doc).map((o) => [o.op.operationId as string, o.op]));
@@ -152,10 +175,13 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('documents each error status a route answers with its codes from the closed map, in the route\'s shape', () => {
+  it("documents each error status a route answers with its codes from the closed map, in the route's shape", () => {
     for (const { op } of operations(doc)) {
       const errors = Object.entries<Json>(op.responses).filter(([s]) => Number(s) >= 400);
-      assert.ok(errors.some(([s]) => s === '500'), `${op.operationId} has no 500`);
+      assert.ok(
+        errors.some(([s]) => s === '500'),
+        `${op.operationId} has no 500`,
+      );
       if (op.security.length) assert.ok(op.responses['401'] && op.responses['403'], `${op.operationId} 401/403`);
       for (const [status, r] of errors) {
         if (!r.$ref) continue; // readiness documents its own 503 body
@@ -163,8 +189,8 @@ describe('the OpenAPI document', () => {
         const media = response.content['application/json'];
         const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => String(ERROR_CODES[c]) === status);
         assert.deepEqual(Object.keys(media.examples), codes, `${op.operationId} ${status}`);
-        const shape = op.tags[0] === 'mlflow' ? 'MlflowError'
-          : ['oip-v2', 'tfs'].includes(op.tags[0]) ? 'ProtocolError' : 'Error';
+        const shape =
+          op.tags[0] === 'mlflow' ? 'MlflowError' : ['oip-v2', 'tfs'].includes(op.tags[0]) ? 'ProtocolError' : 'Error';
         assert.equal(media.schema.$ref, `#/components/schemas/${shape}`, `${op.operationId} ${status}`);
       }
     }
@@ -191,10 +217,15 @@ describe('the OpenAPI document', () => {
     const token = t.adminKey;
     const name = uniqueId('oas');
     fits('POST', '/v1/models', await t.request('POST', '/v1/models', { token, body: { name, tags: { team: 'a' } } }));
-    const upload = multipart({ description: 'iris', metrics: { accuracy: 0.97 } },
-      readFileSync(path.resolve('test/fixtures/models/iris_logreg/model.onnx')), 'model.onnx');
+    const upload = multipart(
+      { description: 'iris', metrics: { accuracy: 0.97 } },
+      readFileSync(path.resolve('test/fixtures/models/iris_logreg/model.onnx')),
+      'model.onnx',
+    );
     const registered = await t.request('POST', `/v1/models/${name}/versions`, {
-      token, body: upload.body, headers: { 'content-type': upload.contentType },
+      token,
+      body: upload.body,
+      headers: { 'content-type': upload.contentType },
     });
     assert.equal(registered.status, 202, registered.body);
     fits('POST', '/v1/models/{name}/versions', registered);
@@ -222,9 +253,14 @@ describe('the OpenAPI document', () => {
     const oip = await t.request('POST', '/v2/models/no-such-model-here/infer', { token, body: { inputs: [] } });
     assert.equal(oip.status, 404);
     fits('POST', '/v2/models/{name}/infer', oip);
-    fits('POST', '/v1/models/{name}/invocations', await t.request('POST', '/v1/models/no-such-model-here/invocations', {
-      token, body: { instances: [[1]] },
-    }));
+    fits(
+      'POST',
+      '/v1/models/{name}/invocations',
+      await t.request('POST', '/v1/models/no-such-model-here/invocations', {
+        token,
+        body: { instances: [[1]] },
+      }),
+    );
     // And the check itself bites: a body that is not the documented shape fails.
     assert.notDeepEqual(check.check('GET', '/v1/models', 200, { items: [{ name }] }), []);
   });
@@ -239,15 +275,25 @@ describe('the OpenAPI document', () => {
     try {
       // Redocly's recommended rules plus the ones a generator leans on, each raised to a warning or an error. The
       // probes (/healthz, /readyz, OIP's server routes) take no input and need no credentials: they answer no 4xx.
-      const redocly = await createConfig({
-        rules: {
-          'operation-operationId': 'error', 'operation-operationId-unique': 'error',
-          'operation-operationId-url-safe': 'error',
-          'no-unresolved-refs': 'error', 'path-parameters-defined': 'error', 'security-defined': 'error',
-          'operation-2xx-response': 'warn', 'operation-4xx-response': 'off', 'no-unused-components': 'warn',
-          'operation-parameters-unique': 'error', 'no-identical-paths': 'error', 'no-ambiguous-paths': 'warn',
+      const redocly = await createConfig(
+        {
+          rules: {
+            'operation-operationId': 'error',
+            'operation-operationId-unique': 'error',
+            'operation-operationId-url-safe': 'error',
+            'no-unresolved-refs': 'error',
+            'path-parameters-defined': 'error',
+            'security-defined': 'error',
+            'operation-2xx-response': 'warn',
+            'operation-4xx-response': 'off',
+            'no-unused-components': 'warn',
+            'operation-parameters-unique': 'error',
+            'no-identical-paths': 'error',
+            'no-ambiguous-paths': 'warn',
+          },
         },
-      }, { extends: ['recommended'] });
+        { extends: ['recommended'] },
+      );
       source = astToString(await openapiTS(structuredClone(doc) as Parameters<typeof openapiTS>[0], { redocly }));
     } finally {
       console.warn = warn;
@@ -265,23 +311,32 @@ describe('the OpenAPI document', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'modelyard-oas-'));
     try {
       writeFileSync(path.join(dir, 'api.ts'), source);
-      writeFileSync(path.join(dir, 'use.ts'), [
-        "import type { components, operations } from './api.js';",
-        "type Version = components['schemas']['ModelVersion'];",
-        "const v: Pick<Version, 'model' | 'version' | 'stage'> = { model: 'iris', version: 1, stage: 'Production' };",
-        "type ListQuery = NonNullable<operations['listModels']['parameters']['query']>;",
-        "const q: ListQuery = { search: 'iris', limit: 10 };",
-        "type Answer = operations['predict']['responses'][200]['content']['application/json'];",
-        "const a: Pick<Answer, 'model' | 'version'> = { model: 'iris', version: 1 };",
-        "type Failure = operations['getModel']['responses'][404]['content']['application/json'];",
-        "const f: Failure['error']['code'] = 'NOT_FOUND';",
-        'export { v, q, a, f };',
-      ].join('\n'));
+      writeFileSync(
+        path.join(dir, 'use.ts'),
+        [
+          "import type { components, operations } from './api.js';",
+          "type Version = components['schemas']['ModelVersion'];",
+          "const v: Pick<Version, 'model' | 'version' | 'stage'> = { model: 'iris', version: 1, stage: 'Production' };",
+          "type ListQuery = NonNullable<operations['listModels']['parameters']['query']>;",
+          "const q: ListQuery = { search: 'iris', limit: 10 };",
+          "type Answer = operations['predict']['responses'][200]['content']['application/json'];",
+          "const a: Pick<Answer, 'model' | 'version'> = { model: 'iris', version: 1 };",
+          "type Failure = operations['getModel']['responses'][404]['content']['application/json'];",
+          "const f: Failure['error']['code'] = 'NOT_FOUND';",
+          'export { v, q, a, f };',
+        ].join('\n'),
+      );
       const program = ts.createProgram([path.join(dir, 'use.ts')], {
-        strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-        target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: [],
+        strict: true,
+        noEmit: true,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        target: ts.ScriptTarget.ES2022,
+        skipLibCheck: true,
+        types: [],
       });
-      const diagnostics = ts.getPreEmitDiagnostics(program)
+      const diagnostics = ts
+        .getPreEmitDiagnostics(program)
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
       assert.deepEqual(diagnostics, []);
     } finally {

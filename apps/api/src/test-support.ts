@@ -17,29 +17,49 @@ export async function startTestApp(env: Record<string, string> = {}) {
   const adminKey = `admin-${'x'.repeat(24)}-${Math.random().toString(36).slice(2)}`;
   // Its own account: seeding rotates the bootstrap key, and the e2e platform's key must survive this one.
   const adminAccount = `it-admin-${Math.random().toString(36).slice(2, 10)}`;
-  await runSeed({ db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } }, { serviceAccount: adminAccount });
+  await runSeed(
+    { db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } },
+    { serviceAccount: adminAccount },
+  );
   const app = await createApp(config, createLogger(config.log, 'api-test'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const fastify = app.getHttpAdapter().getInstance();
 
-  async function request(method: string, url: string, opts: { body?: unknown; token?: string; cookie?: string; headers?: Record<string, string> } = {}) {
+  async function request(
+    method: string,
+    url: string,
+    opts: { body?: unknown; token?: string; cookie?: string; headers?: Record<string, string> } = {},
+  ) {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.cookie) headers.cookie = opts.cookie;
     const res = await fastify.inject({
-      method: method as 'GET', url, headers,
-      ...(opts.body !== undefined ? (typeof opts.body === 'string' ? { payload: opts.body } : { payload: opts.body as object }) : {}),
+      method: method as 'GET',
+      url,
+      headers,
+      ...(opts.body !== undefined
+        ? typeof opts.body === 'string'
+          ? { payload: opts.body }
+          : { payload: opts.body as object }
+        : {}),
     });
     let json: any;
-    try { json = res.body ? JSON.parse(res.body) : undefined; } catch { json = undefined; }
+    try {
+      json = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      json = undefined;
+    }
     return { status: res.statusCode, headers: res.headers, json, body: res.body };
   }
 
   /** A user with this role, logged in: returns its session cookie. */
   async function userWithRole(role: Role) {
     const email = uniqueEmail(role);
-    const created = await request('POST', '/v1/users', { token: adminKey, body: { email, password: TEST_PASSWORD, role } });
+    const created = await request('POST', '/v1/users', {
+      token: adminKey,
+      body: { email, password: TEST_PASSWORD, role },
+    });
     if (created.status !== 201) throw new Error(`could not create ${role}: ${created.body}`);
     const login = await request('POST', '/v1/auth/login', { body: { email, password: TEST_PASSWORD } });
     if (login.status !== 200) throw new Error(`could not log in ${role}: ${login.body}`);
@@ -49,11 +69,21 @@ export async function startTestApp(env: Record<string, string> = {}) {
 
   /** A service account with this role holding one key with these scopes: returns the secret. */
   async function keyWithScopes(scopes: Scope[], role: Role = 'admin', extra: Record<string, unknown> = {}) {
-    const sa = await request('POST', '/v1/service-accounts', { token: adminKey, body: { name: `sa-${Math.random().toString(36).slice(2, 10)}`, role } });
+    const sa = await request('POST', '/v1/service-accounts', {
+      token: adminKey,
+      body: { name: `sa-${Math.random().toString(36).slice(2, 10)}`, role },
+    });
     if (sa.status !== 201) throw new Error(`could not create service account: ${sa.body}`);
-    const key = await request('POST', '/v1/api-keys', { token: adminKey, body: { name: 'test', scopes, serviceAccountId: sa.json.id, ...extra } });
+    const key = await request('POST', '/v1/api-keys', {
+      token: adminKey,
+      body: { name: 'test', scopes, serviceAccountId: sa.json.id, ...extra },
+    });
     if (key.status !== 201) throw new Error(`could not create key: ${key.body}`);
-    return { secret: key.json.secret as string, id: key.json.apiKey.id as string, serviceAccountId: sa.json.id as string };
+    return {
+      secret: key.json.secret as string,
+      id: key.json.apiKey.id as string,
+      serviceAccountId: sa.json.id as string,
+    };
   }
 
   return { app, config, request, adminKey, adminAccount, userWithRole, keyWithScopes, close: () => app.close() };

@@ -4,8 +4,11 @@ import { FORMATS } from './commands/predict.js';
 
 /** Values completed after a flag, where the set is closed. */
 const VALUES: Record<string, readonly string[]> = {
-  format: FORMATS, stage: ZStage.options, backend: ['local', 's3', 'azure'],
-  status: JOB_STATUSES, type: JOB_TYPES,
+  format: FORMATS,
+  stage: ZStage.options,
+  backend: ['local', 's3', 'azure'],
+  status: JOB_STATUSES,
+  type: JOB_TYPES,
   file: ['output', 'errors', 'input'],
 };
 /** Flags whose value is a path: the shell completes file names there. */
@@ -13,7 +16,9 @@ const PATH_FLAGS = ['signature', 'reference', 'sample-input', 'input', 'output']
 
 /** What may follow a command: its actions, then its flags and the global ones. */
 function wordsOf(command: string) {
-  return [...(COMMANDS[command]!.actions ?? []), ...flagsOf(command).map((f) => `--${f}`), '--json', '--help'].join(' ');
+  return [...(COMMANDS[command]!.actions ?? []), ...flagsOf(command).map((f) => `--${f}`), '--json', '--help'].join(
+    ' ',
+  );
 }
 
 function table(fn: (name: string) => string) {
@@ -34,7 +39,9 @@ _modelyard() {
     return
   fi
   case "$prev" in
-${Object.entries(VALUES).map(([f, v]) => `    --${f}) words="${v.join(' ')}" ;;`).join('\n')}
+${Object.entries(VALUES)
+  .map(([f, v]) => `    --${f}) words="${v.join(' ')}" ;;`)
+  .join('\n')}
     ${PATH_FLAGS.map((f) => `--${f}`).join('|')}) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     *) words="" ;;
   esac

@@ -23,7 +23,11 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   let file: Partial<CliConfig> = {};
   const p = configPath(env);
   if (existsSync(p)) {
-    try { file = JSON.parse(readFileSync(p, 'utf8')) as Partial<CliConfig>; } catch { file = {}; }
+    try {
+      file = JSON.parse(readFileSync(p, 'utf8')) as Partial<CliConfig>;
+    } catch {
+      file = {};
+    }
   }
   return {
     url: env.MODELYARD_URL || file.url || 'http://127.0.0.1:8080',

@@ -41,12 +41,13 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   alias: {
     summary: 'point an alias at a version, or remove it',
-    usage: 'modelyard alias set --model NAME --alias A --version N [--comment C]\n'
-      + 'modelyard alias delete --model NAME --alias A [--comment C]',
+    usage:
+      'modelyard alias set --model NAME --alias A --version N [--comment C]\n' +
+      'modelyard alias delete --model NAME --alias A [--comment C]',
     actions: ['set', 'delete'],
   },
   deploy: {
-    summary: 'show or change a model\'s deployment (pilots, silent versions, production)',
+    summary: "show or change a model's deployment (pilots, silent versions, production)",
     usage: [
       'modelyard deploy show --model NAME',
       'modelyard deploy pilot --model NAME --version N [--groups a,b] [--percentage P] [--comment C]',
@@ -58,8 +59,9 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   predict: {
     summary: 'predict with a model on rows from a file or stdin (JSON or CSV), in any request format',
-    usage: 'modelyard predict MODEL [--version N | --alias A | --stage S]\n'
-      + '                  [--format modelyard|mlflow|oip-v2|tfs] [FILE | -]',
+    usage:
+      'modelyard predict MODEL [--version N | --alias A | --stage S]\n' +
+      '                  [--format modelyard|mlflow|oip-v2|tfs] [FILE | -]',
     details: [
       'Reads FILE, or stdin when FILE is - or missing. The input is either a request body of one of the four',
       'formats (sent as is; --format defaults to the format the body is in) or plain rows: a JSON list of',
@@ -68,15 +70,16 @@ export const COMMANDS: Record<string, CommandHelp> = {
       'Routes: modelyard /v1/models/M[/versions/N|/aliases/A]/predict,',
       'tfs /v1/models/M[/versions/N|/labels/A]:predict, oip-v2 /v2/models/M[/versions/N]/infer,',
       'mlflow /v1/models/M/invocations (the version the deployment picks only).',
-      '--stage picks the newest version in that stage (needs models:read); oip-v2 from rows reads the version\'s',
-      'signature (models:read) to build the tensors. Prints the API\'s answer as JSON; the version that answered',
+      "--stage picks the newest version in that stage (needs models:read); oip-v2 from rows reads the version's",
+      "signature (models:read) to build the tensors. Prints the API's answer as JSON; the version that answered",
       'goes to stderr.',
     ].join('\n'),
   },
   score: {
     summary: 'run a batch scoring job on a CSV/JSONL file or a storage URI',
-    usage: 'modelyard score --model NAME --input (file.csv | file.jsonl | s3://b/k) [--version N | --alias A]\n'
-      + '                [--id-column C] [--store-entity C] [--wait] [--timeout SECONDS] [--output out.csv]',
+    usage:
+      'modelyard score --model NAME --input (file.csv | file.jsonl | s3://b/k) [--version N | --alias A]\n' +
+      '                [--id-column C] [--store-entity C] [--wait] [--timeout SECONDS] [--output out.csv]',
   },
   jobs: {
     summary: 'list, inspect, cancel, retry and download jobs',
@@ -121,7 +124,9 @@ export function commandHelp(command: string): string {
 
 export function overview(version: string): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
-  const list = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`).join('\n');
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`)
+    .join('\n');
   return `modelyard ${version}: the Modelyard command line
 
 Usage: modelyard COMMAND [ARGS] [OPTIONS]
@@ -136,5 +141,8 @@ ${GLOBAL}`;
 }
 
 function indent(text: string) {
-  return text.split('\n').map((l) => `  ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -5,7 +5,11 @@ import { ApiError, ZErrorResponse } from '@modelyard/contracts';
  * (`{"error_code", "message"}`) or OIP v2 / TF Serving's (`{"error": "message"}`, which carries no code).
  */
 export class RemoteError extends Error {
-  constructor(readonly status: number, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'RemoteError';
   }
@@ -13,7 +17,11 @@ export class RemoteError extends Error {
 
 export function errorFromBody(status: number, text: string): ApiError | RemoteError {
   let body: unknown;
-  try { body = JSON.parse(text); } catch { body = undefined; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
   const ours = ZErrorResponse.safeParse(body);
   if (ours.success) return new ApiError(status, ours.data.error.code, ours.data.error.message, ours.data.error.errorId);
   const b = (body ?? {}) as { error?: unknown; error_code?: unknown; message?: unknown };
@@ -26,7 +34,9 @@ export function errorFromBody(status: number, text: string): ApiError | RemoteEr
 
 /** One request with the saved key; a refusal becomes the API's error, an unreachable server a NETWORK error. */
 export async function send(
-  url: URL, apiKey: string, init: { method: string; body?: string; contentType?: string; accept?: string },
+  url: URL,
+  apiKey: string,
+  init: { method: string; body?: string; contentType?: string; accept?: string },
 ): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${apiKey}`, 'user-agent': 'modelyard-cli' };
   if (init.contentType) headers['content-type'] = init.contentType;

@@ -17,25 +17,57 @@ const VERSION = typeof MODELYARD_CLI_VERSION === 'string' ? MODELYARD_CLI_VERSIO
 
 /** Every flag any command takes; main() then refuses those the command's usage does not list. */
 const OPTIONS = {
-  url: { type: 'string' }, 'api-key': { type: 'string' }, json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
-  model: { type: 'string' }, file: { type: 'string' }, uri: { type: 'string' }, signature: { type: 'string' },
-  reference: { type: 'string' }, 'sample-input': { type: 'string' }, tag: { type: 'string', multiple: true },
-  metric: { type: 'string', multiple: true }, 'git-commit': { type: 'string' }, 'run-id': { type: 'string' },
-  'ci-job-url': { type: 'string' }, 'dataset-uri': { type: 'string' }, backend: { type: 'string' },
-  description: { type: 'string' }, stage: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' },
-  version: { type: 'string' }, alias: { type: 'string' }, comment: { type: 'string' },
+  model: { type: 'string' },
+  file: { type: 'string' },
+  uri: { type: 'string' },
+  signature: { type: 'string' },
+  reference: { type: 'string' },
+  'sample-input': { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  metric: { type: 'string', multiple: true },
+  'git-commit': { type: 'string' },
+  'run-id': { type: 'string' },
+  'ci-job-url': { type: 'string' },
+  'dataset-uri': { type: 'string' },
+  backend: { type: 'string' },
+  description: { type: 'string' },
+  stage: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  version: { type: 'string' },
+  alias: { type: 'string' },
+  comment: { type: 'string' },
   'no-archive': { type: 'boolean' },
-  search: { type: 'string' }, 'requires-approval': { type: 'boolean' }, groups: { type: 'string' },
-  percentage: { type: 'string' }, 'follow-stage': { type: 'boolean' }, 'sample-rate': { type: 'string' },
-  revision: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, 'id-column': { type: 'string' },
-  'store-entity': { type: 'string' }, format: { type: 'string' }, status: { type: 'string' }, type: { type: 'string' },
+  search: { type: 'string' },
+  'requires-approval': { type: 'boolean' },
+  groups: { type: 'string' },
+  percentage: { type: 'string' },
+  'follow-stage': { type: 'boolean' },
+  'sample-rate': { type: 'string' },
+  revision: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  'id-column': { type: 'string' },
+  'store-entity': { type: 'string' },
+  format: { type: 'string' },
+  status: { type: 'string' },
+  type: { type: 'string' },
   limit: { type: 'string' },
 } as const;
 
 /** How many positionals follow each command word (actions and names); more is a usage error. */
 const MAX_POSITIONALS: Record<string, number> = {
-  models: 2, alias: 1, deploy: 1, predict: 2, jobs: 2, completion: 1, help: 1,
+  models: 2,
+  alias: 1,
+  deploy: 1,
+  predict: 2,
+  jobs: 2,
+  completion: 1,
+  help: 1,
 };
 
 function errorLine(code: string | undefined, status: number, message: string) {
@@ -106,21 +138,41 @@ async function main(argv: string[]): Promise<number> {
         else if (rest[0] === 'zsh') io.out(zshCompletion());
         else throw new UsageError('usage: modelyard completion bash|zsh');
         break;
-      case 'login': await login(io, { url: values.url, apiKey: values['api-key'] }); break;
-      case 'whoami': await whoami(io); break;
-      case 'logout': logout(io); break;
+      case 'login':
+        await login(io, { url: values.url, apiKey: values['api-key'] });
+        break;
+      case 'whoami':
+        await whoami(io);
+        break;
+      case 'logout':
+        logout(io);
+        break;
       case 'models':
         if (rest[0] === 'create') await modelsCreate(io, rest[1], values);
         else if (rest[0] === 'list' && rest.length === 1) await modelsList(io, values);
         else throw new UsageError('usage: modelyard models create NAME | models list');
         break;
-      case 'register': await register(io, values); break;
-      case 'promote': await promote(io, values); break;
-      case 'alias': await alias(io, rest[0], values); break;
-      case 'deploy': await deploy(io, rest[0], values); break;
-      case 'score': await score(io, values); break;
-      case 'predict': await predict(io, rest[0], rest[1], values); break;
-      case 'jobs': await jobs(io, rest[0], rest[1], values); break;
+      case 'register':
+        await register(io, values);
+        break;
+      case 'promote':
+        await promote(io, values);
+        break;
+      case 'alias':
+        await alias(io, rest[0], values);
+        break;
+      case 'deploy':
+        await deploy(io, rest[0], values);
+        break;
+      case 'score':
+        await score(io, values);
+        break;
+      case 'predict':
+        await predict(io, rest[0], rest[1], values);
+        break;
+      case 'jobs':
+        await jobs(io, rest[0], rest[1], values);
+        break;
     }
     return EXIT.OK;
   } catch (e) {

@@ -4,7 +4,7 @@ import readline from 'node:readline';
 export function promptSecret(question: string): Promise<string> {
   return new Promise((resolve) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const write = (rl as unknown as { _writeToOutput: (s: string) => void });
+    const write = rl as unknown as { _writeToOutput: (s: string) => void };
     rl.question(question, (answer) => {
       rl.close();
       process.stderr.write('\n');

@@ -7,12 +7,18 @@ import { ApiError } from '@modelyard/contracts';
  * Streams `spec` (JSON field) then the file as multipart/form-data without loading the file in memory; the
  * body length is known up front, and `onProgress` sees every chunk as it leaves.
  */
-export async function uploadMultipart(url: string, apiKey: string, spec: unknown, file: string, onProgress?: (sent: number, total: number) => void) {
+export async function uploadMultipart(
+  url: string,
+  apiKey: string,
+  spec: unknown,
+  file: string,
+  onProgress?: (sent: number, total: number) => void,
+) {
   const size = statSync(file).size;
   const boundary = `----modelyard${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(spec)}\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   let sent = 0;
@@ -29,10 +35,12 @@ export async function uploadMultipart(url: string, apiKey: string, spec: unknown
     return await fetch(url, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${apiKey}`, 'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(head.length + size + tail.length), 'user-agent': 'modelyard-cli',
+        authorization: `Bearer ${apiKey}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(head.length + size + tail.length),
+        'user-agent': 'modelyard-cli',
       },
-      body: body() as unknown as RequestInit["body"],
+      body: body() as unknown as RequestInit['body'],
       duplex: 'half',
     } as RequestInit & { duplex: 'half' });
   } catch (e) {

@@ -56,19 +56,31 @@ export function ApiForm<T>(props: {
   const className = [layout, props.className ?? ''].filter(Boolean).join(' ');
   return (
     <form
-      className={className} onSubmit={onSubmit} onKeyDown={props.onKeyDown}
-      aria-label={props.label} aria-labelledby={props.labelledBy}
+      className={className}
+      onSubmit={onSubmit}
+      onKeyDown={props.onKeyDown}
+      aria-label={props.label}
+      aria-labelledby={props.labelledBy}
     >
       {props.children}
       <div className="form-actions">
         <SubmitButton
-          pending={pending} pendingText={props.pendingLabel} variant={props.submitVariant} small={props.submitSmall}
+          pending={pending}
+          pendingText={props.pendingLabel}
+          variant={props.submitVariant}
+          small={props.submitSmall}
           disabled={props.submitDisabled}
-        >{props.submitLabel}</SubmitButton>
+        >
+          {props.submitLabel}
+        </SubmitButton>
         {props.actions}
       </div>
       <ErrorAlert message={error} />
-      {props.notice ? <p className="notice notice-ok field-full" role="status">{props.notice}</p> : null}
+      {props.notice ? (
+        <p className="notice notice-ok field-full" role="status">
+          {props.notice}
+        </p>
+      ) : null}
     </form>
   );
 }

@@ -1,7 +1,15 @@
 'use client';
 import { useId, useState } from 'react';
 import {
-  CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
 } from 'recharts';
 import type { LatencyView, SeriesInfo } from '@/lib/latency';
 
@@ -24,11 +32,13 @@ export function seriesColor(s: Pick<SeriesInfo, 'role'>, indexInRole: number): s
 }
 function colorsOf(series: SeriesInfo[]): Map<string, string> {
   const seen = new Map<string, number>();
-  return new Map(series.map((s) => {
-    const i = seen.get(s.role) ?? 0;
-    seen.set(s.role, i + 1);
-    return [s.key, seriesColor(s, i)];
-  }));
+  return new Map(
+    series.map((s) => {
+      const i = seen.get(s.role) ?? 0;
+      seen.set(s.role, i + 1);
+      return [s.key, seriesColor(s, i)];
+    }),
+  );
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -49,7 +59,14 @@ export function Sparkline({ data, label }: { data: { t: number; requests: number
       <ResponsiveContainer width="100%" height={32}>
         <LineChart data={data} margin={{ top: 2, right: 2, bottom: 2, left: 2 }}>
           <YAxis hide domain={[0, 'dataMax']} />
-          <Line type="monotone" dataKey="requests" stroke="#4338ca" strokeWidth={1.5} dot={false} isAnimationActive={false} />
+          <Line
+            type="monotone"
+            dataKey="requests"
+            stroke="#4338ca"
+            strokeWidth={1.5}
+            dot={false}
+            isAnimationActive={false}
+          />
         </LineChart>
       </ResponsiveContainer>
     </div>
@@ -76,22 +93,44 @@ function MetricChart(props: {
         <LineChart data={view.rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#e2e5ea" strokeDasharray="3 3" />
           <XAxis
-            dataKey="t" type="number" scale="time" domain={[view.from, view.to]}
-            tickFormatter={tickFormatter(view.stepMs)} tick={{ fontSize: 11 }} minTickGap={24}
+            dataKey="t"
+            type="number"
+            scale="time"
+            domain={[view.from, view.to]}
+            tickFormatter={tickFormatter(view.stepMs)}
+            tick={{ fontSize: 11 }}
+            minTickGap={24}
           />
-          <YAxis tickFormatter={props.unit} tick={{ fontSize: 11 }} width={64} domain={[0, (max: number) => Math.max(max, props.minTop ?? 0)]} />
+          <YAxis
+            tickFormatter={props.unit}
+            tick={{ fontSize: 11 }}
+            width={64}
+            domain={[0, (max: number) => Math.max(max, props.minTop ?? 0)]}
+          />
           <Tooltip labelFormatter={tooltipTime} formatter={(v) => (typeof v === 'number' ? props.unit(v) : '—')} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {props.slo ? (
-            <ReferenceLine y={props.slo} stroke="#b42318" strokeDasharray="6 3" ifOverflow="extendDomain" label={{ value: `SLO ${props.slo} ms`, position: 'insideTopRight', fontSize: 11, fill: '#b42318' }} />
+            <ReferenceLine
+              y={props.slo}
+              stroke="#b42318"
+              strokeDasharray="6 3"
+              ifOverflow="extendDomain"
+              label={{ value: `SLO ${props.slo} ms`, position: 'insideTopRight', fontSize: 11, fill: '#b42318' }}
+            />
           ) : null}
           {view.series.map((s) => (
             <Line
-              key={s.key} name={s.key} dataKey={`${s.key}|${metric}`} stroke={colors.get(s.key)}
-              strokeWidth={s.role === 'production' ? 2 : 1.5} strokeDasharray={s.role === 'silent' ? '4 2' : undefined}
+              key={s.key}
+              name={s.key}
+              dataKey={`${s.key}|${metric}`}
+              stroke={colors.get(s.key)}
+              strokeWidth={s.role === 'production' ? 2 : 1.5}
+              strokeDasharray={s.role === 'silent' ? '4 2' : undefined}
               // Steps without traffic have no latency or error rate (null), so a lone busy minute is a point, not a
               // line: draw the points. Requests/s is 0 there and reads as a line.
-              dot={metric === 'rps' ? false : { r: 2.5 }} connectNulls={false} isAnimationActive={false}
+              dot={metric === 'rps' ? false : { r: 2.5 }}
+              connectNulls={false}
+              isAnimationActive={false}
             />
           ))}
         </LineChart>

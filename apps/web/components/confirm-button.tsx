@@ -22,7 +22,12 @@ export function ConfirmButton(props: {
     <div className="danger-zone">
       {confirming ? (
         <>
-          <button type="button" className="btn btn-danger btn-small" disabled={pending} onClick={() => run(props.action)}>
+          <button
+            type="button"
+            className="btn btn-danger btn-small"
+            disabled={pending}
+            onClick={() => run(props.action)}
+          >
             {props.confirmLabel}
           </button>
           <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>
@@ -30,7 +35,12 @@ export function ConfirmButton(props: {
           </button>
         </>
       ) : (
-        <button type="button" className="btn btn-secondary btn-small" aria-label={props.ariaLabel} onClick={() => setConfirming(true)}>
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          aria-label={props.ariaLabel}
+          onClick={() => setConfirming(true)}
+        >
           {props.label}
         </button>
       )}

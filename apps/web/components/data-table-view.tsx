@@ -35,8 +35,11 @@ function compare(a: string | number | null, b: string | number | null): number {
 
 function cellClass(c: ViewColumn): string | undefined {
   const classes = [
-    c.align === 'right' ? 'num' : '', c.nowrap ? 'nowrap' : '', c.hideBelow ? `hide-below-${c.hideBelow}` : '',
-    c.rowHeader ? 'row-title' : '', c.className ?? '',
+    c.align === 'right' ? 'num' : '',
+    c.nowrap ? 'nowrap' : '',
+    c.hideBelow ? `hide-below-${c.hideBelow}` : '',
+    c.rowHeader ? 'row-title' : '',
+    c.className ?? '',
   ].filter(Boolean);
   return classes.length ? classes.join(' ') : undefined;
 }
@@ -83,7 +86,8 @@ export function DataTableView(props: {
     <>
       <div className="table-frame">
         <table
-          className={props.className} aria-label={props.caption ? undefined : props.label}
+          className={props.className}
+          aria-label={props.caption ? undefined : props.label}
           aria-describedby={props.describedBy}
         >
           {props.caption ? <caption>{props.label}</caption> : null}
@@ -99,7 +103,9 @@ export function DataTableView(props: {
                 const ariaSort = dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : 'none';
                 return (
                   <th
-                    key={c.key} scope="col" className={cellClass({ ...c, rowHeader: false, className: undefined })}
+                    key={c.key}
+                    scope="col"
+                    className={cellClass({ ...c, rowHeader: false, className: undefined })}
                     aria-sort={c.sortable ? ariaSort : undefined}
                   >
                     {c.sortable ? (
@@ -109,7 +115,9 @@ export function DataTableView(props: {
                           {dir === 'asc' ? '▲' : dir === 'desc' ? '▼' : '↕'}
                         </span>
                       </button>
-                    ) : c.header}
+                    ) : (
+                      c.header
+                    )}
                   </th>
                 );
               })}
@@ -120,9 +128,13 @@ export function DataTableView(props: {
               <tr key={r.key} id={r.id} className={r.className} aria-current={r.current ? 'true' : undefined}>
                 {columns.map((c, i) =>
                   c.rowHeader ? (
-                    <th key={c.key} scope="row" className={cellClass(c)}>{r.cells[i]}</th>
+                    <th key={c.key} scope="row" className={cellClass(c)}>
+                      {r.cells[i]}
+                    </th>
                   ) : (
-                    <td key={c.key} className={cellClass(c)}>{r.cells[i]}</td>
+                    <td key={c.key} className={cellClass(c)}>
+                      {r.cells[i]}
+                    </td>
                   ),
                 )}
               </tr>
@@ -137,13 +149,17 @@ export function DataTableView(props: {
           </span>
           <span className="pager-buttons">
             <button
-              type="button" className="btn btn-secondary btn-small" disabled={current === 0}
+              type="button"
+              className="btn btn-secondary btn-small"
+              disabled={current === 0}
               onClick={() => setPage(current - 1)}
             >
               Previous page
             </button>
             <button
-              type="button" className="btn btn-secondary btn-small" disabled={current >= pages - 1}
+              type="button"
+              className="btn btn-secondary btn-small"
+              disabled={current >= pages - 1}
               onClick={() => setPage(current + 1)}
             >
               Next page

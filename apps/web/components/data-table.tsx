@@ -79,11 +79,22 @@ const normalise = (v: SortValue): string | number | null =>
 export function DataTable<Row>(props: DataTableProps<Row>) {
   const { columns, rows, cursor } = props;
   if (rows.length === 0) {
-    return <div className="empty-state table-empty"><p className="muted">{props.empty}</p></div>;
+    return (
+      <div className="empty-state table-empty">
+        <p className="muted">{props.empty}</p>
+      </div>
+    );
   }
   const viewColumns: ViewColumn[] = columns.map((c) => ({
-    key: c.key, header: c.header, sortable: Boolean(c.sort), align: c.align ?? 'left', width: c.width,
-    hideBelow: c.hideBelow, rowHeader: Boolean(c.rowHeader), nowrap: Boolean(c.nowrap), className: c.className,
+    key: c.key,
+    header: c.header,
+    sortable: Boolean(c.sort),
+    align: c.align ?? 'left',
+    width: c.width,
+    hideBelow: c.hideBelow,
+    rowHeader: Boolean(c.rowHeader),
+    nowrap: Boolean(c.nowrap),
+    className: c.className,
   }));
   const viewRows: ViewRow[] = rows.map((row) => ({
     key: props.rowKey(row),
@@ -97,9 +108,14 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
   return (
     <>
       <DataTableView
-        label={props.label} caption={props.caption ?? false} describedBy={props.describedBy}
-        columns={viewColumns} rows={viewRows}
-        pageSize={cursor ? undefined : props.pageSize} defaultSort={props.defaultSort} className={classes.join(' ')}
+        label={props.label}
+        caption={props.caption ?? false}
+        describedBy={props.describedBy}
+        columns={viewColumns}
+        rows={viewRows}
+        pageSize={cursor ? undefined : props.pageSize}
+        defaultSort={props.defaultSort}
+        className={classes.join(' ')}
       />
       {cursor && (cursor.nextHref || cursor.firstHref) ? (
         <nav className="pager" aria-label={`Pages of ${props.label}`}>
@@ -116,5 +132,9 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
 
 /** A long id, URI or text cut to its cell's width, the whole of it in a tooltip. */
 export function Truncate({ text, mono = false, children }: { text: string; mono?: boolean; children?: ReactNode }) {
-  return <span className={mono ? 'truncate mono' : 'truncate'} title={text}>{children ?? text}</span>;
+  return (
+    <span className={mono ? 'truncate mono' : 'truncate'} title={text}>
+      {children ?? text}
+    </span>
+  );
 }

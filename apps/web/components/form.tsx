@@ -24,20 +24,39 @@ export function Field(props: {
   const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
   const classes = ['field', props.size ? `field-${props.size}` : '', props.className ?? ''].filter(Boolean).join(' ');
   const control = cloneElement(props.children, {
-    id, 'aria-describedby': describedBy, ...(props.error ? { 'aria-invalid': true } : {}),
+    id,
+    'aria-describedby': describedBy,
+    ...(props.error ? { 'aria-invalid': true } : {}),
   });
   return (
     <div className={classes}>
-      <label htmlFor={id} className={props.hiddenLabel ? 'visually-hidden' : undefined}>{props.label}</label>
+      <label htmlFor={id} className={props.hiddenLabel ? 'visually-hidden' : undefined}>
+        {props.label}
+      </label>
       {control}
-      {props.hint ? <p className="hint" id={hintId}>{props.hint}</p> : null}
-      {props.error ? <p className="error-inline" id={errorId}>{props.error}</p> : null}
+      {props.hint ? (
+        <p className="hint" id={hintId}>
+          {props.hint}
+        </p>
+      ) : null}
+      {props.error ? (
+        <p className="error-inline" id={errorId}>
+          {props.error}
+        </p>
+      ) : null}
     </div>
   );
 }
 
 /** The form's submit button: disabled, and saying so, while the request runs. */
-export function SubmitButton({ pending, children, pendingText, variant = 'primary', small = false, disabled }: {
+export function SubmitButton({
+  pending,
+  children,
+  pendingText,
+  variant = 'primary',
+  small = false,
+  disabled,
+}: {
   pending: boolean;
   /** Disabled for another reason than a running request. */
   disabled?: boolean;
@@ -49,7 +68,9 @@ export function SubmitButton({ pending, children, pendingText, variant = 'primar
 }) {
   return (
     <button
-      type="submit" className={`btn btn-${variant}${small ? ' btn-small' : ''}`} disabled={pending || disabled}
+      type="submit"
+      className={`btn btn-${variant}${small ? ' btn-small' : ''}`}
+      disabled={pending || disabled}
       aria-busy={pending}
     >
       {pending && pendingText ? pendingText : children}

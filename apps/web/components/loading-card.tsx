@@ -6,7 +6,9 @@ export function LoadingCard({ title }: { title: string }) {
         <h1>{title}</h1>
       </div>
       <section className="card loading-card" aria-busy="true">
-        <p className="muted" role="status">Loading…</p>
+        <p className="muted" role="status">
+          Loading…
+        </p>
         <div className="skeleton" />
         <div className="skeleton" />
         <div className="skeleton skeleton-short" />

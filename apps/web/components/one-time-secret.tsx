@@ -27,12 +27,20 @@ export function OneTimeSecret(props: { children: ReactNode; secret: string; secr
     <div className="secret-box" role="status">
       <p>{props.children}</p>
       <div className="secret-row">
-        <code ref={codeRef} aria-label={props.secretLabel}>{props.secret}</code>
-        <button type="button" className="btn btn-secondary btn-small" onClick={copy}>Copy</button>
-        <button type="button" className="btn btn-link btn-small" onClick={props.onDone}>Done</button>
+        <code ref={codeRef} aria-label={props.secretLabel}>
+          {props.secret}
+        </code>
+        <button type="button" className="btn btn-secondary btn-small" onClick={copy}>
+          Copy
+        </button>
+        <button type="button" className="btn btn-link btn-small" onClick={props.onDone}>
+          Done
+        </button>
       </div>
       {copied === 'yes' ? <p className="small">Copied to the clipboard.</p> : null}
-      {copied === 'failed' ? <p className="small">Copying is blocked here; the secret is selected, press Ctrl+C.</p> : null}
+      {copied === 'failed' ? (
+        <p className="small">Copying is blocked here; the secret is selected, press Ctrl+C.</p>
+      ) : null}
     </div>
   );
 }

@@ -14,7 +14,11 @@ export function AliasBadges({ aliases }: { aliases: string[] }) {
   if (aliases.length === 0) return <span className="muted">—</span>;
   return (
     <span className="badge-list">
-      {aliases.map((a) => <span key={a} className="badge badge-alias">@{a}</span>)}
+      {aliases.map((a) => (
+        <span key={a} className="badge badge-alias">
+          @{a}
+        </span>
+      ))}
     </span>
   );
 }

@@ -27,14 +27,19 @@ export function describeRouting(p: TPilot, groupNames: Map<string, string>): str
     parts.push(`callers in ${p.groups.length === 1 ? 'group' : 'groups'} ${list(names)}`);
   }
   if (p.percentage > 0) {
-    parts.push(`${Number(p.percentage.toFixed(2))}% of ${p.groups.length ? 'other ' : ''}callers, by routing key (X-Routing-Key, else the API key)`);
+    parts.push(
+      `${Number(p.percentage.toFixed(2))}% of ${p.groups.length ? 'other ' : ''}callers, by routing key (X-Routing-Key, else the API key)`,
+    );
   }
   const who = parts.join('; ');
   return `${who.charAt(0).toUpperCase()}${who.slice(1)}.`;
 }
 
 /** The pilot's time window; the API compares with its own clock, start inclusive, end exclusive. */
-export function describeWindow(p: Pick<TPilot, 'startsAt' | 'endsAt'>, now = Date.now()): { text: string; state: 'active' | 'scheduled' | 'ended' } {
+export function describeWindow(
+  p: Pick<TPilot, 'startsAt' | 'endsAt'>,
+  now = Date.now(),
+): { text: string; state: 'active' | 'scheduled' | 'ended' } {
   const starts = p.startsAt ? Date.parse(p.startsAt) : null;
   const ends = p.endsAt ? Date.parse(p.endsAt) : null;
   const state = starts !== null && now < starts ? 'scheduled' : ends !== null && now >= ends ? 'ended' : 'active';
@@ -56,7 +61,10 @@ export function describeAutoRollback(a: TPilot['autoRollback']): string | null {
 /** What production serves, in one sentence, with the version that answers now. */
 export function describeProduction(p: Production, stageVersion: number | null): string {
   if (p.mode === 'pinned') {
-    const stage = stageVersion === null ? 'no version is in the Production stage' : `the Production stage has version ${stageVersion}`;
+    const stage =
+      stageVersion === null
+        ? 'no version is in the Production stage'
+        : `the Production stage has version ${stageVersion}`;
     return `Pinned to version ${p.version} (${stage}).`;
   }
   return stageVersion === null
@@ -66,7 +74,8 @@ export function describeProduction(p: Production, stageVersion: number | null): 
 
 /** A one-line summary of a revision's configuration for the revision list. */
 export function summarizeConfig(c: TDeploymentConfig): string {
-  const production = c.production.mode === 'pinned' ? `production pinned to v${c.production.version}` : 'production follows the stage';
+  const production =
+    c.production.mode === 'pinned' ? `production pinned to v${c.production.version}` : 'production follows the stage';
   const pilots = c.pilots.length ? `pilots ${c.pilots.map((p) => `v${p.version}`).join(', ')}` : 'no pilots';
   const silent = c.silent.length ? `silent ${c.silent.map((s) => `v${s.version}`).join(', ')}` : 'no silent versions';
   return `${production}; ${pilots}; ${silent}`;

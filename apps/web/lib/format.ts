@@ -35,7 +35,11 @@ export function formatMetric(n: number): string {
  * How long something took (or has taken so far, when `to` is null): seconds with one decimal under a minute,
  * then minutes and seconds, then hours and minutes. '—' when it has not started.
  */
-export function formatDuration(from: string | null | undefined, to: string | null | undefined, now = Date.now()): string {
+export function formatDuration(
+  from: string | null | undefined,
+  to: string | null | undefined,
+  now = Date.now(),
+): string {
   if (!from) return '—';
   const ms = (to ? new Date(to).getTime() : now) - new Date(from).getTime();
   if (!Number.isFinite(ms) || ms < 0) return '—';

@@ -4,7 +4,17 @@ import { apiTarget } from './api-path.mjs';
 import { sessionCookieHeader, webConfig } from './config';
 
 /** Hop-by-hop and framing headers: they describe one connection, not the message, so they are not passed on. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'host'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'expect',
+  'host',
+];
 
 /**
  * Request headers never passed to the API: the browser's other cookies (only the session is the API's business),

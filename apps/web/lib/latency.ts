@@ -57,7 +57,9 @@ const emptyAcc = (width: number): Acc => ({ count: 0, errors: 0, buckets: new Ar
 function add(acc: Acc, p: TMetricPoint) {
   acc.count += p.count;
   acc.errors += p.errors;
-  p.buckets.forEach((b, i) => { acc.buckets[i] = (acc.buckets[i] ?? 0) + b; });
+  p.buckets.forEach((b, i) => {
+    acc.buckets[i] = (acc.buckets[i] ?? 0) + b;
+  });
 }
 
 export const seriesKey = (role: string, version: number) => `${role} v${version}`;
@@ -88,7 +90,11 @@ export function latencyView(series: TMetricSeries, stepMs: number): LatencyView 
   }
   const seconds = Math.max(1, (to - from) / 1000);
   const list: SeriesInfo[] = [...totals.entries()].map(([key, { role, version, acc }]) => ({
-    key, role, version, count: acc.count, errors: acc.errors,
+    key,
+    role,
+    version,
+    count: acc.count,
+    errors: acc.errors,
     errorRate: acc.count ? acc.errors / acc.count : null,
     requestsPerSecond: acc.count / seconds,
     p50Ms: quantileMs(acc.buckets, series.bucketsMs, 0.5),

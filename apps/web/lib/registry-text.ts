@@ -25,8 +25,10 @@ export function describeTransition(t: {
       ? `${versionList(others)} ${many ? 'stop' : 'stops'} serving and ${many ? 'are' : 'is'} archived`
       : `no other version of ${t.model} is in Production now`;
     if (t.requiresApproval) {
-      return `${t.model} requires approval: this creates a request that a second approver must accept. ` +
-        `Once accepted, version ${t.version} will serve production traffic; ${displaced}.`;
+      return (
+        `${t.model} requires approval: this creates a request that a second approver must accept. ` +
+        `Once accepted, version ${t.version} will serve production traffic; ${displaced}.`
+      );
     }
     return `Version ${t.version} will serve production traffic; ${displaced}.`;
   }
@@ -62,7 +64,8 @@ export function describeHistory(h: THistoryEntry): { subject: string; change: st
     case 'stage':
       return { subject, change: arrow(h.from, h.to) };
     case 'approval':
-      if (h.to?.startsWith('requested:')) return { subject, change: `approval requested for ${h.to.slice('requested:'.length)}` };
+      if (h.to?.startsWith('requested:'))
+        return { subject, change: `approval requested for ${h.to.slice('requested:'.length)}` };
       return { subject, change: `${h.from?.replace(/^requested:/, '') ?? ''} request ${h.to ?? 'decided'}`.trim() };
     case 'alias': {
       const from = aliasTarget(h.from);

@@ -1,6 +1,12 @@
 import {
-  ApiError, ZErrorResponse, ZJob, ZModelVersion,
-  type TBatchJobSpec, type TJob, type TModelVersion, type TRegisterVersionSpec,
+  ApiError,
+  ZErrorResponse,
+  ZJob,
+  ZModelVersion,
+  type TBatchJobSpec,
+  type TJob,
+  type TModelVersion,
+  type TRegisterVersionSpec,
 } from '@modelyard/contracts';
 
 export interface UploadProgress {
@@ -66,11 +72,15 @@ function postMultipart<T>(
       if (xhr.status >= 200 && xhr.status < 300) {
         const parsed = schema.safeParse(json);
         if (parsed.success) resolve(parsed.data);
-        else reject(new ApiError(xhr.status, 'BAD_RESPONSE', `Unexpected response to the upload: ${parsed.error.message}`));
+        else
+          reject(
+            new ApiError(xhr.status, 'BAD_RESPONSE', `Unexpected response to the upload: ${parsed.error.message}`),
+          );
         return;
       }
       const err = ZErrorResponse.safeParse(json);
-      if (err.success) reject(new ApiError(xhr.status, err.data.error.code, err.data.error.message, err.data.error.errorId));
+      if (err.success)
+        reject(new ApiError(xhr.status, err.data.error.code, err.data.error.message, err.data.error.errorId));
       else reject(new ApiError(xhr.status, 'BAD_RESPONSE', `The upload was refused (HTTP ${xhr.status}).`));
     };
     const body = new FormData();
@@ -84,7 +94,10 @@ function postMultipart<T>(
  * `key=value` lines (tags, metrics) as typed in a textarea. Blank lines and `#` comments are skipped; the
  * first `=` splits, so values may contain `=`. Returns a message naming the bad line instead of guessing.
  */
-export function parsePairs(text: string, what: string): { ok: true; value: Record<string, string> } | { ok: false; message: string } {
+export function parsePairs(
+  text: string,
+  what: string,
+): { ok: true; value: Record<string, string> } | { ok: false; message: string } {
   const value: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -98,7 +111,9 @@ export function parsePairs(text: string, what: string): { ok: true; value: Recor
   return { ok: true, value };
 }
 
-export function parseMetrics(text: string): { ok: true; value: Record<string, number> } | { ok: false; message: string } {
+export function parseMetrics(
+  text: string,
+): { ok: true; value: Record<string, number> } | { ok: false; message: string } {
   const pairs = parsePairs(text, 'Metrics');
   if (!pairs.ok) return pairs;
   const value: Record<string, number> = {};

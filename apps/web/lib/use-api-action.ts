@@ -17,7 +17,7 @@ export function useApiAction() {
   const [error, setError] = useState<string | null>(null);
 
   const run = useCallback(
-    async <T,>(call: (api: ModelyardClient) => Promise<T>): Promise<ActionResult<T>> => {
+    async <T>(call: (api: ModelyardClient) => Promise<T>): Promise<ActionResult<T>> => {
       setRunning(true);
       setError(null);
       try {

@@ -13,10 +13,16 @@ describe('buildRegistry', () => {
     for (const name of Object.keys(JOBS) as JobName[]) assert.equal(r.get(name)?.job, name);
   });
   it('refuses a declared job without a handler', () => {
-    assert.throws(() => buildRegistry(all().filter((h) => h.job !== 'maintenance.cleanup')), /no handler for "maintenance.cleanup"/);
+    assert.throws(
+      () => buildRegistry(all().filter((h) => h.job !== 'maintenance.cleanup')),
+      /no handler for "maintenance.cleanup"/,
+    );
   });
   it('refuses two handlers for one job and handlers for undeclared jobs', () => {
-    assert.throws(() => buildRegistry([...all(), handler('maintenance.cleanup')]), /two handlers for "maintenance.cleanup"/);
+    assert.throws(
+      () => buildRegistry([...all(), handler('maintenance.cleanup')]),
+      /two handlers for "maintenance.cleanup"/,
+    );
     assert.throws(() => buildRegistry([...all(), handler('nope.job')]), /undeclared job "nope.job"/);
   });
 });

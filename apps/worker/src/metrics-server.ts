@@ -10,7 +10,10 @@ const BEARER = /^Bearer\s+(\S{16,512})$/i;
  * and `GET /healthz`. Plain node:http: the worker has no framework to host routes, and needs none for two.
  */
 export function startMetricsServer(
-  opts: { port: number; host: string }, metrics: WorkerMetrics, auth: AuthService, log: Logger,
+  opts: { port: number; host: string },
+  metrics: WorkerMetrics,
+  auth: AuthService,
+  log: Logger,
 ): Promise<Server> {
   const refuse = (res: import('node:http').ServerResponse, code: ErrorCode, message: string) => {
     res.writeHead(statusOf(code), { 'content-type': 'application/json; charset=utf-8' });
@@ -19,7 +22,8 @@ export function startMetricsServer(
   const server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz')) return refuse(res, 'NOT_FOUND', 'Not found');
+      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz'))
+        return refuse(res, 'NOT_FOUND', 'Not found');
       if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{"status":"ok"}');
@@ -27,7 +31,8 @@ export function startMetricsServer(
       const key = BEARER.exec(req.headers.authorization ?? '')?.[1];
       const who = key ? await auth.resolveApiKey(key, req.socket.remoteAddress ?? null) : null;
       if (!who) return refuse(res, 'UNAUTHENTICATED', 'An API key with the models:read scope is needed');
-      if (!can(who, 'metrics.read')) return refuse(res, 'FORBIDDEN', 'This API key lacks a scope for this: one of models:read, admin');
+      if (!can(who, 'metrics.read'))
+        return refuse(res, 'FORBIDDEN', 'This API key lacks a scope for this: one of models:read, admin');
       const text = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);

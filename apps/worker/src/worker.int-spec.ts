@@ -4,7 +4,14 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
 import { loadWorkerConfig } from '@modelyard/config';
-import { bullPrefix, createLogger, createPrismaClient, redisOptions, JobProducer, MaintenanceService } from '@modelyard/server';
+import {
+  bullPrefix,
+  createLogger,
+  createPrismaClient,
+  redisOptions,
+  JobProducer,
+  MaintenanceService,
+} from '@modelyard/server';
 import { integrationEnv, TEST_PASSWORD, uniqueEmail } from '@modelyard/testing';
 import { WorkerModule } from './worker.module.js';
 
@@ -14,7 +21,10 @@ describe('worker (real Redis + Postgres)', () => {
   const db = createPrismaClient(config.db.url, 2);
 
   before(async () => {
-    ctx = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, createLogger(config.log, 'worker-test')), { logger: false });
+    ctx = await NestFactory.createApplicationContext(
+      WorkerModule.forRoot(config, createLogger(config.log, 'worker-test')),
+      { logger: false },
+    );
     await ctx.init();
   });
   after(async () => {
@@ -24,11 +34,18 @@ describe('worker (real Redis + Postgres)', () => {
 
   it('runs maintenance.cleanup from the queue: expired sessions go, live ones stay', async () => {
     const user = await db.user.create({ data: { email: uniqueEmail(), name: 'w', passwordHash: TEST_PASSWORD } });
-    const expired = await db.session.create({ data: { tokenHash: `exp-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() - 1000) } });
-    const live = await db.session.create({ data: { tokenHash: `live-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() + 3600_000) } });
+    const expired = await db.session.create({
+      data: { tokenHash: `exp-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() - 1000) },
+    });
+    const live = await db.session.create({
+      data: { tokenHash: `live-${user.id}`, userId: user.id, expiresAt: new Date(Date.now() + 3600_000) },
+    });
 
     const producer = ctx.get(JobProducer);
-    const events = new QueueEvents('maintenance', { connection: redisOptions(config.redis.url), prefix: bullPrefix(config) });
+    const events = new QueueEvents('maintenance', {
+      connection: redisOptions(config.redis.url),
+      prefix: bullPrefix(config),
+    });
     await events.waitUntilReady();
     try {
       const job = await producer.enqueue('maintenance.cleanup', { reason: 'manual' });
@@ -48,20 +65,46 @@ describe('worker (real Redis + Postgres)', () => {
     const recent = new Date(Date.now() - day);
     const name = `retention-${uniqueEmail().split('@')[0]!.toLowerCase()}`;
     const model = await db.registeredModel.create({ data: { name, ownerKind: 'user' } });
-    const version = await db.modelVersion.create({ data: { modelId: model.id, number: 1, storageBackend: 'local', storageUri: 'file:///x', ownedArtifact: false, createdByKind: 'user' } });
-    const window = (start: Date) => db.driftWindowRow.create({ data: { versionId: version.id, model: name, number: 1, start, minutes: 60, rows: 10, window: {} } });
+    const version = await db.modelVersion.create({
+      data: {
+        modelId: model.id,
+        number: 1,
+        storageBackend: 'local',
+        storageUri: 'file:///x',
+        ownedArtifact: false,
+        createdByKind: 'user',
+      },
+    });
+    const window = (start: Date) =>
+      db.driftWindowRow.create({
+        data: { versionId: version.id, model: name, number: 1, start, minutes: 60, rows: 10, window: {} },
+      });
     await window(old);
     await window(recent);
-    const alert = (state: string, firedAt: Date, resolvedAt: Date | null, ruleId: string) => db.alert.create({
-      data: { modelId: model.id, modelName: name, version: 1, ruleId, kind: 'drift_share', state, message: 'm', firedAt, resolvedAt, openKey: state === 'firing' ? `${model.id}:${ruleId}:1` : null },
-    });
+    const alert = (state: string, firedAt: Date, resolvedAt: Date | null, ruleId: string) =>
+      db.alert.create({
+        data: {
+          modelId: model.id,
+          modelName: name,
+          version: 1,
+          ruleId,
+          kind: 'drift_share',
+          state,
+          message: 'm',
+          firedAt,
+          resolvedAt,
+          openKey: state === 'firing' ? `${model.id}:${ruleId}:1` : null,
+        },
+      });
     const oldResolved = await alert('resolved', old, old, 'a');
     const recentResolved = await alert('resolved', old, recent, 'b');
     const oldFiring = await alert('firing', old, null, 'c');
 
     const result = await ctx.get(MaintenanceService).handle({ reason: 'manual' }, {} as never);
     assert.ok(result.driftWindows >= 1 && result.resolvedAlerts >= 1, JSON.stringify(result));
-    const starts = (await db.driftWindowRow.findMany({ where: { versionId: version.id } })).map((w) => w.start.getTime());
+    const starts = (await db.driftWindowRow.findMany({ where: { versionId: version.id } })).map((w) =>
+      w.start.getTime(),
+    );
     assert.deepEqual(starts, [recent.getTime()]);
     const left = (await db.alert.findMany({ where: { modelId: model.id } })).map((a) => a.id).sort();
     assert.deepEqual(left, [recentResolved.id, oldFiring.id].sort());
@@ -71,11 +114,16 @@ describe('worker (real Redis + Postgres)', () => {
 
   it('fails a job with an invalid payload without retrying it', async () => {
     const producer = ctx.get(JobProducer);
-    const events = new QueueEvents('maintenance', { connection: redisOptions(config.redis.url), prefix: bullPrefix(config) });
+    const events = new QueueEvents('maintenance', {
+      connection: redisOptions(config.redis.url),
+      prefix: bullPrefix(config),
+    });
     await events.waitUntilReady();
     try {
       // Bypass the typed producer on purpose: this is what a stale or foreign producer could put on the queue.
-      const job = await producer.queue('maintenance').add('maintenance.cleanup', { reason: 'because' }, { attempts: 5 });
+      const job = await producer
+        .queue('maintenance')
+        .add('maintenance.cleanup', { reason: 'because' }, { attempts: 5 });
       await assert.rejects(job.waitUntilFinished(events, 15_000), /Invalid payload for maintenance.cleanup/);
       const stored = await producer.queue('maintenance').getJob(job.id!);
       assert.equal(stored?.attemptsMade, 1);

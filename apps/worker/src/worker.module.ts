@@ -2,19 +2,54 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '@modelyard/config';
 import {
-  AsyncPredictionService, BatchAssembleService, BatchChunkService, BatchScoringService, DeploymentGuardService, JOB_HANDLERS, MaintenanceService, PredictionCallbackService,
-  PredictionIngestService, RegistrySweepService, RegistryValidationService, SchedulesService, ServerCoreModule, SERVING_OPTIONS, ServingMetrics,
-  ServingService, WebhookDeliveryService, DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService, WorkerMetrics,
-  OutboxPoller, type JobHandler,
+  AsyncPredictionService,
+  BatchAssembleService,
+  BatchChunkService,
+  BatchScoringService,
+  DeploymentGuardService,
+  JOB_HANDLERS,
+  MaintenanceService,
+  PredictionCallbackService,
+  PredictionIngestService,
+  RegistrySweepService,
+  RegistryValidationService,
+  SchedulesService,
+  ServerCoreModule,
+  SERVING_OPTIONS,
+  ServingMetrics,
+  ServingService,
+  WebhookDeliveryService,
+  DriftProfilerService,
+  DriftFoldService,
+  DriftAdhocService,
+  AlertEvaluatorService,
+  ReconcilerService,
+  WorkerMetrics,
+  OutboxPoller,
+  type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
 import { WORKER_CONFIG } from './tokens.js';
 
 /** Handlers are listed here once; adding a job to JOBS without adding its handler stops the worker at boot. */
 const HANDLERS = [
-  MaintenanceService, RegistryValidationService, RegistrySweepService, WebhookDeliveryService, PredictionIngestService, DeploymentGuardService,
-  AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
-  DriftProfilerService, DriftFoldService, DriftAdhocService, AlertEvaluatorService, ReconcilerService,
+  MaintenanceService,
+  RegistryValidationService,
+  RegistrySweepService,
+  WebhookDeliveryService,
+  PredictionIngestService,
+  DeploymentGuardService,
+  AsyncPredictionService,
+  PredictionCallbackService,
+  BatchScoringService,
+  BatchChunkService,
+  BatchAssembleService,
+  SchedulesService,
+  DriftProfilerService,
+  DriftFoldService,
+  DriftAdhocService,
+  AlertEvaluatorService,
+  ReconcilerService,
 ];
 
 @Module({})
@@ -25,11 +60,20 @@ export class WorkerModule {
       imports: [ServerCoreModule.forRoot({ config, logger, sandbox: config.worker.validation })],
       providers: [
         // The handlers that need the engine; the others come from ServerCoreModule.
-        AsyncPredictionService, PredictionCallbackService, BatchScoringService, BatchChunkService, BatchAssembleService, SchedulesService,
-        ReconcilerService, WorkerMetrics, OutboxPoller,
+        AsyncPredictionService,
+        PredictionCallbackService,
+        BatchScoringService,
+        BatchChunkService,
+        BatchAssembleService,
+        SchedulesService,
+        ReconcilerService,
+        WorkerMetrics,
+        OutboxPoller,
         { provide: WORKER_CONFIG, useValue: config },
         // Async predictions and batch jobs run the engine here; versions load when a job needs them.
-        { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } }, ServingService, ServingMetrics,
+        { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } },
+        ServingService,
+        ServingMetrics,
         { provide: JOB_HANDLERS, useFactory: (...hs: JobHandler[]) => hs, inject: HANDLERS },
         WorkerService,
       ],

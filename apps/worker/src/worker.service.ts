@@ -7,7 +7,16 @@ import { z } from 'zod';
 import { JOBS, QUEUES, type JobName, type JobPayloadParsed } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
 import {
-  AppError, AuthService, bullPrefix, JOB_HANDLERS, JobProducer, LOGGER, OutboxPoller, RedisService, redisOptions, WorkerMetrics,
+  AppError,
+  AuthService,
+  bullPrefix,
+  JOB_HANDLERS,
+  JobProducer,
+  LOGGER,
+  OutboxPoller,
+  RedisService,
+  redisOptions,
+  WorkerMetrics,
   type JobHandler,
 } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
@@ -49,7 +58,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         lockDuration: this.cfg.worker.lockMs,
         stalledInterval: this.cfg.worker.lockMs,
       });
-      worker.on('failed', (job, err) => this.log.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
+      worker.on('failed', (job, err) =>
+        this.log.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
       worker.on('error', (err) => this.log.error({ err, queue }, 'worker error'));
       worker.on('stalled', (jobId) => {
         this.metrics.stalled.inc({ queue });
@@ -61,7 +72,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.producer.schedule('maintenance-hourly', 'maintenance.cleanup', { reason: 'schedule' }, 3600_000);
     await this.producer.schedule('registry-sweep', 'registry.sweep', {}, 60_000);
     await this.producer.schedule('prediction-log-ingest', 'predictions.ingest', {}, 5000);
-    await this.producer.schedule('deployments-check', 'deployments.check', {}, this.cfg.worker.deploymentCheckSeconds * 1000);
+    await this.producer.schedule(
+      'deployments-check',
+      'deployments.check',
+      {},
+      this.cfg.worker.deploymentCheckSeconds * 1000,
+    );
     await this.producer.schedule('drift-fold', 'drift.fold', {}, this.cfg.worker.drift.foldSeconds * 1000);
     await this.producer.schedule('alerts-evaluate', 'alerts.evaluate', {}, this.cfg.worker.drift.alertSeconds * 1000);
     // Postgres against the queues: at start (the scheduler's first run is now) and every RECONCILE_SECONDS.
@@ -69,11 +85,21 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     // Domain events their writers did not deliver (see events/outbox-poller.ts).
     this.outbox.start(OUTBOX_PASS_MS);
     const { metricsPort, metricsHost } = this.cfg.worker;
-    if (metricsPort > 0) this.metricsServer = await startMetricsServer({ port: metricsPort, host: metricsHost }, this.metrics, this.auth, this.log);
+    if (metricsPort > 0)
+      this.metricsServer = await startMetricsServer(
+        { port: metricsPort, host: metricsHost },
+        this.metrics,
+        this.auth,
+        this.log,
+      );
     this.log.info({ queues: QUEUES, concurrency: this.cfg.worker.concurrency }, 'worker ready');
     const file = this.cfg.worker.heartbeatFile;
     if (file) {
-      const beat = () => void this.redis.ping().then(() => writeFile(file, String(Date.now()))).catch((err: unknown) => this.log.warn({ err }, 'heartbeat skipped'));
+      const beat = () =>
+        void this.redis
+          .ping()
+          .then(() => writeFile(file, String(Date.now())))
+          .catch((err: unknown) => this.log.warn({ err }, 'heartbeat skipped'));
       beat();
       this.heartbeat = setInterval(beat, 10_000);
       this.heartbeat.unref();
@@ -90,7 +116,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const maxAttempts = job.opts.attempts ?? 1;
     try {
       const result = await handler.handle(parsed.data as JobPayloadParsed<JobName>, {
-        jobId: String(job.id), attempt: job.attemptsMade + 1, maxAttempts,
+        jobId: String(job.id),
+        attempt: job.attemptsMade + 1,
+        maxAttempts,
         updateProgress: (p) => job.updateProgress(p),
       });
       this.metrics.jobs.inc({ job: name, outcome: 'completed' });
@@ -98,7 +126,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     } catch (e) {
       // Bad input will not get better on retry; everything else (DB blip, storage timeout) may.
       const permanent = e instanceof AppError && e.status < 500;
-      this.metrics.jobs.inc({ job: name, outcome: permanent || job.attemptsMade + 1 >= maxAttempts ? 'failed' : 'retried' });
+      this.metrics.jobs.inc({
+        job: name,
+        outcome: permanent || job.attemptsMade + 1 >= maxAttempts ? 'failed' : 'retried',
+      });
       if (permanent) throw new UnrecoverableError(`${e.code}: ${e.message}`);
       throw e;
     } finally {

@@ -22,8 +22,11 @@ describe('loadApiConfig', () => {
 
   it('lists every bad key at once', () => {
     const err = (() => {
-      try { loadApiConfig({ ...good, API_PORT: 'eighty', SESSION_SECRET: 'short', REDIS_URL: undefined }); }
-      catch (e) { return e; }
+      try {
+        loadApiConfig({ ...good, API_PORT: 'eighty', SESSION_SECRET: 'short', REDIS_URL: undefined });
+      } catch (e) {
+        return e;
+      }
     })();
     assert.ok(err instanceof ConfigError);
     assert.deepEqual(err.issues.map((i) => i.key).sort(), ['API_PORT', 'REDIS_URL', 'SESSION_SECRET']);
@@ -44,7 +47,12 @@ describe('loadWorkerConfig', () => {
     assert.throws(() => loadWorkerConfig({ ...good, LOG_PRETTY: 'maybe' }), ConfigError);
   });
   it('takes the drift status thresholds, with the documented defaults', () => {
-    assert.deepEqual(loadWorkerConfig(good).worker.drift.thresholds, { psi: { warn: 0.1, drift: 0.25 }, js: 0.1, pValue: 0.05, driftShare: 0.5 });
+    assert.deepEqual(loadWorkerConfig(good).worker.drift.thresholds, {
+      psi: { warn: 0.1, drift: 0.25 },
+      js: 0.1,
+      pValue: 0.05,
+      driftShare: 0.5,
+    });
     const t = loadWorkerConfig({ ...good, DRIFT_PSI_DRIFT: '0.4', DRIFT_P_VALUE: '0.01' }).worker.drift.thresholds;
     assert.deepEqual([t.psi.drift, t.pValue], [0.4, 0.01]);
     assert.throws(() => loadWorkerConfig({ ...good, DRIFT_JS: '2' }), ConfigError);
@@ -55,14 +63,23 @@ describe('storage config', () => {
   const s3 = { S3_BUCKET: 'models', S3_ACCESS_KEY_ID: 'AKIDEXAMPLE', S3_SECRET_ACCESS_KEY: 'secret' };
   const azure = { AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', AZURE_CONTAINER: 'models' };
   const issuesOf = (fn: () => unknown) => {
-    try { fn(); } catch (e) { if (e instanceof ConfigError) return e.issues; throw e; }
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ConfigError) return e.issues;
+      throw e;
+    }
     assert.fail('expected a ConfigError');
   };
 
   it('defaults to local storage under .data/artifacts, in both api and worker', () => {
     for (const c of [loadApiConfig(good), loadWorkerConfig(good)]) {
       assert.deepEqual(c.storage, {
-        defaultBackend: 'local', maxUploadBytes: 512 * 1024 * 1024, local: { root: '.data/artifacts' }, s3: null, azure: null,
+        defaultBackend: 'local',
+        maxUploadBytes: 512 * 1024 * 1024,
+        local: { root: '.data/artifacts' },
+        s3: null,
+        azure: null,
       });
     }
   });
@@ -77,21 +94,40 @@ describe('storage config', () => {
 
   it('lists storage problems together with the other bad keys', () => {
     const issues = issuesOf(() => loadApiConfig({ ...good, API_PORT: 'eighty', STORAGE_DEFAULT: 'azure' }));
-    assert.deepEqual(issues.map((i) => i.key).sort(), ['API_PORT', 'AZURE_CONTAINER', 'AZURE_STORAGE_CONNECTION_STRING']);
+    assert.deepEqual(issues.map((i) => i.key).sort(), [
+      'API_PORT',
+      'AZURE_CONTAINER',
+      'AZURE_STORAGE_CONNECTION_STRING',
+    ]);
   });
 
   it('refuses a half-configured backend that is not the default', () => {
     const issues = issuesOf(() => loadApiConfig({ ...good, AZURE_CONTAINER: 'models' }));
-    assert.deepEqual(issues.map((i) => i.key), ['AZURE_STORAGE_CONNECTION_STRING']);
+    assert.deepEqual(
+      issues.map((i) => i.key),
+      ['AZURE_STORAGE_CONNECTION_STRING'],
+    );
   });
 
   it('configures every backend whose keys are set', () => {
-    const c = loadWorkerConfig({ ...good, ...s3, ...azure, STORAGE_DEFAULT: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', MAX_UPLOAD_BYTES: '1048576' });
+    const c = loadWorkerConfig({
+      ...good,
+      ...s3,
+      ...azure,
+      STORAGE_DEFAULT: 's3',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+      MAX_UPLOAD_BYTES: '1048576',
+    });
     assert.equal(c.storage.defaultBackend, 's3');
     assert.equal(c.storage.maxUploadBytes, 1048576);
     assert.deepEqual(c.storage.s3, {
-      endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'models', forcePathStyle: true,
-      accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      bucket: 'models',
+      forcePathStyle: true,
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'secret',
     });
     assert.deepEqual(c.storage.azure, { connectionString: 'UseDevelopmentStorage=true', container: 'models' });
   });

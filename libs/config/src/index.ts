@@ -27,13 +27,19 @@ const storageEnv = {
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().default('us-east-1'),
   // Loose on purpose: S3-compatible servers accept names AWS would not (uppercase, underscores).
-  S3_BUCKET: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a bucket name (letters, digits, . _ -)').optional(),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be a bucket name (letters, digits, . _ -)')
+    .optional(),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** MinIO, Ceph and s3rver want path-style URLs (http://host/bucket/key); AWS prefers virtual hosts. */
   S3_FORCE_PATH_STYLE: bool.default(false),
   AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
-  AZURE_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be an Azure container name').optional(),
+  AZURE_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be an Azure container name')
+    .optional(),
   MAX_UPLOAD_BYTES: bytes.default(512 * 1024 * 1024),
 };
 
@@ -44,7 +50,10 @@ const common = {
   LOG_FILE: z.string().optional(),
   LOG_PRETTY: bool.default(false),
   /** Prefix of every Redis key and queue, so tests and several installs can share one Redis. */
-  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default('modelyard'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_-]+$/)
+    .default('modelyard'),
   /** Encrypts secrets the platform must read back (webhook signing keys). Changing it orphans those secrets. */
   SECRET_KEY: z.string().min(32, 'at least 32 characters'),
   /** onnxruntime threads per session: 1 by default, because api processes and sessions already share the cores. */
@@ -56,7 +65,11 @@ const common = {
   /** How often each api process writes its per-minute rollups (and silent comparisons). */
   ROLLUP_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   /** Async prediction results (and their job rows) are kept this long after they finish. */
-  JOB_RESULT_TTL_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(24),
+  JOB_RESULT_TTL_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 90)
+    .default(24),
   /** Batch scoring input files (uploads) may be at most this large. */
   MAX_BATCH_INPUT_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
   ...storageEnv,
@@ -66,7 +79,10 @@ const common = {
    * addresses or CIDRs (`10.20.0.0/16`, `fd00::/8`), host names (`hooks.corp.internal`), each with an optional
    * `:port` (`[::1]:9000`). Empty by default: loopback, private, link-local, CGNAT, ULA and multicast are refused.
    */
-  OUTBOUND_ALLOW_HOSTS: z.string().default('').transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+  OUTBOUND_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean)),
   // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
   // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
   SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
@@ -85,7 +101,8 @@ function storageIssues(env: Record<string, string>): { key: string; message: str
   for (const [backend, keys] of Object.entries(STORAGE_REQUIRED)) {
     const missing = keys.filter((k) => env[k] === undefined);
     if (missing.length === 0 || (chosen !== backend && missing.length === keys.length)) continue;
-    const why = chosen === backend ? `required when STORAGE_DEFAULT=${backend}` : `required to configure the ${backend} backend`;
+    const why =
+      chosen === backend ? `required when STORAGE_DEFAULT=${backend}` : `required to configure the ${backend} backend`;
     for (const key of missing) issues.push({ key, message: why });
   }
   return issues;
@@ -96,7 +113,12 @@ const apiEnv = z.object({
   API_PORT: port.default(8080),
   API_HOST: z.string().default('0.0.0.0'),
   SESSION_SECRET: z.string().min(32, 'at least 32 characters'),
-  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 7),
   COOKIE_SECURE: bool.default(false),
   MAX_BODY_BYTES: bytes.default(1024 * 1024),
   LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
@@ -128,7 +150,10 @@ const apiEnv = z.object({
   SILENT_CPU_SHARE: z.coerce.number().min(0).max(1).default(0.05),
   /** Budget for one prediction (queueing + inference); past it the caller gets 503 and a metric counts it. */
   PREDICT_TIMEOUT_MS: z.coerce.number().int().min(1).default(300),
-  TRUST_PROXY: z.string().default('loopback').transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
   /** api processes on API_PORT (node:cluster): one crash leaves the others answering; default one per core. */
   API_PROCESSES: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
   // Browser and session (issue 22): slow clients. A client must send its request headers within
@@ -205,10 +230,20 @@ const workerEnv = z.object({
   WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
   // Hostile models (issue 22, area "models"). Uploaded models are validated, loaded and first run in a child
   // process with this much memory and time; past either the version fails with the reason.
-  VALIDATION_MEMORY_MB: z.coerce.number().int().min(256).max(1024 * 1024).default(1024),
+  VALIDATION_MEMORY_MB: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .max(1024 * 1024)
+    .default(1024),
   VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   /** A version still `pending` after this long (its validation died with its worker, say) is failed by a sweeper. */
-  VALIDATION_STUCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  VALIDATION_STUCK_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
 });
 
 const seedEnv = z.object({
@@ -228,7 +263,9 @@ function parse<T extends z.ZodType>(
     Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
   );
   const r = schema.safeParse(cleaned);
-  const issues = r.success ? [] : r.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message }));
+  const issues = r.success
+    ? []
+    : r.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message }));
   issues.push(...check(cleaned).filter((c) => !issues.some((i) => i.key === c.key)));
   if (!r.success || issues.length > 0) throw new ConfigError(issues);
   return r.data;
@@ -251,16 +288,28 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
 
 /** null for a backend whose keys are not set; storageIssues has already refused a half-set one. */
 function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
-  const s3 = e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
-    ? {
-      endpoint: e.S3_ENDPOINT, region: e.S3_REGION, bucket: e.S3_BUCKET, forcePathStyle: e.S3_FORCE_PATH_STYLE,
-      accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY,
-    }
-    : null;
-  const azure = e.AZURE_STORAGE_CONNECTION_STRING && e.AZURE_CONTAINER
-    ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER }
-    : null;
-  return { defaultBackend: e.STORAGE_DEFAULT, maxUploadBytes: e.MAX_UPLOAD_BYTES, local: { root: e.STORAGE_LOCAL_ROOT }, s3, azure };
+  const s3 =
+    e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+      ? {
+          endpoint: e.S3_ENDPOINT,
+          region: e.S3_REGION,
+          bucket: e.S3_BUCKET,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+        }
+      : null;
+  const azure =
+    e.AZURE_STORAGE_CONNECTION_STRING && e.AZURE_CONTAINER
+      ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER }
+      : null;
+  return {
+    defaultBackend: e.STORAGE_DEFAULT,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    local: { root: e.STORAGE_LOCAL_ROOT },
+    s3,
+    azure,
+  };
 }
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env) {
@@ -268,26 +317,39 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   return {
     ...shared(e),
     http: {
-      port: e.API_PORT, host: e.API_HOST, maxBodyBytes: e.MAX_BODY_BYTES,
-      shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY, processes: e.API_PROCESSES,
-      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      port: e.API_PORT,
+      host: e.API_HOST,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      trustProxy: e.TRUST_PROXY,
+      processes: e.API_PROCESSES,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     serving: {
-      maxRows: e.MAX_ROWS_PER_REQUEST, timeoutMs: e.PREDICT_TIMEOUT_MS,
+      maxRows: e.MAX_ROWS_PER_REQUEST,
+      timeoutMs: e.PREDICT_TIMEOUT_MS,
       rateLimit: { rps: e.RATE_LIMIT_RPS, burst: e.RATE_LIMIT_BURST, perModelRps: e.RATE_LIMIT_PER_MODEL_RPS },
       predictionLogSampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
       silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
       silentCpuShare: e.SILENT_CPU_SHARE,
-      maxInflightRuns: e.MAX_INFLIGHT_RUNS, metricsMaxSeries: e.METRICS_MAX_SERIES,
+      maxInflightRuns: e.MAX_INFLIGHT_RUNS,
+      metricsMaxSeries: e.METRICS_MAX_SERIES,
     },
     auth: {
-      sessionSecret: e.SESSION_SECRET, sessionTtlHours: e.SESSION_TTL_HOURS, cookieSecure: e.COOKIE_SECURE,
-      loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+      sessionSecret: e.SESSION_SECRET,
+      sessionTtlHours: e.SESSION_TTL_HOURS,
+      cookieSecure: e.COOKIE_SECURE,
+      loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS,
+      loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
       apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
-      loginIpMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS, loginGlobalPerSecond: e.LOGIN_GLOBAL_PER_SECOND,
-      loginHashConcurrency: e.LOGIN_HASH_CONCURRENCY, loginHashQueue: e.LOGIN_HASH_QUEUE,
-      apiKeyCacheSize: e.API_KEY_CACHE_SIZE, apiKeyMissCacheSize: e.API_KEY_MISS_CACHE_SIZE,
+      loginIpMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
+      loginGlobalPerSecond: e.LOGIN_GLOBAL_PER_SECOND,
+      loginHashConcurrency: e.LOGIN_HASH_CONCURRENCY,
+      loginHashQueue: e.LOGIN_HASH_QUEUE,
+      apiKeyCacheSize: e.API_KEY_CACHE_SIZE,
+      apiKeyMissCacheSize: e.API_KEY_MISS_CACHE_SIZE,
     },
   };
 }
@@ -297,13 +359,35 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const e = parse(workerEnv, env, storageIssues);
   return {
     ...shared(e),
-    worker: { concurrency: e.WORKER_CONCURRENCY, sessionRetentionDays: e.SESSION_RETENTION_DAYS, predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS, driftRetentionDays: e.DRIFT_RETENTION_DAYS, deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS, batchChunkRows: e.BATCH_CHUNK_ROWS, lockMs: e.WORKER_LOCK_MS, heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
-      reconcileSeconds: e.RECONCILE_SECONDS, metricsPort: e.WORKER_METRICS_PORT, metricsHost: e.WORKER_METRICS_HOST,
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      sessionRetentionDays: e.SESSION_RETENTION_DAYS,
+      predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS,
+      driftRetentionDays: e.DRIFT_RETENTION_DAYS,
+      deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS,
+      batchChunkRows: e.BATCH_CHUNK_ROWS,
+      lockMs: e.WORKER_LOCK_MS,
+      heartbeatFile: e.WORKER_HEARTBEAT_FILE ?? null,
+      reconcileSeconds: e.RECONCILE_SECONDS,
+      metricsPort: e.WORKER_METRICS_PORT,
+      metricsHost: e.WORKER_METRICS_HOST,
       drift: {
-        foldSeconds: e.DRIFT_FOLD_SECONDS, windowMinutes: e.DRIFT_WINDOW_MINUTES, alertSeconds: e.ALERT_EVAL_SECONDS,
-        thresholds: { psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT }, js: e.DRIFT_JS, pValue: e.DRIFT_P_VALUE, driftShare: e.DRIFT_SHARE },
+        foldSeconds: e.DRIFT_FOLD_SECONDS,
+        windowMinutes: e.DRIFT_WINDOW_MINUTES,
+        alertSeconds: e.ALERT_EVAL_SECONDS,
+        thresholds: {
+          psi: { warn: e.DRIFT_PSI_WARN, drift: e.DRIFT_PSI_DRIFT },
+          js: e.DRIFT_JS,
+          pValue: e.DRIFT_P_VALUE,
+          driftShare: e.DRIFT_SHARE,
+        },
       },
-      validation: { memoryMb: e.VALIDATION_MEMORY_MB, timeoutSeconds: e.VALIDATION_TIMEOUT_SECONDS, stuckMinutes: e.VALIDATION_STUCK_MINUTES } },
+      validation: {
+        memoryMb: e.VALIDATION_MEMORY_MB,
+        timeoutSeconds: e.VALIDATION_TIMEOUT_SECONDS,
+        stuckMinutes: e.VALIDATION_STUCK_MINUTES,
+      },
+    },
   };
 }
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -9,7 +9,16 @@ export const ZRole = z.enum(ROLES);
  * `predict:any-version`: call a version by number although it is in no stage and behind no alias or deployment
  * (archived, just registered): such a call loads that version into every api process that receives it.
  */
-export const SCOPES = ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'admin', 'predict:callback', 'predict:any-version'] as const;
+export const SCOPES = [
+  'predict',
+  'models:read',
+  'models:write',
+  'models:promote',
+  'jobs',
+  'admin',
+  'predict:callback',
+  'predict:any-version',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ZScope = z.enum(SCOPES);
 
@@ -22,7 +31,15 @@ export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
   viewer: ['predict', 'models:read'],
   // predict:callback makes the worker send HTTP requests where the caller says: not for viewers.
   scientist: ['predict', 'models:read', 'models:write', 'jobs', 'predict:callback', 'predict:any-version'],
-  approver: ['predict', 'models:read', 'models:write', 'models:promote', 'jobs', 'predict:callback', 'predict:any-version'],
+  approver: [
+    'predict',
+    'models:read',
+    'models:write',
+    'models:promote',
+    'jobs',
+    'predict:callback',
+    'predict:any-version',
+  ],
   admin: SCOPES,
 };
 
@@ -44,7 +61,7 @@ export const PERMISSIONS = {
   'audit.read': { role: 'admin', scopes: ['admin'] },
   'models.read': { role: 'viewer', scopes: ['models:read'] },
   /** Call a model (any request format). Model allow-lists of keys apply. */
-  'predict': { role: 'viewer', scopes: ['predict'] },
+  predict: { role: 'viewer', scopes: ['predict'] },
   /**
    * `X-Callback-Url` on an async prediction, on top of `predict`: the worker then POSTs to a URL the caller
    * chose (outbound rules apply), so it is a scope of its own, from scientist up.

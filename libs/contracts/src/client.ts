@@ -1,23 +1,70 @@
 import { z } from 'zod';
 import {
-  ZApiKey, ZAuditPage, ZCreatedApiKey, ZGroup, ZMeResponse, ZServiceAccount, ZUser, ZUserList,
-  type TAuditQuery, type TCreateApiKeyRequest, type TCreateGroupRequest, type TCreateServiceAccountRequest,
-  type TCreateUserRequest, type TLoginRequest, type TMemberRef, type TUpdateServiceAccountRequest, type TUpdateUserRequest,
+  ZApiKey,
+  ZAuditPage,
+  ZCreatedApiKey,
+  ZGroup,
+  ZMeResponse,
+  ZServiceAccount,
+  ZUser,
+  ZUserList,
+  type TAuditQuery,
+  type TCreateApiKeyRequest,
+  type TCreateGroupRequest,
+  type TCreateServiceAccountRequest,
+  type TCreateUserRequest,
+  type TLoginRequest,
+  type TMemberRef,
+  type TUpdateServiceAccountRequest,
+  type TUpdateUserRequest,
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
 import {
-  ZApproval, ZHistoryEntry, ZModelPage, ZModelVersion, ZRegisteredModel, ZStageTransitionResult,
-  type TCreateModelRequest, type TListModelsQuery, type TRegisterVersionSpec, type TSetAliasRequest,
-  type TStageTransitionRequest, type TUpdateModelRequest,
+  ZApproval,
+  ZHistoryEntry,
+  ZModelPage,
+  ZModelVersion,
+  ZRegisteredModel,
+  ZStageTransitionResult,
+  type TCreateModelRequest,
+  type TListModelsQuery,
+  type TRegisterVersionSpec,
+  type TSetAliasRequest,
+  type TStageTransitionRequest,
+  type TUpdateModelRequest,
 } from './registry.js';
 import { ZCreatedWebhook, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from './webhooks.js';
-import { ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, type TDeploymentConfig } from './deployments.js';
 import {
-  ZAdhocDriftReport, ZAlert, ZAlertRules, ZSloReport, type TSloQuery, ZDriftHistogram, ZDriftProfile, ZDriftSeries, ZDriftWindowReport,
-  type TAlertQuery, type TDriftSeriesQuery, type TPutAlertRulesRequest,
+  ZDeployment,
+  ZDeploymentComparison,
+  ZDeploymentRevision,
+  ZDeploymentRevisions,
+  type TDeploymentConfig,
+} from './deployments.js';
+import {
+  ZAdhocDriftReport,
+  ZAlert,
+  ZAlertRules,
+  ZSloReport,
+  type TSloQuery,
+  ZDriftHistogram,
+  ZDriftProfile,
+  ZDriftSeries,
+  ZDriftWindowReport,
+  type TAlertQuery,
+  type TDriftSeriesQuery,
+  type TPutAlertRulesRequest,
 } from './drift.js';
 import { ZMetricSeries, type TMetricSeriesQuery } from './metrics.js';
-import { ZJob, ZJobPage, ZSchedule, ZStoredPrediction, type TBatchJobSpec, type TJobQuery, type TScheduleSpec } from './jobs.js';
+import {
+  ZJob,
+  ZJobPage,
+  ZSchedule,
+  ZStoredPrediction,
+  type TBatchJobSpec,
+  type TJobQuery,
+  type TScheduleSpec,
+} from './jobs.js';
 
 /** What the API said when it refused: code and message straight from its error body. */
 export class ApiError extends Error {
@@ -54,10 +101,15 @@ export class ModelyardClient {
   }
 
   async request<T extends z.ZodType>(
-    method: string, path: string, schema: T | null, body?: unknown, query?: Query,
+    method: string,
+    path: string,
+    schema: T | null,
+    body?: unknown,
+    query?: Query,
   ): Promise<{ data: z.output<T>; headers: Headers }> {
     const url = new URL(path.replace(/^\//, ''), this.opts.baseUrl.replace(/\/?$/, '/'));
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
     if (this.opts.cookie) headers.cookie = this.opts.cookie;
@@ -66,7 +118,9 @@ export class ModelyardClient {
     let res: Response;
     try {
       res = await this.fetchImpl(url, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       throw new ApiError(0, 'NETWORK', `cannot reach ${url.origin}: ${(e as Error).message}`);
@@ -74,17 +128,26 @@ export class ModelyardClient {
     const text = await res.text();
     let json: unknown = undefined;
     if (text) {
-      try { json = JSON.parse(text); } catch { /* judged below */ }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        /* judged below */
+      }
     }
     if (!res.ok) {
       const err = ZErrorResponse.safeParse(json);
-      if (err.success) throw new ApiError(res.status, err.data.error.code, err.data.error.message, err.data.error.errorId);
+      if (err.success)
+        throw new ApiError(res.status, err.data.error.code, err.data.error.message, err.data.error.errorId);
       throw new ApiError(res.status, 'BAD_RESPONSE', `HTTP ${res.status} from ${method} ${url.pathname}`);
     }
     if (schema === null) return { data: undefined as z.output<T>, headers: res.headers };
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new ApiError(res.status, 'BAD_RESPONSE', `unexpected response from ${method} ${url.pathname}: ${parsed.error.message}`);
+      throw new ApiError(
+        res.status,
+        'BAD_RESPONSE',
+        `unexpected response from ${method} ${url.pathname}: ${parsed.error.message}`,
+      );
     }
     return { data: parsed.data, headers: res.headers };
   }
@@ -101,60 +164,122 @@ export class ModelyardClient {
     const r = await this.request('POST', '/v1/auth/login', ZMeResponse, body);
     return { me: r.data, setCookie: r.headers.get('set-cookie') };
   }
-  logout() { return this.send('POST', '/v1/auth/logout', null); }
-  me() { return this.get('/v1/me', ZMeResponse); }
+  logout() {
+    return this.send('POST', '/v1/auth/logout', null);
+  }
+  me() {
+    return this.get('/v1/me', ZMeResponse);
+  }
 
-  listUsers(query: { limit?: number; cursor?: string } = {}) { return this.get('/v1/users', ZUserList, query); }
-  createUser(body: TCreateUserRequest) { return this.send('POST', '/v1/users', ZUser, body); }
-  updateUser(id: string, body: TUpdateUserRequest) { return this.send('PATCH', `/v1/users/${enc(id)}`, ZUser, body); }
+  listUsers(query: { limit?: number; cursor?: string } = {}) {
+    return this.get('/v1/users', ZUserList, query);
+  }
+  createUser(body: TCreateUserRequest) {
+    return this.send('POST', '/v1/users', ZUser, body);
+  }
+  updateUser(id: string, body: TUpdateUserRequest) {
+    return this.send('PATCH', `/v1/users/${enc(id)}`, ZUser, body);
+  }
 
-  listGroups() { return this.get('/v1/groups', z.array(ZGroup)); }
-  createGroup(body: TCreateGroupRequest) { return this.send('POST', '/v1/groups', ZGroup, body); }
-  deleteGroup(id: string) { return this.send('DELETE', `/v1/groups/${enc(id)}`, null); }
-  addGroupMember(id: string, member: TMemberRef) { return this.send('POST', `/v1/groups/${enc(id)}/members`, ZGroup, member); }
+  listGroups() {
+    return this.get('/v1/groups', z.array(ZGroup));
+  }
+  createGroup(body: TCreateGroupRequest) {
+    return this.send('POST', '/v1/groups', ZGroup, body);
+  }
+  deleteGroup(id: string) {
+    return this.send('DELETE', `/v1/groups/${enc(id)}`, null);
+  }
+  addGroupMember(id: string, member: TMemberRef) {
+    return this.send('POST', `/v1/groups/${enc(id)}/members`, ZGroup, member);
+  }
   removeGroupMember(id: string, member: TMemberRef) {
     return this.send('DELETE', `/v1/groups/${enc(id)}/members/${member.kind}/${enc(member.id)}`, ZGroup);
   }
 
-  listServiceAccounts() { return this.get('/v1/service-accounts', z.array(ZServiceAccount)); }
-  createServiceAccount(body: TCreateServiceAccountRequest) { return this.send('POST', '/v1/service-accounts', ZServiceAccount, body); }
-  updateServiceAccount(id: string, body: TUpdateServiceAccountRequest) { return this.send('PATCH', `/v1/service-accounts/${enc(id)}`, ZServiceAccount, body); }
+  listServiceAccounts() {
+    return this.get('/v1/service-accounts', z.array(ZServiceAccount));
+  }
+  createServiceAccount(body: TCreateServiceAccountRequest) {
+    return this.send('POST', '/v1/service-accounts', ZServiceAccount, body);
+  }
+  updateServiceAccount(id: string, body: TUpdateServiceAccountRequest) {
+    return this.send('PATCH', `/v1/service-accounts/${enc(id)}`, ZServiceAccount, body);
+  }
 
-  listApiKeys() { return this.get('/v1/api-keys', z.array(ZApiKey)); }
-  createApiKey(body: TCreateApiKeyRequest) { return this.send('POST', '/v1/api-keys', ZCreatedApiKey, body); }
-  revokeApiKey(id: string) { return this.send('POST', `/v1/api-keys/${enc(id)}/revoke`, ZApiKey); }
+  listApiKeys() {
+    return this.get('/v1/api-keys', z.array(ZApiKey));
+  }
+  createApiKey(body: TCreateApiKeyRequest) {
+    return this.send('POST', '/v1/api-keys', ZCreatedApiKey, body);
+  }
+  revokeApiKey(id: string) {
+    return this.send('POST', `/v1/api-keys/${enc(id)}/revoke`, ZApiKey);
+  }
 
-  listAudit(query: Partial<TAuditQuery> = {}) { return this.get('/v1/audit', ZAuditPage, query as Query); }
+  listAudit(query: Partial<TAuditQuery> = {}) {
+    return this.get('/v1/audit', ZAuditPage, query as Query);
+  }
 
-  listModels(query: Partial<TListModelsQuery> = {}) { return this.get('/v1/models', ZModelPage, query as Query); }
-  getModel(name: string) { return this.get(`/v1/models/${enc(name)}`, ZRegisteredModel); }
-  createModel(body: Partial<TCreateModelRequest> & { name: string }) { return this.send('POST', '/v1/models', ZRegisteredModel, body); }
-  updateModel(name: string, body: TUpdateModelRequest) { return this.send('PATCH', `/v1/models/${enc(name)}`, ZRegisteredModel, body); }
-  listVersions(name: string) { return this.get(`/v1/models/${enc(name)}/versions`, z.array(ZModelVersion)); }
-  getVersion(name: string, version: number) { return this.get(`/v1/models/${enc(name)}/versions/${version}`, ZModelVersion); }
+  listModels(query: Partial<TListModelsQuery> = {}) {
+    return this.get('/v1/models', ZModelPage, query as Query);
+  }
+  getModel(name: string) {
+    return this.get(`/v1/models/${enc(name)}`, ZRegisteredModel);
+  }
+  createModel(body: Partial<TCreateModelRequest> & { name: string }) {
+    return this.send('POST', '/v1/models', ZRegisteredModel, body);
+  }
+  updateModel(name: string, body: TUpdateModelRequest) {
+    return this.send('PATCH', `/v1/models/${enc(name)}`, ZRegisteredModel, body);
+  }
+  listVersions(name: string) {
+    return this.get(`/v1/models/${enc(name)}/versions`, z.array(ZModelVersion));
+  }
+  getVersion(name: string, version: number) {
+    return this.get(`/v1/models/${enc(name)}/versions/${version}`, ZModelVersion);
+  }
   /** Registers an artifact already in storage; uploads go through multipart (see the CLI and dashboard). */
   registerFromUri(name: string, spec: Partial<TRegisterVersionSpec> & { artifactUri: string }) {
     return this.send('POST', `/v1/models/${enc(name)}/versions`, ZModelVersion, spec);
   }
-  transitionStage(name: string, version: number, body: Partial<TStageTransitionRequest> & { stage: TStageTransitionRequest['stage'] }) {
+  transitionStage(
+    name: string,
+    version: number,
+    body: Partial<TStageTransitionRequest> & { stage: TStageTransitionRequest['stage'] },
+  ) {
     return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/stage`, ZStageTransitionResult, body);
   }
   setAlias(name: string, alias: string, body: Partial<TSetAliasRequest> & { version: number }) {
     return this.send('PUT', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, body);
   }
   deleteAlias(name: string, alias: string, comment = '') {
-    return this.request('DELETE', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, undefined, { comment }).then((r) => r.data);
+    return this.request('DELETE', `/v1/models/${enc(name)}/aliases/${enc(alias)}`, ZRegisteredModel, undefined, {
+      comment,
+    }).then((r) => r.data);
   }
-  history(name: string) { return this.get(`/v1/models/${enc(name)}/history`, z.array(ZHistoryEntry)); }
-  listApprovals(query: { status?: string; model?: string } = {}) { return this.get('/v1/approvals', z.array(ZApproval), query); }
-  approve(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/approve`, ZApproval, { comment }); }
-  reject(id: string, comment = '') { return this.send('POST', `/v1/approvals/${enc(id)}/reject`, ZApproval, { comment }); }
+  history(name: string) {
+    return this.get(`/v1/models/${enc(name)}/history`, z.array(ZHistoryEntry));
+  }
+  listApprovals(query: { status?: string; model?: string } = {}) {
+    return this.get('/v1/approvals', z.array(ZApproval), query);
+  }
+  approve(id: string, comment = '') {
+    return this.send('POST', `/v1/approvals/${enc(id)}/approve`, ZApproval, { comment });
+  }
+  reject(id: string, comment = '') {
+    return this.send('POST', `/v1/approvals/${enc(id)}/reject`, ZApproval, { comment });
+  }
 
-  getDeployment(name: string) { return this.get(`/v1/models/${enc(name)}/deployment`, ZDeployment); }
+  getDeployment(name: string) {
+    return this.get(`/v1/models/${enc(name)}/deployment`, ZDeployment);
+  }
   putDeployment(name: string, config: Partial<TDeploymentConfig>, comment = '') {
     return this.send('PUT', `/v1/models/${enc(name)}/deployment`, ZDeploymentRevision, { config, comment });
   }
-  deploymentRevisions(name: string) { return this.get(`/v1/models/${enc(name)}/deployment/revisions`, ZDeploymentRevisions); }
+  deploymentRevisions(name: string) {
+    return this.get(`/v1/models/${enc(name)}/deployment/revisions`, ZDeploymentRevisions);
+  }
   rollbackDeployment(name: string, body: { revision?: number; comment?: string } = {}) {
     return this.send('POST', `/v1/models/${enc(name)}/deployment/rollback`, ZDeploymentRevision, body);
   }
@@ -164,46 +289,96 @@ export class ModelyardClient {
   }
 
   /** A batch job on a file already in storage (`inputUri`); uploads go through multipart (CLI and dashboard). */
-  createBatchJob(spec: TBatchJobSpec & { inputUri: string }) { return this.send('POST', '/v1/jobs', ZJob, spec); }
-  listJobs(query: TJobQuery = {}) { return this.get('/v1/jobs', ZJobPage, query as Query); }
-  getJob(id: string) { return this.get(`/v1/jobs/${enc(id)}`, ZJob); }
-  cancelJob(id: string) { return this.send('POST', `/v1/jobs/${enc(id)}/cancel`, ZJob); }
-  retryJob(id: string) { return this.send('POST', `/v1/jobs/${enc(id)}/retry`, ZJob); }
-  listSchedules() { return this.get('/v1/schedules', z.array(ZSchedule)); }
-  createSchedule(spec: TScheduleSpec) { return this.send('POST', '/v1/schedules', ZSchedule, spec); }
-  pauseSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/pause`, ZSchedule); }
-  resumeSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/resume`, ZSchedule); }
+  createBatchJob(spec: TBatchJobSpec & { inputUri: string }) {
+    return this.send('POST', '/v1/jobs', ZJob, spec);
+  }
+  listJobs(query: TJobQuery = {}) {
+    return this.get('/v1/jobs', ZJobPage, query as Query);
+  }
+  getJob(id: string) {
+    return this.get(`/v1/jobs/${enc(id)}`, ZJob);
+  }
+  cancelJob(id: string) {
+    return this.send('POST', `/v1/jobs/${enc(id)}/cancel`, ZJob);
+  }
+  retryJob(id: string) {
+    return this.send('POST', `/v1/jobs/${enc(id)}/retry`, ZJob);
+  }
+  listSchedules() {
+    return this.get('/v1/schedules', z.array(ZSchedule));
+  }
+  createSchedule(spec: TScheduleSpec) {
+    return this.send('POST', '/v1/schedules', ZSchedule, spec);
+  }
+  pauseSchedule(id: string) {
+    return this.send('POST', `/v1/schedules/${enc(id)}/pause`, ZSchedule);
+  }
+  resumeSchedule(id: string) {
+    return this.send('POST', `/v1/schedules/${enc(id)}/resume`, ZSchedule);
+  }
   /** Runs the schedule once now, besides its cron ticks (202: the files it finds become jobs in the background). */
-  runSchedule(id: string) { return this.send('POST', `/v1/schedules/${enc(id)}/run`, ZSchedule); }
-  deleteSchedule(id: string) { return this.send('DELETE', `/v1/schedules/${enc(id)}`, null); }
+  runSchedule(id: string) {
+    return this.send('POST', `/v1/schedules/${enc(id)}/run`, ZSchedule);
+  }
+  deleteSchedule(id: string) {
+    return this.send('DELETE', `/v1/schedules/${enc(id)}`, null);
+  }
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);
   }
 
-  driftSeries(name: string, query: TDriftSeriesQuery = {}) { return this.get(`/v1/models/${enc(name)}/drift`, ZDriftSeries, query as Query); }
-  driftLatest(name: string, version?: number) { return this.get(`/v1/models/${enc(name)}/drift/latest`, ZDriftWindowReport, version ? { version } : {}); }
+  driftSeries(name: string, query: TDriftSeriesQuery = {}) {
+    return this.get(`/v1/models/${enc(name)}/drift`, ZDriftSeries, query as Query);
+  }
+  driftLatest(name: string, version?: number) {
+    return this.get(`/v1/models/${enc(name)}/drift/latest`, ZDriftWindowReport, version ? { version } : {});
+  }
   driftHistogram(name: string, query: { column: string; version?: number; start?: string }) {
     return this.get(`/v1/models/${enc(name)}/drift/histogram`, ZDriftHistogram, query as Query);
   }
-  driftProfile(name: string, version: number) { return this.get(`/v1/models/${enc(name)}/versions/${version}/drift-profile`, ZDriftProfile); }
-  rebuildDriftProfile(name: string, version: number) { return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-profile`, null); }
+  driftProfile(name: string, version: number) {
+    return this.get(`/v1/models/${enc(name)}/versions/${version}/drift-profile`, ZDriftProfile);
+  }
+  rebuildDriftProfile(name: string, version: number) {
+    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-profile`, null);
+  }
   createDriftReport(name: string, version: number, datasetUri: string) {
-    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-reports`, ZAdhocDriftReport, { datasetUri });
+    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/drift-reports`, ZAdhocDriftReport, {
+      datasetUri,
+    });
   }
   getDriftReport(name: string, version: number, id: string) {
     return this.get(`/v1/models/${enc(name)}/versions/${version}/drift-reports/${enc(id)}`, ZAdhocDriftReport);
   }
-  alertRules(name: string) { return this.get(`/v1/models/${enc(name)}/alert-rules`, ZAlertRules); }
-  putAlertRules(name: string, body: TPutAlertRulesRequest) { return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body); }
-  slo(name: string, query: TSloQuery = {}) { return this.get(`/v1/models/${enc(name)}/slo`, ZSloReport, query as Query); }
-  listAlerts(query: TAlertQuery = {}) { return this.get('/v1/alerts', z.array(ZAlert), query as Query); }
+  alertRules(name: string) {
+    return this.get(`/v1/models/${enc(name)}/alert-rules`, ZAlertRules);
+  }
+  putAlertRules(name: string, body: TPutAlertRulesRequest) {
+    return this.send('PUT', `/v1/models/${enc(name)}/alert-rules`, ZAlertRules, body);
+  }
+  slo(name: string, query: TSloQuery = {}) {
+    return this.get(`/v1/models/${enc(name)}/slo`, ZSloReport, query as Query);
+  }
+  listAlerts(query: TAlertQuery = {}) {
+    return this.get('/v1/alerts', z.array(ZAlert), query as Query);
+  }
 
-  metricSeries(name: string, query: TMetricSeriesQuery = {}) { return this.get(`/v1/models/${enc(name)}/metrics`, ZMetricSeries, query as Query); }
+  metricSeries(name: string, query: TMetricSeriesQuery = {}) {
+    return this.get(`/v1/models/${enc(name)}/metrics`, ZMetricSeries, query as Query);
+  }
 
-  listWebhooks() { return this.get('/v1/webhooks', z.array(ZWebhook)); }
-  createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) { return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body); }
-  deleteWebhook(id: string) { return this.send('DELETE', `/v1/webhooks/${enc(id)}`, null); }
-  webhookDeliveries(id: string) { return this.get(`/v1/webhooks/${enc(id)}/deliveries`, z.array(ZWebhookDelivery)); }
+  listWebhooks() {
+    return this.get('/v1/webhooks', z.array(ZWebhook));
+  }
+  createWebhook(body: Partial<TCreateWebhookRequest> & Pick<TCreateWebhookRequest, 'url' | 'events'>) {
+    return this.send('POST', '/v1/webhooks', ZCreatedWebhook, body);
+  }
+  deleteWebhook(id: string) {
+    return this.send('DELETE', `/v1/webhooks/${enc(id)}`, null);
+  }
+  webhookDeliveries(id: string) {
+    return this.get(`/v1/webhooks/${enc(id)}/deliveries`, z.array(ZWebhookDelivery));
+  }
 }
 
 function enc(s: string) {

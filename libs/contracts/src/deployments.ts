@@ -7,23 +7,28 @@ import { pageOf } from './auth.js';
  * and/or a sticky percentage of callers, by routing key (the API key by default, or the X-Routing-Key header).
  * Silent versions get a copy of production traffic and never answer (issue 6, next increment).
  */
-export const ZPilot = z.object({
-  version: z.number().int().min(1),
-  groups: z.array(z.uuid()).max(100).default([]),
-  percentage: z.number().min(0).max(100).default(0),
-  startsAt: z.iso.datetime({ offset: true }).optional(),
-  endsAt: z.iso.datetime({ offset: true }).optional(),
-  /**
-   * Switch the pilot off by itself when, over the last `windowMinutes` (with at least `minRequests` requests),
-   * its server error rate or its p99 latency goes over the limit. Checked by the worker.
-   */
-  autoRollback: z.object({
-    maxErrorRate: z.number().min(0).max(1).optional(),
-    maxP99Ms: z.number().positive().optional(),
-    windowMinutes: z.number().int().min(1).max(60).default(5),
-    minRequests: z.number().int().min(1).default(20),
-  }).refine((a) => a.maxErrorRate !== undefined || a.maxP99Ms !== undefined, 'give maxErrorRate and/or maxP99Ms').optional(),
-}).refine((p) => p.groups.length > 0 || p.percentage > 0, 'a pilot needs groups or a percentage');
+export const ZPilot = z
+  .object({
+    version: z.number().int().min(1),
+    groups: z.array(z.uuid()).max(100).default([]),
+    percentage: z.number().min(0).max(100).default(0),
+    startsAt: z.iso.datetime({ offset: true }).optional(),
+    endsAt: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * Switch the pilot off by itself when, over the last `windowMinutes` (with at least `minRequests` requests),
+     * its server error rate or its p99 latency goes over the limit. Checked by the worker.
+     */
+    autoRollback: z
+      .object({
+        maxErrorRate: z.number().min(0).max(1).optional(),
+        maxP99Ms: z.number().positive().optional(),
+        windowMinutes: z.number().int().min(1).max(60).default(5),
+        minRequests: z.number().int().min(1).default(20),
+      })
+      .refine((a) => a.maxErrorRate !== undefined || a.maxP99Ms !== undefined, 'give maxErrorRate and/or maxP99Ms')
+      .optional(),
+  })
+  .refine((p) => p.groups.length > 0 || p.percentage > 0, 'a pilot needs groups or a percentage');
 export type TPilot = z.infer<typeof ZPilot>;
 
 export const ZSilent = z.object({
@@ -32,10 +37,12 @@ export const ZSilent = z.object({
 });
 
 export const ZDeploymentConfig = z.object({
-  production: z.discriminatedUnion('mode', [
-    z.object({ mode: z.literal('stage') }),
-    z.object({ mode: z.literal('pinned'), version: z.number().int().min(1) }),
-  ]).default({ mode: 'stage' }),
+  production: z
+    .discriminatedUnion('mode', [
+      z.object({ mode: z.literal('stage') }),
+      z.object({ mode: z.literal('pinned'), version: z.number().int().min(1) }),
+    ])
+    .default({ mode: 'stage' }),
   pilots: z.array(ZPilot).max(10).default([]),
   silent: z.array(ZSilent).max(5).default([]),
 });
@@ -62,7 +69,10 @@ export const ZDeployment = z.object({ model: z.string(), current: ZDeploymentRev
 export type TDeployment = z.infer<typeof ZDeployment>;
 export const ZDeploymentRevisions = pageOf(ZDeploymentRevision);
 
-export const ZPromotePilotRequest = z.object({ version: z.number().int().min(1), comment: z.string().max(2000).default('') });
+export const ZPromotePilotRequest = z.object({
+  version: z.number().int().min(1),
+  comment: z.string().max(2000).default(''),
+});
 export type TPromotePilotRequest = z.infer<typeof ZPromotePilotRequest>;
 
 /** Latency and errors of one role over the comparison's time range; null quantiles and rates when it had no traffic. */

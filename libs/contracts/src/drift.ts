@@ -74,16 +74,18 @@ export const ZDriftSeries = z.object({
   version: z.number().int(),
   features: z.array(z.string()),
   outputs: z.array(z.string()),
-  windows: z.array(z.object({
-    start: z.string(),
-    end: z.string(),
-    rows: z.number().int(),
-    silent: z.boolean(),
-    status: ZDriftStatus.nullable(),
-    driftShare: z.number().nullable(),
-    /** Keyed by column name, features then outputs. */
-    columns: z.record(z.string(), ZDriftSeriesPoint),
-  })),
+  windows: z.array(
+    z.object({
+      start: z.string(),
+      end: z.string(),
+      rows: z.number().int(),
+      silent: z.boolean(),
+      status: ZDriftStatus.nullable(),
+      driftShare: z.number().nullable(),
+      /** Keyed by column name, features then outputs. */
+      columns: z.record(z.string(), ZDriftSeriesPoint),
+    }),
+  ),
 });
 export type TDriftSeries = z.infer<typeof ZDriftSeries>;
 
@@ -164,15 +166,31 @@ const ruleBase = { id: z.string().max(64).optional(), description: z.string().ma
  * the version's per-minute rollups over the last `windowMinutes` (at least `minRequests` requests).
  */
 export const ZAlertRule = z.discriminatedUnion('kind', [
-  z.object({ ...ruleBase, kind: z.literal('drift_share'), above: z.number().min(0).max(1), minRows: z.number().int().min(1).default(50) }),
-  z.object({ ...ruleBase, kind: z.literal('feature_drift'), features: z.array(z.string().min(1)).min(1).max(1000), minRows: z.number().int().min(1).default(50) }),
   z.object({
-    ...ruleBase, kind: z.literal('latency_p99'), aboveMs: z.number().positive().optional(),
-    windowMinutes: z.number().int().min(1).max(1440).default(5), minRequests: z.number().int().min(1).default(20),
+    ...ruleBase,
+    kind: z.literal('drift_share'),
+    above: z.number().min(0).max(1),
+    minRows: z.number().int().min(1).default(50),
   }),
   z.object({
-    ...ruleBase, kind: z.literal('error_rate'), above: z.number().min(0).max(1),
-    windowMinutes: z.number().int().min(1).max(1440).default(5), minRequests: z.number().int().min(1).default(20),
+    ...ruleBase,
+    kind: z.literal('feature_drift'),
+    features: z.array(z.string().min(1)).min(1).max(1000),
+    minRows: z.number().int().min(1).default(50),
+  }),
+  z.object({
+    ...ruleBase,
+    kind: z.literal('latency_p99'),
+    aboveMs: z.number().positive().optional(),
+    windowMinutes: z.number().int().min(1).max(1440).default(5),
+    minRequests: z.number().int().min(1).default(20),
+  }),
+  z.object({
+    ...ruleBase,
+    kind: z.literal('error_rate'),
+    above: z.number().min(0).max(1),
+    windowMinutes: z.number().int().min(1).max(1440).default(5),
+    minRequests: z.number().int().min(1).default(20),
   }),
 ]);
 export type TAlertRule = z.output<typeof ZAlertRule>;

@@ -46,7 +46,12 @@ export const JOBS = {
   /** Score one chunk of a batch job (any worker): output and errors part files, then its JobChunk row. */
   'batch.chunk': {
     queue: 'batch',
-    payload: z.object({ jobId: z.uuid(), index: z.number().int().min(0), firstLine: z.number().int().min(1), inputUri: z.string() }),
+    payload: z.object({
+      jobId: z.uuid(),
+      index: z.number().int().min(0),
+      firstLine: z.number().int().min(1),
+      inputUri: z.string(),
+    }),
   },
   /** Every chunk is scored: join the parts, in order, into the output and errors files. */
   'batch.assemble': {
@@ -120,21 +125,28 @@ export const ZBatchInputFormat = z.enum(['csv', 'jsonl']);
  * predictions; `id` = `idColumn` then the predictions. `store` also writes each row's prediction keyed by
  * `store.entityColumn` into the prediction store.
  */
-export const ZBatchJobSpec = z.object({
-  model: z.string().min(1).max(128),
-  version: z.number().int().min(1).optional(),
-  alias: z.string().min(1).max(64).optional(),
-  inputUri: z.string().min(1).max(2048).optional(),
-  format: ZBatchInputFormat.optional(),
-  output: z.object({
-    columns: z.enum(['all', 'id']).default('all'),
-    idColumn: z.string().min(1).max(128).optional(),
-  }).default({ columns: 'all' }),
-  store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
-  /** Where outputs go; default: beside the input (or under jobs/<id>/ for uploads). */
-  outputPrefix: z.string().min(1).max(2048).optional(),
-}).refine((s) => !(s.version !== undefined && s.alias !== undefined), 'name a version or an alias, not both')
-  .refine((s) => s.output.columns !== 'id' || s.output.idColumn, { message: 'output.idColumn is required when output.columns is "id"', path: ['output', 'idColumn'] });
+export const ZBatchJobSpec = z
+  .object({
+    model: z.string().min(1).max(128),
+    version: z.number().int().min(1).optional(),
+    alias: z.string().min(1).max(64).optional(),
+    inputUri: z.string().min(1).max(2048).optional(),
+    format: ZBatchInputFormat.optional(),
+    output: z
+      .object({
+        columns: z.enum(['all', 'id']).default('all'),
+        idColumn: z.string().min(1).max(128).optional(),
+      })
+      .default({ columns: 'all' }),
+    store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
+    /** Where outputs go; default: beside the input (or under jobs/<id>/ for uploads). */
+    outputPrefix: z.string().min(1).max(2048).optional(),
+  })
+  .refine((s) => !(s.version !== undefined && s.alias !== undefined), 'name a version or an alias, not both')
+  .refine((s) => s.output.columns !== 'id' || s.output.idColumn, {
+    message: 'output.idColumn is required when output.columns is "id"',
+    path: ['output', 'idColumn'],
+  });
 export type TBatchJobSpec = z.input<typeof ZBatchJobSpec>;
 
 export const ZJob = z.object({
@@ -183,7 +195,10 @@ export type TJobQuery = z.input<typeof ZJobQuery>;
 export const ZAsyncAccepted = z.object({ jobId: z.string(), status: ZJobStatus, statusUrl: z.string() });
 
 /** Five-field cron (minute hour day month weekday), as BullMQ's repeatable jobs take it. */
-export const ZCron = z.string().trim().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression, e.g. "0 * * * *"');
+export const ZCron = z
+  .string()
+  .trim()
+  .regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression, e.g. "0 * * * *"');
 
 export const ZScheduleSpec = z.object({
   name: z.string().trim().min(1).max(64),
@@ -191,7 +206,9 @@ export const ZScheduleSpec = z.object({
   cron: ZCron,
   /** Every new .csv / .jsonl object under this storage prefix is scored once. */
   inputPrefix: z.string().min(1).max(2048),
-  output: z.object({ columns: z.enum(['all', 'id']).default('all'), idColumn: z.string().min(1).max(128).optional() }).default({ columns: 'all' }),
+  output: z
+    .object({ columns: z.enum(['all', 'id']).default('all'), idColumn: z.string().min(1).max(128).optional() })
+    .default({ columns: 'all' }),
   store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
 });
 export type TScheduleSpec = z.input<typeof ZScheduleSpec>;

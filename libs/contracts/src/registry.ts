@@ -22,9 +22,16 @@ export const ZAliasName = z
   .min(1)
   .max(64)
   .regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, "_" and "-", starting with a letter')
-  .refine((s) => !/^v?\d+$/.test(s) && !(STAGES as readonly string[]).map((x) => x.toLowerCase()).includes(s), 'must not look like a version number or a stage');
-export const ZTags = z.record(z.string().min(1).max(128), z.string().max(1024)).refine((t) => Object.keys(t).length <= 64, 'at most 64 tags');
-export const ZMetrics = z.record(z.string().min(1).max(128), z.number().finite()).refine((t) => Object.keys(t).length <= 256, 'at most 256 metrics');
+  .refine(
+    (s) => !/^v?\d+$/.test(s) && !(STAGES as readonly string[]).map((x) => x.toLowerCase()).includes(s),
+    'must not look like a version number or a stage',
+  );
+export const ZTags = z
+  .record(z.string().min(1).max(128), z.string().max(1024))
+  .refine((t) => Object.keys(t).length <= 64, 'at most 64 tags');
+export const ZMetrics = z
+  .record(z.string().min(1).max(128), z.number().finite())
+  .refine((t) => Object.keys(t).length <= 256, 'at most 256 metrics');
 export const ZLineage = z
   .object({
     sourceRunId: z.string().max(256),
@@ -38,7 +45,10 @@ export const ZLineage = z
 /** Feature rows for a drift baseline: the shape of test/fixtures/models/<name>/reference.json. */
 export const ZReferenceDataset = z.object({
   feature_names: z.array(z.string().min(1)).min(1).max(10_000),
-  rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).min(1).max(1_000_000),
+  rows: z
+    .array(z.array(z.union([z.number(), z.string(), z.null()])))
+    .min(1)
+    .max(1_000_000),
 });
 export type TReferenceDataset = z.infer<typeof ZReferenceDataset>;
 
@@ -50,10 +60,13 @@ export const ZSignatureJson = z.record(z.string(), z.unknown());
  * single session run: up to `maxBatchRows` rows, waiting at most `maxWaitUs` microseconds for company.
  */
 export const ZServingConfig = z.object({
-  microBatch: z.object({
-    maxBatchRows: z.number().int().min(2).max(4096),
-    maxWaitUs: z.number().int().min(50).max(100_000),
-  }).nullable().optional(),
+  microBatch: z
+    .object({
+      maxBatchRows: z.number().int().min(2).max(4096),
+      maxWaitUs: z.number().int().min(50).max(100_000),
+    })
+    .nullable()
+    .optional(),
 });
 export type TServingConfig = z.infer<typeof ZServingConfig>;
 
@@ -64,7 +77,14 @@ export const ZCreateModelRequest = z.object({
   requiresApproval: z.boolean().default(false),
 });
 export type TCreateModelRequest = z.infer<typeof ZCreateModelRequest>;
-export const ZUpdateModelRequest = z.object({ description: z.string().max(10_000), tags: ZTags, requiresApproval: z.boolean(), servingConfig: ZServingConfig }).partial();
+export const ZUpdateModelRequest = z
+  .object({
+    description: z.string().max(10_000),
+    tags: ZTags,
+    requiresApproval: z.boolean(),
+    servingConfig: ZServingConfig,
+  })
+  .partial();
 export type TUpdateModelRequest = z.infer<typeof ZUpdateModelRequest>;
 
 export const ZActorRef = z.object({ kind: z.string(), id: z.string().nullable(), name: z.string().nullable() });
@@ -122,7 +142,10 @@ export const ZRegisterVersionSpec = z.object({
   /** Overrides what the ONNX file says (feature names, classes, class names). */
   signature: ZSignatureJson.optional(),
   /** Rows to run at validation; their outputs are stored with the version. */
-  sampleInput: z.array(z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())])).max(1000).optional(),
+  sampleInput: z
+    .array(z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]))
+    .max(1000)
+    .optional(),
   reference: ZReferenceDataset.optional(),
 });
 export type TRegisterVersionSpec = z.infer<typeof ZRegisterVersionSpec>;
@@ -136,7 +159,12 @@ export const ZModelVersion = z.object({
   stage: ZStage,
   aliases: z.array(z.string()),
   description: z.string(),
-  storage: z.object({ backend: ZStorageBackend, uri: z.string(), servingUri: z.string().nullable(), owned: z.boolean() }),
+  storage: z.object({
+    backend: ZStorageBackend,
+    uri: z.string(),
+    servingUri: z.string().nullable(),
+    owned: z.boolean(),
+  }),
   sha256: z.string().nullable(),
   sizeBytes: z.number().nullable(),
   signature: ZSignatureJson.nullable(),
@@ -172,7 +200,10 @@ export const ZStageTransitionResult = z.object({
 });
 export type TStageTransitionResult = z.infer<typeof ZStageTransitionResult>;
 
-export const ZSetAliasRequest = z.object({ version: z.number().int().min(1), comment: z.string().max(2000).default('') });
+export const ZSetAliasRequest = z.object({
+  version: z.number().int().min(1),
+  comment: z.string().max(2000).default(''),
+});
 export type TSetAliasRequest = z.infer<typeof ZSetAliasRequest>;
 
 export const ZHistoryEntry = z.object({

@@ -16,15 +16,19 @@ export const ZPredictRequest = z.object({ payload: z.array(ZRow) }).meta({
 export type TPredictRequest = z.infer<typeof ZPredictRequest>;
 
 /** Classifiers answer labels, probabilities and classes; other models their first output per row. */
-export const ZPredictResponse = z.object({
-  predictions: z.array(z.unknown()),
-  predictions_prob: z.array(z.array(z.number())).optional(),
-  classes: z.array(z.union([z.string(), z.number()])).optional(),
-  model: z.string(),
-  version: z.number().int(),
-}).meta({
-  examples: [{ predictions: [0], predictions_prob: [[0.98, 0.02, 0]], classes: [0, 1, 2], model: 'iris', version: 1 }],
-});
+export const ZPredictResponse = z
+  .object({
+    predictions: z.array(z.unknown()),
+    predictions_prob: z.array(z.array(z.number())).optional(),
+    classes: z.array(z.union([z.string(), z.number()])).optional(),
+    model: z.string(),
+    version: z.number().int(),
+  })
+  .meta({
+    examples: [
+      { predictions: [0], predictions_prob: [[0.98, 0.02, 0]], classes: [0, 1, 2], model: 'iris', version: 1 },
+    ],
+  });
 export type TPredictResponse = z.infer<typeof ZPredictResponse>;
 
 const ZOipTensor = z.object({
@@ -36,17 +40,23 @@ const ZOipTensor = z.object({
 });
 
 /** Open Inference Protocol v2 (KServe v2) inference request, JSON tensors. */
-export const ZOipInferRequest = z.object({
-  id: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  inputs: z.array(ZOipTensor),
-  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
-}).meta({
-  examples: [{
-    id: '42',
-    inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
-  }],
-});
+export const ZOipInferRequest = z
+  .object({
+    id: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    inputs: z.array(ZOipTensor),
+    outputs: z
+      .array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+      .optional(),
+  })
+  .meta({
+    examples: [
+      {
+        id: '42',
+        inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      },
+    ],
+  });
 export type TOipInferRequest = z.infer<typeof ZOipInferRequest>;
 
 export const ZOipInferResponse = z.object({
@@ -71,12 +81,14 @@ export const ZOipReady = z.object({ ready: z.boolean() });
 export const ZOipModelReady = z.object({ name: z.string(), ready: z.boolean() });
 
 /** TF Serving / KServe v1 / Vertex AI: `instances` (rows) or `inputs` (columns); the other keys are ignored. */
-export const ZTfsPredictRequest = z.object({
-  signature_name: z.string().optional(),
-  instances: z.array(z.unknown()).optional(),
-  inputs: z.unknown().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-}).meta({ examples: [{ instances: [[5.1, 3.5, 1.4, 0.2]] }] });
+export const ZTfsPredictRequest = z
+  .object({
+    signature_name: z.string().optional(),
+    instances: z.array(z.unknown()).optional(),
+    inputs: z.unknown().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ examples: [{ instances: [[5.1, 3.5, 1.4, 0.2]] }] });
 export type TTfsPredictRequest = z.infer<typeof ZTfsPredictRequest>;
 
 /** `predictions` for `instances`, `outputs` for `inputs`. */
@@ -100,21 +112,30 @@ export const ZServingStatus = z.object({
 export type TServingStatus = z.infer<typeof ZServingStatus>;
 
 /** MLflow scoring (`/invocations`): exactly one of the four keys, plus `params` (ignored). Or `text/csv`. */
-export const ZMlflowInvocationsRequest = z.object({
-  dataframe_split: z.object({
-    columns: z.array(z.string()), data: z.array(z.array(z.unknown())), index: z.array(z.unknown()).optional(),
-  }).optional(),
-  dataframe_records: z.array(z.record(z.string(), z.unknown())).optional(),
-  instances: z.array(z.unknown()).optional(),
-  inputs: z.unknown().optional(),
-  params: z.record(z.string(), z.unknown()).optional(),
-}).meta({
-  examples: [{
-    dataframe_split: {
-      columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], data: [[5.1, 3.5, 1.4, 0.2]],
-    },
-  }],
-});
+export const ZMlflowInvocationsRequest = z
+  .object({
+    dataframe_split: z
+      .object({
+        columns: z.array(z.string()),
+        data: z.array(z.array(z.unknown())),
+        index: z.array(z.unknown()).optional(),
+      })
+      .optional(),
+    dataframe_records: z.array(z.record(z.string(), z.unknown())).optional(),
+    instances: z.array(z.unknown()).optional(),
+    inputs: z.unknown().optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({
+    examples: [
+      {
+        dataframe_split: {
+          columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+          data: [[5.1, 3.5, 1.4, 0.2]],
+        },
+      },
+    ],
+  });
 export type TMlflowInvocationsRequest = z.infer<typeof ZMlflowInvocationsRequest>;
 export const ZMlflowInvocationsResponse = z.object({ predictions: z.array(z.unknown()) });
 

@@ -24,7 +24,21 @@ export type TensorDtype = (typeof TENSOR_DTYPES)[number];
 export const ZTensorDtype = z.enum(TENSOR_DTYPES);
 
 /** Open Inference Protocol v2 datatypes we can serve (BF16 is a Triton-only extension with no onnxruntime-node type). */
-export const OIP_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export const OIP_DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
 export type OipDatatype = (typeof OIP_DATATYPES)[number];
 export const ZOipDatatype = z.enum(OIP_DATATYPES);
 

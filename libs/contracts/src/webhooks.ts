@@ -2,8 +2,17 @@ import { z } from 'zod';
 
 /** Events delivered to webhooks. Silent deployments and their alerts never produce any (see deployments). */
 export const WEBHOOK_EVENTS = [
-  'model.created', 'version.registered', 'version.failed', 'stage.changed', 'alias.changed', 'approval.requested',
-  'approval.decided', 'deployment.changed', 'deployment.rolled_back', 'alert.firing', 'alert.resolved',
+  'model.created',
+  'version.registered',
+  'version.failed',
+  'stage.changed',
+  'alias.changed',
+  'approval.requested',
+  'approval.decided',
+  'deployment.changed',
+  'deployment.rolled_back',
+  'alert.firing',
+  'alert.resolved',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const ZWebhookEvent = z.enum(WEBHOOK_EVENTS);
@@ -46,5 +55,10 @@ export type TWebhookDelivery = z.infer<typeof ZWebhookDelivery>;
  * `X-Modelyard-Delivery`, `X-Modelyard-Timestamp` and `X-Modelyard-Signature: sha256=<hex HMAC-SHA256 of
  * "<timestamp>.<raw body>" keyed by the webhook secret>`.
  */
-export const ZWebhookPayload = z.object({ id: z.string(), event: ZWebhookEvent, at: z.string(), data: z.record(z.string(), z.unknown()) });
+export const ZWebhookPayload = z.object({
+  id: z.string(),
+  event: ZWebhookEvent,
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
 export type TWebhookPayload = z.infer<typeof ZWebhookPayload>;

@@ -65,9 +65,29 @@ export * from './serving/formats/modelyard.format.js';
 export * from './predictions/prediction-log.js';
 export * from './predictions/prediction-log.repository.js';
 export * from './predictions/prediction-ingest.service.js';
-export { parseRowFormat, renderRowFormat, renderTfsMetadata, tfsVersionStatus, type RowFormatRequest, type TfsVersionState } from './serving/formats/row-format.format.js';
-export { OIP_PLATFORM, parseOip, renderOip, renderOipMetadata, type OipRequest } from './serving/formats/oip-v2.format.js';
-export { feedsFromTable, MLFLOW_REQUIRED_INPUT_FORMAT, mlflowBodyKind, parseMlflow, renderMlflow, type MlflowBodyKind } from './serving/formats/mlflow.format.js';
+export {
+  parseRowFormat,
+  renderRowFormat,
+  renderTfsMetadata,
+  tfsVersionStatus,
+  type RowFormatRequest,
+  type TfsVersionState,
+} from './serving/formats/row-format.format.js';
+export {
+  OIP_PLATFORM,
+  parseOip,
+  renderOip,
+  renderOipMetadata,
+  type OipRequest,
+} from './serving/formats/oip-v2.format.js';
+export {
+  feedsFromTable,
+  MLFLOW_REQUIRED_INPUT_FORMAT,
+  mlflowBodyKind,
+  parseMlflow,
+  renderMlflow,
+  type MlflowBodyKind,
+} from './serving/formats/mlflow.format.js';
 export * from './deployments/deployments.repository.js';
 export * from './deployments/deployments.service.js';
 export * from './serving/shadow.service.js';

@@ -26,9 +26,31 @@ function sources(dir: string, exts = ['.ts', '.tsx']): string[] {
  * through imports; what a lower folder needs from a higher one's table it reads with its own repository.
  */
 const LAYERS = [
-  'platform', 'db', 'queue', 'outbound', 'storage', 'onnx', 'engine', 'events', 'auth', 'audit', 'webhooks', 'users',
-  'groups', 'service-accounts', 'api-keys', 'health', 'predictions', 'registry', 'serving', 'deployments', 'jobs',
-  'drift', 'alerts', 'maintenance', 'seed',
+  'platform',
+  'db',
+  'queue',
+  'outbound',
+  'storage',
+  'onnx',
+  'engine',
+  'events',
+  'auth',
+  'audit',
+  'webhooks',
+  'users',
+  'groups',
+  'service-accounts',
+  'api-keys',
+  'health',
+  'predictions',
+  'registry',
+  'serving',
+  'deployments',
+  'jobs',
+  'drift',
+  'alerts',
+  'maintenance',
+  'seed',
 ];
 
 const isTest = (f: string) => /\.(int-)?spec\.ts$/.test(f) || f.endsWith('test-support.ts');
@@ -71,12 +93,18 @@ describe('code boundaries', () => {
   it('libs/server folders import only folders below them in LAYERS (type-only imports aside)', () => {
     const dir = path.join(root, 'libs/server/src');
     const folders = readdirSync(dir).filter((d) => statSync(path.join(dir, d)).isDirectory());
-    assert.deepEqual(folders.filter((f) => !LAYERS.includes(f)), [], 'every folder has a place in LAYERS');
+    assert.deepEqual(
+      folders.filter((f) => !LAYERS.includes(f)),
+      [],
+      'every folder has a place in LAYERS',
+    );
     const offenders = sources('libs/server/src')
       .filter((f) => !isTest(f))
       .flatMap((f) => {
         const from = path.relative(dir, f).split(path.sep)[0]!;
-        const imports = [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'\.\.\/([a-z-]+)\//gm)];
+        const imports = [
+          ...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'\.\.\/([a-z-]+)\//gm),
+        ];
         return imports
           .filter((m) => !m[1] && LAYERS.indexOf(m[2]!) > LAYERS.indexOf(from))
           .map((m) => `${rel(f)} imports ${m[2]} (above ${from})`);

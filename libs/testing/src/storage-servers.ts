@@ -33,15 +33,35 @@ export interface AzureTestServer {
 export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3TestServer> {
   const bucket = opts.bucket ?? 'modelyard-test';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'modelyard-s3rver-'));
-  const server = await launch('s3rver', (port) => [
-    '--directory', dir, '--address', '127.0.0.1', '--port', String(port), '--configure-bucket', bucket, '--silent',
-  ], dir);
+  const server = await launch(
+    's3rver',
+    (port) => [
+      '--directory',
+      dir,
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--configure-bucket',
+      bucket,
+      '--silent',
+    ],
+    dir,
+  );
   const endpoint = `http://127.0.0.1:${server.port}`;
   return {
-    endpoint, region: 'us-east-1', bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER',
+    endpoint,
+    region: 'us-east-1',
+    bucket,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
     env: {
-      S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_BUCKET: bucket, S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true',
+      S3_ENDPOINT: endpoint,
+      S3_REGION: 'us-east-1',
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
     },
     stop: async () => {
       await server.stop();
@@ -55,14 +75,27 @@ export async function startAzurite(opts: { container?: string } = {}): Promise<A
   const container = opts.container ?? 'modelyard-test';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'modelyard-azurite-'));
   // --skipApiVersionCheck: the SDK speaks a newer API version than Azurite announces.
-  const server = await launch('azurite-blob', (port) => [
-    '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose',
-    '--disableTelemetry', '--silent',
-  ], dir);
-  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};`
-    + `BlobEndpoint=http://127.0.0.1:${server.port}/${AZURITE_ACCOUNT};`;
+  const server = await launch(
+    'azurite-blob',
+    (port) => [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--disableTelemetry',
+      '--silent',
+    ],
+    dir,
+  );
+  const connectionString =
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=http://127.0.0.1:${server.port}/${AZURITE_ACCOUNT};`;
   return {
-    connectionString, container,
+    connectionString,
+    container,
     env: { AZURE_STORAGE_CONNECTION_STRING: connectionString, AZURE_CONTAINER: container },
     stop: async () => {
       await server.stop();
@@ -88,7 +121,9 @@ async function launch(bin: string, args: (port: number) => string[], cwd: string
     const port = await freePort();
     const child = spawn(process.execPath, [script, ...args(port)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000); });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+    });
     // If the test process exits without calling stop() (a crash, a failed before()), take the server with it.
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
@@ -140,11 +175,16 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before listening on ${port}:\n${stderr()}`);
+      throw new Error(
+        `server exited (${child.exitCode ?? child.signalCode}) before listening on ${port}:\n${stderr()}`,
+      );
     }
     const open = await new Promise<boolean>((resolve) => {
       const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(true); });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
       sock.once('error', () => resolve(false));
     });
     if (open) return;

@@ -1,7 +1,15 @@
 import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZAlert, ZAlertQuery, ZAlertRules, ZModelName, ZPutAlertRulesRequest, ZSloQuery, ZSloReport } from '@modelyard/contracts';
+import {
+  ZAlert,
+  ZAlertQuery,
+  ZAlertRules,
+  ZModelName,
+  ZPutAlertRulesRequest,
+  ZSloQuery,
+  ZSloReport,
+} from '@modelyard/contracts';
 import { AlertsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -23,7 +31,11 @@ export class AlertsController {
   @Put('models/:name/alert-rules')
   @ApiZodBody(ZPutAlertRulesRequest)
   @ApiZodResponse(200, ZAlertRules)
-  putRules(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPutAlertRulesRequest)) body: z.output<typeof ZPutAlertRulesRequest>) {
+  putRules(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Body(zod(ZPutAlertRulesRequest)) body: z.output<typeof ZPutAlertRulesRequest>,
+  ) {
     return this.alerts.putRules(actor, name, body);
   }
 
@@ -31,7 +43,11 @@ export class AlertsController {
   @RequirePermission('metrics.read')
   @Get('models/:name/slo')
   @ApiZodResponse(200, ZSloReport)
-  slo(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZSloQuery)) q: z.output<typeof ZSloQuery>) {
+  slo(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZSloQuery)) q: z.output<typeof ZSloQuery>,
+  ) {
     return this.alerts.slo(actor, name, q);
   }
 

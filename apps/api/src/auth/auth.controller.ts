@@ -3,7 +3,15 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ZLoginRequest, ZMeResponse } from '@modelyard/contracts';
 import { AuthService, type Principal } from '@modelyard/server';
-import { Actor, ApiZodBody, ApiZodResponse, Public, RequirePermission, SESSION_COOKIE, type AuthedRequest } from '../common/decorators.js';
+import {
+  Actor,
+  ApiZodBody,
+  ApiZodResponse,
+  Public,
+  RequirePermission,
+  SESSION_COOKIE,
+  type AuthedRequest,
+} from '../common/decorators.js';
 import { LoginGuard } from './login.guard.js';
 import { API_CONFIG } from '../tokens.js';
 import type { ApiConfig } from '@modelyard/config';
@@ -13,7 +21,10 @@ type LoginResult = Awaited<ReturnType<AuthService['login']>>;
 @ApiTags('auth')
 @Controller('v1')
 export class AuthController {
-  constructor(private readonly auth: AuthService, @Inject(API_CONFIG) private readonly cfg: ApiConfig) {}
+  constructor(
+    private readonly auth: AuthService,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
 
   @Public()
   @UseGuards(LoginGuard)

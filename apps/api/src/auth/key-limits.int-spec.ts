@@ -11,7 +11,9 @@ import { startTestApp, type TestApp } from '../test-support.js';
 describe('API key limits (bootstrap rotation, minted keys, callback scope)', () => {
   let t: TestApp;
   // No key cache: a revoked key is refused on the next request, not a minute later.
-  before(async () => { t = await startTestApp({ API_KEY_CACHE_SECONDS: '0' }); });
+  before(async () => {
+    t = await startTestApp({ API_KEY_CACHE_SECONDS: '0' });
+  });
   after(() => t.close());
 
   const me = (token: string) => t.request('GET', '/v1/me', { token });
@@ -22,7 +24,10 @@ describe('API key limits (bootstrap rotation, minted keys, callback scope)', () 
     const account = `rotation-${randomBytes(4).toString('hex')}`;
     // Seeding behind the running api's back: it learns a new key's prefix at its next re-read, at most a second on.
     const seed = async (apiKey: string | undefined) => {
-      const r = await runSeed({ db: { url: t.config.db.url }, admin: { apiKey, email: undefined, password: undefined } }, { serviceAccount: account });
+      const r = await runSeed(
+        { db: { url: t.config.db.url }, admin: { apiKey, email: undefined, password: undefined } },
+        { serviceAccount: account },
+      );
       await new Promise((resolve) => setTimeout(resolve, 1100));
       return r;
     };
@@ -51,10 +56,15 @@ describe('API key limits (bootstrap rotation, minted keys, callback scope)', () 
 
   it('gives a key minted by a limited key no wider model allow-list and no later expiry', async () => {
     const expires = new Date(Date.now() + 24 * 3600_000);
-    const limited = await t.keyWithScopes(['admin', 'predict'], 'admin', { modelAllowList: ['iris'], expiresAt: expires.toISOString() });
-    const mint = (body: Record<string, unknown>) => t.request('POST', '/v1/api-keys', {
-      token: limited.secret, body: { name: 'child', scopes: ['predict'], serviceAccountId: limited.serviceAccountId, ...body },
+    const limited = await t.keyWithScopes(['admin', 'predict'], 'admin', {
+      modelAllowList: ['iris'],
+      expiresAt: expires.toISOString(),
     });
+    const mint = (body: Record<string, unknown>) =>
+      t.request('POST', '/v1/api-keys', {
+        token: limited.secret,
+        body: { name: 'child', scopes: ['predict'], serviceAccountId: limited.serviceAccountId, ...body },
+      });
     const inherited = await mint({});
     assert.equal(inherited.status, 201, inherited.body);
     assert.deepEqual(inherited.json.apiKey.modelAllowList, ['iris']);
@@ -69,9 +79,17 @@ describe('API key limits (bootstrap rotation, minted keys, callback scope)', () 
   });
 
   it('answers 403 to X-Callback-Url without the predict:callback scope, and 400 to a URL aimed inside', async () => {
-    const headers = (url: string) => ({ 'x-callback-url': url, 'x-callback-secret': 'callback-secret-0123456789', 'content-type': 'application/json' });
+    const headers = (url: string) => ({
+      'x-callback-url': url,
+      'x-callback-secret': 'callback-secret-0123456789',
+      'content-type': 'application/json',
+    });
     const call = (auth: { token?: string; cookie?: string }, url = 'https://hooks.example.com/done') =>
-      t.request('POST', '/v1/models/no-such-model/predict:async', { ...auth, headers: headers(url), body: JSON.stringify([[1, 2, 3, 4]]) });
+      t.request('POST', '/v1/models/no-such-model/predict:async', {
+        ...auth,
+        headers: headers(url),
+        body: JSON.stringify([[1, 2, 3, 4]]),
+      });
 
     const viewer = await t.keyWithScopes(['predict'], 'viewer');
     const refused = await call({ token: viewer.secret });
@@ -80,13 +98,19 @@ describe('API key limits (bootstrap rotation, minted keys, callback scope)', () 
     assert.equal((await call({ token: (await t.keyWithScopes(['predict'], 'scientist')).secret })).status, 403);
     assert.equal((await call({ cookie: (await t.userWithRole('viewer')).cookie })).status, 403);
     const viewerCallback = await t.request('POST', '/v1/api-keys', {
-      token: t.adminKey, body: { name: 'v', scopes: ['predict', 'predict:callback'], serviceAccountId: viewer.serviceAccountId },
+      token: t.adminKey,
+      body: { name: 'v', scopes: ['predict', 'predict:callback'], serviceAccountId: viewer.serviceAccountId },
     });
     assert.equal(viewerCallback.status, 403, 'a viewer cannot hold predict:callback');
 
     const allowed = (await t.keyWithScopes(['predict', 'predict:callback'], 'scientist')).secret;
     assert.equal((await call({ token: allowed })).status, 404, 'past the callback checks: the model does not exist');
-    for (const bad of ['http://169.254.169.254/latest/meta-data/', 'http://[::1]:8080/', 'http://0x7f000001/', 'http://u:p@hooks.example.com/']) {
+    for (const bad of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::1]:8080/',
+      'http://0x7f000001/',
+      'http://u:p@hooks.example.com/',
+    ]) {
       const r = await call({ token: allowed }, bad);
       assert.equal(r.status, 400, bad);
       assert.match(r.json.error.message, /X-Callback-Url (points at a .* address|must not carry credentials)/);

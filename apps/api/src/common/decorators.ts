@@ -36,11 +36,13 @@ export interface ZodDoc {
   responses: { status: number; schema: z.ZodType; description: string }[];
 }
 
-const addZodDoc = (f: (doc: ZodDoc) => void): MethodDecorator => (_target, _key, descriptor) => {
-  const doc: ZodDoc = Reflect.getMetadata(ZOD_DOC, descriptor.value as object) ?? { responses: [] };
-  f(doc);
-  Reflect.defineMetadata(ZOD_DOC, doc, descriptor.value as object);
-};
+const addZodDoc =
+  (f: (doc: ZodDoc) => void): MethodDecorator =>
+  (_target, _key, descriptor) => {
+    const doc: ZodDoc = Reflect.getMetadata(ZOD_DOC, descriptor.value as object) ?? { responses: [] };
+    f(doc);
+    Reflect.defineMetadata(ZOD_DOC, doc, descriptor.value as object);
+  };
 
 /** The request body's schema (a contracts schema becomes a named component). */
 export const ApiZodBody = (schema: z.ZodType) => addZodDoc((d) => void (d.body = schema));

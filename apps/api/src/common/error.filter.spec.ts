@@ -8,7 +8,9 @@ describe('toErrorBody', () => {
   it('maps an AppError code to its status and keeps the message and details', () => {
     const r = toErrorBody(new AppError('CONFLICT', 'already exists', { field: 'name' }), 'id-1');
     assert.equal(r.status, 409);
-    assert.deepEqual(r.body, { error: { code: 'CONFLICT', message: 'already exists', errorId: 'id-1', details: { field: 'name' } } });
+    assert.deepEqual(r.body, {
+      error: { code: 'CONFLICT', message: 'already exists', errorId: 'id-1', details: { field: 'name' } },
+    });
     assert.equal(r.unexpected, false);
   });
 
@@ -18,7 +20,10 @@ describe('toErrorBody', () => {
   });
 
   it('maps Fastify client errors (body parsing) to 4xx', () => {
-    const e = Object.assign(new Error('Body is not valid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+    const e = Object.assign(new Error('Body is not valid JSON'), {
+      statusCode: 400,
+      code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+    });
     const r = toErrorBody(e, 'x');
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'BAD_REQUEST');

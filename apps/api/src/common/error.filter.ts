@@ -5,30 +5,62 @@ import { ERROR_CODES, type ErrorCode, type TErrorResponse } from '@modelyard/con
 import { AppError, LOGGER, outageError, unavailableDependency } from '@modelyard/server';
 
 const BY_STATUS: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_FOUND', 409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED', 503: 'NOT_READY',
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'NOT_READY',
 };
 
 /** Fastify's own errors (body parsing, limits) carry a 4xx statusCode and a message safe to show. */
 function fastifyClientError(e: unknown): { status: number; message: string } | null {
   const err = e as { statusCode?: number; code?: string; message?: string };
-  if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 && typeof err.code === 'string' && err.code.startsWith('FST_')) {
+  if (
+    typeof err?.statusCode === 'number' &&
+    err.statusCode >= 400 &&
+    err.statusCode < 500 &&
+    typeof err.code === 'string' &&
+    err.code.startsWith('FST_')
+  ) {
     return { status: err.statusCode, message: err.message ?? 'Bad request' };
   }
   return null;
 }
 
-export function toErrorBody(e: unknown, errorId: string): { status: number; body: TErrorResponse; unexpected: boolean } {
+export function toErrorBody(
+  e: unknown,
+  errorId: string,
+): { status: number; body: TErrorResponse; unexpected: boolean } {
   const down = e instanceof AppError ? null : unavailableDependency(e);
   if (down) e = outageError(down);
   if (e instanceof AppError) {
-    return { status: e.status, body: { error: { code: e.code, message: e.message, errorId, ...(e.details !== undefined ? { details: e.details } : {}) } }, unexpected: false };
+    return {
+      status: e.status,
+      body: {
+        error: {
+          code: e.code,
+          message: e.message,
+          errorId,
+          ...(e.details !== undefined ? { details: e.details } : {}),
+        },
+      },
+      unexpected: false,
+    };
   }
   if (e instanceof HttpException && e.getStatus() < 500) {
     const status = e.getStatus();
     const code = BY_STATUS[status] ?? 'BAD_REQUEST';
     const message = status === 404 ? 'No such route' : e.message;
-    return { status: ERROR_CODES[code] === status ? status : ERROR_CODES[code], body: { error: { code, message, errorId } }, unexpected: false };
+    return {
+      status: ERROR_CODES[code] === status ? status : ERROR_CODES[code],
+      body: { error: { code, message, errorId } },
+      unexpected: false,
+    };
   }
   const fe = fastifyClientError(e);
   if (fe) {
@@ -36,7 +68,11 @@ export function toErrorBody(e: unknown, errorId: string): { status: number; body
     return { status: fe.status, body: { error: { code, message: fe.message, errorId } }, unexpected: false };
   }
   // Anything else is our bug: log it with the id, show the client only the id.
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error; quote the errorId when reporting it', errorId } }, unexpected: true };
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL', message: 'Internal error; quote the errorId when reporting it', errorId } },
+    unexpected: true,
+  };
 }
 
 @Catch()

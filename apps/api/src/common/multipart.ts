@@ -15,7 +15,9 @@ export async function specThenFile<T>(
 ): Promise<T> {
   let spec: unknown = opts.specRequired ? undefined : {};
   let result: { value: T } | null = null;
-  const parts = (opts.fileSize ? req.parts({ limits: { fileSize: opts.fileSize } }) : req.parts()) as AsyncIterableIterator<Multipart>;
+  const parts = (
+    opts.fileSize ? req.parts({ limits: { fileSize: opts.fileSize } }) : req.parts()
+  ) as AsyncIterableIterator<Multipart>;
   for await (const part of parts) {
     if (part.type === 'field') {
       if (part.fieldname !== 'spec') continue;
@@ -23,7 +25,11 @@ export async function specThenFile<T>(
       // A field sent with Content-Type: application/json arrives already parsed; a plain text field does not.
       if (part.value !== null && typeof part.value === 'object') spec = part.value;
       else {
-        try { spec = JSON.parse(String(part.value)); } catch { throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON'); }
+        try {
+          spec = JSON.parse(String(part.value));
+        } catch {
+          throw new AppError('VALIDATION_FAILED', 'spec is not valid JSON');
+        }
       }
     } else if (part.fieldname === 'file' && !result) {
       if (spec === undefined) {

@@ -3,8 +3,17 @@ import assert from 'node:assert/strict';
 import { AppError } from '@modelyard/server';
 import { refuseCrossSite, type OriginFacts } from './same-origin.js';
 
-const req = (method: string, headers: OriginFacts['headers']): OriginFacts => ({ method, protocol: 'http', host: 'dash.example:3000', headers });
-const refused = (r: OriginFacts) => assert.throws(() => refuseCrossSite(r), (e) => e instanceof AppError && e.code === 'FORBIDDEN');
+const req = (method: string, headers: OriginFacts['headers']): OriginFacts => ({
+  method,
+  protocol: 'http',
+  host: 'dash.example:3000',
+  headers,
+});
+const refused = (r: OriginFacts) =>
+  assert.throws(
+    () => refuseCrossSite(r),
+    (e) => e instanceof AppError && e.code === 'FORBIDDEN',
+  );
 
 describe('refuseCrossSite', () => {
   it('refuses a state change a browser says comes from another site', () => {

@@ -38,6 +38,9 @@ export function refuseCrossSite(req: OriginFacts): void {
 }
 
 function crossSite(why: string): AppError {
-  return new AppError('FORBIDDEN', `Cross-site request refused: ${why}. Changes made with the session cookie must come `
-    + 'from the dashboard itself; scripts and other sites use an API key (Authorization: Bearer <key>)');
+  return new AppError(
+    'FORBIDDEN',
+    `Cross-site request refused: ${why}. Changes made with the session cookie must come ` +
+      'from the dashboard itself; scripts and other sites use an API key (Authorization: Bearer <key>)',
+  );
 }

@@ -2,9 +2,18 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { z } from 'zod';
 import { ApiTags } from '@nestjs/swagger';
 import {
-  ZDeployment, ZDeploymentComparison, ZDeploymentRevision, ZDeploymentRevisions, ZModelName, ZPromotePilotRequest,
-  ZPutDeploymentRequest, ZRollbackRequest, ZStageTransitionResult,
-  type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest,
+  ZDeployment,
+  ZDeploymentComparison,
+  ZDeploymentRevision,
+  ZDeploymentRevisions,
+  ZModelName,
+  ZPromotePilotRequest,
+  ZPutDeploymentRequest,
+  ZRollbackRequest,
+  ZStageTransitionResult,
+  type TPromotePilotRequest,
+  type TPutDeploymentRequest,
+  type TRollbackRequest,
 } from '@modelyard/contracts';
 import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
@@ -21,13 +30,20 @@ const ZPromotePilotResult = z.object({ transition: ZStageTransitionResult, revis
 @ApiTags('deployments')
 @Controller('v1/models/:name/deployment')
 export class DeploymentsController {
-  constructor(private readonly deployments: DeploymentsService, private readonly shadow: ShadowService) {}
+  constructor(
+    private readonly deployments: DeploymentsService,
+    private readonly shadow: ShadowService,
+  ) {}
 
   /** How a silent version compares with production: label agreement, probability difference, latency, errors. */
   @RequirePermission('models.read')
   @Get('comparison')
   @ApiZodResponse(200, ZDeploymentComparison)
-  comparison(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZComparisonQuery)) q: z.output<typeof ZComparisonQuery>) {
+  comparison(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZComparisonQuery)) q: z.output<typeof ZComparisonQuery>,
+  ) {
     return this.shadow.comparison(actor, name, q.version, q);
   }
 
@@ -42,7 +58,11 @@ export class DeploymentsController {
   @Put()
   @ApiZodBody(ZPutDeploymentRequest)
   @ApiZodResponse(200, ZDeploymentRevision)
-  put(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPutDeploymentRequest)) body: TPutDeploymentRequest) {
+  put(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Body(zod(ZPutDeploymentRequest)) body: TPutDeploymentRequest,
+  ) {
     return this.deployments.put(actor, name, body);
   }
 
@@ -58,7 +78,11 @@ export class DeploymentsController {
   @HttpCode(200)
   @ApiZodBody(ZRollbackRequest)
   @ApiZodResponse(200, ZDeploymentRevision)
-  rollback(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZRollbackRequest)) body: TRollbackRequest) {
+  rollback(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Body(zod(ZRollbackRequest)) body: TRollbackRequest,
+  ) {
     return this.deployments.rollback(actor, name, body);
   }
 
@@ -67,7 +91,11 @@ export class DeploymentsController {
   @HttpCode(200)
   @ApiZodBody(ZPromotePilotRequest)
   @ApiZodResponse(200, ZPromotePilotResult)
-  promotePilot(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Body(zod(ZPromotePilotRequest)) body: TPromotePilotRequest) {
+  promotePilot(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Body(zod(ZPromotePilotRequest)) body: TPromotePilotRequest,
+  ) {
     return this.deployments.promotePilot(actor, name, body);
   }
 }

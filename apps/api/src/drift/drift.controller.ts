@@ -2,8 +2,17 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import {
-  ZAdhocDriftReport, ZCreateDriftReportRequest, ZDriftHistogram, ZDriftHistogramQuery, ZDriftLatestQuery, ZDriftProfile, ZDriftSeries,
-  ZDriftSeriesQuery, ZDriftWindowReport, ZModelName, type TCreateDriftReportRequest,
+  ZAdhocDriftReport,
+  ZCreateDriftReportRequest,
+  ZDriftHistogram,
+  ZDriftHistogramQuery,
+  ZDriftLatestQuery,
+  ZDriftProfile,
+  ZDriftSeries,
+  ZDriftSeriesQuery,
+  ZDriftWindowReport,
+  ZModelName,
+  type TCreateDriftReportRequest,
 } from '@modelyard/contracts';
 import { DriftService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
@@ -20,7 +29,11 @@ export class DriftController {
   @RequirePermission('drift.read')
   @Get('drift')
   @ApiZodResponse(200, ZDriftSeries)
-  series(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZDriftSeriesQuery)) q: z.output<typeof ZDriftSeriesQuery>) {
+  series(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZDriftSeriesQuery)) q: z.output<typeof ZDriftSeriesQuery>,
+  ) {
     return this.drift.series(actor, name, q);
   }
 
@@ -28,7 +41,11 @@ export class DriftController {
   @RequirePermission('drift.read')
   @Get('drift/latest')
   @ApiZodResponse(200, ZDriftWindowReport)
-  latest(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZDriftLatestQuery)) q: z.output<typeof ZDriftLatestQuery>) {
+  latest(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZDriftLatestQuery)) q: z.output<typeof ZDriftLatestQuery>,
+  ) {
     return this.drift.latest(actor, name, q);
   }
 
@@ -36,14 +53,22 @@ export class DriftController {
   @RequirePermission('drift.read')
   @Get('drift/histogram')
   @ApiZodResponse(200, ZDriftHistogram)
-  histogram(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZDriftHistogramQuery)) q: z.output<typeof ZDriftHistogramQuery>) {
+  histogram(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZDriftHistogramQuery)) q: z.output<typeof ZDriftHistogramQuery>,
+  ) {
     return this.drift.histogram(actor, name, q);
   }
 
   @RequirePermission('drift.read')
   @Get('versions/:version/drift-profile')
   @ApiZodResponse(200, ZDriftProfile)
-  profile(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersion)) version: number) {
+  profile(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersion)) version: number,
+  ) {
     return this.drift.profile(actor, name, version);
   }
 
@@ -52,7 +77,11 @@ export class DriftController {
   @Post('versions/:version/drift-profile')
   @HttpCode(202)
   @ApiZodResponse(202, z.object({ queued: z.literal(true) }), 'The profile is being rebuilt')
-  rebuildProfile(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersion)) version: number) {
+  rebuildProfile(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersion)) version: number,
+  ) {
     return this.drift.rebuildProfile(actor, name, version);
   }
 
@@ -63,7 +92,9 @@ export class DriftController {
   @ApiZodBody(ZCreateDriftReportRequest)
   @ApiZodResponse(202, ZAdhocDriftReport)
   createReport(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersion)) version: number,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersion)) version: number,
     @Body(zod(ZCreateDriftReportRequest)) body: TCreateDriftReportRequest,
   ) {
     return this.drift.createReport(actor, name, version, body);
@@ -73,7 +104,9 @@ export class DriftController {
   @Get('versions/:version/drift-reports/:id')
   @ApiZodResponse(200, ZAdhocDriftReport)
   getReport(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersion)) version: number,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersion)) version: number,
     @Param('id', zod(z.uuid())) id: string,
   ) {
     return this.drift.getReport(actor, name, version, id);

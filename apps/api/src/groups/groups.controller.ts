@@ -1,7 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZCreateGroupRequest, ZGroup, ZMemberRef, ZPrincipalKind, type TCreateGroupRequest, type TMemberRef } from '@modelyard/contracts';
+import {
+  ZCreateGroupRequest,
+  ZGroup,
+  ZMemberRef,
+  ZPrincipalKind,
+  type TCreateGroupRequest,
+  type TMemberRef,
+} from '@modelyard/contracts';
 import { GroupsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -37,7 +44,11 @@ export class GroupsController {
   @Post(':id/members')
   @ApiZodBody(ZMemberRef)
   @ApiZodResponse(201, ZGroup)
-  addMember(@Actor() actor: Principal, @Param('id', ParseUUIDPipe) id: string, @Body(zod(ZMemberRef)) body: TMemberRef) {
+  addMember(
+    @Actor() actor: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body(zod(ZMemberRef)) body: TMemberRef,
+  ) {
     return this.groups.addMember(actor, id, body);
   }
 

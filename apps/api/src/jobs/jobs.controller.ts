@@ -34,7 +34,9 @@ export class JobsController {
   async create(@Actor() actor: Principal, @Req() req: FastifyRequest) {
     if (!req.isMultipart()) return this.jobs.submitBatch(actor, req.body ?? {}, null);
     return specThenFile(req, (spec, file) => this.jobs.submitBatch(actor, spec, file), {
-      specRequired: true, missingFile: 'No `file` part in the upload (or send JSON with inputUri)', fileSize: Number.MAX_SAFE_INTEGER,
+      specRequired: true,
+      missingFile: 'No `file` part in the upload (or send JSON with inputUri)',
+      fileSize: Number.MAX_SAFE_INTEGER,
     });
   }
 
@@ -47,7 +49,11 @@ export class JobsController {
 
   @RequirePermission('jobs.read')
   @Get(':id')
-  @ApiZodResponse(200, ZJob, 'The job: status, progress, counts, timings, output URIs; an async prediction\'s result once it succeeded')
+  @ApiZodResponse(
+    200,
+    ZJob,
+    "The job: status, progress, counts, timings, output URIs; an async prediction's result once it succeeded",
+  )
   get(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
     return this.jobs.get(actor, id);
   }
@@ -71,9 +77,16 @@ export class JobsController {
   /** Downloads the job's input, output or errors file. */
   @RequirePermission('jobs.read')
   @Get(':id/files/:kind')
-  async file(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string, @Param('kind', zod(ZFileKind)) kind: z.infer<typeof ZFileKind>, @Res() reply: FastifyReply) {
+  async file(
+    @Actor() actor: Principal,
+    @Param('id', zod(ZJobId)) id: string,
+    @Param('kind', zod(ZFileKind)) kind: z.infer<typeof ZFileKind>,
+    @Res() reply: FastifyReply,
+  ) {
     const f = await this.jobs.file(actor, id, kind);
-    void reply.header('content-type', f.contentType).header('content-disposition', `attachment; filename="${f.filename}"`);
+    void reply
+      .header('content-type', f.contentType)
+      .header('content-disposition', `attachment; filename="${f.filename}"`);
     if (f.sizeBytes !== null) void reply.header('content-length', String(f.sizeBytes));
     return reply.send(f.stream);
   }

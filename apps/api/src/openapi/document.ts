@@ -49,8 +49,16 @@ const TAGS: { name: string; description: string }[] = [
 ];
 
 const STATUS_NAMES: Record<number, string> = {
-  400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'PayloadTooLarge',
-  415: 'UnsupportedMediaType', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable',
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
 };
 // OIP v2 and TF Serving share one error shape, so they share the responses.
 const PROTOCOL_PREFIX: Record<ErrorProtocol, string> = { 'oip-v2': 'Protocol', tfs: 'Protocol', mlflow: 'Mlflow' };
@@ -59,8 +67,14 @@ const NO_DEPENDENCY = new Set(['getLiveness', 'oipServerLive', 'oipServerMetadat
 
 /** The codes a route can answer with, by what it takes (see docs/ARCHITECTURE.md, "The OpenAPI document"). */
 export function errorCodesOf(r: {
-  id: string; method: string; hasParams: boolean; hasInput: boolean; hasBody: boolean; isPublic: boolean;
-  predicts: boolean; extra?: ErrorCode[];
+  id: string;
+  method: string;
+  hasParams: boolean;
+  hasInput: boolean;
+  hasBody: boolean;
+  isPublic: boolean;
+  predicts: boolean;
+  extra?: ErrorCode[];
 }): ErrorCode[] {
   const codes = new Set<ErrorCode>(['INTERNAL', ...(r.extra ?? [])]);
   if (!r.isPublic) codes.add('UNAUTHENTICATED').add('FORBIDDEN');
@@ -76,16 +90,19 @@ export function errorCodesOf(r: {
 
 function errorResponse(status: number, protocol: ErrorProtocol | null): Json {
   const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c] === status);
-  const headers = status === 429 || status === 503
-    ? { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } }
-    : undefined;
-  const example = (code: ErrorCode) => protocol === 'mlflow'
-    ? { error_code: code, message: `An example ${code} message` }
-    : protocol ? { error: `An example ${code} message` }
-      : { error: { code, message: `An example ${code} message`, errorId: 'req-7f3a9c' } };
+  const headers =
+    status === 429 || status === 503
+      ? { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } }
+      : undefined;
+  const example = (code: ErrorCode) =>
+    protocol === 'mlflow'
+      ? { error_code: code, message: `An example ${code} message` }
+      : protocol
+        ? { error: `An example ${code} message` }
+        : { error: { code, message: `An example ${code} message`, errorId: 'req-7f3a9c' } };
   const schema = protocol === 'mlflow' ? 'MlflowError' : protocol ? 'ProtocolError' : 'Error';
-  const shape = protocol === 'mlflow' ? ' (MLflow\'s shape: a databricks error_code)'
-    : protocol ? ' (the protocol\'s shape)' : '';
+  const shape =
+    protocol === 'mlflow' ? " (MLflow's shape: a databricks error_code)" : protocol ? " (the protocol's shape)" : '';
   return {
     description: `${words(STATUS_NAMES[status]!)}: ${codes.join(' or ')}${shape}`,
     ...(headers && { headers }),
@@ -124,7 +141,11 @@ function queryParams(args: (RouteArg & { type: number })[]): Json[] {
     } else {
       // The whole query string, unvalidated: the stored-prediction route takes any feature name.
       out.push({
-        name: 'features', in: 'query', required: false, style: 'form', explode: true,
+        name: 'features',
+        in: 'query',
+        required: false,
+        style: 'form',
+        explode: true,
         description: 'Feature values by name (for a live prediction when nothing is stored)',
         schema: { type: 'object', additionalProperties: { type: 'string' } },
       });
@@ -139,7 +160,8 @@ function requestBody(schema: z.ZodType, consumes: string[]): Json {
     if (ct === 'multipart/form-data') {
       content[ct] = {
         schema: {
-          type: 'object', required: ['file'],
+          type: 'object',
+          required: ['file'],
           properties: {
             spec: { ...schemaOf(schema, 'input'), description: 'JSON, sent before the file part' },
             file: { type: 'string', contentMediaType: 'application/octet-stream' },
@@ -156,7 +178,10 @@ function requestBody(schema: z.ZodType, consumes: string[]): Json {
   return { required: true, content };
 }
 
-interface Built { op: Json; errorResponses: Map<string, Json> }
+interface Built {
+  op: Json;
+  errorResponses: Map<string, Json>;
+}
 
 function buildOperation(path: string, method: string, base: Json, cls: Type | undefined, key: string): Built {
   const doc: OperationDoc | undefined = OPERATIONS[key];
@@ -172,7 +197,9 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
 
   const pathVars = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const parameters: Json[] = pathVars.map((name) => ({
-    name, in: 'path', required: true,
+    name,
+    in: 'path',
+    required: true,
     schema: pipeSchema(args.find((a) => a.type === RouteParamtypes.PARAM && a.data === name)?.pipes),
   }));
   parameters.push(...queryParams(args));
@@ -200,8 +227,14 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
   const hasBody = zodDoc.body !== undefined || args.some((a) => a.type === RouteParamtypes.BODY);
   const predicts = base['x-modelyard-permission'] === 'predict';
   const codes = errorCodesOf({
-    id: doc?.id ?? key, method, isPublic, predicts, extra: doc?.errors, hasBody: hasBody || predicts,
-    hasParams: pathVars.length > 0, hasInput: pathVars.length > 0 || parameters.length > 0 || hasBody || predicts,
+    id: doc?.id ?? key,
+    method,
+    isPublic,
+    predicts,
+    extra: doc?.errors,
+    hasBody: hasBody || predicts,
+    hasParams: pathVars.length > 0,
+    hasInput: pathVars.length > 0 || parameters.length > 0 || hasBody || predicts,
   });
   const errorResponses = new Map<string, Json>();
   for (const status of [...new Set(codes.map((c) => ERROR_CODES[c]))].sort()) {
@@ -219,7 +252,9 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
     ...(parameters.length && { parameters }),
     ...(zodDoc.body
       ? { requestBody: requestBody(zodDoc.body, consumes) }
-      : base.requestBody ? { requestBody: base.requestBody } : {}),
+      : base.requestBody
+        ? { requestBody: base.requestBody }
+        : {}),
     responses,
     security: isPublic ? [] : GUARDED,
   };
@@ -269,9 +304,10 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
     info: {
       title: 'Modelyard API',
       version: API_VERSION,
-      description: 'Model registry, serving, deployments and jobs. Authenticate with `Authorization: Bearer <API key>` '
-        + 'or the dashboard\'s session cookie. Errors answer `{"error": {"code", "message", "errorId"}}` with a code '
-        + 'from a closed list; the outside protocols (OIP v2, TF Serving, MLflow) answer errors in their own shapes.',
+      description:
+        'Model registry, serving, deployments and jobs. Authenticate with `Authorization: Bearer <API key>` ' +
+        'or the dashboard\'s session cookie. Errors answer `{"error": {"code", "message", "errorId"}}` with a code ' +
+        'from a closed list; the outside protocols (OIP v2, TF Serving, MLflow) answer errors in their own shapes.',
     },
     tags: TAGS,
     security: GUARDED,

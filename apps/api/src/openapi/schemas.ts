@@ -39,9 +39,13 @@ const convert = (schema: z.ZodType, io: Io) =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
 
 /** The whole registry, each component's references to others written as `#/components/schemas/<id>`. */
-const convertRegistry = (io: Io) => z.toJSONSchema(z.globalRegistry, {
-  io, unrepresentable: 'any', target: 'draft-2020-12', uri: (id: string) => `${PREFIX}${id}${mark(io)}`,
-}).schemas as Record<string, Json>;
+const convertRegistry = (io: Io) =>
+  z.toJSONSchema(z.globalRegistry, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    uri: (id: string) => `${PREFIX}${id}${mark(io)}`,
+  }).schemas as Record<string, Json>;
 
 function strip(s: Json): Json {
   const { $schema: _schema, $id: _id, ...rest } = s;
@@ -95,8 +99,10 @@ export function refsIn(s: unknown): Set<string> {
 
 /** Rewrites marked input references to `<Name>Input` where the input reads differently, else to `<Name>`. */
 export function resolveRefs<T>(value: T, differs: Set<string>): T {
-  const json = JSON.stringify(value).replace(/"#\/components\/schemas\/([^"@]+)@input"/g,
-    (_m, id: string) => `"${PREFIX}${differs.has(id) ? `${id}Input` : id}"`);
+  const json = JSON.stringify(value).replace(
+    /"#\/components\/schemas\/([^"@]+)@input"/g,
+    (_m, id: string) => `"${PREFIX}${differs.has(id) ? `${id}Input` : id}"`,
+  );
   return JSON.parse(json) as T;
 }
 

@@ -1,7 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { APPROVAL_STATUSES, ZApproval, ZApprovalDecision, ZModelName, type TApprovalDecision } from '@modelyard/contracts';
+import {
+  APPROVAL_STATUSES,
+  ZApproval,
+  ZApprovalDecision,
+  ZModelName,
+  type TApprovalDecision,
+} from '@modelyard/contracts';
 import { RegistryService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -25,7 +31,11 @@ export class ApprovalsController {
   @HttpCode(200)
   @ApiZodBody(ZApprovalDecision)
   @ApiZodResponse(200, ZApproval)
-  approve(@Actor() actor: Principal, @Param('id', ParseUUIDPipe) id: string, @Body(zod(ZApprovalDecision)) body: TApprovalDecision) {
+  approve(
+    @Actor() actor: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body(zod(ZApprovalDecision)) body: TApprovalDecision,
+  ) {
     return this.registry.decideApproval(actor, id, true, body.comment);
   }
 
@@ -34,7 +44,11 @@ export class ApprovalsController {
   @HttpCode(200)
   @ApiZodBody(ZApprovalDecision)
   @ApiZodResponse(200, ZApproval)
-  reject(@Actor() actor: Principal, @Param('id', ParseUUIDPipe) id: string, @Body(zod(ZApprovalDecision)) body: TApprovalDecision) {
+  reject(
+    @Actor() actor: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body(zod(ZApprovalDecision)) body: TApprovalDecision,
+  ) {
     return this.registry.decideApproval(actor, id, false, body.comment);
   }
 }

@@ -1,7 +1,13 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZCreateServiceAccountRequest, ZServiceAccount, ZUpdateServiceAccountRequest, type TCreateServiceAccountRequest, type TUpdateServiceAccountRequest } from '@modelyard/contracts';
+import {
+  ZCreateServiceAccountRequest,
+  ZServiceAccount,
+  ZUpdateServiceAccountRequest,
+  type TCreateServiceAccountRequest,
+  type TUpdateServiceAccountRequest,
+} from '@modelyard/contracts';
 import { ServiceAccountsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
@@ -31,7 +37,11 @@ export class ServiceAccountsController {
   @Patch(':id')
   @ApiZodBody(ZUpdateServiceAccountRequest)
   @ApiZodResponse(200, ZServiceAccount)
-  update(@Actor() actor: Principal, @Param('id') id: string, @Body(zod(ZUpdateServiceAccountRequest)) body: TUpdateServiceAccountRequest) {
+  update(
+    @Actor() actor: Principal,
+    @Param('id') id: string,
+    @Body(zod(ZUpdateServiceAccountRequest)) body: TUpdateServiceAccountRequest,
+  ) {
     return this.accounts.update(actor, id, body);
   }
 }

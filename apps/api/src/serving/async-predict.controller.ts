@@ -5,19 +5,32 @@ import { z } from 'zod';
 import { ZAliasName, ZAsyncAccepted, ZModelName, ZPredictFormat, ZStoredPrediction } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  AppError, authorize, authorizeModel, can, classifierView, feedsFromTable, JobsService, OutboundHttp, parseAnyFormat, PredictionService,
-  PredictionStore, type Principal, urlShapeProblem,
+  AppError,
+  authorize,
+  authorizeModel,
+  can,
+  classifierView,
+  feedsFromTable,
+  JobsService,
+  OutboundHttp,
+  parseAnyFormat,
+  PredictionService,
+  PredictionStore,
+  type Principal,
+  urlShapeProblem,
 } from '@modelyard/server';
 import { routingKeyOf } from './prediction-metrics.js';
 import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
-const ZAsyncQuery = z.object({
-  format: ZPredictFormat.default('modelyard'),
-  version: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
-  alias: ZAliasName.optional(),
-}).refine((q) => !(q.version !== undefined && q.alias !== undefined), 'name a version or an alias, not both');
+const ZAsyncQuery = z
+  .object({
+    format: ZPredictFormat.default('modelyard'),
+    version: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+    alias: ZAliasName.optional(),
+  })
+  .refine((q) => !(q.version !== undefined && q.alias !== undefined), 'name a version or an alias, not both');
 const ZCallback = z.object({
   url: z.url({ protocol: /^https?$/ }).max(2048),
   secret: z.string().min(16, 'X-Callback-Secret must be at least 16 characters').max(256),
@@ -47,11 +60,23 @@ export class AsyncPredictController {
   @Post('predict::async')
   @HttpCode(202)
   @ApiZodResponse(202, ZAsyncAccepted)
-  async predictAsync(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZAsyncQuery)) q: z.output<typeof ZAsyncQuery>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async predictAsync(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZAsyncQuery)) q: z.output<typeof ZAsyncQuery>,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const csv = /^\s*text\/csv/i.test(req.headers['content-type'] ?? '');
-    if (csv && q.format !== 'mlflow') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'text/csv bodies are MLflow scoring requests: add format=mlflow');
+    if (csv && q.format !== 'mlflow')
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'text/csv bodies are MLflow scoring requests: add format=mlflow');
     const callback = this.callbackOf(actor, req);
-    const { served } = await this.predictions.select(actor, name, { version: q.version, alias: q.alias, routingKey: routingKeyOf(req) }, this.cfg.serving.rateLimit);
+    const { served } = await this.predictions.select(
+      actor,
+      name,
+      { version: q.version, alias: q.alias, routingKey: routingKeyOf(req) },
+      this.cfg.serving.rateLimit,
+    );
     parseAnyFormat(q.format, req.body, csv, served, this.cfg.serving, 'check');
     const job = await this.jobs.submitAsync(actor, served, { format: q.format, body: req.body, csv, callback });
     const statusUrl = `/v1/jobs/${job.id}`;
@@ -63,8 +88,11 @@ export class AsyncPredictController {
   @Get('predictions/:entityId')
   @ApiZodResponse(200, ZStoredPrediction)
   async stored(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('entityId', zod(ZEntityId)) entityId: string,
-    @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('entityId', zod(ZEntityId)) entityId: string,
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     authorize(actor, 'predict');
     authorizeModel(actor, name);
@@ -74,17 +102,32 @@ export class AsyncPredictController {
     void reply.header('server-timing', `store;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(3)}`);
     if (hit) return { model: name, entityId, source: 'store' as const, ...hit };
     const features = Object.entries(query ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
-    if (!features.length) throw new AppError('NOT_FOUND', `No stored prediction for ${entityId} in model ${name}; pass its features as query parameters for a live prediction`);
+    if (!features.length)
+      throw new AppError(
+        'NOT_FOUND',
+        `No stored prediction for ${entityId} in model ${name}; pass its features as query parameters for a live prediction`,
+      );
     const { served } = await this.predictions.select(actor, name, { routingKey: entityId }, this.cfg.serving.rateLimit);
-    const feeds = feedsFromTable(served.signature, features.map((f) => f[0]), [features.map((f) => f[1])], true, this.cfg.serving);
+    const feeds = feedsFromTable(
+      served.signature,
+      features.map((f) => f[0]),
+      [features.map((f) => f[1])],
+      true,
+      this.cfg.serving,
+    );
     const outputs = await this.predictions.run(served, feeds, { timeoutMs: this.cfg.serving.timeoutMs });
     const view = classifierView(served, outputs);
     const probs = 'predictions_prob' in view ? (view.predictions_prob as number[][] | undefined)?.[0] : undefined;
     const classes = 'classes' in view ? (view.classes as unknown[] | undefined) : undefined;
     return {
-      model: name, entityId, source: 'live' as const, version: served.version, prediction: (view.predictions as unknown[])[0],
+      model: name,
+      entityId,
+      source: 'live' as const,
+      version: served.version,
+      prediction: (view.predictions as unknown[])[0],
       ...(probs && classes && { probabilities: Object.fromEntries(classes.map((c, k) => [String(c), probs[k]!])) }),
-      jobId: null, storedAt: null,
+      jobId: null,
+      storedAt: null,
     };
   }
 
@@ -93,12 +136,19 @@ export class AsyncPredictController {
     const secret = req.headers['x-callback-secret'];
     if (url === undefined && secret === undefined) return undefined;
     if (!can(actor, 'predict.callback')) {
-      throw new AppError('FORBIDDEN', actor.scopes === null
-        ? 'X-Callback-Url needs the scientist role or above'
-        : 'X-Callback-Url needs an API key with the predict:callback scope');
+      throw new AppError(
+        'FORBIDDEN',
+        actor.scopes === null
+          ? 'X-Callback-Url needs the scientist role or above'
+          : 'X-Callback-Url needs an API key with the predict:callback scope',
+      );
     }
     const r = ZCallback.safeParse({ url, secret });
-    if (!r.success) throw new AppError('VALIDATION_FAILED', `Callback: ${r.error.issues.map((i) => `${i.path.join('.') || 'header'}: ${i.message}`).join('; ')} (send X-Callback-Url and X-Callback-Secret together)`);
+    if (!r.success)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `Callback: ${r.error.issues.map((i) => `${i.path.join('.') || 'header'}: ${i.message}`).join('; ')} (send X-Callback-Url and X-Callback-Secret together)`,
+      );
     const problem = urlShapeProblem(r.data.url) ?? this.outbound.literalRefusal(r.data.url);
     if (problem) throw new AppError('VALIDATION_FAILED', `X-Callback-Url ${problem}`);
     return r.data;

@@ -6,9 +6,23 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { STAGES } from '@modelyard/contracts';
 import {
-  AppError, AuthService, PredictionService, RollupsService, ServingMetrics, type PredictionLabels, type Principal, type VersionSelector,
+  AppError,
+  AuthService,
+  PredictionService,
+  RollupsService,
+  ServingMetrics,
+  type PredictionLabels,
+  type Principal,
+  type VersionSelector,
 } from '@modelyard/server';
-import { MLFLOW_FORMAT, MODELYARD_FORMAT, OIP_FORMAT, predictCall, TFS_FORMAT, type PredictFormat } from './predict-call.js';
+import {
+  MLFLOW_FORMAT,
+  MODELYARD_FORMAT,
+  OIP_FORMAT,
+  predictCall,
+  TFS_FORMAT,
+  type PredictFormat,
+} from './predict-call.js';
 import { recordPrediction } from './prediction-metrics.js';
 import { requestIdOf } from '../common/request-id.js';
 import { logAccess } from '../common/access-log.js';
@@ -36,15 +50,66 @@ interface LaneRoute {
 
 /** Every predict route of the four formats; names and aliases as ZModelName/ZAliasName allow (else the framework answers). */
 const ROUTES: LaneRoute[] = [
-  { pattern: new RegExp(`^/v1/models/${NAME}/predict$`), route: '/v1/models/:name/predict', fmt: MODELYARD_FORMAT, protocol: null },
-  { pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}/predict$`), route: '/v1/models/:name/versions/:version/predict', fmt: MODELYARD_FORMAT, protocol: null, by: 'version' },
-  { pattern: new RegExp(`^/v1/models/${NAME}/aliases/${ALIAS}/predict$`), route: '/v1/models/:name/aliases/:alias/predict', fmt: MODELYARD_FORMAT, protocol: null, by: 'alias' },
-  { pattern: new RegExp(`^/v2/models/${NAME}/infer$`), route: '/v2/models/:name/infer', fmt: OIP_FORMAT, protocol: 'oip-v2' },
-  { pattern: new RegExp(`^/v2/models/${NAME}/versions/${VERSION}/infer$`), route: '/v2/models/:name/versions/:version/infer', fmt: OIP_FORMAT, protocol: 'oip-v2', by: 'version' },
-  { pattern: new RegExp(`^/v1/models/${NAME}:predict$`), route: '/v1/models/:name(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs' },
-  { pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}:predict$`), route: '/v1/models/:name/versions/:version(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs', by: 'version' },
-  { pattern: new RegExp(`^/v1/models/${NAME}/labels/${ALIAS}:predict$`), route: '/v1/models/:name/labels/:label(^[^/:]+)::predict', fmt: TFS_FORMAT, protocol: 'tfs', by: 'alias' },
-  { pattern: new RegExp(`^/v1/models/${NAME}/invocations$`), route: '/v1/models/:name/invocations', fmt: MLFLOW_FORMAT, protocol: 'mlflow', csv: true },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/predict$`),
+    route: '/v1/models/:name/predict',
+    fmt: MODELYARD_FORMAT,
+    protocol: null,
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}/predict$`),
+    route: '/v1/models/:name/versions/:version/predict',
+    fmt: MODELYARD_FORMAT,
+    protocol: null,
+    by: 'version',
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/aliases/${ALIAS}/predict$`),
+    route: '/v1/models/:name/aliases/:alias/predict',
+    fmt: MODELYARD_FORMAT,
+    protocol: null,
+    by: 'alias',
+  },
+  {
+    pattern: new RegExp(`^/v2/models/${NAME}/infer$`),
+    route: '/v2/models/:name/infer',
+    fmt: OIP_FORMAT,
+    protocol: 'oip-v2',
+  },
+  {
+    pattern: new RegExp(`^/v2/models/${NAME}/versions/${VERSION}/infer$`),
+    route: '/v2/models/:name/versions/:version/infer',
+    fmt: OIP_FORMAT,
+    protocol: 'oip-v2',
+    by: 'version',
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}:predict$`),
+    route: '/v1/models/:name(^[^/:]+)::predict',
+    fmt: TFS_FORMAT,
+    protocol: 'tfs',
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/versions/${VERSION}:predict$`),
+    route: '/v1/models/:name/versions/:version(^[^/:]+)::predict',
+    fmt: TFS_FORMAT,
+    protocol: 'tfs',
+    by: 'version',
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/labels/${ALIAS}:predict$`),
+    route: '/v1/models/:name/labels/:label(^[^/:]+)::predict',
+    fmt: TFS_FORMAT,
+    protocol: 'tfs',
+    by: 'alias',
+  },
+  {
+    pattern: new RegExp(`^/v1/models/${NAME}/invocations$`),
+    route: '/v1/models/:name/invocations',
+    fmt: MLFLOW_FORMAT,
+    protocol: 'mlflow',
+    csv: true,
+  },
 ];
 
 /** The guard's words for a token that is no key (same message on both paths). */
@@ -57,7 +122,11 @@ type TrustFn = (addr: string, i: number) => boolean;
 function trustFnOf(tp: ApiConfig['http']['trustProxy']): TrustFn | null {
   if (tp === false) return null;
   if (tp === true) return () => true;
-  return proxyAddr.compile(String(tp).split(',').map((s) => s.trim()));
+  return proxyAddr.compile(
+    String(tp)
+      .split(',')
+      .map((s) => s.trim()),
+  );
 }
 
 export interface FastLaneDeps {
@@ -146,8 +215,15 @@ export class FastLane {
   }
 
   private read(
-    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
-    sel: VersionSelector & { routingKey?: string }, actor: Principal, csv: boolean,
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    started: number,
+    route: LaneRoute,
+    name: string,
+    sel: VersionSelector & { routingKey?: string },
+    actor: Principal,
+    csv: boolean,
   ) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -169,7 +245,9 @@ export class FastLane {
     if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
     const json = JSON.stringify(a.body);
     const headers: Record<string, string | number> = {
-      'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'x-request-id': id,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+      'x-request-id': id,
     };
     if (a.retryAfter) headers['retry-after'] = a.retryAfter;
     if (!res.headersSent) {
@@ -180,8 +258,16 @@ export class FastLane {
   }
 
   private async answer(
-    req: IncomingMessage, res: ServerResponse, id: string, started: number, route: LaneRoute, name: string,
-    sel: VersionSelector & { routingKey?: string }, actor: Principal, text: string, csv: boolean,
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    started: number,
+    route: LaneRoute,
+    name: string,
+    sel: VersionSelector & { routingKey?: string },
+    actor: Principal,
+    text: string,
+    csv: boolean,
   ) {
     const { cfg, metrics } = this.d;
     // As on the framework path, a request is a prediction (in metrics and rollups) once its body parsed and its
@@ -206,10 +292,15 @@ export class FastLane {
       const rk = req.headers['x-routing-key'];
       if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) sel.routingKey = rk;
       const r = await predictCall(this.d.predictions, cfg, route.fmt, actor, name, sel, call, labels);
-      const json = r.prepared.renderJson ? r.prepared.renderJson(r.outputs) : JSON.stringify(r.prepared.render(r.outputs));
+      const json = r.prepared.renderJson
+        ? r.prepared.renderJson(r.outputs)
+        : JSON.stringify(r.prepared.render(r.outputs));
       res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json),
-        'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role,
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(json),
+        'x-request-id': id,
+        'x-model-version': String(r.served.version),
+        'x-deployment-role': r.role,
       });
       res.end(json);
     } catch (e) {

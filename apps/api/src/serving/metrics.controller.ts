@@ -12,13 +12,20 @@ import { clusterMetricsText, inCluster } from '../cluster.js';
 @ApiTags('metrics')
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: ServingMetrics, private readonly rollups: RollupsService) {}
+  constructor(
+    private readonly metrics: ServingMetrics,
+    private readonly rollups: RollupsService,
+  ) {}
 
   /** Per-minute requests, errors and p50/p95/p99 per version and role, merged across api processes. */
   @RequirePermission('metrics.read')
   @Get('v1/models/:name/metrics')
   @ApiZodResponse(200, ZMetricSeries)
-  series(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Query(zod(ZMetricSeriesQuery)) q: z.output<typeof ZMetricSeriesQuery>) {
+  series(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Query(zod(ZMetricSeriesQuery)) q: z.output<typeof ZMetricSeriesQuery>,
+  ) {
     return this.rollups.series(actor, name, q);
   }
 

@@ -10,7 +10,6 @@ import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
-
 /**
  * MLflow scoring (`mlflow models serve`'s `/invocations`, PROTOCOLS.md section 2) on a model's Production
  * version: JSON (`dataframe_split`, `dataframe_records`, `instances`, `inputs`) or `text/csv`; anything else 415.
@@ -32,7 +31,12 @@ export class MlflowController {
   @ApiConsumes('application/json', 'text/csv')
   @ApiZodBody(ZMlflowInvocationsRequest)
   @ApiZodResponse(200, ZMlflowInvocationsResponse)
-  invocations(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  invocations(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return answerOnFramework(this, MLFLOW_FORMAT, actor, name, {}, req, reply);
   }
 }

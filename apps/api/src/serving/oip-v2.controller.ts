@@ -3,13 +3,25 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ZModelName, ZOipInferRequest, ZOipInferResponse, ZOipLive, ZOipModelMetadata, ZOipModelReady, ZOipReady,
+  ZModelName,
+  ZOipInferRequest,
+  ZOipInferResponse,
+  ZOipLive,
+  ZOipModelMetadata,
+  ZOipModelReady,
+  ZOipReady,
   ZOipServerMetadata,
 } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  AppError, HealthService, PredictionService, renderOipMetadata, ServingMetrics, ServingService,
-  type Principal, type VersionSelector,
+  AppError,
+  HealthService,
+  PredictionService,
+  renderOipMetadata,
+  ServingMetrics,
+  ServingService,
+  type Principal,
+  type VersionSelector,
 } from '@modelyard/server';
 import { answerOnFramework, OIP_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
@@ -73,7 +85,11 @@ export class OipV2Controller {
   @RequirePermission('predict')
   @Get('models/:name/versions/:version')
   @ApiZodResponse(200, ZOipModelMetadata)
-  versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+  versionMetadata(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+  ) {
     return this.modelMetadata(actor, name, { version });
   }
 
@@ -87,7 +103,11 @@ export class OipV2Controller {
   @RequirePermission('predict')
   @Get('models/:name/versions/:version/ready')
   @ApiZodResponse(200, ZOipModelReady)
-  versionReady(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+  versionReady(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+  ) {
     return this.isReady(actor, name, { version });
   }
 
@@ -96,7 +116,12 @@ export class OipV2Controller {
   @HttpCode(200)
   @ApiZodBody(ZOipInferRequest)
   @ApiZodResponse(200, ZOipInferResponse)
-  infer(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  infer(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return this.run(actor, name, {}, req, reply);
   }
 
@@ -106,8 +131,11 @@ export class OipV2Controller {
   @ApiZodBody(ZOipInferRequest)
   @ApiZodResponse(200, ZOipInferResponse)
   inferVersion(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
-    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.run(actor, name, { version }, req, reply);
   }
@@ -117,7 +145,10 @@ export class OipV2Controller {
     const state = this.serving.state(name);
     const versions = new Set([served.version, ...(state?.aliases.values() ?? [])]);
     if (state?.production) versions.add(state.production);
-    return renderOipMetadata(served, [...versions].sort((a, b) => a - b));
+    return renderOipMetadata(
+      served,
+      [...versions].sort((a, b) => a - b),
+    );
   }
 
   /**

@@ -1,9 +1,25 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  mlflowBodyKind, parseMlflow, parseModelyard, parseOip, parseRowFormat, PredictionService, renderMlflow, renderModelyard,
-  renderModelyardJson, renderOip, renderRowFormat, ServingMetrics, type Feeds, type Outputs, type PredictionLabels,
-  type Principal, type Selection, type ServedVersion, type VersionSelector,
+  mlflowBodyKind,
+  parseMlflow,
+  parseModelyard,
+  parseOip,
+  parseRowFormat,
+  PredictionService,
+  renderMlflow,
+  renderModelyard,
+  renderModelyardJson,
+  renderOip,
+  renderRowFormat,
+  ServingMetrics,
+  type Feeds,
+  type Outputs,
+  type PredictionLabels,
+  type Principal,
+  type Selection,
+  type ServedVersion,
+  type VersionSelector,
 } from '@modelyard/server';
 import { routingKeyOf, tagPrediction } from './prediction-metrics.js';
 
@@ -44,7 +60,11 @@ export const OIP_FORMAT: PredictFormat = {
   format: 'oip-v2',
   prepare: (sv, req, limits) => {
     const p = parseOip(req.body, sv, limits);
-    return { feeds: p.feeds, outputs: p.outputs, render: (out) => renderOip(sv, out, p.outputs ?? sv.outputNames, p.id ?? req.requestId) };
+    return {
+      feeds: p.feeds,
+      outputs: p.outputs,
+      render: (out) => renderOip(sv, out, p.outputs ?? sv.outputNames, p.id ?? req.requestId),
+    };
   },
 };
 
@@ -60,7 +80,10 @@ export const TFS_FORMAT: PredictFormat = {
 export const MLFLOW_FORMAT: PredictFormat = {
   format: 'mlflow',
   precheck: (req) => void mlflowBodyKind(req.contentType),
-  prepare: (sv, req, limits) => ({ feeds: parseMlflow(req.body, mlflowBodyKind(req.contentType), sv, limits), render: (out) => renderMlflow(sv, out) }),
+  prepare: (sv, req, limits) => ({
+    feeds: parseMlflow(req.body, mlflowBodyKind(req.contentType), sv, limits),
+    render: (out) => renderMlflow(sv, out),
+  }),
 };
 
 export interface PredictOutcome {
@@ -76,8 +99,14 @@ export interface PredictOutcome {
  * failure later is still counted against the version that was chosen.
  */
 export function predictCall(
-  predictions: PredictionService, cfg: ApiConfig, fmt: PredictFormat, actor: Principal, name: string,
-  sel: VersionSelector & { routingKey?: string }, req: PredictRequest, labels: PredictionLabels,
+  predictions: PredictionService,
+  cfg: ApiConfig,
+  fmt: PredictFormat,
+  actor: Principal,
+  name: string,
+  sel: VersionSelector & { routingKey?: string },
+  req: PredictRequest,
+  labels: PredictionLabels,
 ): Promise<PredictOutcome> {
   // Not an async function: on the hot path the version is picked without a promise, and the run's promise is
   // the only one (an async wrapper added a promise and a microtask hop per request).
@@ -85,10 +114,15 @@ export function predictCall(
     labels.version = String(served.version);
     labels.role = role;
     const prepared = fmt.prepare(served, req, cfg.serving);
-    return predictions.run(served, prepared.feeds, {
-      timeoutMs: cfg.serving.timeoutMs, outputs: prepared.outputs, logSampleRate: cfg.serving.predictionLogSampleRate,
-      silentCap: cfg.serving.silentMaxConcurrency, role,
-    }).then((outputs) => ({ served, role, prepared, outputs }));
+    return predictions
+      .run(served, prepared.feeds, {
+        timeoutMs: cfg.serving.timeoutMs,
+        outputs: prepared.outputs,
+        logSampleRate: cfg.serving.predictionLogSampleRate,
+        silentCap: cfg.serving.silentMaxConcurrency,
+        role,
+      })
+      .then((outputs) => ({ served, role, prepared, outputs }));
   };
   try {
     const picked = predictions.select(actor, name, sel, cfg.serving.rateLimit);
@@ -105,11 +139,33 @@ export interface FrameworkDeps {
 }
 
 /** A controller's prediction route: tag the request for metrics, predict, say which version answered. */
-export async function answerOnFramework(d: FrameworkDeps, fmt: PredictFormat, actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-  const labels = tagPrediction(req, d.metrics, { model: name, version: sel.version ? String(sel.version) : '', format: fmt.format, role: '' });
+export async function answerOnFramework(
+  d: FrameworkDeps,
+  fmt: PredictFormat,
+  actor: Principal,
+  name: string,
+  sel: VersionSelector,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const labels = tagPrediction(req, d.metrics, {
+    model: name,
+    version: sel.version ? String(sel.version) : '',
+    format: fmt.format,
+    role: '',
+  });
   const call = { body: req.body, contentType: req.headers['content-type'], requestId: String(req.id) };
   fmt.precheck?.(call);
-  const r = await predictCall(d.predictions, d.cfg, fmt, actor, name, { ...sel, routingKey: routingKeyOf(req) }, call, labels);
+  const r = await predictCall(
+    d.predictions,
+    d.cfg,
+    fmt,
+    actor,
+    name,
+    { ...sel, routingKey: routingKeyOf(req) },
+    call,
+    labels,
+  );
   void reply.header('x-model-version', String(r.served.version)).header('x-deployment-role', r.role);
   return r.prepared.render(r.outputs);
 }

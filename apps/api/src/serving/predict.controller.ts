@@ -30,7 +30,12 @@ export class PredictController {
   @HttpCode(200)
   @ApiZodBody(ZPredictRequest)
   @ApiZodResponse(200, ZPredictResponse)
-  production(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  production(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return this.predict(actor, name, {}, req, reply);
   }
 
@@ -40,8 +45,11 @@ export class PredictController {
   @ApiZodBody(ZPredictRequest)
   @ApiZodResponse(200, ZPredictResponse)
   version(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
-    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.predict(actor, name, { version }, req, reply);
   }
@@ -52,8 +60,11 @@ export class PredictController {
   @ApiZodBody(ZPredictRequest)
   @ApiZodResponse(200, ZPredictResponse)
   alias(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('alias', zod(ZAliasName)) alias: string,
-    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('alias', zod(ZAliasName)) alias: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.predict(actor, name, { alias }, req, reply);
   }

@@ -8,7 +8,11 @@ type Tagged = FastifyRequest & { prediction?: PredictionLabels; errorCode?: Erro
  * Every format's controller calls this first; the response hook below then observes the request once, with
  * its final status, whatever path it took (success, 4xx from an adapter, 503 from the engine).
  */
-export function tagPrediction(req: FastifyRequest, metrics: ServingMetrics, labels: PredictionLabels): PredictionLabels {
+export function tagPrediction(
+  req: FastifyRequest,
+  metrics: ServingMetrics,
+  labels: PredictionLabels,
+): PredictionLabels {
   (req as Tagged).prediction = labels;
   metrics.inFlightNow++;
   return labels;
@@ -19,14 +23,24 @@ export function tagErrorCode(req: FastifyRequest, code: ErrorCode) {
   (req as Tagged).errorCode = code;
 }
 
-const CODE_OF_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([code, status]) => [status, code])) as Record<number, ErrorCode>;
+const CODE_OF_STATUS = Object.fromEntries(
+  Object.entries(ERROR_CODES).map(([code, status]) => [status, code]),
+) as Record<number, ErrorCode>;
 
 /**
  * One prediction request, observed once with its final status, whichever way it came (framework or fast lane):
  * the request histogram, errors by code, the in-flight gauge (incremented when the request was tagged) and the
  * per-minute rollups.
  */
-export function recordPrediction(metrics: ServingMetrics, rollups: RollupsService, l: PredictionLabels, route: string, status: number, errorCode: string | undefined, ms: number) {
+export function recordPrediction(
+  metrics: ServingMetrics,
+  rollups: RollupsService,
+  l: PredictionLabels,
+  route: string,
+  status: number,
+  errorCode: string | undefined,
+  ms: number,
+) {
   metrics.inFlightNow--;
   metrics.observeRequest(l, route, status, ms / 1000);
   if (status >= 400) metrics.errors.inc({ code: errorCode ?? CODE_OF_STATUS[status] ?? 'INTERNAL', format: l.format });
@@ -38,7 +52,16 @@ export function recordPrediction(metrics: ServingMetrics, rollups: RollupsServic
 export function registerPredictionMetrics(fastify: FastifyInstance, metrics: ServingMetrics, rollups: RollupsService) {
   fastify.addHook('onResponse', async (req, reply) => {
     const l = (req as Tagged).prediction;
-    if (l) recordPrediction(metrics, rollups, l, req.routeOptions.url ?? '', reply.statusCode, (req as Tagged).errorCode, reply.elapsedTime);
+    if (l)
+      recordPrediction(
+        metrics,
+        rollups,
+        l,
+        req.routeOptions.url ?? '',
+        reply.statusCode,
+        (req as Tagged).errorCode,
+        reply.elapsedTime,
+      );
   });
 }
 

@@ -15,8 +15,15 @@ export type ErrorProtocol = 'oip-v2' | 'tfs' | 'mlflow';
 
 /** MLflow's databricks error codes (mlflow/protos/databricks.proto) for our statuses. */
 const MLFLOW_CODE: Record<number, string> = {
-  400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'RESOURCE_DOES_NOT_EXIST', 413: 'BAD_REQUEST',
-  415: 'BAD_REQUEST', 429: 'REQUEST_LIMIT_EXCEEDED', 500: 'INTERNAL_ERROR', 503: 'TEMPORARILY_UNAVAILABLE',
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'RESOURCE_DOES_NOT_EXIST',
+  413: 'BAD_REQUEST',
+  415: 'BAD_REQUEST',
+  429: 'REQUEST_LIMIT_EXCEEDED',
+  500: 'INTERNAL_ERROR',
+  503: 'TEMPORARILY_UNAVAILABLE',
 };
 
 export function protocolErrorBody(protocol: ErrorProtocol, status: number, message: string) {
@@ -33,7 +40,9 @@ export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestI
   const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
   const message = unexpected ? `${body.error.message} (errorId ${requestId})` : body.error.message;
   return {
-    status, code: body.error.code, unexpected,
+    status,
+    code: body.error.code,
+    unexpected,
     retryAfter: (status === 429 || status === 503) && retry ? String(retry) : undefined,
     body: protocol ? protocolErrorBody(protocol, status, message) : body,
   };
@@ -71,7 +80,11 @@ export class MlflowErrorFilter extends ProtocolErrorFilter {
   protected readonly protocol = 'mlflow';
 }
 
-const FILTERS: Record<ErrorProtocol, Type<ExceptionFilter>> = { 'oip-v2': OipErrorFilter, tfs: TfsErrorFilter, mlflow: MlflowErrorFilter };
+const FILTERS: Record<ErrorProtocol, Type<ExceptionFilter>> = {
+  'oip-v2': OipErrorFilter,
+  tfs: TfsErrorFilter,
+  mlflow: MlflowErrorFilter,
+};
 
 /**
  * Every route of the controller answers errors in `protocol`'s shape. The filter covers what Nest runs (guard,
@@ -85,7 +98,10 @@ export function ProtocolErrors(protocol: ErrorProtocol): ClassDecorator {
     const proto = target.prototype as Record<string, unknown>;
     for (const key of Object.getOwnPropertyNames(proto)) {
       const desc = Object.getOwnPropertyDescriptor(proto, key)!;
-      const isRoute = key !== 'constructor' && typeof desc.value === 'function' && Reflect.getMetadata(PATH_METADATA, desc.value) !== undefined;
+      const isRoute =
+        key !== 'constructor' &&
+        typeof desc.value === 'function' &&
+        Reflect.getMetadata(PATH_METADATA, desc.value) !== undefined;
       if (isRoute) RouteConfig({ errorProtocol: protocol })(proto, key, desc);
     }
   };

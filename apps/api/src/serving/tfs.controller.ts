@@ -3,12 +3,21 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ZAliasName, ZModelName, ZServingStatus, ZTfsModelMetadata, ZTfsPredictRequest, ZTfsPredictResponse,
+  ZAliasName,
+  ZModelName,
+  ZServingStatus,
+  ZTfsModelMetadata,
+  ZTfsPredictRequest,
+  ZTfsPredictResponse,
 } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
-  PredictionService, renderTfsMetadata, ServingMetrics, tfsVersionStatus,
-  type Principal, type VersionSelector,
+  PredictionService,
+  renderTfsMetadata,
+  ServingMetrics,
+  tfsVersionStatus,
+  type Principal,
+  type VersionSelector,
 } from '@modelyard/server';
 import { answerOnFramework, TFS_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
@@ -44,7 +53,12 @@ export class TfsController {
   @HttpCode(200)
   @ApiZodBody(ZTfsPredictRequest)
   @ApiZodResponse(200, ZTfsPredictResponse)
-  predict(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  predict(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return this.run(actor, name, {}, req, reply);
   }
 
@@ -54,8 +68,11 @@ export class TfsController {
   @ApiZodBody(ZTfsPredictRequest)
   @ApiZodResponse(200, ZTfsPredictResponse)
   predictVersion(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number,
-    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.run(actor, name, { version }, req, reply);
   }
@@ -66,8 +83,11 @@ export class TfsController {
   @ApiZodBody(ZTfsPredictRequest)
   @ApiZodResponse(200, ZTfsPredictResponse)
   predictLabel(
-    @Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string,
-    @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('label', zod(ZAliasName)) label: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.run(actor, name, { alias: label }, req, reply);
   }
@@ -76,7 +96,11 @@ export class TfsController {
   @RequirePermission('predict')
   @Get(':name/labels/:label')
   @ApiZodResponse(200, ZServingStatus)
-  async labelStatus(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('label', zod(ZAliasName)) label: string) {
+  async labelStatus(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('label', zod(ZAliasName)) label: string,
+  ) {
     const { served } = await this.predictions.select(actor, name, { alias: label });
     return { name, ready: true, model_version_status: [tfsVersionStatus(served.version, 'AVAILABLE')] };
   }
@@ -91,7 +115,11 @@ export class TfsController {
   @RequirePermission('predict')
   @Get(':name/versions/:version/metadata')
   @ApiZodResponse(200, ZTfsModelMetadata)
-  async versionMetadata(@Actor() actor: Principal, @Param('name', zod(ZModelName)) name: string, @Param('version', zod(ZVersionNumber)) version: number) {
+  async versionMetadata(
+    @Actor() actor: Principal,
+    @Param('name', zod(ZModelName)) name: string,
+    @Param('version', zod(ZVersionNumber)) version: number,
+  ) {
     return renderTfsMetadata((await this.predictions.select(actor, name, { version })).served);
   }
 

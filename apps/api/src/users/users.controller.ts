@@ -1,12 +1,22 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZCreateUserRequest, ZUpdateUserRequest, ZUser, ZUserList, type TCreateUserRequest, type TUpdateUserRequest } from '@modelyard/contracts';
+import {
+  ZCreateUserRequest,
+  ZUpdateUserRequest,
+  ZUser,
+  ZUserList,
+  type TCreateUserRequest,
+  type TUpdateUserRequest,
+} from '@modelyard/contracts';
 import { UsersService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 
-const ZPageQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: z.string().max(200).optional() });
+const ZPageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
 
 @ApiTags('users')
 @Controller('v1/users')
@@ -32,7 +42,11 @@ export class UsersController {
   @Patch(':id')
   @ApiZodBody(ZUpdateUserRequest)
   @ApiZodResponse(200, ZUser)
-  update(@Actor() actor: Principal, @Param('id', ParseUUIDPipe) id: string, @Body(zod(ZUpdateUserRequest)) body: TUpdateUserRequest) {
+  update(
+    @Actor() actor: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body(zod(ZUpdateUserRequest)) body: TUpdateUserRequest,
+  ) {
     return this.users.update(actor, id, body);
   }
 }

@@ -1,7 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZCreatedWebhook, ZCreateWebhookRequest, ZWebhook, ZWebhookDelivery, type TCreateWebhookRequest } from '@modelyard/contracts';
+import {
+  ZCreatedWebhook,
+  ZCreateWebhookRequest,
+  ZWebhook,
+  ZWebhookDelivery,
+  type TCreateWebhookRequest,
+} from '@modelyard/contracts';
 import { WebhooksService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';

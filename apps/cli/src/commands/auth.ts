@@ -19,12 +19,17 @@ export async function login(io: Io, opts: { url?: string; apiKey?: string }) {
 
 export async function whoami(io: Io) {
   const cfg = loadCliConfig();
-  if (!cfg.apiKey) throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
+  if (!cfg.apiKey)
+    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
   const me = await new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, userAgent: 'modelyard-cli' }).me();
   const groups = me.groups.map((g) => g.name).join(', ') || '-';
   io.result(
-    [`${me.name} (${me.kind === 'user' ? 'user' : 'service account'}, ${me.role})`, `url:    ${cfg.url}`,
-      `scopes: ${me.scopes?.join(', ') ?? 'all of the role'}`, `groups: ${groups}`].join('\n'),
+    [
+      `${me.name} (${me.kind === 'user' ? 'user' : 'service account'}, ${me.role})`,
+      `url:    ${cfg.url}`,
+      `scopes: ${me.scopes?.join(', ') ?? 'all of the role'}`,
+      `groups: ${groups}`,
+    ].join('\n'),
     { url: cfg.url, ...me },
   );
 }

@@ -7,7 +7,12 @@ import { send } from '../http.js';
 import { UsageError, type Io } from '../output.js';
 
 export interface JobsOpts {
-  model?: string; status?: string; type?: string; limit?: string; file?: string; output?: string;
+  model?: string;
+  status?: string;
+  type?: string;
+  limit?: string;
+  file?: string;
+  output?: string;
 }
 
 const FILES = ['output', 'errors', 'input'] as const;
@@ -54,7 +59,10 @@ export async function jobs(io: Io, action: string | undefined, id: string | unde
     case 'list': {
       const { api } = apiClient();
       const page = await api.listJobs({
-        model: o.model, status: o.status as TJob['status'] | undefined, type: o.type as TJob['type'] | undefined, limit,
+        model: o.model,
+        status: o.status as TJob['status'] | undefined,
+        type: o.type as TJob['type'] | undefined,
+        limit,
       });
       io.result(page.items.map(line).join('\n') || '(no jobs)', page.items);
       return;

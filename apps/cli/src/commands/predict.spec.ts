@@ -35,10 +35,16 @@ describe('predict input', () => {
     assert.throws(() => parseInput('  \n', 'stdin'), /stdin is empty/);
   });
 
-  it('builds OIP v2 tensors from records in the signature\'s column order, and from value lists', () => {
-    assert.deepEqual(oipFromRows(iris, [{ d: 4, c: 3, b: 2, a: 1 }, { a: 5, b: 6, c: 7, d: 8 }]), {
-      inputs: [{ name: 'float_input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
-    });
+  it("builds OIP v2 tensors from records in the signature's column order, and from value lists", () => {
+    assert.deepEqual(
+      oipFromRows(iris, [
+        { d: 4, c: 3, b: 2, a: 1 },
+        { a: 5, b: 6, c: 7, d: 8 },
+      ]),
+      {
+        inputs: [{ name: 'float_input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+      },
+    );
     assert.deepEqual(oipFromRows(iris, [[1, 2, 3, 4]]), {
       inputs: [{ name: 'float_input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
     });

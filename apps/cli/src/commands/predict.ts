@@ -8,12 +8,16 @@ import { FailedError } from './models.js';
 export const FORMATS = ['modelyard', 'mlflow', 'oip-v2', 'tfs'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export interface PredictOpts { version?: string; alias?: string; stage?: string; format?: string }
+export interface PredictOpts {
+  version?: string;
+  alias?: string;
+  stage?: string;
+  format?: string;
+}
 
 /** What the input was: a request body of some format (sent as is), or rows to wrap in one. */
 export type PredictInput =
-  | { kind: 'body'; format: Format; body: Record<string, unknown> }
-  | { kind: 'rows'; rows: unknown[]; csv?: string };
+  { kind: 'body'; format: Format; body: Record<string, unknown> } | { kind: 'rows'; rows: unknown[]; csv?: string };
 
 /** The top-level keys each format's request takes (a body with one of them is sent unchanged). */
 const BODY_KEYS: Record<Format, readonly string[]> = {
@@ -48,7 +52,10 @@ export function parseInput(text: string, source: string): PredictInput {
     try {
       json = JSON.parse(t);
     } catch (e) {
-      const lines = t.split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = t
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       try {
         if (lines.length < 2) throw e;
         return { kind: 'rows', rows: lines.map((l) => JSON.parse(l) as unknown) };
@@ -73,9 +80,16 @@ export function csvRecords(text: string): Record<string, string | number>[] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; } else if (c === '\n' || c === '\r') {
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(field);
       if (row.length > 1 || row[0] !== '') table.push(row);
@@ -92,17 +106,21 @@ export function csvRecords(text: string): Record<string, string | number>[] {
     if (cells.length !== header.length) {
       throw new UsageError(`CSV row ${r + 1} has ${cells.length} fields, the header has ${header.length}`);
     }
-    return Object.fromEntries(header.map((h, i) => {
-      const v = cells[i]!;
-      const n = Number(v);
-      return [h, v.trim() !== '' && Number.isFinite(n) ? n : v];
-    }));
+    return Object.fromEntries(
+      header.map((h, i) => {
+        const v = cells[i]!;
+        const n = Number(v);
+        return [h, v.trim() !== '' && Number.isFinite(n) ? n : v];
+      }),
+    );
   });
 }
 
 async function readSource(file: string | undefined): Promise<{ text: string; source: string }> {
   if (file && file !== '-') {
-    try { return { text: readFileSync(file, 'utf8'), source: file }; } catch (e) {
+    try {
+      return { text: readFileSync(file, 'utf8'), source: file };
+    } catch (e) {
       throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
     }
   }
@@ -123,7 +141,7 @@ function positive(v: string, what: string): number {
 /** The version a label (alias) points to, read through the TF Serving status route a predict key may use. */
 async function aliasVersion(cfg: { url: string; apiKey: string }, model: string, alias: string): Promise<number> {
   const res = await send(apiUrl(cfg, `v1/models/${enc(model)}/labels/${enc(alias)}`), cfg.apiKey, { method: 'GET' });
-  const body = await res.json() as { model_version_status?: { version?: string }[] };
+  const body = (await res.json()) as { model_version_status?: { version?: string }[] };
   const n = Number(body.model_version_status?.[0]?.version);
   if (!Number.isInteger(n)) throw new FailedError(`${model}@${alias}: the API named no version`);
   return n;
@@ -202,22 +220,34 @@ export async function predict(io: Io, model: string | undefined, file: string | 
   else if (format === 'modelyard') body = JSON.stringify({ payload: input.rows });
   else if (format === 'tfs') body = JSON.stringify({ instances: input.rows });
   else if (format === 'mlflow') {
-    if (input.csv) { body = input.csv; contentType = 'text/csv'; } else {
+    if (input.csv) {
+      body = input.csv;
+      contentType = 'text/csv';
+    } else {
       body = JSON.stringify(input.rows.every(isRecord) ? { dataframe_records: input.rows } : { instances: input.rows });
     }
   } else body = JSON.stringify(oipFromRows(await signatureOf(api, model, version), input.rows));
 
   const m = enc(model);
   const route = {
-    modelyard: version ? `v1/models/${m}/versions/${version}/predict`
-      : o.alias ? `v1/models/${m}/aliases/${enc(o.alias)}/predict` : `v1/models/${m}/predict`,
-    tfs: version ? `v1/models/${m}/versions/${version}:predict`
-      : o.alias ? `v1/models/${m}/labels/${enc(o.alias)}:predict` : `v1/models/${m}:predict`,
+    modelyard: version
+      ? `v1/models/${m}/versions/${version}/predict`
+      : o.alias
+        ? `v1/models/${m}/aliases/${enc(o.alias)}/predict`
+        : `v1/models/${m}/predict`,
+    tfs: version
+      ? `v1/models/${m}/versions/${version}:predict`
+      : o.alias
+        ? `v1/models/${m}/labels/${enc(o.alias)}:predict`
+        : `v1/models/${m}:predict`,
     'oip-v2': version ? `v2/models/${m}/versions/${version}/infer` : `v2/models/${m}/infer`,
     mlflow: `v1/models/${m}/invocations`,
   }[format];
   const res = await send(apiUrl(cfg, route), cfg.apiKey, {
-    method: 'POST', body, contentType, accept: 'application/json',
+    method: 'POST',
+    body,
+    contentType,
+    accept: 'application/json',
   });
   const answer = await res.text();
   const served = res.headers.get('x-model-version');

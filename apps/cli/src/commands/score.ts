@@ -9,8 +9,15 @@ import { progressBar, uploadMultipart } from '../upload.js';
 import { FailedError } from './models.js';
 
 export interface ScoreOpts {
-  model?: string; input?: string; version?: string; alias?: string; 'id-column'?: string; 'store-entity'?: string;
-  wait?: boolean; timeout?: string; output?: string;
+  model?: string;
+  input?: string;
+  version?: string;
+  alias?: string;
+  'id-column'?: string;
+  'store-entity'?: string;
+  wait?: boolean;
+  timeout?: string;
+  output?: string;
 }
 
 const STORAGE_URI = /^(s3|azure|file):\/\//i;
@@ -24,14 +31,18 @@ export async function score(io: Io, o: ScoreOpts) {
   if (!o.input) throw new UsageError('--input is required (a .csv or .jsonl file, or a storage URI)');
   if (o.version && o.alias) throw new UsageError('give --version or --alias, not both');
   const version = o.version ? Number(o.version) : undefined;
-  if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new UsageError('--version must be a positive whole number');
+  if (version !== undefined && (!Number.isInteger(version) || version < 1))
+    throw new UsageError('--version must be a positive whole number');
   const timeoutS = o.timeout ? Number(o.timeout) : 3600;
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a number of seconds');
   const cfg = loadCliConfig();
-  if (!cfg.apiKey) throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
+  if (!cfg.apiKey)
+    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
   const api = new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, userAgent: 'modelyard-cli' });
   const spec = {
-    model: o.model, ...(version && { version }), ...(o.alias && { alias: o.alias }),
+    model: o.model,
+    ...(version && { version }),
+    ...(o.alias && { alias: o.alias }),
     ...(o['id-column'] && { output: { columns: 'id' as const, idColumn: o['id-column'] } }),
     ...(o['store-entity'] && { store: { entityColumn: o['store-entity'] } }),
   };
@@ -39,12 +50,21 @@ export async function score(io: Io, o: ScoreOpts) {
   if (STORAGE_URI.test(o.input)) {
     job = await api.createBatchJob({ ...spec, inputUri: o.input });
   } else {
-    const res = await uploadMultipart(new URL('v1/jobs', cfg.url.replace(/\/?$/, '/')).toString(), cfg.apiKey, spec, o.input,
-      process.stderr.isTTY && !io.json ? progressBar(`uploading ${o.input}`) : undefined);
+    const res = await uploadMultipart(
+      new URL('v1/jobs', cfg.url.replace(/\/?$/, '/')).toString(),
+      cfg.apiKey,
+      spec,
+      o.input,
+      process.stderr.isTTY && !io.json ? progressBar(`uploading ${o.input}`) : undefined,
+    );
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok) {
       const e = ZErrorResponse.safeParse(body);
-      throw new ApiError(res.status, e.success ? e.data.error.code : 'BAD_RESPONSE', e.success ? e.data.error.message : `HTTP ${res.status}`);
+      throw new ApiError(
+        res.status,
+        e.success ? e.data.error.code : 'BAD_RESPONSE',
+        e.success ? e.data.error.message : `HTTP ${res.status}`,
+      );
     }
     job = ZJob.parse(body);
   }
@@ -55,7 +75,8 @@ export async function score(io: Io, o: ScoreOpts) {
   const bar = !io.json ? progressBar(`scoring ${job.id.slice(0, 8)}`, '%') : null;
   const until = Date.now() + timeoutS * 1000;
   while (job.status === 'queued' || job.status === 'running') {
-    if (Date.now() > until) throw new FailedError(`job ${job.id} did not finish within ${timeoutS} s (it goes on; check it with the API)`);
+    if (Date.now() > until)
+      throw new FailedError(`job ${job.id} did not finish within ${timeoutS} s (it goes on; check it with the API)`);
     await new Promise((r) => setTimeout(r, 300));
     job = await api.getJob(job.id);
     bar?.(job.status === 'succeeded' ? 100 : job.progress, 100);
@@ -65,7 +86,9 @@ export async function score(io: Io, o: ScoreOpts) {
     throw new FailedError(`job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}`);
   }
   if (o.output) {
-    const res = await fetch(new URL(`v1/jobs/${job.id}/files/output`, cfg.url.replace(/\/?$/, '/')), { headers: { authorization: `Bearer ${cfg.apiKey}`, 'user-agent': 'modelyard-cli' } });
+    const res = await fetch(new URL(`v1/jobs/${job.id}/files/output`, cfg.url.replace(/\/?$/, '/')), {
+      headers: { authorization: `Bearer ${cfg.apiKey}`, 'user-agent': 'modelyard-cli' },
+    });
     if (!res.ok || !res.body) throw new FailedError(`could not download the output: HTTP ${res.status}`);
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(o.output));
   }

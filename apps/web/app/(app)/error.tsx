@@ -10,7 +10,13 @@ export default function AppError({ error, retry }: { error: unknown; retry: () =
     <section className="card">
       <h1>Something went wrong</h1>
       <p className="muted">
-        This page failed to render.{digest ? <> Reference: <code>{digest}</code>.</> : null}
+        This page failed to render.
+        {digest ? (
+          <>
+            {' '}
+            Reference: <code>{digest}</code>.
+          </>
+        ) : null}
       </p>
       <button type="button" className="btn btn-secondary" onClick={() => retry()}>
         Try again

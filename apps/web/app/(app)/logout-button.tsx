@@ -22,7 +22,11 @@ export function LogoutButton() {
 
   return (
     <>
-      {error ? <span className="error-inline" role="alert">{error}</span> : null}
+      {error ? (
+        <span className="error-inline" role="alert">
+          {error}
+        </span>
+      ) : null}
       <button type="button" className="btn btn-secondary btn-small" onClick={logout} disabled={pending}>
         {pending ? 'Logging out…' : 'Log out'}
       </button>

@@ -23,12 +23,14 @@ const CONCURRENCY = 8;
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -50,7 +52,7 @@ async function modelRow(m: TRegisteredModel, from: string, to: string): Promise<
     load((api) => api.alertRules(m.name)),
     load((api) => api.driftLatest(m.name)),
   ]);
-  const config = deployment.ok ? deployment.data.current?.config ?? null : null;
+  const config = deployment.ok ? (deployment.data.current?.config ?? null) : null;
   const pinned = config?.production.mode === 'pinned';
   return {
     model: m,
@@ -65,7 +67,10 @@ async function modelRow(m: TRegisteredModel, from: string, to: string): Promise<
       ? drift.data.report
         ? { status: drift.data.report.status, silent: drift.data.silent, rows: drift.data.rows }
         : { status: 'none', why: 'the window has no report yet' }
-      : { status: 'none', why: drift.status === 404 ? 'no reference profile or no logged predictions yet' : drift.message },
+      : {
+          status: 'none',
+          why: drift.status === 404 ? 'no reference profile or no logged predictions yet' : drift.message,
+        },
   };
 }
 
@@ -82,7 +87,9 @@ export default async function OverviewPage() {
     // The audit log is for admins (the API refuses everyone else): others get no activity card.
     isAdmin ? load((api) => api.listAudit({ limit: 12 })) : null,
   ]);
-  const rows = models.ok ? await mapLimit(models.data.items, CONCURRENCY, (m) => modelRow(m, from.toISOString(), to.toISOString())) : [];
+  const rows = models.ok
+    ? await mapLimit(models.data.items, CONCURRENCY, (m) => modelRow(m, from.toISOString(), to.toISOString()))
+    : [];
   const firing = new Map<string, TAlert[]>();
   if (alerts.ok) for (const a of alerts.data) firing.set(a.model, [...(firing.get(a.model) ?? []), a]);
 
@@ -94,21 +101,31 @@ export default async function OverviewPage() {
       <section className="card" aria-labelledby="overview-models-title">
         <div className="card-head">
           <h2 id="overview-models-title">Models</h2>
-          <Link href="/models" className="small">All models</Link>
+          <Link href="/models" className="small">
+            All models
+          </Link>
         </div>
         {!alerts.ok ? <ErrorAlert message={`Cannot list alerts: ${alerts.message}`} /> : null}
         {!models.ok ? (
           <ErrorAlert message={models.message} />
         ) : rows.length === 0 ? (
-          <p className="muted">No models yet. <Link href="/models">Register the first one</Link>.</p>
+          <p className="muted">
+            No models yet. <Link href="/models">Register the first one</Link>.
+          </p>
         ) : (
           <>
             <DataTable
-              label="Models overview" rows={rows} rowKey={(r) => r.model.id} columns={overviewColumns(firing)}
-              className="overview-table" empty="No models yet."
+              label="Models overview"
+              rows={rows}
+              rowKey={(r) => r.model.id}
+              columns={overviewColumns(firing)}
+              className="overview-table"
+              empty="No models yet."
             />
             {models.data.nextCursor ? (
-              <p className="hint">Showing the {rows.length} most recently updated models. <Link href="/models">See all models</Link>.</p>
+              <p className="hint">
+                Showing the {rows.length} most recently updated models. <Link href="/models">See all models</Link>.
+              </p>
             ) : null}
           </>
         )}
@@ -117,7 +134,9 @@ export default async function OverviewPage() {
         <section className="card" aria-labelledby="activity-title">
           <div className="card-head">
             <h2 id="activity-title">Recent activity</h2>
-            <Link href="/audit" className="small">Audit log</Link>
+            <Link href="/audit" className="small">
+              Audit log
+            </Link>
           </div>
           {!activity.ok ? (
             <ErrorAlert message={activity.message} />
@@ -142,18 +161,27 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
   const p99 = (r: ModelRow) => (r.traffic.ok ? r.traffic.data.p99Ms : null);
   return [
     {
-      key: 'model', header: 'Model', rowHeader: true, sort: (r) => r.model.name,
+      key: 'model',
+      header: 'Model',
+      rowHeader: true,
+      sort: (r) => r.model.name,
       cell: (r) => (
-        <Link className="strong-link" href={`/models/${encodeURIComponent(r.model.name)}`}>{r.model.name}</Link>
+        <Link className="strong-link" href={`/models/${encodeURIComponent(r.model.name)}`}>
+          {r.model.name}
+        </Link>
       ),
     },
     {
-      key: 'production', header: 'Production', sort: (r) => r.production,
+      key: 'production',
+      header: 'Production',
+      sort: (r) => r.production,
       cell: (r) => (
         <>
-          {r.production !== null
-            ? <span className="badge badge-stage-production">v{r.production}</span>
-            : <span className="muted">none</span>}
+          {r.production !== null ? (
+            <span className="badge badge-stage-production">v{r.production}</span>
+          ) : (
+            <span className="muted">none</span>
+          )}
           {r.pinned ? <span className="muted small"> pinned</span> : null}
         </>
       ),
@@ -161,7 +189,9 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
     { key: 'pilots', header: 'Pilots', hideBelow: 'lg', cell: (r) => versions(r.pilots) ?? none },
     { key: 'silent', header: 'Silent', hideBelow: 'lg', cell: (r) => versions(r.silent) ?? none },
     {
-      key: 'requests', header: 'Requests (24 h)', className: 'traffic-cell',
+      key: 'requests',
+      header: 'Requests (24 h)',
+      className: 'traffic-cell',
       sort: (r) => (r.traffic.ok ? r.traffic.data.count : null),
       cell: (r) => {
         const t = r.traffic;
@@ -171,7 +201,8 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
           <div className="traffic">
             <Sparkline data={t.data.spark} label={`Requests to ${r.model.name} over the last 24 hours`} />
             <Link
-              href={href} className="mono small"
+              href={href}
+              className="mono small"
               aria-label={`${formatCount(t.data.count)} requests: latency of ${r.model.name}`}
             >
               {formatCount(t.data.count)}
@@ -181,12 +212,18 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
       },
     },
     {
-      key: 'errors', header: 'Error rate', align: 'right',
+      key: 'errors',
+      header: 'Error rate',
+      align: 'right',
       sort: (r) => (r.traffic.ok ? r.traffic.data.errorRate : null),
       cell: (r) => (r.traffic.ok ? formatPercent(r.traffic.data.errorRate, 2) : '—'),
     },
     {
-      key: 'p99', header: 'p99 / SLO', align: 'right', nowrap: true, sort: p99,
+      key: 'p99',
+      header: 'p99 / SLO',
+      align: 'right',
+      nowrap: true,
+      sort: p99,
       cell: (r) => {
         const ms = p99(r);
         const over = r.sloMs !== null && ms !== null && ms > r.sloMs;
@@ -199,13 +236,22 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
       },
     },
     {
-      key: 'drift', header: 'Drift', sort: (r) => r.drift.status,
-      cell: (r) => (r.drift.status === 'none'
-        ? <span className="muted small" title={r.drift.why}>no data</span>
-        : <DriftBadge status={r.drift.status} />),
+      key: 'drift',
+      header: 'Drift',
+      sort: (r) => r.drift.status,
+      cell: (r) =>
+        r.drift.status === 'none' ? (
+          <span className="muted small" title={r.drift.why}>
+            no data
+          </span>
+        ) : (
+          <DriftBadge status={r.drift.status} />
+        ),
     },
     {
-      key: 'alerts', header: 'Alerts', sort: (r) => servedOf(r).length,
+      key: 'alerts',
+      header: 'Alerts',
+      sort: (r) => servedOf(r).length,
       cell: (r) => {
         const all = alertsOf(r);
         const served = servedOf(r);
@@ -215,10 +261,12 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
               <span className="badge badge-danger" title={served.map((a) => a.message).join('\n')}>
                 {served.length} open
               </span>
-            ) : <span className="muted">none</span>}
-            {all.length > served.length
-              ? <span className="muted small"> +{all.length - served.length} silent</span>
-              : null}
+            ) : (
+              <span className="muted">none</span>
+            )}
+            {all.length > served.length ? (
+              <span className="muted small"> +{all.length - served.length} silent</span>
+            ) : null}
           </>
         );
       },
@@ -234,7 +282,9 @@ function ActivityList({ entries }: { entries: TAuditEntry[] }) {
           <span className="activity-what">
             <strong>{e.actor.name ?? e.actor.kind}</strong> {describeAudit(e)}
           </span>
-          <time className="muted small nowrap" dateTime={e.at}>{formatTime(e.at)}</time>
+          <time className="muted small nowrap" dateTime={e.at}>
+            {formatTime(e.at)}
+          </time>
         </li>
       ))}
     </ol>

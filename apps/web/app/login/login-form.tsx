@@ -39,7 +39,9 @@ export function LoginForm({ next }: { next: string }) {
       <Field id="login-password" label="Password">
         <input name="password" type="password" autoComplete="current-password" required />
       </Field>
-      <SubmitButton pending={pending} pendingText="Signing in…">Sign in</SubmitButton>
+      <SubmitButton pending={pending} pendingText="Signing in…">
+        Sign in
+      </SubmitButton>
     </form>
   );
 }

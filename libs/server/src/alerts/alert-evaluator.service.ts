@@ -38,42 +38,89 @@ export function evaluateDrift(rule: TAlertRule & { id: string }, windows: Window
   }
   return [...latest.values()].map((w) => {
     const report = w.report as TDriftReport;
-    const base = { ruleId: rule.id, kind: rule.kind, version: w.number, silent: w.silentRows === w.rows, details: { windowStart: w.start.toISOString(), rows: w.rows } };
+    const base = {
+      ruleId: rule.id,
+      kind: rule.kind,
+      version: w.number,
+      silent: w.silentRows === w.rows,
+      details: { windowStart: w.start.toISOString(), rows: w.rows },
+    };
     if (rule.kind === 'drift_share') {
       const firing = report.driftShare > rule.above;
-      return { ...base, firing, value: report.driftShare, threshold: rule.above, message: `drift share ${(report.driftShare * 100).toFixed(0)}% ${firing ? '>' : '<='} ${(rule.above * 100).toFixed(0)}% (${report.driftedFeatures} of ${report.evaluatedFeatures} features)` };
+      return {
+        ...base,
+        firing,
+        value: report.driftShare,
+        threshold: rule.above,
+        message: `drift share ${(report.driftShare * 100).toFixed(0)}% ${firing ? '>' : '<='} ${(rule.above * 100).toFixed(0)}% (${report.driftedFeatures} of ${report.evaluatedFeatures} features)`,
+      };
     }
     const drifting = report.features.filter((f) => rule.features.includes(f.name) && f.status === 'drift');
     const names = drifting.map((f) => f.name);
     return {
-      ...base, firing: drifting.length > 0, value: drifting.length, threshold: 0,
-      message: drifting.length ? `feature${names.length > 1 ? 's' : ''} in drift: ${names.join(', ')}` : `no drift in ${rule.features.join(', ')}`,
-      details: { ...base.details, features: drifting.map((f) => ({ name: f.name, psi: f.psi, js: f.js, pValue: f.pValue })) },
+      ...base,
+      firing: drifting.length > 0,
+      value: drifting.length,
+      threshold: 0,
+      message: drifting.length
+        ? `feature${names.length > 1 ? 's' : ''} in drift: ${names.join(', ')}`
+        : `no drift in ${rule.features.join(', ')}`,
+      details: {
+        ...base.details,
+        features: drifting.map((f) => ({ name: f.name, psi: f.psi, js: f.js, pValue: f.pValue })),
+      },
     };
   });
 }
 
 /** Latency and error-rate rules against each version's rollups over the rule's window (pure, for tests). */
-export function evaluateRollups(rule: TAlertRule & { id: string }, rows: RollupRow[], now: Date, latencySloMs: number): Evaluation[] {
+export function evaluateRollups(
+  rule: TAlertRule & { id: string },
+  rows: RollupRow[],
+  now: Date,
+  latencySloMs: number,
+): Evaluation[] {
   if (rule.kind !== 'latency_p99' && rule.kind !== 'error_rate') return [];
   const from = Math.floor((now.getTime() - rule.windowMinutes * 60_000) / 60_000) * 60_000;
   const byVersion = new Map<number, RollupRow[]>();
-  for (const r of rows) if (r.minute.getTime() >= from) byVersion.set(r.version, [...(byVersion.get(r.version) ?? []), r]);
+  for (const r of rows)
+    if (r.minute.getTime() >= from) byVersion.set(r.version, [...(byVersion.get(r.version) ?? []), r]);
   const out: Evaluation[] = [];
   for (const [version, rs] of byVersion) {
     const count = rs.reduce((a, r) => a + r.count, 0);
     if (count < rule.minRequests) continue;
-    const base = { ruleId: rule.id, kind: rule.kind, version, silent: rs.every((r) => r.role === 'silent'), details: { requests: count, windowMinutes: rule.windowMinutes } };
+    const base = {
+      ruleId: rule.id,
+      kind: rule.kind,
+      version,
+      silent: rs.every((r) => r.role === 'silent'),
+      details: { requests: count, windowMinutes: rule.windowMinutes },
+    };
     if (rule.kind === 'error_rate') {
       const rate = rs.reduce((a, r) => a + r.errors, 0) / count;
       const firing = rate > rule.above;
-      out.push({ ...base, firing, value: rate, threshold: rule.above, message: `error rate ${(rate * 100).toFixed(1)}% ${firing ? '>' : '<='} ${(rule.above * 100).toFixed(1)}% over ${rule.windowMinutes} min` });
+      out.push({
+        ...base,
+        firing,
+        value: rate,
+        threshold: rule.above,
+        message: `error rate ${(rate * 100).toFixed(1)}% ${firing ? '>' : '<='} ${(rule.above * 100).toFixed(1)}% over ${rule.windowMinutes} min`,
+      });
     } else {
       const limit = rule.aboveMs ?? latencySloMs;
-      const p99 = quantileMs(rs.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []), 0.99);
+      const p99 = quantileMs(
+        rs.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []),
+        0.99,
+      );
       if (p99 === null) continue;
       const firing = p99 > limit;
-      out.push({ ...base, firing, value: p99, threshold: limit, message: `p99 latency ${p99} ms ${firing ? '>' : '<='} ${limit} ms over ${rule.windowMinutes} min` });
+      out.push({
+        ...base,
+        firing,
+        value: p99,
+        threshold: limit,
+        message: `p99 latency ${p99} ms ${firing ? '>' : '<='} ${limit} ms over ${rule.windowMinutes} min`,
+      });
     }
   }
   return out;
@@ -119,28 +166,57 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
       if (rollupRules.length) {
         const longest = Math.max(...rollupRules.map((r) => ('windowMinutes' in r ? r.windowMinutes : 5)));
         const rows = await this.rollups.range(model, new Date(now.getTime() - (longest + 1) * 60_000), now);
-        for (const rule of rollupRules) for (const e of evaluateRollups(rule, rows, now, set.latencySloMs)) evaluations.set(keyOf(e), e);
+        for (const rule of rollupRules)
+          for (const e of evaluateRollups(rule, rows, now, set.latencySloMs)) evaluations.set(keyOf(e), e);
       }
       const open = await this.repo.firing(set.modelId);
       const openKeys = new Set(open.map((a) => a.openKey));
       for (const [key, e] of evaluations) {
         if (!e.firing || openKeys.has(key)) continue;
         // The alert row and its event (audit, and a webhook unless silent) commit together.
-        const alert = await this.events.change(SYSTEM, () => this.repo.open({
-          modelId: set.modelId, modelName: model, version: e.version, ruleId: e.ruleId, kind: e.kind, state: 'firing', openKey: key,
-          silent: e.silent, message: e.message, value: e.value, threshold: e.threshold, details: asJson(e.details), firedAt: now,
-        }), (a) => (a ? { type: 'alert.firing', objectId: a.id, data: toAlert(a) } : []));
+        const alert = await this.events.change(
+          SYSTEM,
+          () =>
+            this.repo.open({
+              modelId: set.modelId,
+              modelName: model,
+              version: e.version,
+              ruleId: e.ruleId,
+              kind: e.kind,
+              state: 'firing',
+              openKey: key,
+              silent: e.silent,
+              message: e.message,
+              value: e.value,
+              threshold: e.threshold,
+              details: asJson(e.details),
+              firedAt: now,
+            }),
+          (a) => (a ? { type: 'alert.firing', objectId: a.id, data: toAlert(a) } : []),
+        );
         if (!alert) continue;
         fired++;
-        this.log.warn({ model, version: e.version, rule: e.ruleId, message: e.message, silent: e.silent }, 'alert firing');
+        this.log.warn(
+          { model, version: e.version, rule: e.ruleId, message: e.message, silent: e.silent },
+          'alert firing',
+        );
       }
       for (const a of open) {
         const e = evaluations.get(a.openKey!);
         if (e?.firing) continue;
         const why = !rules.some((r) => r.id === a.ruleId) ? 'the rule was removed' : e ? e.message : 'no recent data';
-        const { count } = await this.events.change(SYSTEM, () => this.repo.resolve(a.id, now), ({ count }) => (count ? {
-          type: 'alert.resolved', objectId: a.id, data: { ...toAlert({ ...a, state: 'resolved', openKey: null, resolvedAt: now }), reason: why },
-        } : []));
+        const { count } = await this.events.change(
+          SYSTEM,
+          () => this.repo.resolve(a.id, now),
+          ({ count }) =>
+            count
+              ? {
+                  type: 'alert.resolved',
+                  objectId: a.id,
+                  data: { ...toAlert({ ...a, state: 'resolved', openKey: null, resolvedAt: now }), reason: why },
+                }
+              : [],
+        );
         if (!count) continue;
         resolved++;
         this.log.info({ model, version: a.version, rule: a.ruleId, why }, 'alert resolved');

@@ -30,12 +30,16 @@ export class AlertsRepository {
     return row ?? null;
   }
   resolve(id: string, at: Date) {
-    return this.db.client.alert.updateMany({ where: { id, state: 'firing' }, data: { state: 'resolved', openKey: null, resolvedAt: at } });
+    return this.db.client.alert.updateMany({
+      where: { id, state: 'firing' },
+      data: { state: 'resolved', openKey: null, resolvedAt: at },
+    });
   }
   list(q: { model?: string; state?: string; limit: number }) {
     return this.db.client.alert.findMany({
       where: { ...(q.model ? { modelName: q.model } : {}), ...(q.state ? { state: q.state } : {}) },
-      orderBy: [{ firedAt: 'desc' }, { id: 'desc' }], take: q.limit,
+      orderBy: [{ firedAt: 'desc' }, { id: 'desc' }],
+      take: q.limit,
     });
   }
 

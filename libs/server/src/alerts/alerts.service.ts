@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
-import { ZAlertRule, type TAlert, type TAlertRule, type TAlertRules, type TSloReport, type ZAlertQuery, type ZPutAlertRulesRequest, type ZSloQuery } from '@modelyard/contracts';
+import {
+  ZAlertRule,
+  type TAlert,
+  type TAlertRule,
+  type TAlertRules,
+  type TSloReport,
+  type ZAlertQuery,
+  type ZPutAlertRulesRequest,
+  type ZSloQuery,
+} from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
@@ -36,9 +45,19 @@ export function storedRules(json: unknown): (TAlertRule & { id: string })[] {
 type AlertRow = NonNullable<Awaited<ReturnType<AlertsRepository['open']>>>;
 export function toAlert(a: AlertRow): TAlert {
   return {
-    id: a.id, model: a.modelName, version: a.version, ruleId: a.ruleId, kind: a.kind as TAlert['kind'], state: a.state as TAlert['state'],
-    silent: a.silent, message: a.message, value: a.value, threshold: a.threshold, details: (a.details ?? {}) as Record<string, unknown>,
-    firedAt: a.firedAt.toISOString(), resolvedAt: a.resolvedAt?.toISOString() ?? null,
+    id: a.id,
+    model: a.modelName,
+    version: a.version,
+    ruleId: a.ruleId,
+    kind: a.kind as TAlert['kind'],
+    state: a.state as TAlert['state'],
+    silent: a.silent,
+    message: a.message,
+    value: a.value,
+    threshold: a.threshold,
+    details: (a.details ?? {}) as Record<string, unknown>,
+    firedAt: a.firedAt.toISOString(),
+    resolvedAt: a.resolvedAt?.toISOString() ?? null,
   };
 }
 
@@ -46,7 +65,9 @@ export function toAlert(a: AlertRow): TAlert {
 @Injectable()
 export class AlertsService {
   constructor(
-    private readonly repo: AlertsRepository, private readonly registry: RegistryRepository, private readonly events: DomainEvents,
+    private readonly repo: AlertsRepository,
+    private readonly registry: RegistryRepository,
+    private readonly events: DomainEvents,
     private readonly rollups: RollupsRepository,
   ) {}
 
@@ -58,7 +79,12 @@ export class AlertsService {
     const set = await this.repo.findRules(m.id);
     const { from, to } = timeRange(q);
     const rows = (await this.rollups.range(name, from, to, q.version)).filter((r) => r.role !== 'silent');
-    return { model: name, from: from.toISOString(), to: to.toISOString(), ...sloReport(rows, set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, q.objective) };
+    return {
+      model: name,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      ...sloReport(rows, set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, q.objective),
+    };
   }
 
   private async model(name: string) {
@@ -73,8 +99,11 @@ export class AlertsService {
     const m = await this.model(name);
     const set = await this.repo.findRules(m.id);
     return {
-      model: name, latencySloMs: set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, rules: storedRules(set?.rules),
-      updatedBy: set?.updatedByName ?? null, updatedAt: set?.updatedAt.toISOString() ?? null,
+      model: name,
+      latencySloMs: set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS,
+      rules: storedRules(set?.rules),
+      updatedBy: set?.updatedByName ?? null,
+      updatedAt: set?.updatedAt.toISOString() ?? null,
     };
   }
 
@@ -85,10 +114,22 @@ export class AlertsService {
     const rules = body.rules.map((r) => ({ ...r, id: ruleId(r) }));
     const dup = rules.find((r, i) => rules.findIndex((o) => o.id === r.id) !== i);
     if (dup) throw new AppError('VALIDATION_FAILED', `Two rules have the id "${dup.id}"`);
-    const set = await this.events.change(actor, () => this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name }), () => ({
-      type: 'alerts.rules_changed', objectId: m.id, data: { model: name, latencySloMs: body.latencySloMs, rules: rules.map((r) => r.id) },
-    }));
-    return { model: name, latencySloMs: set.latencySloMs, rules, updatedBy: set.updatedByName, updatedAt: set.updatedAt.toISOString() };
+    const set = await this.events.change(
+      actor,
+      () => this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name }),
+      () => ({
+        type: 'alerts.rules_changed',
+        objectId: m.id,
+        data: { model: name, latencySloMs: body.latencySloMs, rules: rules.map((r) => r.id) },
+      }),
+    );
+    return {
+      model: name,
+      latencySloMs: set.latencySloMs,
+      rules,
+      updatedBy: set.updatedByName,
+      updatedAt: set.updatedAt.toISOString(),
+    };
   }
 
   async list(actor: Principal, q: z.output<typeof ZAlertQuery>): Promise<TAlert[]> {

@@ -13,7 +13,8 @@ export function slowerThan(buckets: number[], sloMs: number): number {
     const n = buckets[i] ?? 0;
     if (!n) continue;
     if (lo >= sloMs) slow += n;
-    else if (hi === undefined) slow += n; // +Inf bucket starting below the SLO: count it, to be safe
+    else if (hi === undefined)
+      slow += n; // +Inf bucket starting below the SLO: count it, to be safe
     else if (hi > sloMs) slow += (n * (hi - sloMs)) / (hi - lo);
   }
   return slow;
@@ -21,7 +22,9 @@ export function slowerThan(buckets: number[], sloMs: number): number {
 
 /** The SLO report from rollup rows (any roles and versions the caller selected). */
 export function sloReport(
-  rows: { count: number; errors: number; buckets: number[] }[], sloMs: number, objective: number,
+  rows: { count: number; errors: number; buckets: number[] }[],
+  sloMs: number,
+  objective: number,
 ): Omit<TSloReport, 'model' | 'from' | 'to'> {
   const buckets = rows.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []);
   const requests = rows.reduce((a, r) => a + r.count, 0);
@@ -32,7 +35,11 @@ export function sloReport(
   const allowedBad = (1 - objective) * requests;
   const consumed = requests ? (allowedBad > 0 ? bad / allowedBad : null) : null;
   return {
-    latencySloMs: sloMs, objective, requests, errors, slowRequests,
+    latencySloMs: sloMs,
+    objective,
+    requests,
+    errors,
+    slowRequests,
     goodRatio: requests ? (requests - bad) / requests : null,
     p99Ms: requests ? quantileMs(buckets, 0.99) : null,
     budget: { allowedBad, consumed, remaining: consumed === null ? null : 1 - consumed },

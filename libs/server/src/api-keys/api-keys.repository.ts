@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 
-const owners = { user: { select: { id: true, name: true } }, serviceAccount: { select: { id: true, name: true } } } as const;
+const owners = {
+  user: { select: { id: true, name: true } },
+  serviceAccount: { select: { id: true, name: true } },
+} as const;
 
 @Injectable()
 export class ApiKeysRepository {
@@ -17,8 +20,14 @@ export class ApiKeysRepository {
     return this.db.client.apiKey.findUnique({ where: { sha256 }, include: owners });
   }
   create(data: {
-    name: string; prefix: string; sha256: string; scopes: string[]; modelAllowList: string[];
-    userId?: string; serviceAccountId?: string; expiresAt?: Date;
+    name: string;
+    prefix: string;
+    sha256: string;
+    scopes: string[];
+    modelAllowList: string[];
+    userId?: string;
+    serviceAccountId?: string;
+    expiresAt?: Date;
   }) {
     return this.db.client.apiKey.create({ data, include: owners });
   }

@@ -8,17 +8,40 @@ import type { Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
 
 const user = (over: Partial<Principal> = {}): Principal => ({
-  kind: 'user', id: 'u1', name: 'Ada', email: 'ada@example.com', role: 'scientist', groups: [], via: 'session',
-  apiKeyId: null, scopes: null, modelAllowList: [], ip: null, ...over,
+  kind: 'user',
+  id: 'u1',
+  name: 'Ada',
+  email: 'ada@example.com',
+  role: 'scientist',
+  groups: [],
+  via: 'session',
+  apiKeyId: null,
+  scopes: null,
+  modelAllowList: [],
+  ip: null,
+  ...over,
 });
 
 function makeMocks() {
   const created: unknown[] = [];
   const repo = {
-    create: async (data: any) => { created.push(data); return { ...data, id: 'k1', user: { id: 'u1', name: 'Ada' }, serviceAccount: null, expiresAt: data.expiresAt ?? null, lastUsedAt: null, revokedAt: null, createdAt: new Date(0) }; },
+    create: async (data: any) => {
+      created.push(data);
+      return {
+        ...data,
+        id: 'k1',
+        user: { id: 'u1', name: 'Ada' },
+        serviceAccount: null,
+        expiresAt: data.expiresAt ?? null,
+        lastUsedAt: null,
+        revokedAt: null,
+        createdAt: new Date(0),
+      };
+    },
     findServiceAccount: async (id: string) => (id === 'sa1' ? { id: 'sa1', role: 'viewer' } : null),
     // The calling key k-exp expires on 2099-01-01; every other key never expires.
-    findById: async (id: string) => (id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null }),
+    findById: async (id: string) =>
+      id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null },
   } as unknown as ApiKeysRepository;
   const audit = recordedEvents();
   const auth = { invalidate: async () => {}, keyCreated: async () => {} } as unknown as AuthService;
@@ -43,49 +66,95 @@ describe(ApiKeysService.name, () => {
     });
 
     it('refuses scopes beyond the owner role', async () => {
-      await assert.rejects(sut.create(user({ role: 'scientist' }), { name: 'x', scopes: ['models:promote'], modelAllowList: [] }),
-        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN');
+      await assert.rejects(
+        sut.create(user({ role: 'scientist' }), { name: 'x', scopes: ['models:promote'], modelAllowList: [] }),
+        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN',
+      );
     });
 
     it('refuses a key-authenticated caller minting scopes its own key lacks', async () => {
       const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k0', scopes: ['admin'] });
-      await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] }), /scopes the calling key lacks/);
+      await assert.rejects(
+        sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] }),
+        /scopes the calling key lacks/,
+      );
     });
 
-    it('gives a key minted by a limited key the caller\'s model allow-list, and refuses models outside it', async () => {
-      const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k0', scopes: ['admin', 'predict'], modelAllowList: ['iris', 'digits'] });
+    it("gives a key minted by a limited key the caller's model allow-list, and refuses models outside it", async () => {
+      const caller = user({
+        role: 'admin',
+        via: 'apiKey',
+        apiKeyId: 'k0',
+        scopes: ['admin', 'predict'],
+        modelAllowList: ['iris', 'digits'],
+      });
       const inherited = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] });
       assert.deepEqual(inherited.apiKey.modelAllowList, ['iris', 'digits']);
       const narrower = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: ['iris'] });
       assert.deepEqual(narrower.apiKey.modelAllowList, ['iris']);
-      await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: ['iris', 'secret-model'] }),
-        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN' && /calling key cannot: secret-model/.test(e.message));
+      await assert.rejects(
+        sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: ['iris', 'secret-model'] }),
+        (e: unknown) =>
+          e instanceof AppError && e.code === 'FORBIDDEN' && /calling key cannot: secret-model/.test(e.message),
+      );
     });
 
-    it('caps the expiry of a key minted by an expiring key at the caller\'s expiry', async () => {
+    it("caps the expiry of a key minted by an expiring key at the caller's expiry", async () => {
       const caller = user({ role: 'admin', via: 'apiKey', apiKeyId: 'k-exp', scopes: ['admin', 'predict'] });
       const inherited = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [] });
       assert.equal(inherited.apiKey.expiresAt, '2099-01-01T00:00:00.000Z');
-      const sooner = await sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2098-01-01T00:00:00Z' });
+      const sooner = await sut.create(caller, {
+        name: 'x',
+        scopes: ['predict'],
+        modelAllowList: [],
+        expiresAt: '2098-01-01T00:00:00Z',
+      });
       assert.equal(sooner.apiKey.expiresAt, '2098-01-01T00:00:00.000Z');
-      await assert.rejects(sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2100-01-01T00:00:00Z' }),
-        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN' && /expire later than the calling key/.test(e.message));
+      await assert.rejects(
+        sut.create(caller, { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2100-01-01T00:00:00Z' }),
+        (e: unknown) =>
+          e instanceof AppError && e.code === 'FORBIDDEN' && /expire later than the calling key/.test(e.message),
+      );
       // A dashboard session is not a key: no cap.
       const session = await sut.create(user({ role: 'admin' }), { name: 'x', scopes: ['predict'], modelAllowList: [] });
       assert.equal(session.apiKey.expiresAt, null);
     });
 
     it('only lets admins mint keys for service accounts, and within the account role', async () => {
-      await assert.rejects(sut.create(user({ role: 'approver' }), { name: 'x', scopes: ['predict'], modelAllowList: [], serviceAccountId: 'sa1' }),
-        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN');
-      await assert.rejects(sut.create(user({ role: 'admin' }), { name: 'x', scopes: ['jobs'], modelAllowList: [], serviceAccountId: 'sa1' }),
-        /viewer cannot hold a key with scope\(s\) jobs/);
-      await assert.rejects(sut.create(user({ role: 'admin' }), { name: 'x', scopes: ['predict'], modelAllowList: [], serviceAccountId: 'nope' }),
-        (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND');
+      await assert.rejects(
+        sut.create(user({ role: 'approver' }), {
+          name: 'x',
+          scopes: ['predict'],
+          modelAllowList: [],
+          serviceAccountId: 'sa1',
+        }),
+        (e: unknown) => e instanceof AppError && e.code === 'FORBIDDEN',
+      );
+      await assert.rejects(
+        sut.create(user({ role: 'admin' }), {
+          name: 'x',
+          scopes: ['jobs'],
+          modelAllowList: [],
+          serviceAccountId: 'sa1',
+        }),
+        /viewer cannot hold a key with scope\(s\) jobs/,
+      );
+      await assert.rejects(
+        sut.create(user({ role: 'admin' }), {
+          name: 'x',
+          scopes: ['predict'],
+          modelAllowList: [],
+          serviceAccountId: 'nope',
+        }),
+        (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND',
+      );
     });
 
     it('refuses an expiry in the past', async () => {
-      await assert.rejects(sut.create(user(), { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2000-01-01T00:00:00Z' }), /in the future/);
+      await assert.rejects(
+        sut.create(user(), { name: 'x', scopes: ['predict'], modelAllowList: [], expiresAt: '2000-01-01T00:00:00Z' }),
+        /in the future/,
+      );
     });
   });
 });

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { SCOPES_BY_ROLE, type Role, type Scope, type TApiKey, type TCreateApiKeyRequest, type TCreatedApiKey } from '@modelyard/contracts';
+import {
+  SCOPES_BY_ROLE,
+  type Role,
+  type Scope,
+  type TApiKey,
+  type TCreateApiKeyRequest,
+  type TCreatedApiKey,
+} from '@modelyard/contracts';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -9,12 +16,18 @@ import { AppError, forbidden, notFound } from '../platform/errors.js';
 
 type KeyRow = NonNullable<Awaited<ReturnType<ApiKeysRepository['findById']>>>;
 export const toApiKeyResponse = (k: KeyRow): TApiKey => ({
-  id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes as Scope[], modelAllowList: k.modelAllowList,
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes as Scope[],
+  modelAllowList: k.modelAllowList,
   owner: k.user
     ? { kind: 'user', id: k.user.id, name: k.user.name }
     : { kind: 'serviceAccount', id: k.serviceAccount!.id, name: k.serviceAccount!.name },
-  expiresAt: k.expiresAt?.toISOString() ?? null, lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-  revokedAt: k.revokedAt?.toISOString() ?? null, createdAt: k.createdAt.toISOString(),
+  expiresAt: k.expiresAt?.toISOString() ?? null,
+  lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+  createdAt: k.createdAt.toISOString(),
 });
 
 /**
@@ -48,7 +61,10 @@ export class ApiKeysService {
     } else if (actor.kind === 'user') {
       owner = { userId: actor.id, role: actor.role };
     } else {
-      throw new AppError('BAD_REQUEST', 'A service account creates keys for itself only through an admin: pass serviceAccountId');
+      throw new AppError(
+        'BAD_REQUEST',
+        'A service account creates keys for itself only through an admin: pass serviceAccountId',
+      );
     }
     const scopes = [...new Set(req.scopes)];
     const beyond = scopes.filter((s) => !SCOPES_BY_ROLE[owner.role].includes(s));
@@ -60,22 +76,40 @@ export class ApiKeysService {
       throw forbidden('A new key cannot have scopes the calling key lacks');
     }
     let expiresAt = req.expiresAt ? new Date(req.expiresAt) : undefined;
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future');
+    if (expiresAt && expiresAt.getTime() <= Date.now())
+      throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future');
     let modelAllowList = [...new Set(req.modelAllowList)];
     // Nor a key that outlives it or reaches models it cannot: a leaked, limited key must stay limited.
     if (actor.apiKeyId !== null) {
-      const limits = this.narrowedByCallingKey(actor, modelAllowList, expiresAt, await this.repo.findById(actor.apiKeyId));
+      const limits = this.narrowedByCallingKey(
+        actor,
+        modelAllowList,
+        expiresAt,
+        await this.repo.findById(actor.apiKeyId),
+      );
       modelAllowList = limits.modelAllowList;
       expiresAt = limits.expiresAt;
     }
     const { key, prefix } = generateApiKey();
-    const row = await this.events.change(actor, () => this.repo.create({
-      name: req.name, prefix, sha256: sha256Hex(key), scopes, modelAllowList,
-      userId: owner.userId, serviceAccountId: owner.serviceAccountId, expiresAt,
-    }), (r) => ({
-      type: 'apiKey.created', objectId: r.id,
-      data: { name: r.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },
-    }));
+    const row = await this.events.change(
+      actor,
+      () =>
+        this.repo.create({
+          name: req.name,
+          prefix,
+          sha256: sha256Hex(key),
+          scopes,
+          modelAllowList,
+          userId: owner.userId,
+          serviceAccountId: owner.serviceAccountId,
+          expiresAt,
+        }),
+      (r) => ({
+        type: 'apiKey.created',
+        objectId: r.id,
+        data: { name: r.name, prefix, scopes, modelAllowList, owner: owner.userId ?? owner.serviceAccountId ?? null },
+      }),
+    );
     // Tokens of an unknown prefix are refused without a lookup: every api process must know this one now.
     await this.auth.keyCreated(prefix);
     return { apiKey: toApiKeyResponse(row), secret: key };
@@ -86,12 +120,16 @@ export class ApiKeysService {
    * inherits the caller's, a later one is refused.
    */
   private narrowedByCallingKey(
-    actor: Principal, wanted: string[], expiresAt: Date | undefined, calling: { expiresAt: Date | null } | null,
+    actor: Principal,
+    wanted: string[],
+    expiresAt: Date | undefined,
+    calling: { expiresAt: Date | null } | null,
   ): { modelAllowList: string[]; expiresAt: Date | undefined } {
     let modelAllowList = wanted;
     if (actor.modelAllowList.length) {
       const outside = wanted.filter((m) => !actor.modelAllowList.includes(m));
-      if (outside.length) throw forbidden(`A new key cannot reach models the calling key cannot: ${outside.join(', ')}`);
+      if (outside.length)
+        throw forbidden(`A new key cannot reach models the calling key cannot: ${outside.join(', ')}`);
       if (!wanted.length) modelAllowList = [...actor.modelAllowList];
     }
     const cap = calling?.expiresAt ?? null;
@@ -110,9 +148,17 @@ export class ApiKeysService {
     if (!k) throw notFound('API key');
     const own = (k.userId && k.userId === actor.id) || (k.serviceAccountId && k.serviceAccountId === actor.id);
     if (!own && !can(actor, 'apiKeys.manage')) throw notFound('API key');
-    const row = k.revokedAt ? k : await this.events.change(actor, () => this.repo.revoke(id, new Date()), () => ({
-      type: 'apiKey.revoked', objectId: id, data: { prefix: k.prefix },
-    }));
+    const row = k.revokedAt
+      ? k
+      : await this.events.change(
+          actor,
+          () => this.repo.revoke(id, new Date()),
+          () => ({
+            type: 'apiKey.revoked',
+            objectId: id,
+            data: { prefix: k.prefix },
+          }),
+        );
     await this.auth.invalidate();
     return toApiKeyResponse(row);
   }

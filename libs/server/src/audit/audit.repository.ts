@@ -3,8 +3,14 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
 
 export interface AuditFilter {
-  actorId?: string; action?: string; objectType?: string; objectId?: string;
-  from?: Date; to?: Date; limit: number; before?: { at: Date; id: string };
+  actorId?: string;
+  action?: string;
+  objectType?: string;
+  objectId?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  before?: { at: Date; id: string };
 }
 
 @Injectable()
@@ -13,13 +19,19 @@ export class AuditRepository {
 
   /** A second delivery of the same event (same eventId) writes nothing. */
   insertOnce(row: Omit<Prisma.AuditLogCreateManyInput, 'summary'> & { summary: unknown }) {
-    return this.db.client.auditLog.createMany({ data: [{ ...row, summary: row.summary as Prisma.InputJsonValue }], skipDuplicates: true });
+    return this.db.client.auditLog.createMany({
+      data: [{ ...row, summary: row.summary as Prisma.InputJsonValue }],
+      skipDuplicates: true,
+    });
   }
 
   find(f: AuditFilter) {
     return this.db.client.auditLog.findMany({
       where: {
-        actorId: f.actorId, action: f.action, objectType: f.objectType, objectId: f.objectId,
+        actorId: f.actorId,
+        action: f.action,
+        objectType: f.objectType,
+        objectId: f.objectId,
         at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,
         ...(f.before ? { OR: [{ at: { lt: f.before.at } }, { at: f.before.at, id: { lt: f.before.id } }] } : {}),
       },

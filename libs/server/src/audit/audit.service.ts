@@ -13,31 +13,56 @@ import type { DeliveredEvent, EventConsumer } from '../events/event-consumer.js'
  */
 @Injectable()
 export class AuditService implements EventConsumer {
-  constructor(private readonly repo: AuditRepository, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly repo: AuditRepository,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   async consume(e: DeliveredEvent): Promise<void> {
     const { actor } = e;
     await this.repo.insertOnce({
-      eventId: e.id, at: e.createdAt, actorKind: actor.kind, actorId: actor.id, actorName: actor.name,
-      apiKeyId: actor.apiKeyId, ip: actor.ip,
-      action: e.type, objectType: e.objectType, objectId: e.objectId, summary: e.data,
+      eventId: e.id,
+      at: e.createdAt,
+      actorKind: actor.kind,
+      actorId: actor.id,
+      actorName: actor.name,
+      apiKeyId: actor.apiKeyId,
+      ip: actor.ip,
+      action: e.type,
+      objectType: e.objectType,
+      objectId: e.objectId,
+      summary: e.data,
     });
-    this.log.info({ audit: { action: e.type, objectType: e.objectType, objectId: e.objectId, actor: actor.id } }, 'audit');
+    this.log.info(
+      { audit: { action: e.type, objectType: e.objectType, objectId: e.objectId, actor: actor.id } },
+      'audit',
+    );
   }
 
   async list(actor: Principal, q: TAuditQuery): Promise<{ items: TAuditEntry[]; nextCursor: string | null }> {
     authorize(actor, 'audit.read');
     const rows = await this.repo.find({
-      actorId: q.actorId, action: q.action, objectType: q.objectType, objectId: q.objectId,
-      from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined,
-      limit: q.limit, before: decodeCursor(q.cursor),
+      actorId: q.actorId,
+      action: q.action,
+      objectType: q.objectType,
+      objectId: q.objectId,
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+      limit: q.limit,
+      before: decodeCursor(q.cursor),
     });
     const page = pageFrom(rows, q.limit, (r) => ({ at: r.at, id: r.id }));
     return {
       nextCursor: page.nextCursor,
       items: page.items.map((r) => ({
-        id: r.id, at: r.at.toISOString(), actor: { kind: r.actorKind, id: r.actorId, name: r.actorName },
-        apiKeyId: r.apiKeyId, ip: r.ip, action: r.action, objectType: r.objectType, objectId: r.objectId,
+        id: r.id,
+        at: r.at.toISOString(),
+        actor: { kind: r.actorKind, id: r.actorId, name: r.actorName },
+        apiKeyId: r.apiKeyId,
+        ip: r.ip,
+        action: r.action,
+        objectType: r.objectType,
+        objectId: r.objectId,
         summary: r.summary,
       })),
     };

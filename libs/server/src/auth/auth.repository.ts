@@ -12,7 +12,13 @@ export class AuthRepository {
     return this.db.client.user.findUnique({ where: { email }, include: { memberships } });
   }
 
-  createSession(data: { tokenHash: string; userId: string; expiresAt: Date; ip: string | null; userAgent: string | null }) {
+  createSession(data: {
+    tokenHash: string;
+    userId: string;
+    expiresAt: Date;
+    ip: string | null;
+    userAgent: string | null;
+  }) {
     return this.db.client.session.create({ data });
   }
 
@@ -38,7 +44,9 @@ export class AuthRepository {
   /** The stored prefix of every key not revoked: tokens with another prefix are refused without a lookup. */
   async activeKeyPrefixes(): Promise<string[]> {
     const rows = await this.db.client.apiKey.findMany({
-      where: { revokedAt: null }, select: { prefix: true }, distinct: ['prefix'],
+      where: { revokedAt: null },
+      select: { prefix: true },
+      distinct: ['prefix'],
     });
     return rows.map((r) => r.prefix);
   }

@@ -8,9 +8,17 @@ import { recordedEvents } from '../events/events.test-support.js';
 import type { RedisService } from '../platform/redis.service.js';
 
 const OPTS: AuthOptions = {
-  sessionSecret: 'x'.repeat(32), sessionTtlHours: 1, loginMaxAttempts: 10, loginWindowSeconds: 60,
-  apiKeyCacheSeconds: 60, loginIpMaxAttempts: 100, loginGlobalPerSecond: 20, loginHashConcurrency: 1,
-  loginHashQueue: 16, apiKeyCacheSize: 3, apiKeyMissCacheSize: 100,
+  sessionSecret: 'x'.repeat(32),
+  sessionTtlHours: 1,
+  loginMaxAttempts: 10,
+  loginWindowSeconds: 60,
+  apiKeyCacheSeconds: 60,
+  loginIpMaxAttempts: 100,
+  loginGlobalPerSecond: 20,
+  loginHashConcurrency: 1,
+  loginHashQueue: 16,
+  apiKeyCacheSize: 3,
+  apiKeyMissCacheSize: 100,
 };
 
 /** AuthService over an in-memory key table that counts the lookups Postgres would have answered. */
@@ -27,15 +35,24 @@ async function setup(opts: Partial<AuthOptions> = {}) {
     },
   } as unknown as AuthRepository;
   const redis = {
-    subscribe: async (_c: string, h: (m: string) => void) => { handlers.push(h); },
-    publish: async (_c: string, m: string) => { for (const h of handlers) h(m); },
+    subscribe: async (_c: string, h: (m: string) => void) => {
+      handlers.push(h);
+    },
+    publish: async (_c: string, m: string) => {
+      for (const h of handlers) h(m);
+    },
   } as unknown as RedisService;
   const auth = new AuthService(repo, recordedEvents(), redis, { ...OPTS, ...opts }, pino({ level: 'silent' }));
   const addKey = () => {
     const { key, prefix } = generateApiKey();
     prefixes.add(prefix);
     rows.set(sha256Hex(key), {
-      id: `k-${rows.size}`, revokedAt: null, user: null, scopes: ['predict'], modelAllowList: [], expiresAt: null,
+      id: `k-${rows.size}`,
+      revokedAt: null,
+      user: null,
+      scopes: ['predict'],
+      modelAllowList: [],
+      expiresAt: null,
       serviceAccount: { id: 'sa', name: 'sa', role: 'viewer', disabled: false, memberships: [] },
     });
     return key;

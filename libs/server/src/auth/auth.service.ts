@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import type { Role, Scope, TMeResponse } from '@modelyard/contracts';
 import { AuthRepository } from './auth.repository.js';
 import {
-  dummyPasswordHash, isOurKeyShape, newSessionToken, sessionTokenHash, sha256Hex, storedPrefixOf, verifyPassword,
+  dummyPasswordHash,
+  isOurKeyShape,
+  newSessionToken,
+  sessionTokenHash,
+  sha256Hex,
+  storedPrefixOf,
+  verifyPassword,
 } from './crypto.js';
 import { authorize, type Principal } from './principal.js';
 import { DomainEvents } from '../events/domain-events.js';
@@ -60,7 +66,10 @@ const PREFIX_MISS_RELOAD_MS = 1000;
 class TokenBucket {
   private tokens: number;
   private last = Date.now();
-  constructor(private readonly rate: number, private readonly burst: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
     this.tokens = burst;
   }
 
@@ -158,7 +167,9 @@ export class AuthService implements OnModuleDestroy {
       try {
         const prefix = (JSON.parse(msg) as { prefix?: unknown }).prefix;
         if (typeof prefix === 'string') return this.announce(prefix);
-      } catch { /* an invalidation like any other */ }
+      } catch {
+        /* an invalidation like any other */
+      }
     }
     this.forgetKeys();
     void this.reloadPrefixes();
@@ -221,7 +232,10 @@ export class AuthService implements OnModuleDestroy {
     // argon2 takes a core for tens of milliseconds: it runs on its own thread at the lowest priority (crypto.ts),
     // a bounded few waiting per process, so a login flood cannot take the cores predictions need.
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
-    const ok = await this.hashGate.run(() => verifyPassword(hash, password), () => tooManyLogins(1));
+    const ok = await this.hashGate.run(
+      () => verifyPassword(hash, password),
+      () => tooManyLogins(1),
+    );
     if (!user || !ok || user.disabled) {
       await this.events.record(null, { type: 'auth.login_failed', objectId: user?.id ?? null, data: { email, ip } });
       throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
@@ -232,17 +246,28 @@ export class AuthService implements OnModuleDestroy {
     const token = newSessionToken();
     const expiresAt = new Date(Date.now() + this.opts.sessionTtlHours * 3600_000);
     const principal = userPrincipal(user, 'session', ip);
-    await this.events.change(principal, () => this.repo.createSession({
-      tokenHash: sessionTokenHash(this.opts.sessionSecret, token), userId: user.id, expiresAt, ip,
-      userAgent: userAgent?.slice(0, 256) ?? null,
-    }), () => ({ type: 'auth.login', objectId: user.id, data: {} }));
+    await this.events.change(
+      principal,
+      () =>
+        this.repo.createSession({
+          tokenHash: sessionTokenHash(this.opts.sessionSecret, token),
+          userId: user.id,
+          expiresAt,
+          ip,
+          userAgent: userAgent?.slice(0, 256) ?? null,
+        }),
+      () => ({ type: 'auth.login', objectId: user.id, data: {} }),
+    );
     return { token, expiresAt, principal };
   }
 
   async logout(token: string | undefined, actor: Principal | null): Promise<void> {
     if (!token) return;
-    await this.events.change(actor, () => this.repo.deleteSession(sessionTokenHash(this.opts.sessionSecret, token)),
-      () => (actor ? { type: 'auth.logout', objectId: actor.id, data: {} } : []));
+    await this.events.change(
+      actor,
+      () => this.repo.deleteSession(sessionTokenHash(this.opts.sessionSecret, token)),
+      () => (actor ? { type: 'auth.logout', objectId: actor.id, data: {} } : []),
+    );
   }
 
   async resolveSession(token: string, ip: string | null): Promise<Principal | null> {
@@ -337,13 +362,26 @@ export class AuthService implements OnModuleDestroy {
     if (!k || k.revokedAt) return null;
     const owner = k.user ?? k.serviceAccount;
     if (!owner || owner.disabled) return null;
-    const base = k.user ? userPrincipal(k.user, 'apiKey', null) : {
-      kind: 'serviceAccount' as const, id: k.serviceAccount!.id, name: k.serviceAccount!.name, email: null,
-      role: k.serviceAccount!.role as Role, groups: k.serviceAccount!.memberships.map((m) => m.group),
-      via: 'apiKey' as const, apiKeyId: null, scopes: null, modelAllowList: [], ip: null,
-    };
+    const base = k.user
+      ? userPrincipal(k.user, 'apiKey', null)
+      : {
+          kind: 'serviceAccount' as const,
+          id: k.serviceAccount!.id,
+          name: k.serviceAccount!.name,
+          email: null,
+          role: k.serviceAccount!.role as Role,
+          groups: k.serviceAccount!.memberships.map((m) => m.group),
+          via: 'apiKey' as const,
+          apiKeyId: null,
+          scopes: null,
+          modelAllowList: [],
+          ip: null,
+        };
     return {
-      ...base, apiKeyId: k.id, scopes: k.scopes as Scope[], modelAllowList: k.modelAllowList,
+      ...base,
+      apiKeyId: k.id,
+      scopes: k.scopes as Scope[],
+      modelAllowList: k.modelAllowList,
       apiKeyExpiresAt: k.expiresAt ? k.expiresAt.getTime() : null,
     };
   }
@@ -368,8 +406,14 @@ export class AuthService implements OnModuleDestroy {
   me(p: Principal): TMeResponse {
     authorize(p, 'me.read');
     return {
-      kind: p.kind === 'system' ? 'serviceAccount' : p.kind, id: p.id, name: p.name, email: p.email, role: p.role,
-      groups: p.groups, scopes: p.via === 'apiKey' ? p.scopes : null, apiKeyId: p.apiKeyId,
+      kind: p.kind === 'system' ? 'serviceAccount' : p.kind,
+      id: p.id,
+      name: p.name,
+      email: p.email,
+      role: p.role,
+      groups: p.groups,
+      scopes: p.via === 'apiKey' ? p.scopes : null,
+      apiKeyId: p.apiKeyId,
     };
   }
 
@@ -408,12 +452,25 @@ function tooManyLogins(retryAfterSeconds: number, message = 'Too many logins rig
 }
 
 type UserWithGroups = {
-  id: string; email: string; name: string; role: string; memberships: { group: { id: string; name: string } }[];
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  memberships: { group: { id: string; name: string } }[];
 };
 
 export function userPrincipal(u: UserWithGroups, via: 'session' | 'apiKey', ip: string | null): Principal {
   return {
-    kind: 'user', id: u.id, name: u.name, email: u.email, role: u.role as Role,
-    groups: u.memberships.map((m) => m.group), via, apiKeyId: null, scopes: null, modelAllowList: [], ip,
+    kind: 'user',
+    id: u.id,
+    name: u.name,
+    email: u.email,
+    role: u.role as Role,
+    groups: u.memberships.map((m) => m.group),
+    via,
+    apiKeyId: null,
+    scopes: null,
+    modelAllowList: [],
+    ip,
   };
 }

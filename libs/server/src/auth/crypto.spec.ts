@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  displayPrefix, generateApiKey, hashPassword, isOurKeyShape, sessionTokenHash, sha256Hex, storedPrefixOf,
+  displayPrefix,
+  generateApiKey,
+  hashPassword,
+  isOurKeyShape,
+  sessionTokenHash,
+  sha256Hex,
+  storedPrefixOf,
   verifyPassword,
 } from './crypto.js';
 
@@ -40,10 +46,14 @@ describe('hashPassword / verifyPassword', () => {
   it('hashes on a thread of its own at the lowest CPU priority (nice 19), not on the main thread', async () => {
     await verifyPassword(await hashPassword('correct horse battery'), 'correct horse battery');
     // /proc/self/task/<tid>/stat: field 19 is the thread's nice value (fields counted after the command name).
-    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const nice = (tid: string) =>
+      Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
     const threads = readdirSync('/proc/self/task');
     assert.equal(nice(String(process.pid)), 0, 'the main thread keeps its priority');
-    assert.ok(threads.some((tid) => nice(tid) === 19), `thread nice values: ${threads.map(nice).join(' ')}`);
+    assert.ok(
+      threads.some((tid) => nice(tid) === 19),
+      `thread nice values: ${threads.map(nice).join(' ')}`,
+    );
   });
 });
 

@@ -13,7 +13,8 @@ try {
   /* not permitted or not supported: still off the main thread and the shared pool */
 }
 
-export type PasswordJob = { id: number; op: 'hash'; password: string } | { id: number; op: 'verify'; hash: string; password: string };
+export type PasswordJob =
+  { id: number; op: 'hash'; password: string } | { id: number; op: 'verify'; hash: string; password: string };
 export type PasswordAnswer = { id: number; value?: string | boolean; error?: string };
 
 parentPort!.on('message', (job: PasswordJob) => {

@@ -5,8 +5,18 @@ import { AppError } from '../platform/errors.js';
 import { authorize, authorizeModel, can, type Principal } from './principal.js';
 
 const principal = (over: Partial<Principal> = {}): Principal => ({
-  kind: 'user', id: 'u1', name: 'Ada', email: 'ada@example.com', role: 'viewer', groups: [], via: 'session',
-  apiKeyId: null, scopes: null, modelAllowList: [], ip: null, ...over,
+  kind: 'user',
+  id: 'u1',
+  name: 'Ada',
+  email: 'ada@example.com',
+  role: 'viewer',
+  groups: [],
+  via: 'session',
+  apiKeyId: null,
+  scopes: null,
+  modelAllowList: [],
+  ip: null,
+  ...over,
 });
 const keyOf = (role: Role, scopes: Scope[]) => principal({ role, via: 'apiKey', apiKeyId: 'k1', scopes });
 
@@ -31,8 +41,11 @@ describe('can', () => {
 
 describe('authorize', () => {
   it('says which role is missing', () => {
-    assert.throws(() => authorize(principal({ role: 'scientist' }), 'audit.read'), (e: unknown) =>
-      e instanceof AppError && e.code === 'FORBIDDEN' && /needs the admin role; you are scientist/.test(e.message));
+    assert.throws(
+      () => authorize(principal({ role: 'scientist' }), 'audit.read'),
+      (e: unknown) =>
+        e instanceof AppError && e.code === 'FORBIDDEN' && /needs the admin role; you are scientist/.test(e.message),
+    );
   });
   it('says which scopes would do when the role is enough', () => {
     assert.throws(() => authorize(keyOf('admin', ['jobs']), 'audit.read'), /lacks a scope for this: one of admin/);

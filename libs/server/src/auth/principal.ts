@@ -22,8 +22,17 @@ export interface Principal {
 }
 
 export const SYSTEM: Principal = Object.freeze({
-  kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', email: null, role: 'admin',
-  groups: [], via: 'system', apiKeyId: null, scopes: null, modelAllowList: [], ip: null,
+  kind: 'system',
+  id: '00000000-0000-0000-0000-000000000000',
+  name: 'system',
+  email: null,
+  role: 'admin',
+  groups: [],
+  via: 'system',
+  apiKeyId: null,
+  scopes: null,
+  modelAllowList: [],
+  ip: null,
 }) as Principal;
 
 export function can(p: Principal, permission: Permission): boolean {

@@ -31,7 +31,11 @@ describe('migrations', () => {
   let m: Migrations;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
   const dbs = [uniqueId('mig').replace('-', '_'), uniqueId('sch').replace('-', '_')];
-  const urlOf = (db: string) => { const u = new URL(process.env.DATABASE_URL!); u.pathname = `/${db}`; return u.toString(); };
+  const urlOf = (db: string) => {
+    const u = new URL(process.env.DATABASE_URL!);
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
 
   before(async () => {
     m = (await import(pathToFileURL(path.join(root, 'scripts/migrations.mjs')).href)) as Migrations;
@@ -46,7 +50,11 @@ describe('migrations', () => {
   async function catalog(db: string) {
     const c = new pg.Client({ connectionString: urlOf(db) });
     await c.connect();
-    try { return (await c.query(CATALOG)).rows.map((r) => r.item as string); } finally { await c.end(); }
+    try {
+      return (await c.query(CATALOG)).rows.map((r) => r.item as string);
+    } finally {
+      await c.end();
+    }
   }
 
   it('reproduce schema.prisma exactly and apply idempotently', async () => {
@@ -63,7 +71,10 @@ describe('migrations', () => {
     await c.end();
 
     const [a, b] = [await catalog(migrated), await catalog(direct)];
-    assert.ok(a.some((i) => i.startsWith('col User.email')), 'catalog query found the User table');
+    assert.ok(
+      a.some((i) => i.startsWith('col User.email')),
+      'catalog query found the User table',
+    );
     assert.deepEqual(a, b);
   });
 });

@@ -42,17 +42,32 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
         const count = rows.reduce((a, r) => a + r.count, 0);
         if (count < rule.minRequests) continue;
         const errorRate = rows.reduce((a, r) => a + r.errors, 0) / count;
-        const p99 = quantileMs(rows.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []), 0.99);
+        const p99 = quantileMs(
+          rows.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []),
+          0.99,
+        );
         const reasons = [];
-        if (rule.maxErrorRate !== undefined && errorRate > rule.maxErrorRate) reasons.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(rule.maxErrorRate * 100).toFixed(1)}%`);
-        if (rule.maxP99Ms !== undefined && p99 !== null && p99 > rule.maxP99Ms) reasons.push(`p99 ${p99} ms > ${rule.maxP99Ms} ms`);
+        if (rule.maxErrorRate !== undefined && errorRate > rule.maxErrorRate)
+          reasons.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(rule.maxErrorRate * 100).toFixed(1)}%`);
+        if (rule.maxP99Ms !== undefined && p99 !== null && p99 > rule.maxP99Ms)
+          reasons.push(`p99 ${p99} ms > ${rule.maxP99Ms} ms`);
         if (!reasons.length) continue;
         const reason = `${reasons.join(' and ')} over the last ${rule.windowMinutes} min (${count} requests)`;
         const next = { ...config, pilots: config.pilots.filter((p) => p !== pilot) };
         // The new revision and the rollback's own event commit together.
-        await this.events.change(SYSTEM, () => this.deployments.put(SYSTEM, model, {
-          config: next, comment: `auto-rollback of pilot v${pilot.version}: ${reason}`,
-        }), (r) => ({ type: 'deployment.rolled_back', objectId: modelId, data: { model, version: pilot.version, reason, revision: r.revision } }));
+        await this.events.change(
+          SYSTEM,
+          () =>
+            this.deployments.put(SYSTEM, model, {
+              config: next,
+              comment: `auto-rollback of pilot v${pilot.version}: ${reason}`,
+            }),
+          (r) => ({
+            type: 'deployment.rolled_back',
+            objectId: modelId,
+            data: { model, version: pilot.version, reason, revision: r.revision },
+          }),
+        );
         this.log.warn({ model, version: pilot.version, reason }, 'pilot rolled back automatically');
         rolledBack.push({ model, version: pilot.version, reason });
       }

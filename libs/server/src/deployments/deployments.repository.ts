@@ -9,7 +9,9 @@ export class DeploymentsRepository {
   async current(modelId: string) {
     const d = await this.db.client.deployment.findUnique({ where: { modelId } });
     if (!d) return null;
-    return this.db.client.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } } });
+    return this.db.client.deploymentRevision.findUnique({
+      where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } },
+    });
   }
 
   /** Every model's current revision (the worker's auto-rollback check; deployments are few). */
@@ -17,7 +19,9 @@ export class DeploymentsRepository {
     const ds = await this.db.client.deployment.findMany({ include: { model: { select: { name: true } } } });
     const out = [];
     for (const d of ds) {
-      const r = await this.db.client.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } } });
+      const r = await this.db.client.deploymentRevision.findUnique({
+        where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } },
+      });
       if (r) out.push({ model: d.model.name, modelId: d.modelId, revision: r });
     }
     return out;
@@ -25,21 +29,42 @@ export class DeploymentsRepository {
 
   async revision(modelId: string, number: number) {
     const d = await this.db.client.deployment.findUnique({ where: { modelId } });
-    return d ? this.db.client.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number } } }) : null;
+    return d
+      ? this.db.client.deploymentRevision.findUnique({ where: { deploymentId_number: { deploymentId: d.id, number } } })
+      : null;
   }
 
   async revisions(modelId: string, limit: number) {
     const d = await this.db.client.deployment.findUnique({ where: { modelId } });
-    return d ? this.db.client.deploymentRevision.findMany({ where: { deploymentId: d.id }, orderBy: { number: 'desc' }, take: limit }) : [];
+    return d
+      ? this.db.client.deploymentRevision.findMany({
+          where: { deploymentId: d.id },
+          orderBy: { number: 'desc' },
+          take: limit,
+        })
+      : [];
   }
 
   /** Appends a revision and makes it current, in one transaction (concurrent writers get distinct numbers). */
-  append(modelId: string, config: object, author: { kind: string; id: string | null; name: string | null }, comment: string) {
+  append(
+    modelId: string,
+    config: object,
+    author: { kind: string; id: string | null; name: string | null },
+    comment: string,
+  ) {
     return this.db.transaction(async (tx) => {
       const d = await tx.deployment.upsert({ where: { modelId }, create: { modelId, currentRevision: 0 }, update: {} });
       const locked = await tx.deployment.update({ where: { id: d.id }, data: { currentRevision: { increment: 1 } } });
       return tx.deploymentRevision.create({
-        data: { deploymentId: d.id, number: locked.currentRevision, config: asJson(config), authorKind: author.kind, authorId: author.id, authorName: author.name, comment },
+        data: {
+          deploymentId: d.id,
+          number: locked.currentRevision,
+          config: asJson(config),
+          authorKind: author.kind,
+          authorId: author.id,
+          authorName: author.name,
+          comment,
+        },
       });
     });
   }

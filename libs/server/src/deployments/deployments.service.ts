@@ -1,5 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ZDeploymentConfig, type TDeployment, type TDeploymentConfig, type TDeploymentRevision, type TPromotePilotRequest, type TPutDeploymentRequest, type TRollbackRequest, type TStageTransitionResult } from '@modelyard/contracts';
+import {
+  ZDeploymentConfig,
+  type TDeployment,
+  type TDeploymentConfig,
+  type TDeploymentRevision,
+  type TPromotePilotRequest,
+  type TPutDeploymentRequest,
+  type TRollbackRequest,
+  type TStageTransitionResult,
+} from '@modelyard/contracts';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { DomainEvents } from '../events/domain-events.js';
@@ -11,7 +20,10 @@ export const DEFAULT_DEPLOYMENT: TDeploymentConfig = { production: { mode: 'stag
 
 type RevisionRow = NonNullable<Awaited<ReturnType<DeploymentsRepository['current']>>>;
 const toRevision = (r: RevisionRow): TDeploymentRevision => ({
-  revision: r.number, config: ZDeploymentConfig.parse(r.config), comment: r.comment, createdAt: r.createdAt.toISOString(),
+  revision: r.number,
+  config: ZDeploymentConfig.parse(r.config),
+  comment: r.comment,
+  createdAt: r.createdAt.toISOString(),
   author: { kind: r.authorKind, id: r.authorId, name: r.authorName },
 });
 
@@ -56,7 +68,8 @@ export class DeploymentsService {
     const cur = await this.repo.current(m.id);
     if (!cur) throw conflict(`Model ${model} has no deployment revision to roll back`);
     const target = req.revision ?? cur.number - 1;
-    if (target < 1 || target === cur.number) throw conflict(`There is no earlier revision than ${cur.number} to roll back to`);
+    if (target < 1 || target === cur.number)
+      throw conflict(`There is no earlier revision than ${cur.number} to roll back to`);
     const r = await this.repo.revision(m.id, target);
     if (!r) throw notFound(`Deployment revision ${target}`);
     return this.apply(actor, m, ZDeploymentConfig.parse(r.config), req.comment || `rollback to revision ${target}`);
@@ -67,16 +80,32 @@ export class DeploymentsService {
    * second-approver policy, archiving the previous version); once it is in Production the pilot is removed and
    * production follows the stage again.
    */
-  async promotePilot(actor: Principal, model: string, req: TPromotePilotRequest): Promise<{ transition: TStageTransitionResult; revision: TDeploymentRevision | null }> {
+  async promotePilot(
+    actor: Principal,
+    model: string,
+    req: TPromotePilotRequest,
+  ): Promise<{ transition: TStageTransitionResult; revision: TDeploymentRevision | null }> {
     authorize(actor, 'models.promote');
     const m = await this.model(actor, model);
     const cur = await this.repo.current(m.id);
     const config = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
-    if (!config.pilots.some((p) => p.version === req.version)) throw conflict(`Version ${req.version} is not a pilot of ${model}`);
-    const transition = await this.registry.transition(actor, model, req.version, { stage: 'Production', comment: req.comment || 'promoted from pilot', archivePrevious: true });
+    if (!config.pilots.some((p) => p.version === req.version))
+      throw conflict(`Version ${req.version} is not a pilot of ${model}`);
+    const transition = await this.registry.transition(actor, model, req.version, {
+      stage: 'Production',
+      comment: req.comment || 'promoted from pilot',
+      archivePrevious: true,
+    });
     if (transition.outcome !== 'transitioned') return { transition, revision: null };
-    const next: TDeploymentConfig = { ...config, production: { mode: 'stage' }, pilots: config.pilots.filter((p) => p.version !== req.version) };
-    return { transition, revision: await this.apply(actor, m, next, req.comment || `version ${req.version} promoted from pilot`) };
+    const next: TDeploymentConfig = {
+      ...config,
+      production: { mode: 'stage' },
+      pilots: config.pilots.filter((p) => p.version !== req.version),
+    };
+    return {
+      transition,
+      revision: await this.apply(actor, m, next, req.comment || `version ${req.version} promoted from pilot`),
+    };
   }
 
   private async apply(actor: Principal, m: { id: string; name: string }, config: TDeploymentConfig, comment: string) {
@@ -84,15 +113,22 @@ export class DeploymentsService {
     const before = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
     this.checkRights(actor, before, config);
     await this.checkVersions(m.name, config);
-    const r = await this.events.change(actor, () => this.repo.append(m.id, config, actorColumns(actor), comment), (r) => ({
-      type: 'deployment.changed', objectId: m.id, data: { model: m.name, revision: r.number, comment, before, after: config },
-    }));
+    const r = await this.events.change(
+      actor,
+      () => this.repo.append(m.id, config, actorColumns(actor), comment),
+      (r) => ({
+        type: 'deployment.changed',
+        objectId: m.id,
+        data: { model: m.name, revision: r.number, comment, before, after: config },
+      }),
+    );
     return toRevision(r);
   }
 
   private checkRights(actor: Principal, before: TDeploymentConfig, after: TDeploymentConfig) {
     if (can(actor, 'models.promote')) return;
-    if (!same(before.production, after.production)) throw forbidden('Changing what production serves needs the approver role and the models:promote scope');
+    if (!same(before.production, after.production))
+      throw forbidden('Changing what production serves needs the approver role and the models:promote scope');
     const mine = new Set(actor.groups.map((g) => g.id));
     for (const p of after.pilots) {
       if (before.pilots.some((b) => same(b, p))) continue; // unchanged pilots are not re-judged
@@ -108,7 +144,8 @@ export class DeploymentsService {
     for (const n of wanted) {
       const v = await this.registryRepo.findVersion(model, n);
       if (!v) throw new AppError('VALIDATION_FAILED', `Model ${model} has no version ${n}`);
-      if (v.status !== 'ready') throw new AppError('VALIDATION_FAILED', `Version ${n} is ${v.status}; only ready versions can be deployed`);
+      if (v.status !== 'ready')
+        throw new AppError('VALIDATION_FAILED', `Version ${n} is ${v.status}; only ready versions can be deployed`);
     }
     const total = config.pilots.reduce((a, p) => a + p.percentage, 0);
     if (total > 100) throw new AppError('VALIDATION_FAILED', `Pilot percentages add up to ${total}; at most 100`);

@@ -27,7 +27,11 @@ export function parseDataset(text: string, uri: string): DriftBatch {
       throw new AppError('VALIDATION_FAILED', `The dataset is not valid JSON: ${(e as Error).message}`);
     }
     const parsed = ZReferenceDataset.safeParse(json);
-    if (!parsed.success) throw new AppError('VALIDATION_FAILED', `The JSON dataset needs feature_names and rows (as reference.json): ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The JSON dataset needs feature_names and rows (as reference.json): ${parsed.error.issues[0]?.message}`,
+      );
     return referenceBatch(parsed.data);
   }
   const reader = new CsvRecordReader();
@@ -35,12 +39,15 @@ export function parseDataset(text: string, uri: string): DriftBatch {
   const bad = records.findIndex((r) => r.error);
   if (bad >= 0) throw new AppError('VALIDATION_FAILED', `CSV line ${bad + 1}: ${records[bad]!.error}`);
   const [header, ...rows] = records;
-  if (!header || !rows.length) throw new AppError('VALIDATION_FAILED', 'The CSV needs a header row and at least one data row');
+  if (!header || !rows.length)
+    throw new AppError('VALIDATION_FAILED', 'The CSV needs a header row and at least one data row');
   const names = header.fields.map((f) => f.trim());
   // Empty cells are missing values, not empty labels.
   return rowsToBatch(
     { features: names.map((name) => ({ name, kind: 'categorical' as const })), outputs: [] },
-    rows.map((r) => ({ features: Object.fromEntries(names.map((n, i) => [n, r.fields[i] === '' ? null : r.fields[i]])) })),
+    rows.map((r) => ({
+      features: Object.fromEntries(names.map((n, i) => [n, r.fields[i] === '' ? null : r.fields[i]])),
+    })),
   );
 }
 
@@ -56,7 +63,8 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
     private readonly repo: DriftRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { thresholds?: DriftThresholds } } },
+    @Inject(COMMON_CONFIG)
+    private readonly cfg: CommonConfig & { worker?: { drift?: { thresholds?: DriftThresholds } } },
   ) {}
 
   async handle({ reportId }: JobPayloadParsed<'drift.report'>, ctx: JobContext) {
@@ -65,18 +73,38 @@ export class DriftAdhocService implements JobHandler<'drift.report'> {
     await this.repo.updateAdhoc(r.id, { status: 'running' });
     try {
       const p = await this.repo.findProfile(r.model, r.number);
-      if (!p || p.status !== 'ready' || !p.profile) throw new AppError('CONFLICT', `Version ${r.number} has no reference profile yet (${p?.status ?? 'none'}${p?.error ? `: ${p.error}` : ''})`);
+      if (!p || p.status !== 'ready' || !p.profile)
+        throw new AppError(
+          'CONFLICT',
+          `Version ${r.number} has no reference profile yet (${p?.status ?? 'none'}${p?.error ? `: ${p.error}` : ''})`,
+        );
       const full = p.profile as unknown as ReferenceProfile;
       const profile: ReferenceProfile = { ...full, outputs: [] };
-      const text = (await readBytes(await this.store.get(r.datasetUri), this.store.maxUploadBytes(), 'The dataset')).toString('utf8');
-      const batch = roundToFloat32(parseDataset(text, r.datasetUri), (p.schema as { float32Features?: string[] }).float32Features ?? []);
+      const text = (
+        await readBytes(await this.store.get(r.datasetUri), this.store.maxUploadBytes(), 'The dataset')
+      ).toString('utf8');
+      const batch = roundToFloat32(
+        parseDataset(text, r.datasetUri),
+        (p.schema as { float32Features?: string[] }).float32Features ?? [],
+      );
       const known = new Set(Object.keys(batch.features));
       if (!profile.features.some((f) => known.has(f.name))) {
-        throw new AppError('VALIDATION_FAILED', `The dataset has none of the model's features (${profile.features.slice(0, 5).map((f) => f.name).join(', ')}…)`);
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `The dataset has none of the model's features (${profile.features
+            .slice(0, 5)
+            .map((f) => f.name)
+            .join(', ')}…)`,
+        );
       }
       const window = foldBatch(createWindow(profile), profile, batch);
       const report = driftReport(profile, window, this.cfg.worker?.drift?.thresholds);
-      await this.repo.updateAdhoc(r.id, { status: 'succeeded', report: asJson(report), error: null, finishedAt: new Date() });
+      await this.repo.updateAdhoc(r.id, {
+        status: 'succeeded',
+        report: asJson(report),
+        error: null,
+        finishedAt: new Date(),
+      });
       return { status: report.status, rows: report.rows };
     } catch (e) {
       const permanent = (e instanceof AppError && e.status < 500) || e instanceof SyntaxError;

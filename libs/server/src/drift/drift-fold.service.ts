@@ -14,7 +14,8 @@ import { asJson } from '../db/json.js';
 const PAGE = 2000;
 const MAX_PER_RUN = 50_000;
 
-export const windowStart = (at: Date, minutes: number) => new Date(Math.floor(at.getTime() / (minutes * 60_000)) * minutes * 60_000);
+export const windowStart = (at: Date, minutes: number) =>
+  new Date(Math.floor(at.getTime() / (minutes * 60_000)) * minutes * 60_000);
 
 /** A stable seed per (version, window), so a window's sample does not depend on which worker created it. */
 function seedOf(versionId: string, start: Date): number {
@@ -23,7 +24,15 @@ function seedOf(versionId: string, start: Date): number {
   return h | 0 || 1;
 }
 
-type Group = { versionId: string; model: string; number: number; start: Date; rows: DriftRow[]; silentRows: number; profile: ReferenceProfile };
+type Group = {
+  versionId: string;
+  model: string;
+  number: number;
+  start: Date;
+  rows: DriftRow[];
+  silentRows: number;
+  profile: ReferenceProfile;
+};
 
 /**
  * drift.fold: every PredictionLog row past the watermark (PredictionLog.seq, committed rows only) is folded into
@@ -39,7 +48,10 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
 
   constructor(
     private readonly repo: DriftRepository,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number; thresholds?: DriftThresholds } } },
+    @Inject(COMMON_CONFIG)
+    private readonly cfg: CommonConfig & {
+      worker?: { drift?: { windowMinutes: number; thresholds?: DriftThresholds } };
+    },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -67,7 +79,9 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
     const after = await this.repo.cursor(tx);
     const entries = await this.repo.logPage(tx, after, upTo, PAGE);
     if (!entries.length) return { entries: 0, rows: 0, skipped: 0, windows: 0 };
-    const pairs = [...new Map(entries.map((e) => [`${e.model}\u0000${e.version}`, { model: e.model, number: e.version }])).values()];
+    const pairs = [
+      ...new Map(entries.map((e) => [`${e.model}\u0000${e.version}`, { model: e.model, number: e.version }])).values(),
+    ];
     const profiles = new Map((await this.repo.readyProfiles(pairs, tx)).map((p) => [`${p.model}\u0000${p.number}`, p]));
     const groups = new Map<string, Group>();
     let rows = 0;
@@ -83,21 +97,45 @@ export class DriftFoldService implements JobHandler<'drift.fold'> {
       const start = windowStart(e.at, this.windowMinutes);
       const key = `${p.versionId}@${start.getTime()}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { versionId: p.versionId, model: e.model, number: e.version, start, rows: [], silentRows: 0, profile: p.profile as unknown as ReferenceProfile }));
+      if (!g)
+        groups.set(
+          key,
+          (g = {
+            versionId: p.versionId,
+            model: e.model,
+            number: e.version,
+            start,
+            rows: [],
+            silentRows: 0,
+            profile: p.profile as unknown as ReferenceProfile,
+          }),
+        );
       for (let i = 0; i < features.length; i++) g.rows.push({ features: features[i]!, outputs: outputs[i] });
       if (e.silent) g.silentRows += features.length;
       rows += features.length;
     }
-    const existing = new Map((await this.repo.windowsAt(tx, [...groups.values()])).map((w) => [`${w.versionId}@${w.start.getTime()}`, w]));
+    const existing = new Map(
+      (await this.repo.windowsAt(tx, [...groups.values()])).map((w) => [`${w.versionId}@${w.start.getTime()}`, w]),
+    );
     for (const [key, g] of groups) {
       const prev = existing.get(key);
-      const window = prev ? (prev.window as unknown as DriftWindow) : createWindow(g.profile, { seed: seedOf(g.versionId, g.start) });
+      const window = prev
+        ? (prev.window as unknown as DriftWindow)
+        : createWindow(g.profile, { seed: seedOf(g.versionId, g.start) });
       foldRows(window, g.profile, g.rows);
       const report = driftReport(g.profile, window, this.cfg.worker?.drift?.thresholds);
       await this.repo.upsertWindow(tx, {
-        versionId: g.versionId, model: g.model, number: g.number, start: g.start, minutes: prev?.minutes ?? this.windowMinutes,
-        rows: window.rows, silentRows: (prev?.silentRows ?? 0) + g.silentRows, window: asJson(window), report: asJson(report),
-        status: report.status, driftShare: report.driftShare,
+        versionId: g.versionId,
+        model: g.model,
+        number: g.number,
+        start: g.start,
+        minutes: prev?.minutes ?? this.windowMinutes,
+        rows: window.rows,
+        silentRows: (prev?.silentRows ?? 0) + g.silentRows,
+        window: asJson(window),
+        report: asJson(report),
+        status: report.status,
+        driftShare: report.driftShare,
       });
     }
     await this.repo.setCursor(tx, entries[entries.length - 1]!.seq);

@@ -16,7 +16,8 @@ function reportOf(schema: DriftSchema, reference: ArrayLike<unknown>, current: A
 
 describe('psi', () => {
   it('matches the fixture (proportions clamped at 1e-4) on every case', () => {
-    for (const c of [...expected.numeric, ...expected.categorical]) assertClose(psi(c.referenceCounts, c.currentCounts), c.psi, c.name, 1e-12, 1e-15);
+    for (const c of [...expected.numeric, ...expected.categorical])
+      assertClose(psi(c.referenceCounts, c.currentCounts), c.psi, c.name, 1e-12, 1e-15);
   });
 
   it('is 0 for identical histograms and null for an empty one', () => {
@@ -27,7 +28,8 @@ describe('psi', () => {
 
 describe('jensenShannon', () => {
   it('matches scipy.spatial.distance.jensenshannon(base=2) on every case', () => {
-    for (const c of [...expected.numeric, ...expected.categorical]) assertClose(jensenShannon(c.referenceCounts, c.currentCounts), c.js, c.name, 1e-12, 1e-15);
+    for (const c of [...expected.numeric, ...expected.categorical])
+      assertClose(jensenShannon(c.referenceCounts, c.currentCounts), c.js, c.name, 1e-12, 1e-15);
   });
 
   it('is 0 for identical and 1 for disjoint histograms', () => {
@@ -102,17 +104,42 @@ describe('driftReport', () => {
       features: ['a', 'b', 'c', 'd'].map((name) => ({ name, kind: 'numeric' as const })),
       outputs: [{ name: 'label', kind: 'categorical' }],
     };
-    const ref = { rows: 3000, features: { a: normals(3000, 0, 1, 1), b: normals(3000, 0, 1, 2), c: normals(3000, 0, 1, 3), d: normals(3000, 0, 1, 4) }, outputs: { label: Array.from({ length: 3000 }, (_, i) => i % 3) } };
+    const ref = {
+      rows: 3000,
+      features: {
+        a: normals(3000, 0, 1, 1),
+        b: normals(3000, 0, 1, 2),
+        c: normals(3000, 0, 1, 3),
+        d: normals(3000, 0, 1, 4),
+      },
+      outputs: { label: Array.from({ length: 3000 }, (_, i) => i % 3) },
+    };
     const profile = buildReferenceProfile(schema, ref);
-    assert.deepEqual({ ...driftReport(profile, createWindow(profile)), features: [], outputs: [] }, {
-      rows: 0, status: 'ok', driftShare: 0, driftedFeatures: 0, evaluatedFeatures: 0, features: [], outputs: [], thresholds: DEFAULT_DRIFT_THRESHOLDS,
-    });
+    assert.deepEqual(
+      { ...driftReport(profile, createWindow(profile)), features: [], outputs: [] },
+      {
+        rows: 0,
+        status: 'ok',
+        driftShare: 0,
+        driftedFeatures: 0,
+        evaluatedFeatures: 0,
+        features: [],
+        outputs: [],
+        thresholds: DEFAULT_DRIFT_THRESHOLDS,
+      },
+    );
     const cur = (shifted: number) => ({
-      rows: 3000, outputs: { label: Array.from({ length: 3000 }, (_, i) => (i % 4 === 0 ? 2 : i % 2)) },
-      features: Object.fromEntries(['a', 'b', 'c', 'd'].map((n, i) => [n, normals(3000, i < shifted ? 2 : 0, 1, 10 + i)])),
+      rows: 3000,
+      outputs: { label: Array.from({ length: 3000 }, (_, i) => (i % 4 === 0 ? 2 : i % 2)) },
+      features: Object.fromEntries(
+        ['a', 'b', 'c', 'd'].map((n, i) => [n, normals(3000, i < shifted ? 2 : 0, 1, 10 + i)]),
+      ),
     });
     const two = driftReport(profile, foldBatch(createWindow(profile), profile, cur(2)));
-    assert.deepEqual(two.features.map((f) => f.status), ['drift', 'drift', 'ok', 'ok']);
+    assert.deepEqual(
+      two.features.map((f) => f.status),
+      ['drift', 'drift', 'ok', 'ok'],
+    );
     assert.deepEqual([two.driftShare, two.driftedFeatures, two.evaluatedFeatures, two.status], [0.5, 2, 4, 'drift']);
     assert.equal(two.outputs[0]!.test, 'chi2');
     const one = driftReport(profile, foldBatch(createWindow(profile), profile, cur(1)));

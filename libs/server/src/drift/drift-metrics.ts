@@ -63,7 +63,12 @@ export interface DriftThresholds {
   driftShare: number;
 }
 
-export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: { warn: 0.1, drift: 0.25 }, js: 0.1, pValue: 0.05, driftShare: 0.5 };
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
+  psi: { warn: 0.1, drift: 0.25 },
+  js: 0.1,
+  pValue: 0.05,
+  driftShare: 0.5,
+};
 
 /**
  * The status rule. The test's p-value answers "is there evidence of any change?", PSI and JS answer "is the
@@ -82,7 +87,10 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: { warn: 0.1, dri
  * the bounded JS stays small. For a smooth shift JS 0.1 corresponds to PSI of about 0.06, so a real PSI >= 0.25
  * shift passes the JS bar too.
  */
-export function driftStatus(m: { psi: number | null; js: number | null; pValue: number | null }, t: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftStatus {
+export function driftStatus(
+  m: { psi: number | null; js: number | null; pValue: number | null },
+  t: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS,
+): DriftStatus {
   if (m.psi === null || m.js === null) return 'ok';
   if (m.pValue !== null && !(m.pValue < t.pValue)) return 'ok';
   if (m.psi >= t.psi.drift && m.js >= t.js) return 'drift';
@@ -143,7 +151,11 @@ function referenceStats(p: ColumnProfile): ColumnStats {
 }
 
 /** One column of a window against its profile. */
-export function compareColumn(profile: ColumnProfile, current: WindowColumn, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): ColumnDrift {
+export function compareColumn(
+  profile: ColumnProfile,
+  current: WindowColumn,
+  thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS,
+): ColumnDrift {
   const ref = withMissing(profile.counts, profile.missing);
   const cur = withMissing(current.counts, current.missing);
   const hasData = current.count + current.missing > 0;
@@ -159,20 +171,40 @@ export function compareColumn(profile: ColumnProfile, current: WindowColumn, thr
   }
   const pValue = test?.pValue ?? null;
   return {
-    name: profile.name, kind: profile.kind, status: driftStatus({ ...metrics, pValue }, thresholds), ...metrics,
-    test: profile.kind === 'numeric' ? 'ks' : 'chi2', statistic: test?.statistic ?? null, pValue,
-    reference: referenceStats(profile), current: currentStats(current),
+    name: profile.name,
+    kind: profile.kind,
+    status: driftStatus({ ...metrics, pValue }, thresholds),
+    ...metrics,
+    test: profile.kind === 'numeric' ? 'ks' : 'chi2',
+    statistic: test?.statistic ?? null,
+    pValue,
+    reference: referenceStats(profile),
+    current: currentStats(current),
   };
 }
 
 /** The drift report of a window: every feature and output compared, plus the dataset-level share and status. */
-export function driftReport(profile: ReferenceProfile, window: DriftWindow, thresholds: Partial<DriftThresholds> = {}): DriftReport {
+export function driftReport(
+  profile: ReferenceProfile,
+  window: DriftWindow,
+  thresholds: Partial<DriftThresholds> = {},
+): DriftReport {
   const t = { ...DEFAULT_DRIFT_THRESHOLDS, ...thresholds };
   const features = profile.features.map((p, i) => compareColumn(p, window.features[i]!, t));
   const outputs = profile.outputs.map((p, i) => compareColumn(p, window.outputs[i]!, t));
   const evaluated = features.filter((f) => f.psi !== null);
   const drifted = evaluated.filter((f) => f.status === 'drift').length;
   const driftShare = evaluated.length ? drifted / evaluated.length : 0;
-  const status: DriftStatus = evaluated.length && driftShare >= t.driftShare ? 'drift' : features.some((f) => f.status !== 'ok') ? 'warn' : 'ok';
-  return { rows: window.rows, status, driftShare, driftedFeatures: drifted, evaluatedFeatures: evaluated.length, features, outputs, thresholds: t };
+  const status: DriftStatus =
+    evaluated.length && driftShare >= t.driftShare ? 'drift' : features.some((f) => f.status !== 'ok') ? 'warn' : 'ok';
+  return {
+    rows: window.rows,
+    status,
+    driftShare,
+    driftedFeatures: drifted,
+    evaluatedFeatures: evaluated.length,
+    features,
+    outputs,
+    thresholds: t,
+  };
 }

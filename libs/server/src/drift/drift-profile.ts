@@ -144,7 +144,9 @@ function readCell(record: Record<string, unknown> | undefined, spec: DriftColumn
  */
 export function rowsToBatch(schema: DriftSchema, rows: readonly DriftRow[]): DriftBatch {
   const side = (specs: DriftColumnSpec[], which: 'features' | 'outputs') => {
-    const cols = specs.map((s) => (s.kind === 'numeric' ? new Float64Array(rows.length) : new Array<string | null>(rows.length)));
+    const cols = specs.map((s) =>
+      s.kind === 'numeric' ? new Float64Array(rows.length) : new Array<string | null>(rows.length),
+    );
     const keys = specs.map((s) => s.key ?? s.name);
     const numeric = specs.map((s) => s.kind === 'numeric');
     const plain = specs.every((s) => s.index === undefined);
@@ -233,12 +235,27 @@ function numericProfile(spec: DriftColumnSpec, values: Float64Array, opts: Requi
   }
   const missing = values.length - n;
   return {
-    ...specOf(spec), kind: 'numeric', edges, counts, count: n, missing, missingRate: values.length ? missing / values.length : 0,
-    mean, std: n ? Math.sqrt(m2 / n) : null, min: n ? sorted[0]! : null, max: n ? sorted[n - 1]! : null, sample,
+    ...specOf(spec),
+    kind: 'numeric',
+    edges,
+    counts,
+    count: n,
+    missing,
+    missingRate: values.length ? missing / values.length : 0,
+    mean,
+    std: n ? Math.sqrt(m2 / n) : null,
+    min: n ? sorted[0]! : null,
+    max: n ? sorted[n - 1]! : null,
+    sample,
   };
 }
 
-function categoricalProfile(spec: DriftColumnSpec, values: ArrayLike<unknown>, rows: number, maxCategories: number): CategoricalProfile {
+function categoricalProfile(
+  spec: DriftColumnSpec,
+  values: ArrayLike<unknown>,
+  rows: number,
+  maxCategories: number,
+): CategoricalProfile {
   const freq = new Map<string, number>();
   let missing = 0;
   for (let i = 0; i < rows; i++) {
@@ -251,17 +268,29 @@ function categoricalProfile(spec: DriftColumnSpec, values: ArrayLike<unknown>, r
   const kept = ranked.slice(0, maxCategories);
   const other = ranked.slice(maxCategories).reduce((s, [, n]) => s + n, 0);
   return {
-    ...specOf(spec), kind: 'categorical', categories: kept.map(([c]) => c), counts: [...kept.map(([, n]) => n), other],
-    count: rows - missing, missing, missingRate: rows ? missing / rows : 0,
+    ...specOf(spec),
+    kind: 'categorical',
+    categories: kept.map(([c]) => c),
+    counts: [...kept.map(([, n]) => n), other],
+    count: rows - missing,
+    missing,
+    missingRate: rows ? missing / rows : 0,
   };
 }
 
 const specOf = (s: DriftColumnSpec): DriftColumnSpec => ({
-  name: s.name, kind: s.kind, ...(s.key !== undefined && { key: s.key }), ...(s.index !== undefined && { index: s.index }),
+  name: s.name,
+  kind: s.kind,
+  ...(s.key !== undefined && { key: s.key }),
+  ...(s.index !== undefined && { index: s.index }),
 });
 
 /** Profiles every column of the schema over the reference batch; a column absent from the batch is all missing. */
-export function buildReferenceProfile(schema: DriftSchema, batch: DriftBatch, options: ProfileOptions = {}): ReferenceProfile {
+export function buildReferenceProfile(
+  schema: DriftSchema,
+  batch: DriftBatch,
+  options: ProfileOptions = {},
+): ReferenceProfile {
   const opts = { ...DEFAULT_PROFILE_OPTIONS, ...options };
   const profile = (spec: DriftColumnSpec, side: 'features' | 'outputs'): ColumnProfile => {
     const values = batch[side][spec.name];
@@ -270,7 +299,10 @@ export function buildReferenceProfile(schema: DriftSchema, batch: DriftBatch, op
       : categoricalProfile(spec, values ?? [], batch.rows, opts.maxCategories);
   };
   return {
-    version: 1, rows: batch.rows, bins: opts.bins, sampleSize: opts.sampleSize,
+    version: 1,
+    rows: batch.rows,
+    bins: opts.bins,
+    sampleSize: opts.sampleSize,
     features: schema.features.map((s) => profile(s, 'features')),
     outputs: schema.outputs.map((s) => profile(s, 'outputs')),
   };

@@ -53,7 +53,10 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     if (!v || v.status !== 'ready') return { skipped: 'not a ready version' };
     const key = { versionId: v.id, model: v.model.name, number: v.number };
     if (!v.referenceUri) {
-      await this.repo.upsertProfile(key, { status: 'failed', error: 'The version was registered without a reference dataset' });
+      await this.repo.upsertProfile(key, {
+        status: 'failed',
+        error: 'The version was registered without a reference dataset',
+      });
       return { failed: 'no reference' };
     }
     const signature = ZSignature.parse(v.signature);
@@ -61,17 +64,34 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     const float32 = float32Features(signature);
     await this.repo.upsertProfile(key, { status: 'building', schema });
     try {
-      const text = (await readBytes(await this.store.get(v.referenceUri), this.store.maxUploadBytes(), 'The reference dataset')).toString('utf8');
+      const text = (
+        await readBytes(await this.store.get(v.referenceUri), this.store.maxUploadBytes(), 'The reference dataset')
+      ).toString('utf8');
       const parsed = ZReferenceDataset.safeParse(JSON.parse(text));
-      if (!parsed.success) throw new AppError('VALIDATION_FAILED', `The reference dataset is not shaped like reference.json: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `The reference dataset is not shaped like reference.json: ${parsed.error.issues[0]?.message}`,
+        );
       const dataset = parsed.data;
       const known = new Set(dataset.feature_names);
       const missing = schema.features.filter((f) => !known.has(f.name)).map((f) => f.name);
       if (missing.length === schema.features.length) {
-        throw new AppError('VALIDATION_FAILED', `The reference dataset has none of the model's features (${schema.features.slice(0, 5).map((f) => f.name).join(', ')}…)`);
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `The reference dataset has none of the model's features (${schema.features
+            .slice(0, 5)
+            .map((f) => f.name)
+            .join(', ')}…)`,
+        );
       }
-      const profile = buildReferenceProfile({ features: schema.features, outputs: [] }, roundToFloat32(referenceBatch(dataset), float32));
-      let note: string | null = missing.length ? `Not in the reference dataset (profiled as all missing): ${missing.join(', ')}` : null;
+      const profile = buildReferenceProfile(
+        { features: schema.features, outputs: [] },
+        roundToFloat32(referenceBatch(dataset), float32),
+      );
+      let note: string | null = missing.length
+        ? `Not in the reference dataset (profiled as all missing): ${missing.join(', ')}`
+        : null;
       if (schema.outputs.length) {
         try {
           profile.outputs = await this.outputProfile(v, signature, schema, dataset);
@@ -84,11 +104,23 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
         }
       }
       // float32Features rides along in the stored schema: ad hoc datasets are rounded like the reference was.
-      await this.repo.upsertProfile(key, { status: 'ready', error: note, schema: { ...schema, float32Features: float32 }, profile, rows: dataset.rows.length });
+      await this.repo.upsertProfile(key, {
+        status: 'ready',
+        error: note,
+        schema: { ...schema, float32Features: float32 },
+        profile,
+        rows: dataset.rows.length,
+      });
       this.log.info({ model: key.model, version: key.number, rows: dataset.rows.length }, 'drift profile built');
-      return { model: key.model, version: key.number, rows: dataset.rows.length, features: schema.features.length, outputs: schema.outputs.length };
+      return {
+        model: key.model,
+        version: key.number,
+        rows: dataset.rows.length,
+        features: schema.features.length,
+        outputs: schema.outputs.length,
+      };
     } catch (e) {
-      const permanent = e instanceof AppError && e.status < 500 || e instanceof SyntaxError;
+      const permanent = (e instanceof AppError && e.status < 500) || e instanceof SyntaxError;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
       const reason = publicReason(e, 'The profile could not be built');
       await this.repo.upsertProfile(key, { status: 'failed', error: reason.slice(0, 2000), schema });
@@ -97,7 +129,9 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
   }
 
   private async outputProfile(
-    v: ArtifactFacts, signature: ReturnType<typeof ZSignature.parse>, schema: DriftSchema,
+    v: ArtifactFacts,
+    signature: ReturnType<typeof ZSignature.parse>,
+    schema: DriftSchema,
     dataset: { feature_names: string[]; rows: unknown[][] },
   ) {
     // The bytes every api serves, checked as the engine checks them before loading: a swapped artifact is refused.
@@ -108,7 +142,10 @@ export class DriftProfilerService implements JobHandler<'drift.profile'> {
     const records = rows.map((r) => Object.fromEntries(dataset.feature_names.map((n, i) => [n, r[i]])));
     const outputs = (await this.inspector.runSamples(bytes, signature, records)) as Record<string, unknown>;
     const outSchema = { features: [], outputs: schema.outputs };
-    const batch = rowsToBatch(outSchema, outputRecords(outputs, rows.length).map((o) => ({ features: {}, outputs: o })));
+    const batch = rowsToBatch(
+      outSchema,
+      outputRecords(outputs, rows.length).map((o) => ({ features: {}, outputs: o })),
+    );
     return buildReferenceProfile(outSchema, batch).outputs;
   }
 }

@@ -24,7 +24,8 @@ export function driftSchemaOf(signature: TSignature): DriftSchema {
   for (const input of signature.inputs) {
     const kind = input.dtype === 'string' ? 'categorical' : 'numeric';
     const width = input.shape.length > 1 ? input.shape[input.shape.length - 1]! : 1;
-    const names = input.columns ?? (width > 0 ? Array.from({ length: width }, (_, i) => `${input.name}_${i}`) : [input.name]);
+    const names =
+      input.columns ?? (width > 0 ? Array.from({ length: width }, (_, i) => `${input.name}_${i}`) : [input.name]);
     for (const name of names) features.push({ name, kind });
   }
   const outputs: DriftColumnSpec[] = [];
@@ -64,10 +65,12 @@ export function outputRecords(outputs: Record<string, unknown>, rows: number): R
   return records;
 }
 
-
 /** Features fed to the model as float32 (and float16, which the engine widens from float32 values). */
 export function float32Features(signature: TSignature): string[] {
-  return driftSchemaOf({ ...signature, inputs: signature.inputs.filter((i) => i.dtype === 'float32' || i.dtype === 'float16') }).features.map((f) => f.name);
+  return driftSchemaOf({
+    ...signature,
+    inputs: signature.inputs.filter((i) => i.dtype === 'float32' || i.dtype === 'float16'),
+  }).features.map((f) => f.name);
 }
 
 /**

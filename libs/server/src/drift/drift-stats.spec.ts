@@ -13,13 +13,15 @@ describe('gammaincc', () => {
 
 describe('chi2Sf', () => {
   it('matches scipy.stats.chi2.sf', () => {
-    for (const { x, dof, sf } of expected.chi2sf) assertClose(chi2Sf(x, dof), sf, `chi2.sf(${x}, ${dof})`, 1e-12, 1e-300);
+    for (const { x, dof, sf } of expected.chi2sf)
+      assertClose(chi2Sf(x, dof), sf, `chi2.sf(${x}, ${dof})`, 1e-12, 1e-300);
   });
 });
 
 describe('kolmogorovSf', () => {
   it('matches scipy.stats.kstwo.sf on every branch (Ruben-Gambino, Durbin, Pomeranz, Pelz-Good, Smirnov)', () => {
-    for (const { n, d, sf } of expected.kstwo) assertClose(kolmogorovSf(n, d), sf, `kstwo.sf(${d}, ${n})`, 1e-9, 1e-290);
+    for (const { n, d, sf } of expected.kstwo)
+      assertClose(kolmogorovSf(n, d), sf, `kstwo.sf(${d}, ${n})`, 1e-9, 1e-290);
   });
 });
 

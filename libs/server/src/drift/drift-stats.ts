@@ -71,15 +71,21 @@ const clip01 = (p: number) => Math.min(1, Math.max(0, p));
 
 /** x * 2^e without the intermediate 2^e under- or overflowing. */
 function ldexp(x: number, e: number): number {
-  while (e > 1000) { x *= 2 ** 1000; e -= 1000; }
-  while (e < -1000) { x *= 2 ** -1000; e += 1000; }
+  while (e > 1000) {
+    x *= 2 ** 1000;
+    e -= 1000;
+  }
+  while (e < -1000) {
+    x *= 2 ** -1000;
+    e += 1000;
+  }
   return x * 2 ** e;
 }
 
 // The series' rational coefficients (-691/23400, 1/156, ...) as the doubles they round to.
 const STIRLING = [
-  -0.029550653594771242, 0.00641025641025641, -0.0019175269175269176, 0.0008417508417508417,
-  -0.0005952380952380953, 0.0007936507936507937, -0.002777777777777778, 0.08333333333333333,
+  -0.029550653594771242, 0.00641025641025641, -0.0019175269175269176, 0.0008417508417508417, -0.0005952380952380953,
+  0.0007936507936507937, -0.002777777777777778, 0.08333333333333333,
 ];
 
 /** ln Γ(x) for x >= 10 by Stirling's series (8 Bernoulli terms: truncation error below 1e-17 there). */
@@ -288,7 +294,10 @@ function kolmogorovPelzGoodCdf(n: number, x: number): number {
   const PI4 = Math.PI ** 4;
   const PI6 = Math.PI ** 6;
   const z = Math.sqrt(n) * x;
-  const z2 = z ** 2, z3 = z ** 3, z4 = z ** 4, z6 = z ** 6;
+  const z2 = z ** 2,
+    z3 = z ** 3,
+    z4 = z ** 4,
+    z6 = z ** 6;
   const qlog = -PI2 / 8 / z2;
   if (qlog < -708) return 0;
   let q = Math.exp(qlog);
@@ -305,7 +314,9 @@ function kolmogorovPelzGoodCdf(n: number, x: number): number {
   const maxk = Math.ceil((16 * z) / Math.PI);
   for (let k = maxk; k > 0; k--) {
     const m = 2 * k - 1;
-    const m2 = m ** 2, m4 = m ** 4, m6 = m ** 6;
+    const m2 = m ** 2,
+      m4 = m ** 4,
+      m6 = m ** 6;
     const qp = q ** (8 * k);
     const coeffs = [1, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6];
     for (let i = 0; i < 4; i++) K[i] = K[i]! * qp + coeffs[i]!;
@@ -430,7 +441,10 @@ export function chi2Contingency(reference: ArrayLike<number>, current: ArrayLike
   let stat = 0;
   for (const [a, b] of cols) {
     const col = a + b;
-    for (const [obs, row] of [[a, r0], [b, r1]] as const) {
+    for (const [obs, row] of [
+      [a, r0],
+      [b, r1],
+    ] as const) {
       const exp = (row * col) / total;
       let o = obs;
       if (dof === 1) {

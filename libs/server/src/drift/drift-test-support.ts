@@ -43,10 +43,18 @@ export interface Expected {
 }
 
 // dist/drift/*.spec.js -> src/drift/fixtures/expected.json
-export const expected: Expected = JSON.parse(readFileSync(new URL('../../src/drift/fixtures/expected.json', import.meta.url), 'utf8'));
+export const expected: Expected = JSON.parse(
+  readFileSync(new URL('../../src/drift/fixtures/expected.json', import.meta.url), 'utf8'),
+);
 
 /** |actual - wanted| <= rel * |wanted| + abs. */
-export function assertClose(actual: number | null | undefined, wanted: number, message: string, rel = 1e-9, abs = 1e-300) {
+export function assertClose(
+  actual: number | null | undefined,
+  wanted: number,
+  message: string,
+  rel = 1e-9,
+  abs = 1e-300,
+) {
   assert.ok(typeof actual === 'number', `${message}: got ${actual}`);
   const ok = Math.abs(actual - wanted) <= rel * Math.abs(wanted) + abs;
   assert.ok(ok, `${message}: got ${actual}, want ${wanted} (diff ${actual - wanted})`);
@@ -68,8 +76,9 @@ export function normals(n: number, mean: number, sd: number, seed: number): Floa
 
 /** A one-feature batch; null becomes NaN (missing) for numeric columns. */
 export function batchOf(name: string, values: ArrayLike<unknown>, outputs: Record<string, ArrayLike<unknown>> = {}) {
-  const column = Array.isArray(values) && values.every((v) => v === null || typeof v === 'number')
-    ? Float64Array.from(values as (number | null)[], (v) => v ?? Number.NaN)
-    : values;
+  const column =
+    Array.isArray(values) && values.every((v) => v === null || typeof v === 'number')
+      ? Float64Array.from(values as (number | null)[], (v) => v ?? Number.NaN)
+      : values;
   return { rows: values.length, features: { [name]: column }, outputs };
 }

@@ -1,11 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReferenceProfile, type DriftSchema } from './drift-profile.js';
-import { createWindow, foldBatch, foldRows, mergeWindows, type CategoricalWindowColumn, type NumericWindowColumn } from './drift-window.js';
+import {
+  createWindow,
+  foldBatch,
+  foldRows,
+  mergeWindows,
+  type CategoricalWindowColumn,
+  type NumericWindowColumn,
+} from './drift-window.js';
 import { assertClose, batchOf, expected, normals } from './drift-test-support.js';
 
 const numericSchema: DriftSchema = { features: [{ name: 'x', kind: 'numeric' }], outputs: [] };
-const profileOf = (values: ArrayLike<number>, sampleSize = 1000) => buildReferenceProfile(numericSchema, batchOf('x', values), { sampleSize });
+const profileOf = (values: ArrayLike<number>, sampleSize = 1000) =>
+  buildReferenceProfile(numericSchema, batchOf('x', values), { sampleSize });
 const numericCol = (w: { features: unknown[] }) => w.features[0] as NumericWindowColumn;
 
 describe('foldBatch', () => {
@@ -21,7 +29,8 @@ describe('foldBatch', () => {
     for (const c of expected.categorical) {
       const schema: DriftSchema = { features: [{ name: 'c', kind: 'categorical' }], outputs: [] };
       const profile = buildReferenceProfile(schema, batchOf('c', c.reference), { maxCategories: c.maxCategories });
-      const col = foldBatch(createWindow(profile), profile, batchOf('c', c.current)).features[0] as CategoricalWindowColumn;
+      const col = foldBatch(createWindow(profile), profile, batchOf('c', c.current))
+        .features[0] as CategoricalWindowColumn;
       assert.deepEqual([...col.counts, col.missing], c.currentCounts, c.name);
     }
   });
@@ -64,7 +73,10 @@ describe('foldBatch', () => {
   });
 
   it('folds prediction-log rows, outputs included', () => {
-    const schema: DriftSchema = { features: [{ name: 'x', kind: 'numeric' }], outputs: [{ name: 'label', kind: 'categorical' }] };
+    const schema: DriftSchema = {
+      features: [{ name: 'x', kind: 'numeric' }],
+      outputs: [{ name: 'label', kind: 'categorical' }],
+    };
     const profile = buildReferenceProfile(schema, batchOf('x', [1, 2, 3, 4], { label: [0, 1, 1, 0] }));
     const w = foldRows(createWindow(profile), profile, [
       { features: { x: 10 }, outputs: { label: 1n } },
@@ -108,7 +120,10 @@ describe('mergeWindows', () => {
 
   it('refuses windows over different profiles', () => {
     const p1 = profileOf([1, 2, 3]);
-    const p2 = buildReferenceProfile({ features: [{ name: 'x', kind: 'categorical' }], outputs: [] }, batchOf('x', ['a']));
+    const p2 = buildReferenceProfile(
+      { features: [{ name: 'x', kind: 'categorical' }], outputs: [] },
+      batchOf('x', ['a']),
+    );
     assert.throws(() => mergeWindows(createWindow(p1), createWindow(p2)), /cannot merge/);
   });
 });

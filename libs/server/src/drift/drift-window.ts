@@ -3,7 +3,13 @@
 // can be rolled into a daily one without rereading the log.
 import { mergeReservoirs, offerAll, type Reservoir, emptyReservoir } from './drift-sample.js';
 import {
-  numericColumn, rowsToBatch, toCategory, type ColumnProfile, type DriftBatch, type DriftRow, type ReferenceProfile,
+  numericColumn,
+  rowsToBatch,
+  toCategory,
+  type ColumnProfile,
+  type DriftBatch,
+  type DriftRow,
+  type ReferenceProfile,
 } from './drift-profile.js';
 
 export interface NumericWindowColumn {
@@ -44,14 +50,27 @@ export interface DriftWindow {
 function emptyColumn(p: ColumnProfile, sampleSize: number): WindowColumn {
   const counts = new Array<number>(p.counts.length).fill(0);
   return p.kind === 'numeric'
-    ? { kind: 'numeric', name: p.name, counts, count: 0, missing: 0, mean: null, m2: 0, min: null, max: null, sample: emptyReservoir(sampleSize) }
+    ? {
+        kind: 'numeric',
+        name: p.name,
+        counts,
+        count: 0,
+        missing: 0,
+        mean: null,
+        m2: 0,
+        min: null,
+        max: null,
+        sample: emptyReservoir(sampleSize),
+      }
     : { kind: 'categorical', name: p.name, counts, count: 0, missing: 0 };
 }
 
 /** An empty window over the profile's columns and bins. */
 export function createWindow(profile: ReferenceProfile, options: { seed?: number } = {}): DriftWindow {
   return {
-    version: 1, rows: 0, rng: (options.seed ?? 1) | 0,
+    version: 1,
+    rows: 0,
+    rng: (options.seed ?? 1) | 0,
     features: profile.features.map((p) => emptyColumn(p, profile.sampleSize)),
     outputs: profile.outputs.map((p) => emptyColumn(p, profile.sampleSize)),
   };
@@ -77,7 +96,13 @@ function mergeMoments(a: { count: number; mean: number | null; m2: number }, n: 
 // process, not one per column per batch); folding is synchronous, so no two folds ever share it at once.
 let scratch = new Float64Array(0);
 
-function foldNumeric(col: NumericWindowColumn, edgeList: number[], values: Float64Array, rows: number, state: { rng: number }) {
+function foldNumeric(
+  col: NumericWindowColumn,
+  edgeList: number[],
+  values: Float64Array,
+  rows: number,
+  state: { rng: number },
+) {
   if (scratch.length < rows) scratch = new Float64Array(rows);
   const present = scratch;
   const edges = Float64Array.from(edgeList);
@@ -115,7 +140,12 @@ function foldNumeric(col: NumericWindowColumn, edgeList: number[], values: Float
   offerAll(col.sample, present, k, state);
 }
 
-function foldCategorical(col: CategoricalWindowColumn, profile: ColumnProfile & { kind: 'categorical' }, values: ArrayLike<unknown> | undefined, rows: number) {
+function foldCategorical(
+  col: CategoricalWindowColumn,
+  profile: ColumnProfile & { kind: 'categorical' },
+  values: ArrayLike<unknown> | undefined,
+  rows: number,
+) {
   const index = new Map(profile.categories.map((c, i) => [c, i]));
   const other = profile.categories.length;
   let missing = 0;
@@ -128,10 +158,17 @@ function foldCategorical(col: CategoricalWindowColumn, profile: ColumnProfile & 
   col.missing += missing;
 }
 
-function foldSide(columns: WindowColumn[], profiles: ColumnProfile[], values: Record<string, ArrayLike<unknown>>, rows: number, state: { rng: number }) {
+function foldSide(
+  columns: WindowColumn[],
+  profiles: ColumnProfile[],
+  values: Record<string, ArrayLike<unknown>>,
+  rows: number,
+  state: { rng: number },
+) {
   profiles.forEach((p, i) => {
     const col = columns[i]!;
-    if (p.kind === 'numeric' && col.kind === 'numeric') foldNumeric(col, p.edges, numericColumn(values[p.name], rows), rows, state);
+    if (p.kind === 'numeric' && col.kind === 'numeric')
+      foldNumeric(col, p.edges, numericColumn(values[p.name], rows), rows, state);
     else if (p.kind === 'categorical' && col.kind === 'categorical') foldCategorical(col, p, values[p.name], rows);
     else throw new Error(`drift window column ${p.name} is ${col.kind}, its profile ${p.kind}`);
   });
@@ -158,7 +195,12 @@ function mergeColumn(a: WindowColumn, b: WindowColumn, state: { rng: number }): 
   if (a.kind === 'categorical' || b.kind === 'categorical') {
     return { kind: 'categorical', name: a.name, counts, count: a.count + b.count, missing: a.missing + b.missing };
   }
-  const merged: NumericWindowColumn = { ...a, counts, missing: a.missing + b.missing, sample: mergeReservoirs(a.sample, b.sample, state) };
+  const merged: NumericWindowColumn = {
+    ...a,
+    counts,
+    missing: a.missing + b.missing,
+    sample: mergeReservoirs(a.sample, b.sample, state),
+  };
   if (b.mean !== null) mergeMoments(merged, b.count, b.mean, b.m2);
   merged.min = a.min === null ? b.min : b.min === null ? a.min : Math.min(a.min, b.min);
   merged.max = a.max === null ? b.max : b.max === null ? a.max : Math.max(a.max, b.max);

@@ -28,14 +28,17 @@ import { DriftAdhocService } from './drift-adhoc.service.js';
 
 const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/models');
 const iris = readFileSync(path.join(FIXTURES, 'iris_logreg/model.onnx'));
-const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/reference.json'), 'utf8')) as { feature_names: string[]; rows: number[][] };
+const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/reference.json'), 'utf8')) as {
+  feature_names: string[];
+  rows: number[][];
+};
 const job = { jobId: 'test', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };
 const admin: Principal = { ...SYSTEM, kind: 'user', name: 'drift-admin' } as Principal;
 
 /** n rows drawn (deterministically) from the reference, with `shift` added to the named features. */
 function drawRows(n: number, shift: Record<string, number> = {}, seed = 7) {
   let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   return Array.from({ length: n }, () => {
     const row = reference.rows[Math.floor(rnd() * reference.rows.length)]!;
     return Object.fromEntries(reference.feature_names.map((f, i) => [f, row[i]! + (shift[f] ?? 0)]));
@@ -50,12 +53,27 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
 
   before(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'modelyard-drift-'));
-    const config = loadWorkerConfig(integrationEnv({ STORAGE_DEFAULT: 'local', STORAGE_LOCAL_ROOT: root, DRIFT_WINDOW_MINUTES: '60' }));
-    ctx = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'drift-test') }), { logger: false });
+    const config = loadWorkerConfig(
+      integrationEnv({ STORAGE_DEFAULT: 'local', STORAGE_LOCAL_ROOT: root, DRIFT_WINDOW_MINUTES: '60' }),
+    );
+    ctx = await NestFactory.createApplicationContext(
+      ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'drift-test') }),
+      { logger: false },
+    );
     for (let i = 0; i < 2; i++) {
-      const v = await ctx.get(RegistryService).registerVersion(admin, model, {
-        description: '', tags: {}, metrics: {}, metadata: {}, lineage: {}, reference: { feature_names: reference.feature_names, rows: reference.rows },
-      }, { stream: Readable.from([iris]) });
+      const v = await ctx.get(RegistryService).registerVersion(
+        admin,
+        model,
+        {
+          description: '',
+          tags: {},
+          metrics: {},
+          metadata: {},
+          lineage: {},
+          reference: { feature_names: reference.feature_names, rows: reference.rows },
+        },
+        { stream: Readable.from([iris]) },
+      );
       await ctx.get(RegistryValidationService).handle({ versionId: v.id }, job);
       versions.push({ id: v.id, number: v.version });
     }
@@ -65,22 +83,39 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
   /** As the api logs them: the float32 values the model was fed (0.2 becomes 0.20000000298…). */
   async function log(version: number, drawn: Record<string, number>[], silent = false) {
     const rows = drawn.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.fround(v)])));
-    await ctx.get(PredictionLogRepository).insertMany([{
-      model, version, role: silent ? 'silent' : 'production', silent, at: new Date(), latencyMs: 1,
-      features: rows as never, outputs: rows.map(() => ({ label: 1, probabilities: [0.1, 0.8, 0.1] })) as never,
-    }]);
+    await ctx.get(PredictionLogRepository).insertMany([
+      {
+        model,
+        version,
+        role: silent ? 'silent' : 'production',
+        silent,
+        at: new Date(),
+        latencyMs: 1,
+        features: rows as never,
+        outputs: rows.map(() => ({ label: 1, probabilities: [0.1, 0.8, 0.1] })) as never,
+      },
+    ]);
   }
 
   it('profiles a version from its reference dataset: features from the signature, outputs from the model', async () => {
     for (const v of versions) {
-      const r = (await ctx.get(DriftProfilerService).handle({ versionId: v.id }, job)) as { features: number; outputs: number };
+      const r = (await ctx.get(DriftProfilerService).handle({ versionId: v.id }, job)) as {
+        features: number;
+        outputs: number;
+      };
       assert.equal(r.features, 4, JSON.stringify(r));
     }
     const p = await ctx.get(DriftService).profile(admin, model, versions[0]!.number);
     assert.equal(p.status, 'ready');
     assert.equal(p.rows, reference.rows.length);
-    assert.deepEqual(p.features.map((f) => f.name), reference.feature_names);
-    assert.deepEqual(p.outputs.map((o) => o.name), ['prediction', 'proba_0', 'proba_1', 'proba_2']);
+    assert.deepEqual(
+      p.features.map((f) => f.name),
+      reference.feature_names,
+    );
+    assert.deepEqual(
+      p.outputs.map((o) => o.name),
+      ['prediction', 'proba_0', 'proba_1', 'proba_2'],
+    );
     // The model's own labels on its training rows: all three classes appear.
     assert.equal(p.outputs[0]!.categories!.length, 3);
   });
@@ -109,7 +144,10 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     const silent = await ctx.get(DriftService).latest(admin, model, { version: v2!.number });
     assert.equal(silent.rows, 150);
     assert.equal(silent.silent, true);
-    assert.ok(silent.report!.features.every((f) => f.status === 'ok'), JSON.stringify(silent.report!.features.map((f) => [f.name, f.status, f.psi])));
+    assert.ok(
+      silent.report!.features.every((f) => f.status === 'ok'),
+      JSON.stringify(silent.report!.features.map((f) => [f.name, f.status, f.psi])),
+    );
 
     const series = await ctx.get(DriftService).series(admin, model, { version: v1!.number });
     assert.equal(series.windows.length, 1);
@@ -117,14 +155,21 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     assert.ok(series.windows[0]!.columns.petal_length!.psi! > 1);
 
     const h = await ctx.get(DriftService).histogram(admin, model, { version: v1!.number, column: 'petal_length' });
-    assert.equal(h.current.counts.reduce((a, b) => a + b, 0), 400);
+    assert.equal(
+      h.current.counts.reduce((a, b) => a + b, 0),
+      400,
+    );
     // Shifted by 3, most values land in the open top bin.
     assert.ok(h.current.counts.at(-1)! > 200, JSON.stringify(h.current.counts));
   });
 
   it('fires drift, feature and latency alerts, delivers only the non-silent ones, and resolves them', async () => {
     const [v1, v2] = versions;
-    const hook = await ctx.get(WebhooksService).create(admin, { url: 'https://receiver.invalid/hook', events: ['alert.firing', 'alert.resolved'], description: '' });
+    const hook = await ctx.get(WebhooksService).create(admin, {
+      url: 'https://receiver.invalid/hook',
+      events: ['alert.firing', 'alert.resolved'],
+      description: '',
+    });
     const rules = await ctx.get(AlertsService).putRules(admin, model, {
       latencySloMs: 300,
       rules: [
@@ -147,7 +192,10 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     const r = (await ctx.get(AlertEvaluatorService).handle({}, job)) as { fired: number };
     assert.ok(r.fired >= 3, JSON.stringify(r));
     const firing = await ctx.get(AlertsService).list(admin, { model, state: 'firing', limit: 100 });
-    const kinds = firing.filter((a) => a.version === v1!.number).map((a) => a.kind).sort();
+    const kinds = firing
+      .filter((a) => a.version === v1!.number)
+      .map((a) => a.kind)
+      .sort();
     assert.deepEqual(kinds, ['drift_share', 'feature_drift', 'latency_p99']);
     assert.ok(firing.every((a) => !a.silent));
     const fd = firing.find((a) => a.kind === 'feature_drift')!;
@@ -159,10 +207,15 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     const db = ctx.get(PrismaService);
     const deliveries = await db.client.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
     assert.equal(deliveries.filter((d) => d.event === 'alert.firing').length, 3);
-    assert.ok(deliveries.every((d) => (d.payload as { data: { model: string; version: number } }).data.version === v1!.number));
+    assert.ok(
+      deliveries.every((d) => (d.payload as { data: { model: string; version: number } }).data.version === v1!.number),
+    );
 
     // A silent version's alert is recorded, not delivered.
-    await ctx.get(AlertsService).putRules(admin, model, { latencySloMs: 300, rules: [{ kind: 'latency_p99', aboveMs: 1, windowMinutes: 5, minRequests: 20 }] });
+    await ctx.get(AlertsService).putRules(admin, model, {
+      latencySloMs: 300,
+      rules: [{ kind: 'latency_p99', aboveMs: 1, windowMinutes: 5, minRequests: 20 }],
+    });
     await ctx.get(AlertEvaluatorService).handle({}, job);
     const now = await ctx.get(AlertsService).list(admin, { model, limit: 100 });
     const silentAlert = now.find((a) => a.version === v2!.number && a.state === 'firing');
@@ -171,8 +224,14 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     assert.equal(now.filter((a) => a.state === 'resolved').length, 3);
     const after = await db.client.webhookDelivery.findMany({ where: { webhookId: hook.webhook.id } });
     assert.equal(after.filter((d) => d.event === 'alert.resolved').length, 3);
-    assert.ok(after.every((d) => (d.payload as { data: { version: number } }).data.version === v1!.number), 'nothing about the silent version');
-    await ctx.get(WebhooksService).delete(admin, hook.webhook.id).catch(() => {});
+    assert.ok(
+      after.every((d) => (d.payload as { data: { version: number } }).data.version === v1!.number),
+      'nothing about the silent version',
+    );
+    await ctx
+      .get(WebhooksService)
+      .delete(admin, hook.webhook.id)
+      .catch(() => {});
   });
 
   it('makes an ad hoc report of a CSV in storage in the same shape', async () => {
@@ -180,8 +239,15 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
     const rows = drawRows(300, { sepal_width: 2 }, 5);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, [reference.feature_names.join(','), ...rows.map((r) => reference.feature_names.map((f) => r[f]).join(','))].join('\n'));
-    const created = await ctx.get(DriftService).createReport(admin, model, versions[0]!.number, { datasetUri: pathToFileURL(file).href });
+    writeFileSync(
+      file,
+      [reference.feature_names.join(','), ...rows.map((r) => reference.feature_names.map((f) => r[f]).join(','))].join(
+        '\n',
+      ),
+    );
+    const created = await ctx
+      .get(DriftService)
+      .createReport(admin, model, versions[0]!.number, { datasetUri: pathToFileURL(file).href });
     assert.equal(created.status, 'queued');
     await ctx.get(DriftAdhocService).handle({ reportId: created.id }, job);
     const done = await ctx.get(DriftService).getReport(admin, model, versions[0]!.number, created.id);

@@ -15,8 +15,17 @@ export class DriftRepository {
   constructor(private readonly db: PrismaService) {}
 
   // ---- profiles ----
-  upsertProfile(v: { versionId: string; model: string; number: number }, data: { status: string; error?: string | null; schema?: unknown; profile?: unknown; rows?: number }) {
-    const fields = { status: data.status, error: data.error ?? null, schema: asJson(data.schema ?? {}), profile: data.profile ? asJson(data.profile) : undefined, rows: data.rows ?? 0 };
+  upsertProfile(
+    v: { versionId: string; model: string; number: number },
+    data: { status: string; error?: string | null; schema?: unknown; profile?: unknown; rows?: number },
+  ) {
+    const fields = {
+      status: data.status,
+      error: data.error ?? null,
+      schema: asJson(data.schema ?? {}),
+      profile: data.profile ? asJson(data.profile) : undefined,
+      rows: data.rows ?? 0,
+    };
     return this.db.client.driftProfile.upsert({
       where: { versionId: v.versionId },
       create: { versionId: v.versionId, model: v.model, number: v.number, ...fields },
@@ -28,11 +37,17 @@ export class DriftRepository {
   }
   readyProfiles(keys: { model: string; number: number }[], db: Db = this.db.client) {
     if (!keys.length) return Promise.resolve([]);
-    return db.driftProfile.findMany({ where: { status: 'ready', OR: keys.map((k) => ({ model: k.model, number: k.number })) } });
+    return db.driftProfile.findMany({
+      where: { status: 'ready', OR: keys.map((k) => ({ model: k.model, number: k.number })) },
+    });
   }
   /** The newest version of the model that has a profile (any status). */
   latestProfiled(model: string) {
-    return this.db.client.driftProfile.findFirst({ where: { model }, orderBy: { number: 'desc' }, select: { number: true } });
+    return this.db.client.driftProfile.findFirst({
+      where: { model },
+      orderBy: { number: 'desc' },
+      select: { number: true },
+    });
   }
 
   // ---- folding ----
@@ -54,11 +69,14 @@ export class DriftRepository {
    * workers folding the same rows would count them twice.
    */
   async withFoldLock<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T | null> {
-    return this.db.transaction(async (tx) => {
-      const [r] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
-      if (!r?.locked) return null;
-      return fn(tx);
-    }, { timeout: 120_000, maxWait: 10_000 });
+    return this.db.transaction(
+      async (tx) => {
+        const [r] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
+        if (!r?.locked) return null;
+        return fn(tx);
+      },
+      { timeout: 120_000, maxWait: 10_000 },
+    );
   }
   async cursor(tx: Db, id = FOLD_CURSOR): Promise<bigint> {
     return (await tx.driftCursor.findUnique({ where: { id } }))?.seq ?? 0n;
@@ -68,7 +86,9 @@ export class DriftRepository {
   }
   logPage(tx: Db, after: bigint, upTo: bigint, take: number) {
     return tx.predictionLog.findMany({
-      where: { seq: { gt: after, lte: upTo } }, orderBy: { seq: 'asc' }, take,
+      where: { seq: { gt: after, lte: upTo } },
+      orderBy: { seq: 'asc' },
+      take,
       select: { seq: true, model: true, version: true, silent: true, at: true, features: true, outputs: true },
     });
   }
@@ -84,17 +104,35 @@ export class DriftRepository {
   // ---- reading windows ----
   windows(model: string, number: number, from: Date, to: Date, opts: { withWindow?: boolean } = {}) {
     return this.db.client.driftWindowRow.findMany({
-      where: { model, number, start: { gte: from, lte: to } }, orderBy: { start: 'asc' }, take: 2000,
-      select: { model: true, number: true, start: true, minutes: true, rows: true, silentRows: true, report: true, status: true, driftShare: true, updatedAt: true, window: opts.withWindow ?? false },
+      where: { model, number, start: { gte: from, lte: to } },
+      orderBy: { start: 'asc' },
+      take: 2000,
+      select: {
+        model: true,
+        number: true,
+        start: true,
+        minutes: true,
+        rows: true,
+        silentRows: true,
+        report: true,
+        status: true,
+        driftShare: true,
+        updatedAt: true,
+        window: opts.withWindow ?? false,
+      },
     });
   }
   latestWindow(model: string, number: number, start?: Date) {
-    return this.db.client.driftWindowRow.findFirst({ where: { model, number, ...(start ? { start } : {}) }, orderBy: { start: 'desc' } });
+    return this.db.client.driftWindowRow.findFirst({
+      where: { model, number, ...(start ? { start } : {}) },
+      orderBy: { start: 'desc' },
+    });
   }
   /** Windows of a model that started at or after `since`, newest first. */
   recentWindows(model: string, since: Date) {
     return this.db.client.driftWindowRow.findMany({
-      where: { model, start: { gte: since } }, orderBy: { start: 'desc' },
+      where: { model, start: { gte: since } },
+      orderBy: { start: 'desc' },
       select: { number: true, start: true, minutes: true, rows: true, silentRows: true, report: true },
     });
   }

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import type {
-  TAdhocDriftReport, TCreateDriftReportRequest, TDriftProfile, TDriftReport, TDriftSeries, TDriftWindowReport,
-  ZDriftHistogramQuery, ZDriftLatestQuery, ZDriftSeriesQuery,
+  TAdhocDriftReport,
+  TCreateDriftReportRequest,
+  TDriftProfile,
+  TDriftReport,
+  TDriftSeries,
+  TDriftWindowReport,
+  ZDriftHistogramQuery,
+  ZDriftLatestQuery,
+  ZDriftSeriesQuery,
 } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { DomainEvents } from '../events/domain-events.js';
@@ -15,7 +22,16 @@ import type { ColumnProfile, ReferenceProfile } from './drift-profile.js';
 import type { DriftWindow } from './drift-window.js';
 import { DriftRepository } from './drift.repository.js';
 
-type WindowRow = { model: string; number: number; start: Date; minutes: number; rows: number; silentRows: number; report: unknown; updatedAt: Date };
+type WindowRow = {
+  model: string;
+  number: number;
+  start: Date;
+  minutes: number;
+  rows: number;
+  silentRows: number;
+  report: unknown;
+  updatedAt: Date;
+};
 type AdhocRow = NonNullable<Awaited<ReturnType<DriftRepository['findAdhoc']>>>;
 type ProfileRow = NonNullable<Awaited<ReturnType<DriftRepository['findProfile']>>>;
 
@@ -23,28 +39,51 @@ const MAX_RANGE_MS = 93 * 24 * 3600_000;
 
 export function toDriftWindowReport(w: WindowRow): TDriftWindowReport {
   return {
-    model: w.model, version: w.number, start: w.start.toISOString(), end: new Date(w.start.getTime() + w.minutes * 60_000).toISOString(),
-    rows: w.rows, silent: w.rows > 0 && w.silentRows === w.rows, updatedAt: w.updatedAt.toISOString(), report: (w.report as TDriftReport | null) ?? null,
+    model: w.model,
+    version: w.number,
+    start: w.start.toISOString(),
+    end: new Date(w.start.getTime() + w.minutes * 60_000).toISOString(),
+    rows: w.rows,
+    silent: w.rows > 0 && w.silentRows === w.rows,
+    updatedAt: w.updatedAt.toISOString(),
+    report: (w.report as TDriftReport | null) ?? null,
   };
 }
 
 export function toAdhocDriftReport(r: AdhocRow): TAdhocDriftReport {
   return {
-    id: r.id, model: r.model, version: r.number, datasetUri: r.datasetUri, status: r.status as TAdhocDriftReport['status'], error: r.error,
-    report: (r.report as TDriftReport | null) ?? null, createdBy: r.createdByName, createdAt: r.createdAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null,
+    id: r.id,
+    model: r.model,
+    version: r.number,
+    datasetUri: r.datasetUri,
+    status: r.status as TAdhocDriftReport['status'],
+    error: r.error,
+    report: (r.report as TDriftReport | null) ?? null,
+    createdBy: r.createdByName,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
   };
 }
 
 const columnOf = (c: ColumnProfile) => ({
-  name: c.name, kind: c.kind, counts: c.counts, missing: c.missing,
+  name: c.name,
+  kind: c.kind,
+  counts: c.counts,
+  missing: c.missing,
   ...(c.kind === 'numeric' ? { edges: c.edges } : { categories: c.categories }),
 });
 
 export function toDriftProfile(p: ProfileRow): TDriftProfile {
   const profile = p.profile as unknown as ReferenceProfile | null;
   return {
-    model: p.model, version: p.number, status: p.status as TDriftProfile['status'], error: p.error, rows: p.rows,
-    features: profile?.features.map(columnOf) ?? [], outputs: profile?.outputs.map(columnOf) ?? [], updatedAt: p.updatedAt.toISOString(),
+    model: p.model,
+    version: p.number,
+    status: p.status as TDriftProfile['status'],
+    error: p.error,
+    rows: p.rows,
+    features: profile?.features.map(columnOf) ?? [],
+    outputs: profile?.outputs.map(columnOf) ?? [],
+    updatedAt: p.updatedAt.toISOString(),
   };
 }
 
@@ -64,7 +103,8 @@ export class DriftService {
     const m = await this.registry.findModel(name);
     if (!m) throw new AppError('NOT_FOUND', `Model "${name}" not found`);
     if (version !== undefined) {
-      if (!m.versions.some((v) => v.number === version)) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
+      if (!m.versions.some((v) => v.number === version))
+        throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
       return version;
     }
     const prod = m.versions.find((v) => v.stage === 'Production');
@@ -82,18 +122,34 @@ export class DriftService {
     const to = q.to ? new Date(q.to) : new Date();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * 24 * 3600_000);
     if (from > to) throw new AppError('VALIDATION_FAILED', 'from must be before to');
-    if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new AppError('VALIDATION_FAILED', 'The range is at most 93 days');
+    if (to.getTime() - from.getTime() > MAX_RANGE_MS)
+      throw new AppError('VALIDATION_FAILED', 'The range is at most 93 days');
     const rows = await this.repo.windows(name, version, from, to);
     const profile = await this.repo.findProfile(name, version);
     const p = profile?.profile as unknown as ReferenceProfile | null;
     return {
-      model: name, version,
-      features: p?.features.map((c) => c.name) ?? [], outputs: p?.outputs.map((c) => c.name) ?? [],
+      model: name,
+      version,
+      features: p?.features.map((c) => c.name) ?? [],
+      outputs: p?.outputs.map((c) => c.name) ?? [],
       windows: rows.map((w) => {
         const base = toDriftWindowReport(w);
         const report = base.report;
-        const columns = Object.fromEntries([...(report?.features ?? []), ...(report?.outputs ?? [])].map((c) => [c.name, { status: c.status, psi: c.psi, js: c.js, pValue: c.pValue }]));
-        return { start: base.start, end: base.end, rows: base.rows, silent: base.silent, status: report?.status ?? null, driftShare: report?.driftShare ?? null, columns };
+        const columns = Object.fromEntries(
+          [...(report?.features ?? []), ...(report?.outputs ?? [])].map((c) => [
+            c.name,
+            { status: c.status, psi: c.psi, js: c.js, pValue: c.pValue },
+          ]),
+        );
+        return {
+          start: base.start,
+          end: base.end,
+          rows: base.rows,
+          silent: base.silent,
+          status: report?.status ?? null,
+          driftShare: report?.driftShare ?? null,
+          columns,
+        };
       }),
     };
   }
@@ -103,7 +159,11 @@ export class DriftService {
     authorizeModel(actor, name);
     const version = await this.version(name, q.version);
     const w = await this.repo.latestWindow(name, version);
-    if (!w) throw new AppError('NOT_FOUND', `No drift window for ${name} v${version} yet: it needs a reference profile and logged predictions`);
+    if (!w)
+      throw new AppError(
+        'NOT_FOUND',
+        `No drift window for ${name} v${version} yet: it needs a reference profile and logged predictions`,
+      );
     return toDriftWindowReport(w);
   }
 
@@ -122,10 +182,16 @@ export class DriftService {
     authorizeModel(actor, name);
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
-    if (v.status !== 'ready') throw new AppError('CONFLICT', `Version ${version} is ${v.status}; profiles are built for ready versions`);
-    if (!v.referenceUri) throw new AppError('CONFLICT', `Version ${version} was registered without a reference dataset`);
+    if (v.status !== 'ready')
+      throw new AppError('CONFLICT', `Version ${version} is ${v.status}; profiles are built for ready versions`);
+    if (!v.referenceUri)
+      throw new AppError('CONFLICT', `Version ${version} was registered without a reference dataset`);
     await this.jobs.enqueue('drift.profile', { versionId: v.id }, { jobId: `drift-profile-${v.id}-${Date.now()}` });
-    await this.events.record(actor, { type: 'drift.profile_requested', objectId: v.id, data: { model: name, version } });
+    await this.events.record(actor, {
+      type: 'drift.profile_requested',
+      objectId: v.id,
+      data: { model: name, version },
+    });
     return { queued: true };
   }
 
@@ -136,27 +202,51 @@ export class DriftService {
     const p = await this.repo.findProfile(name, version);
     const profile = p?.profile as unknown as ReferenceProfile | null;
     const w = await this.repo.latestWindow(name, version, q.start ? new Date(q.start) : undefined);
-    if (!profile || !w) throw new AppError('NOT_FOUND', `No drift window for ${name} v${version}${q.start ? ` at ${q.start}` : ''}`);
+    if (!profile || !w)
+      throw new AppError('NOT_FOUND', `No drift window for ${name} v${version}${q.start ? ` at ${q.start}` : ''}`);
     const window = w.window as unknown as DriftWindow;
-    const find = <T extends { name: string }>(a: T[], b: T[]) => a.find((c) => c.name === q.column) ?? b.find((c) => c.name === q.column);
+    const find = <T extends { name: string }>(a: T[], b: T[]) =>
+      a.find((c) => c.name === q.column) ?? b.find((c) => c.name === q.column);
     const ref = find(profile.features, profile.outputs);
     const cur = find(window.features, window.outputs);
     if (!ref || !cur) throw new AppError('NOT_FOUND', `${name} v${version} does not monitor a column "${q.column}"`);
-    return { model: name, version, column: q.column, start: w.start.toISOString(), reference: columnOf(ref), current: { counts: cur.counts, missing: cur.missing } };
+    return {
+      model: name,
+      version,
+      column: q.column,
+      start: w.start.toISOString(),
+      reference: columnOf(ref),
+      current: { counts: cur.counts, missing: cur.missing },
+    };
   }
 
-  async createReport(actor: Principal, name: string, version: number, body: TCreateDriftReportRequest): Promise<TAdhocDriftReport> {
+  async createReport(
+    actor: Principal,
+    name: string,
+    version: number,
+    body: TCreateDriftReportRequest,
+  ): Promise<TAdhocDriftReport> {
     authorize(actor, 'drift.write');
     authorizeModel(actor, name);
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
     this.store.backendOf(body.datasetUri); // BAD_REQUEST now for a location we cannot read, not later in the job
     const r = await this.repo.createAdhoc({
-      versionId: v.id, model: name, number: version, datasetUri: body.datasetUri, status: 'queued',
-      createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name,
+      versionId: v.id,
+      model: name,
+      number: version,
+      datasetUri: body.datasetUri,
+      status: 'queued',
+      createdByKind: actor.kind,
+      createdById: actor.kind === 'system' ? null : actor.id,
+      createdByName: actor.name,
     });
     await this.jobs.enqueue('drift.report', { reportId: r.id }, { jobId: `drift-report-${r.id}` });
-    await this.events.record(actor, { type: 'drift.report_requested', objectId: v.id, data: { model: name, version, datasetUri: body.datasetUri } });
+    await this.events.record(actor, {
+      type: 'drift.report_requested',
+      objectId: v.id,
+      data: { model: name, version, datasetUri: body.datasetUri },
+    });
     return toAdhocDriftReport(r);
   }
 

@@ -15,7 +15,10 @@ describe('verifiedArtifact', () => {
   it('downloads once, then serves the cached copy', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cache-'));
     let downloads = 0;
-    const download = async () => { downloads++; return good; };
+    const download = async () => {
+      downloads++;
+      return good;
+    };
     assert.deepEqual(await verifiedArtifact(dir, uri, sha, download), good);
     assert.deepEqual(await verifiedArtifact(dir, uri, sha, download), good);
     assert.equal(downloads, 1);
@@ -27,14 +30,26 @@ describe('verifiedArtifact', () => {
     const cached = path.join(dir, readdirSync(dir)[0]!);
     writeFileSync(cached, 'a model someone swapped in');
     const warnings: string[] = [];
-    assert.deepEqual(await verifiedArtifact(dir, uri, sha, async () => good, (m) => warnings.push(m)), good);
+    assert.deepEqual(
+      await verifiedArtifact(
+        dir,
+        uri,
+        sha,
+        async () => good,
+        (m) => warnings.push(m),
+      ),
+      good,
+    );
     assert.deepEqual(readFileSync(cached), good);
     assert.deepEqual(warnings, ['cached artifact failed its checksum; downloading again']);
   });
 
   it('refuses downloaded bytes that do not match the checksum, and caches nothing', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cache-'));
-    await assert.rejects(verifiedArtifact(dir, uri, sha, async () => Buffer.from('other bytes')), (e) => e instanceof AppError && e.code === 'INTERNAL');
+    await assert.rejects(
+      verifiedArtifact(dir, uri, sha, async () => Buffer.from('other bytes')),
+      (e) => e instanceof AppError && e.code === 'INTERNAL',
+    );
     assert.deepEqual(readdirSync(dir), []);
   });
 });

@@ -35,7 +35,13 @@ export function assertChecksum(bytes: Buffer, sha256: string | null, uri: string
  * is downloaded again; downloaded bytes that fail it are refused (INTERNAL), never loaded. Without a checksum
  * (versions from before serving copies had one) the bytes are taken as they are.
  */
-export async function verifiedArtifact(cacheDir: string, uri: string, sha256: string | null, download: () => Promise<Buffer>, warn: (msg: string) => void = () => {}): Promise<Buffer> {
+export async function verifiedArtifact(
+  cacheDir: string,
+  uri: string,
+  sha256: string | null,
+  download: () => Promise<Buffer>,
+  warn: (msg: string) => void = () => {},
+): Promise<Buffer> {
   const dir = path.resolve(cacheDir);
   const file = path.join(dir, `${createHash('sha256').update(uri).digest('hex')}.onnx`);
   if (existsSync(file)) {

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { pickEvictions, type LoadedEntry } from './eviction.js';
 
 const MB = 1024 * 1024;
-const entry = (key: string, mb: number, lastUsed: number, deployed = false): LoadedEntry => ({ key, bytes: mb * MB, lastUsed, deployed });
+const entry = (key: string, mb: number, lastUsed: number, deployed = false): LoadedEntry => ({
+  key,
+  bytes: mb * MB,
+  lastUsed,
+  deployed,
+});
 
 describe('pickEvictions', () => {
   it('evicts nothing within the cap', () => {

@@ -18,15 +18,24 @@ import {
 /** Records keyed by feature name, built from input_data and each input's columns (digits has no `records`). */
 function recordsOf(samples: SampleFile): Record<string, unknown>[] {
   const n = Object.values(samples.input_data)[0]!.length;
-  return Array.from({ length: n }, (_, r) => Object.fromEntries(
-    samples.inputs.flatMap((input) => input.columns!.map((c, k) => [c, (samples.input_data[input.name]![r] as unknown[])[k]])),
-  ));
+  return Array.from({ length: n }, (_, r) =>
+    Object.fromEntries(
+      samples.inputs.flatMap((input) =>
+        input.columns!.map((c, k) => [c, (samples.input_data[input.name]![r] as unknown[])[k]]),
+      ),
+    ),
+  );
 }
 
-const argmaxLabels = (probs: number[][], classes: (number | string)[]) => probs.map((row) => classes[row.indexOf(Math.max(...row))]);
+const argmaxLabels = (probs: number[][], classes: (number | string)[]) =>
+  probs.map((row) => classes[row.indexOf(Math.max(...row))]);
 
 /** The checks every fixture with a samples file gets: signature as described, outputs as expected. */
-function describeFixture(label: string, load: () => { bytes: Buffer; samples: SampleFile }, skip: string | false = false) {
+function describeFixture(
+  label: string,
+  load: () => { bytes: Buffer; samples: SampleFile },
+  skip: string | false = false,
+) {
   describe(label, { skip }, () => {
     it('reads the signature the samples file describes', async () => {
       const { bytes, samples } = load();
@@ -38,8 +47,15 @@ function describeFixture(label: string, load: () => { bytes: Buffer; samples: Sa
         samples.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: specShape(i.shape), columns: i.columns })),
       );
       assert.equal(signature.inputs[0]!.shape[0], -1, 'the batch dim is dynamic');
-      if (samples.feature_names) assert.deepEqual(signature.inputs.flatMap((i) => i.columns ?? []), samples.feature_names);
-      assert.deepEqual(signature.outputs, samples.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: specShape(o.shape) })));
+      if (samples.feature_names)
+        assert.deepEqual(
+          signature.inputs.flatMap((i) => i.columns ?? []),
+          samples.feature_names,
+        );
+      assert.deepEqual(
+        signature.outputs,
+        samples.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: specShape(o.shape) })),
+      );
       assert.deepEqual(signature.classes, samples.classes);
       assert.deepEqual(signature.classNames, samples.class_names);
       if (samples.classes) {
@@ -64,7 +80,9 @@ function describeFixture(label: string, load: () => { bytes: Buffer; samples: Sa
         const outputs = await runInputs(session, signature, samples.input_data);
         for (const [name, expected] of Object.entries(samples.expected)) {
           // digits_mlp has no label output: its expected `label` is derived, argmax(probabilities) -> class.
-          const actual = samples.derived?.[name] ? argmaxLabels(outputs[signature.probabilityOutput!] as number[][], signature.classes!) : outputs[name]!;
+          const actual = samples.derived?.[name]
+            ? argmaxLabels(outputs[signature.probabilityOutput!] as number[][], signature.classes!)
+            : outputs[name]!;
           assertMatches(name, actual, expected, samples.tolerance[name]);
         }
         // Records by feature name give the same answers: the columns put each feature where the model wants it.
@@ -93,13 +111,19 @@ describe('inspectModel', () => {
     it('refuses corrupt bytes', async () => {
       const bytes = Buffer.from(iris());
       bytes.fill(0xff, 0, 24);
-      await assert.rejects(inspectModel(bytes), validationFailed(/not a valid ONNX model: it could not be decoded as ONNX protobuf data/));
+      await assert.rejects(
+        inspectModel(bytes),
+        validationFailed(/not a valid ONNX model: it could not be decoded as ONNX protobuf data/),
+      );
     });
 
     it('refuses a truncated model, saying it is truncated', async () => {
       const whole = iris();
       for (const fraction of [0.1, 0.5, 0.6, 0.9]) {
-        await assert.rejects(inspectModel(whole.subarray(0, Math.floor(whole.length * fraction))), validationFailed(/truncated/));
+        await assert.rejects(
+          inspectModel(whole.subarray(0, Math.floor(whole.length * fraction))),
+          validationFailed(/truncated/),
+        );
       }
     });
 
@@ -113,7 +137,10 @@ describe('inspectModel', () => {
       const cases: [Buffer, RegExp][] = [
         [Buffer.from(JSON.stringify({ name: 'iris', rows: [[1, 2]] })), /looks like JSON text/],
         [Buffer.from('sepal_length,sepal_width\n5.1,3.5\n'), /looks like a text file/],
-        [Buffer.concat([Buffer.from([0x80, 0x04, 0x95]), pseudoRandomBytes(200, 9)]), /looks like a Python pickle .*skl2onnx/],
+        [
+          Buffer.concat([Buffer.from([0x80, 0x04, 0x95]), pseudoRandomBytes(200, 9)]),
+          /looks like a Python pickle .*skl2onnx/,
+        ],
         [Buffer.concat([Buffer.from('PK\x03\x04'), pseudoRandomBytes(200, 9)]), /looks like a ZIP archive .*PyTorch/],
       ];
       for (const [bytes, message] of cases) await assert.rejects(inspectModel(bytes), validationFailed(message));
@@ -134,8 +161,11 @@ describe('inspectModel', () => {
       }
     });
 
-    it('refuses a well-formed ONNX file that onnxruntime cannot load, with onnxruntime\'s reason', async () => {
-      await assert.rejects(inspectModel(fixture('unknown_op').bytes), validationFailed(/^onnxruntime could not load the model: .*No Op registered for NoSuchOp/));
+    it("refuses a well-formed ONNX file that onnxruntime cannot load, with onnxruntime's reason", async () => {
+      await assert.rejects(
+        inspectModel(fixture('unknown_op').bytes),
+        validationFailed(/^onnxruntime could not load the model: .*No Op registered for NoSuchOp/),
+      );
     });
   });
 });

@@ -51,7 +51,9 @@ export async function prepareModel(bytes: Uint8Array): Promise<PreparedOnnxModel
   const inspected = await inspectModel(stripped.bytes);
   const warnings = [...stripped.warnings, ...inspected.warnings];
   if (stripped.changed) {
-    warnings.unshift(`ZipMap output${stripped.zipMaps.length > 1 ? 's' : ''} ${stripped.zipMaps.map((z) => `"${z.output}"`).join(', ')} now return${stripped.zipMaps.length > 1 ? '' : 's'} a float tensor [N, classes] (onnxruntime-node cannot return ZipMap's seq(map)).`);
+    warnings.unshift(
+      `ZipMap output${stripped.zipMaps.length > 1 ? 's' : ''} ${stripped.zipMaps.map((z) => `"${z.output}"`).join(', ')} now return${stripped.zipMaps.length > 1 ? '' : 's'} a float tensor [N, classes] (onnxruntime-node cannot return ZipMap's seq(map)).`,
+    );
   }
   return { ...inspected, warnings, servingBytes: stripped.changed ? stripped.bytes : undefined };
 }
@@ -61,8 +63,12 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
   const warnings = [...model.warnings];
 
   const inputs: TTensorSpec[] = model.inputs.map((i) => {
-    if (i.kind !== 'tensor') throw fail(`Input "${i.name}" is a ${i.type}; only tensor inputs can be fed to the model.`);
-    if (!i.dtype) throw fail(`Input "${i.name}" has element type ${elementTypeName(i.elemType ?? 0)}, which onnxruntime-node cannot feed.`);
+    if (i.kind !== 'tensor')
+      throw fail(`Input "${i.name}" is a ${i.type}; only tensor inputs can be fed to the model.`);
+    if (!i.dtype)
+      throw fail(
+        `Input "${i.name}" has element type ${elementTypeName(i.elemType ?? 0)}, which onnxruntime-node cannot feed.`,
+      );
     if (!i.shape) warnings.push(`Input "${i.name}" does not declare its shape.`);
     return { name: i.name, dtype: i.dtype, shape: i.shape ?? [] };
   });
@@ -71,7 +77,9 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
     // Every loading process warms a version with a row of zeros: absurd dims would make that row the attack.
     const w = width(spec);
     if (w !== undefined && w > MAX_VALUES_PER_ROW) {
-      throw fail(`Input "${spec.name}" declares ${w} values per row (shape ${JSON.stringify(spec.shape)}); at most ${MAX_VALUES_PER_ROW} can be served.`);
+      throw fail(
+        `Input "${spec.name}" declares ${w} values per row (shape ${JSON.stringify(spec.shape)}); at most ${MAX_VALUES_PER_ROW} can be served.`,
+      );
     }
   }
   assignColumns(inputs, model.featureNames, warnings);
@@ -80,17 +88,24 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
   for (const o of model.outputs) {
     if (o.kind !== 'tensor') {
       const isZipMap = model.zipMaps.some((z) => z.output === o.name);
-      warnings.push(isZipMap
-        ? `Output "${o.name}" is a ZipMap (${o.type}), which onnxruntime-node cannot return; it is left out. Serve the model prepared with stripZipMap to get the probabilities.`
-        : `Output "${o.name}" is a ${o.type}, not a tensor, which onnxruntime-node cannot return; it is left out.`);
+      warnings.push(
+        isZipMap
+          ? `Output "${o.name}" is a ZipMap (${o.type}), which onnxruntime-node cannot return; it is left out. Serve the model prepared with stripZipMap to get the probabilities.`
+          : `Output "${o.name}" is a ${o.type}, not a tensor, which onnxruntime-node cannot return; it is left out.`,
+      );
     } else if (!o.dtype) {
-      warnings.push(`Output "${o.name}" has element type ${elementTypeName(o.elemType ?? 0)}, which onnxruntime-node cannot return; it is left out.`);
+      warnings.push(
+        `Output "${o.name}" has element type ${elementTypeName(o.elemType ?? 0)}, which onnxruntime-node cannot return; it is left out.`,
+      );
     } else {
       if (!o.shape) warnings.push(`Output "${o.name}" does not declare its shape.`);
       outputs.push({ name: o.name, dtype: o.dtype, shape: o.shape ?? [] });
     }
   }
-  if (!outputs.length) throw fail(`None of the model's outputs (${model.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')}) is a tensor onnxruntime-node can return.`);
+  if (!outputs.length)
+    throw fail(
+      `None of the model's outputs (${model.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')}) is a tensor onnxruntime-node can return.`,
+    );
 
   // Labels in the graph (ZipMap, ML classifier) decide what the model outputs and in which column order, so they
   // win over the metadata, which is only a declaration.
@@ -98,7 +113,9 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
   const graphLabels = model.zipMaps.find((z) => z.classes.length)?.classes ?? model.classifierLabels?.classes;
   if (graphLabels?.length) {
     if (classes && !sameLabels(classes, graphLabels)) {
-      warnings.push(`metadata classes ${JSON.stringify(classes)} differ from the labels in the graph ${JSON.stringify(graphLabels)}; using the graph's (display names belong in class_names).`);
+      warnings.push(
+        `metadata classes ${JSON.stringify(classes)} differ from the labels in the graph ${JSON.stringify(graphLabels)}; using the graph's (display names belong in class_names).`,
+      );
     }
     classes = graphLabels;
   }
@@ -109,8 +126,16 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
   }
 
   const { labelOutput, probabilityOutput } = classifierOutputs(model, outputs, classes);
-  const task = labelOutput || probabilityOutput ? 'classification' : outputs.every((o) => FLOAT_TYPES.includes(o.dtype)) ? 'regression' : 'other';
-  if (task === 'classification' && !classes) warnings.push('The model looks like a classifier but names no classes (metadata "classes" or graph labels); give them at registration.');
+  const task =
+    labelOutput || probabilityOutput
+      ? 'classification'
+      : outputs.every((o) => FLOAT_TYPES.includes(o.dtype))
+        ? 'regression'
+        : 'other';
+  if (task === 'classification' && !classes)
+    warnings.push(
+      'The model looks like a classifier but names no classes (metadata "classes" or graph labels); give them at registration.',
+    );
 
   const signature: TSignature = { inputs, outputs, task };
   if (classes) signature.classes = classes;
@@ -120,7 +145,8 @@ export function signatureFromModel(model: OnnxModelInfo): { signature: TSignatur
   return { signature, warnings };
 }
 
-const sameLabels = (a: readonly (string | number)[], b: readonly (string | number)[]) => a.length === b.length && a.every((v, i) => String(v) === String(b[i]));
+const sameLabels = (a: readonly (string | number)[], b: readonly (string | number)[]) =>
+  a.length === b.length && a.every((v, i) => String(v) === String(b[i]));
 
 /** Values per row of an input (product of its non-batch dims); undefined when one is dynamic or the rank unknown. */
 function width(spec: TTensorSpec): number | undefined {
@@ -138,14 +164,17 @@ function assignColumns(inputs: TTensorSpec[], featureNames: OnnxModelInfo['featu
   const fits = (spec: TTensorSpec, names: string[]) => {
     const w = width(spec);
     if (w === undefined || w === names.length) return true;
-    warnings.push(`metadata feature_names lists ${names.length} names but input "${spec.name}" takes ${w} values per row; ignored for that input.`);
+    warnings.push(
+      `metadata feature_names lists ${names.length} names but input "${spec.name}" takes ${w} values per row; ignored for that input.`,
+    );
     return false;
   };
   if (!featureNames) {
     if (inputs.length > 1) for (const spec of inputs) if (width(spec) === 1) spec.columns = [spec.name];
   } else if (!Array.isArray(featureNames)) {
     for (const key of Object.keys(featureNames)) {
-      if (!inputs.some((i) => i.name === key)) warnings.push(`metadata feature_names names an input "${key}" the model does not have.`);
+      if (!inputs.some((i) => i.name === key))
+        warnings.push(`metadata feature_names names an input "${key}" the model does not have.`);
     }
     for (const spec of inputs) {
       const names = featureNames[spec.name];
@@ -157,7 +186,9 @@ function assignColumns(inputs: TTensorSpec[], featureNames: OnnxModelInfo['featu
     const widths = inputs.map(width);
     const total = widths.reduce<number>((a, w) => a + (w ?? Number.NaN), 0);
     if (total !== featureNames.length) {
-      warnings.push(`metadata feature_names lists ${featureNames.length} names, which cannot be split over inputs ${inputs.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')}; ignored. Use a JSON object of input name -> names.`);
+      warnings.push(
+        `metadata feature_names lists ${featureNames.length} names, which cannot be split over inputs ${inputs.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')}; ignored. Use a JSON object of input name -> names.`,
+      );
       return;
     }
     let offset = 0;
@@ -168,7 +199,8 @@ function assignColumns(inputs: TTensorSpec[], featureNames: OnnxModelInfo['featu
   }
   const all = inputs.flatMap((i) => i.columns ?? []);
   const dupes = [...new Set(all.filter((c, i) => all.indexOf(c) !== i))];
-  if (dupes.length) warnings.push(`Feature names ${JSON.stringify(dupes)} appear more than once, so records cannot tell them apart.`);
+  if (dupes.length)
+    warnings.push(`Feature names ${JSON.stringify(dupes)} appear more than once, so records cannot tell them apart.`);
 }
 
 /**
@@ -178,8 +210,15 @@ function assignColumns(inputs: TTensorSpec[], featureNames: OnnxModelInfo['featu
  */
 function classifierOutputs(model: OnnxModelInfo, outputs: TTensorSpec[], classes: OnnxModelInfo['classes']) {
   const nClasses = classes?.length;
-  const labels = outputs.filter((o) => LABEL_TYPES.includes(o.dtype) && (o.shape.length === 1 || (o.shape.length === 2 && o.shape[1] === 1)));
-  const probs = outputs.filter((o) => FLOAT_TYPES.includes(o.dtype) && o.shape.length === 2 && (nClasses ? o.shape[1] === nClasses || o.shape[1] === -1 : o.shape[1] !== 1));
+  const labels = outputs.filter(
+    (o) => LABEL_TYPES.includes(o.dtype) && (o.shape.length === 1 || (o.shape.length === 2 && o.shape[1] === 1)),
+  );
+  const probs = outputs.filter(
+    (o) =>
+      FLOAT_TYPES.includes(o.dtype) &&
+      o.shape.length === 2 &&
+      (nClasses ? o.shape[1] === nClasses || o.shape[1] === -1 : o.shape[1] !== 1),
+  );
   let stripped: string[] = [];
   try {
     stripped = (JSON.parse(model.metadata[ZIPMAP_METADATA_KEY] ?? '[]') as { output: string }[]).map((z) => z.output);
@@ -210,17 +249,22 @@ function crossCheck(signature: TSignature, session: Session, warnings: string[])
       }
       if (!m.isTensor) continue;
       if (m.type !== spec.dtype && (TENSOR_DTYPES as readonly string[]).includes(m.type)) {
-        warnings.push(`${kind} "${spec.name}" is ${spec.dtype} in the file but ${m.type} in onnxruntime; using ${m.type}.`);
+        warnings.push(
+          `${kind} "${spec.name}" is ${spec.dtype} in the file but ${m.type} in onnxruntime; using ${m.type}.`,
+        );
         spec.dtype = m.type as TensorDtype;
       }
       const shape = m.shape.map(dimOf);
       if (m.shape.length && JSON.stringify(shape) !== JSON.stringify(spec.shape)) {
-        warnings.push(`${kind} "${spec.name}" has shape ${JSON.stringify(spec.shape)} in the file but ${JSON.stringify(shape)} in onnxruntime.`);
+        warnings.push(
+          `${kind} "${spec.name}" has shape ${JSON.stringify(spec.shape)} in the file but ${JSON.stringify(shape)} in onnxruntime.`,
+        );
       }
     }
     const declared = new Set(specs.map((s) => s.name));
     const extra = meta.filter((m) => !declared.has(m.name) && (kind === 'input' || m.isTensor)).map((m) => m.name);
-    if (extra.length) warnings.push(`onnxruntime lists ${kind}s ${JSON.stringify(extra)} that the signature does not have.`);
+    if (extra.length)
+      warnings.push(`onnxruntime lists ${kind}s ${JSON.stringify(extra)} that the signature does not have.`);
   };
   check('input', signature.inputs, session.inputMetadata);
   check('output', signature.outputs, session.outputMetadata);
@@ -228,7 +272,9 @@ function crossCheck(signature: TSignature, session: Session, warnings: string[])
   const nonTensor = new Set(session.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name));
   const kept = signature.outputs.filter((o) => !nonTensor.has(o.name));
   if (kept.length !== signature.outputs.length) {
-    warnings.push(`onnxruntime cannot return outputs ${JSON.stringify(signature.outputs.filter((o) => nonTensor.has(o.name)).map((o) => o.name))}; left out.`);
+    warnings.push(
+      `onnxruntime cannot return outputs ${JSON.stringify(signature.outputs.filter((o) => nonTensor.has(o.name)).map((o) => o.name))}; left out.`,
+    );
     if (!kept.length) throw fail('None of the model outputs is a tensor onnxruntime-node can return.');
     signature.outputs = kept;
     if (signature.labelOutput && nonTensor.has(signature.labelOutput)) delete signature.labelOutput;

@@ -20,7 +20,11 @@ function fakeRun() {
     const w = x.dims[1]!;
     const sums = Array.from({ length: n }, (_, r) => data.slice(r * w, (r + 1) * w).reduce((a, b) => a + b, 0));
     return {
-      y: new Tensor('float32', data.map((v) => v * 2), [n, w]),
+      y: new Tensor(
+        'float32',
+        data.map((v) => v * 2),
+        [n, w],
+      ),
       label: new Tensor('int64', BigInt64Array.from(sums.map((s) => BigInt(Math.round(s)))), [n]),
     };
   };
@@ -32,7 +36,16 @@ describe(MicroBatcher.name, () => {
     const f = fakeRun();
     const sut = new MicroBatcher(f.run);
     const cfg = { maxBatchRows: 64, maxWaitUs: 2000 };
-    const results = await Promise.all([[[1, 2]], [[3, 4], [5, 6]], [[7, 8]]].map((rows) => sut.submit(sv, feedsOf(rows), cfg)));
+    const results = await Promise.all(
+      [
+        [[1, 2]],
+        [
+          [3, 4],
+          [5, 6],
+        ],
+        [[7, 8]],
+      ].map((rows) => sut.submit(sv, feedsOf(rows), cfg)),
+    );
     assert.deepEqual(f.runs, [4]);
     assert.deepEqual(Array.from(results[1]!.y!.data as Float32Array), [6, 8, 10, 12]);
     assert.deepEqual(results[1]!.y!.dims, [2, 2]);
@@ -47,7 +60,15 @@ describe(MicroBatcher.name, () => {
     const started = Date.now();
     await Promise.all([sut.submit(sv, feedsOf([[1, 1]]), cfg), sut.submit(sv, feedsOf([[2, 2]]), cfg)]);
     assert.ok(Date.now() - started < 50, 'a full batch does not wait for the timer');
-    await sut.submit(sv, feedsOf([[1, 1], [2, 2], [3, 3]]), cfg);
+    await sut.submit(
+      sv,
+      feedsOf([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ]),
+      cfg,
+    );
     assert.deepEqual(f.runs, [2, 3]);
   });
 
@@ -66,7 +87,10 @@ describe(MicroBatcher.name, () => {
       return { y: feeds.x!, label: new Tensor('int64', new BigInt64Array(feeds.x!.dims[0]!), [feeds.x!.dims[0]!]) };
     });
     const cfg = { maxBatchRows: 64, maxWaitUs: 500 };
-    const [good, bad] = await Promise.allSettled([sut.submit(sv, feedsOf([[1, 2]]), cfg), sut.submit(sv, feedsOf([[-1, 2]]), cfg)]);
+    const [good, bad] = await Promise.allSettled([
+      sut.submit(sv, feedsOf([[1, 2]]), cfg),
+      sut.submit(sv, feedsOf([[-1, 2]]), cfg),
+    ]);
     assert.equal(good.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
   });

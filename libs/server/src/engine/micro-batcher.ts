@@ -14,7 +14,11 @@ interface Pending {
   resolve: (o: Outputs) => void;
   reject: (e: unknown) => void;
 }
-interface Queue { items: Pending[]; rows: number; cancel: (() => void) | null }
+interface Queue {
+  items: Pending[];
+  rows: number;
+  cancel: (() => void) | null;
+}
 
 /** Any of the typed arrays a tensor holds, as far as concatenating them goes (each tensor has its batch's type). */
 interface TypedArray extends ArrayLike<unknown> {
@@ -27,13 +31,20 @@ function batchRows(feeds: Feeds): number {
 
 /** Input names, types and non-batch dims: requests merge only with requests of the same shape. */
 function shapeKey(feeds: Feeds): string {
-  return Object.entries(feeds).map(([n, t]) => `${n}:${t.type}:${t.dims.slice(1).join('x')}`).join('|');
+  return Object.entries(feeds)
+    .map(([n, t]) => `${n}:${t.type}:${t.dims.slice(1).join('x')}`)
+    .join('|');
 }
 
 function concat(tensors: Tensor[], rows: number): Tensor {
   const first = tensors[0]!;
   const dims = [rows, ...first.dims.slice(1)];
-  if (first.type === 'string') return new Tensor('string', tensors.flatMap((t) => t.data as string[]), dims);
+  if (first.type === 'string')
+    return new Tensor(
+      'string',
+      tensors.flatMap((t) => t.data as string[]),
+      dims,
+    );
   const total = tensors.reduce((a, t) => a + t.size, 0);
   const Ctor = (first.data as TypedArray).constructor as new (n: number) => TypedArray;
   const out = new Ctor(total);
@@ -107,7 +118,15 @@ export class MicroBatcher {
     }
     const total = q.rows;
     const names = Object.keys(items[0]!.feeds);
-    const merged = Object.fromEntries(names.map((n) => [n, concat(items.map((i) => i.feeds[n]!), total)]));
+    const merged = Object.fromEntries(
+      names.map((n) => [
+        n,
+        concat(
+          items.map((i) => i.feeds[n]!),
+          total,
+        ),
+      ]),
+    );
     const deadline = items.reduce((d, i) => Math.max(d, i.deadline), -Infinity);
     this.run(sv, merged, sv.outputNames, deadline).then(
       (out) => {

@@ -22,7 +22,10 @@ export class RunGate {
   private queue: (Waiter | undefined)[] = [];
   private head = 0;
 
-  constructor(private readonly max: number, private readonly onDrop: () => void = () => {}) {}
+  constructor(
+    private readonly max: number,
+    private readonly onDrop: () => void = () => {},
+  ) {}
 
   /** Takes a slot if one is free; the caller then starts its run and calls release() once it settles. */
   tryTake(): boolean {

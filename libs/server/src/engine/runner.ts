@@ -12,7 +12,9 @@ import type { ServedVersion } from './version-pool.js';
  * on the serving path go through a Runner, which adds the per-process cap and micro-batching.
  */
 export function runVersion(
-  sv: ServedVersion, feeds: Feeds, outputs: readonly string[] = sv.outputNames,
+  sv: ServedVersion,
+  feeds: Feeds,
+  outputs: readonly string[] = sv.outputNames,
 ): Promise<Outputs> {
   return sv.session.run(feeds, outputs);
 }
@@ -83,7 +85,9 @@ const OWN_ROWS: ServingLimits = { maxRows: Number.MAX_SAFE_INTEGER };
  * naming the row and feature when a row does not fit; VALIDATION_FAILED when the model fails on them.
  */
 export async function runSamples(
-  session: Session, signature: TSignature, rows: readonly SampleRow[],
+  session: Session,
+  signature: TSignature,
+  rows: readonly SampleRow[],
 ): Promise<SampleOutputs> {
   if (!rows.length) return {};
   return runFeeds(session, signature, feedsFromRows(signature, rows, OWN_ROWS));
@@ -91,7 +95,9 @@ export async function runSamples(
 
 /** Like runSamples, with each input given as a (nested) array of rows, e.g. samples.json `input_data`. */
 export async function runInputs(
-  session: Session, signature: TSignature, inputs: Record<string, readonly unknown[]>,
+  session: Session,
+  signature: TSignature,
+  inputs: Record<string, readonly unknown[]>,
 ): Promise<SampleOutputs> {
   return runFeeds(session, signature, feedsFromNamedArrays(signature, inputs, OWN_ROWS));
 }

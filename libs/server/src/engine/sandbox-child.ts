@@ -22,7 +22,10 @@ async function handle(dir: string, req: SandboxRequest): Promise<SandboxResult> 
   if (req.task === 'run') {
     const session = await createSession(bytes);
     try {
-      return { ok: true, outputs: await runSamples(session, req.signature as unknown as TSignature, req.rows as SampleRow[]) };
+      return {
+        ok: true,
+        outputs: await runSamples(session, req.signature as unknown as TSignature, req.rows as SampleRow[]),
+      };
     } finally {
       await session.release();
     }
@@ -37,13 +40,28 @@ async function handle(dir: string, req: SandboxRequest): Promise<SandboxResult> 
   try {
     const rows = req.rows?.length ? req.rows : null;
     if (!rows) {
-      const feeds = (() => { try { return warmFeeds(signature, null); } catch { return null; } })();
-      if (feeds) await session.run(feeds, signature.outputs.map((o) => o.name)).catch(() => undefined);
+      const feeds = (() => {
+        try {
+          return warmFeeds(signature, null);
+        } catch {
+          return null;
+        }
+      })();
+      if (feeds)
+        await session
+          .run(
+            feeds,
+            signature.outputs.map((o) => o.name),
+          )
+          .catch(() => undefined);
     }
     const sampleOutput = rows ? await runSamples(session, signature, rows as SampleRow[]) : undefined;
     return {
-      ok: true, signature: signature as unknown as Record<string, unknown>, warnings: prepared.warnings,
-      servingFile: prepared.servingBytes ? 'serving.onnx' : undefined, sampleOutput,
+      ok: true,
+      signature: signature as unknown as Record<string, unknown>,
+      warnings: prepared.warnings,
+      servingFile: prepared.servingBytes ? 'serving.onnx' : undefined,
+      sampleOutput,
     };
   } finally {
     await session.release();
@@ -55,9 +73,14 @@ let result: SandboxResult;
 try {
   result = await handle(dir, JSON.parse(readFileSync(path.join(dir, 'request.json'), 'utf8')) as SandboxRequest);
 } catch (e) {
-  result = e instanceof AppError
-    ? { ok: false, code: e.code, message: e.message }
-    : { ok: false, code: 'VALIDATION_FAILED', message: `The model could not be loaded or run: ${(e as Error)?.message ?? String(e)}` };
+  result =
+    e instanceof AppError
+      ? { ok: false, code: e.code, message: e.message }
+      : {
+          ok: false,
+          code: 'VALIDATION_FAILED',
+          message: `The model could not be loaded or run: ${(e as Error)?.message ?? String(e)}`,
+        };
 }
 writeFileSync(path.join(dir, 'result.json'), JSON.stringify(result));
 // onnxruntime's threads would keep the process alive a moment longer; the answer is written.

@@ -22,7 +22,14 @@ export type SandboxRequest =
   | { task: 'run'; signature: Record<string, unknown>; rows: unknown[] };
 
 export type SandboxResult =
-  | { ok: true; signature?: Record<string, unknown>; warnings?: string[]; servingFile?: string; sampleOutput?: unknown; outputs?: unknown }
+  | {
+      ok: true;
+      signature?: Record<string, unknown>;
+      warnings?: string[];
+      servingFile?: string;
+      sampleOutput?: unknown;
+      outputs?: unknown;
+    }
   | { ok: false; code: string; message: string };
 
 const CHILD = fileURLToPath(new URL('./sandbox-child.js', import.meta.url));
@@ -32,8 +39,10 @@ const WATCH_MS = 50;
 const STDERR_KEEP = 16 * 1024;
 
 const fail = (message: string) => new AppError('VALIDATION_FAILED', message);
-const memoryReason = (l: SandboxLimits) => `Validation used more than ${l.memoryMb} MB of memory: the model (or its sample rows) needs more memory than a model may use here.`;
-const OUT_OF_MEMORY = /heap out of memory|allocation failed|bad_alloc|failed to allocate|out of memory|cannot allocate/i;
+const memoryReason = (l: SandboxLimits) =>
+  `Validation used more than ${l.memoryMb} MB of memory: the model (or its sample rows) needs more memory than a model may use here.`;
+const OUT_OF_MEMORY =
+  /heap out of memory|allocation failed|bad_alloc|failed to allocate|out of memory|cannot allocate/i;
 
 /** Resident set size of a process in kB, from /proc (Linux); undefined where there is no /proc. */
 async function rssKb(pid: number): Promise<number | undefined> {
@@ -52,7 +61,11 @@ async function rssKb(pid: number): Promise<number | undefined> {
  * the model does, this returns the child's answer or throws VALIDATION_FAILED with a reason a user understands:
  * too much memory, too long, or onnxruntime crashed (and the signal). The calling process lives on.
  */
-export async function runInSandbox(bytes: Buffer, req: SandboxRequest, limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS): Promise<{ result: SandboxResult & { ok: true }; servingBytes?: Buffer }> {
+export async function runInSandbox(
+  bytes: Buffer,
+  req: SandboxRequest,
+  limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
+): Promise<{ result: SandboxResult & { ok: true }; servingBytes?: Buffer }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'modelyard-validate-'));
   try {
     await mkdir(path.join(dir, 'model'));
@@ -65,24 +78,41 @@ export async function runInSandbox(bytes: Buffer, req: SandboxRequest, limits: S
     // Nothing of the parent's environment (secrets, database URL) reaches the child; both paths are absolute.
     const child = spawn(cmd, args, { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => { if (stderr.length < STDERR_KEEP) stderr += c.toString('utf8'); });
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < STDERR_KEEP) stderr += c.toString('utf8');
+    });
     let killedFor: string | undefined;
     const kill = (why: string) => {
       if (killedFor || child.exitCode !== null) return;
       killedFor = why;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => kill(`Validation took longer than ${limits.timeoutSeconds} s: the model (or its sample rows) runs too long (a loop that never ends?).`), limits.timeoutSeconds * 1000);
+    const timer = setTimeout(
+      () =>
+        kill(
+          `Validation took longer than ${limits.timeoutSeconds} s: the model (or its sample rows) runs too long (a loop that never ends?).`,
+        ),
+      limits.timeoutSeconds * 1000,
+    );
     let watching = false;
     const watchdog = setInterval(() => {
       if (watching || child.pid === undefined) return;
       watching = true;
-      void rssKb(child.pid).then((kb) => { if (kb !== undefined && kb > limits.memoryMb * 1024) kill(memoryReason(limits)); }).finally(() => { watching = false; });
+      void rssKb(child.pid)
+        .then((kb) => {
+          if (kb !== undefined && kb > limits.memoryMb * 1024) kill(memoryReason(limits));
+        })
+        .finally(() => {
+          watching = false;
+        });
     }, WATCH_MS);
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code, signal }));
-    }).finally(() => { clearTimeout(timer); clearInterval(watchdog); });
+    }).finally(() => {
+      clearTimeout(timer);
+      clearInterval(watchdog);
+    });
 
     if (killedFor) throw fail(killedFor);
     const resultFile = path.join(dir, 'result.json');

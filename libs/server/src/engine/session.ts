@@ -43,7 +43,10 @@ export function isolatedSessionOptions(options: SessionOptions = {}): SessionOpt
  */
 export function servingSessionOptions(threads = 1): SessionOptions {
   return {
-    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }
@@ -60,7 +63,6 @@ export async function createSession(bytes: Uint8Array, options: SessionOptions =
     throw new AppError('VALIDATION_FAILED', `onnxruntime could not load the model: ${reason}`);
   }
 }
-
 
 /**
  * Opens a version that passed validation for serving: servingSessionOptions with `threads`, external data pinned

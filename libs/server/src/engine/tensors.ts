@@ -22,7 +22,14 @@ type FloatArray = Float32Array | Float64Array;
 type IntArray = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
 
 const FLOAT_CTORS = { float32: Float32Array, float64: Float64Array } as const;
-const INT_CTORS = { int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
+const INT_CTORS = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+} as const;
 
 /** Values per row of one input, from its fixed dims; undefined when a non-batch dim is dynamic. */
 export function rowWidth(spec: TTensorSpec): number | undefined {
@@ -38,37 +45,83 @@ export function bufferFor(spec: TTensorSpec, n: number) {
   const t = spec.dtype;
   if (t in FLOAT_CTORS) {
     const data: FloatArray = new FLOAT_CTORS[t as keyof typeof FLOAT_CTORS](n);
-    return { data, set: (i: number, v: unknown) => { if (typeof v !== 'number' || !Number.isFinite(v)) return false; data[i] = v; return true; } };
+    return {
+      data,
+      set: (i: number, v: unknown) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+        data[i] = v;
+        return true;
+      },
+    };
   }
   if (t in INT_CTORS) {
     const data: IntArray = new INT_CTORS[t as keyof typeof INT_CTORS](n);
-    return { data, set: (i: number, v: unknown) => { if (typeof v !== 'number' || !Number.isInteger(v)) return false; data[i] = v; return data[i] === v; } };
+    return {
+      data,
+      set: (i: number, v: unknown) => {
+        if (typeof v !== 'number' || !Number.isInteger(v)) return false;
+        data[i] = v;
+        return data[i] === v;
+      },
+    };
   }
   if (t === 'int64' || t === 'uint64') {
     const data = t === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n);
-    return { data, set: (i: number, v: unknown) => {
-      if (typeof v === 'number' && Number.isSafeInteger(v)) { data[i] = BigInt(v); return t === 'int64' || v >= 0; }
-      if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) { try { data[i] = BigInt(v); return data[i] === BigInt(v); } catch { return false; } }
-      return false;
-    } };
+    return {
+      data,
+      set: (i: number, v: unknown) => {
+        if (typeof v === 'number' && Number.isSafeInteger(v)) {
+          data[i] = BigInt(v);
+          return t === 'int64' || v >= 0;
+        }
+        if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) {
+          try {
+            data[i] = BigInt(v);
+            return data[i] === BigInt(v);
+          } catch {
+            return false;
+          }
+        }
+        return false;
+      },
+    };
   }
   if (t === 'bool') {
     const data = new Uint8Array(n);
-    return { data, set: (i: number, v: unknown) => { if (typeof v !== 'boolean' && v !== 0 && v !== 1) return false; data[i] = v ? 1 : 0; return true; } };
+    return {
+      data,
+      set: (i: number, v: unknown) => {
+        if (typeof v !== 'boolean' && v !== 0 && v !== 1) return false;
+        data[i] = v ? 1 : 0;
+        return true;
+      },
+    };
   }
   if (t === 'string') {
     const data: string[] = new Array(n);
-    return { data, set: (i: number, v: unknown) => { if (typeof v !== 'string') return false; data[i] = v; return true; } };
+    return {
+      data,
+      set: (i: number, v: unknown) => {
+        if (typeof v !== 'string') return false;
+        data[i] = v;
+        return true;
+      },
+    };
   }
   throw new InputError(`Input "${spec.name}" has type ${t}, which cannot be sent as JSON`);
 }
 
 export function expected(spec: TTensorSpec): string {
   switch (spec.dtype) {
-    case 'float32': case 'float64': return 'a finite number';
-    case 'bool': return 'true or false';
-    case 'string': return 'a string';
-    default: return `an integer that fits ${spec.dtype}`;
+    case 'float32':
+    case 'float64':
+      return 'a finite number';
+    case 'bool':
+      return 'true or false';
+    case 'string':
+      return 'a string';
+    default:
+      return `an integer that fits ${spec.dtype}`;
   }
 }
 
@@ -86,18 +139,24 @@ export function feedsFromRecords(sig: TSignature, rows: unknown[], limits: Servi
   const feeds: Feeds = {};
   for (const spec of sig.inputs) {
     const cols = spec.columns;
-    if (!cols?.length) throw new InputError(`Input "${spec.name}" has no feature names; send rows as arrays (or register the version with feature_names)`);
+    if (!cols?.length)
+      throw new InputError(
+        `Input "${spec.name}" has no feature names; send rows as arrays (or register the version with feature_names)`,
+      );
     const width = rowWidth(spec);
-    if (width !== undefined && width !== cols.length) throw new InputError(`Input "${spec.name}" takes ${width} values per row but has ${cols.length} feature names`);
+    if (width !== undefined && width !== cols.length)
+      throw new InputError(`Input "${spec.name}" takes ${width} values per row but has ${cols.length} feature names`);
     const buf = bufferFor(spec, rows.length * cols.length);
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new InputError(`Row ${r}: expected an object of features`);
+      if (row === null || typeof row !== 'object' || Array.isArray(row))
+        throw new InputError(`Row ${r}: expected an object of features`);
       const rec = row as Record<string, unknown>;
       for (let c = 0; c < cols.length; c++) {
         const v = rec[cols[c]!];
         if (v === undefined) throw new InputError(`Row ${r}: feature "${cols[c]}" is missing`);
-        if (!buf.set(r * cols.length + c, v)) throw new InputError(`Row ${r}: feature "${cols[c]}" must be ${expected(spec)}, got ${preview(v)}`);
+        if (!buf.set(r * cols.length + c, v))
+          throw new InputError(`Row ${r}: feature "${cols[c]}" must be ${expected(spec)}, got ${preview(v)}`);
       }
     }
     feeds[spec.name] = makeTensor(spec, buf.data, [rows.length, ...shapeAfterBatch(spec, cols.length)]);
@@ -117,12 +176,20 @@ export function feedsFromRowArrays(sig: TSignature, rows: unknown[], limits: Ser
   }
   const flatRows = rows.map((row, r) => {
     if (!Array.isArray(row)) {
-      if (sig.inputs.length === 1 && widths[0] === 1 && (typeof row === 'number' || typeof row === 'string' || typeof row === 'boolean')) return [row];
+      if (
+        sig.inputs.length === 1 &&
+        widths[0] === 1 &&
+        (typeof row === 'number' || typeof row === 'string' || typeof row === 'boolean')
+      )
+        return [row];
       throw new InputError(`Row ${r}: expected an array of values`);
     }
     return flattenChecked(row, r);
   });
-  const total = sig.inputs.length === 1 && widths[0] === undefined ? (flatRows[0]?.length ?? 0) : widths.reduce<number>((a, b) => a + (b ?? 0), 0);
+  const total =
+    sig.inputs.length === 1 && widths[0] === undefined
+      ? (flatRows[0]?.length ?? 0)
+      : widths.reduce<number>((a, b) => a + (b ?? 0), 0);
   const feeds: Feeds = {};
   let offset = 0;
   sig.inputs.forEach((spec, i) => {
@@ -151,16 +218,23 @@ export function feedsFromNamedArrays(sig: TSignature, named: Record<string, unkn
   let rowsSeen: number | undefined;
   for (const spec of sig.inputs) {
     const v = named[spec.name];
-    if (v === undefined) throw new InputError(`Input "${spec.name}" is missing (the model takes ${sig.inputs.map((s) => s.name).join(', ')})`);
+    if (v === undefined)
+      throw new InputError(
+        `Input "${spec.name}" is missing (the model takes ${sig.inputs.map((s) => s.name).join(', ')})`,
+      );
     if (!Array.isArray(v)) throw new InputError(`Input "${spec.name}" must be an array with one element per row`);
     checkRows(v.length, limits);
-    if (rowsSeen !== undefined && rowsSeen !== v.length && sig.inputs.length > 1) throw new InputError(`Inputs have different row counts (${rowsSeen} and ${v.length})`);
+    if (rowsSeen !== undefined && rowsSeen !== v.length && sig.inputs.length > 1)
+      throw new InputError(`Inputs have different row counts (${rowsSeen} and ${v.length})`);
     rowsSeen = v.length;
     const one = feedsFromRowArrays({ ...sig, inputs: [spec] }, v, limits);
     feeds[spec.name] = one[spec.name]!;
   }
   const unknown = Object.keys(named).filter((k) => !sig.inputs.some((s) => s.name === k));
-  if (unknown.length) throw new InputError(`Unknown input(s) ${unknown.join(', ')} (the model takes ${sig.inputs.map((s) => s.name).join(', ')})`);
+  if (unknown.length)
+    throw new InputError(
+      `Unknown input(s) ${unknown.join(', ')} (the model takes ${sig.inputs.map((s) => s.name).join(', ')})`,
+    );
   return feeds;
 }
 
@@ -191,7 +265,16 @@ function flattenChecked(v: unknown[], r: number, depth = 0): unknown[] {
 }
 
 export function preview(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : String(v);
+  const s =
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : v === null
+        ? 'null'
+        : Array.isArray(v)
+          ? 'an array'
+          : typeof v === 'object'
+            ? 'an object'
+            : String(v);
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
@@ -199,7 +282,9 @@ export function preview(v: unknown): string {
 export function flatValues(t: Tensor): unknown[] {
   const d = t.data as ArrayLike<unknown>;
   if (t.type === 'int64' || t.type === 'uint64') {
-    return Array.from(d as ArrayLike<bigint>, (v) => (v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString()));
+    return Array.from(d as ArrayLike<bigint>, (v) =>
+      v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString(),
+    );
   }
   if (t.type === 'bool') return Array.from(d, (v) => v === 1 || v === true);
   return Array.from(d);

@@ -146,9 +146,16 @@ export class VersionPool {
     const session = await openServedSession(bytes, this.opts.intraOpThreads);
     const outputNames = src.signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
     const served: ServedVersion = {
-      model, version: n, versionId: src.versionId, signature: src.signature, session, outputNames,
-      labelOutput: src.signature.labelOutput ?? null, probabilityOutput: src.signature.probabilityOutput ?? null,
-      loadedAt: Date.now(), loadMs: 0,
+      model,
+      version: n,
+      versionId: src.versionId,
+      signature: src.signature,
+      session,
+      outputNames,
+      labelOutput: src.signature.labelOutput ?? null,
+      probabilityOutput: src.signature.probabilityOutput ?? null,
+      loadedAt: Date.now(),
+      loadMs: 0,
     };
     await this.warm(served, src.samples);
     served.loadMs = Date.now() - started;
@@ -221,7 +228,10 @@ export class VersionPool {
     this.versions.delete(k);
     this.sizes.delete(k);
     // Requests that resolved this version a moment ago may still be running on it.
-    const r = setTimeout(() => { this.timers.delete(r); void v.session.release().catch(() => {}); }, RELEASE_GRACE_MS);
+    const r = setTimeout(() => {
+      this.timers.delete(r);
+      void v.session.release().catch(() => {});
+    }, RELEASE_GRACE_MS);
     r.unref();
     this.timers.add(r);
   }

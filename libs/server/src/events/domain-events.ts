@@ -8,8 +8,11 @@ import { asJson } from '../db/json.js';
 
 /** Who made a change, as the audit log shows it. */
 export const actorOf = (p: Principal | null) => ({
-  kind: p?.kind ?? 'anonymous', id: p && p.kind !== 'system' ? p.id : null, name: p?.name ?? null,
-  apiKeyId: p?.apiKeyId ?? null, ip: p?.ip ?? null,
+  kind: p?.kind ?? 'anonymous',
+  id: p && p.kind !== 'system' ? p.id : null,
+  name: p?.name ?? null,
+  apiKeyId: p?.apiKeyId ?? null,
+  ip: p?.ip ?? null,
 });
 
 /**
@@ -37,7 +40,11 @@ export class DomainEvents {
   }
 
   /** One change and the event(s) it makes, all or nothing: the common case of `transaction` and `record`. */
-  change<T>(actor: Principal | null, fn: () => Promise<T>, events: (result: T) => DomainEventInput | DomainEventInput[]): Promise<T> {
+  change<T>(
+    actor: Principal | null,
+    fn: () => Promise<T>,
+    events: (result: T) => DomainEventInput | DomainEventInput[],
+  ): Promise<T> {
     return this.transaction(async () => {
       const result = await fn();
       for (const e of [events(result)].flat()) await this.record(actor, e);
@@ -48,8 +55,11 @@ export class DomainEvents {
   async record(actor: Principal | null, event: DomainEventInput): Promise<void> {
     const data = asJson(DOMAIN_EVENTS[event.type].data.parse(event.data));
     const { seq } = await this.outbox.insert({
-      type: event.type, actor: actorOf(actor), objectType: DOMAIN_EVENTS[event.type].objectType,
-      objectId: event.objectId ?? null, data,
+      type: event.type,
+      actor: actorOf(actor),
+      objectType: DOMAIN_EVENTS[event.type].objectType,
+      objectId: event.objectId ?? null,
+      data,
     });
     if (!this.outbox.inTransaction) return this.dispatcher.dispatch([seq]);
     // Inside a transaction someone else opened (not through transaction()), the backlog pass delivers it.

@@ -73,8 +73,13 @@ export class EventDispatcher {
     try {
       if (!isDomainEventType(row.type)) throw new Error(`unknown event type ${row.type}`);
       const event: DeliveredEvent = {
-        id: row.id, type: row.type, actor: row.actor as DeliveredEvent['actor'], objectType: row.objectType,
-        objectId: row.objectId, data: row.data as Record<string, unknown>, createdAt: row.createdAt,
+        id: row.id,
+        type: row.type,
+        actor: row.actor as DeliveredEvent['actor'],
+        objectType: row.objectType,
+        objectId: row.objectId,
+        data: row.data as Record<string, unknown>,
+        createdAt: row.createdAt,
       };
       for (const consumer of this.consumers) await consumer.consume(event);
       const job = followUpJob(event.type, event.objectId, event.data as DomainEventData<DomainEventType>);
@@ -86,15 +91,22 @@ export class EventDispatcher {
     } catch (err) {
       this.counts.failed++;
       const retryAt = new Date(Date.now() + retryDelayMs(row.attempts));
-      this.log.warn({ err, event: row.id, type: row.type, retryAt }, 'an event consumer failed; the event will be delivered again');
+      this.log.warn(
+        { err, event: row.id, type: row.type, retryAt },
+        'an event consumer failed; the event will be delivered again',
+      );
       await this.outbox.release(row.seq, (err as Error).message ?? String(err), retryAt).catch(() => undefined);
     }
   }
 
   private async servingChanged(model: string) {
-    await Promise.all(this.servingListeners.map((l) => l(model).catch((err: unknown) => {
-      this.log.error({ err, model }, 'a serving listener failed');
-    })));
+    await Promise.all(
+      this.servingListeners.map((l) =>
+        l(model).catch((err: unknown) => {
+          this.log.error({ err, model }, 'a serving listener failed');
+        }),
+      ),
+    );
     await this.redis.publish(REGISTRY_CHANGED, JSON.stringify({ model, at: Date.now() }));
   }
 }

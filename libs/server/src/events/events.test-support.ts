@@ -7,8 +7,14 @@ export function recordedEvents(): DomainEvents & { recorded: DomainEventInput[] 
   const fake = {
     recorded,
     transaction: <T>(fn: () => Promise<T>) => fn(),
-    record: async (_actor: unknown, e: DomainEventInput) => { recorded.push(e); },
-    change: async <T>(_actor: unknown, fn: () => Promise<T>, events: (r: T) => DomainEventInput | DomainEventInput[]) => {
+    record: async (_actor: unknown, e: DomainEventInput) => {
+      recorded.push(e);
+    },
+    change: async <T>(
+      _actor: unknown,
+      fn: () => Promise<T>,
+      events: (r: T) => DomainEventInput | DomainEventInput[],
+    ) => {
       const r = await fn();
       recorded.push(...[events(r)].flat());
       return r;

@@ -10,12 +10,17 @@ export interface FollowUp<N extends JobName = JobName> {
 
 type Rules = { [T in DomainEventType]?: (objectId: string, data: DomainEventData<T>) => FollowUp | null };
 
-const job = <N extends JobName>(name: N, payload: JobPayload<N>, opts: FollowUp['opts']): FollowUp => ({ name, payload, opts });
+const job = <N extends JobName>(name: N, payload: JobPayload<N>, opts: FollowUp['opts']): FollowUp => ({
+  name,
+  payload,
+  opts,
+});
 
 /** The work an event starts. The one place that says which change queues which job. */
 export const FOLLOW_UP_JOBS: Rules = {
   'version.created': (id) => job('registry.validate', { versionId: id }, { jobId: `validate-${id}`, attempts: 3 }),
-  'version.ready': (id, d) => (d.hasReference ? job('drift.profile', { versionId: id }, { jobId: `drift-profile-${id}` }) : null),
+  'version.ready': (id, d) =>
+    d.hasReference ? job('drift.profile', { versionId: id }, { jobId: `drift-profile-${id}` }) : null,
   'job.created': (id) => job('batch.score', { jobId: id }, { jobId: `batch-${id}-0` }),
   'job.retried': (id, d) =>
     d.type === 'batch_score'

@@ -32,14 +32,22 @@ export class OutboxPoller {
   }
 
   pass(): Promise<void> {
-    this.running ??= this.dispatcher.dispatchBacklog(WRITER_GRACE_MS).then((n) => {
-      if (n) this.log.info({ events: n }, 'delivered outbox events their writers had not');
-      if (this.failing) this.log.info('the outbox pass works again');
-      this.failing = false;
-    }, (err: unknown) => {
-      if (!this.failing) this.log.warn({ err }, 'the outbox pass failed; retrying every tick');
-      this.failing = true;
-    }).finally(() => { this.running = null; });
+    this.running ??= this.dispatcher
+      .dispatchBacklog(WRITER_GRACE_MS)
+      .then(
+        (n) => {
+          if (n) this.log.info({ events: n }, 'delivered outbox events their writers had not');
+          if (this.failing) this.log.info('the outbox pass works again');
+          this.failing = false;
+        },
+        (err: unknown) => {
+          if (!this.failing) this.log.warn({ err }, 'the outbox pass failed; retrying every tick');
+          this.failing = true;
+        },
+      )
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 
@@ -53,25 +61,42 @@ export class OutboxPoller {
     const { outbox, dispatcher } = this;
     let backlog: Promise<{ pending: number; oldest: Date | null }> | null = null;
     // One query per scrape for both gauges; a scrape during a Postgres outage reports the last known values.
-    const read = () => (backlog ??= outbox.backlog().finally(() => setImmediate(() => { backlog = null; })));
+    const read = () =>
+      (backlog ??= outbox.backlog().finally(() =>
+        setImmediate(() => {
+          backlog = null;
+        }),
+      ));
     new Gauge({
-      name: 'modelyard_outbox_pending_events', help: 'Domain events committed and not yet delivered to their consumers',
+      name: 'modelyard_outbox_pending_events',
+      help: 'Domain events committed and not yet delivered to their consumers',
       registers: [registry],
-      async collect() { this.set((await read().catch(() => null))?.pending ?? 0); },
+      async collect() {
+        this.set((await read().catch(() => null))?.pending ?? 0);
+      },
     });
     new Gauge({
-      name: 'modelyard_outbox_lag_seconds', help: 'Age of the oldest domain event not yet delivered (0: none waiting)',
+      name: 'modelyard_outbox_lag_seconds',
+      help: 'Age of the oldest domain event not yet delivered (0: none waiting)',
       registers: [registry],
       async collect() {
         const oldest = (await read().catch(() => null))?.oldest;
         this.set(oldest ? (Date.now() - oldest.getTime()) / 1000 : 0);
       },
     });
-    for (const [outcome, help] of [['dispatched', 'delivered to every consumer'], ['failed', 'failed and left for redelivery']] as const) {
+    for (const [outcome, help] of [
+      ['dispatched', 'delivered to every consumer'],
+      ['failed', 'failed and left for redelivery'],
+    ] as const) {
       let reported = 0;
       new Counter({
-        name: `modelyard_outbox_${outcome}_total`, help: `Domain events this worker ${help}`, registers: [registry],
-        collect() { this.inc(dispatcher.counts[outcome] - reported); reported = dispatcher.counts[outcome]; },
+        name: `modelyard_outbox_${outcome}_total`,
+        help: `Domain events this worker ${help}`,
+        registers: [registry],
+        collect() {
+          this.inc(dispatcher.counts[outcome] - reported);
+          reported = dispatcher.counts[outcome];
+        },
       });
     }
   }

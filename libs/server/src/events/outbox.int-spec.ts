@@ -29,13 +29,20 @@ describe('the outbox (real Postgres and Redis)', () => {
   before(async () => {
     // The webhook below points at a loopback port nobody listens on: deliveries are queued, never sent here.
     const config = loadWorkerConfig(integrationEnv({ OUTBOUND_ALLOW_HOSTS: '127.0.0.1' }));
-    ctx = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'outbox-test') }), { logger: false });
+    ctx = await NestFactory.createApplicationContext(
+      ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'outbox-test') }),
+      { logger: false },
+    );
     db = ctx.get(PrismaService);
     events = ctx.get(DomainEvents);
     dispatcher = ctx.get(EventDispatcher);
     outbox = ctx.get(OutboxRepository);
     await ctx.get(RedisService).subscribe(REGISTRY_CHANGED, (m) => published.push(m));
-    webhookId = (await ctx.get(WebhooksService).create(SYSTEM, { url: 'http://127.0.0.1:9/hook', events: ['alias.changed'], description: '' })).webhook.id;
+    webhookId = (
+      await ctx
+        .get(WebhooksService)
+        .create(SYSTEM, { url: 'http://127.0.0.1:9/hook', events: ['alias.changed'], description: '' })
+    ).webhook.id;
   });
   after(async () => {
     await ctx.get(WebhooksService).delete(SYSTEM, webhookId);
@@ -45,15 +52,26 @@ describe('the outbox (real Postgres and Redis)', () => {
   const eventsAbout = (model: string) =>
     db.client.outboxEvent.findMany({ where: { data: { path: ['model'], equals: model } }, orderBy: { seq: 'asc' } });
   const auditRows = (eventIds: string[]) => db.client.auditLog.findMany({ where: { eventId: { in: eventIds } } });
-  const deliveries = (eventIds: string[]) => db.client.webhookDelivery.findMany({ where: { webhookId, eventId: { in: eventIds } } });
+  const deliveries = (eventIds: string[]) =>
+    db.client.webhookDelivery.findMany({ where: { webhookId, eventId: { in: eventIds } } });
 
   it('a change that fails after recording its event leaves neither: no row, no event, no audit row', async () => {
     const name = `rolled-back-${uniqueId()}`;
-    await assert.rejects(events.transaction(async () => {
-      await ctx.get(RegistryRepository).createModel({ name, description: '', tags: {}, requiresApproval: false, ownerKind: 'system', ownerName: 'system' });
-      await events.record(SYSTEM, { type: 'model.created', data: { model: name } });
-      throw new Error('the change failed after its event was recorded');
-    }), /failed after/);
+    await assert.rejects(
+      events.transaction(async () => {
+        await ctx.get(RegistryRepository).createModel({
+          name,
+          description: '',
+          tags: {},
+          requiresApproval: false,
+          ownerKind: 'system',
+          ownerName: 'system',
+        });
+        await events.record(SYSTEM, { type: 'model.created', data: { model: name } });
+        throw new Error('the change failed after its event was recorded');
+      }),
+      /failed after/,
+    );
     assert.equal(await ctx.get(RegistryRepository).findModel(name), null);
     assert.deepEqual(await eventsAbout(name), []);
     assert.deepEqual(await db.client.auditLog.findMany({ where: { summary: { path: ['model'], equals: name } } }), []);
@@ -61,7 +79,11 @@ describe('the outbox (real Postgres and Redis)', () => {
 
   it('a committed change is audited, delivered and published before the call returns', async () => {
     const name = `committed-${uniqueId()}`;
-    await events.change(SYSTEM, async () => 'changed', () => ({ type: 'alias.set', data: { model: name, alias: 'champion', from: null, to: 1 } }));
+    await events.change(
+      SYSTEM,
+      async () => 'changed',
+      () => ({ type: 'alias.set', data: { model: name, alias: 'champion', from: null, to: 1 } }),
+    );
     const [e] = await eventsAbout(name);
     assert.ok(e?.dispatchedAt, 'dispatched by the writer itself');
     assert.equal((await auditRows([e.id])).length, 1);
@@ -77,7 +99,11 @@ describe('the outbox (real Postgres and Redis)', () => {
     it('waits in the outbox, undelivered', async () => {
       // A transaction not opened through DomainEvents: nothing dispatches after its commit, as if the process died.
       await db.transaction(async () => {
-        await events.record(SYSTEM, { type: 'version.created', objectId: versionId, data: { model: name, version: 1, uri: 'file:///x' } });
+        await events.record(SYSTEM, {
+          type: 'version.created',
+          objectId: versionId,
+          data: { model: name, version: 1, uri: 'file:///x' },
+        });
         await events.record(SYSTEM, { type: 'alias.set', data: { model: name, alias: 'champion', from: null, to: 1 } });
       });
       const rows = await eventsAbout(name);
@@ -91,7 +117,10 @@ describe('the outbox (real Postgres and Redis)', () => {
     it("is delivered by the worker's backlog pass: audit rows, the webhook delivery, the queued job, the serving message", async () => {
       await dispatcher.dispatchBacklog(0);
       const rows = await eventsAbout(name);
-      assert.ok(rows.every((r) => r.dispatchedAt !== null), 'both marked dispatched');
+      assert.ok(
+        rows.every((r) => r.dispatchedAt !== null),
+        'both marked dispatched',
+      );
       assert.deepEqual((await auditRows(ids)).map((a) => a.action).sort(), ['alias.set', 'version.created']);
       assert.equal((await deliveries(ids)).length, 1, 'one delivery: only alias.changed is subscribed');
       const job = await ctx.get(JobProducer).queue('registry').getJob(`validate-${versionId}`);
@@ -100,11 +129,17 @@ describe('the outbox (real Postgres and Redis)', () => {
     });
 
     it('delivered again (a dispatcher that died after its consumers ran), it writes nothing twice', async () => {
-      await db.client.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { dispatchedAt: null, claimedUntil: null } });
+      await db.client.outboxEvent.updateMany({
+        where: { id: { in: ids } },
+        data: { dispatchedAt: null, claimedUntil: null },
+      });
       await dispatcher.dispatchBacklog(0);
       assert.equal((await auditRows(ids)).length, 2);
       assert.equal((await deliveries(ids)).length, 1);
-      const queued = await ctx.get(JobProducer).queue('registry').getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+      const queued = await ctx
+        .get(JobProducer)
+        .queue('registry')
+        .getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
       assert.equal(queued.filter((j) => j.id === `validate-${versionId}`).length, 1);
     });
   });

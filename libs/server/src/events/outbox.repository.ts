@@ -31,7 +31,8 @@ export class OutboxRepository {
   async claimOne(seq: bigint, leaseMs: number) {
     const now = new Date();
     const { count } = await this.db.pool.outboxEvent.updateMany({
-      where: { seq, ...takeable(now) }, data: { claimedUntil: new Date(now.getTime() + leaseMs) },
+      where: { seq, ...takeable(now) },
+      data: { claimedUntil: new Date(now.getTime() + leaseMs) },
     });
     return count ? this.db.pool.outboxEvent.findUnique({ where: { seq } }) : null;
   }
@@ -39,7 +40,10 @@ export class OutboxRepository {
   /** The oldest events nobody is dispatching that were recorded before `before`. */
   async backlogSeqs(before: Date, take: number): Promise<bigint[]> {
     const rows = await this.db.pool.outboxEvent.findMany({
-      where: { ...takeable(new Date()), createdAt: { lt: before } }, select: { seq: true }, orderBy: { seq: 'asc' }, take,
+      where: { ...takeable(new Date()), createdAt: { lt: before } },
+      select: { seq: true },
+      orderBy: { seq: 'asc' },
+      take,
     });
     return rows.map((r) => r.seq);
   }
@@ -51,14 +55,17 @@ export class OutboxRepository {
   /** A consumer failed: try again at `retryAt` (the lease doubles as the backoff). */
   release(seq: bigint, error: string, retryAt: Date) {
     return this.db.pool.outboxEvent.update({
-      where: { seq }, data: { claimedUntil: retryAt, attempts: { increment: 1 }, lastError: error.slice(0, 2000) },
+      where: { seq },
+      data: { claimedUntil: retryAt, attempts: { increment: 1 }, lastError: error.slice(0, 2000) },
     });
   }
 
   /** How far dispatch is behind: events not yet delivered and the age of the oldest. */
   async backlog(): Promise<{ pending: number; oldest: Date | null }> {
     const r = await this.db.pool.outboxEvent.aggregate({
-      where: { dispatchedAt: null }, _count: { _all: true }, _min: { createdAt: true },
+      where: { dispatchedAt: null },
+      _count: { _all: true },
+      _min: { createdAt: true },
     });
     return { pending: r._count._all, oldest: r._min.createdAt };
   }

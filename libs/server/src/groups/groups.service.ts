@@ -9,10 +9,15 @@ import { isUniqueViolation } from '../db/errors.js';
 
 type GroupRow = NonNullable<Awaited<ReturnType<GroupsRepository['findById']>>>;
 export const toGroupResponse = (g: GroupRow): TGroup => ({
-  id: g.id, name: g.name, description: g.description, createdAt: g.createdAt.toISOString(),
-  members: g.members.map((m) => m.user
-    ? { kind: 'user' as const, id: m.user.id, name: m.user.name }
-    : { kind: 'serviceAccount' as const, id: m.serviceAccount!.id, name: m.serviceAccount!.name }),
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  createdAt: g.createdAt.toISOString(),
+  members: g.members.map((m) =>
+    m.user
+      ? { kind: 'user' as const, id: m.user.id, name: m.user.name }
+      : { kind: 'serviceAccount' as const, id: m.serviceAccount!.id, name: m.serviceAccount!.name },
+  ),
 });
 
 const memberWhere = (m: TMemberRef) => (m.kind === 'user' ? { userId: m.id } : { serviceAccountId: m.id });
@@ -32,11 +37,19 @@ export class GroupsService {
 
   async create(actor: Principal, req: TCreateGroupRequest): Promise<TGroup> {
     authorize(actor, 'groups.write');
-    const g = await this.events.change(actor, () => this.repo.create(req.name, req.description), (g) => ({
-      type: 'group.created', objectId: g.id, data: { name: g.name },
-    })).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? conflict(`A group named ${req.name} already exists`) : e;
-    });
+    const g = await this.events
+      .change(
+        actor,
+        () => this.repo.create(req.name, req.description),
+        (g) => ({
+          type: 'group.created',
+          objectId: g.id,
+          data: { name: g.name },
+        }),
+      )
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? conflict(`A group named ${req.name} already exists`) : e;
+      });
     return toGroupResponse(g);
   }
 
@@ -44,20 +57,33 @@ export class GroupsService {
     authorize(actor, 'groups.write');
     const g = await this.repo.findById(id);
     if (!g) throw notFound('Group');
-    await this.events.change(actor, () => this.repo.delete(id), () => ({ type: 'group.deleted', objectId: id, data: { name: g.name } }));
+    await this.events.change(
+      actor,
+      () => this.repo.delete(id),
+      () => ({ type: 'group.deleted', objectId: id, data: { name: g.name } }),
+    );
     await this.auth.invalidate();
   }
 
   async addMember(actor: Principal, id: string, member: TMemberRef): Promise<TGroup> {
     authorize(actor, 'groups.write');
     if (!(await this.repo.findById(id))) throw notFound('Group');
-    const exists = member.kind === 'user' ? await this.repo.userExists(member.id) : await this.repo.serviceAccountExists(member.id);
+    const exists =
+      member.kind === 'user' ? await this.repo.userExists(member.id) : await this.repo.serviceAccountExists(member.id);
     if (!exists) throw notFound(member.kind === 'user' ? 'User' : 'Service account');
-    await this.events.change(actor, () => this.repo.addMember(id, memberWhere(member)), () => ({
-      type: 'group.member_added', objectId: id, data: { member },
-    })).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? conflict('Already a member of this group') : e;
-    });
+    await this.events
+      .change(
+        actor,
+        () => this.repo.addMember(id, memberWhere(member)),
+        () => ({
+          type: 'group.member_added',
+          objectId: id,
+          data: { member },
+        }),
+      )
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? conflict('Already a member of this group') : e;
+      });
     await this.auth.invalidate();
     return toGroupResponse((await this.repo.findById(id))!);
   }
@@ -65,10 +91,14 @@ export class GroupsService {
   async removeMember(actor: Principal, id: string, member: TMemberRef): Promise<TGroup> {
     authorize(actor, 'groups.write');
     if (!(await this.repo.findById(id))) throw notFound('Group');
-    await this.events.change(actor, async () => {
-      const { count } = await this.repo.removeMember(id, memberWhere(member));
-      if (count === 0) throw notFound('Membership');
-    }, () => ({ type: 'group.member_removed', objectId: id, data: { member } }));
+    await this.events.change(
+      actor,
+      async () => {
+        const { count } = await this.repo.removeMember(id, memberWhere(member));
+        if (count === 0) throw notFound('Membership');
+      },
+      () => ({ type: 'group.member_removed', objectId: id, data: { member } }),
+    );
     await this.auth.invalidate();
     return toGroupResponse((await this.repo.findById(id))!);
   }

@@ -7,8 +7,12 @@ import { RedisService } from '../platform/redis.service.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 @Injectable()
@@ -19,7 +23,11 @@ export class HealthService {
   /** The last failure logged per check, so a probe every few seconds logs a change once, not every call. */
   private readonly failing = new Map<string, string>();
 
-  constructor(private readonly db: PrismaService, private readonly redis: RedisService, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly db: PrismaService,
+    private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   register(name: string, check: () => Promise<void>) {
     this.extra.set(name, check);
@@ -38,20 +46,22 @@ export class HealthService {
       ['redis', () => this.redis.ping()],
       ...this.extra.entries(),
     ];
-    const results = await Promise.all(checks.map(async ([name, fn]) => {
-      try {
-        await withTimeout(fn(), 2000);
-        if (this.failing.delete(name)) this.log.info({ check: name }, 'readiness check recovered');
-        return [name, { ok: true }] as const;
-      } catch (e) {
-        const reason = (e as Error).message.slice(0, 500);
-        if (this.failing.get(name) !== reason) {
-          this.failing.set(name, reason);
-          this.log.warn({ check: name, err: e }, 'readiness check failed');
+    const results = await Promise.all(
+      checks.map(async ([name, fn]) => {
+        try {
+          await withTimeout(fn(), 2000);
+          if (this.failing.delete(name)) this.log.info({ check: name }, 'readiness check recovered');
+          return [name, { ok: true }] as const;
+        } catch (e) {
+          const reason = (e as Error).message.slice(0, 500);
+          if (this.failing.get(name) !== reason) {
+            this.failing.set(name, reason);
+            this.log.warn({ check: name, err: e }, 'readiness check failed');
+          }
+          return [name, { ok: false }] as const;
         }
-        return [name, { ok: false }] as const;
-      }
-    }));
+      }),
+    );
     return { ready: results.every(([name, r]) => r.ok || dependencies.has(name)), checks: Object.fromEntries(results) };
   }
 }

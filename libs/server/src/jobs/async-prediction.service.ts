@@ -32,28 +32,69 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
 
   async handle({ jobId }: JobPayloadParsed<'predict.async'>, ctx: JobContext) {
     const job = await this.repo.find(jobId);
-    if (!job || !(await this.repo.transition(jobId, ['queued', 'running'], { status: 'running', startedAt: new Date(), attempts: { increment: 1 } }))) {
+    if (
+      !job ||
+      !(await this.repo.transition(jobId, ['queued', 'running'], {
+        status: 'running',
+        startedAt: new Date(),
+        attempts: { increment: 1 },
+      }))
+    ) {
       return { skipped: job?.status ?? 'missing' };
     }
     try {
       const served = await this.serving.resolve(job.modelName, { version: job.version! });
       const req = job.request as { body: unknown; csv: boolean };
       // No row limit here: the API applied its limits when it accepted the request.
-      const parsed = parseAnyFormat(job.format as TPredictFormat, req.body, req.csv, served, { maxRows: Number.MAX_SAFE_INTEGER }, jobId);
+      const parsed = parseAnyFormat(
+        job.format as TPredictFormat,
+        req.body,
+        req.csv,
+        served,
+        { maxRows: Number.MAX_SAFE_INTEGER },
+        jobId,
+      );
       const outputs = await runVersion(served, parsed.feeds, parsed.outputs);
       const result = parsed.render(outputs);
       const ok = await this.repo.transition(jobId, ['running'], {
-        status: 'succeeded', result: JSON.parse(JSON.stringify(result)), progress: 100, finishedAt: new Date(), error: null,
+        status: 'succeeded',
+        result: JSON.parse(JSON.stringify(result)),
+        progress: 100,
+        finishedAt: new Date(),
+        error: null,
         expiresAt: new Date(Date.now() + this.cfg.jobs.resultTtlHours * 3600_000),
       });
-      if (ok && job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
+      if (ok && job.callbackUrl)
+        await this.producer.enqueue(
+          'predict.callback',
+          { jobId },
+          {
+            jobId: `callback-${jobId}-${Date.now().toString(36)}`,
+            attempts: 8,
+            backoff: { type: 'exponential', delay: 2000 },
+          },
+        );
       return { version: served.version };
     } catch (e) {
-      const final = e instanceof InputError || (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
+      const final =
+        e instanceof InputError || (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
       const message = publicReason(e, 'The prediction failed');
       if (final) {
-        await this.repo.transition(jobId, ['running'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
-        if (job.callbackUrl) await this.producer.enqueue('predict.callback', { jobId }, { jobId: `callback-${jobId}-${Date.now().toString(36)}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 } });
+        await this.repo.transition(jobId, ['running'], {
+          status: 'failed',
+          error: message.slice(0, 2000),
+          finishedAt: new Date(),
+        });
+        if (job.callbackUrl)
+          await this.producer.enqueue(
+            'predict.callback',
+            { jobId },
+            {
+              jobId: `callback-${jobId}-${Date.now().toString(36)}`,
+              attempts: 8,
+              backoff: { type: 'exponential', delay: 2000 },
+            },
+          );
       } else {
         await this.repo.transition(jobId, ['running'], { status: 'queued' });
       }
@@ -73,27 +114,43 @@ export class PredictionCallbackService implements JobHandler<'predict.callback'>
   readonly job = 'predict.callback' as const;
   private readonly box: SecretBox;
 
-  constructor(private readonly repo: JobsRepository, @Inject(SECRET_KEY) secretKey: string, private readonly outbound: OutboundHttp) {
+  constructor(
+    private readonly repo: JobsRepository,
+    @Inject(SECRET_KEY) secretKey: string,
+    private readonly outbound: OutboundHttp,
+  ) {
     this.box = new SecretBox(secretKey);
   }
 
   async handle({ jobId }: JobPayloadParsed<'predict.callback'>, ctx: JobContext) {
     const job = await this.repo.find(jobId);
-    if (!job?.callbackUrl || !job.callbackSecret || job.callbackStatus === 'delivered' || job.callbackStatus?.startsWith('refused')) {
+    if (
+      !job?.callbackUrl ||
+      !job.callbackSecret ||
+      job.callbackStatus === 'delivered' ||
+      job.callbackStatus?.startsWith('refused')
+    ) {
       return { skipped: true };
     }
     const body = JSON.stringify({
-      jobId: job.id, status: job.status, model: job.modelName, version: job.version,
+      jobId: job.id,
+      status: job.status,
+      model: job.modelName,
+      version: job.version,
       ...(job.status === 'succeeded' ? { result: job.result } : { error: job.error }),
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const r = await this.outbound.post(job.callbackUrl, {
       headers: {
-        'content-type': 'application/json', 'user-agent': 'Modelyard-Callbacks/1', 'x-modelyard-event': 'prediction.completed',
-        'x-modelyard-job': job.id, 'x-modelyard-timestamp': timestamp,
+        'content-type': 'application/json',
+        'user-agent': 'Modelyard-Callbacks/1',
+        'x-modelyard-event': 'prediction.completed',
+        'x-modelyard-job': job.id,
+        'x-modelyard-timestamp': timestamp,
         'x-modelyard-signature': signWebhook(this.box.open(job.callbackSecret), timestamp, body),
       },
-      body, timeoutMs: CALLBACK_TIMEOUT_MS,
+      body,
+      timeoutMs: CALLBACK_TIMEOUT_MS,
     });
     if (r.outcome === 'answered' && r.status >= 200 && r.status < 300) {
       await this.repo.update(jobId, { callbackStatus: 'delivered' });
@@ -105,7 +162,9 @@ export class PredictionCallbackService implements JobHandler<'predict.callback'>
       return { delivered: false, refused: true };
     }
     const error = r.outcome === 'answered' ? `receiver answered HTTP ${r.status}` : r.reason;
-    await this.repo.update(jobId, { callbackStatus: ctx.attempt >= ctx.maxAttempts ? `failed: ${error}` : `retrying: ${error}` });
+    await this.repo.update(jobId, {
+      callbackStatus: ctx.attempt >= ctx.maxAttempts ? `failed: ${error}` : `retrying: ${error}`,
+    });
     throw new Error(`callback for job ${jobId} failed: ${error}`);
   }
 }

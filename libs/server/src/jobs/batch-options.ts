@@ -15,10 +15,21 @@ export interface BatchOptions {
   partsPrefix: string;
 }
 
-export function batchOptions(spec: z.output<typeof ZBatchJobSpec>, format: BatchFormat, backend: StorageKind, base: string, jobId: string): BatchOptions {
+export function batchOptions(
+  spec: z.output<typeof ZBatchJobSpec>,
+  format: BatchFormat,
+  backend: StorageKind,
+  base: string,
+  jobId: string,
+): BatchOptions {
   const ext = format === 'jsonl' ? 'jsonl' : 'csv';
   return {
-    columns: spec.output.columns, idColumn: spec.output.idColumn, entityColumn: spec.store?.entityColumn, backend,
-    outputKey: `${base}predictions.${ext}`, errorsKey: `${base}errors.${ext}`, partsPrefix: `jobs/${jobId}/parts/`,
+    columns: spec.output.columns,
+    idColumn: spec.output.idColumn,
+    entityColumn: spec.store?.entityColumn,
+    backend,
+    outputKey: `${base}predictions.${ext}`,
+    errorsKey: `${base}errors.${ext}`,
+    partsPrefix: `jobs/${jobId}/parts/`,
   };
 }

@@ -1,5 +1,13 @@
 import {
-  expected, type Feeds, feedsFromRecords, InputError, makeTensor, type Outputs, preview, runVersion, type ServedVersion,
+  expected,
+  type Feeds,
+  feedsFromRecords,
+  InputError,
+  makeTensor,
+  type Outputs,
+  preview,
+  runVersion,
+  type ServedVersion,
 } from '../engine/index.js';
 import { classifierView } from '../serving/formats/modelyard.format.js';
 import { feedsFromTable } from '../serving/formats/mlflow.format.js';
@@ -59,7 +67,11 @@ export class BatchScorer {
   /** CSV into one float input whose [N, features] columns are all in the header: parsed straight into its buffer. */
   private readonly fast: { spec: TTensorSpec; at: number[]; dims: number[] } | null;
 
-  constructor(private readonly sv: ServedVersion, private readonly columns: string[], private readonly opts: ScoringOptions) {
+  constructor(
+    private readonly sv: ServedVersion,
+    private readonly columns: string[],
+    private readonly opts: ScoringOptions,
+  ) {
     [this.idIndex, this.entityIndex] = columnIndexes(columns, opts);
     this.classes = sv.probabilityOutput ? (sv.signature.classes ?? undefined) : undefined;
     const predCols = ['prediction', ...(this.classes ?? []).map((c) => `probability_${String(c)}`)];
@@ -68,21 +80,36 @@ export class BatchScorer {
     this.errorsHeader = opts.format === 'csv' ? 'line,error,row\n' : '';
     const spec = sv.signature.inputs.length === 1 ? sv.signature.inputs[0]! : null;
     const at = spec?.columns?.map((c) => columns.indexOf(c));
-    this.fast = opts.format === 'csv' && spec && (spec.dtype === 'float32' || spec.dtype === 'float64') && spec.shape.length === 2 && at && at.every((k) => k >= 0)
-      ? { spec, at, dims: [spec.columns!.length] }
-      : null;
+    this.fast =
+      opts.format === 'csv' &&
+      spec &&
+      (spec.dtype === 'float32' || spec.dtype === 'float64') &&
+      spec.shape.length === 2 &&
+      at &&
+      at.every((k) => k >= 0)
+        ? { spec, at, dims: [spec.columns!.length] }
+        : null;
   }
 
   async score(rows: InputRow[]): Promise<ScoredChunk> {
     const good: InputRow[] = [];
     const failed: { line: number; text: string }[] = [];
     const bad = (row: InputRow, reason: string) => {
-      failed.push({ line: row.line, text: this.opts.format === 'csv'
-        ? `${row.line},${csvField(reason)},${csvField(row.csv?.raw ?? row.raw ?? '')}\n`
-        : `${JSON.stringify({ line: row.line, error: reason, row: row.json ?? row.raw ?? null })}\n` });
+      failed.push({
+        line: row.line,
+        text:
+          this.opts.format === 'csv'
+            ? `${row.line},${csvField(reason)},${csvField(row.csv?.raw ?? row.raw ?? '')}\n`
+            : `${JSON.stringify({ line: row.line, error: reason, row: row.json ?? row.raw ?? null })}\n`,
+      });
     };
     for (const row of rows) {
-      const why = row.error ?? row.csv?.error ?? (row.csv && row.csv.fields.length !== this.columns.length ? `expected ${this.columns.length} fields, got ${row.csv.fields.length}` : undefined);
+      const why =
+        row.error ??
+        row.csv?.error ??
+        (row.csv && row.csv.fields.length !== this.columns.length
+          ? `expected ${this.columns.length} fields, got ${row.csv.fields.length}`
+          : undefined);
       if (why) bad(row, why);
       else good.push(row);
     }
@@ -113,7 +140,10 @@ export class BatchScorer {
       const outputs = await runVersion(this.sv, feeds);
       const direct = this.opts.format === 'csv' && this.entityIndex < 0 ? this.directCsv(outputs, usable) : null;
       if (direct !== null) {
-        const errors = failed.sort((a, b) => a.line - b.line).map((f) => f.text).join('');
+        const errors = failed
+          .sort((a, b) => a.line - b.line)
+          .map((f) => f.text)
+          .join('');
         return { output: direct, errors, rowsOut: usable.length, rowsFailed: rows.length - usable.length, stored };
       }
       const view = classifierView(this.sv, outputs);
@@ -125,20 +155,35 @@ export class BatchScorer {
         const p = probs?.[r];
         if (this.opts.format === 'csv') {
           const lead = this.idIndex >= 0 ? csvField(row.csv!.fields[this.idIndex]) : row.csv!.raw;
-          parts[r] = p && this.classes ? `${lead},${csvField(preds[r])},${p.join(',')}` : `${lead},${csvField(preds[r])}`;
+          parts[r] =
+            p && this.classes ? `${lead},${csvField(preds[r])},${p.join(',')}` : `${lead},${csvField(preds[r])}`;
         } else {
-          const base = this.idIndex >= 0 ? { [this.opts.idColumn!]: row.json![this.opts.idColumn!] ?? null } : row.json!;
-          parts[r] = JSON.stringify({ ...base, prediction: preds[r], ...(p && this.classes && { probabilities: this.probMap(p) }) });
+          const base =
+            this.idIndex >= 0 ? { [this.opts.idColumn!]: row.json![this.opts.idColumn!] ?? null } : row.json!;
+          parts[r] = JSON.stringify({
+            ...base,
+            prediction: preds[r],
+            ...(p && this.classes && { probabilities: this.probMap(p) }),
+          });
         }
         if (this.entityIndex >= 0) {
-          const id = this.opts.format === 'csv' ? row.csv!.fields[this.entityIndex] : row.json![this.opts.entityColumn!];
-          if (id !== undefined && id !== null && id !== '') stored.push({ entityId: String(id), prediction: preds[r], ...(p && this.classes && { probabilities: this.probMap(p) }) });
+          const id =
+            this.opts.format === 'csv' ? row.csv!.fields[this.entityIndex] : row.json![this.opts.entityColumn!];
+          if (id !== undefined && id !== null && id !== '')
+            stored.push({
+              entityId: String(id),
+              prediction: preds[r],
+              ...(p && this.classes && { probabilities: this.probMap(p) }),
+            });
         }
       }
       output = usable.length ? `${parts.join('\n')}\n` : '';
     }
     // Rows refused before and after the feed check, back in input order.
-    const errors = failed.sort((a, b) => a.line - b.line).map((f) => f.text).join('');
+    const errors = failed
+      .sort((a, b) => a.line - b.line)
+      .map((f) => f.text)
+      .join('');
     return { output, errors, rowsOut: usable.length, rowsFailed: rows.length - usable.length, stored };
   }
 
@@ -149,14 +194,23 @@ export class BatchScorer {
   private directCsv(outputs: Outputs, usable: InputRow[]): string | null {
     const labelT = this.sv.labelOutput ? outputs[this.sv.labelOutput] : undefined;
     const probT = this.sv.probabilityOutput ? outputs[this.sv.probabilityOutput] : undefined;
-    if (!labelT || !probT || !this.classes || probT.dims.length !== 2 || probT.dims[1] !== this.classes.length || labelT.type === 'string') return null;
+    if (
+      !labelT ||
+      !probT ||
+      !this.classes ||
+      probT.dims.length !== 2 ||
+      probT.dims[1] !== this.classes.length ||
+      labelT.type === 'string'
+    )
+      return null;
     const labels = labelT.data as ArrayLike<number | bigint>;
     const probs = probT.data as Float32Array | Float64Array;
     const k = this.classes.length;
     const parts: string[] = new Array(usable.length);
     for (let r = 0; r < usable.length; r++) {
       const row = usable[r]!;
-      let line = this.idIndex >= 0 ? `${csvField(row.csv!.fields[this.idIndex])},${labels[r]}` : `${row.csv!.raw},${labels[r]}`;
+      let line =
+        this.idIndex >= 0 ? `${csvField(row.csv!.fields[this.idIndex])},${labels[r]}` : `${row.csv!.raw},${labels[r]}`;
       for (let c = r * k, end = c + k; c < end; c++) line += `,${probs[c]}`;
       parts[r] = line;
     }
@@ -169,14 +223,27 @@ export class BatchScorer {
 
   private probMap(p: number[]): Record<string, number> {
     const out: Record<string, number> = {};
-    this.classes!.forEach((c, k) => { out[String(c)] = p[k]!; });
+    this.classes!.forEach((c, k) => {
+      out[String(c)] = p[k]!;
+    });
     return out;
   }
 
   private feeds(rows: InputRow[]): Feeds {
     if (this.fast) return this.fastFeeds(rows);
-    if (this.opts.format === 'csv') return feedsFromTable(this.sv.signature, this.columns, rows.map((r) => r.csv!.fields), true, NO_LIMIT);
-    return feedsFromRecords(this.sv.signature, rows.map((r) => r.json), NO_LIMIT);
+    if (this.opts.format === 'csv')
+      return feedsFromTable(
+        this.sv.signature,
+        this.columns,
+        rows.map((r) => r.csv!.fields),
+        true,
+        NO_LIMIT,
+      );
+    return feedsFromRecords(
+      this.sv.signature,
+      rows.map((r) => r.json),
+      NO_LIMIT,
+    );
   }
 }
 
@@ -197,7 +264,9 @@ function fastFeedsOf(fast: { spec: TTensorSpec; at: number[]; dims: number[] }, 
       if (v === 0 || !Number.isFinite(v) || (cell.length > 2 && (cell.charCodeAt(1) | 32) >= 97)) {
         if (cell.trim() === '') throw new InputError(`Row ${r}: feature "${spec.columns![c]}" is missing`);
         if (!Number.isFinite(v) || !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(cell)) {
-          throw new InputError(`Row ${r}: feature "${spec.columns![c]}" must be ${expected(spec)}, got ${preview(cell)}`);
+          throw new InputError(
+            `Row ${r}: feature "${spec.columns![c]}" must be ${expected(spec)}, got ${preview(cell)}`,
+          );
         }
       }
       data[r * w + c] = v;
@@ -214,17 +283,24 @@ export function columnIndexes(columns: string[], opts: ScoringOptions): [id: num
   const need = (name: string | undefined, what: string) => {
     if (name === undefined) return -1;
     const k = opts.format === 'csv' ? columns.indexOf(name) : 0;
-    if (k < 0) throw new InputError(`The ${what} "${name}" is not a column of the input (columns: ${columns.slice(0, 20).join(', ')})`);
+    if (k < 0)
+      throw new InputError(
+        `The ${what} "${name}" is not a column of the input (columns: ${columns.slice(0, 20).join(', ')})`,
+      );
     return k;
   };
-  return [need(opts.columns === 'id' ? opts.idColumn : undefined, 'id column'), need(opts.entityColumn, 'entity column')];
+  return [
+    need(opts.columns === 'id' ? opts.idColumn : undefined, 'id column'),
+    need(opts.entityColumn, 'entity column'),
+  ];
 }
 
 /** A JSON Lines line as an input row: an object, or a row set aside with the reason. */
 export function jsonRow(line: string, n: number): InputRow {
   try {
     const v: unknown = JSON.parse(line);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { line: n, raw: line, error: 'each line must be a JSON object of features' };
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      return { line: n, raw: line, error: 'each line must be a JSON object of features' };
     return { line: n, json: v as Record<string, unknown> };
   } catch {
     return { line: n, raw: line, error: 'not valid JSON' };

@@ -31,8 +31,14 @@ const pad = (i: number) => String(i).padStart(6, '0');
 async function failJob(repo: JobsRepository, log: Logger, jobId: string, ctx: JobContext, e: unknown): Promise<never> {
   const final = (e instanceof AppError && e.status < 500) || ctx.attempt >= ctx.maxAttempts;
   const message = publicReason(e, 'The job failed');
-  if (final) await repo.transition(jobId, ['running', 'queued'], { status: 'failed', error: message.slice(0, 2000), finishedAt: new Date() });
-  else log.warn({ jobId, attempt: ctx.attempt, err: (e as Error).message }, 'batch job step failed; it will be retried');
+  if (final)
+    await repo.transition(jobId, ['running', 'queued'], {
+      status: 'failed',
+      error: message.slice(0, 2000),
+      finishedAt: new Date(),
+    });
+  else
+    log.warn({ jobId, attempt: ctx.attempt, err: (e as Error).message }, 'batch job step failed; it will be retried');
   throw e;
 }
 
@@ -65,7 +71,9 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     const chunkRows = opts.chunkRows ?? this.cfg.worker?.batchChunkRows ?? 50_000;
     // Only from queued or running: a cancel that lands between the read above and here must win.
     const started = await this.repo.transition(jobId, ['queued', 'running'], {
-      status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 },
+      status: 'running',
+      startedAt: job.startedAt ?? new Date(),
+      attempts: { increment: 1 },
       ...(opts.chunkRows === undefined && { options: asJson({ ...opts, chunkRows }) }),
     });
     if (!started) return { skipped: await this.repo.status(jobId) };
@@ -103,8 +111,17 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       firstLine = line + 1;
       if (done.has(i)) return;
       const body = format === 'csv' ? `${header}\n${rows.join('\n')}\n` : `${rows.join('\n')}\n`;
-      const part = await this.storage.put(opts.backend, `${opts.partsPrefix}input-${pad(i)}.${format}`, Readable.from([body]), { maxBytes: MAX_PART_BYTES });
-      await this.producer.enqueue('batch.chunk', { jobId: job.id, index: i, firstLine: from, inputUri: part.uri }, { jobId: `chunk-${job.id}-${i}-${attempt}` });
+      const part = await this.storage.put(
+        opts.backend,
+        `${opts.partsPrefix}input-${pad(i)}.${format}`,
+        Readable.from([body]),
+        { maxBytes: MAX_PART_BYTES },
+      );
+      await this.producer.enqueue(
+        'batch.chunk',
+        { jobId: job.id, index: i, firstLine: from, inputUri: part.uri },
+        { jobId: `chunk-${job.id}-${i}-${attempt}` },
+      );
       queued++;
       if (i % 8 === 7) {
         // An estimate of the chunk count, for progress until the real count is known.
@@ -135,7 +152,12 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
           header = h.raw;
           columns = h.fields.map((f) => f.trim());
           // Refuses an id or entity column the input does not have before any chunk is queued.
-          columnIndexes(columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+          columnIndexes(columns, {
+            format,
+            columns: opts.columns,
+            idColumn: opts.idColumn,
+            entityColumn: opts.entityColumn,
+          });
           from = 1;
         }
         await take(records.slice(from).map((r) => r.raw));
@@ -154,7 +176,8 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
       }
       if (!cancelled) {
         await onText(decoder.decode(), true);
-        if (format === 'csv' && header === null) throw new InputError('The input file is empty: a CSV input needs a header row');
+        if (format === 'csv' && header === null)
+          throw new InputError('The input file is empty: a CSV input needs a header row');
         if (pending.length) await flush();
       }
     } finally {
@@ -207,17 +230,47 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
         columns = records[0]!.fields.map((f) => f.trim());
         rows = records.slice(1).map((csv, k) => ({ line: firstLine + k, csv }));
       } else {
-        rows = text.split('\n').filter((l) => l).map((l, k) => jsonRow(l, firstLine + k));
+        rows = text
+          .split('\n')
+          .filter((l) => l)
+          .map((l, k) => jsonRow(l, firstLine + k));
       }
-      const scorer = new BatchScorer(served, columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+      const scorer = new BatchScorer(served, columns, {
+        format,
+        columns: opts.columns,
+        idColumn: opts.idColumn,
+        entityColumn: opts.entityColumn,
+      });
       const scored = await scorer.score(rows);
-      const partUri = (await this.storage.put(opts.backend, `${opts.partsPrefix}part-${pad(index)}.${format}`, Readable.from([scored.output]), { maxBytes: MAX_PART_BYTES })).uri;
+      const partUri = (
+        await this.storage.put(
+          opts.backend,
+          `${opts.partsPrefix}part-${pad(index)}.${format}`,
+          Readable.from([scored.output]),
+          { maxBytes: MAX_PART_BYTES },
+        )
+      ).uri;
       const errorsUri = scored.rowsFailed
-        ? (await this.storage.put(opts.backend, `${opts.partsPrefix}errors-${pad(index)}.${format}`, Readable.from([scored.errors]), { maxBytes: MAX_PART_BYTES })).uri
+        ? (
+            await this.storage.put(
+              opts.backend,
+              `${opts.partsPrefix}errors-${pad(index)}.${format}`,
+              Readable.from([scored.errors]),
+              { maxBytes: MAX_PART_BYTES },
+            )
+          ).uri
         : null;
       if (opts.entityColumn) await this.store.write(job.modelName, served.version, job.id, scored.stored);
       await this.repo.recordChunk({
-        jobId, index, rowsIn: rows.length, rowsOut: scored.rowsOut, rowsFailed: scored.rowsFailed, partUri, errorsUri, bytesEnd: 0n, scoredBy: WORKER_ID,
+        jobId,
+        index,
+        rowsIn: rows.length,
+        rowsOut: scored.rowsOut,
+        rowsFailed: scored.rowsFailed,
+        partUri,
+        errorsUri,
+        bytesEnd: 0n,
+        scoredBy: WORKER_ID,
       });
       await this.progress(job, ctx);
       return { rows: rows.length };
@@ -234,7 +287,12 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
     const count = opts?.chunkCount;
     const expected = count ?? Math.max(opts?.chunkEstimate ?? 0, t.chunks + 1);
     const progress = Math.min(99, (t.chunks / expected) * 100);
-    await this.repo.transition(job.id, ['running'], { progress, rowsIn: t.rowsIn, rowsOut: t.rowsOut, rowsFailed: t.rowsFailed });
+    await this.repo.transition(job.id, ['running'], {
+      progress,
+      rowsIn: t.rowsIn,
+      rowsOut: t.rowsOut,
+      rowsFailed: t.rowsFailed,
+    });
     await ctx.updateProgress(Math.round(progress));
     if (count !== undefined && t.chunks >= count) await queueAssembly(this.producer, job.id, fresh?.attempts ?? 0);
   }
@@ -263,27 +321,66 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
       const used = chunks.filter((c) => c.index < opts.chunkCount!).sort((a, b) => a.index - b.index);
       const served = await this.serving.resolve(job.modelName, { version: job.version! });
       const columns = format === 'csv' ? await this.inputColumns(job) : [];
-      const scorer = new BatchScorer(served, columns, { format, columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn });
+      const scorer = new BatchScorer(served, columns, {
+        format,
+        columns: opts.columns,
+        idColumn: opts.idColumn,
+        entityColumn: opts.entityColumn,
+      });
       const concat = (head: string, uris: string[]) => {
         const storage = this.storage;
-        return Readable.from((async function* () {
-          if (head) yield Buffer.from(head);
-          for (const uri of uris) yield* await storage.get(uri);
-        })());
+        return Readable.from(
+          (async function* () {
+            if (head) yield Buffer.from(head);
+            for (const uri of uris) yield* await storage.get(uri);
+          })(),
+        );
       };
-      const out = await this.storage.put(opts.backend, opts.outputKey, concat(scorer.header, used.map((c) => c.partUri)), { maxBytes: MAX_PART_BYTES });
+      const out = await this.storage.put(
+        opts.backend,
+        opts.outputKey,
+        concat(
+          scorer.header,
+          used.map((c) => c.partUri),
+        ),
+        { maxBytes: MAX_PART_BYTES },
+      );
       const withErrors = used.filter((c) => c.errorsUri);
       const errors = withErrors.length
-        ? await this.storage.put(opts.backend, opts.errorsKey, concat(scorer.errorsHeader, withErrors.map((c) => c.errorsUri!)), { maxBytes: MAX_PART_BYTES })
+        ? await this.storage.put(
+            opts.backend,
+            opts.errorsKey,
+            concat(
+              scorer.errorsHeader,
+              withErrors.map((c) => c.errorsUri!),
+            ),
+            { maxBytes: MAX_PART_BYTES },
+          )
         : null;
-      const totals = used.reduce((t, c) => ({ rowsIn: t.rowsIn + c.rowsIn, rowsOut: t.rowsOut + c.rowsOut, rowsFailed: t.rowsFailed + c.rowsFailed }), { rowsIn: 0, rowsOut: 0, rowsFailed: 0 });
+      const totals = used.reduce(
+        (t, c) => ({
+          rowsIn: t.rowsIn + c.rowsIn,
+          rowsOut: t.rowsOut + c.rowsOut,
+          rowsFailed: t.rowsFailed + c.rowsFailed,
+        }),
+        { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
+      );
       const workers = [...new Set(used.map((c) => c.scoredBy).filter((w): w is string => !!w))].sort();
       const finished = await this.repo.transition(jobId, ['running'], {
-        status: 'succeeded', progress: 100, outputUri: out.uri, errorsUri: errors?.uri ?? null, finishedAt: new Date(), error: null, workers, ...totals,
+        status: 'succeeded',
+        progress: 100,
+        outputUri: out.uri,
+        errorsUri: errors?.uri ?? null,
+        finishedAt: new Date(),
+        error: null,
+        workers,
+        ...totals,
       });
       if (finished) {
         // Output, errors and input parts all sit beside each other under the job's parts prefix.
-        const parts = chunks.flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')]).filter((u): u is string => !!u);
+        const parts = chunks
+          .flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')])
+          .filter((u): u is string => !!u);
         await Promise.allSettled(parts.map((u) => this.storage.delete(u)));
         await this.repo.deleteChunks(jobId);
       }

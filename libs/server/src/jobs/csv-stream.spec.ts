@@ -16,9 +16,17 @@ describe('CsvRecordReader', () => {
   for (const size of [1, 2, 3, 7, 1000]) {
     it(`reads the same records whatever the piece size (${size})`, () => {
       const recs = readAll(text, size);
-      assert.deepEqual(recs.map((r) => r.fields), [
-        ['id', 'name', 'x'], ['1', 'plain', '1.5'], ['2', 'with, comma', '2'], ['3', 'say "hi"', '3'], ['4', 'two\nlines', '4'], ['5', 'last', '5'],
-      ]);
+      assert.deepEqual(
+        recs.map((r) => r.fields),
+        [
+          ['id', 'name', 'x'],
+          ['1', 'plain', '1.5'],
+          ['2', 'with, comma', '2'],
+          ['3', 'say "hi"', '3'],
+          ['4', 'two\nlines', '4'],
+          ['5', 'last', '5'],
+        ],
+      );
       assert.equal(recs[2]!.raw, '2,"with, comma",2');
       assert.equal(recs[4]!.raw, '4,"two\nlines",4');
       assert.ok(recs.every((r) => !('error' in r)));
@@ -27,7 +35,10 @@ describe('CsvRecordReader', () => {
 
   it('marks a malformed record and goes on with the next', () => {
     const recs = readAll('a,b\n1,x"y\n2,"ok"z\n3,fine\n', 4);
-    assert.deepEqual(recs.map((r) => r.error ?? null), [null, 'a quote inside an unquoted field (quote the whole field)', 'text after a closing quote', null]);
+    assert.deepEqual(
+      recs.map((r) => r.error ?? null),
+      [null, 'a quote inside an unquoted field (quote the whole field)', 'text after a closing quote', null],
+    );
     assert.deepEqual(recs[3]!.fields, ['3', 'fine']);
   });
 
@@ -39,7 +50,10 @@ describe('CsvRecordReader', () => {
   it('finds only the boundaries after the header when asked (fields: false)', () => {
     const r = new CsvRecordReader({ fields: false });
     const recs = [...r.push('a,b\n1,2\n"x\ny",3\n'), ...r.end()];
-    assert.deepEqual(recs.map((x) => x.raw), ['a,b', '1,2', '"x\ny",3']);
+    assert.deepEqual(
+      recs.map((x) => x.raw),
+      ['a,b', '1,2', '"x\ny",3'],
+    );
     assert.deepEqual(recs[0]!.fields, ['a', 'b']);
     assert.deepEqual(recs[1]!.fields, []);
   });

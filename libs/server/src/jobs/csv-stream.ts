@@ -53,7 +53,8 @@ export class CsvRecordReader {
       if (line.indexOf('"') < 0) {
         // The common case: no quotes, so the record is the line.
         i = lineEnd + 1;
-        if (line.length) out.push({ fields: this.opts.fields || this.records === 0 ? line.split(',') : NO_FIELDS, raw: line });
+        if (line.length)
+          out.push({ fields: this.opts.fields || this.records === 0 ? line.split(',') : NO_FIELDS, raw: line });
         if (line.length) this.records++;
         continue;
       }
@@ -69,7 +70,11 @@ export class CsvRecordReader {
 }
 
 /** One record starting at `from` with quotes somewhere in it; null when it is not complete yet. */
-function quoted(text: string, from: number, final: boolean): { record: CsvRecord & { error?: string }; next: number } | null {
+function quoted(
+  text: string,
+  from: number,
+  final: boolean,
+): { record: CsvRecord & { error?: string }; next: number } | null {
   const n = text.length;
   const fields: string[] = [];
   let i = from;
@@ -88,7 +93,11 @@ function quoted(text: string, from: number, final: boolean): { record: CsvRecord
           break;
         }
         if (q + 1 >= n && !final) return null; // cannot tell `"` from `""` yet
-        if (text.charCodeAt(q + 1) === QUOTE) { value += text.slice(at, q + 1); at = q + 2; continue; }
+        if (text.charCodeAt(q + 1) === QUOTE) {
+          value += text.slice(at, q + 1);
+          at = q + 2;
+          continue;
+        }
         value += text.slice(at, q);
         i = q + 1;
         break;

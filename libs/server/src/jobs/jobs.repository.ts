@@ -28,14 +28,22 @@ export class JobsRepository {
 
   /** Jobs that some queue entry should be carrying (the reconciler's view of Postgres). */
   unfinished() {
-    return this.db.client.job.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true, type: true } });
+    return this.db.client.job.findMany({
+      where: { status: { in: ['queued', 'running'] } },
+      select: { id: true, type: true },
+    });
   }
 
   list(f: JobFilter) {
     return this.db.client.job.findMany({
       where: {
-        type: f.type, status: f.status, modelName: f.modelName, createdById: f.createdById,
-        ...(f.before ? { OR: [{ submittedAt: { lt: f.before.at } }, { submittedAt: f.before.at, id: { lt: f.before.id } }] } : {}),
+        type: f.type,
+        status: f.status,
+        modelName: f.modelName,
+        createdById: f.createdById,
+        ...(f.before
+          ? { OR: [{ submittedAt: { lt: f.before.at } }, { submittedAt: f.before.at, id: { lt: f.before.id } }] }
+          : {}),
       },
       orderBy: [{ submittedAt: 'desc' }, { id: 'desc' }],
       take: f.limit + 1,
@@ -64,12 +72,25 @@ export class JobsRepository {
 
   /** Recorded after the chunk's part files are written; recording the same chunk twice keeps the first. */
   recordChunk(data: Prisma.JobChunkUncheckedCreateInput) {
-    return this.db.client.jobChunk.upsert({ where: { jobId_index: { jobId: data.jobId, index: data.index } }, create: data, update: {} });
+    return this.db.client.jobChunk.upsert({
+      where: { jobId_index: { jobId: data.jobId, index: data.index } },
+      create: data,
+      update: {},
+    });
   }
 
   async chunkTotals(jobId: string) {
-    const a = await this.db.client.jobChunk.aggregate({ where: { jobId }, _count: true, _sum: { rowsIn: true, rowsOut: true, rowsFailed: true } });
-    return { chunks: a._count, rowsIn: a._sum.rowsIn ?? 0, rowsOut: a._sum.rowsOut ?? 0, rowsFailed: a._sum.rowsFailed ?? 0 };
+    const a = await this.db.client.jobChunk.aggregate({
+      where: { jobId },
+      _count: true,
+      _sum: { rowsIn: true, rowsOut: true, rowsFailed: true },
+    });
+    return {
+      chunks: a._count,
+      rowsIn: a._sum.rowsIn ?? 0,
+      rowsOut: a._sum.rowsOut ?? 0,
+      rowsFailed: a._sum.rowsFailed ?? 0,
+    };
   }
 
   countChunks(jobId: string) {
@@ -95,11 +116,18 @@ export class JobsRepository {
   }
 
   listSchedules() {
-    return this.db.client.scoringSchedule.findMany({ orderBy: { createdAt: 'desc' }, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.findMany({
+      orderBy: { createdAt: 'desc' },
+      include: { model: { select: { name: true } } },
+    });
   }
 
   updateSchedule(id: string, data: Prisma.ScoringScheduleUncheckedUpdateInput) {
-    return this.db.client.scoringSchedule.update({ where: { id }, data, include: { model: { select: { name: true } } } });
+    return this.db.client.scoringSchedule.update({
+      where: { id },
+      data,
+      include: { model: { select: { name: true } } },
+    });
   }
 
   deleteSchedule(id: string) {
@@ -113,7 +141,10 @@ export class JobsRepository {
 
   /** Claims an input for a schedule; false when it was already claimed (by an earlier run or another worker). */
   async claimInput(scheduleId: string, inputUri: string, jobId: string): Promise<boolean> {
-    const r = await this.db.client.scheduledInput.createMany({ data: [{ scheduleId, inputUri, jobId }], skipDuplicates: true });
+    const r = await this.db.client.scheduledInput.createMany({
+      data: [{ scheduleId, inputUri, jobId }],
+      skipDuplicates: true,
+    });
     return r.count === 1;
   }
 }

@@ -55,22 +55,34 @@ export class JobsService {
     if (!m) throw notFound(`Model ${served.model}`);
     const id = randomUUID();
     const row = await this.repo.create({
-      id, type: 'predict_async', modelId: m.id, modelName: m.name, version: served.version, format: req.format,
-      request: asJson({ body: req.body, csv: req.csv }), expiresAt: this.expiry(),
-      callbackUrl: req.callback?.url ?? null, callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
+      id,
+      type: 'predict_async',
+      modelId: m.id,
+      modelName: m.name,
+      version: served.version,
+      format: req.format,
+      request: asJson({ body: req.body, csv: req.csv }),
+      expiresAt: this.expiry(),
+      callbackUrl: req.callback?.url ?? null,
+      callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
       ...creator(actor),
     });
     await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 });
     return toJob(row);
   }
 
-  async submitBatch(actor: Principal, input: unknown, upload: { stream: Readable; filename?: string } | null): Promise<TJob> {
+  async submitBatch(
+    actor: Principal,
+    input: unknown,
+    upload: { stream: Readable; filename?: string } | null,
+  ): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const drain = () => upload?.stream.resume();
     try {
       const spec = validate(ZBatchJobSpec, input);
       authorizeModel(actor, spec.model);
-      if (!upload && !spec.inputUri) throw new AppError('VALIDATION_FAILED', 'Send the input file, or name one already in storage with inputUri');
+      if (!upload && !spec.inputUri)
+        throw new AppError('VALIDATION_FAILED', 'Send the input file, or name one already in storage with inputUri');
       if (upload && spec.inputUri) throw new AppError('VALIDATION_FAILED', 'Send the input file or inputUri, not both');
       const m = await this.registry.findModel(spec.model);
       if (!m) throw notFound(`Model ${spec.model}`);
@@ -81,24 +93,47 @@ export class JobsService {
       let placement: { backend: ReturnType<StorageService['defaultBackend']>; base: string };
       if (upload) {
         placement = { backend: this.storage.defaultBackend(), base: `jobs/${id}/` };
-        const stored = await this.storage.put(placement.backend, `${placement.base}input.${format}`, upload.stream, { maxBytes: this.cfg.jobs.maxInputBytes, contentType: contentTypeOf(format) });
+        const stored = await this.storage.put(placement.backend, `${placement.base}input.${format}`, upload.stream, {
+          maxBytes: this.cfg.jobs.maxInputBytes,
+          contentType: contentTypeOf(format),
+        });
         inputUri = stored.uri;
       } else {
         inputUri = spec.inputUri!;
         if (!(await this.storage.stat(inputUri))) throw new AppError('NOT_FOUND', `No input file at ${inputUri}`);
         const key = this.storage.keyOf(inputUri);
-        placement = { backend: this.storage.backendOf(inputUri), base: `${key.replace(/\.[^./]*$/, '')}.${id.slice(0, 8)}.` };
+        placement = {
+          backend: this.storage.backendOf(inputUri),
+          base: `${key.replace(/\.[^./]*$/, '')}.${id.slice(0, 8)}.`,
+        };
       }
       if (spec.outputPrefix) {
         const probe = `${spec.outputPrefix.replace(/\/?$/, '/')}x`;
-        placement = { backend: this.storage.backendOf(probe), base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.` };
+        placement = {
+          backend: this.storage.backendOf(probe),
+          base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.`,
+        };
       }
       const options: BatchOptions = batchOptions(spec, format, placement.backend, placement.base, id);
       // The event queues the scoring (follow-up-jobs.ts), so a job row never waits for a queue entry that was lost.
-      const row = await this.events.change(actor, () => this.repo.create({
-        id, type: 'batch_score', modelId: m.id, modelName: m.name, version, selector: { version: spec.version, alias: spec.alias },
-        format, options: asJson(options), inputUri, ownedInput: !!upload, ...creator(actor),
-      }), () => ({ type: 'job.created', objectId: id, data: { type: 'batch_score', model: m.name, version, inputUri } }));
+      const row = await this.events.change(
+        actor,
+        () =>
+          this.repo.create({
+            id,
+            type: 'batch_score',
+            modelId: m.id,
+            modelName: m.name,
+            version,
+            selector: { version: spec.version, alias: spec.alias },
+            format,
+            options: asJson(options),
+            inputUri,
+            ownedInput: !!upload,
+            ...creator(actor),
+          }),
+        () => ({ type: 'job.created', objectId: id, data: { type: 'batch_score', model: m.name, version, inputUri } }),
+      );
       return toJob(row);
     } catch (e) {
       drain();
@@ -109,7 +144,11 @@ export class JobsService {
   async list(actor: Principal, q: z.output<typeof ZJobQuery>) {
     authorize(actor, 'jobs.read');
     const rows = await this.repo.list({
-      type: q.type, status: q.status, modelName: q.model, limit: q.limit, before: decodeCursor(q.cursor),
+      type: q.type,
+      status: q.status,
+      modelName: q.model,
+      limit: q.limit,
+      before: decodeCursor(q.cursor),
       createdById: this.seesAll(actor) ? undefined : actor.id,
     });
     const page = pageFrom(rows, q.limit, (r) => ({ at: r.submittedAt, id: r.id }));
@@ -123,9 +162,15 @@ export class JobsService {
   async cancel(actor: Principal, id: string): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const job = await this.visible(actor, id);
-    const cancelled = await this.events.change(actor, () => this.repo.transition(id, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date() }),
-      (done) => (done ? { type: 'job.cancelled', objectId: id, data: { model: job.modelName } } : []));
-    if (!cancelled) throw conflict(`Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; only queued or running jobs can be cancelled`);
+    const cancelled = await this.events.change(
+      actor,
+      () => this.repo.transition(id, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date() }),
+      (done) => (done ? { type: 'job.cancelled', objectId: id, data: { model: job.modelName } } : []),
+    );
+    if (!cancelled)
+      throw conflict(
+        `Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; only queued or running jobs can be cancelled`,
+      );
     return this.get(actor, id);
   }
 
@@ -134,20 +179,39 @@ export class JobsService {
     authorize(actor, 'jobs.write');
     const job = await this.visible(actor, id);
     // The event queues the run again (follow-up-jobs.ts); `run` makes its queue entry a new one.
-    const retried = await this.events.change(actor, () => this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }),
-      (done) => (done ? { type: 'job.retried', objectId: id, data: { model: job.modelName, type: job.type, run: Date.now().toString(36) } } : []));
+    const retried = await this.events.change(
+      actor,
+      () => this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }),
+      (done) =>
+        done
+          ? {
+              type: 'job.retried',
+              objectId: id,
+              data: { model: job.modelName, type: job.type, run: Date.now().toString(36) },
+            }
+          : [],
+    );
     if (!retried) throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     return this.get(actor, id);
   }
 
   /** A job's input, output or errors file, streamed from storage. */
-  async file(actor: Principal, id: string, which: 'input' | 'output' | 'errors'): Promise<{ stream: Readable; filename: string; contentType: string; sizeBytes: number | null }> {
+  async file(
+    actor: Principal,
+    id: string,
+    which: 'input' | 'output' | 'errors',
+  ): Promise<{ stream: Readable; filename: string; contentType: string; sizeBytes: number | null }> {
     const job = await this.visible(actor, id);
     const uri = which === 'input' ? job.inputUri : which === 'output' ? job.outputUri : job.errorsUri;
     if (!uri) throw new AppError('NOT_FOUND', `Job ${id} has no ${which} file${which === 'input' ? '' : ' (yet)'}`);
     const size = (await this.storage.stat(uri))?.sizeBytes ?? null;
     const ext = job.format === 'jsonl' ? 'jsonl' : 'csv';
-    return { stream: await this.storage.get(uri), filename: `${job.modelName}-${id.slice(0, 8)}-${which}.${ext}`, contentType: contentTypeOf(ext), sizeBytes: size };
+    return {
+      stream: await this.storage.get(uri),
+      filename: `${job.modelName}-${id.slice(0, 8)}-${which}.${ext}`,
+      contentType: contentTypeOf(ext),
+      sizeBytes: size,
+    };
   }
 
   private async readyVersion(model: string, sel: { version?: number; alias?: string }): Promise<number> {
@@ -178,25 +242,50 @@ export class JobsService {
 }
 
 const creator = (p: Principal) => ({
-  createdByKind: p.kind, createdById: p.kind === 'system' ? null : p.id, createdByName: p.name, createdByKeyId: p.apiKeyId,
+  createdByKind: p.kind,
+  createdById: p.kind === 'system' ? null : p.id,
+  createdByName: p.name,
+  createdByKeyId: p.apiKeyId,
 });
 
 export function formatOf(name: string): 'csv' | 'jsonl' {
   const lower = name.toLowerCase().replace(/[?#].*$/, '');
   if (lower.endsWith('.csv')) return 'csv';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  throw new AppError('VALIDATION_FAILED', `Cannot tell the input format from "${name.slice(-60)}": name a .csv or .jsonl file, or set format`);
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `Cannot tell the input format from "${name.slice(-60)}": name a .csv or .jsonl file, or set format`,
+  );
 }
 
 const contentTypeOf = (format: string) => (format === 'jsonl' ? 'application/x-ndjson' : 'text/csv');
 
 export function toJob(r: JobRow, full = false): TJob {
   return {
-    id: r.id, type: r.type, status: r.status, model: r.modelName, version: r.version, progress: Math.round(r.progress * 10) / 10,
-    rowsIn: r.rowsIn, rowsOut: r.rowsOut, rowsFailed: r.rowsFailed, inputUri: r.type === 'batch_score' ? r.inputUri : null,
-    outputUri: r.outputUri, errorsUri: r.errorsUri, error: r.error, format: r.format, attempts: r.attempts, scheduleId: r.scheduleId,
-    createdBy: r.createdByName, submittedAt: r.submittedAt.toISOString(), startedAt: r.startedAt?.toISOString() ?? null,
-    finishedAt: r.finishedAt?.toISOString() ?? null, expiresAt: r.expiresAt?.toISOString() ?? null, callbackUrl: r.callbackUrl, callbackStatus: r.callbackStatus, workers: r.workers,
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    model: r.modelName,
+    version: r.version,
+    progress: Math.round(r.progress * 10) / 10,
+    rowsIn: r.rowsIn,
+    rowsOut: r.rowsOut,
+    rowsFailed: r.rowsFailed,
+    inputUri: r.type === 'batch_score' ? r.inputUri : null,
+    outputUri: r.outputUri,
+    errorsUri: r.errorsUri,
+    error: r.error,
+    format: r.format,
+    attempts: r.attempts,
+    scheduleId: r.scheduleId,
+    createdBy: r.createdByName,
+    submittedAt: r.submittedAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    expiresAt: r.expiresAt?.toISOString() ?? null,
+    callbackUrl: r.callbackUrl,
+    callbackStatus: r.callbackStatus,
+    workers: r.workers,
     ...(full && r.type === 'predict_async' && r.status === 'succeeded' && { result: r.result }),
   };
 }

@@ -24,7 +24,16 @@ export class PredictionStore {
     const storedAt = new Date().toISOString();
     const args: string[] = [];
     for (const r of rows) {
-      args.push(r.entityId, JSON.stringify({ version, prediction: r.prediction, probabilities: r.probabilities, jobId, storedAt } satisfies StoredPrediction));
+      args.push(
+        r.entityId,
+        JSON.stringify({
+          version,
+          prediction: r.prediction,
+          probabilities: r.probabilities,
+          jobId,
+          storedAt,
+        } satisfies StoredPrediction),
+      );
     }
     await this.redis.client.hset(this.key(model), ...args);
   }

@@ -62,23 +62,52 @@ export class ReconcilerService implements JobHandler<'jobs.reconcile'> {
     const pending = await this.registry.pendingVersionIds();
     const deliveries = await this.webhooks.pendingDeliveryIds();
     const missing = [
-      ...jobs.filter((j) => !live.has(j.id)).map((j) => ({ key: `job:${j.id}`, requeue: (since: string) => this.requeueJob(j, since) })),
-      ...pending.filter((v) => !live.has(v.id)).map((v) => ({
-        key: `version:${v.id}`,
-        requeue: (since: string) => this.producer.enqueue('registry.validate', { versionId: v.id }, { jobId: `validate-${v.id}-reconciled-${since}`, attempts: 3 }),
-      })),
-      ...deliveries.filter((d) => !live.has(d.id)).map((d) => ({
-        key: `delivery:${d.id}`,
-        requeue: (since: string) => this.producer.enqueue('webhook.deliver', { deliveryId: d.id }, {
-          jobId: `webhook-${d.id}-reconciled-${since}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 },
-        }),
-      })),
+      ...jobs
+        .filter((j) => !live.has(j.id))
+        .map((j) => ({ key: `job:${j.id}`, requeue: (since: string) => this.requeueJob(j, since) })),
+      ...pending
+        .filter((v) => !live.has(v.id))
+        .map((v) => ({
+          key: `version:${v.id}`,
+          requeue: (since: string) =>
+            this.producer.enqueue(
+              'registry.validate',
+              { versionId: v.id },
+              { jobId: `validate-${v.id}-reconciled-${since}`, attempts: 3 },
+            ),
+        })),
+      ...deliveries
+        .filter((d) => !live.has(d.id))
+        .map((d) => ({
+          key: `delivery:${d.id}`,
+          requeue: (since: string) =>
+            this.producer.enqueue(
+              'webhook.deliver',
+              { deliveryId: d.id },
+              {
+                jobId: `webhook-${d.id}-reconciled-${since}`,
+                attempts: 8,
+                backoff: { type: 'exponential', delay: 2000 },
+              },
+            ),
+        })),
     ];
-    const due = await this.dueAfterGrace(missing.map((m) => m.key), now);
+    const due = await this.dueAfterGrace(
+      missing.map((m) => m.key),
+      now,
+    );
     const result: ReconcileResult = {
-      requeuedJobs: [], requeuedValidations: [], requeuedDeliveries: [], rearmedSchedules: [], suspects: missing.length - due.size,
+      requeuedJobs: [],
+      requeuedValidations: [],
+      requeuedDeliveries: [],
+      rearmedSchedules: [],
+      suspects: missing.length - due.size,
     };
-    const lists = { job: result.requeuedJobs, version: result.requeuedValidations, delivery: result.requeuedDeliveries } as const;
+    const lists = {
+      job: result.requeuedJobs,
+      version: result.requeuedValidations,
+      delivery: result.requeuedDeliveries,
+    } as const;
     for (const m of missing) {
       const since = due.get(m.key);
       if (since === undefined) continue;
@@ -137,6 +166,10 @@ export class ReconcilerService implements JobHandler<'jobs.reconcile'> {
     if (gone.length) await this.redis.client.hdel(hash, ...gone);
     const fresh = keys.filter((k) => seen[k] === undefined);
     if (fresh.length) await this.redis.client.hset(hash, Object.fromEntries(fresh.map((k) => [k, String(now)])));
-    return new Map(keys.filter((k) => seen[k] !== undefined && now - Number(seen[k]) >= RECONCILE_GRACE_MS).map((k) => [k, seen[k]!]));
+    return new Map(
+      keys
+        .filter((k) => seen[k] !== undefined && now - Number(seen[k]) >= RECONCILE_GRACE_MS)
+        .map((k) => [k, seen[k]!]),
+    );
   }
 }

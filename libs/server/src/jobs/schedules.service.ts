@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { ZBatchJobSpec, ZScheduleSpec, type JobPayloadParsed, type TSchedule, type TScheduleSpec } from '@modelyard/contracts';
+import {
+  ZBatchJobSpec,
+  ZScheduleSpec,
+  type JobPayloadParsed,
+  type TSchedule,
+  type TScheduleSpec,
+} from '@modelyard/contracts';
 import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -54,9 +60,15 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     let row: ScheduleRow;
     try {
       row = await this.repo.createSchedule({
-        id, name: spec.name, modelId: m.id, cron: spec.cron, inputPrefix: spec.inputPrefix,
+        id,
+        name: spec.name,
+        modelId: m.id,
+        cron: spec.cron,
+        inputPrefix: spec.inputPrefix,
         options: asJson({ output: spec.output, store: spec.store }),
-        createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name,
+        createdByKind: actor.kind,
+        createdById: actor.kind === 'system' ? null : actor.id,
+        createdByName: actor.name,
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`Model ${spec.model} already has a schedule named "${spec.name}"`);
@@ -66,26 +78,43 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       await this.arm(row);
     } catch (e) {
       await this.repo.deleteSchedule(id);
-      throw new AppError('VALIDATION_FAILED', `The cron expression "${spec.cron}" is not valid: ${(e as Error).message}`);
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The cron expression "${spec.cron}" is not valid: ${(e as Error).message}`,
+      );
     }
     // The row and its queue entry exist before the event: a crash before this line leaves an unaudited schedule,
     // which the reconciler still runs; the creator sees the error and can look.
-    await this.events.record(actor, { type: 'schedule.created', objectId: id, data: { model: spec.model, cron: spec.cron, inputPrefix: spec.inputPrefix } });
+    await this.events.record(actor, {
+      type: 'schedule.created',
+      objectId: id,
+      data: { model: spec.model, cron: spec.cron, inputPrefix: spec.inputPrefix },
+    });
     return this.toDto(row);
   }
 
   async list(actor: Principal): Promise<TSchedule[]> {
     authorize(actor, 'jobs.read');
     const rows = await this.repo.listSchedules();
-    return Promise.all(rows.filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name)).map((r) => this.toDto(r)));
+    return Promise.all(
+      rows
+        .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name))
+        .map((r) => this.toDto(r)),
+    );
   }
 
   async setPaused(actor: Principal, id: string, paused: boolean): Promise<TSchedule> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
-    const next = await this.events.change(actor, () => this.repo.updateSchedule(id, { paused }), () => ({
-      type: paused ? 'schedule.paused' : 'schedule.resumed', objectId: id, data: { model: row.model.name },
-    }));
+    const next = await this.events.change(
+      actor,
+      () => this.repo.updateSchedule(id, { paused }),
+      () => ({
+        type: paused ? 'schedule.paused' : 'schedule.resumed',
+        objectId: id,
+        data: { model: row.model.name },
+      }),
+    );
     // The queue follows the row; the reconciler re-arms or drops scheduler entries that disagree with Postgres.
     if (paused) await this.producer.queue('batch').removeJobScheduler(schedulerId(id));
     else await this.arm(next);
@@ -96,14 +125,22 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
     await this.producer.queue('batch').removeJobScheduler(schedulerId(id));
-    await this.events.change(actor, () => this.repo.deleteSchedule(id), () => ({ type: 'schedule.deleted', objectId: id, data: { model: row.model.name } }));
+    await this.events.change(
+      actor,
+      () => this.repo.deleteSchedule(id),
+      () => ({ type: 'schedule.deleted', objectId: id, data: { model: row.model.name } }),
+    );
   }
 
   /** Fires the schedule once now, besides its cron ticks. */
   async runNow(actor: Principal, id: string): Promise<TSchedule> {
     authorize(actor, 'jobs.write');
     const row = await this.find(actor, id);
-    await this.producer.enqueue('schedule.run', { scheduleId: id }, { jobId: `schedule-run-${id}-${Date.now().toString(36)}` });
+    await this.producer.enqueue(
+      'schedule.run',
+      { scheduleId: id },
+      { jobId: `schedule-run-${id}-${Date.now().toString(36)}` },
+    );
     await this.events.record(actor, { type: 'schedule.run', objectId: id, data: { model: row.model.name } });
     return this.toDto(row);
   }
@@ -117,7 +154,10 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     const files = (await this.storage.list(s.inputPrefix, 10_000))
       .filter((f) => /\.(csv|jsonl|ndjson)$/i.test(f.key) && !OUTPUT_NAME.test(f.key) && !seen.has(f.uri))
       .slice(0, MAX_FILES_PER_RUN);
-    const opts = s.options as { output?: { columns: 'all' | 'id'; idColumn?: string }; store?: { entityColumn: string } };
+    const opts = s.options as {
+      output?: { columns: 'all' | 'id'; idColumn?: string };
+      store?: { entityColumn: string };
+    };
     const created: string[] = [];
     for (const f of files) {
       const jobId = randomUUID();
@@ -126,17 +166,31 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       const options = batchOptions(
         // What the schedule stored was a valid spec when it was created; parsing again fills the defaults.
         validate(ZBatchJobSpec, { model: s.model.name, output: opts.output ?? { columns: 'all' }, store: opts.store }),
-        format, this.storage.backendOf(f.uri), `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`, jobId,
+        format,
+        this.storage.backendOf(f.uri),
+        `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`,
+        jobId,
       );
       await this.repo.create({
-        id: jobId, type: 'batch_score', modelId: s.modelId, modelName: s.model.name, version, format, options: asJson(options),
-        inputUri: f.uri, scheduleId: s.id, createdByKind: s.createdByKind, createdById: s.createdById, createdByName: s.createdByName,
+        id: jobId,
+        type: 'batch_score',
+        modelId: s.modelId,
+        modelName: s.model.name,
+        version,
+        format,
+        options: asJson(options),
+        inputUri: f.uri,
+        scheduleId: s.id,
+        createdByKind: s.createdByKind,
+        createdById: s.createdById,
+        createdByName: s.createdByName,
       });
       await this.producer.enqueue('batch.score', { jobId }, { jobId: `batch-${jobId}-0` });
       created.push(jobId);
     }
     await this.repo.updateSchedule(s.id, { lastRunAt: new Date() });
-    if (created.length) this.log.info({ schedule: s.id, model: s.model.name, jobs: created.length }, 'schedule queued batch jobs');
+    if (created.length)
+      this.log.info({ schedule: s.id, model: s.model.name, jobs: created.length }, 'schedule queued batch jobs');
     return { jobs: created };
   }
 
@@ -152,7 +206,13 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
   }
 
   private async arm(row: ScheduleRow) {
-    await this.producer.queue('batch').upsertJobScheduler(schedulerId(row.id), { pattern: row.cron }, { name: 'schedule.run', data: { scheduleId: row.id } });
+    await this.producer
+      .queue('batch')
+      .upsertJobScheduler(
+        schedulerId(row.id),
+        { pattern: row.cron },
+        { name: 'schedule.run', data: { scheduleId: row.id } },
+      );
   }
 
   private async find(actor: Principal, id: string): Promise<ScheduleRow> {
@@ -163,10 +223,22 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
   }
 
   private async toDto(r: ScheduleRow): Promise<TSchedule> {
-    const next = r.paused ? null : await this.producer.queue('batch').getJobScheduler(schedulerId(r.id)).catch(() => null);
+    const next = r.paused
+      ? null
+      : await this.producer
+          .queue('batch')
+          .getJobScheduler(schedulerId(r.id))
+          .catch(() => null);
     return {
-      id: r.id, name: r.name, model: r.model.name, cron: r.cron, inputPrefix: r.inputPrefix, paused: r.paused,
-      createdBy: r.createdByName, createdAt: r.createdAt.toISOString(), lastRunAt: r.lastRunAt?.toISOString() ?? null,
+      id: r.id,
+      name: r.name,
+      model: r.model.name,
+      cron: r.cron,
+      inputPrefix: r.inputPrefix,
+      paused: r.paused,
+      createdBy: r.createdByName,
+      createdAt: r.createdAt.toISOString(),
+      lastRunAt: r.lastRunAt?.toISOString() ?? null,
       nextRunAt: next?.next ? new Date(next.next).toISOString() : null,
     };
   }

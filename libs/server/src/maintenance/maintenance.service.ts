@@ -27,7 +27,10 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     private readonly drift: DriftRepository,
     private readonly alerts: AlertsRepository,
     private readonly outbox: OutboxRepository,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number } },
+    @Inject(COMMON_CONFIG)
+    private readonly cfg: CommonConfig & {
+      worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number };
+    },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -43,8 +46,12 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     // Delivered events live on as audit rows; a week of them is enough to look into a delivery.
     const events = await this.outbox.deleteDispatchedBefore(new Date(Date.now() - OUTBOX_RETENTION_MS));
     const done = {
-      expiredSessions: count, predictionLogRows: logs.count, expiredJobs: jobs.count, driftWindows: windows.count,
-      resolvedAlerts: alerts.count, outboxEvents: events,
+      expiredSessions: count,
+      predictionLogRows: logs.count,
+      expiredJobs: jobs.count,
+      driftWindows: windows.count,
+      resolvedAlerts: alerts.count,
+      outboxEvents: events,
     };
     this.log.info(done, 'maintenance.cleanup done');
     return done;

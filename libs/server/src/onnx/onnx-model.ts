@@ -33,7 +33,9 @@ const DTYPE_OF_ELEMENT_TYPE: Partial<Record<number, TensorDtype>> = {
   [ONNX_ELEMENT_TYPE.STRING]: 'string',
 };
 
-const ELEMENT_TYPE_NAME: Record<number, string> = Object.fromEntries(Object.entries(ONNX_ELEMENT_TYPE).map(([k, v]) => [v, k]));
+const ELEMENT_TYPE_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(ONNX_ELEMENT_TYPE).map(([k, v]) => [v, k]),
+);
 
 export function elementTypeName(elemType: number): string {
   return ELEMENT_TYPE_NAME[elemType] ?? `element type ${elemType}`;
@@ -104,8 +106,10 @@ const fail = (reason: string) => new AppError('VALIDATION_FAILED', reason);
 function sniffNonOnnx(bytes: Uint8Array): string | undefined {
   const at = (i: number) => bytes[i] ?? -1;
   const ascii = (s: string) => [...s].every((c, i) => at(i) === c.charCodeAt(0));
-  if (ascii('PK\x03\x04')) return 'a ZIP archive (for example a PyTorch .pt or Keras .keras file); export the model to ONNX first';
-  if (at(0) === 0x80 && at(1) >= 2 && at(1) <= 5) return 'a Python pickle (for example a scikit-learn model saved with pickle or joblib); convert it to ONNX first, for example with skl2onnx';
+  if (ascii('PK\x03\x04'))
+    return 'a ZIP archive (for example a PyTorch .pt or Keras .keras file); export the model to ONNX first';
+  if (at(0) === 0x80 && at(1) >= 2 && at(1) <= 5)
+    return 'a Python pickle (for example a scikit-learn model saved with pickle or joblib); convert it to ONNX first, for example with skl2onnx';
   if (ascii('\x89HDF')) return 'an HDF5 file (for example a Keras .h5 model); export the model to ONNX first';
   if (at(0) === 0x1f && at(1) === 0x8b) return 'a gzip-compressed file; upload the uncompressed .onnx file';
   if (ascii('PAR1')) return 'a Parquet file';
@@ -141,9 +145,13 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModelProto {
   } catch (e) {
     const detail = (e as Error).message;
     if (/index out of range/.test(detail)) {
-      throw fail(`The file is not a valid ONNX model: it ends in the middle of a record after ${bytes.length} bytes, so it is truncated or corrupt. Upload it again.`);
+      throw fail(
+        `The file is not a valid ONNX model: it ends in the middle of a record after ${bytes.length} bytes, so it is truncated or corrupt. Upload it again.`,
+      );
     }
-    throw fail(`The file is not a valid ONNX model: it could not be decoded as ONNX protobuf data (${detail}). The file is corrupt or in another format.`);
+    throw fail(
+      `The file is not a valid ONNX model: it could not be decoded as ONNX protobuf data (${detail}). The file is corrupt or in another format.`,
+    );
   }
   const ir = int64ToNumber(model.ir_version);
   if (!has(model, 'ir_version') || ir < 1 || ir > 100) {
@@ -151,7 +159,9 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModelProto {
   }
   if (!model.graph) throw fail('The ONNX model has no graph: the file is truncated or corrupt.');
   if (!model.opset_import.length) {
-    throw fail('The ONNX model declares no operator set (opset_import): the file is truncated, corrupt or not written by an ONNX exporter.');
+    throw fail(
+      'The ONNX model declares no operator set (opset_import): the file is truncated, corrupt or not written by an ONNX exporter.',
+    );
   }
   if (!model.graph.output.length) throw fail('The ONNX graph has no outputs, so there is nothing to serve.');
   return model;
@@ -171,7 +181,8 @@ export function typeText(tp: OnnxTypeProto | null | undefined): string {
   if (!tp) return 'unknown';
   if (tp.tensor_type) return `tensor(${elementTypeName(tp.tensor_type.elem_type).toLowerCase()})`;
   if (tp.sequence_type) return `seq(${typeText(tp.sequence_type.elem_type)})`;
-  if (tp.map_type) return `map(${elementTypeName(tp.map_type.key_type).toLowerCase()},${typeText(tp.map_type.value_type)})`;
+  if (tp.map_type)
+    return `map(${elementTypeName(tp.map_type.key_type).toLowerCase()},${typeText(tp.map_type.value_type)})`;
   if (tp.optional_type) return `optional(${typeText(tp.optional_type.elem_type)})`;
   if (tp.sparse_tensor_type) return `sparse_tensor(${elementTypeName(tp.sparse_tensor_type.elem_type).toLowerCase()})`;
   if (tp.opaque_type) return `opaque(${tp.opaque_type.domain}.${tp.opaque_type.name})`;
@@ -183,15 +194,28 @@ function valueSpec(v: OnnxValueInfo): OnnxValueSpec {
   const t = tp?.tensor_type;
   if (t) {
     const shape = shapeOf(t.shape);
-    return { name: v.name, kind: 'tensor', elemType: t.elem_type, dtype: dtypeOfElementType(t.elem_type), shape, type: typeText(tp) + shapeText(shape, t.shape) };
+    return {
+      name: v.name,
+      kind: 'tensor',
+      elemType: t.elem_type,
+      dtype: dtypeOfElementType(t.elem_type),
+      shape,
+      type: typeText(tp) + shapeText(shape, t.shape),
+    };
   }
-  const kind = !tp ? 'unknown'
-    : tp.sequence_type ? 'sequence'
-    : tp.map_type ? 'map'
-    : tp.optional_type ? 'optional'
-    : tp.sparse_tensor_type ? 'sparse_tensor'
-    : tp.opaque_type ? 'opaque'
-    : 'unknown';
+  const kind = !tp
+    ? 'unknown'
+    : tp.sequence_type
+      ? 'sequence'
+      : tp.map_type
+        ? 'map'
+        : tp.optional_type
+          ? 'optional'
+          : tp.sparse_tensor_type
+            ? 'sparse_tensor'
+            : tp.opaque_type
+              ? 'opaque'
+              : 'unknown';
   return { name: v.name, kind, type: typeText(tp) };
 }
 
@@ -202,7 +226,11 @@ function attribute(node: OnnxNode, name: string): OnnxAttribute | undefined {
 }
 
 /** Integer or string class labels from a classifier / ZipMap node's attributes. */
-function labelsOf(node: OnnxNode, intsName: string, stringsName: string): { keyType: 'int64' | 'string'; classes: (number | string)[] } | undefined {
+function labelsOf(
+  node: OnnxNode,
+  intsName: string,
+  stringsName: string,
+): { keyType: 'int64' | 'string'; classes: (number | string)[] } | undefined {
   const ints = attribute(node, intsName);
   if (ints && ints.ints.length) return { keyType: 'int64', classes: ints.ints.map(int64ToValue) };
   const strings = attribute(node, stringsName);
@@ -218,10 +246,23 @@ export function findZipMaps(model: OnnxModelProto): ZipMapInfo[] {
   const graph = model.graph!;
   const outputs = new Set(graph.output.map((o) => o.name));
   return graph.node
-    .filter((n) => n.op_type === 'ZipMap' && n.domain === ML_DOMAIN && n.input.length === 1 && n.output.length === 1 && outputs.has(n.output[0]!))
+    .filter(
+      (n) =>
+        n.op_type === 'ZipMap' &&
+        n.domain === ML_DOMAIN &&
+        n.input.length === 1 &&
+        n.output.length === 1 &&
+        outputs.has(n.output[0]!),
+    )
     .map((n) => {
       const labels = labelsOf(n, 'classlabels_int64s', 'classlabels_strings');
-      return { node: n.name, input: n.input[0]!, output: n.output[0]!, keyType: labels?.keyType ?? 'int64', classes: labels?.classes ?? [] };
+      return {
+        node: n.name,
+        input: n.input[0]!,
+        output: n.output[0]!,
+        keyType: labels?.keyType ?? 'int64',
+        classes: labels?.classes ?? [],
+      };
     });
 }
 
@@ -235,12 +276,19 @@ export function parseMetadataList(value: string): (string | number)[] | undefine
   if (text.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(text);
-      if (Array.isArray(parsed) && parsed.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return parsed as (string | number)[];
+      if (
+        Array.isArray(parsed) &&
+        parsed.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
+      )
+        return parsed as (string | number)[];
     } catch {
       // Not JSON after all: fall through to the comma-separated reading.
     }
   }
-  const items = text.replace(/^\[|\]$/g, '').split(',').map((s) => s.trim().replace(/^(["'])(.*)\1$/, '$2'));
+  const items = text
+    .replace(/^\[|\]$/g, '')
+    .split(',')
+    .map((s) => s.trim().replace(/^(["'])(.*)\1$/, '$2'));
   if (items.some((s) => s === '')) return undefined;
   return items.every((s) => /^-?\d+$/.test(s) && Number.isSafeInteger(Number(s))) ? items.map(Number) : items;
 }
@@ -251,7 +299,11 @@ function parseFeatureNames(value: string, warnings: string[]): string[] | Record
   if (text.startsWith('{')) {
     try {
       const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object' && Object.values(parsed).every((l) => Array.isArray(l) && l.every((s) => typeof s === 'string'))) {
+      if (
+        parsed &&
+        typeof parsed === 'object' &&
+        Object.values(parsed).every((l) => Array.isArray(l) && l.every((s) => typeof s === 'string'))
+      ) {
         return parsed as Record<string, string[]>;
       }
     } catch {
@@ -281,11 +333,15 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
   }
 
   // IR < 4 lists initializers among the graph inputs; those have defaults and are not fed by callers.
-  const initializers = new Set([...graph.initializer.map((t) => t.name), ...graph.sparse_initializer.map((t) => t.values?.name ?? '')]);
+  const initializers = new Set([
+    ...graph.initializer.map((t) => t.name),
+    ...graph.sparse_initializer.map((t) => t.values?.name ?? ''),
+  ]);
   const inputs = graph.input.filter((i) => !initializers.has(i.name)).map(valueSpec);
   const outputs = graph.output.map(valueSpec);
 
-  const featureNames = metadata.feature_names !== undefined ? parseFeatureNames(metadata.feature_names, warnings) : undefined;
+  const featureNames =
+    metadata.feature_names !== undefined ? parseFeatureNames(metadata.feature_names, warnings) : undefined;
   let classes: (string | number)[] | undefined;
   if (metadata.classes !== undefined) {
     classes = parseMetadataList(metadata.classes);
@@ -301,7 +357,8 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
   for (const node of graph.node) {
     if (node.domain !== ML_DOMAIN || !ML_CLASSIFIERS.includes(node.op_type)) continue;
     const labels = labelsOf(node, 'classlabels_ints', 'classlabels_strings');
-    if (labels && !classifierLabels) classifierLabels = { node: node.name, opType: node.op_type, outputs: node.output, classes: labels.classes };
+    if (labels && !classifierLabels)
+      classifierLabels = { node: node.name, opType: node.op_type, outputs: node.output, classes: labels.classes };
   }
 
   return {

@@ -199,17 +199,23 @@ const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
  * does not declare without decoding them, so weights (and a crafted packed int64 field of 100 MB, which would
  * otherwise become ~13 million Long objects) are never materialised; reading a model needs only tensor names.
  */
-const DATA_FIELDS = /^ {2}(?:repeated (?:float|int32|bytes|int64|double|uint64) \w+_data|optional bytes raw_data) = \d+.*$/gm;
+const DATA_FIELDS =
+  /^ {2}(?:repeated (?:float|int32|bytes|int64|double|uint64) \w+_data|optional bytes raw_data) = \d+.*$/gm;
 /**
  * Likewise what reading never looks at: attribute tensors, subgraphs, float lists and types (readOnnxModel needs an
  * attribute's name and its ints or strings: class labels), training info and functions.
  */
-const UNREAD_FIELDS = new RegExp([
-  String.raw`^ {2}(?:optional|repeated) (?:TensorProto|GraphProto|SparseTensorProto|TypeProto) (?:t|g|sparse_tensor|tp|tensors|graphs|sparse_tensors|type_protos) = \d+;$`,
-  String.raw`^ {2}repeated float floats = 7;$`,
-  String.raw`^ {2}repeated (?:TrainingInfoProto training_info|FunctionProto functions) = \d+;$`,
-].join('|'), 'gm');
-const readRoot = protobuf.parse(ONNX_PROTO.replace(DATA_FIELDS, '').replace(UNREAD_FIELDS, ''), { keepCase: true }).root;
+const UNREAD_FIELDS = new RegExp(
+  [
+    String.raw`^ {2}(?:optional|repeated) (?:TensorProto|GraphProto|SparseTensorProto|TypeProto) (?:t|g|sparse_tensor|tp|tensors|graphs|sparse_tensors|type_protos) = \d+;$`,
+    String.raw`^ {2}repeated float floats = 7;$`,
+    String.raw`^ {2}repeated (?:TrainingInfoProto training_info|FunctionProto functions) = \d+;$`,
+  ].join('|'),
+  'gm',
+);
+const readRoot = protobuf.parse(ONNX_PROTO.replace(DATA_FIELDS, '').replace(UNREAD_FIELDS, ''), {
+  keepCase: true,
+}).root;
 
 export const OnnxTypes = {
   ModelProto: root.lookupType('onnx.ModelProto'),
@@ -241,15 +247,42 @@ export type Int64 = number | Int64Like;
 
 /** `TensorProto.DataType`. */
 export const ONNX_ELEMENT_TYPE = {
-  UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10,
-  DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16, FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18,
-  FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22, FLOAT4E2M1: 23,
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  COMPLEX64: 14,
+  COMPLEX128: 15,
+  BFLOAT16: 16,
+  FLOAT8E4M3FN: 17,
+  FLOAT8E4M3FNUZ: 18,
+  FLOAT8E5M2: 19,
+  FLOAT8E5M2FNUZ: 20,
+  UINT4: 21,
+  INT4: 22,
+  FLOAT4E2M1: 23,
 } as const;
 
 // The decoded shapes we read. protobufjs gives absent message fields as null, absent scalars as their default and
 // absent repeated fields as []; `Object.hasOwn` tells whether an optional scalar was actually present.
-export interface OnnxDimension { dim_value?: Int64; dim_param?: string; denotation?: string }
-export interface OnnxTensorShape { dim: OnnxDimension[] }
+export interface OnnxDimension {
+  dim_value?: Int64;
+  dim_param?: string;
+  denotation?: string;
+}
+export interface OnnxTensorShape {
+  dim: OnnxDimension[];
+}
 export interface OnnxTypeProto {
   tensor_type?: { elem_type: number; shape?: OnnxTensorShape | null } | null;
   sequence_type?: { elem_type?: OnnxTypeProto | null } | null;
@@ -259,7 +292,11 @@ export interface OnnxTypeProto {
   opaque_type?: { domain: string; name: string } | null;
   denotation?: string;
 }
-export interface OnnxValueInfo { name: string; type?: OnnxTypeProto | null; doc_string?: string }
+export interface OnnxValueInfo {
+  name: string;
+  type?: OnnxTypeProto | null;
+  doc_string?: string;
+}
 export interface OnnxAttribute {
   name: string;
   type: number;
@@ -270,7 +307,15 @@ export interface OnnxAttribute {
   ints: Int64[];
   strings: Uint8Array[];
 }
-export interface OnnxNode { input: string[]; output: string[]; name: string; op_type: string; domain: string; attribute: OnnxAttribute[]; doc_string?: string }
+export interface OnnxNode {
+  input: string[];
+  output: string[];
+  name: string;
+  op_type: string;
+  domain: string;
+  attribute: OnnxAttribute[];
+  doc_string?: string;
+}
 export interface OnnxGraph {
   node: OnnxNode[];
   name: string;
@@ -280,7 +325,10 @@ export interface OnnxGraph {
   output: OnnxValueInfo[];
   value_info: OnnxValueInfo[];
 }
-export interface OnnxOpsetId { domain: string; version: Int64 }
+export interface OnnxOpsetId {
+  domain: string;
+  version: Int64;
+}
 export interface OnnxModelProto {
   ir_version: Int64;
   opset_import: OnnxOpsetId[];

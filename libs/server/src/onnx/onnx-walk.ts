@@ -32,12 +32,24 @@ export interface ExternalDataRef {
 // Message kinds the walk descends into, and for each the fields that embed another message worth walking.
 type Kind = 'model' | 'graph' | 'node' | 'attribute' | 'tensor' | 'sparse' | 'training' | 'function' | 'entry';
 const CHILDREN: Record<Kind, Partial<Record<number, { kind: Kind; label: string }>>> = {
-  model: { 7: { kind: 'graph', label: 'graph' }, 20: { kind: 'training', label: 'training_info' }, 25: { kind: 'function', label: 'function' } },
-  graph: { 1: { kind: 'node', label: 'node' }, 5: { kind: 'tensor', label: 'initializer' }, 15: { kind: 'sparse', label: 'sparse_initializer' } },
+  model: {
+    7: { kind: 'graph', label: 'graph' },
+    20: { kind: 'training', label: 'training_info' },
+    25: { kind: 'function', label: 'function' },
+  },
+  graph: {
+    1: { kind: 'node', label: 'node' },
+    5: { kind: 'tensor', label: 'initializer' },
+    15: { kind: 'sparse', label: 'sparse_initializer' },
+  },
   node: { 5: { kind: 'attribute', label: 'attribute' } },
   attribute: {
-    5: { kind: 'tensor', label: 't' }, 6: { kind: 'graph', label: 'g' }, 10: { kind: 'tensor', label: 'tensors' },
-    11: { kind: 'graph', label: 'graphs' }, 22: { kind: 'sparse', label: 'sparse_tensor' }, 23: { kind: 'sparse', label: 'sparse_tensors' },
+    5: { kind: 'tensor', label: 't' },
+    6: { kind: 'graph', label: 'g' },
+    10: { kind: 'tensor', label: 'tensors' },
+    11: { kind: 'graph', label: 'graphs' },
+    22: { kind: 'sparse', label: 'sparse_tensor' },
+    23: { kind: 'sparse', label: 'sparse_tensors' },
   },
   // FunctionProto.node (7) and attribute_proto (11, the defaults of a function's attributes; newer ONNX).
   function: { 7: { kind: 'node', label: 'node' }, 11: { kind: 'attribute', label: 'attribute' } },
@@ -50,7 +62,10 @@ const CHILDREN: Record<Kind, Partial<Record<number, { kind: Kind; label: string 
 const NAME_FIELD: Partial<Record<Kind, number>> = { graph: 2, node: 3, attribute: 1, tensor: 8, function: 1 };
 
 class Malformed extends Error {
-  constructor(message: string, readonly truncated = false) {
+  constructor(
+    message: string,
+    readonly truncated = false,
+  ) {
     super(message);
   }
 }
@@ -59,7 +74,11 @@ class Malformed extends Error {
  * Every tensor with external data in the model (at most `max` of them), or throws VALIDATION_FAILED when the
  * bytes are not walkable protobuf or exceed the limits.
  */
-export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT_WALK_LIMITS, max = 5): ExternalDataRef[] {
+export function findExternalData(
+  bytes: Uint8Array,
+  limits: WalkLimits = DEFAULT_WALK_LIMITS,
+  max = 5,
+): ExternalDataRef[] {
   const found: ExternalDataRef[] = [];
   let messages = 0;
   let pos = 0;
@@ -84,8 +103,16 @@ export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT
 
   /** Walks the message in [start, end); returns the name it found (for the path of its children). */
   const walk = (kind: Kind, start: number, end: number, depth: number, path: string): void => {
-    if (depth > limits.maxDepth) throw new AppError('VALIDATION_FAILED', `The model nests more than ${limits.maxDepth} levels deep; it is refused as a protobuf bomb.`);
-    if (++messages > limits.maxMessages) throw new AppError('VALIDATION_FAILED', `The model has more than ${limits.maxMessages} nested records; it is refused as a protobuf bomb.`);
+    if (depth > limits.maxDepth)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The model nests more than ${limits.maxDepth} levels deep; it is refused as a protobuf bomb.`,
+      );
+    if (++messages > limits.maxMessages)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The model has more than ${limits.maxMessages} nested records; it is refused as a protobuf bomb.`,
+      );
     // Children are walked after the message's own fields are known (the name may come after them in the file).
     const children: { kind: Kind; label: string; start: number; end: number }[] = [];
     let name: string | undefined;
@@ -108,7 +135,8 @@ export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT
       } else if (wireType === 2) {
         const length = varint(end);
         const valueStart = pos;
-        if (length > end - valueStart) throw new Malformed('a record is longer than what contains it', end === bytes.length);
+        if (length > end - valueStart)
+          throw new Malformed('a record is longer than what contains it', end === bytes.length);
         pos = valueStart + length;
         const child = CHILDREN[kind][field];
         if (child) {
@@ -139,7 +167,8 @@ export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT
       lastLocation = before;
       if (found.length >= max) return;
     }
-    if (kind === 'tensor' && external && found.length < max) found.push({ where: here, ...(location !== undefined ? { location } : {}) });
+    if (kind === 'tensor' && external && found.length < max)
+      found.push({ where: here, ...(location !== undefined ? { location } : {}) });
   };
   let lastLocation: string | undefined;
 
@@ -148,9 +177,12 @@ export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT
   } catch (e) {
     if (e instanceof Malformed) {
       // The same words as decodeOnnxModel's, which used to be the first to see these files.
-      throw new AppError('VALIDATION_FAILED', e.truncated
-        ? `The file is not a valid ONNX model: it ends in the middle of a record after ${bytes.length} bytes, so it is truncated or corrupt. Upload it again.`
-        : `The file is not a valid ONNX model: it could not be decoded as ONNX protobuf data (${e.message} at byte ${pos}). The file is corrupt or in another format.`);
+      throw new AppError(
+        'VALIDATION_FAILED',
+        e.truncated
+          ? `The file is not a valid ONNX model: it ends in the middle of a record after ${bytes.length} bytes, so it is truncated or corrupt. Upload it again.`
+          : `The file is not a valid ONNX model: it could not be decoded as ONNX protobuf data (${e.message} at byte ${pos}). The file is corrupt or in another format.`,
+      );
     }
     throw e;
   }
@@ -161,6 +193,11 @@ export function findExternalData(bytes: Uint8Array, limits: WalkLimits = DEFAULT
 export function assertSelfContained(bytes: Uint8Array, limits: WalkLimits = DEFAULT_WALK_LIMITS): void {
   const refs = findExternalData(bytes, limits);
   if (!refs.length) return;
-  const list = refs.map((r) => (r.location !== undefined ? `${r.where} at location ${JSON.stringify(r.location)}` : r.where)).join('; ');
-  throw new AppError('VALIDATION_FAILED', `The model references external data (${list}); external data is not accepted: upload a self-contained model (onnx.save_model(model, path, save_as_external_data=False)).`);
+  const list = refs
+    .map((r) => (r.location !== undefined ? `${r.where} at location ${JSON.stringify(r.location)}` : r.where))
+    .join('; ');
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `The model references external data (${list}); external data is not accepted: upload a self-contained model (onnx.save_model(model, path, save_as_external_data=False)).`,
+  );
 }

@@ -37,12 +37,22 @@ export function scanFields(bytes: Uint8Array, start = 0, end = bytes.length): Wi
     } else {
       reader.skipType(wireType);
     }
-    fields.push({ field, wireType, start: start + fieldStart, end: start + reader.pos, valueStart: start + valueStart, valueEnd: start + reader.pos });
+    fields.push({
+      field,
+      wireType,
+      start: start + fieldStart,
+      end: start + reader.pos,
+      valueStart: start + valueStart,
+      valueEnd: start + reader.pos,
+    });
   }
   return fields;
 }
 
 /** A length-delimited field (tag, length, payload): how messages and strings are embedded. */
 export function encodeLengthDelimited(field: number, payload: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32((field << 3) | 2).bytes(payload).finish();
+  return protobuf.Writer.create()
+    .uint32((field << 3) | 2)
+    .bytes(payload)
+    .finish();
 }

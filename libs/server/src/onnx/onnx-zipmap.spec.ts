@@ -28,11 +28,23 @@ describe('stripZipMap', () => {
       it('the raw model loads, but onnxruntime-node cannot fetch its seq(map) output', async () => {
         const session = await createSession(raw);
         try {
-          assert.deepEqual(session.outputMetadata.map((m) => m.isTensor), [true, false]);
-          await assert.rejects(session.run({ float_input: firstRows() }), /Non tensor type is temporarily not supported/);
-          await assert.rejects(session.run({ float_input: firstRows() }, ['output_probability']), /Non tensor type is temporarily not supported/);
+          assert.deepEqual(
+            session.outputMetadata.map((m) => m.isTensor),
+            [true, false],
+          );
+          await assert.rejects(
+            session.run({ float_input: firstRows() }),
+            /Non tensor type is temporarily not supported/,
+          );
+          await assert.rejects(
+            session.run({ float_input: firstRows() }, ['output_probability']),
+            /Non tensor type is temporarily not supported/,
+          );
           const { output_label } = await session.run({ float_input: firstRows() }, ['output_label']);
-          assert.deepEqual(Array.from(output_label!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)), samples.expected.output_label);
+          assert.deepEqual(
+            Array.from(output_label!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
+            samples.expected.output_label,
+          );
         } finally {
           await session.release();
         }
@@ -40,23 +52,35 @@ describe('stripZipMap', () => {
 
       it('inspectModel on the raw model leaves the ZipMap output out, with a warning, and still finds the classes', async () => {
         const { signature, warnings } = await inspectModel(raw);
-        assert.deepEqual(signature.outputs.map((o) => o.name), ['output_label']);
+        assert.deepEqual(
+          signature.outputs.map((o) => o.name),
+          ['output_label'],
+        );
         assert.equal(signature.labelOutput, 'output_label');
         assert.equal(signature.probabilityOutput, undefined);
         assert.deepEqual(signature.classes, c.classes);
-        assert.ok(warnings.some((w) => /"output_probability" is a ZipMap .*cannot return/.test(w)), warnings.join('\n'));
+        assert.ok(
+          warnings.some((w) => /"output_probability" is a ZipMap .*cannot return/.test(w)),
+          warnings.join('\n'),
+        );
       });
 
       it('replaces ZipMap by a float [N, C] output of the same name that serves the expected probabilities', async () => {
         const stripped = stripZipMap(raw);
         assert.equal(stripped.changed, true);
         assert.deepEqual(stripped.classes, c.classes);
-        assert.deepEqual(stripped.zipMaps.map((z) => [z.input, z.output, z.keyType]), [['probability_tensor', 'output_probability', c.keyType]]);
+        assert.deepEqual(
+          stripped.zipMaps.map((z) => [z.input, z.output, z.keyType]),
+          [['probability_tensor', 'output_probability', c.keyType]],
+        );
         assert.deepEqual(stripped.warnings, []);
 
         const { signature, warnings } = await inspectModel(stripped.bytes);
         assert.deepEqual(warnings, []);
-        assert.deepEqual(signature.outputs, samples.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: [-1, ...o.shape.slice(1)] })));
+        assert.deepEqual(
+          signature.outputs,
+          samples.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: [-1, ...o.shape.slice(1)] })),
+        );
         assert.equal(signature.probabilityOutput, 'output_probability');
         assert.equal(signature.labelOutput, 'output_label');
         assert.equal(signature.task, 'classification');
@@ -65,7 +89,12 @@ describe('stripZipMap', () => {
         const session = await createSession(stripped.bytes);
         try {
           const outputs = await runInputs(session, signature, samples.input_data);
-          assertMatches('output_probability', outputs.output_probability!, samples.expected.output_probability!, samples.tolerance.output_probability);
+          assertMatches(
+            'output_probability',
+            outputs.output_probability!,
+            samples.expected.output_probability!,
+            samples.tolerance.output_probability,
+          );
           assertMatches('output_label', outputs.output_label!, samples.expected.output_label!, 'exact');
         } finally {
           await session.release();
@@ -77,7 +106,9 @@ describe('stripZipMap', () => {
         assert.deepEqual(model.zipMaps, []);
         assert.deepEqual(model.nonTensorOutputs, []);
         assert.deepEqual(model.classes, c.classes);
-        assert.deepEqual(JSON.parse(model.metadata[ZIPMAP_METADATA_KEY]!), [{ output: 'output_probability', input: 'probability_tensor', keyType: c.keyType, classes: c.classes }]);
+        assert.deepEqual(JSON.parse(model.metadata[ZIPMAP_METADATA_KEY]!), [
+          { output: 'output_probability', input: 'probability_tensor', keyType: c.keyType, classes: c.classes },
+        ]);
         assert.equal(model.outputs.find((o) => o.name === 'output_probability')!.type, 'tensor(float)[?,3]');
       });
 
@@ -117,7 +148,10 @@ describe('stripZipMap', () => {
   it('replaces metadata classes that contradict the ZipMap labels, and says so', async () => {
     const raw = Buffer.concat([fixture('zipmap_int').bytes, metadataEntry('classes', '0,1,2')]);
     const result = stripZipMap(raw);
-    assert.ok(result.warnings.some((w) => /metadata classes \[0,1,2\] differ from the ZipMap labels \[10,20,30\]/.test(w)), result.warnings.join('\n'));
+    assert.ok(
+      result.warnings.some((w) => /metadata classes \[0,1,2\] differ from the ZipMap labels \[10,20,30\]/.test(w)),
+      result.warnings.join('\n'),
+    );
     const model = readOnnxModel(result.bytes);
     assert.deepEqual(model.classes, [10, 20, 30]);
     assert.deepEqual(model.warnings, [], 'exactly one classes entry is left');

@@ -1,6 +1,15 @@
 import { AppError } from '../platform/errors.js';
 import { decodeOnnxModel, findZipMaps, parseMetadataList, type ZipMapInfo } from './onnx-model.js';
-import { FIELD, has, int64ToNumber, ONNX_ELEMENT_TYPE, OnnxTypes, type OnnxDimension, type OnnxNode, type OnnxValueInfo } from './onnx-proto.js';
+import {
+  FIELD,
+  has,
+  int64ToNumber,
+  ONNX_ELEMENT_TYPE,
+  OnnxTypes,
+  type OnnxDimension,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from './onnx-proto.js';
 import { encodeLengthDelimited, scanFields, type WireField } from './onnx-wire.js';
 
 /** Metadata key recording what stripZipMap replaced (JSON list of { output, input, keyType, classes }). */
@@ -43,32 +52,58 @@ export function stripZipMap(bytes: Uint8Array): StripZipMapResult {
   const consumed = new Set(graph.node.filter((n) => !isZipMap(n)).flatMap((n) => n.input));
   const zipMaps = findZipMaps(model).filter((z) => {
     if (!consumed.has(z.output)) return true;
-    warnings.push(`ZipMap output "${z.output}" is used by other nodes, so it was left in place; onnxruntime-node cannot return it.`);
+    warnings.push(
+      `ZipMap output "${z.output}" is used by other nodes, so it was left in place; onnxruntime-node cannot return it.`,
+    );
     return false;
   });
   if (!zipMaps.length) return { bytes: toBuffer(bytes), changed: false, zipMaps: [], warnings };
 
   const classes = zipMaps[0]!.classes.length ? zipMaps[0]!.classes : undefined;
   if (zipMaps.some((z) => JSON.stringify(z.classes) !== JSON.stringify(zipMaps[0]!.classes))) {
-    warnings.push(`The model has ${zipMaps.length} ZipMaps with different labels; classes are taken from "${zipMaps[0]!.output}".`);
+    warnings.push(
+      `The model has ${zipMaps.length} ZipMaps with different labels; classes are taken from "${zipMaps[0]!.output}".`,
+    );
   }
-  if (!classes) warnings.push(`ZipMap "${zipMaps[0]!.output}" declares no class labels; give the classes at registration.`);
+  if (!classes)
+    warnings.push(`ZipMap "${zipMaps[0]!.output}" declares no class labels; give the classes at registration.`);
 
   const top = scanFields(bytes);
   const graphFields = top.filter((f) => f.field === FIELD.model.graph);
   // Protobuf allows a message field to be split and merged, but no ONNX writer does it; we would edit the wrong half.
-  if (graphFields.length !== 1) throw new AppError('VALIDATION_FAILED', 'The ONNX file stores its graph in an unusual layout (split graph field); re-save it with the onnx package.');
+  if (graphFields.length !== 1)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'The ONNX file stores its graph in an unusual layout (split graph field); re-save it with the onnx package.',
+    );
 
-  const newGraph = rewriteGraph(bytes, graphFields[0]!, zipMaps, batchDimension(graph.input, graph.initializer.map((t) => t.name)));
+  const newGraph = rewriteGraph(
+    bytes,
+    graphFields[0]!,
+    zipMaps,
+    batchDimension(
+      graph.input,
+      graph.initializer.map((t) => t.name),
+    ),
+  );
 
-  const existingClasses = model.metadata_props.filter((p) => p.key === 'classes').map((p) => parseMetadataList(p.value));
+  const existingClasses = model.metadata_props
+    .filter((p) => p.key === 'classes')
+    .map((p) => parseMetadataList(p.value));
   if (classes && existingClasses.some((c) => JSON.stringify(c) !== JSON.stringify(classes))) {
-    warnings.push(`metadata classes ${JSON.stringify(existingClasses.at(-1))} differ from the ZipMap labels ${JSON.stringify(classes)}; the ZipMap labels give the column order, so they replace the metadata.`);
+    warnings.push(
+      `metadata classes ${JSON.stringify(existingClasses.at(-1))} differ from the ZipMap labels ${JSON.stringify(classes)}; the ZipMap labels give the column order, so they replace the metadata.`,
+    );
   }
   const replacedKeys = new Set([ZIPMAP_METADATA_KEY, ...(classes ? ['classes'] : [])]);
   const metadata = [
     ...(classes ? [{ key: 'classes', value: JSON.stringify(classes) }] : []),
-    { key: ZIPMAP_METADATA_KEY, value: JSON.stringify(zipMaps.map(({ output, input, keyType, classes: c }) => ({ output, input, keyType, classes: c }))) },
+    {
+      key: ZIPMAP_METADATA_KEY,
+      value: JSON.stringify(
+        zipMaps.map(({ output, input, keyType, classes: c }) => ({ output, input, keyType, classes: c })),
+      ),
+    },
   ];
 
   const pieces: Uint8Array[] = [];
@@ -76,22 +111,35 @@ export function stripZipMap(bytes: Uint8Array): StripZipMapResult {
     if (f.field === FIELD.model.graph) {
       pieces.push(encodeLengthDelimited(FIELD.model.graph, newGraph));
     } else if (f.field === FIELD.model.metadataProps && f.wireType === 2) {
-      const entry = OnnxTypes.StringStringEntryProto.decode(bytes.subarray(f.valueStart, f.valueEnd)) as unknown as { key: string };
+      const entry = OnnxTypes.StringStringEntryProto.decode(bytes.subarray(f.valueStart, f.valueEnd)) as unknown as {
+        key: string;
+      };
       if (!replacedKeys.has(entry.key)) pieces.push(bytes.subarray(f.start, f.end));
     } else {
       pieces.push(bytes.subarray(f.start, f.end));
     }
   }
-  for (const m of metadata) pieces.push(encodeLengthDelimited(FIELD.model.metadataProps, OnnxTypes.StringStringEntryProto.encode(m).finish()));
+  for (const m of metadata)
+    pieces.push(encodeLengthDelimited(FIELD.model.metadataProps, OnnxTypes.StringStringEntryProto.encode(m).finish()));
   // Identity lives in the default domain; a model importing only ai.onnx.ml needs it declared.
   if (!model.opset_import.some((o) => o.domain === '' || o.domain === 'ai.onnx')) {
     const version = defaultOpsetFor(int64ToNumber(model.ir_version));
-    pieces.push(encodeLengthDelimited(FIELD.model.opsetImport, OnnxTypes.OperatorSetIdProto.encode({ domain: '', version }).finish()));
+    pieces.push(
+      encodeLengthDelimited(
+        FIELD.model.opsetImport,
+        OnnxTypes.OperatorSetIdProto.encode({ domain: '', version }).finish(),
+      ),
+    );
   }
   return { bytes: Buffer.concat(pieces), changed: true, zipMaps, classes, warnings };
 }
 
-function rewriteGraph(bytes: Uint8Array, graphField: WireField, zipMaps: ZipMapInfo[], batchDim: OnnxDimension): Uint8Array {
+function rewriteGraph(
+  bytes: Uint8Array,
+  graphField: WireField,
+  zipMaps: ZipMapInfo[],
+  batchDim: OnnxDimension,
+): Uint8Array {
   const byOutput = new Map(zipMaps.map((z) => [z.output, z]));
   const pieces: Uint8Array[] = [];
   for (const f of scanFields(bytes, graphField.valueStart, graphField.valueEnd)) {
@@ -101,7 +149,13 @@ function rewriteGraph(bytes: Uint8Array, graphField: WireField, zipMaps: ZipMapI
       const z = isZipMap(node) ? byOutput.get(node.output[0] ?? '') : undefined;
       if (z) {
         // The ZipMap's name is free now, and node names must stay unique.
-        const identity = { input: [z.input], output: [z.output], name: node.name || `${z.output}_identity`, op_type: 'Identity', doc_string: 'Replaced a ZipMap (modelyard): the output is the class probability tensor.' };
+        const identity = {
+          input: [z.input],
+          output: [z.output],
+          name: node.name || `${z.output}_identity`,
+          op_type: 'Identity',
+          doc_string: 'Replaced a ZipMap (modelyard): the output is the class probability tensor.',
+        };
         pieces.push(encodeLengthDelimited(FIELD.graph.node, OnnxTypes.NodeProto.encode(identity).finish()));
         continue;
       }

@@ -32,7 +32,10 @@ export interface SampleFile {
 
 export function sharedModel(name: string): { bytes: Buffer; samples: SampleFile } {
   const dir = path.join(SHARED_MODELS_DIR, name);
-  return { bytes: readFileSync(path.join(dir, 'model.onnx')), samples: JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8')) as SampleFile };
+  return {
+    bytes: readFileSync(path.join(dir, 'model.onnx')),
+    samples: JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8')) as SampleFile,
+  };
 }
 
 export function fixture(name: string): { bytes: Buffer; samples: SampleFile } {
@@ -47,7 +50,12 @@ export function fixture(name: string): { bytes: Buffer; samples: SampleFile } {
 export const specShape = (shape: (number | string)[]) => shape.map((d) => (typeof d === 'number' ? d : -1));
 
 /** Compares an output with samples.json `expected`: exactly when the tolerance is not a number, else per value. */
-export function assertMatches(name: string, actual: unknown[], expected: unknown[], tolerance: number | string | undefined): void {
+export function assertMatches(
+  name: string,
+  actual: unknown[],
+  expected: unknown[],
+  tolerance: number | string | undefined,
+): void {
   const a = actual.flat(Infinity);
   const e = expected.flat(Infinity);
   assert.equal(a.length, e.length, `${name}: ${a.length} values, expected ${e.length}`);
@@ -56,7 +64,10 @@ export function assertMatches(name: string, actual: unknown[], expected: unknown
     return;
   }
   a.forEach((v, i) => {
-    assert.ok(Math.abs((v as number) - (e[i] as number)) <= tolerance, `${name}[${i}]: ${String(v)} vs expected ${String(e[i])} (tolerance ${tolerance})`);
+    assert.ok(
+      Math.abs((v as number) - (e[i] as number)) <= tolerance,
+      `${name}[${i}]: ${String(v)} vs expected ${String(e[i])} (tolerance ${tolerance})`,
+    );
   });
 }
 

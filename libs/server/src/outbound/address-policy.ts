@@ -207,7 +207,8 @@ export function parseAllowEntry(text: string): AllowEntry | null {
 export function parseAllowList(entries: readonly string[]): AllowEntry[] {
   return entries.map((e) => {
     const parsed = parseAllowEntry(e);
-    if (!parsed) throw new Error(`OUTBOUND_ALLOW_HOSTS: "${e}" is not an address, CIDR or host name (with an optional :port)`);
+    if (!parsed)
+      throw new Error(`OUTBOUND_ALLOW_HOSTS: "${e}" is not an address, CIDR or host name (with an optional :port)`);
     return parsed;
   });
 }
@@ -217,7 +218,10 @@ export class AddressPolicy {
 
   /** The operator named this host (and port): whatever it resolves to is trusted. */
   hostAllowed(host: string, port: number): boolean {
-    const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+    const h = host
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '')
+      .replace(/\.$/, '');
     return this.allow.some((a) => a.host === h && (a.port === undefined || a.port === port));
   }
 

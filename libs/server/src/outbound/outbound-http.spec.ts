@@ -13,7 +13,9 @@ async function listener(host: string, answer: (res: import('node:http').ServerRe
     req.resume();
     req.on('end', () => answer(res));
   });
-  server.on('connection', () => { seen.connections++; });
+  server.on('connection', () => {
+    seen.connections++;
+  });
   await new Promise<void>((r) => server.listen(0, host, r));
   return { seen, server, port: (server.address() as AddressInfo).port };
 }
@@ -24,7 +26,12 @@ function scriptedResolver(answers: string[][]) {
   const fn = ((hostname: string, _opts: unknown, cb: (e: Error | null, a: LookupAddress[]) => void) => {
     asked.push(hostname);
     const next = answers[Math.min(asked.length - 1, answers.length - 1)]!;
-    setImmediate(() => cb(null, next.map((address) => ({ address, family: net.isIP(address) }))));
+    setImmediate(() =>
+      cb(
+        null,
+        next.map((address) => ({ address, family: net.isIP(address) })),
+      ),
+    );
   }) as unknown as LookupFunction;
   return { fn, asked };
 }
@@ -35,9 +42,15 @@ describe('OutboundClient', () => {
   let ok: Awaited<ReturnType<typeof listener>>;
   let other: Awaited<ReturnType<typeof listener>>;
   before(async () => {
-    ok = await listener('127.0.0.1', (res) => { res.statusCode = 204; res.end(); });
+    ok = await listener('127.0.0.1', (res) => {
+      res.statusCode = 204;
+      res.end();
+    });
     // Linux routes all of 127/8 to loopback: 127.0.0.2 stands in for an allowed on-prem receiver.
-    other = await listener('127.0.0.2', (res) => { res.statusCode = 200; res.end('fine'); });
+    other = await listener('127.0.0.2', (res) => {
+      res.statusCode = 200;
+      res.end('fine');
+    });
   });
   after(async () => {
     await new Promise((r) => ok.server.close(r));
@@ -47,9 +60,19 @@ describe('OutboundClient', () => {
   it('refuses loopback by default without opening a connection', async () => {
     const before = ok.seen.connections;
     const client = new OutboundClient([]);
-    for (const url of [`http://127.0.0.1:${ok.port}/x`, `http://localhost:${ok.port}/x`, `http://[::ffff:127.0.0.1]:${ok.port}/`,
-      `http://127.1:${ok.port}/`, `http://2130706433:${ok.port}/`, `http://0x7f000001:${ok.port}/`]) {
-      assert.deepEqual(await client.post(url, body), { outcome: 'refused', reason: 'the target address is not allowed' }, url);
+    for (const url of [
+      `http://127.0.0.1:${ok.port}/x`,
+      `http://localhost:${ok.port}/x`,
+      `http://[::ffff:127.0.0.1]:${ok.port}/`,
+      `http://127.1:${ok.port}/`,
+      `http://2130706433:${ok.port}/`,
+      `http://0x7f000001:${ok.port}/`,
+    ]) {
+      assert.deepEqual(
+        await client.post(url, body),
+        { outcome: 'refused', reason: 'the target address is not allowed' },
+        url,
+      );
     }
     assert.equal(ok.seen.connections, before);
   });
@@ -70,7 +93,10 @@ describe('OutboundClient', () => {
     // Same port on both addresses is not needed: the refused one must not be connected at all.
     assert.deepEqual(await client.post(`http://receiver.example:${port}/`, body), { outcome: 'answered', status: 200 });
     assert.equal(other.seen.connections, started.other + 1);
-    assert.deepEqual(await client.post(`http://receiver.example:${ok.port}/`, body), { outcome: 'refused', reason: 'the target address is not allowed' });
+    assert.deepEqual(await client.post(`http://receiver.example:${ok.port}/`, body), {
+      outcome: 'refused',
+      reason: 'the target address is not allowed',
+    });
     assert.equal(ok.seen.connections, started.ok);
     assert.deepEqual(dns.asked, ['receiver.example', 'receiver.example']);
   });
@@ -84,11 +110,16 @@ describe('OutboundClient', () => {
   });
 
   it('does not follow redirects and never reads the body', async () => {
-    const redirect = await listener('127.0.0.1', (res) => { res.writeHead(302, { location: `http://127.0.0.2:${other.port}/` }).end('x'.repeat(1 << 20)); });
+    const redirect = await listener('127.0.0.1', (res) => {
+      res.writeHead(302, { location: `http://127.0.0.2:${other.port}/` }).end('x'.repeat(1 << 20));
+    });
     try {
       const before = other.seen.connections;
       const client = new OutboundClient(['127.0.0.0/8']);
-      assert.deepEqual(await client.post(`http://127.0.0.1:${redirect.port}/`, body), { outcome: 'answered', status: 302 });
+      assert.deepEqual(await client.post(`http://127.0.0.1:${redirect.port}/`, body), {
+        outcome: 'answered',
+        status: 302,
+      });
       assert.equal(other.seen.connections, before);
     } finally {
       await new Promise((r) => redirect.server.close(r));
@@ -96,16 +127,27 @@ describe('OutboundClient', () => {
   });
 
   it('says "timed out" or "connection failed", never the network error', async () => {
-    const silent = net.createServer(() => { /* accepts and never answers */ });
+    const silent = net.createServer(() => {
+      /* accepts and never answers */
+    });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const closedPort = await new Promise<number>((r) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => r(p)); });
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => r(p));
+      });
     });
     try {
       const client = new OutboundClient(['127.0.0.1']);
       const port = (silent.address() as AddressInfo).port;
-      assert.deepEqual(await client.post(`http://127.0.0.1:${port}/`, { ...body, timeoutMs: 300 }), { outcome: 'failed', reason: 'timed out' });
-      assert.deepEqual(await client.post(`http://127.0.0.1:${closedPort}/`, body), { outcome: 'failed', reason: 'connection failed' });
+      assert.deepEqual(await client.post(`http://127.0.0.1:${port}/`, { ...body, timeoutMs: 300 }), {
+        outcome: 'failed',
+        reason: 'timed out',
+      });
+      assert.deepEqual(await client.post(`http://127.0.0.1:${closedPort}/`, body), {
+        outcome: 'failed',
+        reason: 'connection failed',
+      });
     } finally {
       silent.close();
     }

@@ -21,7 +21,10 @@ export const REFUSED_REASON = 'the target address is not allowed';
 
 /** Raised inside lookup/connect when an address is refused: the request stops before any byte is sent. */
 class RefusedTarget extends Error {
-  constructor(readonly address: string, readonly label: string) {
+  constructor(
+    readonly address: string,
+    readonly label: string,
+  ) {
     super(`outbound target ${address} refused (${label})`);
   }
 }
@@ -58,7 +61,10 @@ export class OutboundClient {
   readonly policy: AddressPolicy;
 
   /** `resolver` stands in for DNS in unit tests (a rebinding resolver); the system resolver otherwise. */
-  constructor(allowHosts: readonly string[], private readonly resolve: LookupFunction = dnsLookup as LookupFunction) {
+  constructor(
+    allowHosts: readonly string[],
+    private readonly resolve: LookupFunction = dnsLookup as LookupFunction,
+  ) {
     this.policy = new AddressPolicy(parseAllowList(allowHosts));
   }
 
@@ -95,9 +101,18 @@ export class OutboundClient {
       });
       return socket;
     };
-    const createConnection: Connect = () => verifyPeer(secure
-      ? tls.connect({ host, port, lookup, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host, port, lookup }));
+    const createConnection: Connect = () =>
+      verifyPeer(
+        secure
+          ? tls.connect({
+              host,
+              port,
+              lookup,
+              servername: net.isIP(host) ? undefined : host,
+              ALPNProtocols: ['http/1.1'],
+            })
+          : net.connect({ host, port, lookup }),
+      );
 
     return new Promise<OutboundResult>((resolve) => {
       let settled = false;
@@ -108,7 +123,11 @@ export class OutboundClient {
         resolve(r);
       };
       const client = (secure ? https : http).request({
-        method: 'POST', host, port, path: `${u.pathname}${u.search}`, createConnection,
+        method: 'POST',
+        host,
+        port,
+        path: `${u.pathname}${u.search}`,
+        createConnection,
         headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
       });
       const timer = setTimeout(() => {
@@ -122,7 +141,11 @@ export class OutboundClient {
         client.destroy();
       });
       client.on('error', (e) => {
-        done(e instanceof RefusedTarget ? { outcome: 'refused', reason: REFUSED_REASON } : { outcome: 'failed', reason: 'connection failed' });
+        done(
+          e instanceof RefusedTarget
+            ? { outcome: 'refused', reason: REFUSED_REASON }
+            : { outcome: 'failed', reason: 'connection failed' },
+        );
       });
       client.end(req.body);
     });
@@ -141,7 +164,8 @@ export class OutboundClient {
             if (!v.allowed) return callback(new RefusedTarget(a.address, v.label), '', 0);
           }
         }
-        if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+        if ((options as { all?: boolean }).all)
+          return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
         return callback(null, list[0]!.address, list[0]!.family);
       });
     };

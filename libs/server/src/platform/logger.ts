@@ -6,9 +6,24 @@ import type { CommonConfig } from '@modelyard/config';
 
 /** Fields that must never reach a log line, wherever they appear in a logged object. */
 export const REDACT_PATHS = [
-  'password', '*.password', 'secret', '*.secret', 'passwordHash', '*.passwordHash', 'token', '*.token',
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
-  'headers.cookie', 'apiKey', '*.apiKey', '*.secretAccessKey', '*.connectionString', '*.secretCiphertext',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'passwordHash',
+  '*.passwordHash',
+  'token',
+  '*.token',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'apiKey',
+  '*.apiKey',
+  '*.secretAccessKey',
+  '*.connectionString',
+  '*.secretCiphertext',
 ];
 
 /**
@@ -20,7 +35,13 @@ export function createLogger(cfg: CommonConfig['log'], name: string): Logger {
   const level = (cfg.level === 'silent' ? 'fatal' : cfg.level) as pino.Level;
   // pino-pretty as a stream (not a worker-thread transport) keeps lines ordered with the launcher's prefixes.
   const stdout = cfg.pretty
-    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: false })
+    ? pretty({
+        colorize: process.stdout.isTTY,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        singleLine: true,
+        sync: false,
+      })
     : pino.destination({ dest: 1, sync: false });
   streams.push({ stream: stdout, level });
   if (cfg.file) {

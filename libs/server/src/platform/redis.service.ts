@@ -14,11 +14,16 @@ const COMMAND_TIMEOUT_MS = 2_000;
  */
 export function createRedis(url: string): Redis {
   const client = new Redis(url, {
-    maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, lazyConnect: false, enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    lazyConnect: false,
+    enableAutoPipelining: true,
     // Reconnect forever, backing off to one attempt a second: an outage ends on its own.
     retryStrategy: (times) => Math.min(times * 100, 1_000),
   });
-  client.once('ready', () => { client.options.enableOfflineQueue = false; });
+  client.once('ready', () => {
+    client.options.enableOfflineQueue = false;
+  });
   quietErrors(client);
   return client;
 }
@@ -34,7 +39,9 @@ function quietErrors(client: Redis) {
     down = true;
     console.error(`redis: ${err.message} (reconnecting)`);
   });
-  client.on('ready', () => { down = false; });
+  client.on('ready', () => {
+    down = false;
+  });
 }
 
 /**
@@ -44,7 +51,8 @@ function quietErrors(client: Redis) {
 export function redisOptions(url: string): RedisOptions {
   const u = new URL(url);
   return {
-    host: u.hostname, port: Number(u.port || 6379),
+    host: u.hostname,
+    port: Number(u.port || 6379),
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
     db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
@@ -91,7 +99,11 @@ export class RedisService implements OnModuleDestroy {
     const full = this.key('events', channel);
     if (!this.subscriber) {
       // Subscriptions wait for the connection and are restored after a reconnect: offline queue on, no timeout.
-      this.subscriber = this.client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+      this.subscriber = this.client.duplicate({
+        enableOfflineQueue: true,
+        commandTimeout: undefined,
+        maxRetriesPerRequest: null,
+      });
       quietErrors(this.subscriber);
       this.subscriber.on('message', (ch: string, msg: string) => this.handlers.get(ch)?.forEach((h) => h(msg)));
     }

@@ -16,8 +16,14 @@ export function exitCleanlyOnSignals(app: { close(): Promise<void> }, logger: Lo
       process.exit(1);
     }, graceMs).unref();
     app.close().then(
-      () => { logger.flush?.(); process.exit(0); },
-      (err: unknown) => { logger.error({ err }, 'error while shutting down'); process.exit(1); },
+      () => {
+        logger.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', stop);

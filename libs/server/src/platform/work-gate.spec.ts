@@ -27,7 +27,21 @@ describe('WorkGate', () => {
 
   it('frees the slot when a task fails', async () => {
     const gate = new WorkGate(1, 0);
-    await assert.rejects(gate.run(async () => { throw new Error('boom'); }, () => new Error('full')), /boom/);
-    assert.equal(await gate.run(async () => 1, () => new Error('full')), 1);
+    await assert.rejects(
+      gate.run(
+        async () => {
+          throw new Error('boom');
+        },
+        () => new Error('full'),
+      ),
+      /boom/,
+    );
+    assert.equal(
+      await gate.run(
+        async () => 1,
+        () => new Error('full'),
+      ),
+      1,
+    );
   });
 });

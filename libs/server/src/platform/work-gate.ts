@@ -7,7 +7,10 @@ export class WorkGate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number, private readonly maxQueue: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxQueue: number,
+  ) {}
 
   async run<T>(task: () => Promise<T>, full: () => Error): Promise<T> {
     if (this.active < this.limit) {

@@ -16,7 +16,11 @@ const MAX_PER_RUN = 50_000;
 export class PredictionIngestService implements JobHandler<'predictions.ingest'> {
   readonly job = 'predictions.ingest' as const;
 
-  constructor(private readonly redis: RedisService, private readonly repo: PredictionLogRepository, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly repo: PredictionLogRepository,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   async handle(_payload: JobPayloadParsed<'predictions.ingest'>, _ctx: JobContext) {
     const key = this.redis.key(PREDICTION_LOG_LIST);
@@ -30,7 +34,16 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
       for (const item of items) {
         try {
           const e = JSON.parse(item) as PredictionLogEntry;
-          rows.push({ model: e.model, version: e.version, role: e.role, silent: e.silent, at: new Date(e.at), features: asJson(e.features), outputs: asJson(e.outputs), latencyMs: e.latencyMs });
+          rows.push({
+            model: e.model,
+            version: e.version,
+            role: e.role,
+            silent: e.silent,
+            at: new Date(e.at),
+            features: asJson(e.features),
+            outputs: asJson(e.outputs),
+            latencyMs: e.latencyMs,
+          });
         } catch {
           skipped++;
         }

@@ -19,11 +19,16 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
   const shipper = new PredictionLogShipper(redis, log);
   const ingest = new PredictionIngestService(redis, repo, log);
   before(() => db.pool.$connect());
-  after(async () => { await redis.onModuleDestroy(); await db.pool.$disconnect(); });
+  after(async () => {
+    await redis.onModuleDestroy();
+    await db.pool.$disconnect();
+  });
 
   const model = uniqueId('logged');
   const sv = {
-    model, version: 2, signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] }], outputs: [] },
+    model,
+    version: 2,
+    signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] }], outputs: [] },
   } as unknown as ServedVersion;
   const feeds = { x: new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [2, 2]) };
   const outputs = {
@@ -40,8 +45,14 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
     assert.ok(r.stored >= 6);
     const rows = await repo.recent(model, 2, 100);
     assert.equal(rows.length, 6);
-    assert.deepEqual(rows[0]!.features, [{ a: 1, b: 2 }, { a: 3, b: 4 }]);
-    assert.deepEqual(rows[0]!.outputs, [{ label: 0, probabilities: [0.75, 0.25] }, { label: 1, probabilities: [0.25, 0.75] }]);
+    assert.deepEqual(rows[0]!.features, [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+    ]);
+    assert.deepEqual(rows[0]!.outputs, [
+      { label: 0, probabilities: [0.75, 0.25] },
+      { label: 1, probabilities: [0.25, 0.75] },
+    ]);
     assert.equal(rows.filter((x) => x.silent).length, 1);
     // Drained: a second run finds nothing of ours.
     await ingest.handle({}, { jobId: 't', attempt: 1, maxAttempts: 1, updateProgress: async () => {} });

@@ -57,7 +57,10 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   dropped = 0;
 
-  constructor(private readonly redis: RedisService, @Inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   onModuleInit() {
     this.timer = setInterval(() => void this.flush(), FLUSH_MS);
@@ -70,11 +73,25 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
   }
 
   maybeLog(
-    rate: number, sv: ServedVersion, role: string, silent: boolean, feeds: Feeds, outputs: Outputs, latencyMs: number,
+    rate: number,
+    sv: ServedVersion,
+    role: string,
+    silent: boolean,
+    feeds: Feeds,
+    outputs: Outputs,
+    latencyMs: number,
   ) {
     if (rate <= 0 || Math.random() >= rate) return;
     const rows = rowsOf(sv, feeds, outputs);
-    const entry: PredictionLogEntry = { model: sv.model, version: sv.version, role, silent, at: new Date().toISOString(), ...rows, latencyMs };
+    const entry: PredictionLogEntry = {
+      model: sv.model,
+      version: sv.version,
+      role,
+      silent,
+      at: new Date().toISOString(),
+      ...rows,
+      latencyMs,
+    };
     this.batch.push(JSON.stringify(entry));
     if (this.batch.length >= 1000 && !this.flushing) void this.flush();
   }
@@ -88,7 +105,11 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
     this.batch = [];
     const key = this.redis.key(PREDICTION_LOG_LIST);
     try {
-      await this.redis.client.multi().rpush(key, ...items).ltrim(key, -MAX_QUEUED, -1).exec();
+      await this.redis.client
+        .multi()
+        .rpush(key, ...items)
+        .ltrim(key, -MAX_QUEUED, -1)
+        .exec();
     } catch (err) {
       // Back in front of what came since, for the next flush; the oldest go first when over the bound.
       this.batch = items.concat(this.batch);
@@ -97,7 +118,10 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
         this.batch.splice(0, over);
         this.dropped += over;
       }
-      this.log.warn({ err: (err as Error).message, buffered: this.batch.length, dropped: this.dropped }, 'prediction log kept in memory: Redis did not take it');
+      this.log.warn(
+        { err: (err as Error).message, buffered: this.batch.length, dropped: this.dropped },
+        'prediction log kept in memory: Redis did not take it',
+      );
     } finally {
       this.flushing = false;
     }

@@ -32,7 +32,11 @@ export class JobProducer implements OnModuleDestroy {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.redis.client, prefix: bullPrefix(this.cfg), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      q = new Queue(name, {
+        connection: this.redis.client,
+        prefix: bullPrefix(this.cfg),
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
       this.queues.set(name, q);
     }
     return q;
@@ -56,7 +60,10 @@ export class JobProducer implements OnModuleDestroy {
       await this.enqueue(name, payload, opts);
     } catch (e) {
       if (!unavailableDependency(e)) throw e;
-      this.log.warn({ job: name, payload, err: (e as Error).message }, 'Redis is down: the reconciler will queue this job once it is back');
+      this.log.warn(
+        { job: name, payload, err: (e as Error).message },
+        'Redis is down: the reconciler will queue this job once it is back',
+      );
     }
   }
 

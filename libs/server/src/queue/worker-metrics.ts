@@ -24,24 +24,35 @@ export class WorkerMetrics {
   constructor(producer: JobProducer) {
     collectDefaultMetrics({ register: this.registry });
     this.jobs = new Counter({
-      name: 'modelyard_worker_jobs_total', help: 'Jobs this worker ran, by job name and outcome (completed, retried, failed)',
-      labelNames: ['job', 'outcome'], registers: [this.registry],
+      name: 'modelyard_worker_jobs_total',
+      help: 'Jobs this worker ran, by job name and outcome (completed, retried, failed)',
+      labelNames: ['job', 'outcome'],
+      registers: [this.registry],
     });
     this.duration = new Histogram({
-      name: 'modelyard_worker_job_duration_seconds', help: 'Time a job ran on this worker, by job name',
-      labelNames: ['job'], buckets: DURATION_BUCKETS, registers: [this.registry],
+      name: 'modelyard_worker_job_duration_seconds',
+      help: 'Time a job ran on this worker, by job name',
+      labelNames: ['job'],
+      buckets: DURATION_BUCKETS,
+      registers: [this.registry],
     });
     this.stalled = new Counter({
-      name: 'modelyard_worker_stalled_jobs_total', help: 'Jobs whose worker stopped renewing their lock (a crash), handed back to the queue',
-      labelNames: ['queue'], registers: [this.registry],
+      name: 'modelyard_worker_stalled_jobs_total',
+      help: 'Jobs whose worker stopped renewing their lock (a crash), handed back to the queue',
+      labelNames: ['queue'],
+      registers: [this.registry],
     });
     this.reconciled = new Counter({
-      name: 'modelyard_reconciler_requeued_total', help: 'Work Postgres had and the queues lost, put back by the reconciler',
-      labelNames: ['kind'], registers: [this.registry],
+      name: 'modelyard_reconciler_requeued_total',
+      help: 'Work Postgres had and the queues lost, put back by the reconciler',
+      labelNames: ['kind'],
+      registers: [this.registry],
     });
     new Gauge({
-      name: 'modelyard_queue_jobs', help: 'Jobs in each queue by BullMQ state (read from Redis at scrape time)',
-      labelNames: ['queue', 'state'], registers: [this.registry],
+      name: 'modelyard_queue_jobs',
+      help: 'Jobs in each queue by BullMQ state (read from Redis at scrape time)',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
       async collect() {
         this.reset();
         for (const queue of QUEUES) {

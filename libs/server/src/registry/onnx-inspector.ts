@@ -14,8 +14,17 @@ export class OnnxModelInspector implements ModelInspector {
   constructor(@Optional() @Inject(SANDBOX_LIMITS) private readonly limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS) {}
 
   async inspect(bytes: Buffer, override?: Record<string, unknown>, sampleRows?: unknown[]): Promise<InspectedModel> {
-    const { result, servingBytes } = await runInSandbox(bytes, { task: 'validate', override, rows: sampleRows }, this.limits);
-    return { signature: result.signature!, warnings: result.warnings ?? [], servingBytes, sampleOutput: result.sampleOutput };
+    const { result, servingBytes } = await runInSandbox(
+      bytes,
+      { task: 'validate', override, rows: sampleRows },
+      this.limits,
+    );
+    return {
+      signature: result.signature!,
+      warnings: result.warnings ?? [],
+      servingBytes,
+      sampleOutput: result.sampleOutput,
+    };
   }
 
   async runSamples(bytes: Buffer, signature: Record<string, unknown>, rows: unknown[]): Promise<unknown> {

@@ -6,7 +6,12 @@ export type StorageKind = 'local' | 's3' | 'azure';
 export interface ArtifactStore {
   defaultBackend(): StorageKind;
   /** Streams into the backend; PAYLOAD_TOO_LARGE / BAD_REQUEST with nothing left behind when it fails. */
-  put(backend: StorageKind, key: string, body: Readable, opts: { maxBytes: number; contentType?: string }): Promise<{ uri: string; sizeBytes: number; sha256: string }>;
+  put(
+    backend: StorageKind,
+    key: string,
+    body: Readable,
+    opts: { maxBytes: number; contentType?: string },
+  ): Promise<{ uri: string; sizeBytes: number; sha256: string }>;
   get(uri: string): Promise<Readable>;
   stat(uri: string): Promise<{ sizeBytes: number } | null>;
   delete(uri: string): Promise<void>;

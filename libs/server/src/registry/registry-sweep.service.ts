@@ -29,8 +29,14 @@ export class RegistrySweepService implements JobHandler<'registry.sweep'> {
     const minutes = this.cfg.worker?.validation?.stuckMinutes ?? DEFAULT_STUCK_MINUTES;
     const stuck = await this.repo.stuckPendingVersions(new Date(Date.now() - minutes * 60_000));
     for (const v of stuck) {
-      this.log.warn({ model: v.model.name, version: v.number, since: v.createdAt }, 'failing a version stuck in pending');
-      await this.validation.fail(v, `Validation did not finish within ${minutes} minutes (the worker validating it may have stopped); register the version again.`);
+      this.log.warn(
+        { model: v.model.name, version: v.number, since: v.createdAt },
+        'failing a version stuck in pending',
+      );
+      await this.validation.fail(
+        v,
+        `Validation did not finish within ${minutes} minutes (the worker validating it may have stopped); register the version again.`,
+      );
     }
     return { failed: stuck.length };
   }

@@ -53,16 +53,26 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     try {
       const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (v.sha256 && v.sha256 !== sha256) throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
+      if (v.sha256 && v.sha256 !== sha256)
+        throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
       const samples = Array.isArray(v.sampleInput) && v.sampleInput.length ? (v.sampleInput as unknown[]) : undefined;
-      const inspected = await this.inspector.inspect(bytes, (v.signatureOverride as Record<string, unknown> | null) ?? undefined, samples);
+      const inspected = await this.inspector.inspect(
+        bytes,
+        (v.signatureOverride as Record<string, unknown> | null) ?? undefined,
+        samples,
+      );
       let servingUri = v.storageUri;
       let servingSha256: string | null = null;
       if (inspected.servingBytes) {
         const backend = v.ownedArtifact ? (v.storageBackend as StorageKind) : this.store.defaultBackend();
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
-        const key = folder && folder !== v.storageUri ? `${keyOf(folder)}/serving.onnx` : `models/${v.model.name}/${v.id}/serving.onnx`;
-        const put = await this.store.put(backend, key, Readable.from([inspected.servingBytes]), { maxBytes: this.store.maxUploadBytes() });
+        const key =
+          folder && folder !== v.storageUri
+            ? `${keyOf(folder)}/serving.onnx`
+            : `models/${v.model.name}/${v.id}/serving.onnx`;
+        const put = await this.store.put(backend, key, Readable.from([inspected.servingBytes]), {
+          maxBytes: this.store.maxUploadBytes(),
+        });
         servingUri = put.uri;
         // Serving processes verify their cached or downloaded copy against this (ServingService.artifactBytes).
         servingSha256 = put.sha256;
@@ -70,16 +80,37 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       const sampleOutput = inspected.sampleOutput;
       const settled = await this.events.transaction(async () => {
         const done = await this.repo.settlePending(v.id, {
-          status: 'ready', failureReason: null, signature: asJson(inspected.signature), servingUri, servingSha256,
-          sha256, sizeBytes: BigInt(bytes.length), sampleOutput: asJson(sampleOutput) ?? undefined, readyAt: new Date(),
-          metadata: inspected.warnings.length ? { ...(v.metadata as object), validationWarnings: inspected.warnings } : undefined,
+          status: 'ready',
+          failureReason: null,
+          signature: asJson(inspected.signature),
+          servingUri,
+          servingSha256,
+          sha256,
+          sizeBytes: BigInt(bytes.length),
+          sampleOutput: asJson(sampleOutput) ?? undefined,
+          readyAt: new Date(),
+          metadata: inspected.warnings.length
+            ? { ...(v.metadata as object), validationWarnings: inspected.warnings }
+            : undefined,
         });
         if (!done) return false;
-        await this.repo.addHistory(v.modelId, VALIDATION, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'ready' });
+        await this.repo.addHistory(v.modelId, VALIDATION, {
+          versionNumber: v.number,
+          kind: 'status',
+          from: 'pending',
+          to: 'ready',
+        });
         // Webhooks, the serving refresh and the drift profile (when there is a reference) follow from the event.
         await this.events.record(VALIDATOR, {
-          type: 'version.ready', objectId: v.id,
-          data: { model: v.model.name, version: v.number, sha256, signature: inspected.signature, hasReference: !!v.referenceUri },
+          type: 'version.ready',
+          objectId: v.id,
+          data: {
+            model: v.model.name,
+            version: v.number,
+            sha256,
+            signature: inspected.signature,
+            hasReference: !!v.referenceUri,
+          },
         });
         return true;
       });
@@ -102,14 +133,34 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
    */
   async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
     const settled = await this.events.transaction(async () => {
-      if (!(await this.repo.settlePending(v.id, { status: 'failed', failureReason: reason.slice(0, 2000), referenceUri: null }))) return false;
-      await this.repo.addHistory(v.modelId, VALIDATION, { versionNumber: v.number, kind: 'status', from: 'pending', to: 'failed', comment: reason.slice(0, 2000) });
-      await this.events.record(VALIDATOR, { type: 'version.failed', objectId: v.id, data: { model: v.model.name, version: v.number, reason } });
+      if (
+        !(await this.repo.settlePending(v.id, {
+          status: 'failed',
+          failureReason: reason.slice(0, 2000),
+          referenceUri: null,
+        }))
+      )
+        return false;
+      await this.repo.addHistory(v.modelId, VALIDATION, {
+        versionNumber: v.number,
+        kind: 'status',
+        from: 'pending',
+        to: 'failed',
+        comment: reason.slice(0, 2000),
+      });
+      await this.events.record(VALIDATOR, {
+        type: 'version.failed',
+        objectId: v.id,
+        data: { model: v.model.name, version: v.number, reason },
+      });
       return true;
     });
     if (!settled) return;
     for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
-      if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
+      if (uri)
+        await this.store
+          .delete(uri)
+          .catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
     }
   }
 }

@@ -9,12 +9,25 @@ const modelSummary = {
 const versionFull = { model: { select: { name: true } }, aliases: { select: { name: true } } } as const;
 
 export type ActorColumns = { kind: string; id: string | null; name: string | null };
-export type HistoryInput = { versionNumber: number | null; kind: string; from?: string | null; to?: string | null; comment?: string };
+export type HistoryInput = {
+  versionNumber: number | null;
+  kind: string;
+  from?: string | null;
+  to?: string | null;
+  comment?: string;
+};
 
 function historyRow(modelId: string, actor: ActorColumns, h: HistoryInput) {
   return {
-    modelId, versionNumber: h.versionNumber, kind: h.kind, from: h.from ?? null, to: h.to ?? null,
-    actorKind: actor.kind, actorId: actor.id, actorName: actor.name, comment: h.comment ?? '',
+    modelId,
+    versionNumber: h.versionNumber,
+    kind: h.kind,
+    from: h.from ?? null,
+    to: h.to ?? null,
+    actorKind: actor.kind,
+    actorId: actor.id,
+    actorName: actor.name,
+    comment: h.comment ?? '',
   };
 }
 
@@ -25,8 +38,17 @@ export class RegistryRepository {
   listModels(q: { search?: string; limit: number; before?: { at: Date; id: string } }) {
     return this.db.client.registeredModel.findMany({
       where: {
-        ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { description: { contains: q.search, mode: 'insensitive' } }] } : {}),
-        ...(q.before ? { OR: [{ updatedAt: { lt: q.before.at } }, { updatedAt: q.before.at, id: { lt: q.before.id } }] } : {}),
+        ...(q.search
+          ? {
+              OR: [
+                { name: { contains: q.search, mode: 'insensitive' } },
+                { description: { contains: q.search, mode: 'insensitive' } },
+              ],
+            }
+          : {}),
+        ...(q.before
+          ? { OR: [{ updatedAt: { lt: q.before.at } }, { updatedAt: q.before.at, id: { lt: q.before.id } }] }
+          : {}),
       },
       include: modelSummary,
       orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
@@ -38,16 +60,24 @@ export class RegistryRepository {
     const rows = await this.db.client.registeredModel.findMany({
       where: { name: { in: names } },
       select: {
-        name: true, servingConfig: true,
+        name: true,
+        servingConfig: true,
         versions: { where: { stage: 'Production' }, select: { number: true } },
         aliases: { select: { name: true, version: { select: { number: true } } } },
         deployment: { select: { currentRevision: true } },
       },
     });
-    return new Map(rows.map((r) => [r.name, {
-      productionStage: r.versions.map((v) => v.number), aliases: r.aliases.map((a) => ({ name: a.name, version: a.version.number })),
-      deploymentRevision: r.deployment?.currentRevision ?? null, servingConfig: r.servingConfig,
-    }]));
+    return new Map(
+      rows.map((r) => [
+        r.name,
+        {
+          productionStage: r.versions.map((v) => v.number),
+          aliases: r.aliases.map((a) => ({ name: a.name, version: a.version.number })),
+          deploymentRevision: r.deployment?.currentRevision ?? null,
+          servingConfig: r.servingConfig,
+        },
+      ]),
+    );
   }
 
   /**
@@ -55,10 +85,14 @@ export class RegistryRepository {
    * version deletion read it here, not through deployments/, which builds on the registry and serving.
    */
   async currentDeployment(modelId: string) {
-    const d = await this.db.client.deployment.findUnique({ where: { modelId }, select: { id: true, currentRevision: true } });
+    const d = await this.db.client.deployment.findUnique({
+      where: { modelId },
+      select: { id: true, currentRevision: true },
+    });
     if (!d) return null;
     const r = await this.db.client.deploymentRevision.findUnique({
-      where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } }, select: { config: true },
+      where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } },
+      select: { config: true },
     });
     return r ? { revision: d.currentRevision, config: r.config } : null;
   }
@@ -77,21 +111,37 @@ export class RegistryRepository {
   }
 
   /** Number and row in one transaction: concurrent registrations of one model get distinct numbers. */
-  createVersion(modelId: string, data: Omit<Prisma.ModelVersionUncheckedCreateInput, 'modelId' | 'number'>, actor: ActorColumns) {
+  createVersion(
+    modelId: string,
+    data: Omit<Prisma.ModelVersionUncheckedCreateInput, 'modelId' | 'number'>,
+    actor: ActorColumns,
+  ) {
     return this.db.transaction(async (tx) => {
-      const m = await tx.registeredModel.update({ where: { id: modelId }, data: { nextVersion: { increment: 1 } }, select: { nextVersion: true } });
+      const m = await tx.registeredModel.update({
+        where: { id: modelId },
+        data: { nextVersion: { increment: 1 } },
+        select: { nextVersion: true },
+      });
       const number = m.nextVersion - 1;
       const v = await tx.modelVersion.create({ data: { ...data, modelId, number }, include: versionFull });
-      await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: number, kind: 'registered', to: 'pending' }) });
+      await tx.modelHistory.create({
+        data: historyRow(modelId, actor, { versionNumber: number, kind: 'registered', to: 'pending' }),
+      });
       return v;
     });
   }
   findVersion(modelName: string, number: number) {
-    return this.db.client.modelVersion.findFirst({ where: { number, model: { name: modelName } }, include: versionFull });
+    return this.db.client.modelVersion.findFirst({
+      where: { number, model: { name: modelName } },
+      include: versionFull,
+    });
   }
   /** What every api process serves at boot: each model's Production version(s). */
   productionVersions() {
-    return this.db.client.modelVersion.findMany({ where: { stage: 'Production', status: 'ready' }, select: { number: true, model: { select: { name: true } } } });
+    return this.db.client.modelVersion.findMany({
+      where: { stage: 'Production', status: 'ready' },
+      select: { number: true, model: { select: { name: true } } },
+    });
   }
   /** Versions still waiting for validation (the reconciler's view of Postgres). */
   pendingVersionIds() {
@@ -102,7 +152,11 @@ export class RegistryRepository {
     return this.db.client.modelVersion.findUnique({ where: { id }, include: versionFull });
   }
   listVersions(modelId: string) {
-    return this.db.client.modelVersion.findMany({ where: { modelId }, include: versionFull, orderBy: { number: 'desc' } });
+    return this.db.client.modelVersion.findMany({
+      where: { modelId },
+      include: versionFull,
+      orderBy: { number: 'desc' },
+    });
   }
   updateVersion(id: string, data: Prisma.ModelVersionUpdateInput) {
     return this.db.client.modelVersion.update({ where: { id }, data, include: versionFull });
@@ -117,7 +171,12 @@ export class RegistryRepository {
   }
   /** Versions pending since before `before` (oldest first): their validation has died or never ran. */
   stuckPendingVersions(before: Date, take = 100) {
-    return this.db.client.modelVersion.findMany({ where: { status: 'pending', createdAt: { lt: before } }, include: versionFull, orderBy: { createdAt: 'asc' }, take });
+    return this.db.client.modelVersion.findMany({
+      where: { status: 'pending', createdAt: { lt: before } },
+      include: versionFull,
+      orderBy: { createdAt: 'asc' },
+      take,
+    });
   }
   deleteVersion(id: string) {
     return this.db.client.modelVersion.delete({ where: { id } });
@@ -130,31 +189,57 @@ export class RegistryRepository {
    * Moves one version to `stage` and, when asked, every other version in Production to Archived; writes one
    * history row per move. All or nothing, so the model never has two Production versions by accident.
    */
-  transition(modelId: string, versionId: string, stage: Stage, archiveOthers: boolean, actor: ActorColumns, comment: string) {
+  transition(
+    modelId: string,
+    versionId: string,
+    stage: Stage,
+    archiveOthers: boolean,
+    actor: ActorColumns,
+    comment: string,
+  ) {
     return this.db.transaction(async (tx) => {
       const v = await tx.modelVersion.findUniqueOrThrow({ where: { id: versionId } });
       const archived: { id: string; number: number }[] = [];
       if (stage === 'Production' && archiveOthers) {
-        const others = await tx.modelVersion.findMany({ where: { modelId, stage: 'Production', id: { not: versionId } } });
+        const others = await tx.modelVersion.findMany({
+          where: { modelId, stage: 'Production', id: { not: versionId } },
+        });
         for (const o of others) {
           await tx.modelVersion.update({ where: { id: o.id }, data: { stage: 'Archived' } });
-          await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: o.number, kind: 'stage', from: 'Production', to: 'Archived', comment: `archived by the promotion of version ${v.number}` }) });
+          await tx.modelHistory.create({
+            data: historyRow(modelId, actor, {
+              versionNumber: o.number,
+              kind: 'stage',
+              from: 'Production',
+              to: 'Archived',
+              comment: `archived by the promotion of version ${v.number}`,
+            }),
+          });
           archived.push({ id: o.id, number: o.number });
         }
       }
       const updated = await tx.modelVersion.update({ where: { id: versionId }, data: { stage }, include: versionFull });
-      await tx.modelHistory.create({ data: historyRow(modelId, actor, { versionNumber: v.number, kind: 'stage', from: v.stage, to: stage, comment }) });
+      await tx.modelHistory.create({
+        data: historyRow(modelId, actor, { versionNumber: v.number, kind: 'stage', from: v.stage, to: stage, comment }),
+      });
       await tx.registeredModel.update({ where: { id: modelId }, data: { updatedAt: new Date() } });
       return { version: updated, from: v.stage, archived };
     });
   }
 
   findAlias(modelId: string, name: string) {
-    return this.db.client.modelAlias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { number: true } } } });
+    return this.db.client.modelAlias.findUnique({
+      where: { modelId_name: { modelId, name } },
+      include: { version: { select: { number: true } } },
+    });
   }
   setAlias(modelId: string, name: string, versionId: string, actor: ActorColumns, h: HistoryInput) {
     return this.db.transaction(async (tx) => {
-      await tx.modelAlias.upsert({ where: { modelId_name: { modelId, name } }, create: { modelId, name, versionId }, update: { versionId } });
+      await tx.modelAlias.upsert({
+        where: { modelId_name: { modelId, name } },
+        create: { modelId, name, versionId },
+        update: { versionId },
+      });
       await tx.modelHistory.create({ data: historyRow(modelId, actor, h) });
     });
   }
@@ -169,27 +254,50 @@ export class RegistryRepository {
     return this.db.client.modelHistory.create({ data: historyRow(modelId, actor, h) });
   }
   history(modelId: string, limit: number) {
-    return this.db.client.modelHistory.findMany({ where: { modelId }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: limit });
+    return this.db.client.modelHistory.findMany({
+      where: { modelId },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
   }
 
   createApproval(data: Prisma.ApprovalRequestUncheckedCreateInput) {
-    return this.db.client.approvalRequest.create({ data, include: { model: { select: { name: true } }, version: { select: { number: true } } } });
+    return this.db.client.approvalRequest.create({
+      data,
+      include: { model: { select: { name: true } }, version: { select: { number: true } } },
+    });
   }
   findApproval(id: string) {
-    return this.db.client.approvalRequest.findUnique({ where: { id }, include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } } });
+    return this.db.client.approvalRequest.findUnique({
+      where: { id },
+      include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } },
+    });
   }
   listApprovals(status?: 'pending' | 'approved' | 'rejected' | 'cancelled', modelName?: string) {
     return this.db.client.approvalRequest.findMany({
       where: { status, model: modelName ? { name: modelName } : undefined },
       include: { model: { select: { name: true } }, version: { select: { number: true } } },
-      orderBy: { createdAt: 'desc' }, take: 200,
+      orderBy: { createdAt: 'desc' },
+      take: 200,
     });
   }
   pendingApprovalFor(versionId: string, stage: Stage) {
     return this.db.client.approvalRequest.findFirst({ where: { versionId, toStage: stage, status: 'pending' } });
   }
   /** Only a pending request can be decided, and only once, even with two approvers clicking at once. */
-  decideApproval(id: string, data: { status: 'approved' | 'rejected'; decidedByKind: string; decidedById: string | null; decidedByName: string | null; decisionComment: string }) {
-    return this.db.client.approvalRequest.updateMany({ where: { id, status: 'pending' }, data: { ...data, decidedAt: new Date() } });
+  decideApproval(
+    id: string,
+    data: {
+      status: 'approved' | 'rejected';
+      decidedByKind: string;
+      decidedById: string | null;
+      decidedByName: string | null;
+      decisionComment: string;
+    },
+  ) {
+    return this.db.client.approvalRequest.updateMany({
+      where: { id, status: 'pending' },
+      data: { ...data, decidedAt: new Date() },
+    });
   }
 }

@@ -3,9 +3,18 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import {
-  type Stage, type TApproval, type TCreateModelRequest, type THistoryEntry, type TListModelsQuery, type TModelVersion,
-  type TRegisteredModel, type TRegisterVersionSpec, type TSetAliasRequest, type TStageTransitionRequest,
-  type TStageTransitionResult, type TUpdateModelRequest,
+  type Stage,
+  type TApproval,
+  type TCreateModelRequest,
+  type THistoryEntry,
+  type TListModelsQuery,
+  type TModelVersion,
+  type TRegisteredModel,
+  type TRegisterVersionSpec,
+  type TSetAliasRequest,
+  type TStageTransitionRequest,
+  type TStageTransitionResult,
+  type TUpdateModelRequest,
 } from '@modelyard/contracts';
 import { RegistryRepository, type ActorColumns } from './registry.repository.js';
 import { asJson } from '../db/json.js';
@@ -18,7 +27,11 @@ import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
 
-export const actorColumns = (p: Principal): ActorColumns => ({ kind: p.kind, id: p.kind === 'system' ? null : p.id, name: p.name });
+export const actorColumns = (p: Principal): ActorColumns => ({
+  kind: p.kind,
+  id: p.kind === 'system' ? null : p.id,
+  name: p.name,
+});
 
 export interface UploadedArtifact {
   stream: Readable;
@@ -36,7 +49,10 @@ export class RegistryService {
 
   // ---------------------------------------------------------------- models
 
-  async listModels(actor: Principal, q: TListModelsQuery): Promise<{ items: TRegisteredModel[]; nextCursor: string | null }> {
+  async listModels(
+    actor: Principal,
+    q: TListModelsQuery,
+  ): Promise<{ items: TRegisteredModel[]; nextCursor: string | null }> {
     authorize(actor, 'models.read');
     const rows = await this.repo.listModels({ search: q.search, limit: q.limit, before: decodeCursor(q.cursor) });
     const visible = actor.modelAllowList.length ? rows.filter((r) => actor.modelAllowList.includes(r.name)) : rows;
@@ -52,15 +68,31 @@ export class RegistryService {
   async createModel(actor: Principal, req: TCreateModelRequest): Promise<TRegisteredModel> {
     authorize(actor, 'models.write');
     authorizeModel(actor, req.name);
-    const m = await this.events.change(actor, async () => {
-      const row = await this.repo.createModel({
-        name: req.name, description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
-        ownerKind: actor.kind, ownerId: actor.kind === 'system' ? null : actor.id, ownerName: actor.name,
+    const m = await this.events
+      .change(
+        actor,
+        async () => {
+          const row = await this.repo.createModel({
+            name: req.name,
+            description: req.description,
+            tags: req.tags,
+            requiresApproval: req.requiresApproval,
+            ownerKind: actor.kind,
+            ownerId: actor.kind === 'system' ? null : actor.id,
+            ownerName: actor.name,
+          });
+          await this.repo.addHistory(row.id, actorColumns(actor), {
+            versionNumber: null,
+            kind: 'model',
+            to: 'created',
+          });
+          return row;
+        },
+        (row) => ({ type: 'model.created', objectId: row.id, data: { model: row.name } }),
+      )
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e;
       });
-      await this.repo.addHistory(row.id, actorColumns(actor), { versionNumber: null, kind: 'model', to: 'created' });
-      return row;
-    }, (row) => ({ type: 'model.created', objectId: row.id, data: { model: row.name } }))
-      .catch((e: unknown) => { throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e; });
     return toModelResponse(m);
   }
 
@@ -68,17 +100,25 @@ export class RegistryService {
     // Turning the approval policy off would let a single approver promote: that is a promote-level decision.
     authorize(actor, req.requiresApproval === false ? 'models.promote' : 'models.write');
     const before = await this.model(actor, name);
-    const m = await this.events.change(actor, () => this.repo.updateModel(name, {
-      description: req.description, tags: req.tags, requiresApproval: req.requiresApproval,
-      servingConfig: req.servingConfig === undefined ? undefined : asJson(req.servingConfig),
-    }), (row) => ({
-      type: 'model.updated', objectId: row.id,
-      data: {
-        model: name,
-        before: { requiresApproval: before.requiresApproval, servingConfig: before.servingConfig },
-        after: { requiresApproval: row.requiresApproval, servingConfig: row.servingConfig },
-      },
-    }));
+    const m = await this.events.change(
+      actor,
+      () =>
+        this.repo.updateModel(name, {
+          description: req.description,
+          tags: req.tags,
+          requiresApproval: req.requiresApproval,
+          servingConfig: req.servingConfig === undefined ? undefined : asJson(req.servingConfig),
+        }),
+      (row) => ({
+        type: 'model.updated',
+        objectId: row.id,
+        data: {
+          model: name,
+          before: { requiresApproval: before.requiresApproval, servingConfig: before.servingConfig },
+          after: { requiresApproval: row.requiresApproval, servingConfig: row.servingConfig },
+        },
+      }),
+    );
     return toModelResponse(m);
   }
 
@@ -89,9 +129,15 @@ export class RegistryService {
       throw conflict(`Model ${name} has a version in Production; archive it before deleting the model`);
     }
     const versions = await this.repo.listVersions(m.id);
-    await this.events.change(actor, () => this.repo.deleteModel(m.id), () => ({
-      type: 'model.deleted', objectId: m.id, data: { model: name, versions: versions.length },
-    }));
+    await this.events.change(
+      actor,
+      () => this.repo.deleteModel(m.id),
+      () => ({
+        type: 'model.deleted',
+        objectId: m.id,
+        data: { model: name, versions: versions.length },
+      }),
+    );
     for (const v of versions) await this.deleteBlobs(v);
   }
 
@@ -102,20 +148,39 @@ export class RegistryService {
    * storage. The version starts `pending`; the worker validates it (registry.validate). A failed upload leaves
    * neither a row nor a blob behind.
    */
-  async registerVersion(actor: Principal, name: string, spec: TRegisterVersionSpec, upload: UploadedArtifact | null): Promise<TModelVersion> {
+  async registerVersion(
+    actor: Principal,
+    name: string,
+    spec: TRegisterVersionSpec,
+    upload: UploadedArtifact | null,
+  ): Promise<TModelVersion> {
     authorize(actor, 'models.write');
     authorizeModel(actor, name);
     if (!!upload === !!spec.artifactUri) {
-      throw new AppError('VALIDATION_FAILED', upload ? 'Send either a file or artifactUri, not both' : 'Send the model as a multipart `file` part, or give artifactUri');
+      throw new AppError(
+        'VALIDATION_FAILED',
+        upload
+          ? 'Send either a file or artifactUri, not both'
+          : 'Send the model as a multipart `file` part, or give artifactUri',
+      );
     }
     if (spec.reference) checkReference(spec.reference);
     const folder = `models/${name}/${randomUUID()}`;
     const written: string[] = [];
     try {
-      let artifact: { backend: StorageKind; uri: string; owned: boolean; sha256: string | null; sizeBytes: number | null };
+      let artifact: {
+        backend: StorageKind;
+        uri: string;
+        owned: boolean;
+        sha256: string | null;
+        sizeBytes: number | null;
+      };
       if (upload) {
         const backend = spec.backend ?? this.store.defaultBackend();
-        const put = await this.store.put(backend, `${folder}/model.onnx`, upload.stream, { maxBytes: this.store.maxUploadBytes(), contentType: 'application/octet-stream' });
+        const put = await this.store.put(backend, `${folder}/model.onnx`, upload.stream, {
+          maxBytes: this.store.maxUploadBytes(),
+          contentType: 'application/octet-stream',
+        });
         written.push(put.uri);
         artifact = { backend, uri: put.uri, owned: true, sha256: put.sha256, sizeBytes: put.sizeBytes };
       } else {
@@ -123,31 +188,69 @@ export class RegistryService {
         const backend = this.store.backendOf(uri);
         const stat = await this.store.stat(uri);
         if (!stat) throw new AppError('VALIDATION_FAILED', `No artifact at ${uri}`);
-        if (stat.sizeBytes > this.store.maxUploadBytes()) throw new AppError('PAYLOAD_TOO_LARGE', `The artifact is ${stat.sizeBytes} bytes; the limit is ${this.store.maxUploadBytes()}`);
+        if (stat.sizeBytes > this.store.maxUploadBytes())
+          throw new AppError(
+            'PAYLOAD_TOO_LARGE',
+            `The artifact is ${stat.sizeBytes} bytes; the limit is ${this.store.maxUploadBytes()}`,
+          );
         artifact = { backend, uri, owned: false, sha256: null, sizeBytes: stat.sizeBytes };
       }
       let referenceUri: string | null = null;
       if (spec.reference) {
         const body = Buffer.from(JSON.stringify(spec.reference));
         const { Readable } = await import('node:stream');
-        const put = await this.store.put(artifact.owned ? artifact.backend : this.store.defaultBackend(), `${folder}/reference.json`, Readable.from([body]), { maxBytes: this.store.maxUploadBytes(), contentType: 'application/json' });
+        const put = await this.store.put(
+          artifact.owned ? artifact.backend : this.store.defaultBackend(),
+          `${folder}/reference.json`,
+          Readable.from([body]),
+          { maxBytes: this.store.maxUploadBytes(), contentType: 'application/json' },
+        );
         written.push(put.uri);
         referenceUri = put.uri;
       }
       // Only now, with the bytes safely stored, may a new name become a model.
-      const model = await this.repo.findModel(name) ?? (await this.autoCreate(actor, name));
-      const v = await this.events.change(actor, () => this.repo.createVersion(model.id, {
-        status: 'pending', stage: 'None', description: spec.description, storageBackend: artifact.backend,
-        storageUri: artifact.uri, ownedArtifact: artifact.owned, sha256: artifact.sha256,
-        sizeBytes: artifact.sizeBytes === null ? null : BigInt(artifact.sizeBytes),
-        signatureOverride: spec.signature ? asJson(spec.signature) : undefined, metadata: asJson(spec.metadata), tags: spec.tags,
-        metrics: spec.metrics, lineage: spec.lineage, sampleInput: spec.sampleInput ? asJson(spec.sampleInput) : undefined, referenceUri,
-        createdByKind: actor.kind, createdById: actor.kind === 'system' ? null : actor.id, createdByName: actor.name, createdByKeyId: actor.apiKeyId,
-      }, actorColumns(actor)), (row) => ({ type: 'version.created', objectId: row.id, data: { model: name, version: row.number, uri: row.storageUri } }));
+      const model = (await this.repo.findModel(name)) ?? (await this.autoCreate(actor, name));
+      const v = await this.events.change(
+        actor,
+        () =>
+          this.repo.createVersion(
+            model.id,
+            {
+              status: 'pending',
+              stage: 'None',
+              description: spec.description,
+              storageBackend: artifact.backend,
+              storageUri: artifact.uri,
+              ownedArtifact: artifact.owned,
+              sha256: artifact.sha256,
+              sizeBytes: artifact.sizeBytes === null ? null : BigInt(artifact.sizeBytes),
+              signatureOverride: spec.signature ? asJson(spec.signature) : undefined,
+              metadata: asJson(spec.metadata),
+              tags: spec.tags,
+              metrics: spec.metrics,
+              lineage: spec.lineage,
+              sampleInput: spec.sampleInput ? asJson(spec.sampleInput) : undefined,
+              referenceUri,
+              createdByKind: actor.kind,
+              createdById: actor.kind === 'system' ? null : actor.id,
+              createdByName: actor.name,
+              createdByKeyId: actor.apiKeyId,
+            },
+            actorColumns(actor),
+          ),
+        (row) => ({
+          type: 'version.created',
+          objectId: row.id,
+          data: { model: name, version: row.number, uri: row.storageUri },
+        }),
+      );
       written.length = 0; // the row owns the blobs now
       return toVersionResponse(v);
     } finally {
-      for (const uri of written) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not remove a partial upload'));
+      for (const uri of written)
+        await this.store
+          .delete(uri)
+          .catch((err: unknown) => this.log.error({ err, uri }, 'could not remove a partial upload'));
     }
   }
 
@@ -162,11 +265,19 @@ export class RegistryService {
     return toVersionResponse(await this.version(actor, name, number));
   }
 
-  async updateVersion(actor: Principal, name: string, number: number, req: { description?: string; tags?: Record<string, string>; metrics?: Record<string, number> }): Promise<TModelVersion> {
+  async updateVersion(
+    actor: Principal,
+    name: string,
+    number: number,
+    req: { description?: string; tags?: Record<string, string>; metrics?: Record<string, number> },
+  ): Promise<TModelVersion> {
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
-    const updated = await this.events.change(actor, () => this.repo.updateVersion(v.id, { description: req.description, tags: req.tags, metrics: req.metrics }),
-      () => ({ type: 'version.updated', objectId: v.id, data: { model: name, version: number } }));
+    const updated = await this.events.change(
+      actor,
+      () => this.repo.updateVersion(v.id, { description: req.description, tags: req.tags, metrics: req.metrics }),
+      () => ({ type: 'version.updated', objectId: v.id, data: { model: name, version: number } }),
+    );
     return toVersionResponse(updated);
   }
 
@@ -174,23 +285,48 @@ export class RegistryService {
   async download(actor: Principal, name: string, number: number) {
     authorize(actor, 'models.read');
     const v = await this.version(actor, name, number);
-    if (v.status === 'failed' && v.ownedArtifact) throw new AppError('NOT_FOUND', `Version ${number} failed validation; its artifact was removed`);
-    return { stream: await this.store.get(v.storageUri), sha256: v.sha256, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes), filename: `${name}-v${number}.onnx` };
+    if (v.status === 'failed' && v.ownedArtifact)
+      throw new AppError('NOT_FOUND', `Version ${number} failed validation; its artifact was removed`);
+    return {
+      stream: await this.store.get(v.storageUri),
+      sha256: v.sha256,
+      sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes),
+      filename: `${name}-v${number}.onnx`,
+    };
   }
 
   async deleteVersion(actor: Principal, name: string, number: number): Promise<void> {
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
-    if (v.stage === 'Production') throw conflict(`Version ${number} is in Production; archive it (or promote another) first`);
-    if (v.aliases.length) throw conflict(`Version ${number} is the target of alias(es) ${v.aliases.map((a) => a.name).join(', ')}; move them first`);
-    const dep = (await this.repo.currentDeployment(v.modelId))?.config as { production?: { version?: number }; pilots?: { version: number }[]; silent?: { version: number }[] } | undefined;
-    if (dep && (dep.production?.version === number || dep.pilots?.some((p) => p.version === number) || dep.silent?.some((x) => x.version === number))) {
+    if (v.stage === 'Production')
+      throw conflict(`Version ${number} is in Production; archive it (or promote another) first`);
+    if (v.aliases.length)
+      throw conflict(
+        `Version ${number} is the target of alias(es) ${v.aliases.map((a) => a.name).join(', ')}; move them first`,
+      );
+    const dep = (await this.repo.currentDeployment(v.modelId))?.config as
+      { production?: { version?: number }; pilots?: { version: number }[]; silent?: { version: number }[] } | undefined;
+    if (
+      dep &&
+      (dep.production?.version === number ||
+        dep.pilots?.some((p) => p.version === number) ||
+        dep.silent?.some((x) => x.version === number))
+    ) {
       throw conflict(`Version ${number} is part of the current deployment; change the deployment first`);
     }
-    await this.events.change(actor, async () => {
-      await this.repo.deleteVersion(v.id);
-      await this.repo.addHistory(v.modelId, actorColumns(actor), { versionNumber: number, kind: 'version', from: v.stage, to: 'deleted' });
-    }, () => ({ type: 'version.deleted', objectId: v.id, data: { model: name, version: number } }));
+    await this.events.change(
+      actor,
+      async () => {
+        await this.repo.deleteVersion(v.id);
+        await this.repo.addHistory(v.modelId, actorColumns(actor), {
+          versionNumber: number,
+          kind: 'version',
+          from: v.stage,
+          to: 'deleted',
+        });
+      },
+      () => ({ type: 'version.deleted', objectId: v.id, data: { model: name, version: number } }),
+    );
     await this.deleteBlobs(v);
   }
 
@@ -201,49 +337,112 @@ export class RegistryService {
    * enters or leaves Production needs an approver (models.promote). With the model's `requiresApproval`
    * policy, entering Production always goes through a request a second approver accepts.
    */
-  async transition(actor: Principal, name: string, number: number, req: TStageTransitionRequest): Promise<TStageTransitionResult> {
+  async transition(
+    actor: Principal,
+    name: string,
+    number: number,
+    req: TStageTransitionRequest,
+  ): Promise<TStageTransitionResult> {
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
     const model = await this.model(actor, name);
     if (v.stage === req.stage) throw conflict(`Version ${number} is already in ${req.stage}`);
     if ((req.stage === 'Production' || req.stage === 'Staging') && v.status !== 'ready') {
-      throw conflict(`Version ${number} is ${v.status}${v.failureReason ? ` (${v.failureReason})` : ''}; only ready versions can go to ${req.stage}`);
+      throw conflict(
+        `Version ${number} is ${v.status}${v.failureReason ? ` (${v.failureReason})` : ''}; only ready versions can go to ${req.stage}`,
+      );
     }
     if (req.stage === 'Production' && model.requiresApproval) {
-      if (await this.repo.pendingApprovalFor(v.id, 'Production')) throw conflict(`An approval request for version ${number} is already pending`);
-      const a = await this.events.change(actor, async () => {
-        const row = await this.repo.createApproval({
-          modelId: model.id, versionId: v.id, toStage: 'Production', archivePrevious: req.archivePrevious, comment: req.comment,
-          requestedByKind: actor.kind, requestedById: actor.kind === 'system' ? null : actor.id, requestedByName: actor.name,
-        });
-        await this.repo.addHistory(model.id, actorColumns(actor), { versionNumber: number, kind: 'approval', from: v.stage, to: 'requested:Production', comment: req.comment });
-        return row;
-      }, (row) => ({ type: 'approval.requested', objectId: row.id, data: { model: name, version: number, approvalId: row.id } }));
+      if (await this.repo.pendingApprovalFor(v.id, 'Production'))
+        throw conflict(`An approval request for version ${number} is already pending`);
+      const a = await this.events.change(
+        actor,
+        async () => {
+          const row = await this.repo.createApproval({
+            modelId: model.id,
+            versionId: v.id,
+            toStage: 'Production',
+            archivePrevious: req.archivePrevious,
+            comment: req.comment,
+            requestedByKind: actor.kind,
+            requestedById: actor.kind === 'system' ? null : actor.id,
+            requestedByName: actor.name,
+          });
+          await this.repo.addHistory(model.id, actorColumns(actor), {
+            versionNumber: number,
+            kind: 'approval',
+            from: v.stage,
+            to: 'requested:Production',
+            comment: req.comment,
+          });
+          return row;
+        },
+        (row) => ({
+          type: 'approval.requested',
+          objectId: row.id,
+          data: { model: name, version: number, approvalId: row.id },
+        }),
+      );
       return { outcome: 'approval_requested', version: toVersionResponse(v), archived: [], approvalRequestId: a.id };
     }
     if (req.stage === 'Production' || v.stage === 'Production') {
       if (!can(actor, 'models.promote')) {
-        throw forbidden(`Moving a version ${req.stage === 'Production' ? 'into' : 'out of'} Production needs the approver role and the models:promote scope`);
+        throw forbidden(
+          `Moving a version ${req.stage === 'Production' ? 'into' : 'out of'} Production needs the approver role and the models:promote scope`,
+        );
       }
     }
     return this.applyTransition(actor, model.id, name, v.id, req.stage, req.archivePrevious, req.comment);
   }
 
-  private async applyTransition(actor: Principal, modelId: string, name: string, versionId: string, stage: Stage, archivePrevious: boolean, comment: string): Promise<TStageTransitionResult> {
-    const r = await this.events.change(actor, () => this.repo.transition(modelId, versionId, stage, archivePrevious, actorColumns(actor), comment), (r) => [
-      ...r.archived.map((o) => ({
-        type: 'version.stage_changed' as const, objectId: o.id,
-        data: { model: name, version: o.number, from: 'Production', to: 'Archived', comment: `archived by the promotion of version ${r.version.number}` },
-      })),
-      { type: 'version.stage_changed', objectId: versionId, data: { model: name, version: r.version.number, from: r.from, to: stage, comment } },
-    ]);
-    return { outcome: 'transitioned', version: toVersionResponse(r.version), archived: r.archived.map((o) => o.number), approvalRequestId: null };
+  private async applyTransition(
+    actor: Principal,
+    modelId: string,
+    name: string,
+    versionId: string,
+    stage: Stage,
+    archivePrevious: boolean,
+    comment: string,
+  ): Promise<TStageTransitionResult> {
+    const r = await this.events.change(
+      actor,
+      () => this.repo.transition(modelId, versionId, stage, archivePrevious, actorColumns(actor), comment),
+      (r) => [
+        ...r.archived.map((o) => ({
+          type: 'version.stage_changed' as const,
+          objectId: o.id,
+          data: {
+            model: name,
+            version: o.number,
+            from: 'Production',
+            to: 'Archived',
+            comment: `archived by the promotion of version ${r.version.number}`,
+          },
+        })),
+        {
+          type: 'version.stage_changed',
+          objectId: versionId,
+          data: { model: name, version: r.version.number, from: r.from, to: stage, comment },
+        },
+      ],
+    );
+    return {
+      outcome: 'transitioned',
+      version: toVersionResponse(r.version),
+      archived: r.archived.map((o) => o.number),
+      approvalRequestId: null,
+    };
   }
 
-  async listApprovals(actor: Principal, q: { status?: 'pending' | 'approved' | 'rejected' | 'cancelled'; model?: string }): Promise<TApproval[]> {
+  async listApprovals(
+    actor: Principal,
+    q: { status?: 'pending' | 'approved' | 'rejected' | 'cancelled'; model?: string },
+  ): Promise<TApproval[]> {
     authorize(actor, 'models.read');
     const rows = await this.repo.listApprovals(q.status, q.model);
-    return rows.filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name)).map(toApprovalResponse);
+    return rows
+      .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name))
+      .map(toApprovalResponse);
   }
 
   async decideApproval(actor: Principal, id: string, approve: boolean, comment: string): Promise<TApproval> {
@@ -255,18 +454,43 @@ export class RegistryService {
     if (approve && a.requestedById && a.requestedById === actor.id) {
       throw forbidden('A second approver must accept this request: you requested it');
     }
-    await this.events.change(actor, async () => {
-      const { count } = await this.repo.decideApproval(id, {
-        status: approve ? 'approved' : 'rejected', decidedByKind: actor.kind, decidedById: actor.kind === 'system' ? null : actor.id,
-        decidedByName: actor.name, decisionComment: comment,
-      });
-      if (count === 0) throw conflict('This request was decided by someone else a moment ago');
-      await this.repo.addHistory(a.modelId, actorColumns(actor), { versionNumber: a.version.number, kind: 'approval', from: 'requested:Production', to: approve ? 'approved' : 'rejected', comment });
-    }, () => ({ type: 'approval.decided', objectId: id, data: { model: a.model.name, version: a.version.number, approvalId: id, approved: approve } }));
+    await this.events.change(
+      actor,
+      async () => {
+        const { count } = await this.repo.decideApproval(id, {
+          status: approve ? 'approved' : 'rejected',
+          decidedByKind: actor.kind,
+          decidedById: actor.kind === 'system' ? null : actor.id,
+          decidedByName: actor.name,
+          decisionComment: comment,
+        });
+        if (count === 0) throw conflict('This request was decided by someone else a moment ago');
+        await this.repo.addHistory(a.modelId, actorColumns(actor), {
+          versionNumber: a.version.number,
+          kind: 'approval',
+          from: 'requested:Production',
+          to: approve ? 'approved' : 'rejected',
+          comment,
+        });
+      },
+      () => ({
+        type: 'approval.decided',
+        objectId: id,
+        data: { model: a.model.name, version: a.version.number, approvalId: id, approved: approve },
+      }),
+    );
     if (approve) {
       const v = await this.repo.findVersionById(a.version.id);
       if (!v || v.status !== 'ready') throw conflict('The version is no longer ready; nothing was promoted');
-      await this.applyTransition(actor, a.modelId, a.model.name, a.version.id, a.toStage, a.archivePrevious, comment || `approved request ${id}`);
+      await this.applyTransition(
+        actor,
+        a.modelId,
+        a.model.name,
+        a.version.id,
+        a.toStage,
+        a.archivePrevious,
+        comment || `approved request ${id}`,
+      );
     }
     return toApprovalResponse((await this.repo.findApproval(id))!);
   }
@@ -279,9 +503,22 @@ export class RegistryService {
     if (v.status === 'failed') throw conflict(`Version ${req.version} failed validation and cannot carry an alias`);
     const before = await this.repo.findAlias(v.modelId, alias);
     if (before?.versionId === v.id) return toModelResponse(await this.model(actor, name));
-    await this.events.change(actor, () => this.repo.setAlias(v.modelId, alias, v.id, actorColumns(actor), {
-      versionNumber: req.version, kind: 'alias', from: before ? `${alias}@${before.version.number}` : null, to: `${alias}@${req.version}`, comment: req.comment,
-    }), () => ({ type: 'alias.set', objectId: v.modelId, data: { model: name, alias, from: before?.version.number ?? null, to: req.version } }));
+    await this.events.change(
+      actor,
+      () =>
+        this.repo.setAlias(v.modelId, alias, v.id, actorColumns(actor), {
+          versionNumber: req.version,
+          kind: 'alias',
+          from: before ? `${alias}@${before.version.number}` : null,
+          to: `${alias}@${req.version}`,
+          comment: req.comment,
+        }),
+      () => ({
+        type: 'alias.set',
+        objectId: v.modelId,
+        data: { model: name, alias, from: before?.version.number ?? null, to: req.version },
+      }),
+    );
     return toModelResponse(await this.model(actor, name));
   }
 
@@ -290,9 +527,22 @@ export class RegistryService {
     const m = await this.model(actor, name);
     const before = await this.repo.findAlias(m.id, alias);
     if (!before) throw notFound(`Alias ${alias}`);
-    await this.events.change(actor, () => this.repo.deleteAlias(m.id, alias, actorColumns(actor), {
-      versionNumber: before.version.number, kind: 'alias', from: `${alias}@${before.version.number}`, to: null, comment,
-    }), () => ({ type: 'alias.deleted', objectId: m.id, data: { model: name, alias, from: before.version.number, to: null } }));
+    await this.events.change(
+      actor,
+      () =>
+        this.repo.deleteAlias(m.id, alias, actorColumns(actor), {
+          versionNumber: before.version.number,
+          kind: 'alias',
+          from: `${alias}@${before.version.number}`,
+          to: null,
+          comment,
+        }),
+      () => ({
+        type: 'alias.deleted',
+        objectId: m.id,
+        data: { model: name, alias, from: before.version.number, to: null },
+      }),
+    );
     return toModelResponse(await this.model(actor, name));
   }
 
@@ -329,14 +579,29 @@ export class RegistryService {
     return (await this.repo.findModel(name))!;
   }
 
-  private async deleteBlobs(v: { ownedArtifact: boolean; storageUri: string; servingUri: string | null; referenceUri: string | null }) {
-    const uris = [v.ownedArtifact ? v.storageUri : null, v.servingUri !== v.storageUri ? v.servingUri : null, v.referenceUri];
-    for (const uri of uris) if (uri) await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
+  private async deleteBlobs(v: {
+    ownedArtifact: boolean;
+    storageUri: string;
+    servingUri: string | null;
+    referenceUri: string | null;
+  }) {
+    const uris = [
+      v.ownedArtifact ? v.storageUri : null,
+      v.servingUri !== v.storageUri ? v.servingUri : null,
+      v.referenceUri,
+    ];
+    for (const uri of uris)
+      if (uri)
+        await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
   }
 }
 
 function checkReference(ref: { feature_names: string[]; rows: unknown[][] }) {
   const width = ref.feature_names.length;
   const bad = ref.rows.findIndex((r) => r.length !== width);
-  if (bad >= 0) throw new AppError('VALIDATION_FAILED', `reference.rows[${bad}] has ${ref.rows[bad]!.length} values; feature_names has ${width}`);
+  if (bad >= 0)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `reference.rows[${bad}] has ${ref.rows[bad]!.length} values; feature_names has ${width}`,
+    );
 }

@@ -38,23 +38,44 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
       const email = (cfg.admin.email ?? 'admin@modelyard.local').toLowerCase();
       const generated = !cfg.admin.password;
       const password = cfg.admin.password ?? randomBytes(12).toString('base64url');
-      await db.user.create({ data: { email, name: 'Administrator', role: 'admin', passwordHash: await hashPassword(password) } });
-      await db.auditLog.create({ data: { actorKind: 'system', action: 'user.created', objectType: 'user', summary: { email, role: 'admin', by: 'seed' } } });
+      await db.user.create({
+        data: { email, name: 'Administrator', role: 'admin', passwordHash: await hashPassword(password) },
+      });
+      await db.auditLog.create({
+        data: {
+          actorKind: 'system',
+          action: 'user.created',
+          objectType: 'user',
+          summary: { email, role: 'admin', by: 'seed' },
+        },
+      });
       createdAdmin = { email, password, generated };
     }
     let bootstrapKeyCreated = false;
     let bootstrapKeyWasRevoked = false;
     const sha = cfg.admin.apiKey ? sha256Hex(cfg.admin.apiKey) : null;
     const stale = await db.apiKey.findMany({
-      where: { name: BOOTSTRAP_KEY_NAME, revokedAt: null, serviceAccount: { name: account }, ...(sha ? { sha256: { not: sha } } : {}) },
+      where: {
+        name: BOOTSTRAP_KEY_NAME,
+        revokedAt: null,
+        serviceAccount: { name: account },
+        ...(sha ? { sha256: { not: sha } } : {}),
+      },
       select: { id: true, prefix: true, serviceAccountId: true },
     });
     for (const k of stale) {
       await db.apiKey.update({ where: { id: k.id }, data: { revokedAt: new Date() } });
       await db.auditLog.create({
         data: {
-          actorKind: 'system', action: 'apiKey.revoked', objectType: 'apiKey', objectId: k.id,
-          summary: { prefix: k.prefix, by: 'seed', why: sha ? 'MODELYARD_ADMIN_API_KEY changed' : 'MODELYARD_ADMIN_API_KEY unset' },
+          actorKind: 'system',
+          action: 'apiKey.revoked',
+          objectType: 'apiKey',
+          objectId: k.id,
+          summary: {
+            prefix: k.prefix,
+            by: 'seed',
+            why: sha ? 'MODELYARD_ADMIN_API_KEY changed' : 'MODELYARD_ADMIN_API_KEY unset',
+          },
         },
       });
     }
@@ -70,11 +91,22 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
         });
         await db.apiKey.create({
           data: {
-            name: BOOTSTRAP_KEY_NAME, prefix: displayPrefix(cfg.admin.apiKey), sha256: sha,
-            scopes: [...SCOPES_BY_ROLE.admin], serviceAccountId: sa.id,
+            name: BOOTSTRAP_KEY_NAME,
+            prefix: displayPrefix(cfg.admin.apiKey),
+            sha256: sha,
+            scopes: [...SCOPES_BY_ROLE.admin],
+            serviceAccountId: sa.id,
           },
         });
-        await db.auditLog.create({ data: { actorKind: 'system', action: 'apiKey.created', objectType: 'serviceAccount', objectId: sa.id, summary: { by: 'seed' } } });
+        await db.auditLog.create({
+          data: {
+            actorKind: 'system',
+            action: 'apiKey.created',
+            objectType: 'serviceAccount',
+            objectId: sa.id,
+            summary: { by: 'seed' },
+          },
+        });
         bootstrapKeyCreated = true;
       }
     }

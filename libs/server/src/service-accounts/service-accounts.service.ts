@@ -9,13 +9,21 @@ import { isUniqueViolation } from '../db/errors.js';
 
 type Row = { id: string; name: string; description: string; role: string; disabled: boolean; createdAt: Date };
 export const toServiceAccountResponse = (s: Row): TServiceAccount => ({
-  id: s.id, name: s.name, description: s.description, role: s.role as TServiceAccount['role'],
-  disabled: s.disabled, createdAt: s.createdAt.toISOString(),
+  id: s.id,
+  name: s.name,
+  description: s.description,
+  role: s.role as TServiceAccount['role'],
+  disabled: s.disabled,
+  createdAt: s.createdAt.toISOString(),
 });
 
 @Injectable()
 export class ServiceAccountsService {
-  constructor(private readonly repo: ServiceAccountsRepository, private readonly events: DomainEvents, private readonly auth: AuthService) {}
+  constructor(
+    private readonly repo: ServiceAccountsRepository,
+    private readonly events: DomainEvents,
+    private readonly auth: AuthService,
+  ) {}
 
   async list(actor: Principal): Promise<TServiceAccount[]> {
     authorize(actor, 'serviceAccounts.read');
@@ -24,11 +32,19 @@ export class ServiceAccountsService {
 
   async create(actor: Principal, req: TCreateServiceAccountRequest): Promise<TServiceAccount> {
     authorize(actor, 'serviceAccounts.write');
-    const sa = await this.events.change(actor, () => this.createUnchecked(req), (sa) => ({
-      type: 'serviceAccount.created', objectId: sa.id, data: { name: sa.name, role: sa.role },
-    })).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? conflict(`A service account named ${req.name} already exists`) : e;
-    });
+    const sa = await this.events
+      .change(
+        actor,
+        () => this.createUnchecked(req),
+        (sa) => ({
+          type: 'serviceAccount.created',
+          objectId: sa.id,
+          data: { name: sa.name, role: sa.role },
+        }),
+      )
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? conflict(`A service account named ${req.name} already exists`) : e;
+      });
     return sa;
   }
 
@@ -40,11 +56,21 @@ export class ServiceAccountsService {
     authorize(actor, 'serviceAccounts.write');
     const before = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findById(id) : null;
     if (!before) throw notFound('Service account');
-    const sa = await this.events.change(actor, () => this.repo.update(id, { description: req.description, role: req.role, disabled: req.disabled }), (sa) => ({
-      type: 'serviceAccount.updated', objectId: id,
-      data: { name: sa.name, before: { role: before.role, disabled: before.disabled }, after: { role: sa.role, disabled: sa.disabled } },
-    }));
-    if ((req.role !== undefined && req.role !== before.role) || req.disabled !== undefined) await this.auth.invalidate();
+    const sa = await this.events.change(
+      actor,
+      () => this.repo.update(id, { description: req.description, role: req.role, disabled: req.disabled }),
+      (sa) => ({
+        type: 'serviceAccount.updated',
+        objectId: id,
+        data: {
+          name: sa.name,
+          before: { role: before.role, disabled: before.disabled },
+          after: { role: sa.role, disabled: sa.disabled },
+        },
+      }),
+    );
+    if ((req.role !== undefined && req.role !== before.role) || req.disabled !== undefined)
+      await this.auth.invalidate();
     return toServiceAccountResponse(sa);
   }
 

@@ -2,8 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 
 export interface ComparisonDelta {
-  model: string; version: number; minute: Date; count: number; rows: number; labelAgree: number;
-  probAbsDiffSum: number; valueAbsDiffSum: number; errors: number; dropped: number;
+  model: string;
+  version: number;
+  minute: Date;
+  count: number;
+  rows: number;
+  labelAgree: number;
+  probAbsDiffSum: number;
+  valueAbsDiffSum: number;
+  errors: number;
+  dropped: number;
 }
 
 @Injectable()
@@ -27,6 +35,9 @@ export class ComparisonsRepository {
   }
 
   range(model: string, version: number, from: Date, to: Date) {
-    return this.db.client.comparisonRollup.findMany({ where: { model, version, minute: { gte: from, lte: to } }, orderBy: { minute: 'asc' } });
+    return this.db.client.comparisonRollup.findMany({
+      where: { model, version, minute: { gte: from, lte: to } },
+      orderBy: { minute: 'asc' },
+    });
   }
 }

@@ -16,7 +16,13 @@ export class Deadlines {
    * have passed. `ok` runs even when the budget expired first: its side effects (metrics, logs) still
    * describe the work.
    */
-  guard<T, R = T>(work: Promise<T>, budgetMs: number, expired: () => Error, ok?: (v: T) => R, fail?: (e: unknown) => unknown): Promise<R> {
+  guard<T, R = T>(
+    work: Promise<T>,
+    budgetMs: number,
+    expired: () => Error,
+    ok?: (v: T) => R,
+    fail?: (e: unknown) => unknown,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pendingCount++;
       const timer = setTimeout(() => reject(expired()), budgetMs);

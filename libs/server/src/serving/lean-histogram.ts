@@ -8,7 +8,10 @@ export class HistogramSeries {
   sum = 0;
   count = 0;
 
-  constructor(readonly labels: Readonly<Record<string, string>>, private readonly bounds: readonly number[]) {
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: readonly number[],
+  ) {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
@@ -36,8 +39,12 @@ export class LeanHistogram {
   private overflow: HistogramSeries | null = null;
 
   constructor(
-    readonly name: string, readonly help: string, private readonly labelNames: readonly string[],
-    private readonly bounds: readonly number[], registry: Registry, private readonly maxSeries = Infinity,
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+    registry: Registry,
+    private readonly maxSeries = Infinity,
   ) {
     // A Registry reads only name, help, type, aggregator and get() from a metric: this class has them, without
     // prom-client's per-observation label bookkeeping (its Metric type also demands what the registry never calls).

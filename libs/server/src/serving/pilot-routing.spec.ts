@@ -4,11 +4,28 @@ import type { Principal } from '../auth/principal.js';
 import { pickPilot, stickyBucket } from './prediction.service.js';
 
 const caller = (groups: string[] = []): Principal => ({
-  kind: 'serviceAccount', id: 'sa', name: 'app', email: null, role: 'viewer', groups: groups.map((id) => ({ id, name: id })),
-  via: 'apiKey', apiKeyId: 'k', scopes: ['predict'], modelAllowList: [], ip: null,
+  kind: 'serviceAccount',
+  id: 'sa',
+  name: 'app',
+  email: null,
+  role: 'viewer',
+  groups: groups.map((id) => ({ id, name: id })),
+  via: 'apiKey',
+  apiKeyId: 'k',
+  scopes: ['predict'],
+  modelAllowList: [],
+  ip: null,
 });
-const pilot = (version: number, over: Partial<{ groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }> = {}) => ({
-  version, groups: [], percentage: 0, startsAt: null, endsAt: null, ...over,
+const pilot = (
+  version: number,
+  over: Partial<{ groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }> = {},
+) => ({
+  version,
+  groups: [],
+  percentage: 0,
+  startsAt: null,
+  endsAt: null,
+  ...over,
 });
 
 describe('pickPilot', () => {
@@ -23,7 +40,8 @@ describe('pickPilot', () => {
     const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
     const hits = keys.filter((k) => pickPilot(pilots, caller(), 'iris', k, 0) === 3).length;
     assert.ok(hits >= 140 && hits <= 260, `${hits} of 2000 (10% +- 3%)`);
-    for (const k of keys.slice(0, 100)) assert.equal(pickPilot(pilots, caller(), 'iris', k, 0), pickPilot(pilots, caller(), 'iris', k, 0));
+    for (const k of keys.slice(0, 100))
+      assert.equal(pickPilot(pilots, caller(), 'iris', k, 0), pickPilot(pilots, caller(), 'iris', k, 0));
   });
 
   it('gives two percentage pilots disjoint callers', () => {

@@ -63,28 +63,44 @@ export class PredictionService {
    * Answers without a promise when everything it needs is in memory (the hot path), with one otherwise (a
    * rate-limit lease from Redis, a model or version not loaded yet). Errors are thrown or rejected alike.
    */
-  select(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }, limit?: RateLimit): Selection | Promise<Selection> {
+  select(
+    actor: Principal,
+    model: string,
+    sel: VersionSelector & { routingKey?: string },
+    limit?: RateLimit,
+  ): Selection | Promise<Selection> {
     authorize(actor, 'predict');
     authorizeModel(actor, model);
     if (limit) {
       const caller = actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`;
-      if (!this.limiter.takeNow(caller, model, limit)) return this.limiter.take(caller, model, limit).then(() => this.pick(actor, model, sel));
+      if (!this.limiter.takeNow(caller, model, limit))
+        return this.limiter.take(caller, model, limit).then(() => this.pick(actor, model, sel));
     }
     return this.pick(actor, model, sel);
   }
 
-  private pick(actor: Principal, model: string, sel: VersionSelector & { routingKey?: string }): Selection | Promise<Selection> {
+  private pick(
+    actor: Principal,
+    model: string,
+    sel: VersionSelector & { routingKey?: string },
+  ): Selection | Promise<Selection> {
     const state = this.serving.state(model);
     if (!state) return this.serving.refresh(model).then(() => this.pick(actor, model, sel));
     const explicit = sel.version !== undefined || sel.alias !== undefined;
-    const pilot = explicit ? null : pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
+    const pilot = explicit
+      ? null
+      : pickPilot(state.pilots, actor, model, sel.routingKey ?? actor.apiKeyId ?? actor.id, Date.now());
     const n = pilot ?? pickNumber(state, sel);
     // A version named by number that nothing deploys would be loaded into this process for this one caller: any
     // predict key could otherwise fill every api replica with archived versions.
     if (sel.version !== undefined && !isDeployed(state, n) && !can(actor, 'predict.anyVersion')) {
-      throw new AppError('FORBIDDEN', `Version ${n} of ${model} is in no stage (Staging or Production) and behind no alias or deployment; calling it by number needs the predict:any-version scope (scientist role or above)`);
+      throw new AppError(
+        'FORBIDDEN',
+        `Version ${n} of ${model} is in no stage (Staging or Production) and behind no alias or deployment; calling it by number needs the predict:any-version scope (scientist role or above)`,
+      );
     }
-    const role: Selection['role'] = pilot !== null ? 'pilot' : explicit && state.production !== n ? 'explicit' : 'production';
+    const role: Selection['role'] =
+      pilot !== null ? 'pilot' : explicit && state.production !== n ? 'explicit' : 'production';
     const served = this.serving.loaded(model, n);
     return served ? { served, role } : this.serving.resolve(model, { version: n }).then((sv) => ({ served: sv, role }));
   }
@@ -92,7 +108,12 @@ export class PredictionService {
   run(served: ServedVersion, feeds: Feeds, opts: PredictOptions): Promise<Outputs> {
     if (opts.outputs) {
       const unknown = opts.outputs.filter((o) => !served.outputNames.includes(o));
-      if (unknown.length) return Promise.reject(new InputError(`Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`));
+      if (unknown.length)
+        return Promise.reject(
+          new InputError(
+            `Unknown output(s) ${unknown.join(', ')} (the model returns ${served.outputNames.join(', ')})`,
+          ),
+        );
     }
     const started = performance.now();
     const deadline = started + opts.timeoutMs;
@@ -111,25 +132,47 @@ export class PredictionService {
     const overBudget = () => {
       expired = true;
       this.metrics.timeouts.inc({ model: served.model });
-      return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, { timeout: true });
+      return new AppError('NOT_READY', `The prediction took longer than its ${opts.timeoutMs} ms budget`, {
+        timeout: true,
+      });
     };
-    return this.deadlines.guard(session, opts.timeoutMs, overBudget, (out) => {
-      if (direct) this.runner.settled();
-      const ms = performance.now() - started;
-      this.metrics.observeInference(served.model, served.version, ms / 1000);
-      this.predictionLog.maybeLog(opts.logSampleRate ?? 0, served, opts.role ?? 'production', opts.silent ?? false, feeds, out, ms);
-      // Silent versions see a copy of production traffic only, and only after production has its answer.
-      if ((opts.role ?? 'production') === 'production' && !opts.outputs) this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
-      else if (opts.role === 'pilot' && !opts.outputs) this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
-      return out;
-    }, (e) => {
-      // Dropped before it started: the 503 of the budget (once, whether the timer or the drop came first).
-      if (e === RUN_DROPPED) return expired ? e : overBudget();
-      if (direct) this.runner.settled();
-      if (e instanceof AppError) return e;
-      // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
-      return new InputError(`The model could not run on this input: ${String((e as Error).message).replace(/^.*?\] /, '').slice(0, 300)}`);
-    });
+    return this.deadlines.guard(
+      session,
+      opts.timeoutMs,
+      overBudget,
+      (out) => {
+        if (direct) this.runner.settled();
+        const ms = performance.now() - started;
+        this.metrics.observeInference(served.model, served.version, ms / 1000);
+        this.predictionLog.maybeLog(
+          opts.logSampleRate ?? 0,
+          served,
+          opts.role ?? 'production',
+          opts.silent ?? false,
+          feeds,
+          out,
+          ms,
+        );
+        // Silent versions see a copy of production traffic only, and only after production has its answer.
+        if ((opts.role ?? 'production') === 'production' && !opts.outputs)
+          this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
+        else if (opts.role === 'pilot' && !opts.outputs)
+          this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
+        return out;
+      },
+      (e) => {
+        // Dropped before it started: the 503 of the budget (once, whether the timer or the drop came first).
+        if (e === RUN_DROPPED) return expired ? e : overBudget();
+        if (direct) this.runner.settled();
+        if (e instanceof AppError) return e;
+        // onnxruntime rejects shapes/types it cannot take: that is the caller's input, not our failure.
+        return new InputError(
+          `The model could not run on this input: ${String((e as Error).message)
+            .replace(/^.*?\] /, '')
+            .slice(0, 300)}`,
+        );
+      },
+    );
   }
 }
 
@@ -150,10 +193,15 @@ export function stickyBucket(model: string, routingKey: string): number {
  */
 export function pickPilot(
   pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[],
-  actor: Principal, model: string, routingKey: string, now: number,
+  actor: Principal,
+  model: string,
+  routingKey: string,
+  now: number,
 ): number | null {
   if (!pilots.length) return null;
-  const active = pilots.filter((p) => (p.startsAt === null || p.startsAt <= now) && (p.endsAt === null || now < p.endsAt));
+  const active = pilots.filter(
+    (p) => (p.startsAt === null || p.startsAt <= now) && (p.endsAt === null || now < p.endsAt),
+  );
   for (const p of active) if (p.groups.length && actor.groups.some((g) => p.groups.includes(g.id))) return p.version;
   const bucket = stickyBucket(model, routingKey);
   let from = 0;

@@ -13,11 +13,21 @@ describe('RateLimiter (real Redis)', () => {
   const redisB = new RedisService(cfg);
   const a = new RateLimiter(redisA);
   const b = new RateLimiter(redisB);
-  before(async () => { await redisA.ping(); await redisB.ping(); });
-  after(async () => { await redisA.onModuleDestroy(); await redisB.onModuleDestroy(); });
+  before(async () => {
+    await redisA.ping();
+    await redisB.ping();
+  });
+  after(async () => {
+    await redisA.onModuleDestroy();
+    await redisB.onModuleDestroy();
+  });
 
   const limit = { rps: 4, burst: 3, perModelRps: 0 };
-  const outcome = (p: Promise<void>) => p.then(() => 'ok', (e: unknown) => (e instanceof AppError ? e.code : 'error'));
+  const outcome = (p: Promise<void>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof AppError ? e.code : 'error'),
+    );
 
   it('lets the burst through, then refuses with a Retry-After, then refills', async () => {
     const key = uniqueId('key');
@@ -50,7 +60,14 @@ describe('RateLimiter (real Redis)', () => {
   it('adds a per-model bucket when configured, and does nothing when switched off', async () => {
     const key = uniqueId('key');
     const perModel = { rps: 1000, burst: 1000, perModelRps: 1 };
-    assert.deepEqual([await outcome(a.take(key, 'iris', perModel)), await outcome(a.take(key, 'iris', perModel)), await outcome(a.take(key, 'iris', perModel))], ['ok', 'ok', 'RATE_LIMITED']);
+    assert.deepEqual(
+      [
+        await outcome(a.take(key, 'iris', perModel)),
+        await outcome(a.take(key, 'iris', perModel)),
+        await outcome(a.take(key, 'iris', perModel)),
+      ],
+      ['ok', 'ok', 'RATE_LIMITED'],
+    );
     assert.equal(await outcome(a.take(key, 'digits', perModel)), 'ok');
     for (let i = 0; i < 50; i++) await a.take(key, 'x', { rps: 0, burst: 1, perModelRps: 0 });
   });

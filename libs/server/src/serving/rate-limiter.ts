@@ -66,7 +66,9 @@ export class RateLimiter {
       this.redis.client.defineCommand('modelyardTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
       this.defined = true;
     }
-    return this.redis.client as unknown as { modelyardTokenBucket(key: string, rate: number, burst: number, want: number): Promise<number> };
+    return this.redis.client as unknown as {
+      modelyardTokenBucket(key: string, rate: number, burst: number, want: number): Promise<number>;
+    };
   }
 
   /**
@@ -88,10 +90,19 @@ export class RateLimiter {
   async take(callerKey: string, model: string, limit: RateLimit): Promise<void> {
     const waits: number[] = [];
     if (limit.rps > 0) waits.push(await this.takeOne(`${this.prefix}:${callerKey}`, limit.rps, limit.burst));
-    if (limit.perModelRps > 0) waits.push(await this.takeOne(`${this.prefix}:${callerKey}:${model}`, limit.perModelRps, Math.max(1, Math.ceil(limit.perModelRps * 2))));
+    if (limit.perModelRps > 0)
+      waits.push(
+        await this.takeOne(
+          `${this.prefix}:${callerKey}:${model}`,
+          limit.perModelRps,
+          Math.max(1, Math.ceil(limit.perModelRps * 2)),
+        ),
+      );
     const wait = Math.max(0, ...waits);
     if (wait > 0) {
-      throw new AppError('RATE_LIMITED', `Rate limit exceeded for this API key; retry in ${wait} ms`, { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) });
+      throw new AppError('RATE_LIMITED', `Rate limit exceeded for this API key; retry in ${wait} ms`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+      });
     }
   }
 
@@ -109,16 +120,18 @@ export class RateLimiter {
       if (wait > 0) return wait;
     }
     const want = Math.max(1, Math.min(burst, Math.floor(rps / 20)));
-    const request = this.fromRedis(key, rps, burst, want).then((r) => {
-      if (r < 0) {
-        this.leases.delete(key);
-        return -r;
-      }
-      if (this.leases.size > 50_000) this.leases.clear();
-      // The requester takes one of the granted tokens; the rest serve whoever comes next.
-      this.leases.set(key, { tokens: r - 1, until: Date.now() + LEASE_MS });
-      return 0;
-    }).finally(() => this.inFlight.delete(key));
+    const request = this.fromRedis(key, rps, burst, want)
+      .then((r) => {
+        if (r < 0) {
+          this.leases.delete(key);
+          return -r;
+        }
+        if (this.leases.size > 50_000) this.leases.clear();
+        // The requester takes one of the granted tokens; the rest serve whoever comes next.
+        this.leases.set(key, { tokens: r - 1, until: Date.now() + LEASE_MS });
+        return 0;
+      })
+      .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, request);
     return request;
   }
@@ -129,7 +142,9 @@ export class RateLimiter {
    */
   private async fromRedis(key: string, rps: number, burst: number, want: number): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('rate-limit lease timed out')), LEASE_WAIT_MS); });
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('rate-limit lease timed out')), LEASE_WAIT_MS);
+    });
     try {
       return await Promise.race([this.client().modelyardTokenBucket(key, rps, burst, want), late]);
     } catch {

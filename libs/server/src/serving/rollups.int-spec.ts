@@ -36,15 +36,32 @@ describe('metric rollups (real Postgres)', () => {
     assert.equal(prod.errors, 3);
     assert.ok(prod.p50Ms! <= 1, `p50 ${prod.p50Ms}`);
     assert.ok(prod.p99Ms! >= 50, `p99 ${prod.p99Ms}`);
-    assert.equal(prod.buckets.reduce((x, y) => x + y, 0), 101, 'the histogram comes along, so minutes can be merged');
+    assert.equal(
+      prod.buckets.reduce((x, y) => x + y, 0),
+      101,
+      'the histogram comes along, so minutes can be merged',
+    );
     assert.equal(prod.buckets.length, s.bucketsMs.length + 1);
     assert.equal(s.points.find((p) => p.version === 2)!.role, 'pilot');
-    const onlyV2 = await a.series(SYSTEM, model, { from: '2026-11-23T09:59:00Z', to: '2026-11-23T10:05:00Z', version: 2 });
-    assert.deepEqual(onlyV2.points.map((p) => p.count), [1]);
+    const onlyV2 = await a.series(SYSTEM, model, {
+      from: '2026-11-23T09:59:00Z',
+      to: '2026-11-23T10:05:00Z',
+      version: 2,
+    });
+    assert.deepEqual(
+      onlyV2.points.map((p) => p.count),
+      [1],
+    );
   });
 
   it('refuses a backwards or too long range', async () => {
-    await assert.rejects(a.series(SYSTEM, 'm', { from: '2026-11-23T10:00:00Z', to: '2026-11-23T09:00:00Z' }), /from <= to/);
-    await assert.rejects(a.series(SYSTEM, 'm', { from: '2026-01-01T00:00:00Z', to: '2026-11-23T09:00:00Z' }), /31 days/);
+    await assert.rejects(
+      a.series(SYSTEM, 'm', { from: '2026-11-23T10:00:00Z', to: '2026-11-23T09:00:00Z' }),
+      /from <= to/,
+    );
+    await assert.rejects(
+      a.series(SYSTEM, 'm', { from: '2026-01-01T00:00:00Z', to: '2026-11-23T09:00:00Z' }),
+      /31 days/,
+    );
   });
 });

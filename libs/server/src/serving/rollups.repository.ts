@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 
 export interface RollupDelta {
-  model: string; version: number; role: string; minute: Date; count: number; errors: number; sumMs: number; buckets: number[];
+  model: string;
+  version: number;
+  role: string;
+  minute: Date;
+  count: number;
+  errors: number;
+  sumMs: number;
+  buckets: number[];
 }
 
 @Injectable()

@@ -20,8 +20,10 @@ export function quantileMs(buckets: number[], q: number): number | null {
 export function timeRange(q: { from?: string; to?: string }): { from: Date; to: Date } {
   const to = q.to ? new Date(q.to) : new Date();
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
-  if (to.getTime() - from.getTime() > 31 * 24 * 3600_000) throw new AppError('VALIDATION_FAILED', 'The range is at most 31 days');
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to)
+    throw new AppError('VALIDATION_FAILED', 'from and to must be ISO times with from <= to');
+  if (to.getTime() - from.getTime() > 31 * 24 * 3600_000)
+    throw new AppError('VALIDATION_FAILED', 'The range is at most 31 days');
   return { from, to };
 }
 
@@ -59,7 +61,16 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
       const k = `${model}\u0000${version}\u0000${role}\u0000${minute}`;
       d = this.pending.get(k);
       if (!d) {
-        d = { model, version, role, minute: new Date(minute), count: 0, errors: 0, sumMs: 0, buckets: new Array(ROLLUP_BUCKETS_MS.length + 1).fill(0) };
+        d = {
+          model,
+          version,
+          role,
+          minute: new Date(minute),
+          count: 0,
+          errors: 0,
+          sumMs: 0,
+          buckets: new Array(ROLLUP_BUCKETS_MS.length + 1).fill(0),
+        };
         this.pending.set(k, d);
       }
       this.last = d;
@@ -85,7 +96,14 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
         const k = `${d.model}\u0000${d.version}\u0000${d.role}\u0000${d.minute.getTime()}`;
         const cur = this.pending.get(k);
         if (!cur) this.pending.set(k, d);
-        else { cur.count += d.count; cur.errors += d.errors; cur.sumMs += d.sumMs; d.buckets.forEach((b, i) => { cur.buckets[i]! += b; }); }
+        else {
+          cur.count += d.count;
+          cur.errors += d.errors;
+          cur.sumMs += d.sumMs;
+          d.buckets.forEach((b, i) => {
+            cur.buckets[i]! += b;
+          });
+        }
       }
       this.log.warn({ err }, 'could not write metric rollups; will retry');
     }
@@ -98,11 +116,20 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
     const { from, to } = timeRange(q);
     const rows = await this.repo.range(model, from, to, q.version);
     return {
-      model, from: from.toISOString(), to: to.toISOString(), bucketsMs: ROLLUP_BUCKETS_MS,
+      model,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      bucketsMs: ROLLUP_BUCKETS_MS,
       points: rows.map((r) => ({
-        minute: r.minute.toISOString(), version: r.version, role: r.role, count: r.count, errors: r.errors,
+        minute: r.minute.toISOString(),
+        version: r.version,
+        role: r.role,
+        count: r.count,
+        errors: r.errors,
         meanMs: r.count ? Math.round((r.sumMs / r.count) * 1000) / 1000 : null,
-        p50Ms: quantileMs(r.buckets, 0.5), p95Ms: quantileMs(r.buckets, 0.95), p99Ms: quantileMs(r.buckets, 0.99),
+        p50Ms: quantileMs(r.buckets, 0.5),
+        p95Ms: quantileMs(r.buckets, 0.95),
+        p99Ms: quantileMs(r.buckets, 0.99),
         // So a caller can merge minutes into longer steps and still read true quantiles.
         buckets: r.buckets,
       })),

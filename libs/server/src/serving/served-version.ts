@@ -25,14 +25,21 @@ export interface ServingFacts {
 
 /** One string that changes whenever anything a model's serving state depends on changes. */
 export function servingFingerprint(f: ServingFacts): string {
-  const aliases = f.aliases.map((a) => `${a.name}=${a.version}`).sort().join(',');
+  const aliases = f.aliases
+    .map((a) => `${a.name}=${a.version}`)
+    .sort()
+    .join(',');
   return `${[...f.productionStage].sort((a, b) => a - b).join(',')}|${aliases}|${f.deploymentRevision ?? '-'}|${JSON.stringify(f.servingConfig ?? null)}`;
 }
 
 /** Production, aliased, pilot or silent: kept loaded (never evicted for SERVING_MAX_LOADED_MB, never idle-unloaded). */
 export function isPinned(state: ModelState, n: number): boolean {
-  return state.production === n || [...state.aliases.values()].includes(n)
-    || state.pilots.some((p) => p.version === n) || state.silent.some((x) => x.version === n);
+  return (
+    state.production === n ||
+    [...state.aliases.values()].includes(n) ||
+    state.pilots.some((p) => p.version === n) ||
+    state.silent.some((x) => x.version === n)
+  );
 }
 
 /**

@@ -52,24 +52,55 @@ export class ServingMetrics {
     const serving = (cfg as (CommonConfig & { serving?: { metricsMaxSeries?: number } }) | undefined)?.serving;
     const maxSeries = serving?.metricsMaxSeries ?? 2000;
     collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
-    this.requests = new LeanHistogram('modelyard_request_duration_seconds', 'Prediction requests, end to end inside the api',
-      ['model', 'version', 'format', 'role', 'route', 'status'], LATENCY_BUCKETS, this.registry, maxSeries);
-    this.inference = new LeanHistogram('modelyard_inference_duration_seconds', 'onnxruntime session.run only',
-      ['model', 'version'], LATENCY_BUCKETS, this.registry, maxSeries);
+    this.requests = new LeanHistogram(
+      'modelyard_request_duration_seconds',
+      'Prediction requests, end to end inside the api',
+      ['model', 'version', 'format', 'role', 'route', 'status'],
+      LATENCY_BUCKETS,
+      this.registry,
+      maxSeries,
+    );
+    this.inference = new LeanHistogram(
+      'modelyard_inference_duration_seconds',
+      'onnxruntime session.run only',
+      ['model', 'version'],
+      LATENCY_BUCKETS,
+      this.registry,
+      maxSeries,
+    );
     this.inFlight = new Gauge({
-      name: 'modelyard_requests_in_flight', help: 'Prediction requests being processed', registers: [this.registry],
+      name: 'modelyard_requests_in_flight',
+      help: 'Prediction requests being processed',
+      registers: [this.registry],
       collect: () => this.inFlight.set(this.inFlightNow),
     });
-    this.modelLoad = new Gauge({ name: 'modelyard_model_load_seconds', help: 'Time to load and warm a version', labelNames: ['model', 'version'], registers: [this.registry] });
-    this.errors = new Counter({ name: 'modelyard_prediction_errors_total', help: 'Prediction requests that failed, by error code', labelNames: ['code', 'format'], registers: [this.registry] });
-    this.timeouts = new Counter({ name: 'modelyard_prediction_timeouts_total', help: 'Predictions past their time budget', labelNames: ['model'], registers: [this.registry] });
+    this.modelLoad = new Gauge({
+      name: 'modelyard_model_load_seconds',
+      help: 'Time to load and warm a version',
+      labelNames: ['model', 'version'],
+      registers: [this.registry],
+    });
+    this.errors = new Counter({
+      name: 'modelyard_prediction_errors_total',
+      help: 'Prediction requests that failed, by error code',
+      labelNames: ['code', 'format'],
+      registers: [this.registry],
+    });
+    this.timeouts = new Counter({
+      name: 'modelyard_prediction_timeouts_total',
+      help: 'Predictions past their time budget',
+      labelNames: ['model'],
+      registers: [this.registry],
+    });
     this.runsDropped = new Counter({
-      name: 'modelyard_prediction_runs_dropped_total', registers: [this.registry],
-      help: 'Runs never started because their caller\'s time budget passed while they waited (MAX_INFLIGHT_RUNS)',
+      name: 'modelyard_prediction_runs_dropped_total',
+      registers: [this.registry],
+      help: "Runs never started because their caller's time budget passed while they waited (MAX_INFLIGHT_RUNS)",
     });
     const lookups = () => this.keyLookups();
     new Counter({
-      name: 'modelyard_api_key_lookups_total', registers: [this.registry],
+      name: 'modelyard_api_key_lookups_total',
+      registers: [this.registry],
       help: 'API keys looked up in Postgres: tokens refused by their shape, their prefix or a cache cost none',
       collect() {
         this.reset();
@@ -78,7 +109,10 @@ export class ServingMetrics {
     });
     const lane = this.fastLaneNow;
     this.fastLane = new Counter({
-      name: 'modelyard_fast_lane_requests_total', help: 'Predictions answered by the fast lane in front of the framework', labelNames: ['format'], registers: [this.registry],
+      name: 'modelyard_fast_lane_requests_total',
+      help: 'Predictions answered by the fast lane in front of the framework',
+      labelNames: ['format'],
+      registers: [this.registry],
       collect() {
         this.reset();
         for (const [format, n] of Object.entries(lane)) if (n) this.inc({ format }, n);
@@ -88,13 +122,22 @@ export class ServingMetrics {
 
   observeInference(model: string, version: number, seconds: number) {
     let m = this.lastInference;
-    if (!m || m.model !== model || m.version !== version) this.lastInference = m = { model, version, series: this.inference.series([model, String(version)]) };
+    if (!m || m.model !== model || m.version !== version)
+      this.lastInference = m = { model, version, series: this.inference.series([model, String(version)]) };
     m.series.observe(seconds);
   }
 
   observeRequest(l: PredictionLabels, route: string, status: number, seconds: number) {
     let m = this.lastRequest;
-    if (!m || m.model !== l.model || m.version !== l.version || m.route !== route || m.format !== l.format || m.status !== status || m.role !== l.role) {
+    if (
+      !m ||
+      m.model !== l.model ||
+      m.version !== l.version ||
+      m.route !== route ||
+      m.format !== l.format ||
+      m.status !== status ||
+      m.role !== l.role
+    ) {
       // Only when the label set changes: whether the name is a model is asked once per run of like requests.
       const model = this.knownModel(l.model) ? l.model : UNKNOWN_MODEL;
       const series = this.requests.series([model, l.version, l.format, l.role, route, String(status)]);

@@ -22,7 +22,8 @@ export function pickNumber(state: ModelState, sel: VersionSelector): number {
     if (n === undefined) throw new AppError('NOT_FOUND', `Model ${state.model} has no alias "${sel.alias}"`);
     return n;
   }
-  if (state.production === null) throw new AppError('NOT_READY', `Model ${state.model} has no version in Production; name a version or an alias`);
+  if (state.production === null)
+    throw new AppError('NOT_READY', `Model ${state.model} has no version in Production; name a version or an alias`);
   return state.production;
 }
 
@@ -83,28 +84,48 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap() {
-    this.events.onServingChange(async (model) => { if (this.states.has(model)) await this.refresh(model).catch(() => undefined); });
+    this.events.onServingChange(async (model) => {
+      if (this.states.has(model)) await this.refresh(model).catch(() => undefined);
+    });
     await this.redis.subscribe(REGISTRY_CHANGED, (msg) => {
       let model: string | undefined;
-      try { model = (JSON.parse(msg) as { model?: string }).model; } catch { /* ignore foreign messages */ }
-      if (model) void this.refresh(model).catch((err: unknown) => this.log.error({ err, model }, 'could not refresh serving state'));
+      try {
+        model = (JSON.parse(msg) as { model?: string }).model;
+      } catch {
+        /* ignore foreign messages */
+      }
+      if (model)
+        void this.refresh(model).catch((err: unknown) =>
+          this.log.error({ err, model }, 'could not refresh serving state'),
+        );
     });
     // Not ready while starting or while a Production version is loading. A version whose artifact cannot load
     // at all is logged and answers 503 on its own routes, but does not keep every replica out of service.
     this.health.register('models', async () => {
       if (!this.booted) throw new Error('models are still loading');
       const loading = [...this.states.values()]
-        .filter((s) => s.production !== null && !this.pool.has(s.model, s.production)
-          && this.pool.isLoading(s.model, s.production))
+        .filter(
+          (s) =>
+            s.production !== null &&
+            !this.pool.has(s.model, s.production) &&
+            this.pool.isLoading(s.model, s.production),
+        )
         .map((s) => `${s.model} v${s.production}`);
       if (loading.length) throw new Error(`still warming: ${loading.join(', ')}`);
     });
     // Warm every Production version before readiness says yes; a broken one is logged, not fatal to the others.
     const prod = this.opts.warmAtBoot ? await this.repo.productionVersions() : [];
-    await Promise.all([...new Set(prod.map((p) => p.model.name))].map((m) => this.refresh(m).catch((err: unknown) => this.log.error({ err, model: m }, 'could not load model at boot'))));
+    await Promise.all(
+      [...new Set(prod.map((p) => p.model.name))].map((m) =>
+        this.refresh(m).catch((err: unknown) => this.log.error({ err, model: m }, 'could not load model at boot')),
+      ),
+    );
     this.booted = true;
     this.pool.start();
-    this.resyncer = setInterval(() => void this.resync().catch((err: unknown) => this.log.warn({ err }, 'serving resync failed')), this.cfg.registrySync.seconds * 1000);
+    this.resyncer = setInterval(
+      () => void this.resync().catch((err: unknown) => this.log.warn({ err }, 'serving resync failed')),
+      this.cfg.registrySync.seconds * 1000,
+    );
     this.resyncer.unref();
     this.log.info({ models: this.states.size, versions: this.pool.size }, 'serving warm');
   }
@@ -156,9 +177,15 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
    * older database read in place.
    */
   refresh(model: string): Promise<ModelState> {
-    const run = (this.refreshing.get(model) ?? Promise.resolve()).catch(() => undefined).then(() => this.refreshNow(model));
+    const run = (this.refreshing.get(model) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.refreshNow(model));
     this.refreshing.set(model, run);
-    void run.finally(() => { if (this.refreshing.get(model) === run) this.refreshing.delete(model); }).catch(() => undefined);
+    void run
+      .finally(() => {
+        if (this.refreshing.get(model) === run) this.refreshing.delete(model);
+      })
+      .catch(() => undefined);
     return run;
   }
 
@@ -177,7 +204,9 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     for (const model of stale) {
       this.log.warn({ model }, 'serving state was behind Postgres (a missed registry-changed message); refreshing');
-      await this.refresh(model).catch((err: unknown) => this.log.warn({ err, model }, 'could not refresh serving state'));
+      await this.refresh(model).catch((err: unknown) =>
+        this.log.warn({ err, model }, 'could not refresh serving state'),
+      );
     }
     return stale;
   }
@@ -193,26 +222,49 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     const stageProduction = m.versions.find((v) => v.stage === 'Production')?.number ?? null;
     const production = deployment?.production.mode === 'pinned' ? deployment.production.version : stageProduction;
     const pilots = (deployment?.pilots ?? []).map((p) => ({
-      version: p.version, groups: p.groups, percentage: p.percentage,
-      startsAt: p.startsAt ? Date.parse(p.startsAt) : null, endsAt: p.endsAt ? Date.parse(p.endsAt) : null,
+      version: p.version,
+      groups: p.groups,
+      percentage: p.percentage,
+      startsAt: p.startsAt ? Date.parse(p.startsAt) : null,
+      endsAt: p.endsAt ? Date.parse(p.endsAt) : null,
     }));
     const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
     const silent = (deployment?.silent ?? []).map((x) => ({ version: x.version, sampleRate: x.sampleRate }));
     const fingerprint = servingFingerprint({
       productionStage: m.versions.filter((v) => v.stage === 'Production').map((v) => v.number),
       aliases: m.aliases.map((a) => ({ name: a.name, version: a.version.number })),
-      deploymentRevision: current?.revision ?? null, servingConfig: m.servingConfig,
+      deploymentRevision: current?.revision ?? null,
+      servingConfig: m.servingConfig,
     });
-    const staged = new Set(m.versions.filter((v) => v.stage === 'Staging' || v.stage === 'Production').map((v) => v.number));
+    const staged = new Set(
+      m.versions.filter((v) => v.stage === 'Staging' || v.stage === 'Production').map((v) => v.number),
+    );
     const next: ModelState = {
-      model, production, staged, aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])), pilots, silent, microBatch, fingerprint,
+      model,
+      production,
+      staged,
+      aliases: new Map(m.aliases.map((a) => [a.name, a.version.number])),
+      pilots,
+      silent,
+      microBatch,
+      fingerprint,
     };
-    const wanted = new Set([production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter((n): n is number => n !== null));
-    await Promise.all([...wanted].map((n) => this.pool.load(model, n)
-      .catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version'))));
+    const wanted = new Set(
+      [production, ...next.aliases.values(), ...pilots.map((p) => p.version), ...silent.map((x) => x.version)].filter(
+        (n): n is number => n !== null,
+      ),
+    );
+    await Promise.all(
+      [...wanted].map((n) =>
+        this.pool
+          .load(model, n)
+          .catch((err: unknown) => this.log.error({ err, model, version: n }, 'could not load version')),
+      ),
+    );
     const before = this.states.get(model);
     this.states.set(model, next);
-    if (before?.production !== next.production) this.log.info({ model, from: before?.production ?? null, to: next.production }, 'production version switched');
+    if (before?.production !== next.production)
+      this.log.info({ model, from: before?.production ?? null, to: next.production }, 'production version switched');
     // Versions dropped from the model (deleted, archived without alias) are unloaded after the grace period.
     this.pool.retire(model, wanted);
     return next;
@@ -223,9 +275,12 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     const v = await this.repo.findVersion(model, n);
     if (!v) throw new AppError('NOT_FOUND', `Model ${model} has no version ${n}`);
     if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);
-    if (v.status === 'failed' || !v.servingUri) throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
+    if (v.status === 'failed' || !v.servingUri)
+      throw new AppError('NOT_FOUND', `Version ${n} of ${model} failed validation and cannot serve`);
     return {
-      versionId: v.id, signature: ZSignature.parse(v.signature) as TSignature, ...servedArtifact(v),
+      versionId: v.id,
+      signature: ZSignature.parse(v.signature) as TSignature,
+      ...servedArtifact(v),
       samples: Array.isArray(v.sampleInput) ? (v.sampleInput as unknown[]) : null,
     };
   }

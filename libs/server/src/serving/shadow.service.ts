@@ -28,7 +28,8 @@ export function compareOutputs(prod: ServedVersion, prodOut: Outputs, silent: Se
     if (JSON.stringify(pa) === JSON.stringify(pb)) labelAgree++;
     const qa = a.predictions_prob?.[r];
     const qb = b.predictions_prob?.[r];
-    if (qa && qb && qa.length === qb.length) probAbsDiffSum += qa.reduce((s, v, i) => s + Math.abs(v - qb[i]!), 0) / qa.length;
+    if (qa && qb && qa.length === qb.length)
+      probAbsDiffSum += qa.reduce((s, v, i) => s + Math.abs(v - qb[i]!), 0) / qa.length;
   }
   return { rows, labelAgree, probAbsDiffSum, valueAbsDiffSum };
 }
@@ -83,7 +84,12 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       this.inFlight++;
-      setImmediate(() => void this.runOne(prod, s.version, feeds, prodOut, logRate).finally(() => { this.inFlight--; }));
+      setImmediate(
+        () =>
+          void this.runOne(prod, s.version, feeds, prodOut, logRate).finally(() => {
+            this.inFlight--;
+          }),
+      );
     }
   }
 
@@ -100,7 +106,12 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.inFlight++;
-    setImmediate(() => void this.runProduction(pilot, production, feeds, pilotOut).finally(() => { this.inFlight--; }));
+    setImmediate(
+      () =>
+        void this.runProduction(pilot, production, feeds, pilotOut).finally(() => {
+          this.inFlight--;
+        }),
+    );
   }
 
   private async runProduction(pilot: ServedVersion, production: number, feeds: Feeds, pilotOut: Outputs) {
@@ -156,7 +167,18 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const k = `${model}\u0000${version}\u0000${minute}`;
     let d = this.pending.get(k);
     if (!d) {
-      d = { model, version, minute: new Date(minute), count: 0, rows: 0, labelAgree: 0, probAbsDiffSum: 0, valueAbsDiffSum: 0, errors: 0, dropped: 0 };
+      d = {
+        model,
+        version,
+        minute: new Date(minute),
+        count: 0,
+        rows: 0,
+        labelAgree: 0,
+        probAbsDiffSum: 0,
+        valueAbsDiffSum: 0,
+        errors: 0,
+        dropped: 0,
+      };
       this.pending.set(k, d);
     }
     return d;
@@ -180,21 +202,37 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const { from, to } = timeRange(q);
     const cmp = await this.comparisons.range(model, version, from, to);
     const lat = await this.latencyRollups.range(model, from, to);
-    const sum = (k: 'count' | 'rows' | 'labelAgree' | 'probAbsDiffSum' | 'valueAbsDiffSum' | 'errors' | 'dropped') => cmp.reduce((a, r) => a + r[k], 0);
+    const sum = (k: 'count' | 'rows' | 'labelAgree' | 'probAbsDiffSum' | 'valueAbsDiffSum' | 'errors' | 'dropped') =>
+      cmp.reduce((a, r) => a + r[k], 0);
     const latency = (rows: typeof lat) => {
       const buckets = rows.reduce<number[]>((acc, r) => r.buckets.map((b, i) => b + (acc[i] ?? 0)), []);
       const count = rows.reduce((a, r) => a + r.count, 0);
       const errors = rows.reduce((a, r) => a + r.errors, 0);
-      return { count, errors, errorRate: count ? errors / count : null, p50Ms: quantileMs(buckets, 0.5), p99Ms: quantileMs(buckets, 0.99) };
+      return {
+        count,
+        errors,
+        errorRate: count ? errors / count : null,
+        p50Ms: quantileMs(buckets, 0.5),
+        p99Ms: quantileMs(buckets, 0.99),
+      };
     };
     const rows = sum('rows');
     return {
-      model, version, from: from.toISOString(), to: to.toISOString(),
-      compared: sum('count'), rows, dropped: sum('dropped'), errors: sum('errors'),
+      model,
+      version,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      compared: sum('count'),
+      rows,
+      dropped: sum('dropped'),
+      errors: sum('errors'),
       labelAgreement: rows ? sum('labelAgree') / rows : null,
       meanProbAbsDiff: rows ? sum('probAbsDiffSum') / rows : null,
       meanValueAbsDiff: rows ? sum('valueAbsDiffSum') / rows : null,
-      latency: { production: latency(lat.filter((r) => r.role === 'production')), candidate: latency(lat.filter((r) => r.version === version && r.role !== 'production')) },
+      latency: {
+        production: latency(lat.filter((r) => r.role === 'production')),
+        candidate: latency(lat.filter((r) => r.version === version && r.role !== 'production')),
+      },
     };
   }
 }

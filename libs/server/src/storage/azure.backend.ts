@@ -23,7 +23,10 @@ export class AzureBackend implements StorageBackend {
   private readonly container: ContainerClient;
   private containerReady: Promise<void> | null = null;
 
-  constructor(cfg: NonNullable<StorageConfig['azure']>, private readonly tuning: AzureTuning = DEFAULT_TUNING) {
+  constructor(
+    cfg: NonNullable<StorageConfig['azure']>,
+    private readonly tuning: AzureTuning = DEFAULT_TUNING,
+  ) {
     this.container = BlobServiceClient.fromConnectionString(cfg.connectionString).getContainerClient(cfg.container);
   }
 
@@ -65,9 +68,11 @@ export class AzureBackend implements StorageBackend {
 
   async delete(uri: string): Promise<void> {
     // 404 covers a missing blob and a container that was never created.
-    await this.blobOf(uri).delete().catch((err: unknown) => {
-      if (!isMissing(err)) throw err;
-    });
+    await this.blobOf(uri)
+      .delete()
+      .catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+      });
   }
 
   checkUri(uri: string): void {
@@ -82,7 +87,11 @@ export class AzureBackend implements StorageBackend {
     const out: { uri: string; key: string; sizeBytes: number }[] = [];
     try {
       for await (const b of this.container.listBlobsFlat({ prefix })) {
-        out.push({ uri: `azure://${this.container.containerName}/${b.name}`, key: b.name, sizeBytes: b.properties.contentLength ?? 0 });
+        out.push({
+          uri: `azure://${this.container.containerName}/${b.name}`,
+          key: b.name,
+          sizeBytes: b.properties.contentLength ?? 0,
+        });
         if (out.length >= limit) break;
       }
     } catch (err) {
@@ -108,8 +117,13 @@ export class AzureBackend implements StorageBackend {
       const id = Buffer.from(String(ids.length).padStart(8, '0')).toString('base64');
       ids.push(id);
       const p: Promise<void> = blob.stageBlock(id, block, block.length).then(
-        () => { inFlight.delete(p); },
-        (err: unknown) => { stageError ??= err; inFlight.delete(p); },
+        () => {
+          inFlight.delete(p);
+        },
+        (err: unknown) => {
+          stageError ??= err;
+          inFlight.delete(p);
+        },
       );
       inFlight.add(p);
     };
@@ -171,7 +185,10 @@ export class AzureBackend implements StorageBackend {
   private blobOf(uri: string): BlockBlobClient {
     const { bucket, key } = parseBucketUri(uri, 'azure');
     if (bucket !== this.container.containerName) {
-      throw new AppError('BAD_REQUEST', `Cannot use storage URI ${uri}: only the configured container ${this.container.containerName} is readable`);
+      throw new AppError(
+        'BAD_REQUEST',
+        `Cannot use storage URI ${uri}: only the configured container ${this.container.containerName} is readable`,
+      );
     }
     return this.container.getBlockBlobClient(key);
   }

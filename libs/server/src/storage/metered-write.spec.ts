@@ -21,10 +21,12 @@ const collect = () => {
 
 /** A body that yields `chunks` and then fails as a dropped connection would. */
 function interrupted(chunks: Buffer[], err: Error = new Error('aborted')) {
-  return Readable.from((async function* () {
-    yield* chunks;
-    throw err;
-  })());
+  return Readable.from(
+    (async function* () {
+      yield* chunks;
+      throw err;
+    })(),
+  );
 }
 
 describe(meteredWrite.name, () => {
@@ -32,7 +34,11 @@ describe(meteredWrite.name, () => {
     const sut = collect();
     const parts = [Buffer.from('hello '), Buffer.from('world')];
     const r = await meteredWrite(Readable.from(parts), 11, sut.write);
-    assert.deepEqual(r, { uri: 'mem://object', sizeBytes: 11, sha256: createHash('sha256').update('hello world').digest('hex') });
+    assert.deepEqual(r, {
+      uri: 'mem://object',
+      sizeBytes: 11,
+      sha256: createHash('sha256').update('hello world').digest('hex'),
+    });
     assert.equal(Buffer.concat(sut.got).toString(), 'hello world');
   });
 
@@ -57,16 +63,24 @@ describe(meteredWrite.name, () => {
 
   it('keeps an AppError or a 413 that the body itself raised', async () => {
     const limit = Object.assign(new Error('request file too large'), { statusCode: 413 });
-    await assert.rejects(meteredWrite(interrupted([Buffer.alloc(1)], limit), 1000, collect().write), code('PAYLOAD_TOO_LARGE'));
+    await assert.rejects(
+      meteredWrite(interrupted([Buffer.alloc(1)], limit), 1000, collect().write),
+      code('PAYLOAD_TOO_LARGE'),
+    );
     const own = new AppError('VALIDATION_FAILED', 'bad part');
     await assert.rejects(meteredWrite(interrupted([Buffer.alloc(1)], own), 1000, collect().write), (e) => e === own);
   });
 
-  it('rethrows a backend failure as it is (a 500, not the uploader\'s fault) and stops reading the body', async () => {
+  it("rethrows a backend failure as it is (a 500, not the uploader's fault) and stops reading the body", async () => {
     const down = new Error('connect ECONNREFUSED');
     const body = new PassThrough();
     body.write(Buffer.alloc(10));
-    await assert.rejects(meteredWrite(body, 1000, async () => { throw down; }), (e) => e === down);
+    await assert.rejects(
+      meteredWrite(body, 1000, async () => {
+        throw down;
+      }),
+      (e) => e === down,
+    );
     await new Promise((r) => setImmediate(r));
     assert.equal(body.destroyed, true);
   });
@@ -74,6 +88,9 @@ describe(meteredWrite.name, () => {
   it('refuses a backend that claims success before the body ended', async () => {
     const body = new PassThrough();
     body.write(Buffer.alloc(10));
-    await assert.rejects(meteredWrite(body, 1000, async () => 'mem://prefix'), /before the upload ended/);
+    await assert.rejects(
+      meteredWrite(body, 1000, async () => 'mem://prefix'),
+      /before the upload ended/,
+    );
   });
 });

@@ -43,8 +43,13 @@ const tooLarge = (maxBytes: number) =>
  *   layer's own size limit) stays PAYLOAD_TOO_LARGE;
  * - anything else (the backend is down, denied us, ...) is rethrown as it is: a 500 and a retry, not a 4xx.
  */
-export async function meteredWrite(body: Readable, maxBytes: number, write: (data: Readable) => Promise<string>): Promise<StoredObject> {
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
+export async function meteredWrite(
+  body: Readable,
+  maxBytes: number,
+  write: (data: Readable) => Promise<string>,
+): Promise<StoredObject> {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+    throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
   const meter = new Meter(maxBytes);
   let sourceFailure: unknown = null;
   // Registered before pipeline() so these run first: the meter is still intact only when the body failed on
@@ -54,7 +59,9 @@ export async function meteredWrite(body: Readable, maxBytes: number, write: (dat
     if (!meter.destroyed && sourceFailure === null) sourceFailure = err ?? new Error('the upload stream closed early');
   };
   body.on('error', onSourceFailure);
-  body.once('close', () => { if (!body.readableEnded) onSourceFailure(); });
+  body.once('close', () => {
+    if (!body.readableEnded) onSourceFailure();
+  });
   pipeline(body, meter, () => {
     // Errors are reported through `write`, which reads the meter; this callback only has to exist.
   });

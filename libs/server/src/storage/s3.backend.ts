@@ -1,4 +1,11 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { StorageConfig } from '@modelyard/config';
@@ -28,7 +35,10 @@ export class S3Backend implements StorageBackend {
   private readonly client: S3Client;
   private readonly bucket: string;
 
-  constructor(cfg: NonNullable<StorageConfig['s3']>, private readonly tuning: S3Tuning = DEFAULT_TUNING) {
+  constructor(
+    cfg: NonNullable<StorageConfig['s3']>,
+    private readonly tuning: S3Tuning = DEFAULT_TUNING,
+  ) {
     this.bucket = cfg.bucket;
     this.client = new S3Client({
       region: cfg.region,
@@ -105,8 +115,11 @@ export class S3Backend implements StorageBackend {
     let token: string | undefined;
     do {
       // Whole pages, trimmed here: s3rver fails on a truncated V2 listing with a small MaxKeys.
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) out.push({ uri: `s3://${this.bucket}/${o.Key!}`, key: o.Key!, sizeBytes: o.Size ?? 0 });
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        out.push({ uri: `s3://${this.bucket}/${o.Key!}`, key: o.Key!, sizeBytes: o.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token && out.length < limit);
     return out.slice(0, limit);
@@ -115,7 +128,10 @@ export class S3Backend implements StorageBackend {
   keyOf(uri: string): string {
     const { bucket, key } = parseBucketUri(uri, 's3');
     if (bucket !== this.bucket) {
-      throw new AppError('BAD_REQUEST', `Cannot use storage URI ${uri}: only the configured bucket ${this.bucket} is readable`);
+      throw new AppError(
+        'BAD_REQUEST',
+        `Cannot use storage URI ${uri}: only the configured bucket ${this.bucket} is readable`,
+      );
     }
     return key;
   }

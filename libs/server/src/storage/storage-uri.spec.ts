@@ -14,8 +14,19 @@ describe('kindOfUri', () => {
   });
 
   it('refuses other schemes and bare paths with a 400 naming the accepted ones', () => {
-    for (const uri of ['https://example.com/model.onnx', 'gs://b/k', '/srv/artifacts/a.onnx', 'file:/x', '', 's3:/b/k']) {
-      assert.throws(() => kindOfUri(uri), (e: unknown) => badRequest(e) && /file:\/\/, s3:\/\/, azure:\/\//.test((e as Error).message), uri);
+    for (const uri of [
+      'https://example.com/model.onnx',
+      'gs://b/k',
+      '/srv/artifacts/a.onnx',
+      'file:/x',
+      '',
+      's3:/b/k',
+    ]) {
+      assert.throws(
+        () => kindOfUri(uri),
+        (e: unknown) => badRequest(e) && /file:\/\/, s3:\/\/, azure:\/\//.test((e as Error).message),
+        uri,
+      );
     }
   });
 });
@@ -27,7 +38,19 @@ describe('checkKey', () => {
   });
 
   it('refuses keys that could mean different places on different backends', () => {
-    for (const key of ['', '/abs', 'a//b', 'a/', './a', 'a/./b', '../a', 'a/../../b', 'a\\..\\b', 'a\nb', 'x'.repeat(1025)]) {
+    for (const key of [
+      '',
+      '/abs',
+      'a//b',
+      'a/',
+      './a',
+      'a/./b',
+      '../a',
+      'a/../../b',
+      'a\\..\\b',
+      'a\nb',
+      'x'.repeat(1025),
+    ]) {
       assert.throws(() => checkKey(key), badRequest, JSON.stringify(key));
     }
   });

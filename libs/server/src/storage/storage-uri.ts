@@ -17,7 +17,13 @@ const badUri = (uri: string, why: string) =>
 export function kindOfUri(uri: string): StorageKind {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   const kind = scheme === undefined ? undefined : SCHEMES[scheme];
-  if (!kind) throw badUri(uri, `the scheme must be one of ${Object.keys(SCHEMES).map((s) => `${s}://`).join(', ')}`);
+  if (!kind)
+    throw badUri(
+      uri,
+      `the scheme must be one of ${Object.keys(SCHEMES)
+        .map((s) => `${s}://`)
+        .join(', ')}`,
+    );
   return kind;
 }
 
@@ -27,10 +33,12 @@ export function kindOfUri(uri: string): StorageKind {
  * local one it must never climb out of the root.
  */
 export function checkKey(key: string): string {
-  const bad = (why: string) => new AppError('BAD_REQUEST', `Invalid storage key ${JSON.stringify(key.slice(0, 300))}: ${why}`);
+  const bad = (why: string) =>
+    new AppError('BAD_REQUEST', `Invalid storage key ${JSON.stringify(key.slice(0, 300))}: ${why}`);
   if (key.length === 0 || key.length > 1024) throw bad('it must be 1 to 1024 characters');
   if (/[\u0000-\u001f\u007f\\]/.test(key)) throw bad('control characters and backslashes are not allowed');
-  if (key.split('/').some((s) => s === '' || s === '.' || s === '..')) throw bad('empty, "." and ".." segments are not allowed');
+  if (key.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    throw bad('empty, "." and ".." segments are not allowed');
   return key;
 }
 
@@ -64,6 +72,7 @@ export function localPathOfUri(root: string, uri: string): string {
     throw badUri(uri, 'expected file:///absolute/path (no host, no encoded slashes)');
   }
   const rel = path.relative(root, file);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw badUri(uri, 'it is outside the local storage root');
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel))
+    throw badUri(uri, 'it is outside the local storage root');
   return file;
 }

@@ -80,7 +80,10 @@ function storageContract(name: string, start: () => Promise<Harness>) {
 
     it('round-trips bytes with their size and SHA-256', async () => {
       const bytes = randomBytes(100_000);
-      const put = await sut.put(key('round-trip.onnx'), Readable.from([bytes]), { maxBytes: MiB, contentType: 'application/octet-stream' });
+      const put = await sut.put(key('round-trip.onnx'), Readable.from([bytes]), {
+        maxBytes: MiB,
+        contentType: 'application/octet-stream',
+      });
       assert.equal(put.uri, h.uriOf(key('round-trip.onnx')));
       assert.equal(put.sizeBytes, bytes.length);
       assert.equal(put.sha256, createHash('sha256').update(bytes).digest('hex'));
@@ -108,7 +111,10 @@ function storageContract(name: string, start: () => Promise<Harness>) {
     it('replaces an object put again under the same key', async () => {
       await sut.put(key('again.bin'), Readable.from([Buffer.from('first')]), { maxBytes: 100 });
       const put = await sut.put(key('again.bin'), Readable.from([Buffer.from('second!')]), { maxBytes: 100 });
-      assert.deepEqual(await sha256Of(await sut.get(put.uri)), { sha256: createHash('sha256').update('second!').digest('hex'), size: 7 });
+      assert.deepEqual(await sha256Of(await sut.get(put.uri)), {
+        sha256: createHash('sha256').update('second!').digest('hex'),
+        size: 7,
+      });
     });
 
     // 2x over a limit above S3's 5 MiB part size and several Azure blocks, so parts and blocks really are
@@ -123,7 +129,10 @@ function storageContract(name: string, start: () => Promise<Harness>) {
 
     it('answers BAD_REQUEST to an upload that breaks off midway and leaves nothing behind', async () => {
       const src = generated(12 * MiB, 7 * MiB);
-      await assert.rejects(sut.put(key('truncated.onnx'), src.stream, { maxBytes: 64 * MiB }), (e) => code('BAD_REQUEST')(e) && /interrupted/.test((e as Error).message));
+      await assert.rejects(
+        sut.put(key('truncated.onnx'), src.stream, { maxBytes: 64 * MiB }),
+        (e) => code('BAD_REQUEST')(e) && /interrupted/.test((e as Error).message),
+      );
       assert.equal(await sut.stat(h.uriOf(key('truncated.onnx'))), null);
       assert.deepEqual(await h.list(key('truncated')), []);
     });
@@ -157,8 +166,14 @@ function storageContract(name: string, start: () => Promise<Harness>) {
       const uris: string[] = [];
       for (const k of keys) uris.push((await sut.put(key(k), Readable.from([Buffer.from(k)]), { maxBytes: 100 })).uri);
       const listed = await sut.list(key('list/'), 100);
-      assert.deepEqual(listed.map((o) => o.key), [key('list/a.csv'), key('list/b.csv'), key('list/sub/c.jsonl')]);
-      assert.deepEqual(listed.map((o) => o.sizeBytes), [10, 10, 16]);
+      assert.deepEqual(
+        listed.map((o) => o.key),
+        [key('list/a.csv'), key('list/b.csv'), key('list/sub/c.jsonl')],
+      );
+      assert.deepEqual(
+        listed.map((o) => o.sizeBytes),
+        [10, 10, 16],
+      );
       assert.equal(listed[1]!.uri, uris[0]);
       assert.equal(sut.keyOf(uris[0]!), key('list/b.csv'));
       assert.equal((await sut.list(key('list/'), 2)).length, 2);
@@ -180,8 +195,10 @@ function storageContract(name: string, start: () => Promise<Harness>) {
 storageContract('local folder', async () => {
   const base = mkdtempSync(path.join(os.tmpdir(), 'modelyard-local-'));
   const root = path.join(base, 'artifacts');
-  const walk = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
-    .flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.relative(root, path.join(dir, d.name))]));
+  const walk = (dir: string): string[] =>
+    (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []).flatMap((d) =>
+      d.isDirectory() ? walk(path.join(dir, d.name)) : [path.relative(root, path.join(dir, d.name))],
+    );
   return {
     backend: new LocalBackend(root),
     // Temporary `.partial` files included: they are what a failed upload would leave.
@@ -196,13 +213,20 @@ storageContract('local folder', async () => {
 storageContract('S3 API (s3rver)', async () => {
   const server = await startS3Server();
   const cfg = {
-    endpoint: server.endpoint, region: server.region, bucket: server.bucket, forcePathStyle: true,
-    accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey,
+    endpoint: server.endpoint,
+    region: server.region,
+    bucket: server.bucket,
+    forcePathStyle: true,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
   };
   const client = new S3Client({
-    endpoint: cfg.endpoint, region: cfg.region, forcePathStyle: true,
+    endpoint: cfg.endpoint,
+    region: cfg.region,
+    forcePathStyle: true,
     credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   return {
     // The smallest part S3 allows, so the over-limit test really goes multipart.
@@ -222,10 +246,15 @@ storageContract('S3 API (s3rver)', async () => {
 
 storageContract('Azure Blob (Azurite)', async () => {
   const server = await startAzurite();
-  const container = BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(server.container);
+  const container = BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(
+    server.container,
+  );
   return {
     // Small blocks, so failed uploads have staged some and the cleanup of uncommitted blocks is exercised.
-    backend: new AzureBackend({ connectionString: server.connectionString, container: server.container }, { blockSize: MiB, concurrency: 2 }),
+    backend: new AzureBackend(
+      { connectionString: server.connectionString, container: server.container },
+      { blockSize: MiB, concurrency: 2 },
+    ),
     list: async (prefix) => {
       if (!(await container.exists())) return [];
       const names: string[] = [];

@@ -12,13 +12,24 @@ const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === 
 
 /** S3 and Azure clients connect lazily, so these configs never touch the network in this file. */
 const storageConfig = (root: string, over: Partial<StorageConfig> = {}): StorageConfig => ({
-  defaultBackend: 'local', maxUploadBytes: 1024 * 1024, local: { root }, s3: null, azure: null, ...over,
+  defaultBackend: 'local',
+  maxUploadBytes: 1024 * 1024,
+  local: { root },
+  s3: null,
+  azure: null,
+  ...over,
 });
 const s3Config = {
-  endpoint: 'http://127.0.0.1:1', region: 'us-east-1', bucket: 'models', forcePathStyle: true, accessKeyId: 'a', secretAccessKey: 'b',
+  endpoint: 'http://127.0.0.1:1',
+  region: 'us-east-1',
+  bucket: 'models',
+  forcePathStyle: true,
+  accessKeyId: 'a',
+  secretAccessKey: 'b',
 };
 const azureConfig = {
-  connectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+  connectionString:
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
   container: 'models',
 };
 
@@ -34,7 +45,9 @@ describe(StorageService.name, () => {
 
   describe('defaultBackend / maxUploadBytes', () => {
     it('come from config', () => {
-      const s = new StorageService({ storage: storageConfig(root, { defaultBackend: 's3', s3: s3Config, maxUploadBytes: 4096 }) });
+      const s = new StorageService({
+        storage: storageConfig(root, { defaultBackend: 's3', s3: s3Config, maxUploadBytes: 4096 }),
+      });
       assert.equal(s.defaultBackend(), 's3');
       assert.equal(s.maxUploadBytes(), 4096);
       assert.deepEqual(s.configuredBackends(), ['local', 's3']);
@@ -43,7 +56,9 @@ describe(StorageService.name, () => {
 
   describe('put', () => {
     it('writes to the backend it is given and answers a URI that reads back', async () => {
-      const put = await sut.put('local', 'models/a/model.onnx', Readable.from([Buffer.from('onnx')]), { maxBytes: 100 });
+      const put = await sut.put('local', 'models/a/model.onnx', Readable.from([Buffer.from('onnx')]), {
+        maxBytes: 100,
+      });
       assert.match(put.uri, /^file:\/\//);
       assert.equal(sut.backendOf(put.uri), 'local');
       assert.deepEqual(await sut.stat(put.uri), { sizeBytes: 4 });
@@ -51,7 +66,10 @@ describe(StorageService.name, () => {
 
     it('refuses a backend without credentials with a 400, and consumes the body', async () => {
       const body = new PassThrough();
-      await assert.rejects(sut.put('s3', 'models/a', body, { maxBytes: 100 }), (e) => code('BAD_REQUEST')(e) && /s3 storage backend is not configured/.test((e as Error).message));
+      await assert.rejects(
+        sut.put('s3', 'models/a', body, { maxBytes: 100 }),
+        (e) => code('BAD_REQUEST')(e) && /s3 storage backend is not configured/.test((e as Error).message),
+      );
       assert.equal(body.destroyed, true);
     });
   });
@@ -68,7 +86,12 @@ describe(StorageService.name, () => {
 
     it('answers 400 for an unknown scheme, an unconfigured backend, or a place outside the backend', () => {
       const s = full();
-      for (const uri of ['https://x/y.onnx', 's3://other-bucket/x.onnx', 'azure://other/x.onnx', 'file:///etc/passwd']) {
+      for (const uri of [
+        'https://x/y.onnx',
+        's3://other-bucket/x.onnx',
+        'azure://other/x.onnx',
+        'file:///etc/passwd',
+      ]) {
         assert.throws(() => s.backendOf(uri), code('BAD_REQUEST'), uri);
         assert.equal(s.canRead(uri), false, uri);
       }

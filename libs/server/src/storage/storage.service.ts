@@ -47,7 +47,10 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
   backend(kind: StorageKind): StorageBackend {
     const b = this.backends[kind];
     if (!b) {
-      throw new AppError('BAD_REQUEST', `The ${kind} storage backend is not configured here; available: ${this.configuredBackends().join(', ')}`);
+      throw new AppError(
+        'BAD_REQUEST',
+        `The ${kind} storage backend is not configured here; available: ${this.configuredBackends().join(', ')}`,
+      );
     }
     return b;
   }

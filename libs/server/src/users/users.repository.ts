@@ -23,7 +23,9 @@ export class UsersRepository {
     return this.db.client.user.create({ data });
   }
   countActiveAdmins(exceptId?: string) {
-    return this.db.client.user.count({ where: { role: 'admin' as Role, disabled: false, id: exceptId ? { not: exceptId } : undefined } });
+    return this.db.client.user.count({
+      where: { role: 'admin' as Role, disabled: false, id: exceptId ? { not: exceptId } : undefined },
+    });
   }
   /** Role or password changes end the user's sessions: a demoted admin must not keep admin cookies. */
   updateAndEndSessions(id: string, data: Prisma.UserUpdateInput, endSessions: boolean) {

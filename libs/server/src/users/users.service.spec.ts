@@ -7,20 +7,44 @@ import type { AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
 
 const admin: Principal = {
-  kind: 'user', id: 'a1', name: 'Root', email: 'root@example.com', role: 'admin', groups: [], via: 'session',
-  apiKeyId: null, scopes: null, modelAllowList: [], ip: null,
+  kind: 'user',
+  id: 'a1',
+  name: 'Root',
+  email: 'root@example.com',
+  role: 'admin',
+  groups: [],
+  via: 'session',
+  apiKeyId: null,
+  scopes: null,
+  modelAllowList: [],
+  ip: null,
 };
-const row = (over: object = {}) => ({ id: 'u2', email: 'u2@example.com', name: 'U2', role: 'admin', disabled: false, createdAt: new Date(0), ...over });
+const row = (over: object = {}) => ({
+  id: 'u2',
+  email: 'u2@example.com',
+  name: 'U2',
+  role: 'admin',
+  disabled: false,
+  createdAt: new Date(0),
+  ...over,
+});
 
 function sutWith(otherAdmins: number) {
   const updates: unknown[] = [];
   const repo = {
     findById: async () => row(),
     countActiveAdmins: async () => otherAdmins,
-    updateAndEndSessions: async (_id: string, data: object, end: boolean) => { updates.push({ data, end }); return row(data); },
+    updateAndEndSessions: async (_id: string, data: object, end: boolean) => {
+      updates.push({ data, end });
+      return row(data);
+    },
   } as unknown as UsersRepository;
   let invalidated = 0;
-  const sut = new UsersService(repo, recordedEvents(), { invalidate: async () => { invalidated++; } } as unknown as AuthService);
+  const sut = new UsersService(repo, recordedEvents(), {
+    invalidate: async () => {
+      invalidated++;
+    },
+  } as unknown as AuthService);
   return { sut, updates, invalidated: () => invalidated };
 }
 
@@ -36,7 +60,9 @@ describe(UsersService.name, () => {
       const m = sutWith(1);
       const r = await m.sut.update(admin, 'u2', { role: 'viewer' });
       assert.equal(r.role, 'viewer');
-      assert.deepEqual(m.updates, [{ data: { name: undefined, role: 'viewer', disabled: undefined, passwordHash: undefined }, end: true }]);
+      assert.deepEqual(m.updates, [
+        { data: { name: undefined, role: 'viewer', disabled: undefined, passwordHash: undefined }, end: true },
+      ]);
       assert.equal(m.invalidated(), 1);
     });
 

@@ -11,7 +11,11 @@ import { isUniqueViolation } from '../db/errors.js';
 
 type UserRow = { id: string; email: string; name: string; role: string; disabled: boolean; createdAt: Date };
 export const toUserResponse = (u: UserRow): TUser => ({
-  id: u.id, email: u.email, name: u.name, role: u.role as TUser['role'], disabled: u.disabled,
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role as TUser['role'],
+  disabled: u.disabled,
   createdAt: u.createdAt.toISOString(),
 });
 
@@ -33,18 +37,28 @@ export class UsersService {
 
   async create(actor: Principal, req: TCreateUserRequest): Promise<TUser> {
     authorize(actor, 'users.write');
-    const user = await this.events.change(actor, () => this.createUnchecked(req), (u) => ({
-      type: 'user.created', objectId: u.id, data: { email: u.email, role: u.role },
-    })).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? conflict(`A user with email ${req.email} already exists`) : e;
-    });
+    const user = await this.events
+      .change(
+        actor,
+        () => this.createUnchecked(req),
+        (u) => ({
+          type: 'user.created',
+          objectId: u.id,
+          data: { email: u.email, role: u.role },
+        }),
+      )
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? conflict(`A user with email ${req.email} already exists`) : e;
+      });
     return user;
   }
 
   /** For the first-start seed, which runs before anyone can be authorized. */
   async createUnchecked(req: TCreateUserRequest): Promise<TUser> {
     const user = await this.repo.create({
-      email: req.email, name: req.name ?? req.email.split('@')[0]!, role: req.role,
+      email: req.email,
+      name: req.name ?? req.email.split('@')[0]!,
+      role: req.role,
       passwordHash: await hashPassword(req.password),
     });
     return toUserResponse(user);
@@ -54,23 +68,38 @@ export class UsersService {
     authorize(actor, 'users.write');
     const before = await this.repo.findById(id);
     if (!before) throw notFound('User');
-    const losesAdmin = before.role === 'admin' && !before.disabled && ((req.role && req.role !== 'admin') || req.disabled === true);
+    const losesAdmin =
+      before.role === 'admin' && !before.disabled && ((req.role && req.role !== 'admin') || req.disabled === true);
     if (losesAdmin && (await this.repo.countActiveAdmins(id)) === 0) {
       throw conflict('This is the last active admin; make someone else admin first');
     }
     if (id === actor.id && req.disabled === true) throw new AppError('BAD_REQUEST', 'You cannot disable yourself');
-    const endSessions = req.role !== undefined && req.role !== before.role || req.disabled === true || req.password !== undefined;
+    const endSessions =
+      (req.role !== undefined && req.role !== before.role) || req.disabled === true || req.password !== undefined;
     const passwordHash = req.password ? await hashPassword(req.password) : undefined;
-    const user = await this.events.change(actor, () => this.repo.updateAndEndSessions(id, {
-      name: req.name, role: req.role, disabled: req.disabled, passwordHash,
-    }, endSessions), (u) => ({
-      type: 'user.updated', objectId: id,
-      data: {
-        before: { role: before.role, disabled: before.disabled, name: before.name },
-        after: { role: u.role, disabled: u.disabled, name: u.name },
-        passwordChanged: req.password !== undefined,
-      },
-    }));
+    const user = await this.events.change(
+      actor,
+      () =>
+        this.repo.updateAndEndSessions(
+          id,
+          {
+            name: req.name,
+            role: req.role,
+            disabled: req.disabled,
+            passwordHash,
+          },
+          endSessions,
+        ),
+      (u) => ({
+        type: 'user.updated',
+        objectId: id,
+        data: {
+          before: { role: before.role, disabled: before.disabled, name: before.name },
+          after: { role: u.role, disabled: u.disabled, name: u.name },
+          passwordChanged: req.password !== undefined,
+        },
+      }),
+    );
     if (endSessions) await this.auth.invalidate();
     return toUserResponse(user);
   }

@@ -41,13 +41,22 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, Ev
     if (!webhookEvent || event.data.silent === true) return;
     const hooks = await this.repo.subscribedTo(webhookEvent);
     const payload: TWebhookPayload = {
-      id: event.id, event: webhookEvent, at: event.createdAt.toISOString(), data: { ...event.data, by: event.actor.name },
+      id: event.id,
+      event: webhookEvent,
+      at: event.createdAt.toISOString(),
+      data: { ...event.data, by: event.actor.name },
     };
     for (const h of hooks) {
       const d = await this.repo.createDelivery(h.id, webhookEvent, event.id, payload);
-      await this.jobs.enqueue('webhook.deliver', { deliveryId: d.id }, {
-        jobId: `webhook-${d.id}`, attempts: 8, backoff: { type: 'exponential', delay: 2000 },
-      });
+      await this.jobs.enqueue(
+        'webhook.deliver',
+        { deliveryId: d.id },
+        {
+          jobId: `webhook-${d.id}`,
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 2000 },
+        },
+      );
     }
   }
 
@@ -60,24 +69,43 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, Ev
     const last = ctx.attempt >= ctx.maxAttempts;
     const r = await this.outbound.post(d.webhook.url, {
       headers: {
-        'content-type': 'application/json', 'user-agent': 'Modelyard-Webhooks/1', 'x-modelyard-event': d.event,
-        'x-modelyard-delivery': d.id, 'x-modelyard-timestamp': timestamp,
+        'content-type': 'application/json',
+        'user-agent': 'Modelyard-Webhooks/1',
+        'x-modelyard-event': d.event,
+        'x-modelyard-delivery': d.id,
+        'x-modelyard-timestamp': timestamp,
         'x-modelyard-signature': signWebhook(this.box.open(d.webhook.secretCiphertext), timestamp, body),
       },
-      body, timeoutMs: DELIVERY_TIMEOUT_MS,
+      body,
+      timeoutMs: DELIVERY_TIMEOUT_MS,
     });
     const status = r.outcome === 'answered' ? r.status : null;
     if (status !== null && status >= 200 && status < 300) {
-      await this.repo.recordAttempt(d.id, { status: 'succeeded', responseStatus: status, lastError: null, delivered: true });
+      await this.repo.recordAttempt(d.id, {
+        status: 'succeeded',
+        responseStatus: status,
+        lastError: null,
+        delivered: true,
+      });
       return { delivered: true, status };
     }
     if (r.outcome === 'refused') {
       // Policy, not an outage: retrying cannot help, so the delivery ends here.
-      await this.repo.recordAttempt(d.id, { status: 'failed', responseStatus: null, lastError: `refused: ${r.reason}`, delivered: false });
+      await this.repo.recordAttempt(d.id, {
+        status: 'failed',
+        responseStatus: null,
+        lastError: `refused: ${r.reason}`,
+        delivered: false,
+      });
       return { delivered: false, refused: true };
     }
     const error = r.outcome === 'answered' ? `receiver answered HTTP ${r.status}` : r.reason;
-    await this.repo.recordAttempt(d.id, { status: last ? 'failed' : 'pending', responseStatus: status, lastError: error, delivered: false });
+    await this.repo.recordAttempt(d.id, {
+      status: last ? 'failed' : 'pending',
+      responseStatus: status,
+      lastError: error,
+      delivered: false,
+    });
     throw new Error(`webhook delivery ${d.id} failed: ${error}`);
   }
 }

@@ -22,7 +22,9 @@ function receiver(secretOf: () => string, answer: () => number) {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => {
       const expected = `sha256=${createHmac('sha256', secretOf()).update(`${req.headers['x-modelyard-timestamp']}.${body}`).digest('hex')}`;
       const given = String(req.headers['x-modelyard-signature'] ?? '');
@@ -43,7 +45,10 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
   let repo: WebhooksRepository;
   let secret = '';
   let status = 200;
-  const rx = receiver(() => secret, () => status);
+  const rx = receiver(
+    () => secret,
+    () => status,
+  );
   let url = '';
 
   before(async () => {
@@ -51,7 +56,10 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     url = `http://127.0.0.1:${(rx.server.address() as AddressInfo).port}/hook`;
     // The receiver is on loopback, which outbound requests refuse unless the operator allows it.
     const config = loadWorkerConfig(integrationEnv({ OUTBOUND_ALLOW_HOSTS: '127.0.0.1' }));
-    ctx = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-test') }), { logger: false });
+    ctx = await NestFactory.createApplicationContext(
+      ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-test') }),
+      { logger: false },
+    );
     hooks = ctx.get(WebhooksService);
     delivery = ctx.get(WebhookDeliveryService);
     events = ctx.get(DomainEvents);
@@ -69,9 +77,14 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     for (const d of deliveries) {
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         try {
-          await delivery.handle({ deliveryId: d.id }, { jobId: d.id, attempt, maxAttempts, updateProgress: async () => {} });
+          await delivery.handle(
+            { deliveryId: d.id },
+            { jobId: d.id, attempt, maxAttempts, updateProgress: async () => {} },
+          );
           break;
-        } catch { /* BullMQ would retry with backoff; we retry at once */ }
+        } catch {
+          /* BullMQ would retry with backoff; we retry at once */
+        }
       }
     }
     return repo.deliveries(webhookId, 10);
@@ -117,22 +130,34 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
   });
 
   it('refuses to store a webhook aimed at a literal internal address, or a URL with credentials', async () => {
-    for (const bad of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:10.0.0.1]/', 'http://user:pw@hooks.example/']) {
-      await assert.rejects(hooks.create(SYSTEM, { url: bad, events: ['stage.changed'], description: '' }),
-        (e: Error & { code?: string }) => e.code === 'VALIDATION_FAILED' && /webhook URL/.test(e.message), bad);
+    for (const bad of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::ffff:10.0.0.1]/',
+      'http://user:pw@hooks.example/',
+    ]) {
+      await assert.rejects(
+        hooks.create(SYSTEM, { url: bad, events: ['stage.changed'], description: '' }),
+        (e: Error & { code?: string }) => e.code === 'VALIDATION_FAILED' && /webhook URL/.test(e.message),
+        bad,
+      );
     }
   });
 
   it('records a refused delivery when the target is not allowed, without contacting it or retrying', async () => {
     const config = loadWorkerConfig(integrationEnv());
-    const strict = await NestFactory.createApplicationContext(ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-strict') }), { logger: false });
+    const strict = await NestFactory.createApplicationContext(
+      ServerCoreModule.forRoot({ config, logger: createLogger(config.log, 'webhook-strict') }),
+      { logger: false },
+    );
     const seen = rx.got.length;
     try {
       // Stored while allowed (e.g. before an operator narrowed OUTBOUND_ALLOW_HOSTS), delivered by a strict worker.
       const created = await hooks.create(SYSTEM, { url, events: ['model.created'], description: '' });
       await events.record(SYSTEM, { type: 'model.created', data: { model: 'x' } });
       const [d] = await repo.deliveries(created.webhook.id, 10);
-      const r = await strict.get(WebhookDeliveryService).handle({ deliveryId: d!.id }, { jobId: d!.id, attempt: 1, maxAttempts: 8, updateProgress: async () => {} });
+      const r = await strict
+        .get(WebhookDeliveryService)
+        .handle({ deliveryId: d!.id }, { jobId: d!.id, attempt: 1, maxAttempts: 8, updateProgress: async () => {} });
       assert.deepEqual(r, { delivered: false, refused: true });
       const [after] = await hooks.deliveries(SYSTEM, created.webhook.id);
       assert.equal(after!.status, 'failed');
@@ -147,9 +172,19 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
   it('delivers nothing for the alerts of silent versions', async () => {
     const created = await hooks.create(SYSTEM, { url, events: ['alert.firing'], description: '' });
     const alert = {
-      id: '3f1c7f0e-0000-4000-8000-000000000001', model: 'shadow', version: 2, ruleId: 'r1', kind: 'error_rate' as const,
-      state: 'firing' as const, silent: true, message: 'errors', value: 0.5, threshold: 0.1, details: {},
-      firedAt: new Date().toISOString(), resolvedAt: null,
+      id: '3f1c7f0e-0000-4000-8000-000000000001',
+      model: 'shadow',
+      version: 2,
+      ruleId: 'r1',
+      kind: 'error_rate' as const,
+      state: 'firing' as const,
+      silent: true,
+      message: 'errors',
+      value: 0.5,
+      threshold: 0.1,
+      details: {},
+      firedAt: new Date().toISOString(),
+      resolvedAt: null,
     };
     await events.record(SYSTEM, { type: 'alert.firing', objectId: alert.id, data: alert });
     assert.deepEqual(await repo.deliveries(created.webhook.id, 10), []);

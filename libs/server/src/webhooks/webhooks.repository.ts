@@ -13,7 +13,13 @@ export class WebhooksRepository {
   findById(id: string) {
     return this.db.client.webhook.findUnique({ where: { id } });
   }
-  create(data: { url: string; description: string; events: string[]; secretCiphertext: string; createdByName: string | null }) {
+  create(data: {
+    url: string;
+    description: string;
+    events: string[];
+    secretCiphertext: string;
+    createdByName: string | null;
+  }) {
     return this.db.client.webhook.create({ data });
   }
   delete(id: string) {
@@ -38,17 +44,33 @@ export class WebhooksRepository {
   findDelivery(id: string) {
     return this.db.client.webhookDelivery.findUnique({ where: { id }, include: { webhook: true } });
   }
-  recordAttempt(id: string, data: { status: 'pending' | 'succeeded' | 'failed'; responseStatus: number | null; lastError: string | null; delivered: boolean }) {
+  recordAttempt(
+    id: string,
+    data: {
+      status: 'pending' | 'succeeded' | 'failed';
+      responseStatus: number | null;
+      lastError: string | null;
+      delivered: boolean;
+    },
+  ) {
     const now = new Date();
     return this.db.client.webhookDelivery.update({
       where: { id },
       data: {
-        status: data.status, responseStatus: data.responseStatus, lastError: data.lastError, attempts: { increment: 1 },
-        lastAttemptAt: now, deliveredAt: data.delivered ? now : undefined,
+        status: data.status,
+        responseStatus: data.responseStatus,
+        lastError: data.lastError,
+        attempts: { increment: 1 },
+        lastAttemptAt: now,
+        deliveredAt: data.delivered ? now : undefined,
       },
     });
   }
   deliveries(webhookId: string, limit: number) {
-    return this.db.client.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'desc' }, take: limit });
+    return this.db.client.webhookDelivery.findMany({
+      where: { webhookId },
+      orderBy: { createdAt: 'desc' },
+      take: limit,
+    });
   }
 }

@@ -11,7 +11,11 @@ import { OutboundHttp, urlShapeProblem } from '../outbound/outbound-http.js';
 
 type WebhookRow = { id: string; url: string; description: string; events: string[]; active: boolean; createdAt: Date };
 export const toWebhookResponse = (w: WebhookRow): TWebhook => ({
-  id: w.id, url: w.url, description: w.description, events: w.events as TWebhook['events'], active: w.active,
+  id: w.id,
+  url: w.url,
+  description: w.description,
+  events: w.events as TWebhook['events'],
+  active: w.active,
   createdAt: w.createdAt.toISOString(),
 });
 
@@ -39,10 +43,18 @@ export class WebhooksService {
     const problem = urlShapeProblem(req.url) ?? this.outbound.literalRefusal(req.url);
     if (problem) throw new AppError('VALIDATION_FAILED', `The webhook URL ${problem}`);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-    const w = await this.events.change(actor, () => this.repo.create({
-      url: req.url, description: req.description, events: [...new Set(req.events)], secretCiphertext: this.box.seal(secret),
-      createdByName: actor.name,
-    }), (row) => ({ type: 'webhook.created', objectId: row.id, data: { url: row.url, events: row.events } }));
+    const w = await this.events.change(
+      actor,
+      () =>
+        this.repo.create({
+          url: req.url,
+          description: req.description,
+          events: [...new Set(req.events)],
+          secretCiphertext: this.box.seal(secret),
+          createdByName: actor.name,
+        }),
+      (row) => ({ type: 'webhook.created', objectId: row.id, data: { url: row.url, events: row.events } }),
+    );
     return { webhook: toWebhookResponse(w), secret };
   }
 
@@ -50,16 +62,27 @@ export class WebhooksService {
     authorize(actor, 'webhooks.write');
     const w = await this.repo.findById(id);
     if (!w) throw notFound('Webhook');
-    await this.events.change(actor, () => this.repo.delete(id), () => ({ type: 'webhook.deleted', objectId: id, data: { url: w.url } }));
+    await this.events.change(
+      actor,
+      () => this.repo.delete(id),
+      () => ({ type: 'webhook.deleted', objectId: id, data: { url: w.url } }),
+    );
   }
 
   async deliveries(actor: Principal, id: string, limit = 100): Promise<TWebhookDelivery[]> {
     authorize(actor, 'webhooks.read');
     if (!(await this.repo.findById(id))) throw notFound('Webhook');
     return (await this.repo.deliveries(id, Math.min(Math.max(limit, 1), 500))).map((d) => ({
-      id: d.id, event: d.event as TWebhookDelivery['event'], eventId: d.eventId, status: d.status, attempts: d.attempts,
-      responseStatus: d.responseStatus, lastError: d.lastError, createdAt: d.createdAt.toISOString(),
-      lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null, deliveredAt: d.deliveredAt?.toISOString() ?? null,
+      id: d.id,
+      event: d.event as TWebhookDelivery['event'],
+      eventId: d.eventId,
+      status: d.status,
+      attempts: d.attempts,
+      responseStatus: d.responseStatus,
+      lastError: d.lastError,
+      createdAt: d.createdAt.toISOString(),
+      lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
+      deliveredAt: d.deliveredAt?.toISOString() ?? null,
     }));
   }
 }

@@ -30,7 +30,10 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
     return {
       name: text(form, 'name'),
       scopes: chosen,
-      modelAllowList: text(form, 'models').split(',').map((m) => m.trim()).filter(Boolean),
+      modelAllowList: text(form, 'models')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
       // A date picker gives a day; the key stops working when that day starts in UTC.
       expiresAt: expires ? new Date(`${expires}T00:00:00Z`).toISOString() : undefined,
       serviceAccountId: ownerId || undefined,
@@ -41,7 +44,8 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
     <>
       {created ? <NewSecret name={created.name} secret={created.secret} onDone={() => setCreated(null)} /> : null}
       <ApiForm
-        label="Create API key" submitLabel="Create API key"
+        label="Create API key"
+        submitLabel="Create API key"
         validate={() => (chosen.length === 0 ? 'Choose at least one scope.' : null)}
         submit={(form, api) => {
           setCreated(null);
@@ -61,7 +65,9 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
             <select name="owner" value={ownerId} onChange={(e) => setOwnerId(e.target.value)}>
               <option value="">Me</option>
               {serviceAccounts.map((s) => (
-                <option key={s.id} value={s.id}>{s.name} (service account, {s.role})</option>
+                <option key={s.id} value={s.id}>
+                  {s.name} (service account, {s.role})
+                </option>
               ))}
             </select>
           </Field>

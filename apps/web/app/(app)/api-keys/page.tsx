@@ -12,7 +12,11 @@ export const metadata: Metadata = { title: 'API keys' };
 
 function KeyStatus({ k }: { k: TApiKey }) {
   if (k.revokedAt) {
-    return <span className="badge badge-danger" title={`Revoked ${formatTime(k.revokedAt)}`}>revoked</span>;
+    return (
+      <span className="badge badge-danger" title={`Revoked ${formatTime(k.revokedAt)}`}>
+        revoked
+      </span>
+    );
   }
   const expired = isPast(k.expiresAt);
   return <span className={`badge ${expired ? 'badge-muted' : 'badge-ok'}`}>{expired ? 'expired' : 'active'}</span>;
@@ -22,7 +26,10 @@ const keyStatus = (k: TApiKey) => (k.revokedAt ? 'revoked' : isPast(k.expiresAt)
 const KEY_COLUMNS: Column<TApiKey>[] = [
   {
     // Key names and owners are often one long word (an env var, a service name): they may break anywhere.
-    key: 'name', header: 'Name', sort: (k) => k.name, className: 'break',
+    key: 'name',
+    header: 'Name',
+    sort: (k) => k.name,
+    className: 'break',
     cell: (k) => (
       <>
         <span>{k.name}</span>
@@ -32,13 +39,23 @@ const KEY_COLUMNS: Column<TApiKey>[] = [
   },
   { key: 'prefix', header: 'Prefix', nowrap: true, cell: (k) => <span className="mono">{k.prefix}…</span> },
   {
-    key: 'scopes', header: 'Scopes',
+    key: 'scopes',
+    header: 'Scopes',
     cell: (k) => (
-      <span className="scope-list">{k.scopes.map((s) => <span key={s} className="badge badge-scope">{s}</span>)}</span>
+      <span className="scope-list">
+        {k.scopes.map((s) => (
+          <span key={s} className="badge badge-scope">
+            {s}
+          </span>
+        ))}
+      </span>
     ),
   },
   {
-    key: 'owner', header: 'Owner', sort: (k) => k.owner.name, className: 'break',
+    key: 'owner',
+    header: 'Owner',
+    sort: (k) => k.owner.name,
+    className: 'break',
     cell: (k) => (
       <>
         <span>{k.owner.name}</span>
@@ -47,16 +64,23 @@ const KEY_COLUMNS: Column<TApiKey>[] = [
     ),
   },
   {
-    key: 'used', header: 'Last used', sort: (k) => k.lastUsedAt, hideBelow: 'lg',
+    key: 'used',
+    header: 'Last used',
+    sort: (k) => k.lastUsedAt,
+    hideBelow: 'lg',
     cell: (k) => (k.lastUsedAt ? formatTime(k.lastUsedAt) : 'never'),
   },
   {
-    key: 'expires', header: 'Expires', sort: (k) => k.expiresAt, hideBelow: 'md',
+    key: 'expires',
+    header: 'Expires',
+    sort: (k) => k.expiresAt,
+    hideBelow: 'md',
     cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : 'never'),
   },
   { key: 'status', header: 'Status', sort: keyStatus, nowrap: true, cell: (k) => <KeyStatus k={k} /> },
   {
-    key: 'actions', header: <span className="visually-hidden">Actions</span>,
+    key: 'actions',
+    header: <span className="visually-hidden">Actions</span>,
     cell: (k) => (k.revokedAt ? null : <RevokeKeyButton keyId={k.id} keyName={k.name} />),
   },
 ];
@@ -73,13 +97,21 @@ export default async function ApiKeysPage() {
 
   return (
     <>
-      <PageHeader title="API keys">Keys authenticate scripts and services. A key never carries more than its owner&apos;s role allows.</PageHeader>
+      <PageHeader title="API keys">
+        Keys authenticate scripts and services. A key never carries more than its owner&apos;s role allows.
+      </PageHeader>
       <section className="card">
         <h2>Create API key</h2>
-        {serviceAccounts && !serviceAccounts.ok ? <ErrorAlert message={`Cannot list service accounts: ${serviceAccounts.message}`} /> : null}
+        {serviceAccounts && !serviceAccounts.ok ? (
+          <ErrorAlert message={`Cannot list service accounts: ${serviceAccounts.message}`} />
+        ) : null}
         <CreateApiKeyForm
           myRole={me.data.role}
-          serviceAccounts={serviceAccounts?.ok ? serviceAccounts.data.filter((s) => !s.disabled).map(({ id, name, role }) => ({ id, name, role })) : null}
+          serviceAccounts={
+            serviceAccounts?.ok
+              ? serviceAccounts.data.filter((s) => !s.disabled).map(({ id, name, role }) => ({ id, name, role }))
+              : null
+          }
         />
       </section>
       <section className="card">
@@ -88,8 +120,13 @@ export default async function ApiKeysPage() {
           <ErrorAlert message={keys.message} />
         ) : (
           <DataTable
-            label="API keys" rows={keys.data} rowKey={(k) => k.id} columns={KEY_COLUMNS} pageSize={50}
-            empty="No API keys yet." rowClassName={(k) => (k.revokedAt ? 'row-inactive' : undefined)}
+            label="API keys"
+            rows={keys.data}
+            rowKey={(k) => k.id}
+            columns={KEY_COLUMNS}
+            pageSize={50}
+            empty="No API keys yet."
+            rowClassName={(k) => (k.revokedAt ? 'row-inactive' : undefined)}
           />
         )}
       </section>

@@ -31,7 +31,11 @@ export function DecisionControls({ id, label, ownRequest }: { id: string; label:
       </Field>
       <div className="decision-buttons">
         <button
-          type="submit" name="decision" value="approve" className="btn btn-primary btn-small" disabled={pending || ownRequest}
+          type="submit"
+          name="decision"
+          value="approve"
+          className="btn btn-primary btn-small"
+          disabled={pending || ownRequest}
           aria-describedby={ownRequest ? `own-${id}` : undefined}
         >
           {pending && decision === 'approve' ? 'Approving…' : 'Approve'}
@@ -40,7 +44,11 @@ export function DecisionControls({ id, label, ownRequest }: { id: string; label:
           {pending && decision === 'reject' ? 'Rejecting…' : 'Reject'}
         </button>
       </div>
-      {ownRequest ? <p id={`own-${id}`} className="hint">You requested this; a second approver must accept it.</p> : null}
+      {ownRequest ? (
+        <p id={`own-${id}`} className="hint">
+          You requested this; a second approver must accept it.
+        </p>
+      ) : null}
       <ErrorAlert message={error} />
     </form>
   );

@@ -14,7 +14,7 @@ export const metadata: Metadata = { title: 'Approvals' };
 
 const RECENT = 25;
 const none = <span className="muted">—</span>;
-const actorName = (a: { kind: string; name: string | null } | null) => (a ? a.name ?? a.kind : '—');
+const actorName = (a: { kind: string; name: string | null } | null) => (a ? (a.name ?? a.kind) : '—');
 
 export default async function ApprovalsPage() {
   const me = await getMe();
@@ -55,9 +55,12 @@ export default async function ApprovalsPage() {
           <ErrorAlert message={pending.message} />
         ) : (
           <DataTable
-            label="Pending requests" rows={pending.data} rowKey={(a) => a.id}
+            label="Pending requests"
+            rows={pending.data}
+            rowKey={(a) => a.id}
             columns={pendingColumns({ models, canPromote, myId: me.data.id })}
-            empty="No requests are waiting for a decision." pageSize={25}
+            empty="No requests are waiting for a decision."
+            pageSize={25}
           />
         )}
       </section>
@@ -68,7 +71,10 @@ export default async function ApprovalsPage() {
           <ErrorAlert message={all.message} />
         ) : (
           <DataTable
-            label="Recently decided requests" rows={decided} rowKey={(a) => a.id} columns={DECIDED_COLUMNS}
+            label="Recently decided requests"
+            rows={decided}
+            rowKey={(a) => a.id}
+            columns={DECIDED_COLUMNS}
             empty="No decisions yet."
           />
         )}
@@ -80,7 +86,9 @@ export default async function ApprovalsPage() {
 const DECIDED_COLUMNS: Column<TApproval>[] = [
   { key: 'request', header: 'Request', sort: (a) => `${a.model} ${a.version}`, cell: (a) => <RequestLabel a={a} /> },
   {
-    key: 'decision', header: 'Decision', sort: (a) => a.decidedAt,
+    key: 'decision',
+    header: 'Decision',
+    sort: (a) => a.decidedAt,
     cell: (a) => (
       <>
         <span className={`badge badge-decision-${a.status}`}>{a.status}</span>
@@ -89,12 +97,16 @@ const DECIDED_COLUMNS: Column<TApproval>[] = [
     ),
   },
   {
-    key: 'requested', header: 'Requested by', sort: (a) => actorName(a.requestedBy),
+    key: 'requested',
+    header: 'Requested by',
+    sort: (a) => actorName(a.requestedBy),
     cell: (a) => actorName(a.requestedBy),
   },
   { key: 'decided', header: 'Decided by', sort: (a) => actorName(a.decidedBy), cell: (a) => actorName(a.decidedBy) },
   {
-    key: 'comment', header: 'Comment', className: 'summary small',
+    key: 'comment',
+    header: 'Comment',
+    className: 'summary small',
     cell: (a) => (
       <>
         {a.decisionComment ? a.decisionComment : none}
@@ -123,7 +135,10 @@ function pendingColumns(ctx: {
 }): Column<TApproval>[] {
   return [
     {
-      key: 'request', header: 'Request', sort: (a) => `${a.model} ${a.version}`, width: '40%',
+      key: 'request',
+      header: 'Request',
+      sort: (a) => `${a.model} ${a.version}`,
+      width: '40%',
       cell: (a) => {
         const model = ctx.models.get(a.model);
         const production = model?.productionVersion != null && a.archivePrevious ? [model.productionVersion] : [];
@@ -133,7 +148,12 @@ function pendingColumns(ctx: {
             {/* Shown as if the policy were off: this is what happens once the request is accepted. */}
             <p className="small consequence">
               {describeTransition({
-                model: a.model, version: a.version, from: 'Staging', to: a.toStage, production, requiresApproval: false,
+                model: a.model,
+                version: a.version,
+                from: 'Staging',
+                to: a.toStage,
+                production,
+                requiresApproval: false,
               })}
             </p>
           </>
@@ -141,7 +161,9 @@ function pendingColumns(ctx: {
       },
     },
     {
-      key: 'requested', header: 'Requested by', sort: (a) => a.createdAt,
+      key: 'requested',
+      header: 'Requested by',
+      sort: (a) => a.createdAt,
       cell: (a) => (
         <>
           <div>{actorName(a.requestedBy)}</div>
@@ -151,12 +173,16 @@ function pendingColumns(ctx: {
     },
     { key: 'comment', header: 'Comment', className: 'summary small', cell: (a) => a.comment || none },
     {
-      key: 'decision', header: ctx.canPromote ? 'Decision' : <span className="visually-hidden">Decision</span>,
-      cell: (a) => (ctx.canPromote ? (
-        <DecisionControls
-          id={a.id} label={`${a.model} version ${a.version}`} ownRequest={a.requestedBy.id === ctx.myId}
-        />
-      ) : null),
+      key: 'decision',
+      header: ctx.canPromote ? 'Decision' : <span className="visually-hidden">Decision</span>,
+      cell: (a) =>
+        ctx.canPromote ? (
+          <DecisionControls
+            id={a.id}
+            label={`${a.model} version ${a.version}`}
+            ownRequest={a.requestedBy.id === ctx.myId}
+          />
+        ) : null,
     },
   ];
 }

@@ -22,35 +22,68 @@ const actorName = (e: TAuditEntry) => e.actor.name ?? e.actor.id ?? e.actor.kind
 const AUDIT_COLUMNS: Column<TAuditEntry>[] = [
   { key: 'time', header: 'Time', sort: (e) => e.at, nowrap: true, width: '10rem', cell: (e) => formatTime(e.at) },
   {
-    key: 'actor', header: 'Actor', sort: actorName,
+    key: 'actor',
+    header: 'Actor',
+    sort: actorName,
     cell: (e) => (
       <>
         {actorName(e)}
-        {e.apiKeyId ? <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>key</span> : null}
+        {e.apiKeyId ? (
+          <span className="badge badge-muted" title={`API key ${e.apiKeyId}`}>
+            key
+          </span>
+        ) : null}
       </>
     ),
   },
   { key: 'action', header: 'Action', sort: (e) => e.action, nowrap: true, cell: (e) => <code>{e.action}</code> },
   {
-    key: 'object', header: 'Object', sort: (e) => `${e.objectType} ${e.objectId ?? ''}`,
+    key: 'object',
+    header: 'Object',
+    sort: (e) => `${e.objectType} ${e.objectId ?? ''}`,
     cell: (e) => (
       <>
         {e.objectType}
-        {e.objectId ? <> <span className="muted small"><Truncate text={e.objectId} mono /></span></> : null}
+        {e.objectId ? (
+          <>
+            {' '}
+            <span className="muted small">
+              <Truncate text={e.objectId} mono />
+            </span>
+          </>
+        ) : null}
       </>
     ),
   },
   {
-    key: 'ip', header: 'IP', sort: (e) => e.ip, hideBelow: 'lg', nowrap: true, className: 'mono small',
+    key: 'ip',
+    header: 'IP',
+    sort: (e) => e.ip,
+    hideBelow: 'lg',
+    nowrap: true,
+    className: 'mono small',
     cell: (e) => e.ip ?? '—',
   },
   {
-    key: 'details', header: 'Details', className: 'mono small summary',
+    key: 'details',
+    header: 'Details',
+    className: 'mono small summary',
     cell: (e) => summaryText(e.summary),
   },
 ];
 
-const OBJECT_TYPES = ['user', 'serviceAccount', 'group', 'apiKey', 'model', 'modelVersion', 'approval', 'job', 'schedule', 'webhook'];
+const OBJECT_TYPES = [
+  'user',
+  'serviceAccount',
+  'group',
+  'apiKey',
+  'model',
+  'modelVersion',
+  'approval',
+  'job',
+  'schedule',
+  'webhook',
+];
 const FILTERS = ['actor', 'action', 'objectType', 'objectId', 'from', 'to'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
@@ -63,9 +96,14 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
   const f = Object.fromEntries(FILTERS.map((k) => [k, one(sp[k])])) as Filters;
   const cursor = one(sp.cursor) || undefined;
   const query: Partial<TAuditQuery> = {
-    limit: 100, cursor,
-    actorId: f.actor || undefined, action: f.action || undefined, objectType: f.objectType || undefined,
-    objectId: f.objectId || undefined, from: utcIso(f.from), to: utcIso(f.to),
+    limit: 100,
+    cursor,
+    actorId: f.actor || undefined,
+    action: f.action || undefined,
+    objectType: f.objectType || undefined,
+    objectId: f.objectId || undefined,
+    from: utcIso(f.from),
+    to: utcIso(f.to),
   };
   const [page, users, accounts] = await Promise.all([
     load((api) => api.listAudit(query)),
@@ -74,7 +112,10 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
   ]);
   const filtered = FILTERS.some((k) => f[k] !== '');
   const params = new URLSearchParams(Object.entries(f).filter(([, v]) => v !== ''));
-  const nextHref = page.ok && page.data.nextCursor ? `/audit?${new URLSearchParams([...params, ['cursor', page.data.nextCursor]])}` : null;
+  const nextHref =
+    page.ok && page.data.nextCursor
+      ? `/audit?${new URLSearchParams([...params, ['cursor', page.data.nextCursor]])}`
+      : null;
 
   return (
     <>
@@ -87,27 +128,48 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
                 <option value="">Anyone</option>
                 {users.ok ? (
                   <optgroup label="Users">
-                    {users.data.items.map((u) => <option key={u.id} value={u.id}>{u.email}</option>)}
+                    {users.data.items.map((u) => (
+                      <option key={u.id} value={u.id}>
+                        {u.email}
+                      </option>
+                    ))}
                   </optgroup>
                 ) : null}
                 {accounts.ok ? (
                   <optgroup label="Service accounts">
-                    {accounts.data.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+                    {accounts.data.map((s) => (
+                      <option key={s.id} value={s.id}>
+                        {s.name}
+                      </option>
+                    ))}
                   </optgroup>
                 ) : null}
               </select>
             </Field>
             <Field id="audit-action" label="Action">
               <input
-                name="action" type="text" defaultValue={f.action} placeholder="deployment.changed" maxLength={64}
-                autoComplete="off" list="audit-actions"
+                name="action"
+                type="text"
+                defaultValue={f.action}
+                placeholder="deployment.changed"
+                maxLength={64}
+                autoComplete="off"
+                list="audit-actions"
               />
             </Field>
-            <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
+            <datalist id="audit-actions">
+              {AUDIT_ACTIONS.map((a) => (
+                <option key={a} value={a} />
+              ))}
+            </datalist>
             <Field id="audit-object-type" label="Object type">
               <select name="objectType" defaultValue={f.objectType}>
                 <option value="">Any</option>
-                {OBJECT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
+                {OBJECT_TYPES.map((t) => (
+                  <option key={t} value={t}>
+                    {t}
+                  </option>
+                ))}
               </select>
             </Field>
             <Field id="audit-object-id" label="Object id">
@@ -120,8 +182,14 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
               <input name="to" type="datetime-local" defaultValue={f.to} />
             </Field>
             <div className="form-actions">
-              <button type="submit" className="btn btn-primary">Filter</button>
-              {filtered ? <Link href="/audit" className="btn btn-secondary">Clear</Link> : null}
+              <button type="submit" className="btn btn-primary">
+                Filter
+              </button>
+              {filtered ? (
+                <Link href="/audit" className="btn btn-secondary">
+                  Clear
+                </Link>
+              ) : null}
             </div>
           </form>
         </section>
@@ -131,10 +199,15 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       ) : (
         <section className="card">
           <DataTable
-            label="Audit log entries" rows={page.data.items} rowKey={(e) => e.id} columns={AUDIT_COLUMNS}
+            label="Audit log entries"
+            rows={page.data.items}
+            rowKey={(e) => e.id}
+            columns={AUDIT_COLUMNS}
             empty={filtered ? 'No entries match these filters.' : 'No entries yet.'}
             cursor={{
-              nextHref, nextLabel: 'Older entries', firstHref: cursor ? `/audit?${params}` : null,
+              nextHref,
+              nextLabel: 'Older entries',
+              firstHref: cursor ? `/audit?${params}` : null,
               summary: `Showing ${page.data.items.length} entries.`,
             }}
           />

@@ -15,7 +15,8 @@ export interface Candidate {
 export function CreateGroupForm() {
   return (
     <ApiForm
-      label="Create group" submitLabel="Create group"
+      label="Create group"
+      submitLabel="Create group"
       submit={(form, api) =>
         api.createGroup({ name: text(form, 'name'), description: String(form.get('description') ?? '') })
       }
@@ -30,7 +31,11 @@ export function CreateGroupForm() {
   );
 }
 
-export function AddMemberForm({ groupId, groupName, candidates }: {
+export function AddMemberForm({
+  groupId,
+  groupName,
+  candidates,
+}: {
   groupId: string;
   groupName: string;
   candidates: Candidate[];
@@ -41,7 +46,9 @@ export function AddMemberForm({ groupId, groupName, candidates }: {
   if (candidates.length === 0) return <p className="muted small">Everyone is already a member.</p>;
   return (
     <ApiForm
-      layout="inline" submitLabel="Add" submitVariant="secondary"
+      layout="inline"
+      submitLabel="Add"
+      submitVariant="secondary"
       validate={(form) => (text(form, 'member').includes(':') ? null : 'Choose a user or service account.')}
       submit={(form, api) => {
         const [kind, id] = text(form, 'member').split(':') as [PrincipalKind, string];
@@ -50,15 +57,25 @@ export function AddMemberForm({ groupId, groupName, candidates }: {
     >
       <Field id={`add-member-${groupId}`} label={`Add member to ${groupName}`} size="inline">
         <select name="member" required defaultValue="">
-          <option value="" disabled>Choose a user or service account</option>
+          <option value="" disabled>
+            Choose a user or service account
+          </option>
           {users.length ? (
             <optgroup label="Users">
-              {users.map((c) => <option key={c.id} value={`user:${c.id}`}>{c.name}</option>)}
+              {users.map((c) => (
+                <option key={c.id} value={`user:${c.id}`}>
+                  {c.name}
+                </option>
+              ))}
             </optgroup>
           ) : null}
           {serviceAccounts.length ? (
             <optgroup label="Service accounts">
-              {serviceAccounts.map((c) => <option key={c.id} value={`serviceAccount:${c.id}`}>{c.name}</option>)}
+              {serviceAccounts.map((c) => (
+                <option key={c.id} value={`serviceAccount:${c.id}`}>
+                  {c.name}
+                </option>
+              ))}
             </optgroup>
           ) : null}
         </select>
@@ -67,7 +84,15 @@ export function AddMemberForm({ groupId, groupName, candidates }: {
   );
 }
 
-export function RemoveMemberButton({ groupId, groupName, member }: { groupId: string; groupName: string; member: Candidate }) {
+export function RemoveMemberButton({
+  groupId,
+  groupName,
+  member,
+}: {
+  groupId: string;
+  groupName: string;
+  member: Candidate;
+}) {
   const { run, pending, error } = useApiAction();
   return (
     <>
@@ -88,6 +113,11 @@ export function RemoveMemberButton({ groupId, groupName, member }: { groupId: st
 /** Deleting a group cannot be undone, so it takes a second click. */
 export function DeleteGroupButton({ groupId, groupName }: { groupId: string; groupName: string }) {
   return (
-    <ConfirmButton label="Delete" confirmLabel={`Delete ${groupName} for good`} ariaLabel={`Delete group ${groupName}`} action={(api) => api.deleteGroup(groupId)} />
+    <ConfirmButton
+      label="Delete"
+      confirmLabel={`Delete ${groupName} for good`}
+      ariaLabel={`Delete group ${groupName}`}
+      action={(api) => api.deleteGroup(groupId)}
+    />
   );
 }

@@ -3,7 +3,13 @@ import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { PageHeader } from '@/components/page-header';
-import { AddMemberForm, CreateGroupForm, DeleteGroupButton, RemoveMemberButton, type Candidate } from './group-controls';
+import {
+  AddMemberForm,
+  CreateGroupForm,
+  DeleteGroupButton,
+  RemoveMemberButton,
+  type Candidate,
+} from './group-controls';
 
 export const metadata: Metadata = { title: 'Groups' };
 
@@ -19,15 +25,31 @@ export default async function GroupsPage() {
   ]);
 
   const candidates: Candidate[] = [
-    ...(users?.ok ? users.data.items.filter((u) => !u.disabled).map((u) => ({ kind: 'user' as const, id: u.id, name: u.name && u.name !== u.email ? `${u.name} (${u.email})` : u.email })) : []),
-    ...(serviceAccounts?.ok ? serviceAccounts.data.filter((s) => !s.disabled).map((s) => ({ kind: 'serviceAccount' as const, id: s.id, name: s.name })) : []),
+    ...(users?.ok
+      ? users.data.items
+          .filter((u) => !u.disabled)
+          .map((u) => ({
+            kind: 'user' as const,
+            id: u.id,
+            name: u.name && u.name !== u.email ? `${u.name} (${u.email})` : u.email,
+          }))
+      : []),
+    ...(serviceAccounts?.ok
+      ? serviceAccounts.data
+          .filter((s) => !s.disabled)
+          .map((s) => ({ kind: 'serviceAccount' as const, id: s.id, name: s.name }))
+      : []),
   ];
 
   return (
     <>
-      <PageHeader title="Groups">Groups collect users and service accounts so access can be granted to many at once.</PageHeader>
+      <PageHeader title="Groups">
+        Groups collect users and service accounts so access can be granted to many at once.
+      </PageHeader>
       {users && !users.ok ? <ErrorAlert message={`Cannot list users: ${users.message}`} /> : null}
-      {serviceAccounts && !serviceAccounts.ok ? <ErrorAlert message={`Cannot list service accounts: ${serviceAccounts.message}`} /> : null}
+      {serviceAccounts && !serviceAccounts.ok ? (
+        <ErrorAlert message={`Cannot list service accounts: ${serviceAccounts.message}`} />
+      ) : null}
       {isAdmin ? (
         <section className="card">
           <h2>Create group</h2>
@@ -37,7 +59,9 @@ export default async function GroupsPage() {
       {!groups.ok ? (
         <ErrorAlert message={groups.message} />
       ) : groups.data.length === 0 ? (
-        <section className="card empty-state"><p className="muted">No groups yet.</p></section>
+        <section className="card empty-state">
+          <p className="muted">No groups yet.</p>
+        </section>
       ) : (
         <ul className="group-list" aria-label="Groups">
           {groups.data.map((g) => {

@@ -4,8 +4,12 @@ import Link from 'next/link';
 export function JobsNav({ current }: { current: 'jobs' | 'schedules' }) {
   return (
     <nav className="tabs" aria-label="Jobs sections">
-      <Link href="/jobs" aria-current={current === 'jobs' ? 'page' : undefined}>Jobs</Link>
-      <Link href="/jobs/schedules" aria-current={current === 'schedules' ? 'page' : undefined}>Schedules</Link>
+      <Link href="/jobs" aria-current={current === 'jobs' ? 'page' : undefined}>
+        Jobs
+      </Link>
+      <Link href="/jobs/schedules" aria-current={current === 'schedules' ? 'page' : undefined}>
+        Schedules
+      </Link>
     </nav>
   );
 }

@@ -23,45 +23,70 @@ const clip = (text: string, n: number) => (text.length > n ? `${text.slice(0, n 
 /** Date and time as two unbreakable halves, so a narrow column wraps between them and nowhere else. */
 function DateTime({ iso }: { iso: string }) {
   const [date, ...time] = formatTime(iso).split(' ');
-  return <><span className="nowrap">{date}</span> <span className="nowrap">{time.join(' ')}</span></>;
+  return (
+    <>
+      <span className="nowrap">{date}</span> <span className="nowrap">{time.join(' ')}</span>
+    </>
+  );
 }
 
 const JOB_COLUMNS: Column<TJob>[] = [
   {
-    key: 'job', header: 'Job', rowHeader: true, nowrap: true, sort: (j) => j.type,
+    key: 'job',
+    header: 'Job',
+    rowHeader: true,
+    nowrap: true,
+    sort: (j) => j.type,
     cell: (j) => (
       <>
         <Link href={`/jobs/${j.id}`} className="strong-link" aria-label={`Job ${j.id.slice(0, 8)}`}>
           <span className="mono">{j.id.slice(0, 8)}</span>
         </Link>
-        <div className="small muted">{JOB_TYPE_LABELS[j.type]}{j.scheduleId ? ' · scheduled' : ''}</div>
+        <div className="small muted">
+          {JOB_TYPE_LABELS[j.type]}
+          {j.scheduleId ? ' · scheduled' : ''}
+        </div>
       </>
     ),
   },
   {
-    key: 'model', header: 'Model', sort: (j) => j.model,
+    key: 'model',
+    header: 'Model',
+    sort: (j) => j.model,
     cell: (j) => (
       <>
-        <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link>
-        {' '}<span className="muted nowrap">{versionText(j.version)}</span>
+        <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link>{' '}
+        <span className="muted nowrap">{versionText(j.version)}</span>
       </>
     ),
   },
   {
-    key: 'status', header: 'Status', sort: (j) => j.status,
+    key: 'status',
+    header: 'Status',
+    sort: (j) => j.status,
     cell: (j) => (
       <>
         <JobStatusBadge status={j.status} />
-        {j.error ? <div className="small failure-reason" title={j.error}>{clip(j.error, ERROR_CHARS)}</div> : null}
+        {j.error ? (
+          <div className="small failure-reason" title={j.error}>
+            {clip(j.error, ERROR_CHARS)}
+          </div>
+        ) : null}
       </>
     ),
   },
   {
-    key: 'progress', header: 'Progress', hideBelow: 'md',
+    key: 'progress',
+    header: 'Progress',
+    hideBelow: 'md',
     cell: (j) => <JobProgress job={j} label={`Progress of job ${j.id.slice(0, 8)}`} />,
   },
   {
-    key: 'rows', header: 'Rows in / out / failed', align: 'right', nowrap: true, className: 'mono small',
+    key: 'rows',
+    header: 'Rows in / out / failed',
+    align: 'right',
+    nowrap: true,
+    className: 'mono small',
     sort: (j) => j.rowsIn,
     cell: (j) => (
       <>
@@ -71,11 +96,18 @@ const JOB_COLUMNS: Column<TJob>[] = [
     ),
   },
   {
-    key: 'submitted', header: 'Submitted', sort: (j) => j.submittedAt, className: 'small',
+    key: 'submitted',
+    header: 'Submitted',
+    sort: (j) => j.submittedAt,
+    className: 'small',
     cell: (j) => <DateTime iso={j.submittedAt} />,
   },
   {
-    key: 'duration', header: 'Duration', nowrap: true, className: 'small', hideBelow: 'lg',
+    key: 'duration',
+    header: 'Duration',
+    nowrap: true,
+    className: 'small',
+    hideBelow: 'lg',
     sort: (j) => (j.startedAt && j.finishedAt ? Date.parse(j.finishedAt) - Date.parse(j.startedAt) : null),
     cell: (j) => formatDuration(j.startedAt, j.finishedAt),
   },
@@ -102,7 +134,10 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
   if (!me.ok) return null; // the layout shows why
   const { canWrite } = jobAbilities(me.data.role);
   const jobs = await load((api) => api.listJobs({ ...filters, cursor: cursor || undefined, limit: PAGE_SIZE }));
-  const filterQuery = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const filterQuery = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
 
   return (
     <>
@@ -112,7 +147,11 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
           <h1>Jobs</h1>
           <p className="muted">Batch scoring and async predictions, newest first. Running jobs update live.</p>
         </div>
-        {canWrite ? <Link href="/jobs/new" className="btn btn-primary">New batch job</Link> : null}
+        {canWrite ? (
+          <Link href="/jobs/new" className="btn btn-primary">
+            New batch job
+          </Link>
+        ) : null}
       </div>
       <JobsNav current="jobs" />
 
@@ -122,17 +161,38 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
           <label htmlFor="jobs-type">Type</label>
           <select id="jobs-type" name="type" defaultValue={filters.type ?? ''}>
             <option value="">All types</option>
-            {JOB_TYPES.map((t) => <option key={t} value={t}>{JOB_TYPE_LABELS[t]}</option>)}
+            {JOB_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {JOB_TYPE_LABELS[t]}
+              </option>
+            ))}
           </select>
           <label htmlFor="jobs-status">Status</label>
           <select id="jobs-status" name="status" defaultValue={filters.status ?? ''}>
             <option value="">All statuses</option>
-            {JOB_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
           </select>
           <label htmlFor="jobs-model">Model</label>
-          <input id="jobs-model" name="model" type="search" defaultValue={filters.model ?? ''} placeholder="Model name" maxLength={128} />
-          <button type="submit" className="btn btn-secondary">Filter</button>
-          {filtered ? <Link href="/jobs" className="btn btn-link">Clear</Link> : null}
+          <input
+            id="jobs-model"
+            name="model"
+            type="search"
+            defaultValue={filters.model ?? ''}
+            placeholder="Model name"
+            maxLength={128}
+          />
+          <button type="submit" className="btn btn-secondary">
+            Filter
+          </button>
+          {filtered ? (
+            <Link href="/jobs" className="btn btn-link">
+              Clear
+            </Link>
+          ) : null}
         </form>
       </section>
 
@@ -156,7 +216,11 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
       ) : (
         <section className="card">
           <DataTable
-            label="Jobs" rows={jobs.data.items} rowKey={(j) => j.id} columns={JOB_COLUMNS} className="jobs-table"
+            label="Jobs"
+            rows={jobs.data.items}
+            rowKey={(j) => j.id}
+            columns={JOB_COLUMNS}
+            className="jobs-table"
             empty="No jobs match these filters."
             cursor={{
               firstHref: cursor ? `/jobs?${new URLSearchParams(filterQuery)}` : null,

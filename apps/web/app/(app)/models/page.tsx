@@ -16,44 +16,75 @@ const none = <span className="muted">—</span>;
 
 const MODEL_COLUMNS: Column<TRegisteredModel>[] = [
   {
-    key: 'name', header: 'Name', sort: (m) => m.name, nowrap: true,
+    key: 'name',
+    header: 'Name',
+    sort: (m) => m.name,
+    nowrap: true,
     cell: (m) => (
       <>
-        <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">{m.name}</Link>
-        {m.requiresApproval
-          ? <span className="badge badge-muted" title="Production needs a second approver">approval</span>
-          : null}
+        <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">
+          {m.name}
+        </Link>
+        {m.requiresApproval ? (
+          <span className="badge badge-muted" title="Production needs a second approver">
+            approval
+          </span>
+        ) : null}
       </>
     ),
   },
   { key: 'description', header: 'Description', className: 'summary', cell: (m) => m.description || none },
   {
-    key: 'production', header: 'Production', sort: (m) => m.productionVersion,
-    cell: (m) => (m.productionVersion !== null
-      ? <span className="badge badge-stage-production">v{m.productionVersion}</span>
-      : none),
+    key: 'production',
+    header: 'Production',
+    sort: (m) => m.productionVersion,
+    cell: (m) =>
+      m.productionVersion !== null ? (
+        <span className="badge badge-stage-production">v{m.productionVersion}</span>
+      ) : (
+        none
+      ),
   },
   {
-    key: 'staging', header: 'Staging', hideBelow: 'md',
-    cell: (m) => (m.stagingVersions.length ? (
-      <span className="badge-list">
-        {m.stagingVersions.map((v) => <span key={v} className="badge badge-stage-staging">v{v}</span>)}
-      </span>
-    ) : none),
+    key: 'staging',
+    header: 'Staging',
+    hideBelow: 'md',
+    cell: (m) =>
+      m.stagingVersions.length ? (
+        <span className="badge-list">
+          {m.stagingVersions.map((v) => (
+            <span key={v} className="badge badge-stage-staging">
+              v{v}
+            </span>
+          ))}
+        </span>
+      ) : (
+        none
+      ),
   },
   {
-    key: 'aliases', header: 'Aliases', hideBelow: 'lg',
+    key: 'aliases',
+    header: 'Aliases',
+    hideBelow: 'lg',
     cell: (m) => {
       const aliases = Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b));
       return aliases.length ? (
         <span className="badge-list">
-          {aliases.map(([a, v]) => <span key={a} className="badge badge-alias">@{a} → v{v}</span>)}
+          {aliases.map(([a, v]) => (
+            <span key={a} className="badge badge-alias">
+              @{a} → v{v}
+            </span>
+          ))}
         </span>
-      ) : none;
+      ) : (
+        none
+      );
     },
   },
   {
-    key: 'latest', header: 'Latest', sort: (m) => m.latestVersion,
+    key: 'latest',
+    header: 'Latest',
+    sort: (m) => m.latestVersion,
     cell: (m) => (m.latestVersion !== null ? `v${m.latestVersion}` : <span className="muted">none</span>),
   },
   { key: 'updated', header: 'Updated', sort: (m) => m.updatedAt, nowrap: true, cell: (m) => formatTime(m.updatedAt) },
@@ -70,7 +101,9 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
   const me = await getMe();
   if (!me.ok) return null; // the layout shows why
   const { canWrite } = registryAbilities(me.data.role);
-  const models = await load((api) => api.listModels({ search: search || undefined, cursor: cursor || undefined, limit: PAGE_SIZE }));
+  const models = await load((api) =>
+    api.listModels({ search: search || undefined, cursor: cursor || undefined, limit: PAGE_SIZE }),
+  );
 
   return (
     <>
@@ -85,10 +118,25 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
       <section className="card">
         {/* A plain GET form: the search lives in the URL, so it can be shared and works before scripts load. */}
         <form className="inline-form search-form" action="/models" role="search">
-          <label htmlFor="model-search" className="visually-hidden">Search models</label>
-          <input id="model-search" name="q" type="search" defaultValue={search} placeholder="Search by name or description" maxLength={100} />
-          <button type="submit" className="btn btn-secondary">Search</button>
-          {search ? <Link href="/models" className="btn btn-link">Clear</Link> : null}
+          <label htmlFor="model-search" className="visually-hidden">
+            Search models
+          </label>
+          <input
+            id="model-search"
+            name="q"
+            type="search"
+            defaultValue={search}
+            placeholder="Search by name or description"
+            maxLength={100}
+          />
+          <button type="submit" className="btn btn-secondary">
+            Search
+          </button>
+          {search ? (
+            <Link href="/models" className="btn btn-link">
+              Clear
+            </Link>
+          ) : null}
         </form>
       </section>
 
@@ -112,7 +160,10 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
       ) : (
         <section className="card">
           <DataTable
-            label="Models" rows={models.data.items} rowKey={(m) => m.id} columns={MODEL_COLUMNS}
+            label="Models"
+            rows={models.data.items}
+            rowKey={(m) => m.id}
+            columns={MODEL_COLUMNS}
             empty="No models yet."
             cursor={{
               firstHref: cursor ? (search ? `/models?q=${encodeURIComponent(search)}` : '/models') : null,

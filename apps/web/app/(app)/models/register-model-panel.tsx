@@ -8,7 +8,10 @@ export function RegisterModelPanel() {
   return (
     <>
       <button
-        type="button" className="btn btn-primary" aria-expanded={open} aria-controls="register-model"
+        type="button"
+        className="btn btn-primary"
+        aria-expanded={open}
+        aria-controls="register-model"
         onClick={() => setOpen((o) => !o)}
       >
         {open ? 'Close' : 'Register a model'}

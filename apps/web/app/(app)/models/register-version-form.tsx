@@ -2,7 +2,13 @@
 import { useEffect, useRef, useState, useTransition, type FormEvent } from 'react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { ApiError, ZModelName, ZReferenceDataset, type TModelVersion, type TReferenceDataset } from '@modelyard/contracts';
+import {
+  ApiError,
+  ZModelName,
+  ZReferenceDataset,
+  type TModelVersion,
+  type TReferenceDataset,
+} from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
 import { ErrorAlert } from '@/components/alert';
@@ -111,7 +117,12 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     try {
       version = await uploadVersion(
         name.data,
-        { description, tags: tags.value, metrics: metrics.value, ...(reference.value && { reference: reference.value }) },
+        {
+          description,
+          tags: tags.value,
+          metrics: metrics.value,
+          ...(reference.value && { reference: reference.value }),
+        },
         file,
         (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
@@ -141,11 +152,18 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     <form className="form-grid register-form" onSubmit={onSubmit} aria-describedby={`${idPrefix}-status`}>
       {model ? null : (
         <Field
-          id={`${idPrefix}-model`} label="Model name" hint="Created on its first version if it does not exist yet."
+          id={`${idPrefix}-model`}
+          label="Model name"
+          hint="Created on its first version if it does not exist yet."
         >
           <input
-            name="model" type="text" required maxLength={100} autoComplete="off"
-            placeholder="fraud-detector" pattern="[a-z0-9][a-z0-9._\-]*"
+            name="model"
+            type="text"
+            required
+            maxLength={100}
+            autoComplete="off"
+            placeholder="fraud-detector"
+            pattern="[a-z0-9][a-z0-9._\-]*"
             title='lower-case letters, digits, ".", "_" and "-", starting with a letter or digit'
           />
         </Field>
@@ -154,11 +172,13 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
         <input name="file" type="file" accept=".onnx,application/octet-stream" required />
       </Field>
       <Field
-        id={`${idPrefix}-reference`} label="Drift reference (JSON, optional)" size="wide"
+        id={`${idPrefix}-reference`}
+        label="Drift reference (JSON, optional)"
+        size="wide"
         hint={
           <>
-            {'{"feature_names": […], "rows": [[…], …]}'}, e.g. a sample of the training data: drift is measured
-            {' '}against it.
+            {'{"feature_names": […], "rows": [[…], …]}'}, e.g. a sample of the training data: drift is measured against
+            it.
           </>
         }
       >
@@ -174,9 +194,7 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
         <textarea name="metrics" rows={3} placeholder={'accuracy=0.953\nf1=0.94'} />
       </Field>
       <div className="form-actions">
-        <SubmitButton
-          pending={busy} pendingText={phase.kind === 'validating' ? 'Validating…' : 'Uploading…'}
-        >
+        <SubmitButton pending={busy} pendingText={phase.kind === 'validating' ? 'Validating…' : 'Uploading…'}>
           Upload and register
         </SubmitButton>
       </div>
@@ -211,7 +229,10 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
     case 'done': {
       const v = phase.version;
       const link = showModelLink ? (
-        <> <Link href={`/models/${encodeURIComponent(v.model)}`}>Open {v.model}</Link></>
+        <>
+          {' '}
+          <Link href={`/models/${encodeURIComponent(v.model)}`}>Open {v.model}</Link>
+        </>
       ) : null;
       return v.status === 'ready' ? (
         <p className="notice notice-ok">
@@ -219,7 +240,9 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
         </p>
       ) : (
         <p className="notice notice-error">
-          Version {v.version} of <strong>{v.model}</strong> <StatusBadge status="failed" />: {sentence(v.failureReason ?? 'no reason given')}{link}
+          Version {v.version} of <strong>{v.model}</strong> <StatusBadge status="failed" />:{' '}
+          {sentence(v.failureReason ?? 'no reason given')}
+          {link}
         </p>
       );
     }
@@ -231,7 +254,9 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
  * `target` or `stats`, are dropped). It travels inside the `spec` field, so it is checked here with the same schema
  * the API uses, and a bad file is named before any upload starts.
  */
-async function readReference(file: FormDataEntryValue | null): Promise<{ ok: true; value: TReferenceDataset | null } | { ok: false; message: string }> {
+async function readReference(
+  file: FormDataEntryValue | null,
+): Promise<{ ok: true; value: TReferenceDataset | null } | { ok: false; message: string }> {
   if (!(file instanceof File) || file.size === 0) return { ok: true, value: null };
   let json: unknown;
   try {
@@ -242,7 +267,10 @@ async function readReference(file: FormDataEntryValue | null): Promise<{ ok: tru
   const parsed = ZReferenceDataset.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, message: `Drift reference: ${issue ? `${issue.path.join('.') || 'file'}: ${issue.message}` : 'invalid'}.` };
+    return {
+      ok: false,
+      message: `Drift reference: ${issue ? `${issue.path.join('.') || 'file'}: ${issue.message}` : 'invalid'}.`,
+    };
   }
   return { ok: true, value: { feature_names: parsed.data.feature_names, rows: parsed.data.rows } };
 }

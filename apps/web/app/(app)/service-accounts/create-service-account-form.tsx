@@ -6,7 +6,8 @@ import { Field, text } from '@/components/form';
 export function CreateServiceAccountForm() {
   return (
     <ApiForm
-      label="Create service account" submitLabel="Create service account"
+      label="Create service account"
+      submitLabel="Create service account"
       submit={(form, api) =>
         api.createServiceAccount({
           name: text(form, 'name'),
@@ -20,7 +21,11 @@ export function CreateServiceAccountForm() {
       </Field>
       <Field id="sa-role" label="Role">
         <select name="role" defaultValue="viewer">
-          {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
         </select>
       </Field>
       <Field id="sa-description" label="Description" size="wide">

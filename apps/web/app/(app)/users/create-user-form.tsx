@@ -6,7 +6,8 @@ import { Field, optional, text } from '@/components/form';
 export function CreateUserForm() {
   return (
     <ApiForm
-      label="Create user" submitLabel="Create user"
+      label="Create user"
+      submitLabel="Create user"
       submit={(form, api) =>
         api.createUser({
           email: text(form, 'email'),
@@ -27,7 +28,11 @@ export function CreateUserForm() {
       </Field>
       <Field id="user-role" label="Role">
         <select name="role" defaultValue="viewer">
-          {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
         </select>
       </Field>
     </ApiForm>

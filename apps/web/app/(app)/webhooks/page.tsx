@@ -12,7 +12,11 @@ export const metadata: Metadata = { title: 'Webhooks' };
 
 const WEBHOOK_COLUMNS: Column<TWebhook>[] = [
   {
-    key: 'url', header: 'URL', sort: (h) => h.url, rowHeader: true, width: '40%',
+    key: 'url',
+    header: 'URL',
+    sort: (h) => h.url,
+    rowHeader: true,
+    width: '40%',
     cell: (h) => (
       <>
         <Link href={`/webhooks/${h.id}`} aria-label={`Deliveries of ${h.url}`}>
@@ -23,18 +27,31 @@ const WEBHOOK_COLUMNS: Column<TWebhook>[] = [
     ),
   },
   {
-    key: 'events', header: 'Events',
+    key: 'events',
+    header: 'Events',
     cell: (h) => (
-      <span className="scope-list">{h.events.map((e) => <span key={e} className="badge badge-scope">{e}</span>)}</span>
+      <span className="scope-list">
+        {h.events.map((e) => (
+          <span key={e} className="badge badge-scope">
+            {e}
+          </span>
+        ))}
+      </span>
     ),
   },
   {
-    key: 'status', header: 'Status', sort: (h) => h.active, nowrap: true,
-    cell: (h) => <span className={`badge ${h.active ? 'badge-ok' : 'badge-muted'}`}>{h.active ? 'active' : 'inactive'}</span>,
+    key: 'status',
+    header: 'Status',
+    sort: (h) => h.active,
+    nowrap: true,
+    cell: (h) => (
+      <span className={`badge ${h.active ? 'badge-ok' : 'badge-muted'}`}>{h.active ? 'active' : 'inactive'}</span>
+    ),
   },
   { key: 'created', header: 'Created', cell: (h) => formatTime(h.createdAt), sort: (h) => h.createdAt, nowrap: true },
   {
-    key: 'actions', header: <span className="visually-hidden">Actions</span>,
+    key: 'actions',
+    header: <span className="visually-hidden">Actions</span>,
     cell: (h) => <DeleteWebhookButton id={h.id} url={h.url} />,
   },
 ];
@@ -44,7 +61,8 @@ export default async function WebhooksPage() {
   return (
     <>
       <PageHeader title="Webhooks">
-        Signed POSTs to your systems when models, versions, deployments or alerts change. Each delivery is retried with backoff.
+        Signed POSTs to your systems when models, versions, deployments or alerts change. Each delivery is retried with
+        backoff.
       </PageHeader>
       {!hooks.ok ? (
         <ErrorAlert message={hooks.message} />
@@ -57,7 +75,11 @@ export default async function WebhooksPage() {
           <section className="card">
             <h2>All webhooks</h2>
             <DataTable
-              label="Webhooks" rows={hooks.data} rowKey={(h) => h.id} columns={WEBHOOK_COLUMNS} pageSize={50}
+              label="Webhooks"
+              rows={hooks.data}
+              rowKey={(h) => h.id}
+              columns={WEBHOOK_COLUMNS}
+              pageSize={50}
               empty="No webhooks yet."
             />
           </section>

@@ -12,12 +12,13 @@ export function CreateWebhookForm() {
     <>
       {created ? (
         <OneTimeSecret secret={created.secret} secretLabel="New webhook signing secret" onDone={() => setCreated(null)}>
-          <strong>Webhook to {created.url} created.</strong> Copy its signing secret now: receivers check
-          {' '}<code>X-Modelyard-Signature</code> with it. It will not be shown again.
+          <strong>Webhook to {created.url} created.</strong> Copy its signing secret now: receivers check{' '}
+          <code>X-Modelyard-Signature</code> with it. It will not be shown again.
         </OneTimeSecret>
       ) : null}
       <ApiForm
-        label="Create webhook" submitLabel="Create webhook"
+        label="Create webhook"
+        submitLabel="Create webhook"
         validate={(form) => (form.getAll('events').length === 0 ? 'Choose at least one event.' : null)}
         submit={(form, api) => {
           setCreated(null);
@@ -33,7 +34,11 @@ export function CreateWebhookForm() {
       >
         <Field id="webhook-url" label="URL" size="wide">
           <input
-            name="url" type="url" required maxLength={2048} placeholder="https://hooks.example.com/modelyard"
+            name="url"
+            type="url"
+            required
+            maxLength={2048}
+            placeholder="https://hooks.example.com/modelyard"
             autoComplete="off"
           />
         </Field>
@@ -55,5 +60,12 @@ export function CreateWebhookForm() {
 }
 
 export function DeleteWebhookButton({ id, url }: { id: string; url: string }) {
-  return <ConfirmButton label="Delete" confirmLabel="Delete for good" ariaLabel={`Delete webhook ${url}`} action={(api) => api.deleteWebhook(id)} />;
+  return (
+    <ConfirmButton
+      label="Delete"
+      confirmLabel="Delete for good"
+      ariaLabel={`Delete webhook ${url}`}
+      action={(api) => api.deleteWebhook(id)}
+    />
+  );
 }

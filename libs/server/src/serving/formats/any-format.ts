@@ -16,19 +16,34 @@ export interface ParsedRequest {
  * Any of the four formats by name, for callers that are not a format's own route (async predictions). `csv` is
  * only meaningful for MLflow; `fallbackId` is the OIP `id` when the request has none.
  */
-export function parseAnyFormat(format: TPredictFormat, body: unknown, csv: boolean, sv: ServedVersion, limits: ServingLimits, fallbackId: string): ParsedRequest {
+export function parseAnyFormat(
+  format: TPredictFormat,
+  body: unknown,
+  csv: boolean,
+  sv: ServedVersion,
+  limits: ServingLimits,
+  fallbackId: string,
+): ParsedRequest {
   switch (format) {
     case 'modelyard':
       return { feeds: parseModelyard(body, sv, limits), outputs: undefined, render: (o) => renderModelyard(sv, o) };
     case 'v2': {
       const p = parseOip(body, sv, limits);
-      return { feeds: p.feeds, outputs: p.outputs, render: (o) => renderOip(sv, o, p.outputs ?? sv.outputNames, p.id ?? fallbackId) };
+      return {
+        feeds: p.feeds,
+        outputs: p.outputs,
+        render: (o) => renderOip(sv, o, p.outputs ?? sv.outputNames, p.id ?? fallbackId),
+      };
     }
     case 'v1': {
       const p = parseRowFormat(body, sv, limits);
       return { feeds: p.feeds, outputs: undefined, render: (o) => renderRowFormat(sv, o, p.columnar) };
     }
     case 'mlflow':
-      return { feeds: parseMlflow(body, csv ? 'csv' : 'json', sv, limits), outputs: undefined, render: (o) => renderMlflow(sv, o) };
+      return {
+        feeds: parseMlflow(body, csv ? 'csv' : 'json', sv, limits),
+        outputs: undefined,
+        render: (o) => renderMlflow(sv, o),
+      };
   }
 }

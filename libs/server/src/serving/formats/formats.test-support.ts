@@ -9,8 +9,14 @@ export const IRIS_COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'pet
 export function irisSignature(): TSignature {
   return {
     inputs: [{ name: 'float_input', dtype: 'float32', shape: [-1, 4], columns: [...IRIS_COLUMNS] }],
-    outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }, { name: 'probabilities', dtype: 'float32', shape: [-1, 3] }],
-    classes: [0, 1, 2], task: 'classification', labelOutput: 'label', probabilityOutput: 'probabilities',
+    outputs: [
+      { name: 'label', dtype: 'int64', shape: [-1] },
+      { name: 'probabilities', dtype: 'float32', shape: [-1, 3] },
+    ],
+    classes: [0, 1, 2],
+    task: 'classification',
+    labelOutput: 'label',
+    probabilityOutput: 'probabilities',
   };
 }
 
@@ -21,16 +27,27 @@ export function twoInputSignature(): TSignature {
       { name: 'a', dtype: 'float32', shape: [-1, 2], columns: ['a0', 'a1'] },
       { name: 'b', dtype: 'float32', shape: [-1, 1], columns: ['b0'] },
     ],
-    outputs: [{ name: 'total', dtype: 'float32', shape: [-1, 1] }, { name: 'doubled', dtype: 'float32', shape: [-1, 3] }],
+    outputs: [
+      { name: 'total', dtype: 'float32', shape: [-1, 1] },
+      { name: 'doubled', dtype: 'float32', shape: [-1, 3] },
+    ],
     task: 'regression',
   };
 }
 
 export function served(signature: TSignature, over: Partial<ServedVersion> = {}): ServedVersion {
   return {
-    model: 'm', version: 3, versionId: 'v-id', signature, session: null as unknown as Session,
-    outputNames: signature.outputs.map((o) => o.name), labelOutput: signature.labelOutput ?? null,
-    probabilityOutput: signature.probabilityOutput ?? null, loadedAt: 0, loadMs: 0, ...over,
+    model: 'm',
+    version: 3,
+    versionId: 'v-id',
+    signature,
+    session: null as unknown as Session,
+    outputNames: signature.outputs.map((o) => o.name),
+    labelOutput: signature.labelOutput ?? null,
+    probabilityOutput: signature.probabilityOutput ?? null,
+    loadedAt: 0,
+    loadMs: 0,
+    ...over,
   };
 }
 

@@ -1,12 +1,29 @@
 import {
-  bufferFor, expected, type Feeds, feedsFromNamedArrays, feedsFromRowArrays, InputError, makeTensor, nest,
-  type Outputs, preview, type ServedVersion, type ServingLimits, type Tensor,
+  bufferFor,
+  expected,
+  type Feeds,
+  feedsFromNamedArrays,
+  feedsFromRowArrays,
+  InputError,
+  makeTensor,
+  nest,
+  type Outputs,
+  preview,
+  type ServedVersion,
+  type ServingLimits,
+  type Tensor,
 } from '../../engine/index.js';
 import type { TSignature, TTensorSpec } from '@modelyard/contracts';
 import { AppError } from '../../platform/errors.js';
 import { classifierView } from './modelyard.format.js';
 import {
-  checkRowCount, feedsFromColumns, feedsFromInstances, inputNames, isObject, jsonValues, rowsOf,
+  checkRowCount,
+  feedsFromColumns,
+  feedsFromInstances,
+  inputNames,
+  isObject,
+  jsonValues,
+  rowsOf,
 } from './row-format.format.js';
 
 /**
@@ -33,53 +50,78 @@ export function mlflowBodyKind(contentType: string | undefined): MlflowBodyKind 
   const [mime = '', ...params] = (contentType ?? '').split(';');
   for (const p of params) {
     const [k, v = ''] = p.split('=');
-    if (k!.trim().toLowerCase() === 'charset' && v.trim().replace(/^"(.*)"$/, '$1').toLowerCase() !== 'utf-8') {
+    if (
+      k!.trim().toLowerCase() === 'charset' &&
+      v
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase() !== 'utf-8'
+    ) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The scoring server only supports UTF-8');
     }
   }
   switch (mime.trim().toLowerCase()) {
-    case 'application/json': return 'json';
-    case 'text/csv': return 'csv';
-    default: throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be one of application/json, text/csv; got ${preview(contentType ?? 'none')}`);
+    case 'application/json':
+      return 'json';
+    case 'text/csv':
+      return 'csv';
+    default:
+      throw new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Type must be one of application/json, text/csv; got ${preview(contentType ?? 'none')}`,
+      );
   }
 }
 
 export function parseMlflow(body: unknown, kind: MlflowBodyKind, sv: ServedVersion, limits: ServingLimits): Feeds {
   const sig = sv.signature;
   if (kind === 'csv') {
-    if (typeof body !== 'string' || body === '') throw new InputError('The CSV body is empty; send a header row and one row per example');
+    if (typeof body !== 'string' || body === '')
+      throw new InputError('The CSV body is empty; send a header row and one row per example');
     const { columns, rows } = parseCsv(body, limits.maxRows);
     return feedsFromTable(sig, columns, rows, true, limits);
   }
   if (!isObject(body)) {
-    throw new InputError(`${MLFLOW_REQUIRED_INPUT_FORMAT}. Received ${Array.isArray(body) ? 'a list' : `unexpected input type '${body === null ? 'null' : typeof body}'`}.`);
+    throw new InputError(
+      `${MLFLOW_REQUIRED_INPUT_FORMAT}. Received ${Array.isArray(body) ? 'a list' : `unexpected input type '${body === null ? 'null' : typeof body}'`}.`,
+    );
   }
   let format: string | undefined;
   let formats = 0;
   let unknown = false;
   for (const k in body) {
-    if (FORMAT_KEYS.includes(k)) { formats++; format = k; } else if (k !== 'params') unknown = true;
+    if (FORMAT_KEYS.includes(k)) {
+      formats++;
+      format = k;
+    } else if (k !== 'params') unknown = true;
   }
   if (formats !== 1 || unknown) {
     const keys = Object.keys(body);
-    const shown = keys.slice(0, 10).map((k) => `'${k.slice(0, 40)}'`).join(', ') + (keys.length > 10 ? ', …' : '');
+    const shown =
+      keys
+        .slice(0, 10)
+        .map((k) => `'${k.slice(0, 40)}'`)
+        .join(', ') + (keys.length > 10 ? ', …' : '');
     throw new InputError(`${MLFLOW_REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: [${shown}].`);
   }
   if (body.params !== undefined && !isObject(body.params)) throw new InputError('"params" must be a dictionary');
   const data = body[format!];
   switch (format) {
     case 'dataframe_split': {
-      if (!isObject(data)) throw new InputError('"dataframe_split" must be an object with "columns" and "data" (pandas orient="split")');
+      if (!isObject(data))
+        throw new InputError('"dataframe_split" must be an object with "columns" and "data" (pandas orient="split")');
       return feedsFromTable(sig, data.columns, data.data, false, limits);
     }
     case 'dataframe_records':
-      if (!Array.isArray(data) || !data.every(isObject)) throw new InputError('"dataframe_records" must be a list of {column: value} records');
+      if (!Array.isArray(data) || !data.every(isObject))
+        throw new InputError('"dataframe_records" must be a list of {column: value} records');
       return feedsFromInstances(sig, data, limits);
     case 'instances':
       return feedsFromInstances(sig, data, limits);
     default:
       // `inputs` keyed by input name is a tensor per input; keyed by feature name it is one column per feature.
-      if (isObject(data) && !sig.inputs.some((s) => Object.hasOwn(data, s.name))) return feedsFromFeatureColumns(sig, data, limits);
+      if (isObject(data) && !sig.inputs.some((s) => Object.hasOwn(data, s.name)))
+        return feedsFromFeatureColumns(sig, data, limits);
       return feedsFromColumns(sig, data, limits);
   }
 }
@@ -99,12 +141,17 @@ export function renderMlflow(sv: ServedVersion, outputs: Outputs) {
  * single-input model without feature names, taken in order. CSV cells are typed by the input they feed.
  */
 export function feedsFromTable(
-  sig: TSignature, columns: unknown, data: unknown, text: boolean, limits: ServingLimits,
+  sig: TSignature,
+  columns: unknown,
+  data: unknown,
+  text: boolean,
+  limits: ServingLimits,
 ): Feeds {
   if (!Array.isArray(data)) throw new InputError('"data" must be a list of rows');
   checkRowCount(data.length, limits);
   if (columns === undefined) return feedsFromRowArrays(sig, data, limits);
-  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) throw new InputError('"columns" must be a list of column names');
+  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))
+    throw new InputError('"columns" must be a list of column names');
   const index = new Map<string, number>();
   columns.forEach((c: string, k) => {
     if (index.has(c)) throw new InputError(`Column "${c.slice(0, 40)}" appears twice`);
@@ -114,15 +161,19 @@ export function feedsFromTable(
   const rows = data as unknown[][];
   for (let r = 0; r < rows.length; r++) {
     const row: unknown = rows[r];
-    if (!Array.isArray(row) || row.length !== width) throw new InputError(`Row ${r}: expected a list of ${width} values (one per column)`);
+    if (!Array.isArray(row) || row.length !== width)
+      throw new InputError(`Row ${r}: expected a list of ${width} values (one per column)`);
   }
-  const cell = text ? (spec: TTensorSpec, v: unknown) => textValue(spec, v as string) : (_: TTensorSpec, v: unknown) => v;
+  const cell = text
+    ? (spec: TTensorSpec, v: unknown) => textValue(spec, v as string)
+    : (_: TTensorSpec, v: unknown) => v;
   const feeds: Feeds = {};
   if (sig.inputs.every((s) => s.columns?.length)) {
     for (const spec of sig.inputs) {
       const at = spec.columns!.map((c) => {
         const k = index.get(c);
-        if (k === undefined) throw new InputError(`Column "${c}" is missing (input "${spec.name}" takes ${spec.columns!.join(', ')})`);
+        if (k === undefined)
+          throw new InputError(`Column "${c}" is missing (input "${spec.name}" takes ${spec.columns!.join(', ')})`);
         return k;
       });
       feeds[spec.name] = featureTensor(spec, rows.length, (r, c) => cell(spec, rows[r]![at[c]!]));
@@ -146,13 +197,15 @@ export function feedsFromTable(
 
 /** `inputs: {feature: [value per row]}`: one column per feature name. */
 function feedsFromFeatureColumns(sig: TSignature, cols: Record<string, unknown>, limits: ServingLimits): Feeds {
-  if (!sig.inputs.every((s) => s.columns?.length)) throw new InputError(`"inputs" must be keyed by input name (${inputNames(sig)})`);
+  if (!sig.inputs.every((s) => s.columns?.length))
+    throw new InputError(`"inputs" must be keyed by input name (${inputNames(sig)})`);
   let n: number | undefined;
   for (const spec of sig.inputs) {
     for (const c of spec.columns!) {
       const col = cols[c];
       if (!Array.isArray(col)) throw new InputError(`Column "${c}" is missing or not a list of values`);
-      if (n !== undefined && col.length !== n) throw new InputError(`Columns have different lengths (${n} and ${col.length})`);
+      if (n !== undefined && col.length !== n)
+        throw new InputError(`Columns have different lengths (${n} and ${col.length})`);
       n = col.length;
     }
   }
@@ -174,7 +227,8 @@ function featureTensor(spec: TTensorSpec, n: number, value: (row: number, col: n
     for (let c = 0; c < w; c++) {
       const v = value(r, c);
       if (v === undefined) throw new InputError(`Row ${r}: feature "${cols[c]}" is missing`);
-      if (!buf.set(r * w + c, v)) throw new InputError(`Row ${r}: feature "${cols[c]}" must be ${expected(spec)}, got ${preview(v)}`);
+      if (!buf.set(r * w + c, v))
+        throw new InputError(`Row ${r}: feature "${cols[c]}" must be ${expected(spec)}, got ${preview(v)}`);
     }
   }
   const rest = spec.shape.slice(1);
@@ -212,20 +266,26 @@ export function parseCsv(text: string, maxRows: number): { columns: string[]; ro
         for (;;) {
           const q = text.indexOf('"', from);
           if (q < 0) throw new InputError(`${where(records.length)}: a quoted field is not closed`);
-          if (text.charCodeAt(q + 1) === QUOTE) { value += text.slice(from, q + 1); from = q + 2; continue; }
+          if (text.charCodeAt(q + 1) === QUOTE) {
+            value += text.slice(from, q + 1);
+            from = q + 2;
+            continue;
+          }
           value += text.slice(from, q);
           i = q + 1;
           break;
         }
         const c = text.charCodeAt(i);
-        if (i < n && c !== COMMA && c !== LF && c !== CR) throw new InputError(`${where(records.length)}: text after a closing quote`);
+        if (i < n && c !== COMMA && c !== LF && c !== CR)
+          throw new InputError(`${where(records.length)}: text after a closing quote`);
         record.push(value);
       } else {
         let j = i;
         for (; j < n; j++) {
           const c = text.charCodeAt(j);
           if (c === COMMA || c === LF || c === CR) break;
-          if (c === QUOTE) throw new InputError(`${where(records.length)}: a quote inside an unquoted field (quote the whole field)`);
+          if (c === QUOTE)
+            throw new InputError(`${where(records.length)}: a quote inside an unquoted field (quote the whole field)`);
         }
         record.push(text.slice(i, j));
         i = j;

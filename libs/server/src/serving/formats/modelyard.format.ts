@@ -1,5 +1,12 @@
 import {
-  type Feeds, feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type Outputs, type ServedVersion,
+  type Feeds,
+  feedsFromRecords,
+  feedsFromRowArrays,
+  flatValues,
+  InputError,
+  nest,
+  type Outputs,
+  type ServedVersion,
   type ServingLimits,
 } from '../../engine/index.js';
 
@@ -9,7 +16,8 @@ import {
  * Old clients also send `pipelineFilename` / `implementation`: accepted and ignored.
  */
 export function parseModelyard(body: unknown, sv: ServedVersion, limits: ServingLimits): Feeds {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InputError('The body must be a JSON object with a "payload" list of rows');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new InputError('The body must be a JSON object with a "payload" list of rows');
   const payload = (body as { payload?: unknown }).payload;
   if (!Array.isArray(payload)) throw new InputError('"payload" must be a list of rows ({feature: value} objects)');
   const records = payload.length > 0 && payload.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r));
@@ -30,9 +38,7 @@ export function classifierView(sv: ServedVersion, outputs: Outputs) {
   const probs = probT ? (nest(flatValues(probT), probT.dims) as number[][]) : undefined;
   const width = probT?.dims[1] ?? 0;
   const classes = sv.signature.classes ?? (width ? Array.from({ length: width }, (_, i) => i) : undefined);
-  const predictions = labelT
-    ? flatValues(labelT)
-    : probs!.map((row) => classes![row.indexOf(Math.max(...row))]);
+  const predictions = labelT ? flatValues(labelT) : probs!.map((row) => classes![row.indexOf(Math.max(...row))]);
   return { predictions, predictions_prob: probs, classes };
 }
 
@@ -51,8 +57,13 @@ const tails = new WeakMap<ServedVersion, string>();
 export function renderModelyardJson(sv: ServedVersion, outputs: Outputs): string {
   const probT = sv.probabilityOutput ? outputs[sv.probabilityOutput] : undefined;
   const labelT = sv.labelOutput ? outputs[sv.labelOutput] : undefined;
-  const fast = probT && labelT && probT.dims.length === 2 && (probT.type === 'float32' || probT.type === 'float64')
-    && (labelT.type === 'int64' || labelT.type === 'int32' || labelT.type === 'string') && probT.dims[1]! > 0;
+  const fast =
+    probT &&
+    labelT &&
+    probT.dims.length === 2 &&
+    (probT.type === 'float32' || probT.type === 'float64') &&
+    (labelT.type === 'int64' || labelT.type === 'int32' || labelT.type === 'string') &&
+    probT.dims[1]! > 0;
   if (!fast) return JSON.stringify(renderModelyard(sv, outputs));
   let tail = tails.get(sv);
   if (tail === undefined) {
@@ -66,7 +77,8 @@ export function renderModelyardJson(sv: ServedVersion, outputs: Outputs): string
     const v = labels[i]!;
     if (i) out += ',';
     if (typeof v === 'string') out += JSON.stringify(v);
-    else if (typeof v === 'bigint') out += v >= -9007199254740991n && v <= 9007199254740991n ? String(Number(v)) : `"${v}"`;
+    else if (typeof v === 'bigint')
+      out += v >= -9007199254740991n && v <= 9007199254740991n ? String(Number(v)) : `"${v}"`;
     else out += String(v);
   }
   out += '],"predictions_prob":[';

@@ -1,6 +1,14 @@
 import {
-  bufferFor, expected, type Feeds, InputError, makeTensor, type Outputs, preview, type ServedVersion,
-  type ServingLimits, type Tensor,
+  bufferFor,
+  expected,
+  type Feeds,
+  InputError,
+  makeTensor,
+  type Outputs,
+  preview,
+  type ServedVersion,
+  type ServingLimits,
+  type Tensor,
 } from '../../engine/index.js';
 import { OIP_DATATYPE_OF_DTYPE, type TTensorSpec } from '@modelyard/contracts';
 import { inputNames, isObject, jsonValues } from './row-format.format.js';
@@ -32,7 +40,8 @@ export function parseOip(body: unknown, sv: ServedVersion, limits: ServingLimits
   if (!isObject(body)) throw new InputError('The body must be a JSON object with an "inputs" list');
   const { id, inputs, outputs } = body as { id?: unknown; inputs?: unknown; outputs?: unknown };
   if (id !== undefined && typeof id !== 'string') throw new InputError('"id" must be a string');
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new InputError('"inputs" must be a non-empty list of tensors');
+  if (!Array.isArray(inputs) || inputs.length === 0)
+    throw new InputError('"inputs" must be a non-empty list of tensors');
   const sig = sv.signature;
   const feeds: Feeds = {};
   for (let i = 0; i < inputs.length; i++) {
@@ -54,18 +63,23 @@ export function parseOip(body: unknown, sv: ServedVersion, limits: ServingLimits
 function tensorOf(spec: TTensorSpec, input: Record<string, unknown>, limits: ServingLimits): Tensor {
   const { datatype, shape, data } = input;
   const want = OIP_DATATYPE_OF_DTYPE[spec.dtype];
-  if (datatype === 'FP16' || want === 'FP16') throw new InputError(`Input "${spec.name}": FP16 has no JSON form (the binary tensor extension is not supported)`);
+  if (datatype === 'FP16' || want === 'FP16')
+    throw new InputError(`Input "${spec.name}": FP16 has no JSON form (the binary tensor extension is not supported)`);
   if (datatype !== want) throw new InputError(`Input "${spec.name}" has datatype ${want}, got ${preview(datatype)}`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw new InputError(`Input "${spec.name}": shape must be a list of non-negative integers`);
   }
   const dims = shape as number[];
-  if (dims.length > MAX_RANK) throw new InputError(`Input "${spec.name}": shape has ${dims.length} dims (at most ${MAX_RANK})`);
+  if (dims.length > MAX_RANK)
+    throw new InputError(`Input "${spec.name}": shape has ${dims.length} dims (at most ${MAX_RANK})`);
   const declared = spec.shape;
   if (declared.length && (dims.length !== declared.length || declared.some((d, k) => d >= 0 && d !== dims[k]))) {
-    throw new InputError(`Input "${spec.name}": shape [${dims.join(', ')}] does not fit the model's [${declared.join(', ')}]`);
+    throw new InputError(
+      `Input "${spec.name}": shape [${dims.join(', ')}] does not fit the model's [${declared.join(', ')}]`,
+    );
   }
-  if (dims.length && dims[0]! > limits.maxRows) throw new InputError(`Input "${spec.name}": ${dims[0]} rows (the limit is ${limits.maxRows} per request)`);
+  if (dims.length && dims[0]! > limits.maxRows)
+    throw new InputError(`Input "${spec.name}": ${dims[0]} rows (the limit is ${limits.maxRows} per request)`);
   if (dims.length && dims[0] === 0) throw new InputError(`Input "${spec.name}": no rows to predict`);
   if (!Array.isArray(data)) throw new InputError(`Input "${spec.name}": data must be a list`);
   const size = dims.reduce((a, b) => a * b, 1);
@@ -73,14 +87,17 @@ function tensorOf(spec: TTensorSpec, input: Record<string, unknown>, limits: Ser
   // agree before anything is allocated, so a huge declared shape costs nothing.
   const flat = !Array.isArray(data[0]);
   if (flat ? data.length !== size : !fitsShape(data, dims, 0)) {
-    throw new InputError(`Input "${spec.name}": shape [${dims.join(', ')}] needs ${size} values in data${flat ? `, got ${data.length}` : ' (nested to that shape, or flat)'}`);
+    throw new InputError(
+      `Input "${spec.name}": shape [${dims.join(', ')}] needs ${size} values in data${flat ? `, got ${data.length}` : ' (nested to that shape, or flat)'}`,
+    );
   }
   const buf = bufferFor(spec, size);
   let at = 0;
   const write = (values: unknown[], depth: number) => {
     for (const v of values) {
       if (!flat && depth < dims.length - 1) write(v as unknown[], depth + 1);
-      else if (!buf.set(at++, v)) throw new InputError(`Input "${spec.name}": element ${at - 1} must be ${expected(spec)}, got ${preview(v)}`);
+      else if (!buf.set(at++, v))
+        throw new InputError(`Input "${spec.name}": element ${at - 1} must be ${expected(spec)}, got ${preview(v)}`);
     }
   };
   write(data, 0);
@@ -102,10 +119,12 @@ function outputFilter(outputs: unknown, sv: ServedVersion): string[] | undefined
   const names: string[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const o: unknown = outputs[i];
-    if (!isObject(o) || typeof o.name !== 'string') throw new InputError(`outputs[${i}] must be an object with a string "name"`);
+    if (!isObject(o) || typeof o.name !== 'string')
+      throw new InputError(`outputs[${i}] must be an object with a string "name"`);
     if (names.includes(o.name)) throw new InputError(`Output "${o.name}" is requested twice`);
     // Unknown names are refused by the engine (PredictionService.run), with the list of known ones.
-    if (sv.signature.outputs.find((s) => s.name === o.name)?.dtype === 'float16') throw new InputError(`Output "${o.name}" is FP16, which has no JSON form`);
+    if (sv.signature.outputs.find((s) => s.name === o.name)?.dtype === 'float16')
+      throw new InputError(`Output "${o.name}" is FP16, which has no JSON form`);
     names.push(o.name);
   }
   return names;
@@ -118,7 +137,12 @@ export function renderOip(sv: ServedVersion, outputs: Outputs, names: readonly s
     id,
     outputs: names.map((name) => {
       const t = outputs[name]!;
-      return { name, datatype: OIP_DATATYPE_OF_DTYPE[t.type as keyof typeof OIP_DATATYPE_OF_DTYPE], shape: t.dims, data: jsonValues(t) };
+      return {
+        name,
+        datatype: OIP_DATATYPE_OF_DTYPE[t.type as keyof typeof OIP_DATATYPE_OF_DTYPE],
+        shape: t.dims,
+        data: jsonValues(t),
+      };
     }),
   };
 }

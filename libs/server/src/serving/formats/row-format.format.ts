@@ -1,6 +1,15 @@
 import {
-  type Feeds, feedsFromNamedArrays, feedsFromRecords, feedsFromRowArrays, flatValues, InputError, nest, type Outputs,
-  type ServedVersion, type ServingLimits, type Tensor,
+  type Feeds,
+  feedsFromNamedArrays,
+  feedsFromRecords,
+  feedsFromRowArrays,
+  flatValues,
+  InputError,
+  nest,
+  type Outputs,
+  type ServedVersion,
+  type ServingLimits,
+  type Tensor,
 } from '../../engine/index.js';
 import type { TensorDtype, TSignature, TTensorSpec } from '@modelyard/contracts';
 
@@ -21,10 +30,16 @@ export interface RowFormatRequest {
 }
 
 export function parseRowFormat(body: unknown, sv: ServedVersion, limits: ServingLimits): RowFormatRequest {
-  if (!isObject(body)) throw new InputError('The body must be a JSON object with "instances" (a list of rows) or "inputs" (columns)');
-  const { instances, inputs, signature_name: sig } = body as { instances?: unknown; inputs?: unknown; signature_name?: unknown };
+  if (!isObject(body))
+    throw new InputError('The body must be a JSON object with "instances" (a list of rows) or "inputs" (columns)');
+  const {
+    instances,
+    inputs,
+    signature_name: sig,
+  } = body as { instances?: unknown; inputs?: unknown; signature_name?: unknown };
   if (sig !== undefined && typeof sig !== 'string') throw new InputError('"signature_name" must be a string');
-  if (instances !== undefined && inputs !== undefined) throw new InputError('Send "instances" (row format) or "inputs" (columnar format), not both');
+  if (instances !== undefined && inputs !== undefined)
+    throw new InputError('Send "instances" (row format) or "inputs" (columnar format), not both');
   if (instances !== undefined) return { feeds: feedsFromInstances(sv.signature, instances, limits), columnar: false };
   if (inputs !== undefined) return { feeds: feedsFromColumns(sv.signature, inputs, limits), columnar: true };
   throw new InputError('The body must have "instances" (a list of rows) or "inputs" (columns)');
@@ -45,7 +60,9 @@ export function feedsFromInstances(sig: TSignature, rows: unknown, limits: Servi
   for (let r = 0; r < rows.length; r++) {
     const row: unknown = rows[r];
     if (!isObject(row)) throw new InputError(`Instance ${r}: expected an object of named inputs like instance 0`);
-    for (const k in row) if (!sig.inputs.some((s) => s.name === k)) throw new InputError(`Instance ${r}: unknown input "${k}" (the model takes ${inputNames(sig)})`);
+    for (const k in row)
+      if (!sig.inputs.some((s) => s.name === k))
+        throw new InputError(`Instance ${r}: unknown input "${k}" (the model takes ${inputNames(sig)})`);
   }
   for (const spec of sig.inputs) {
     const column = rows.map((row: Record<string, unknown>, r) => {
@@ -83,11 +100,14 @@ export function rowsOf(names: readonly string[], outputs: Outputs): unknown[] {
   const perOutput = names.map((n) => nested(outputs[n]!));
   const n = perOutput[0]!.length;
   names.forEach((name, i) => {
-    if (perOutput[i]!.length !== n) throw new InputError(`Output "${name}" does not have one row per instance; use the columnar "inputs" format`);
+    if (perOutput[i]!.length !== n)
+      throw new InputError(`Output "${name}" does not have one row per instance; use the columnar "inputs" format`);
   });
   return Array.from({ length: n }, (_, r) => {
     const row: Record<string, unknown> = {};
-    names.forEach((name, i) => { row[name] = perOutput[i]![r]; });
+    names.forEach((name, i) => {
+      row[name] = perOutput[i]![r];
+    });
     return row;
   });
 }
@@ -109,7 +129,8 @@ export function renderTfsMetadata(sv: ServedVersion) {
     const out: Record<string, unknown> = {};
     for (const s of specs) {
       out[s.name] = {
-        dtype: TF_DTYPE[s.dtype], name: s.name,
+        dtype: TF_DTYPE[s.dtype],
+        name: s.name,
         tensor_shape: { dim: s.shape.map((d) => ({ size: String(d), name: '' })), unknown_rank: s.shape.length === 0 },
       };
     }
@@ -135,12 +156,26 @@ export type TfsVersionState = 'AVAILABLE' | 'LOADING' | 'UNAVAILABLE';
 
 /** One `model_version_status` entry (TF Serving's GetModelStatus over REST). */
 export function tfsVersionStatus(version: number, state: TfsVersionState, error?: string) {
-  return { version: String(version), state, status: { error_code: error ? 'UNKNOWN' : 'OK', error_message: error ?? '' } };
+  return {
+    version: String(version),
+    state,
+    status: { error_code: error ? 'UNKNOWN' : 'OK', error_message: error ?? '' },
+  };
 }
 
 const TF_DTYPE: Record<TensorDtype, string> = {
-  float32: 'DT_FLOAT', float64: 'DT_DOUBLE', float16: 'DT_HALF', int8: 'DT_INT8', int16: 'DT_INT16', int32: 'DT_INT32',
-  int64: 'DT_INT64', uint8: 'DT_UINT8', uint16: 'DT_UINT16', uint32: 'DT_UINT32', uint64: 'DT_UINT64', bool: 'DT_BOOL',
+  float32: 'DT_FLOAT',
+  float64: 'DT_DOUBLE',
+  float16: 'DT_HALF',
+  int8: 'DT_INT8',
+  int16: 'DT_INT16',
+  int32: 'DT_INT32',
+  int64: 'DT_INT64',
+  uint8: 'DT_UINT8',
+  uint16: 'DT_UINT16',
+  uint32: 'DT_UINT32',
+  uint64: 'DT_UINT64',
+  bool: 'DT_BOOL',
   string: 'DT_STRING',
 };
 

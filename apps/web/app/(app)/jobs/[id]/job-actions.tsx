@@ -13,15 +13,23 @@ export function JobActions({ id, status }: { id: string; status: TJobStatus }) {
   if (status === 'queued' || status === 'running') {
     return (
       <ConfirmButton
-        label="Cancel job" confirmLabel="Yes, cancel the job" dismissLabel="Keep running"
-        ariaLabel="Cancel job" action={(api) => api.cancelJob(id)}
+        label="Cancel job"
+        confirmLabel="Yes, cancel the job"
+        dismissLabel="Keep running"
+        ariaLabel="Cancel job"
+        action={(api) => api.cancelJob(id)}
       />
     );
   }
   if (status === 'failed' || status === 'cancelled') {
     return (
       <div className="danger-zone">
-        <button type="button" className="btn btn-secondary btn-small" disabled={pending} onClick={() => run((api) => api.retryJob(id))}>
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          disabled={pending}
+          onClick={() => run((api) => api.retryJob(id))}
+        >
           {pending ? 'Retrying…' : 'Retry job'}
         </button>
         <ErrorAlert message={error} />

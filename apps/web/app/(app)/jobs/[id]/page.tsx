@@ -20,7 +20,8 @@ const POLL_MS = 1000;
  * Downloads go through the web origin's `/api/*` rewrite (proxy.ts), which streams the API's answer: the file
  * is never held in the web server's memory, and the session cookie authorizes it.
  */
-const fileHref = (id: string, kind: 'input' | 'output' | 'errors') => `/api/v1/jobs/${encodeURIComponent(id)}/files/${kind}`;
+const fileHref = (id: string, kind: 'input' | 'output' | 'errors') =>
+  `/api/v1/jobs/${encodeURIComponent(id)}/files/${kind}`;
 
 export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
   const { id } = await params;
@@ -34,11 +35,15 @@ export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
     return (
       <>
         <div className="page-header">
-          <p className="breadcrumb"><Link href="/jobs">Jobs</Link> /</p>
+          <p className="breadcrumb">
+            <Link href="/jobs">Jobs</Link> /
+          </p>
           <h1>Job {short}</h1>
         </div>
         <ErrorAlert message={job.message} />
-        <p><Link href="/jobs">Back to all jobs</Link></p>
+        <p>
+          <Link href="/jobs">Back to all jobs</Link>
+        </p>
       </>
     );
   }
@@ -48,26 +53,36 @@ export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
       <AutoRefresh active={isActive(j.status)} everyMs={POLL_MS} />
       <div className="page-header page-header-row">
         <div>
-          <p className="breadcrumb"><Link href="/jobs">Jobs</Link> /</p>
+          <p className="breadcrumb">
+            <Link href="/jobs">Jobs</Link> /
+          </p>
           <h1>Job {short}</h1>
           <p className="muted">
             {JOB_TYPE_LABELS[j.type]} with <Link href={`/models/${encodeURIComponent(j.model)}`}>{j.model}</Link>{' '}
             {versionText(j.version)}
-            {j.scheduleId ? <> · started by a <Link href={`/jobs/schedules#schedule-${j.scheduleId}`}>schedule</Link></> : null}
+            {j.scheduleId ? (
+              <>
+                {' '}
+                · started by a <Link href={`/jobs/schedules#schedule-${j.scheduleId}`}>schedule</Link>
+              </>
+            ) : null}
           </p>
         </div>
         {canWrite ? <JobActions id={j.id} status={j.status} /> : null}
       </div>
 
       <section className="card" aria-labelledby="job-status-title">
-        <h2 id="job-status-title" className="visually-hidden">Status</h2>
+        <h2 id="job-status-title" className="visually-hidden">
+          Status
+        </h2>
         <div className="job-status-row">
           <JobStatusBadge status={j.status} />
           <JobProgress job={j} label="Job progress" />
         </div>
         {j.error ? (
           <p className="notice notice-error job-error">
-            <strong>{j.status === 'failed' ? 'Failed: ' : ''}</strong>{j.error}
+            <strong>{j.status === 'failed' ? 'Failed: ' : ''}</strong>
+            {j.error}
           </p>
         ) : null}
         <dl className="facts">
@@ -90,7 +105,12 @@ export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
 }
 
 function Fact({ term, value }: { term: string; value: string }) {
-  return <div><dt>{term}</dt><dd>{value}</dd></div>;
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd>{value}</dd>
+    </div>
+  );
 }
 
 function JobFiles({ job: j }: { job: TJob }) {
@@ -106,28 +126,45 @@ function JobFiles({ job: j }: { job: TJob }) {
     <section className="card" aria-labelledby="job-files-title">
       <h2 id="job-files-title">Files</h2>
       <DataTable
-        label="Job files" compact className="job-files" rows={files} rowKey={(f) => f.kind} empty="No files."
+        label="Job files"
+        compact
+        className="job-files"
+        rows={files}
+        rowKey={(f) => f.kind}
+        empty="No files."
         columns={[
           { key: 'file', header: 'File', rowHeader: true, width: '7rem', cell: (f) => f.label },
           {
-            key: 'location', header: 'Location', width: '40%',
-            cell: (f) => (f.uri ? <span className="small"><Truncate text={f.uri} mono /></span> : (
-              <span className="muted">
-                {f.kind === 'errors' && j.status === 'succeeded' ? 'none: every row was scored' : '—'}
-              </span>
-            )),
+            key: 'location',
+            header: 'Location',
+            width: '40%',
+            cell: (f) =>
+              f.uri ? (
+                <span className="small">
+                  <Truncate text={f.uri} mono />
+                </span>
+              ) : (
+                <span className="muted">
+                  {f.kind === 'errors' && j.status === 'succeeded' ? 'none: every row was scored' : '—'}
+                </span>
+              ),
           },
           { key: 'contents', header: 'Contents', className: 'small muted', cell: (f) => f.note },
           {
-            key: 'download', header: <span className="visually-hidden">Download</span>, nowrap: true,
-            cell: (f) => (f.uri && ready(f.kind) ? (
-              <a
-                className="btn btn-secondary btn-small" href={fileHref(j.id, f.kind)} download
-                aria-label={`Download the ${f.kind} file`}
-              >
-                Download
-              </a>
-            ) : null),
+            key: 'download',
+            header: <span className="visually-hidden">Download</span>,
+            nowrap: true,
+            cell: (f) =>
+              f.uri && ready(f.kind) ? (
+                <a
+                  className="btn btn-secondary btn-small"
+                  href={fileHref(j.id, f.kind)}
+                  download
+                  aria-label={`Download the ${f.kind} file`}
+                >
+                  Download
+                </a>
+              ) : null,
           },
         ]}
       />
@@ -140,12 +177,16 @@ function AsyncResult({ job: j }: { job: TJob }) {
     <section className="card" aria-labelledby="job-result-title">
       <h2 id="job-result-title">Result</h2>
       {j.result !== undefined && j.result !== null ? (
-        <pre className="code-block" aria-label="Result JSON">{JSON.stringify(j.result, null, 2)}</pre>
+        <pre className="code-block" aria-label="Result JSON">
+          {JSON.stringify(j.result, null, 2)}
+        </pre>
       ) : (
         <p className="muted">
           {j.status === 'succeeded'
             ? `The result is no longer kept${j.expiresAt ? ` (it expired ${formatTime(j.expiresAt)})` : ''}.`
-            : isActive(j.status) ? 'The answer appears here when the prediction has run.' : 'No result.'}
+            : isActive(j.status)
+              ? 'The answer appears here when the prediction has run.'
+              : 'No result.'}
         </p>
       )}
       {j.callbackUrl ? (
@@ -154,7 +195,9 @@ function AsyncResult({ job: j }: { job: TJob }) {
           <Fact term="Callback" value={j.callbackStatus ?? 'not attempted yet'} />
         </dl>
       ) : null}
-      {j.expiresAt && j.result !== undefined ? <p className="small muted">Kept until {formatTime(j.expiresAt)}.</p> : null}
+      {j.expiresAt && j.result !== undefined ? (
+        <p className="small muted">Kept until {formatTime(j.expiresAt)}.</p>
+      ) : null}
     </section>
   );
 }

@@ -14,7 +14,11 @@ export interface ModelOption {
 }
 
 type Versions = { state: 'loading' } | { state: 'ok'; versions: TModelVersion[] } | { state: 'error'; message: string };
-type Phase = { kind: 'idle' } | { kind: 'uploading'; fileName: string; progress: UploadProgress | null } | { kind: 'submitting' } | { kind: 'done'; job: TJob };
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'uploading'; fileName: string; progress: UploadProgress | null }
+  | { kind: 'submitting' }
+  | { kind: 'done'; job: TJob };
 
 /** `v:3` = version 3, `a:champion` = alias, '' = the production version (the API's default). */
 function parseSelector(value: string): Pick<TBatchJobSpec, 'version' | 'alias'> {
@@ -52,7 +56,10 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
     Promise.all([browserApi().listVersions(model), browserApi().getModel(model)]).then(
       ([list, m]) => {
         if (!current) return;
-        setVersions({ state: 'ok', versions: list.filter((v) => v.status === 'ready').sort((a, b) => b.version - a.version) });
+        setVersions({
+          state: 'ok',
+          versions: list.filter((v) => v.status === 'ready').sort((a, b) => b.version - a.version),
+        });
         setAliases(Object.entries(m.aliases).sort(([a], [b]) => a.localeCompare(b)));
       },
       (e: unknown) => {
@@ -93,7 +100,8 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
     try {
       if (source === 'upload') {
         const file = form.get('file');
-        if (!(file instanceof File) || file.size === 0) return setError('Choose a non-empty .csv or .jsonl file to upload.');
+        if (!(file instanceof File) || file.size === 0)
+          return setError('Choose a non-empty .csv or .jsonl file to upload.');
         setPhase({ kind: 'uploading', fileName: file.name, progress: null });
         job = await uploadBatchJob(spec, file, (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
@@ -118,22 +126,35 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
     <form className="form-grid job-form" onSubmit={onSubmit} aria-describedby="new-job-status">
       <Field id="job-model" label="Model">
         <select name="model" value={model} onChange={(e) => setModel(e.target.value)} required>
-          {models.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
+          {models.map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name}
+            </option>
+          ))}
         </select>
       </Field>
       <Field
-        id="job-selector" label="Version"
-        hint={versions.state === 'error'
-          ? `Cannot list versions: ${versions.message}`
-          : 'Fixed when the job is accepted.'}
+        id="job-selector"
+        label="Version"
+        hint={
+          versions.state === 'error' ? `Cannot list versions: ${versions.message}` : 'Fixed when the job is accepted.'
+        }
       >
         <select name="selector" key={model} defaultValue="" disabled={versions.state === 'loading'}>
-          <option value="">{production !== null ? `Production (v${production})` : 'Production (none yet: choose a version)'}</option>
-          {aliases.map(([alias, v]) => <option key={alias} value={`a:${alias}`}>@{alias} (v{v})</option>)}
+          <option value="">
+            {production !== null ? `Production (v${production})` : 'Production (none yet: choose a version)'}
+          </option>
+          {aliases.map(([alias, v]) => (
+            <option key={alias} value={`a:${alias}`}>
+              @{alias} (v{v})
+            </option>
+          ))}
           {versions.state === 'ok'
             ? versions.versions.map((v) => (
-              <option key={v.version} value={`v:${v.version}`}>Version {v.version}</option>
-            ))
+                <option key={v.version} value={`v:${v.version}`}>
+                  Version {v.version}
+                </option>
+              ))
             : null}
         </select>
       </Field>
@@ -141,12 +162,18 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
       <fieldset className="field field-full radio-row">
         <legend>Input</legend>
         <label className="radio">
-          <input type="radio" name="source" value="upload" checked={source === 'upload'} onChange={() => setSource('upload')} />
+          <input
+            type="radio"
+            name="source"
+            value="upload"
+            checked={source === 'upload'}
+            onChange={() => setSource('upload')}
+          />
           Upload a file
         </label>
         <label className="radio">
-          <input type="radio" name="source" value="uri" checked={source === 'uri'} onChange={() => setSource('uri')} />
-          A file already in storage
+          <input type="radio" name="source" value="uri" checked={source === 'uri'} onChange={() => setSource('uri')} />A
+          file already in storage
         </label>
       </fieldset>
       {source === 'upload' ? (
@@ -155,11 +182,17 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </Field>
       ) : (
         <Field
-          id="job-uri" label="Storage URI" size="wide"
+          id="job-uri"
+          label="Storage URI"
+          size="wide"
           hint="s3://, azure:// or file:// (under the server's storage folder). The output is written beside it."
         >
           <input
-            name="inputUri" type="text" required maxLength={2048} autoComplete="off"
+            name="inputUri"
+            type="text"
+            required
+            maxLength={2048}
+            autoComplete="off"
             placeholder="s3://bucket/path/input.csv"
           />
         </Field>
@@ -168,7 +201,13 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
       <fieldset className="field field-full radio-row">
         <legend>Output columns</legend>
         <label className="radio">
-          <input type="radio" name="columns" value="all" checked={columns === 'all'} onChange={() => setColumns('all')} />
+          <input
+            type="radio"
+            name="columns"
+            value="all"
+            checked={columns === 'all'}
+            onChange={() => setColumns('all')}
+          />
           Every input column, then the predictions
         </label>
         <label className="radio">
@@ -182,16 +221,16 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </Field>
       ) : null}
       <Field
-        id="job-entity-column" label="Prediction store entity column (optional)" size="wide"
+        id="job-entity-column"
+        label="Prediction store entity column (optional)"
+        size="wide"
         hint="Also keep each row's prediction, looked up by this column's value."
       >
         <input name="entityColumn" type="text" maxLength={128} autoComplete="off" />
       </Field>
 
       <div className="form-actions field-full">
-        <SubmitButton
-          pending={busy} pendingText={phase.kind === 'uploading' ? 'Uploading…' : 'Starting…'}
-        >
+        <SubmitButton pending={busy} pendingText={phase.kind === 'uploading' ? 'Uploading…' : 'Starting…'}>
           Start batch job
         </SubmitButton>
       </div>
@@ -205,6 +244,11 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
 
 function SubmitStatus({ phase }: { phase: Phase }) {
   if (phase.kind === 'uploading') return <UploadProgressBar fileName={phase.fileName} progress={phase.progress} />;
-  if (phase.kind === 'done') return <p className="notice notice-ok">Job {phase.job.id.slice(0, 8)} is {phase.job.status}. Opening it…</p>;
+  if (phase.kind === 'done')
+    return (
+      <p className="notice notice-ok">
+        Job {phase.job.id.slice(0, 8)} is {phase.job.status}. Opening it…
+      </p>
+    );
   return null;
 }

@@ -20,25 +20,33 @@ export default async function NewBatchJobPage({ searchParams }: PageProps<'/jobs
   return (
     <>
       <div className="page-header">
-        <p className="breadcrumb"><Link href="/jobs">Jobs</Link> /</p>
+        <p className="breadcrumb">
+          <Link href="/jobs">Jobs</Link> /
+        </p>
         <h1>New batch job</h1>
         <p className="muted">
-          Score a CSV file (with a header row) or a JSON Lines file with a model. The output has one row per input
-          row; rows that cannot be scored go to an errors file with the reason.
+          Score a CSV file (with a header row) or a JSON Lines file with a model. The output has one row per input row;
+          rows that cannot be scored go to an errors file with the reason.
         </p>
       </div>
       {!models ? (
-        <ErrorAlert message={`Starting batch jobs needs the scientist role or higher; you are signed in as a ${me.data.role}.`} />
+        <ErrorAlert
+          message={`Starting batch jobs needs the scientist role or higher; you are signed in as a ${me.data.role}.`}
+        />
       ) : !models.ok ? (
         <ErrorAlert message={models.message} />
       ) : models.data.items.length === 0 ? (
         <section className="card empty-state">
           <h2>No models yet</h2>
-          <p className="muted">Register a model on the <Link href="/models">Models</Link> page first.</p>
+          <p className="muted">
+            Register a model on the <Link href="/models">Models</Link> page first.
+          </p>
         </section>
       ) : (
         <section className="card" aria-labelledby="new-job-title">
-          <h2 id="new-job-title" className="visually-hidden">Batch job</h2>
+          <h2 id="new-job-title" className="visually-hidden">
+            Batch job
+          </h2>
           <NewBatchJobForm
             models={models.data.items.map((m) => ({ name: m.name, productionVersion: m.productionVersion }))}
             initialModel={typeof preselect === 'string' ? preselect : undefined}

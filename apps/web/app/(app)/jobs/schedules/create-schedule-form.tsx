@@ -23,7 +23,9 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
   return (
     <ApiForm
       submitLabel="Create schedule"
-      validate={(form) => (columns === 'id' && !text(form, 'idColumn') ? 'Name the id column to keep in the output.' : null)}
+      validate={(form) =>
+        columns === 'id' && !text(form, 'idColumn') ? 'Name the id column to keep in the output.' : null
+      }
       submit={(form, api) => {
         setCreated(null);
         return api.createSchedule(spec(form));
@@ -39,24 +41,46 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
       </Field>
       <Field id="schedule-model" label="Model">
         <select name="model" required>
-          {models.map((m) => <option key={m} value={m}>{m}</option>)}
+          {models.map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
         </select>
       </Field>
       <Field id="schedule-cron" label="Cron" hint="minute hour day month weekday">
         <input
-          name="cron" type="text" required maxLength={100} autoComplete="off" placeholder="0 3 * * *"
-          className="mono" pattern="\s*(\S+\s+){4}\S+\s*" title='five fields, e.g. "0 3 * * *" for every day at 03:00'
+          name="cron"
+          type="text"
+          required
+          maxLength={100}
+          autoComplete="off"
+          placeholder="0 3 * * *"
+          className="mono"
+          pattern="\s*(\S+\s+){4}\S+\s*"
+          title='five fields, e.g. "0 3 * * *" for every day at 03:00'
         />
       </Field>
       <Field id="schedule-prefix" label="Input prefix" size="wide">
         <input
-          name="inputPrefix" type="text" required maxLength={2048} autoComplete="off" placeholder="s3://bucket/incoming/"
+          name="inputPrefix"
+          type="text"
+          required
+          maxLength={2048}
+          autoComplete="off"
+          placeholder="s3://bucket/incoming/"
         />
       </Field>
       <fieldset className="field field-wide radio-row">
         <legend>Output columns</legend>
         <label className="radio">
-          <input type="radio" name="columns" value="all" checked={columns === 'all'} onChange={() => setColumns('all')} />
+          <input
+            type="radio"
+            name="columns"
+            value="all"
+            checked={columns === 'all'}
+            onChange={() => setColumns('all')}
+          />
           Every input column
         </label>
         <label className="radio">

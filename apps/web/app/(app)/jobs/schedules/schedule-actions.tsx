@@ -18,16 +18,34 @@ export function ScheduleActions({ id, name, paused }: { id: string; name: string
   return (
     <div className="row-actions">
       <button
-        type="button" className="btn btn-secondary btn-small" disabled={pending} aria-label={`${paused ? 'Resume' : 'Pause'} ${name}`}
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={pending}
+        aria-label={`${paused ? 'Resume' : 'Pause'} ${name}`}
         onClick={() => run((api) => (paused ? api.resumeSchedule(id) : api.pauseSchedule(id)))}
       >
         {paused ? 'Resume' : 'Pause'}
       </button>
-      <button type="button" className="btn btn-secondary btn-small" disabled={pending} aria-label={`Run ${name} now`} onClick={runNow}>
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={pending}
+        aria-label={`Run ${name} now`}
+        onClick={runNow}
+      >
         Run now
       </button>
-      <ConfirmButton label="Delete" confirmLabel="Delete schedule" ariaLabel={`Delete ${name}`} action={(api) => api.deleteSchedule(id)} />
-      {started ? <p className="notice-inline small" role="status">Started: new files become jobs.</p> : null}
+      <ConfirmButton
+        label="Delete"
+        confirmLabel="Delete schedule"
+        ariaLabel={`Delete ${name}`}
+        action={(api) => api.deleteSchedule(id)}
+      />
+      {started ? (
+        <p className="notice-inline small" role="status">
+          Started: new files become jobs.
+        </p>
+      ) : null}
       <ErrorAlert message={error} />
     </div>
   );

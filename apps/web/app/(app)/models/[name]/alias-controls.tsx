@@ -8,7 +8,11 @@ import { Field, text } from '@/components/form';
  * Set a new alias or move an existing one to another version, with a comment for the history. The sentence
  * under the form says which version the alias leaves, because clients that call the alias switch with it.
  */
-export function SetAliasForm({ model, aliases, versions }: {
+export function SetAliasForm({
+  model,
+  aliases,
+  versions,
+}: {
   model: string;
   aliases: Record<string, number>;
   versions: number[];
@@ -36,21 +40,37 @@ export function SetAliasForm({ model, aliases, versions }: {
     >
       <Field id="alias-name" label="Alias">
         <input
-          name="alias" type="text" list="alias-names" required maxLength={64} autoComplete="off"
-          placeholder="champion" value={alias} onChange={(e) => setAlias(e.target.value)}
+          name="alias"
+          type="text"
+          list="alias-names"
+          required
+          maxLength={64}
+          autoComplete="off"
+          placeholder="champion"
+          value={alias}
+          onChange={(e) => setAlias(e.target.value)}
         />
       </Field>
       <datalist id="alias-names">
-        {Object.keys(aliases).map((a) => <option key={a} value={a} />)}
+        {Object.keys(aliases).map((a) => (
+          <option key={a} value={a} />
+        ))}
       </datalist>
       <Field id="alias-version" label="Version">
         <select name="version" value={String(chosen)} onChange={(e) => setVersion(e.target.value)}>
-          {versions.map((v) => <option key={v} value={v}>Version {v}</option>)}
+          {versions.map((v) => (
+            <option key={v} value={v}>
+              Version {v}
+            </option>
+          ))}
         </select>
       </Field>
       <Field id="alias-comment" label="Alias comment" size="wide">
         <input
-          name="comment" type="text" maxLength={2000} autoComplete="off"
+          name="comment"
+          type="text"
+          maxLength={2000}
+          autoComplete="off"
           placeholder="Why? It is kept in the model's history."
         />
       </Field>
@@ -74,7 +94,9 @@ export function RemoveAliasButton({ model, alias, version }: { model: string; al
   if (!confirming) {
     return (
       <button
-        type="button" className="btn btn-secondary btn-small" aria-label={`Remove alias ${alias}`}
+        type="button"
+        className="btn btn-secondary btn-small"
+        aria-label={`Remove alias ${alias}`}
         onClick={() => setConfirming(true)}
       >
         Remove
@@ -83,15 +105,23 @@ export function RemoveAliasButton({ model, alias, version }: { model: string; al
   }
   return (
     <ApiForm
-      layout="inline" className="inline-form-tight" reset={false}
-      submitLabel="Confirm remove" submitVariant="danger" submitSmall
+      layout="inline"
+      className="inline-form-tight"
+      reset={false}
+      submitLabel="Confirm remove"
+      submitVariant="danger"
+      submitSmall
       submit={(form, api) => api.deleteAlias(model, alias, text(form, 'comment'))}
       onSuccess={() => setConfirming(false)}
       actions={
-        <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>Cancel</button>
+        <button type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(false)}>
+          Cancel
+        </button>
       }
     >
-      <span className="small">Clients using @{alias} stop reaching version {version}.</span>
+      <span className="small">
+        Clients using @{alias} stop reaching version {version}.
+      </span>
       <Field id={`alias-remove-${alias}`} label={`Comment for removing @${alias}`} hiddenLabel size="inline">
         <input name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
       </Field>

@@ -1,8 +1,14 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import {
-  ZSignature, type TApproval, type TDriftColumn, type TDriftWindowReport, type THistoryEntry, type TModelVersion,
-  type TRegisteredModel, type TTensorSpec,
+  ZSignature,
+  type TApproval,
+  type TDriftColumn,
+  type TDriftWindowReport,
+  type THistoryEntry,
+  type TModelVersion,
+  type TRegisteredModel,
+  type TTensorSpec,
 } from '@modelyard/contracts';
 import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatBytes, formatMetric, formatTime } from '@/lib/format';
@@ -47,11 +53,15 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
     return (
       <>
         <div className="page-header">
-          <p className="breadcrumb"><Link href="/models">Models</Link> /</p>
+          <p className="breadcrumb">
+            <Link href="/models">Models</Link> /
+          </p>
           <h1>{name}</h1>
         </div>
         <ErrorAlert message={model.message} />
-        <p><Link href="/models">Back to all models</Link></p>
+        <p>
+          <Link href="/models">Back to all models</Link>
+        </p>
       </>
     );
   }
@@ -71,14 +81,25 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
       <section className="card" aria-labelledby="versions-title">
         <div className="card-head">
           <h2 id="versions-title">Versions</h2>
-          {abilities.canWrite ? <a href="#register" className="btn btn-secondary btn-small">Register a new version</a> : null}
+          {abilities.canWrite ? (
+            <a href="#register" className="btn btn-secondary btn-small">
+              Register a new version
+            </a>
+          ) : null}
         </div>
         {!versions.ok ? (
           <ErrorAlert message={versions.message} />
         ) : list.length === 0 ? (
           <p className="muted">No versions yet.{abilities.canWrite ? ' Upload the first one below.' : ''}</p>
         ) : (
-          <VersionsTable model={m} versions={list} production={production} abilities={abilities} role={me.data.role} selected={selected?.version ?? null} />
+          <VersionsTable
+            model={m}
+            versions={list}
+            production={production}
+            abilities={abilities}
+            role={me.data.role}
+            selected={selected?.version ?? null}
+          />
         )}
       </section>
 
@@ -88,10 +109,16 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
 
       <section className="card" aria-labelledby="aliases-title">
         <h2 id="aliases-title">Aliases</h2>
-        <p className="muted small">Stable names that clients call instead of a version number; moving one switches them all at once.</p>
+        <p className="muted small">
+          Stable names that clients call instead of a version number; moving one switches them all at once.
+        </p>
         <AliasTable model={m} canWrite={abilities.canWrite} />
         {abilities.canWrite && versions.ok ? (
-          <SetAliasForm model={m.name} aliases={m.aliases} versions={list.filter((v) => v.status !== 'failed').map((v) => v.version)} />
+          <SetAliasForm
+            model={m.name}
+            aliases={m.aliases}
+            versions={list.filter((v) => v.status !== 'failed').map((v) => v.version)}
+          />
         ) : null}
       </section>
 
@@ -114,22 +141,35 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
   const tags = Object.entries(m.tags);
   return (
     <div className="page-header">
-      <p className="breadcrumb"><Link href="/models">Models</Link> /</p>
+      <p className="breadcrumb">
+        <Link href="/models">Models</Link> /
+      </p>
       <h1>{m.name}</h1>
       <p className="muted">{m.description || 'No description.'}</p>
       <dl className="facts">
-        <div><dt>Owner</dt><dd>{actorName(m.owner)}</dd></div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{actorName(m.owner)}</dd>
+        </div>
         <div>
           <dt>Approval policy</dt>
           <dd>{m.requiresApproval ? 'Production needs a second approver to accept' : 'Approvers promote directly'}</dd>
         </div>
         <div>
           <dt>Production</dt>
-          <dd>{m.productionVersion !== null ? <span className="badge badge-stage-production">v{m.productionVersion}</span> : 'none'}</dd>
+          <dd>
+            {m.productionVersion !== null ? (
+              <span className="badge badge-stage-production">v{m.productionVersion}</span>
+            ) : (
+              'none'
+            )}
+          </dd>
         </div>
         <div>
           <dt>Deployment</dt>
-          <dd><Link href={`/models/${encodeURIComponent(m.name)}/deployment`}>Pilots, silent versions, revisions</Link></dd>
+          <dd>
+            <Link href={`/models/${encodeURIComponent(m.name)}/deployment`}>Pilots, silent versions, revisions</Link>
+          </dd>
         </div>
         <div>
           <dt>Monitoring</dt>
@@ -139,9 +179,21 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
             <Link href={`/models/${encodeURIComponent(m.name)}/drift`}>Drift and alerts</Link>
           </dd>
         </div>
-        <div><dt>Created</dt><dd>{formatTime(m.createdAt)}</dd></div>
+        <div>
+          <dt>Created</dt>
+          <dd>{formatTime(m.createdAt)}</dd>
+        </div>
         {tags.length ? (
-          <div><dt>Tags</dt><dd>{tags.map(([k, v]) => <span key={k} className="badge badge-muted">{k}={v}</span>)}</dd></div>
+          <div>
+            <dt>Tags</dt>
+            <dd>
+              {tags.map(([k, v]) => (
+                <span key={k} className="badge badge-muted">
+                  {k}={v}
+                </span>
+              ))}
+            </dd>
+          </div>
         ) : null}
       </dl>
     </div>
@@ -161,19 +213,30 @@ function DriftStatus({ model: m, drift }: { model: TRegisteredModel; drift: Load
       </div>
       {!drift.ok ? (
         // 404 is the ordinary "nothing to compare yet"; its message says what is missing.
-        drift.status === 404 ? <p className="muted">{drift.message}.</p> : <ErrorAlert message={drift.message} />
+        drift.status === 404 ? (
+          <p className="muted">{drift.message}.</p>
+        ) : (
+          <ErrorAlert message={drift.message} />
+        )
       ) : !report ? (
         <p className="muted">The newest window of version {drift.data.version} has no report yet.</p>
       ) : (
         <>
           <p className="small">
-            Version {drift.data.version}{drift.data.silent ? ' (silent traffic only)' : ''}: {report.rows} rows logged from{' '}
+            Version {drift.data.version}
+            {drift.data.silent ? ' (silent traffic only)' : ''}: {report.rows} rows logged from{' '}
             {formatTime(drift.data.start)} to {formatTime(drift.data.end)}, compared with its reference.{' '}
-            {report.driftedFeatures} of {report.evaluatedFeatures} features drifted (share {stat(report.driftShare, 2)}).
+            {report.driftedFeatures} of {report.evaluatedFeatures} features drifted (share {stat(report.driftShare, 2)}
+            ).
           </p>
           <DataTable
-            label={`Drift of ${m.name} by feature`} compact className="drift-table" rows={report.features}
-            rowKey={(f) => f.name} columns={DRIFT_COLUMNS} empty="No features were evaluated."
+            label={`Drift of ${m.name} by feature`}
+            compact
+            className="drift-table"
+            rows={report.features}
+            rowKey={(f) => f.name}
+            columns={DRIFT_COLUMNS}
+            empty="No features were evaluated."
           />
         </>
       )}
@@ -187,7 +250,11 @@ const DRIFT_COLUMNS: Column<TDriftColumn>[] = [
   { key: 'psi', header: 'PSI', align: 'right', className: 'mono', sort: (f) => f.psi, cell: (f) => stat(f.psi) },
   { key: 'js', header: 'JS distance', align: 'right', className: 'mono', sort: (f) => f.js, cell: (f) => stat(f.js) },
   {
-    key: 'p', header: 'p-value', align: 'right', className: 'mono', sort: (f) => f.pValue,
+    key: 'p',
+    header: 'p-value',
+    align: 'right',
+    className: 'mono',
+    sort: (f) => f.pValue,
     cell: (f) => (f.pValue === null ? '—' : f.pValue < 0.001 ? '< 0.001' : stat(f.pValue)),
   },
   { key: 'test', header: 'Test', className: 'small muted', cell: (f) => f.test ?? '—' },
@@ -198,8 +265,8 @@ function PendingApprovals({ approvals }: { approvals: TApproval[] }) {
     <div className="notice notice-warn" role="status">
       {approvals.map((a) => (
         <p key={a.id}>
-          Version {a.version} waits for approval to go to {a.toStage} (requested by {actorName(a.requestedBy)}, {formatTime(a.createdAt)}).{' '}
-          <Link href="/approvals">Review on the Approvals page</Link>
+          Version {a.version} waits for approval to go to {a.toStage} (requested by {actorName(a.requestedBy)},{' '}
+          {formatTime(a.createdAt)}). <Link href="/approvals">Review on the Approvals page</Link>
         </p>
       ))}
     </div>
@@ -217,13 +284,19 @@ function VersionsTable(props: {
   const { model: m, abilities } = props;
   const columns: Column<TModelVersion>[] = [
     {
-      key: 'version', header: 'Version', rowHeader: true, nowrap: true, sort: (v) => v.version,
+      key: 'version',
+      header: 'Version',
+      rowHeader: true,
+      nowrap: true,
+      sort: (v) => v.version,
       cell: (v) => (
         <Link href={`/models/${encodeURIComponent(m.name)}?version=${v.version}#version-detail`}>v{v.version}</Link>
       ),
     },
     {
-      key: 'status', header: 'Status', sort: (v) => v.status,
+      key: 'status',
+      header: 'Status',
+      sort: (v) => v.status,
       cell: (v) => (
         <>
           <StatusBadge status={v.status} />
@@ -234,7 +307,10 @@ function VersionsTable(props: {
     { key: 'stage', header: 'Stage', sort: (v) => v.stage, cell: (v) => <StageBadge stage={v.stage} /> },
     { key: 'aliases', header: 'Aliases', hideBelow: 'lg', cell: (v) => <AliasBadges aliases={v.aliases} /> },
     {
-      key: 'metrics', header: 'Metrics', className: 'small', hideBelow: 'md',
+      key: 'metrics',
+      header: 'Metrics',
+      className: 'small',
+      hideBelow: 'md',
       cell: (v) => {
         const metrics = Object.entries(v.metrics);
         if (!metrics.length) return <span className="muted">—</span>;
@@ -251,28 +327,42 @@ function VersionsTable(props: {
       },
     },
     {
-      key: 'created', header: 'Created', className: 'small', sort: (v) => v.createdAt,
+      key: 'created',
+      header: 'Created',
+      className: 'small',
+      sort: (v) => v.createdAt,
       cell: (v) => (
         <>
           <div>
             {actorName(v.createdBy)}
-            {v.createdBy.apiKeyId ? <span className="badge badge-muted" title="with an API key">key</span> : null}
+            {v.createdBy.apiKeyId ? (
+              <span className="badge badge-muted" title="with an API key">
+                key
+              </span>
+            ) : null}
           </div>
           <div className="muted nowrap">{formatTime(v.createdAt)}</div>
         </>
       ),
     },
     {
-      key: 'sha', header: 'SHA-256', className: 'mono small', nowrap: true, hideBelow: 'lg',
+      key: 'sha',
+      header: 'SHA-256',
+      className: 'mono small',
+      nowrap: true,
+      hideBelow: 'lg',
       cell: (v) => (v.sha256 ? <span title={v.sha256}>{v.sha256.slice(0, 12)}</span> : '—'),
     },
     {
-      key: 'actions', header: <span className="visually-hidden">Actions</span>,
+      key: 'actions',
+      header: <span className="visually-hidden">Actions</span>,
       cell: (v) => (
         <div className="row-actions">
           {v.status === 'ready' ? (
             <a
-              className="btn btn-link btn-small" href={artifactHref(m.name, v.version)} download
+              className="btn btn-link btn-small"
+              href={artifactHref(m.name, v.version)}
+              download
               aria-label={`Download version ${v.version}`}
             >
               Download
@@ -280,8 +370,14 @@ function VersionsTable(props: {
           ) : null}
           {abilities.canWrite && v.status !== 'pending' ? (
             <StageControl
-              model={m.name} version={v.version} stage={v.stage} status={v.status} production={props.production}
-              requiresApproval={m.requiresApproval} canPromote={abilities.canPromote} role={props.role}
+              model={m.name}
+              version={v.version}
+              stage={v.stage}
+              status={v.status}
+              production={props.production}
+              requiresApproval={m.requiresApproval}
+              canPromote={abilities.canPromote}
+              role={props.role}
             />
           ) : null}
         </div>
@@ -290,8 +386,14 @@ function VersionsTable(props: {
   ];
   return (
     <DataTable
-      label={`Versions of ${m.name}`} className="versions-table" rows={props.versions} rowKey={(v) => String(v.version)}
-      columns={columns} rowCurrent={(v) => v.version === props.selected} empty="No versions yet." pageSize={25}
+      label={`Versions of ${m.name}`}
+      className="versions-table"
+      rows={props.versions}
+      rowKey={(v) => String(v.version)}
+      columns={columns}
+      rowCurrent={(v) => v.version === props.selected}
+      empty="No versions yet."
+      pageSize={25}
     />
   );
 }
@@ -301,23 +403,41 @@ const TENSOR_COLUMNS: Column<TTensorSpec>[] = [
   { key: 'type', header: 'Type', className: 'mono', cell: (s) => s.dtype },
   // -1 is a dimension the model leaves open, usually the batch.
   {
-    key: 'shape', header: 'Shape', className: 'mono', nowrap: true,
+    key: 'shape',
+    header: 'Shape',
+    className: 'mono',
+    nowrap: true,
     cell: (s) => `[${s.shape.map((d) => (d === -1 ? 'N' : d)).join(', ')}]`,
   },
   {
-    key: 'columns', header: 'Columns', width: '50%',
-    cell: (s) => (s.columns?.length ? (
-      <ol className="column-list" aria-label={`Columns of ${s.name}`}>
-        {s.columns.map((c) => <li key={c} className="mono">{c}</li>)}
-      </ol>
-    ) : <span className="muted">—</span>),
+    key: 'columns',
+    header: 'Columns',
+    width: '50%',
+    cell: (s) =>
+      s.columns?.length ? (
+        <ol className="column-list" aria-label={`Columns of ${s.name}`}>
+          {s.columns.map((c) => (
+            <li key={c} className="mono">
+              {c}
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <span className="muted">—</span>
+      ),
   },
 ];
 
 function TensorTable({ caption, specs }: { caption: string; specs: TTensorSpec[] }) {
   return (
     <DataTable
-      label={caption} caption compact rows={specs} rowKey={(s) => s.name} columns={TENSOR_COLUMNS} empty="None."
+      label={caption}
+      caption
+      compact
+      rows={specs}
+      rowKey={(s) => s.name}
+      columns={TENSOR_COLUMNS}
+      empty="None."
     />
   );
 }
@@ -328,8 +448,8 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
   const metrics = Object.entries(v.metrics);
   const tags = Object.entries(v.tags);
   const warnings = Array.isArray(v.metadata.validationWarnings) ? v.metadata.validationWarnings.map(String) : [];
-  const classes = sig?.success ? sig.data.classes ?? [] : [];
-  const classNames = sig?.success ? sig.data.classNames ?? [] : [];
+  const classes = sig?.success ? (sig.data.classes ?? []) : [];
+  const classNames = sig?.success ? (sig.data.classNames ?? []) : [];
   return (
     <section className="card" id="version-detail" aria-labelledby="version-detail-title">
       <div className="card-head">
@@ -344,17 +464,28 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
       {v.failureReason ? <p className="alert alert-error">Validation failed: {v.failureReason}</p> : null}
       <div className="detail-grid">
         <dl className="details">
-          <dt>Created</dt><dd>{actorName(v.createdBy)}, {formatTime(v.createdAt)}</dd>
-          <dt>Ready</dt><dd>{formatTime(v.readyAt)}</dd>
+          <dt>Created</dt>
+          <dd>
+            {actorName(v.createdBy)}, {formatTime(v.createdAt)}
+          </dd>
+          <dt>Ready</dt>
+          <dd>{formatTime(v.readyAt)}</dd>
           <dt>Storage</dt>
           <dd>
             <span className="badge badge-muted">{v.storage.backend}</span>{' '}
             {/* The API deletes the blob of a failed upload it owned; the URI no longer leads anywhere. */}
-            {v.status === 'failed' && v.storage.owned ? <span className="muted small">removed after failed validation</span> : <span className="mono small break">{v.storage.uri}</span>}
+            {v.status === 'failed' && v.storage.owned ? (
+              <span className="muted small">removed after failed validation</span>
+            ) : (
+              <span className="mono small break">{v.storage.uri}</span>
+            )}
           </dd>
-          <dt>Size</dt><dd>{formatBytes(v.sizeBytes)}</dd>
-          <dt>SHA-256</dt><dd className="mono small break">{v.sha256 ?? '—'}</dd>
-          <dt>Drift reference</dt><dd>{v.hasReference ? 'stored' : 'none'}</dd>
+          <dt>Size</dt>
+          <dd>{formatBytes(v.sizeBytes)}</dd>
+          <dt>SHA-256</dt>
+          <dd className="mono small break">{v.sha256 ?? '—'}</dd>
+          <dt>Drift reference</dt>
+          <dd>{v.hasReference ? 'stored' : 'none'}</dd>
         </dl>
         <div>
           <h3>Lineage</h3>
@@ -363,11 +494,21 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
               {lineage.map(([k, value]) => (
                 <div key={k} className="details-row">
                   <dt>{LINEAGE_LABELS[k] ?? k}</dt>
-                  <dd className="break">{/^https?:\/\//.test(value) ? <a href={value} rel="noreferrer">{value}</a> : <span className="mono small">{value}</span>}</dd>
+                  <dd className="break">
+                    {/^https?:\/\//.test(value) ? (
+                      <a href={value} rel="noreferrer">
+                        {value}
+                      </a>
+                    ) : (
+                      <span className="mono small">{value}</span>
+                    )}
+                  </dd>
                 </div>
               ))}
             </dl>
-          ) : <p className="muted small">No lineage recorded (git commit, run id, CI job, dataset).</p>}
+          ) : (
+            <p className="muted small">No lineage recorded (git commit, run id, CI job, dataset).</p>
+          )}
         </div>
       </div>
 
@@ -380,13 +521,21 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
         <pre className="code-block">{JSON.stringify(v.signature, null, 2)}</pre>
       ) : (
         <div className="signature">
-          {sig.data.task ? <p className="small"><span className="muted">Task</span> {sig.data.task}</p> : null}
+          {sig.data.task ? (
+            <p className="small">
+              <span className="muted">Task</span> {sig.data.task}
+            </p>
+          ) : null}
           <TensorTable caption="Inputs" specs={sig.data.inputs} />
           <TensorTable caption="Outputs" specs={sig.data.outputs} />
           {classes.length ? (
             <DataTable
-              label="Classes" caption compact rows={classes.map((c, i) => ({ label: String(c), name: classNames[i] }))}
-              rowKey={(c) => c.label} empty="None."
+              label="Classes"
+              caption
+              compact
+              rows={classes.map((c, i) => ({ label: String(c), name: classNames[i] }))}
+              rowKey={(c) => c.label}
+              empty="None."
               columns={[
                 { key: 'label', header: 'Label', className: 'mono', cell: (c) => c.label },
                 { key: 'name', header: 'Name', cell: (c) => c.name ?? <span className="muted">—</span> },
@@ -398,7 +547,11 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
       {warnings.length ? (
         <>
           <h3>Validation warnings</h3>
-          <ul className="small">{warnings.map((w) => <li key={w}>{w}</li>)}</ul>
+          <ul className="small">
+            {warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
         </>
       ) : null}
 
@@ -406,18 +559,40 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
         <div>
           <h3>Metrics</h3>
           {metrics.length ? (
-            <dl className="details">{metrics.map(([k, n]) => <div key={k} className="details-row"><dt>{k}</dt><dd className="mono">{formatMetric(n)}</dd></div>)}</dl>
-          ) : <p className="muted small">None.</p>}
+            <dl className="details">
+              {metrics.map(([k, n]) => (
+                <div key={k} className="details-row">
+                  <dt>{k}</dt>
+                  <dd className="mono">{formatMetric(n)}</dd>
+                </div>
+              ))}
+            </dl>
+          ) : (
+            <p className="muted small">None.</p>
+          )}
         </div>
         <div>
           <h3>Tags</h3>
           {tags.length ? (
-            <dl className="details">{tags.map(([k, t]) => <div key={k} className="details-row"><dt>{k}</dt><dd>{t}</dd></div>)}</dl>
-          ) : <p className="muted small">None.</p>}
+            <dl className="details">
+              {tags.map(([k, t]) => (
+                <div key={k} className="details-row">
+                  <dt>{k}</dt>
+                  <dd>{t}</dd>
+                </div>
+              ))}
+            </dl>
+          ) : (
+            <p className="muted small">None.</p>
+          )}
         </div>
       </div>
       {v.status === 'ready' ? (
-        <p><a href={artifactHref(model, v.version)} download>Download the ONNX file</a></p>
+        <p>
+          <a href={artifactHref(model, v.version)} download>
+            Download the ONNX file
+          </a>
+        </p>
       ) : null}
     </section>
   );
@@ -438,14 +613,20 @@ function AliasTable({ model: m, canWrite }: { model: TRegisteredModel; canWrite:
   ];
   if (canWrite) {
     columns.push({
-      key: 'actions', header: <span className="visually-hidden">Actions</span>,
+      key: 'actions',
+      header: <span className="visually-hidden">Actions</span>,
       cell: ([alias, version]) => <RemoveAliasButton model={m.name} alias={alias} version={version} />,
     });
   }
   return (
     <DataTable
-      label={`Aliases of ${m.name}`} compact className="alias-table" rows={aliases} rowKey={([a]) => a}
-      columns={columns} empty="No aliases."
+      label={`Aliases of ${m.name}`}
+      compact
+      className="alias-table"
+      rows={aliases}
+      rowKey={([a]) => a}
+      columns={columns}
+      empty="No aliases."
     />
   );
 }

@@ -19,7 +19,12 @@ interface Props {
 }
 
 /** Where a version usually goes next from each stage; the first allowed stage is used when that one is not. */
-const NEXT: Record<Stage, Stage> = { None: 'Staging', Staging: 'Production', Production: 'Archived', Archived: 'Staging' };
+const NEXT: Record<Stage, Stage> = {
+  None: 'Staging',
+  Staging: 'Production',
+  Production: 'Archived',
+  Archived: 'Staging',
+};
 
 /**
  * "Change stage" for one version: a modal dialog that asks for a target and a comment, says what the change
@@ -33,7 +38,8 @@ export function StageControl(p: Props) {
 
   function blockedReason(to: Stage): string | null {
     if (to === p.stage) return 'current stage';
-    if ((to === 'Staging' || to === 'Production') && p.status !== 'ready') return `only ready versions (this one is ${p.status})`;
+    if ((to === 'Staging' || to === 'Production') && p.status !== 'ready')
+      return `only ready versions (this one is ${p.status})`;
     const touchesProduction = to === 'Production' || p.stage === 'Production';
     // With the approval policy, anyone who may write can ask for Production; leaving it still needs an approver.
     const viaRequest = to === 'Production' && p.requiresApproval;
@@ -44,7 +50,8 @@ export function StageControl(p: Props) {
   const preferred = allowed.includes(NEXT[p.stage]) ? NEXT[p.stage] : (allowed[0] ?? null);
   const [target, setTarget] = useState<Stage | null>(preferred);
   const effective = target !== null && allowed.includes(target) ? target : preferred;
-  const productionBlocked = blockedReason(p.stage === 'Production' ? 'Archived' : 'Production') === 'needs the approver role';
+  const productionBlocked =
+    blockedReason(p.stage === 'Production' ? 'Archived' : 'Production') === 'needs the approver role';
 
   function open() {
     setError(null);
@@ -58,13 +65,18 @@ export function StageControl(p: Props) {
     if (!effective) return;
     const formEl = event.currentTarget;
     const comment = String(new FormData(formEl).get('comment') ?? '').trim();
-    const result = await run((api) => api.transitionStage(p.model, p.version, { stage: effective, comment, archivePrevious: true }));
+    const result = await run((api) =>
+      api.transitionStage(p.model, p.version, { stage: effective, comment, archivePrevious: true }),
+    );
     if (!result.ok) return;
     formEl.reset();
     dialogRef.current?.close();
     const r = result.data;
     if (r.outcome === 'approval_requested') {
-      setNotice({ text: `Approval requested: version ${p.version} goes to ${effective} once a second approver accepts.`, approvals: true });
+      setNotice({
+        text: `Approval requested: version ${p.version} goes to ${effective} once a second approver accepts.`,
+        approvals: true,
+      });
     } else {
       const archived = r.archived.length ? ` Archived: version ${r.archived.join(', ')}.` : '';
       setNotice({ text: `Version ${p.version} is now in ${r.version.stage}.${archived}` });
@@ -73,20 +85,35 @@ export function StageControl(p: Props) {
 
   const titleId = `stage-title-${p.version}`;
   const confirmLabel =
-    effective === 'Production' ? (p.requiresApproval ? 'Request approval' : 'Promote to Production')
-    : effective === 'Archived' ? `Archive version ${p.version}`
-    : effective === 'None' ? 'Remove from stage'
-    : `Move to ${effective ?? '…'}`;
+    effective === 'Production'
+      ? p.requiresApproval
+        ? 'Request approval'
+        : 'Promote to Production'
+      : effective === 'Archived'
+        ? `Archive version ${p.version}`
+        : effective === 'None'
+          ? 'Remove from stage'
+          : `Move to ${effective ?? '…'}`;
 
   return (
     <div className="stage-control">
-      <button type="button" className="btn btn-secondary btn-small" onClick={open} aria-label={`Change stage of version ${p.version}`}>
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        onClick={open}
+        aria-label={`Change stage of version ${p.version}`}
+      >
         Change stage
       </button>
       {notice ? (
         <p className="small notice-inline" role="status">
           {notice.text}
-          {notice.approvals ? <> <Link href="/approvals">Approvals</Link></> : null}
+          {notice.approvals ? (
+            <>
+              {' '}
+              <Link href="/approvals">Approvals</Link>
+            </>
+          ) : null}
         </p>
       ) : null}
       <dialog ref={dialogRef} className="dialog" aria-labelledby={titleId} onClose={() => setError(null)}>
@@ -102,7 +129,11 @@ export function StageControl(p: Props) {
               return (
                 <label key={s} className={`radio${reason ? ' radio-disabled' : ''}`}>
                   <input
-                    type="radio" name="stage" value={s} checked={effective === s} disabled={reason !== null}
+                    type="radio"
+                    name="stage"
+                    value={s}
+                    checked={effective === s}
+                    disabled={reason !== null}
                     onChange={() => setTarget(s)}
                   />
                   <span>{s}</span>
@@ -119,19 +150,40 @@ export function StageControl(p: Props) {
           ) : null}
           <div className="field">
             <label htmlFor={`stage-comment-${p.version}`}>Comment</label>
-            <textarea id={`stage-comment-${p.version}`} name="comment" rows={2} maxLength={2000} placeholder="Why? It is kept in the model's history." />
+            <textarea
+              id={`stage-comment-${p.version}`}
+              name="comment"
+              rows={2}
+              maxLength={2000}
+              placeholder="Why? It is kept in the model's history."
+            />
           </div>
           {effective ? (
-            <p className={`consequence${effective === 'Production' || p.stage === 'Production' ? ' consequence-strong' : ''}`}>
-              {describeTransition({ model: p.model, version: p.version, from: p.stage, to: effective, production: p.production, requiresApproval: p.requiresApproval })}
+            <p
+              className={`consequence${effective === 'Production' || p.stage === 'Production' ? ' consequence-strong' : ''}`}
+            >
+              {describeTransition({
+                model: p.model,
+                version: p.version,
+                from: p.stage,
+                to: effective,
+                production: p.production,
+                requiresApproval: p.requiresApproval,
+              })}
             </p>
           ) : (
             <p className="consequence">There is no stage you can move this version to.</p>
           )}
           <ErrorAlert message={error} />
           <div className="form-actions dialog-actions">
-            <button type="button" className="btn btn-secondary" onClick={() => dialogRef.current?.close()}>Cancel</button>
-            <button type="submit" className={`btn ${effective === 'Production' ? 'btn-primary' : effective === 'Archived' ? 'btn-danger' : 'btn-primary'}`} disabled={pending || !effective}>
+            <button type="button" className="btn btn-secondary" onClick={() => dialogRef.current?.close()}>
+              Cancel
+            </button>
+            <button
+              type="submit"
+              className={`btn ${effective === 'Production' ? 'btn-primary' : effective === 'Archived' ? 'btn-danger' : 'btn-primary'}`}
+              disabled={pending || !effective}
+            >
               {pending ? 'Saving…' : confirmLabel}
             </button>
           </div>

@@ -1,7 +1,14 @@
 'use client';
 import { useEffect, useRef, useState, useTransition, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
-import { ZDeploymentConfig, ZPilot, type ModelyardClient, type TDeploymentConfig, type TDeploymentRevision, type TPilot } from '@modelyard/contracts';
+import {
+  ZDeploymentConfig,
+  ZPilot,
+  type ModelyardClient,
+  type TDeploymentConfig,
+  type TDeploymentRevision,
+  type TPilot,
+} from '@modelyard/contracts';
 import { ApiForm } from '@/components/api-form';
 import { Field, text } from '@/components/form';
 
@@ -39,7 +46,11 @@ function CommentField({ id, label = 'Comment' }: { id: string; label?: string })
   return (
     <Field id={id} label={label} size="wide">
       <input
-        name="comment" type="text" required maxLength={2000} autoComplete="off"
+        name="comment"
+        type="text"
+        required
+        maxLength={2000}
+        autoComplete="off"
         placeholder="Why? It is kept with the revision."
       />
     </Field>
@@ -58,12 +69,16 @@ export function ProductionForm(p: {
   const [mode, setMode] = useState<Production['mode']>(p.production.mode);
   const pinnedNow = p.production.mode === 'pinned' ? p.production.version : null;
   const [pin, setPin] = useState(String(pinnedNow ?? p.stageVersion ?? p.versions[0]?.version ?? ''));
-  const wanted: Production | null = mode === 'stage' ? { mode: 'stage' } : pin ? { mode: 'pinned', version: Number(pin) } : null;
+  const wanted: Production | null =
+    mode === 'stage' ? { mode: 'stage' } : pin ? { mode: 'pinned', version: Number(pin) } : null;
   const unchanged = wanted !== null && sameJson(wanted, p.production);
 
   return (
     <ApiForm
-      layout="stack" label="Production" submitLabel="Save production" pendingLabel="Saving…"
+      layout="stack"
+      label="Production"
+      submitLabel="Save production"
+      pendingLabel="Saving…"
       submitDisabled={!p.canPromote || !wanted || unchanged}
       submit={(form, api) => {
         const production = wanted ?? p.production; // the button is disabled while nothing is chosen
@@ -76,25 +91,43 @@ export function ProductionForm(p: {
         </p>
       ) : null}
       <fieldset
-        className="form-grid" disabled={!p.canPromote} aria-describedby={!p.canPromote ? 'production-hint' : undefined}
+        className="form-grid"
+        disabled={!p.canPromote}
+        aria-describedby={!p.canPromote ? 'production-hint' : undefined}
       >
         <fieldset className="stage-options field-full">
           <legend>Production serves</legend>
           <label className="radio">
-            <input type="radio" name="mode" value="stage" checked={mode === 'stage'} onChange={() => setMode('stage')} />
+            <input
+              type="radio"
+              name="mode"
+              value="stage"
+              checked={mode === 'stage'}
+              onChange={() => setMode('stage')}
+            />
             <span>
               The version in the Production stage
               {p.stageVersion !== null ? ` (version ${p.stageVersion} now)` : ' (none now)'}
             </span>
           </label>
           <label className="radio">
-            <input type="radio" name="mode" value="pinned" checked={mode === 'pinned'} onChange={() => setMode('pinned')} />
+            <input
+              type="radio"
+              name="mode"
+              value="pinned"
+              checked={mode === 'pinned'}
+              onChange={() => setMode('pinned')}
+            />
             <span>A pinned version</span>
           </label>
         </fieldset>
         <Field id="production-version" label="Pinned version">
           <select value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
-            {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+            {p.versions.map((v) => (
+              <option key={v.version} value={v.version}>
+                {v.label}
+              </option>
+            ))}
           </select>
         </Field>
         <CommentField id="production-comment" />
@@ -120,13 +153,14 @@ export function AddPilotForm(p: {
   const chosen = p.versions.some((v) => String(v.version) === version) ? version : String(p.versions[0]?.version ?? '');
   const mine = new Set(p.myGroups);
 
-  const pilotOf = (form: FormData) => ZPilot.safeParse({
-    version: Number(chosen),
-    groups,
-    percentage: Number(form.get('percentage') || 0),
-    startsAt: utcInput(text(form, 'startsAt')),
-    endsAt: utcInput(text(form, 'endsAt')),
-  });
+  const pilotOf = (form: FormData) =>
+    ZPilot.safeParse({
+      version: Number(chosen),
+      groups,
+      percentage: Number(form.get('percentage') || 0),
+      startsAt: utcInput(text(form, 'startsAt')),
+      endsAt: utcInput(text(form, 'endsAt')),
+    });
   function check(form: FormData): string | null {
     const parsed = pilotOf(form);
     if (!parsed.success) {
@@ -144,7 +178,10 @@ export function AddPilotForm(p: {
   if (p.versions.length === 0) return <p className="muted small">A pilot needs a ready version.</p>;
   return (
     <ApiForm
-      className="deployment-form" labelledBy="add-pilot-title" submitLabel="Add pilot" pendingLabel="Saving…"
+      className="deployment-form"
+      labelledBy="add-pilot-title"
+      submitLabel="Add pilot"
+      pendingLabel="Saving…"
       validate={check}
       submit={(form, api) => {
         const parsed = pilotOf(form);
@@ -154,14 +191,21 @@ export function AddPilotForm(p: {
       }}
       onSuccess={() => setGroups([])}
     >
-      <h3 id="add-pilot-title" className="field-full">Add a pilot</h3>
+      <h3 id="add-pilot-title" className="field-full">
+        Add a pilot
+      </h3>
       <Field id="pilot-version" label="Version">
         <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
-          {p.versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+          {p.versions.map((v) => (
+            <option key={v.version} value={v.version}>
+              {v.label}
+            </option>
+          ))}
         </select>
       </Field>
       <Field
-        id="pilot-percentage" label="Percentage of callers"
+        id="pilot-percentage"
+        label="Percentage of callers"
         hint={!p.canPromote ? 'A percentage of all callers needs the approver role.' : undefined}
       >
         <input name="percentage" type="number" min={0} max={100} step="any" defaultValue={0} disabled={!p.canPromote} />
@@ -182,8 +226,14 @@ export function AddPilotForm(p: {
             return (
               <label key={g.id} className={`checkbox${allowed ? '' : ' radio-disabled'}`}>
                 <input
-                  type="checkbox" name="groups" value={g.id} disabled={!allowed} checked={groups.includes(g.id)}
-                  onChange={(e) => setGroups((cur) => (e.target.checked ? [...cur, g.id] : cur.filter((id) => id !== g.id)))}
+                  type="checkbox"
+                  name="groups"
+                  value={g.id}
+                  disabled={!allowed}
+                  checked={groups.includes(g.id)}
+                  onChange={(e) =>
+                    setGroups((cur) => (e.target.checked ? [...cur, g.id] : cur.filter((id) => id !== g.id)))
+                  }
                 />
                 <span>{g.name}</span>
                 {!allowed ? <span className="muted small">(not your group)</span> : null}
@@ -206,8 +256,10 @@ export function AddSilentForm({ model, versions }: { model: string; versions: Ve
   if (versions.length === 0) return <p className="muted small">A silent version needs a ready version.</p>;
   return (
     <ApiForm
-      className="deployment-form" labelledBy="add-silent-title"
-      submitLabel="Add silent version" pendingLabel="Saving…"
+      className="deployment-form"
+      labelledBy="add-silent-title"
+      submitLabel="Add silent version"
+      pendingLabel="Saving…"
       validate={(form) => {
         const percent = percentOf(form);
         return Number.isFinite(percent) && percent > 0 && percent <= 100
@@ -219,10 +271,16 @@ export function AddSilentForm({ model, versions }: { model: string; versions: Ve
         return editDeployment(api, model, (c) => ({ ...c, silent: [...c.silent, silent] }), text(form, 'comment'));
       }}
     >
-      <h3 id="add-silent-title" className="field-full">Add a silent version</h3>
+      <h3 id="add-silent-title" className="field-full">
+        Add a silent version
+      </h3>
       <Field id="silent-version" label="Version">
         <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
-          {versions.map((v) => <option key={v.version} value={v.version}>{v.label}</option>)}
+          {versions.map((v) => (
+            <option key={v.version} value={v.version}>
+              {v.label}
+            </option>
+          ))}
         </select>
       </Field>
       <Field id="silent-rate" label="Sample rate (% of production requests)">
@@ -268,23 +326,40 @@ function ConfirmWithComment(p: {
   if (!confirming) {
     return (
       <button ref={opener} type="button" className="btn btn-secondary btn-small" onClick={() => setConfirming(true)}>
-        {p.label}<span className="visually-hidden"> {p.context}</span>
+        {p.label}
+        <span className="visually-hidden"> {p.context}</span>
       </button>
     );
   }
   return (
     <ApiForm
-      layout="inline" className="inline-form-tight confirm-comment" label={`${p.label} ${p.context}`} reset={false}
-      submitLabel={p.confirmLabel} submitVariant="danger" submitSmall
+      layout="inline"
+      className="inline-form-tight confirm-comment"
+      label={`${p.label} ${p.context}`}
+      reset={false}
+      submitLabel={p.confirmLabel}
+      submitVariant="danger"
+      submitSmall
       submit={(form, api) => p.action(api, text(form, 'comment'))}
       onSuccess={() => setConfirming(false)}
-      onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }}
-      actions={<button type="button" className="btn btn-secondary btn-small" onClick={cancel}>Cancel</button>}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') cancel();
+      }}
+      actions={
+        <button type="button" className="btn btn-secondary btn-small" onClick={cancel}>
+          Cancel
+        </button>
+      }
     >
       <span className="small">{p.consequence}</span>
       <Field id={p.id} label="Comment" hiddenLabel size="inline">
         <input
-          name="comment" type="text" maxLength={2000} required={p.commentRequired ?? true} autoFocus autoComplete="off"
+          name="comment"
+          type="text"
+          maxLength={2000}
+          required={p.commentRequired ?? true}
+          autoFocus
+          autoComplete="off"
           placeholder={p.placeholder ?? 'Comment'}
         />
       </Field>
@@ -300,16 +375,32 @@ export function RemovePilotButton({ model, pilot, index }: { model: string; pilo
       context={`pilot version ${pilot.version}`}
       consequence="Its callers get production again."
       confirmLabel="Remove pilot"
-      action={(api, comment) => editDeployment(api, model, (c) => {
-        const at = c.pilots.findIndex((x) => sameJson(x, pilot));
-        if (at < 0) throw new Error(`The pilot of version ${pilot.version} is no longer in the deployment; reload the page.`);
-        return { ...c, pilots: c.pilots.filter((_, i) => i !== at) };
-      }, comment)}
+      action={(api, comment) =>
+        editDeployment(
+          api,
+          model,
+          (c) => {
+            const at = c.pilots.findIndex((x) => sameJson(x, pilot));
+            if (at < 0)
+              throw new Error(`The pilot of version ${pilot.version} is no longer in the deployment; reload the page.`);
+            return { ...c, pilots: c.pilots.filter((_, i) => i !== at) };
+          },
+          comment,
+        )
+      }
     />
   );
 }
 
-export function RemoveSilentButton({ model, silent, index }: { model: string; silent: TDeploymentConfig['silent'][number]; index: number }) {
+export function RemoveSilentButton({
+  model,
+  silent,
+  index,
+}: {
+  model: string;
+  silent: TDeploymentConfig['silent'][number];
+  index: number;
+}) {
   return (
     <ConfirmWithComment
       id={`remove-silent-${index}`}
@@ -317,11 +408,19 @@ export function RemoveSilentButton({ model, silent, index }: { model: string; si
       context={`silent version ${silent.version}`}
       consequence="It stops receiving copies of production requests."
       confirmLabel="Remove silent version"
-      action={(api, comment) => editDeployment(api, model, (c) => {
-        const at = c.silent.findIndex((x) => sameJson(x, silent));
-        if (at < 0) throw new Error(`Silent version ${silent.version} is no longer in the deployment; reload the page.`);
-        return { ...c, silent: c.silent.filter((_, i) => i !== at) };
-      }, comment)}
+      action={(api, comment) =>
+        editDeployment(
+          api,
+          model,
+          (c) => {
+            const at = c.silent.findIndex((x) => sameJson(x, silent));
+            if (at < 0)
+              throw new Error(`Silent version ${silent.version} is no longer in the deployment; reload the page.`);
+            return { ...c, silent: c.silent.filter((_, i) => i !== at) };
+          },
+          comment,
+        )
+      }
     />
   );
 }
@@ -347,7 +446,12 @@ export function RefreshButton({ label }: { label: string }) {
   const router = useRouter();
   const [refreshing, startTransition] = useTransition();
   return (
-    <button type="button" className="btn btn-secondary btn-small" disabled={refreshing} onClick={() => startTransition(() => router.refresh())}>
+    <button
+      type="button"
+      className="btn btn-secondary btn-small"
+      disabled={refreshing}
+      onClick={() => startTransition(() => router.refresh())}
+    >
       {refreshing ? 'Refreshing…' : label}
     </button>
   );

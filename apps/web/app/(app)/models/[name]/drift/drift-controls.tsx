@@ -8,7 +8,12 @@ export function RebuildProfileButton({ model, version }: { model: string; versio
   const { run, pending, error } = useApiAction();
   return (
     <div className="inline-form inline-form-tight rebuild-profile">
-      <button type="button" className="btn btn-secondary btn-small" disabled={pending} onClick={() => run((api) => api.rebuildDriftProfile(model, version))}>
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={pending}
+        onClick={() => run((api) => api.rebuildDriftProfile(model, version))}
+      >
         {pending ? 'Queueing…' : 'Rebuild the reference profile'}
       </button>
       <ErrorAlert message={error} />
@@ -29,5 +34,9 @@ export function DetailHeading({ id, selection, children }: { id: string; selecti
       ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
     }
   }, [selection]);
-  return <h2 id={id} ref={ref} tabIndex={-1} className="drift-detail-title">{children}</h2>;
+  return (
+    <h2 id={id} ref={ref} tabIndex={-1} className="drift-detail-title">
+      {children}
+    </h2>
+  );
 }

@@ -38,7 +38,14 @@ export function DriftHeatmap(p: {
             {windows.map((w) => (
               <th scope="col" key={w.start} className="drift-window-head">
                 <time dateTime={w.start}>{windowLabel(w.start, w.end)}</time>
-                {w.silent ? <span className="badge badge-muted" title="Every row of this window came from a silent (shadow) deployment">silent</span> : null}
+                {w.silent ? (
+                  <span
+                    className="badge badge-muted"
+                    title="Every row of this window came from a silent (shadow) deployment"
+                  >
+                    silent
+                  </span>
+                ) : null}
               </th>
             ))}
           </tr>
@@ -55,16 +62,23 @@ export function DriftHeatmap(p: {
         {groups.map((g) => (
           <tbody key={g.title}>
             <tr className="drift-group-row">
-              <th scope="colgroup" colSpan={windows.length + 1}>{g.title}</th>
+              <th scope="colgroup" colSpan={windows.length + 1}>
+                {g.title}
+              </th>
             </tr>
             {g.columns.map((column) => (
               <tr key={column} aria-current={column === p.selected.column ? 'true' : undefined}>
                 <th scope="row" className="drift-column-head">
-                  <Link href={p.hrefFor(column)} scroll={false} className="mono">{column}</Link>
+                  <Link href={p.hrefFor(column)} scroll={false} className="mono">
+                    {column}
+                  </Link>
                 </th>
                 {windows.map((w) => (
                   <HeatCell
-                    key={w.start} column={column} window={w} href={p.hrefFor(column, w.start)}
+                    key={w.start}
+                    column={column}
+                    window={w}
+                    href={p.hrefFor(column, w.start)}
                     selected={column === p.selected.column && w.start === p.selected.start}
                   />
                 ))}
@@ -84,7 +98,11 @@ function HeatCell(p: { column: string; window: Window; href: string; selected: b
     return (
       <td className="drift-cell-wrap">
         <span className="drift-cell drift-cell-none" title={`${p.column}, ${when}: no values in this window`}>
-          —<span className="visually-hidden"> {p.column}, {when}: no values</span>
+          —
+          <span className="visually-hidden">
+            {' '}
+            {p.column}, {when}: no values
+          </span>
         </span>
       </td>
     );
@@ -93,10 +111,16 @@ function HeatCell(p: { column: string; window: Window; href: string; selected: b
   return (
     <td className="drift-cell-wrap">
       <Link
-        href={p.href} scroll={false} className={`drift-cell drift-cell-${point.status}`} data-status={point.status}
-        title={`${p.column}, ${when}: ${STATUS_TEXT[point.status]} (${figures})`} aria-current={p.selected ? 'true' : undefined}
+        href={p.href}
+        scroll={false}
+        className={`drift-cell drift-cell-${point.status}`}
+        data-status={point.status}
+        title={`${p.column}, ${when}: ${STATUS_TEXT[point.status]} (${figures})`}
+        aria-current={p.selected ? 'true' : undefined}
       >
-        <span className="visually-hidden">{p.column}, {when}: </span>
+        <span className="visually-hidden">
+          {p.column}, {when}:{' '}
+        </span>
         <span className="drift-cell-status">{STATUS_TEXT[point.status]}</span>
         <span className="drift-cell-figure">PSI {formatStat(point.psi)}</span>
       </Link>

@@ -48,14 +48,21 @@ export function windowLabel(start: string, end: string): string {
  * The bins of a profile column as people read them. Numeric: inner edges, right-closed, open at both ends, so
  * n edges make n + 1 bins; categorical: the kept categories, the last count is everything else.
  */
-export function binLabels(column: { kind: 'numeric' | 'categorical'; edges?: number[]; categories?: string[]; counts: number[] }): string[] {
+export function binLabels(column: {
+  kind: 'numeric' | 'categorical';
+  edges?: number[];
+  categories?: string[];
+  counts: number[];
+}): string[] {
   if (column.kind === 'categorical') {
     const cats = column.categories ?? [];
     return column.counts.map((_, i) => cats[i] ?? 'other');
   }
   const e = (column.edges ?? []).map(formatMetric);
   if (!e.length) return column.counts.map(() => 'all');
-  return column.counts.map((_, i) => (i === 0 ? `≤ ${e[0]}` : i >= e.length ? `> ${e[e.length - 1]}` : `${e[i - 1]} – ${e[i]}`));
+  return column.counts.map((_, i) =>
+    i === 0 ? `≤ ${e[0]}` : i >= e.length ? `> ${e[e.length - 1]}` : `${e[i - 1]} – ${e[i]}`,
+  );
 }
 
 export const RULE_KIND_LABELS: Record<TAlertRule['kind'], string> = {

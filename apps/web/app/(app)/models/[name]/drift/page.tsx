@@ -1,6 +1,14 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { ModelyardClient, TAlert, TAlertRules, TDriftProfile, TDriftSeries, TDriftStatus, TDriftWindowReport } from '@modelyard/contracts';
+import type {
+  ModelyardClient,
+  TAlert,
+  TAlertRules,
+  TDriftProfile,
+  TDriftSeries,
+  TDriftStatus,
+  TDriftWindowReport,
+} from '@modelyard/contracts';
 import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatCount, formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
@@ -12,8 +20,18 @@ import { DistanceChart, HistogramChart, PValueChart, type HistogramBin, type Ser
 import { DetailHeading, RebuildProfileButton } from './drift-controls';
 import { DriftHeatmap, DriftStatusBadge } from './drift-heatmap';
 import {
-  DEFAULT_DAYS, RANGES, RULE_KIND_LABELS, STATUS_TEXT, alertFigure, binLabels, describeRule, driftAbilities, formatPValue, formatStat,
-  percent, windowLabel,
+  DEFAULT_DAYS,
+  RANGES,
+  RULE_KIND_LABELS,
+  STATUS_TEXT,
+  alertFigure,
+  binLabels,
+  describeRule,
+  driftAbilities,
+  formatPValue,
+  formatStat,
+  percent,
+  windowLabel,
 } from './drift-text';
 import './drift.css';
 
@@ -51,7 +69,9 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
   const [latest, profile, histogram] = await Promise.all([
     version ? load((api) => api.driftLatest(name, version)) : null,
     version ? load((api) => api.driftProfile(name, version)) : null,
-    version && column ? load((api) => api.driftHistogram(name, { column, version, ...(start ? { start } : {}) })) : null,
+    version && column
+      ? load((api) => api.driftHistogram(name, { column, version, ...(start ? { start } : {}) }))
+      : null,
   ]);
 
   const modelHref = `/models/${encodeURIComponent(name)}`;
@@ -71,8 +91,8 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
       </p>
       <h1>Drift</h1>
       <p className="muted">
-        How the inputs {name} receives (and the answers it gives) compare with the version&apos;s reference data,
-        window by window, and the alerts that watch them.
+        How the inputs {name} receives (and the answers it gives) compare with the version&apos;s reference data, window
+        by window, and the alerts that watch them.
       </p>
     </div>
   );
@@ -81,13 +101,15 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
       <>
         {header}
         <ErrorAlert message={series.message} />
-        <p><Link href={series.status === 404 && !versions.ok ? '/models' : modelHref}>Back</Link></p>
+        <p>
+          <Link href={series.status === 404 && !versions.ok ? '/models' : modelHref}>Back</Link>
+        </p>
       </>
     );
   }
   const s = series.data;
   const versionList = versions.ok ? [...versions.data].sort((a, b) => b.version - a.version) : [];
-  const thresholds = latest?.ok ? latest.data.report?.thresholds ?? null : null;
+  const thresholds = latest?.ok ? (latest.data.report?.thresholds ?? null) : null;
 
   return (
     <>
@@ -101,15 +123,23 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
             {versionList.length === 0 ? <option value={s.version}>Version {s.version}</option> : null}
             {versionList.map((v) => (
               <option key={v.version} value={v.version}>
-                Version {v.version}{v.stage !== 'None' ? ` (${v.stage})` : ''}{v.status !== 'ready' ? ` – ${v.status}` : ''}
+                Version {v.version}
+                {v.stage !== 'None' ? ` (${v.stage})` : ''}
+                {v.status !== 'ready' ? ` – ${v.status}` : ''}
               </option>
             ))}
           </select>
           <label htmlFor="drift-days">Range</label>
           <select id="drift-days" name="days" defaultValue={String(days)}>
-            {RANGES.map((r) => <option key={r.days} value={r.days}>{r.label}</option>)}
+            {RANGES.map((r) => (
+              <option key={r.days} value={r.days}>
+                {r.label}
+              </option>
+            ))}
           </select>
-          <button type="submit" className="btn btn-secondary">Show</button>
+          <button type="submit" className="btn btn-secondary">
+            Show
+          </button>
           <RefreshButton label="Refresh" />
         </form>
         {!versions.ok ? <ErrorAlert message={`Cannot list versions: ${versions.message}`} /> : null}
@@ -124,29 +154,40 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
       <section className="card" aria-labelledby="heatmap-title">
         <div className="card-head">
           <h2 id="heatmap-title">By column and window</h2>
-          <span className="small muted">{RANGES.find((r) => r.days === days)?.label}, version {s.version}</span>
+          <span className="small muted">
+            {RANGES.find((r) => r.days === days)?.label}, version {s.version}
+          </span>
         </div>
         {s.features.length === 0 && s.outputs.length === 0 ? (
           <p className="muted empty-state">No reference profile yet: there is nothing to compare the traffic with.</p>
         ) : s.windows.length === 0 ? (
           <p className="muted empty-state">
-            No traffic in this range: no prediction of version {s.version} was logged between {formatTime(from.toISOString())} and {formatTime(to.toISOString())}.
+            No traffic in this range: no prediction of version {s.version} was logged between{' '}
+            {formatTime(from.toISOString())} and {formatTime(to.toISOString())}.
           </p>
         ) : (
           <>
             <p className="hint drift-legend">
               Each cell is one column in one window: <span className="drift-swatch drift-cell-ok">ok</span>
-              <span className="drift-swatch drift-cell-warn">warn</span> <span className="drift-swatch drift-cell-drift">drift</span>,
-              with its PSI. Choose a cell or a column name to see its histogram and its metrics over time.
+              <span className="drift-swatch drift-cell-warn">warn</span>{' '}
+              <span className="drift-swatch drift-cell-drift">drift</span>, with its PSI. Choose a cell or a column name
+              to see its histogram and its metrics over time.
             </p>
-            <DriftHeatmap series={s} hrefFor={(c, st) => pageHref({ column: c, start: st })} selected={{ column, start: histogram?.ok ? histogram.data.start : start }} />
+            <DriftHeatmap
+              series={s}
+              hrefFor={(c, st) => pageHref({ column: c, start: st })}
+              selected={{ column, start: histogram?.ok ? histogram.data.start : start }}
+            />
           </>
         )}
       </section>
 
       {column ? (
         <ColumnDetail
-          column={column} series={s} histogram={histogram} thresholds={thresholds}
+          column={column}
+          series={s}
+          histogram={histogram}
+          thresholds={thresholds}
           closeHref={pageHref({})}
         />
       ) : null}
@@ -158,15 +199,24 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
         ) : (
           <>
             <p className="muted small">
-              Rules apply to every version of {name}. Drift rules look at each version&apos;s latest window with enough rows;
-              latency and error rules at the last minutes of traffic.
-              {rules.data.updatedAt ? ` Last changed by ${rules.data.updatedBy ?? 'someone'}, ${formatTime(rules.data.updatedAt)}.` : ''}
+              Rules apply to every version of {name}. Drift rules look at each version&apos;s latest window with enough
+              rows; latency and error rules at the last minutes of traffic.
+              {rules.data.updatedAt
+                ? ` Last changed by ${rules.data.updatedBy ?? 'someone'}, ${formatTime(rules.data.updatedAt)}.`
+                : ''}
             </p>
             {canWrite ? (
-              <AlertRulesEditor key={rules.data.updatedAt ?? 'none'} model={name} rules={rules.data} features={s.features} />
+              <AlertRulesEditor
+                key={rules.data.updatedAt ?? 'none'}
+                model={name}
+                rules={rules.data}
+                features={s.features}
+              />
             ) : (
               <>
-                <p className="hint" id="rules-readonly">Only scientists and above can change alert rules; you are signed in as a {me.data.role}.</p>
+                <p className="hint" id="rules-readonly">
+                  Only scientists and above can change alert rules; you are signed in as a {me.data.role}.
+                </p>
                 <RulesTable rules={rules.data} />
               </>
             )}
@@ -193,25 +243,34 @@ function ProfileState(p: { model: string; version: number; profile: Loaded<TDrif
   if (!p.profile.ok) {
     return (
       <div className="notice notice-warn drift-profile-state" role="status">
-        <p>No reference profile yet for version {p.version}: {p.profile.message}</p>
+        <p>
+          No reference profile yet for version {p.version}: {p.profile.message}
+        </p>
       </div>
     );
   }
   const pr = p.profile.data;
   if (pr.status === 'building') {
-    return <div className="notice drift-profile-state" role="status"><p>The reference profile of version {p.version} is being built; this page updates when it is ready.</p></div>;
+    return (
+      <div className="notice drift-profile-state" role="status">
+        <p>The reference profile of version {p.version} is being built; this page updates when it is ready.</p>
+      </div>
+    );
   }
   if (pr.status === 'failed') {
     return (
       <div className="notice notice-error drift-profile-state" role="alert">
-        <p>The reference profile of version {p.version} could not be built: {pr.error ?? 'no reason given'}</p>
+        <p>
+          The reference profile of version {p.version} could not be built: {pr.error ?? 'no reason given'}
+        </p>
         {p.canWrite ? <RebuildProfileButton model={p.model} version={p.version} /> : null}
       </div>
     );
   }
   return (
     <p className="hint drift-profile-state">
-      Reference profile of version {p.version}: {formatCount(pr.rows)} rows, {pr.features.length} features and {pr.outputs.length} outputs, built {formatTime(pr.updatedAt)}.
+      Reference profile of version {p.version}: {formatCount(pr.rows)} rows, {pr.features.length} features and{' '}
+      {pr.outputs.length} outputs, built {formatTime(pr.updatedAt)}.
     </p>
   );
 }
@@ -221,19 +280,44 @@ function LatestSummary({ latest }: { latest: Loaded<TDriftWindowReport> | null }
   if (!latest.ok) return <p className="muted empty-state">{latest.message}</p>;
   const w = latest.data;
   const r = w.report;
-  if (!r) return <p className="muted empty-state">The window from {formatTime(w.start)} has {formatCount(w.rows)} rows but no report yet.</p>;
+  if (!r)
+    return (
+      <p className="muted empty-state">
+        The window from {formatTime(w.start)} has {formatCount(w.rows)} rows but no report yet.
+      </p>
+    );
   const notOk = [...r.features, ...r.outputs].filter((c) => c.status !== 'ok');
   return (
     <div className="drift-latest">
       <dl className="facts">
-        <div><dt>Status</dt><dd><DriftStatusBadge status={r.status} /></dd></div>
-        <div><dt>Window</dt><dd>{formatTime(w.start)} to {formatTime(w.end)}{w.silent ? ' (silent traffic only)' : ''}</dd></div>
-        <div><dt>Rows</dt><dd>{formatCount(w.rows)}</dd></div>
+        <div>
+          <dt>Status</dt>
+          <dd>
+            <DriftStatusBadge status={r.status} />
+          </dd>
+        </div>
+        <div>
+          <dt>Window</dt>
+          <dd>
+            {formatTime(w.start)} to {formatTime(w.end)}
+            {w.silent ? ' (silent traffic only)' : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Rows</dt>
+          <dd>{formatCount(w.rows)}</dd>
+        </div>
         <div>
           <dt>Drift share</dt>
-          <dd>{percent(r.driftShare)} ({r.driftedFeatures} of {r.evaluatedFeatures} features; dataset drift at {percent(r.thresholds.driftShare)})</dd>
+          <dd>
+            {percent(r.driftShare)} ({r.driftedFeatures} of {r.evaluatedFeatures} features; dataset drift at{' '}
+            {percent(r.thresholds.driftShare)})
+          </dd>
         </div>
-        <div><dt>Updated</dt><dd>{formatTime(w.updatedAt)}</dd></div>
+        <div>
+          <dt>Updated</dt>
+          <dd>{formatTime(w.updatedAt)}</dd>
+        </div>
       </dl>
       <p className="drift-latest-columns">
         {notOk.length === 0 ? (
@@ -243,7 +327,8 @@ function LatestSummary({ latest }: { latest: Loaded<TDriftWindowReport> | null }
             Not ok:{' '}
             {notOk.map((c, i) => (
               <span key={c.name}>
-                {i ? ', ' : ''}<span className="mono">{c.name}</span> <DriftStatusBadge status={c.status} />
+                {i ? ', ' : ''}
+                <span className="mono">{c.name}</span> <DriftStatusBadge status={c.status} />
               </span>
             ))}
           </>
@@ -262,33 +347,59 @@ function ColumnDetail(p: {
 }) {
   const points: (SeriesPoint & { start: string; status: TDriftStatus | null })[] = p.series.windows.map((w) => {
     const c = w.columns[p.column];
-    return { start: w.start, window: windowLabel(w.start, w.end), status: c?.status ?? null, psi: c?.psi ?? null, js: c?.js ?? null, pValue: c?.pValue ?? null };
+    return {
+      start: w.start,
+      window: windowLabel(w.start, w.end),
+      status: c?.status ?? null,
+      psi: c?.psi ?? null,
+      js: c?.js ?? null,
+      pValue: c?.pValue ?? null,
+    };
   });
   const kind = p.series.outputs.includes(p.column) ? 'Output' : 'Feature';
   return (
     <section className="card drift-detail" aria-labelledby="drift-detail-title">
       <div className="card-head">
-        <DetailHeading id="drift-detail-title" selection={`${p.column}@${p.histogram?.ok ? p.histogram.data.start : ''}`}>
+        <DetailHeading
+          id="drift-detail-title"
+          selection={`${p.column}@${p.histogram?.ok ? p.histogram.data.start : ''}`}
+        >
           {kind} <span className="mono">{p.column}</span>
         </DetailHeading>
-        <Link href={p.closeHref} scroll={false} className="btn btn-link">Close<span className="visually-hidden"> the detail of {p.column}</span></Link>
+        <Link href={p.closeHref} scroll={false} className="btn btn-link">
+          Close<span className="visually-hidden"> the detail of {p.column}</span>
+        </Link>
       </div>
       <div className="drift-detail-grid">
         <div>
           <h3>Reference vs current</h3>
-          {!p.histogram ? null : !p.histogram.ok ? <ErrorAlert message={p.histogram.message} /> : <Histogram h={p.histogram.data} />}
+          {!p.histogram ? null : !p.histogram.ok ? (
+            <ErrorAlert message={p.histogram.message} />
+          ) : (
+            <Histogram h={p.histogram.data} />
+          )}
         </div>
         <div>
           <h3>PSI, JS distance and p-value by window</h3>
           <figure className="drift-figure" aria-labelledby="distance-caption">
-            <DistanceChart points={points} thresholds={p.thresholds} label={`PSI and JS distance of ${p.column} by window`} />
+            <DistanceChart
+              points={points}
+              thresholds={p.thresholds}
+              label={`PSI and JS distance of ${p.column} by window`}
+            />
             <figcaption id="distance-caption" className="hint">
               PSI and Jensen-Shannon distance per window.
-              {p.thresholds ? ` Dashed: PSI warn ${p.thresholds.psi.warn}, PSI drift ${p.thresholds.psi.drift}, JS ${p.thresholds.js}.` : ''}
+              {p.thresholds
+                ? ` Dashed: PSI warn ${p.thresholds.psi.warn}, PSI drift ${p.thresholds.psi.drift}, JS ${p.thresholds.js}.`
+                : ''}
             </figcaption>
           </figure>
           <figure className="drift-figure" aria-labelledby="pvalue-caption">
-            <PValueChart points={points} threshold={p.thresholds?.pValue ?? null} label={`p-value of ${p.column} by window`} />
+            <PValueChart
+              points={points}
+              threshold={p.thresholds?.pValue ?? null}
+              label={`p-value of ${p.column} by window`}
+            />
             <figcaption id="pvalue-caption" className="hint">
               p-value of the drift test per window (Kolmogorov-Smirnov for numbers, chi-squared for categories; log
               scale){p.thresholds ? `; below ${p.thresholds.pValue} the difference is significant` : ''}.
@@ -299,27 +410,48 @@ function ColumnDetail(p: {
       <details className="drift-numbers">
         <summary>The figures as a table</summary>
         <DataTable
-          label={`Metrics of ${p.column} by window`} compact rows={points} rowKey={(pt) => pt.start}
+          label={`Metrics of ${p.column} by window`}
+          compact
+          rows={points}
+          rowKey={(pt) => pt.start}
           empty="No windows in this range."
           columns={[
             {
-              key: 'window', header: 'Window', rowHeader: true, nowrap: true, sort: (pt) => pt.start,
+              key: 'window',
+              header: 'Window',
+              rowHeader: true,
+              nowrap: true,
+              sort: (pt) => pt.start,
               cell: (pt) => pt.window,
             },
             {
-              key: 'status', header: 'Status', sort: (pt) => pt.status,
+              key: 'status',
+              header: 'Status',
+              sort: (pt) => pt.status,
               cell: (pt) => (pt.status ? STATUS_TEXT[pt.status] : 'no values'),
             },
             {
-              key: 'psi', header: 'PSI', align: 'right', className: 'mono', sort: (pt) => pt.psi,
+              key: 'psi',
+              header: 'PSI',
+              align: 'right',
+              className: 'mono',
+              sort: (pt) => pt.psi,
               cell: (pt) => formatStat(pt.psi),
             },
             {
-              key: 'js', header: 'JS', align: 'right', className: 'mono', sort: (pt) => pt.js,
+              key: 'js',
+              header: 'JS',
+              align: 'right',
+              className: 'mono',
+              sort: (pt) => pt.js,
               cell: (pt) => formatStat(pt.js),
             },
             {
-              key: 'p', header: 'p-value', align: 'right', className: 'mono', sort: (pt) => pt.pValue,
+              key: 'p',
+              header: 'p-value',
+              align: 'right',
+              className: 'mono',
+              sort: (pt) => pt.pValue,
               cell: (pt) => formatPValue(pt.pValue),
             },
           ]}
@@ -343,23 +475,36 @@ function Histogram({ h }: { h: THistogram }) {
       <figure className="drift-figure" aria-labelledby="histogram-caption">
         <HistogramChart bins={bins} label={`Reference vs current histogram of ${h.column}`} />
         <figcaption id="histogram-caption" className="hint">
-          Share of rows per bin: reference ({formatCount(refTotal)} rows{h.reference.missing ? `, ${formatCount(h.reference.missing)} missing` : ''}) vs
-          the window from {formatTime(h.start)} ({formatCount(curTotal)} rows{h.current.missing ? `, ${formatCount(h.current.missing)} missing` : ''}).
+          Share of rows per bin: reference ({formatCount(refTotal)} rows
+          {h.reference.missing ? `, ${formatCount(h.reference.missing)} missing` : ''}) vs the window from{' '}
+          {formatTime(h.start)} ({formatCount(curTotal)} rows
+          {h.current.missing ? `, ${formatCount(h.current.missing)} missing` : ''}).
         </figcaption>
       </figure>
       <details className="drift-numbers">
         <summary>The histogram as a table</summary>
         <DataTable
-          label={`Histogram of ${h.column}`} compact rows={bins.map((b, i) => ({ b, i }))}
-          rowKey={({ b, i }) => `${b.bin}-${i}`} empty="No bins."
+          label={`Histogram of ${h.column}`}
+          compact
+          rows={bins.map((b, i) => ({ b, i }))}
+          rowKey={({ b, i }) => `${b.bin}-${i}`}
+          empty="No bins."
           columns={[
             { key: 'bin', header: 'Bin', rowHeader: true, className: 'mono', nowrap: true, cell: ({ b }) => b.bin },
             {
-              key: 'reference', header: 'Reference', align: 'right', className: 'mono', sort: ({ b }) => b.reference,
+              key: 'reference',
+              header: 'Reference',
+              align: 'right',
+              className: 'mono',
+              sort: ({ b }) => b.reference,
               cell: ({ b, i }) => `${formatCount(h.reference.counts[i] ?? 0)} (${percent(b.reference, 1)})`,
             },
             {
-              key: 'current', header: 'Current', align: 'right', className: 'mono', sort: ({ b }) => b.current,
+              key: 'current',
+              header: 'Current',
+              align: 'right',
+              className: 'mono',
+              sort: ({ b }) => b.current,
               cell: ({ b, i }) => `${formatCount(h.current.counts[i] ?? 0)} (${percent(b.current, 1)})`,
             },
           ]}
@@ -372,7 +517,11 @@ function Histogram({ h }: { h: THistogram }) {
 function RulesTable({ rules }: { rules: TAlertRules }) {
   return (
     <DataTable
-      label="Alert rules" describedBy="rules-readonly" compact className="rules-table" rows={rules.rules}
+      label="Alert rules"
+      describedBy="rules-readonly"
+      compact
+      className="rules-table"
+      rows={rules.rules}
       rowKey={(r) => r.id ?? JSON.stringify(r)}
       empty="No rules: nothing raises an alert for this model."
       columns={[
@@ -386,31 +535,46 @@ function RulesTable({ rules }: { rules: TAlertRules }) {
 
 const ALERT_COLUMNS: Column<TAlert>[] = [
   {
-    key: 'state', header: 'State', sort: (a) => a.state,
+    key: 'state',
+    header: 'State',
+    sort: (a) => a.state,
     cell: (a) => <span className={`badge alert-state-${a.state}`}>{a.state}</span>,
   },
   {
-    key: 'rule', header: 'Rule', rowHeader: true, sort: (a) => a.kind,
+    key: 'rule',
+    header: 'Rule',
+    rowHeader: true,
+    sort: (a) => a.kind,
     cell: (a) => (
       <>
         {RULE_KIND_LABELS[a.kind]}
-        <div className="small muted"><Truncate text={a.ruleId} mono /></div>
+        <div className="small muted">
+          <Truncate text={a.ruleId} mono />
+        </div>
       </>
     ),
   },
   {
-    key: 'version', header: 'Version', nowrap: true, sort: (a) => a.version,
+    key: 'version',
+    header: 'Version',
+    nowrap: true,
+    sort: (a) => a.version,
     cell: (a) => (
       <>
         v{a.version}
-        {a.silent
-          ? <span className="badge" title="Alerts of silent versions are recorded, never sent by webhook">silent</span>
-          : null}
+        {a.silent ? (
+          <span className="badge" title="Alerts of silent versions are recorded, never sent by webhook">
+            silent
+          </span>
+        ) : null}
       </>
     ),
   },
   {
-    key: 'why', header: 'Why', className: 'summary', width: '35%',
+    key: 'why',
+    header: 'Why',
+    className: 'summary',
+    width: '35%',
     cell: (a) => {
       const figure = alertFigure(a);
       return (
@@ -422,22 +586,34 @@ const ALERT_COLUMNS: Column<TAlert>[] = [
     },
   },
   {
-    key: 'fired', header: 'Fired', nowrap: true, className: 'small', sort: (a) => a.firedAt,
+    key: 'fired',
+    header: 'Fired',
+    nowrap: true,
+    className: 'small',
+    sort: (a) => a.firedAt,
     cell: (a) => <time dateTime={a.firedAt}>{formatTime(a.firedAt)}</time>,
   },
   {
-    key: 'resolved', header: 'Resolved', nowrap: true, className: 'small', sort: (a) => a.resolvedAt,
-    cell: (a) => (a.resolvedAt
-      ? <time dateTime={a.resolvedAt}>{formatTime(a.resolvedAt)}</time>
-      : <span className="muted">—</span>),
+    key: 'resolved',
+    header: 'Resolved',
+    nowrap: true,
+    className: 'small',
+    sort: (a) => a.resolvedAt,
+    cell: (a) =>
+      a.resolvedAt ? <time dateTime={a.resolvedAt}>{formatTime(a.resolvedAt)}</time> : <span className="muted">—</span>,
   },
 ];
 
 function AlertsTable({ alerts }: { alerts: TAlert[] }) {
   return (
     <DataTable
-      label="Alerts, newest first" className="alerts-table" rows={alerts} rowKey={(a) => a.id} columns={ALERT_COLUMNS}
-      empty="No alerts." pageSize={25}
+      label="Alerts, newest first"
+      className="alerts-table"
+      rows={alerts}
+      rowKey={(a) => a.id}
+      columns={ALERT_COLUMNS}
+      empty="No alerts."
+      pageSize={25}
     />
   );
 }

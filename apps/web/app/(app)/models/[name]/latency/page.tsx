@@ -33,7 +33,9 @@ export default async function LatencyPage({ params, searchParams }: PageProps<'/
   return (
     <>
       <div className="page-header">
-        <p className="breadcrumb"><Link href="/models">Models</Link> / <Link href={base}>{name}</Link> /</p>
+        <p className="breadcrumb">
+          <Link href="/models">Models</Link> / <Link href={base}>{name}</Link> /
+        </p>
         <h1>Latency</h1>
         <p className="muted">
           Requests answered by each version of {name}, by role: production, pilots, and silent versions that get copies.
@@ -43,7 +45,9 @@ export default async function LatencyPage({ params, searchParams }: PageProps<'/
       <div className="toolbar">
         <nav className="segmented" aria-label="Time range">
           {RANGE_KEYS.map((k) => (
-            <Link key={k} href={`${base}/latency?range=${k}`} aria-current={k === range ? 'page' : undefined}>{RANGES[k].label}</Link>
+            <Link key={k} href={`${base}/latency?range=${k}`} aria-current={k === range ? 'page' : undefined}>
+              {RANGES[k].label}
+            </Link>
           ))}
         </nav>
         <RefreshToggle everyMs={REFRESH_MS} />
@@ -54,32 +58,50 @@ export default async function LatencyPage({ params, searchParams }: PageProps<'/
         <ErrorAlert message={series.ok ? null : series.message} />
       ) : view.series.length === 0 ? (
         <section className="card empty-state">
-          <p className="muted">No requests in the last {RANGES[range].label}. Charts fill as soon as {name} answers predictions.</p>
+          <p className="muted">
+            No requests in the last {RANGES[range].label}. Charts fill as soon as {name} answers predictions.
+          </p>
         </section>
       ) : (
         <>
           <section className="card" aria-labelledby="latency-summary-title">
             <h2 id="latency-summary-title">Last {RANGES[range].label}</h2>
             <DataTable
-              label="Latency by version and role" className="latency-table" rows={view.series} rowKey={(r) => r.key}
-              empty="No requests." columns={[
+              label="Latency by version and role"
+              className="latency-table"
+              rows={view.series}
+              rowKey={(r) => r.key}
+              empty="No requests."
+              columns={[
                 { key: 'key', header: 'Version and role', rowHeader: true, sort: (r) => r.key, cell: (r) => r.key },
                 {
-                  key: 'count', header: 'Requests', align: 'right', sort: (r) => r.count,
+                  key: 'count',
+                  header: 'Requests',
+                  align: 'right',
+                  sort: (r) => r.count,
                   cell: (r) => formatCount(r.count),
                 },
                 {
-                  key: 'rps', header: 'Requests/s', align: 'right', sort: (r) => r.requestsPerSecond,
+                  key: 'rps',
+                  header: 'Requests/s',
+                  align: 'right',
+                  sort: (r) => r.requestsPerSecond,
                   cell: (r) => Number(r.requestsPerSecond.toPrecision(3)),
                 },
                 {
-                  key: 'errors', header: 'Error rate', align: 'right', sort: (r) => r.errorRate,
+                  key: 'errors',
+                  header: 'Error rate',
+                  align: 'right',
+                  sort: (r) => r.errorRate,
                   cell: (r) => formatPercent(r.errorRate, 2),
                 },
                 { key: 'p50', header: 'p50', align: 'right', sort: (r) => r.p50Ms, cell: (r) => formatMs(r.p50Ms) },
                 { key: 'p95', header: 'p95', align: 'right', sort: (r) => r.p95Ms, cell: (r) => formatMs(r.p95Ms) },
                 {
-                  key: 'p99', header: 'p99', align: 'right', sort: (r) => r.p99Ms,
+                  key: 'p99',
+                  header: 'p99',
+                  align: 'right',
+                  sort: (r) => r.p99Ms,
                   cell: (r) => (
                     <span className={slo && r.p99Ms !== null && r.p99Ms > slo ? 'text-danger' : undefined}>
                       {formatMs(r.p99Ms)}
@@ -88,7 +110,9 @@ export default async function LatencyPage({ params, searchParams }: PageProps<'/
                 },
               ]}
             />
-            <p className="hint">Silent versions answer copies of production requests; their requests are not callers&apos; requests.</p>
+            <p className="hint">
+              Silent versions answer copies of production requests; their requests are not callers&apos; requests.
+            </p>
           </section>
           <section className="card">
             <LatencyCharts view={view} sloMs={slo} />
