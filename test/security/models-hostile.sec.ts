@@ -191,7 +191,7 @@ describe('hostile models (registered through the CLI)', () => {
     const model = uniqueId('hostile-oversized');
     const r = await cli(['register', '--model', model, '--file', file, '--wait'], key);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /larger than the limit of \d+ bytes \(HTTP 413\)/);
+    assert.match(r.stderr, /larger than the limit of \d+ bytes \(PAYLOAD_TOO_LARGE, HTTP 413\)/);
     const versions = await http(env.apiUrl, 'GET', `/v1/models/${model}/versions`, { token: key });
     record('versions of oversized', versions.text);
     assert.ok(versions.status === 404 || (Array.isArray(versions.json) && versions.json.length === 0), versions.text);

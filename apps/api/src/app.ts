@@ -17,6 +17,7 @@ import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
 import { logAccess } from './common/access-log.js';
 import { toErrorBody } from './common/error.filter.js';
+import { lingerAfterEarlyAnswer } from './common/lingering-close.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -39,6 +40,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
         (req, res) => {
           if (lane?.take(req, res)) return;
           if (auth && refuseLogin(auth, logger, req, res)) return;
+          lingerAfterEarlyAnswer(req, res);
           handler(req, res);
         },
       ),
