@@ -11,7 +11,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { PodMonitor, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { loadApiConfig, loadWorkerConfig } from '@modelyard/config';
 
 const CHART = path.resolve('deploy/helm/modelyard');
@@ -22,7 +22,7 @@ const SECRETS = ['--set', `secrets.values.SESSION_SECRET=${'s'.repeat(40)}`, '--
 /** Every kind the chart may render, with the Kubernetes (or CRD) schema it must satisfy. */
 const MODELS: Record<string, new (o: never) => { validate(): void }> = {
   ConfigMap, Secret, Service, Deployment, Job, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, ScaledObject,
-  TriggerAuthentication, ServiceMonitor,
+  TriggerAuthentication, ServiceMonitor, PodMonitor,
 };
 
 type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; [k: string]: any };
@@ -128,7 +128,7 @@ describe('Helm chart (deploy/helm/modelyard)', () => {
     assert.equal(find(ms, 'Job', '-migrate').spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name, 'prod-secrets');
   });
 
-  it('renders the optional parts: ingress, ServiceMonitor with an API key, fixed worker replicas without KEDA', () => {
+  it('renders the optional parts: ingress, ServiceMonitor (api) and PodMonitor (workers) with an API key, fixed worker replicas without KEDA', () => {
     const ms = validated([...SECRETS, '--set', 'ingress.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
       '--set', 'metrics.serviceMonitor.apiKeySecret.name=prom-key', '--set', 'worker.keda.enabled=false', '--set', 'worker.replicas=3']);
     const ing = find(ms, 'Ingress', 'modelyard');
@@ -136,6 +136,9 @@ describe('Helm chart (deploy/helm/modelyard)', () => {
     const sm = find(ms, 'ServiceMonitor', '-api');
     assert.equal(sm.spec.endpoints[0].path, '/metrics');
     assert.equal(sm.spec.endpoints[0].authorization.credentials.name, 'prom-key');
+    const pm = find(ms, 'PodMonitor', '-worker');
+    assert.deepEqual([pm.spec.podMetricsEndpoints[0].port, pm.spec.podMetricsEndpoints[0].path], ['metrics', '/metrics']);
+    assert.equal(pm.spec.podMetricsEndpoints[0].authorization.credentials.name, 'prom-key');
     assert.equal(ms.filter((m) => m.kind === 'ScaledObject').length, 0);
     assert.equal(find(ms, 'Deployment', '-worker').spec.replicas, 3);
   });
