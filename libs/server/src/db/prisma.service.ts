@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { CommonConfig } from '@modelyard/config';
 import { PrismaClient, type Prisma } from './generated/client.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';
+import { ScopedContext } from '../platform/scoped-context.js';
 
 export function createPrismaClient(url: string, poolMax = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolMax }) });
@@ -21,23 +21,23 @@ export type Db = Prisma.TransactionClient;
 @Injectable()
 export class PrismaService implements OnModuleDestroy {
   readonly pool: PrismaClient;
-  private readonly open = new AsyncLocalStorage<Db>();
+  private readonly open = new ScopedContext<Db>();
 
   constructor(@Inject(COMMON_CONFIG) cfg: CommonConfig) {
     this.pool = createPrismaClient(cfg.db.url, 10);
   }
 
   get client(): Db {
-    return this.open.getStore() ?? this.pool;
+    return this.open.get() ?? this.pool;
   }
 
   get inTransaction(): boolean {
-    return this.open.getStore() !== undefined;
+    return this.open.get() !== undefined;
   }
 
   /** Runs `fn` in one transaction; repositories it calls join it, and so does a nested `transaction()`. */
   transaction<T>(fn: (tx: Db) => Promise<T>, limits = { maxWait: 5_000, timeout: 20_000 }): Promise<T> {
-    const tx = this.open.getStore();
+    const tx = this.open.get();
     if (tx) return fn(tx);
     return this.pool.$transaction((t) => this.open.run(t, () => fn(t)), limits);
   }

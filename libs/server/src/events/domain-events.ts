@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { DOMAIN_EVENTS, type DomainEventInput } from '@modelyard/contracts';
 import { EventDispatcher } from './event-dispatcher.js';
 import { OutboxRepository } from './outbox.repository.js';
 import type { Principal } from '../auth/principal.js';
 import { asJson } from '../db/json.js';
+import { ScopedContext } from '../platform/scoped-context.js';
 
 /** Who made a change, as the audit log shows it. */
 export const actorOf = (p: Principal | null) => ({
@@ -24,7 +24,7 @@ export const actorOf = (p: Principal | null) => ({
 @Injectable()
 export class DomainEvents {
   /** Events recorded inside the transaction `transaction()` opened, dispatched once it commits. */
-  private readonly committing = new AsyncLocalStorage<bigint[]>();
+  private readonly committing = new ScopedContext<bigint[]>();
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -63,6 +63,6 @@ export class DomainEvents {
     });
     if (!this.outbox.inTransaction) return this.dispatcher.dispatch([seq]);
     // Inside a transaction someone else opened (not through transaction()), the backlog pass delivers it.
-    this.committing.getStore()?.push(seq);
+    this.committing.get()?.push(seq);
   }
 }
