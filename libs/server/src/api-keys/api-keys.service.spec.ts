@@ -5,22 +5,10 @@ import type { ApiKeysRepository } from './api-keys.repository.js';
 import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
+import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
 
-const user = (over: Partial<Principal> = {}): Principal => ({
-  kind: 'user',
-  id: 'u1',
-  name: 'Ada',
-  email: 'ada@example.com',
-  role: 'scientist',
-  groups: [],
-  via: 'session',
-  apiKeyId: null,
-  scopes: null,
-  modelAllowList: [],
-  ip: null,
-  ...over,
-});
+const user = (over: Partial<Principal> = {}) => testPrincipal({ role: 'scientist', ...over });
 
 function makeMocks() {
   const created: unknown[] = [];

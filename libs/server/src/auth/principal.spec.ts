@@ -2,22 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Role, Scope } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
-import { authorize, authorizeModel, can, type Principal } from './principal.js';
+import { authorize, authorizeModel, can } from './principal.js';
+import { testPrincipal } from './principal.test-support.js';
 
-const principal = (over: Partial<Principal> = {}): Principal => ({
-  kind: 'user',
-  id: 'u1',
-  name: 'Ada',
-  email: 'ada@example.com',
-  role: 'viewer',
-  groups: [],
-  via: 'session',
-  apiKeyId: null,
-  scopes: null,
-  modelAllowList: [],
-  ip: null,
-  ...over,
-});
+const principal = testPrincipal;
 const keyOf = (role: Role, scopes: Scope[]) => principal({ role, via: 'apiKey', apiKeyId: 'k1', scopes });
 
 describe('can', () => {

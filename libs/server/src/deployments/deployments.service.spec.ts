@@ -4,7 +4,7 @@ import type { Role, TDeploymentConfig } from '@modelyard/contracts';
 import { DeploymentsService } from './deployments.service.js';
 import type { DeploymentsRepository } from './deployments.repository.js';
 import { recordedEvents } from '../events/events.test-support.js';
-import type { Principal } from '../auth/principal.js';
+import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
 import type { RegistryRepository } from '../registry/registry.repository.js';
 import type { RegistryService } from '../registry/registry.service.js';
@@ -12,19 +12,8 @@ import type { RegistryService } from '../registry/registry.service.js';
 const GROUP = '6f0c7d1e-0000-4000-8000-000000000001';
 const OTHER = '6f0c7d1e-0000-4000-8000-000000000002';
 
-const person = (role: Role, groups: string[] = []): Principal => ({
-  kind: 'user',
-  id: `${role}-1`,
-  name: role,
-  email: null,
-  role,
-  groups: groups.map((id) => ({ id, name: id })),
-  via: 'session',
-  apiKeyId: null,
-  scopes: null,
-  modelAllowList: [],
-  ip: null,
-});
+const person = (role: Role, groups: string[] = []) =>
+  testPrincipal({ role, id: `${role}-1`, name: role, email: null, groups: groups.map((id) => ({ id, name: id })) });
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 const config = (over: Partial<TDeploymentConfig> = {}): TDeploymentConfig => ({

@@ -5,7 +5,7 @@ import type { Role, Scope } from '@modelyard/contracts';
 import { JobsService } from './jobs.service.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { recordedEvents } from '../events/events.test-support.js';
-import type { Principal } from '../auth/principal.js';
+import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import type { RegistryRepository } from '../registry/registry.repository.js';
@@ -15,19 +15,16 @@ import type { StorageService } from '../storage/storage.service.js';
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 
-const caller = (id: string, role: Role, scopes: Scope[] | null): Principal => ({
-  kind: 'user',
-  id,
-  name: id,
-  email: null,
-  role,
-  groups: [],
-  via: scopes ? 'apiKey' : 'session',
-  apiKeyId: scopes ? 'k1' : null,
-  scopes,
-  modelAllowList: [],
-  ip: null,
-});
+const caller = (id: string, role: Role, scopes: Scope[] | null) =>
+  testPrincipal({
+    id,
+    name: id,
+    email: null,
+    role,
+    via: scopes ? 'apiKey' : 'session',
+    apiKeyId: scopes ? 'k1' : null,
+    scopes,
+  });
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 
 type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -6,22 +6,10 @@ import { RegistryService } from './registry.service.js';
 import type { RegistryRepository } from './registry.repository.js';
 import type { ArtifactStore } from './ports.js';
 import { recordedEvents } from '../events/events.test-support.js';
-import type { Principal } from '../auth/principal.js';
+import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
 
-const person = (role: Role, id = `${role}-1`): Principal => ({
-  kind: 'user',
-  id,
-  name: id,
-  email: null,
-  role,
-  groups: [],
-  via: 'session',
-  apiKeyId: null,
-  scopes: null,
-  modelAllowList: [],
-  ip: null,
-});
+const person = (role: Role, id = `${role}-1`) => testPrincipal({ role, id, name: id, email: null });
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 

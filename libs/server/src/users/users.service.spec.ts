@@ -4,21 +4,9 @@ import { UsersService } from './users.service.js';
 import type { UsersRepository } from './users.repository.js';
 import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
-import type { Principal } from '../auth/principal.js';
+import { testPrincipal } from '../auth/principal.test-support.js';
 
-const admin: Principal = {
-  kind: 'user',
-  id: 'a1',
-  name: 'Root',
-  email: 'root@example.com',
-  role: 'admin',
-  groups: [],
-  via: 'session',
-  apiKeyId: null,
-  scopes: null,
-  modelAllowList: [],
-  ip: null,
-};
+const admin = testPrincipal({ id: 'a1', name: 'Root', email: 'root@example.com', role: 'admin' });
 const row = (over: object = {}) => ({
   id: 'u2',
   email: 'u2@example.com',
