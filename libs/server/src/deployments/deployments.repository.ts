@@ -6,14 +6,6 @@ import { asJson } from '../db/json.js';
 export class DeploymentsRepository {
   constructor(private readonly db: PrismaService) {}
 
-  async current(modelId: string) {
-    const d = await this.db.client.deployment.findUnique({ where: { modelId } });
-    if (!d) return null;
-    return this.db.client.deploymentRevision.findUnique({
-      where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } },
-    });
-  }
-
   /** Every model's current revision (the worker's auto-rollback check; deployments are few). */
   async allCurrent() {
     const ds = await this.db.client.deployment.findMany({ include: { model: { select: { name: true } } } });

@@ -40,7 +40,6 @@ function fakes() {
     authorName: null,
   });
   const repo = {
-    current: async () => (revisions.length ? row(revisions.at(-1)!) : null),
     revision: async (_m: string, n: number) => {
       const r = revisions.find((x) => x.number === n);
       return r ? row(r) : null;
@@ -52,6 +51,7 @@ function fakes() {
     },
   } as unknown as DeploymentsRepository;
   const registryRepo = {
+    currentDeployment: async () => (revisions.length ? row(revisions.at(-1)!) : null),
     findModel: async (name: string) => (name === 'iris' ? { id: 'm1', name } : null),
     findVersion: async (_m: string, n: number) =>
       n <= 4 ? { number: n, status: n === 4 ? 'pending' : 'ready' } : null,

@@ -18,7 +18,7 @@ import { actorColumns, RegistryService } from '../registry/registry.service.js';
 
 export const DEFAULT_DEPLOYMENT: TDeploymentConfig = { production: { mode: 'stage' }, pilots: [], silent: [] };
 
-type RevisionRow = NonNullable<Awaited<ReturnType<DeploymentsRepository['current']>>>;
+type RevisionRow = NonNullable<Awaited<ReturnType<RegistryRepository['currentDeployment']>>>;
 const toRevision = (r: RevisionRow): TDeploymentRevision => ({
   revision: r.number,
   config: ZDeploymentConfig.parse(r.config),
@@ -46,7 +46,7 @@ export class DeploymentsService {
   async get(actor: Principal, model: string): Promise<TDeployment> {
     authorize(actor, 'models.read');
     const m = await this.model(actor, model);
-    const cur = await this.repo.current(m.id);
+    const cur = await this.registryRepo.currentDeployment(m.id);
     return { model, current: cur ? toRevision(cur) : null };
   }
 
@@ -65,7 +65,7 @@ export class DeploymentsService {
   async rollback(actor: Principal, model: string, req: TRollbackRequest): Promise<TDeploymentRevision> {
     authorize(actor, 'models.write');
     const m = await this.model(actor, model);
-    const cur = await this.repo.current(m.id);
+    const cur = await this.registryRepo.currentDeployment(m.id);
     if (!cur) throw conflict(`Model ${model} has no deployment revision to roll back`);
     const target = req.revision ?? cur.number - 1;
     if (target < 1 || target === cur.number)
@@ -87,7 +87,7 @@ export class DeploymentsService {
   ): Promise<{ transition: TStageTransitionResult; revision: TDeploymentRevision | null }> {
     authorize(actor, 'models.promote');
     const m = await this.model(actor, model);
-    const cur = await this.repo.current(m.id);
+    const cur = await this.registryRepo.currentDeployment(m.id);
     const config = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
     if (!config.pilots.some((p) => p.version === req.version))
       throw conflict(`Version ${req.version} is not a pilot of ${model}`);
@@ -109,7 +109,7 @@ export class DeploymentsService {
   }
 
   private async apply(actor: Principal, m: { id: string; name: string }, config: TDeploymentConfig, comment: string) {
-    const cur = await this.repo.current(m.id);
+    const cur = await this.registryRepo.currentDeployment(m.id);
     const before = cur ? ZDeploymentConfig.parse(cur.config) : DEFAULT_DEPLOYMENT;
     this.checkRights(actor, before, config);
     await this.checkVersions(m.name, config);

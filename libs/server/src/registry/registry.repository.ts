@@ -81,8 +81,8 @@ export class RegistryRepository {
   }
 
   /**
-   * The model's current deployment revision (number and configuration as stored), or null without one. Serving and
-   * version deletion read it here, not through deployments/, which builds on the registry and serving.
+   * The model's current deployment revision, or null without one. Deployments, serving and version deletion all
+   * read it here: deployments/ builds on the registry and serving, so they cannot read it there.
    */
   async currentDeployment(modelId: string) {
     const d = await this.db.client.deployment.findUnique({
@@ -90,11 +90,9 @@ export class RegistryRepository {
       select: { id: true, currentRevision: true },
     });
     if (!d) return null;
-    const r = await this.db.client.deploymentRevision.findUnique({
+    return this.db.client.deploymentRevision.findUnique({
       where: { deploymentId_number: { deploymentId: d.id, number: d.currentRevision } },
-      select: { config: true },
     });
-    return r ? { revision: d.currentRevision, config: r.config } : null;
   }
 
   findModel(name: string) {

@@ -233,7 +233,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     const fingerprint = servingFingerprint({
       productionStage: m.versions.filter((v) => v.stage === 'Production').map((v) => v.number),
       aliases: m.aliases.map((a) => ({ name: a.name, version: a.version.number })),
-      deploymentRevision: current?.revision ?? null,
+      deploymentRevision: current?.number ?? null,
       servingConfig: m.servingConfig,
     });
     const staged = new Set(
