@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DOMAIN_EVENTS, type DomainEventInput } from '@modelyard/contracts';
+import { eventDef, type DomainEventInput } from '@modelyard/contracts';
 import { EventDispatcher } from './event-dispatcher.js';
 import { OutboxRepository } from './outbox.repository.js';
 import type { Principal } from '../auth/principal.js';
@@ -53,16 +53,16 @@ export class DomainEvents {
   }
 
   async record(actor: Principal | null, event: DomainEventInput): Promise<void> {
-    const data = asJson(DOMAIN_EVENTS[event.type].data.parse(event.data));
+    const def = eventDef(event.type);
     const { seq } = await this.outbox.insert({
       type: event.type,
       actor: actorOf(actor),
-      objectType: DOMAIN_EVENTS[event.type].objectType,
+      objectType: def.objectType,
       objectId: event.objectId ?? null,
-      data,
+      data: asJson(def.data.parse(event.data)),
     });
     if (!this.outbox.inTransaction) return this.dispatcher.dispatch([seq]);
-    // Inside a transaction someone else opened (not through transaction()), the backlog pass delivers it.
+    // Inside transaction(): dispatched after its commit. Inside a transaction opened elsewhere: by the backlog pass.
     this.committing.get()?.push(seq);
   }
 }

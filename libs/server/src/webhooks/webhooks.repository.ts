@@ -28,12 +28,12 @@ export class WebhooksRepository {
   subscribedTo(event: string) {
     return this.db.client.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
   }
-  /** Idempotent per (webhook, event id): emitting the same event twice creates one delivery. */
   /** Deliveries not yet made nor given up on (the reconciler's view of Postgres). */
   pendingDeliveryIds() {
     return this.db.client.webhookDelivery.findMany({ where: { status: 'pending' }, select: { id: true } });
   }
 
+  /** Idempotent per (webhook, event id): delivering the same event twice creates one delivery. */
   createDelivery(webhookId: string, event: string, eventId: string, payload: TWebhookPayload) {
     return this.db.client.webhookDelivery.upsert({
       where: { webhookId_eventId: { webhookId, eventId } },
