@@ -8,7 +8,7 @@ const api = (method: string, p: string, opts: Parameters<typeof http>[3] = {}) =
 
 /**
  * The launched api's answers against its own OpenAPI document: the predict routes of all four formats (by
- * model, version and alias, over the fast lane that API-key predictions take), the protocols' metadata and
+ * model, version and alias, through the predict router), the protocols' metadata and
  * status routes, and their errors. The document's schemas are what generated clients trust.
  */
 describe('the OpenAPI document against real answers', () => {

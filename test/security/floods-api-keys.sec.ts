@@ -125,7 +125,7 @@ describe('floods: random API keys', () => {
     assert.ok(scans <= forged.length + Math.ceil(seconds) + 10, `${scans} scans of ApiKey, ${refused} refused`);
   });
 
-  it('answers a bad key on the fast lane before reading the body', async () => {
+  it('answers a bad key on a predict route before reading the body', async () => {
     // Headers announcing a 1 MB body that never comes: the answer cannot wait for it.
     const answer = await new Promise<string>((resolve, reject) => {
       const s = net.connect(Number(new URL(api.url).port), '127.0.0.1');

@@ -7,8 +7,8 @@ import { records, registerFixture, samples } from '../support/fixtures.js';
  * A version called by number is loaded into the api process that receives the call. Without a rule, any predict
  * key could load every archived version of every model it may call into every replica. Explicit-version calls
  * are for versions in a stage or behind an alias (or a pilot / silent deployment); any other version needs the
- * `predict:any-version` scope (scientist and above; sessions by role). Checked over the real socket, so both the
- * fast lane (API keys) and the framework path (sessions) are covered.
+ * `predict:any-version` scope (scientist and above; sessions by role). Checked over the real socket, through the
+ * predict router, with API keys and sessions.
  */
 const env = e2eEnv();
 const admin = (method: string, path: string, body?: unknown) =>
@@ -47,7 +47,7 @@ describe('explicit-version predictions', () => {
     predictKey = await keyFor('viewer', ['predict']);
   });
 
-  it('refuses a predict key a version in no stage with 403 and says which scope it needs (fast lane)', async () => {
+  it('refuses a predict key a version in no stage with 403 and says which scope it needs', async () => {
     const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, {
       token: predictKey,
       body,
@@ -63,7 +63,7 @@ describe('explicit-version predictions', () => {
     assert.equal(prod.status, 200, `the Production version by number still answers: ${prod.text}`);
   });
 
-  it('refuses it to a viewer session too (framework path), and serves it to a scientist session', async () => {
+  it('refuses it to a viewer session too, and serves it to a scientist session', async () => {
     const viewer = await http(env.apiUrl, 'POST', `/v1/models/${model}/versions/${loose}/predict`, {
       cookie: await sessionOf('viewer'),
       body,

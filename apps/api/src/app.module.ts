@@ -18,10 +18,8 @@ import {
 } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
-import { PredictController } from './serving/predict.controller.js';
 import { OipV2Controller } from './serving/oip-v2.controller.js';
 import { TfsController } from './serving/tfs.controller.js';
-import { MlflowController } from './serving/mlflow.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
@@ -42,7 +40,7 @@ import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
 import { API_CONFIG } from './tokens.js';
 
-/** Every controller, in the order the OpenAPI document lists their routes. */
+/** Every controller, in the order the OpenAPI document lists their routes (the predict router's come after them). */
 export const CONTROLLERS = [
   HealthController,
   AuthController,
@@ -54,12 +52,10 @@ export const CONTROLLERS = [
   ModelsController,
   ApprovalsController,
   WebhooksController,
-  PredictController,
   MetricsController,
   DeploymentsController,
   OipV2Controller,
   TfsController,
-  MlflowController,
   AsyncPredictController,
   JobsController,
   SchedulesController,

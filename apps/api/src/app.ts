@@ -10,8 +10,7 @@ import type { ApiConfig } from '@modelyard/config';
 import { AppModule, CONTROLLERS } from './app.module.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
-import { FastLane } from './serving/fast-lane.js';
-import { registerPredictionMetrics } from './serving/prediction-metrics.js';
+import { PredictRouter } from './serving/predict-router.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
@@ -20,15 +19,24 @@ import { toErrorBody } from './common/error.filter.js';
 import { lingerAfterEarlyAnswer } from './common/lingering-close.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
-export async function createApp(config: ApiConfig, logger: Logger): Promise<NestFastifyApplication> {
-  // The fast lane sits in front of Fastify on the same server; it exists once the app's services do.
-  let lane: FastLane | null = null;
+export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiApp> {
+  // The predict router sits in front of Fastify on the same server; it exists once the app's services do.
+  let router: PredictRouter | null = null;
   let auth: AuthService | null = null;
+  let frameworkHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  /** Every request of the api: predictions to the predict router, the rest to Fastify and Nest. */
+  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    if (router?.take(req, res)) return;
+    if (auth && refuseLogin(auth, logger, req, res)) return;
+    lingerAfterEarlyAnswer(req, res);
+    frameworkHandler!(req, res);
+  };
   const adapter = new FastifyAdapter({
     // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
     // a client that never finishes its headers holds a socket for a minute or more (slow-loris).
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
-      createServer(
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      frameworkHandler = handler;
+      return createServer(
         {
           // Node refuses a headers timeout above the request timeout.
           headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
@@ -37,13 +45,9 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
           // Node looks for expired requests only this often (30 s by default), which would stretch every timeout.
           connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
         },
-        (req, res) => {
-          if (lane?.take(req, res)) return;
-          if (auth && refuseLogin(auth, logger, req, res)) return;
-          lingerAfterEarlyAnswer(req, res);
-          handler(req, res);
-        },
-      ),
+        dispatch,
+      );
+    },
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
@@ -74,21 +78,12 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
-  registerPredictionMetrics(fastify, app.get(ServingMetrics), app.get(RollupsService));
   auth = app.get(AuthService);
   fastify.addHook('onResponse', async (req, reply) => {
-    logAccess(
-      logger,
-      Boolean((req as { prediction?: unknown }).prediction),
-      req.id,
-      req.method,
-      req.url,
-      reply.statusCode,
-      reply.elapsedTime,
-    );
+    logAccess(logger, false, req.id, req.method, req.url, reply.statusCode, reply.elapsedTime);
   });
   app.get(ServingMetrics).keyLookups = () => auth!.keyLookups;
-  lane = new FastLane({
+  router = new PredictRouter({
     cfg: config,
     log: logger,
     auth: app.get(AuthService),
@@ -97,19 +92,25 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
     rollups: app.get(RollupsService),
   });
   fastify.addHook('preClose', async () => {
-    lane!.closing = true;
+    router!.closing = true;
   });
   // Built at the first request for it, not at boot: converting every contract schema takes a moment.
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, CONTROLLERS), {
     jsonDocumentUrl: 'docs/openapi.json',
     useGlobalPrefix: false,
   });
-  return app;
+  return { app, dispatch };
+}
+
+/** The Nest app, and the function its server hands every request to (integration tests inject into it). */
+export interface ApiApp {
+  app: NestFastifyApplication;
+  dispatch(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /**
  * A login that cannot get a password check now (AuthService.loginRefusal) is answered 429 here, on the bare
- * node:http server like the fast lane, before Fastify parses anything: a login flood then costs the event loop
+ * node:http server like predictions, before Fastify parses anything: a login flood then costs the event loop
  * that also runs every prediction a few microseconds a request (through the framework it cost ~10x that).
  * The answer is the framework's (same JSON error, Retry-After, X-Request-Id); Node discards the unread body.
  */

@@ -18,7 +18,7 @@ async function main() {
   const logger = createLogger(config.log, 'api');
   if (cluster.isPrimary && config.http.processes > 1)
     return runPrimary(config.http.processes, logger, config.http.shutdownGraceMs);
-  const app = await createApp(config, logger);
+  const { app } = await createApp(config, logger);
   if (cluster.isWorker) joinCluster(app.get(ServingMetrics).registry);
   exitCleanlyOnSignals(app, logger, config.http.shutdownGraceMs);
   await app.listen({ port: config.http.port, host: config.http.host });

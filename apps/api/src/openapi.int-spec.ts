@@ -9,6 +9,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { ERROR_CODES, type ErrorCode } from '@modelyard/contracts';
 import { openApiResponses, uniqueId } from '@modelyard/testing';
+import { PREDICT_ROUTES } from './serving/predict-router.js';
 import { startTestApp, type TestApp } from './test-support.js';
 
 type Json = Record<string, any>;
@@ -71,6 +72,8 @@ describe('the OpenAPI document', () => {
     const tree = t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
     // HEAD routes are Fastify's automatic twins of GETs; /docs, /docs/openapi.json and /docs-yaml serve the document.
     const served = new Set(servedRoutes(tree).filter((r) => !/^(head|options) /.test(r) && !/ \/docs/.test(r)));
+    // The predict router's, in front of Fastify.
+    for (const r of PREDICT_ROUTES) served.add(`post ${r.route.path}`);
     const documented = new Set(operations(doc).map((o) => `${o.method} ${o.path}`));
     assert.ok(served.size >= 90, `only ${served.size} routes seen`);
     assert.deepEqual([...served].filter((r) => !documented.has(r)).sort(), [], 'routes missing from the document');
@@ -125,8 +128,10 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(Object.keys(query('listModels')), ['search', 'limit', 'cursor']);
     assert.equal(query('listModels').limit.schema.maximum, 200);
     assert.deepEqual(Object.keys(query('predictAsync')), ['format', 'version', 'alias']);
+    // The request formats' names, from PROTOCOLS, and the two old names still accepted.
     const format = query('predictAsync').format.schema;
-    assert.deepEqual(format, { $ref: '#/components/schemas/PredictFormat', default: 'modelyard' });
+    assert.deepEqual(format.enum, ['modelyard', 'oip-v2', 'v2', 'tfs', 'v1', 'mlflow']);
+    assert.equal(format.default, 'modelyard');
     assert.equal(query('getDeploymentComparison').version.required, true);
     assert.ok(Object.keys(query('listAuditEvents')).length >= 4);
     const queries = (o: { op: Json }) => (o.op.parameters ?? []).filter((p: Json) => p.in === 'query').length;

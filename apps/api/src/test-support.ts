@@ -1,3 +1,4 @@
+import inject from 'light-my-request';
 import { loadApiConfig } from '@modelyard/config';
 import { createLogger } from '@modelyard/server';
 import { integrationEnv, TEST_PASSWORD, uniqueEmail } from '@modelyard/testing';
@@ -7,8 +8,9 @@ import { createApp } from './app.js';
 export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
 
 /**
- * The real api (real Postgres and Redis from `npm test`) booted in-process; requests go through Fastify's
- * inject, so every guard, pipe and filter runs exactly as in production, without a port.
+ * The real api (real Postgres and Redis from `npm test`) booted in-process; requests are injected into the
+ * function its server hands every request to (predict router, then Fastify and Nest), so every guard, pipe and
+ * filter runs exactly as in production, without a port.
  */
 export async function startTestApp(env: Record<string, string> = {}) {
   const config = loadApiConfig(integrationEnv(env));
@@ -21,10 +23,9 @@ export async function startTestApp(env: Record<string, string> = {}) {
     { db: { url: config.db.url }, admin: { apiKey: adminKey, email: undefined, password: undefined } },
     { serviceAccount: adminAccount },
   );
-  const app = await createApp(config, createLogger(config.log, 'api-test'));
+  const { app, dispatch } = await createApp(config, createLogger(config.log, 'api-test'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  const fastify = app.getHttpAdapter().getInstance();
 
   async function request(
     method: string,
@@ -34,7 +35,7 @@ export async function startTestApp(env: Record<string, string> = {}) {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.cookie) headers.cookie = opts.cookie;
-    const res = await fastify.inject({
+    const res = await inject(dispatch, {
       method: method as 'GET',
       url,
       headers,

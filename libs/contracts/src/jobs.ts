@@ -114,9 +114,6 @@ export const ZJobType = z.enum(JOB_TYPES);
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const ZJobStatus = z.enum(JOB_STATUSES);
 export type TJobStatus = z.infer<typeof ZJobStatus>;
-/** The request formats an async prediction may be sent in (the same adapters as the sync routes). */
-export const ZPredictFormat = z.enum(['modelyard', 'v2', 'v1', 'mlflow']);
-export type TPredictFormat = z.infer<typeof ZPredictFormat>;
 export const ZBatchInputFormat = z.enum(['csv', 'jsonl']);
 
 /**

@@ -62,6 +62,8 @@ export * from './serving/rate-limiter.js';
 export * from './serving/rollups.repository.js';
 export * from './serving/rollups.service.js';
 export * from './serving/formats/modelyard.format.js';
+export * from './serving/formats/protocol.js';
+export * from './serving/formats/protocols.js';
 export * from './predictions/prediction-log.js';
 export * from './predictions/prediction-log.repository.js';
 export * from './predictions/prediction-ingest.service.js';
@@ -69,12 +71,14 @@ export {
   parseRowFormat,
   renderRowFormat,
   renderTfsMetadata,
+  TFS_PROTOCOL,
   tfsVersionStatus,
   type RowFormatRequest,
   type TfsVersionState,
 } from './serving/formats/row-format.format.js';
 export {
   OIP_PLATFORM,
+  OIP_V2_PROTOCOL,
   parseOip,
   renderOip,
   renderOipMetadata,
@@ -82,6 +86,8 @@ export {
 } from './serving/formats/oip-v2.format.js';
 export {
   feedsFromTable,
+  MLFLOW_ERRORS,
+  MLFLOW_PROTOCOL,
   MLFLOW_REQUIRED_INPUT_FORMAT,
   mlflowBodyKind,
   parseMlflow,
@@ -93,7 +99,6 @@ export * from './deployments/deployments.service.js';
 export * from './serving/shadow.service.js';
 export * from './serving/comparisons.repository.js';
 export * from './deployments/deployment-guard.service.js';
-export * from './serving/formats/any-format.js';
 export * from './jobs/csv-stream.js';
 export * from './jobs/batch-scorer.js';
 export * from './jobs/batch-options.js';

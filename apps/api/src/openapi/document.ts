@@ -5,10 +5,11 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants.js';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from '@modelyard/contracts';
+import { ERROR_CODES, ZAliasName, ZModelName, type ErrorCode } from '@modelyard/contracts';
+import { PROTOCOLS, type PredictProtocol, type ProtocolErrors, type ProtocolRoute } from '@modelyard/server';
 import { ZOD_DOC, type ZodDoc } from '../common/decorators.js';
 import { ZodPipe } from '../common/zod.pipe.js';
-import type { ErrorProtocol } from '../serving/protocol-errors.js';
+import { errorProtocolOf } from '../serving/protocol-errors.js';
 import { OPERATIONS, type OperationDoc } from './operations.js';
 import { components, refsIn, resolveRefs, schemaOf } from './schemas.js';
 
@@ -28,10 +29,8 @@ const GUARDED = [{ apiKey: [] }, { session: [] }];
 
 const TAGS: { name: string; description: string }[] = [
   { name: 'models', description: 'The registry: models, versions, stages, aliases, artifacts' },
-  { name: 'predict', description: 'Predictions in the Modelyard format, asynchronous predictions, stored predictions' },
-  { name: 'oip-v2', description: 'Open Inference Protocol v2 (KServe v2): health, metadata, inference' },
-  { name: 'tfs', description: 'TF Serving / KServe v1 / Vertex AI predict, label status and metadata' },
-  { name: 'mlflow', description: 'MLflow scoring (`/invocations`)' },
+  // Each request format's, from its PredictProtocol.
+  ...PROTOCOLS.map((p) => p.tag),
   { name: 'deployments', description: 'Pilot and silent versions, revisions, rollbacks, comparisons' },
   { name: 'approvals', description: 'Approval requests for Production' },
   { name: 'jobs', description: 'Batch scoring, asynchronous predictions and schedules' },
@@ -60,8 +59,6 @@ const STATUS_NAMES: Record<number, string> = {
   500: 'InternalError',
   503: 'ServiceUnavailable',
 };
-// OIP v2 and TF Serving share one error shape, so they share the responses.
-const PROTOCOL_PREFIX: Record<ErrorProtocol, string> = { 'oip-v2': 'Protocol', tfs: 'Protocol', mlflow: 'Mlflow' };
 /** What answers without touching a dependency: never a 503. */
 const NO_DEPENDENCY = new Set(['getLiveness', 'oipServerLive', 'oipServerMetadata']);
 
@@ -88,31 +85,39 @@ export function errorCodesOf(r: {
   return [...codes];
 }
 
-function errorResponse(status: number, protocol: ErrorProtocol | null): Json {
+/** A shared error response: in our shape, or a protocol's (OIP v2 and TF Serving share one, so share these). */
+function errorResponse(status: number, errors: ProtocolErrors | null): Json {
   const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c] === status);
   const headers =
     status === 429 || status === 503
       ? { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } }
       : undefined;
   const example = (code: ErrorCode) =>
-    protocol === 'mlflow'
-      ? { error_code: code, message: `An example ${code} message` }
-      : protocol
-        ? { error: `An example ${code} message` }
-        : { error: { code, message: `An example ${code} message`, errorId: 'req-7f3a9c' } };
-  const schema = protocol === 'mlflow' ? 'MlflowError' : protocol ? 'ProtocolError' : 'Error';
-  const shape =
-    protocol === 'mlflow' ? " (MLflow's shape: a databricks error_code)" : protocol ? " (the protocol's shape)" : '';
+    errors
+      ? errors.body(status, code, `An example ${code} message`)
+      : { error: { code, message: `An example ${code} message`, errorId: 'req-7f3a9c' } };
   return {
-    description: `${words(STATUS_NAMES[status]!)}: ${codes.join(' or ')}${shape}`,
+    description: `${words(STATUS_NAMES[status]!)}: ${codes.join(' or ')}${errors ? " (the protocol's shape)" : ''}`,
     ...(headers && { headers }),
     content: {
       'application/json': {
-        schema: { $ref: `#/components/schemas/${schema}` },
+        schema: errors ? schemaOf(errors.schema, 'output') : { $ref: '#/components/schemas/Error' },
         examples: Object.fromEntries(codes.map((c) => [c, { value: example(c) }])),
       },
     },
   };
+}
+
+/** The error answers of a route that can give `codes`, as shared responses (`#/components/responses/...`). */
+function errorResponses(codes: ErrorCode[], errors: ProtocolErrors | null, responses: Json) {
+  const shared = new Map<string, Json>();
+  for (const status of [...new Set(codes.map((c) => ERROR_CODES[c]))].sort()) {
+    if (responses[status]) continue; // the route documents this status itself (readiness answers 503 with its checks)
+    const name = `${errors?.responsePrefix ?? ''}${STATUS_NAMES[status]}`;
+    shared.set(name, errorResponse(status, errors));
+    responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  return shared;
 }
 
 /** `PayloadTooLarge` -> `Payload too large`. */
@@ -190,8 +195,7 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
   const zodDoc: ZodDoc = (fn && Reflect.getMetadata(ZOD_DOC, fn)) ?? { responses: [] };
   const argMeta: Record<string, RouteArg> = (cls && Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, handler)) ?? {};
   const args = Object.entries(argMeta).map(([k, v]) => ({ ...v, type: Number(k.split(':')[0]) }));
-  const routeConfig = fn && Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, fn);
-  const protocol: ErrorProtocol | null = routeConfig?.errorProtocol ?? null;
+  const errors = errorProtocolOf(fn && Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, fn))?.errors ?? null;
   const consumes: string[] = (fn && Reflect.getMetadata('swagger/apiConsumes', fn)) ?? ['application/json'];
   const isPublic = base['x-modelyard-public'] === true;
 
@@ -236,13 +240,7 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
     hasParams: pathVars.length > 0,
     hasInput: pathVars.length > 0 || parameters.length > 0 || hasBody || predicts,
   });
-  const errorResponses = new Map<string, Json>();
-  for (const status of [...new Set(codes.map((c) => ERROR_CODES[c]))].sort()) {
-    if (responses[status]) continue; // the route documents this status itself (readiness answers 503 with its checks)
-    const name = `${protocol ? PROTOCOL_PREFIX[protocol] : ''}${STATUS_NAMES[status]}`;
-    errorResponses.set(name, errorResponse(status, protocol));
-    responses[status] = { $ref: `#/components/responses/${name}` };
-  }
+  const shared = errorResponses(codes, errors, responses);
 
   const op: Json = {
     // A route missing from OPERATIONS keeps the framework's `Controller.method`, which the tests refuse.
@@ -259,7 +257,59 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
     security: isPublic ? [] : GUARDED,
   };
   for (const [k, v] of Object.entries(base)) if (k.startsWith('x-')) op[k] = v;
-  return { op, errorResponses };
+  return { op, errorResponses: shared };
+}
+
+const ROUTING_KEY = {
+  name: 'X-Routing-Key',
+  in: 'header',
+  required: false,
+  description: 'Keeps one end user on one pilot or production version (sticky routing), up to 256 characters',
+  schema: { type: 'string', maxLength: 256 },
+};
+
+/** A route of the predict router: everything about it is in its protocol (PredictProtocol). */
+function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Built {
+  const [, target] = [...route.path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]!);
+  const parameters: Json[] = [{ name: 'name', in: 'path', required: true, schema: schemaOf(ZModelName, 'input') }];
+  if (route.target === 'version') {
+    const schema = { type: 'integer', minimum: 1, maximum: 2_147_483_647 };
+    parameters.push({ name: target, in: 'path', required: true, schema });
+  } else if (route.target === 'alias') {
+    parameters.push({ name: target, in: 'path', required: true, schema: schemaOf(ZAliasName, 'input') });
+  }
+  parameters.push(ROUTING_KEY);
+  const responses: Json = {
+    200: {
+      description: 'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role',
+      headers: {
+        'X-Model-Version': { schema: { type: 'string' } },
+        'X-Deployment-Role': { schema: { type: 'string' } },
+      },
+      content: { 'application/json': { schema: schemaOf(protocol.response, 'output') } },
+    },
+  };
+  const codes = errorCodesOf({
+    id: route.operationId,
+    method: 'post',
+    isPublic: false,
+    predicts: true,
+    hasBody: true,
+    hasParams: true,
+    hasInput: true,
+  });
+  const shared = errorResponses(codes, protocol.errors, responses);
+  const op: Json = {
+    operationId: route.operationId,
+    summary: route.summary,
+    tags: [protocol.tag.name],
+    parameters,
+    requestBody: requestBody(protocol.request, [...protocol.mediaTypes]),
+    responses,
+    security: GUARDED,
+    'x-modelyard-permission': 'predict',
+  };
+  return { op, errorResponses: shared };
 }
 
 export function buildOpenApiDocument(app: INestApplication, controllers: readonly Type[]): OpenAPIObject {
@@ -277,6 +327,13 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
       const key = String(base.operationId);
       const built = buildOperation(path, method, base, classes.get(key.slice(0, key.indexOf('.'))), key);
       (paths[path] ??= {})[method] = built.op;
+      for (const [name, r] of built.errorResponses) responses.set(name, r);
+    }
+  }
+  for (const protocol of PROTOCOLS) {
+    for (const route of protocol.routes) {
+      const built = predictOperation(protocol, route);
+      (paths[route.path] ??= {}).post = built.op;
       for (const [name, r] of built.errorResponses) responses.set(name, r);
     }
   }

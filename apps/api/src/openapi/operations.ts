@@ -14,7 +14,8 @@ export interface OperationDoc {
 }
 
 /**
- * Every route of the api, keyed by `Controller.method`. A route that is not here still appears in the document
+ * Every route of the api's controllers, keyed by `Controller.method` (the predict router's routes are described
+ * by their protocols). A route that is not here still appears in the document
  * (Nest finds it), under a placeholder operationId, and openapi.int-spec.ts fails until it is added.
  */
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -96,9 +97,6 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'WebhooksController.create': { id: 'createWebhook', summary: 'Create a webhook (the signing secret is shown once)' },
   'WebhooksController.delete': { id: 'deleteWebhook', summary: 'Delete a webhook' },
   'WebhooksController.deliveries': { id: 'listWebhookDeliveries', summary: "A webhook's delivery log" },
-  'PredictController.production': { id: 'predict', summary: 'Predict with the model (Production, pilots)' },
-  'PredictController.version': { id: 'predictVersion', summary: 'Predict with one version' },
-  'PredictController.alias': { id: 'predictAlias', summary: 'Predict with the version an alias points to' },
   'MetricsController.series': { id: 'getMetricSeries', summary: 'Per-minute requests, errors and latency' },
   'MetricsController.scrape': {
     id: 'scrapeMetrics',
@@ -133,15 +131,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'OipV2Controller.versionMetadata': { id: 'oipVersionMetadata', summary: 'OIP v2 model version metadata' },
   'OipV2Controller.modelReady': { id: 'oipModelReady', summary: 'OIP v2 model readiness' },
   'OipV2Controller.versionReady': { id: 'oipVersionReady', summary: 'OIP v2 model version readiness' },
-  'OipV2Controller.infer': { id: 'oipInfer', summary: 'OIP v2 inference (JSON tensors)' },
-  'OipV2Controller.inferVersion': { id: 'oipInferVersion', summary: 'OIP v2 inference on one version' },
-  'TfsController.predict': { id: 'tfsPredict', summary: 'TF Serving / KServe v1 predict' },
-  'TfsController.predictVersion': { id: 'tfsPredictVersion', summary: 'TF Serving predict on one version' },
-  'TfsController.predictLabel': { id: 'tfsPredictLabel', summary: 'TF Serving predict on a label (an alias)' },
   'TfsController.labelStatus': { id: 'tfsLabelStatus', summary: 'TF Serving status of a label' },
   'TfsController.metadata': { id: 'tfsModelMetadata', summary: 'TF Serving model metadata' },
   'TfsController.versionMetadata': { id: 'tfsVersionMetadata', summary: 'TF Serving version metadata' },
-  'MlflowController.invocations': { id: 'mlflowInvocations', summary: 'MLflow scoring (JSON or CSV)' },
   'AsyncPredictController.predictAsync': {
     id: 'predictAsync',
     summary: 'Queue a prediction in any format; poll the job or get a signed callback',

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from 
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ZAliasName, ZAsyncAccepted, ZModelName, ZPredictFormat, ZStoredPrediction } from '@modelyard/contracts';
+import { ZAliasName, ZAsyncAccepted, ZModelName, ZStoredPrediction } from '@modelyard/contracts';
 import type { ApiConfig } from '@modelyard/config';
 import {
   AppError,
@@ -13,9 +13,10 @@ import {
   feedsFromTable,
   JobsService,
   OutboundHttp,
-  parseAnyFormat,
   PredictionService,
   PredictionStore,
+  PROTOCOLS,
+  protocolOf,
   type Principal,
   urlShapeProblem,
 } from '@modelyard/server';
@@ -24,9 +25,15 @@ import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.j
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
+/** A request format by its name, or by a name earlier releases used (`v2`, `v1`), which stays accepted. */
+const FORMAT_NAMES = PROTOCOLS.flatMap((p) => [p.name, ...(p.formerNames ?? [])]) as [string, ...string[]];
 const ZAsyncQuery = z
   .object({
-    format: ZPredictFormat.default('modelyard'),
+    format: z
+      .enum(FORMAT_NAMES)
+      .default('modelyard')
+      .describe('The request format of the body: modelyard, oip-v2, tfs or mlflow (v2 and v1 are the old names)')
+      .transform((n) => protocolOf(n)),
     version: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
     alias: ZAliasName.optional(),
   })
@@ -39,7 +46,7 @@ const ZEntityId = z.string().min(1).max(256);
 
 /**
  * Predictions the caller does not wait for, and predictions a batch job has already made.
- * - `POST /v1/models/{name}/predict:async?format=modelyard|v2|v1|mlflow[&version|&alias]`: the body in that
+ * - `POST /v1/models/{name}/predict:async?format=modelyard|oip-v2|tfs|mlflow[&version|&alias]`: the body in that
  *   format is checked now (400 at once for bad input) and run by the worker; 202 with the job's status URL.
  *   `X-Callback-Url` + `X-Callback-Secret` (>= 16 chars) make the worker POST the result there, signed.
  * - `GET /v1/models/{name}/predictions/{entityId}`: from the prediction store; when the entity is not there and
@@ -67,9 +74,8 @@ export class AsyncPredictController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const csv = /^\s*text\/csv/i.test(req.headers['content-type'] ?? '');
-    if (csv && q.format !== 'mlflow')
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'text/csv bodies are MLflow scoring requests: add format=mlflow');
+    const contentType = req.headers['content-type'];
+    const csv = q.format.bodyKind(contentType) === 'text';
     const callback = this.callbackOf(actor, req);
     const { served } = await this.predictions.select(
       actor,
@@ -77,8 +83,9 @@ export class AsyncPredictController {
       { version: q.version, alias: q.alias, routingKey: routingKeyOf(req) },
       this.cfg.serving.rateLimit,
     );
-    parseAnyFormat(q.format, req.body, csv, served, this.cfg.serving, 'check');
-    const job = await this.jobs.submitAsync(actor, served, { format: q.format, body: req.body, csv, callback });
+    // Checked now, so that bad input is a 400 here and not a failed job later.
+    q.format.prepare(served, { body: req.body, contentType, requestId: String(req.id) }, this.cfg.serving);
+    const job = await this.jobs.submitAsync(actor, served, { format: q.format.name, body: req.body, csv, callback });
     const statusUrl = `/v1/jobs/${job.id}`;
     void reply.header('location', statusUrl).header('x-model-version', String(served.version));
     return { jobId: job.id, status: job.status, statusUrl };

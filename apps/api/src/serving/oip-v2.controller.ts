@@ -1,52 +1,45 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   ZModelName,
-  ZOipInferRequest,
-  ZOipInferResponse,
   ZOipLive,
   ZOipModelMetadata,
   ZOipModelReady,
   ZOipReady,
   ZOipServerMetadata,
 } from '@modelyard/contracts';
-import type { ApiConfig } from '@modelyard/config';
 import {
   AppError,
   HealthService,
+  OIP_V2_PROTOCOL,
   PredictionService,
   renderOipMetadata,
-  ServingMetrics,
   ServingService,
   type Principal,
   type VersionSelector,
 } from '@modelyard/server';
-import { answerOnFramework, OIP_FORMAT } from './predict-call.js';
 import { ProtocolErrors } from './protocol-errors.js';
-import { Actor, ApiZodBody, ApiZodResponse, Public, RequirePermission } from '../common/decorators.js';
+import { Actor, ApiZodResponse, Public, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
-import { API_CONFIG } from '../tokens.js';
 import { API_VERSION } from '../openapi/document.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
 
 /**
- * Open Inference Protocol v2 (KServe v2) over REST, JSON only (PROTOCOLS.md section 1). Health and server
- * metadata are public, as probes expect; model routes need `predict`. Without `/versions/{v}` the deployment
- * rules pick the version (Production). Errors: `{"error": "..."}` with 400/401/403/404/413/415/429/503.
+ * Open Inference Protocol v2 (KServe v2) over REST (PROTOCOLS.md section 1): health, server and model metadata,
+ * readiness. Inference (`POST .../infer`) is the predict router's (OIP_V2_PROTOCOL). Health and server metadata
+ * are public, as probes expect; model routes need `predict`. Errors: `{"error": "..."}`.
  */
 @ApiTags('oip-v2')
-@ProtocolErrors('oip-v2')
+@ProtocolErrors(OIP_V2_PROTOCOL)
 @Controller('v2')
 export class OipV2Controller {
   constructor(
-    readonly predictions: PredictionService,
+    private readonly predictions: PredictionService,
     private readonly serving: ServingService,
     private readonly health: HealthService,
-    readonly metrics: ServingMetrics,
-    @Inject(API_CONFIG) readonly cfg: ApiConfig,
   ) {}
 
   @Public()
@@ -111,35 +104,6 @@ export class OipV2Controller {
     return this.isReady(actor, name, { version });
   }
 
-  @RequirePermission('predict')
-  @Post('models/:name/infer')
-  @HttpCode(200)
-  @ApiZodBody(ZOipInferRequest)
-  @ApiZodResponse(200, ZOipInferResponse)
-  infer(
-    @Actor() actor: Principal,
-    @Param('name', zod(ZModelName)) name: string,
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    return this.run(actor, name, {}, req, reply);
-  }
-
-  @RequirePermission('predict')
-  @Post('models/:name/versions/:version/infer')
-  @HttpCode(200)
-  @ApiZodBody(ZOipInferRequest)
-  @ApiZodResponse(200, ZOipInferResponse)
-  inferVersion(
-    @Actor() actor: Principal,
-    @Param('name', zod(ZModelName)) name: string,
-    @Param('version', zod(ZVersionNumber)) version: number,
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    return this.run(actor, name, { version }, req, reply);
-  }
-
   private async modelMetadata(actor: Principal, name: string, sel: VersionSelector) {
     const { served } = await this.predictions.select(actor, name, sel);
     const state = this.serving.state(name);
@@ -164,9 +128,5 @@ export class OipV2Controller {
       throw new AppError('NOT_READY', `Model ${name} could not be loaded`);
     }
     return { name, ready: true };
-  }
-
-  private run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-    return answerOnFramework(this, OIP_FORMAT, actor, name, sel, req, reply);
   }
 }

@@ -3,39 +3,15 @@ import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { LOGGER } from '@modelyard/server';
+import { LOGGER, protocolNamed, type PredictProtocol, type ProtocolErrors as ErrorShape } from '@modelyard/server';
 import { toErrorBody } from '../common/error.filter.js';
-import { tagErrorCode } from './prediction-metrics.js';
 
 /**
- * Outside protocols answer errors in their own shape (PROTOCOLS.md), with our status codes kept:
- * OIP v2 and TF Serving / KServe v1: `{"error": "<message>"}`; MLflow: `{"error_code": "...", "message": "..."}`.
+ * An error as a protocol answers it (PROTOCOLS.md): the global ErrorFilter's mapping (status, code,
+ * Retry-After), in our shape or the protocol's (`errors`, from its PredictProtocol). The outside shapes have no
+ * errorId field: a 500 carries it in the message (it is also the X-Request-Id header).
  */
-export type ErrorProtocol = 'oip-v2' | 'tfs' | 'mlflow';
-
-/** MLflow's databricks error codes (mlflow/protos/databricks.proto) for our statuses. */
-const MLFLOW_CODE: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'RESOURCE_DOES_NOT_EXIST',
-  413: 'BAD_REQUEST',
-  415: 'BAD_REQUEST',
-  429: 'REQUEST_LIMIT_EXCEEDED',
-  500: 'INTERNAL_ERROR',
-  503: 'TEMPORARILY_UNAVAILABLE',
-};
-
-export function protocolErrorBody(protocol: ErrorProtocol, status: number, message: string) {
-  return protocol === 'mlflow' ? { error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST', message } : { error: message };
-}
-
-/**
- * An error as a protocol answers it: the global ErrorFilter's mapping (status, code, Retry-After), in our
- * shape or the protocol's. The shapes have no errorId field: a 500 carries it in the message (it is also the
- * X-Request-Id header).
- */
-export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestId: string) {
+export function errorAnswer(errors: ErrorShape | null, e: unknown, requestId: string) {
   const { status, body, unexpected } = toErrorBody(e, requestId);
   const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
   const message = unexpected ? `${body.error.message} (errorId ${requestId})` : body.error.message;
@@ -44,57 +20,49 @@ export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestI
     code: body.error.code,
     unexpected,
     retryAfter: (status === 429 || status === 503) && retry ? String(retry) : undefined,
-    body: protocol ? protocolErrorBody(protocol, status, message) : body,
+    body: errors ? errors.body(status, body.error.code, message) : body,
   };
 }
 
-function sendProtocolError(protocol: ErrorProtocol, e: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger) {
-  const a = errorAnswer(protocol, e, String(req.id));
-  tagErrorCode(req, a.code);
+function sendProtocolError(errors: ErrorShape, e: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger) {
+  const a = errorAnswer(errors, e, String(req.id));
   if (a.unexpected) log.error({ err: e, errorId: req.id, method: req.method, url: req.url }, 'unhandled error');
   if (a.retryAfter) void reply.header('retry-after', a.retryAfter);
   void reply.status(a.status).header('content-type', 'application/json; charset=utf-8').send(a.body);
 }
 
-abstract class ProtocolErrorFilter implements ExceptionFilter {
-  protected abstract readonly protocol: ErrorProtocol;
-  constructor(@Inject(LOGGER) private readonly log: Logger) {}
-  catch(e: unknown, host: ArgumentsHost) {
-    const http = host.switchToHttp();
-    sendProtocolError(this.protocol, e, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.log);
+const filters = new Map<string, Type<ExceptionFilter>>();
+
+/** The exception filter of one protocol's error shape (one class per protocol, so Nest can inject its logger). */
+function filterFor(protocol: PredictProtocol): Type<ExceptionFilter> {
+  let filter = filters.get(protocol.name);
+  if (!filter) {
+    const errors = protocol.errors!;
+    @Catch()
+    class ProtocolErrorFilter implements ExceptionFilter {
+      constructor(@Inject(LOGGER) private readonly log: Logger) {}
+      catch(e: unknown, host: ArgumentsHost) {
+        const http = host.switchToHttp();
+        sendProtocolError(errors, e, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.log);
+      }
+    }
+    filter = ProtocolErrorFilter;
+    filters.set(protocol.name, filter);
   }
+  return filter;
 }
-
-@Catch()
-export class OipErrorFilter extends ProtocolErrorFilter {
-  protected readonly protocol = 'oip-v2';
-}
-
-@Catch()
-export class TfsErrorFilter extends ProtocolErrorFilter {
-  protected readonly protocol = 'tfs';
-}
-
-@Catch()
-export class MlflowErrorFilter extends ProtocolErrorFilter {
-  protected readonly protocol = 'mlflow';
-}
-
-const FILTERS: Record<ErrorProtocol, Type<ExceptionFilter>> = {
-  'oip-v2': OipErrorFilter,
-  tfs: TfsErrorFilter,
-  mlflow: MlflowErrorFilter,
-};
 
 /**
- * Every route of the controller answers errors in `protocol`'s shape. The filter covers what Nest runs (guard,
- * pipes, handler). Errors Fastify raises before Nest sees the request (malformed JSON, a content type without
- * a parser, a body over the limit) never reach a controller's filter, so each route also carries the protocol in
- * its Fastify route config, and registerProtocolErrorHandlers gives such routes a matching error handler.
+ * Every route of the controller answers errors in `protocol`'s shape: its management routes beside the predict
+ * routes the predict router serves (OIP v2 metadata and readiness, TF Serving label status). The filter covers what
+ * Nest runs (guard, pipes, handler). Errors Fastify raises before Nest sees the request (malformed JSON, a body
+ * over the limit) never reach a controller's filter, so each route also carries the protocol's name in its
+ * Fastify route config, and registerProtocolErrorHandlers gives such routes a matching error handler.
  */
-export function ProtocolErrors(protocol: ErrorProtocol): ClassDecorator {
+export function ProtocolErrors(protocol: PredictProtocol): ClassDecorator {
+  if (!protocol.errors) throw new Error(`${protocol.name} answers errors in our own shape`);
   return (target) => {
-    UseFilters(FILTERS[protocol])(target);
+    UseFilters(filterFor(protocol))(target);
     const proto = target.prototype as Record<string, unknown>;
     for (const key of Object.getOwnPropertyNames(proto)) {
       const desc = Object.getOwnPropertyDescriptor(proto, key)!;
@@ -102,15 +70,21 @@ export function ProtocolErrors(protocol: ErrorProtocol): ClassDecorator {
         key !== 'constructor' &&
         typeof desc.value === 'function' &&
         Reflect.getMetadata(PATH_METADATA, desc.value) !== undefined;
-      if (isRoute) RouteConfig({ errorProtocol: protocol })(proto, key, desc);
+      if (isRoute) RouteConfig({ errorProtocol: protocol.name })(proto, key, desc);
     }
   };
+}
+
+/** The protocol a route's errors are answered in (ProtocolErrors), or null for ours. */
+export function errorProtocolOf(routeConfig: unknown): PredictProtocol | null {
+  const name = (routeConfig as { errorProtocol?: string } | undefined)?.errorProtocol;
+  return name ? (protocolNamed(name) ?? null) : null;
 }
 
 /** Call before the app is initialized (routes are added on init): see ProtocolErrors. */
 export function registerProtocolErrorHandlers(fastify: FastifyInstance, log: Logger) {
   fastify.addHook('onRoute', (route) => {
-    const protocol = (route.config as { errorProtocol?: ErrorProtocol } | undefined)?.errorProtocol;
-    if (protocol) route.errorHandler = (e, req, reply) => sendProtocolError(protocol, e, req, reply, log);
+    const errors = errorProtocolOf(route.config)?.errors;
+    if (errors) route.errorHandler = (e, req, reply) => sendProtocolError(errors, e, req, reply, log);
   });
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { JobPayloadParsed, TPredictFormat } from '@modelyard/contracts';
+import type { JobPayloadParsed } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER, SECRET_KEY } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
-import { parseAnyFormat } from '../serving/formats/any-format.js';
+import { protocolOf } from '../serving/formats/protocols.js';
 import { ServingService } from '../serving/serving.service.js';
 import { InputError, runVersion } from '../engine/index.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
@@ -46,13 +46,10 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
       const served = await this.serving.resolve(job.modelName, { version: job.version! });
       const req = job.request as { body: unknown; csv: boolean };
       // No row limit here: the API applied its limits when it accepted the request.
-      const parsed = parseAnyFormat(
-        job.format as TPredictFormat,
-        req.body,
-        req.csv,
+      const parsed = protocolOf(job.format!).prepare(
         served,
+        { body: req.body, contentType: req.csv ? 'text/csv' : 'application/json', requestId: jobId },
         { maxRows: Number.MAX_SAFE_INTEGER },
-        jobId,
       );
       const outputs = await runVersion(served, parsed.feeds, parsed.outputs);
       const result = parsed.render(outputs);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { ZBatchJobSpec, ZJobQuery, type TJob, type TPredictFormat } from '@modelyard/contracts';
+import { ZBatchJobSpec, ZJobQuery, type TJob } from '@modelyard/contracts';
+import type { ProtocolName } from '../serving/formats/protocols.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { z } from 'zod';
 import { DomainEvents } from '../events/domain-events.js';
@@ -21,7 +22,7 @@ import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { batchOptions, type BatchOptions } from './batch-options.js';
 
 export interface AsyncRequest {
-  format: TPredictFormat;
+  format: ProtocolName;
   body: unknown;
   csv: boolean;
   callback?: { url: string; secret: string };

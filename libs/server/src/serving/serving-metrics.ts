@@ -3,15 +3,16 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from '../platform/tokens.js';
 import { LeanHistogram, type HistogramSeries } from './lean-histogram.js';
+import type { ProtocolName } from './formats/protocols.js';
 
 /** The `model` label of requests for a name the registry does not know (a typo, a deleted model, a probe). */
 export const UNKNOWN_MODEL = '(unknown)';
 
-/** Labels a prediction request carries from its controller to the response hook. */
+/** Labels of a prediction request, filled in as the predict router learns them. */
 export interface PredictionLabels {
   model: string;
   version: string;
-  format: 'modelyard' | 'oip-v2' | 'tfs' | 'mlflow';
+  format: ProtocolName;
   role: string;
 }
 
@@ -35,9 +36,6 @@ export class ServingMetrics {
   readonly modelLoad: Gauge<'model' | 'version'>;
   readonly errors: Counter<'code' | 'format'>;
   readonly timeouts: Counter<'model'>;
-  /** Predictions the api's fast lane answered, by format; the rest went through the framework (a client sending chunked bodies, say). */
-  readonly fastLane: Counter<'format'>;
-  readonly fastLaneNow: Record<PredictionLabels['format'], number> = { modelyard: 0, 'oip-v2': 0, tfs: 0, mlflow: 0 };
   /** Runs dropped before they started: their caller's time budget had passed while they waited for a slot. */
   readonly runsDropped: Counter;
   /** API keys looked up in Postgres so far (read at scrape time; the api sets it to AuthService's count). */
@@ -105,17 +103,6 @@ export class ServingMetrics {
       collect() {
         this.reset();
         this.inc(lookups());
-      },
-    });
-    const lane = this.fastLaneNow;
-    this.fastLane = new Counter({
-      name: 'modelyard_fast_lane_requests_total',
-      help: 'Predictions answered by the fast lane in front of the framework',
-      labelNames: ['format'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [format, n] of Object.entries(lane)) if (n) this.inc({ format }, n);
       },
     });
   }

@@ -13,7 +13,15 @@ import {
   type ServingLimits,
   type Tensor,
 } from '../../engine/index.js';
-import type { TSignature, TTensorSpec } from '@modelyard/contracts';
+import {
+  ZMlflowError,
+  ZMlflowInvocationsRequest,
+  ZMlflowInvocationsResponse,
+  type ErrorCode,
+  type TSignature,
+  type TTensorSpec,
+} from '@modelyard/contracts';
+import type { PredictProtocol, ProtocolErrors } from './protocol.js';
 import { AppError } from '../../platform/errors.js';
 import { classifierView } from './modelyard.format.js';
 import {
@@ -309,3 +317,53 @@ const QUOTE = 34;
 const COMMA = 44;
 const LF = 10;
 const CR = 13;
+
+/** MLflow's databricks error codes (mlflow/protos/databricks.proto) for our statuses. */
+const MLFLOW_CODE: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'RESOURCE_DOES_NOT_EXIST',
+  409: 'RESOURCE_ALREADY_EXISTS',
+  413: 'BAD_REQUEST',
+  415: 'BAD_REQUEST',
+  429: 'REQUEST_LIMIT_EXCEEDED',
+  500: 'INTERNAL_ERROR',
+  503: 'TEMPORARILY_UNAVAILABLE',
+};
+
+/** MLflow's error shape, `{"error_code": "<databricks code>", "message": "..."}`, with our status codes kept. */
+export const MLFLOW_ERRORS: ProtocolErrors = {
+  body: (status: number, _code: ErrorCode, message: string) => ({
+    error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST',
+    message,
+  }),
+  schema: ZMlflowError,
+  responsePrefix: 'Mlflow',
+};
+
+/**
+ * MLflow scoring on a model's Production version (`mlflow models serve`'s `/invocations`). Every output is
+ * fetched (not just the labels): an outputs filter would take the request out of micro-batching.
+ */
+export const MLFLOW_PROTOCOL: PredictProtocol<'mlflow'> = {
+  name: 'mlflow',
+  tag: { name: 'mlflow', description: 'MLflow scoring (`/invocations`)' },
+  routes: [
+    {
+      path: '/v1/models/{name}/invocations',
+      target: 'model',
+      operationId: 'mlflowInvocations',
+      summary: 'MLflow scoring (JSON or CSV)',
+    },
+  ],
+  request: ZMlflowInvocationsRequest,
+  response: ZMlflowInvocationsResponse,
+  mediaTypes: ['application/json', 'text/csv'],
+  bodyKind: (contentType) => (mlflowBodyKind(contentType) === 'csv' ? 'text' : 'json'),
+  errors: MLFLOW_ERRORS,
+  prepare: (sv, req, limits) => ({
+    feeds: parseMlflow(req.body, mlflowBodyKind(req.contentType), sv, limits),
+    render: (out) => renderMlflow(sv, out),
+  }),
+};

@@ -9,6 +9,8 @@ import {
   type ServedVersion,
   type ServingLimits,
 } from '../../engine/index.js';
+import { ZPredictRequest, ZPredictResponse } from '@modelyard/contracts';
+import { jsonOnly, type PredictProtocol } from './protocol.js';
 
 /**
  * Modelyard contract (the classic Flask endpoint, kept compatible):
@@ -95,3 +97,39 @@ export function renderModelyardJson(sv: ServedVersion, outputs: Outputs): string
   }
   return out + ']' + tail;
 }
+
+/** Modelyard's own format: `POST /v1/models/{name}[/versions/{v}|/aliases/{a}]/predict`, errors in our shape. */
+export const MODELYARD_PROTOCOL: PredictProtocol<'modelyard'> = {
+  name: 'modelyard',
+  tag: { name: 'predict', description: 'Predictions in the Modelyard format, asynchronous and stored predictions' },
+  routes: [
+    {
+      path: '/v1/models/{name}/predict',
+      target: 'model',
+      operationId: 'predict',
+      summary: 'Predict with the model (Production, pilots)',
+    },
+    {
+      path: '/v1/models/{name}/versions/{version}/predict',
+      target: 'version',
+      operationId: 'predictVersion',
+      summary: 'Predict with one version',
+    },
+    {
+      path: '/v1/models/{name}/aliases/{alias}/predict',
+      target: 'alias',
+      operationId: 'predictAlias',
+      summary: 'Predict with the version an alias points to',
+    },
+  ],
+  request: ZPredictRequest,
+  response: ZPredictResponse,
+  mediaTypes: ['application/json'],
+  bodyKind: jsonOnly,
+  errors: null,
+  prepare: (sv, req, limits) => ({
+    feeds: parseModelyard(req.body, sv, limits),
+    render: (out) => renderModelyard(sv, out),
+    renderJson: (out) => renderModelyardJson(sv, out),
+  }),
+};

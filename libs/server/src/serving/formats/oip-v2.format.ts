@@ -10,7 +10,8 @@ import {
   type ServingLimits,
   type Tensor,
 } from '../../engine/index.js';
-import { OIP_DATATYPE_OF_DTYPE, type TTensorSpec } from '@modelyard/contracts';
+import { OIP_DATATYPE_OF_DTYPE, ZOipInferRequest, ZOipInferResponse, type TTensorSpec } from '@modelyard/contracts';
+import { jsonOnly, MESSAGE_ERRORS, type PredictProtocol } from './protocol.js';
 import { inputNames, isObject, jsonValues } from './row-format.format.js';
 
 /**
@@ -158,3 +159,37 @@ export function renderOipMetadata(sv: ServedVersion, versions: readonly number[]
     outputs: sv.signature.outputs.filter((o) => sv.outputNames.includes(o.name)).map(meta),
   };
 }
+
+/** OIP v2 inference: `POST /v2/models/{name}[/versions/{v}]/infer`; errors `{"error": "..."}`. */
+export const OIP_V2_PROTOCOL: PredictProtocol<'oip-v2'> = {
+  name: 'oip-v2',
+  formerNames: ['v2'],
+  tag: { name: 'oip-v2', description: 'Open Inference Protocol v2 (KServe v2): health, metadata, inference' },
+  routes: [
+    {
+      path: '/v2/models/{name}/infer',
+      target: 'model',
+      operationId: 'oipInfer',
+      summary: 'OIP v2 inference (JSON tensors)',
+    },
+    {
+      path: '/v2/models/{name}/versions/{version}/infer',
+      target: 'version',
+      operationId: 'oipInferVersion',
+      summary: 'OIP v2 inference on one version',
+    },
+  ],
+  request: ZOipInferRequest,
+  response: ZOipInferResponse,
+  mediaTypes: ['application/json'],
+  bodyKind: jsonOnly,
+  errors: MESSAGE_ERRORS,
+  prepare: (sv, req, limits) => {
+    const p = parseOip(req.body, sv, limits);
+    return {
+      feeds: p.feeds,
+      outputs: p.outputs,
+      render: (out) => renderOip(sv, out, p.outputs ?? sv.outputNames, p.id ?? req.requestId),
+    };
+  },
+};

@@ -11,7 +11,14 @@ import {
   type ServingLimits,
   type Tensor,
 } from '../../engine/index.js';
-import type { TensorDtype, TSignature, TTensorSpec } from '@modelyard/contracts';
+import {
+  ZTfsPredictRequest,
+  ZTfsPredictResponse,
+  type TensorDtype,
+  type TSignature,
+  type TTensorSpec,
+} from '@modelyard/contracts';
+import { jsonOnly, MESSAGE_ERRORS, type PredictProtocol } from './protocol.js';
 
 /**
  * TF Serving / KServe v1 / Vertex AI predict bodies (PROTOCOLS.md section 3):
@@ -189,3 +196,42 @@ export function checkRowCount(n: number, limits: ServingLimits) {
 }
 
 export const inputNames = (sig: TSignature) => sig.inputs.map((s) => s.name).join(', ');
+
+/**
+ * TF Serving / KServe v1 / Vertex AI predict: `POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict`. A
+ * label is an alias. Errors `{"error": "..."}`.
+ */
+export const TFS_PROTOCOL: PredictProtocol<'tfs'> = {
+  name: 'tfs',
+  formerNames: ['v1'],
+  tag: { name: 'tfs', description: 'TF Serving / KServe v1 / Vertex AI predict, label status and metadata' },
+  routes: [
+    {
+      path: '/v1/models/{name}:predict',
+      target: 'model',
+      operationId: 'tfsPredict',
+      summary: 'TF Serving / KServe v1 predict',
+    },
+    {
+      path: '/v1/models/{name}/versions/{version}:predict',
+      target: 'version',
+      operationId: 'tfsPredictVersion',
+      summary: 'TF Serving predict on one version',
+    },
+    {
+      path: '/v1/models/{name}/labels/{label}:predict',
+      target: 'alias',
+      operationId: 'tfsPredictLabel',
+      summary: 'TF Serving predict on a label (an alias)',
+    },
+  ],
+  request: ZTfsPredictRequest,
+  response: ZTfsPredictResponse,
+  mediaTypes: ['application/json'],
+  bodyKind: jsonOnly,
+  errors: MESSAGE_ERRORS,
+  prepare: (sv, req, limits) => {
+    const { feeds, columnar } = parseRowFormat(req.body, sv, limits);
+    return { feeds, render: (out) => renderRowFormat(sv, out, columnar) };
+  },
+};

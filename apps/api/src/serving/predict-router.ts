@@ -1,0 +1,403 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyAddr from 'proxy-addr';
+import sjson from 'secure-json-parse';
+import { errorCodes } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiConfig } from '@modelyard/config';
+import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import {
+  AppError,
+  AuthService,
+  authorize,
+  PredictionService,
+  PROTOCOLS,
+  RollupsService,
+  ServingMetrics,
+  validate,
+  type PredictionLabels,
+  type PredictProtocol,
+  type Principal,
+  type ProtocolName,
+  type ProtocolRoute,
+  type VersionSelector,
+} from '@modelyard/server';
+import { recordPrediction } from './prediction-metrics.js';
+import { errorAnswer } from './protocol-errors.js';
+import { requestIdOf } from '../common/request-id.js';
+import { logAccess } from '../common/access-log.js';
+import { lingerAfterEarlyAnswer } from '../common/lingering-close.js';
+import { refuseCrossSite } from '../common/same-origin.js';
+import { SESSION_COOKIE } from '../common/decorators.js';
+
+/** One predict route of one protocol, compiled: its path as a regex whose groups are the name and the target. */
+interface PredictRoute {
+  protocol: PredictProtocol<ProtocolName>;
+  route: ProtocolRoute;
+  pattern: RegExp;
+}
+
+type Selector = VersionSelector & { routingKey?: string };
+
+/** `{name}` and the target's placeholder match one path segment each, percent-encoded or not. */
+function compile(protocol: PredictProtocol<ProtocolName>, route: ProtocolRoute): PredictRoute {
+  const source = route.path
+    .split(/(\{[a-z]+\})/)
+    .map((part) => (part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('');
+  return { protocol, route, pattern: new RegExp(`^${source}$`) };
+}
+
+export const PREDICT_ROUTES: readonly PredictRoute[] = PROTOCOLS.flatMap((p) => p.routes.map((r) => compile(p, r)));
+
+// The contracts' rules as plain regexes for the hot path; zod decides (and words the 400) only when these miss.
+const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+const ALIAS = /^[a-z][a-z0-9_-]{0,63}$/;
+const VERSION = /^[1-9][0-9]{0,9}$/;
+const MAX_VERSION = 2_147_483_647;
+
+const BEARER = /^Bearer\s+(\S{16,512})$/i;
+const BAD_KEY = new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
+const NO_CALLER = new AppError('UNAUTHENTICATED', 'Log in or send an API key: Authorization: Bearer <key>');
+const CLOSING = new AppError('NOT_READY', 'This api process is shutting down: retry (another one will answer)');
+
+type TrustFn = (addr: string, i: number) => boolean;
+
+function trustFnOf(tp: ApiConfig['http']['trustProxy']): TrustFn | null {
+  if (tp === false) return null;
+  if (tp === true) return () => true;
+  return proxyAddr.compile(
+    String(tp)
+      .split(',')
+      .map((s) => s.trim()),
+  );
+}
+
+/** A proxy header as Fastify reads it from a trusted peer: its last entry. */
+const lastEntry = (v: string | string[] | undefined) => {
+  const s = Array.isArray(v) ? v[v.length - 1]! : v!;
+  return s.slice(s.lastIndexOf(',') + 1).trim();
+};
+
+export interface PredictRouterDeps {
+  cfg: ApiConfig;
+  log: Logger;
+  auth: AuthService;
+  predictions: PredictionService;
+  metrics: ServingMetrics;
+  rollups: RollupsService;
+}
+
+/** One request on its way through the router. */
+interface Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  id: string;
+  started: number;
+  at: PredictRoute;
+  name: string;
+  sel: Selector;
+}
+
+/**
+ * Every predict route of every protocol (PROTOCOLS), for API keys and sessions alike, answered straight from
+ * node:http in front of Fastify and Nest, which keep the management API. A prediction costs about half the CPU
+ * it cost through the framework (bench/results). The steps are the same for every format: the caller (API key,
+ * or session cookie with the cross-site check), the route's parameters, the Content-Type the protocol takes,
+ * the body (at most MAX_BODY_BYTES, declared or chunked), the version (rate limit, pilots), the run, the answer
+ * and errors in the protocol's shape, one metrics observation and one access line.
+ */
+export class PredictRouter {
+  private readonly trust: TrustFn | null;
+  closing = false;
+
+  constructor(private readonly d: PredictRouterDeps) {
+    this.trust = trustFnOf(d.cfg.http.trustProxy);
+  }
+
+  /** True when the request is a prediction and this router answers it; false leaves it to the framework. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'POST') return false;
+    const url = req.url!;
+    if (!url.startsWith('/v1/models/') && !url.startsWith('/v2/models/')) return false;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    let at: PredictRoute | undefined;
+    let m: RegExpExecArray | null = null;
+    for (const r of PREDICT_ROUTES) {
+      m = r.pattern.exec(path);
+      if (m) {
+        at = r;
+        break;
+      }
+    }
+    if (!at || !m) return false;
+    const call: Call = {
+      req,
+      res,
+      id: requestIdOf(req.headers['x-request-id']),
+      started: performance.now(),
+      at,
+      name: '',
+      sel: {},
+    };
+    try {
+      if (this.closing) throw CLOSING;
+      this.authenticate(call, (actor) => this.admit(call, actor, m));
+    } catch (e) {
+      this.refuse(call, e);
+    }
+    return true;
+  }
+
+  /** What is checked before the body is read, in the order the framework checked it: permission, path, media type. */
+  private admit(call: Call, actor: Principal, m: RegExpExecArray) {
+    try {
+      authorize(actor, 'predict');
+      this.params(call, m);
+      const text = call.at.protocol.bodyKind(call.req.headers['content-type']) === 'text';
+      this.read(call, actor, text);
+    } catch (e) {
+      this.refuse(call, e);
+    }
+  }
+
+  /** The model name and the version or alias from the path, as the contracts allow them (else 400). */
+  private params(call: Call, m: RegExpExecArray) {
+    call.name = NAME.test(m[1]!) ? m[1]! : validate(ZModelName, decoded(m[1]!));
+    const target = call.at.route.target;
+    if (target === 'version') {
+      const v = m[2]!;
+      const n = VERSION.test(v) ? Number(v) : NaN;
+      if (!(n <= MAX_VERSION))
+        throw new AppError('VALIDATION_FAILED', `The version must be a whole number from 1 to ${MAX_VERSION}`);
+      call.sel.version = n;
+    } else if (target === 'alias') {
+      // ZAliasName also refuses version numbers and stage names, which the regex lets through.
+      const a = m[2]!;
+      call.sel.alias = ALIAS.test(a) && !/^v?\d+$/.test(a) ? validate(ZAliasName, a) : validate(ZAliasName, decoded(a));
+    }
+    const rk = call.req.headers['x-routing-key'];
+    if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) call.sel.routingKey = rk;
+  }
+
+  /**
+   * The caller, before the body is read: a refused one is answered at once and Node discards the body instead of
+   * this process buffering up to MAX_BODY_BYTES for it. An API key never falls back to the cookie.
+   */
+  private authenticate(call: Call, then: (actor: Principal) => void) {
+    const { req } = call;
+    const header = req.headers.authorization;
+    const ip = this.ip(req);
+    let pending: Promise<Principal | null>;
+    if (header !== undefined) {
+      const key = BEARER.exec(header);
+      if (!key) throw BAD_KEY;
+      const known = this.d.auth.cachedApiKey(key[1]!, ip);
+      if (known) return then(known);
+      if (known === null) throw BAD_KEY;
+      pending = this.d.auth.resolveApiKey(key[1]!, ip);
+    } else {
+      const token = sessionCookie(req.headers.cookie);
+      if (!token) throw NO_CALLER;
+      // The cookie rides along on any request a browser makes: a state change must come from our own pages.
+      refuseCrossSite({ method: 'POST', protocol: this.protocol(req), host: this.host(req), headers: req.headers });
+      pending = this.d.auth.resolveSession(token, ip);
+    }
+    pending.then(
+      (p) => {
+        if (p) then(p);
+        else this.refuse(call, header !== undefined ? BAD_KEY : NO_CALLER);
+      },
+      (e: unknown) => this.refuse(call, e),
+    );
+  }
+
+  private read(call: Call, actor: Principal, text: boolean) {
+    const { req } = call;
+    const max = this.d.cfg.http.maxBodyBytes;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && !(Number(declared) <= max)) return this.refuse(call, tooLarge(max));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      // Only a chunked body can get here: a declared length was checked above, and Node reads no more than it.
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        call.res.setHeader('connection', 'close');
+        this.refuse(call, tooLarge(max));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => undefined); // a client gone mid-body: nothing to answer, nothing to record
+    req.on('end', () => {
+      if (over) return;
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      void this.answer(call, actor, raw.toString('utf8'), text);
+    });
+  }
+
+  /** An answer before the body was read: not a prediction, so in no prediction metric. */
+  private refuse(call: Call, e: unknown) {
+    if (!call.req.complete) lingerAfterEarlyAnswer(call.req, call.res);
+    const status = this.sendError(call, e).status;
+    logAccess(this.d.log, true, call.id, 'POST', call.req.url!, status, performance.now() - call.started);
+  }
+
+  private sendError({ req, res, id, at }: Call, e: unknown) {
+    const a = errorAnswer(at.protocol.errors, e, id);
+    if (a.unexpected) this.d.log.error({ err: e, errorId: id, method: req.method, url: req.url }, 'unhandled error');
+    const json = JSON.stringify(a.body);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+      'x-request-id': id,
+    };
+    if (a.retryAfter) headers['retry-after'] = a.retryAfter;
+    if (this.closing) headers.connection = 'close';
+    if (!res.headersSent) {
+      res.writeHead(a.status, headers);
+      res.end(json);
+    }
+    return a;
+  }
+
+  private async answer(call: Call, actor: Principal, text: string, isText: boolean) {
+    const { metrics } = this.d;
+    const { req, res, id, at, name, sel } = call;
+    // A request is a prediction (in metrics and rollups) once its body parsed and its caller is known: refusals
+    // before that (bad JSON, bad key) are not.
+    let labels: PredictionLabels | null = null;
+    let status = 200;
+    let code: string | undefined;
+    try {
+      let body: unknown = text;
+      if (!isText) {
+        try {
+          // Bodies with __proto__ or constructor.prototype keys are refused, as Fastify's JSON parser refuses them.
+          body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+        } catch {
+          throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+        }
+      }
+      labels = { model: name, version: sel.version ? String(sel.version) : '', format: at.protocol.name, role: '' };
+      metrics.inFlightNow++;
+      const r = await this.predict(at.protocol, actor, name, sel, {
+        body,
+        contentType: req.headers['content-type'],
+        requestId: id,
+        labels,
+      });
+      const json = r.prepared.renderJson
+        ? r.prepared.renderJson(r.outputs)
+        : JSON.stringify(r.prepared.render(r.outputs));
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(json),
+        'x-request-id': id,
+        'x-model-version': String(r.served.version),
+        'x-deployment-role': r.role,
+      });
+      res.end(json);
+    } catch (e) {
+      const a = this.sendError(call, e);
+      status = a.status;
+      code = a.code;
+    }
+    const ms = performance.now() - call.started;
+    if (labels) recordPrediction(metrics, this.d.rollups, labels, at.route.path, status, code, ms);
+    logAccess(this.d.log, true, id, 'POST', req.url!, status, ms);
+  }
+
+  /**
+   * Pick the version (rate limit, pilots), prepare the body for it, run within the budget. `labels` is filled in
+   * as the version is known, so a failure later is still counted against the version that was chosen. Not an
+   * async function: on the hot path the version is picked without a promise, and the run's is the only one.
+   */
+  private predict(
+    protocol: PredictProtocol,
+    actor: Principal,
+    name: string,
+    sel: Selector,
+    r: { body: unknown; contentType: string | undefined; requestId: string; labels: PredictionLabels },
+  ) {
+    const { predictions, cfg } = this.d;
+    const run = ({ served, role }: Awaited<ReturnType<PredictionService['select']>>) => {
+      r.labels.version = String(served.version);
+      r.labels.role = role;
+      const prepared = protocol.prepare(served, r, cfg.serving);
+      return predictions
+        .run(served, prepared.feeds, {
+          timeoutMs: cfg.serving.timeoutMs,
+          outputs: prepared.outputs,
+          logSampleRate: cfg.serving.predictionLogSampleRate,
+          silentCap: cfg.serving.silentMaxConcurrency,
+          role,
+        })
+        .then((outputs) => ({ served, role, prepared, outputs }));
+    };
+    try {
+      const picked = predictions.select(actor, name, sel, cfg.serving.rateLimit);
+      return picked instanceof Promise ? picked.then(run) : run(picked);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The caller's address as Fastify's request.ip has it (proxy-addr), without parsing when no proxy header came. */
+  private ip(req: IncomingMessage): string | null {
+    if (!this.trust || req.headers['x-forwarded-for'] === undefined) return req.socket.remoteAddress ?? null;
+    return proxyAddr(req, this.trust);
+  }
+
+  private trusted(req: IncomingMessage) {
+    return this.trust !== null && this.trust(req.socket.remoteAddress ?? '', 0);
+  }
+
+  /** As Fastify's request.protocol and request.host: the proxy's headers only from a trusted peer. */
+  private protocol(req: IncomingMessage) {
+    const fwd = req.headers['x-forwarded-proto'];
+    if (fwd && this.trusted(req)) return lastEntry(fwd);
+    return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  }
+
+  private host(req: IncomingMessage) {
+    const fwd = req.headers['x-forwarded-host'];
+    if (fwd && this.trusted(req)) return lastEntry(fwd);
+    return req.headers.host ?? '';
+  }
+}
+
+const tooLarge = (max: number) =>
+  new AppError('PAYLOAD_TOO_LARGE', `The body is larger than MAX_BODY_BYTES (${max} bytes)`);
+
+/** A path segment as the framework decodes it; a malformed escape is the caller's 400. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AppError('VALIDATION_FAILED', `The path segment ${segment.slice(0, 100)} is not valid percent-encoding`);
+  }
+}
+
+/** The session token from a Cookie header (@fastify/cookie's reading: the first of that name, URI-decoded). */
+export function sessionCookie(header: string | undefined): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    let v = part.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      return null;
+    }
+    return v.length > 0 && v.length <= 256 ? v : null;
+  }
+  return null;
+}
