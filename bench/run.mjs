@@ -6,6 +6,10 @@
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md.
 //   npm run bench [-- serving batch drift]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000)
+//   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (npm install + tsc there); its api is launched
+//     beside this one, on the same database, Redis and models, and measured in the same interleaved runs as
+//     `baseline`, so a change's cost is read within one run instead of across days.
+//   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +24,8 @@ const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
 const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift'];
 const day = new Date().toISOString().slice(0, 10);
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
 
 function aptEnsure(bin, pkgs) {
   if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return;
@@ -215,6 +221,19 @@ async function main() {
       bare: { url: `http://127.0.0.1:${barePort}/predict` },
       modelyard: { url: `${api}/v1/models/iris/predict`, token: key },
     };
+    if (BASELINE) {
+      // Launched after the models and the key exist: it loads the same Production versions at boot.
+      const basePort = await freePort();
+      procs.push(
+        launch('baseline', [process.execPath, path.join(BASELINE, 'apps/api/dist/main.js')], {
+          env: { ...env, API_PORT: String(basePort), LOG_FILE: path.join(tmp, 'baseline-api.log') },
+          cwd: BASELINE,
+          quiet: true,
+        }),
+      );
+      await waitForHttp(`http://127.0.0.1:${basePort}/readyz`, { proc: procs.at(-1) });
+      servers.baseline = { url: `http://127.0.0.1:${basePort}/v1/models/iris/predict`, token: key };
+    }
     const cases = [];
     for (const rows of [1, 100]) for (const c of [1, 8, 32]) cases.push({ rows, c });
     // Every server gets the same warm-up (JIT, pools, caches) before anything is measured.
@@ -348,7 +367,11 @@ function writeReport(results, digits, batched) {
       ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), ' +
       'per-minute rollups, and its worker process running beside it on the same 2 cores; ' +
       "1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard's api). Flask: gunicorn with 2 sync workers. " +
-      'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).',
+      'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).' +
+      (BASELINE
+        ? ` Baseline: the api of commit ${baselineCommit()} (BENCH_BASELINE), launched beside this one on the same` +
+          ' database, Redis, worker and models, measured in the same interleaved runs.'
+        : ''),
     '',
   );
   lines.push(
@@ -363,6 +386,23 @@ function writeReport(results, digits, batched) {
       const rps = m(runs, 'rps');
       lines.push(
         `| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${(rps / bare).toFixed(2)}x |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    '### Every repetition',
+    '',
+    '| rows | c | server | rep | req/s | p50 ms | p99 ms | errors |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|',
+  );
+  for (const [k, byServer] of Object.entries(results)) {
+    const [rows, c] = k.split('|').map(Number);
+    for (const [name, runs] of Object.entries(byServer)) {
+      runs.forEach((r, i) =>
+        lines.push(
+          `| ${rows} | ${c} | ${name} | ${i + 1} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`,
+        ),
       );
     }
   }
@@ -392,6 +432,18 @@ function writeReport(results, digits, batched) {
     `- rows/s with 100-row bodies at c=32: ${(m(r100.modelyard, 'rps') / m(r100.bare, 'rps')).toFixed(2)}x bare (target >= 0.8x).`,
     '',
   );
+  if (t32.baseline) {
+    lines.push('## This commit against the baseline (median req/s, this / baseline, per cell)', '');
+    for (const [k, byServer] of Object.entries(results)) {
+      const [rows, c] = k.split('|');
+      const each = byServer.modelyard.map((r, i) => (r.rps / byServer.baseline[i].rps).toFixed(2)).join(', ');
+      lines.push(
+        `- ${rows} row(s), c=${c}: ${(m(byServer.modelyard, 'rps') / m(byServer.baseline, 'rps')).toFixed(2)}x ` +
+          `(repetitions: ${each})`,
+      );
+    }
+    lines.push('');
+  }
   lines.push(
     '## Micro-batching on vs off (iris, 1-row requests; maxBatchRows 64, maxWaitUs 500)',
     '',
@@ -405,10 +457,15 @@ function writeReport(results, digits, batched) {
       `| ${c} | ${m(off, 'rps').toFixed(0)} | ${m(runs, 'rps').toFixed(0)} | ${m(off, 'p99').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} |`,
     );
   }
-  const file = path.join(root, 'bench', 'results', `${day}.md`);
+  const file = path.join(root, 'bench', 'results', `${REPORT}.md`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, lines.join('\n') + '\n');
   console.log(`\n${lines.join('\n')}\n\nwritten to ${path.relative(root, file)}`);
+}
+
+function baselineCommit() {
+  const r = spawnSync('git', ['-C', BASELINE, 'log', '-1', '--format=%h (%s)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().slice(0, 100) : path.basename(BASELINE);
 }
 
 main().catch((e) => {
