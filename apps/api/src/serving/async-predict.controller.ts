@@ -75,7 +75,10 @@ export class AsyncPredictController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const contentType = req.headers['content-type'];
-    const csv = q.format.bodyKind(contentType) === 'text';
+    const kind = q.format.bodyKind(contentType, req.headers);
+    // The body was read by Fastify, which has parsers for JSON and CSV only.
+    if (kind === 'bytes') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Asynchronous predictions take JSON or CSV');
+    const csv = kind === 'text';
     const callback = this.callbackOf(actor, req);
     const { served } = await this.predictions.select(
       actor,

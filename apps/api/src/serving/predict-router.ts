@@ -14,8 +14,10 @@ import {
   RollupsService,
   ServingMetrics,
   validate,
+  type BodyKind,
   type PredictionLabels,
   type PredictProtocol,
+  type PredictRequest,
   type Principal,
   type ProtocolName,
   type ProtocolRoute,
@@ -154,8 +156,7 @@ export class PredictRouter {
     try {
       authorize(actor, 'predict');
       this.params(call, m);
-      const text = call.at.protocol.bodyKind(call.req.headers['content-type']) === 'text';
-      this.read(call, actor, text);
+      this.read(call, actor, call.at.protocol.bodyKind(call.req.headers['content-type'], call.req.headers));
     } catch (e) {
       this.refuse(call, e);
     }
@@ -212,7 +213,7 @@ export class PredictRouter {
     );
   }
 
-  private read(call: Call, actor: Principal, text: boolean) {
+  private read(call: Call, actor: Principal, kind: BodyKind) {
     const { req } = call;
     const max = this.d.cfg.http.maxBodyBytes;
     const declared = req.headers['content-length'];
@@ -237,7 +238,7 @@ export class PredictRouter {
     req.on('end', () => {
       if (over) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      void this.answer(call, actor, raw.toString('utf8'), text);
+      void this.answer(call, actor, raw, kind);
     });
   }
 
@@ -266,7 +267,7 @@ export class PredictRouter {
     return a;
   }
 
-  private async answer(call: Call, actor: Principal, text: string, isText: boolean) {
+  private async answer(call: Call, actor: Principal, raw: Buffer, kind: BodyKind) {
     const { metrics } = this.d;
     const { req, res, id, at, name, sel } = call;
     // A request is a prediction (in metrics and rollups) once its body parsed and its caller is known: refusals
@@ -275,11 +276,12 @@ export class PredictRouter {
     let status = 200;
     let code: string | undefined;
     try {
-      let body: unknown = text;
-      if (!isText) {
+      let body: unknown = raw;
+      if (kind === 'text') body = raw.toString('utf8');
+      else if (kind === 'json') {
         try {
           // Bodies with __proto__ or constructor.prototype keys are refused, as Fastify's JSON parser refuses them.
-          body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+          body = sjson.parse(raw.toString('utf8'), null, { protoAction: 'error', constructorAction: 'error' });
         } catch {
           throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
         }
@@ -323,7 +325,7 @@ export class PredictRouter {
     actor: Principal,
     name: string,
     sel: Selector,
-    r: { body: unknown; contentType: string | undefined; requestId: string; labels: PredictionLabels },
+    r: PredictRequest & { labels: PredictionLabels },
   ) {
     const { predictions, cfg } = this.d;
     const run = ({ served, role }: Awaited<ReturnType<PredictionService['select']>>) => {

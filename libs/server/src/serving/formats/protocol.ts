@@ -24,16 +24,21 @@ export interface PredictProtocol<N extends string = string> {
   readonly response: z.ZodType;
   /** The media types it takes, for the OpenAPI document: bodyKind is what decides. */
   readonly mediaTypes: readonly string[];
-  /** How to read a body of this Content-Type; throws UNSUPPORTED_MEDIA_TYPE for one it does not take. */
-  bodyKind(contentType: string | undefined): BodyKind;
+  /** How to read a body of this Content-Type (and headers); throws UNSUPPORTED_MEDIA_TYPE for one it does not take. */
+  bodyKind(contentType: string | undefined, headers?: RequestHeaders): BodyKind;
   /** Its error answers: null for Modelyard's `{"error": {code, message, errorId}}`. */
   readonly errors: ProtocolErrors | null;
   /** Turns a parsed body into feeds for this version and says how to render the outputs. Throws InputError (400). */
   prepare(sv: ServedVersion, req: PredictRequest, limits: ServingLimits): Prepared;
 }
 
-/** JSON bodies are parsed (prototype keys refused) before prepare sees them; text ones are handed over as a string. */
-export type BodyKind = 'json' | 'text';
+/**
+ * JSON bodies are parsed (prototype keys refused) before prepare sees them; text ones are handed over as a
+ * string, bytes as a Buffer (OIP's binary tensors).
+ */
+export type BodyKind = 'json' | 'text' | 'bytes';
+
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** Where a route's version comes from: the deployment rules (Production, pilots), a version number, an alias. */
 export type RouteTarget = 'model' | 'version' | 'alias';
@@ -63,6 +68,8 @@ export interface PredictRequest {
   body: unknown;
   contentType: string | undefined;
   requestId: string;
+  /** The request's headers, for formats that read one (OIP's Inference-Header-Content-Length). */
+  headers?: RequestHeaders;
 }
 
 export interface Prepared {
@@ -72,6 +79,14 @@ export interface Prepared {
   render(out: Outputs): unknown;
   /** The same answer already as JSON text, where a format writes it faster than JSON.stringify. */
   renderJson?(out: Outputs): string;
+  /** An answer that is not JSON (OIP's binary tensors), when the request asked for one; null for JSON. */
+  renderRaw?(out: Outputs): RawAnswer | null;
+}
+
+/** Bytes to send as they are, with the headers that describe them (Content-Type and the format's own). */
+export interface RawAnswer {
+  bytes: Buffer;
+  headers: Record<string, string>;
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
