@@ -6,7 +6,8 @@
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md.
 //   npm run bench [-- serving batch drift]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000)
-//   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (npm install + tsc there); its api is launched
+//   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
+//     `node <dir>/scripts/bootstrap.mjs build`); its api is launched
 //     beside this one, on the same database, Redis and models, and measured in the same interleaved runs as
 //     `baseline`, so a change's cost is read within one run instead of across days.
 //   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
