@@ -74,10 +74,14 @@ export {
   type TfsVersionState,
 } from './serving/formats/row-format.format.js';
 export {
+  decodeOipBody,
+  INFERENCE_HEADER,
   OIP_PLATFORM,
+  OipBinaryAnswer,
   parseOip,
   renderOip,
   renderOipMetadata,
+  type OipBody,
   type OipRequest,
 } from './serving/formats/oip-v2.format.js';
 export {

@@ -8,6 +8,7 @@ import { STAGES } from '@modelyard/contracts';
 import {
   AppError,
   AuthService,
+  OipBinaryAnswer,
   PredictionService,
   RollupsService,
   ServingMetrics,
@@ -292,17 +293,21 @@ export class FastLane {
       const rk = req.headers['x-routing-key'];
       if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) sel.routingKey = rk;
       const r = await predictCall(this.d.predictions, cfg, route.fmt, actor, name, sel, call, labels);
-      const json = r.prepared.renderJson
-        ? r.prepared.renderJson(r.outputs)
-        : JSON.stringify(r.prepared.render(r.outputs));
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(json),
-        'x-request-id': id,
-        'x-model-version': String(r.served.version),
-        'x-deployment-role': r.role,
-      });
-      res.end(json);
+      const answer = r.prepared.renderJson ? null : r.prepared.render(r.outputs);
+      const ids = { 'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role };
+      if (answer instanceof OipBinaryAnswer) {
+        // A JSON OIP request that asked for binary outputs (binary_data_output / binary_data).
+        res.writeHead(200, { ...answer.headers(), 'content-length': answer.bytes.length, ...ids });
+        res.end(answer.bytes);
+      } else {
+        const json = r.prepared.renderJson ? r.prepared.renderJson(r.outputs) : JSON.stringify(answer);
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(json),
+          ...ids,
+        });
+        res.end(json);
+      }
     } catch (e) {
       const a = this.sendError(req, res, id, route, e);
       status = a.status;

@@ -15,7 +15,10 @@ import {
 import type { ApiConfig } from '@modelyard/config';
 import {
   AppError,
+  decodeOipBody,
   HealthService,
+  INFERENCE_HEADER,
+  OipBinaryAnswer,
   PredictionService,
   renderOipMetadata,
   ServingMetrics,
@@ -33,7 +36,7 @@ import { API_VERSION } from '../openapi/document.js';
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
 
 /**
- * Open Inference Protocol v2 (KServe v2) over REST, JSON only (PROTOCOLS.md section 1). Health and server
+ * Open Inference Protocol v2 (KServe v2) over REST, with the binary tensor extension (PROTOCOLS.md section 1). Health and server
  * metadata are public, as probes expect; model routes need `predict`. Without `/versions/{v}` the deployment
  * rules pick the version (Production). Errors: `{"error": "..."}` with 400/401/403/404/413/415/429/503.
  */
@@ -53,7 +56,8 @@ export class OipV2Controller {
   @Get()
   @ApiZodResponse(200, ZOipServerMetadata)
   server() {
-    return { name: 'modelyard', version: API_VERSION, extensions: [] };
+    // Triton's name for the binary tensor extension, which clients may look for here.
+    return { name: 'modelyard', version: API_VERSION, extensions: ['binary_tensor_data'] };
   }
 
   @Public()
@@ -166,7 +170,21 @@ export class OipV2Controller {
     return { name, ready: true };
   }
 
-  private run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
-    return answerOnFramework(this, OIP_FORMAT, actor, name, sel, req, reply);
+  /**
+   * A Buffer body is a binary-extension request, or JSON sent as application/octet-stream or with no content type
+   * (registerOipBinaryBodies): split into its JSON header and tensor bytes first. A binary answer is sent as raw
+   * bytes with its Inference-Header-Content-Length.
+   */
+  private async run(actor: Principal, name: string, sel: VersionSelector, req: FastifyRequest, reply: FastifyReply) {
+    let tail: Buffer | null = null;
+    if (Buffer.isBuffer(req.body)) {
+      const d = decodeOipBody(req.body, req.headers['content-type'], req.headers[INFERENCE_HEADER]);
+      req.body = d.body;
+      tail = d.tail;
+    }
+    const answer = await answerOnFramework(this, OIP_FORMAT, actor, name, sel, req, reply, tail);
+    if (!(answer instanceof OipBinaryAnswer)) return answer;
+    void reply.headers(answer.headers());
+    return answer.bytes;
   }
 }

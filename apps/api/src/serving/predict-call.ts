@@ -28,6 +28,8 @@ export interface PredictRequest {
   body: unknown;
   contentType: string | undefined;
   requestId: string;
+  /** OIP binary tensor extension: the raw tensor bytes after the JSON header (decodeOipBody). */
+  tail?: Buffer | null;
 }
 
 interface Prepared {
@@ -59,11 +61,12 @@ export const MODELYARD_FORMAT: PredictFormat = {
 export const OIP_FORMAT: PredictFormat = {
   format: 'oip-v2',
   prepare: (sv, req, limits) => {
-    const p = parseOip(req.body, sv, limits);
+    const p = parseOip(req.body, sv, limits, req.tail);
     return {
       feeds: p.feeds,
       outputs: p.outputs,
-      render: (out) => renderOip(sv, out, p.outputs ?? sv.outputNames, p.id ?? req.requestId),
+      // An OipBinaryAnswer when some output is asked for as binary: its caller writes its bytes and headers.
+      render: (out) => renderOip(sv, out, p.outputs ?? sv.outputNames, p.id ?? req.requestId, p.binaryOutput),
     };
   },
 };
@@ -147,6 +150,7 @@ export async function answerOnFramework(
   sel: VersionSelector,
   req: FastifyRequest,
   reply: FastifyReply,
+  tail?: Buffer | null,
 ) {
   const labels = tagPrediction(req, d.metrics, {
     model: name,
@@ -154,7 +158,7 @@ export async function answerOnFramework(
     format: fmt.format,
     role: '',
   });
-  const call = { body: req.body, contentType: req.headers['content-type'], requestId: String(req.id) };
+  const call = { body: req.body, contentType: req.headers['content-type'], requestId: String(req.id), tail };
   fmt.precheck?.(call);
   const r = await predictCall(
     d.predictions,
