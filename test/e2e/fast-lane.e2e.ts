@@ -54,6 +54,7 @@ describe('serving: the fast lane answers exactly as the framework route', () => 
     version: r.headers.get('x-model-version'),
     role: r.headers.get('x-deployment-role'),
     requestId: r.headers.get('x-request-id'),
+    inferenceHeader: r.headers.get('inference-header-content-length'),
     body: r.json ?? r.text,
   });
 
@@ -148,6 +149,23 @@ describe('serving: the fast lane answers exactly as the framework route', () => 
       assert.deepEqual(comparable(lane), comparable(framework), `lane: ${lane.text}\nframework: ${framework.text}`);
     });
   }
+
+  it('answers a JSON OIP request that asks for binary outputs with raw tensors, alike on both paths', async () => {
+    const body = oip([5.1, 3.5, 1.4, 0.2], { id: 'req-bin', parameters: { binary_data_output: true } });
+    const { lane, framework } = await both(`/v2/models/${model}/infer`, body);
+    assert.equal(lane.status, 200, lane.text);
+    assert.equal(lane.headers.get('content-type'), 'application/octet-stream');
+    const n = Number(lane.headers.get('inference-header-content-length'));
+    const header = JSON.parse(lane.text.slice(0, n)) as { outputs: { name: string; parameters: object }[] };
+    assert.deepEqual(
+      header.outputs.map((o) => [o.name, o.parameters]),
+      [
+        ['label', { binary_data_size: 8 }],
+        ['probabilities', { binary_data_size: 12 }],
+      ],
+    );
+    assert.deepEqual(comparable(lane), comparable(framework));
+  });
 
   it('counts both paths in the same metric series (route labels included), and the lane took one of them', async () => {
     const series = async () => {
