@@ -17,7 +17,7 @@ import { elementBytes, tensorBytes, tensorDataFromBytes } from './oip-binary.js'
 import { inputNames, isObject, jsonValues } from './row-format.format.js';
 
 /**
- * Open Inference Protocol v2 (KServe v2) REST, with the binary tensor extension (PROTOCOLS.md section 1).
+ * Open Inference Protocol v2 (KServe v2) REST, with the binary tensor extension (docs/ARCHITECTURE.md, Formats).
  *
  * Request: `{id?, parameters?, inputs: [{name, shape, datatype, parameters?, data}], outputs?: [{name}]}`. Every
  * input of the model must be given once, with the model's datatype, a shape that fits the model's (fixed dims
