@@ -36,7 +36,8 @@ def deployed(client: modelyard.Client) -> Dict[str, str]:
 def run_client(python_var: str, script: str, api_url: str, key: str, model: str, fixture: str) -> Dict[str, Any]:
     py = os.environ.get(python_var)
     if not py:
-        pytest.fail(f"{python_var} is not set: run these tests through `npm test -- python`", pytrace=False)
+        why = "its venv could not be made (the log above says why), or the tests were not run by `npm test -- python`"
+        pytest.fail(f"{python_var} is not set: {why}", pytrace=False)
     r = subprocess.run(
         [py, str(SCRIPTS / script), api_url, key, model, str(FIXTURES / fixture / "samples.json")],
         capture_output=True,
