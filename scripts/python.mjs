@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { log, root } from './bootstrap.mjs';
+import { oipClientsEnv } from './oip-clients.mjs';
 
 export const CLIENT_DIR = path.join(root, 'clients/python');
 /** Besides the client and its extras: pytest, the notebook runner, sklearn for parity, build, mypy. */
@@ -85,11 +86,14 @@ export async function runPytest(env, { filter, timeoutMs = 600_000 } = {}) {
   mkdirSync(path.dirname(xml), { recursive: true });
   rmSync(xml, { force: true });
   log(`python: ${files.length} file(s)`);
+  // KServe's and Triton's clients, in venvs of their own, made only when their test file is selected.
+  const { exe, version } = python();
+  const oip = files.some((f) => f.endsWith('test_oip_clients.py')) ? oipClientsEnv(exe, version, PIP_ENV) : {};
   return new Promise((resolve) => {
     const child = spawn(bin, ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', `--junitxml=${xml}`, ...files], {
       cwd: CLIENT_DIR,
       stdio: 'inherit',
-      env: { ...process.env, ...PIP_ENV, ...env },
+      env: { ...process.env, ...PIP_ENV, ...oip, ...env },
     });
     const timer = setTimeout(() => {
       log(`python: pytest ran past ${timeoutMs / 1000} s, stopping it`);

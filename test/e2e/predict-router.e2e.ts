@@ -369,6 +369,57 @@ describe('serving: the predict router', () => {
     }
   });
 
+  it('answers a JSON OIP request that asks for binary outputs with raw tensors (the binary extension)', async () => {
+    const body = oip([5.1, 3.5, 1.4, 0.2], { id: 'req-bin', parameters: { binary_data_output: true } });
+    const r = await http(env.apiUrl, 'POST', `/v2/models/${model}/infer`, { token: env.adminApiKey, body });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'application/octet-stream');
+    const n = Number(r.headers.get('inference-header-content-length'));
+    const header = JSON.parse(r.text.slice(0, n)) as { id: string; outputs: { name: string; parameters: object }[] };
+    assert.equal(header.id, 'req-bin');
+    assert.deepEqual(
+      header.outputs.map((o) => [o.name, o.parameters]),
+      [
+        ['label', { binary_data_size: 8 }],
+        ['probabilities', { binary_data_size: 12 }],
+      ],
+    );
+  });
+
+  it('reads a binary OIP request with no Content-Type (as Triton sends it) into the same answer as JSON', async () => {
+    const json = await http(env.apiUrl, 'POST', `/v2/models/${model}/infer`, {
+      token: env.adminApiKey,
+      body: oip([5.1, 3.5, 1.4, 0.2], { id: 'same' }),
+    });
+    assert.equal(json.status, 200, json.text);
+    const head = Buffer.from(
+      JSON.stringify({
+        id: 'same',
+        inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }],
+      }),
+    );
+    const tensor = Buffer.from(Float32Array.from([5.1, 3.5, 1.4, 0.2]).buffer);
+    const res = await fetch(new URL(`/v2/models/${model}/infer`, env.apiUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.adminApiKey}`, 'inference-header-content-length': String(head.length) },
+      body: Buffer.concat([head, tensor]),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.deepEqual(JSON.parse(text), json.json);
+    const short = await fetch(new URL(`/v2/models/${model}/infer`, env.apiUrl), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${env.adminApiKey}`,
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(head.length),
+      },
+      body: Buffer.concat([head, tensor.subarray(0, 8)]),
+    });
+    assert.equal(short.status, 400);
+    assert.equal(typeof ((await short.json()) as { error: unknown }).error, 'string');
+  });
+
   it('refuses a session cookie sent from another site (403), and a request with no caller (401)', async () => {
     const body = { payload: [row()] };
     const cross = await http(env.apiUrl, 'POST', `${m()}/predict`, {

@@ -226,10 +226,24 @@ function cases(rnd: Rnd): Case[] {
       null,
     ];
     if (format === 'mlflow') types.push('application/json; charset=latin-1', 'application/json; charset=utf-16');
+    // OIP infer takes a raw body (the binary tensor extension: KServe's client sends application/octet-stream,
+    // Triton's no content type), so a valid JSON body that way is a prediction there, not a malformed request.
+    const refused = format === 'oip-v2' ? types.filter((t) => t !== 'application/octet-stream' && t !== null) : types;
     for (let i = 0; i < 30; i++) {
-      const type = rnd.pick(types);
+      const type = rnd.pick(refused);
       // A Blob without a type goes out with no Content-Type at all (a string would be sent as text/plain).
       add(`content type ${type ?? 'none'}`, type === null ? new Blob([valid]) : valid, type);
+    }
+    if (format === 'oip-v2') {
+      // The raw-body path of the binary extension: without Inference-Header-Content-Length the body is all JSON.
+      const octet = 'application/octet-stream';
+      for (let i = 0; i < 20; i++) add('truncated JSON, raw', valid.slice(0, rnd.int(valid.length)), octet);
+      for (let i = 0; i < 10; i++) {
+        const bytes = new Uint8Array(rnd.int(64) + 1).map(() => rnd.int(256));
+        add('random bytes, raw', new Blob([bytes]), rnd.pick([octet, null]));
+      }
+      const binary = { name: 'float_input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } };
+      add('binary_data_size without a binary part', JSON.stringify({ inputs: [binary] }), octet);
     }
     for (const scalar of ['null', '"str"', '1', 'true', '[]', '{}', '""', '[null]', '[[]]', `[${valid}]`])
       add(`top-level ${scalar.slice(0, 20)}`, scalar);

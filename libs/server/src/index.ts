@@ -77,11 +77,15 @@ export {
   type TfsVersionState,
 } from './serving/formats/row-format.format.js';
 export {
+  decodeOipBody,
+  INFERENCE_HEADER,
   OIP_PLATFORM,
   OIP_V2_PROTOCOL,
+  OipBinaryAnswer,
   parseOip,
   renderOip,
   renderOipMetadata,
+  type OipBody,
   type OipRequest,
 } from './serving/formats/oip-v2.format.js';
 export {

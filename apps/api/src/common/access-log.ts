@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 /**
- * One access line per request, from the framework's response hook or the fast lane. Predictions are the hot
+ * One access line per request, from the framework's response hook or the predict router. Predictions are the hot
  * path and are already counted per request in metrics and rollups: their lines go to debug (measured: about a
  * fifth of the throughput at info) and are only built when debug is on; their failures stay visible at warn.
  */

@@ -176,6 +176,9 @@ function requestBody(schema: z.ZodType, consumes: string[]): Json {
       };
     } else if (ct === 'text/csv') {
       content[ct] = { schema: { type: 'string', description: 'CSV with a header row' } };
+    } else if (ct === 'application/octet-stream') {
+      const description = 'A JSON part of Inference-Header-Content-Length bytes, then the raw tensors';
+      content[ct] = { schema: { type: 'string', contentMediaType: ct, description } };
     } else {
       content[ct] = { schema: schemaOf(schema, 'input') };
     }
@@ -279,6 +282,9 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
     parameters.push({ name: target, in: 'path', required: true, schema: schemaOf(ZAliasName, 'input') });
   }
   parameters.push(ROUTING_KEY);
+  for (const h of protocol.requestHeaders ?? []) {
+    parameters.push({ ...h, in: 'header', required: false, schema: { type: 'string' } });
+  }
   const responses: Json = {
     200: {
       description: 'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role',

@@ -46,7 +46,8 @@ export class OipV2Controller {
   @Get()
   @ApiZodResponse(200, ZOipServerMetadata)
   server() {
-    return { name: 'modelyard', version: API_VERSION, extensions: [] };
+    // Triton's name for the binary tensor extension, which clients may look for here.
+    return { name: 'modelyard', version: API_VERSION, extensions: ['binary_tensor_data'] };
   }
 
   @Public()

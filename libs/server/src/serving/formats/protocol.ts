@@ -26,6 +26,8 @@ export interface PredictProtocol<N extends string = string> {
   readonly mediaTypes: readonly string[];
   /** How to read a body of this Content-Type (and headers); throws UNSUPPORTED_MEDIA_TYPE for one it does not take. */
   bodyKind(contentType: string | undefined, headers?: RequestHeaders): BodyKind;
+  /** Request headers it reads, for the OpenAPI document (X-Routing-Key is every format's). */
+  readonly requestHeaders?: readonly { readonly name: string; readonly description: string }[];
   /** Its error answers: null for Modelyard's `{"error": {code, message, errorId}}`. */
   readonly errors: ProtocolErrors | null;
   /** Turns a parsed body into feeds for this version and says how to render the outputs. Throws InputError (400). */
