@@ -291,20 +291,26 @@ export class PredictRouter {
       const r = await this.predict(at.protocol, actor, name, sel, {
         body,
         contentType: req.headers['content-type'],
+        headers: req.headers,
         requestId: id,
         labels,
       });
-      const json = r.prepared.renderJson
-        ? r.prepared.renderJson(r.outputs)
-        : JSON.stringify(r.prepared.render(r.outputs));
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(json),
-        'x-request-id': id,
-        'x-model-version': String(r.served.version),
-        'x-deployment-role': r.role,
-      });
-      res.end(json);
+      const which = { 'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role };
+      const bytes = r.prepared.renderRaw?.(r.outputs);
+      if (bytes) {
+        res.writeHead(200, { ...bytes.headers, 'content-length': bytes.bytes.length, ...which });
+        res.end(bytes.bytes);
+      } else {
+        const json = r.prepared.renderJson
+          ? r.prepared.renderJson(r.outputs)
+          : JSON.stringify(r.prepared.render(r.outputs));
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(json),
+          ...which,
+        });
+        res.end(json);
+      }
     } catch (e) {
       const a = this.sendError(call, e);
       status = a.status;
