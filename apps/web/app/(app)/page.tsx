@@ -8,7 +8,7 @@ import { overviewSortOf, SORT_LABELS, sparkOf } from '@/lib/overview';
 import { describeAudit } from '@/lib/audit-text';
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
-import { Sparkline } from '@/components/charts';
+import { Sparkline } from '@/components/sparkline';
 import { DriftBadge } from '@/components/drift-badge';
 import { PageHeader } from '@/components/page-header';
 import { SortLinks } from '@/components/sort-links';
