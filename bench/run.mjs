@@ -3,19 +3,21 @@
 // model and bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions,
 // medians. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
 // Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
-// drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md.
-//   npm run bench [-- serving batch drift]     the parts to run (default: all)
-//   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000)
+// drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md, and 1,000 registered
+// models: the list endpoints, the dashboard's overview in Chromium and the api's memory (bench/models.mjs, on a
+// platform of its own) -> <date>-models.md.
+//   npm run bench [-- serving batch drift models]     the parts to run (default: all)
+//   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000) BENCH_MODELS (1000) BENCH_LOADED (50)
 //   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
-//     `node <dir>/scripts/bootstrap.mjs build`); its api is launched
-//     beside this one, on the same database, Redis and models, and measured in the same interleaved runs as
-//     `baseline`, so a change's cost is read within one run instead of across days.
+//     `node <dir>/scripts/bootstrap.mjs build`); its api is launched beside this one, on the same database,
+//     Redis and models, and measured in the same interleaved serving runs as `baseline`, so a change's cost is
+//     read within one run instead of across days.
 //   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bootstrap, log, root } from '../scripts/bootstrap.mjs';
+import { bootstrap, buildWeb, log, root } from '../scripts/bootstrap.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -23,7 +25,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PEERS = path.resolve(root, '../shared/peers');
 const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
-const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift'];
+const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift', 'models'];
 const day = new Date().toISOString().slice(0, 10);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
@@ -82,6 +84,7 @@ const median = (xs) => {
 async function main() {
   bootstrap({ web: false });
   if (PARTS.includes('drift')) driftPart();
+  if (PARTS.includes('models')) await modelsPart();
   if (!PARTS.includes('serving') && !PARTS.includes('batch')) return;
   aptEnsure('wrk', ['wrk']);
   aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
@@ -320,6 +323,14 @@ function writePart(part, lines) {
   ];
   writeFileSync(file, [...head, ...lines].join('\n') + '\n');
   console.log(`\n${[...head, ...lines].join('\n')}\nwritten to ${path.relative(root, file)}`);
+}
+
+/** 1,000 models: list endpoints, the overview in Chromium, api memory (bench/models.mjs), on a platform of its own. */
+async function modelsPart() {
+  buildWeb();
+  mkdirSync(tmp, { recursive: true });
+  const { modelsBench } = await import('./models.mjs');
+  writePart('models', await modelsBench({ root, log }));
 }
 
 /** The drift report over 1,000,000 rows x 64 features (issue 7), in its own process. */

@@ -528,7 +528,7 @@ describe('the dashboard as one product: one user journey', { timeout: 600_000 },
       cells
         .nth(3)
         .getByRole('img', { name: `Requests to ${model} over the last 24 hours` })
-        .locator('.recharts-line-curve'),
+        .locator('.sparkline-line'),
       'the sparkline',
     );
     await assertText(cells.nth(4), '0%', 'no errors');

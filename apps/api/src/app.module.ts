@@ -38,6 +38,7 @@ import { SchedulesController } from './jobs/schedules.controller.js';
 import { AsyncPredictController } from './serving/async-predict.controller.js';
 import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
+import { OverviewController } from './overview/overview.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 /** Every controller, in the order the OpenAPI document lists their routes (the predict router's come after them). */
@@ -61,6 +62,7 @@ export const CONTROLLERS = [
   SchedulesController,
   DriftController,
   AlertsController,
+  OverviewController,
 ];
 
 @Module({})

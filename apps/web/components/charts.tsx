@@ -52,27 +52,6 @@ function tickFormatter(stepMs: number) {
 }
 const tooltipTime = (t: unknown) => `${new Date(Number(t)).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-/** Requests per step over 24 h, for a table cell; `label` is what a screen reader hears instead. */
-export function Sparkline({ data, label }: { data: { t: number; requests: number }[]; label: string }) {
-  return (
-    <div className="sparkline" role="img" aria-label={label}>
-      <ResponsiveContainer width="100%" height={32}>
-        <LineChart data={data} margin={{ top: 2, right: 2, bottom: 2, left: 2 }}>
-          <YAxis hide domain={[0, 'dataMax']} />
-          <Line
-            type="monotone"
-            dataKey="requests"
-            stroke="#4338ca"
-            strokeWidth={1.5}
-            dot={false}
-            isAnimationActive={false}
-          />
-        </LineChart>
-      </ResponsiveContainer>
-    </div>
-  );
-}
-
 type Quantile = 'p50' | 'p95' | 'p99';
 
 function MetricChart(props: {

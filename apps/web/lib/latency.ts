@@ -116,29 +116,3 @@ export function latencyView(series: TMetricSeries, stepMs: number): LatencyView 
   }
   return { from, to, stepMs, series: list, rows };
 }
-
-/**
- * What callers experienced over a range, for the overview: requests answered (silent copies are not requests),
- * errors, p99 from the merged histograms, and requests per step for a sparkline.
- */
-export function servedSummary(series: TMetricSeries, stepMs: number) {
-  const served: TMetricSeries = { ...series, points: series.points.filter((p) => p.role !== 'silent') };
-  const width = series.bucketsMs.length + 1;
-  const acc = emptyAcc(width);
-  served.points.forEach((p) => add(acc, p));
-  const from = Math.floor(Date.parse(series.from) / stepMs) * stepMs;
-  const steps = Math.max(1, Math.ceil((Date.parse(series.to) - from) / stepMs));
-  const spark = Array.from({ length: steps }, (_, i) => ({ t: from + i * stepMs, requests: 0 }));
-  for (const p of served.points) {
-    const i = Math.min(steps - 1, Math.max(0, Math.floor((Date.parse(p.minute) - from) / stepMs)));
-    spark[i]!.requests += p.count;
-  }
-  return {
-    count: acc.count,
-    errors: acc.errors,
-    errorRate: acc.count ? acc.errors / acc.count : null,
-    p99Ms: quantileMs(acc.buckets, series.bucketsMs, 0.99),
-    spark,
-  };
-}
-export type ServedSummary = ReturnType<typeof servedSummary>;

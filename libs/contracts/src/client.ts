@@ -19,6 +19,7 @@ import {
   type TUpdateUserRequest,
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
+import { ZOverviewPage, type TOverviewQuery } from './overview.js';
 import {
   ZApproval,
   ZHistoryEntry,
@@ -223,6 +224,10 @@ export class ModelyardClient {
 
   listModels(query: Partial<TListModelsQuery> = {}) {
     return this.get('/v1/models', ZModelPage, query as Query);
+  }
+  /** Every model with serving, traffic, SLO, drift and alerts (the dashboard's overview and models list). */
+  overview(query: TOverviewQuery = {}) {
+    return this.get('/v1/overview', ZOverviewPage, query as Query);
   }
   getModel(name: string) {
     return this.get(`/v1/models/${enc(name)}`, ZRegisteredModel);

@@ -53,6 +53,8 @@ import { DriftAdhocService } from './drift/drift-adhoc.service.js';
 import { AlertsRepository } from './alerts/alerts.repository.js';
 import { AlertsService } from './alerts/alerts.service.js';
 import { AlertEvaluatorService } from './alerts/alert-evaluator.service.js';
+import { OverviewRepository } from './overview/overview.repository.js';
+import { OverviewService } from './overview/overview.service.js';
 
 const services = [
   PrismaService,
@@ -110,6 +112,8 @@ const services = [
   AlertsRepository,
   AlertsService,
   AlertEvaluatorService,
+  OverviewRepository,
+  OverviewService,
 ];
 
 export interface ServerCoreOptions {

@@ -56,6 +56,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'ApiKeysController.revoke': { id: 'revokeApiKey', summary: 'Revoke an API key' },
   'AuditController.list': { id: 'listAuditEvents', summary: 'Search the audit log (paged)' },
   'ModelsController.list': { id: 'listModels', summary: 'List registered models (paged, searchable)' },
+  'OverviewController.page': {
+    id: 'modelOverview',
+    summary: 'Every model with serving, traffic, SLO, drift and alerts, from one query (paged, sortable)',
+  },
   'ModelsController.create': { id: 'createModel', summary: 'Create a model without versions', errors: ['CONFLICT'] },
   'ModelsController.get': { id: 'getModel', summary: 'A model with its serving status' },
   'ModelsController.update': { id: 'updateModel', summary: "Change a model's description, tags, policy, serving" },

@@ -1,97 +1,43 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { TAlert, TAuditEntry, TRegisteredModel } from '@modelyard/contracts';
-import { getMe, load, type Loaded } from '@/lib/api.server';
+import type { TAuditEntry, TModelOverview, TOverviewPage } from '@modelyard/contracts';
+import { getMe, load } from '@/lib/api.server';
 import { formatMs, formatPercent } from '@/lib/deployment-text';
 import { formatCount, formatTime } from '@/lib/format';
-import { servedSummary, type ServedSummary } from '@/lib/latency';
+import { overviewSortOf, SORT_LABELS, sparkOf } from '@/lib/overview';
 import { describeAudit } from '@/lib/audit-text';
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
-import { Sparkline } from '@/components/charts';
+import { Sparkline } from '@/components/sparkline';
 import { DriftBadge } from '@/components/drift-badge';
 import { PageHeader } from '@/components/page-header';
+import { SortLinks } from '@/components/sort-links';
 
 export const metadata: Metadata = { title: 'Overview' };
 
-const DAY_MS = 86_400_000;
-const SPARK_STEP_MS = 30 * 60_000;
-/** The overview asks the API four questions per model: bounded, so a big registry does not stall the page. */
-const MODELS_SHOWN = 50;
-const CONCURRENCY = 8;
+/** One API call for the whole page (`GET /v1/overview`: one aggregated query), whatever the registry's size. */
+const PAGE_SIZE = 50;
+/** 24 h in 30-minute steps: aligned to the half hour, 49 of them cover any 24 h. */
+const SPARK_POINTS = 49;
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
+function first(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
 }
 
-interface ModelRow {
-  model: TRegisteredModel;
-  production: number | null;
-  pinned: boolean;
-  pilots: number[];
-  silent: number[];
-  traffic: Loaded<ServedSummary>;
-  sloMs: number | null;
-  drift: { status: 'ok' | 'warn' | 'drift'; silent: boolean; rows: number } | { status: 'none'; why: string };
-}
-
-async function modelRow(m: TRegisteredModel, from: string, to: string): Promise<ModelRow> {
-  const [deployment, series, rules, drift] = await Promise.all([
-    load((api) => api.getDeployment(m.name)),
-    load((api) => api.metricSeries(m.name, { from, to })),
-    load((api) => api.alertRules(m.name)),
-    load((api) => api.driftLatest(m.name)),
-  ]);
-  const config = deployment.ok ? (deployment.data.current?.config ?? null) : null;
-  const pinned = config?.production.mode === 'pinned';
-  return {
-    model: m,
-    production: config?.production.mode === 'pinned' ? config.production.version : m.productionVersion,
-    pinned,
-    pilots: config?.pilots.map((p) => p.version) ?? [],
-    silent: config?.silent.map((s) => s.version) ?? [],
-    traffic: series.ok ? { ok: true, data: servedSummary(series.data, SPARK_STEP_MS) } : series,
-    sloMs: rules.ok ? rules.data.latencySloMs : null,
-    // 404 is the normal "no window yet" (no reference profile, or no logged predictions): not an error to show.
-    drift: drift.ok
-      ? drift.data.report
-        ? { status: drift.data.report.status, silent: drift.data.silent, rows: drift.data.rows }
-        : { status: 'none', why: 'the window has no report yet' }
-      : {
-          status: 'none',
-          why: drift.status === 404 ? 'no reference profile or no logged predictions yet' : drift.message,
-        },
-  };
-}
-
-export default async function OverviewPage() {
+export default async function OverviewPage({ searchParams }: PageProps<'/'>) {
+  const params = await searchParams;
+  const cursor = first(params.cursor);
+  const sort = overviewSortOf(first(params.sort));
   const me = await getMe();
   // The layout shows the error when /v1/me fails; nothing more to say here.
   if (!me.ok) return null;
   const isAdmin = me.data.role === 'admin';
-  const to = new Date();
-  const from = new Date(to.getTime() - DAY_MS);
-  const [models, alerts, activity] = await Promise.all([
-    load((api) => api.listModels({ limit: MODELS_SHOWN })),
-    load((api) => api.listAlerts({ state: 'firing', limit: 500 })),
+  const [models, activity] = await Promise.all([
+    load((api) => api.overview({ limit: PAGE_SIZE, cursor: cursor || undefined, sort, points: SPARK_POINTS })),
     // The audit log is for admins (the API refuses everyone else): others get no activity card.
     isAdmin ? load((api) => api.listAudit({ limit: 12 })) : null,
   ]);
-  const rows = models.ok
-    ? await mapLimit(models.data.items, CONCURRENCY, (m) => modelRow(m, from.toISOString(), to.toISOString()))
-    : [];
-  const firing = new Map<string, TAlert[]>();
-  if (alerts.ok) for (const a of alerts.data) firing.set(a.model, [...(firing.get(a.model) ?? []), a]);
+  const sortQuery: Record<string, string> = sort === 'updated' ? {} : { sort };
 
   return (
     <>
@@ -105,28 +51,35 @@ export default async function OverviewPage() {
             All models
           </Link>
         </div>
-        {!alerts.ok ? <ErrorAlert message={`Cannot list alerts: ${alerts.message}`} /> : null}
         {!models.ok ? (
           <ErrorAlert message={models.message} />
-        ) : rows.length === 0 ? (
+        ) : models.data.items.length === 0 && !cursor ? (
           <p className="muted">
             No models yet. <Link href="/models">Register the first one</Link>.
           </p>
         ) : (
           <>
+            <SortLinks
+              label="Order of the models"
+              options={SORT_LABELS}
+              current={sort}
+              href={(s) => (s === 'updated' ? '/' : `/?sort=${s}`)}
+            />
             <DataTable
               label="Models overview"
-              rows={rows}
-              rowKey={(r) => r.model.id}
-              columns={overviewColumns(firing)}
+              rows={models.data.items}
+              rowKey={(r) => r.id}
+              columns={overviewColumns(models.data)}
               className="overview-table"
-              empty="No models yet."
+              empty="No more models."
+              cursor={{
+                firstHref: cursor ? `/?${new URLSearchParams(sortQuery)}` : null,
+                nextHref: models.data.nextCursor
+                  ? `/?${new URLSearchParams({ ...sortQuery, cursor: models.data.nextCursor })}`
+                  : null,
+                summary: `${models.data.items.length} models on this page.`,
+              }}
             />
-            {models.data.nextCursor ? (
-              <p className="hint">
-                Showing the {rows.length} most recently updated models. <Link href="/models">See all models</Link>.
-              </p>
-            ) : null}
           </>
         )}
       </section>
@@ -155,57 +108,54 @@ const versions = (list: number[]) => (list.length ? list.map((v) => `v${v}`).joi
 
 const none = <span className="muted">—</span>;
 
-function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
-  const alertsOf = (r: ModelRow) => firing.get(r.model.name) ?? [];
-  const servedOf = (r: ModelRow) => alertsOf(r).filter((a) => !a.silent);
-  const p99 = (r: ModelRow) => (r.traffic.ok ? r.traffic.data.p99Ms : null);
+type Row = TModelOverview;
+
+function overviewColumns(page: TOverviewPage): Column<Row>[] {
   return [
     {
       key: 'model',
       header: 'Model',
       rowHeader: true,
-      sort: (r) => r.model.name,
+      sort: (r) => r.name,
       cell: (r) => (
-        <Link className="strong-link" href={`/models/${encodeURIComponent(r.model.name)}`}>
-          {r.model.name}
+        <Link className="strong-link" href={`/models/${encodeURIComponent(r.name)}`}>
+          {r.name}
         </Link>
       ),
     },
     {
       key: 'production',
       header: 'Production',
-      sort: (r) => r.production,
+      sort: (r) => r.serving.production,
       cell: (r) => (
         <>
-          {r.production !== null ? (
-            <span className="badge badge-stage-production">v{r.production}</span>
+          {r.serving.production !== null ? (
+            <span className="badge badge-stage-production">v{r.serving.production}</span>
           ) : (
             <span className="muted">none</span>
           )}
-          {r.pinned ? <span className="muted small"> pinned</span> : null}
+          {r.serving.pinned ? <span className="muted small"> pinned</span> : null}
         </>
       ),
     },
-    { key: 'pilots', header: 'Pilots', hideBelow: 'lg', cell: (r) => versions(r.pilots) ?? none },
-    { key: 'silent', header: 'Silent', hideBelow: 'lg', cell: (r) => versions(r.silent) ?? none },
+    { key: 'pilots', header: 'Pilots', hideBelow: 'lg', cell: (r) => versions(r.serving.pilots) ?? none },
+    { key: 'silent', header: 'Silent', hideBelow: 'lg', cell: (r) => versions(r.serving.silent) ?? none },
     {
       key: 'requests',
       header: 'Requests (24 h)',
       className: 'traffic-cell',
-      sort: (r) => (r.traffic.ok ? r.traffic.data.count : null),
+      sort: (r) => r.traffic.count,
       cell: (r) => {
-        const t = r.traffic;
-        if (!t.ok) return <span className="error-inline">{t.message}</span>;
-        const href = `/models/${encodeURIComponent(r.model.name)}/latency`;
+        const href = `/models/${encodeURIComponent(r.name)}/latency`;
         return (
           <div className="traffic">
-            <Sparkline data={t.data.spark} label={`Requests to ${r.model.name} over the last 24 hours`} />
+            <Sparkline data={sparkOf(page, r)} label={`Requests to ${r.name} over the last 24 hours`} />
             <Link
               href={href}
               className="mono small"
-              aria-label={`${formatCount(t.data.count)} requests: latency of ${r.model.name}`}
+              aria-label={`${formatCount(r.traffic.count)} requests: latency of ${r.name}`}
             >
-              {formatCount(t.data.count)}
+              {formatCount(r.traffic.count)}
             </Link>
           </div>
         );
@@ -215,22 +165,22 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
       key: 'errors',
       header: 'Error rate',
       align: 'right',
-      sort: (r) => (r.traffic.ok ? r.traffic.data.errorRate : null),
-      cell: (r) => (r.traffic.ok ? formatPercent(r.traffic.data.errorRate, 2) : '—'),
+      sort: (r) => r.traffic.errorRate,
+      cell: (r) => formatPercent(r.traffic.errorRate, 2),
     },
     {
       key: 'p99',
       header: 'p99 / SLO',
       align: 'right',
       nowrap: true,
-      sort: p99,
+      sort: (r) => r.traffic.p99Ms,
       cell: (r) => {
-        const ms = p99(r);
-        const over = r.sloMs !== null && ms !== null && ms > r.sloMs;
+        const ms = r.traffic.p99Ms;
+        const over = ms !== null && ms > r.latencySloMs;
         return (
           <span className={over ? 'text-danger' : undefined}>
-            {r.traffic.ok ? formatMs(ms) : '—'}
-            <span className="muted small"> / {r.sloMs !== null ? `${r.sloMs} ms` : '—'}</span>
+            {formatMs(ms)}
+            <span className="muted small"> / {r.latencySloMs} ms</span>
           </span>
         );
       },
@@ -238,38 +188,35 @@ function overviewColumns(firing: Map<string, TAlert[]>): Column<ModelRow>[] {
     {
       key: 'drift',
       header: 'Drift',
-      sort: (r) => r.drift.status,
+      sort: (r) => r.drift?.status ?? 'none',
       cell: (r) =>
-        r.drift.status === 'none' ? (
-          <span className="muted small" title={r.drift.why}>
+        r.drift?.status ? (
+          <DriftBadge status={r.drift.status} />
+        ) : (
+          <span
+            className="muted small"
+            title={r.drift ? 'the window has no report yet' : 'no reference profile or no logged predictions yet'}
+          >
             no data
           </span>
-        ) : (
-          <DriftBadge status={r.drift.status} />
         ),
     },
     {
       key: 'alerts',
       header: 'Alerts',
-      sort: (r) => servedOf(r).length,
-      cell: (r) => {
-        const all = alertsOf(r);
-        const served = servedOf(r);
-        return (
-          <>
-            {served.length ? (
-              <span className="badge badge-danger" title={served.map((a) => a.message).join('\n')}>
-                {served.length} open
-              </span>
-            ) : (
-              <span className="muted">none</span>
-            )}
-            {all.length > served.length ? (
-              <span className="muted small"> +{all.length - served.length} silent</span>
-            ) : null}
-          </>
-        );
-      },
+      sort: (r) => r.alerts.firing,
+      cell: (r) => (
+        <>
+          {r.alerts.firing ? (
+            <span className="badge badge-danger" title={r.alerts.messages.join('\n')}>
+              {r.alerts.firing} open
+            </span>
+          ) : (
+            <span className="muted">none</span>
+          )}
+          {r.alerts.silent ? <span className="muted small"> +{r.alerts.silent} silent</span> : null}
+        </>
+      ),
     },
   ];
 }

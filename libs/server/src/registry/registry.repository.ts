@@ -35,9 +35,11 @@ function historyRow(modelId: string, actor: ActorColumns, h: HistoryInput) {
 export class RegistryRepository {
   constructor(private readonly db: PrismaService) {}
 
-  listModels(q: { search?: string; limit: number; before?: { at: Date; id: string } }) {
+  /** `names`: only these (an API key's allow-list), filtered here so a page is never cut short by it. */
+  listModels(q: { search?: string; limit: number; before?: { at: Date; id: string }; names?: string[] }) {
     return this.db.client.registeredModel.findMany({
       where: {
+        ...(q.names ? { name: { in: q.names } } : {}),
         ...(q.search
           ? {
               OR: [

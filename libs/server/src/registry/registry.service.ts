@@ -54,9 +54,13 @@ export class RegistryService {
     q: TListModelsQuery,
   ): Promise<{ items: TRegisteredModel[]; nextCursor: string | null }> {
     authorize(actor, 'models.read');
-    const rows = await this.repo.listModels({ search: q.search, limit: q.limit, before: decodeCursor(q.cursor) });
-    const visible = actor.modelAllowList.length ? rows.filter((r) => actor.modelAllowList.includes(r.name)) : rows;
-    const page = pageFrom(visible, q.limit, (r) => ({ at: r.updatedAt, id: r.id }));
+    const rows = await this.repo.listModels({
+      search: q.search,
+      limit: q.limit,
+      before: decodeCursor(q.cursor),
+      names: actor.modelAllowList.length ? actor.modelAllowList : undefined,
+    });
+    const page = pageFrom(rows, q.limit, (r) => ({ at: r.updatedAt, id: r.id }));
     return { items: page.items.map(toModelResponse), nextCursor: page.nextCursor };
   }
 

@@ -1,11 +1,13 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { TRegisteredModel } from '@modelyard/contracts';
+import type { TModelOverview } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
-import { formatTime } from '@/lib/format';
+import { formatCount, formatTime } from '@/lib/format';
+import { overviewSortOf, SORT_LABELS } from '@/lib/overview';
 import { registryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
+import { SortLinks } from '@/components/sort-links';
 import { RegisterModelPanel } from './register-model-panel';
 
 export const metadata: Metadata = { title: 'Models' };
@@ -14,7 +16,7 @@ const PAGE_SIZE = 50;
 
 const none = <span className="muted">—</span>;
 
-const MODEL_COLUMNS: Column<TRegisteredModel>[] = [
+const MODEL_COLUMNS: Column<TModelOverview>[] = [
   {
     key: 'name',
     header: 'Name',
@@ -87,6 +89,14 @@ const MODEL_COLUMNS: Column<TRegisteredModel>[] = [
     sort: (m) => m.latestVersion,
     cell: (m) => (m.latestVersion !== null ? `v${m.latestVersion}` : <span className="muted">none</span>),
   },
+  {
+    key: 'requests',
+    header: 'Requests (24 h)',
+    align: 'right',
+    hideBelow: 'md',
+    sort: (m) => m.traffic.count,
+    cell: (m) => <span className="mono">{formatCount(m.traffic.count)}</span>,
+  },
   { key: 'updated', header: 'Updated', sort: (m) => m.updatedAt, nowrap: true, cell: (m) => formatTime(m.updatedAt) },
 ];
 
@@ -98,12 +108,23 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
   const params = await searchParams;
   const search = first(params.q);
   const cursor = first(params.cursor);
+  const sort = overviewSortOf(first(params.sort));
   const me = await getMe();
   if (!me.ok) return null; // the layout shows why
   const { canWrite } = registryAbilities(me.data.role);
+  // The overview's endpoint: one aggregated query per page, and the 24 h request count comes with it.
   const models = await load((api) =>
-    api.listModels({ search: search || undefined, cursor: cursor || undefined, limit: PAGE_SIZE }),
+    api.overview({ search: search || undefined, cursor: cursor || undefined, limit: PAGE_SIZE, sort, points: 1 }),
   );
+  /** The page's URL with these parameters (the search and the sort stay while paging). */
+  const href = (extra: { sort?: string; cursor?: string }) => {
+    const q = new URLSearchParams({
+      ...(search ? { q: search } : {}),
+      ...((extra.sort ?? sort) !== 'updated' ? { sort: extra.sort ?? sort } : {}),
+      ...(extra.cursor ? { cursor: extra.cursor } : {}),
+    }).toString();
+    return q ? `/models?${q}` : '/models';
+  };
 
   return (
     <>
@@ -129,6 +150,7 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
             placeholder="Search by name or description"
             maxLength={100}
           />
+          {sort !== 'updated' ? <input type="hidden" name="sort" value={sort} /> : null}
           <button type="submit" className="btn btn-secondary">
             Search
           </button>
@@ -159,6 +181,7 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
         </section>
       ) : (
         <section className="card">
+          <SortLinks label="Order of the models" options={SORT_LABELS} current={sort} href={(s) => href({ sort: s })} />
           <DataTable
             label="Models"
             rows={models.data.items}
@@ -166,10 +189,8 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
             columns={MODEL_COLUMNS}
             empty="No models yet."
             cursor={{
-              firstHref: cursor ? (search ? `/models?q=${encodeURIComponent(search)}` : '/models') : null,
-              nextHref: models.data.nextCursor
-                ? `/models?${new URLSearchParams({ ...(search ? { q: search } : {}), cursor: models.data.nextCursor })}`
-                : null,
+              firstHref: cursor ? href({}) : null,
+              nextHref: models.data.nextCursor ? href({ cursor: models.data.nextCursor }) : null,
             }}
           />
         </section>

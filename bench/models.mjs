@@ -1,0 +1,282 @@
+// `npm run bench -- models`: cost with many models (issue 23). On a platform of its own (fresh Postgres and Redis,
+// api + worker + web): registers BENCH_MODELS (1000) models, each one version of the same small ONNX fixture (one
+// upload, the others register the stored artifact by URI, so no bytes are copied), none in Production (so none is
+// loaded at boot); loads BENCH_LOADED (50) of them by predicting once; then times the list endpoints and the
+// dashboard's overview and models pages in Chromium, and reports the api process's RSS with nothing loaded and with
+// the 50 loaded. BENCH_PAGE_REPS (7) timed loads per page after one warm-up, medians.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const FIXTURE = 'test/fixtures/models/iris_logreg';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const ms = (x) => `${x.toFixed(0)} ms`;
+
+/** Runs fn over items with at most `limit` in flight. */
+async function mapLimit(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+export async function modelsBench({ root, log }) {
+  const N = Number(process.env.BENCH_MODELS ?? 1000);
+  const LOADED = Math.min(N, Number(process.env.BENCH_LOADED ?? 50));
+  const REPS = Number(process.env.BENCH_PAGE_REPS ?? 7);
+  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
+  const { freePort } = await import('../scripts/services.mjs');
+  const { launchChromium } = await import('./chromium.mjs');
+  const platform = await provision({ mode: 'bench-models' });
+  const admin = {
+    MODELYARD_ADMIN_EMAIL: 'bench-admin@bench.modelyard.local',
+    MODELYARD_ADMIN_PASSWORD: `bench-password-${Date.now()}`,
+    MODELYARD_ADMIN_API_KEY: `bench-models-${Date.now()}-${'m'.repeat(24)}`,
+  };
+  seed({ ...platform.env, ...admin });
+  const apiPort = await freePort();
+  const webPort = await freePort();
+  const env = {
+    ...platform.env,
+    LOG_LEVEL: 'warn',
+    LOG_FILE: path.join(root, 'bench', 'tmp', 'models-api.log'),
+    STORAGE_LOCAL_ROOT: path.join(root, 'bench', 'tmp', 'models-artifacts'),
+    RATE_LIMIT_RPS: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    ROLLUP_FLUSH_SECONDS: '2',
+    // The dashboard logs in once per browser; a bench run never floods it.
+    LOGIN_GLOBAL_PER_SECOND: '20',
+    API_PROCESSES: '1',
+  };
+  const procs = [];
+  const token = admin.MODELYARD_ADMIN_API_KEY;
+  const api = `http://127.0.0.1:${apiPort}`;
+  const web = `http://127.0.0.1:${webPort}`;
+  const call = async (method, p, body) => {
+    const init = { method, headers: { authorization: `Bearer ${token}` } };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers['content-type'] = 'application/json';
+    }
+    const r = await fetch(`${api}${p}`, init);
+    const text = await r.text();
+    if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : null;
+  };
+  try {
+    procs.push(
+      launch('api', [process.execPath, 'apps/api/dist/main.js'], {
+        env: { ...env, API_PORT: String(apiPort) },
+        quiet: true,
+      }),
+    );
+    procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
+    procs.push(
+      launch('web', [process.execPath, 'server.mjs'], {
+        cwd: path.join(root, 'apps/web'),
+        env: { ...env, API_URL: api, PORT: String(webPort), WEB_HOST: '127.0.0.1' },
+        quiet: true,
+      }),
+    );
+    await waitForHttp(`${api}/readyz`, { proc: procs[0] });
+    await waitForHttp(`${web}/login`, { proc: procs[2] });
+    const apiPid = procs[0].child.pid;
+    const rssEmpty = rssMiB(apiPid);
+
+    // Registration: one upload, then every other model registers the stored artifact by its URI.
+    const names = Array.from({ length: N }, (_, i) => `bench-m-${String(i).padStart(4, '0')}`);
+    const t0 = performance.now();
+    const form = new FormData();
+    form.append('spec', JSON.stringify({}));
+    form.append('file', new Blob([readFileSync(path.join(root, FIXTURE, 'model.onnx'))]), 'model.onnx');
+    const firstVersion = await call('POST', `/v1/models/${names[0]}/versions`, form);
+    const artifactUri = firstVersion.storage.uri;
+    await mapLimit(names.slice(1), 8, (name) => call('POST', `/v1/models/${name}/versions`, { artifactUri }));
+    const registerSeconds = (performance.now() - t0) / 1000;
+    log(`models: registered ${N} models in ${registerSeconds.toFixed(1)} s; waiting for validation`);
+    let pending = [...names];
+    const until = Date.now() + Number(process.env.BENCH_VALIDATION_MINUTES ?? 60) * 60_000;
+    while (pending.length) {
+      if (Date.now() > until) throw new Error(`${pending.length} versions still pending validation`);
+      const states = await mapLimit(pending, 8, (name) => call('GET', `/v1/models/${name}/versions/1`));
+      const failed = states.find((v) => v.status === 'failed');
+      if (failed) throw new Error(`${failed.model} v1 failed validation: ${failed.failureReason}`);
+      pending = pending.filter((_, i) => states[i].status !== 'ready');
+      if (pending.length) {
+        log(`models: ${N - pending.length} of ${N} validated`);
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+    }
+    const readySeconds = (performance.now() - t0) / 1000;
+    log(`models: all ${N} ready after ${readySeconds.toFixed(1)} s`);
+    const rssRegistered = rssMiB(apiPid);
+
+    // Load LOADED of them: one prediction by version number each (the admin key may call any version).
+    const samples = JSON.parse(readFileSync(path.join(root, FIXTURE, 'samples.json'), 'utf8'));
+    const cols = samples.inputs[0].columns;
+    const row = samples.input_data[samples.inputs[0].name][0];
+    const payload = { payload: [Object.fromEntries(cols.map((c, i) => [c, row[i]]))] };
+    await mapLimit(names.slice(0, LOADED), 4, (name) => call('POST', `/v1/models/${name}/versions/1/predict`, payload));
+    // The rollups of those predictions reach Postgres at the next flush (ROLLUP_FLUSH_SECONDS=2).
+    await new Promise((r) => setTimeout(r, 4000));
+    const rssLoaded = rssMiB(apiPid);
+
+    // The list endpoints, as the admin key (sees every model).
+    const timeIt = async (fn) => {
+      await fn();
+      const runs = [];
+      for (let i = 0; i < REPS; i++) {
+        const s = performance.now();
+        await fn();
+        runs.push(performance.now() - s);
+      }
+      return { median: median(runs), max: Math.max(...runs) };
+    };
+    const walk = async (p) => {
+      let cursor = null;
+      let pages = 0;
+      do {
+        const r = await call('GET', `${p}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        cursor = r.nextCursor;
+        pages++;
+      } while (cursor && pages < 1000);
+      return pages;
+    };
+    const pagesOf200 = await walk('/v1/overview?limit=200');
+    const endpoints = [
+      ['GET /v1/models?limit=50 (first page)', () => call('GET', '/v1/models?limit=50')],
+      ['GET /v1/overview?limit=50 (first page, 24 h, 49 points)', () => call('GET', '/v1/overview?limit=50&points=49')],
+      ['GET /v1/overview?limit=50&sort=requests', () => call('GET', '/v1/overview?limit=50&sort=requests&points=49')],
+      [
+        'GET /v1/overview?limit=50&sort=name, 7 days in 48 points',
+        () => {
+          const from = new Date(Date.now() - 7 * 86_400_000).toISOString();
+          return call('GET', `/v1/overview?limit=50&sort=name&points=48&from=${from}`);
+        },
+      ],
+      [`every page of GET /v1/overview?limit=200 (${pagesOf200} pages)`, () => walk('/v1/overview?limit=200')],
+      [`every page of GET /v1/models?limit=200`, () => walk('/v1/models?limit=200')],
+      [
+        'before: GET /v1/models?limit=50, then per model deployment, 24 h metrics, alert rules, drift; 8 at a time',
+        async () => {
+          const to = new Date();
+          const from = new Date(to.getTime() - 86_400_000);
+          const page = await call('GET', '/v1/models?limit=50');
+          await mapLimit(page.items, 8, async (m) => {
+            const n = encodeURIComponent(m.name);
+            // As the page's load(): an error answer (a 404 for "no drift window yet") is shown, not thrown.
+            await Promise.all(
+              [
+                `/v1/models/${n}/deployment`,
+                `/v1/models/${n}/metrics?from=${from.toISOString()}&to=${to.toISOString()}`,
+                `/v1/models/${n}/alert-rules`,
+                `/v1/models/${n}/drift/latest`,
+              ].map((p) => call('GET', p).catch(() => null)),
+            );
+          });
+        },
+      ],
+    ];
+    const endpointTimes = [];
+    for (const [what, fn] of endpoints) {
+      const t = await timeIt(fn);
+      endpointTimes.push([what, t]);
+      log(`models: ${what}: median ${ms(t.median)}, max ${ms(t.max)}`);
+    }
+
+    // The dashboard in Chromium, signed in as the admin: the document arrives once the server has the data.
+    const browser = await launchChromium();
+    const pageTimes = [];
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: web });
+      const page = await context.newPage();
+      page.setDefaultTimeout(60_000);
+      await page.goto('/login');
+      await page.getByLabel('Email', { exact: true }).fill(admin.MODELYARD_ADMIN_EMAIL);
+      await page.getByLabel('Password', { exact: true }).fill(admin.MODELYARD_ADMIN_PASSWORD);
+      await page.getByLabel('Password', { exact: true }).press('Enter');
+      await page.waitForURL(`${web}/`);
+      for (const [what, url, table] of [
+        ['overview (/)', '/', 'Models overview'],
+        ['overview sorted by requests (/?sort=requests)', '/?sort=requests', 'Models overview'],
+        ['models list (/models)', '/models', 'Models'],
+      ]) {
+        const runs = [];
+        const server = [];
+        for (let i = 0; i <= REPS; i++) {
+          const s = performance.now();
+          await page.goto(url, { waitUntil: 'load' });
+          await page.getByRole('table', { name: table, exact: true }).waitFor({ state: 'visible' });
+          if (i === 0) continue; // the first load warms Next's caches
+          runs.push(performance.now() - s);
+          // How much of it was the server (the document, rendered with the API's data) and how much the browser.
+          server.push(
+            await page.evaluate(() => {
+              const [nav] = performance.getEntriesByType('navigation');
+              return nav.responseEnd - nav.requestStart;
+            }),
+          );
+        }
+        const rows = await page.getByRole('table', { name: table, exact: true }).locator('tbody tr').count();
+        const t = { median: median(runs), max: Math.max(...runs), server: median(server), rows };
+        pageTimes.push([what, t]);
+        log(`models: ${what}: median ${ms(t.median)} (document ${ms(t.server)}), max ${ms(t.max)} (${rows} rows)`);
+      }
+    } finally {
+      await browser.close();
+    }
+
+    const overview = pageTimes[0][1].median;
+    const verdict = N >= 1000 ? (overview <= 1000 ? 'met' : 'not met') : `not measured (${N} models)`;
+    return [
+      `## ${N.toLocaleString('en')} models on one page (issue 23)`,
+      '',
+      `A platform of its own (api, worker, web; one api process): ${N.toLocaleString('en')} models, each one ready ` +
+        `version of ${FIXTURE} (none in Production, so none loaded at boot), ${LOADED} of them loaded by one ` +
+        `prediction each. Registration: ${registerSeconds.toFixed(1)} s to accept, ${readySeconds.toFixed(1)} s ` +
+        `until every version was validated. Timings are medians of ${REPS} after one warm-up, as the seeded admin ` +
+        '(every model visible).',
+      '',
+      '| api process RSS | MiB |',
+      '|---|---:|',
+      `| after boot, no models | ${rssEmpty.toFixed(0)} |`,
+      `| ${N.toLocaleString('en')} registered, none loaded | ${rssRegistered.toFixed(0)} |`,
+      `| ${N.toLocaleString('en')} registered, ${LOADED} loaded | ${rssLoaded.toFixed(0)} |`,
+      '',
+      '| endpoint | median ms | max ms |',
+      '|---|---:|---:|',
+      ...endpointTimes.map(([what, t]) => `| ${what} | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} |`),
+      '',
+      '| page in Chromium (navigation to load, table visible) | median ms | of which the document | max ms | rows |',
+      '|---|---:|---:|---:|---:|',
+      ...pageTimes.map(
+        ([what, t]) =>
+          `| ${what} | ${t.median.toFixed(0)} | ${t.server.toFixed(0)} | ${t.max.toFixed(0)} | ${t.rows} |`,
+      ),
+      '',
+      `Target: the overview at 1,000 models <= 1 s: ${verdict} (${ms(overview)}).`,
+      '',
+    ];
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await platform.stop();
+  }
+}
