@@ -206,12 +206,9 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
                 : ''}
             </p>
             {canWrite ? (
-              <AlertRulesEditor
-                key={rules.data.updatedAt ?? 'none'}
-                model={name}
-                rules={rules.data}
-                features={s.features}
-              />
+              // Keyed on the model, not on the rules' updatedAt: after a save the editor holds the API's answer
+              // already, and a remount would drop its "Saved" notice.
+              <AlertRulesEditor key={name} model={name} rules={rules.data} features={s.features} />
             ) : (
               <>
                 <p className="hint" id="rules-readonly">
