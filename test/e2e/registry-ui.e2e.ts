@@ -4,7 +4,7 @@
  * Env: E2E_WEB_URL, E2E_API_URL, E2E_ADMIN_API_KEY, E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD (set by the harness);
  * E2E_SCREENSHOT_DIR (optional: defaults to test/e2e/screenshots).
  *
- * One story: a scientist uploads a model and stages it, is refused Production (in the page and by the API),
+ * One story: a scientist uploads a model (a bad metric is named beside its field first) and stages it, is refused Production (in the page and by the API),
  * an approver promotes it through the confirmation dialog, and the history shows who did what (each stage change
  * also checked in the API). A second model with the approval policy goes through an approval request; asking a
  * second time shows the API's 409 in the dialog. Steps build on each other: after a failure the
@@ -149,12 +149,38 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await open.click();
     const form = page.locator('#register-model');
     await assertVisible(form.getByRole('heading', { name: 'Register a model' }), 'the upload form');
+
+    // A metric that is not a number is named under the form and beside its field before any byte is sent.
+    let posted = 0;
+    const countPosts = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST' && r.url().startsWith(`${webUrl}/api/`)) posted++;
+    };
+    page.on('request', countPosts);
+    await form.getByLabel('Model name', { exact: true }).fill(model);
+    await form.getByLabel('ONNX file', { exact: true }).setInputFiles(modelFile);
+    const metrics = form.getByLabel('Metrics (key=number, one per line)', { exact: true });
+    await metrics.fill('accuracy=high');
+    await form.getByRole('button', { name: 'Upload and register' }).click();
+    const message = 'Metrics: "accuracy=high" is not a number.';
+    await assertText(form.getByRole('alert'), message, 'the message under the form');
+    await assertText(form.locator('.error-inline'), message, 'the message beside the metrics');
+    assert.equal(await metrics.getAttribute('aria-invalid'), 'true', 'the metrics field is marked invalid');
+    assert.equal(
+      await metrics.evaluate((el) => el === document.activeElement),
+      true,
+      'the metrics field has the focus',
+    );
+    page.off('request', countPosts);
+    assert.equal(posted, 0, 'nothing was sent to the API');
+
     await upload(form, {
       model,
       description: 'Iris classifier uploaded from the dashboard',
       tags: 'team=ui\nsource=e2e',
       metrics: 'accuracy=0.97\nf1=0.96',
     });
+    assert.equal(await form.getByRole('alert').count(), 0, 'the error is gone after a good upload');
+    assert.equal(await metrics.getAttribute('aria-invalid'), null, 'and the field is no longer marked');
 
     const status = form.getByRole('status');
     // The worker validates within a second or two; allow for a slow machine.

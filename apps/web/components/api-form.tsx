@@ -69,8 +69,8 @@ export function ApiForm<T>(props: {
   submitDisabled?: boolean;
   pendingLabel?: ReactNode;
   onSuccess?: (result: T, form: HTMLFormElement) => void;
-  /** Checks the data before calling the API; what it returns is shown like an API error. */
-  validate?: (data: FormData) => Invalid;
+  /** Checks the data before calling the API (it may read files); what it returns is shown like an API error. */
+  validate?: (data: FormData) => Invalid | Promise<Invalid>;
   reset?: boolean;
   /** An outcome to show under the form (e.g. "Schedule created."), in the same place on every form. */
   notice?: ReactNode;
@@ -84,6 +84,8 @@ export function ApiForm<T>(props: {
   label?: string;
   /** Id of the heading that names the form, instead of `label`. */
   labelledBy?: string;
+  /** Id of an element that says more about the form (e.g. its upload progress). */
+  describedBy?: string;
   layout?: 'grid' | 'inline' | 'stack';
   className?: string;
   children: ReactNode;
@@ -106,7 +108,7 @@ export function ApiForm<T>(props: {
     const submitter = (event.nativeEvent as SubmitEvent).submitter;
     const data = new FormData(formEl, submitter);
     setPressed(submitter instanceof HTMLButtonElement ? submitter.value : null);
-    const invalid = props.validate?.(data) ?? null;
+    const invalid = (await props.validate?.(data)) ?? null;
     if (invalid) {
       setError(typeof invalid === 'string' ? invalid : invalid.message);
       setFieldErrors(typeof invalid === 'string' ? {} : (invalid.fields ?? {}));
@@ -129,6 +131,7 @@ export function ApiForm<T>(props: {
       onKeyDown={props.onKeyDown}
       aria-label={props.label}
       aria-labelledby={props.labelledBy}
+      aria-describedby={props.describedBy}
     >
       <FieldErrorsContext.Provider value={fieldErrors}>{props.children}</FieldErrorsContext.Provider>
       <div className={['form-actions', props.actionsClassName ?? ''].filter(Boolean).join(' ')}>
