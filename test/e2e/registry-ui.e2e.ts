@@ -138,7 +138,7 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     assert.equal(m.status, 201, `POST /v1/models: ${JSON.stringify(m.json)}`);
   });
 
-  step('the scientist uploads a new model and sees it become ready', async () => {
+  step('the scientist uploads a new model, a bad metric named beside its field first, and sees it ready', async () => {
     await signIn(scientist);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models', exact: true }).click();
     await page.waitForURL(`${webUrl}/models`);
