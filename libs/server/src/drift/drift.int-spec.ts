@@ -235,7 +235,7 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
       .catch(() => {});
   });
 
-  it('refuses the same rule twice with a 400 that names the second copy (rules.1), and keeps the stored rules', async () => {
+  it('refuses the same rule twice with a 400 naming the second copy (rules.1), keeps the stored rules', async () => {
     const alerts = ctx.get(AlertsService);
     const before = await alerts.getRules(admin, model);
     const rule = { kind: 'drift_share' as const, above: 0.3, minRows: 50 };
