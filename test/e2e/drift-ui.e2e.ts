@@ -8,7 +8,8 @@
  * One story: iris_logreg registered with its reference data; before any traffic the page says so; then 300 rows
  * with petal_length shifted by 3 arrive, and a scientist finds that feature's cell marked drift (the others ok),
  * opens it from the keyboard to see its histogram and metric series, adds a rule for it and sees the alert fire;
- * a viewer sees the same rules read-only.
+ * a copy of that rule is refused (the API's 400 under the form and beside the rule), a second rule is created,
+ * edited and deleted through the form (each checked in the stored rules); a viewer sees the rules read-only.
  */
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -259,6 +260,90 @@ describe('drift page in the dashboard', { timeout: 240_000 }, () => {
       'why it fired',
     );
     await page.screenshot({ path: path.join(screenshotDir(), 'drift-detail.png'), fullPage: true });
+  });
+
+  step('a second copy of the rule is refused beside it, and nothing is stored', async () => {
+    const before = (await admin('GET', `/v1/models/${model}/alert-rules`)).json;
+    const form = page.getByRole('form', { name: 'Alert rules' });
+    await form.getByRole('button', { name: 'Add a rule' }).click();
+    const second = form.getByRole('group', { name: 'Rule 2' });
+    await second.getByLabel('Kind', { exact: true }).selectOption('feature_drift');
+    await second.getByRole('checkbox', { name: 'petal_length' }).check();
+    await second.getByLabel('Minimum rows in the window').fill('100');
+    await second.getByLabel('Description (optional)').fill('the same rule again');
+    await form.getByRole('button', { name: 'Save rules' }).click();
+
+    // The API's 400 in words under the form, and beside the rule it names (rules.1).
+    await assertText(
+      form.getByRole('alert'),
+      /^Rule 2 has the same id "feature_drift-[0-9a-f]{10}" as rule 1: the same rule twice, or one id given twice$/,
+      "the API's message under the form",
+    );
+    await assertText(
+      second.locator('.error-inline'),
+      /^Has the same id "feature_drift-[0-9a-f]{10}" as rule 1/,
+      'the message beside rule 2',
+    );
+    assert.equal(await second.getAttribute('aria-invalid'), 'true', 'rule 2 is marked invalid');
+    assert.equal(await form.getByRole('group', { name: 'Rule 1' }).getAttribute('aria-invalid'), null);
+    assert.equal(await form.getByRole('button', { name: 'Save rules' }).isEnabled(), true, 'saving can be retried');
+
+    const after = (await admin('GET', `/v1/models/${model}/alert-rules`)).json;
+    assert.deepEqual(after.rules, before.rules, 'the stored rules did not change');
+    assert.equal(after.updatedAt, before.updatedAt);
+  });
+
+  step('the scientist turns rule 2 into a drift share rule, edits it, then deletes it', async () => {
+    const form = page.getByRole('form', { name: 'Alert rules' });
+    const second = form.getByRole('group', { name: 'Rule 2' });
+    const stored = async () => (await admin('GET', `/v1/models/${model}/alert-rules`)).json;
+    const save = async (expected: string) => {
+      const button = form.getByRole('button', { name: 'Save rules' });
+      await button.click();
+      await assertText(form.getByRole('status'), expected, 'the saved notice');
+      assert.equal(await form.getByRole('alert').count(), 0, 'no error left under the form');
+      assert.equal(await button.isEnabled(), true, 'the button is usable again');
+    };
+    const firstRule = (await stored()).rules[0];
+
+    // Create: a drift share rule at 40% beside the feature rule.
+    await second.getByLabel('Kind', { exact: true }).selectOption('drift_share');
+    await second.getByLabel('Drift share above (%)').fill('40');
+    await second.getByLabel('Minimum rows in the window').fill('200');
+    await second.getByLabel('Description (optional)').fill('too many features move');
+    await save('Saved: 2 rules.');
+    let rules = (await stored()).rules;
+    assert.equal(rules.length, 2);
+    assert.deepEqual(rules[0], firstRule, 'rule 1 is kept as it was (same id, so its alert stays open)');
+    assert.deepEqual(
+      { ...rules[1], id: undefined },
+      { kind: 'drift_share', above: 0.4, minRows: 200, description: 'too many features move', id: undefined },
+    );
+    assert.equal(await second.getAttribute('aria-invalid'), null, 'the earlier error is gone');
+    assert.equal(await second.getByLabel('Drift share above (%)').inputValue(), '40', 'the form shows what was kept');
+
+    // Edit: the limit goes down to 30%; the rule gets a new derived id.
+    const firstId = rules[1].id;
+    await second.getByLabel('Drift share above (%)').fill('30');
+    await save('Saved: 2 rules.');
+    rules = (await stored()).rules;
+    assert.equal(rules[1].above, 0.3);
+    assert.notEqual(rules[1].id, firstId, 'a changed rule is a new rule');
+    assert.equal(await second.getByLabel('Drift share above (%)').inputValue(), '30');
+
+    // Delete: rule 2 goes, rule 1 stays untouched.
+    await second.getByRole('button', { name: 'Remove rule 2' }).click();
+    assert.equal(await form.getByRole('group', { name: 'Rule 2' }).count(), 0, 'rule 2 left the form');
+    await save('Saved: 1 rule.');
+    rules = (await stored()).rules;
+    assert.deepEqual(rules, [firstRule]);
+
+    // After a reload the page draws the stored rule from the API.
+    await page.reload();
+    const reloaded = page.getByRole('form', { name: 'Alert rules' });
+    await assertVisible(reloaded.getByRole('group', { name: 'Rule 1' }), 'rule 1 after the reload');
+    assert.equal(await reloaded.getByRole('group', { name: 'Rule 2' }).count(), 0, 'no rule 2 after the reload');
+    assert.equal(await reloaded.getByRole('checkbox', { name: 'petal_length' }).isChecked(), true);
   });
 
   step('a viewer sees the rules read-only', async () => {

@@ -4,9 +4,10 @@
  * Env: E2E_WEB_URL, E2E_API_URL, E2E_ADMIN_API_KEY, E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD (set by the harness);
  * E2E_SCREENSHOT_DIR (optional: defaults to test/e2e/screenshots).
  *
- * One story: a scientist uploads a model and stages it, is refused Production (in the page and by the API),
- * an approver promotes it through the confirmation dialog, and the history shows who did what. A second model
- * with the approval policy goes through an approval request. Steps build on each other: after a failure the
+ * One story: a scientist uploads a model (a bad metric is named beside its field first) and stages it, is refused Production (in the page and by the API),
+ * an approver promotes it through the confirmation dialog, and the history shows who did what (each stage change
+ * also checked in the API). A second model with the approval policy goes through an approval request; asking a
+ * second time shows the API's 409 in the dialog. Steps build on each other: after a failure the
  * rest are skipped rather than failing with follow-up errors.
  */
 import { after, before, describe } from 'node:test';
@@ -137,7 +138,7 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     assert.equal(m.status, 201, `POST /v1/models: ${JSON.stringify(m.json)}`);
   });
 
-  step('the scientist uploads a new model and sees it become ready', async () => {
+  step('the scientist uploads a new model, a bad metric named beside its field first, and sees it ready', async () => {
     await signIn(scientist);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models', exact: true }).click();
     await page.waitForURL(`${webUrl}/models`);
@@ -148,12 +149,38 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
     await open.click();
     const form = page.locator('#register-model');
     await assertVisible(form.getByRole('heading', { name: 'Register a model' }), 'the upload form');
+
+    // A metric that is not a number is named under the form and beside its field before any byte is sent.
+    let posted = 0;
+    const countPosts = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST' && r.url().startsWith(`${webUrl}/api/`)) posted++;
+    };
+    page.on('request', countPosts);
+    await form.getByLabel('Model name', { exact: true }).fill(model);
+    await form.getByLabel('ONNX file', { exact: true }).setInputFiles(modelFile);
+    const metrics = form.getByLabel('Metrics (key=number, one per line)', { exact: true });
+    await metrics.fill('accuracy=high');
+    await form.getByRole('button', { name: 'Upload and register' }).click();
+    const message = 'Metrics: "accuracy=high" is not a number.';
+    await assertText(form.getByRole('alert'), message, 'the message under the form');
+    await assertText(form.locator('.error-inline'), message, 'the message beside the metrics');
+    assert.equal(await metrics.getAttribute('aria-invalid'), 'true', 'the metrics field is marked invalid');
+    assert.equal(
+      await metrics.evaluate((el) => el === document.activeElement),
+      true,
+      'the metrics field has the focus',
+    );
+    page.off('request', countPosts);
+    assert.equal(posted, 0, 'nothing was sent to the API');
+
     await upload(form, {
       model,
       description: 'Iris classifier uploaded from the dashboard',
       tags: 'team=ui\nsource=e2e',
       metrics: 'accuracy=0.97\nf1=0.96',
     });
+    assert.equal(await form.getByRole('alert').count(), 0, 'the error is gone after a good upload');
+    assert.equal(await metrics.getAttribute('aria-invalid'), null, 'and the field is no longer marked');
 
     const status = form.getByRole('status');
     // The worker validates within a second or two; allow for a slow machine.
@@ -245,12 +272,28 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
       'Version 1 moves to Staging. Production is not affected.',
       'what moving to Staging does',
     );
+    // Hold the request until the button has been seen disabled, so the pending state is checked, not raced.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stageRoute = `${webUrl}/api/v1/models/${model}/versions/1/stage`;
+    await page.route(stageRoute, async (route) => {
+      await held;
+      await route.continue();
+    });
     await dialog.getByRole('button', { name: 'Move to Staging' }).click();
+    const pending = dialog.getByRole('button', { name: 'Saving…' });
+    await assertVisible(pending, 'the submit button saying it is saving');
+    assert.equal(await pending.isDisabled(), true, 'the submit button is disabled while the request runs');
+    release();
     await dialog.waitFor({ state: 'hidden' });
+    await page.unroute(stageRoute);
 
     const row = versionRow(model, 1);
     await assertText(row.getByRole('status'), 'Version 1 is now in Staging.', 'the outcome');
     await assertText(row.locator('.badge-stage-staging'), 'Staging', 'the Staging badge');
+    const stored = await adminApi('GET', `/v1/models/${model}/versions/1`);
+    assert.equal(stored.status, 200, stored.text);
+    assert.equal(stored.json.stage, 'Staging', 'the API stored the new stage');
   });
 
   step('on a model with the approval policy, the scientist uploads a version and requests Production', async () => {
@@ -290,6 +333,39 @@ describe('model registry in the dashboard', { timeout: 240_000 }, () => {
       page.getByText(/Version 1 waits for approval to go to Production/),
       'the pending request on the model page',
     );
+  });
+
+  step("asking again shows the API's refusal in the dialog, which stays open, and stores nothing", async () => {
+    // The page offers Production again (it does not know about the request); the API answers 409.
+    await page.getByRole('button', { name: 'Change stage of version 1' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Change the stage of version 1' });
+    await assertVisible(dialog, 'the stage dialog');
+    assert.equal(await dialog.getByRole('alert').count(), 0, 'a fresh dialog shows no old error');
+    assert.equal(await dialog.getByLabel('Comment').inputValue(), '', 'nor the comment typed last time');
+    await dialog.getByRole('radio', { name: 'Production' }).check();
+    await dialog.getByLabel('Comment').fill('once more');
+    await dialog.getByRole('button', { name: 'Request approval' }).click();
+    await assertText(
+      dialog.getByRole('alert'),
+      'An approval request for version 1 is already pending',
+      "the API's message in the dialog",
+    );
+    assert.equal(await dialog.isVisible(), true, 'the dialog stays open');
+    assert.equal(await dialog.getByRole('button', { name: 'Request approval' }).isEnabled(), true, 'retry is possible');
+    assert.equal(await dialog.getByLabel('Comment').inputValue(), 'once more', 'what was typed is kept');
+
+    const approvals = await adminApi('GET', `/v1/approvals?status=pending&model=${gatedModel}`);
+    assert.equal(approvals.status, 200, approvals.text);
+    assert.equal((approvals.json as unknown[]).length, 1, 'still one pending request');
+    const stored = await adminApi('GET', `/v1/models/${gatedModel}/versions/1`);
+    assert.equal(stored.json.stage, 'None', 'the version did not move');
+
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Change stage of version 1' }).click();
+    assert.equal(await dialog.getByRole('alert').count(), 0, 'reopened, the dialog has no error');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
   });
 
   step('the approver promotes version 1 to Production through the confirmation dialog', async () => {

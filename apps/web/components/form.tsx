@@ -56,8 +56,15 @@ export function SubmitButton({
   variant = 'primary',
   small = false,
   disabled,
+  name,
+  value,
+  describedBy,
 }: {
   pending: boolean;
+  /** With `value`: one of several submit buttons, the pressed one's value sent under `name`. */
+  name?: string;
+  value?: string;
+  describedBy?: string;
   /** Disabled for another reason than a running request. */
   disabled?: boolean;
   children: ReactNode;
@@ -69,6 +76,9 @@ export function SubmitButton({
   return (
     <button
       type="submit"
+      name={name}
+      value={value}
+      aria-describedby={describedBy}
       className={`btn btn-${variant}${small ? ' btn-small' : ''}`}
       disabled={pending || disabled}
       aria-busy={pending}

@@ -74,6 +74,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode | 'NETWORK' | 'BAD_RESPONSE',
     message: string,
     readonly errorId?: string,
+    /** The error's `details` (e.g. VALIDATION_FAILED's `issues`: `{ path, message }` per bad field). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -138,7 +140,13 @@ export class ModelyardClient {
     if (!res.ok) {
       const err = ZErrorResponse.safeParse(json);
       if (err.success)
-        throw new ApiError(res.status, err.data.error.code, err.data.error.message, err.data.error.errorId);
+        throw new ApiError(
+          res.status,
+          err.data.error.code,
+          err.data.error.message,
+          err.data.error.errorId,
+          err.data.error.details,
+        );
       throw new ApiError(res.status, 'BAD_RESPONSE', `HTTP ${res.status} from ${method} ${url.pathname}`);
     }
     if (schema === null) return { data: undefined as z.output<T>, headers: res.headers };

@@ -112,8 +112,15 @@ export class AlertsService {
     authorizeModel(actor, name);
     const m = await this.model(name);
     const rules = body.rules.map((r) => ({ ...r, id: ruleId(r) }));
-    const dup = rules.find((r, i) => rules.findIndex((o) => o.id === r.id) !== i);
-    if (dup) throw new AppError('VALIDATION_FAILED', `Two rules have the id "${dup.id}"`);
+    const dup = rules.findIndex((r, i) => rules.findIndex((o) => o.id === r.id) !== i);
+    if (dup >= 0) {
+      const first = rules.findIndex((o) => o.id === rules[dup]!.id);
+      const message = `the same id "${rules[dup]!.id}" as rule ${first + 1}: the same rule twice, or one id given twice`;
+      // The path names the second rule, so a form can show the message beside it (the dashboard does).
+      throw new AppError('VALIDATION_FAILED', `Rule ${dup + 1} has ${message}`, {
+        issues: [{ path: `rules.${dup}`, message: `Has ${message}.` }],
+      });
+    }
     const set = await this.events.change(
       actor,
       () => this.repo.putRules(m.id, { latencySloMs: body.latencySloMs, rules, updatedByName: actor.name }),

@@ -20,6 +20,7 @@ import { RollupsRepository } from '../serving/rollups.repository.js';
 import { ROLLUP_BUCKETS_MS } from '../serving/rollups.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { AlertsService } from '../alerts/alerts.service.js';
+import { AppError } from '../platform/errors.js';
 import { AlertEvaluatorService } from '../alerts/alert-evaluator.service.js';
 import { DriftService } from './drift.service.js';
 import { DriftProfilerService } from './drift-profiler.service.js';
@@ -232,6 +233,28 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
       .get(WebhooksService)
       .delete(admin, hook.webhook.id)
       .catch(() => {});
+  });
+
+  it('refuses the same rule twice with a 400 naming the second copy (rules.1), keeps the stored rules', async () => {
+    const alerts = ctx.get(AlertsService);
+    const before = await alerts.getRules(admin, model);
+    const rule = { kind: 'drift_share' as const, above: 0.3, minRows: 50 };
+    await assert.rejects(
+      alerts.putRules(admin, model, {
+        latencySloMs: 300,
+        rules: [rule, { ...rule, description: 'the same, described differently' }],
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof AppError, String(e));
+        assert.equal(e.status, 400);
+        assert.match(e.message, /^Rule 2 has the same id "drift_share-[0-9a-f]{10}" as rule 1/);
+        assert.deepEqual(e.details, {
+          issues: [{ path: 'rules.1', message: e.message.replace(/^Rule 2 has/, 'Has') + '.' }],
+        });
+        return true;
+      },
+    );
+    assert.deepEqual(await alerts.getRules(admin, model), before);
   });
 
   it('makes an ad hoc report of a CSV in storage in the same shape', async () => {

@@ -1,8 +1,8 @@
 'use client';
 import { useState } from 'react';
 import { SCOPES_BY_ROLE, type Role, type Scope, type TCreateApiKeyRequest } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 import { OneTimeSecret } from '@/components/one-time-secret';
 
 export interface OwnerOption {
@@ -57,11 +57,11 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
           setOwnerId('');
         }}
       >
-        <Field id="key-name" label="Name">
+        <ApiField id="key-name" label="Name">
           <input name="name" type="text" required maxLength={64} autoComplete="off" />
-        </Field>
+        </ApiField>
         {serviceAccounts ? (
-          <Field id="key-owner" label="Owner">
+          <ApiField id="key-owner" label="Owner">
             <select name="owner" value={ownerId} onChange={(e) => setOwnerId(e.target.value)}>
               <option value="">Me</option>
               {serviceAccounts.map((s) => (
@@ -70,14 +70,14 @@ export function CreateApiKeyForm({ myRole, serviceAccounts }: { myRole: Role; se
                 </option>
               ))}
             </select>
-          </Field>
+          </ApiField>
         ) : null}
-        <Field id="key-expires" label="Expires on (UTC, optional)">
+        <ApiField id="key-expires" label="Expires on (UTC, optional)">
           <input name="expiresOn" type="date" />
-        </Field>
-        <Field id="key-models" label="Model allow-list (optional)">
+        </ApiField>
+        <ApiField id="key-models" label="Model allow-list (optional)">
           <input name="models" type="text" placeholder="model-a, model-b" autoComplete="off" />
-        </Field>
+        </ApiField>
         <fieldset className="field field-full scope-picker">
           <legend>Scopes</legend>
           {allowed.map((scope) => (

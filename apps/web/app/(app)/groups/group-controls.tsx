@@ -2,8 +2,8 @@
 import type { PrincipalKind } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 import { ConfirmButton } from '@/components/confirm-button';
 
 export interface Candidate {
@@ -21,12 +21,12 @@ export function CreateGroupForm() {
         api.createGroup({ name: text(form, 'name'), description: String(form.get('description') ?? '') })
       }
     >
-      <Field id="group-name" label="Name">
+      <ApiField id="group-name" label="Name">
         <input name="name" type="text" required maxLength={64} autoComplete="off" />
-      </Field>
-      <Field id="group-description" label="Description" size="wide">
+      </ApiField>
+      <ApiField id="group-description" label="Description" size="wide">
         <input name="description" type="text" maxLength={500} autoComplete="off" />
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }
@@ -55,7 +55,7 @@ export function AddMemberForm({
         return api.addGroupMember(groupId, { kind, id });
       }}
     >
-      <Field id={`add-member-${groupId}`} label={`Add member to ${groupName}`} size="inline">
+      <ApiField id={`add-member-${groupId}`} label={`Add member to ${groupName}`} size="inline">
         <select name="member" required defaultValue="">
           <option value="" disabled>
             Choose a user or service account
@@ -79,7 +79,7 @@ export function AddMemberForm({
             </optgroup>
           ) : null}
         </select>
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

@@ -6,6 +6,7 @@ import { formatCount, formatDuration, formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
+import { Field } from '@/components/form';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { JOB_TYPE_LABELS, JobProgress, JobStatusBadge, isActive, versionText } from '@/components/job-badges';
 import { JobsNav } from './jobs-nav';
@@ -158,33 +159,35 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
       <section className="card">
         {/* A plain GET form: the filters live in the URL, so they can be shared and work before scripts load. */}
         <form className="inline-form filter-form" action="/jobs" role="search" aria-label="Filter jobs">
-          <label htmlFor="jobs-type">Type</label>
-          <select id="jobs-type" name="type" defaultValue={filters.type ?? ''}>
-            <option value="">All types</option>
-            {JOB_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {JOB_TYPE_LABELS[t]}
-              </option>
-            ))}
-          </select>
-          <label htmlFor="jobs-status">Status</label>
-          <select id="jobs-status" name="status" defaultValue={filters.status ?? ''}>
-            <option value="">All statuses</option>
-            {JOB_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-          <label htmlFor="jobs-model">Model</label>
-          <input
-            id="jobs-model"
-            name="model"
-            type="search"
-            defaultValue={filters.model ?? ''}
-            placeholder="Model name"
-            maxLength={128}
-          />
+          <Field id="jobs-type" label="Type" size="inline">
+            <select name="type" defaultValue={filters.type ?? ''}>
+              <option value="">All types</option>
+              {JOB_TYPES.map((t) => (
+                <option key={t} value={t}>
+                  {JOB_TYPE_LABELS[t]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="jobs-status" label="Status" size="inline">
+            <select name="status" defaultValue={filters.status ?? ''}>
+              <option value="">All statuses</option>
+              {JOB_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="jobs-model" label="Model" size="inline">
+            <input
+              name="model"
+              type="search"
+              defaultValue={filters.model ?? ''}
+              placeholder="Model name"
+              maxLength={128}
+            />
+          </Field>
           <button type="submit" className="btn btn-secondary">
             Filter
           </button>

@@ -8,6 +8,7 @@ import { registryAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
 import { SortLinks } from '@/components/sort-links';
+import { Field } from '@/components/form';
 import { RegisterModelPanel } from './register-model-panel';
 
 export const metadata: Metadata = { title: 'Models' };
@@ -139,17 +140,15 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
       <section className="card">
         {/* A plain GET form: the search lives in the URL, so it can be shared and works before scripts load. */}
         <form className="inline-form search-form" action="/models" role="search">
-          <label htmlFor="model-search" className="visually-hidden">
-            Search models
-          </label>
-          <input
-            id="model-search"
-            name="q"
-            type="search"
-            defaultValue={search}
-            placeholder="Search by name or description"
-            maxLength={100}
-          />
+          <Field id="model-search" label="Search models" hiddenLabel className="search-field">
+            <input
+              name="q"
+              type="search"
+              defaultValue={search}
+              placeholder="Search by name or description"
+              maxLength={100}
+            />
+          </Field>
           {sort !== 'updated' ? <input type="hidden" name="sort" value={sort} /> : null}
           <button type="submit" className="btn btn-secondary">
             Search

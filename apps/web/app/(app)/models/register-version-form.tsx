@@ -1,5 +1,5 @@
 'use client';
-import { useEffect, useRef, useState, useTransition, type FormEvent } from 'react';
+import { useEffect, useRef, useState, useTransition } from 'react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import {
@@ -11,8 +11,7 @@ import {
 } from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { parseMetrics, parsePairs, uploadVersion, type UploadProgress } from '@/lib/upload';
-import { ErrorAlert } from '@/components/alert';
-import { Field, SubmitButton } from '@/components/form';
+import { ApiField, ApiForm, type Invalid } from '@/components/api-form';
 import { UploadProgressBar } from '@/components/upload-progress';
 import { StatusBadge } from '@/components/registry-badges';
 
@@ -21,7 +20,8 @@ type Phase =
   | { kind: 'uploading'; fileName: string; progress: UploadProgress | null }
   | { kind: 'validating'; version: TModelVersion }
   | { kind: 'done'; version: TModelVersion }
-  | { kind: 'stalled'; version: TModelVersion };
+  /** `reason`: why the status could not be followed (else validation just takes too long). */
+  | { kind: 'stalled'; version: TModelVersion; reason?: string };
 
 const POLL_MS = 1000;
 /** Validation takes a second or two; past this the worker is probably down, and polling forever helps no one. */
@@ -35,7 +35,6 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
-  const [error, setError] = useState<string | null>(null);
   const alive = useRef(true);
   useEffect(() => {
     alive.current = true;
@@ -45,13 +44,13 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
   }, []);
 
   const refresh = () => startTransition(() => router.refresh());
-  const busy = phase.kind === 'uploading' || phase.kind === 'validating';
 
-  function handleError(e: unknown) {
+  /** After the upload (ApiForm has shown the upload's own errors): a lost session still leads to the login page. */
+  function afterUploadError(e: unknown, version: TModelVersion) {
     if (e instanceof ApiError && e.status === 401) {
       router.push(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
     }
-    setError(errorMessage(e));
+    setPhase({ kind: 'stalled', version, reason: errorMessage(e) });
   }
 
   /**
@@ -60,13 +59,9 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
    * first version; a description someone already wrote is never overwritten.
    */
   async function describeNewModel(name: string, description: string) {
-    try {
-      const api = browserApi();
-      const m = await api.getModel(name);
-      if (m.description === '') await api.updateModel(name, { description });
-    } catch (e) {
-      handleError(e);
-    }
+    const api = browserApi();
+    const m = await api.getModel(name);
+    if (m.description === '') await api.updateModel(name, { description });
   }
 
   async function waitForValidation(version: TModelVersion) {
@@ -87,71 +82,77 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
     refresh();
   }
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formEl = event.currentTarget;
-    const form = new FormData(formEl);
-    setError(null);
+  /** Everything that can be checked before the bytes travel, each message beside its field. */
+  async function validate(data: FormData): Promise<Invalid> {
+    const field = (name: string, message: string) => ({ message, fields: { [name]: message } });
+    const name = ZModelName.safeParse(model ?? String(data.get('model') ?? ''));
+    if (!name.success) return field('model', `Model name: ${name.error.issues[0]?.message ?? 'invalid'}.`);
+    const file = data.get('file');
+    if (!(file instanceof File) || file.size === 0) return field('file', 'Choose a non-empty .onnx file to upload.');
+    const tags = parsePairs(String(data.get('tags') ?? ''), 'Tags');
+    if (!tags.ok) return field('tags', tags.message);
+    const metrics = parseMetrics(String(data.get('metrics') ?? ''));
+    if (!metrics.ok) return field('metrics', metrics.message);
+    const reference = await readReference(data.get('reference'));
+    if (!reference.ok) return field('reference', reference.message);
+    return null;
+  }
 
-    const name = ZModelName.safeParse(model ?? String(form.get('model') ?? ''));
-    if (!name.success) {
-      setError(`Model name: ${name.error.issues[0]?.message ?? 'invalid'}.`);
-      return;
-    }
-    const file = form.get('file');
-    if (!(file instanceof File) || file.size === 0) {
-      setError('Choose a non-empty .onnx file to upload.');
-      return;
-    }
-    const tags = parsePairs(String(form.get('tags') ?? ''), 'Tags');
-    if (!tags.ok) return setError(tags.message);
-    const metrics = parseMetrics(String(form.get('metrics') ?? ''));
-    if (!metrics.ok) return setError(metrics.message);
-
-    const reference = await readReference(form.get('reference'));
-    if (!reference.ok) return setError(reference.message);
-
-    const description = String(form.get('description') ?? '').trim();
+  /** The upload goes by XHR (for its progress); validate() has checked every value parsed here. */
+  async function submit(data: FormData): Promise<{ version: TModelVersion; description: string }> {
+    const file = data.get('file') as File;
+    const tags = parsePairs(String(data.get('tags') ?? ''), 'Tags');
+    const metrics = parseMetrics(String(data.get('metrics') ?? ''));
+    const reference = await readReference(data.get('reference'));
+    const description = String(data.get('description') ?? '').trim();
     setPhase({ kind: 'uploading', fileName: file.name, progress: null });
-    let version: TModelVersion;
     try {
-      version = await uploadVersion(
-        name.data,
+      const version = await uploadVersion(
+        model ?? String(data.get('model') ?? ''),
         {
           description,
-          tags: tags.value,
-          metrics: metrics.value,
-          ...(reference.value && { reference: reference.value }),
+          tags: tags.ok ? tags.value : {},
+          metrics: metrics.ok ? metrics.value : {},
+          ...(reference.ok && reference.value ? { reference: reference.value } : {}),
         },
         file,
         (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
         },
       );
+      return { version, description };
     } catch (e) {
-      setPhase({ kind: 'idle' });
-      handleError(e);
-      return;
+      if (alive.current) setPhase({ kind: 'idle' });
+      throw e;
     }
+  }
+
+  /** Uploaded (the form is reset and the lists show the pending row): now follow the worker's validation. */
+  async function onUploaded({ version, description }: { version: TModelVersion; description: string }) {
     if (!alive.current) return;
-    formEl.reset();
-    if (!model && version.version === 1 && description) await describeNewModel(version.model, description);
     setPhase({ kind: 'validating', version });
-    // The new pending row (and, for a first version, the new model) shows up in the lists right away.
-    refresh();
     try {
+      if (!model && version.version === 1 && description) await describeNewModel(version.model, description);
       await waitForValidation(version);
     } catch (e) {
-      setPhase({ kind: 'stalled', version });
-      handleError(e);
+      afterUploadError(e, version);
     }
   }
 
   const idPrefix = model ? `register-${model}` : 'register-new';
   return (
-    <form className="form-grid register-form" onSubmit={onSubmit} aria-describedby={`${idPrefix}-status`}>
+    <ApiForm
+      className="register-form"
+      describedBy={`${idPrefix}-status`}
+      validate={validate}
+      submit={submit}
+      onSuccess={(r) => void onUploaded(r)}
+      submitLabel={phase.kind === 'validating' ? 'Validating…' : 'Upload and register'}
+      pendingLabel="Uploading…"
+      submitDisabled={phase.kind === 'validating'}
+    >
       {model ? null : (
-        <Field
+        <ApiField
           id={`${idPrefix}-model`}
           label="Model name"
           hint="Created on its first version if it does not exist yet."
@@ -166,12 +167,12 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
             pattern="[a-z0-9][a-z0-9._\-]*"
             title='lower-case letters, digits, ".", "_" and "-", starting with a letter or digit'
           />
-        </Field>
+        </ApiField>
       )}
-      <Field id={`${idPrefix}-file`} label="ONNX file" size={model ? 'wide' : undefined}>
+      <ApiField id={`${idPrefix}-file`} label="ONNX file" size={model ? 'wide' : undefined}>
         <input name="file" type="file" accept=".onnx,application/octet-stream" required />
-      </Field>
-      <Field
+      </ApiField>
+      <ApiField
         id={`${idPrefix}-reference`}
         label="Drift reference (JSON, optional)"
         size="wide"
@@ -183,26 +184,20 @@ export function RegisterVersionForm({ model, showModelLink = false }: { model?: 
         }
       >
         <input name="reference" type="file" accept=".json,application/json" />
-      </Field>
-      <Field id={`${idPrefix}-description`} label="Description" size="full">
+      </ApiField>
+      <ApiField id={`${idPrefix}-description`} label="Description" size="full">
         <input name="description" type="text" maxLength={10_000} autoComplete="off" />
-      </Field>
-      <Field id={`${idPrefix}-tags`} label="Tags (key=value, one per line)" size="wide">
+      </ApiField>
+      <ApiField id={`${idPrefix}-tags`} label="Tags (key=value, one per line)" size="wide">
         <textarea name="tags" rows={3} placeholder={'team=fraud\ndataset=2024-q4'} />
-      </Field>
-      <Field id={`${idPrefix}-metrics`} label="Metrics (key=number, one per line)" size="wide">
+      </ApiField>
+      <ApiField id={`${idPrefix}-metrics`} label="Metrics (key=number, one per line)" size="wide">
         <textarea name="metrics" rows={3} placeholder={'accuracy=0.953\nf1=0.94'} />
-      </Field>
-      <div className="form-actions">
-        <SubmitButton pending={busy} pendingText={phase.kind === 'validating' ? 'Validating…' : 'Uploading…'}>
-          Upload and register
-        </SubmitButton>
-      </div>
-      <ErrorAlert message={error} />
+      </ApiField>
       <div id={`${idPrefix}-status`} className="upload-status field-full" role="status" aria-live="polite">
         <UploadStatus phase={phase} showModelLink={showModelLink} />
       </div>
-    </form>
+    </ApiForm>
   );
 }
 
@@ -224,6 +219,7 @@ function UploadStatus({ phase, showModelLink }: { phase: Phase; showModelLink: b
         <p className="notice">
           Version {phase.version.version} of <strong>{phase.version.model}</strong> is still{' '}
           <StatusBadge status={phase.version.status} />. It is validated in the background; reload the page later.
+          {phase.reason ? ` (${sentence(phase.reason)})` : ''}
         </p>
       );
     case 'done': {

@@ -1,7 +1,7 @@
 'use client';
 import { ROLES, type Role } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 
 export function CreateServiceAccountForm() {
   return (
@@ -16,10 +16,10 @@ export function CreateServiceAccountForm() {
         })
       }
     >
-      <Field id="sa-name" label="Name">
+      <ApiField id="sa-name" label="Name">
         <input name="name" type="text" required maxLength={64} autoComplete="off" />
-      </Field>
-      <Field id="sa-role" label="Role">
+      </ApiField>
+      <ApiField id="sa-role" label="Role">
         <select name="role" defaultValue="viewer">
           {ROLES.map((r) => (
             <option key={r} value={r}>
@@ -27,10 +27,10 @@ export function CreateServiceAccountForm() {
             </option>
           ))}
         </select>
-      </Field>
-      <Field id="sa-description" label="Description" size="wide">
+      </ApiField>
+      <ApiField id="sa-description" label="Description" size="wide">
         <input name="description" type="text" maxLength={500} autoComplete="off" />
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

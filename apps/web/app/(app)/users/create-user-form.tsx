@@ -1,7 +1,7 @@
 'use client';
 import { ROLES, type Role } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, optional, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { optional, text } from '@/components/form';
 
 export function CreateUserForm() {
   return (
@@ -17,16 +17,16 @@ export function CreateUserForm() {
         })
       }
     >
-      <Field id="user-email" label="Email">
+      <ApiField id="user-email" label="Email">
         <input name="email" type="email" required autoComplete="off" />
-      </Field>
-      <Field id="user-name" label="Name">
+      </ApiField>
+      <ApiField id="user-name" label="Name">
         <input name="name" type="text" maxLength={128} autoComplete="off" />
-      </Field>
-      <Field id="user-password" label="Initial password" hint="At least 10 characters.">
+      </ApiField>
+      <ApiField id="user-password" label="Initial password" hint="At least 10 characters.">
         <input name="password" type="password" required minLength={10} autoComplete="new-password" />
-      </Field>
-      <Field id="user-role" label="Role">
+      </ApiField>
+      <ApiField id="user-role" label="Role">
         <select name="role" defaultValue="viewer">
           {ROLES.map((r) => (
             <option key={r} value={r}>
@@ -34,7 +34,7 @@ export function CreateUserForm() {
             </option>
           ))}
         </select>
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

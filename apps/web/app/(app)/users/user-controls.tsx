@@ -3,8 +3,7 @@ import { useState } from 'react';
 import { ROLES, type Role } from '@modelyard/contracts';
 import { useApiAction } from '@/lib/use-api-action';
 import { ErrorAlert } from '@/components/alert';
-import { ApiForm } from '@/components/api-form';
-import { Field } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
 
 /**
  * A user's (or service account's) role, changed in place. Demoting ends the user's sessions (the API does it); the last active admin
@@ -37,7 +36,7 @@ export function RoleForm({
         await (kind === 'user' ? api.updateUser(userId, change) : api.updateServiceAccount(userId, change));
       }}
     >
-      <Field id={`role-${userId}`} label={`Role of ${label}`} hiddenLabel size="inline">
+      <ApiField id={`role-${userId}`} label={`Role of ${label}`} hiddenLabel size="inline">
         <select value={value} onChange={(e) => setValue(e.target.value as Role)}>
           {ROLES.map((r) => (
             <option key={r} value={r}>
@@ -45,7 +44,7 @@ export function RoleForm({
             </option>
           ))}
         </select>
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

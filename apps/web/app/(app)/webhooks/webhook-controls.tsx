@@ -1,8 +1,8 @@
 'use client';
 import { useState } from 'react';
 import { WEBHOOK_EVENTS } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 import { ConfirmButton } from '@/components/confirm-button';
 import { OneTimeSecret } from '@/components/one-time-secret';
 
@@ -32,7 +32,7 @@ export function CreateWebhookForm() {
         }}
         onSuccess={(result) => setCreated({ url: result.webhook.url, secret: result.secret })}
       >
-        <Field id="webhook-url" label="URL" size="wide">
+        <ApiField id="webhook-url" label="URL" size="wide">
           <input
             name="url"
             type="url"
@@ -41,10 +41,10 @@ export function CreateWebhookForm() {
             placeholder="https://hooks.example.com/modelyard"
             autoComplete="off"
           />
-        </Field>
-        <Field id="webhook-description" label="Description" size="wide">
+        </ApiField>
+        <ApiField id="webhook-description" label="Description" size="wide">
           <input name="description" type="text" maxLength={500} autoComplete="off" />
-        </Field>
+        </ApiField>
         <fieldset className="field field-full scope-picker">
           <legend>Events</legend>
           {WEBHOOK_EVENTS.map((ev) => (

@@ -1,11 +1,10 @@
 'use client';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { ApiError, type TBatchJobSpec, type TJob, type TModelVersion } from '@modelyard/contracts';
+import type { ModelyardClient, TBatchJobSpec, TJob, TModelVersion } from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { uploadBatchJob, type UploadProgress } from '@/lib/upload';
-import { ErrorAlert } from '@/components/alert';
-import { Field, SubmitButton } from '@/components/form';
+import { ApiField, ApiForm, type Invalid } from '@/components/api-form';
 import { UploadProgressBar } from '@/components/upload-progress';
 
 export interface ModelOption {
@@ -39,7 +38,6 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
   const [source, setSource] = useState<'upload' | 'uri'>('upload');
   const [columns, setColumns] = useState<'all' | 'id'>('all');
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
-  const [error, setError] = useState<string | null>(null);
   const alive = useRef(true);
   useEffect(() => {
     alive.current = true;
@@ -72,59 +70,70 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
   }, [model]);
 
   const production = models.find((m) => m.name === model)?.productionVersion ?? null;
-  const busy = phase.kind === 'uploading' || phase.kind === 'submitting' || phase.kind === 'done';
+  const text = (data: FormData, name: string) => String(data.get(name) ?? '').trim();
 
-  function handleError(e: unknown) {
-    if (e instanceof ApiError && e.status === 401) {
-      router.push(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+  /** What the API would refuse anyway, said before the upload starts (and beside the field). */
+  function validate(data: FormData): Invalid {
+    const field = (name: string, message: string) => ({ message, fields: { [name]: message } });
+    if (columns === 'id' && !text(data, 'idColumn'))
+      return field('idColumn', 'Name the id column to keep in the output.');
+    if (source === 'upload') {
+      const file = data.get('file');
+      if (!(file instanceof File) || file.size === 0)
+        return field('file', 'Choose a non-empty .csv or .jsonl file to upload.');
+    } else if (!text(data, 'inputUri')) {
+      return field('inputUri', 'Name the input file in storage, e.g. s3://bucket/path/input.csv.');
     }
-    setError(errorMessage(e));
+    return null;
   }
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setError(null);
-    const text = (name: string) => String(form.get(name) ?? '').trim();
-    const idColumn = text('idColumn');
-    const entityColumn = text('entityColumn');
-    if (columns === 'id' && !idColumn) return setError('Name the id column to keep in the output.');
+  /** The upload goes by XHR (for its progress) rather than the API client; ApiForm only needs the promise. */
+  async function submit(data: FormData, api: ModelyardClient): Promise<TJob> {
+    const idColumn = text(data, 'idColumn');
+    const entityColumn = text(data, 'entityColumn');
     const spec: Omit<TBatchJobSpec, 'inputUri'> = {
       model,
-      ...parseSelector(text('selector')),
+      ...parseSelector(text(data, 'selector')),
       output: columns === 'id' ? { columns: 'id', idColumn } : { columns: 'all' },
       ...(entityColumn ? { store: { entityColumn } } : {}),
     };
-
-    let job: TJob;
     try {
       if (source === 'upload') {
-        const file = form.get('file');
-        if (!(file instanceof File) || file.size === 0)
-          return setError('Choose a non-empty .csv or .jsonl file to upload.');
+        const file = data.get('file') as File;
         setPhase({ kind: 'uploading', fileName: file.name, progress: null });
-        job = await uploadBatchJob(spec, file, (progress) => {
+        return await uploadBatchJob(spec, file, (progress) => {
           if (alive.current) setPhase({ kind: 'uploading', fileName: file.name, progress });
         });
-      } else {
-        const inputUri = text('inputUri');
-        if (!inputUri) return setError('Name the input file in storage, e.g. s3://bucket/path/input.csv.');
-        setPhase({ kind: 'submitting' });
-        job = await browserApi().createBatchJob({ ...spec, inputUri });
       }
+      setPhase({ kind: 'submitting' });
+      return await api.createBatchJob({ ...spec, inputUri: text(data, 'inputUri') });
     } catch (e) {
-      setPhase({ kind: 'idle' });
-      handleError(e);
-      return;
+      if (alive.current) setPhase({ kind: 'idle' });
+      throw e;
     }
+  }
+
+  function onSuccess(job: TJob) {
     if (!alive.current) return;
     setPhase({ kind: 'done', job });
     router.push(`/jobs/${job.id}`);
   }
 
   return (
-    <form className="form-grid job-form" onSubmit={onSubmit} aria-describedby="new-job-status">
-      <Field id="job-model" label="Model">
+    <ApiForm
+      className="job-form"
+      describedBy="new-job-status"
+      validate={validate}
+      submit={submit}
+      onSuccess={onSuccess}
+      reset={false}
+      submitLabel="Start batch job"
+      pendingLabel={phase.kind === 'uploading' ? 'Uploading…' : 'Starting…'}
+      // After the job is accepted the button stays off while its page opens.
+      submitDisabled={phase.kind === 'done'}
+      actionsClassName="field-full"
+    >
+      <ApiField id="job-model" label="Model">
         <select name="model" value={model} onChange={(e) => setModel(e.target.value)} required>
           {models.map((m) => (
             <option key={m.name} value={m.name}>
@@ -132,8 +141,8 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
             </option>
           ))}
         </select>
-      </Field>
-      <Field
+      </ApiField>
+      <ApiField
         id="job-selector"
         label="Version"
         hint={
@@ -157,7 +166,7 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
               ))
             : null}
         </select>
-      </Field>
+      </ApiField>
 
       <fieldset className="field field-full radio-row">
         <legend>Input</legend>
@@ -177,11 +186,11 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </label>
       </fieldset>
       {source === 'upload' ? (
-        <Field id="job-file" label="Input file (.csv with a header row, or .jsonl)" size="wide">
+        <ApiField id="job-file" label="Input file (.csv with a header row, or .jsonl)" size="wide">
           <input name="file" type="file" accept=".csv,.jsonl,text/csv,application/x-ndjson" required />
-        </Field>
+        </ApiField>
       ) : (
-        <Field
+        <ApiField
           id="job-uri"
           label="Storage URI"
           size="wide"
@@ -195,7 +204,7 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
             autoComplete="off"
             placeholder="s3://bucket/path/input.csv"
           />
-        </Field>
+        </ApiField>
       )}
 
       <fieldset className="field field-full radio-row">
@@ -216,29 +225,23 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
         </label>
       </fieldset>
       {columns === 'id' ? (
-        <Field id="job-id-column" label="Id column">
+        <ApiField id="job-id-column" label="Id column">
           <input name="idColumn" type="text" required maxLength={128} autoComplete="off" placeholder="id" />
-        </Field>
+        </ApiField>
       ) : null}
-      <Field
+      <ApiField
         id="job-entity-column"
         label="Prediction store entity column (optional)"
         size="wide"
         hint="Also keep each row's prediction, looked up by this column's value."
       >
         <input name="entityColumn" type="text" maxLength={128} autoComplete="off" />
-      </Field>
+      </ApiField>
 
-      <div className="form-actions field-full">
-        <SubmitButton pending={busy} pendingText={phase.kind === 'uploading' ? 'Uploading…' : 'Starting…'}>
-          Start batch job
-        </SubmitButton>
-      </div>
-      <ErrorAlert message={error} />
       <div id="new-job-status" className="upload-status field-full" role="status" aria-live="polite">
         <SubmitStatus phase={phase} />
       </div>
-    </form>
+    </ApiForm>
   );
 }
 

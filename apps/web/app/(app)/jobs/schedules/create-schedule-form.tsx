@@ -1,8 +1,8 @@
 'use client';
 import { useState } from 'react';
 import type { TScheduleSpec } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 
 export function CreateScheduleForm({ models }: { models: string[] }) {
   const [columns, setColumns] = useState<'all' | 'id'>('all');
@@ -36,10 +36,10 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
       }}
       notice={created ? <>Schedule &ldquo;{created}&rdquo; created.</> : null}
     >
-      <Field id="schedule-name" label="Name">
+      <ApiField id="schedule-name" label="Name">
         <input name="name" type="text" required maxLength={64} autoComplete="off" placeholder="nightly" />
-      </Field>
-      <Field id="schedule-model" label="Model">
+      </ApiField>
+      <ApiField id="schedule-model" label="Model">
         <select name="model" required>
           {models.map((m) => (
             <option key={m} value={m}>
@@ -47,8 +47,8 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
             </option>
           ))}
         </select>
-      </Field>
-      <Field id="schedule-cron" label="Cron" hint="minute hour day month weekday">
+      </ApiField>
+      <ApiField id="schedule-cron" label="Cron" hint="minute hour day month weekday">
         <input
           name="cron"
           type="text"
@@ -60,8 +60,8 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
           pattern="\s*(\S+\s+){4}\S+\s*"
           title='five fields, e.g. "0 3 * * *" for every day at 03:00'
         />
-      </Field>
-      <Field id="schedule-prefix" label="Input prefix" size="wide">
+      </ApiField>
+      <ApiField id="schedule-prefix" label="Input prefix" size="wide">
         <input
           name="inputPrefix"
           type="text"
@@ -70,7 +70,7 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
           autoComplete="off"
           placeholder="s3://bucket/incoming/"
         />
-      </Field>
+      </ApiField>
       <fieldset className="field field-wide radio-row">
         <legend>Output columns</legend>
         <label className="radio">
@@ -89,13 +89,13 @@ export function CreateScheduleForm({ models }: { models: string[] }) {
         </label>
       </fieldset>
       {columns === 'id' ? (
-        <Field id="schedule-id-column" label="Id column">
+        <ApiField id="schedule-id-column" label="Id column">
           <input name="idColumn" type="text" required maxLength={128} autoComplete="off" />
-        </Field>
+        </ApiField>
       ) : null}
-      <Field id="schedule-entity-column" label="Prediction store entity column (optional)" size="wide">
+      <ApiField id="schedule-entity-column" label="Prediction store entity column (optional)" size="wide">
         <input name="entityColumn" type="text" maxLength={128} autoComplete="off" />
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

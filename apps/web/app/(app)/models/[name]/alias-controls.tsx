@@ -1,8 +1,8 @@
 'use client';
 import { useState } from 'react';
 import { ZAliasName } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 
 /**
  * Set a new alias or move an existing one to another version, with a comment for the history. The sentence
@@ -38,7 +38,7 @@ export function SetAliasForm({
       submit={(form, api) => api.setAlias(model, name, { version: chosen, comment: text(form, 'comment') })}
       onSuccess={() => setAlias('')}
     >
-      <Field id="alias-name" label="Alias">
+      <ApiField id="alias-name" label="Alias">
         <input
           name="alias"
           type="text"
@@ -50,13 +50,13 @@ export function SetAliasForm({
           value={alias}
           onChange={(e) => setAlias(e.target.value)}
         />
-      </Field>
+      </ApiField>
       <datalist id="alias-names">
         {Object.keys(aliases).map((a) => (
           <option key={a} value={a} />
         ))}
       </datalist>
-      <Field id="alias-version" label="Version">
+      <ApiField id="alias-version" label="Version">
         <select name="version" value={String(chosen)} onChange={(e) => setVersion(e.target.value)}>
           {versions.map((v) => (
             <option key={v} value={v}>
@@ -64,8 +64,8 @@ export function SetAliasForm({
             </option>
           ))}
         </select>
-      </Field>
-      <Field id="alias-comment" label="Alias comment" size="wide">
+      </ApiField>
+      <ApiField id="alias-comment" label="Alias comment" size="wide">
         <input
           name="comment"
           type="text"
@@ -73,7 +73,7 @@ export function SetAliasForm({
           autoComplete="off"
           placeholder="Why? It is kept in the model's history."
         />
-      </Field>
+      </ApiField>
       {name ? (
         <p className="consequence field-full">
           {current === undefined
@@ -122,9 +122,9 @@ export function RemoveAliasButton({ model, alias, version }: { model: string; al
       <span className="small">
         Clients using @{alias} stop reaching version {version}.
       </span>
-      <Field id={`alias-remove-${alias}`} label={`Comment for removing @${alias}`} hiddenLabel size="inline">
+      <ApiField id={`alias-remove-${alias}`} label={`Comment for removing @${alias}`} hiddenLabel size="inline">
         <input name="comment" type="text" maxLength={2000} placeholder="Comment" autoFocus autoComplete="off" />
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

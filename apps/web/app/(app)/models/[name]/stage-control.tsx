@@ -1,10 +1,9 @@
 'use client';
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState } from 'react';
 import Link from 'next/link';
-import { STAGES, type Stage, type TModelVersion } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
+import { STAGES, type Stage, type TModelVersion, type TStageTransitionResult } from '@modelyard/contracts';
 import { describeTransition } from '@/lib/registry-text';
-import { ErrorAlert } from '@/components/alert';
+import { ApiField, ApiForm } from '@/components/api-form';
 
 interface Props {
   model: string;
@@ -27,13 +26,15 @@ const NEXT: Record<Stage, Stage> = {
 };
 
 /**
- * "Change stage" for one version: a modal dialog that asks for a target and a comment, says what the change
- * does (which version stops serving), and only then calls the API. Options the role may not use are
- * disabled with the reason; the API still decides.
+ * "Change stage" for one version: a modal dialog (an ApiForm) that asks for a target and a comment, says what the
+ * change does (which version stops serving), and only then calls the API. Options the role may not use are
+ * disabled with the reason; the API still decides, and its refusal (say, another user moved the version since
+ * the page was drawn) shows in the dialog, which stays open.
  */
 export function StageControl(p: Props) {
   const dialogRef = useRef<HTMLDialogElement>(null);
-  const { run, pending, error, setError } = useApiAction();
+  // A new form each time the dialog opens: no error or typed comment left over from the last time.
+  const [opened, setOpened] = useState(0);
   const [notice, setNotice] = useState<{ text: string; approvals?: boolean } | null>(null);
 
   function blockedReason(to: Stage): string | null {
@@ -54,27 +55,17 @@ export function StageControl(p: Props) {
     blockedReason(p.stage === 'Production' ? 'Archived' : 'Production') === 'needs the approver role';
 
   function open() {
-    setError(null);
+    setOpened((n) => n + 1);
     setNotice(null);
     setTarget(preferred);
     dialogRef.current?.showModal();
   }
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (!effective) return;
-    const formEl = event.currentTarget;
-    const comment = String(new FormData(formEl).get('comment') ?? '').trim();
-    const result = await run((api) =>
-      api.transitionStage(p.model, p.version, { stage: effective, comment, archivePrevious: true }),
-    );
-    if (!result.ok) return;
-    formEl.reset();
+  function onSuccess(r: TStageTransitionResult, to: Stage) {
     dialogRef.current?.close();
-    const r = result.data;
     if (r.outcome === 'approval_requested') {
       setNotice({
-        text: `Approval requested: version ${p.version} goes to ${effective} once a second approver accepts.`,
+        text: `Approval requested: version ${p.version} goes to ${to} once a second approver accepts.`,
         approvals: true,
       });
     } else {
@@ -116,8 +107,32 @@ export function StageControl(p: Props) {
           ) : null}
         </p>
       ) : null}
-      <dialog ref={dialogRef} className="dialog" aria-labelledby={titleId} onClose={() => setError(null)}>
-        <form className="stack" onSubmit={onSubmit}>
+      <dialog ref={dialogRef} className="dialog" aria-labelledby={titleId}>
+        <ApiForm
+          key={opened}
+          layout="stack"
+          labelledBy={titleId}
+          submit={(data, api) =>
+            api.transitionStage(p.model, p.version, {
+              stage: String(data.get('stage')) as Stage,
+              comment: String(data.get('comment') ?? '').trim(),
+              archivePrevious: true,
+            })
+          }
+          validate={(data) => (data.get('stage') ? null : 'Pick the stage to move the version to.')}
+          onSuccess={(r) => onSuccess(r, effective ?? r.version.stage)}
+          submitLabel={confirmLabel}
+          pendingLabel="Saving…"
+          submitVariant={effective === 'Archived' ? 'danger' : 'primary'}
+          submitDisabled={!effective}
+          actionsPosition="before"
+          actionsClassName="dialog-actions"
+          actions={
+            <button type="button" className="btn btn-secondary" onClick={() => dialogRef.current?.close()}>
+              Cancel
+            </button>
+          }
+        >
           <h2 id={titleId}>Change the stage of version {p.version}</h2>
           <p className="muted small">
             {p.model}, version {p.version}: now in <strong>{p.stage}</strong>.
@@ -148,16 +163,9 @@ export function StageControl(p: Props) {
               {p.stage !== 'Production' ? ' Move it to Staging and ask an approver to promote it.' : ''}
             </p>
           ) : null}
-          <div className="field">
-            <label htmlFor={`stage-comment-${p.version}`}>Comment</label>
-            <textarea
-              id={`stage-comment-${p.version}`}
-              name="comment"
-              rows={2}
-              maxLength={2000}
-              placeholder="Why? It is kept in the model's history."
-            />
-          </div>
+          <ApiField id={`stage-comment-${p.version}`} label="Comment">
+            <textarea name="comment" rows={2} maxLength={2000} placeholder="Why? It is kept in the model's history." />
+          </ApiField>
           {effective ? (
             <p
               className={`consequence${effective === 'Production' || p.stage === 'Production' ? ' consequence-strong' : ''}`}
@@ -174,20 +182,7 @@ export function StageControl(p: Props) {
           ) : (
             <p className="consequence">There is no stage you can move this version to.</p>
           )}
-          <ErrorAlert message={error} />
-          <div className="form-actions dialog-actions">
-            <button type="button" className="btn btn-secondary" onClick={() => dialogRef.current?.close()}>
-              Cancel
-            </button>
-            <button
-              type="submit"
-              className={`btn ${effective === 'Production' ? 'btn-primary' : effective === 'Archived' ? 'btn-danger' : 'btn-primary'}`}
-              disabled={pending || !effective}
-            >
-              {pending ? 'Saving…' : confirmLabel}
-            </button>
-          </div>
-        </form>
+        </ApiForm>
       </dialog>
     </div>
   );

@@ -9,8 +9,8 @@ import {
   type TDeploymentRevision,
   type TPilot,
 } from '@modelyard/contracts';
-import { ApiForm } from '@/components/api-form';
-import { Field, text } from '@/components/form';
+import { ApiField, ApiForm } from '@/components/api-form';
+import { text } from '@/components/form';
 
 type Production = TDeploymentConfig['production'];
 export interface VersionOption {
@@ -44,7 +44,7 @@ function utcInput(value: string): string | undefined {
 
 function CommentField({ id, label = 'Comment' }: { id: string; label?: string }) {
   return (
-    <Field id={id} label={label} size="wide">
+    <ApiField id={id} label={label} size="wide">
       <input
         name="comment"
         type="text"
@@ -53,7 +53,7 @@ function CommentField({ id, label = 'Comment' }: { id: string; label?: string })
         autoComplete="off"
         placeholder="Why? It is kept with the revision."
       />
-    </Field>
+    </ApiField>
   );
 }
 
@@ -121,7 +121,7 @@ export function ProductionForm(p: {
             <span>A pinned version</span>
           </label>
         </fieldset>
-        <Field id="production-version" label="Pinned version">
+        <ApiField id="production-version" label="Pinned version">
           <select value={pin} disabled={mode !== 'pinned'} onChange={(e) => setPin(e.target.value)}>
             {p.versions.map((v) => (
               <option key={v.version} value={v.version}>
@@ -129,7 +129,7 @@ export function ProductionForm(p: {
               </option>
             ))}
           </select>
-        </Field>
+        </ApiField>
         <CommentField id="production-comment" />
       </fieldset>
     </ApiForm>
@@ -194,7 +194,7 @@ export function AddPilotForm(p: {
       <h3 id="add-pilot-title" className="field-full">
         Add a pilot
       </h3>
-      <Field id="pilot-version" label="Version">
+      <ApiField id="pilot-version" label="Version">
         <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
           {p.versions.map((v) => (
             <option key={v.version} value={v.version}>
@@ -202,20 +202,20 @@ export function AddPilotForm(p: {
             </option>
           ))}
         </select>
-      </Field>
-      <Field
+      </ApiField>
+      <ApiField
         id="pilot-percentage"
         label="Percentage of callers"
         hint={!p.canPromote ? 'A percentage of all callers needs the approver role.' : undefined}
       >
         <input name="percentage" type="number" min={0} max={100} step="any" defaultValue={0} disabled={!p.canPromote} />
-      </Field>
-      <Field id="pilot-starts" label="Starts (UTC, optional)">
+      </ApiField>
+      <ApiField id="pilot-starts" label="Starts (UTC, optional)">
         <input name="startsAt" type="datetime-local" />
-      </Field>
-      <Field id="pilot-ends" label="Ends (UTC, optional)">
+      </ApiField>
+      <ApiField id="pilot-ends" label="Ends (UTC, optional)">
         <input name="endsAt" type="datetime-local" />
-      </Field>
+      </ApiField>
       <fieldset className="field-full group-picker">
         <legend>Groups</legend>
         {p.groups.length === 0 ? (
@@ -274,7 +274,7 @@ export function AddSilentForm({ model, versions }: { model: string; versions: Ve
       <h3 id="add-silent-title" className="field-full">
         Add a silent version
       </h3>
-      <Field id="silent-version" label="Version">
+      <ApiField id="silent-version" label="Version">
         <select value={chosen} onChange={(e) => setVersion(e.target.value)}>
           {versions.map((v) => (
             <option key={v.version} value={v.version}>
@@ -282,10 +282,10 @@ export function AddSilentForm({ model, versions }: { model: string; versions: Ve
             </option>
           ))}
         </select>
-      </Field>
-      <Field id="silent-rate" label="Sample rate (% of production requests)">
+      </ApiField>
+      <ApiField id="silent-rate" label="Sample rate (% of production requests)">
         <input name="sampleRate" type="number" min={0.01} max={100} step="any" defaultValue={100} required />
-      </Field>
+      </ApiField>
       <CommentField id="silent-comment" />
     </ApiForm>
   );
@@ -352,7 +352,7 @@ function ConfirmWithComment(p: {
       }
     >
       <span className="small">{p.consequence}</span>
-      <Field id={p.id} label="Comment" hiddenLabel size="inline">
+      <ApiField id={p.id} label="Comment" hiddenLabel size="inline">
         <input
           name="comment"
           type="text"
@@ -362,7 +362,7 @@ function ConfirmWithComment(p: {
           autoComplete="off"
           placeholder={p.placeholder ?? 'Comment'}
         />
-      </Field>
+      </ApiField>
     </ApiForm>
   );
 }

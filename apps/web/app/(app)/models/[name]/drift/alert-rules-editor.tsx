@@ -1,8 +1,13 @@
 'use client';
-import { useState, type FormEvent } from 'react';
-import { ALERT_KINDS, ZAlertRule, type TAlertRule, type TAlertRules } from '@modelyard/contracts';
-import { useApiAction } from '@/lib/use-api-action';
-import { ErrorAlert } from '@/components/alert';
+import { useState } from 'react';
+import {
+  ALERT_KINDS,
+  ZAlertRule,
+  type TAlertRule,
+  type TAlertRules,
+  type TPutAlertRulesRequest,
+} from '@modelyard/contracts';
+import { ApiField, ApiForm, useFieldError, type Invalid } from '@/components/api-form';
 import { RULE_KIND_LABELS } from './drift-text';
 
 type Kind = TAlertRule['kind'];
@@ -113,58 +118,98 @@ const FIELD_NAMES: Record<string, string> = {
   minRequests: 'minimum requests',
 };
 
+/** Paths of a rule's inputs, as the API names them in a VALIDATION_FAILED (`rules.<i>.<field>`). */
+const rulePath = (index: number, field?: string) => (field ? `rules.${index}.${field}` : `rules.${index}`);
+
+/** The body to PUT, or why the drafts are not one yet (with the field each message is about). */
+function requestOf(drafts: Draft[], slo: string): { body: TPutAlertRulesRequest } | { invalid: Invalid } {
+  const rules: TAlertRule[] = [];
+  for (const [i, d] of drafts.entries()) {
+    const parsed = ZAlertRule.safeParse(ruleOf(d));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const key = String(issue?.path[0] ?? '');
+      const field = FIELD_NAMES[key];
+      const message =
+        d.kind === 'feature_drift' && key === 'features'
+          ? 'pick at least one feature'
+          : `${field ? `${field}: ` : ''}${issue?.message ?? 'invalid'}`;
+      return {
+        invalid: { message: `Rule ${i + 1}: ${message}.`, fields: { [rulePath(i, key || undefined)]: message } },
+      };
+    }
+    rules.push(parsed.data);
+  }
+  const latencySloMs = Number(slo);
+  if (!Number.isInteger(latencySloMs) || latencySloMs < 1) {
+    const message = 'The latency SLO is a whole number of milliseconds, at least 1.';
+    return { invalid: { message, fields: { latencySloMs: message } } };
+  }
+  return { body: { latencySloMs, rules } };
+}
+
 /**
- * The model's alert rules as a form (scientists and up; drift.write). Saving replaces the whole set, like PUT
- * does; the page re-renders from the API's answer (this component is keyed on the rules' updatedAt).
+ * The model's alert rules as a form (scientists and up; drift.write), on ApiForm: saving replaces the whole set,
+ * like PUT does, and the form then holds what the API kept (derived ids, defaults). A refusal shows under the
+ * form and, when the API names a rule or a field (`rules.1`, `rules.0.minRows`), beside it.
  */
 export function AlertRulesEditor(p: { model: string; rules: TAlertRules; features: string[] }) {
-  const { run, pending, error, setError } = useApiAction();
   const [drafts, setDrafts] = useState<Draft[]>(() => p.rules.rules.map((r, i) => draftOf(r, i)));
   const [slo, setSlo] = useState(String(p.rules.latencySloMs));
-  const update = (key: number, patch: Partial<Draft>) =>
+  const [saved, setSaved] = useState<string | null>(null);
+  const update = (key: number, patch: Partial<Draft>) => {
+    setSaved(null);
     setDrafts((all) => all.map((d) => (d.key === key ? { ...d, ...patch } : d)));
-
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const rules: TAlertRule[] = [];
-    for (const [i, d] of drafts.entries()) {
-      const parsed = ZAlertRule.safeParse(ruleOf(d));
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = FIELD_NAMES[String(issue?.path[0] ?? '')];
-        setError(
-          d.kind === 'feature_drift' && issue?.path[0] === 'features'
-            ? `Rule ${i + 1}: pick at least one feature.`
-            : `Rule ${i + 1}: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid'}.`,
-        );
-        return;
-      }
-      rules.push(parsed.data);
-    }
-    const latencySloMs = Number(slo);
-    if (!Number.isInteger(latencySloMs) || latencySloMs < 1) {
-      setError('The latency SLO is a whole number of milliseconds, at least 1.');
-      return;
-    }
-    await run((api) => api.putAlertRules(p.model, { latencySloMs, rules }));
-  }
+  };
+  const nextKey = (all: Draft[]) => Math.max(-1, ...all.map((d) => d.key)) + 1;
 
   return (
-    <form className="stack alert-rules-form" onSubmit={onSubmit} aria-label="Alert rules">
-      <div className="field slo-field">
-        <label htmlFor="rules-slo">Latency SLO (p99, ms)</label>
+    <ApiForm
+      layout="stack"
+      className="alert-rules-form"
+      label="Alert rules"
+      reset={false}
+      validate={() => {
+        const r = requestOf(drafts, slo);
+        return 'invalid' in r ? r.invalid : null;
+      }}
+      submit={(_data, api) => {
+        const r = requestOf(drafts, slo);
+        // validate() ran first with the same drafts, so this holds a body.
+        if ('invalid' in r) throw new Error('the rules changed while saving');
+        return api.putAlertRules(p.model, r.body);
+      }}
+      onSuccess={(kept) => {
+        // New keys: React draws the rules the API kept afresh, and their inputs lose what was typed before.
+        setDrafts((all) => kept.rules.map((r, i) => draftOf(r, nextKey(all) + i)));
+        setSlo(String(kept.latencySloMs));
+        const n = kept.rules.length;
+        setSaved(n === 0 ? 'Saved: no rules.' : `Saved: ${n} rule${n === 1 ? '' : 's'}.`);
+      }}
+      submitLabel="Save rules"
+      pendingLabel="Saving…"
+      notice={saved}
+    >
+      <ApiField
+        id="rules-slo"
+        path="latencySloMs"
+        label="Latency SLO (p99, ms)"
+        hint="What p99 latency rules without their own limit compare against."
+        className="slo-field"
+      >
         <input
-          id="rules-slo"
           type="number"
           min={1}
           max={600000}
           step={1}
           required
           value={slo}
-          onChange={(e) => setSlo(e.target.value)}
+          onChange={(e) => {
+            setSaved(null);
+            setSlo(e.target.value);
+          }}
         />
-        <p className="hint">What p99 latency rules without their own limit compare against.</p>
-      </div>
+      </ApiField>
       {drafts.length === 0 ? (
         <p className="muted empty-state">No rules: nothing raises an alert for this model.</p>
       ) : null}
@@ -176,25 +221,27 @@ export function AlertRulesEditor(p: { model: string; rules: TAlertRules; feature
               index={i}
               features={p.features}
               onChange={(patch) => update(d.key, patch)}
-              onRemove={() => setDrafts((all) => all.filter((x) => x.key !== d.key))}
+              onRemove={() => {
+                setSaved(null);
+                setDrafts((all) => all.filter((x) => x.key !== d.key));
+              }}
             />
           </li>
         ))}
       </ol>
-      <div className="form-actions">
+      <div>
         <button
           type="button"
           className="btn btn-secondary"
-          onClick={() => setDrafts((all) => [...all, draftOf(null, Math.max(-1, ...all.map((d) => d.key)) + 1)])}
+          onClick={() => {
+            setSaved(null);
+            setDrafts((all) => [...all, draftOf(null, nextKey(all))]);
+          }}
         >
           Add a rule
         </button>
-        <button type="submit" className="btn btn-primary" disabled={pending}>
-          {pending ? 'Saving…' : 'Save rules'}
-        </button>
       </div>
-      <ErrorAlert message={error} />
-    </form>
+    </ApiForm>
   );
 }
 
@@ -207,28 +254,40 @@ function RuleFields(p: {
 }) {
   const d = p.draft;
   const id = (field: string) => `rule-${d.key}-${field}`;
+  const path = (field: string) => rulePath(p.index, field);
+  // What the API says of the rule as a whole (e.g. the same rule twice) and of its features.
+  const ruleError = useFieldError(rulePath(p.index));
+  const featuresError = useFieldError(path('features'));
   // A rule may name a feature this version no longer has; it stays listed (and checked) so saving keeps it.
   const featureChoices = [...p.features, ...d.features.filter((f) => !p.features.includes(f))];
   return (
-    <fieldset className="rule-fields form-grid">
+    <fieldset
+      className="rule-fields form-grid"
+      aria-invalid={ruleError ? true : undefined}
+      aria-describedby={ruleError ? id('error') : undefined}
+    >
       <legend className="field-full">Rule {p.index + 1}</legend>
-      <div className="field">
-        <label htmlFor={id('kind')}>Kind</label>
-        <select id={id('kind')} value={d.kind} onChange={(e) => p.onChange({ kind: e.target.value as Kind })}>
+      {ruleError ? (
+        <p className="error-inline field-full" id={id('error')}>
+          {ruleError}
+        </p>
+      ) : null}
+      <ApiField id={id('kind')} path={path('kind')} label="Kind">
+        <select value={d.kind} onChange={(e) => p.onChange({ kind: e.target.value as Kind })}>
           {ALERT_KINDS.map((k) => (
             <option key={k} value={k}>
               {RULE_KIND_LABELS[k]}
             </option>
           ))}
         </select>
-      </div>
+      </ApiField>
       {d.kind === 'drift_share' || d.kind === 'error_rate' ? (
-        <div className="field">
-          <label htmlFor={id('above')}>
-            {d.kind === 'drift_share' ? 'Drift share above (%)' : 'Error rate above (%)'}
-          </label>
+        <ApiField
+          id={id('above')}
+          path={path('above')}
+          label={d.kind === 'drift_share' ? 'Drift share above (%)' : 'Error rate above (%)'}
+        >
           <input
-            id={id('above')}
             type="number"
             min={0}
             max={100}
@@ -237,13 +296,11 @@ function RuleFields(p: {
             value={d.abovePercent}
             onChange={(e) => p.onChange({ abovePercent: e.target.value })}
           />
-        </div>
+        </ApiField>
       ) : null}
       {d.kind === 'latency_p99' ? (
-        <div className="field">
-          <label htmlFor={id('above-ms')}>p99 above (ms)</label>
+        <ApiField id={id('above-ms')} path={path('aboveMs')} label="p99 above (ms)">
           <input
-            id={id('above-ms')}
             type="number"
             min={1}
             step="any"
@@ -251,13 +308,11 @@ function RuleFields(p: {
             value={d.aboveMs}
             onChange={(e) => p.onChange({ aboveMs: e.target.value })}
           />
-        </div>
+        </ApiField>
       ) : null}
       {d.kind === 'drift_share' || d.kind === 'feature_drift' ? (
-        <div className="field">
-          <label htmlFor={id('min-rows')}>Minimum rows in the window</label>
+        <ApiField id={id('min-rows')} path={path('minRows')} label="Minimum rows in the window">
           <input
-            id={id('min-rows')}
             type="number"
             min={1}
             step={1}
@@ -265,13 +320,11 @@ function RuleFields(p: {
             value={d.minRows}
             onChange={(e) => p.onChange({ minRows: e.target.value })}
           />
-        </div>
+        </ApiField>
       ) : (
         <>
-          <div className="field">
-            <label htmlFor={id('window')}>Over the last (minutes)</label>
+          <ApiField id={id('window')} path={path('windowMinutes')} label="Over the last (minutes)">
             <input
-              id={id('window')}
               type="number"
               min={1}
               max={1440}
@@ -280,11 +333,9 @@ function RuleFields(p: {
               value={d.windowMinutes}
               onChange={(e) => p.onChange({ windowMinutes: e.target.value })}
             />
-          </div>
-          <div className="field">
-            <label htmlFor={id('min-requests')}>Minimum requests</label>
+          </ApiField>
+          <ApiField id={id('min-requests')} path={path('minRequests')} label="Minimum requests">
             <input
-              id={id('min-requests')}
               type="number"
               min={1}
               step={1}
@@ -292,11 +343,15 @@ function RuleFields(p: {
               value={d.minRequests}
               onChange={(e) => p.onChange({ minRequests: e.target.value })}
             />
-          </div>
+          </ApiField>
         </>
       )}
       {d.kind === 'feature_drift' ? (
-        <fieldset className="field-full group-picker">
+        <fieldset
+          className="field-full group-picker"
+          aria-invalid={featuresError ? true : undefined}
+          aria-describedby={featuresError ? id('features-error') : undefined}
+        >
           <legend>Features</legend>
           {featureChoices.length === 0 ? (
             <p className="muted small">This version has no reference profile, so no features to pick yet.</p>
@@ -313,19 +368,22 @@ function RuleFields(p: {
               <span className="mono">{f}</span>
             </label>
           ))}
+          {featuresError ? (
+            <p className="error-inline" id={id('features-error')}>
+              {featuresError}
+            </p>
+          ) : null}
         </fieldset>
       ) : null}
-      <div className="field field-wide">
-        <label htmlFor={id('description')}>Description (optional)</label>
+      <ApiField id={id('description')} path={path('description')} label="Description (optional)" size="wide">
         <input
-          id={id('description')}
           type="text"
           maxLength={500}
           autoComplete="off"
           value={d.description}
           onChange={(e) => p.onChange({ description: e.target.value })}
         />
-      </div>
+      </ApiField>
       <div className="form-actions rule-actions">
         <button type="button" className="btn btn-secondary btn-small" onClick={p.onRemove}>
           Remove<span className="visually-hidden"> rule {p.index + 1}</span>

@@ -14,6 +14,7 @@ import { formatCount, formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { DataTable, Truncate, type Column } from '@/components/data-table';
+import { Field } from '@/components/form';
 import { RefreshButton } from '../deployment/deployment-controls';
 import { AlertRulesEditor } from './alert-rules-editor';
 import { DistanceChart, HistogramChart, PValueChart, type HistogramBin, type SeriesPoint } from './drift-charts';
@@ -118,25 +119,27 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
 
       <section className="card" aria-label="What to show">
         <form className="inline-form filter-form" action={`${modelHref}/drift`} aria-label="Version and range">
-          <label htmlFor="drift-version">Version</label>
-          <select id="drift-version" name="version" defaultValue={String(s.version)}>
-            {versionList.length === 0 ? <option value={s.version}>Version {s.version}</option> : null}
-            {versionList.map((v) => (
-              <option key={v.version} value={v.version}>
-                Version {v.version}
-                {v.stage !== 'None' ? ` (${v.stage})` : ''}
-                {v.status !== 'ready' ? ` – ${v.status}` : ''}
-              </option>
-            ))}
-          </select>
-          <label htmlFor="drift-days">Range</label>
-          <select id="drift-days" name="days" defaultValue={String(days)}>
-            {RANGES.map((r) => (
-              <option key={r.days} value={r.days}>
-                {r.label}
-              </option>
-            ))}
-          </select>
+          <Field id="drift-version" label="Version" size="inline">
+            <select name="version" defaultValue={String(s.version)}>
+              {versionList.length === 0 ? <option value={s.version}>Version {s.version}</option> : null}
+              {versionList.map((v) => (
+                <option key={v.version} value={v.version}>
+                  Version {v.version}
+                  {v.stage !== 'None' ? ` (${v.stage})` : ''}
+                  {v.status !== 'ready' ? ` – ${v.status}` : ''}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="drift-days" label="Range" size="inline">
+            <select name="days" defaultValue={String(days)}>
+              {RANGES.map((r) => (
+                <option key={r.days} value={r.days}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          </Field>
           <button type="submit" className="btn btn-secondary">
             Show
           </button>
@@ -206,12 +209,9 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
                 : ''}
             </p>
             {canWrite ? (
-              <AlertRulesEditor
-                key={rules.data.updatedAt ?? 'none'}
-                model={name}
-                rules={rules.data}
-                features={s.features}
-              />
+              // Keyed on the model, not on the rules' updatedAt: after a save the editor holds the API's answer
+              // already, and a remount would drop its "Saved" notice.
+              <AlertRulesEditor key={name} model={name} rules={rules.data} features={s.features} />
             ) : (
               <>
                 <p className="hint" id="rules-readonly">
