@@ -218,11 +218,12 @@ describe(BatchScoringService.name, () => {
     );
   });
 
-  it('counts a quoted field with a line break as one record, and keeps characters cut between reads whole', async () => {
+  it('counts a quoted line break as part of one record, and keeps characters cut between reads whole', async () => {
     jobs = fakeJobs();
     input('name,x\n"two\nlines",1\nzoë ünïcödé,2\nlast,3\n');
     await sut(2).handle({ jobId: JOB }, ctx());
-    assert.equal(store.text(`mem:///jobs/${JOB}/parts/input-000000.csv`), 'name,x\n"two\nlines",1\nzoë ünïcödé,2\n');
+    const first = store.text(`mem:///jobs/${JOB}/parts/input-000000.csv`);
+    assert.equal(first, 'name,x\n"two\nlines",1\nzoë ünïcödé,2\n');
     assert.equal(store.text(`mem:///jobs/${JOB}/parts/input-000001.csv`), 'name,x\nlast,3\n');
     assert.deepEqual(
       q.queued.map((x) => (x.payload as { firstLine: number }).firstLine),
@@ -268,7 +269,7 @@ describe(BatchScoringService.name, () => {
     );
   });
 
-  it('fails the job with a 400 naming the column when the id column is not in the header, and queues nothing', async () => {
+  it('fails the job (400, naming the column) when the id column is not in the header; queues nothing', async () => {
     jobs = fakeJobs({ options: { ...batchOptions({ columns: 'id', idColumn: 'key' }) } });
     input(`id,${FEATURES.join(',')}\nr0,${record(0)}\n`);
     await assert.rejects(sut().handle({ jobId: JOB }, ctx(1, 3)), code('BAD_REQUEST'));
@@ -286,7 +287,7 @@ describe(BatchScoringService.name, () => {
     assert.match(String(jobs.job.error), /empty: a CSV input needs a header row/);
   });
 
-  it('leaves the job running for a retry after a storage error, and fails it on the last attempt without the details', async () => {
+  it('keeps the job running after a storage error, and fails it on the last attempt without the details', async () => {
     jobs = fakeJobs();
     input('a\n1\n');
     store.failures.get = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:9000'), { code: 'ECONNREFUSED' });
@@ -376,7 +377,7 @@ describe(BatchChunkService.name, () => {
     resolved = [];
   });
 
-  it('scores a chunk with the job’s version, writes its output and bad rows as parts, then records the chunk', async () => {
+  it('scores a chunk with the job’s version, writes output and bad rows as parts, then records it', async () => {
     jobs = fakeJobs({ status: 'running', attempts: 1, options: { ...batchOptions(), chunkRows: 3 } });
     const inputUri = part(1, [`r3,${record(3)}`, 'r4,1,2', `r5,${record(5)}`]);
     const c = ctx();
@@ -432,7 +433,7 @@ describe(BatchChunkService.name, () => {
     );
   });
 
-  it('queues the assembly once the last chunk of a known count is recorded, and reports progress below 100', async () => {
+  it('queues the assembly once the last of a known count of chunks is in, with progress below 100', async () => {
     jobs = fakeJobs({ status: 'running', attempts: 2, options: { ...batchOptions(), chunkRows: 2, chunkCount: 2 } });
     const first = part(0, [`r0,${record(0)}`, `r1,${record(1)}`]);
     const second = part(1, [`r2,${record(2)}`]);
