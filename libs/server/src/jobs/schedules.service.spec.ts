@@ -149,7 +149,7 @@ describe(SchedulesService.name, () => {
       assert.equal(events.recorded.length, 1);
     });
 
-    it('refuses a viewer (403), an unknown model (404), a bad spec or unreadable prefix (400); stores nothing', async () => {
+    it('refuses a viewer (403), unknown model (404), bad spec or unreadable prefix (400); stores nothing', async () => {
       await assert.rejects(sut.create(person('viewer'), spec()), code('FORBIDDEN'));
       await assert.rejects(sut.create(person('scientist'), spec({ model: 'nope' })), code('NOT_FOUND'));
       await assert.rejects(sut.create(person('scientist'), spec({ cron: 'hourly' })), code('VALIDATION_FAILED'));
