@@ -81,7 +81,7 @@ describe(AlertEvaluatorService.name, () => {
   const fired = () => events.recorded.filter((e) => e.type === 'alert.firing');
 
   describe('drift rules', () => {
-    it('opens one alert when a version’s latest window drifts past the share, and records alert.firing once', async () => {
+    it('opens one alert when a version’s latest window drifts past the share; records alert.firing once', async () => {
       f.set.rules = [{ id: 'share', kind: 'drift_share', above: 0.3, minRows: 50 }];
       f.windows.push({ number: 2, start: minutesAgo(30), rows: 80, silentRows: 0, report: report(0.5, ['a'], ['b']) });
       assert.deepEqual(await run(), { fired: 1, resolved: 0 });
