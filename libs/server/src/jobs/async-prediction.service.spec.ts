@@ -89,7 +89,7 @@ describe(AsyncPredictionService.name, () => {
     resolveError = null;
   });
 
-  it('answers the stored request with the job’s version in its format, and keeps the result for the TTL', async () => {
+  it('answers the stored request with the job’s version in its format; keeps the result for the TTL', async () => {
     f = fakeJob();
     assert.deepEqual(await sut().handle({ jobId: JOB }, ctx()), { version: 2 });
     const { job } = f;
