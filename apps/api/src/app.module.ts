@@ -40,6 +40,9 @@ import { SchedulesController } from './jobs/schedules.controller.js';
 import { AsyncPredictController } from './serving/async-predict.controller.js';
 import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
+import { MlflowRegistryController } from './mlflow/mlflow-registry.controller.js';
+import { MlflowTrackingController } from './mlflow/mlflow-tracking.controller.js';
+import { MlflowArtifactsController } from './mlflow/mlflow-artifacts.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 /** Every controller, in the order the OpenAPI document lists their routes. */
@@ -65,6 +68,9 @@ export const CONTROLLERS = [
   SchedulesController,
   DriftController,
   AlertsController,
+  MlflowRegistryController,
+  MlflowTrackingController,
+  MlflowArtifactsController,
 ];
 
 @Module({})

@@ -13,6 +13,7 @@ import { AuthService, PredictionService, RollupsService, ServingMetrics } from '
 import { FastLane } from './serving/fast-lane.js';
 import { registerPredictionMetrics } from './serving/prediction-metrics.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
+import { registerMlflowArtifactUploads } from './mlflow/mlflow-artifacts.controller.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
 import { logAccess } from './common/access-log.js';
@@ -71,6 +72,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<Nest
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   registerProtocolErrorHandlers(fastify, logger);
+  registerMlflowArtifactUploads(fastify);
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

@@ -11,3 +11,4 @@ export * from './metrics.js';
 export * from './client.js';
 export * from './signature.js';
 export * from './serving.js';
+export * from './mlflow.js';

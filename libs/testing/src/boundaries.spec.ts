@@ -49,6 +49,7 @@ const LAYERS = [
   'jobs',
   'drift',
   'alerts',
+  'mlflow',
   'maintenance',
   'seed',
 ];

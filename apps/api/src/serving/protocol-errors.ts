@@ -26,8 +26,27 @@ const MLFLOW_CODE: Record<number, string> = {
   503: 'TEMPORARILY_UNAVAILABLE',
 };
 
-export function protocolErrorBody(protocol: ErrorProtocol, status: number, message: string) {
-  return protocol === 'mlflow' ? { error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST', message } : { error: message };
+/**
+ * Where a status alone says too little for MLflow's clients, our code or the error itself decides:
+ * `mlflow.register_model` goes on to add a version only when creating the model answers RESOURCE_ALREADY_EXISTS,
+ * and the MLflow-compatible registry (apps/api/src/mlflow) names INVALID_PARAMETER_VALUE or INVALID_STATE in an
+ * AppError's `details.mlflowErrorCode`.
+ */
+function mlflowCode(status: number, code?: string, details?: unknown): string {
+  const named = (details as { mlflowErrorCode?: unknown } | undefined)?.mlflowErrorCode;
+  if (typeof named === 'string') return named;
+  if (code === 'CONFLICT') return 'RESOURCE_ALREADY_EXISTS';
+  return MLFLOW_CODE[status] ?? 'BAD_REQUEST';
+}
+
+export function protocolErrorBody(
+  protocol: ErrorProtocol,
+  status: number,
+  message: string,
+  code?: string,
+  details?: unknown,
+) {
+  return protocol === 'mlflow' ? { error_code: mlflowCode(status, code, details), message } : { error: message };
 }
 
 /**
@@ -44,7 +63,7 @@ export function errorAnswer(protocol: ErrorProtocol | null, e: unknown, requestI
     code: body.error.code,
     unexpected,
     retryAfter: (status === 429 || status === 503) && retry ? String(retry) : undefined,
-    body: protocol ? protocolErrorBody(protocol, status, message) : body,
+    body: protocol ? protocolErrorBody(protocol, status, message, body.error.code, body.error.details) : body,
   };
 }
 
