@@ -29,7 +29,8 @@ export const ZMlflowUpdateRegisteredModel = z.object({ name: ZName, description:
 export const ZMlflowModelName = z.object({ name: ZName });
 export const ZMlflowSearchQuery = z.object({
   filter: z.string().max(4000).default(''),
-  max_results: z.coerce.number().int().min(1).max(1000).optional(),
+  // MLflow's client asks for 10,000 versions (its servers allow up to 200,000); more than 10,000 come in pages.
+  max_results: z.coerce.number().int().min(1).max(200_000).optional(),
   order_by: z
     .union([z.string().max(200), z.array(z.string().max(200)).max(10)])
     .optional()
@@ -172,6 +173,10 @@ export const ZMlflowRun = z.object({
 export type TMlflowRun = z.infer<typeof ZMlflowRun>;
 export const ZMlflowRunResponse = z.object({ run: ZMlflowRun });
 export const ZMlflowRunInfoResponse = z.object({ run_info: ZMlflowRunInfo });
+
+/** MLflow 3's logged models: Modelyard keeps none, and answers a search (which MlflowClient.list_artifacts makes). */
+export const ZMlflowSearchLoggedModels = z.object({ experiment_ids: z.array(z.string().max(64)).max(100).default([]) });
+export const ZMlflowLoggedModelPage = z.object({ models: z.array(z.never()) });
 
 // ---------------------------------------------------------------- proxied artifacts (mlflow-artifacts:)
 

@@ -10,6 +10,8 @@ import {
   ZMlflowLogBatch,
   ZMlflowLogMetric,
   ZMlflowLogParam,
+  ZMlflowLoggedModelPage,
+  ZMlflowSearchLoggedModels,
   ZMlflowRunInfoResponse,
   ZMlflowRunRef,
   ZMlflowRunResponse,
@@ -111,5 +113,19 @@ export class MlflowTrackingController {
   async setTag(@Actor() a: Principal, @Body(zod(ZMlflowSetRunTag)) b: In<typeof ZMlflowSetRunTag>) {
     await this.tracking.logBatch(a, { ...b, params: [], metrics: [], tags: [{ key: b.key, value: b.value }] });
     return {};
+  }
+
+  /**
+   * MLflow 3 logs models as "logged models" (mlflow.<flavor>.log_model); Modelyard keeps none, so a search finds
+   * nothing. MlflowClient.list_artifacts searches them besides listing the run's own artifacts.
+   */
+  @RequirePermission('models.read')
+  @Post('logged-models/search')
+  @HttpCode(200)
+  @ApiZodBody(ZMlflowSearchLoggedModels)
+  @ApiZodResponse(200, ZMlflowLoggedModelPage)
+  searchLoggedModels(@Actor() a: Principal, @Body(zod(ZMlflowSearchLoggedModels)) _b: unknown) {
+    this.tracking.experiment(a, {});
+    return { models: [] };
   }
 }

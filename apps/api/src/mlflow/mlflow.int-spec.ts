@@ -85,7 +85,9 @@ describe('MLflow REST API', () => {
   });
 
   it('finds the model with a search filter and pages with next_page_token', async () => {
-    const s = await api('GET', `registered-models/search?filter=${encodeURIComponent(`name LIKE '${name}%'`)}`);
+    // The filter as MlflowClient sends it: the user's clause and its own prompt exclusion.
+    const filter = `name LIKE '${name}%' AND tag.\`mlflow.prompt.is_prompt\` != 'true'`;
+    const s = await api('GET', `registered-models/search?filter=${encodeURIComponent(filter)}`);
     assert.equal(s.status, 200, s.body);
     assert.deepEqual(
       s.json.registered_models.map((m: { name: string }) => m.name),
@@ -160,7 +162,9 @@ describe('MLflow REST API', () => {
     assert.deepEqual(byAlias.json.model_version.aliases, ['champion']);
     assert.deepEqual(byAlias.json.model_version.tags, [{ key: 'k', value: 'v' }]);
 
-    const s = await api('GET', `model-versions/search?filter=${encodeURIComponent(`run_id = '${runId}'`)}`);
+    // max_results=10000 is what MlflowClient.search_model_versions asks for by default
+    const q = `filter=${encodeURIComponent(`run_id = '${runId}'`)}&max_results=10000`;
+    const s = await api('GET', `model-versions/search?${q}`);
     assert.equal(s.status, 200, s.body);
     assert.deepEqual(
       s.json.model_versions.map((v: { version: string }) => v.version),

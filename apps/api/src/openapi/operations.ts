@@ -275,6 +275,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'MlflowTrackingController.logParam': { id: 'mlflowLogParam', summary: 'MLflow: log a param' },
   'MlflowTrackingController.logMetric': { id: 'mlflowLogMetric', summary: 'MLflow: log a metric' },
   'MlflowTrackingController.setTag': { id: 'mlflowSetRunTag', summary: 'MLflow: set a run tag' },
+  'MlflowTrackingController.searchLoggedModels': {
+    id: 'mlflowSearchLoggedModels',
+    summary: 'MLflow 3: search logged models (Modelyard keeps none: always empty)',
+  },
   'MlflowArtifactsController.upload': {
     id: 'mlflowUploadArtifact',
     summary: "MLflow: upload one file of a run's artifacts (the raw bytes)",

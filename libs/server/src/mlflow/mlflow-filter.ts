@@ -3,7 +3,8 @@ import { AppError } from '../platform/errors.js';
 /**
  * MLflow's search filter (`name LIKE 'iris%' AND tags.team = 'fraud'`), the subset its registry search accepts:
  * clauses joined by AND, each `<key> <op> <value>` with op =, !=, LIKE, ILIKE or IN (...). Keys are `name`,
- * `run_id`, `source_path`, `version_number`, `tags.<key>` (backquoted when it has spaces) and `attributes.<key>`.
+ * `run_id`, `source_path`, `version_number`, `tags.<key>` or `tag.<key>` (backquoted when it has dots or spaces)
+ * and `attributes.<key>`.
  * Anything else is INVALID_PARAMETER_VALUE, never a 500: the string comes straight from the caller.
  */
 export interface Clause {
@@ -49,7 +50,9 @@ export function parseFilter(filter: string, allowed: ReadonlySet<string> = KEYS)
     const k = next()!;
     if (k.kind !== 'word') throw invalidParameter(`Invalid filter: expected a key, got ${JSON.stringify(k.text)}`);
     let key = k.text.replace(/^attributes\./, '');
-    if (key.startsWith('tags.')) key = `tags.${key.slice(5).replace(/^`(.*)`$/, '$1')}`;
+    // MLflow's own client adds `tag.\`mlflow.prompt.is_prompt\` != 'true'` to registry searches: tag. = tags.
+    const tag = /^tags?\.(.+)$/.exec(key);
+    if (tag) key = `tags.${tag[1]!.replace(/^`(.*)`$/, '$1')}`;
     else if (!allowed.has(key))
       throw invalidParameter(`Invalid filter key ${JSON.stringify(key)}: use ${[...allowed].join(', ')} or tags.<key>`);
     const o = next();

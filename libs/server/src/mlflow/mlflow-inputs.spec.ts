@@ -19,6 +19,10 @@ describe('parseFilter', () => {
       { key: 'run_id', op: 'IN', values: ['a', 'b'] },
     ]);
     assert.deepEqual(parseFilter(''), []);
+    // what MlflowClient.search_registered_models adds to every search
+    assert.deepEqual(parseFilter("tag.`mlflow.prompt.is_prompt` != 'true'"), [
+      { key: 'tags.mlflow.prompt.is_prompt', op: '!=', values: ['true'] },
+    ]);
     assert.deepEqual(parseFilter("attributes.name ilike 'IR%'"), [{ key: 'name', op: 'ILIKE', values: ['IR%'] }]);
   });
 

@@ -186,7 +186,7 @@ export class MlflowRegistryService {
       ),
     );
     const offset = offsetOf(q.page_token);
-    const max = q.max_results ?? 100;
+    const max = Math.min(q.max_results ?? 100, 1000);
     const page = models.slice(offset, offset + max);
     const out = [];
     for (const m of page) out.push(toMlflowModel(m, await this.registry.listVersions(actor, m.name)));
@@ -329,7 +329,7 @@ export class MlflowRegistryService {
       ),
     );
     const offset = offsetOf(q.page_token);
-    const max = q.max_results ?? 10_000;
+    const max = Math.min(q.max_results ?? 10_000, 10_000);
     return {
       model_versions: hits.slice(offset, offset + max).map(toMlflowVersion),
       ...(offset + max < hits.length && { next_page_token: tokenOf(offset + max) }),
