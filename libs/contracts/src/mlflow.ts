@@ -14,7 +14,8 @@ export const ZMlflowVersionNumber = z.coerce
   .regex(/^[1-9]\d{0,9}$/, 'a version number (1, 2, ...)')
   .transform(Number)
   .refine((n) => n <= 2_147_483_647, 'a version number (1, 2, ...)');
-const ZName = z.string().max(256);
+/** Long enough for anything MLflow accepts: Modelyard's own name rules are checked after, with MLflow's error code. */
+const ZName = z.string().max(1000);
 const ZTagKey = z.string().min(1).max(250);
 export const ZMlflowTag = z.object({ key: ZTagKey, value: z.string().max(8000).default('') });
 const ZTagList = z.array(ZMlflowTag).max(1000).default([]);
@@ -63,8 +64,8 @@ export const ZMlflowSetModelTag = z.object({ name: ZName, key: ZTagKey, value: z
 export const ZMlflowDeleteModelTag = z.object({ name: ZName, key: ZTagKey });
 export const ZMlflowSetVersionTag = ZMlflowVersionRef.extend({ key: ZTagKey, value: z.string().max(8000).default('') });
 export const ZMlflowDeleteVersionTag = ZMlflowVersionRef.extend({ key: ZTagKey });
-export const ZMlflowSetAlias = z.object({ name: ZName, alias: z.string().max(256), version: ZMlflowVersionNumber });
-export const ZMlflowAliasRef = z.object({ name: ZName, alias: z.string().max(256) });
+export const ZMlflowSetAlias = z.object({ name: ZName, alias: z.string().max(1000), version: ZMlflowVersionNumber });
+export const ZMlflowAliasRef = z.object({ name: ZName, alias: z.string().max(1000) });
 
 const ZMlflowAliasEntry = z.object({ alias: z.string(), version: z.string() });
 export const ZMlflowModelVersion = z.object({

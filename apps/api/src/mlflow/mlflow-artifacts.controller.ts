@@ -37,7 +37,7 @@ export function registerMlflowArtifactUploads(fastify: FastifyInstance) {
  * `mlflow server --serve-artifacts` offers and the client uses for a run's files. Paths are checked
  * (mlflow/mlflow-artifacts.ts) and always inside one run's artifact folder in Modelyard's storage.
  */
-@ApiTags('mlflow-registry')
+@ApiTags('mlflow')
 @ProtocolErrors('mlflow')
 @Controller('api/2.0/mlflow-artifacts')
 export class MlflowArtifactsController {

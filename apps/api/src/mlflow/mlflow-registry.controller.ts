@@ -40,7 +40,7 @@ type In<T extends z.ZodType> = z.output<T>;
  * GETs take their fields as query parameters, the rest as a JSON body (DELETE included), as MLflow's client sends
  * them. Errors in MLflow's shape: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}`.
  */
-@ApiTags('mlflow-registry')
+@ApiTags('mlflow')
 @ProtocolErrors('mlflow')
 @Controller('api/2.0/mlflow')
 export class MlflowRegistryController {

@@ -29,7 +29,7 @@ type In<T extends z.ZodType> = z.output<T>;
  * The tracking calls (mlflow/protos/service.proto) an MLflow client makes to upload a model before registering
  * it: the default experiment, runs and what is logged to them. Only experiment 0 ("Default") exists.
  */
-@ApiTags('mlflow-registry')
+@ApiTags('mlflow')
 @ProtocolErrors('mlflow')
 @Controller('api/2.0/mlflow')
 export class MlflowTrackingController {

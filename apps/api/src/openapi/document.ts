@@ -31,12 +31,11 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'predict', description: 'Predictions in the Modelyard format, asynchronous predictions, stored predictions' },
   { name: 'oip-v2', description: 'Open Inference Protocol v2 (KServe v2): health, metadata, inference' },
   { name: 'tfs', description: 'TF Serving / KServe v1 / Vertex AI predict, label status and metadata' },
-  { name: 'mlflow', description: 'MLflow scoring (`/invocations`)' },
   {
-    name: 'mlflow-registry',
+    name: 'mlflow',
     description:
-      "MLflow's model registry, runs and proxied artifacts (`/api/2.0/mlflow/...`) for MLflow clients: " +
-      'MLFLOW_TRACKING_URI is the api, MLFLOW_TRACKING_TOKEN an API key',
+      'MLflow: scoring (`/invocations`), and the model registry, runs and proxied artifacts (`/api/2.0/mlflow/...`) ' +
+      'for MLflow clients (MLFLOW_TRACKING_URI is the api, MLFLOW_TRACKING_TOKEN an API key)',
   },
   { name: 'deployments', description: 'Pilot and silent versions, revisions, rollbacks, comparisons' },
   { name: 'approvals', description: 'Approval requests for Production' },

@@ -26,6 +26,13 @@ const MAX_KEYS_PER_RUN = 1000;
 /** How many objects one listing of a run's folder looks at. */
 const LIST_LIMIT = 10_000;
 
+const noExperiment = (ref: string) =>
+  new AppError(
+    'NOT_FOUND',
+    `Experiment ${JSON.stringify(ref.slice(0, 100))} not found: Modelyard keeps MLflow runs in the default experiment ` +
+      '(0, "Default") only',
+  );
+
 type Metric = { value: number; timestamp: number; step: number };
 
 const toNumber = (v: number | 'NaN' | 'Infinity' | '-Infinity') =>
@@ -52,10 +59,7 @@ export class MlflowTrackingService {
       (ref.id !== undefined && ref.id !== DEFAULT_EXPERIMENT.id) ||
       (ref.name !== undefined && ref.name !== DEFAULT_EXPERIMENT.name)
     )
-      throw new AppError(
-        'NOT_FOUND',
-        `Experiment ${JSON.stringify(ref.id ?? ref.name)} not found: Modelyard keeps MLflow runs in the default experiment (0, "Default") only`,
-      );
+      throw noExperiment(ref.id ?? ref.name ?? '');
     return {
       experiment_id: DEFAULT_EXPERIMENT.id,
       name: DEFAULT_EXPERIMENT.name,
@@ -71,7 +75,7 @@ export class MlflowTrackingService {
 
   async createRun(actor: Principal, req: z.output<typeof ZMlflowCreateRun>): Promise<TMlflowRun> {
     authorize(actor, 'models.write');
-    this.experiment(actor, { id: req.experiment_id });
+    if (req.experiment_id !== DEFAULT_EXPERIMENT.id) throw noExperiment(req.experiment_id);
     const tags = Object.fromEntries(req.tags.map((t) => [t.key, t.value]));
     const id = randomBytes(16).toString('hex');
     const row = await this.runs.create({
