@@ -10,7 +10,12 @@ import { log, root } from './bootstrap.mjs';
 import { oipClientsEnv } from './oip-clients.mjs';
 
 export const CLIENT_DIR = path.join(root, 'clients/python');
-/** Besides the client and its extras: pytest, the notebook runner, sklearn for parity, build, mypy. */
+export const VENDOR_DIR = path.join(CLIENT_DIR, 'vendor');
+/**
+ * Besides the client and its extras: pytest, the notebook runner, sklearn for parity, build, mypy, and the MLflow
+ * client for test_mlflow.py, whose wheel and the three dependencies the index lacks are in clients/python/vendor
+ * (PROVENANCE.md there).
+ */
 const TEST_PACKAGES = [
   'pytest>=7',
   'nbclient>=0.7',
@@ -21,6 +26,8 @@ const TEST_PACKAGES = [
   'build>=1',
   'hatchling>=1.18',
   'mypy>=1.5',
+  // mlflow-skinny needs Python 3.10+; on 3.9 test_mlflow.py skips (importorskip)
+  'mlflow-skinny==3.11.2.dev0; python_version >= "3.10"',
 ];
 const CACHE = path.join(root, 'node_modules/.cache/modelyard-python');
 
@@ -47,6 +54,7 @@ export function ensurePythonVenv() {
   const stamp = createHash('sha256')
     .update(readFileSync(path.join(CLIENT_DIR, 'pyproject.toml')))
     .update(JSON.stringify(TEST_PACKAGES))
+    .update(readdirSync(VENDOR_DIR).sort().join('\n'))
     .update(version)
     .update(CLIENT_DIR)
     .digest('hex');
@@ -62,7 +70,7 @@ export function ensurePythonVenv() {
     }
   };
   run(exe, ['-m', 'venv', venv]);
-  run(bin, ['-m', 'pip', 'install', '-qq', '-e', `${CLIENT_DIR}[all]`, ...TEST_PACKAGES]);
+  run(bin, ['-m', 'pip', 'install', '-qq', '--find-links', VENDOR_DIR, '-e', `${CLIENT_DIR}[all]`, ...TEST_PACKAGES]);
   writeFileSync(stampFile, stamp);
   return bin;
 }

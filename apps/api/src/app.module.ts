@@ -39,6 +39,9 @@ import { AsyncPredictController } from './serving/async-predict.controller.js';
 import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
 import { OverviewController } from './overview/overview.controller.js';
+import { MlflowRegistryController } from './mlflow/mlflow-registry.controller.js';
+import { MlflowTrackingController } from './mlflow/mlflow-tracking.controller.js';
+import { MlflowArtifactsController } from './mlflow/mlflow-artifacts.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 /** Every controller, in the order the OpenAPI document lists their routes (the predict router's come after them). */
@@ -63,6 +66,9 @@ export const CONTROLLERS = [
   DriftController,
   AlertsController,
   OverviewController,
+  MlflowRegistryController,
+  MlflowTrackingController,
+  MlflowArtifactsController,
 ];
 
 @Module({})

@@ -12,6 +12,7 @@ import { buildOpenApiDocument } from './openapi/document.js';
 import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
 import { PredictRouter } from './serving/predict-router.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
+import { registerMlflowArtifactUploads } from './mlflow/mlflow-artifacts.controller.js';
 import { PinoNestLogger } from './common/nest-logger.js';
 import { requestIdOf } from './common/request-id.js';
 import { logAccess } from './common/access-log.js';
@@ -75,6 +76,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   registerProtocolErrorHandlers(fastify, logger);
+  registerMlflowArtifactUploads(fastify);
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

@@ -29,7 +29,10 @@ function servedRoutes(tree: string): string[] {
     const depth = m[1]!.length / 4;
     stack[depth] = (stack[depth - 1] ?? '') + m[2]!;
     stack.length = depth + 1;
-    const path = stack[depth]!.replace(/\/:(\w+)(\([^)]*\))?/g, '/{$1}').replace(/::/g, ':');
+    const path = stack[depth]!.replace(/\/:(\w+)(\([^)]*\))?/g, '/{$1}')
+      .replace(/::/g, ':')
+      // Fastify's wildcard (MLflow's artifact paths) is `{path}` in the document: Nest's route converter names it.
+      .replace(/\/?\*$/, '/{path}');
     for (const method of (m[3] ?? '').split(', ').filter(Boolean)) out.push(`${method.toLowerCase()} ${path}`);
   }
   return out;

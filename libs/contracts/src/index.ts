@@ -12,3 +12,4 @@ export * from './client.js';
 export * from './signature.js';
 export * from './serving.js';
 export * from './overview.js';
+export * from './mlflow.js';

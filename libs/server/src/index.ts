@@ -132,3 +132,5 @@ export * from './alerts/alerts.repository.js';
 export * from './alerts/alerts.service.js';
 export * from './alerts/alert-evaluator.service.js';
 export * from './alerts/slo.js';
+export * from './mlflow/mlflow-registry.service.js';
+export * from './mlflow/mlflow-tracking.service.js';

@@ -6,6 +6,9 @@ import { RedisService } from './platform/redis.service.js';
 import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER, SECRET_KEY } from './platform/tokens.js';
 import { RegistryRepository } from './registry/registry.repository.js';
 import { RegistryService } from './registry/registry.service.js';
+import { MlflowRunsRepository } from './mlflow/mlflow-runs.repository.js';
+import { MlflowTrackingService } from './mlflow/mlflow-tracking.service.js';
+import { MlflowRegistryService } from './mlflow/mlflow-registry.service.js';
 import { RegistryValidationService } from './registry/registry-validation.service.js';
 import { RegistrySweepService } from './registry/registry-sweep.service.js';
 import { OnnxModelInspector } from './registry/onnx-inspector.js';
@@ -114,6 +117,10 @@ const services = [
   AlertEvaluatorService,
   OverviewRepository,
   OverviewService,
+  // MLflow compatibility (apps/api/src/mlflow)
+  MlflowRunsRepository,
+  MlflowTrackingService,
+  MlflowRegistryService,
 ];
 
 export interface ServerCoreOptions {

@@ -50,6 +50,7 @@ const LAYERS = [
   'drift',
   'alerts',
   'overview',
+  'mlflow',
   'maintenance',
   'seed',
 ];

@@ -177,4 +177,113 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'AlertsController.putRules': { id: 'putAlertRules', summary: "Replace a model's alert rules" },
   'AlertsController.slo': { id: 'getSlo', summary: 'The latency SLO and its error budget over a range' },
   'AlertsController.list': { id: 'listAlerts', summary: 'List alerts' },
+  // MLflow compatibility: the registry, runs and proxied artifacts an MLflow client uses (apps/api/src/mlflow).
+  'MlflowRegistryController.createModel': {
+    id: 'mlflowCreateRegisteredModel',
+    summary: 'MLflow: create a registered model',
+    errors: ['CONFLICT'],
+  },
+  'MlflowRegistryController.getModel': { id: 'mlflowGetRegisteredModel', summary: 'MLflow: a registered model' },
+  'MlflowRegistryController.renameModel': {
+    id: 'mlflowRenameRegisteredModel',
+    summary: 'MLflow: rename a registered model (refused: Modelyard names are stable)',
+  },
+  'MlflowRegistryController.updateModel': {
+    id: 'mlflowUpdateRegisteredModel',
+    summary: "MLflow: change a registered model's description",
+  },
+  'MlflowRegistryController.deleteModel': {
+    id: 'mlflowDeleteRegisteredModel',
+    summary: 'MLflow: delete a registered model and its versions',
+    errors: ['CONFLICT'],
+  },
+  'MlflowRegistryController.searchModels': {
+    id: 'mlflowSearchRegisteredModels',
+    summary: 'MLflow: search registered models (filter, order_by, paging)',
+  },
+  'MlflowRegistryController.latestVersions': {
+    id: 'mlflowGetLatestVersions',
+    summary: 'MLflow: the newest version per stage (deprecated)',
+  },
+  'MlflowRegistryController.latestVersionsGet': {
+    id: 'mlflowGetLatestVersionsByQuery',
+    summary: 'MLflow: the newest version per stage, as a GET (deprecated)',
+  },
+  'MlflowRegistryController.setModelTag': { id: 'mlflowSetRegisteredModelTag', summary: 'MLflow: set a model tag' },
+  'MlflowRegistryController.deleteModelTag': {
+    id: 'mlflowDeleteRegisteredModelTag',
+    summary: 'MLflow: delete a model tag',
+  },
+  'MlflowRegistryController.setAlias': {
+    id: 'mlflowSetRegisteredModelAlias',
+    summary: 'MLflow: point an alias at a version',
+    errors: ['CONFLICT'],
+  },
+  'MlflowRegistryController.deleteAlias': {
+    id: 'mlflowDeleteRegisteredModelAlias',
+    summary: 'MLflow: delete an alias',
+  },
+  'MlflowRegistryController.versionByAlias': {
+    id: 'mlflowGetModelVersionByAlias',
+    summary: 'MLflow: the version an alias points at',
+  },
+  'MlflowRegistryController.createVersion': {
+    id: 'mlflowCreateModelVersion',
+    summary: 'MLflow: register the ONNX model of an MLflow source (runs:/ or mlflow-artifacts:/) as a version',
+  },
+  'MlflowRegistryController.getVersion': { id: 'mlflowGetModelVersion', summary: 'MLflow: a model version' },
+  'MlflowRegistryController.updateVersion': {
+    id: 'mlflowUpdateModelVersion',
+    summary: "MLflow: change a version's description",
+  },
+  'MlflowRegistryController.deleteVersion': {
+    id: 'mlflowDeleteModelVersion',
+    summary: 'MLflow: delete a model version',
+    errors: ['CONFLICT'],
+  },
+  'MlflowRegistryController.transition': {
+    id: 'mlflowTransitionModelVersionStage',
+    summary: "MLflow: move a version to a stage (deprecated; Modelyard's stage rules apply)",
+    errors: ['CONFLICT'],
+  },
+  'MlflowRegistryController.searchVersions': {
+    id: 'mlflowSearchModelVersions',
+    summary: 'MLflow: search model versions (filter, order_by, paging)',
+  },
+  'MlflowRegistryController.downloadUri': {
+    id: 'mlflowGetModelVersionDownloadUri',
+    summary: "MLflow: where a version's MLflow artifacts are",
+  },
+  'MlflowRegistryController.setVersionTag': { id: 'mlflowSetModelVersionTag', summary: 'MLflow: set a version tag' },
+  'MlflowRegistryController.deleteVersionTag': {
+    id: 'mlflowDeleteModelVersionTag',
+    summary: 'MLflow: delete a version tag',
+  },
+  'MlflowTrackingController.getExperiment': { id: 'mlflowGetExperiment', summary: 'MLflow: the default experiment' },
+  'MlflowTrackingController.experimentByName': {
+    id: 'mlflowGetExperimentByName',
+    summary: 'MLflow: the default experiment, by name',
+  },
+  'MlflowTrackingController.createRun': { id: 'mlflowCreateRun', summary: 'MLflow: start a run' },
+  'MlflowTrackingController.getRun': { id: 'mlflowGetRun', summary: 'MLflow: a run' },
+  'MlflowTrackingController.updateRun': { id: 'mlflowUpdateRun', summary: 'MLflow: end a run or change its name' },
+  'MlflowTrackingController.logBatch': { id: 'mlflowLogBatch', summary: 'MLflow: log params, metrics and tags' },
+  'MlflowTrackingController.logParam': { id: 'mlflowLogParam', summary: 'MLflow: log a param' },
+  'MlflowTrackingController.logMetric': { id: 'mlflowLogMetric', summary: 'MLflow: log a metric' },
+  'MlflowTrackingController.setTag': { id: 'mlflowSetRunTag', summary: 'MLflow: set a run tag' },
+  'MlflowTrackingController.searchLoggedModels': {
+    id: 'mlflowSearchLoggedModels',
+    summary: 'MLflow 3: search logged models (Modelyard keeps none: always empty)',
+  },
+  'MlflowArtifactsController.upload': {
+    id: 'mlflowUploadArtifact',
+    summary: "MLflow: upload one file of a run's artifacts (the raw bytes)",
+  },
+  'MlflowArtifactsController.list': { id: 'mlflowListArtifacts', summary: "MLflow: list a run's artifact folder" },
+  'MlflowArtifactsController.download': {
+    id: 'mlflowDownloadArtifact',
+    summary: "MLflow: download one file of a run's artifacts",
+    download: { contentType: 'application/octet-stream', description: 'The file' },
+  },
+  'MlflowArtifactsController.remove': { id: 'mlflowDeleteArtifact', summary: 'MLflow: delete one artifact file' },
 };

@@ -20,7 +20,7 @@ export function errorAnswer(errors: ErrorShape | null, e: unknown, requestId: st
     code: body.error.code,
     unexpected,
     retryAfter: (status === 429 || status === 503) && retry ? String(retry) : undefined,
-    body: errors ? errors.body(status, body.error.code, message) : body,
+    body: errors ? errors.body(status, body.error.code, message, body.error.details) : body,
   };
 }
 

@@ -332,12 +332,17 @@ const MLFLOW_CODE: Record<number, string> = {
   503: 'TEMPORARILY_UNAVAILABLE',
 };
 
-/** MLflow's error shape, `{"error_code": "<databricks code>", "message": "..."}`, with our status codes kept. */
+/**
+ * MLflow's error shape, `{"error_code": "<databricks code>", "message": "..."}`, with our status codes kept. Where
+ * a status alone says too little for MLflow's clients, the error decides: the MLflow-compatible registry
+ * (apps/api/src/mlflow) names INVALID_PARAMETER_VALUE or INVALID_STATE in an AppError's `details.mlflowErrorCode`
+ * (a 409 is already RESOURCE_ALREADY_EXISTS, which `mlflow.register_model` waits for to add a version).
+ */
 export const MLFLOW_ERRORS: ProtocolErrors = {
-  body: (status: number, _code: ErrorCode, message: string) => ({
-    error_code: MLFLOW_CODE[status] ?? 'BAD_REQUEST',
-    message,
-  }),
+  body: (status: number, _code: ErrorCode, message: string, details?: unknown) => {
+    const named = (details as { mlflowErrorCode?: unknown } | undefined)?.mlflowErrorCode;
+    return { error_code: typeof named === 'string' ? named : (MLFLOW_CODE[status] ?? 'BAD_REQUEST'), message };
+  },
   schema: ZMlflowError,
   responsePrefix: 'Mlflow',
 };
@@ -348,7 +353,12 @@ export const MLFLOW_ERRORS: ProtocolErrors = {
  */
 export const MLFLOW_PROTOCOL: PredictProtocol<'mlflow'> = {
   name: 'mlflow',
-  tag: { name: 'mlflow', description: 'MLflow scoring (`/invocations`)' },
+  tag: {
+    name: 'mlflow',
+    description:
+      'MLflow: scoring (`/invocations`), and the model registry, runs and proxied artifacts (`/api/2.0/mlflow/...`) ' +
+      'for MLflow clients (MLFLOW_TRACKING_URI is the api, MLFLOW_TRACKING_TOKEN an API key)',
+  },
   routes: [
     {
       path: '/v1/models/{name}/invocations',

@@ -58,8 +58,8 @@ export interface ProtocolRoute {
 }
 
 export interface ProtocolErrors {
-  /** The body of an error answer; the status code is always ours (PROTOCOLS.md). */
-  body(status: number, code: ErrorCode, message: string): unknown;
+  /** The body of an error answer (`details`: the AppError's); the status code is always ours. */
+  body(status: number, code: ErrorCode, message: string, details?: unknown): unknown;
   /** Its OpenAPI schema (contracts) and the prefix of its shared error responses (`MlflowNotFound`). */
   readonly schema: z.ZodType;
   readonly responsePrefix: string;
