@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Redirect, Req, Res } from '@nestjs/common';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtension, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ZSsoExchangeRequest, ZSsoInfo, ZSsoSession, type TSsoExchangeRequest } from '@modelyard/contracts';
@@ -11,6 +11,8 @@ import { API_CONFIG } from '../tokens.js';
 
 /** The sealed state of a sign-in under way at the IdP (PKCE verifier, state, nonce, where to go back to). */
 export const SSO_FLOW_COOKIE = 'modelyard_sso';
+
+const LOCATION = { Location: { description: 'Where the browser goes next', schema: { type: 'string' as const } } };
 
 const ZSsoLoginQuery = z.object({ next: z.string().max(2000).optional() });
 
@@ -34,7 +36,8 @@ export class SsoController {
   @Public()
   @Get('login')
   @Redirect()
-  @ApiResponse({ status: 302, description: "To the IdP's sign-in page" })
+  @ApiExtension('x-modelyard-redirect', true)
+  @ApiResponse({ status: 302, description: "To the IdP's sign-in page", headers: LOCATION })
   async login(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -48,7 +51,12 @@ export class SsoController {
   @Public()
   @Get('callback')
   @Redirect()
-  @ApiResponse({ status: 302, description: 'Signed in: the session cookie is set; back to the page that asked' })
+  @ApiExtension('x-modelyard-redirect', true)
+  @ApiResponse({
+    status: 302,
+    description: 'Signed in: the session cookie is set; back to the page that asked',
+    headers: LOCATION,
+  })
   async callback(@Req() req: AuthedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const at = req.url.indexOf('?');
     const query = at < 0 ? '' : req.url.slice(at + 1);
