@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
+import { startWeb } from '../support/raw-http.js';
 import {
   CLI_CLIENT,
   CookieJar,
@@ -37,19 +38,22 @@ async function deviceTokens(idp: TestIdp, clientId: string, accountId: string) {
 }
 
 /**
- * Single sign-on against a real OpenID Connect provider (`oidc-provider`, started here on 127.0.0.1) and an api
- * process of this file's own with OIDC_* set (a 3 s re-check period, so a change at the IdP shows in seconds).
+ * Single sign-on against a real OpenID Connect provider (`oidc-provider`, started here on 127.0.0.1), an api
+ * process of this file's own with OIDC_* set (a 3 s re-check period, so a change at the IdP shows in seconds) and
+ * a dashboard of its own in front of it: the browser's flow goes through the dashboard's /api proxy, as in use.
  */
 describe('single sign-on (OpenID Connect) against a real IdP', () => {
   let idp: TestIdp;
   let other: TestIdp;
   let api: { url: string; proc: AppProcess };
+  let web: AppProcess & { url: string };
   const team = uniqueId('sso-team');
   const beta = uniqueId('sso-beta');
 
   before(async () => {
     const port = await freePort();
-    const callback = `http://127.0.0.1:${port}/v1/auth/sso/callback`;
+    const webPort = await freePort();
+    const callback = `http://127.0.0.1:${webPort}/api/v1/auth/sso/callback`;
     idp = await startTestIdp([callback]);
     other = await startTestIdp([callback]);
     // The IdP must know the callback before the api knows the IdP: the api's port is chosen first.
@@ -68,8 +72,10 @@ describe('single sign-on (OpenID Connect) against a real IdP', () => {
     });
     api = { url: `http://127.0.0.1:${port}`, proc };
     await waitReady(`${api.url}/readyz`, proc);
+    web = await startWeb({ API_URL: api.url }, webPort);
   });
   after(async () => {
+    await web?.kill();
     await api?.proc.kill();
     await idp?.close();
     await other?.close();
@@ -84,7 +90,7 @@ describe('single sign-on (OpenID Connect) against a real IdP', () => {
   /** The dashboard's redirect flow up to the callback URL the IdP sends the browser to (not yet visited). */
   async function startLogin(accountId: string, tweak: (authorize: URL) => void = () => {}) {
     const jar = new CookieJar();
-    const start = await fetch(`${api.url}/v1/auth/sso/login?next=/models`, { redirect: 'manual' });
+    const start = await fetch(`${web.url}/api/v1/auth/sso/login?next=/models`, { redirect: 'manual' });
     assert.equal(start.status, 302);
     jar.store(start);
     const authorize = new URL(start.headers.get('location')!);
@@ -106,11 +112,19 @@ describe('single sign-on (OpenID Connect) against a real IdP', () => {
     const { jar, callback } = await startLogin(accountId);
     const done = await visit(callback, jar);
     assert.equal(done.res.status, 302, JSON.stringify(done.body));
-    assert.equal(done.res.headers.get('location'), `${api.url}/models`);
+    assert.equal(done.res.headers.get('location'), `${web.url}/models`);
     assert.ok(done.session, 'a session cookie was set');
     assert.match(done.session, /HttpOnly/);
     return done.session.split(';')[0]!;
   }
+
+  it('shows "Sign in with Test IdP" on the dashboard login page, linking to the sign-in through /api', async () => {
+    const page = await fetch(`${web.url}/login?next=%2Fmodels`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Sign in with (<!-- -->)?Test IdP/);
+    assert.match(html, /href="\/api\/v1\/auth\/sso\/login\?next=%2Fmodels"/);
+  });
 
   it('says single sign-on is on, with the provider name the login page shows', async () => {
     const r = await http(api.url, 'GET', '/v1/auth/sso');
