@@ -1,4 +1,4 @@
-// Bundles the CLI with what it imports (@modelyard/contracts from source, zod) into one ESM file with no runtime
+// Bundles the CLI with what it imports (@modelyard/contracts from source, zod, openid-client for `login --sso`) into one ESM file with no runtime
 // dependencies, so the tarball from `npm pack` installs anywhere with `npm install -g`, outside a checkout.
 // Run by scripts/bootstrap.mjs after the install and by `npm pack` (prepack); skipped when its inputs are unchanged.
 import { createHash } from 'node:crypto';
@@ -26,6 +26,7 @@ function inputsHash() {
     path.join(here, 'package.json'),
     fileURLToPath(import.meta.url),
     path.join(root, 'node_modules/zod/package.json'),
+    path.join(root, 'node_modules/openid-client/package.json'),
     path.join(root, 'node_modules/esbuild/package.json'),
   ];
   for (const f of inputs) h.update(f).update(existsSync(f) ? readFileSync(f) : '');

@@ -107,8 +107,8 @@ export async function requestRecorder() {
  * Starts a dashboard of its own (apps/web/server.mjs on the built app, as `npm start` runs it) with other
  * settings, e.g. another API_URL or short timeouts. Resolves once /login answers.
  */
-export async function startWeb(env: Record<string, string>): Promise<AppProcess & { url: string }> {
-  const port = await freePort();
+export async function startWeb(env: Record<string, string>, port?: number): Promise<AppProcess & { url: string }> {
+  port ??= await freePort();
   const proc = Object.assign(
     startProcess('web', ['server.mjs'], {
       cwd: path.resolve('apps/web'),

@@ -15,6 +15,7 @@ import {
   ComparisonsRepository,
   ServingMetrics,
   ServingService,
+  SsoService,
 } from '@modelyard/server';
 import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
@@ -25,6 +26,7 @@ import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { LocalStrategy } from './auth/local.strategy.js';
+import { SsoController } from './auth/sso.controller.js';
 import { UsersController } from './users/users.controller.js';
 import { GroupsController } from './groups/groups.controller.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
@@ -48,6 +50,7 @@ import { API_CONFIG } from './tokens.js';
 export const CONTROLLERS = [
   HealthController,
   AuthController,
+  SsoController,
   UsersController,
   GroupsController,
   ServiceAccountsController,
@@ -73,12 +76,15 @@ export const CONTROLLERS = [
 
 @Module({})
 export class AppModule implements OnApplicationBootstrap {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sso: SsoService,
+  ) {}
 
   static forRoot(config: ApiConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServerCoreModule.forRoot({ config, logger, auth: config.auth }), PassportModule],
+      imports: [ServerCoreModule.forRoot({ config, logger, auth: config.auth, sso: config.oidc }), PassportModule],
       controllers: CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
@@ -101,5 +107,6 @@ export class AppModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap() {
     await this.auth.start();
+    await this.sso.start();
   }
 }

@@ -170,6 +170,11 @@ describe('the OpenAPI document', () => {
     assert.equal(upload.encoding.spec.contentType, 'application/json');
     // Every answer but a 204 has a body with a schema, and nothing refers to a component that is not there.
     for (const { op } of operations(doc)) {
+      // A browser redirect (single sign-on's start and callback) succeeds with a 302 and its Location instead.
+      if (op['x-modelyard-redirect']) {
+        assert.ok(op.responses['302']?.headers?.Location, `${op.operationId} documents no redirect`);
+        continue;
+      }
       const ok = Object.entries<Json>(op.responses).filter(([s]) => s.startsWith('2'));
       assert.ok(ok.length, `${op.operationId} documents no success`);
       for (const [status, r] of ok) assert.ok(status === '204' || r.content, `${op.operationId} ${status} has no body`);
@@ -292,7 +297,8 @@ describe('the OpenAPI document', () => {
             'no-unresolved-refs': 'error',
             'path-parameters-defined': 'error',
             'security-defined': 'error',
-            'operation-2xx-response': 'warn',
+            // Checked by 'refers to request bodies ...' above, which lets documented browser redirects through.
+            'operation-2xx-response': 'off',
             'operation-4xx-response': 'off',
             'no-unused-components': 'warn',
             'operation-parameters-unique': 'error',

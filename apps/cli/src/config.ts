@@ -6,6 +6,25 @@ import { ApiError, ModelyardClient } from '@modelyard/contracts';
 export interface CliConfig {
   url: string;
   apiKey?: string;
+  /** A session from `login --sso` (single sign-on), sent as the session cookie; an API key wins over it. */
+  sessionToken?: string;
+}
+
+/** What authenticates the CLI's requests: the API key, or else the single sign-on session. */
+export type Credential = Pick<CliConfig, 'apiKey' | 'sessionToken'>;
+
+export function credentialHeaders(c: Credential): Record<string, string> {
+  if (c.apiKey) return { authorization: `Bearer ${c.apiKey}` };
+  if (c.sessionToken) return { cookie: `modelyard_session=${c.sessionToken}` };
+  return {};
+}
+
+/** The typed client with the saved credential; fails when there is none. */
+export function clientFor(cfg: CliConfig): ModelyardClient {
+  if (!cfg.apiKey && !cfg.sessionToken)
+    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
+  const cookie = cfg.apiKey ? undefined : credentialHeaders(cfg).cookie;
+  return new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, cookie, userAgent: 'modelyard-cli' });
 }
 
 /**
@@ -29,9 +48,12 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
       file = {};
     }
   }
+  const apiKey = env.MODELYARD_API_KEY || file.apiKey;
   return {
     url: env.MODELYARD_URL || file.url || 'http://127.0.0.1:8080',
-    apiKey: env.MODELYARD_API_KEY || file.apiKey,
+    apiKey,
+    // A key in the environment is meant for this run: the saved session does not go along with it.
+    sessionToken: env.MODELYARD_API_KEY ? undefined : file.sessionToken,
   };
 }
 
@@ -49,14 +71,9 @@ export function clearCliConfig(env: NodeJS.ProcessEnv = process.env): void {
 }
 
 /** A client for the saved login (or MODELYARD_URL / MODELYARD_API_KEY); fails when there is no key. */
-export function apiClient(): { cfg: CliConfig & { apiKey: string }; api: ModelyardClient } {
+export function apiClient(): { cfg: CliConfig; api: ModelyardClient } {
   const cfg = loadCliConfig();
-  if (!cfg.apiKey) {
-    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
-  }
-  const apiKey = cfg.apiKey;
-  const api = new ModelyardClient({ baseUrl: cfg.url, apiKey, userAgent: 'modelyard-cli' });
-  return { cfg: { ...cfg, apiKey }, api };
+  return { cfg, api: clientFor(cfg) };
 }
 
 /** `route` (no leading slash) joined onto the configured base URL, which may itself have a path. */

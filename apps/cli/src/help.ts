@@ -14,8 +14,11 @@ export interface CommandHelp {
 export const COMMANDS: Record<string, CommandHelp> = {
   login: {
     summary: 'verify an API key and save it with the URL in the config file',
-    usage: 'modelyard login [--url URL] [--api-key KEY]',
-    details: 'Prompts for the key on a terminal. The key is checked against the API before anything is written.',
+    usage: 'modelyard login [--url URL] [--api-key KEY]\nmodelyard login --sso [--url URL]',
+    details:
+      'Prompts for the key on a terminal. The key is checked against the API before anything is written.\n' +
+      "--sso signs in at the API's identity provider instead (OpenID Connect device flow): open the link it prints,\n" +
+      'approve, and the session it gets is saved (it ends when the provider no longer accepts you).',
   },
   whoami: { summary: 'who the saved key (or MODELYARD_API_KEY) belongs to', usage: 'modelyard whoami' },
   logout: { summary: 'forget the saved key', usage: 'modelyard logout' },

@@ -1,4 +1,5 @@
 import { ApiError, ZErrorResponse } from '@modelyard/contracts';
+import { credentialHeaders, type Credential } from './config.js';
 
 /**
  * An error answer in any of the API's shapes: ours (`{"error": {code, message}}`), MLflow's
@@ -35,10 +36,10 @@ export function errorFromBody(status: number, text: string): ApiError | RemoteEr
 /** One request with the saved key; a refusal becomes the API's error, an unreachable server a NETWORK error. */
 export async function send(
   url: URL,
-  apiKey: string,
+  credential: Credential,
   init: { method: string; body?: string; contentType?: string; accept?: string },
 ): Promise<Response> {
-  const headers: Record<string, string> = { authorization: `Bearer ${apiKey}`, 'user-agent': 'modelyard-cli' };
+  const headers: Record<string, string> = { ...credentialHeaders(credential), 'user-agent': 'modelyard-cli' };
   if (init.contentType) headers['content-type'] = init.contentType;
   if (init.accept) headers.accept = init.accept;
   let res: Response;

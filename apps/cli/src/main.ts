@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ApiError } from '@modelyard/contracts';
-import { login, logout, whoami } from './commands/auth.js';
+import { login, loginSso, logout, whoami } from './commands/auth.js';
 import { alias, FailedError, modelsCreate, modelsList, promote, register } from './commands/models.js';
 import { deploy } from './commands/deploy.js';
 import { jobs } from './commands/jobs.js';
@@ -19,6 +19,7 @@ const VERSION = typeof MODELYARD_CLI_VERSION === 'string' ? MODELYARD_CLI_VERSIO
 const OPTIONS = {
   url: { type: 'string' },
   'api-key': { type: 'string' },
+  sso: { type: 'boolean' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
   model: { type: 'string' },
@@ -139,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
         else throw new UsageError('usage: modelyard completion bash|zsh');
         break;
       case 'login':
-        await login(io, { url: values.url, apiKey: values['api-key'] });
+        if (values.sso) await loginSso(io, { url: values.url });
+        else await login(io, { url: values.url, apiKey: values['api-key'] });
         break;
       case 'whoami':
         await whoami(io);

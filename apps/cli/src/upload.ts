@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ApiError } from '@modelyard/contracts';
+import { credentialHeaders, type Credential } from './config.js';
 
 /**
  * Streams `spec` (JSON field) then the file as multipart/form-data without loading the file in memory; the
@@ -9,7 +10,7 @@ import { ApiError } from '@modelyard/contracts';
  */
 export async function uploadMultipart(
   url: string,
-  apiKey: string,
+  credential: Credential,
   spec: unknown,
   file: string,
   onProgress?: (sent: number, total: number) => void,
@@ -35,7 +36,7 @@ export async function uploadMultipart(
     return await fetch(url, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${apiKey}`,
+        ...credentialHeaders(credential),
         'content-type': `multipart/form-data; boundary=${boundary}`,
         'content-length': String(head.length + size + tail.length),
         'user-agent': 'modelyard-cli',

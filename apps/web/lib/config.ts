@@ -34,9 +34,20 @@ export const SESSION_COOKIE = 'modelyard_session';
  * cookies could re-encode it), or undefined; the browser's other cookies are none of the API's business.
  */
 export function sessionCookieHeader(header: string | null | undefined): string | undefined {
+  return apiCookieHeader(header, [SESSION_COOKIE]);
+}
+
+/** The state of a single sign-on under way (sealed by the API); only its callback needs it. */
+export const SSO_FLOW_COOKIE = 'modelyard_sso';
+
+/** The named cookies from a browser's Cookie header, each value byte for byte, or undefined when none is there. */
+export function apiCookieHeader(header: string | null | undefined, names: string[]): string | undefined {
+  const found: string[] = [];
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return `${SESSION_COOKIE}=${part.slice(eq + 1).trim()}`;
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (names.includes(name) && !found.some((f) => f.startsWith(`${name}=`)))
+      found.push(`${name}=${part.slice(eq + 1).trim()}`);
   }
-  return undefined;
+  return found.length ? found.join('; ') : undefined;
 }

@@ -1,7 +1,7 @@
 import 'server-only';
 import { statusOf, type TErrorResponse } from '@modelyard/contracts';
 import { apiTarget } from './api-path.mjs';
-import { sessionCookieHeader, webConfig } from './config';
+import { apiCookieHeader, SESSION_COOKIE, SSO_FLOW_COOKIE, webConfig } from './config';
 
 /** Hop-by-hop and framing headers: they describe one connection, not the message, so they are not passed on. */
 const HOP_BY_HOP = [
@@ -17,7 +17,8 @@ const HOP_BY_HOP = [
 ];
 
 /**
- * Request headers never passed to the API: the browser's other cookies (only the session is the API's business),
+ * Request headers never passed to the API: the browser's other cookies (only the session and a single sign-on's
+ * flow state are the API's business),
  * proxy headers other than the three server.mjs stamped from the socket, and Next's internal ones.
  */
 const DROPPED = ['cookie', 'forwarded', 'x-real-ip', 'x-forwarded-port', 'x-modelyard-path'];
@@ -37,8 +38,9 @@ function requestHeaders(request: Request): Headers {
     if (name.startsWith('x-forwarded-') && !STAMPED.includes(name)) continue;
     headers.set(name, value);
   }
-  const session = sessionCookieHeader(request.headers.get('cookie'));
-  if (session !== undefined) headers.set('cookie', session);
+  // The session, and the sealed state of a single sign-on under way (its callback comes through here).
+  const cookies = apiCookieHeader(request.headers.get('cookie'), [SESSION_COOKIE, SSO_FLOW_COOKIE]);
+  if (cookies !== undefined) headers.set('cookie', cookies);
   return headers;
 }
 

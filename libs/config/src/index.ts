@@ -187,6 +187,29 @@ const apiEnv = z.object({
   MAX_INFLIGHT_RUNS: z.coerce.number().int().min(1).max(256).default(4),
   /** Series per request-metric family; past it new label sets are counted under one `(overflow)` series. */
   METRICS_MAX_SERIES: z.coerce.number().int().min(10).default(2000),
+  // --- single sign-on (issue 17, area sso): OpenID Connect. Without OIDC_ISSUER_URL nothing here applies. ---
+  /** The IdP's issuer; its discovery document is read at boot. https, or http on a loopback address (tests). */
+  OIDC_ISSUER_URL: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** The dashboard client's secret: never logged (the logger redacts it). */
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Where the IdP sends the browser back: the dashboard's `/api/v1/auth/sso/callback` (or the api's own). */
+  OIDC_REDIRECT_URL: z.url().optional(),
+  OIDC_SCOPES: z.string().default('openid email profile offline_access'),
+  /** The ID token / userinfo claim holding the user's IdP groups (a list of names). */
+  OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  /** Role of a user whose groups map to none in OIDC_GROUP_ROLES. */
+  OIDC_DEFAULT_ROLE: z.enum(['viewer', 'scientist', 'approver', 'admin']).default('viewer'),
+  /** `idp-group=role,...`: a user's role is the highest their groups map to, re-read at each login and refresh. */
+  OIDC_GROUP_ROLES: z.string().default(''),
+  /** Comma list of IdP groups: when set, only their members may sign in, and losing them all ends the session. */
+  OIDC_ALLOWED_GROUPS: z.string().default(''),
+  /** The CLI's public client (device authorization grant); defaults to OIDC_CLIENT_ID. */
+  OIDC_CLI_CLIENT_ID: z.string().min(1).optional(),
+  /** The button's label on the login page: "Sign in with <name>". */
+  OIDC_PROVIDER_NAME: z.string().min(1).max(60).default('single sign-on'),
+  /** Minutes between two checks of a signed-in user at the IdP (refresh token grant, groups synced). */
+  OIDC_REFRESH_MINUTES: z.coerce.number().min(0.05).max(1440).default(5),
 });
 
 const workerEnv = z.object({
@@ -313,7 +336,7 @@ function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
 }
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env) {
-  const e = parse(apiEnv, env, storageIssues);
+  const e = parse(apiEnv, env, (cleaned) => [...storageIssues(cleaned), ...oidcIssues(cleaned)]);
   return {
     ...shared(e),
     http: {
@@ -351,7 +374,62 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       apiKeyCacheSize: e.API_KEY_CACHE_SIZE,
       apiKeyMissCacheSize: e.API_KEY_MISS_CACHE_SIZE,
     },
+    oidc: oidcConfig(e),
   };
+}
+
+const ROLE_NAMES = ['viewer', 'scientist', 'approver', 'admin'] as const;
+
+/** null without OIDC_ISSUER_URL; oidcIssues has already refused a half-set or malformed block. */
+function oidcConfig(e: z.output<typeof apiEnv>) {
+  if (!e.OIDC_ISSUER_URL || !e.OIDC_CLIENT_ID || !e.OIDC_REDIRECT_URL) return null;
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const groupRoles = list(e.OIDC_GROUP_ROLES).map((pair) => {
+    const at = pair.lastIndexOf('=');
+    return { group: pair.slice(0, at).trim(), role: pair.slice(at + 1).trim() as (typeof ROLE_NAMES)[number] };
+  });
+  return {
+    issuerUrl: e.OIDC_ISSUER_URL,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET ?? null,
+    redirectUrl: e.OIDC_REDIRECT_URL,
+    scopes: e.OIDC_SCOPES,
+    groupsClaim: e.OIDC_GROUPS_CLAIM,
+    defaultRole: e.OIDC_DEFAULT_ROLE,
+    groupRoles,
+    allowedGroups: list(e.OIDC_ALLOWED_GROUPS),
+    cliClientId: e.OIDC_CLI_CLIENT_ID ?? e.OIDC_CLIENT_ID,
+    providerName: e.OIDC_PROVIDER_NAME,
+    refreshSeconds: Math.round(e.OIDC_REFRESH_MINUTES * 60),
+  };
+}
+export type OidcConfig = NonNullable<ReturnType<typeof oidcConfig>>;
+
+/** The OIDC block is all or nothing, and its group-to-role pairs must name roles. */
+function oidcIssues(env: Record<string, string>): { key: string; message: string }[] {
+  const issues: { key: string; message: string }[] = [];
+  if (!env.OIDC_ISSUER_URL) return issues;
+  for (const key of ['OIDC_CLIENT_ID', 'OIDC_REDIRECT_URL'])
+    if (!env[key]) issues.push({ key, message: 'required when OIDC_ISSUER_URL is set' });
+  try {
+    const u = new URL(env.OIDC_ISSUER_URL);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback))
+      issues.push({ key: 'OIDC_ISSUER_URL', message: 'must be https (http only on a loopback address)' });
+  } catch {
+    /* the schema reports it */
+  }
+  for (const pair of (env.OIDC_GROUP_ROLES ?? '').split(',').filter((x) => x.trim())) {
+    const at = pair.lastIndexOf('=');
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || !(ROLE_NAMES as readonly string[]).includes(role))
+      issues.push({ key: 'OIDC_GROUP_ROLES', message: `"${pair}" is not group=viewer|scientist|approver|admin` });
+  }
+  return issues;
 }
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 

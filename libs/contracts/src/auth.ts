@@ -168,6 +168,8 @@ export const ZGroup = z.object({
   name: z.string(),
   description: z.string(),
   members: z.array(z.object({ kind: ZPrincipalKind, id: z.string(), name: z.string() })),
+  /** Created from an IdP group claim: its user members follow the IdP at each sign-in and session re-check. */
+  idpManaged: z.boolean(),
   createdAt: z.string(),
 });
 export type TGroup = z.infer<typeof ZGroup>;
@@ -229,3 +231,31 @@ export function pageOf<T extends z.ZodType>(item: T) {
 }
 export const ZUserList = pageOf(ZUser);
 export const ZAuditPage = pageOf(ZAuditEntry);
+
+// --- single sign-on (issue 17) ---
+/** What the login page and the CLI need to know to offer single sign-on (public). */
+export const ZSsoInfo = z.object({
+  enabled: z.boolean(),
+  /** The button's label: "Sign in with <providerName>". */
+  providerName: z.string().nullable(),
+  /** The IdP's issuer, where the CLI runs the device authorization grant. */
+  issuer: z.string().nullable(),
+  cliClientId: z.string().nullable(),
+  scopes: z.string().nullable(),
+});
+export type TSsoInfo = z.infer<typeof ZSsoInfo>;
+
+/** The CLI trades the ID token its device flow got from the IdP (and the refresh token, for re-checks). */
+export const ZSsoExchangeRequest = z.object({
+  idToken: z.string().min(1).max(16_384),
+  refreshToken: z.string().min(1).max(16_384).optional(),
+});
+export type TSsoExchangeRequest = z.infer<typeof ZSsoExchangeRequest>;
+
+export const ZSsoSession = z.object({
+  /** The session token: send it as the `modelyard_session` cookie. Shown once. */
+  sessionToken: z.string(),
+  expiresAt: z.string(),
+  me: ZMeResponse,
+});
+export type TSsoSession = z.infer<typeof ZSsoSession>;

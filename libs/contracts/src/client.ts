@@ -5,6 +5,9 @@ import {
   ZCreatedApiKey,
   ZGroup,
   ZMeResponse,
+  ZSsoInfo,
+  ZSsoSession,
+  type TSsoExchangeRequest,
   ZServiceAccount,
   ZUser,
   ZUserList,
@@ -178,6 +181,16 @@ export class ModelyardClient {
   }
   me() {
     return this.get('/v1/me', ZMeResponse);
+  }
+
+  /** Whether single sign-on is configured, and where the CLI's device flow runs (public). */
+  ssoInfo() {
+    return this.get('/v1/auth/sso', ZSsoInfo);
+  }
+
+  /** Trades an ID token from the IdP's device flow for a session token (the CLI's `login --sso`). */
+  exchangeSsoToken(body: TSsoExchangeRequest) {
+    return this.send('POST', '/v1/auth/sso/token', ZSsoSession, body);
   }
 
   listUsers(query: { limit?: number; cursor?: string } = {}) {

@@ -23,6 +23,8 @@ export * from './service-accounts/service-accounts.repository.js';
 export * from './service-accounts/service-accounts.service.js';
 export * from './api-keys/api-keys.repository.js';
 export * from './api-keys/api-keys.service.js';
+export * from './sso/sso.repository.js';
+export * from './sso/sso.service.js';
 export * from './queue/job-producer.js';
 export * from './queue/job-handler.js';
 export * from './health/health.service.js';

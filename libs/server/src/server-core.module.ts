@@ -1,10 +1,12 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { CommonConfig } from '@modelyard/config';
+import type { CommonConfig, OidcConfig } from '@modelyard/config';
 import { PrismaService } from './db/prisma.service.js';
 import { RedisService } from './platform/redis.service.js';
 import { AUTH_OPTIONS, COMMON_CONFIG, LOGGER, SECRET_KEY } from './platform/tokens.js';
 import { RegistryRepository } from './registry/registry.repository.js';
+import { SsoRepository } from './sso/sso.repository.js';
+import { SSO_OPTIONS, SsoService } from './sso/sso.service.js';
 import { RegistryService } from './registry/registry.service.js';
 import { MlflowRunsRepository } from './mlflow/mlflow-runs.repository.js';
 import { MlflowTrackingService } from './mlflow/mlflow-tracking.service.js';
@@ -121,6 +123,8 @@ const services = [
   MlflowRunsRepository,
   MlflowTrackingService,
   MlflowRegistryService,
+  SsoRepository,
+  SsoService,
 ];
 
 export interface ServerCoreOptions {
@@ -130,6 +134,8 @@ export interface ServerCoreOptions {
   auth?: AuthOptions;
   /** Memory and time for the child process that validates uploaded models (the worker's VALIDATION_* keys). */
   sandbox?: SandboxLimits;
+  /** Single sign-on (the api's OIDC_* keys); null or absent: off. */
+  sso?: OidcConfig | null;
 }
 
 /** Everything api and worker share, provided once per process. */
@@ -144,6 +150,7 @@ export class ServerCoreModule {
         { provide: LOGGER, useValue: opts.logger },
         { provide: SECRET_KEY, useValue: opts.config.secrets.key },
         { provide: SANDBOX_LIMITS, useValue: opts.sandbox ?? DEFAULT_SANDBOX_LIMITS },
+        { provide: SSO_OPTIONS, useValue: opts.sso ?? null },
         {
           provide: AUTH_OPTIONS,
           useValue: opts.auth ?? {

@@ -41,6 +41,7 @@ const LAYERS = [
   'groups',
   'service-accounts',
   'api-keys',
+  'sso',
   'health',
   'predictions',
   'registry',

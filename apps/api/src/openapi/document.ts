@@ -216,7 +216,9 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
 
   const responses: Json = {};
   for (const [status, r] of Object.entries((base.responses ?? {}) as Record<string, Json>)) {
-    responses[status] = { description: r.description || (status === '204' ? 'No content' : 'OK') };
+    const description = r.description || (status === '204' ? 'No content' : 'OK');
+    // A redirect's Location (single sign-on) is the whole answer.
+    responses[status] = r.headers ? { description, headers: r.headers as Json } : { description };
   }
   for (const r of zodDoc.responses) {
     const content = { 'application/json': { schema: schemaOf(r.schema, 'output') } };

@@ -28,6 +28,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'AuthController.logout': { id: 'logout', summary: 'End the session of the cookie sent' },
   'AuthController.me': { id: 'getMe', summary: 'The caller: account, role, scopes' },
+  'SsoController.info': { id: 'getSsoInfo', summary: 'Whether single sign-on is configured, and its IdP' },
+  'SsoController.login': {
+    id: 'startSsoLogin',
+    summary: 'Start an OpenID Connect sign-in: redirects to the IdP (PKCE, state and nonce in a sealed cookie)',
+  },
+  'SsoController.callback': {
+    id: 'finishSsoLogin',
+    summary: 'The IdP redirects back here: checks state, code, nonce and ID token, then sets the session cookie',
+    errors: ['INVALID_CREDENTIALS', 'CONFLICT'],
+  },
+  'SsoController.exchange': {
+    id: 'exchangeSsoToken',
+    summary: "Trade an ID token from the IdP's device flow (the CLI) for a session token",
+    errors: ['INVALID_CREDENTIALS', 'CONFLICT'],
+  },
   'UsersController.list': { id: 'listUsers', summary: 'List users (paged)' },
   'UsersController.create': { id: 'createUser', summary: 'Create a user', errors: ['CONFLICT'] },
   'UsersController.update': {

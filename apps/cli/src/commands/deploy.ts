@@ -1,5 +1,5 @@
-import { ApiError, ModelyardClient, type TDeploymentConfig, type TDeploymentRevision } from '@modelyard/contracts';
-import { loadCliConfig } from '../config.js';
+import { type TDeploymentConfig, type TDeploymentRevision } from '@modelyard/contracts';
+import { clientFor, loadCliConfig } from '../config.js';
 import { UsageError, type Io } from '../output.js';
 
 export interface DeployOpts {
@@ -14,10 +14,7 @@ export interface DeployOpts {
 }
 
 function client() {
-  const cfg = loadCliConfig();
-  if (!cfg.apiKey)
-    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
-  return new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, userAgent: 'modelyard-cli' });
+  return clientFor(loadCliConfig());
 }
 
 function num(v: string | undefined, what: string, min: number, max: number): number | undefined {

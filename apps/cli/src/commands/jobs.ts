@@ -85,7 +85,7 @@ export async function jobs(io: Io, action: string | undefined, id: string | unde
     case 'download': {
       const { cfg } = apiClient();
       const url = apiUrl(cfg, `v1/jobs/${encodeURIComponent(needId())}/files/${file}`);
-      const res = await send(url, cfg.apiKey, { method: 'GET' });
+      const res = await send(url, cfg, { method: 'GET' });
       if (!res.body) throw new UsageError('the API sent no file');
       const toStdout = !o.output || o.output === '-';
       const target = toStdout ? process.stdout : createWriteStream(o.output!);

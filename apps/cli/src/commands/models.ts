@@ -8,7 +8,7 @@ import {
   ZStage,
   type TModelVersion,
 } from '@modelyard/contracts';
-import { loadCliConfig } from '../config.js';
+import { clientFor, loadCliConfig } from '../config.js';
 import { UsageError, type Io } from '../output.js';
 import { progressBar, uploadMultipart } from '../upload.js';
 
@@ -43,9 +43,7 @@ export class FailedError extends Error {}
 
 function client() {
   const cfg = loadCliConfig();
-  if (!cfg.apiKey)
-    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
-  return { cfg, api: new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, userAgent: 'modelyard-cli' }) };
+  return { cfg, api: clientFor(cfg) };
 }
 
 function need<K extends keyof RegistryOpts>(o: RegistryOpts, k: K): NonNullable<RegistryOpts[K]> {
@@ -129,7 +127,7 @@ export async function register(io: Io, o: RegistryOpts) {
   if (o.file) {
     const res = await uploadMultipart(
       new URL(`v1/models/${encodeURIComponent(model)}/versions`, cfg.url.replace(/\/?$/, '/')).toString(),
-      cfg.apiKey!,
+      cfg,
       spec,
       o.file,
       process.stderr.isTTY && !io.json ? progressBar(`uploading ${o.file}`) : undefined,

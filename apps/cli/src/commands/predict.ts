@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { OIP_DATATYPE_OF_DTYPE, ZSignature, ZStage, type ModelyardClient, type TSignature } from '@modelyard/contracts';
-import { apiClient, apiUrl } from '../config.js';
+import { apiClient, apiUrl, type CliConfig } from '../config.js';
 import { send } from '../http.js';
 import { UsageError, type Io } from '../output.js';
 import { FailedError } from './models.js';
@@ -139,8 +139,8 @@ function positive(v: string, what: string): number {
 }
 
 /** The version a label (alias) points to, read through the TF Serving status route a predict key may use. */
-async function aliasVersion(cfg: { url: string; apiKey: string }, model: string, alias: string): Promise<number> {
-  const res = await send(apiUrl(cfg, `v1/models/${enc(model)}/labels/${enc(alias)}`), cfg.apiKey, { method: 'GET' });
+async function aliasVersion(cfg: CliConfig, model: string, alias: string): Promise<number> {
+  const res = await send(apiUrl(cfg, `v1/models/${enc(model)}/labels/${enc(alias)}`), cfg, { method: 'GET' });
   const body = (await res.json()) as { model_version_status?: { version?: string }[] };
   const n = Number(body.model_version_status?.[0]?.version);
   if (!Number.isInteger(n)) throw new FailedError(`${model}@${alias}: the API named no version`);
@@ -243,7 +243,7 @@ export async function predict(io: Io, model: string | undefined, file: string | 
     'oip-v2': version ? `v2/models/${m}/versions/${version}/infer` : `v2/models/${m}/infer`,
     mlflow: `v1/models/${m}/invocations`,
   }[format];
-  const res = await send(apiUrl(cfg, route), cfg.apiKey, {
+  const res = await send(apiUrl(cfg, route), cfg, {
     method: 'POST',
     body,
     contentType,

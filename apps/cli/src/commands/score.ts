@@ -2,8 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ApiError, ModelyardClient, ZErrorResponse, ZJob, type TJob } from '@modelyard/contracts';
-import { loadCliConfig } from '../config.js';
+import { ApiError, ZErrorResponse, ZJob, type TJob } from '@modelyard/contracts';
+import { clientFor, credentialHeaders, loadCliConfig } from '../config.js';
 import { UsageError, type Io } from '../output.js';
 import { progressBar, uploadMultipart } from '../upload.js';
 import { FailedError } from './models.js';
@@ -36,9 +36,7 @@ export async function score(io: Io, o: ScoreOpts) {
   const timeoutS = o.timeout ? Number(o.timeout) : 3600;
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a number of seconds');
   const cfg = loadCliConfig();
-  if (!cfg.apiKey)
-    throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
-  const api = new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, userAgent: 'modelyard-cli' });
+  const api = clientFor(cfg);
   const spec = {
     model: o.model,
     ...(version && { version }),
@@ -52,7 +50,7 @@ export async function score(io: Io, o: ScoreOpts) {
   } else {
     const res = await uploadMultipart(
       new URL('v1/jobs', cfg.url.replace(/\/?$/, '/')).toString(),
-      cfg.apiKey,
+      cfg,
       spec,
       o.input,
       process.stderr.isTTY && !io.json ? progressBar(`uploading ${o.input}`) : undefined,
@@ -87,7 +85,7 @@ export async function score(io: Io, o: ScoreOpts) {
   }
   if (o.output) {
     const res = await fetch(new URL(`v1/jobs/${job.id}/files/output`, cfg.url.replace(/\/?$/, '/')), {
-      headers: { authorization: `Bearer ${cfg.apiKey}`, 'user-agent': 'modelyard-cli' },
+      headers: { ...credentialHeaders(cfg), 'user-agent': 'modelyard-cli' },
     });
     if (!res.ok || !res.body) throw new FailedError(`could not download the output: HTTP ${res.status}`);
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(o.output));

@@ -1,4 +1,6 @@
 import type { Metadata } from 'next';
+import { ModelyardClient, type TSsoInfo } from '@modelyard/contracts';
+import { webConfig } from '../../lib/config';
 import { LoginForm } from './login-form';
 
 export const metadata: Metadata = { title: 'Sign in' };
@@ -24,8 +26,18 @@ function safeNext(value: string | string[] | undefined): string {
   return url.pathname + url.search + url.hash;
 }
 
+/** Single sign-on as the API reports it; an API that cannot say leaves the password form alone. */
+async function ssoInfo(): Promise<TSsoInfo | null> {
+  try {
+    return await new ModelyardClient({ baseUrl: webConfig.api.baseUrl, userAgent: 'modelyard-web' }).ssoInfo();
+  } catch {
+    return null;
+  }
+}
+
 export default async function LoginPage({ searchParams }: PageProps<'/login'>) {
   const next = safeNext((await searchParams).next);
+  const sso = await ssoInfo();
   return (
     <main className="login-page">
       <div className="login-card">
@@ -34,6 +46,15 @@ export default async function LoginPage({ searchParams }: PageProps<'/login'>) {
           <span>Modelyard</span>
         </div>
         <h1>Sign in</h1>
+        {sso?.enabled && (
+          <>
+            {/* A plain link: the API answers with a redirect to the IdP, which comes back to /api/v1/auth/sso/callback. */}
+            <a className="btn btn-primary sso-button" href={`/api/v1/auth/sso/login?next=${encodeURIComponent(next)}`}>
+              Sign in with {sso.providerName}
+            </a>
+            <p className="login-divider">or with a password</p>
+          </>
+        )}
         <LoginForm next={next} />
       </div>
     </main>

@@ -18,6 +18,9 @@ export class AuthRepository {
     expiresAt: Date;
     ip: string | null;
     userAgent: string | null;
+    ssoRefreshSealed?: string | null;
+    ssoClient?: string | null;
+    ssoCheckAt?: Date | null;
   }) {
     return this.db.client.session.create({ data });
   }

@@ -120,6 +120,8 @@ export class AuthService implements OnModuleDestroy {
   private readonly touched = new Set<string>();
   private readonly lastTouch = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private sessionCheck: SessionCheck | null = null;
+  private readonly checks = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly repo: AuthRepository,
@@ -243,6 +245,19 @@ export class AuthService implements OnModuleDestroy {
     // A success clears its (IP, email) window and gives its attempt back to the IP's: that window counts failures,
     // so the people behind one address who know their passwords never use it up.
     await this.redis.client.multi().del(this.rateKey(ip, email)).decr(this.ipRateKey(ip)).exec();
+    return this.openSession(user, ip, userAgent, null);
+  }
+
+  /**
+   * A new session for a user who has proven who they are (a password, or single sign-on, whose `sso` fields the
+   * session keeps so the user is re-checked at the IdP). The token is returned once; the row holds its HMAC.
+   */
+  async openSession(
+    user: UserWithGroups,
+    ip: string | null,
+    userAgent: string | null,
+    sso: { refreshSealed: string | null; client: string; checkAt: Date; via: string } | null,
+  ) {
     const token = newSessionToken();
     const expiresAt = new Date(Date.now() + this.opts.sessionTtlHours * 3600_000);
     const principal = userPrincipal(user, 'session', ip);
@@ -255,10 +270,21 @@ export class AuthService implements OnModuleDestroy {
           expiresAt,
           ip,
           userAgent: userAgent?.slice(0, 256) ?? null,
+          ssoRefreshSealed: sso?.refreshSealed ?? null,
+          ssoClient: sso?.client ?? null,
+          ssoCheckAt: sso?.checkAt ?? null,
         }),
-      () => ({ type: 'auth.login', objectId: user.id, data: {} }),
+      () => ({ type: 'auth.login', objectId: user.id, data: sso ? { via: sso.via } : {} }),
     );
     return { token, expiresAt, principal };
+  }
+
+  /**
+   * Single sign-on registers how a session is re-checked at the IdP (the sso folder sits above this one). The
+   * check answers false when the IdP refused the user: the session is then over.
+   */
+  useSessionCheck(check: SessionCheck) {
+    this.sessionCheck = check;
   }
 
   async logout(token: string | undefined, actor: Principal | null): Promise<void> {
@@ -271,9 +297,26 @@ export class AuthService implements OnModuleDestroy {
   }
 
   async resolveSession(token: string, ip: string | null): Promise<Principal | null> {
-    const s = await this.repo.findSession(sessionTokenHash(this.opts.sessionSecret, token));
+    const hash = sessionTokenHash(this.opts.sessionSecret, token);
+    let s = await this.repo.findSession(hash);
     if (!s || s.expiresAt.getTime() <= Date.now() || s.user.disabled) return null;
+    if (s.ssoCheckAt && s.ssoCheckAt.getTime() <= Date.now()) {
+      // Due for its re-check at the IdP: without a way to check (SSO switched off), the session ends.
+      if (!this.sessionCheck || !(await this.checkOnce(s))) return null;
+      s = await this.repo.findSession(hash);
+      if (!s || s.user.disabled) return null;
+    }
     return userPrincipal(s.user, 'session', ip);
+  }
+
+  /** Concurrent requests of one session share one check at the IdP. */
+  private checkOnce(s: DueSession): Promise<boolean> {
+    let check = this.checks.get(s.id);
+    if (!check) {
+      check = this.sessionCheck!(s).finally(() => this.checks.delete(s.id));
+      this.checks.set(s.id, check);
+    }
+    return check;
   }
 
   async resolveApiKey(key: string, ip: string | null): Promise<Principal | null> {
@@ -450,6 +493,10 @@ export class AuthService implements OnModuleDestroy {
 function tooManyLogins(retryAfterSeconds: number, message = 'Too many logins right now; try again in a moment') {
   return new AppError('RATE_LIMITED', message, { retryAfterSeconds });
 }
+
+/** A session due for its re-check at the IdP, as single sign-on needs it. */
+export type DueSession = { id: string; userId: string; ssoRefreshSealed: string | null; ssoClient: string | null };
+export type SessionCheck = (session: DueSession) => Promise<boolean>;
 
 type UserWithGroups = {
   id: string;

@@ -12,6 +12,7 @@ export const toGroupResponse = (g: GroupRow): TGroup => ({
   id: g.id,
   name: g.name,
   description: g.description,
+  idpManaged: g.idpManaged,
   createdAt: g.createdAt.toISOString(),
   members: g.members.map((m) =>
     m.user

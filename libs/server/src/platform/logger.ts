@@ -24,6 +24,13 @@ export const REDACT_PATHS = [
   '*.secretAccessKey',
   '*.connectionString',
   '*.secretCiphertext',
+  // single sign-on (issue 17): the client secret and the IdP's tokens
+  '*.clientSecret',
+  'refreshToken',
+  '*.refreshToken',
+  'idToken',
+  '*.idToken',
+  '*.ssoRefreshSealed',
 ];
 
 /**
