@@ -49,7 +49,7 @@ function fakes() {
   const schedulers = new Map<string, string>();
   const queued: { name: JobName; payload: unknown; id?: string }[] = [];
   const files: string[] = [];
-  const failures = { badCron: false };
+  const failures = { badCron: false, redisDown: false };
   const models: Record<string, string> = { m1: 'iris', m2: 'wine' };
   const row = (s: Schedule) => ({ ...s, createdAt: new Date(0), model: { name: models[s.modelId]! } });
   const repo = {
@@ -90,6 +90,10 @@ function fakes() {
   const batch = {
     upsertJobScheduler: async (id: string, repeat: { pattern: string }, tpl: { name: string; data: unknown }) => {
       if (failures.badCron) throw new Error('Invalid cron expression');
+      if (failures.redisDown)
+        throw Object.assign(new Error('Reached the max retries per request limit'), {
+          name: 'MaxRetriesPerRequestError',
+        });
       assert.deepEqual(tpl, { name: 'schedule.run', data: { scheduleId: id.replace('schedule-', '') } });
       schedulers.set(id, repeat.pattern);
     },
@@ -147,6 +151,16 @@ describe(SchedulesService.name, () => {
         ['nightly'],
       );
       assert.equal(events.recorded.length, 1);
+    });
+
+    it('answers 503 (not a 400 about the cron) when Redis is down while arming, and keeps no row', async () => {
+      f.failures.redisDown = true;
+      await assert.rejects(sut.create(person('scientist'), spec()), (e) => {
+        assert.ok(code('NOT_READY')(e));
+        assert.match((e as Error).message, /The queue \(Redis\) is unavailable/);
+        return true;
+      });
+      assert.deepEqual([f.schedules.size, f.schedulers.size, events.recorded.length], [0, 0, 0]);
     });
 
     it('refuses a viewer (403), unknown model (404), bad spec or unreadable prefix (400); stores nothing', async () => {

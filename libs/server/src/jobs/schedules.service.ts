@@ -12,6 +12,7 @@ import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
+import { outageError, unavailableDependency } from '../platform/outage.js';
 import { validate } from '../platform/validate.js';
 import { LOGGER } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
@@ -78,6 +79,9 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       await this.arm(row);
     } catch (e) {
       await this.repo.deleteSchedule(id);
+      // Redis being down is no fault of the cron: that is a 503 to retry, not a 400 to fix.
+      const down = unavailableDependency(e);
+      if (down) throw outageError(down);
       throw new AppError(
         'VALIDATION_FAILED',
         `The cron expression "${spec.cron}" is not valid: ${(e as Error).message}`,
