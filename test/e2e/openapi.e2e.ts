@@ -88,6 +88,7 @@ describe('the OpenAPI document against real answers', () => {
     const split = { body: { dataframe_split: { columns, data: rows.map((r) => columns.map((c) => r[c])) } } };
     await fits('POST', '/v1/models/{name}/invocations', split);
     await fits('POST', '/v1/models/{name}/invocations', { body: { dataframe_records: rows } });
+    await fits('POST', '/v1/models/{name}/aliases/{alias}/invocations', { body: { dataframe_records: rows } });
     const csv = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c]).join(','))].join('\n');
     await fits('POST', '/v1/models/{name}/invocations', {
       body: csv,

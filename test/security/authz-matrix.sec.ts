@@ -155,6 +155,7 @@ describe('authorization matrix over the real HTTP server (predict router include
         post('/v1/models/{name}/versions/{version}:predict', bodies.tfs),
         post('/v1/models/{name}/labels/{label}:predict', bodies.tfs),
         post('/v1/models/{name}/invocations', bodies.mlflow),
+        post('/v1/models/{name}/aliases/{alias}/invocations', bodies.mlflow),
         post('/v1/models/{name}/predict:async', bodies.modelyard),
         get('/v2/models/{name}'),
         get('/v2/models/{name}/versions/{version}'),

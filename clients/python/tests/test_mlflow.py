@@ -110,15 +110,19 @@ def test_modelyard_serves_the_aliased_version_in_all_four_formats(
         assert [p["label"] for p in tfs["predictions"]] == labels
         np.testing.assert_allclose([p["probabilities"] for p in tfs["predictions"]], probs, atol=1e-4)
 
-        # OIP v2 has no alias in its paths: the alias resolves to a version number through MLflow's API.
+        # OIP v2's model version is a string: the alias's name stands for the version it points to.
         v2 = post(
-            f"/v2/models/{name}/versions/{champion}/infer",
+            f"/v2/models/{name}/versions/champion/infer",
             {"inputs": [{"name": "float_input", "shape": [5, 4], "datatype": "FP32", "data": sum(rows, [])}]},
         )
         outputs = {o["name"]: o for o in v2["outputs"]}
         assert outputs["label"]["data"] == labels
 
-        # MLflow's /invocations scores the model's Production version: promoted with MLflow's (deprecated) stages.
+        # MLflow scoring on the alias (MLflow's own `models:/name@champion`).
+        inv = post(f"/v1/models/{name}/aliases/champion/invocations", {"dataframe_records": records})
+        assert inv["predictions"] == labels
+
+        # /invocations itself scores the Production version: promoted with MLflow's (deprecated) stages.
         tracking.transition_model_version_stage(name, champion, "Production")
         inv = post(f"/v1/models/{name}/invocations", {"dataframe_records": records})
         assert inv["predictions"] == labels

@@ -282,6 +282,9 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
     parameters.push({ name: target, in: 'path', required: true, schema });
   } else if (route.target === 'alias') {
     parameters.push({ name: target, in: 'path', required: true, schema: schemaOf(ZAliasName, 'input') });
+  } else if (route.target === 'version-or-alias') {
+    const description = 'A version number, or an alias (the version it points to)';
+    parameters.push({ name: target, in: 'path', required: true, description, schema: { type: 'string' } });
   }
   parameters.push(ROUTING_KEY);
   for (const h of protocol.requestHeaders ?? []) {

@@ -4,7 +4,7 @@ import sjson from 'secure-json-parse';
 import { errorCodes } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { ZAliasName, ZModelName } from '@modelyard/contracts';
+import { STAGES, ZAliasName, ZModelName } from '@modelyard/contracts';
 import {
   AppError,
   AuthService,
@@ -56,6 +56,7 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const ALIAS = /^[a-z][a-z0-9_-]{0,63}$/;
 const VERSION = /^[1-9][0-9]{0,9}$/;
 const MAX_VERSION = 2_147_483_647;
+const STAGE_NAMES = new Set<string>(STAGES.map((s) => s.toLowerCase()));
 
 const BEARER = /^Bearer\s+(\S{16,512})$/i;
 const BAD_KEY = new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
@@ -165,7 +166,8 @@ export class PredictRouter {
   /** The model name and the version or alias from the path, as the contracts allow them (else 400). */
   private params(call: Call, m: RegExpExecArray) {
     call.name = NAME.test(m[1]!) ? m[1]! : validate(ZModelName, decoded(m[1]!));
-    const target = call.at.route.target;
+    let target = call.at.route.target;
+    if (target === 'version-or-alias') target = VERSION.test(m[2]!) ? 'version' : 'alias';
     if (target === 'version') {
       const v = m[2]!;
       const n = VERSION.test(v) ? Number(v) : NaN;
@@ -175,7 +177,8 @@ export class PredictRouter {
     } else if (target === 'alias') {
       // ZAliasName also refuses version numbers and stage names, which the regex lets through.
       const a = m[2]!;
-      call.sel.alias = ALIAS.test(a) && !/^v?\d+$/.test(a) ? validate(ZAliasName, a) : validate(ZAliasName, decoded(a));
+      const plain = ALIAS.test(a) && !/^v?\d+$/.test(a) && !STAGE_NAMES.has(a);
+      call.sel.alias = plain ? a : validate(ZAliasName, decoded(a));
     }
     const rk = call.req.headers['x-routing-key'];
     if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) call.sel.routingKey = rk;

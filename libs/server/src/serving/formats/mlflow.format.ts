@@ -348,7 +348,7 @@ export const MLFLOW_ERRORS: ProtocolErrors = {
 };
 
 /**
- * MLflow scoring on a model's Production version (`mlflow models serve`'s `/invocations`). Every output is
+ * MLflow scoring on a model's Production version (`mlflow models serve`'s `/invocations`), or an alias's. Every output is
  * fetched (not just the labels): an outputs filter would take the request out of micro-batching.
  */
 export const MLFLOW_PROTOCOL: PredictProtocol<'mlflow'> = {
@@ -365,6 +365,13 @@ export const MLFLOW_PROTOCOL: PredictProtocol<'mlflow'> = {
       target: 'model',
       operationId: 'mlflowInvocations',
       summary: 'MLflow scoring (JSON or CSV)',
+    },
+    {
+      // MLflow names a version by alias as `models:/{name}@{alias}`; its scoring server has no such path.
+      path: '/v1/models/{name}/aliases/{alias}/invocations',
+      target: 'alias',
+      operationId: 'mlflowInvocationsAlias',
+      summary: 'MLflow scoring on the version an alias points to',
     },
   ],
   request: ZMlflowInvocationsRequest,

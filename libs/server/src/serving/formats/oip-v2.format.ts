@@ -387,9 +387,10 @@ export const OIP_V2_PROTOCOL: PredictProtocol<'oip-v2'> = {
     },
     {
       path: '/v2/models/{name}/versions/{version}/infer',
-      target: 'version',
+      // OIP clients pass model_version as a string: `champion` names an alias as a number names a version.
+      target: 'version-or-alias',
       operationId: 'oipInferVersion',
-      summary: 'OIP v2 inference on one version',
+      summary: 'OIP v2 inference on one version, or on the version an alias points to',
     },
   ],
   request: ZOipInferRequest,

@@ -42,8 +42,11 @@ export type BodyKind = 'json' | 'text' | 'bytes';
 
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
-/** Where a route's version comes from: the deployment rules (Production, pilots), a version number, an alias. */
-export type RouteTarget = 'model' | 'version' | 'alias';
+/**
+ * Where a route's version comes from: the deployment rules (Production, pilots), a version number, an alias, or
+ * either (OIP's model version is a string: a number is a version, anything else an alias).
+ */
+export type RouteTarget = 'model' | 'version' | 'alias' | 'version-or-alias';
 
 export interface ProtocolRoute {
   /**
