@@ -50,11 +50,17 @@ describe('the table component on the audit log', { timeout: 120_000 }, () => {
   async function assertFits(what: string): Promise<void> {
     const widths = await page.evaluate(() => ({
       doc: document.documentElement.scrollWidth,
-      frames: [...document.querySelectorAll('.table-frame')].map((f) => f.scrollWidth - f.clientWidth),
+      frames: [...document.querySelectorAll('.table-frame')].map((f) => ({
+        overflow: f.scrollWidth - f.clientWidth,
+        // Each column's width, so a failure says which one to look at.
+        columns: [...f.querySelectorAll('thead th')]
+          .map((th) => `${th.textContent?.trim()} ${Math.round(th.getBoundingClientRect().width)}`)
+          .join(', '),
+      })),
     }));
     assert.ok(widths.doc <= 1280, `${what}: the page is ${widths.doc} px wide, more than 1280`);
-    for (const overflow of widths.frames) {
-      assert.ok(overflow <= 0, `${what}: a table scrolls sideways by ${overflow} px`);
+    for (const f of widths.frames) {
+      assert.ok(f.overflow <= 0, `${what}: a table scrolls sideways by ${f.overflow} px (${f.columns})`);
     }
   }
 

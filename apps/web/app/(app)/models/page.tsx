@@ -19,10 +19,10 @@ const none = <span className="muted">—</span>;
 
 const MODEL_COLUMNS: Column<TModelOverview>[] = [
   {
+    // Not nowrap: a long generated name breaks after a hyphen instead of pushing the table past 1280 px.
     key: 'name',
     header: 'Name',
     sort: (m) => m.name,
-    nowrap: true,
     cell: (m) => (
       <>
         <Link href={`/models/${encodeURIComponent(m.name)}`} className="strong-link">
@@ -92,7 +92,7 @@ const MODEL_COLUMNS: Column<TModelOverview>[] = [
   },
   {
     key: 'requests',
-    header: 'Requests (24 h)',
+    header: <abbr title="Requests in the last 24 hours">Requests</abbr>,
     align: 'right',
     hideBelow: 'md',
     sort: (m) => m.traffic.count,
