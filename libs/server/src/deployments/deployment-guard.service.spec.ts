@@ -139,25 +139,21 @@ describe(DeploymentGuardService.name, () => {
     assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [] });
   });
 
-  // Known bug, left for its owner (no behaviour changes here): each rollback rebuilds the config from the revision
-  // read at the start, so a second pilot rolled back in the same run puts the first one back.
-  it(
-    'rolls back two failing pilots of one model in one run and leaves neither on',
-    { todo: 'bug: the second rollback restores the first pilot' },
-    async () => {
-      f.deploy('iris', [
-        { version: 2, percentage: 10, autoRollback: { maxErrorRate: 0.05 } },
-        { version: 3, percentage: 10, autoRollback: { maxErrorRate: 0.05 } },
-      ]);
-      f.rollups.iris = [row(2, 'pilot', 40, 40), row(3, 'pilot', 40, 40)];
-      const { rolledBack } = await sut.handle({}, CTX);
-      assert.deepEqual(
-        rolledBack.map((r) => r.version),
-        [2, 3],
-      );
-      assert.deepEqual(f.puts.at(-1)!.body.config.pilots, []);
-    },
-  );
+  // Each rollback used to rebuild the config from the revision read at the start of the run, so a second pilot
+  // rolled back in the same run put the first one back.
+  it('rolls back two failing pilots of one model in one run and leaves neither on', async () => {
+    f.deploy('iris', [
+      { version: 2, percentage: 10, autoRollback: { maxErrorRate: 0.05 } },
+      { version: 3, percentage: 10, autoRollback: { maxErrorRate: 0.05 } },
+    ]);
+    f.rollups.iris = [row(2, 'pilot', 40, 40), row(3, 'pilot', 40, 40)];
+    const { rolledBack } = await sut.handle({}, CTX);
+    assert.deepEqual(
+      rolledBack.map((r) => r.version),
+      [2, 3],
+    );
+    assert.deepEqual(f.puts.at(-1)!.body.config.pilots, []);
+  });
 
   it('reads a window aligned to whole minutes, so requests late in its first minute count', async () => {
     f.deploy('iris', [{ version: 2, percentage: 10, autoRollback: { maxErrorRate: 0.05, windowMinutes: 3 } }]);

@@ -31,6 +31,8 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
     const rolledBack: { model: string; version: number; reason: string }[] = [];
     for (const { model, modelId, revision } of await this.repo.allCurrent()) {
       const config = ZDeploymentConfig.parse(revision.config);
+      // The pilots still on after this run's rollbacks: a second rollback of one model starts from the first's.
+      let pilots = config.pilots;
       for (const pilot of config.pilots) {
         const rule = pilot.autoRollback;
         if (!rule) continue;
@@ -53,7 +55,8 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
           reasons.push(`p99 ${p99} ms > ${rule.maxP99Ms} ms`);
         if (!reasons.length) continue;
         const reason = `${reasons.join(' and ')} over the last ${rule.windowMinutes} min (${count} requests)`;
-        const next = { ...config, pilots: config.pilots.filter((p) => p !== pilot) };
+        const next = { ...config, pilots: pilots.filter((p) => p !== pilot) };
+        pilots = next.pilots;
         // The new revision and the rollback's own event commit together.
         await this.events.change(
           SYSTEM,
