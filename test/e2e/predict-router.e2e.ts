@@ -511,7 +511,7 @@ describe('serving: the predict router', () => {
     assert.match(declared.json.error, /MAX_BODY_BYTES/);
   });
 
-  it("keeps a caller's request id and counts the answer in /metrics under the route's OpenAPI path", async () => {
+  it("keeps a caller's request id and counts the answer in /metrics under the route's label", async () => {
     const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/labels/champion:predict`, {
       token: env.adminApiKey,
       body: { instances: [[5.1, 3.5, 1.4, 0.2]] },
@@ -526,7 +526,7 @@ describe('serving: the predict router', () => {
     // The version is in Production, so the alias's answer counts in that role.
     const want =
       `{model="${model}",version="${version}",format="tfs",role="production",` +
-      'route="/v1/models/{name}/labels/{label}:predict",status="200"}';
+      'route="/v1/models/:name/labels/:label:predict",status="200"}';
     const line = lines.find((l) => l.includes(want));
     assert.ok(line && Number(line.split(' ').pop()) >= 1, lines.join('\n'));
   });

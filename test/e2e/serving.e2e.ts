@@ -130,7 +130,7 @@ describe('serving: the Modelyard contract', () => {
     const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
     assert.equal(m.status, 200);
     const ok = new RegExp(
-      `modelyard_request_duration_seconds_count\\{model="${model}",version="${version}",format="modelyard",role="production",route="/v1/models/\\{name\\}/predict",status="200"\\} (\\d+)`,
+      `modelyard_request_duration_seconds_count\\{model="${model}",version="${version}",format="modelyard",role="production",route="/v1/models/:name/predict",status="200"\\} (\\d+)`,
     );
     const lines = m.text
       .split('\n')

@@ -36,6 +36,11 @@ interface PredictRoute {
   protocol: PredictProtocol<ProtocolName>;
   route: ProtocolRoute;
   pattern: RegExp;
+  /**
+   * The metrics `route` label: the path with `:name` for `{name}`, as the framework's routes were labelled, so
+   * dashboards and alerts written against those labels keep working and the value has no braces.
+   */
+  label: string;
 }
 
 type Selector = VersionSelector & { routingKey?: string };
@@ -46,7 +51,7 @@ function compile(protocol: PredictProtocol<ProtocolName>, route: ProtocolRoute):
     .split(/(\{[a-z]+\})/)
     .map((part) => (part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
     .join('');
-  return { protocol, route, pattern: new RegExp(`^${source}$`) };
+  return { protocol, route, pattern: new RegExp(`^${source}$`), label: route.path.replace(/\{([a-z]+)\}/g, ':$1') };
 }
 
 export const PREDICT_ROUTES: readonly PredictRoute[] = PROTOCOLS.flatMap((p) => p.routes.map((r) => compile(p, r)));
@@ -320,7 +325,7 @@ export class PredictRouter {
       code = a.code;
     }
     const ms = performance.now() - call.started;
-    if (labels) recordPrediction(metrics, this.d.rollups, labels, at.route.path, status, code, ms);
+    if (labels) recordPrediction(metrics, this.d.rollups, labels, at.label, status, code, ms);
     logAccess(this.d.log, true, id, 'POST', req.url!, status, ms);
   }
 
