@@ -37,12 +37,12 @@ describe('the overview and models list page through many models', { timeout: 180
   const consoleErrors: string[] = [];
   const step = storySteps({ page: () => page, prefix: 'overview-', consoleErrors });
 
-  /** The model names of a table's rows, in the order shown. */
-  const rowNames = (table: string) =>
-    page
-      .getByRole('table', { name: table, exact: true })
-      .locator('tbody tr')
-      .evaluateAll((rows) => rows.map((r) => r.querySelector('a')?.textContent?.trim() ?? ''));
+  /** The model names of a table's rows, in the order shown, once its rows are there (the page streams them in). */
+  const rowNames = async (table: string) => {
+    const rows = page.getByRole('table', { name: table, exact: true }).locator('tbody tr');
+    await rows.first().waitFor({ timeout: 10_000 });
+    return rows.evaluateAll((trs) => trs.map((r) => r.querySelector('a')?.textContent?.trim() ?? ''));
+  };
 
   before(async () => {
     ({ browser, page } = await openDashboardPage(webUrl, pageErrors, consoleErrors));
