@@ -15,7 +15,7 @@ import {
   OutboundHttp,
   PredictionService,
   PredictionStore,
-  PROTOCOLS,
+  ACCEPTED_PROTOCOL_NAMES,
   protocolOf,
   type Principal,
   urlShapeProblem,
@@ -25,12 +25,10 @@ import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.j
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
-/** A request format by its name, or by a name earlier releases used (`v2`, `v1`), which stays accepted. */
-const FORMAT_NAMES = PROTOCOLS.flatMap((p) => [p.name, ...(p.formerNames ?? [])]) as [string, ...string[]];
 const ZAsyncQuery = z
   .object({
     format: z
-      .enum(FORMAT_NAMES)
+      .enum(ACCEPTED_PROTOCOL_NAMES)
       .default('modelyard')
       .describe('The request format of the body: modelyard, oip-v2, tfs or mlflow (v2 and v1 are the old names)')
       .transform((n) => protocolOf(n)),

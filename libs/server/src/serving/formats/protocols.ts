@@ -21,6 +21,9 @@ const BY_NAME = new Map<string, PredictProtocol<ProtocolName>>(
   PROTOCOLS.flatMap((p) => [p.name, ...(p.formerNames ?? [])].map((n) => [n, p] as const)),
 );
 
+/** Every name a caller may use for a format, former names included (`?format=` of async predictions). */
+export const ACCEPTED_PROTOCOL_NAMES = [...BY_NAME.keys()] as [string, ...string[]];
+
 /** The protocol of a name, a former name included (`v2` is OIP v2); undefined for none. */
 export const protocolNamed = (name: string): PredictProtocol<ProtocolName> | undefined => BY_NAME.get(name);
 
