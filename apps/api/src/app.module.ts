@@ -29,6 +29,7 @@ import { LocalStrategy } from './auth/local.strategy.js';
 import { SsoController } from './auth/sso.controller.js';
 import { UsersController } from './users/users.controller.js';
 import { GroupsController } from './groups/groups.controller.js';
+import { ProjectController, ProjectsController } from './projects/projects.controller.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -53,6 +54,8 @@ export const CONTROLLERS = [
   SsoController,
   UsersController,
   GroupsController,
+  ProjectsController,
+  ProjectController,
   ServiceAccountsController,
   ApiKeysController,
   AuditController,

@@ -18,6 +18,7 @@ import { requestIdOf } from './common/request-id.js';
 import { logAccess } from './common/access-log.js';
 import { toErrorBody } from './common/error.filter.js';
 import { lingerAfterEarlyAnswer } from './common/lingering-close.js';
+import { takeUrlProject } from './common/project-url.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiApp> {
@@ -27,6 +28,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   let frameworkHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   /** Every request of the api: predictions to the predict router, the rest to Fastify and Nest. */
   const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    takeUrlProject(req);
     if (router?.take(req, res)) return;
     if (auth && refuseLogin(auth, logger, req, res)) return;
     lingerAfterEarlyAnswer(req, res);

@@ -8,6 +8,8 @@ export interface CliConfig {
   apiKey?: string;
   /** A session from `login --sso` (single sign-on), sent as the session cookie; an API key wins over it. */
   sessionToken?: string;
+  /** The project to act in (`--project`, MODELYARD_PROJECT); unset: the key's own, or `default`. */
+  project?: string;
 }
 
 /** What authenticates the CLI's requests: the API key, or else the single sign-on session. */
@@ -24,7 +26,13 @@ export function clientFor(cfg: CliConfig): ModelyardClient {
   if (!cfg.apiKey && !cfg.sessionToken)
     throw new ApiError(401, 'UNAUTHENTICATED', 'not logged in: run `modelyard login` or set MODELYARD_API_KEY');
   const cookie = cfg.apiKey ? undefined : credentialHeaders(cfg).cookie;
-  return new ModelyardClient({ baseUrl: cfg.url, apiKey: cfg.apiKey, cookie, userAgent: 'modelyard-cli' });
+  return new ModelyardClient({
+    baseUrl: cfg.url,
+    apiKey: cfg.apiKey,
+    cookie,
+    userAgent: 'modelyard-cli',
+    project: cfg.project,
+  });
 }
 
 /**
@@ -54,6 +62,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     apiKey,
     // A key in the environment is meant for this run: the saved session does not go along with it.
     sessionToken: env.MODELYARD_API_KEY ? undefined : file.sessionToken,
+    project: env.MODELYARD_PROJECT || file.project || undefined,
   };
 }
 
@@ -76,7 +85,11 @@ export function apiClient(): { cfg: CliConfig; api: ModelyardClient } {
   return { cfg, api: clientFor(cfg) };
 }
 
-/** `route` (no leading slash) joined onto the configured base URL, which may itself have a path. */
+/**
+ * `route` (no leading slash) joined onto the configured base URL, which may itself have a path, in the chosen
+ * project (`/projects/{p}/<route>` serves every route of every format in that project).
+ */
 export function apiUrl(cfg: CliConfig, route: string): URL {
-  return new URL(route, cfg.url.replace(/\/?$/, '/'));
+  const scoped = cfg.project ? `projects/${encodeURIComponent(cfg.project)}/${route}` : route;
+  return new URL(scoped, cfg.url.replace(/\/?$/, '/'));
 }

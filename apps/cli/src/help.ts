@@ -108,9 +108,10 @@ export const COMMANDS: Record<string, CommandHelp> = {
 const GLOBAL = `Options for every command:
   --json        machine-readable output
   -h, --help    help on the command
+  --project P   (before the command) act in project P: modelyard --project team-b models list
 
-Environment: MODELYARD_URL, MODELYARD_API_KEY (they override the config file), MODELYARD_CONFIG (the config
-file; default ~/.config/modelyard/config.json, written 0600 by login).
+Environment: MODELYARD_URL, MODELYARD_API_KEY, MODELYARD_PROJECT (they override the config file),
+MODELYARD_CONFIG (the config file; default ~/.config/modelyard/config.json, written 0600 by login).
 Exit codes: 0 ok, 1 failed (the API's error code and message on stderr), 2 usage error.`;
 
 /** Option names (without --) a command's usage lines mention. */

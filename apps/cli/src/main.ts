@@ -91,7 +91,15 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     if (a === '--json') jsonFirst = true;
-    else {
+    else if (a === '--project' || a.startsWith('--project=')) {
+      // Every command acts in this project; the environment is how the config loader hears it.
+      const p = a === '--project' ? argv[++i] : a.slice('--project='.length);
+      if (!p || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(p)) {
+        process.stderr.write(`error: --project needs a project name (lower-case letters, digits, "-")\n`);
+        return EXIT.USAGE;
+      }
+      process.env.MODELYARD_PROJECT = p;
+    } else {
       process.stderr.write(`error: unknown option ${a}\n\n${overview(VERSION)}\n`);
       return EXIT.USAGE;
     }

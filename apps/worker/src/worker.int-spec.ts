@@ -5,6 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
 import { loadWorkerConfig } from '@modelyard/config';
 import {
+  DEFAULT_PROJECT_ID,
   bullPrefix,
   createLogger,
   createPrismaClient,
@@ -64,7 +65,7 @@ describe('worker (real Redis + Postgres)', () => {
     const old = new Date(Date.now() - (config.worker.driftRetentionDays + 1) * day);
     const recent = new Date(Date.now() - day);
     const name = `retention-${uniqueEmail().split('@')[0]!.toLowerCase()}`;
-    const model = await db.registeredModel.create({ data: { name, ownerKind: 'user' } });
+    const model = await db.registeredModel.create({ data: { name, ownerKind: 'user', projectId: DEFAULT_PROJECT_ID } });
     const version = await db.modelVersion.create({
       data: {
         modelId: model.id,

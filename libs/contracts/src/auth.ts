@@ -44,53 +44,65 @@ export const SCOPES_BY_ROLE: Record<Role, readonly Scope[]> = {
 };
 
 /**
- * Every guarded action: the least role it needs and the key scopes that grant it (any one of them).
- * `scopes: []` means any valid key is enough (e.g. reading your own identity). Dashboard sessions are
- * limited by role only. Services check these; controllers declare them for the guard and the authz matrix test.
+ * Every guarded action: the least role it needs, the key scopes that grant it (any one of them), and where the
+ * role is held. `project` actions need that role in the project the caller acts in (the URL's, the key's, else
+ * `default`); `platform` actions are about the platform itself (users, directory groups, projects): `admin` there
+ * means a platform admin, `viewer` any signed-in caller. `scopes: []` means any valid key is enough (e.g. reading
+ * your own identity). Dashboard sessions are limited by role only. Services check these; controllers declare them
+ * for the guard and the authz matrix test.
  */
+const platform = (role: Role, scopes: readonly Scope[]) => ({ role, scopes, level: 'platform' as const });
+const project = (role: Role, scopes: readonly Scope[]) => ({ role, scopes, level: 'project' as const });
 export const PERMISSIONS = {
-  'me.read': { role: 'viewer', scopes: [] },
-  'apiKeys.own': { role: 'viewer', scopes: ['admin'] },
-  'users.read': { role: 'admin', scopes: ['admin'] },
-  'users.write': { role: 'admin', scopes: ['admin'] },
-  'groups.read': { role: 'viewer', scopes: ['admin', 'models:read'] },
-  'groups.write': { role: 'admin', scopes: ['admin'] },
-  'serviceAccounts.read': { role: 'admin', scopes: ['admin'] },
-  'serviceAccounts.write': { role: 'admin', scopes: ['admin'] },
-  'apiKeys.manage': { role: 'admin', scopes: ['admin'] },
-  'audit.read': { role: 'admin', scopes: ['admin'] },
-  'models.read': { role: 'viewer', scopes: ['models:read'] },
+  'me.read': platform('viewer', []),
+  /** A caller's own keys, in the project it acts in. */
+  'apiKeys.own': project('viewer', ['admin']),
+  'users.read': platform('admin', ['admin']),
+  'users.write': platform('admin', ['admin']),
+  'groups.read': platform('viewer', ['admin', 'models:read']),
+  'groups.write': platform('admin', ['admin']),
+  /** The projects a caller has a role in (a platform admin: every one). */
+  'projects.read': platform('viewer', []),
+  /** Create and delete projects, set their quotas. */
+  'projects.write': platform('admin', ['admin']),
+  /** Who has which role on a project: that project's admins manage it. */
+  'projects.grants': project('admin', ['admin']),
+  'serviceAccounts.read': project('admin', ['admin']),
+  'serviceAccounts.write': project('admin', ['admin']),
+  'apiKeys.manage': project('admin', ['admin']),
+  'audit.read': project('admin', ['admin']),
+  'models.read': project('viewer', ['models:read']),
   /** Call a model (any request format). Model allow-lists of keys apply. */
-  predict: { role: 'viewer', scopes: ['predict'] },
+  predict: project('viewer', ['predict']),
   /**
    * `X-Callback-Url` on an async prediction, on top of `predict`: the worker then POSTs to a URL the caller
    * chose (outbound rules apply), so it is a scope of its own, from scientist up.
    */
-  'predict.callback': { role: 'scientist', scopes: ['predict:callback'] },
+  'predict.callback': project('scientist', ['predict:callback']),
   /**
    * On top of `predict`: call a version by number that is in no stage (Staging, Production) and that no alias,
    * pilot or silent deployment names. Checked by the engine, not declared by a route.
    */
-  'predict.anyVersion': { role: 'scientist', scopes: ['predict:any-version', 'admin'] },
+  'predict.anyVersion': project('scientist', ['predict:any-version', 'admin']),
   /** Serving status of a model or version (TF Serving / KServe v1 share the registry's URLs): predict keys poll it too. */
-  'models.status': { role: 'viewer', scopes: ['models:read', 'predict'] },
+  'models.status': project('viewer', ['models:read', 'predict']),
   /** Prometheus scraping and the metrics API: operational data, not model internals. */
-  'metrics.read': { role: 'viewer', scopes: ['models:read', 'admin'] },
+  'metrics.read': project('viewer', ['models:read', 'admin']),
   /** Create models, register versions, edit metadata, aliases, stages other than Production. */
-  'models.write': { role: 'scientist', scopes: ['models:write'] },
-  /** Production: transitions into or out of it, and approval decisions. */
-  'models.promote': { role: 'approver', scopes: ['models:promote'] },
+  'models.write': project('scientist', ['models:write']),
+  /** Production, and aliases that serve traffic: transitions into or out of it, and approval decisions. */
+  'models.promote': project('approver', ['models:promote']),
   /** Jobs: list and read them. Predict keys may read (only) the async predictions they queued. */
-  'jobs.read': { role: 'viewer', scopes: ['jobs', 'predict'] },
+  'jobs.read': project('viewer', ['jobs', 'predict']),
   /** Batch scoring jobs and schedules: create, cancel, retry, pause, delete. */
-  'jobs.write': { role: 'scientist', scopes: ['jobs'] },
+  'jobs.write': project('scientist', ['jobs']),
   /** Drift windows, reports, profiles, alert rules and alerts: model internals, so read like the registry. */
-  'drift.read': { role: 'viewer', scopes: ['models:read'] },
+  'drift.read': project('viewer', ['models:read']),
   /** Alert rules, ad hoc drift reports (they read a dataset from storage) and profile rebuilds. */
-  'drift.write': { role: 'scientist', scopes: ['models:write'] },
-  'webhooks.read': { role: 'admin', scopes: ['admin'] },
-  'webhooks.write': { role: 'admin', scopes: ['admin'] },
-} as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;
+  'drift.write': project('scientist', ['models:write']),
+  'webhooks.read': project('admin', ['admin']),
+  'webhooks.write': project('admin', ['admin']),
+} as const satisfies Record<string, { role: Role; scopes: readonly Scope[]; level: 'platform' | 'project' }>;
 export type Permission = keyof typeof PERMISSIONS;
 
 export const ZEmail = z.string().trim().toLowerCase().pipe(z.email()).pipe(z.string().max(254));
@@ -112,7 +124,10 @@ export const ZMeResponse = z.object({
   id: z.string(),
   name: z.string(),
   email: z.string().nullable(),
-  role: ZRole,
+  /** The project the request acted in, and the caller's role there (null: none). */
+  project: z.object({ id: z.string(), name: z.string() }).nullable(),
+  role: ZRole.nullable(),
+  platformAdmin: z.boolean(),
   groups: z.array(z.object({ id: z.string(), name: z.string() })),
   /** null for a dashboard session (role decides); the key's scopes for an API key. */
   scopes: z.array(ZScope).nullable(),
@@ -211,6 +226,8 @@ export const ZAuditEntry = z.object({
   action: z.string(),
   objectType: z.string(),
   objectId: z.string().nullable(),
+  /** The project it happened in; null for platform actions (users, groups, projects). */
+  project: z.string().nullable(),
   summary: z.unknown(),
 });
 export type TAuditEntry = z.infer<typeof ZAuditEntry>;

@@ -92,6 +92,8 @@ export interface ClientOptions {
   cookie?: string;
   fetch?: typeof fetch;
   userAgent?: string;
+  /** Act in this project: every request goes to `/projects/{project}/<path>` (the api's project-qualified URLs). */
+  project?: string;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -113,7 +115,9 @@ export class ModelyardClient {
     body?: unknown,
     query?: Query,
   ): Promise<{ data: z.output<T>; headers: Headers }> {
-    const url = new URL(path.replace(/^\//, ''), this.opts.baseUrl.replace(/\/?$/, '/'));
+    const route = path.replace(/^\//, '');
+    const scoped = this.opts.project ? `projects/${encodeURIComponent(this.opts.project)}/${route}` : route;
+    const url = new URL(scoped, this.opts.baseUrl.replace(/\/?$/, '/'));
     for (const [k, v] of Object.entries(query ?? {}))
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json' };

@@ -39,6 +39,11 @@ export const DOMAIN_EVENTS = {
   'group.member_removed': { objectType: 'group', data: summary, phrase: 'removed a member from group' },
   'webhook.created': { objectType: 'webhook', data: summary, phrase: 'created a webhook' },
   'webhook.deleted': { objectType: 'webhook', data: summary, phrase: 'deleted a webhook' },
+  'project.created': { objectType: 'project', data: summary, phrase: 'created project' },
+  'project.updated': { objectType: 'project', data: summary, phrase: 'changed project' },
+  'project.deleted': { objectType: 'project', data: summary, phrase: 'deleted project' },
+  'project.grant_set': { objectType: 'project', data: summary, phrase: 'granted a role on project' },
+  'project.grant_removed': { objectType: 'project', data: summary, phrase: 'removed a role from project' },
 
   'model.created': {
     objectType: 'model',
@@ -162,7 +167,8 @@ export type DomainEventData<T extends DomainEventType> = z.input<(typeof DOMAIN_
 
 /** What a service records: the event's type, the object it is about, and its typed data. */
 export type DomainEventInput = {
-  [T in DomainEventType]: { type: T; objectId?: string | null; data: DomainEventData<T> };
+  /** `project`: the project's name when neither the data's model nor the actor says it (see DomainEvents). */
+  [T in DomainEventType]: { type: T; objectId?: string | null; project?: string | null; data: DomainEventData<T> };
 }[DomainEventType];
 
 export const isDomainEventType = (t: string): t is DomainEventType => Object.hasOwn(DOMAIN_EVENTS, t);

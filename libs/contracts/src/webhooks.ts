@@ -59,6 +59,9 @@ export const ZWebhookPayload = z.object({
   id: z.string(),
   event: ZWebhookEvent,
   at: z.string(),
+  /** The project it happened in (a webhook receives only its own project's events). */
+  project: z.string().nullable(),
+  /** `model` is the model's name in that project. */
   data: z.record(z.string(), z.unknown()),
 });
 export type TWebhookPayload = z.infer<typeof ZWebhookPayload>;

@@ -39,6 +39,8 @@ import { UsersRepository } from './users/users.repository.js';
 import { UsersService } from './users/users.service.js';
 import { GroupsRepository } from './groups/groups.repository.js';
 import { GroupsService } from './groups/groups.service.js';
+import { ProjectsRepository } from './projects/projects.repository.js';
+import { ProjectsService } from './projects/projects.service.js';
 import { ServiceAccountsRepository } from './service-accounts/service-accounts.repository.js';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
@@ -72,6 +74,8 @@ const services = [
   UsersService,
   GroupsRepository,
   GroupsService,
+  ProjectsRepository,
+  ProjectsService,
   ServiceAccountsRepository,
   ServiceAccountsService,
   ApiKeysRepository,

@@ -28,6 +28,7 @@ function sources(dir: string, exts = ['.ts', '.tsx']): string[] {
 const LAYERS = [
   'platform',
   'db',
+  'tenancy',
   'queue',
   'outbound',
   'storage',
@@ -39,6 +40,7 @@ const LAYERS = [
   'webhooks',
   'users',
   'groups',
+  'projects',
   'service-accounts',
   'api-keys',
   'sso',

@@ -4,11 +4,13 @@ import type { Permission } from '@modelyard/contracts';
 import { AppError, AuthService, authorize } from '@modelyard/server';
 import { IS_PUBLIC, PERMISSION, SESSION_COOKIE, type AuthedRequest } from './decorators.js';
 import { refuseCrossSite } from './same-origin.js';
+import { URL_PROJECT, type ProjectedRequest } from './project-url.js';
 
 /**
  * Global guard: resolves the caller from `Authorization: Bearer <key>` or the session cookie, then enforces
  * the route's declared permission. A route with neither @Public nor @RequirePermission is refused, so a
- * forgotten decorator fails closed. State changes without an API key (the session cookie's, and login itself)
+ * forgotten decorator fails closed. The caller acts in the project its URL names (common/project-url.ts), else
+ * its key's, else `default`. State changes without an API key (the session cookie's, and login itself)
  * are refused first when a browser says they come from another site.
  */
 @Injectable()
@@ -33,6 +35,7 @@ export class AuthGuard implements CanActivate {
   }
 
   private async authenticate(req: AuthedRequest, strict: boolean) {
+    const named = (req.raw as ProjectedRequest)[URL_PROJECT];
     const header = req.headers.authorization;
     if (header) {
       const m = /^Bearer\s+(\S{16,512})$/i.exec(header);
@@ -40,11 +43,11 @@ export class AuthGuard implements CanActivate {
       const principal = m ? await this.auth.resolveApiKey(m[1]!, req.ip) : null;
       // A bad key is an error even on public routes' neighbours: never fall back to the cookie silently.
       if (!principal && strict) throw new AppError('UNAUTHENTICATED', 'Invalid, expired or revoked API key');
-      return principal;
+      return principal && this.auth.keyIn(principal, named);
     }
     const token = req.cookies?.[SESSION_COOKIE];
     if (!token || token.length > 256) return null;
     req.sessionToken = token;
-    return this.auth.resolveSession(token, req.ip);
+    return this.auth.resolveSessionIn(token, req.ip, named);
   }
 }

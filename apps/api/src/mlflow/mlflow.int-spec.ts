@@ -182,7 +182,11 @@ describe('MLflow REST API', () => {
     const uri = await api('GET', `model-versions/get-download-uri?name=${name}&version=1`);
     assert.equal(uri.json.artifact_uri, `mlflow-artifacts:/0/${runId}/artifacts/model`);
 
-    assert.equal((await api('DELETE', 'registered-models/alias', { name, alias: 'champion' })).status, 200);
+    // An alias that exists may be serving traffic: removing (or moving) it is a promotion (models:promote).
+    const refused = await api('DELETE', 'registered-models/alias', { name, alias: 'champion' });
+    assert.equal(refused.json.error_code, 'PERMISSION_DENIED');
+    const approver = (await t.keyWithScopes(['models:read', 'models:promote'], 'approver')).secret;
+    assert.equal((await api('DELETE', 'registered-models/alias', { name, alias: 'champion' }, approver)).status, 200);
     const gone = await api('GET', `registered-models/alias?name=${name}&alias=champion`);
     assert.equal(gone.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
   });

@@ -9,6 +9,7 @@ import {
   AppError,
   AuthService,
   authorize,
+  keyFor,
   PredictionService,
   PROTOCOLS,
   RollupsService,
@@ -30,6 +31,7 @@ import { logAccess } from '../common/access-log.js';
 import { lingerAfterEarlyAnswer } from '../common/lingering-close.js';
 import { refuseCrossSite } from '../common/same-origin.js';
 import { SESSION_COOKIE } from '../common/decorators.js';
+import { URL_PROJECT, type ProjectedRequest } from '../common/project-url.js';
 
 /** One predict route of one protocol, compiled: its path as a regex whose groups are the name and the target. */
 interface PredictRoute {
@@ -196,21 +198,27 @@ export class PredictRouter {
   private authenticate(call: Call, then: (actor: Principal) => void) {
     const { req } = call;
     const header = req.headers.authorization;
+    const named = (req as ProjectedRequest)[URL_PROJECT];
     const ip = this.ip(req);
     let pending: Promise<Principal | null>;
     if (header !== undefined) {
       const key = BEARER.exec(header);
       if (!key) throw BAD_KEY;
       const known = this.d.auth.cachedApiKey(key[1]!, ip);
-      if (known) return then(known);
-      if (known === null) throw BAD_KEY;
-      pending = this.d.auth.resolveApiKey(key[1]!, ip);
+      if (known) {
+        const actor = this.d.auth.keyIn(known, named);
+        if (!(actor instanceof Promise)) return then(actor);
+        pending = actor;
+      } else {
+        if (known === null) throw BAD_KEY;
+        pending = this.d.auth.resolveApiKey(key[1]!, ip).then((p) => p && this.d.auth.keyIn(p, named));
+      }
     } else {
       const token = sessionCookie(req.headers.cookie);
       if (!token) throw NO_CALLER;
       // The cookie rides along on any request a browser makes: a state change must come from our own pages.
       refuseCrossSite({ method: 'POST', protocol: this.protocol(req), host: this.host(req), headers: req.headers });
-      pending = this.d.auth.resolveSession(token, ip);
+      pending = this.d.auth.resolveSessionIn(token, ip, named);
     }
     pending.then(
       (p) => {
@@ -294,7 +302,9 @@ export class PredictRouter {
           throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
         }
       }
-      labels = { model: name, version: sel.version ? String(sel.version) : '', format: at.protocol.name, role: '' };
+      // Metrics and rollups key on the model's key: two projects' models of one name never share a series.
+      const model = keyFor(actor, name);
+      labels = { model, version: sel.version ? String(sel.version) : '', format: at.protocol.name, role: '' };
       metrics.inFlightNow++;
       const r = await this.predict(at.protocol, actor, name, sel, {
         body,

@@ -35,9 +35,14 @@ export class AlertsRepository {
       data: { state: 'resolved', openKey: null, resolvedAt: at },
     });
   }
-  list(q: { model?: string; state?: string; limit: number }) {
+  /** `projectId` undefined: every project's. */
+  list(q: { model?: string; state?: string; limit: number }, projectId?: string) {
     return this.db.client.alert.findMany({
-      where: { ...(q.model ? { modelName: q.model } : {}), ...(q.state ? { state: q.state } : {}) },
+      where: {
+        ...(q.model ? { modelName: q.model } : {}),
+        ...(q.state ? { state: q.state } : {}),
+        ...(projectId ? { model: { projectId } } : {}),
+      },
       orderBy: [{ firedAt: 'desc' }, { id: 'desc' }],
       take: q.limit,
     });

@@ -12,6 +12,7 @@ import {
   type ZSloQuery,
 } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
@@ -46,7 +47,7 @@ type AlertRow = NonNullable<Awaited<ReturnType<AlertsRepository['open']>>>;
 export function toAlert(a: AlertRow): TAlert {
   return {
     id: a.id,
-    model: a.modelName,
+    model: modelNameOf(a.modelName),
     version: a.version,
     ruleId: a.ruleId,
     kind: a.kind as TAlert['kind'],
@@ -74,13 +75,14 @@ export class AlertsService {
   /** The model's latency SLO and error budget over a range (production and pilot traffic; silent copies excluded). */
   async slo(actor: Principal, name: string, q: z.output<typeof ZSloQuery>): Promise<TSloReport> {
     authorize(actor, 'metrics.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const m = await this.model(name);
     const set = await this.repo.findRules(m.id);
     const { from, to } = timeRange(q);
     const rows = (await this.rollups.range(name, from, to, q.version)).filter((r) => r.role !== 'silent');
     return {
-      model: name,
+      model: modelNameOf(name),
       from: from.toISOString(),
       to: to.toISOString(),
       ...sloReport(rows, set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS, q.objective),
@@ -95,11 +97,12 @@ export class AlertsService {
 
   async getRules(actor: Principal, name: string): Promise<TAlertRules> {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const m = await this.model(name);
     const set = await this.repo.findRules(m.id);
     return {
-      model: name,
+      model: modelNameOf(name),
       latencySloMs: set?.latencySloMs ?? DEFAULT_LATENCY_SLO_MS,
       rules: storedRules(set?.rules),
       updatedBy: set?.updatedByName ?? null,
@@ -109,6 +112,7 @@ export class AlertsService {
 
   async putRules(actor: Principal, name: string, body: z.output<typeof ZPutAlertRulesRequest>): Promise<TAlertRules> {
     authorize(actor, 'drift.write');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const m = await this.model(name);
     const rules = body.rules.map((r) => ({ ...r, id: ruleId(r) }));
@@ -131,7 +135,7 @@ export class AlertsService {
       }),
     );
     return {
-      model: name,
+      model: modelNameOf(name),
       latencySloMs: set.latencySloMs,
       rules,
       updatedBy: set.updatedByName,
@@ -142,8 +146,10 @@ export class AlertsService {
   async list(actor: Principal, q: z.output<typeof ZAlertQuery>): Promise<TAlert[]> {
     authorize(actor, 'drift.read');
     if (q.model) authorizeModel(actor, q.model);
-    const rows = await this.repo.list(q);
+    const rows = await this.repo.list({ ...q, model: q.model && keyFor(actor, q.model) }, actor.project?.id);
     // A key limited to some models sees only their alerts.
-    return rows.filter((a) => !actor.modelAllowList.length || actor.modelAllowList.includes(a.modelName)).map(toAlert);
+    return rows
+      .filter((a) => !actor.modelAllowList.length || actor.modelAllowList.includes(modelNameOf(a.modelName)))
+      .map(toAlert);
   }
 }

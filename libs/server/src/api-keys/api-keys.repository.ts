@@ -10,8 +10,13 @@ const owners = {
 export class ApiKeysRepository {
   constructor(private readonly db: PrismaService) {}
 
-  list(filter: { userId?: string; serviceAccountId?: string } = {}) {
-    return this.db.client.apiKey.findMany({ where: filter, include: owners, orderBy: { createdAt: 'desc' } });
+  /** A project's keys (all of them, or one owner's). */
+  list(projectId: string, filter: { userId?: string; serviceAccountId?: string } = {}) {
+    return this.db.client.apiKey.findMany({
+      where: { projectId, ...filter },
+      include: owners,
+      orderBy: { createdAt: 'desc' },
+    });
   }
   findById(id: string) {
     return this.db.client.apiKey.findUnique({ where: { id }, include: owners });
@@ -20,6 +25,7 @@ export class ApiKeysRepository {
     return this.db.client.apiKey.findUnique({ where: { sha256 }, include: owners });
   }
   create(data: {
+    projectId: string;
     name: string;
     prefix: string;
     sha256: string;

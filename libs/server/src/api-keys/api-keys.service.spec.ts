@@ -6,6 +6,7 @@ import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
 import { testPrincipal } from '../auth/principal.test-support.js';
+import { DEFAULT_PROJECT_ID } from '../tenancy/model-key.js';
 import { AppError } from '../platform/errors.js';
 
 const user = (over: Partial<Principal> = {}) => testPrincipal({ role: 'scientist', ...over });
@@ -26,7 +27,8 @@ function makeMocks() {
         createdAt: new Date(0),
       };
     },
-    findServiceAccount: async (id: string) => (id === 'sa1' ? { id: 'sa1', role: 'viewer' } : null),
+    findServiceAccount: async (id: string) =>
+      id === 'sa1' ? { id: 'sa1', role: 'viewer', projectId: DEFAULT_PROJECT_ID } : null,
     // The calling key k-exp expires on 2099-01-01; every other key never expires.
     findById: async (id: string) =>
       id === 'k-exp' ? { id, expiresAt: new Date('2099-01-01T00:00:00Z') } : { id, expiresAt: null },

@@ -12,6 +12,7 @@ import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
 import { generateApiKey, sha256Hex } from '../auth/crypto.js';
 import { authorize, can, type Principal } from '../auth/principal.js';
+import { projectIdOf } from '../tenancy/model-key.js';
 import { AppError, forbidden, notFound } from '../platform/errors.js';
 
 type KeyRow = NonNullable<Awaited<ReturnType<ApiKeysRepository['findById']>>>;
@@ -44,9 +45,10 @@ export class ApiKeysService {
 
   async list(actor: Principal): Promise<TApiKey[]> {
     authorize(actor, 'apiKeys.own');
+    const projectId = projectIdOf(actor);
     const rows = can(actor, 'apiKeys.manage')
-      ? await this.repo.list()
-      : await this.repo.list(actor.kind === 'user' ? { userId: actor.id } : { serviceAccountId: actor.id });
+      ? await this.repo.list(projectId)
+      : await this.repo.list(projectId, actor.kind === 'user' ? { userId: actor.id } : { serviceAccountId: actor.id });
     return rows.map(toApiKeyResponse);
   }
 
@@ -56,9 +58,11 @@ export class ApiKeysService {
     if (req.serviceAccountId) {
       authorize(actor, 'apiKeys.manage');
       const sa = await this.repo.findServiceAccount(req.serviceAccountId);
-      if (!sa) throw notFound('Service account');
+      // A service account's keys act in its project: only that project's admins mint them.
+      if (!sa || sa.projectId !== projectIdOf(actor)) throw notFound('Service account');
       owner = { serviceAccountId: sa.id, role: sa.role as Role };
-    } else if (actor.kind === 'user') {
+    } else if (actor.kind === 'user' && actor.role) {
+      // A user's key acts in the project the user acts in now, with at most the user's role there.
       owner = { userId: actor.id, role: actor.role };
     } else {
       throw new AppError(
@@ -95,6 +99,7 @@ export class ApiKeysService {
       actor,
       () =>
         this.repo.create({
+          projectId: projectIdOf(actor),
           name: req.name,
           prefix,
           sha256: sha256Hex(key),
@@ -145,7 +150,7 @@ export class ApiKeysService {
   async revoke(actor: Principal, id: string): Promise<TApiKey> {
     authorize(actor, 'apiKeys.own');
     const k = await this.repo.findById(id);
-    if (!k) throw notFound('API key');
+    if (!k || k.projectId !== projectIdOf(actor)) throw notFound('API key');
     const own = (k.userId && k.userId === actor.id) || (k.serviceAccountId && k.serviceAccountId === actor.id);
     if (!own && !can(actor, 'apiKeys.manage')) throw notFound('API key');
     const row = k.revokedAt

@@ -3,6 +3,8 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
 
 export interface AuditFilter {
+  /** Rows of these projects only (null: platform rows); undefined: every row. */
+  projects?: (string | null)[];
   actorId?: string;
   action?: string;
   objectType?: string;
@@ -28,6 +30,7 @@ export class AuditRepository {
   find(f: AuditFilter) {
     return this.db.client.auditLog.findMany({
       where: {
+        ...(f.projects ? { AND: [{ OR: f.projects.map((project) => ({ project })) }] } : {}),
         actorId: f.actorId,
         action: f.action,
         objectType: f.objectType,

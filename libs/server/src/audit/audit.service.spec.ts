@@ -18,6 +18,7 @@ const event = (n: number, over: Partial<DeliveredEvent> = {}): DeliveredEvent =>
   actor: { kind: 'apiKey', id: 'sa1', name: 'ci-bot', apiKeyId: 'k1', ip: '203.0.113.9' },
   objectType: 'model',
   objectId: `m${n}`,
+  project: 'default',
   data: { model: `model-${n}` },
   createdAt: new Date(T0 + n * 1000),
   ...over,
@@ -41,6 +42,7 @@ function fakes() {
       return rows
         .filter(
           (r) =>
+            (!f.projects || f.projects.includes(r.project)) &&
             (!f.action || r.action === f.action) &&
             (!f.actorId || r.actorId === f.actorId) &&
             (!f.from || r.at >= f.from) &&
@@ -78,6 +80,7 @@ describe(AuditService.name, () => {
         action: 'model.created',
         objectType: 'model',
         objectId: 'm1',
+        project: 'default',
         summary: { model: 'model-1' },
       },
     ]);
@@ -112,6 +115,7 @@ describe(AuditService.name, () => {
       action: 'model.created',
       objectType: 'model',
       objectId: 'm5',
+      project: 'default',
       summary: { model: 'model-5' },
     });
     assert.ok(first.nextCursor);
@@ -137,6 +141,8 @@ describe(AuditService.name, () => {
       ['m1'],
     );
     assert.deepEqual(f.finds[0], {
+      // An admin of the default project who is also a platform admin: its project's rows and the platform's.
+      projects: ['default', null],
       actorId: 'sa1',
       action: 'model.created',
       objectType: 'model',

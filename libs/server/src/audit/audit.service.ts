@@ -31,6 +31,7 @@ export class AuditService implements EventConsumer {
       action: e.type,
       objectType: e.objectType,
       objectId: e.objectId,
+      project: e.project,
       summary: e.data,
     });
     this.log.info(
@@ -41,7 +42,10 @@ export class AuditService implements EventConsumer {
 
   async list(actor: Principal, q: TAuditQuery): Promise<{ items: TAuditEntry[]; nextCursor: string | null }> {
     authorize(actor, 'audit.read');
+    // A project's admins read its rows; a platform admin also the platform's own (users, groups, projects).
+    const projects = actor.project ? [actor.project.name, ...(actor.platformAdmin ? [null] : [])] : undefined;
     const rows = await this.repo.find({
+      projects,
       actorId: q.actorId,
       action: q.action,
       objectType: q.objectType,
@@ -63,6 +67,7 @@ export class AuditService implements EventConsumer {
         action: r.action,
         objectType: r.objectType,
         objectId: r.objectId,
+        project: r.project,
         summary: r.summary,
       })),
     };

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 
-const memberships = { select: { group: { select: { id: true, name: true } } } } as const;
+const roleGrants = { select: { projectId: true, role: true } } as const;
+/** A user's groups with their project grants, and its own grants: what its role in a project is computed from. */
+const memberships = { select: { group: { select: { id: true, name: true, grants: roleGrants } } } } as const;
+const userWithGrants = { memberships, grants: roleGrants } as const;
+const project = { select: { id: true, name: true } } as const;
 
 /** Queries that turn a credential into the data a Principal is built from. */
 @Injectable()
@@ -9,7 +13,7 @@ export class AuthRepository {
   constructor(private readonly db: PrismaService) {}
 
   findUserByEmail(email: string) {
-    return this.db.client.user.findUnique({ where: { email }, include: { memberships } });
+    return this.db.client.user.findUnique({ where: { email }, include: userWithGrants });
   }
 
   createSession(data: {
@@ -26,7 +30,7 @@ export class AuthRepository {
   }
 
   findSession(tokenHash: string) {
-    return this.db.client.session.findUnique({ where: { tokenHash }, include: { user: { include: { memberships } } } });
+    return this.db.client.session.findUnique({ where: { tokenHash }, include: { user: { include: userWithGrants } } });
   }
 
   deleteSession(tokenHash: string) {
@@ -40,8 +44,21 @@ export class AuthRepository {
   findApiKeyBySha(sha256: string) {
     return this.db.client.apiKey.findUnique({
       where: { sha256 },
-      include: { user: { include: { memberships } }, serviceAccount: { include: { memberships } } },
+      include: {
+        project,
+        user: { include: userWithGrants },
+        serviceAccount: { include: { memberships, project } },
+      },
     });
+  }
+
+  findProject(name: string) {
+    return this.db.client.project.findUnique({ where: { name }, select: { id: true, name: true } });
+  }
+
+  /** A user's grants on projects, its own and its groups'. */
+  userGrants(userId: string) {
+    return this.db.client.user.findUnique({ where: { id: userId }, select: userWithGrants });
   }
 
   /** The stored prefix of every key not revoked: tokens with another prefix are refused without a lookup. */

@@ -17,6 +17,8 @@ import { AppError } from '../platform/errors.js';
 import { RedisService } from '../platform/redis.service.js';
 import { WorkGate } from '../platform/work-gate.js';
 import { AUTH_OPTIONS, LOGGER } from '../platform/tokens.js';
+import { DEFAULT_PROJECT_REF, type ProjectRef } from '../tenancy/model-key.js';
+import { roleIn, userGrants, type RoleGrant } from '../tenancy/project-roles.js';
 
 export interface AuthOptions {
   sessionSecret: string;
@@ -121,6 +123,8 @@ export class AuthService implements OnModuleDestroy {
   private readonly lastTouch = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
   private sessionCheck: SessionCheck | null = null;
+  /** Project name -> project (null: no such project), dropped with the key cache on every auth change. */
+  private readonly projects = new Map<string, ProjectRef | null>();
   private readonly checks = new Map<string, Promise<boolean>>();
 
   constructor(
@@ -180,6 +184,28 @@ export class AuthService implements OnModuleDestroy {
   private forgetKeys() {
     this.keyCache.clear();
     this.missCache.clear();
+    this.projects.clear();
+  }
+
+  /**
+   * The project a request acts in, by the name its URL gives (null: none given, so `default`); null when there
+   * is no such project. Cached: a project is created and deleted far more rarely than it is named.
+   */
+  async project(name: string | null): Promise<ProjectRef | null> {
+    if (name === null) return DEFAULT_PROJECT_REF;
+    if (this.projects.has(name)) return this.projects.get(name)!;
+    const p = await this.repo.findProject(name);
+    if (this.projects.size > 10_000) this.projects.clear();
+    this.projects.set(name, p);
+    return p;
+  }
+
+  /** Every role a principal holds, on every project (a service account: its role in its own project). */
+  async grantsOf(p: Principal): Promise<RoleGrant[]> {
+    if (p.kind === 'serviceAccount') return p.project && p.role ? [{ projectId: p.project.id, role: p.role }] : [];
+    if (p.kind !== 'user') return [];
+    const u = await this.repo.userGrants(p.id);
+    return u ? userGrants(u) : [];
   }
 
   private announce(prefix: string) {
@@ -260,7 +286,7 @@ export class AuthService implements OnModuleDestroy {
   ) {
     const token = newSessionToken();
     const expiresAt = new Date(Date.now() + this.opts.sessionTtlHours * 3600_000);
-    const principal = userPrincipal(user, 'session', ip);
+    const principal = userPrincipal(user, 'session', ip, DEFAULT_PROJECT_REF);
     await this.events.change(
       principal,
       () =>
@@ -296,7 +322,12 @@ export class AuthService implements OnModuleDestroy {
     );
   }
 
-  async resolveSession(token: string, ip: string | null): Promise<Principal | null> {
+  /** The session's user, acting in `project` (default: the default project). */
+  async resolveSession(
+    token: string,
+    ip: string | null,
+    project: ProjectRef = DEFAULT_PROJECT_REF,
+  ): Promise<Principal | null> {
     const hash = sessionTokenHash(this.opts.sessionSecret, token);
     let s = await this.repo.findSession(hash);
     if (!s || s.expiresAt.getTime() <= Date.now() || s.user.disabled) return null;
@@ -306,7 +337,31 @@ export class AuthService implements OnModuleDestroy {
       s = await this.repo.findSession(hash);
       if (!s || s.user.disabled) return null;
     }
-    return userPrincipal(s.user, 'session', ip);
+    return userPrincipal(s.user, 'session', ip, project);
+  }
+
+  /**
+   * A session's user acting in the project a URL named (undefined: `default`). A project that does not exist,
+   * or one the user has no role in, is not found: its name reveals nothing.
+   */
+  async resolveSessionIn(token: string, ip: string | null, named: string | undefined): Promise<Principal | null> {
+    const project = await this.project(named ?? null);
+    if (!project) throw projectNotFound(named!);
+    const p = await this.resolveSession(token, ip, project);
+    if (p && named !== undefined && p.role === null) throw projectNotFound(named);
+    return p;
+  }
+
+  /**
+   * A key's principal in the project a URL named: its own (no promise, the predict hot path), or for a platform
+   * admin's key any project, as admin there; any other project is not found.
+   */
+  keyIn(p: Principal, named: string | undefined): Principal | Promise<Principal> {
+    if (named === undefined || p.project?.name === named || !p.platformAdmin) return keyInProject(p, named);
+    return this.project(named).then((project) => {
+      if (!project) throw projectNotFound(named);
+      return { ...p, project, role: 'admin' as const };
+    });
   }
 
   /** Concurrent requests of one session share one check at the IdP. */
@@ -405,15 +460,18 @@ export class AuthService implements OnModuleDestroy {
     if (!k || k.revokedAt) return null;
     const owner = k.user ?? k.serviceAccount;
     if (!owner || owner.disabled) return null;
+    // A key acts in its own project only, with its owner's role there now (a service account's is its role).
     const base = k.user
-      ? userPrincipal(k.user, 'apiKey', null)
+      ? userPrincipal(k.user, 'apiKey', null, k.project)
       : {
           kind: 'serviceAccount' as const,
           id: k.serviceAccount!.id,
           name: k.serviceAccount!.name,
           email: null,
-          role: k.serviceAccount!.role as Role,
-          groups: k.serviceAccount!.memberships.map((m) => m.group),
+          project: k.project,
+          role: k.serviceAccount!.projectId === k.projectId ? (k.serviceAccount!.role as Role) : null,
+          platformAdmin: k.serviceAccount!.platformAdmin,
+          groups: k.serviceAccount!.memberships.map((m) => ({ id: m.group.id, name: m.group.name })),
           via: 'apiKey' as const,
           apiKeyId: null,
           scopes: null,
@@ -453,7 +511,9 @@ export class AuthService implements OnModuleDestroy {
       id: p.id,
       name: p.name,
       email: p.email,
+      project: p.project,
       role: p.role,
+      platformAdmin: p.platformAdmin,
       groups: p.groups,
       scopes: p.via === 'apiKey' ? p.scopes : null,
       apiKeyId: p.apiKeyId,
@@ -490,6 +550,17 @@ export class AuthService implements OnModuleDestroy {
   }
 }
 
+/**
+ * A key acts in its own project only: a URL naming any other is not found (whether it exists or not). A
+ * platform admin's key is the exception (admin in every project): `auth.keyIn` moves it there.
+ */
+export function keyInProject(p: Principal, named: string | undefined): Principal {
+  if (named !== undefined && p.project?.name !== named) throw projectNotFound(named);
+  return p;
+}
+
+const projectNotFound = (name: string) => new AppError('NOT_FOUND', `Project ${name} not found`);
+
 function tooManyLogins(retryAfterSeconds: number, message = 'Too many logins right now; try again in a moment') {
   return new AppError('RATE_LIMITED', message, { retryAfterSeconds });
 }
@@ -502,18 +573,28 @@ type UserWithGroups = {
   id: string;
   email: string;
   name: string;
+  /** The platform role: `admin` is a platform admin; a role in a project comes from grants. */
   role: string;
-  memberships: { group: { id: string; name: string } }[];
+  grants: { projectId: string; role: string }[];
+  memberships: { group: { id: string; name: string; grants: { projectId: string; role: string }[] } }[];
 };
 
-export function userPrincipal(u: UserWithGroups, via: 'session' | 'apiKey', ip: string | null): Principal {
+export function userPrincipal(
+  u: UserWithGroups,
+  via: 'session' | 'apiKey',
+  ip: string | null,
+  project: ProjectRef,
+): Principal {
+  const platformAdmin = u.role === 'admin';
   return {
     kind: 'user',
     id: u.id,
     name: u.name,
     email: u.email,
-    role: u.role as Role,
-    groups: u.memberships.map((m) => m.group),
+    project,
+    role: roleIn(project.id, userGrants(u), platformAdmin),
+    platformAdmin,
+    groups: u.memberships.map((m) => ({ id: m.group.id, name: m.group.name })),
     via,
     apiKeyId: null,
     scopes: null,

@@ -11,6 +11,7 @@ import {
 } from '@modelyard/contracts';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { keyFor } from '../tenancy/model-key.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
@@ -151,9 +152,10 @@ export class DeploymentsService {
     if (total > 100) throw new AppError('VALIDATION_FAILED', `Pilot percentages add up to ${total}; at most 100`);
   }
 
+  /** The model the actor names, in its project. */
   private async model(actor: Principal, name: string) {
     authorizeModel(actor, name);
-    const m = await this.registryRepo.findModel(name);
+    const m = await this.registryRepo.findModel(keyFor(actor, name));
     if (!m) throw notFound(`Model ${name}`);
     return m;
   }

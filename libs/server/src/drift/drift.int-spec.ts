@@ -12,6 +12,7 @@ import { integrationEnv, uniqueId } from '@modelyard/testing';
 import { ServerCoreModule } from '../server-core.module.js';
 import { createLogger } from '../platform/logger.js';
 import { SYSTEM, type Principal } from '../auth/principal.js';
+import { DEFAULT_PROJECT_REF } from '../tenancy/model-key.js';
 import { PrismaService } from '../db/prisma.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { RegistryValidationService } from '../registry/registry-validation.service.js';
@@ -34,7 +35,7 @@ const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'iris_logreg/refer
   rows: number[][];
 };
 const job = { jobId: 'test', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };
-const admin: Principal = { ...SYSTEM, kind: 'user', name: 'drift-admin' } as Principal;
+const admin: Principal = { ...SYSTEM, project: DEFAULT_PROJECT_REF, kind: 'user', name: 'drift-admin' } as Principal;
 
 /** n rows drawn (deterministically) from the reference, with `shift` added to the named features. */
 function drawRows(n: number, shift: Record<string, number> = {}, seed = 7) {

@@ -12,6 +12,7 @@ import type {
   ZDriftSeriesQuery,
 } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
 import { JobProducer } from '../queue/job-producer.js';
@@ -39,7 +40,7 @@ const MAX_RANGE_MS = 93 * 24 * 3600_000;
 
 export function toDriftWindowReport(w: WindowRow): TDriftWindowReport {
   return {
-    model: w.model,
+    model: modelNameOf(w.model),
     version: w.number,
     start: w.start.toISOString(),
     end: new Date(w.start.getTime() + w.minutes * 60_000).toISOString(),
@@ -53,7 +54,7 @@ export function toDriftWindowReport(w: WindowRow): TDriftWindowReport {
 export function toAdhocDriftReport(r: AdhocRow): TAdhocDriftReport {
   return {
     id: r.id,
-    model: r.model,
+    model: modelNameOf(r.model),
     version: r.number,
     datasetUri: r.datasetUri,
     status: r.status as TAdhocDriftReport['status'],
@@ -76,7 +77,7 @@ const columnOf = (c: ColumnProfile) => ({
 export function toDriftProfile(p: ProfileRow): TDriftProfile {
   const profile = p.profile as unknown as ReferenceProfile | null;
   return {
-    model: p.model,
+    model: modelNameOf(p.model),
     version: p.number,
     status: p.status as TDriftProfile['status'],
     error: p.error,
@@ -117,6 +118,7 @@ export class DriftService {
 
   async series(actor: Principal, name: string, q: z.output<typeof ZDriftSeriesQuery>): Promise<TDriftSeries> {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const version = await this.version(name, q.version);
     const to = q.to ? new Date(q.to) : new Date();
@@ -128,7 +130,7 @@ export class DriftService {
     const profile = await this.repo.findProfile(name, version);
     const p = profile?.profile as unknown as ReferenceProfile | null;
     return {
-      model: name,
+      model: modelNameOf(name),
       version,
       features: p?.features.map((c) => c.name) ?? [],
       outputs: p?.outputs.map((c) => c.name) ?? [],
@@ -156,6 +158,7 @@ export class DriftService {
 
   async latest(actor: Principal, name: string, q: z.output<typeof ZDriftLatestQuery>): Promise<TDriftWindowReport> {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const version = await this.version(name, q.version);
     const w = await this.repo.latestWindow(name, version);
@@ -169,6 +172,7 @@ export class DriftService {
 
   async profile(actor: Principal, name: string, version: number): Promise<TDriftProfile> {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     await this.version(name, version);
     const p = await this.repo.findProfile(name, version);
@@ -179,6 +183,7 @@ export class DriftService {
   /** Rebuilds the profile from the stored reference dataset (after a fix, or for versions registered before drift). */
   async rebuildProfile(actor: Principal, name: string, version: number): Promise<{ queued: true }> {
     authorize(actor, 'drift.write');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
@@ -197,6 +202,7 @@ export class DriftService {
 
   async histogram(actor: Principal, name: string, q: z.output<typeof ZDriftHistogramQuery>) {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const version = await this.version(name, q.version);
     const p = await this.repo.findProfile(name, version);
@@ -211,7 +217,7 @@ export class DriftService {
     const cur = find(window.features, window.outputs);
     if (!ref || !cur) throw new AppError('NOT_FOUND', `${name} v${version} does not monitor a column "${q.column}"`);
     return {
-      model: name,
+      model: modelNameOf(name),
       version,
       column: q.column,
       start: w.start.toISOString(),
@@ -227,6 +233,7 @@ export class DriftService {
     body: TCreateDriftReportRequest,
   ): Promise<TAdhocDriftReport> {
     authorize(actor, 'drift.write');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
@@ -252,6 +259,7 @@ export class DriftService {
 
   async getReport(actor: Principal, name: string, version: number, id: string): Promise<TAdhocDriftReport> {
     authorize(actor, 'drift.read');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     const r = await this.repo.findAdhoc(id);
     if (!r || r.model !== name || r.number !== version) throw new AppError('NOT_FOUND', `Drift report ${id} not found`);

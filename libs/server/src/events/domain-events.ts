@@ -5,6 +5,21 @@ import { OutboxRepository } from './outbox.repository.js';
 import type { Principal } from '../auth/principal.js';
 import { asJson } from '../db/json.js';
 import { ScopedContext } from '../platform/scoped-context.js';
+import { projectOfKey } from '../tenancy/model-key.js';
+
+/** Events about the platform itself, in no project. */
+const PLATFORM_OBJECTS = new Set(['user', 'group', 'project']);
+
+/**
+ * The project an event is in (its webhooks receive it, its audit rows carry it): a model's event is in the
+ * model's project (the system acts in every project), anything else in the project its actor acted in.
+ */
+function projectOf(actor: Principal | null, objectType: string, data: unknown): string | null {
+  if (PLATFORM_OBJECTS.has(objectType)) return null;
+  const model = (data as { model?: unknown }).model;
+  if (typeof model === 'string') return projectOfKey(model);
+  return actor?.project?.name ?? null;
+}
 
 /** Who made a change, as the audit log shows it. */
 export const actorOf = (p: Principal | null) => ({
@@ -54,12 +69,14 @@ export class DomainEvents {
 
   async record(actor: Principal | null, event: DomainEventInput): Promise<void> {
     const def = eventDef(event.type);
+    const data = def.data.parse(event.data);
     const { seq } = await this.outbox.insert({
       type: event.type,
       actor: actorOf(actor),
       objectType: def.objectType,
       objectId: event.objectId ?? null,
-      data: asJson(def.data.parse(event.data)),
+      project: event.project ?? projectOf(actor, def.objectType, data),
+      data: asJson(data),
     });
     if (!this.outbox.inTransaction) return this.dispatcher.dispatch([seq]);
     // Inside transaction(): dispatched after its commit. Inside a transaction opened elsewhere: by the backlog pass.

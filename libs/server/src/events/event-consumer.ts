@@ -7,6 +7,8 @@ export interface DeliveredEvent {
   actor: { kind: string; id: string | null; name: string | null; apiKeyId: string | null; ip: string | null };
   objectType: string;
   objectId: string | null;
+  /** The name of the project it happened in; null for platform events. */
+  project: string | null;
   data: Record<string, unknown>;
   createdAt: Date;
 }

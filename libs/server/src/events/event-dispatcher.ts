@@ -78,6 +78,7 @@ export class EventDispatcher {
         actor: row.actor as DeliveredEvent['actor'],
         objectType: row.objectType,
         objectId: row.objectId,
+        project: row.project,
         data: row.data as Record<string, unknown>,
         createdAt: row.createdAt,
       };

@@ -7,7 +7,8 @@ import { loadWorkerConfig } from '@modelyard/config';
 import { integrationEnv, uniqueId } from '@modelyard/testing';
 import { ServerCoreModule } from '../server-core.module.js';
 import { createLogger } from '../platform/logger.js';
-import { SYSTEM } from '../auth/principal.js';
+import { SYSTEM, systemIn } from '../auth/principal.js';
+import { DEFAULT_PROJECT_ID, DEFAULT_PROJECT_REF } from '../tenancy/model-key.js';
 import { PrismaService } from '../db/prisma.service.js';
 import { RedisService } from '../platform/redis.service.js';
 import { JobProducer } from '../queue/job-producer.js';
@@ -16,6 +17,9 @@ import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { DomainEvents } from './domain-events.js';
 import { EventDispatcher, REGISTRY_CHANGED } from './event-dispatcher.js';
 import { OutboxRepository } from './outbox.repository.js';
+
+/** The system in the default project, where the test's webhook lives. */
+const IN_DEFAULT = systemIn(DEFAULT_PROJECT_REF);
 
 describe('the outbox (real Postgres and Redis)', () => {
   let ctx: INestApplicationContext;
@@ -41,11 +45,11 @@ describe('the outbox (real Postgres and Redis)', () => {
     webhookId = (
       await ctx
         .get(WebhooksService)
-        .create(SYSTEM, { url: 'http://127.0.0.1:9/hook', events: ['alias.changed'], description: '' })
+        .create(IN_DEFAULT, { url: 'http://127.0.0.1:9/hook', events: ['alias.changed'], description: '' })
     ).webhook.id;
   });
   after(async () => {
-    await ctx.get(WebhooksService).delete(SYSTEM, webhookId);
+    await ctx.get(WebhooksService).delete(IN_DEFAULT, webhookId);
     await ctx.close();
   });
 
@@ -60,6 +64,7 @@ describe('the outbox (real Postgres and Redis)', () => {
     await assert.rejects(
       events.transaction(async () => {
         await ctx.get(RegistryRepository).createModel({
+          project: { connect: { id: DEFAULT_PROJECT_ID } },
           name,
           description: '',
           tags: {},

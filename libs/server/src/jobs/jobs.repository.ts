@@ -9,6 +9,8 @@ export interface JobFilter {
   type?: 'predict_async' | 'batch_score';
   status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   modelName?: string;
+  /** Only this project's jobs (undefined: every project's). */
+  projectId?: string;
   createdById?: string;
   limit: number;
   before?: { at: Date; id: string };
@@ -40,6 +42,7 @@ export class JobsRepository {
         type: f.type,
         status: f.status,
         modelName: f.modelName,
+        ...(f.projectId ? { model: { projectId: f.projectId } } : {}),
         createdById: f.createdById,
         ...(f.before
           ? { OR: [{ submittedAt: { lt: f.before.at } }, { submittedAt: f.before.at, id: { lt: f.before.id } }] }
@@ -115,8 +118,10 @@ export class JobsRepository {
     return this.db.client.scoringSchedule.findUnique({ where: { id }, include: { model: { select: { name: true } } } });
   }
 
-  listSchedules() {
+  /** `projectId` undefined: every project's. */
+  listSchedules(projectId?: string) {
     return this.db.client.scoringSchedule.findMany({
+      where: projectId ? { model: { projectId } } : {},
       orderBy: { createdAt: 'desc' },
       include: { model: { select: { name: true } } },
     });

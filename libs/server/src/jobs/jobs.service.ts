@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { validate } from '../platform/validate.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
@@ -82,6 +83,7 @@ export class JobsService {
     try {
       const spec = validate(ZBatchJobSpec, input);
       authorizeModel(actor, spec.model);
+      spec.model = keyFor(actor, spec.model);
       if (!upload && !spec.inputUri)
         throw new AppError('VALIDATION_FAILED', 'Send the input file, or name one already in storage with inputUri');
       if (upload && spec.inputUri) throw new AppError('VALIDATION_FAILED', 'Send the input file or inputUri, not both');
@@ -147,7 +149,8 @@ export class JobsService {
     const rows = await this.repo.list({
       type: q.type,
       status: q.status,
-      modelName: q.model,
+      modelName: q.model && keyFor(actor, q.model),
+      projectId: actor.project?.id,
       limit: q.limit,
       before: decodeCursor(q.cursor),
       createdById: this.seesAll(actor) ? undefined : actor.id,
@@ -209,7 +212,7 @@ export class JobsService {
     const ext = job.format === 'jsonl' ? 'jsonl' : 'csv';
     return {
       stream: await this.storage.get(uri),
-      filename: `${job.modelName}-${id.slice(0, 8)}-${which}.${ext}`,
+      filename: `${modelNameOf(job.modelName)}-${id.slice(0, 8)}-${which}.${ext}`,
       contentType: contentTypeOf(ext),
       sizeBytes: size,
     };
@@ -232,7 +235,8 @@ export class JobsService {
   private async visible(actor: Principal, id: string): Promise<JobRow> {
     authorize(actor, 'jobs.read');
     const job = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.find(id) : null;
-    if (!job || (!this.seesAll(actor) && job.createdById !== actor.id)) throw notFound(`Job ${id}`);
+    if (!job || !inProject(actor, job.modelName) || (!this.seesAll(actor) && job.createdById !== actor.id))
+      throw notFound(`Job ${id}`);
     authorizeModel(actor, job.modelName);
     return job;
   }
@@ -266,7 +270,7 @@ export function toJob(r: JobRow, full = false): TJob {
     id: r.id,
     type: r.type,
     status: r.status,
-    model: r.modelName,
+    model: modelNameOf(r.modelName),
     version: r.version,
     progress: Math.round(r.progress * 10) / 10,
     rowsIn: r.rowsIn,

@@ -10,6 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
 import { outageError, unavailableDependency } from '../platform/outage.js';
@@ -54,6 +55,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     authorize(actor, 'jobs.write');
     const spec = validate(ZScheduleSpec, input);
     authorizeModel(actor, spec.model);
+    spec.model = keyFor(actor, spec.model);
     const m = await this.registry.findModel(spec.model);
     if (!m) throw notFound(`Model ${spec.model}`);
     await this.storage.list(spec.inputPrefix, 1); // refuses a prefix we cannot read
@@ -99,10 +101,10 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
 
   async list(actor: Principal): Promise<TSchedule[]> {
     authorize(actor, 'jobs.read');
-    const rows = await this.repo.listSchedules();
+    const rows = await this.repo.listSchedules(actor.project?.id);
     return Promise.all(
       rows
-        .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name))
+        .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(modelNameOf(r.model.name)))
         .map((r) => this.toDto(r)),
     );
   }
@@ -169,7 +171,11 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       const format = formatOf(f.key);
       const options = batchOptions(
         // What the schedule stored was a valid spec when it was created; parsing again fills the defaults.
-        validate(ZBatchJobSpec, { model: s.model.name, output: opts.output ?? { columns: 'all' }, store: opts.store }),
+        validate(ZBatchJobSpec, {
+          model: modelNameOf(s.model.name),
+          output: opts.output ?? { columns: 'all' },
+          store: opts.store,
+        }),
         format,
         this.storage.backendOf(f.uri),
         `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`,
@@ -221,7 +227,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
 
   private async find(actor: Principal, id: string): Promise<ScheduleRow> {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findSchedule(id) : null;
-    if (!row) throw notFound(`Schedule ${id}`);
+    if (!row || !inProject(actor, row.model.name)) throw notFound(`Schedule ${id}`);
     authorizeModel(actor, row.model.name);
     return row;
   }
@@ -236,7 +242,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     return {
       id: r.id,
       name: r.name,
-      model: r.model.name,
+      model: modelNameOf(r.model.name),
       cron: r.cron,
       inputPrefix: r.inputPrefix,
       paused: r.paused,

@@ -211,8 +211,8 @@ export class MlflowRegistryService {
   async createVersion(actor: Principal, req: z.output<typeof ZMlflowCreateModelVersion>) {
     const name = modelName(req.name);
     await this.registry.getModel(actor, name); // MLflow refuses a version of a model that does not exist
-    const folder = await this.resolveSource(req.source);
-    const run = await this.tracking.artifactRun(folder);
+    const folder = await this.resolveSource(actor, req.source);
+    const run = await this.tracking.artifactRun(actor, folder);
     let onnx: ArtifactPath = folder;
     if (!/\.onnx$/i.test(folder.rest)) {
       const mlmodelPath = { ...folder, rest: join(folder.rest, 'MLmodel') };
@@ -346,7 +346,7 @@ export class MlflowRegistryService {
         `Version ${version} of ${name} has no MLflow artifacts (it was not registered through MLflow); ` +
           `download its ONNX file from /v1/models/${name}/versions/${version}/artifact`,
       );
-    const p = await this.resolveSource(source);
+    const p = await this.resolveSource(actor, source);
     return `${runArtifactUri(p.experimentId, p.runId)}${p.rest ? `/${p.rest}` : ''}`;
   }
 
@@ -383,10 +383,10 @@ export class MlflowRegistryService {
     return out;
   }
 
-  private async resolveSource(source: string): Promise<ArtifactPath> {
+  private async resolveSource(actor: Principal, source: string): Promise<ArtifactPath> {
     const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
     if (runs) {
-      const run = await this.tracking.run(runs[1]);
+      const run = await this.tracking.run(actor, runs[1]);
       return parseArtifactPath(`${run.experimentId}/${run.id}/artifacts/${runs[2] ?? ''}`);
     }
     const path = artifactPathOfSource(source);

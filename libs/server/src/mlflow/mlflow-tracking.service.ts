@@ -11,6 +11,7 @@ import type {
   ZMlflowUpdateRun,
 } from '@modelyard/contracts';
 import { authorize, type Principal } from '../auth/principal.js';
+import { projectIdOf } from '../tenancy/model-key.js';
 import { asJson } from '../db/json.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { StorageService } from '../storage/storage.service.js';
@@ -79,6 +80,7 @@ export class MlflowTrackingService {
     const tags = Object.fromEntries(req.tags.map((t) => [t.key, t.value]));
     const id = randomBytes(16).toString('hex');
     const row = await this.runs.create({
+      project: { connect: { id: projectIdOf(actor) } },
       id,
       experimentId: req.experiment_id,
       name: req.run_name ?? tags['mlflow.runName'] ?? `run-${id.slice(0, 8)}`,
@@ -94,12 +96,12 @@ export class MlflowTrackingService {
 
   async getRun(actor: Principal, runId: string | undefined): Promise<TMlflowRun> {
     authorize(actor, 'models.read');
-    return toRun(await this.run(runId));
+    return toRun(await this.run(actor, runId));
   }
 
   async updateRun(actor: Principal, req: z.output<typeof ZMlflowUpdateRun>): Promise<TMlflowRun['info']> {
     authorize(actor, 'models.write');
-    const run = await this.run(req.run_id ?? req.run_uuid);
+    const run = await this.run(actor, req.run_id ?? req.run_uuid);
     const row = await this.runs.update(run.id, {
       status: req.status,
       endTime: req.end_time === undefined ? undefined : BigInt(req.end_time),
@@ -111,7 +113,7 @@ export class MlflowTrackingService {
   /** Params are immutable once logged (as in MLflow); tags and metrics keep their latest value. */
   async logBatch(actor: Principal, req: TMlflowLogBatch): Promise<void> {
     authorize(actor, 'models.write');
-    const run = await this.run(req.run_id ?? req.run_uuid);
+    const run = await this.run(actor, req.run_id ?? req.run_uuid);
     const params = { ...(run.params as Record<string, string>) };
     for (const p of req.params) {
       if (params[p.key] !== undefined && params[p.key] !== p.value)
@@ -146,10 +148,11 @@ export class MlflowTrackingService {
   }
 
   /** The run a `runs:/<id>/...` URI or an artifact path names; RESOURCE_DOES_NOT_EXIST when there is none. */
-  async run(runId: string | undefined): Promise<MlflowRunRow> {
+  /** A run of the actor's project (another project's is not found). */
+  async run(actor: Principal, runId: string | undefined): Promise<MlflowRunRow> {
     if (!runId) throw invalidParameter('run_id is required');
     const row = /^[0-9a-f]{32}$/.test(runId) ? await this.runs.find(runId) : null;
-    if (!row) throw notFound(`Run ${JSON.stringify(runId.slice(0, 64))}`);
+    if (!row || (actor.project && row.projectId !== actor.project.id)) throw notFound(`Run ${JSON.stringify(runId.slice(0, 64))}`);
     return row;
   }
 
@@ -162,7 +165,7 @@ export class MlflowTrackingService {
     authorize(actor, 'models.write');
     const p = parseArtifactPath(rawPath);
     if (!p.rest) throw invalidParameter('Give the file name after the artifacts folder');
-    const run = await this.artifactRun(p);
+    const run = await this.artifactRun(actor, p);
     await this.storage.put(this.backendOf(run), artifactKey(p), body, {
       maxBytes: this.storage.maxUploadBytes(),
       contentType,
@@ -173,7 +176,7 @@ export class MlflowTrackingService {
   async getArtifact(actor: Principal, rawPath: string): Promise<{ stream: Readable; sizeBytes: number }> {
     authorize(actor, 'models.read');
     const p = parseArtifactPath(rawPath);
-    const run = await this.artifactRun(p);
+    const run = await this.artifactRun(actor, p);
     const found = await this.findObject(run, p);
     if (!found) throw notFound(`Artifact ${JSON.stringify(rawPath.slice(0, 200))}`);
     return { stream: await this.storage.get(found.uri), sizeBytes: found.sizeBytes };
@@ -183,7 +186,7 @@ export class MlflowTrackingService {
   async listArtifacts(actor: Principal, rawPath: string): Promise<z.infer<typeof ZMlflowFileInfo>[]> {
     authorize(actor, 'models.read');
     const p = parseArtifactPath(rawPath);
-    const run = await this.artifactRun(p);
+    const run = await this.artifactRun(actor, p);
     const prefix = `${artifactKey(p)}/`;
     const objects = await this.storage.backend(this.backendOf(run)).list(prefix, LIST_LIMIT);
     const out = new Map<string, z.infer<typeof ZMlflowFileInfo>>();
@@ -199,7 +202,7 @@ export class MlflowTrackingService {
   async deleteArtifact(actor: Principal, rawPath: string): Promise<void> {
     authorize(actor, 'models.write');
     const p = parseArtifactPath(rawPath);
-    const run = await this.artifactRun(p);
+    const run = await this.artifactRun(actor, p);
     const found = await this.findObject(run, p);
     if (!found) throw notFound(`Artifact ${JSON.stringify(rawPath.slice(0, 200))}`);
     await this.storage.delete(found.uri);
@@ -212,8 +215,8 @@ export class MlflowTrackingService {
     return objects.find((o) => o.key === key) ?? null;
   }
 
-  async artifactRun(p: ArtifactPath): Promise<MlflowRunRow> {
-    const run = await this.run(p.runId);
+  async artifactRun(actor: Principal, p: ArtifactPath): Promise<MlflowRunRow> {
+    const run = await this.run(actor, p.runId);
     if (run.experimentId !== p.experimentId) throw notFound(`Run ${p.runId} in experiment ${p.experimentId}`);
     return run;
   }

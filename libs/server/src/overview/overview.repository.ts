@@ -10,7 +10,9 @@ export interface OverviewKey {
 }
 
 export interface OverviewPageQuery {
-  /** Only these model names (an API key's allow-list); every model when null. */
+  /** Only this project's models (null: every project's). */
+  projectId: string | null;
+  /** Only these model keys (an API key's allow-list); every model when null. */
   names: string[] | null;
   search?: string;
   sort: TOverviewSort;
@@ -74,6 +76,7 @@ export class OverviewRepository {
     const from = ts(q.from);
     const to = ts(q.to);
     const where: Prisma.Sql[] = [];
+    if (q.projectId) where.push(Prisma.sql`m."projectId" = ${q.projectId}::uuid`);
     if (q.names) where.push(Prisma.sql`m."name" = ANY(${q.names}::text[])`);
     if (q.search) {
       const p = likePattern(q.search);

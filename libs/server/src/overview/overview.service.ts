@@ -9,6 +9,7 @@ import {
 } from '@modelyard/contracts';
 import type { z } from 'zod';
 import { authorize, type Principal } from '../auth/principal.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { AppError } from '../platform/errors.js';
 import { DEFAULT_LATENCY_SLO_MS } from '../alerts/alerts.service.js';
 import { quantileMs } from '../serving/rollups.service.js';
@@ -63,7 +64,7 @@ function toOverview(r: OverviewRow, steps: number): TModelOverview {
   const buckets = r.buckets ?? [];
   return {
     id: r.id,
-    name: r.name,
+    name: modelNameOf(r.name),
     description: r.description,
     requiresApproval: r.requiresApproval,
     updatedAt: r.updatedAt.toISOString(),
@@ -124,7 +125,8 @@ export class OverviewService {
     const after = q.cursor ? decodeOverviewCursor(q.cursor, q.sort, order) : undefined;
     const grid = stepGrid(from, to, q.points);
     const rows = await this.repo.page({
-      names: actor.modelAllowList.length ? actor.modelAllowList : null,
+      projectId: actor.project?.id ?? null,
+      names: actor.modelAllowList.length ? actor.modelAllowList.map((n) => keyFor(actor, n)) : null,
       search: q.search?.trim() || undefined,
       sort: q.sort,
       order,

@@ -19,6 +19,7 @@ import { RegistryValidationService } from './registry-validation.service.js';
 import { RegistrySweepService } from './registry-sweep.service.js';
 import { PrismaService } from '../db/prisma.service.js';
 import { ARTIFACT_STORE, type ArtifactStore } from './ports.js';
+import { DEFAULT_PROJECT_REF } from '../tenancy/model-key.js';
 
 const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/models');
 const iris = readFileSync(path.join(FIXTURES, 'iris_logreg/model.onnx'));
@@ -30,7 +31,9 @@ const person = (role: Role, over: Partial<Principal> = {}): Principal => ({
   id: crypto.randomUUID(),
   name: `${role}-${uniqueId()}`,
   email: null,
+  project: DEFAULT_PROJECT_REF,
   role,
+  platformAdmin: role === 'admin',
   groups: [],
   via: 'session',
   apiKeyId: null,

@@ -1,5 +1,6 @@
 import type { TApproval, THistoryEntry, TModelVersion, TRegisteredModel } from '@modelyard/contracts';
 import type { RegistryRepository } from './registry.repository.js';
+import { modelNameOf } from '../tenancy/model-key.js';
 
 type ModelRow = NonNullable<Awaited<ReturnType<RegistryRepository['findModel']>>>;
 type VersionRow = NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>;
@@ -8,7 +9,7 @@ type ApprovalRow = Awaited<ReturnType<RegistryRepository['listApprovals']>>[numb
 
 export const toModelResponse = (m: ModelRow): TRegisteredModel => ({
   id: m.id,
-  name: m.name,
+  name: modelNameOf(m.name),
   description: m.description,
   tags: m.tags as Record<string, string>,
   owner: { kind: m.ownerKind, id: m.ownerId, name: m.ownerName },
@@ -24,7 +25,7 @@ export const toModelResponse = (m: ModelRow): TRegisteredModel => ({
 
 export const toVersionResponse = (v: VersionRow): TModelVersion => ({
   id: v.id,
-  model: v.model.name,
+  model: modelNameOf(v.model.name),
   version: v.number,
   status: v.status,
   failureReason: v.failureReason,
@@ -65,7 +66,7 @@ export const toHistoryResponse = (h: HistoryRow): THistoryEntry => ({
 
 export const toApprovalResponse = (a: ApprovalRow): TApproval => ({
   id: a.id,
-  model: a.model.name,
+  model: modelNameOf(a.model.name),
   version: a.version.number,
   toStage: a.toStage,
   archivePrevious: a.archivePrevious,

@@ -36,9 +36,16 @@ export class RegistryRepository {
   constructor(private readonly db: PrismaService) {}
 
   /** `names`: only these (an API key's allow-list), filtered here so a page is never cut short by it. */
-  listModels(q: { search?: string; limit: number; before?: { at: Date; id: string }; names?: string[] }) {
+  listModels(q: {
+    projectId?: string;
+    search?: string;
+    limit: number;
+    before?: { at: Date; id: string };
+    names?: string[];
+  }) {
     return this.db.client.registeredModel.findMany({
       where: {
+        projectId: q.projectId,
         ...(q.names ? { name: { in: q.names } } : {}),
         ...(q.search
           ? {
@@ -273,9 +280,14 @@ export class RegistryRepository {
       include: { model: { select: { name: true } }, version: { select: { number: true, id: true } } },
     });
   }
-  listApprovals(status?: 'pending' | 'approved' | 'rejected' | 'cancelled', modelName?: string) {
+  /** `projectId` undefined: every project's (the system's view). */
+  listApprovals(
+    projectId: string | undefined,
+    status?: 'pending' | 'approved' | 'rejected' | 'cancelled',
+    modelName?: string,
+  ) {
     return this.db.client.approvalRequest.findMany({
-      where: { status, model: modelName ? { name: modelName } : undefined },
+      where: { status, model: { projectId, ...(modelName ? { name: modelName } : {}) } },
       include: { model: { select: { name: true } }, version: { select: { number: true } } },
       orderBy: { createdAt: 'desc' },
       take: 200,

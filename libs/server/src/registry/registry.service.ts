@@ -26,6 +26,7 @@ import { DomainEvents } from '../events/domain-events.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
+import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 
 export const actorColumns = (p: Principal): ActorColumns => ({
   kind: p.kind,
@@ -55,16 +56,18 @@ export class RegistryService {
   ): Promise<{ items: TRegisteredModel[]; nextCursor: string | null }> {
     authorize(actor, 'models.read');
     const rows = await this.repo.listModels({
+      projectId: actor.project?.id,
       search: q.search,
       limit: q.limit,
       before: decodeCursor(q.cursor),
-      names: actor.modelAllowList.length ? actor.modelAllowList : undefined,
+      names: actor.modelAllowList.length ? actor.modelAllowList.map((n) => keyFor(actor, n)) : undefined,
     });
     const page = pageFrom(rows, q.limit, (r) => ({ at: r.updatedAt, id: r.id }));
     return { items: page.items.map(toModelResponse), nextCursor: page.nextCursor };
   }
 
   async getModel(actor: Principal, name: string): Promise<TRegisteredModel> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.read');
     return toModelResponse(await this.model(actor, name));
   }
@@ -72,12 +75,20 @@ export class RegistryService {
   async createModel(actor: Principal, req: TCreateModelRequest): Promise<TRegisteredModel> {
     authorize(actor, 'models.write');
     authorizeModel(actor, req.name);
-    const m = await this.events
+    return toModelResponse(await this.insertModel(actor, keyFor(actor, req.name), req));
+  }
+
+  /** A new model of key `key` in the actor's project (the system creates none). */
+  private async insertModel(actor: Principal, key: string, req: TCreateModelRequest) {
+    if (!actor.project) throw new AppError('FORBIDDEN', 'Models are created in a project');
+    const projectId = actor.project.id;
+    return this.events
       .change(
         actor,
         async () => {
           const row = await this.repo.createModel({
-            name: req.name,
+            project: { connect: { id: projectId } },
+            name: key,
             description: req.description,
             tags: req.tags,
             requiresApproval: req.requiresApproval,
@@ -97,10 +108,10 @@ export class RegistryService {
       .catch((e: unknown) => {
         throw isUniqueViolation(e) ? conflict(`A model named ${req.name} already exists`) : e;
       });
-    return toModelResponse(m);
   }
 
   async updateModel(actor: Principal, name: string, req: TUpdateModelRequest): Promise<TRegisteredModel> {
+    name = keyFor(actor, name);
     // Turning the approval policy off would let a single approver promote: that is a promote-level decision.
     authorize(actor, req.requiresApproval === false ? 'models.promote' : 'models.write');
     const before = await this.model(actor, name);
@@ -127,6 +138,7 @@ export class RegistryService {
   }
 
   async deleteModel(actor: Principal, name: string): Promise<void> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.promote');
     const m = await this.model(actor, name);
     if (m.versions.some((v) => v.stage === 'Production')) {
@@ -159,6 +171,7 @@ export class RegistryService {
     upload: UploadedArtifact | null,
   ): Promise<TModelVersion> {
     authorize(actor, 'models.write');
+    name = keyFor(actor, name);
     authorizeModel(actor, name);
     if (!!upload === !!spec.artifactUri) {
       throw new AppError(
@@ -259,12 +272,14 @@ export class RegistryService {
   }
 
   async listVersions(actor: Principal, name: string): Promise<TModelVersion[]> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.read');
     const m = await this.model(actor, name);
     return (await this.repo.listVersions(m.id)).map(toVersionResponse);
   }
 
   async getVersion(actor: Principal, name: string, number: number): Promise<TModelVersion> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.read');
     return toVersionResponse(await this.version(actor, name, number));
   }
@@ -275,6 +290,7 @@ export class RegistryService {
     number: number,
     req: { description?: string; tags?: Record<string, string>; metrics?: Record<string, number> },
   ): Promise<TModelVersion> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
     const updated = await this.events.change(
@@ -287,6 +303,7 @@ export class RegistryService {
 
   /** The artifact as registered, streamed, with what a client needs to verify it. */
   async download(actor: Principal, name: string, number: number) {
+    name = keyFor(actor, name);
     authorize(actor, 'models.read');
     const v = await this.version(actor, name, number);
     if (v.status === 'failed' && v.ownedArtifact)
@@ -300,6 +317,7 @@ export class RegistryService {
   }
 
   async deleteVersion(actor: Principal, name: string, number: number): Promise<void> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
     if (v.stage === 'Production')
@@ -347,6 +365,7 @@ export class RegistryService {
     number: number,
     req: TStageTransitionRequest,
   ): Promise<TStageTransitionResult> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, number);
     const model = await this.model(actor, name);
@@ -443,16 +462,16 @@ export class RegistryService {
     q: { status?: 'pending' | 'approved' | 'rejected' | 'cancelled'; model?: string },
   ): Promise<TApproval[]> {
     authorize(actor, 'models.read');
-    const rows = await this.repo.listApprovals(q.status, q.model);
+    const rows = await this.repo.listApprovals(actor.project?.id, q.status, q.model && keyFor(actor, q.model));
     return rows
-      .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(r.model.name))
+      .filter((r) => !actor.modelAllowList.length || actor.modelAllowList.includes(modelNameOf(r.model.name)))
       .map(toApprovalResponse);
   }
 
   async decideApproval(actor: Principal, id: string, approve: boolean, comment: string): Promise<TApproval> {
     authorize(actor, 'models.promote');
     const a = await this.repo.findApproval(id);
-    if (!a) throw notFound('Approval request');
+    if (!a || !inProject(actor, a.model.name)) throw notFound('Approval request');
     authorizeModel(actor, a.model.name);
     if (a.status !== 'pending') throw conflict(`This request was already ${a.status}`);
     if (approve && a.requestedById && a.requestedById === actor.id) {
@@ -502,11 +521,15 @@ export class RegistryService {
   // ---------------------------------------------------------------- aliases and history
 
   async setAlias(actor: Principal, name: string, alias: string, req: TSetAliasRequest): Promise<TRegisteredModel> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.write');
     const v = await this.version(actor, name, req.version);
     if (v.status === 'failed') throw conflict(`Version ${req.version} failed validation and cannot carry an alias`);
     const before = await this.repo.findAlias(v.modelId, alias);
     if (before?.versionId === v.id) return toModelResponse(await this.model(actor, name));
+    // An alias that exists may be serving traffic (/aliases/{a}/predict, TF Serving labels): moving it is a
+    // promotion, so it needs what Production needs. A new alias serves no one yet.
+    if (before) authorize(actor, 'models.promote');
     await this.events.change(
       actor,
       () =>
@@ -527,10 +550,12 @@ export class RegistryService {
   }
 
   async deleteAlias(actor: Principal, name: string, alias: string, comment = ''): Promise<TRegisteredModel> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.write');
     const m = await this.model(actor, name);
     const before = await this.repo.findAlias(m.id, alias);
     if (!before) throw notFound(`Alias ${alias}`);
+    authorize(actor, 'models.promote');
     await this.events.change(
       actor,
       () =>
@@ -551,6 +576,7 @@ export class RegistryService {
   }
 
   async history(actor: Principal, name: string, limit = 500): Promise<THistoryEntry[]> {
+    name = keyFor(actor, name);
     authorize(actor, 'models.read');
     const m = await this.model(actor, name);
     return (await this.repo.history(m.id, Math.min(Math.max(limit, 1), 2000))).map(toHistoryResponse);
@@ -576,11 +602,12 @@ export class RegistryService {
   }
 
   /** CI pipelines register into a name that may not exist yet, as with MLflow's registered models. */
-  private async autoCreate(actor: Principal, name: string) {
-    await this.createModel(actor, { name, description: '', tags: {}, requiresApproval: false }).catch((e: unknown) => {
+  private async autoCreate(actor: Principal, key: string) {
+    const req = { name: modelNameOf(key), description: '', tags: {}, requiresApproval: false };
+    await this.insertModel(actor, key, req).catch((e: unknown) => {
       if (!(e instanceof AppError && e.code === 'CONFLICT')) throw e;
     });
-    return (await this.repo.findModel(name))!;
+    return (await this.repo.findModel(key))!;
   }
 
   private async deleteBlobs(v: {

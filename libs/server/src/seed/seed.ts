@@ -3,6 +3,8 @@ import type { SeedConfig } from '@modelyard/config';
 import { createPrismaClient } from '../db/prisma.service.js';
 import { hashPassword, displayPrefix, sha256Hex } from '../auth/crypto.js';
 import { SCOPES_BY_ROLE } from '@modelyard/contracts';
+import { DEFAULT_PROJECT_ID } from '../tenancy/model-key.js';
+import { defaultProjectGrant } from '../tenancy/project-roles.js';
 
 export const BOOTSTRAP_SERVICE_ACCOUNT = 'bootstrap-admin';
 const BOOTSTRAP_KEY_NAME = 'bootstrap (MODELYARD_ADMIN_API_KEY)';
@@ -39,7 +41,13 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
       const generated = !cfg.admin.password;
       const password = cfg.admin.password ?? randomBytes(12).toString('base64url');
       await db.user.create({
-        data: { email, name: 'Administrator', role: 'admin', passwordHash: await hashPassword(password) },
+        data: {
+          email,
+          name: 'Administrator',
+          role: 'admin',
+          passwordHash: await hashPassword(password),
+          grants: defaultProjectGrant(null, 'admin'),
+        },
       });
       await db.auditLog.create({
         data: {
@@ -86,8 +94,14 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
       if (!existing) {
         const sa = await db.serviceAccount.upsert({
           where: { name: account },
-          create: { name: account, description: 'Holds MODELYARD_ADMIN_API_KEY', role: 'admin' },
-          update: {},
+          create: {
+            name: account,
+            description: 'Holds MODELYARD_ADMIN_API_KEY',
+            role: 'admin',
+            platformAdmin: true,
+            projectId: DEFAULT_PROJECT_ID,
+          },
+          update: { platformAdmin: true },
         });
         await db.apiKey.create({
           data: {
@@ -96,6 +110,7 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
             sha256: sha,
             scopes: [...SCOPES_BY_ROLE.admin],
             serviceAccountId: sa.id,
+            projectId: sa.projectId,
           },
         });
         await db.auditLog.create({

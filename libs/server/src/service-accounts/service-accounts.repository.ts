@@ -6,16 +6,17 @@ import type { Role } from '../db/generated/client.js';
 export class ServiceAccountsRepository {
   constructor(private readonly db: PrismaService) {}
 
-  list() {
-    return this.db.client.serviceAccount.findMany({ orderBy: { name: 'asc' } });
+  list(projectId: string) {
+    return this.db.client.serviceAccount.findMany({ where: { projectId }, orderBy: { name: 'asc' } });
   }
-  findById(id: string) {
-    return this.db.client.serviceAccount.findUnique({ where: { id } });
+  /** A project's service account by id (another project's is not found). */
+  findById(id: string, projectId: string) {
+    return this.db.client.serviceAccount.findFirst({ where: { id, projectId } });
   }
   findByName(name: string) {
     return this.db.client.serviceAccount.findUnique({ where: { name } });
   }
-  create(data: { name: string; description: string; role: Role }) {
+  create(data: { projectId: string; name: string; description: string; role: Role }) {
     return this.db.client.serviceAccount.create({ data });
   }
   update(id: string, data: { description?: string; role?: Role; disabled?: boolean }) {

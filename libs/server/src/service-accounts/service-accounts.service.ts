@@ -3,6 +3,7 @@ import type { TCreateServiceAccountRequest, TServiceAccount, TUpdateServiceAccou
 import { ServiceAccountsRepository } from './service-accounts.repository.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { authorize, type Principal } from '../auth/principal.js';
+import { DEFAULT_PROJECT_ID, projectIdOf } from '../tenancy/model-key.js';
 import { conflict, notFound } from '../platform/errors.js';
 import { AuthService } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -27,7 +28,7 @@ export class ServiceAccountsService {
 
   async list(actor: Principal): Promise<TServiceAccount[]> {
     authorize(actor, 'serviceAccounts.read');
-    return (await this.repo.list()).map(toServiceAccountResponse);
+    return (await this.repo.list(projectIdOf(actor))).map(toServiceAccountResponse);
   }
 
   async create(actor: Principal, req: TCreateServiceAccountRequest): Promise<TServiceAccount> {
@@ -35,7 +36,7 @@ export class ServiceAccountsService {
     const sa = await this.events
       .change(
         actor,
-        () => this.createUnchecked(req),
+        () => this.createUnchecked(req, projectIdOf(actor)),
         (sa) => ({
           type: 'serviceAccount.created',
           objectId: sa.id,
@@ -54,7 +55,7 @@ export class ServiceAccountsService {
    */
   async update(actor: Principal, id: string, req: TUpdateServiceAccountRequest): Promise<TServiceAccount> {
     authorize(actor, 'serviceAccounts.write');
-    const before = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findById(id) : null;
+    const before = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findById(id, projectIdOf(actor)) : null;
     if (!before) throw notFound('Service account');
     const sa = await this.events.change(
       actor,
@@ -74,8 +75,9 @@ export class ServiceAccountsService {
     return toServiceAccountResponse(sa);
   }
 
-  async createUnchecked(req: TCreateServiceAccountRequest): Promise<TServiceAccount> {
-    return toServiceAccountResponse(await this.repo.create(req));
+  /** A service account of a project (the first-start seed's is the default project's). */
+  async createUnchecked(req: TCreateServiceAccountRequest, projectId = DEFAULT_PROJECT_ID): Promise<TServiceAccount> {
+    return toServiceAccountResponse(await this.repo.create({ ...req, projectId }));
   }
 
   async findByName(name: string): Promise<TServiceAccount | null> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { keyFor } from '../tenancy/model-key.js';
 import { AppError } from '../platform/errors.js';
 import { pickNumber, ServingService, type VersionSelector } from './serving.service.js';
 import { Deadlines } from './deadlines.js';
@@ -70,6 +71,7 @@ export class PredictionService {
     limit?: RateLimit,
   ): Selection | Promise<Selection> {
     authorize(actor, 'predict');
+    model = keyFor(actor, model);
     authorizeModel(actor, model);
     if (limit) {
       const caller = actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`;

@@ -3,6 +3,7 @@ import type { CommonConfig } from '@modelyard/config';
 import { quantileOf } from '@modelyard/contracts';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RollupsRepository, type RollupDelta } from './rollups.repository.js';
@@ -112,11 +113,12 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
   /** Per minute, per version and role: requests, errors, mean and p50/p95/p99 latency in ms. */
   async series(actor: Principal, model: string, q: { from?: string; to?: string; version?: number }) {
     authorize(actor, 'metrics.read');
+    model = keyFor(actor, model);
     authorizeModel(actor, model);
     const { from, to } = timeRange(q);
     const rows = await this.repo.range(model, from, to, q.version);
     return {
-      model,
+      model: modelNameOf(model),
       from: from.toISOString(),
       to: to.toISOString(),
       bucketsMs: ROLLUP_BUCKETS_MS,

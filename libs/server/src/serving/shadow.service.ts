@@ -3,6 +3,7 @@ import type { CommonConfig } from '@modelyard/config';
 import { type Feeds, type Outputs, runVersion, type ServedVersion } from '../engine/index.js';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { PredictionLogShipper } from '../predictions/prediction-log.js';
 import { classifierView } from './formats/modelyard.format.js';
@@ -198,6 +199,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
   /** Agreement with production and latency side by side, over a time range (default: the last hour). */
   async comparison(actor: Principal, model: string, version: number, q: { from?: string; to?: string }) {
     authorize(actor, 'models.read');
+    model = keyFor(actor, model);
     authorizeModel(actor, model);
     const { from, to } = timeRange(q);
     const cmp = await this.comparisons.range(model, version, from, to);
@@ -218,7 +220,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     };
     const rows = sum('rows');
     return {
-      model,
+      model: modelNameOf(model),
       version,
       from: from.toISOString(),
       to: to.toISOString(),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from '@modelyard/contracts';
 import { PrismaService } from '../db/prisma.service.js';
+import { defaultProjectGrant } from '../tenancy/project-roles.js';
 
 /** The rows single sign-on reads and writes: SSO users, IdP-managed groups and their members, SSO sessions. */
 @Injectable()
@@ -17,11 +18,16 @@ export class SsoRepository {
 
   /** No password hash: an SSO user cannot log in with a password until an admin sets one. */
   createUser(data: { email: string; name: string; role: Role; ssoSubject: string }) {
-    return this.db.client.user.create({ data: { ...data, passwordHash: null } });
+    return this.db.client.user.create({
+      data: { ...data, passwordHash: null, grants: defaultProjectGrant(null, data.role) },
+    });
   }
 
   updateUser(id: string, data: { email?: string; name?: string; role?: Role }) {
-    return this.db.client.user.update({ where: { id }, data });
+    return this.db.client.user.update({
+      where: { id },
+      data: { ...data, ...(data.role ? { grants: defaultProjectGrant(id, data.role) } : {}) },
+    });
   }
 
   /** IdP-managed groups by name; a name taken by a local group is not the IdP's and is left out. */

@@ -5,6 +5,7 @@ import type { UsersRepository } from './users.repository.js';
 import { recordedEvents } from '../events/events.test-support.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { testPrincipal } from '../auth/principal.test-support.js';
+import { defaultProjectGrant } from '../tenancy/project-roles.js';
 
 const admin = testPrincipal({ id: 'a1', name: 'Root', email: 'root@example.com', role: 'admin' });
 const row = (over: object = {}) => ({
@@ -49,7 +50,16 @@ describe(UsersService.name, () => {
       const r = await m.sut.update(admin, 'u2', { role: 'viewer' });
       assert.equal(r.role, 'viewer');
       assert.deepEqual(m.updates, [
-        { data: { name: undefined, role: 'viewer', disabled: undefined, passwordHash: undefined }, end: true },
+        {
+          data: {
+            name: undefined,
+            role: 'viewer',
+            disabled: undefined,
+            passwordHash: undefined,
+            grants: defaultProjectGrant('u2', 'viewer'),
+          },
+          end: true,
+        },
       ]);
       assert.equal(m.invalidated(), 1);
     });
@@ -63,7 +73,10 @@ describe(UsersService.name, () => {
 
     it('refuses non-admins before touching anything', async () => {
       const m = sutWith(1);
-      await assert.rejects(m.sut.update({ ...admin, role: 'approver' }, 'u2', { name: 'x' }), /needs the admin role/);
+      await assert.rejects(
+        m.sut.update({ ...admin, role: 'approver', platformAdmin: false }, 'u2', { name: 'x' }),
+        /needs a platform admin/,
+      );
       assert.equal(m.updates.length, 0);
     });
   });

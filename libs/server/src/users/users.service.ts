@@ -5,6 +5,7 @@ import { DomainEvents } from '../events/domain-events.js';
 import { AuthService } from '../auth/auth.service.js';
 import { hashPassword } from '../auth/crypto.js';
 import { authorize, type Principal } from '../auth/principal.js';
+import { defaultProjectGrant } from '../tenancy/project-roles.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -60,6 +61,7 @@ export class UsersService {
       name: req.name ?? req.email.split('@')[0]!,
       role: req.role,
       passwordHash: await hashPassword(req.password),
+      grants: defaultProjectGrant(null, req.role),
     });
     return toUserResponse(user);
   }
@@ -87,6 +89,7 @@ export class UsersService {
             role: req.role,
             disabled: req.disabled,
             passwordHash,
+            ...(req.role ? { grants: defaultProjectGrant(id, req.role) } : {}),
           },
           endSessions,
         ),

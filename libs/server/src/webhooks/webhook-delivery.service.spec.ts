@@ -24,6 +24,7 @@ const event = (over: Partial<DeliveredEvent> = {}): DeliveredEvent => ({
   actor: { kind: 'user', id: 'u1', name: 'Ada', apiKeyId: null, ip: null },
   objectType: 'model',
   objectId: 'm1',
+  project: 'default',
   data: { model: 'iris' },
   createdAt: AT,
   ...over,
@@ -58,7 +59,7 @@ function fakes() {
   const posts: { url: string; req: OutboundRequest }[] = [];
   const answer = { result: { outcome: 'answered', status: 204 } as OutboundResult };
   const repo = {
-    subscribedTo: async (e: string) => hooks.filter((h) => h.active && h.events.includes(e)).map((h) => ({ id: h.id })),
+    subscribedTo: async (e: string, _project: string) => hooks.filter((h) => h.active && h.events.includes(e)).map((h) => ({ id: h.id })),
     createDelivery: async (webhookId: string, ev: string, eventId: string, payload: unknown) => {
       const found = [...deliveries.values()].find((d) => d.webhookId === webhookId && d.eventId === eventId);
       if (found) return found;
@@ -107,7 +108,13 @@ describe(WebhookDeliveryService.name, () => {
             event: 'model.created',
             eventId: 'e1',
             status: 'pending',
-            payload: { id: 'e1', event: 'model.created', at: AT.toISOString(), data: { model: 'iris', by: 'Ada' } },
+            payload: {
+              id: 'e1',
+              event: 'model.created',
+              at: AT.toISOString(),
+              project: 'default',
+              data: { model: 'iris', by: 'Ada' },
+            },
           },
         ],
       );
@@ -212,7 +219,13 @@ describe(WebhookDeliveryService.name, () => {
       assert.deepEqual(await sut.handle({ deliveryId: 'nope' }, ctx()), { skipped: true });
       await sut.handle({ deliveryId: 'd1' }, ctx());
       assert.deepEqual(await sut.handle({ deliveryId: 'd1' }, ctx()), { skipped: true });
-      const payload: TWebhookPayload = { id: 'e9', event: 'model.created', at: AT.toISOString(), data: {} };
+      const payload: TWebhookPayload = {
+        id: 'e9',
+        event: 'model.created',
+        at: AT.toISOString(),
+        project: 'default',
+        data: {},
+      };
       const d2 = await f.repo.createDelivery('h1', 'model.created', 'e9', payload);
       f.hooks[0]!.active = false;
       assert.deepEqual(await sut.handle({ deliveryId: d2.id }, ctx()), { skipped: true });

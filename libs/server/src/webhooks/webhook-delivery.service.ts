@@ -8,6 +8,7 @@ import { OutboundHttp } from '../outbound/outbound-http.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { DeliveredEvent, EventConsumer } from '../events/event-consumer.js';
+import { modelNameOf } from '../tenancy/model-key.js';
 
 /** `sha256=<hex>` over "<timestamp>.<body>": what receivers recompute with their copy of the secret. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -39,12 +40,16 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, Ev
     const webhookEvent = eventDef(event.type).webhook;
     // Silent (shadow) versions' alerts are recorded and never delivered: their side effects are switched off.
     if (!webhookEvent || event.data.silent === true) return;
-    const hooks = await this.repo.subscribedTo(webhookEvent);
+    // A webhook belongs to a project and hears only that project's events; platform events reach none.
+    if (!event.project) return;
+    const hooks = await this.repo.subscribedTo(webhookEvent, event.project);
+    const model = event.data.model;
     const payload: TWebhookPayload = {
       id: event.id,
       event: webhookEvent,
       at: event.createdAt.toISOString(),
-      data: { ...event.data, by: event.actor.name },
+      project: event.project,
+      data: { ...event.data, ...(typeof model === 'string' ? { model: modelNameOf(model) } : {}), by: event.actor.name },
     };
     for (const h of hooks) {
       const d = await this.repo.createDelivery(h.id, webhookEvent, event.id, payload);

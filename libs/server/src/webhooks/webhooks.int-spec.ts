@@ -9,7 +9,11 @@ import { loadWorkerConfig } from '@modelyard/config';
 import { integrationEnv } from '@modelyard/testing';
 import { ServerCoreModule } from '../server-core.module.js';
 import { createLogger } from '../platform/logger.js';
-import { SYSTEM } from '../auth/principal.js';
+import { systemIn } from '../auth/principal.js';
+import { DEFAULT_PROJECT_REF } from '../tenancy/model-key.js';
+
+/** The system in the default project, where these webhooks live. */
+const SYSTEM = systemIn(DEFAULT_PROJECT_REF);
 import { DomainEvents } from '../events/domain-events.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import { WebhooksService } from './webhooks.service.js';
@@ -109,7 +113,7 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     assert.equal(log.length, 1);
     assert.equal(log[0]!.attempts, 1);
     // The secret is stored sealed, never in clear.
-    const row = await repo.findById(created.webhook.id);
+    const row = await repo.findById(created.webhook.id, DEFAULT_PROJECT_REF.id);
     assert.ok(row && !row.secretCiphertext.includes(secret));
   });
 

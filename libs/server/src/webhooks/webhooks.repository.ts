@@ -7,13 +7,15 @@ import type { Prisma } from '../db/generated/client.js';
 export class WebhooksRepository {
   constructor(private readonly db: PrismaService) {}
 
-  list() {
-    return this.db.client.webhook.findMany({ orderBy: { createdAt: 'desc' } });
+  list(projectId: string) {
+    return this.db.client.webhook.findMany({ where: { projectId }, orderBy: { createdAt: 'desc' } });
   }
-  findById(id: string) {
-    return this.db.client.webhook.findUnique({ where: { id } });
+  /** A project's webhook by id (another project's is not found). */
+  findById(id: string, projectId: string) {
+    return this.db.client.webhook.findFirst({ where: { id, projectId } });
   }
   create(data: {
+    projectId: string;
     url: string;
     description: string;
     events: string[];
@@ -25,8 +27,11 @@ export class WebhooksRepository {
   delete(id: string) {
     return this.db.client.webhook.deleteMany({ where: { id } });
   }
-  subscribedTo(event: string) {
-    return this.db.client.webhook.findMany({ where: { active: true, events: { has: event } }, select: { id: true } });
+  subscribedTo(event: string, project: string) {
+    return this.db.client.webhook.findMany({
+      where: { active: true, events: { has: event }, project: { name: project } },
+      select: { id: true },
+    });
   }
   /** Deliveries not yet made nor given up on (the reconciler's view of Postgres). */
   pendingDeliveryIds() {

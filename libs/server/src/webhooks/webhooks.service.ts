@@ -4,6 +4,7 @@ import type { TCreateWebhookRequest, TWebhook, TWebhookDelivery } from '@modelya
 import { WebhooksRepository } from './webhooks.repository.js';
 import { SecretBox } from './secret-box.js';
 import { authorize, type Principal } from '../auth/principal.js';
+import { projectIdOf } from '../tenancy/model-key.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { SECRET_KEY } from '../platform/tokens.js';
@@ -35,7 +36,7 @@ export class WebhooksService {
 
   async list(actor: Principal): Promise<TWebhook[]> {
     authorize(actor, 'webhooks.read');
-    return (await this.repo.list()).map(toWebhookResponse);
+    return (await this.repo.list(projectIdOf(actor))).map(toWebhookResponse);
   }
 
   async create(actor: Principal, req: TCreateWebhookRequest): Promise<{ webhook: TWebhook; secret: string }> {
@@ -47,6 +48,7 @@ export class WebhooksService {
       actor,
       () =>
         this.repo.create({
+          projectId: projectIdOf(actor),
           url: req.url,
           description: req.description,
           events: [...new Set(req.events)],
@@ -60,7 +62,7 @@ export class WebhooksService {
 
   async delete(actor: Principal, id: string): Promise<void> {
     authorize(actor, 'webhooks.write');
-    const w = await this.repo.findById(id);
+    const w = await this.repo.findById(id, projectIdOf(actor));
     if (!w) throw notFound('Webhook');
     await this.events.change(
       actor,
@@ -71,7 +73,7 @@ export class WebhooksService {
 
   async deliveries(actor: Principal, id: string, limit = 100): Promise<TWebhookDelivery[]> {
     authorize(actor, 'webhooks.read');
-    if (!(await this.repo.findById(id))) throw notFound('Webhook');
+    if (!(await this.repo.findById(id, projectIdOf(actor)))) throw notFound('Webhook');
     return (await this.repo.deliveries(id, Math.min(Math.max(limit, 1), 500))).map((d) => ({
       id: d.id,
       event: d.event as TWebhookDelivery['event'],
