@@ -51,6 +51,7 @@ export * from './webhooks/webhooks.repository.js';
 export * from './webhooks/webhooks.service.js';
 export * from './webhooks/webhook-delivery.service.js';
 export * from './events/domain-events.js';
+export * from './webhooks/standard-webhooks.js';
 export * from './events/event-consumer.js';
 export * from './events/event-dispatcher.js';
 export * from './events/outbox.repository.js';
