@@ -179,10 +179,15 @@ describe('Prometheus with the shipped rules, against a running api and worker', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('promtool accepts the shipped rule file and the compose Prometheus configuration', () => {
+  it("promtool accepts the shipped rule file and the compose Prometheus configuration, and the rules' unit tests pass", () => {
     const rules = spawnSync(PROMTOOL, ['check', 'rules', RULES], { encoding: 'utf8' });
     assert.equal(rules.status, 0, rules.stdout + rules.stderr);
     assert.match(rules.stdout, /SUCCESS: \d+ rules found/);
+    // Thresholds on synthetic series: what fires at which value, what stays quiet (silent traffic, 1% errors).
+    const unit = spawnSync(PROMTOOL, ['test', 'rules', path.resolve('deploy/prometheus/rules.test.yml')], {
+      encoding: 'utf8',
+    });
+    assert.equal(unit.status, 0, unit.stdout + unit.stderr);
     // deploy/prometheus/prometheus.yml names its key and rule files by their paths inside the container.
     const config = readFileSync(path.resolve('deploy/prometheus/prometheus.yml'), 'utf8')
       .replaceAll('/etc/prometheus/api-key', path.join(dir, 'api-key'))
