@@ -152,7 +152,7 @@ describe('async predictions', () => {
     assert.equal(short.status, 400, short.text);
   });
 
-  it("pushes the result to the callback URL, signed with the caller's secret (Standard Webhooks and the legacy header)", async () => {
+  it("pushes the result to the callback URL, signed with the caller's secret (Standard Webhooks, legacy header)", async () => {
     received = [];
     const port = (receiver.address() as AddressInfo).port;
     const r = await admin(

@@ -124,7 +124,7 @@ describe('serving: the Modelyard contract', () => {
     assert.ok((await http(env.apiUrl, 'GET', '/readyz')).json.checks.models.ok);
   });
 
-  it('shows the traffic in Prometheus metrics, behind a key, with process metrics under their standard names', async () => {
+  it('shows the traffic in Prometheus metrics, behind a key, and process metrics under standard names', async () => {
     const { model, version } = models.iris_logreg;
     assert.equal((await http(env.apiUrl, 'GET', '/metrics')).status, 401);
     const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
