@@ -132,6 +132,34 @@ export function ensureRedisBinary(log = console.log) {
   return spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
 }
 
+/**
+ * Debian's Prometheus (2.42, with promtool) for the ops test tier, installed with apt when absent, like
+ * redis-server. Only the binaries are used: the tests run their own instance (own port, data folder and config);
+ * the package's service is never started (RUNLEVEL=1, and there is no init system in a container).
+ */
+export function ensurePrometheus(log = console.log) {
+  const find = () => {
+    const r = spawnSync('sh', ['-c', 'command -v prometheus && command -v promtool'], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim().split('\n') : null;
+  };
+  let found = find();
+  if (!found) {
+    if (process.getuid?.() !== 0) {
+      throw new Error('prometheus is not installed and this is not root: run `sudo apt-get install -y prometheus`');
+    }
+    log('installing prometheus from Debian packages (one time)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], {
+      stdio: 'inherit',
+      env,
+    });
+    found = find();
+    if (!found) throw new Error('apt-get installed prometheus, but prometheus or promtool is not on PATH');
+  }
+  return { prometheus: found[0], promtool: found[1] };
+}
+
 export async function startRedis({ dir, port, log = () => {} }) {
   const bin = ensureRedisBinary(log);
   mkdirSync(dir, { recursive: true });

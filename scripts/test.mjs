@@ -2,7 +2,7 @@
 // (real Postgres + Redis, in-process apps), end-to-end (the running api, worker and web over HTTP and in
 // Chromium) and python (clients/python's pytest suite against the same running platform), after lint (Prettier,
 // ESLint). Prints one `N passed, N failed` line at the end; exits non-zero if anything failed.
-//   npm test -- lint | unit | integration | e2e | python | security | fault   run one tier only
+//   npm test -- lint | unit | integration | e2e | python | security | fault | ops   run one tier only
 //   npm test -- e2e jobs                              only that tier's files whose name contains "jobs"
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -11,15 +11,15 @@ import { bootstrap, log, root, QUIET_ENV } from './bootstrap.mjs';
 
 const only = process.argv[2];
 const fileFilter = process.argv[3];
-const TIERS = ['lint', 'unit', 'integration', 'e2e', 'python', 'security', 'fault'];
+const TIERS = ['lint', 'unit', 'integration', 'e2e', 'python', 'security', 'fault', 'ops'];
 if (only && !TIERS.includes(only)) {
   console.error(`unknown tier "${only}": one of ${TIERS.join(', ')}`);
   process.exit(2);
 }
 const tiers = only ? [only] : TIERS;
-// The e2e, python, security and fault tiers run against the same launched platform (api, worker, web, storage
+// The e2e, python, security, fault and ops tiers run against the same launched platform (api, worker, web, storage
 // servers).
-const needsPlatformApps = ['e2e', 'python', 'security', 'fault'].some((t) => tiers.includes(t));
+const needsPlatformApps = ['e2e', 'python', 'security', 'fault', 'ops'].some((t) => tiers.includes(t));
 const started = Date.now();
 
 try {
@@ -227,6 +227,18 @@ try {
         exitCode |= await runNodeTests('fault', findTests([path.join(root, 'test/dist/fault')], '.fault.js'), testEnv, {
           timeoutMs: 300_000,
         });
+      }
+      // The ops tier (test/ops): what an operator runs beside the platform. Debian's Prometheus (apt, like
+      // redis-server) scrapes an api and a worker the test starts, loads the shipped rules and dashboards' queries.
+      if (tiers.includes('ops')) {
+        const { ensurePrometheus } = await import('./services.mjs');
+        const bins = ensurePrometheus(log);
+        exitCode |= await runNodeTests(
+          'ops',
+          findTests([path.join(root, 'test/dist/ops')], '.ops.js'),
+          { ...testEnv, PROMETHEUS_BIN: bins.prometheus, PROMTOOL_BIN: bins.promtool },
+          { timeoutMs: 300_000 },
+        );
       }
       for (const p of apps) {
         // The supervisor restarts a crashed app, so a crash shows as a restart: during the tests it is a failure.

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Webhook } from 'standardwebhooks';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { assertClose, records, registerFixture, samples } from '../support/fixtures.js';
 
@@ -151,7 +152,7 @@ describe('async predictions', () => {
     assert.equal(short.status, 400, short.text);
   });
 
-  it("pushes the result to the callback URL, signed with the caller's secret", async () => {
+  it("pushes the result to the callback URL, signed with the caller's secret (Standard Webhooks, legacy header)", async () => {
     received = [];
     const port = (receiver.address() as AddressInfo).port;
     const r = await admin(
@@ -170,6 +171,9 @@ describe('async predictions', () => {
     const { headers, body } = received[0]!;
     const expected = `sha256=${createHmac('sha256', secret).update(`${headers['x-modelyard-timestamp']}.${body}`).digest('hex')}`;
     assert.equal(headers['x-modelyard-signature'], expected);
+    // A secret without `whsec_` is a raw key: the Standard Webhooks library verifies it with format "raw".
+    new Webhook(secret, { format: 'raw' }).verify(body, headers as Record<string, string>);
+    assert.equal(headers['webhook-id'], r.json.jobId);
     const payload = JSON.parse(body);
     assert.equal(payload.jobId, r.json.jobId);
     assert.deepEqual(payload.result.predictions, iris.expected.label.slice(0, 2));

@@ -124,7 +124,7 @@ describe('serving: the Modelyard contract', () => {
     assert.ok((await http(env.apiUrl, 'GET', '/readyz')).json.checks.models.ok);
   });
 
-  it('shows the traffic in Prometheus metrics, behind a key', async () => {
+  it('shows the traffic in Prometheus metrics, behind a key, and process metrics under standard names', async () => {
     const { model, version } = models.iris_logreg;
     assert.equal((await http(env.apiUrl, 'GET', '/metrics')).status, 401);
     const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
@@ -143,6 +143,11 @@ describe('serving: the Modelyard contract', () => {
       new RegExp(`modelyard_inference_duration_seconds_count\\{model="${model}",version="${version}"\\} [1-9]`),
     );
     assert.match(m.text, /modelyard_requests_in_flight 0/);
+    // The names stock dashboards and rules look for, not modelyard_process_process_cpu_seconds_total.
+    assert.match(m.text, /^process_cpu_seconds_total \d/m);
+    assert.match(m.text, /^nodejs_eventloop_lag_p99_seconds \d/m);
+    assert.doesNotMatch(m.text, /modelyard_process_/);
+    assert.match(m.text, /^modelyard_info\{component="api"\} 1$/m);
   });
 
   it('rolls the traffic up per minute for the dashboard (written within ~10 s)', async () => {

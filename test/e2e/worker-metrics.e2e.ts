@@ -39,7 +39,7 @@ describe("the worker's metrics", () => {
     assert.equal((await http(metricsUrl, 'GET', '/healthz')).status, 200);
   });
 
-  it('counts the jobs a batch job ran, with durations, and shows every queue by state', async () => {
+  it('counts the jobs a batch job ran by queue, with durations, and shows every queue by state', async () => {
     const before = await scrape();
     const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     const features = samples('iris_logreg').feature_names;
@@ -80,6 +80,16 @@ describe("the worker's metrics", () => {
       assert.match(after, new RegExp(`^modelyard_queue_jobs\\{queue="${queue}",state="wait"\\} \\d+$`, 'm'));
     }
     assert.match(after, /^process_cpu_user_seconds_total \d/m, 'standard process metric names');
+    assert.match(after, /^modelyard_info\{component="worker"\} 1$/m);
+    assert.ok(
+      sample(after, 'modelyard_worker_jobs_total', { queue: 'batch', job: 'batch.chunk', outcome: 'completed' }) > 0,
+    );
+    // Series start at 0: a job that never failed still has its failed series, so rate() sees the first failure.
+    assert.match(
+      after,
+      /^modelyard_worker_jobs_total\{queue="maintenance",job="registry.sweep",outcome="failed"\} \d+$/m,
+    );
+    assert.match(after, /^modelyard_worker_stalled_jobs_total\{queue="batch"\} \d+$/m);
   });
 
   it('shows the outbox: events waiting, the age of the oldest, and what this worker delivered', async () => {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { JOBS, QUEUES, type JobName, type JobPayloadParsed } from '@modelyard/contracts';
 import type { WorkerConfig } from '@modelyard/config';
 import {
+  AlertEvaluatorService,
   AppError,
   AuthService,
   bullPrefix,
@@ -42,9 +43,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly metrics: WorkerMetrics,
     private readonly auth: AuthService,
     private readonly outbox: OutboxPoller,
+    alerts: AlertEvaluatorService,
   ) {
     this.registry = buildRegistry(handlers);
     outbox.registerMetrics(metrics.registry);
+    alerts.registerMetrics(metrics.registry);
   }
 
   async onApplicationBootstrap() {
@@ -112,7 +115,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (!handler) throw new UnrecoverableError(`Unknown job "${job.name}"`);
     const parsed = (JOBS[name].payload as z.ZodType).safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}: ${parsed.error.message}`);
-    const stop = this.metrics.duration.startTimer({ job: name });
+    const queue = JOBS[name].queue;
+    const stop = this.metrics.duration.startTimer({ queue, job: name });
     const maxAttempts = job.opts.attempts ?? 1;
     try {
       const result = await handler.handle(parsed.data as JobPayloadParsed<JobName>, {
@@ -121,12 +125,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         maxAttempts,
         updateProgress: (p) => job.updateProgress(p),
       });
-      this.metrics.jobs.inc({ job: name, outcome: 'completed' });
+      this.metrics.jobs.inc({ queue, job: name, outcome: 'completed' });
       return result;
     } catch (e) {
       // Bad input will not get better on retry; everything else (DB blip, storage timeout) may.
       const permanent = e instanceof AppError && e.status < 500;
       this.metrics.jobs.inc({
+        queue,
         job: name,
         outcome: permanent || job.attemptsMade + 1 >= maxAttempts ? 'failed' : 'retried',
       });

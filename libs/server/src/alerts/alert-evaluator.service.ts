@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { CommonConfig } from '@modelyard/config';
 import type { JobPayloadParsed, TAlertRule, TDriftReport } from '@modelyard/contracts';
@@ -144,6 +145,26 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number } } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
+
+  /**
+   * `modelyard_alerts_firing{model,kind}`: the platform's own drift and performance alerts (silent versions'
+   * excluded), read from Postgres at scrape time, so Prometheus can route them like any other alert
+   * (deploy/prometheus/rules.yml). A scrape during a Postgres outage reports no series rather than failing.
+   */
+  registerMetrics(registry: Registry) {
+    const repo = this.repo;
+    new Gauge({
+      name: 'modelyard_alerts_firing',
+      help: 'Firing Modelyard alerts (drift_share, feature_drift, latency_p99, error_rate) per model and rule kind',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+      async collect() {
+        const counts = await repo.firingCounts().catch(() => []);
+        this.reset();
+        for (const c of counts) this.set({ model: c.modelName, kind: c.kind }, c._count._all);
+      },
+    });
+  }
 
   async handle(_payload: JobPayloadParsed<'alerts.evaluate'>, _ctx: JobContext) {
     const now = new Date();

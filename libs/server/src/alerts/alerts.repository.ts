@@ -18,6 +18,14 @@ export class AlertsRepository {
   allRuleSets() {
     return this.db.client.alertRuleSet.findMany({ include: { model: { select: { name: true } } } });
   }
+  /** Firing alerts of non-silent versions, counted per model name and rule kind (the worker's /metrics). */
+  firingCounts() {
+    return this.db.client.alert.groupBy({
+      by: ['modelName', 'kind'],
+      where: { state: 'firing', silent: false },
+      _count: { _all: true },
+    });
+  }
   firing(modelId: string) {
     return this.db.client.alert.findMany({ where: { modelId, state: 'firing' } });
   }

@@ -189,6 +189,9 @@ describe(PredictionCallbackService.name, () => {
     const h = req.headers as Record<string, string>;
     const mac = createHmac('sha256', 'shh').update(`${h['x-modelyard-timestamp']}.${body}`).digest('hex');
     assert.equal(h['x-modelyard-signature'], `sha256=${mac}`);
+    // Standard Webhooks too: a secret without `whsec_` keys the HMAC with its own bytes (a verifier's raw key).
+    const v1 = createHmac('sha256', 'shh').update(`${JOB}.${h['webhook-timestamp']}.${body}`).digest('base64');
+    assert.deepEqual([h['webhook-id'], h['webhook-signature']], [JOB, `v1,${v1}`]);
     assert.deepEqual([h['x-modelyard-event'], h['x-modelyard-job']], ['prediction.completed', JOB]);
     assert.equal(f.job.callbackStatus, 'delivered');
     // Delivered once: a retried callback job does not post again.

@@ -11,7 +11,7 @@ import { ServingService } from '../serving/serving.service.js';
 import { InputError, runVersion } from '../engine/index.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
 import { SecretBox } from '../webhooks/secret-box.js';
-import { signWebhook } from '../webhooks/webhook-delivery.service.js';
+import { legacySignature, standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
 import { JobsRepository } from './jobs.repository.js';
 import { publicReason } from '../platform/public-reason.js';
 
@@ -102,8 +102,8 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
 }
 
 /**
- * Pushes a finished async prediction to the caller's callback URL, signed like our webhooks
- * (`X-Modelyard-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`) with the secret the caller gave.
+ * Pushes a finished async prediction to the caller's callback URL, signed like our webhooks (Standard Webhooks
+ * headers, and the deprecated `X-Modelyard-Signature` for one more release) with the secret the caller gave.
  * A non-2xx answer throws, so BullMQ retries with backoff.
  */
 @Injectable()
@@ -137,14 +137,17 @@ export class PredictionCallbackService implements JobHandler<'predict.callback'>
       ...(job.status === 'succeeded' ? { result: job.result } : { error: job.error }),
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
+    const secret = this.box.open(job.callbackSecret);
     const r = await this.outbound.post(job.callbackUrl, {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Modelyard-Callbacks/1',
+        // One message per job: its id is the Standard Webhooks message id, the same on every retry.
+        ...standardWebhookHeaders(secret, job.id, timestamp, body),
         'x-modelyard-event': 'prediction.completed',
         'x-modelyard-job': job.id,
         'x-modelyard-timestamp': timestamp,
-        'x-modelyard-signature': signWebhook(this.box.open(job.callbackSecret), timestamp, body),
+        'x-modelyard-signature': legacySignature(secret, timestamp, body),
       },
       body,
       timeoutMs: CALLBACK_TIMEOUT_MS,

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { QUEUES } from '@modelyard/contracts';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JOBS, QUEUES, type JobName } from '@modelyard/contracts';
 import { JobProducer } from './job-producer.js';
+import { registerProcessMetrics } from '../platform/process-metrics.js';
 
 /** BullMQ states an operator watches: backlog (wait, prioritized, delayed), work in hand, and failures kept. */
 const QUEUE_STATES = ['wait', 'prioritized', 'delayed', 'active', 'waiting-children', 'failed'] as const;
@@ -16,23 +17,23 @@ const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800];
 @Injectable()
 export class WorkerMetrics {
   readonly registry = new Registry();
-  readonly jobs: Counter<'job' | 'outcome'>;
-  readonly duration: Histogram<'job'>;
+  readonly jobs: Counter<'queue' | 'job' | 'outcome'>;
+  readonly duration: Histogram<'queue' | 'job'>;
   readonly stalled: Counter<'queue'>;
   readonly reconciled: Counter<'kind'>;
 
   constructor(producer: JobProducer) {
-    collectDefaultMetrics({ register: this.registry });
+    registerProcessMetrics(this.registry, 'worker');
     this.jobs = new Counter({
       name: 'modelyard_worker_jobs_total',
-      help: 'Jobs this worker ran, by job name and outcome (completed, retried, failed)',
-      labelNames: ['job', 'outcome'],
+      help: 'Jobs this worker ran, by queue, job name and outcome (completed, retried, failed: no attempt left)',
+      labelNames: ['queue', 'job', 'outcome'],
       registers: [this.registry],
     });
     this.duration = new Histogram({
       name: 'modelyard_worker_job_duration_seconds',
-      help: 'Time a job ran on this worker, by job name',
-      labelNames: ['job'],
+      help: 'Time a job ran on this worker, by queue and job name',
+      labelNames: ['queue', 'job'],
       buckets: DURATION_BUCKETS,
       registers: [this.registry],
     });
@@ -48,6 +49,12 @@ export class WorkerMetrics {
       labelNames: ['kind'],
       registers: [this.registry],
     });
+    // Every series starts at 0, so rate() and increase() see the first job and the first failure, and alert rules
+    // and dashboards find their series on a worker that has not run or lost anything yet.
+    for (const [job, def] of Object.entries(JOBS) as [JobName, (typeof JOBS)[JobName]][]) {
+      for (const outcome of ['completed', 'retried', 'failed']) this.jobs.inc({ queue: def.queue, job, outcome }, 0);
+    }
+    for (const queue of QUEUES) this.stalled.inc({ queue }, 0);
     new Gauge({
       name: 'modelyard_queue_jobs',
       help: 'Jobs in each queue by BullMQ state (read from Redis at scrape time)',

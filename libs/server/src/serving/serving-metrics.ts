@@ -1,7 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from '../platform/tokens.js';
+import { registerProcessMetrics } from '../platform/process-metrics.js';
 import { LeanHistogram, type HistogramSeries } from './lean-histogram.js';
 import type { ProtocolName } from './formats/protocols.js';
 
@@ -49,7 +50,7 @@ export class ServingMetrics {
   constructor(@Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig) {
     const serving = (cfg as (CommonConfig & { serving?: { metricsMaxSeries?: number } }) | undefined)?.serving;
     const maxSeries = serving?.metricsMaxSeries ?? 2000;
-    collectDefaultMetrics({ register: this.registry, prefix: 'modelyard_process_' });
+    registerProcessMetrics(this.registry, 'api');
     this.requests = new LeanHistogram(
       'modelyard_request_duration_seconds',
       'Prediction requests, end to end inside the api',

@@ -7,7 +7,7 @@ import type { OutboundHttp, OutboundRequest, OutboundResult } from '../outbound/
 import type { JobContext } from '../queue/job-handler.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import { SecretBox } from './secret-box.js';
-import { signWebhook, WebhookDeliveryService } from './webhook-delivery.service.js';
+import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
 
 const KEY = 'a-secret-key-of-this-install';
@@ -154,7 +154,7 @@ describe(WebhookDeliveryService.name, () => {
       await sut.consume(event());
     });
 
-    it('POSTs the payload signed with the webhook secret over "<timestamp>.<body>" and records success', async () => {
+    it('POSTs the payload with Standard Webhooks headers and the legacy signature, and records success', async () => {
       const r = await sut.handle({ deliveryId: 'd1' }, ctx());
       assert.deepEqual(r, { delivered: true, status: 204 });
       const [{ url, req }] = f.posts as [{ url: string; req: OutboundRequest }];
@@ -167,10 +167,14 @@ describe(WebhookDeliveryService.name, () => {
         ['application/json', 'model.created', 'd1'],
       );
       assert.ok(Math.abs(Number(h['x-modelyard-timestamp']) - Date.now() / 1000) < 5);
-      // What a receiver recomputes with its copy of the secret.
+      // Standard Webhooks: the delivery id as message id, and HMAC over "<id>.<timestamp>.<body>" in base64.
+      assert.equal(h['webhook-id'], 'd1');
+      assert.equal(h['webhook-timestamp'], h['x-modelyard-timestamp']);
+      const v1 = createHmac('sha256', 's1').update(`d1.${h['webhook-timestamp']}.${body}`).digest('base64');
+      assert.equal(h['webhook-signature'], `v1,${v1}`);
+      // The deprecated header, kept for one release: HMAC over "<timestamp>.<body>" in hex.
       const mac = createHmac('sha256', 's1').update(`${h['x-modelyard-timestamp']}.${body}`).digest('hex');
       assert.equal(h['x-modelyard-signature'], `sha256=${mac}`);
-      assert.equal(signWebhook('s1', h['x-modelyard-timestamp']!, body), `sha256=${mac}`);
       assert.equal(req.timeoutMs, 10_000);
       assert.deepEqual(f.attempts, [
         { id: 'd1', data: { status: 'succeeded', responseStatus: 204, lastError: null, delivered: true } },

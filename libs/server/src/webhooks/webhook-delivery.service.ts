@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { eventDef, type JobPayloadParsed, type TWebhookPayload } from '@modelyard/contracts';
 import { WebhooksRepository } from './webhooks.repository.js';
@@ -9,11 +8,7 @@ import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import type { DeliveredEvent, EventConsumer } from '../events/event-consumer.js';
 import { modelNameOf } from '../tenancy/model-key.js';
-
-/** `sha256=<hex>` over "<timestamp>.<body>": what receivers recompute with their copy of the secret. */
-export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
+import { legacySignature, standardWebhookHeaders } from './standard-webhooks.js';
 
 const DELIVERY_TIMEOUT_MS = 10_000;
 
@@ -72,14 +67,18 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, Ev
     const body = JSON.stringify(d.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const last = ctx.attempt >= ctx.maxAttempts;
+    const secret = this.box.open(d.webhook.secretCiphertext);
     const r = await this.outbound.post(d.webhook.url, {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Modelyard-Webhooks/1',
+        // Standard Webhooks: the message id is the delivery's (one per webhook and event, the same on retries).
+        ...standardWebhookHeaders(secret, d.id, timestamp, body),
         'x-modelyard-event': d.event,
         'x-modelyard-delivery': d.id,
+        // Deprecated, sent for one more release: receivers should verify `webhook-signature` instead.
         'x-modelyard-timestamp': timestamp,
-        'x-modelyard-signature': signWebhook(this.box.open(d.webhook.secretCiphertext), timestamp, body),
+        'x-modelyard-signature': legacySignature(secret, timestamp, body),
       },
       body,
       timeoutMs: DELIVERY_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
+import { Webhook } from 'standardwebhooks';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadWorkerConfig } from '@modelyard/config';
 import { integrationEnv } from '@modelyard/testing';
@@ -19,9 +20,13 @@ import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import { WebhooksService } from './webhooks.service.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
-type Received = { headers: IncomingMessage['headers']; body: string; valid: boolean };
+type Received = { headers: IncomingMessage['headers']; body: string; valid: boolean; standard: boolean };
 
-/** A receiver like a customer would write: recompute the HMAC over "<timestamp>.<body>" and compare. */
+/**
+ * A receiver like a customer would write: the Standard Webhooks reference library's `Webhook.verify` (signature,
+ * message id, timestamp within its tolerance), and, for receivers written before, the deprecated HMAC over
+ * "<timestamp>.<body>" recomputed and compared.
+ */
 function receiver(secretOf: () => string, answer: () => number) {
   const got: Received[] = [];
   const server = createServer((req, res) => {
@@ -33,8 +38,15 @@ function receiver(secretOf: () => string, answer: () => number) {
       const expected = `sha256=${createHmac('sha256', secretOf()).update(`${req.headers['x-modelyard-timestamp']}.${body}`).digest('hex')}`;
       const given = String(req.headers['x-modelyard-signature'] ?? '');
       const valid = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
-      got.push({ headers: req.headers, body, valid });
-      res.statusCode = valid ? answer() : 401;
+      let standard = false;
+      try {
+        new Webhook(secretOf()).verify(body, req.headers as Record<string, string>);
+        standard = true;
+      } catch {
+        /* WebhookVerificationError: recorded as not verified */
+      }
+      got.push({ headers: req.headers, body, valid, standard });
+      res.statusCode = valid && standard ? answer() : 401;
       res.end();
     });
   });
@@ -94,7 +106,7 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     return repo.deliveries(webhookId, 10);
   }
 
-  it('signs each delivery so the receiver can verify it, and logs the delivery', async () => {
+  it("signs each delivery so standardwebhooks' Webhook.verify accepts it (the legacy header too), and logs it", async () => {
     const created = await hooks.create(SYSTEM, { url, events: ['stage.changed'], description: 'ci' });
     secret = created.secret;
     assert.match(secret, /^whsec_/);
@@ -105,7 +117,10 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
     assert.equal(d!.status, 'succeeded');
     assert.equal(d!.responseStatus, 200);
     const last = rx.got.at(-1)!;
-    assert.equal(last.valid, true);
+    assert.equal(last.standard, true, 'Webhook.verify accepted the delivery');
+    assert.equal(last.valid, true, 'the deprecated X-Modelyard-Signature verifies');
+    assert.equal(last.headers['webhook-id'], d!.id);
+    assert.match(String(last.headers['webhook-signature']), /^v1,[A-Za-z0-9+/]+=*$/);
     assert.equal(last.headers['x-modelyard-event'], 'stage.changed');
     assert.equal(last.headers['x-modelyard-delivery'], d!.id);
     assert.deepEqual(JSON.parse(last.body).data, { ...stage, by: 'system' });
@@ -126,6 +141,10 @@ describe('webhook delivery (real Postgres, Redis, HTTP receiver)', () => {
       const [d] = await deliverAll(created.webhook.id, 3);
       assert.equal(d!.status, 'failed');
       assert.equal(d!.attempts, 3);
+      // Every attempt is one Standard Webhooks message: the same webhook-id, so a receiver can drop repeats.
+      const tries = rx.got.filter((g) => g.headers['x-modelyard-delivery'] === d!.id);
+      assert.equal(tries.length, 3);
+      assert.ok(tries.every((g) => g.standard && g.headers['webhook-id'] === d!.id));
       assert.equal(d!.responseStatus, 503);
       assert.match(d!.lastError!, /HTTP 503/);
     } finally {

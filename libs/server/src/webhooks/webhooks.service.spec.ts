@@ -79,7 +79,9 @@ describe(WebhooksService.name, () => {
       active: true,
       createdAt: CREATED.toISOString(),
     });
-    assert.match(secret, /^whsec_[A-Za-z0-9_-]{32}$/);
+    // Standard Webhooks: whsec_ and the base64 of 24 random bytes.
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{32}$/);
+    assert.equal(Buffer.from(secret.slice(6), 'base64').length, 24);
     const stored = f.hooks.get('w1')!;
     assert.ok(!stored.secretCiphertext.includes(secret));
     assert.equal(new SecretBox(KEY).open(stored.secretCiphertext), secret);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TCreateWebhookRequest, TWebhook, TWebhookDelivery } from '@modelyard/contracts';
 import { WebhooksRepository } from './webhooks.repository.js';
+import { SECRET_PREFIX } from './standard-webhooks.js';
 import { SecretBox } from './secret-box.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { projectIdOf } from '../tenancy/model-key.js';
@@ -43,7 +44,9 @@ export class WebhooksService {
     authorize(actor, 'webhooks.write');
     const problem = urlShapeProblem(req.url) ?? this.outbound.literalRefusal(req.url);
     if (problem) throw new AppError('VALIDATION_FAILED', `The webhook URL ${problem}`);
-    const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+    // Standard Webhooks: `whsec_` + the base64 (not base64url: the spec's verifiers decode plain base64) of 24
+    // random bytes, which is 32 characters without padding.
+    const secret = `${SECRET_PREFIX}${randomBytes(24).toString('base64')}`;
     const w = await this.events.change(
       actor,
       () =>
