@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadWorkerConfig } from '@modelyard/config';
-import { startS3Server, type S3TestServer } from '@modelyard/testing';
+import type { TokenCredential } from '@azure/core-auth';
+import { startAzurite, startS3Server, type S3TestServer } from '@modelyard/testing';
+import { AzureBackend } from './azure.backend.js';
 import { S3Backend } from './s3.backend.js';
 
 /**
@@ -116,3 +119,96 @@ function credentialsXml(accessKeyId: string, secretAccessKey: string): string {
   <ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>
 </AssumeRoleWithWebIdentityResponse>`;
 }
+
+/**
+ * What Azure Workload Identity gives a pod: no key, a token for https://storage.azure.com. Here the token comes from
+ * a stand-in for DefaultAzureCredential (the exchange with Entra ID needs the real one) and Azurite checks it as
+ * Azure does (over https, audience, issuer, lifetime).
+ */
+describe('Azure storage with the pod identity (AZURE_STORAGE_ACCOUNT_URL, no connection string)', () => {
+  let dir: string;
+  let azure: Awaited<ReturnType<typeof startAzurite>>;
+  const scopes: string[] = [];
+  const credential: TokenCredential = {
+    getToken: async (scope) => {
+      scopes.push(...[scope].flat());
+      const now = Math.floor(Date.now() / 1000);
+      const claims = {
+        aud: 'https://storage.azure.com',
+        iss: 'https://sts.windows.net/tenant/',
+        iat: now,
+        nbf: now - 60,
+        exp: now + 3600,
+      };
+      const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      return {
+        token: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.sig`,
+        expiresOnTimestamp: (now + 3600) * 1000,
+      };
+    },
+  };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'modelyard-azure-tls-'));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    azure = await startAzurite({ container: 'pod-identity', tls: { cert, key } });
+    // The self-signed certificate of this test's Azurite, in this test process only.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  });
+  after(async () => {
+    await azure?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores and reads artifacts with a bearer token for the storage audience, and is refused with a token that is not one', async () => {
+    const cfg = loadWorkerConfig({
+      DATABASE_URL: 'postgresql://x@127.0.0.1/x',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SECRET_KEY: 'k'.repeat(40),
+      STORAGE_DEFAULT: 'azure',
+      AZURE_CONTAINER: 'pod-identity',
+      AZURE_STORAGE_ACCOUNT_URL: azure.accountUrl,
+    });
+    assert.deepEqual(cfg.storage.azure, { accountUrl: azure.accountUrl, container: 'pod-identity' });
+    const b = new AzureBackend(cfg.storage.azure!, undefined, credential);
+    const { uri } = await b.put('models/iris.onnx', Readable.from([Buffer.from('onnx bytes')]), {
+      maxBytes: 1024,
+      contentType: 'application/octet-stream',
+    });
+    assert.equal(uri, 'azure://pod-identity/models/iris.onnx');
+    const chunks: Buffer[] = [];
+    for await (const c of await b.get(uri)) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'onnx bytes');
+    assert.deepEqual([...new Set(scopes)], ['https://storage.azure.com/.default']);
+    await b.close();
+    // The same account refuses a caller whose token is for something else.
+    const wrong: TokenCredential = {
+      getToken: async () => ({ ...(await credential.getToken('x'))!, token: 'not-a-jwt' }),
+    };
+    const other = new AzureBackend(cfg.storage.azure!, undefined, wrong);
+    await assert.rejects(other.get(uri));
+    await other.close();
+  });
+});
