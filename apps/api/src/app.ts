@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule, CONTROLLERS } from './app.module.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
+import { AuthService, PredictionService, RollupsService, ServingMetrics, withLogContext } from '@modelyard/server';
 import { PredictRouter } from './serving/predict-router.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { registerMlflowArtifactUploads } from './mlflow/mlflow-artifacts.controller.js';
@@ -27,12 +27,18 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   let auth: AuthService | null = null;
   let frameworkHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   /** Every request of the api: predictions to the predict router, the rest to Fastify and Nest. */
-  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+  const route = (req: IdentifiedRequest, res: ServerResponse, id: string) => {
     takeUrlProject(req);
-    if (router?.take(req, res)) return;
-    if (auth && refuseLogin(auth, logger, req, res)) return;
+    if (router?.take(req, res, id)) return;
+    if (auth && refuseLogin(auth, logger, req, res, id)) return;
     lingerAfterEarlyAnswer(req, res);
     frameworkHandler!(req, res);
+  };
+  /** The request's id is decided once, here, so every line logged while serving it carries it (log-context.ts). */
+  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestIdOf(req.headers['x-request-id']);
+    (req as IdentifiedRequest)[REQUEST_ID] = id;
+    withLogContext({ reqId: id }, route, req, res, id);
   };
   const adapter = new FastifyAdapter({
     // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
@@ -53,8 +59,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
     },
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
-      requestIdOf(req.headers['x-request-id']),
+    genReqId: (req: IdentifiedRequest) => req[REQUEST_ID] ?? requestIdOf(req.headers['x-request-id']),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -79,6 +84,9 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   registerProtocolErrorHandlers(fastify, logger);
   registerMlflowArtifactUploads(fastify);
+  // Fastify runs the route after the body's 'end' event, which Node emits in the connection's async context, not
+  // the request's: re-enter the request's log context there (as @fastify/request-context does).
+  fastify.addHook('preValidation', (req, _reply, done) => withLogContext({ reqId: req.id }, done));
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
@@ -106,6 +114,10 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   return { app, dispatch };
 }
 
+/** Where dispatch leaves a request's id for Fastify's genReqId, so the framework answers with the one logged. */
+const REQUEST_ID = Symbol('modelyard.requestId');
+type IdentifiedRequest = IncomingMessage & { [REQUEST_ID]?: string };
+
 /** The Nest app, and the function its server hands every request to (integration tests inject into it). */
 export interface ApiApp {
   app: NestFastifyApplication;
@@ -118,14 +130,19 @@ export interface ApiApp {
  * that also runs every prediction a few microseconds a request (through the framework it cost ~10x that).
  * The answer is the framework's (same JSON error, Retry-After, X-Request-Id); Node discards the unread body.
  */
-function refuseLogin(auth: AuthService, logger: Logger, req: IncomingMessage, res: ServerResponse): boolean {
+function refuseLogin(
+  auth: AuthService,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+): boolean {
   if (req.method !== 'POST') return false;
   const url = req.url!;
   if (!url.startsWith('/v1/auth/login') || (url.length > 14 && url[14] !== '?')) return false;
   const refusal = auth.loginRefusal();
   if (!refusal) return false;
   const started = performance.now();
-  const id = requestIdOf(req.headers['x-request-id']);
   const json = JSON.stringify(toErrorBody(refusal, id).body);
   res.writeHead(refusal.status, {
     'content-type': 'application/json; charset=utf-8',

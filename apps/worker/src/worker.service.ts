@@ -18,6 +18,7 @@ import {
   RedisService,
   redisOptions,
   WorkerMetrics,
+  withLogContext,
   type JobHandler,
 } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
@@ -109,7 +110,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  async process(job: Job): Promise<unknown> {
+  /** Runs the job with its id and name on every line logged while it runs (log-context.ts). */
+  process(job: Job): Promise<unknown> {
+    return withLogContext({ jobId: String(job.id), job: job.name }, () => this.run(job));
+  }
+
+  private async run(job: Job): Promise<unknown> {
     const name = job.name as JobName;
     const handler = this.registry.get(name);
     if (!handler) throw new UnrecoverableError(`Unknown job "${job.name}"`);

@@ -84,12 +84,46 @@ describe('storage config', () => {
     }
   });
 
-  it('refuses a default backend without its credentials, naming each missing key', () => {
-    const issues = issuesOf(() => loadApiConfig({ ...good, STORAGE_DEFAULT: 's3', S3_BUCKET: 'models' }));
-    assert.deepEqual(issues.map((i) => i.key).sort(), ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+  it('refuses a default backend without where its artifacts live, naming each missing key', () => {
+    const issues = issuesOf(() => loadApiConfig({ ...good, STORAGE_DEFAULT: 's3' }));
+    assert.deepEqual(
+      issues.map((i) => i.key),
+      ['S3_BUCKET'],
+    );
     assert.match(issues[0]!.message, /STORAGE_DEFAULT=s3/);
     const az = issuesOf(() => loadWorkerConfig({ ...good, STORAGE_DEFAULT: 'azure' }));
     assert.deepEqual(az.map((i) => i.key).sort(), ['AZURE_CONTAINER', 'AZURE_STORAGE_CONNECTION_STRING']);
+  });
+
+  it('uses the pod identity for S3 when neither static key is set, and refuses one key without the other', () => {
+    const c = loadWorkerConfig({ ...good, STORAGE_DEFAULT: 's3', S3_BUCKET: 'models' });
+    assert.equal(c.storage.s3!.accessKeyId, undefined);
+    assert.equal(c.storage.s3!.secretAccessKey, undefined);
+    const issues = issuesOf(() =>
+      loadApiConfig({ ...good, STORAGE_DEFAULT: 's3', S3_BUCKET: 'm', S3_ACCESS_KEY_ID: 'AKID' }),
+    );
+    assert.deepEqual(
+      issues.map((i) => i.key),
+      ['S3_SECRET_ACCESS_KEY'],
+    );
+    assert.match(issues[0]!.message, /required with S3_ACCESS_KEY_ID \(or set neither to use the pod identity\)/);
+  });
+
+  it('uses the pod identity for Azure given the account URL, and refuses it together with a connection string', () => {
+    const url = 'https://acct.blob.core.windows.net';
+    const c = loadApiConfig({
+      ...good,
+      STORAGE_DEFAULT: 'azure',
+      AZURE_CONTAINER: 'models',
+      AZURE_STORAGE_ACCOUNT_URL: url,
+    });
+    assert.deepEqual(c.storage.azure, { accountUrl: url, container: 'models' });
+    const issues = issuesOf(() => loadApiConfig({ ...good, ...azure, AZURE_STORAGE_ACCOUNT_URL: url }));
+    assert.deepEqual(
+      issues.map((i) => i.key),
+      ['AZURE_STORAGE_ACCOUNT_URL'],
+    );
+    assert.match(issues[0]!.message, /not both/);
   });
 
   it('lists storage problems together with the other bad keys', () => {

@@ -31,11 +31,20 @@ const storageEnv = {
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'must be a bucket name (letters, digits, . _ -)')
     .optional(),
+  /**
+   * Static keys, both or neither. Without them the AWS SDK's default credential chain signs the requests: the
+   * AWS_* variables, a web identity token (EKS IRSA), EKS Pod Identity, ECS or instance roles, profiles.
+   */
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** MinIO, Ceph and s3rver want path-style URLs (http://host/bucket/key); AWS prefers virtual hosts. */
   S3_FORCE_PATH_STYLE: bool.default(false),
   AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
+  /**
+   * The account's blob endpoint (https://<account>.blob.core.windows.net) instead of a connection string: requests
+   * then carry a token from Azure's DefaultAzureCredential (workload identity, managed identity, AZURE_* variables).
+   */
+  AZURE_STORAGE_ACCOUNT_URL: z.url({ protocol: /^https?$/ }).optional(),
   AZURE_CONTAINER: z
     .string()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be an Azure container name')
@@ -88,22 +97,50 @@ const common = {
   SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
 };
 
-/** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
+/**
+ * The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. Its
+ * credentials may come from the pod's identity instead of keys (S3 without S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY,
+ * Azure with AZURE_STORAGE_ACCOUNT_URL), so only where the artifacts live is required.
+ */
 const STORAGE_REQUIRED = {
-  s3: ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
-  azure: ['AZURE_STORAGE_CONNECTION_STRING', 'AZURE_CONTAINER'],
+  s3: ['S3_BUCKET'],
+  azure: ['AZURE_CONTAINER'],
 } as const;
 
 /** Cross-key checks zod cannot express per key; they run on the raw env so they are listed with the others. */
 function storageIssues(env: Record<string, string>): { key: string; message: string }[] {
   const chosen = env.STORAGE_DEFAULT ?? 'local';
   const issues: { key: string; message: string }[] = [];
+  const azureKeys = ['AZURE_CONTAINER', 'AZURE_STORAGE_CONNECTION_STRING', 'AZURE_STORAGE_ACCOUNT_URL'];
+  const touched = {
+    s3: ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].some((k) => env[k] !== undefined),
+    azure: azureKeys.some((k) => env[k] !== undefined),
+  };
   for (const [backend, keys] of Object.entries(STORAGE_REQUIRED)) {
     const missing = keys.filter((k) => env[k] === undefined);
-    if (missing.length === 0 || (chosen !== backend && missing.length === keys.length)) continue;
+    if (missing.length === 0 || (chosen !== backend && !touched[backend as keyof typeof touched])) continue;
     const why =
       chosen === backend ? `required when STORAGE_DEFAULT=${backend}` : `required to configure the ${backend} backend`;
     for (const key of missing) issues.push({ key, message: why });
+  }
+  // One static S3 key without the other is a typo, not a request for the pod identity.
+  for (const [key, other] of [
+    ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+    ['S3_SECRET_ACCESS_KEY', 'S3_ACCESS_KEY_ID'],
+  ] as const) {
+    if (env[key] === undefined && env[other] !== undefined)
+      issues.push({ key, message: `required with ${other} (or set neither to use the pod identity)` });
+  }
+  if (touched.azure || chosen === 'azure') {
+    const both = env.AZURE_STORAGE_CONNECTION_STRING !== undefined && env.AZURE_STORAGE_ACCOUNT_URL !== undefined;
+    const neither = env.AZURE_STORAGE_CONNECTION_STRING === undefined && env.AZURE_STORAGE_ACCOUNT_URL === undefined;
+    if (both || neither)
+      issues.push({
+        key: both ? 'AZURE_STORAGE_ACCOUNT_URL' : 'AZURE_STORAGE_CONNECTION_STRING',
+        message: both
+          ? 'set either AZURE_STORAGE_CONNECTION_STRING (a key) or AZURE_STORAGE_ACCOUNT_URL (the pod identity), not both'
+          : 'set AZURE_STORAGE_CONNECTION_STRING (a key) or AZURE_STORAGE_ACCOUNT_URL (the pod identity)',
+      });
   }
   return issues;
 }
@@ -311,21 +348,28 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
 
 /** null for a backend whose keys are not set; storageIssues has already refused a half-set one. */
 function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
-  const s3 =
-    e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
-      ? {
-          endpoint: e.S3_ENDPOINT,
-          region: e.S3_REGION,
-          bucket: e.S3_BUCKET,
-          forcePathStyle: e.S3_FORCE_PATH_STYLE,
-          accessKeyId: e.S3_ACCESS_KEY_ID,
-          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
-        }
-      : null;
-  const azure =
-    e.AZURE_STORAGE_CONNECTION_STRING && e.AZURE_CONTAINER
-      ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER }
-      : null;
+  // Keys undefined: the SDK's default credential chain (storageIssues has refused one key without the other).
+  const s3 = e.S3_BUCKET
+    ? {
+        endpoint: e.S3_ENDPOINT,
+        region: e.S3_REGION,
+        bucket: e.S3_BUCKET,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        accessKeyId: e.S3_ACCESS_KEY_ID,
+        secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      }
+    : null;
+  const { AZURE_CONTAINER: container, AZURE_STORAGE_CONNECTION_STRING: connectionString } = e;
+  const accountUrl = e.AZURE_STORAGE_ACCOUNT_URL;
+  // A connection string carries its key; an account URL means the pod identity (storageIssues refused both).
+  const azure: { connectionString: string; container: string } | { accountUrl: string; container: string } | null =
+    !container
+      ? null
+      : connectionString
+        ? { connectionString, container }
+        : accountUrl
+          ? { accountUrl, container }
+          : null;
   return {
     defaultBackend: e.STORAGE_DEFAULT,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,

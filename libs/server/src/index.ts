@@ -3,6 +3,7 @@ export * from './platform/errors.js';
 export * from './platform/outage.js';
 export * from './platform/tokens.js';
 export * from './platform/logger.js';
+export * from './platform/log-context.js';
 export * from './platform/redis.service.js';
 export * from './platform/cursor.js';
 export * from './platform/validate.js';

@@ -70,8 +70,14 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
   };
 }
 
-/** Azurite's blob service on a free loopback port, in memory (its working folder is a temp folder). */
-export async function startAzurite(opts: { container?: string } = {}): Promise<AzureTestServer> {
+/**
+ * Azurite's blob service on a free loopback port, in memory (its working folder is a temp folder). With `tls`
+ * (a PEM certificate and key) it serves https and takes OAuth bearer tokens as Azure does (`--oauth basic`: it
+ * checks the token's audience, issuer and lifetime, not its signature); `accountUrl` is then the https endpoint.
+ */
+export async function startAzurite(
+  opts: { container?: string; tls?: { cert: string; key: string } } = {},
+): Promise<AzureTestServer & { accountUrl: string }> {
   const container = opts.container ?? 'modelyard-test';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'modelyard-azurite-'));
   // --skipApiVersionCheck: the SDK speaks a newer API version than Azurite announces.
@@ -87,13 +93,16 @@ export async function startAzurite(opts: { container?: string } = {}): Promise<A
       '--loose',
       '--disableTelemetry',
       '--silent',
+      ...(opts.tls ? ['--oauth', 'basic', '--cert', opts.tls.cert, '--key', opts.tls.key] : []),
     ],
     dir,
   );
+  const scheme = opts.tls ? 'https' : 'http';
   const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${server.port}/${AZURITE_ACCOUNT};`;
+    `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=${scheme}://127.0.0.1:${server.port}/${AZURITE_ACCOUNT};`;
   return {
+    accountUrl: `${scheme}://127.0.0.1:${server.port}/${AZURITE_ACCOUNT}`,
     connectionString,
     container,
     env: { AZURE_STORAGE_CONNECTION_STRING: connectionString, AZURE_CONTAINER: container },

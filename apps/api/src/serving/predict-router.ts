@@ -15,7 +15,10 @@ import {
   RollupsService,
   ServingMetrics,
   validate,
+  logContext,
+  withLogContext,
   type BodyKind,
+  type LogContext,
   type PredictionLabels,
   type PredictProtocol,
   type PredictRequest,
@@ -102,6 +105,8 @@ interface Call {
   req: IncomingMessage;
   res: ServerResponse;
   id: string;
+  /** The log context dispatch opened for this request (its id on every line). */
+  log: LogContext;
   started: number;
   at: PredictRoute;
   name: string;
@@ -125,7 +130,7 @@ export class PredictRouter {
   }
 
   /** True when the request is a prediction and this router answers it; false leaves it to the framework. */
-  take(req: IncomingMessage, res: ServerResponse): boolean {
+  take(req: IncomingMessage, res: ServerResponse, id = requestIdOf(req.headers['x-request-id'])): boolean {
     if (req.method !== 'POST') return false;
     const url = req.url!;
     if (!url.startsWith('/v1/models/') && !url.startsWith('/v2/models/')) return false;
@@ -144,7 +149,8 @@ export class PredictRouter {
     const call: Call = {
       req,
       res,
-      id: requestIdOf(req.headers['x-request-id']),
+      id,
+      log: logContext(),
       started: performance.now(),
       at,
       name: '',
@@ -254,7 +260,8 @@ export class PredictRouter {
     req.on('end', () => {
       if (over) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      void this.answer(call, actor, raw, kind);
+      // Node emits a body's events in the connection's async context: re-enter the request's for its log lines.
+      withLogContext(call.log, () => void this.answer(call, actor, raw, kind));
     });
   }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { CommonConfig } from '@modelyard/config';
+import { EMPTY_LOG_CONTEXT, logContext } from './log-context.js';
 
 /** Fields that must never reach a log line, wherever they appear in a logged object. */
 export const REDACT_PATHS = [
@@ -56,7 +57,17 @@ export function createLogger(cfg: CommonConfig['log'], name: string): Logger {
     streams.push({ stream: pino.destination({ dest: cfg.file, sync: false, mkdir: true }), level });
   }
   return pino(
-    { name, level: cfg.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    {
+      name,
+      level: cfg.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      // The request or job being served (log-context.ts). Only called for lines that are written, and only a
+      // lookup: the hot predict path, which logs at debug, pays nothing for it at the default level.
+      mixin: logContext,
+      // pino's default merge writes the line's fields into the mixin's object, which is the shared context here.
+      mixinMergeStrategy: (line: object, ctx: object) => (ctx === EMPTY_LOG_CONTEXT ? line : { ...ctx, ...line }),
+    },
     pino.multistream(streams),
   );
 }

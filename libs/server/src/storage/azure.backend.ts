@@ -1,3 +1,5 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { Readable } from 'node:stream';
 import type { StorageConfig } from '@modelyard/config';
@@ -23,11 +25,18 @@ export class AzureBackend implements StorageBackend {
   private readonly container: ContainerClient;
   private containerReady: Promise<void> | null = null;
 
+  /** `credential` stands in for the pod identity (DefaultAzureCredential) where the config gives an account URL. */
   constructor(
     cfg: NonNullable<StorageConfig['azure']>,
     private readonly tuning: AzureTuning = DEFAULT_TUNING,
+    credential?: TokenCredential,
   ) {
-    this.container = BlobServiceClient.fromConnectionString(cfg.connectionString).getContainerClient(cfg.container);
+    const service =
+      'connectionString' in cfg
+        ? BlobServiceClient.fromConnectionString(cfg.connectionString)
+        : // Workload identity (AZURE_FEDERATED_TOKEN_FILE, injected by its webhook), managed identity, AZURE_* variables.
+          new BlobServiceClient(cfg.accountUrl, credential ?? new DefaultAzureCredential());
+    this.container = service.getContainerClient(cfg.container);
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {

@@ -44,7 +44,12 @@ export class S3Backend implements StorageBackend {
       region: cfg.region,
       endpoint: cfg.endpoint,
       forcePathStyle: cfg.forcePathStyle,
-      credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
+      // Without static keys the SDK's default chain finds the pod's identity: AWS_* variables, the web identity
+      // token EKS mounts for IRSA (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), EKS Pod Identity, instance roles.
+      credentials:
+        cfg.accessKeyId && cfg.secretAccessKey
+          ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey }
+          : undefined,
       // The SDK's default CRC32 trailers are not understood by older S3-compatible servers (s3rver, some
       // MinIO/Ceph releases); ask for checksums only where the API requires them. Integrity is our SHA-256.
       requestChecksumCalculation: 'WHEN_REQUIRED',
