@@ -26,19 +26,20 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   let router: PredictRouter | null = null;
   let auth: AuthService | null = null;
   let frameworkHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
-  /** Every request of the api: predictions to the predict router, the rest to Fastify and Nest. */
-  const route = (req: IdentifiedRequest, res: ServerResponse, id: string) => {
+  /**
+   * Every request of the api: predictions to the predict router, the rest to Fastify and Nest. The request's id is
+   * decided once, here. The management API runs in a log context (log-context.ts), so every line logged while
+   * serving it carries the id; predictions do not (their one access line names it), which keeps async hooks off
+   * on the hot path.
+   */
+  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestIdOf(req.headers['x-request-id']);
+    (req as IdentifiedRequest)[REQUEST_ID] = id;
     takeUrlProject(req);
     if (router?.take(req, res, id)) return;
     if (auth && refuseLogin(auth, logger, req, res, id)) return;
     lingerAfterEarlyAnswer(req, res);
-    frameworkHandler!(req, res);
-  };
-  /** The request's id is decided once, here, so every line logged while serving it carries it (log-context.ts). */
-  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
-    const id = requestIdOf(req.headers['x-request-id']);
-    (req as IdentifiedRequest)[REQUEST_ID] = id;
-    withLogContext({ reqId: id }, route, req, res, id);
+    withLogContext({ reqId: id }, res, frameworkHandler!, req, res);
   };
   const adapter = new FastifyAdapter({
     // Fastify applies none of its own timeouts to a server it did not create, so they are set here: without them
@@ -86,7 +87,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   registerMlflowArtifactUploads(fastify);
   // Fastify runs the route after the body's 'end' event, which Node emits in the connection's async context, not
   // the request's: re-enter the request's log context there (as @fastify/request-context does).
-  fastify.addHook('preValidation', (req, _reply, done) => withLogContext({ reqId: req.id }, done));
+  fastify.addHook('preValidation', (req, _reply, done) => withLogContext({ reqId: req.id }, null, done));
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

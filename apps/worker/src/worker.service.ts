@@ -112,7 +112,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Runs the job with its id and name on every line logged while it runs (log-context.ts). */
   process(job: Job): Promise<unknown> {
-    return withLogContext({ jobId: String(job.id), job: job.name }, () => this.run(job));
+    return withLogContext({ jobId: String(job.id), job: job.name }, null, () => this.run(job));
   }
 
   private async run(job: Job): Promise<unknown> {

@@ -15,10 +15,7 @@ import {
   RollupsService,
   ServingMetrics,
   validate,
-  logContext,
-  withLogContext,
   type BodyKind,
-  type LogContext,
   type PredictionLabels,
   type PredictProtocol,
   type PredictRequest,
@@ -106,7 +103,6 @@ interface Call {
   res: ServerResponse;
   id: string;
   /** The log context dispatch opened for this request (its id on every line). */
-  log: LogContext;
   started: number;
   at: PredictRoute;
   name: string;
@@ -150,7 +146,6 @@ export class PredictRouter {
       req,
       res,
       id,
-      log: logContext(),
       started: performance.now(),
       at,
       name: '',
@@ -260,8 +255,7 @@ export class PredictRouter {
     req.on('end', () => {
       if (over) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      // Node emits a body's events in the connection's async context: re-enter the request's for its log lines.
-      withLogContext(call.log, () => void this.answer(call, actor, raw, kind));
+      void this.answer(call, actor, raw, kind);
     });
   }
 
