@@ -13,6 +13,7 @@ import {
   PROTOCOLS,
   RollupsService,
   ServingMetrics,
+  tracing,
   validate,
   type BodyKind,
   type PredictionLabels,
@@ -30,6 +31,7 @@ import { logAccess } from '../common/access-log.js';
 import { lingerAfterEarlyAnswer } from '../common/lingering-close.js';
 import { refuseCrossSite } from '../common/same-origin.js';
 import { SESSION_COOKIE } from '../common/decorators.js';
+import { tracePrediction } from '../common/tracing.js';
 
 /** One predict route of one protocol, compiled: its path as a regex whose groups are the name and the target. */
 interface PredictRoute {
@@ -148,6 +150,8 @@ export class PredictRouter {
       name: '',
       sel: {},
     };
+    // The only cost of tracing here when it is off (OTEL_*): this test.
+    if (tracing.on) tracePrediction(req, res, at.label, call.id, at.protocol.name, () => call.name);
     try {
       if (this.closing) throw CLOSING;
       this.authenticate(call, (actor) => this.admit(call, actor, m));
