@@ -21,14 +21,14 @@ export function tracePrediction(
   format: string,
   model: () => string,
 ) {
-  const span = tracer().serverSpan(`POST ${route}`, req.headers, {
+  const span = tracer().predictionSpan(`POST ${route}`, req.headers, {
     'http.request.method': 'POST',
     'http.route': route,
     'modelyard.request_id': requestId,
     'modelyard.format': format,
   });
-  // The sampler said no: the span records nothing, so nothing more is spent on it.
-  if (!span.isRecording()) return;
+  // The sampler said no: the span (if any) records nothing, so nothing more is spent on it.
+  if (!span?.isRecording()) return;
   // The router hands its headers to writeHead in one object, which getHeader cannot read back: this response's
   // writeHead (only a recorded one's) keeps them.
   let sent: Record<string, unknown> = {};
@@ -64,7 +64,8 @@ export function traceFramework(fastify: FastifyInstance) {
     const span = spans.get(request.raw);
     if (!span) return;
     spans.delete(request.raw);
-    const route = request.routeOptions.url;
+    // Fastify writes a literal colon as '::' (predict::async); the route as a client calls it has one.
+    const route = request.routeOptions.url?.replace(/::/g, ':');
     if (route) {
       span.updateName(`${request.method} ${route}`);
       span.setAttribute('http.route', route);

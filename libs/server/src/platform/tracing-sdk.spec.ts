@@ -139,6 +139,29 @@ describe(createTracing.name, () => {
     assert.equal(resource.find((a) => a.key === 'service.name')?.value.stringValue, 'modelyard-worker');
   });
 
+  it("decides a new prediction trace's sampling before making any span, and follows a caller's sampled flag", async () => {
+    const never = createTracing(
+      { ...config(collector.url, 'http/json'), sampler: { root: 'traceidratio', parentBased: true, ratio: 0 } },
+      'api',
+      pino({ level: 'silent' }),
+    );
+    assert.equal(never.predictionSpan('POST /p', {}, {}), null);
+    const caller = never.predictionSpan('POST /p', { traceparent: `00-${'e'.repeat(32)}-${'f'.repeat(16)}-01` }, {});
+    assert.equal(caller?.isRecording(), true);
+    assert.equal(caller?.spanContext().traceId, 'e'.repeat(32));
+    caller?.end();
+    await never.shutdown();
+    const always = createTracing(
+      { ...config(collector.url, 'http/json'), sampler: { root: 'traceidratio', parentBased: true, ratio: 1 } },
+      'api',
+      pino({ level: 'silent' }),
+    );
+    const root = always.predictionSpan('POST /p', {}, {});
+    assert.equal(root?.isRecording(), true);
+    root?.end();
+    await always.shutdown();
+  });
+
   it('exports protobuf for http/protobuf (the default), with the configured headers', async () => {
     collector.exports.length = 0;
     const t = createTracing(config(collector.url, 'http/protobuf'), 'api', pino({ level: 'silent' }));

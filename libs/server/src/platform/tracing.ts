@@ -31,6 +31,11 @@ export type SpanKindName = 'server' | 'client' | 'producer' | 'consumer' | 'inte
 export interface TracingImpl {
   /** A server span for an incoming request: a child of its `traceparent` header, else a new trace. */
   serverSpan(name: string, headers: IncomingHttpHeaders, attrs: Attributes): Span;
+  /**
+   * The same for a prediction, which hands its context to nothing: null, and no span object made, when a new
+   * trace would not be sampled.
+   */
+  predictionSpan(name: string, headers: IncomingHttpHeaders, attrs: Attributes): Span | null;
   /** A span for work a job carries the context of (or a new trace without one). */
   consumerSpan(name: string, carrier: TraceCarrier | undefined, attrs: Attributes): Span;
   /** A child of `parent`, else of the active context; null when there is no trace to continue. */
