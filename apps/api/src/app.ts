@@ -9,7 +9,14 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule, CONTROLLERS } from './app.module.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { AuthService, PredictionService, RollupsService, ServingMetrics, withLogContext } from '@modelyard/server';
+import {
+  AuthService,
+  PredictionService,
+  RollupsService,
+  ServingMetrics,
+  tracing,
+  withLogContext,
+} from '@modelyard/server';
 import { PredictRouter } from './serving/predict-router.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { registerMlflowArtifactUploads } from './mlflow/mlflow-artifacts.controller.js';
@@ -19,6 +26,7 @@ import { logAccess } from './common/access-log.js';
 import { toErrorBody } from './common/error.filter.js';
 import { lingerAfterEarlyAnswer } from './common/lingering-close.js';
 import { takeUrlProject } from './common/project-url.js';
+import { traceFramework } from './common/tracing.js';
 
 /** Builds the api (not listening): main.ts listens on it, integration tests inject requests into it. */
 export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiApp> {
@@ -83,6 +91,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   const fastify = app.getHttpAdapter().getInstance();
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  if (tracing.on) traceFramework(fastify);
   registerProtocolErrorHandlers(fastify, logger);
   registerMlflowArtifactUploads(fastify);
   // Fastify runs the route after the body's 'end' event, which Node emits in the connection's async context, not

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadApiConfig } from '@modelyard/config';
-import { createLogger, exitCleanlyOnSignals, ServingMetrics } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals, ServingMetrics, startTracing, stopTracing } from '@modelyard/server';
 import { createApp } from './app.js';
 import { joinCluster, runPrimary } from './cluster.js';
 
@@ -18,9 +18,12 @@ async function main() {
   const logger = createLogger(config.log, 'api');
   if (cluster.isPrimary && config.http.processes > 1)
     return runPrimary(config.http.processes, logger, config.http.shutdownGraceMs);
+  // Before the app exists: its hooks are registered only when tracing is on.
+  await startTracing(config.tracing, 'api', logger);
   const { app } = await createApp(config, logger);
   if (cluster.isWorker) joinCluster(app.get(ServingMetrics).registry);
-  exitCleanlyOnSignals(app, logger, config.http.shutdownGraceMs);
+  // The spans still buffered go out after the last request has been answered.
+  exitCleanlyOnSignals({ close: () => app.close().then(stopTracing) }, logger, config.http.shutdownGraceMs);
   await app.listen({ port: config.http.port, host: config.http.host });
   logger.info({ port: config.http.port }, 'api listening');
 }

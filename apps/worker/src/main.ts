@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadWorkerConfig } from '@modelyard/config';
-import { createLogger, exitCleanlyOnSignals } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals, startTracing, stopTracing } from '@modelyard/server';
 import { WorkerModule } from './worker.module.js';
 
 async function main() {
@@ -16,9 +16,11 @@ async function main() {
     throw e;
   }
   const logger = createLogger(config.log, 'worker');
+  await startTracing(config.tracing, 'worker', logger);
   // An application context, not an HTTP app: the worker never serves requests.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: false });
-  exitCleanlyOnSignals(app, logger, 30_000);
+  // The spans still buffered go out after the last job has finished.
+  exitCleanlyOnSignals({ close: () => app.close().then(stopTracing) }, logger, 30_000);
 }
 
 main().catch((e) => {

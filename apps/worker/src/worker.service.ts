@@ -17,9 +17,13 @@ import {
   OutboxPoller,
   RedisService,
   redisOptions,
+  TRACE_KEY,
+  tracer,
+  tracing,
   WorkerMetrics,
   withLogContext,
   type JobHandler,
+  type TraceCarrier,
 } from '@modelyard/server';
 import { buildRegistry } from './job-registry.js';
 import { WORKER_CONFIG } from './tokens.js';
@@ -110,9 +114,44 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Runs the job with its id and name on every line logged while it runs (log-context.ts). */
+  /** Runs the job with its id and name on every line logged while it runs (log-context.ts), traced when on. */
   process(job: Job): Promise<unknown> {
-    return withLogContext({ jobId: String(job.id), job: job.name }, null, () => this.run(job));
+    return withLogContext({ jobId: String(job.id), job: job.name }, null, () =>
+      tracing.on ? this.traced(job) : this.run(job),
+    );
+  }
+
+  /**
+   * The job in a consumer span, which continues the trace its producer put in the data (an api request, or the
+   * job that queued it) and is the active context for everything the handler does (storage, outbound calls, jobs
+   * it queues). A scheduled job without a producer's trace (ingest every 5 s, the reconciler) gets none: it would
+   * be a trace of its own every few seconds, and the worker's metrics already count it.
+   */
+  private traced(job: Job): Promise<unknown> {
+    const carrier = carrierIn(job.data);
+    if (!carrier && job.repeatJobKey) return this.run(job);
+    const t = tracer();
+    const span = t.consumerSpan(`process ${job.name}`, carrier, {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': job.queueName,
+      'messaging.message.id': String(job.id),
+      'modelyard.job': job.name,
+      'modelyard.job_attempt': job.attemptsMade + 1,
+    });
+    return t
+      .run(t.contextOf(span), () => this.run(job))
+      .then(
+        (r) => {
+          span.end();
+          return r;
+        },
+        (e: unknown) => {
+          t.fail(span, e);
+          span.end();
+          throw e;
+        },
+      );
   }
 
   private async run(job: Job): Promise<unknown> {
@@ -156,4 +195,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await Promise.allSettled(this.workers.map((w) => w.close()));
     this.log.info('worker stopped');
   }
+}
+
+/** The W3C trace context a producer put beside the payload, when it looks like one (the propagator checks it). */
+function carrierIn(data: unknown): TraceCarrier | undefined {
+  const c = (data as Record<string, unknown> | null)?.[TRACE_KEY] as Partial<TraceCarrier> | undefined;
+  if (typeof c?.traceparent !== 'string' || c.traceparent.length > 100) return undefined;
+  return {
+    traceparent: c.traceparent,
+    ...(typeof c.tracestate === 'string' && { tracestate: c.tracestate.slice(0, 512) }),
+  };
 }

@@ -171,3 +171,62 @@ describe('storage config', () => {
     assert.deepEqual(issues.map((i) => i.key).sort(), ['S3_ENDPOINT', 'STORAGE_DEFAULT']);
   });
 });
+
+describe('tracing (OTEL_*)', () => {
+  it('is off (null) unless an OTLP endpoint is set, and off again when the SDK is disabled or the exporter is none', () => {
+    assert.equal(loadApiConfig(good).tracing, null);
+    assert.equal(loadWorkerConfig({ ...good, OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER: 'always_on' }).tracing, null);
+    const on = { ...good, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' };
+    assert.equal(loadApiConfig(on).tracing?.url, 'http://collector:4318/v1/traces');
+    assert.equal(loadApiConfig({ ...on, OTEL_SDK_DISABLED: 'true' }).tracing, null);
+    assert.equal(loadWorkerConfig({ ...on, OTEL_TRACES_EXPORTER: 'none' }).tracing, null);
+  });
+
+  it('takes the standard defaults, and the trace-specific variables over the general ones', () => {
+    const t = loadWorkerConfig({ ...good, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing!;
+    assert.equal(t.protocol, 'http/protobuf');
+    assert.deepEqual(t.sampler, { root: 'always_on', parentBased: true, ratio: 1 });
+    assert.equal(t.timeoutMs, 10_000);
+    assert.equal(t.serviceName, null);
+    assert.equal(t.batch.scheduledDelayMillis, 5000);
+    const s = loadApiConfig({
+      ...good,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp/v1/traces',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=a,api-key=s%3Dcret',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=b',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.01',
+      OTEL_SERVICE_NAME: 'scoring',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, team=ml',
+    }).tracing!;
+    assert.equal(s.url, 'https://traces.example/otlp/v1/traces');
+    assert.equal(s.protocol, 'http/json');
+    assert.deepEqual(s.headers, { 'x-tenant': 'b', 'api-key': 's=cret' });
+    assert.deepEqual(s.sampler, { root: 'traceidratio', parentBased: true, ratio: 0.01 });
+    assert.equal(s.serviceName, 'scoring');
+    assert.deepEqual(s.resourceAttributes, { 'deployment.environment': 'prod', team: 'ml' });
+  });
+
+  it('refuses a sampler, ratio, protocol or header list it cannot honour, naming the key but not the value', () => {
+    const keys = (env: Record<string, string>) => {
+      try {
+        loadApiConfig({ ...good, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env });
+      } catch (e) {
+        assert.ok(e instanceof ConfigError);
+        assert.doesNotMatch(e.message, /hunter2/);
+        return e.issues.map((i) => i.key).sort();
+      }
+      return [];
+    };
+    assert.deepEqual(keys({ OTEL_TRACES_SAMPLER: 'sometimes' }), ['OTEL_TRACES_SAMPLER']);
+    assert.deepEqual(keys({ OTEL_TRACES_SAMPLER_ARG: '5' }), ['OTEL_TRACES_SAMPLER_ARG']);
+    assert.deepEqual(keys({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), ['OTEL_EXPORTER_OTLP_PROTOCOL']);
+    assert.deepEqual(keys({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization hunter2' }), ['OTEL_EXPORTER_OTLP_HEADERS']);
+    assert.deepEqual(keys({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }), [
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    ]);
+  });
+});

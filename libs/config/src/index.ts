@@ -52,6 +52,32 @@ const storageEnv = {
   MAX_UPLOAD_BYTES: bytes.default(512 * 1024 * 1024),
 };
 
+const otlpProtocol = z.enum(['http/protobuf', 'http/json', 'grpc']).refine((p) => p !== 'grpc', {
+  message: 'grpc is not bundled: use http/protobuf or http/json (the collector listens on 4318 for both)',
+});
+
+/** OpenTelemetry's `key=value,key2=value2` lists (W3C baggage syntax; values percent-encoded). */
+const otelPairs = (key: string) =>
+  z.string().transform((raw, ctx) => {
+    const out: Record<string, string> = {};
+    for (const part of raw.split(',')) {
+      if (!part.trim()) continue;
+      const eq = part.indexOf('=');
+      const k = eq > 0 ? part.slice(0, eq).trim() : '';
+      let v: string | null = null;
+      try {
+        v = eq > 0 ? decodeURIComponent(part.slice(eq + 1).trim()) : null;
+      } catch {
+        /* reported below */
+      }
+      // The entry itself is not echoed: these lists may carry credentials.
+      if (!k || v === null)
+        ctx.addIssue({ code: 'custom', message: `${key} must be key=value pairs, comma separated` });
+      else out[k] = v;
+    }
+    return out;
+  });
+
 const common = {
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
@@ -95,6 +121,40 @@ const common = {
   // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
   // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
   SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
+  // --- tracing (issue 20, area otel): OpenTelemetry's standard variables; see tracingConfig below. ---
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** Tracing is on only when one of these is set: the collector's base URL (`/v1/traces` is appended) or the full URL. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** http/protobuf (the spec's default) or http/json; gRPC is not bundled. The TRACES_ one wins. */
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  /** `key=value,...` (values percent-encoded) sent with every export, e.g. a vendor's API key: never logged. */
+  OTEL_EXPORTER_OTLP_HEADERS: otelPairs('OTEL_EXPORTER_OTLP_HEADERS').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otelPairs('OTEL_EXPORTER_OTLP_TRACES_HEADERS').optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.coerce.number().int().min(1).max(600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.coerce.number().int().min(1).max(600_000).optional(),
+  /** `otlp` (the default) or `none`, which switches tracing off. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_TRACES_SAMPLER: z
+    .enum([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ])
+    .default('parentbased_always_on'),
+  /** The ratio of the *traceidratio samplers, 0 to 1 (default 1). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  /** Defaults to modelyard-api / modelyard-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).max(255).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: otelPairs('OTEL_RESOURCE_ATTRIBUTES').optional(),
+  /** The batch span processor: ms between exports, spans kept waiting (past it new ones are dropped), per export. */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(1).max(600_000).default(5000),
+  OTEL_BSP_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(2048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(512),
 };
 
 /**
@@ -343,8 +403,40 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),
     outbound: { allowHosts: e.OUTBOUND_ALLOW_HOSTS },
+    tracing: tracingConfig(e),
   };
 }
+
+/**
+ * OpenTelemetry tracing, from the standard OTEL_* variables: null (off, nothing loaded) unless an OTLP endpoint
+ * is set, and always null with OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The trace-specific
+ * variables win over the general ones, as the specification says.
+ */
+function tracingConfig(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base && `${base.replace(/\/+$/, '')}/v1/traces`);
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none' || !url) return null;
+  const sampler = e.OTEL_TRACES_SAMPLER;
+  return {
+    url,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    sampler: {
+      root: sampler.replace('parentbased_', '') as 'always_on' | 'always_off' | 'traceidratio',
+      parentBased: sampler.startsWith('parentbased_'),
+      ratio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    },
+    serviceName: e.OTEL_SERVICE_NAME ?? null,
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    batch: {
+      scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
+      maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, e.OTEL_BSP_MAX_QUEUE_SIZE),
+    },
+  };
+}
+export type TracingConfig = NonNullable<ReturnType<typeof tracingConfig>>;
 
 /** null for a backend whose keys are not set; storageIssues has already refused a half-set one. */
 function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {

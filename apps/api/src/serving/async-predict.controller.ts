@@ -21,6 +21,7 @@ import {
   urlShapeProblem,
 } from '@modelyard/server';
 import { routingKeyOf } from './prediction-metrics.js';
+import { traceOf } from '../common/tracing.js';
 import { Actor, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
@@ -86,7 +87,13 @@ export class AsyncPredictController {
     );
     // Checked now, so that bad input is a 400 here and not a failed job later.
     q.format.prepare(served, { body: req.body, contentType, requestId: String(req.id) }, this.cfg.serving);
-    const job = await this.jobs.submitAsync(actor, served, { format: q.format.name, body: req.body, csv, callback });
+    const job = await this.jobs.submitAsync(actor, served, {
+      format: q.format.name,
+      body: req.body,
+      csv,
+      callback,
+      trace: traceOf(req),
+    });
     const statusUrl = `/v1/jobs/${job.id}`;
     void reply.header('location', statusUrl).header('x-model-version', String(served.version));
     return { jobId: job.id, status: job.status, statusUrl };

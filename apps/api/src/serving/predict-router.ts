@@ -14,6 +14,7 @@ import {
   PROTOCOLS,
   RollupsService,
   ServingMetrics,
+  tracing,
   validate,
   type BodyKind,
   type PredictionLabels,
@@ -32,6 +33,7 @@ import { lingerAfterEarlyAnswer } from '../common/lingering-close.js';
 import { refuseCrossSite } from '../common/same-origin.js';
 import { SESSION_COOKIE } from '../common/decorators.js';
 import { URL_PROJECT, type ProjectedRequest } from '../common/project-url.js';
+import { tracePrediction } from '../common/tracing.js';
 
 /** One predict route of one protocol, compiled: its path as a regex whose groups are the name and the target. */
 interface PredictRoute {
@@ -151,6 +153,8 @@ export class PredictRouter {
       name: '',
       sel: {},
     };
+    // The only cost of tracing here when it is off (OTEL_*): this test.
+    if (tracing.on) tracePrediction(req, res, at.label, call.id, at.protocol.name, () => call.name);
     try {
       if (this.closing) throw CLOSING;
       this.authenticate(call, (actor) => this.admit(call, actor, m));

@@ -14,6 +14,7 @@ import { SecretBox } from '../webhooks/secret-box.js';
 import { legacySignature, standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
 import { JobsRepository } from './jobs.repository.js';
 import { publicReason } from '../platform/public-reason.js';
+import { annotateSpan } from '../platform/tracing.js';
 
 const CALLBACK_TIMEOUT_MS = 10_000;
 
@@ -42,6 +43,11 @@ export class AsyncPredictionService implements JobHandler<'predict.async'> {
     ) {
       return { skipped: job?.status ?? 'missing' };
     }
+    annotateSpan({
+      'modelyard.model': job.modelName,
+      'modelyard.model_version': job.version!,
+      'modelyard.job_id': jobId,
+    });
     try {
       const served = await this.serving.resolve(job.modelName, { version: job.version! });
       const req = job.request as { body: unknown; csv: boolean };
@@ -129,6 +135,11 @@ export class PredictionCallbackService implements JobHandler<'predict.callback'>
     ) {
       return { skipped: true };
     }
+    annotateSpan({
+      'modelyard.model': job.modelName,
+      'modelyard.job_id': job.id,
+      ...(job.version !== null && { 'modelyard.model_version': job.version }),
+    });
     const body = JSON.stringify({
       jobId: job.id,
       status: job.status,

@@ -21,12 +21,15 @@ import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { batchOptions, type BatchOptions } from './batch-options.js';
+import type { TraceParent } from '../platform/tracing.js';
 
 export interface AsyncRequest {
   format: ProtocolName;
   body: unknown;
   csv: boolean;
   callback?: { url: string; secret: string };
+  /** The request's trace (when tracing is on), which the worker's spans continue. */
+  trace?: TraceParent;
 }
 
 /**
@@ -69,7 +72,7 @@ export class JobsService {
       callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
       ...creator(actor),
     });
-    await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 });
+    await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 }, req.trace);
     return toJob(row);
   }
 

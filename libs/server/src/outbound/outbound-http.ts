@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { Inject, Injectable } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from '../platform/tokens.js';
+import { traced, tracer, tracing } from '../platform/tracing.js';
 import { AddressPolicy, addressBytes, parseAllowList } from './address-policy.js';
 
 /**
@@ -81,6 +82,30 @@ export class OutboundClient {
   }
 
   async post(raw: string, req: OutboundRequest): Promise<OutboundResult> {
+    if (!tracing.on) return this.send(raw, req);
+    // A client span in the trace at hand (the worker's job), and its W3C context in the request for the receiver.
+    // The URL's path and query are left out: callers put tokens there.
+    let attrs: Record<string, string | number> = { 'http.request.method': 'POST' };
+    try {
+      const u = new URL(raw);
+      attrs = {
+        ...attrs,
+        'server.address': u.hostname,
+        'server.port': Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
+      };
+    } catch {
+      /* send() refuses it */
+    }
+    return traced('POST', 'client', attrs, async (span) => {
+      if (!span) return this.send(raw, req);
+      const r = await this.send(raw, { ...req, headers: { ...req.headers, ...tracer().carrierOf(span) } });
+      if (r.outcome === 'answered') tracer().endHttp(span, r.status, 'client', false);
+      else tracer().fail(span, r.outcome === 'refused' ? 'refused' : r.reason);
+      return r;
+    });
+  }
+
+  private async send(raw: string, req: OutboundRequest): Promise<OutboundResult> {
     const shape = urlShapeProblem(raw);
     if (shape) return { outcome: 'refused', reason: `the URL ${shape}` };
     const u = new URL(raw);

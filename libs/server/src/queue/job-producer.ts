@@ -6,6 +6,7 @@ import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { unavailableDependency } from '../platform/outage.js';
 import { RedisService } from '../platform/redis.service.js';
+import { TRACE_KEY, traced, tracer, tracing, type TraceParent } from '../platform/tracing.js';
 
 /** BullMQ key prefix: under the install's Redis prefix so tests and installs sharing a Redis never collide. */
 export const bullPrefix = (cfg: CommonConfig) => `${cfg.redis.prefix}:bull`;
@@ -42,22 +43,52 @@ export class JobProducer implements OnModuleDestroy {
     return q;
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}) {
+  /**
+   * `parent` is the trace the job continues when the caller has no ambient one (an api request); in the worker
+   * the running job's span is the parent. The job's data then carries the W3C trace context under TRACE_KEY.
+   */
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}, parent?: TraceParent) {
     const def = JOBS[name];
     const data = def.payload.parse(payload);
     // BullMQ waits for a connection that is down (a queue's first use does, whatever the client's options): fail
     // fast instead, like every other Redis command of this process.
     if (this.redis.client.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.client.status})`);
-    return this.queue(def.queue).add(name, data, opts);
+    if (!tracing.on) return this.queue(def.queue).add(name, data, opts);
+    const attrs = {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': def.queue,
+      'modelyard.job': name,
+    };
+    return traced(
+      `send ${name}`,
+      'producer',
+      attrs,
+      async (span) => {
+        const job = await this.queue(def.queue).add(
+          name,
+          span ? { ...data, [TRACE_KEY]: tracer().carrierOf(span) } : data,
+          opts,
+        );
+        if (job.id) span?.setAttribute('messaging.message.id', job.id);
+        return job;
+      },
+      parent,
+    );
   }
 
   /**
    * For work a Postgres row already records and the reconciler re-queues (jobs, validations): while Redis is
    * down the row is enough, so the caller's request succeeds and the work is queued once Redis is back.
    */
-  async enqueueBacked<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}): Promise<void> {
+  async enqueueBacked<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    opts: JobsOptions = {},
+    parent?: TraceParent,
+  ): Promise<void> {
     try {
-      await this.enqueue(name, payload, opts);
+      await this.enqueue(name, payload, opts, parent);
     } catch (e) {
       if (!unavailableDependency(e)) throw e;
       this.log.warn(

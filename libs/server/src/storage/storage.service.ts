@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { CommonConfig } from '@modelyard/config';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';
+import { traced, tracing } from '../platform/tracing.js';
 import type { ArtifactStore } from '../registry/ports.js';
 import { AzureBackend } from './azure.backend.js';
 import { LocalBackend } from './local.backend.js';
@@ -85,23 +86,24 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
       body.destroy(); // the contract: a failed put has consumed its body
       throw err;
     }
-    return backend.put(key, body, opts);
+    return this.traced('put', `${kind}:${key}`, () => backend.put(key, body, opts));
   }
 
+  /** Opens the object: the span covers finding it and starting the stream, not reading it to the end. */
   async get(uri: string): Promise<Readable> {
-    return this.backendFor(uri).get(uri);
+    return this.traced('get', uri, async () => this.backendFor(uri).get(uri));
   }
 
   async stat(uri: string): Promise<{ sizeBytes: number } | null> {
-    return this.backendFor(uri).stat(uri);
+    return this.traced('stat', uri, async () => this.backendFor(uri).stat(uri));
   }
 
   async exists(uri: string): Promise<boolean> {
-    return this.backendFor(uri).exists(uri);
+    return this.traced('exists', uri, async () => this.backendFor(uri).exists(uri));
   }
 
   async delete(uri: string): Promise<void> {
-    return this.backendFor(uri).delete(uri);
+    return this.traced('delete', uri, async () => this.backendFor(uri).delete(uri));
   }
 
   /** The key a URI names in its backend (to write a sibling of it). */
@@ -116,11 +118,22 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
     const probe = prefixUri.endsWith('/') ? `${prefixUri}x` : prefixUri;
     b.checkUri(probe);
     const key = b.keyOf(probe);
-    return b.list(prefixUri.endsWith('/') ? key.slice(0, -1) : key, limit);
+    return this.traced('list', prefixUri, () => b.list(prefixUri.endsWith('/') ? key.slice(0, -1) : key, limit));
   }
 
   async onModuleDestroy() {
     await Promise.all(Object.values(this.backends).map((b) => b.close()));
+  }
+
+  /** A span in the trace at hand (a worker's job) when tracing is on; `fn` alone otherwise. */
+  private traced<R>(op: string, where: string, fn: () => Promise<R>): Promise<R> {
+    if (!tracing.on) return fn();
+    return traced(
+      `storage ${op}`,
+      'client',
+      { 'modelyard.storage.operation': op, 'modelyard.storage.object': where },
+      fn,
+    );
   }
 
   private backendFor(uri: string): StorageBackend {
