@@ -86,6 +86,20 @@ const common = {
   // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
   // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
   SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
+  // Explanations (issue 18, area explain): per-feature contributions (Shapley values) of a prediction.
+  /** Rows of the version's reference dataset (its first ones) used as the background the contributions are against. */
+  EXPLAIN_BACKGROUND_ROWS: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Rows one explain request may ask for (explanations cost hundreds to thousands of model rows each). */
+  EXPLAIN_MAX_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  /** Up to this many features, models the explainer cannot read are explained exactly (every coalition). */
+  EXPLAIN_EXACT_MAX_FEATURES: z.coerce.number().int().min(1).max(16).default(10),
+  /** Model rows one explained row may cost by exact enumeration (2^features x background); past it: sampled. */
+  EXPLAIN_MAX_EVALUATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(200_000),
+  /** Samples (feature orders) of the sampled method, rounded up to a multiple of the background rows. */
+  EXPLAIN_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Explanations computed at once per process, and how many may wait; past that 429. Predictions never wait. */
+  EXPLAIN_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  EXPLAIN_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
 };
 
 /** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
@@ -306,6 +320,15 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),
     outbound: { allowHosts: e.OUTBOUND_ALLOW_HOSTS },
+    explain: {
+      backgroundRows: e.EXPLAIN_BACKGROUND_ROWS,
+      maxRows: e.EXPLAIN_MAX_ROWS,
+      exactMaxFeatures: e.EXPLAIN_EXACT_MAX_FEATURES,
+      maxEvaluations: e.EXPLAIN_MAX_EVALUATIONS,
+      samples: e.EXPLAIN_SAMPLES,
+      maxConcurrency: e.EXPLAIN_MAX_CONCURRENCY,
+      queue: e.EXPLAIN_QUEUE,
+    },
   };
 }
 
@@ -482,3 +505,4 @@ export type SeedConfig = ReturnType<typeof loadSeedConfig>;
 /** The pieces every server process needs, whatever app it is. */
 export type CommonConfig = ReturnType<typeof shared>;
 export type StorageConfig = CommonConfig['storage'];
+export type ExplainConfig = CommonConfig['explain'];
