@@ -23,7 +23,7 @@ ROWS = 3
 MAX_EXACT = 12
 # The output each model's explanation is of: class probabilities, or the regression value.
 OUTPUT = {'iris_logreg': 'probabilities', 'iris_rf': 'probabilities', 'digits_mlp': 'probabilities',
-          'diabetes_rf': 'variable'}
+          'diabetes_rf': 'variable', 'diabetes_linear': 'variable'}
 
 
 def run(sess, name, output, rows):

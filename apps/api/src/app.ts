@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
 import { AppModule, CONTROLLERS } from './app.module.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { AuthService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
+import { AuthService, ExplainService, PredictionService, RollupsService, ServingMetrics } from '@modelyard/server';
 import { PredictRouter } from './serving/predict-router.js';
 import { registerProtocolErrorHandlers } from './serving/protocol-errors.js';
 import { registerMlflowArtifactUploads } from './mlflow/mlflow-artifacts.controller.js';
@@ -92,6 +92,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
     predictions: app.get(PredictionService),
     metrics: app.get(ServingMetrics),
     rollups: app.get(RollupsService),
+    explain: app.get(ExplainService),
   });
   fastify.addHook('preClose', async () => {
     router!.closing = true;

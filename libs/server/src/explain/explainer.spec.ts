@@ -87,6 +87,12 @@ describe(VersionExplainer.name, () => {
     await check(ex, oracle.models.diabetes_rf!, () => 1e-5 * 200);
   });
 
+  it('explains a Scaler + LinearRegressor in closed form, equal to the oracle within 1e-5', async () => {
+    const ex = await explainerFor('diabetes_linear');
+    assert.equal(ex.method, 'linear');
+    await check(ex, oracle.models.diabetes_linear!, () => 1e-5 * 200);
+  });
+
   it('explains a model it does not read (iris forest run by onnxruntime) by enumeration, equal to the oracle', async () => {
     const ex = await explainerFor('iris_rf', LIMITS, false);
     assert.equal(ex.method, 'exact');

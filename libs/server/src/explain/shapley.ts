@@ -125,39 +125,47 @@ export async function sampledShapley(
   const nb = background.length / m;
   const p = Math.max(nb, Math.ceil(samples / nb) * nb);
   const rand = seededRandom(seed);
-  const orders = new Int32Array(p * m);
-  const rows = new Float32Array(p * (m + 1) * m);
-  const order = Int32Array.from({ length: m }, (_, i) => i);
-  for (let s = 0; s < p; s++) {
-    for (let i = m - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    orders.set(order, s * m);
-    const z = (s % nb) * m;
-    let at = s * (m + 1) * m;
-    rows.set(background.subarray(z, z + m), at);
-    for (let step = 0; step < m; step++) {
-      rows.copyWithin(at + m, at, at + m);
-      at += m;
-      rows[at + order[step]!] = x[order[step]!]!;
-    }
-  }
-  const out = await evaluateChunked(evaluate, rows, p * (m + 1), m, k);
   const sum = new Float64Array(m * k);
   const sq = new Float64Array(m * k);
   const base = new Float64Array(k);
-  for (let s = 0; s < p; s++) {
-    const first = s * (m + 1) * k;
-    for (let o = 0; o < k; o++) base[o]! += out[first + o]! / p;
-    for (let step = 0; step < m; step++) {
-      const j = orders[s * m + step]!;
-      for (let o = 0; o < k; o++) {
-        const d = out[first + (step + 1) * k + o]! - out[first + step * k + o]!;
-        sum[j * k + o]! += d;
-        sq[j * k + o]! += d * d;
+  const value = new Float64Array(k);
+  const order = Int32Array.from({ length: m }, (_, i) => i);
+  // Samples are run in batches of about CHUNK_ROWS model rows, so memory stays flat however many are asked for.
+  const batch = Math.max(1, Math.floor(CHUNK_ROWS / (m + 1)));
+  const orders = new Int32Array(batch * m);
+  const rows = new Float32Array(batch * (m + 1) * m);
+  for (let from = 0; from < p; from += batch) {
+    const len = Math.min(batch, p - from);
+    for (let s = 0; s < len; s++) {
+      for (let i = m - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        const t = order[i]!;
+        order[i] = order[j]!;
+        order[j] = t;
+      }
+      orders.set(order, s * m);
+      const z = ((from + s) % nb) * m;
+      let at = s * (m + 1) * m;
+      rows.set(background.subarray(z, z + m), at);
+      for (let step = 0; step < m; step++) {
+        rows.copyWithin(at + m, at, at + m);
+        at += m;
+        rows[at + order[step]!] = x[order[step]!]!;
+      }
+    }
+    const out = await evaluate(rows.subarray(0, len * (m + 1) * m), len * (m + 1));
+    // The last step of any sample is x itself.
+    if (from === 0) value.set(out.subarray(m * k, m * k + k));
+    for (let s = 0; s < len; s++) {
+      const first = s * (m + 1) * k;
+      for (let o = 0; o < k; o++) base[o]! += out[first + o]! / p;
+      for (let step = 0; step < m; step++) {
+        const j = orders[s * m + step]!;
+        for (let o = 0; o < k; o++) {
+          const d = out[first + (step + 1) * k + o]! - out[first + step * k + o]!;
+          sum[j * k + o]! += d;
+          sq[j * k + o]! += d * d;
+        }
       }
     }
   }
@@ -170,10 +178,9 @@ export async function sampledShapley(
       return mean;
     }),
   );
-  const valueAt = m * k; // the last step of any sample is x itself
   return {
     base: Array.from(base),
-    value: Array.from(out.subarray(valueAt, valueAt + k)),
+    value: Array.from(value),
     contributions,
     errorBound: bound,
     samples: p,
