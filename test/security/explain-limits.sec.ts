@@ -87,9 +87,9 @@ describe('explain route: input checks, limits and authorization', () => {
       assert.equal(k.status, 201, k.text);
       return k.json.secret as string;
     };
-    const otherModel = await keyOf({ scopes: ['predict'], models: ['some-other-model'] });
+    const otherModel = await keyOf({ scopes: ['predict'], modelAllowList: ['some-other-model'] });
     const readOnly = await keyOf({ scopes: ['models:read'] });
-    const allowed = await keyOf({ scopes: ['predict'], models: [model] });
+    const allowed = await keyOf({ scopes: ['predict'], modelAllowList: [model] });
     assert.equal((await explain({ payload: [iris[0]] }, otherModel)).status, 403);
     assert.equal((await explain({ payload: [iris[0]] }, readOnly)).status, 403);
     assert.equal((await explain({ payload: [iris[0]] }, allowed)).status, 200);

@@ -152,7 +152,7 @@ export class PredictRouter {
       at,
       name: '',
       sel: {},
-      explain: q !== -1 && at.protocol.name === 'modelyard' && EXPLAIN_QUERY.test(url.slice(q + 1)),
+      explain: q !== -1 && at.protocol.explains === true && EXPLAIN_QUERY.test(url.slice(q + 1)),
     };
     try {
       if (this.closing) throw CLOSING;

@@ -15,9 +15,6 @@ import type { VersionSelector } from '../serving/serving.service.js';
 import { readGraphModel } from './explain-graph.js';
 import { sessionEvaluate, VersionExplainer, type ExplainedIO } from './explainer.js';
 
-/** Versions whose explainer (graph, background rows) is kept per process; the oldest is dropped past it. */
-const CACHED_EXPLAINERS = 16;
-
 /**
  * Explanations of predictions: per row, each feature's contribution to each output, against the first
  * EXPLAIN_BACKGROUND_ROWS rows of the version's reference dataset. They never slow plain predictions: they run
@@ -27,7 +24,11 @@ const CACHED_EXPLAINERS = 16;
  */
 @Injectable()
 export class ExplainService {
-  private readonly explainers = new Map<string, Promise<VersionExplainer>>();
+  /**
+   * Per loaded version (graph, background rows, its session): kept as long as the version stays loaded, so an
+   * unloaded and reloaded version never runs on a released session.
+   */
+  private readonly explainers = new WeakMap<ServedVersion, Promise<VersionExplainer>>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -106,12 +107,12 @@ export class ExplainService {
   }
 
   private explainerFor(served: ServedVersion, io: ExplainedIO): Promise<VersionExplainer> {
-    let p = this.explainers.get(served.versionId);
+    let p = this.explainers.get(served);
     if (!p) {
       p = this.build(served, io);
-      this.explainers.set(served.versionId, p);
-      p.catch(() => this.explainers.delete(served.versionId));
-      if (this.explainers.size > CACHED_EXPLAINERS) this.explainers.delete(this.explainers.keys().next().value!);
+      this.explainers.set(served, p);
+      // A failure (no reference yet, storage down) is not remembered: the next request tries again.
+      p.catch(() => this.explainers.delete(served));
     }
     return p;
   }
