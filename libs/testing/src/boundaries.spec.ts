@@ -49,6 +49,7 @@ const LAYERS = [
   'deployments',
   'jobs',
   'drift',
+  'explain',
   'alerts',
   'overview',
   'mlflow',
