@@ -146,6 +146,12 @@ export class ExplainService {
 }
 
 /**
+ * Features a model may have to be explained: the sampled method costs samples x (features + 1) model rows of
+ * that many values each, per explained row.
+ */
+export const MAX_EXPLAINED_FEATURES = 512;
+
+/**
  * The model input and output explanations are defined for: one float32 input of shape [N, features] (its columns
  * are the feature names) and the probability output of a classifier, or else the first float output.
  */
@@ -158,6 +164,11 @@ export function explainedIO(served: ServedVersion): ExplainedIO {
       'BAD_REQUEST',
       `Explanations need a model with one float32 input of shape [N, features]; version ${served.version} of ` +
         `${served.model} takes ${sig.inputs.map((i) => `${i.name} ${i.dtype}[${i.shape.join(',')}]`).join(', ')}`,
+    );
+  if (m > MAX_EXPLAINED_FEATURES)
+    throw new AppError(
+      'BAD_REQUEST',
+      `Explanations support models of at most ${MAX_EXPLAINED_FEATURES} features; this one takes ${m}`,
     );
   const floatOut = sig.outputs.find(
     (o) =>

@@ -21,6 +21,8 @@ export interface RowExplanation {
 
 /** Coalition rows evaluated per model run: bounds the memory of one batch (rows * features * 4 bytes). */
 const CHUNK_ROWS = 32_768;
+/** Feature values per batch of the sampled method (16 MB of float32), whatever the feature count. */
+const CHUNK_VALUES = 4 * 1024 * 1024;
 
 /** Evaluates `n` rows in chunks of CHUNK_ROWS, in order. */
 async function evaluateChunked(evaluate: Evaluate, rows: Float32Array, n: number, m: number, k: number) {
@@ -130,8 +132,8 @@ export async function sampledShapley(
   const base = new Float64Array(k);
   const value = new Float64Array(k);
   const order = Int32Array.from({ length: m }, (_, i) => i);
-  // Samples are run in batches of about CHUNK_ROWS model rows, so memory stays flat however many are asked for.
-  const batch = Math.max(1, Math.floor(CHUNK_ROWS / (m + 1)));
+  // Samples are run in batches of about CHUNK_VALUES values, so memory stays flat however many are asked for.
+  const batch = Math.max(1, Math.min(Math.floor(CHUNK_ROWS / (m + 1)), Math.floor(CHUNK_VALUES / ((m + 1) * m))));
   const orders = new Int32Array(batch * m);
   const rows = new Float32Array(batch * (m + 1) * m);
   for (let from = 0; from < p; from += batch) {
