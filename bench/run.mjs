@@ -335,6 +335,9 @@ async function modelsPart() {
 }
 
 /** The drift report over 1,000,000 rows x 64 features (issue 7), in its own process. */
+/** Milliseconds with three significant digits below 1 ms (a linear row takes microseconds). */
+const ms = (x) => (x < 1 ? x.toFixed(4) : x.toFixed(2));
+
 function explainPart() {
   const r = spawnSync(process.execPath, [path.join(root, 'bench', 'explain-bench.mjs')], {
     encoding: 'utf8',
@@ -350,11 +353,14 @@ function explainPart() {
       `rows (each model's first reference rows), ${json.samples} samples for the sampled method; each row ` +
       'explained once to warm, then the median and the slowest of the timed rows.',
     '',
+    `Load average when it finished: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (1 / 5 / 15 min; other processes share the cores, so read the figures as upper bounds).`,
+    '',
     '| model | method | rows | median ms/row | max ms/row |',
     '|---|---|---:|---:|---:|',
-    ...json.results.map(
-      (x) => `| ${x.what} | ${x.method} | ${x.rows} | ${x.medianMs.toFixed(2)} | ${x.maxMs.toFixed(2)} |`,
-    ),
+    ...json.results.map((x) => `| ${x.what} | ${x.method} | ${x.rows} | ${ms(x.medianMs)} | ${ms(x.maxMs)} |`),
     '',
   ]);
 }
