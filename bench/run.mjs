@@ -5,8 +5,8 @@
 // Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md, and 1,000 registered
 // models: the list endpoints, the dashboard's overview in Chromium and the api's memory (bench/models.mjs, on a
-// platform of its own) -> <date>-models.md.
-//   npm run bench [-- serving batch drift models]     the parts to run (default: all)
+// platform of its own) -> <date>-models.md, and per-row explanation times (bench/explain-bench.mjs) -> <date>-explain.md.
+//   npm run bench [-- serving batch drift models explain]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000) BENCH_MODELS (1000) BENCH_LOADED (50)
 //   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
 //     `node <dir>/scripts/bootstrap.mjs build`); its api is launched beside this one, on the same database,
@@ -25,7 +25,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PEERS = path.resolve(root, '../shared/peers');
 const MODELS = path.resolve(root, '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
-const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift', 'models'];
+const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift', 'models', 'explain'];
 const day = new Date().toISOString().slice(0, 10);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
@@ -85,6 +85,7 @@ async function main() {
   bootstrap({ web: false });
   if (PARTS.includes('drift')) driftPart();
   if (PARTS.includes('models')) await modelsPart();
+  if (PARTS.includes('explain')) explainPart();
   if (!PARTS.includes('serving') && !PARTS.includes('batch')) return;
   aptEnsure('wrk', ['wrk']);
   aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
@@ -334,6 +335,36 @@ async function modelsPart() {
 }
 
 /** The drift report over 1,000,000 rows x 64 features (issue 7), in its own process. */
+/** Milliseconds with three significant digits below 1 ms (a linear row takes microseconds). */
+const ms = (x) => (x < 1 ? x.toFixed(4) : x.toFixed(2));
+
+function explainPart() {
+  const r = spawnSync(process.execPath, [path.join(root, 'bench', 'explain-bench.mjs')], {
+    encoding: 'utf8',
+    cwd: root,
+  });
+  if (r.status !== 0) throw new Error(`explain bench failed: ${r.stderr}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('EXPLAINJSON '));
+  const json = JSON.parse(line.slice('EXPLAINJSON '.length));
+  writePart('explain', [
+    '## Explanations: time per explained row (issue 18)',
+    '',
+    `In process, the api's explainer (libs/server/src/explain) with its defaults: ${json.background} background ` +
+      `rows (each model's first reference rows), ${json.samples} samples for the sampled method; each row ` +
+      'explained once to warm, then the median and the slowest of the timed rows.',
+    '',
+    `Load average when it finished: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (1 / 5 / 15 min; other processes share the cores, so read the figures as upper bounds).`,
+    '',
+    '| model | method | rows | median ms/row | max ms/row |',
+    '|---|---|---:|---:|---:|',
+    ...json.results.map((x) => `| ${x.what} | ${x.method} | ${x.rows} | ${ms(x.medianMs)} | ${ms(x.maxMs)} |`),
+    '',
+  ]);
+}
+
 function driftPart() {
   const r = spawnSync(process.execPath, [path.join(root, 'bench', 'drift-bench.mjs')], { encoding: 'utf8', cwd: root });
   if (r.status !== 0) throw new Error(`drift bench failed: ${r.stderr}`);

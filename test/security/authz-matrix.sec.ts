@@ -121,7 +121,8 @@ describe('authorization matrix over the real HTTP server (predict router include
     let predictRoutes: { method: string; path: string; template: string; body?: unknown }[] = [];
 
     before(async () => {
-      ({ model, version } = await registerFixture(apiUrl, admin, 'iris_logreg'));
+      // With its reference rows: the explain routes compute against them (without, they answer 409).
+      ({ model, version } = await registerFixture(apiUrl, admin, 'iris_logreg', { reference: true }));
       const a = await http(apiUrl, 'PUT', `/v1/models/${model}/aliases/${alias}`, { token: admin, body: { version } });
       assert.ok(a.status < 300, a.text);
       const s = samples('iris_logreg');
@@ -157,6 +158,9 @@ describe('authorization matrix over the real HTTP server (predict router include
         post('/v1/models/{name}/invocations', bodies.mlflow),
         post('/v1/models/{name}/aliases/{alias}/invocations', bodies.mlflow),
         post('/v1/models/{name}/predict:async', bodies.modelyard),
+        post('/v1/models/{name}/explain', bodies.modelyard),
+        post('/v1/models/{name}/versions/{version}/explain', bodies.modelyard),
+        post('/v1/models/{name}/aliases/{alias}/explain', bodies.modelyard),
         get('/v2/models/{name}'),
         get('/v2/models/{name}/versions/{version}'),
         get('/v2/models/{name}/ready'),

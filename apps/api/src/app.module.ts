@@ -13,6 +13,7 @@ import {
   ServerCoreModule,
   ShadowService,
   ComparisonsRepository,
+  ExplainService,
   ServingMetrics,
   ServingService,
   SsoService,
@@ -21,6 +22,7 @@ import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
 import { OipV2Controller } from './serving/oip-v2.controller.js';
 import { TfsController } from './serving/tfs.controller.js';
+import { ExplainController } from './serving/explain.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
@@ -67,6 +69,7 @@ export const CONTROLLERS = [
   OipV2Controller,
   TfsController,
   AsyncPredictController,
+  ExplainController,
   JobsController,
   SchedulesController,
   DriftController,
@@ -104,6 +107,7 @@ export class AppModule implements OnApplicationBootstrap {
         ComparisonsRepository,
         JobsService,
         SchedulesService,
+        ExplainService,
       ],
     };
   }

@@ -11,6 +11,7 @@ import { AppModule, CONTROLLERS } from './app.module.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import {
   AuthService,
+  ExplainService,
   PredictionService,
   RollupsService,
   ServingMetrics,
@@ -112,6 +113,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
     predictions: app.get(PredictionService),
     metrics: app.get(ServingMetrics),
     rollups: app.get(RollupsService),
+    explain: app.get(ExplainService),
   });
   fastify.addHook('preClose', async () => {
     router!.closing = true;

@@ -155,6 +155,20 @@ const common = {
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(1).max(600_000).default(5000),
   OTEL_BSP_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(2048),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(512),
+  // Explanations (issue 18, area explain): per-feature contributions (Shapley values) of a prediction.
+  /** Rows of the version's reference dataset (its first ones) used as the background the contributions are against. */
+  EXPLAIN_BACKGROUND_ROWS: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Rows one explain request may ask for (explanations cost hundreds to thousands of model rows each). */
+  EXPLAIN_MAX_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  /** Up to this many features, models the explainer cannot read are explained exactly (every coalition). */
+  EXPLAIN_EXACT_MAX_FEATURES: z.coerce.number().int().min(1).max(16).default(10),
+  /** Model rows one explained row may cost by exact enumeration (2^features x background); past it: sampled. */
+  EXPLAIN_MAX_EVALUATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(200_000),
+  /** Samples (feature orders) of the sampled method, rounded up to a multiple of the background rows. */
+  EXPLAIN_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Explanations computed at once per process, and how many may wait; past that 429. Predictions never wait. */
+  EXPLAIN_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  EXPLAIN_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
 };
 
 /**
@@ -404,6 +418,15 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     storage: storage(e),
     outbound: { allowHosts: e.OUTBOUND_ALLOW_HOSTS },
     tracing: tracingConfig(e),
+    explain: {
+      backgroundRows: e.EXPLAIN_BACKGROUND_ROWS,
+      maxRows: e.EXPLAIN_MAX_ROWS,
+      exactMaxFeatures: e.EXPLAIN_EXACT_MAX_FEATURES,
+      maxEvaluations: e.EXPLAIN_MAX_EVALUATIONS,
+      samples: e.EXPLAIN_SAMPLES,
+      maxConcurrency: e.EXPLAIN_MAX_CONCURRENCY,
+      queue: e.EXPLAIN_QUEUE,
+    },
   };
 }
 
@@ -618,3 +641,4 @@ export type SeedConfig = ReturnType<typeof loadSeedConfig>;
 /** The pieces every server process needs, whatever app it is. */
 export type CommonConfig = ReturnType<typeof shared>;
 export type StorageConfig = CommonConfig['storage'];
+export type ExplainConfig = CommonConfig['explain'];

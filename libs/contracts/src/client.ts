@@ -23,6 +23,7 @@ import {
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
 import { ZOverviewPage, type TOverviewQuery } from './overview.js';
+import { ZExplainResponse, type TExplainRequest } from './explain.js';
 import {
   ZApproval,
   ZHistoryEntry,
@@ -352,6 +353,10 @@ export class ModelyardClient {
   }
   deleteSchedule(id: string) {
     return this.send('DELETE', `/v1/schedules/${enc(id)}`, null);
+  }
+  /** Per-feature contributions (Shapley values) of one version's predictions for these rows (issue 18). */
+  explainVersion(name: string, version: number, body: TExplainRequest) {
+    return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/explain`, ZExplainResponse, body);
   }
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);

@@ -14,3 +14,4 @@ export * from './serving.js';
 export * from './overview.js';
 export * from './mlflow.js';
 export * from './projects.js';
+export * from './explain.js';

@@ -144,3 +144,5 @@ export * from './alerts/alert-evaluator.service.js';
 export * from './alerts/slo.js';
 export * from './mlflow/mlflow-registry.service.js';
 export * from './mlflow/mlflow-tracking.service.js';
+export * from './explain/explain.service.js';
+export * from './explain/explainer.js';

@@ -51,6 +51,7 @@ const LAYERS = [
   'deployments',
   'jobs',
   'drift',
+  'explain',
   'alerts',
   'overview',
   'mlflow',

@@ -287,6 +287,11 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
     parameters.push({ name: target, in: 'path', required: true, description, schema: { type: 'string' } });
   }
   parameters.push(ROUTING_KEY);
+  if (protocol.explains) {
+    const description =
+      "true: the answer also carries `explanation`, each row's per-feature contributions (as POST …/explain answers)";
+    parameters.push({ name: 'explain', in: 'query', required: false, description, schema: { type: 'boolean' } });
+  }
   for (const h of protocol.requestHeaders ?? []) {
     parameters.push({ ...h, in: 'header', required: false, schema: { type: 'string' } });
   }

@@ -169,6 +169,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       { name: 'X-Callback-Secret', description: 'Signs the callback (at least 16 characters)' },
     ],
   },
+  'ExplainController.model': {
+    id: 'explain',
+    summary: 'Explain predictions: per-feature contributions (Shapley values) to each output, per row',
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
+  'ExplainController.version': {
+    id: 'explainVersion',
+    summary: 'Explain predictions of one version',
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
+  'ExplainController.alias': {
+    id: 'explainAlias',
+    summary: 'Explain predictions of the version an alias points to',
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
   'AsyncPredictController.stored': {
     id: 'getStoredPrediction',
     summary: 'A stored prediction by entity id; with features as query parameters, a live one when none is stored',

@@ -10,6 +10,7 @@ import {
   AuthService,
   authorize,
   keyFor,
+  type ExplainService,
   PredictionService,
   PROTOCOLS,
   RollupsService,
@@ -65,6 +66,7 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const ALIAS = /^[a-z][a-z0-9_-]{0,63}$/;
 const VERSION = /^[1-9][0-9]{0,9}$/;
 const MAX_VERSION = 2_147_483_647;
+const EXPLAIN_QUERY = /(?:^|&)explain=true(?:&|$)/;
 const STAGE_NAMES = new Set<string>(STAGES.map((s) => s.toLowerCase()));
 
 const BEARER = /^Bearer\s+(\S{16,512})$/i;
@@ -97,6 +99,7 @@ export interface PredictRouterDeps {
   predictions: PredictionService;
   metrics: ServingMetrics;
   rollups: RollupsService;
+  explain: Pick<ExplainService, 'explainFeeds'>;
 }
 
 /** One request on its way through the router. */
@@ -109,6 +112,8 @@ interface Call {
   at: PredictRoute;
   name: string;
   sel: Selector;
+  /** `?explain=true` on a Modelyard route: the answer also carries the rows' explanations (ExplainService). */
+  explain: boolean;
 }
 
 /**
@@ -152,6 +157,7 @@ export class PredictRouter {
       at,
       name: '',
       sel: {},
+      explain: q !== -1 && at.protocol.explains === true && EXPLAIN_QUERY.test(url.slice(q + 1)),
     };
     // The only cost of tracing here when it is off (OTEL_*): this test.
     if (tracing.on) tracePrediction(req, res, at.label, call.id, at.protocol.name, () => call.name);
@@ -320,7 +326,16 @@ export class PredictRouter {
       });
       const which = { 'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role };
       const bytes = r.prepared.renderRaw?.(r.outputs);
-      if (bytes) {
+      if (call.explain) {
+        const explanation = await this.d.explain.explainFeeds(r.served, r.prepared.feeds);
+        const json = JSON.stringify({ ...(r.prepared.render(r.outputs) as object), explanation });
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(json),
+          ...which,
+        });
+        res.end(json);
+      } else if (bytes) {
         res.writeHead(200, { ...bytes.headers, 'content-length': bytes.bytes.length, ...which });
         res.end(bytes.bytes);
       } else {

@@ -127,6 +127,7 @@ export const MODELYARD_PROTOCOL: PredictProtocol<'modelyard'> = {
   mediaTypes: ['application/json'],
   bodyKind: jsonOnly,
   errors: null,
+  explains: true,
   prepare: (sv, req, limits) => ({
     feeds: parseModelyard(req.body, sv, limits),
     render: (out) => renderModelyard(sv, out),

@@ -30,6 +30,11 @@ export interface PredictProtocol<N extends string = string> {
   readonly requestHeaders?: readonly { readonly name: string; readonly description: string }[];
   /** Its error answers: null for Modelyard's `{"error": {code, message, errorId}}`. */
   readonly errors: ProtocolErrors | null;
+  /**
+   * True when its predict routes take `?explain=true`: the answer then also carries `explanation`, the rows'
+   * per-feature contributions (ExplainService, issue 18). Modelyard's format only.
+   */
+  readonly explains?: boolean;
   /** Turns a parsed body into feeds for this version and says how to render the outputs. Throws InputError (400). */
   prepare(sv: ServedVersion, req: PredictRequest, limits: ServingLimits): Prepared;
 }

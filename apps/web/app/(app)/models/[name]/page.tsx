@@ -22,6 +22,7 @@ import { AliasBadges, StageBadge, StatusBadge } from '@/components/registry-badg
 import { RegisterVersionForm } from '../register-version-form';
 import { RemoveAliasButton, SetAliasForm } from './alias-controls';
 import { StageControl } from './stage-control';
+import { ExplainPanel } from './explain-panel';
 
 export async function generateMetadata({ params }: PageProps<'/models/[name]'>): Promise<Metadata> {
   return { title: (await params).name };
@@ -544,6 +545,7 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
           ) : null}
         </div>
       )}
+      <ExplainSection model={model} v={v} />
       {warnings.length ? (
         <>
           <h3>Validation warnings</h3>
@@ -651,5 +653,28 @@ function HistoryTimeline({ entries }: { entries: THistoryEntry[] }) {
         );
       })}
     </ol>
+  );
+}
+
+/** Features of a version explanations work for: one float32 input [N, m] with named columns (at most 32 fields). */
+function ExplainSection({ model, v }: { model: string; v: TModelVersion }) {
+  const sig = v.signature ? ZSignature.safeParse(v.signature) : null;
+  if (v.status !== 'ready' || !sig?.success) return null;
+  const input = sig.data.inputs.length === 1 ? sig.data.inputs[0]! : null;
+  const columns = input?.dtype === 'float32' && input.shape.length === 2 ? (input.columns ?? []) : [];
+  if (!columns.length || columns.length > 32) return null;
+  const sample = Array.isArray(v.sampleInput) ? (v.sampleInput[0] as Record<string, unknown> | undefined) : undefined;
+  const initial = Object.fromEntries(columns.map((c) => [c, typeof sample?.[c] === 'number' ? sample[c] : 0]));
+  return (
+    <>
+      <h3 id="explain-title">Explain a prediction</h3>
+      {v.hasReference ? (
+        <ExplainPanel model={model} version={v.version} features={columns} initial={initial} />
+      ) : (
+        <p className="muted small">
+          Explanations are computed against the version&apos;s reference dataset; this version has none.
+        </p>
+      )}
+    </>
   );
 }

@@ -1,0 +1,217 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CommonConfig } from '@modelyard/config';
+import { ZReferenceDataset, type TExplanation, type TExplainResponse } from '@modelyard/contracts';
+import type { Principal } from '../auth/principal.js';
+import { readBytes } from '../drift/drift-profiler.service.js';
+import { type Feeds, InputError, servedArtifact, type ServedVersion, verifiedArtifact } from '../engine/index.js';
+import { AppError } from '../platform/errors.js';
+import { COMMON_CONFIG } from '../platform/tokens.js';
+import { RegistryRepository } from '../registry/registry.repository.js';
+import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
+import { parseModelyard } from '../serving/formats/modelyard.format.js';
+import { PredictionService } from '../serving/prediction.service.js';
+import type { RateLimit } from '../serving/rate-limiter.js';
+import type { VersionSelector } from '../serving/serving.service.js';
+import { readGraphModel } from './explain-graph.js';
+import { sessionEvaluate, VersionExplainer, type ExplainedIO } from './explainer.js';
+
+/**
+ * Explanations of predictions: per row, each feature's contribution to each output, against the first
+ * EXPLAIN_BACKGROUND_ROWS rows of the version's reference dataset. They never slow plain predictions: they run
+ * on this service's own slots (EXPLAIN_MAX_CONCURRENCY, EXPLAIN_QUEUE waiting, then 429), never on the serving
+ * path's run gate or micro-batcher, and yield the event loop between rows, so predictions keep being answered
+ * while a long explanation computes.
+ */
+@Injectable()
+export class ExplainService {
+  /**
+   * Per loaded version (graph, background rows, its session): kept as long as the version stays loaded, so an
+   * unloaded and reloaded version never runs on a released session.
+   */
+  private readonly explainers = new WeakMap<ServedVersion, Promise<VersionExplainer>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly predictions: PredictionService,
+    private readonly registry: RegistryRepository,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+  ) {}
+
+  /** `POST /v1/models/{name}[/versions/{v}|/aliases/{a}]/explain`: the version a predict would use (pilots too). */
+  async explain(
+    actor: Principal,
+    model: string,
+    sel: VersionSelector & { routingKey?: string },
+    body: unknown,
+    limit?: RateLimit,
+  ): Promise<TExplainResponse> {
+    const { served } = await this.predictions.select(actor, model, sel, limit);
+    const feeds = parseModelyard(body, served, { maxRows: this.cfg.explain.maxRows });
+    return { model: served.model, version: served.version, ...(await this.explainFeeds(served, feeds)) };
+  }
+
+  /** Explanations of rows already parsed for a version (also the Modelyard predict route's `?explain=true`). */
+  async explainFeeds(served: ServedVersion, feeds: Feeds): Promise<TExplanation> {
+    const io = explainedIO(served);
+    const input = feeds[io.input]!;
+    const n = input.dims[0] ?? 0;
+    const { maxRows } = this.cfg.explain;
+    if (n > maxRows)
+      throw new InputError(`Too many rows to explain: ${n} (the limit is ${maxRows} per request, EXPLAIN_MAX_ROWS)`);
+    await this.take();
+    try {
+      const ex = await this.explainerFor(served, io);
+      const m = ex.io.features.length;
+      const x = input.data as Float32Array;
+      const rows = [];
+      for (let r = 0; r < n; r++) {
+        rows.push(await ex.explainRow(x.subarray(r * m, (r + 1) * m)));
+        // One row of a large ensemble is milliseconds of JavaScript: let predictions through between rows.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return {
+        method: ex.method,
+        exact: ex.method !== 'sampled',
+        output: ex.io.output,
+        outputs: ex.io.outputs,
+        features: ex.io.features,
+        backgroundRows: ex.background.length / m,
+        samples: ex.samples,
+        rows,
+      };
+    } finally {
+      this.release();
+    }
+  }
+
+  /** A slot of EXPLAIN_MAX_CONCURRENCY, waiting behind at most EXPLAIN_QUEUE others; else 429. */
+  private take(): Promise<void> {
+    const { maxConcurrency, queue } = this.cfg.explain;
+    if (this.running < maxConcurrency) {
+      this.running++;
+      return Promise.resolve();
+    }
+    if (this.waiting.length >= queue)
+      return Promise.reject(
+        new AppError('RATE_LIMITED', 'Too many explanations are being computed right now: retry in a moment'),
+      );
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+
+  private explainerFor(served: ServedVersion, io: ExplainedIO): Promise<VersionExplainer> {
+    let p = this.explainers.get(served);
+    if (!p) {
+      p = this.build(served, io);
+      this.explainers.set(served, p);
+      // A failure (no reference yet, storage down) is not remembered: the next request tries again.
+      p.catch(() => this.explainers.delete(served));
+    }
+    return p;
+  }
+
+  /** The version's graph (from the served artifact) and background rows (from its reference dataset). */
+  private async build(served: ServedVersion, io: ExplainedIO): Promise<VersionExplainer> {
+    const v = await this.registry.findVersion(served.model, served.version);
+    if (!v) throw new AppError('NOT_FOUND', `Model ${served.model} has no version ${served.version}`);
+    if (!v.referenceUri)
+      throw new AppError(
+        'CONFLICT',
+        `Version ${served.version} of ${served.model} was registered without a reference dataset: explanations ` +
+          'are computed against its rows. Register a version with one.',
+      );
+    const limit = this.cfg.storage.maxUploadBytes;
+    const text = (await readBytes(await this.store.get(v.referenceUri), limit, 'The reference dataset')).toString();
+    const background = backgroundRows(text, io.features, this.cfg.explain.backgroundRows);
+    const { uri, sha256 } = servedArtifact(v);
+    const bytes = await verifiedArtifact(this.cfg.onnx.cacheDir, uri, sha256, async () =>
+      readBytes(await this.store.get(uri), limit, 'The model'),
+    );
+    const m = io.features.length;
+    const evaluate = sessionEvaluate(served.session, io);
+    // The output's width: the model's own answer for one background row.
+    const k = (await evaluate(background.subarray(0, m), 1)).length;
+    const outputs = io.outputs.length === k ? io.outputs : Array.from({ length: k }, (_, i) => i);
+    const graph = readGraphModel(bytes, m);
+    const usable = graph && graph.output === io.output && graph.k === k ? graph : null;
+    return new VersionExplainer({ ...io, outputs }, usable, background, evaluate, this.cfg.explain);
+  }
+}
+
+/**
+ * Features a model may have to be explained: the sampled method costs samples x (features + 1) model rows of
+ * that many values each, per explained row.
+ */
+export const MAX_EXPLAINED_FEATURES = 512;
+
+/**
+ * The model input and output explanations are defined for: one float32 input of shape [N, features] (its columns
+ * are the feature names) and the probability output of a classifier, or else the first float output.
+ */
+export function explainedIO(served: ServedVersion): ExplainedIO {
+  const sig = served.signature;
+  const input = sig.inputs[0]!;
+  const m = input.shape[1] ?? -1;
+  if (sig.inputs.length !== 1 || input.dtype !== 'float32' || input.shape.length !== 2 || m < 1)
+    throw new AppError(
+      'BAD_REQUEST',
+      `Explanations need a model with one float32 input of shape [N, features]; version ${served.version} of ` +
+        `${served.model} takes ${sig.inputs.map((i) => `${i.name} ${i.dtype}[${i.shape.join(',')}]`).join(', ')}`,
+    );
+  if (m > MAX_EXPLAINED_FEATURES)
+    throw new AppError(
+      'BAD_REQUEST',
+      `Explanations support models of at most ${MAX_EXPLAINED_FEATURES} features; this one takes ${m}`,
+    );
+  const floatOut = sig.outputs.find(
+    (o) =>
+      (o.dtype === 'float32' || o.dtype === 'float64') && o.shape.length <= 2 && served.outputNames.includes(o.name),
+  );
+  const output = served.probabilityOutput ?? floatOut?.name;
+  if (!output)
+    throw new AppError('BAD_REQUEST', `Version ${served.version} of ${served.model} has no numeric output to explain`);
+  const features = input.columns?.length === m ? input.columns : Array.from({ length: m }, (_, i) => `x${i}`);
+  const outputs = output === served.probabilityOutput && sig.classes ? sig.classes : [];
+  return { input: input.name, output, features, outputs };
+}
+
+/**
+ * The first `max` rows of a reference dataset (reference.json's shape) whose features are all numbers, in the
+ * model's feature order, as float32.
+ */
+export function backgroundRows(text: string, features: string[], max: number): Float32Array {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError('CONFLICT', 'The version’s reference dataset is not JSON');
+  }
+  const parsed = ZReferenceDataset.safeParse(json);
+  if (!parsed.success)
+    throw new AppError('CONFLICT', 'The version’s reference dataset is not shaped like reference.json');
+  const at = features.map((f) => parsed.data.feature_names.indexOf(f));
+  const missing = features.filter((_, i) => at[i] === -1);
+  if (missing.length)
+    throw new AppError(
+      'CONFLICT',
+      `The version’s reference dataset lacks feature(s) ${missing.slice(0, 5).join(', ')}`,
+    );
+  const out: number[] = [];
+  let n = 0;
+  for (const row of parsed.data.rows) {
+    if (n >= max) break;
+    const values = at.map((i) => row[i]);
+    if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) continue;
+    out.push(...(values as number[]));
+    n++;
+  }
+  if (n === 0) throw new AppError('CONFLICT', 'The version’s reference dataset has no row with every feature set');
+  return Float32Array.from(out);
+}

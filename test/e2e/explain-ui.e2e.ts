@@ -1,0 +1,106 @@
+/**
+ * "Explain a prediction" on the model page (apps/web/app/(app)/models/[name]/explain-panel.tsx), in a real browser,
+ * against the running api + worker + web.
+ *
+ * Env: E2E_WEB_URL, E2E_API_URL, E2E_ADMIN_API_KEY, E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD (set by the harness).
+ *
+ * One story: an iris random forest registered with its reference rows; on its page the admin edits a feature of
+ * the prefilled row and asks for an explanation; a bar per feature appears, for the predicted class, with the
+ * values the API gives for the same row, and switching the output to another class redraws them.
+ */
+import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { http } from '@modelyard/testing';
+import {
+  assertText,
+  assertVisible,
+  openDashboardPage,
+  requiredEnv,
+  screenshotDir,
+  storyEnv,
+  storySteps,
+} from '../support/browser.js';
+import { registerFixture } from '../support/fixtures.js';
+
+const { webUrl, apiUrl, adminKey } = storyEnv();
+const admin = { email: requiredEnv('E2E_ADMIN_EMAIL'), password: requiredEnv('E2E_ADMIN_PASSWORD') };
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+describe('explaining a prediction on the model page', { timeout: 120_000 }, () => {
+  let browser: Browser;
+  let page: Page;
+  let model = '';
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+  const step = storySteps({ page: () => page, prefix: 'explain-', consoleErrors });
+  const row = { sepal_length: 6.3, sepal_width: 2.8, petal_length: 5.1, petal_width: 1.5 };
+
+  /** The bars' values as the chart prints them, by feature. */
+  const shown = async () =>
+    Object.fromEntries(
+      await page
+        .locator('.explain-bars tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [tr.getAttribute('data-feature') ?? '', Number(tr.querySelector('td.mono')?.textContent)]),
+        ),
+    ) as Record<string, number>;
+
+  before(async () => {
+    ({ browser, page } = await openDashboardPage(webUrl, pageErrors, consoleErrors));
+    ({ model } = await registerFixture(apiUrl, adminKey, 'iris_rf', { reference: true }));
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('signs in and opens the model page, whose explain form is prefilled with a sample row', async () => {
+    await page.goto('/login');
+    await page.getByLabel('Email', { exact: true }).fill(admin.email);
+    await page.getByLabel('Password', { exact: true }).fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${webUrl}/`);
+    await page.goto(`/models/${model}`);
+    const form = page.getByRole('form', { name: 'Explain a prediction' });
+    await assertVisible(form, 'the explain form');
+    for (const f of FEATURES) assert.notEqual(await form.getByLabel(f, { exact: true }).inputValue(), '');
+  });
+
+  step('explaining a row draws a bar per feature with the values the API answers for that row', async () => {
+    const form = page.getByRole('form', { name: 'Explain a prediction' });
+    for (const f of FEATURES) await form.getByLabel(f, { exact: true }).fill(String(row[f as keyof typeof row]));
+    await form.getByRole('button', { name: 'Explain' }).click();
+    await assertVisible(page.locator('.explain-bars'), 'the contribution bars');
+    const api = await http(apiUrl, 'POST', `/v1/models/${model}/versions/1/explain`, {
+      token: adminKey,
+      body: { payload: [row] },
+    });
+    assert.equal(api.status, 200, api.text);
+    const value: number[] = api.json.rows[0].value;
+    const predicted = value.indexOf(Math.max(...value));
+    const bars = await shown();
+    assert.deepEqual(Object.keys(bars).sort(), [...FEATURES].sort());
+    FEATURES.forEach((f, j) => {
+      const want = api.json.rows[0].contributions[j][predicted];
+      assert.ok(Math.abs(bars[f]! - want) <= Math.abs(want) * 1e-2 + 1e-3, `${f}: shown ${bars[f]}, api ${want}`);
+    });
+    await assertText(page.getByTestId('explain-summary'), /tree, exact, against 100 reference rows/, 'the summary');
+    await page.screenshot({ path: path.join(screenshotDir(), 'explain-bars.png') });
+  });
+
+  step('choosing another class redraws the bars for it', async () => {
+    const api = await http(apiUrl, 'POST', `/v1/models/${model}/versions/1/explain`, {
+      token: adminKey,
+      body: { payload: [row] },
+    });
+    await page.getByLabel('Output').selectOption({ index: 0 });
+    const bars = await shown();
+    FEATURES.forEach((f, j) => {
+      const want = api.json.rows[0].contributions[j][0];
+      assert.ok(Math.abs(bars[f]! - want) <= Math.abs(want) * 1e-2 + 1e-3, `${f}: shown ${bars[f]}, api ${want}`);
+    });
+    assert.deepEqual(pageErrors, []);
+  });
+});
