@@ -24,6 +24,12 @@ import {
 import { ZErrorResponse, type ErrorCode } from './errors.js';
 import { ZOverviewPage, type TOverviewQuery } from './overview.js';
 import {
+  ZStreamDeployment,
+  type TCreateStreamRequest,
+  type TRewindStreamRequest,
+  type TUpdateStreamRequest,
+} from './streams.js';
+import {
   ZApproval,
   ZHistoryEntry,
   ZModelPage,
@@ -348,6 +354,33 @@ export class ModelyardClient {
   }
   deleteSchedule(id: string) {
     return this.send('DELETE', `/v1/schedules/${enc(id)}`, null);
+  }
+  /** Every stream deployment (or one model's), each with its lag and pending records. */
+  listStreams(model?: string) {
+    return model
+      ? this.get(`/v1/models/${enc(model)}/streams`, z.array(ZStreamDeployment))
+      : this.get('/v1/streams', z.array(ZStreamDeployment));
+  }
+  getStream(model: string, name: string) {
+    return this.get(`/v1/models/${enc(model)}/streams/${enc(name)}`, ZStreamDeployment);
+  }
+  createStream(model: string, spec: TCreateStreamRequest) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams`, ZStreamDeployment, spec);
+  }
+  updateStream(model: string, name: string, patch: TUpdateStreamRequest) {
+    return this.send('PATCH', `/v1/models/${enc(model)}/streams/${enc(name)}`, ZStreamDeployment, patch);
+  }
+  pauseStream(model: string, name: string) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/pause`, ZStreamDeployment);
+  }
+  resumeStream(model: string, name: string) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/resume`, ZStreamDeployment);
+  }
+  rewindStream(model: string, name: string, to: TRewindStreamRequest) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/rewind`, ZStreamDeployment, to);
+  }
+  deleteStream(model: string, name: string) {
+    return this.send('DELETE', `/v1/models/${enc(model)}/streams/${enc(name)}`, null);
   }
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);

@@ -52,6 +52,7 @@ const LAYERS = [
   'alerts',
   'overview',
   'mlflow',
+  'streams',
   'maintenance',
   'seed',
 ];
