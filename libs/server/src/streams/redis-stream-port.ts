@@ -136,6 +136,12 @@ export class RedisStreamPort implements StreamPort {
       await this.client.xack(keys.source, keys.group, ...ids.slice(i, i + 1000));
   }
 
+  async touch(keys: StreamKeys, consumer: string, ids: string[]): Promise<void> {
+    // XCLAIM to ourselves with JUSTID resets the idle time and leaves the delivery count alone.
+    for (let i = 0; i < ids.length; i += 1000)
+      await this.client.xclaim(keys.source, keys.group, consumer, 0, ...ids.slice(i, i + 1000), 'JUSTID');
+  }
+
   async rewind(keys: StreamKeys, to: StreamPosition): Promise<void> {
     try {
       await this.client.xgroup('SETID', keys.source, keys.group, groupId(to));

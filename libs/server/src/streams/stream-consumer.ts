@@ -34,6 +34,9 @@ export class StreamConsumer {
   private loop: Promise<void> | null = null;
   private inFlight = 0;
   private readonly batches = new Set<Promise<void>>();
+  /** The ids of the records in hand, per batch, kept fresh on the broker (`touch`) while they are worked on. */
+  private readonly held = new Map<Promise<void>, string[]>();
+  private keepAlive: NodeJS.Timeout | null = null;
   private claimCursor = '0-0';
   private lastClaim = 0;
   private leader = false;
@@ -49,6 +52,9 @@ export class StreamConsumer {
   ) {}
 
   start() {
+    // A third of the idle time: a live consumer's records are touched at least twice before anyone may claim them.
+    this.keepAlive ??= setInterval(() => void this.touch(), Math.max(50, this.spec.options.claimIdleMs / 3));
+    this.keepAlive.unref();
     this.loop ??= this.run().catch((err: unknown) =>
       this.log.error({ err, stream: this.spec.label }, 'stream loop died'),
     );
@@ -60,6 +66,7 @@ export class StreamConsumer {
     await this.port.detach(this.spec.keys);
     await this.loop;
     await Promise.allSettled([...this.batches]);
+    if (this.keepAlive) clearInterval(this.keepAlive);
     // A read that started as we stopped opened a new connection.
     await this.port.detach(this.spec.keys);
     if (this.leader) await this.port.release(this.spec.id, this.consumer).catch(() => undefined);
@@ -129,6 +136,17 @@ export class StreamConsumer {
     return held;
   }
 
+  private async touch() {
+    // The lease too: an ordered batch that takes long must not hand the stream to another worker meanwhile.
+    if (this.leader)
+      this.leader = await this.port.lease(this.spec.id, this.consumer, this.spec.options.claimIdleMs).catch(() => true);
+    const ids = [...this.held.values()].flat();
+    if (!ids.length) return;
+    await this.port
+      .touch(this.spec.keys, this.consumer, ids)
+      .catch((err: unknown) => this.log.warn({ err, stream: this.spec.label }, 'could not touch records in hand'));
+  }
+
   /** Records held unacknowledged past `claimIdleMs` (their consumer died, or a batch of ours failed). */
   private async claim() {
     this.lastClaim = Date.now();
@@ -163,8 +181,13 @@ export class StreamConsumer {
         this.inFlight -= records.length;
         this.metrics.inFlight.set({ stream: this.spec.label }, this.inFlight);
         this.batches.delete(p);
+        this.held.delete(p);
       });
     this.batches.add(p);
+    this.held.set(
+      p,
+      records.map((r) => r.id),
+    );
     return p;
   }
 

@@ -45,6 +45,11 @@ export interface StreamPort {
   /** Appends records to a stream in order, trimming it to about `maxLen` records (0: no trimming). */
   write(stream: string, records: Record<string, string>[], maxLen: number): Promise<void>;
   ack(keys: StreamKeys, ids: string[]): Promise<void>;
+  /**
+   * Tells the broker this consumer still works on these records (their idle time starts again), so a slow batch
+   * of a live consumer is never claimed by another: only a dead consumer's records go idle.
+   */
+  touch(keys: StreamKeys, consumer: string, ids: string[]): Promise<void>;
   /** Moves the group: records after the position are delivered again. Pending records stay pending. */
   rewind(keys: StreamKeys, to: StreamPosition): Promise<void>;
   /** Removes the group (its pending list with it); the streams themselves are the producers' and consumers'. */
