@@ -245,6 +245,30 @@ describe('stream deployments', () => {
     assert.deepEqual([...seen].sort(), ['1/production', `${v2.version}/pilot`]);
   });
 
+  it("lists stream deployments with their lag and state on the dashboard's Streams tab", async () => {
+    const src = uniqueId('src');
+    const s = await create(model, { name: 'web', source: src, sink: `${src}.out`, startAt: 'latest' });
+    await api('POST', `/v1/models/${model}/streams/web/pause`);
+    await sleep(1500);
+    for (let i = 0; i < 3; i++) await redis.xadd(s.keys.source, '*', ...fields(i));
+    const login = await http(env.apiUrl, 'POST', '/v1/auth/login', {
+      body: { email: env.adminEmail, password: env.adminPassword },
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(`${env.webUrl}/jobs/streams`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const row = html.slice(
+      html.indexOf(`id="stream-${s.id}"`),
+      html.indexOf('</tr>', html.indexOf(`id="stream-${s.id}"`)),
+    );
+    assert.ok(row.length > 0, 'the stream has a row');
+    assert.match(row, /web/);
+    assert.match(row, new RegExp(`${src} → ${src}.out`));
+    assert.match(row, />3</, 'lag 3');
+    assert.match(row, />paused</);
+  });
+
   it('switches versions between records when a version is promoted mid-stream, losing none', async () => {
     const m = await registerFixture(env.apiUrl, token, 'iris_logreg');
     const v2 = await registerFixture(env.apiUrl, token, 'iris_rf', { model: m.model, promote: false });
