@@ -10,6 +10,7 @@
 //   npm run bench [-- serving batch drift models streams]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000) BENCH_MODELS (1000) BENCH_LOADED (50)
 //   BENCH_STREAM_RECORDS (200000) BENCH_STREAM_RATE (1000) BENCH_STREAM_SECONDS (20)
+//   BENCH_MODELS_DIR (../shared/models): where the fixture models are (test/fixtures/models has them too)
 //   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
 //     `node <dir>/scripts/bootstrap.mjs build`); its api is launched beside this one, on the same database,
 //     Redis and models, and measured in the same interleaved serving runs as `baseline`, so a change's cost is
@@ -25,7 +26,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PEERS = path.resolve(root, '../shared/peers');
-const MODELS = path.resolve(root, '../shared/models');
+const MODELS = path.resolve(root, process.env.BENCH_MODELS_DIR ?? '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
 const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift', 'models', 'streams'];
 const day = new Date().toISOString().slice(0, 10);
