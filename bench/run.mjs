@@ -5,9 +5,12 @@
 // Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md, and 1,000 registered
 // models: the list endpoints, the dashboard's overview in Chromium and the api's memory (bench/models.mjs, on a
-// platform of its own) -> <date>-models.md, and per-row explanation times (bench/explain-bench.mjs) -> <date>-explain.md.
-//   npm run bench [-- serving batch drift models explain]     the parts to run (default: all)
+// platform of its own) -> <date>-models.md, and per-row explanation times (bench/explain-bench.mjs) -> <date>-explain.md. And records/s through a stream deployment beside the batch job's
+// rows/s, with the end-to-end latency at a steady 1,000 records/s (bench/streams.mjs) -> <date>-streams.md.
+//   npm run bench [-- serving batch drift models explain streams]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000) BENCH_MODELS (1000) BENCH_LOADED (50)
+//   BENCH_STREAM_RECORDS (200000) BENCH_STREAM_RATE (1000) BENCH_STREAM_SECONDS (20)
+//   BENCH_MODELS_DIR (../shared/models): where the fixture models are (test/fixtures/models has them too)
 //   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
 //     `node <dir>/scripts/bootstrap.mjs build`); its api is launched beside this one, on the same database,
 //     Redis and models, and measured in the same interleaved serving runs as `baseline`, so a change's cost is
@@ -23,9 +26,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PEERS = path.resolve(root, '../shared/peers');
-const MODELS = path.resolve(root, '../shared/models');
+const MODELS = path.resolve(root, process.env.BENCH_MODELS_DIR ?? '../shared/models');
 const tmp = path.join(root, 'bench', 'tmp');
-const PARTS = process.argv.slice(2).length ? process.argv.slice(2) : ['serving', 'batch', 'drift', 'models', 'explain'];
+const PARTS = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['serving', 'batch', 'drift', 'models', 'explain', 'streams'];
 const day = new Date().toISOString().slice(0, 10);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
@@ -86,13 +91,15 @@ async function main() {
   if (PARTS.includes('drift')) driftPart();
   if (PARTS.includes('models')) await modelsPart();
   if (PARTS.includes('explain')) explainPart();
-  if (!PARTS.includes('serving') && !PARTS.includes('batch')) return;
-  aptEnsure('wrk', ['wrk']);
-  aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
-  if (PARTS.includes('batch') && spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status !== 0)
-    aptInstall(['python3-pandas']);
+  if (!PARTS.includes('serving') && !PARTS.includes('batch') && !PARTS.includes('streams')) return;
   mkdirSync(tmp, { recursive: true });
-  spawnSync(process.execPath, [path.join(PEERS, 'make_bodies.js'), tmp, '100', '8'], { stdio: 'inherit' });
+  if (PARTS.includes('serving') || PARTS.includes('batch')) {
+    aptEnsure('wrk', ['wrk']);
+    aptEnsure('gunicorn', ['gunicorn', 'python3-flask', 'python3-sklearn']);
+    if (PARTS.includes('batch') && spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status !== 0)
+      aptInstall(['python3-pandas']);
+    spawnSync(process.execPath, [path.join(PEERS, 'make_bodies.js'), tmp, '100', '8'], { stdio: 'inherit' });
+  }
   // digits bodies (64 features), 1 row each, from the fixture's own rows.
   const ds = JSON.parse(readFileSync(path.join(MODELS, 'digits_mlp/samples.json'), 'utf8'));
   const cols = ds.inputs[0].columns;
@@ -200,6 +207,20 @@ async function main() {
         log,
       });
       writePart('batch', lines);
+    }
+    if (PARTS.includes('streams')) {
+      const { streamsBench } = await import('./streams.mjs');
+      const lines = await streamsBench({
+        api,
+        token: adminKey,
+        redisUrl: env.REDIS_URL,
+        redisPrefix: env.REDIS_PREFIX ?? 'modelyard',
+        storageRoot: env.STORAGE_LOCAL_ROOT,
+        model: 'iris',
+        samples: JSON.parse(readFileSync(path.join(MODELS, 'iris_logreg', 'samples.json'), 'utf8')),
+        log,
+      });
+      writePart('streams', lines);
     }
     if (!PARTS.includes('serving')) return;
 

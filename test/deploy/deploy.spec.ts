@@ -116,6 +116,19 @@ describe('Helm chart (deploy/helm/modelyard)', () => {
     assert.equal(find(ms, 'Deployment', '-worker').spec.replicas, undefined, 'KEDA owns the worker replica count');
   });
 
+  it('scales workers on a stream deployment\'s lag with a redis-streams trigger per listed stream', () => {
+    const ms = validated([...SECRETS,
+      '--set', 'worker.keda.streams[0].stream=modelyard:streams:orders', '--set', 'worker.keda.streams[0].group=modelyard-1',
+      '--set', 'worker.keda.streams[1].stream=modelyard:streams:clicks', '--set', 'worker.keda.streams[1].group=modelyard-2',
+      '--set', 'worker.keda.streams[1].lagCount=50']);
+    const so = find(ms, 'ScaledObject', '-worker');
+    const streams = so.spec.triggers.filter((t: any) => t.type === 'redis-streams');
+    assert.deepEqual(streams.map((t: any) => [t.metadata.stream, t.metadata.consumerGroup, t.metadata.lagCount]), [
+      ['modelyard:streams:orders', 'modelyard-1', '1000'], ['modelyard:streams:clicks', 'modelyard-2', '50'],
+    ]);
+    assert.ok(streams.every((t: any) => t.authenticationRef.name.endsWith('-redis')), 'the same Redis credentials as the queues');
+  });
+
   it('migrates in a pre-install/pre-upgrade hook that reads DATABASE_URL from a hook Secret made before it and deleted once the hooks succeeded', () => {
     const ms = validated(SECRETS);
     const job = find(ms, 'Job', '-migrate');

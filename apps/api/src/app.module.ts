@@ -47,6 +47,7 @@ import { OverviewController } from './overview/overview.controller.js';
 import { MlflowRegistryController } from './mlflow/mlflow-registry.controller.js';
 import { MlflowTrackingController } from './mlflow/mlflow-tracking.controller.js';
 import { MlflowArtifactsController } from './mlflow/mlflow-artifacts.controller.js';
+import { AllStreamsController, StreamsController } from './streams/streams.controller.js';
 import { API_CONFIG } from './tokens.js';
 
 /** Every controller, in the order the OpenAPI document lists their routes (the predict router's come after them). */
@@ -72,6 +73,8 @@ export const CONTROLLERS = [
   ExplainController,
   JobsController,
   SchedulesController,
+  StreamsController,
+  AllStreamsController,
   DriftController,
   AlertsController,
   OverviewController,

@@ -96,6 +96,27 @@ export const COMMANDS: Record<string, CommandHelp> = {
     actions: ['list', 'show', 'cancel', 'retry', 'download'],
     details: 'download writes to --output, or to stdout when it is missing or -.',
   },
+  streams: {
+    summary: 'create, list, pause, resume, rewind and delete stream deployments',
+    usage: [
+      'modelyard streams list [--model NAME]',
+      'modelyard streams show NAME --model MODEL',
+      'modelyard streams create NAME --model MODEL --source S --sink S [--dead-letter S] [--start earliest|latest]',
+      '                         [--key-field F] [--ordered] [--payload-field F] [--copy-fields a,b]',
+      '                         [--batch-size N] [--max-in-flight N] [--claim-idle-ms MS] [--sink-max-len N]',
+      'modelyard streams pause NAME --model MODEL',
+      'modelyard streams resume NAME --model MODEL',
+      'modelyard streams rewind NAME --model MODEL (--from-id ID | --from-time 2026-01-01T00:00:00Z)',
+      'modelyard streams delete NAME --model MODEL',
+    ].join('\n'),
+    actions: ['list', 'show', 'create', 'pause', 'resume', 'rewind', 'delete'],
+    details: [
+      'A stream deployment scores every record XADDed to the source stream (Redis key <REDIS_PREFIX>:streams:S)',
+      "with the model's deployment and writes one result per record to the sink: source_id, key, the copied",
+      'fields, prediction, probabilities, version and role. Records that cannot be scored go to the dead-letter',
+      'stream (<sink>.dead by default) with the reason. list and show print lag, pending and dead letters.',
+    ].join('\n'),
+  },
   completion: {
     summary: 'print a shell completion script',
     usage: 'modelyard completion bash|zsh',

@@ -6,6 +6,7 @@ import { deploy } from './commands/deploy.js';
 import { jobs } from './commands/jobs.js';
 import { predict } from './commands/predict.js';
 import { score } from './commands/score.js';
+import { streams } from './commands/streams.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { commandHelp, COMMANDS, flagsOf, overview } from './help.js';
 import { RemoteError } from './http.js';
@@ -58,6 +59,20 @@ const OPTIONS = {
   status: { type: 'string' },
   type: { type: 'string' },
   limit: { type: 'string' },
+  source: { type: 'string' },
+  sink: { type: 'string' },
+  'dead-letter': { type: 'string' },
+  'key-field': { type: 'string' },
+  'payload-field': { type: 'string' },
+  'copy-fields': { type: 'string' },
+  start: { type: 'string' },
+  ordered: { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  'max-in-flight': { type: 'string' },
+  'claim-idle-ms': { type: 'string' },
+  'sink-max-len': { type: 'string' },
+  'from-id': { type: 'string' },
+  'from-time': { type: 'string' },
 } as const;
 
 /** How many positionals follow each command word (actions and names); more is a usage error. */
@@ -67,6 +82,7 @@ const MAX_POSITIONALS: Record<string, number> = {
   deploy: 1,
   predict: 2,
   jobs: 2,
+  streams: 2,
   completion: 1,
   help: 1,
 };
@@ -182,6 +198,9 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'jobs':
         await jobs(io, rest[0], rest[1], values);
+        break;
+      case 'streams':
+        await streams(io, rest[0], rest[1], values);
         break;
     }
     return EXIT.OK;

@@ -26,6 +26,13 @@ import {
   ReconcilerService,
   WorkerMetrics,
   OutboxPoller,
+  ComparisonsRepository,
+  PredictionService,
+  RateLimiter,
+  RollupsService,
+  ShadowService,
+  StreamRunner,
+  STREAM_RUNNER_OPTIONS,
   type JobHandler,
 } from '@modelyard/server';
 import { WorkerService } from './worker.service.js';
@@ -74,6 +81,14 @@ export class WorkerModule {
         { provide: SERVING_OPTIONS, useValue: { warmAtBoot: false } },
         ServingService,
         ServingMetrics,
+        // Stream deployments score records as sync traffic is served: pilots, and silent copies (ShadowService).
+        PredictionService,
+        RateLimiter,
+        RollupsService,
+        ComparisonsRepository,
+        ShadowService,
+        { provide: STREAM_RUNNER_OPTIONS, useValue: config.worker.streams },
+        StreamRunner,
         { provide: JOB_HANDLERS, useFactory: (...hs: JobHandler[]) => hs, inject: HANDLERS },
         WorkerService,
       ],

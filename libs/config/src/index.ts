@@ -378,6 +378,11 @@ const workerEnv = z.object({
     .min(1)
     .max(24 * 60)
     .default(15),
+  // Stream deployments (issue 19, area "streams"): every worker consumes every running stream deployment.
+  /** Off: this worker consumes no streams (its other jobs run as before). */
+  STREAMS_ENABLED: bool.default(true),
+  /** How often the worker re-reads the stream deployments (a change made through the api is also announced). */
+  STREAM_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
 
 const seedEnv = z.object({
@@ -624,6 +629,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
         timeoutSeconds: e.VALIDATION_TIMEOUT_SECONDS,
         stuckMinutes: e.VALIDATION_STUCK_MINUTES,
       },
+      streams: { enabled: e.STREAMS_ENABLED, syncMs: e.STREAM_SYNC_MS },
     },
   };
 }

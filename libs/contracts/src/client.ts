@@ -25,6 +25,12 @@ import { ZErrorResponse, type ErrorCode } from './errors.js';
 import { ZOverviewPage, type TOverviewQuery } from './overview.js';
 import { ZExplainResponse, type TExplainRequest } from './explain.js';
 import {
+  ZStreamDeployment,
+  type TCreateStreamRequest,
+  type TRewindStreamRequest,
+  type TUpdateStreamRequest,
+} from './streams.js';
+import {
   ZApproval,
   ZHistoryEntry,
   ZModelPage,
@@ -357,6 +363,33 @@ export class ModelyardClient {
   /** Per-feature contributions (Shapley values) of one version's predictions for these rows (issue 18). */
   explainVersion(name: string, version: number, body: TExplainRequest) {
     return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/explain`, ZExplainResponse, body);
+  }
+  /** Every stream deployment (or one model's), each with its lag and pending records. */
+  listStreams(model?: string) {
+    return model
+      ? this.get(`/v1/models/${enc(model)}/streams`, z.array(ZStreamDeployment))
+      : this.get('/v1/streams', z.array(ZStreamDeployment));
+  }
+  getStream(model: string, name: string) {
+    return this.get(`/v1/models/${enc(model)}/streams/${enc(name)}`, ZStreamDeployment);
+  }
+  createStream(model: string, spec: TCreateStreamRequest) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams`, ZStreamDeployment, spec);
+  }
+  updateStream(model: string, name: string, patch: TUpdateStreamRequest) {
+    return this.send('PATCH', `/v1/models/${enc(model)}/streams/${enc(name)}`, ZStreamDeployment, patch);
+  }
+  pauseStream(model: string, name: string) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/pause`, ZStreamDeployment);
+  }
+  resumeStream(model: string, name: string) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/resume`, ZStreamDeployment);
+  }
+  rewindStream(model: string, name: string, to: TRewindStreamRequest) {
+    return this.send('POST', `/v1/models/${enc(model)}/streams/${enc(name)}/rewind`, ZStreamDeployment, to);
+  }
+  deleteStream(model: string, name: string) {
+    return this.send('DELETE', `/v1/models/${enc(model)}/streams/${enc(name)}`, null);
   }
   storedPrediction(name: string, entityId: string, features: Record<string, string | number> = {}) {
     return this.get(`/v1/models/${enc(name)}/predictions/${enc(entityId)}`, ZStoredPrediction, features);

@@ -23,6 +23,16 @@ const version = z.number().int();
 const summary = z.record(z.string(), z.unknown());
 const change = z.object({ before: summary, after: summary });
 
+/** Stream deployment events: the model, the stream's name, and what changed (options, rewind position). */
+function streamEvent(phrase: string) {
+  return {
+    objectType: 'streamDeployment',
+    phrase,
+    webhook: 'stream.changed',
+    data: z.object({ model, stream: z.string(), action: z.string() }).catchall(z.unknown()),
+  } as const;
+}
+
 export const DOMAIN_EVENTS = {
   'auth.login': { objectType: 'user', data: summary, phrase: 'signed in' },
   'auth.logout': { objectType: 'user', data: summary, phrase: 'signed out' },
@@ -159,6 +169,13 @@ export const DOMAIN_EVENTS = {
   'schedule.run': { objectType: 'schedule', data: summary, phrase: 'ran a schedule of' },
   'drift.profile_requested': { objectType: 'modelVersion', data: summary, phrase: 'requested a drift profile of' },
   'drift.report_requested': { objectType: 'modelVersion', data: summary, phrase: 'requested a drift report on' },
+  // Stream deployments (issue 19, area "streams"): one webhook event for every change, `action` says which.
+  'stream.created': streamEvent('created a stream deployment of'),
+  'stream.updated': streamEvent('changed a stream deployment of'),
+  'stream.paused': streamEvent('paused a stream deployment of'),
+  'stream.resumed': streamEvent('resumed a stream deployment of'),
+  'stream.rewound': streamEvent('rewound a stream deployment of'),
+  'stream.deleted': streamEvent('deleted a stream deployment of'),
 } as const satisfies Record<string, EventDef>;
 
 export type DomainEventType = keyof typeof DOMAIN_EVENTS;

@@ -15,3 +15,4 @@ export * from './overview.js';
 export * from './mlflow.js';
 export * from './projects.js';
 export * from './explain.js';
+export * from './streams.js';

@@ -13,6 +13,7 @@ export const WEBHOOK_EVENTS = [
   'deployment.rolled_back',
   'alert.firing',
   'alert.resolved',
+  'stream.changed',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const ZWebhookEvent = z.enum(WEBHOOK_EVENTS);

@@ -62,6 +62,9 @@ import { AlertsService } from './alerts/alerts.service.js';
 import { AlertEvaluatorService } from './alerts/alert-evaluator.service.js';
 import { OverviewRepository } from './overview/overview.repository.js';
 import { OverviewService } from './overview/overview.service.js';
+import { StreamsRepository } from './streams/streams.repository.js';
+import { STREAM_PORT, StreamsService } from './streams/streams.service.js';
+import { RedisStreamPort } from './streams/redis-stream-port.js';
 
 const services = [
   PrismaService,
@@ -129,6 +132,14 @@ const services = [
   MlflowRegistryService,
   SsoRepository,
   SsoService,
+  // Stream deployments (libs/server/src/streams): rows and the broker port; the worker adds the runner.
+  StreamsRepository,
+  StreamsService,
+  {
+    provide: STREAM_PORT,
+    useFactory: (redis: RedisService) => new RedisStreamPort(redis.client, `${redis.key('streams-lease')}:`),
+    inject: [RedisService],
+  },
 ];
 
 export interface ServerCoreOptions {

@@ -55,6 +55,7 @@ const LAYERS = [
   'alerts',
   'overview',
   'mlflow',
+  'streams',
   'maintenance',
   'seed',
 ];

@@ -34,6 +34,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'deployments', description: 'Pilot and silent versions, revisions, rollbacks, comparisons' },
   { name: 'approvals', description: 'Approval requests for Production' },
   { name: 'jobs', description: 'Batch scoring, asynchronous predictions and schedules' },
+  { name: 'streams', description: 'Stream deployments: records scored as they arrive on a stream' },
   { name: 'drift', description: 'Drift profiles, windows and reports' },
   { name: 'alerts', description: 'Alert rules, alerts and latency SLOs' },
   { name: 'metrics', description: 'Per-model time series and the Prometheus scrape' },
