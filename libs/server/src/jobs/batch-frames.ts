@@ -57,6 +57,7 @@ const arrowType = (t: DataType): ColumnType | null => {
     }
     case Type.Utf8:
     case Type.LargeUtf8:
+    case Type.Utf8View: // what polars writes
       return 'utf8';
     case Type.Bool:
       return 'bool';
