@@ -119,10 +119,10 @@ export function polarsRun(python, peers, input, output) {
 }
 
 /** A batch job fills the prediction store; then lookups by entity id, timed by the server (Server-Timing) and the client. */
-export async function storeLookups(root, api, token, model, dir, n = 2000) {
+export async function storeLookups(peers, api, token, model, dir, n = 2000) {
   const file = path.join(dir, 'store-input.csv');
   const s = JSON.parse(
-    (await import('node:fs')).readFileSync(path.join(root, '../shared/models/iris_logreg/samples.json'), 'utf8'),
+    (await import('node:fs')).readFileSync(path.join(peers, '../models/iris_logreg/samples.json'), 'utf8'),
   );
   await writeCsv(file, s.inputs[0].columns, s.input_data[s.inputs[0].name], 10_000);
   const res = await fetch(`${api}/v1/jobs`, {
@@ -197,7 +197,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       }
       reps.push(r);
     }
-    const ceiling = await rawCeiling(root, path.join(root, '../shared/models', fixture, 'model.onnx'), cols.length);
+    const ceiling = await rawCeiling(root, path.join(peers, '../models', fixture, 'model.onnx'), cols.length);
     let pandas = null;
     if (iris) {
       const r = spawnSync(
@@ -270,7 +270,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       '',
     );
   }
-  const store = await storeLookups(root, api, token, models[0].model, dir);
+  const store = await storeLookups(peers, api, token, models[0].model, dir);
   log(`prediction store: server p50 ${store.serverP50.toFixed(3)} ms`);
   lines.push(
     '',

@@ -44,8 +44,11 @@ export interface Frame {
   columns: FrameColumn[];
 }
 
-/** At most this many cells (rows x columns read) are held in memory for one Parquet or Arrow input. */
-const MAX_CELLS = 400_000_000;
+/**
+ * At most this many cells (rows x columns read) are held in memory for one Parquet or Arrow input: a cell costs 8
+ * bytes or more in memory (a boxed number or a string when the column has nulls), and the worker's heap is shared.
+ */
+const MAX_CELLS = 100_000_000;
 
 const arrowType = (t: DataType): ColumnType | null => {
   switch (t.typeId) {
