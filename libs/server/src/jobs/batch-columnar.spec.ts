@@ -82,7 +82,10 @@ describe('writeFloat32', () => {
   };
 
   it('writes the shortest decimal that reads back as the same float32', () => {
-    const values = [0.1, 0.5, 1, 0.333333, 1e-4, 0.00012345, 123456.7, 9999999, 1e-9, 3e10, -0.75, 0.98765432];
+    const values = [
+      0.1, 0.5, 1, 0.333333, 1e-4, 0.00012345, 123456.7, 9999999, 1e-9, 3e10, -0.75, 0.98765432, 1e-15, 9.99e-5,
+    ];
+    for (let i = 0; i < 20_000; i++) values.push(Math.fround(Math.random() * 10 ** -(5 + (i % 12))));
     for (let i = 0; i < 20_000; i++)
       values.push(Math.fround(Math.random() ** 3), Math.fround((Math.random() - 0.5) * 1e6));
     for (const raw of values) {

@@ -16,9 +16,11 @@ const PLUS = 43;
 const DOT = 46;
 const ZERO = 48;
 const NINE = 57;
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-/** 10^(e+1) for e = -4..6, as the literals (1e-3 is not 1 / 1000 in binary, and the literal is what `+` reads). */
-const NEXT_POWER = [1e-3, 1e-2, 1e-1, 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7];
+// Past 1e22 powers of ten are not exact doubles; writeFloat32 checks every result reads back, so they only ever
+// cost a fallback, never a wrong digit.
+const POW10 = Array.from({ length: 40 }, (_, i) => 10 ** i);
+/** 10^(i-16) as the literal `+` reads ("1e-3", not 1 / 1000), for i = 0..23. */
+const POW10_OF = Array.from({ length: 24 }, (_, i) => Number(`1e${i - 16}`));
 /** What the row path accepts as a number (csv cells go through `Number`, which also reads hex and blanks). */
 const NUMBER_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
@@ -261,10 +263,12 @@ export function writeFloat32(out: Uint8Array, o: number, v: number): number {
     out[o++] = MINUS;
     v = -v;
   }
-  if (!(v >= 1e-4 && v < 1e7)) return writeAscii(out, o, shortestFloat32(v));
-  // e: the power of ten of the first digit.
-  let e = -4;
-  while (e < 6 && v >= NEXT_POWER[e + 4]!) e++;
+  // Below 1e-4 (small probabilities are common) the digits are found the same way and written with an exponent.
+  if (!(v >= 1e-15 && v < 1e7)) return writeAscii(out, o, byPrecision(v));
+  // e: the power of ten of the first digit (log10 may be off by one at the edges: checked against the literal).
+  let e = Math.floor(Math.log10(v));
+  if (v >= POW10_OF[e + 17]!) e++;
+  else if (v < POW10_OF[e + 16]!) e--;
   // Round-tripping is monotonic in the digit count, and most float32 values need 7 to 9: start at 7, then go
   // down while fewer still read back, or up until enough do.
   let digits = 7;
@@ -280,8 +284,32 @@ export function writeFloat32(out: Uint8Array, o: number, v: number): number {
     for (digits = 8; digits <= 9 && m < 0; digits++) m = scaled(v, digits, e);
     digits--;
   }
-  if (m >= 0) return writeDecimal(out, o, m, digits - 1 - e);
-  return writeAscii(out, o, shortestFloat32(v));
+  if (m < 0) return writeAscii(out, o, byPrecision(v));
+  return e < -4 ? writeScientific(out, o, m, digits - 1 - e) : writeDecimal(out, o, m, digits - 1 - e);
+}
+
+/** `m` times ten to the -`k` as d.ddde-x (for values under 1e-4). */
+function writeScientific(out: Uint8Array, o: number, m: number, k: number): number {
+  while (m % 10 === 0 && m >= 10) {
+    m /= 10;
+    k--;
+  }
+  let n = 0;
+  do {
+    SCRATCH[n++] = ZERO + (m % 10);
+    m = Math.floor(m / 10);
+  } while (m > 0);
+  const x = k - (n - 1); // the exponent, negated
+  out[o++] = SCRATCH[--n]!;
+  if (n > 0) {
+    out[o++] = DOT;
+    while (n > 0) out[o++] = SCRATCH[--n]!;
+  }
+  out[o++] = 101; // e
+  out[o++] = MINUS;
+  if (x >= 10) out[o++] = ZERO + Math.floor(x / 10);
+  out[o++] = ZERO + (x % 10);
+  return o;
 }
 
 /** `v` rounded to `digits` significant digits (its first digit at 10^e) as an integer, or -1 when that misses v. */
@@ -327,8 +355,18 @@ function writeAscii(out: Uint8Array, o: number, s: string): number {
   return o;
 }
 
-/** The shortest decimal string that reads back as the same float32. */
+const TEXT = new Uint8Array(40);
+
+/** The shortest decimal string that reads back as the same float32, as writeFloat32 writes it. */
 export function shortestFloat32(v: number): string {
+  const n = writeFloat32(TEXT, 0, v);
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(TEXT[i]!);
+  return s;
+}
+
+/** The rare values writeFloat32 does not take apart itself (tiny, huge, not finite). */
+function byPrecision(v: number): string {
   if (!Number.isFinite(v) || v === 0) return String(v);
   for (let p = 1; p < 9; p++) {
     const s = v.toPrecision(p);
@@ -337,5 +375,5 @@ export function shortestFloat32(v: number): string {
   return String(+v.toPrecision(9));
 }
 
-/** The longest a float32 takes in writeFloat32 ("-1.17549435e-38"). */
-export const MAX_FLOAT32_BYTES = 16;
+/** The longest a float32 takes in writeFloat32 ("-100000000000000000000": under 1e21 String() writes no exponent). */
+export const MAX_FLOAT32_BYTES = 24;
