@@ -98,7 +98,7 @@ describe('batch jobs in Parquet and Arrow', () => {
     model = (await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg')).model;
   });
 
-  it('scores a Parquet file into a Parquet file a client reads back: ids, labels and probabilities per row', async () => {
+  it('scores a Parquet file into a Parquet file a client reads back: ids, labels, probabilities per row', async () => {
     const job = await submit({ model }, parquetInput(), 'in.parquet');
     assert.equal(job.status, 'succeeded', job.error);
     assert.deepEqual([job.rowsIn, job.rowsOut, job.rowsFailed], [N, N, 0]);
@@ -128,12 +128,10 @@ describe('batch jobs in Parquet and Arrow', () => {
       }),
       'file',
     );
+    const csvLines = ids.map((id, i) => [id, ...FEATURES.map((f) => feats[f]![i])].join(','));
     for (const [body, name] of [
       [input, 'in.arrow'],
-      [
-        `id,${FEATURES.join(',')}\n${ids.map((id, i) => `${id},${FEATURES.map((f) => feats[f]![i]).join(',')}`).join('\n')}\n`,
-        'in.csv',
-      ],
+      [`id,${FEATURES.join(',')}\n${csvLines.join('\n')}\n`, 'in.csv'],
     ] as const) {
       const job = await submit({ model, output: { format: 'arrow' } }, body, name);
       assert.equal(job.status, 'succeeded', `${name}: ${job.error}`);

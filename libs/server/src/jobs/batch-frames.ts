@@ -190,7 +190,8 @@ export class FrameScorer {
     const spec = columnarInput(sv);
     if (!spec)
       throw new InputError(
-        `Version ${sv.version} of ${sv.model} does not take one float input with named columns, which a table input needs`,
+        `Version ${sv.version} of ${sv.model} does not take one float input with named columns, ` +
+          'which a table input needs',
       );
     this.spec = spec;
     const col = (name: string, what: string) => {
@@ -234,7 +235,8 @@ export class FrameScorer {
           break;
         }
         if (!Number.isFinite(v)) {
-          why = `feature "${col.name}" must be a finite number, got ${typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : String(x)}`;
+          const got = typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : String(x);
+          why = `feature "${col.name}" must be a finite number, got ${got}`;
           break;
         }
         data[g * w + c] = v;
