@@ -25,8 +25,12 @@ import { bootstrap, buildWeb, log, root } from '../scripts/bootstrap.mjs';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-const PEERS = path.resolve(root, '../shared/peers');
-const MODELS = path.resolve(root, process.env.BENCH_MODELS_DIR ?? '../shared/models');
+// The workspace's shared folder beside the checkout; BENCH_SHARED names it for a checkout elsewhere (a worktree).
+const SHARED = process.env.BENCH_SHARED ? path.resolve(process.env.BENCH_SHARED) : path.resolve(root, '../shared');
+const PEERS = path.join(SHARED, 'peers');
+const MODELS = process.env.BENCH_MODELS_DIR
+  ? path.resolve(root, process.env.BENCH_MODELS_DIR)
+  : path.join(SHARED, 'models');
 const tmp = path.join(root, 'bench', 'tmp');
 const PARTS = process.argv.slice(2).length
   ? process.argv.slice(2)

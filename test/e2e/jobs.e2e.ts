@@ -331,7 +331,7 @@ describe('batch scoring', () => {
     );
     assert.equal((await admin('POST', '/v1/jobs', { model, inputUri: 'http://example.com/x.csv' })).status, 400);
     assert.equal(
-      (await admin('POST', '/v1/jobs', { model, inputUri: `s3://${process.env.S3_BUCKET}/x.parquet` })).status,
+      (await admin('POST', '/v1/jobs', { model, inputUri: `s3://${process.env.S3_BUCKET}/x.xlsx` })).status,
       400,
     );
     assert.equal((await admin('POST', '/v1/jobs', { model })).status, 400);

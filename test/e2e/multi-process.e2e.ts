@@ -16,6 +16,8 @@ describe('two api processes and two workers', () => {
   const common = {
     REDIS_PREFIX: prefix,
     BATCH_CHUNK_ROWS: '1000',
+    // Cut every input into chunk jobs (a small one is otherwise scored by the worker that reads it).
+    BATCH_INLINE_MAX_BYTES: '0',
     WORKER_CONCURRENCY: '1',
     RATE_LIMIT_RPS: '40',
     RATE_LIMIT_BURST: '40',

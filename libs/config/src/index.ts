@@ -332,8 +332,11 @@ const workerEnv = z.object({
   DRIFT_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
   /** How often the worker evaluates pilots' auto-rollback rules. */
   DEPLOYMENT_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  /** Rows per batch scoring chunk: one session run, one part file and one database row each. */
-  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  /**
+   * Rows per batch scoring chunk: one session run, one part file and one database row each. Large by default
+   * (issue 23): every chunk costs queue and database round trips, and a session run is cheaper per row in bulk.
+   */
+  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(5_000_000).default(250_000),
   /**
    * How long a worker's claim on a job lasts without renewal (BullMQ lockDuration). A worker that dies has
    * its job handed to another after about this long.
@@ -383,6 +386,15 @@ const workerEnv = z.object({
   STREAMS_ENABLED: bool.default(true),
   /** How often the worker re-reads the stream deployments (a change made through the api is also announced). */
   STREAM_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  // Fast batch (issue 23, area "batch-fast"). An input file up to this size is scored by the worker that reads it,
+  // from memory, chunk after chunk (no input part files, no chunk jobs); a larger one is cut into chunk jobs that
+  // every worker takes part in. 0: always cut. Parquet and Arrow inputs are always read by one worker, so they
+  // may be at most this large (or 512 MiB when it is 0).
+  BATCH_INLINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(512 * 1024 * 1024),
 });
 
 const seedEnv = z.object({
@@ -630,6 +642,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
         stuckMinutes: e.VALIDATION_STUCK_MINUTES,
       },
       streams: { enabled: e.STREAMS_ENABLED, syncMs: e.STREAM_SYNC_MS },
+      batchInlineMaxBytes: e.BATCH_INLINE_MAX_BYTES,
     },
   };
 }

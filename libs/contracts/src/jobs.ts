@@ -114,13 +114,16 @@ export const ZJobType = z.enum(JOB_TYPES);
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const ZJobStatus = z.enum(JOB_STATUSES);
 export type TJobStatus = z.infer<typeof ZJobStatus>;
-export const ZBatchInputFormat = z.enum(['csv', 'jsonl']);
+/** Parquet and Arrow IPC (file or stream) are read and written column by column, without text (issue 23). */
+export const ZBatchInputFormat = z.enum(['csv', 'jsonl', 'parquet', 'arrow']);
+export type TBatchFormat = z.infer<typeof ZBatchInputFormat>;
 
 /**
  * A batch scoring request. `inputUri` names a file already in storage (s3://, azure://, file://); with an upload
  * the file part is the input and `inputUri` is left out. Output `columns`: `all` = the input columns then the
  * predictions; `id` = `idColumn` then the predictions. `store` also writes each row's prediction keyed by
- * `store.entityColumn` into the prediction store.
+ * `store.entityColumn` into the prediction store. `output.format`: the output file's format (csv, parquet or arrow
+ * for a csv, parquet or arrow input; jsonl for jsonl), by default the input's.
  */
 export const ZBatchJobSpec = z
   .object({
@@ -133,6 +136,7 @@ export const ZBatchJobSpec = z
       .object({
         columns: z.enum(['all', 'id']).default('all'),
         idColumn: z.string().min(1).max(128).optional(),
+        format: ZBatchInputFormat.optional(),
       })
       .default({ columns: 'all' }),
     store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),

@@ -123,6 +123,7 @@ export * from './jobs/jobs.repository.js';
 export * from './jobs/jobs.service.js';
 export * from './jobs/prediction-store.js';
 export * from './jobs/batch-scoring.service.js';
+export * from './jobs/batch-inline.js';
 export * from './jobs/async-prediction.service.js';
 export * from './jobs/schedules.service.js';
 export * from './jobs/reconciler.service.js';

@@ -13,6 +13,7 @@ import { classifierView } from '../serving/formats/modelyard.format.js';
 import { feedsFromTable } from '../serving/formats/mlflow.format.js';
 import type { TTensorSpec } from '@modelyard/contracts';
 import { csvField, type CsvRecord } from './csv-stream.js';
+import { shortestFloat32 } from './columnar-csv.js';
 
 export type BatchFormat = 'csv' | 'jsonl';
 
@@ -211,7 +212,7 @@ export class BatchScorer {
       const row = usable[r]!;
       let line =
         this.idIndex >= 0 ? `${csvField(row.csv!.fields[this.idIndex])},${labels[r]}` : `${row.csv!.raw},${labels[r]}`;
-      for (let c = r * k, end = c + k; c < end; c++) line += `,${probs[c]}`;
+      for (let c = r * k, end = c + k; c < end; c++) line += `,${shortestFloat32(probs[c]!)}`;
       parts[r] = line;
     }
     return usable.length ? `${parts.join('\n')}\n` : '';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { JobPayloadParsed } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
@@ -14,6 +14,10 @@ import { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
 import { BatchScorer, columnIndexes, jsonRow, type BatchFormat, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';
+import { BatchInlineService } from './batch-inline.js';
+import { assembleTable } from './batch-frames.js';
+import { errorsAreCsv } from './batch-options.js';
+import type { TBatchFormat } from '@modelyard/contracts';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { publicReason } from '../platform/public-reason.js';
@@ -59,8 +63,11 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     private readonly repo: JobsRepository,
     private readonly storage: StorageService,
     private readonly producer: JobProducer,
-    @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { batchChunkRows?: number } },
+    @Inject(COMMON_CONFIG)
+    private readonly cfg: CommonConfig & { worker?: { batchChunkRows?: number; batchInlineMaxBytes?: number } },
     @Inject(LOGGER) private readonly log: Logger,
+    /** Absent (unit tests of the splitter): every job is cut into chunk jobs. */
+    @Optional() private readonly inline?: BatchInlineService,
   ) {}
 
   async handle({ jobId }: JobPayloadParsed<'batch.score'>, ctx: JobContext) {
@@ -78,10 +85,38 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     });
     if (!started) return { skipped: await this.repo.status(jobId) };
     try {
+      if (await this.scoresInline(job)) {
+        const r = await this.inline!.run(job, { ...opts, chunkRows });
+        if (!r.cancelled) await queueAssembly(this.producer, job.id, job.attempts + 1);
+        return r;
+      }
       return await this.split(job, { ...opts, chunkRows }, chunkRows, job.attempts + 1);
     } catch (e) {
       return failJob(this.repo, this.log, jobId, ctx, e);
     }
+  }
+
+  /** Whether this worker scores the whole input itself (BatchInlineService) instead of cutting it into chunk jobs. */
+  private async scoresInline(job: JobRow): Promise<boolean> {
+    const max = this.cfg.worker?.batchInlineMaxBytes ?? 0;
+    const format = job.format ?? 'csv';
+    const out = (job.options as unknown as BatchJobOptions).outputFormat ?? format;
+    // JSON Lines in, JSON Lines out: always cut into chunk jobs.
+    if (format === 'jsonl') return false;
+    const size = (await this.storage.stat(job.inputUri!))?.sizeBytes;
+    if (format !== 'csv' || out !== 'csv') {
+      // Tables are read whole by one worker: chunk jobs cut text only.
+      const limit = max || 512 * 1024 * 1024;
+      if (size !== undefined && size > limit)
+        throw new InputError(
+          `The ${format} input is ${size} bytes; one worker reads at most ${limit} (BATCH_INLINE_MAX_BYTES). ` +
+            'Split it into smaller files',
+        );
+      if (!this.inline) throw new InputError(`This worker cannot score a ${format} input into ${out}`);
+      return true;
+    }
+    if (!this.inline || !max) return false;
+    return size !== undefined && size <= max;
   }
 
   private async split(job: JobRow, opts: BatchJobOptions, chunkRows: number, attempt: number) {
@@ -317,10 +352,12 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
     const chunks = await this.repo.chunks(jobId);
     if (opts.chunkCount === undefined || chunks.length < opts.chunkCount) return { waiting: true };
     try {
-      const format = (job.format ?? 'csv') as BatchFormat;
+      const input = (job.format ?? 'csv') as TBatchFormat;
+      const outFormat = opts.outputFormat ?? input;
+      const format: BatchFormat = outFormat === 'jsonl' ? 'jsonl' : 'csv';
       const used = chunks.filter((c) => c.index < opts.chunkCount!).sort((a, b) => a.index - b.index);
       const served = await this.serving.resolve(job.modelName, { version: job.version! });
-      const columns = format === 'csv' ? await this.inputColumns(job) : [];
+      const columns = opts.inputColumns ?? (input === 'csv' ? await this.inputColumns(job) : []);
       const scorer = new BatchScorer(served, columns, {
         format,
         columns: opts.columns,
@@ -336,22 +373,30 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
           })(),
         );
       };
-      const out = await this.storage.put(
-        opts.backend,
-        opts.outputKey,
-        concat(
-          scorer.header,
-          used.map((c) => c.partUri),
-        ),
-        { maxBytes: MAX_PART_BYTES },
-      );
+      const out =
+        outFormat === 'parquet' || outFormat === 'arrow'
+          ? await this.storage.put(
+              opts.backend,
+              opts.outputKey,
+              Readable.from([await this.table(used, outFormat, opts.chunkRows ?? 250_000)]),
+              { maxBytes: MAX_PART_BYTES },
+            )
+          : await this.storage.put(
+              opts.backend,
+              opts.outputKey,
+              concat(
+                scorer.header,
+                used.map((c) => c.partUri),
+              ),
+              { maxBytes: MAX_PART_BYTES },
+            );
       const withErrors = used.filter((c) => c.errorsUri);
       const errors = withErrors.length
         ? await this.storage.put(
             opts.backend,
             opts.errorsKey,
             concat(
-              scorer.errorsHeader,
+              errorsAreCsv(input, outFormat) ? 'line,error,row\n' : '',
               withErrors.map((c) => c.errorsUri!),
             ),
             { maxBytes: MAX_PART_BYTES },
@@ -389,6 +434,17 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
     } catch (e) {
       return failJob(this.repo, this.log, jobId, ctx, e);
     }
+  }
+
+  /** Parquet or Arrow output: the parts (Arrow IPC streams) as one file. */
+  private async table(used: { partUri: string }[], format: 'parquet' | 'arrow', rowGroupRows: number) {
+    const parts: Uint8Array[] = [];
+    for (const c of used) {
+      const bufs: Buffer[] = [];
+      for await (const b of await this.storage.get(c.partUri)) bufs.push(b as Buffer);
+      parts.push(Buffer.concat(bufs));
+    }
+    return Buffer.from(assembleTable(parts, format, rowGroupRows));
   }
 
   /** The input's header row, read from the start of the input file. */

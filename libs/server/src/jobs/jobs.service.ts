@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { ZBatchJobSpec, ZJobQuery, type TJob } from '@modelyard/contracts';
+import { ZBatchJobSpec, ZJobQuery, type TBatchFormat, type TJob } from '@modelyard/contracts';
 import type { ProtocolName } from '../serving/formats/protocols.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { z } from 'zod';
@@ -20,7 +20,7 @@ import type { ServedVersion } from '../engine/index.js';
 import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
-import { batchOptions, type BatchOptions } from './batch-options.js';
+import { batchOptions, FORMAT_EXT, type BatchOptions } from './batch-options.js';
 import type { TraceParent } from '../platform/tracing.js';
 
 export interface AsyncRequest {
@@ -94,6 +94,13 @@ export class JobsService {
       if (!m) throw notFound(`Model ${spec.model}`);
       const version = await this.readyVersion(spec.model, { version: spec.version, alias: spec.alias });
       const format = spec.format ?? formatOf(upload?.filename ?? spec.inputUri ?? '');
+      const out = spec.output.format ?? format;
+      if ((format === 'jsonl') !== (out === 'jsonl'))
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `A ${format} input cannot give a ${out} output: JSON Lines in gives JSON Lines out; csv, parquet and ` +
+            'arrow inputs give any of those three',
+        );
       const id = randomUUID();
       let inputUri: string;
       let placement: { backend: ReturnType<StorageService['defaultBackend']>; base: string };
@@ -212,7 +219,17 @@ export class JobsService {
     const uri = which === 'input' ? job.inputUri : which === 'output' ? job.outputUri : job.errorsUri;
     if (!uri) throw new AppError('NOT_FOUND', `Job ${id} has no ${which} file${which === 'input' ? '' : ' (yet)'}`);
     const size = (await this.storage.stat(uri))?.sizeBytes ?? null;
-    const ext = job.format === 'jsonl' ? 'jsonl' : 'csv';
+    const opts = job.options as Partial<BatchOptions> | null;
+    const ext =
+      FORMAT_EXT[
+        which === 'input'
+          ? ((job.format as TBatchFormat | null) ?? 'csv')
+          : which === 'output'
+            ? (opts?.outputFormat ?? (job.format as TBatchFormat | null) ?? 'csv')
+            : uri.endsWith('.jsonl')
+              ? 'jsonl'
+              : 'csv'
+      ];
     return {
       stream: await this.storage.get(uri),
       filename: `${modelNameOf(job.modelName)}-${id.slice(0, 8)}-${which}.${ext}`,
@@ -256,17 +273,25 @@ const creator = (p: Principal) => ({
   createdByKeyId: p.apiKeyId,
 });
 
-export function formatOf(name: string): 'csv' | 'jsonl' {
+export function formatOf(name: string): TBatchFormat {
   const lower = name.toLowerCase().replace(/[?#].*$/, '');
   if (lower.endsWith('.csv')) return 'csv';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+  if (['.arrow', '.arrows', '.feather', '.ipc'].some((e) => lower.endsWith(e))) return 'arrow';
   throw new AppError(
     'VALIDATION_FAILED',
-    `Cannot tell the input format from "${name.slice(-60)}": name a .csv or .jsonl file, or set format`,
+    `Cannot tell the input format from "${name.slice(-60)}": name a .csv, .jsonl, .parquet or .arrow file, ` +
+      'or set format',
   );
 }
 
-const contentTypeOf = (format: string) => (format === 'jsonl' ? 'application/x-ndjson' : 'text/csv');
+const CONTENT_TYPES: Record<string, string> = {
+  jsonl: 'application/x-ndjson',
+  parquet: 'application/vnd.apache.parquet',
+  arrow: 'application/vnd.apache.arrow.file',
+};
+const contentTypeOf = (format: string) => CONTENT_TYPES[format] ?? 'text/csv';
 
 export function toJob(r: JobRow, full = false): TJob {
   return {

@@ -1,0 +1,262 @@
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../platform/tokens.js';
+import { InputError, type ServedVersion } from '../engine/index.js';
+import { ServingService } from '../serving/serving.service.js';
+import { StorageService } from '../storage/storage.service.js';
+import { asJson } from '../db/json.js';
+import type { TBatchFormat } from '@modelyard/contracts';
+import { errorsAreCsv, type BatchOptions } from './batch-options.js';
+import { framePart, frameCsv, FrameScorer, readArrow, readParquet, type Frame } from './batch-frames.js';
+import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
+import { ColumnarCsv } from './batch-columnar.js';
+import { advanceRecords, bomLength } from './columnar-csv.js';
+import { CsvRecordReader } from './csv-stream.js';
+import { JobsRepository, type JobRow } from './jobs.repository.js';
+import { PredictionStore } from './prediction-store.js';
+
+const WORKER_ID = `${hostname()}:${process.pid}`;
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+const pad = (i: number) => String(i).padStart(6, '0');
+
+export type InlineJobOptions = BatchOptions & { chunkRows: number; chunkCount?: number; chunkEstimate?: number };
+
+/** What one chunk left behind: its output part, its errors part, and the counts. */
+interface ChunkResult {
+  output: Buffer | string;
+  errors: string;
+  rowsIn: number;
+  rowsOut: number;
+  rowsFailed: number;
+}
+
+/**
+ * "One worker holds the whole file" (issue 23): an input up to BATCH_INLINE_MAX_BYTES is read into memory once
+ * and scored here chunk after chunk, with no input part files (the upload is the only copy) and no chunk jobs.
+ * Each chunk still leaves its output part and a JobChunk row before the next one starts, so a crash, a kill or a
+ * cancel resumes where it stopped, exactly as the chunk jobs do, and `batch.assemble` joins the parts.
+ * A CSV chunk is parsed from bytes into the model's float buffer and its output written as bytes (ColumnarCsv);
+ * a chunk that needs more care (quotes, a bad cell, the prediction store) takes the row path (BatchScorer).
+ */
+@Injectable()
+export class BatchInlineService {
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly serving: ServingService,
+    private readonly storage: StorageService,
+    private readonly store: PredictionStore,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  /** Scores every chunk not recorded yet; false when the job was cancelled meanwhile. */
+  async run(job: JobRow, opts: InlineJobOptions): Promise<{ chunks: number; cancelled: boolean }> {
+    const format = (job.format ?? 'csv') as TBatchFormat;
+    const outFormat = opts.outputFormat ?? format;
+    if (format === 'jsonl') throw new InputError('A JSON Lines input is not scored inline');
+    const served = await this.serving.resolve(job.modelName, { version: job.version! });
+    if (format !== 'csv' || outFormat !== 'csv') return this.runFrame(job, opts, served, format, outFormat);
+    const recorded = await this.repo.chunks(job.id);
+    const done = new Set(recorded.map((c) => c.index));
+    const totals = recorded.reduce(
+      (t, c) => ({
+        rowsIn: t.rowsIn + c.rowsIn,
+        rowsOut: t.rowsOut + c.rowsOut,
+        rowsFailed: t.rowsFailed + c.rowsFailed,
+      }),
+      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
+    );
+    const buf = await this.readAll(job.inputUri!);
+    const start = bomLength(buf);
+    const head = advanceRecords(buf, start, 1);
+    if (head.records === 0) throw new InputError('The input file is empty: a CSV input needs a header row');
+    const reader = new CsvRecordReader();
+    const h = [...reader.push(buf.toString('utf8', start, head.end)), ...reader.end()][0]!;
+    if (h.error) throw new InputError(`The CSV header cannot be read: ${h.error}`);
+    const columns = h.fields.map((f) => f.trim());
+    const scoring = {
+      format: 'csv' as const,
+      columns: opts.columns,
+      idColumn: opts.idColumn,
+      entityColumn: opts.entityColumn,
+    };
+    // Refuses an id or entity column the input does not have before anything is scored.
+    columnIndexes(columns, scoring);
+    const rowScorer = new BatchScorer(served, columns, scoring);
+    const fast = ColumnarCsv.for(served, columns, opts);
+
+    let p = head.end;
+    let index = 0;
+    let line = 1;
+    while (p < buf.length) {
+      const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
+      if (records === 0) break;
+      if (!done.has(index)) {
+        const fastOut = fast && !quotes ? await fast.score(buf, p, end, records) : null;
+        const r: ChunkResult = fastOut
+          ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
+          : await this.rowPath(job, served, rowScorer, buf.toString('utf8', p, end), line, !!opts.entityColumn);
+        await this.record(job, opts, index, r, 'csv', 'csv');
+        totals.rowsIn += r.rowsIn;
+        totals.rowsOut += r.rowsOut;
+        totals.rowsFailed += r.rowsFailed;
+        const progress = Math.min(99, (end / buf.length) * 100);
+        await this.repo.transition(job.id, ['running'], { progress, ...totals });
+        if ((await this.repo.status(job.id)) === 'cancelled') return { chunks: index + 1, cancelled: true };
+      }
+      line += records;
+      p = end;
+      index++;
+    }
+    await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: index }) });
+    this.log.info({ jobId: job.id, chunks: index, fast: !!fast }, 'batch job scored inline');
+    return { chunks: index, cancelled: false };
+  }
+
+  /**
+   * A Parquet or Arrow input, or a table output: the input is read into columns (batch-frames.ts) and scored in
+   * chunks of rows. Parts are CSV text for a CSV output, Arrow IPC streams for a Parquet or Arrow one.
+   */
+  private async runFrame(
+    job: JobRow,
+    opts: InlineJobOptions,
+    served: ServedVersion,
+    format: TBatchFormat,
+    outFormat: TBatchFormat,
+  ): Promise<{ chunks: number; cancelled: boolean }> {
+    const recorded = await this.repo.chunks(job.id);
+    const done = new Set(recorded.map((c) => c.index));
+    const totals = recorded.reduce(
+      (t, c) => ({
+        rowsIn: t.rowsIn + c.rowsIn,
+        rowsOut: t.rowsOut + c.rowsOut,
+        rowsFailed: t.rowsFailed + c.rowsFailed,
+      }),
+      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
+    );
+    const buf = await this.readAll(job.inputUri!);
+    const need = (name: string) =>
+      opts.columns === 'all' ||
+      name === opts.idColumn ||
+      name === opts.entityColumn ||
+      !!served.signature.inputs[0]?.columns?.includes(name);
+    const frame: Frame =
+      format === 'parquet' ? await readParquet(buf, need) : format === 'arrow' ? readArrow(buf, need) : csvFrame(buf);
+    const scorer = new FrameScorer(served, frame, opts);
+    const inputColumns = frame.columns.map((c) => c.name);
+    const chunks = Math.ceil(frame.rows / opts.chunkRows);
+    for (let index = 0; index < chunks; index++) {
+      if (done.has(index)) continue;
+      const from = index * opts.chunkRows;
+      const to = Math.min(frame.rows, from + opts.chunkRows);
+      const scored = await scorer.score(from, to);
+      if (opts.entityColumn) await this.store.write(job.modelName, served.version, job.id, scored.stored);
+      const output = outFormat === 'csv' ? frameCsv(scored.output) : Buffer.from(framePart(scored.output));
+      const r: ChunkResult = {
+        output,
+        errors: scored.errors,
+        rowsIn: to - from,
+        rowsOut: scored.rowsOut,
+        rowsFailed: scored.rowsFailed,
+      };
+      await this.record(job, opts, index, r, format, outFormat);
+      totals.rowsIn += r.rowsIn;
+      totals.rowsOut += r.rowsOut;
+      totals.rowsFailed += r.rowsFailed;
+      await this.repo.transition(job.id, ['running'], { progress: Math.min(99, (to / frame.rows) * 100), ...totals });
+      if ((await this.repo.status(job.id)) === 'cancelled') return { chunks: index + 1, cancelled: true };
+    }
+    await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: chunks, inputColumns }) });
+    this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline');
+    return { chunks, cancelled: false };
+  }
+
+  private async rowPath(
+    job: JobRow,
+    served: ServedVersion,
+    scorer: BatchScorer,
+    text: string,
+    firstLine: number,
+    store: boolean,
+  ): Promise<ChunkResult> {
+    const reader = new CsvRecordReader();
+    const rows: InputRow[] = [...reader.push(text), ...reader.end()].map((csv, k) => ({ line: firstLine + k, csv }));
+    const scored = await scorer.score(rows);
+    if (store) await this.store.write(job.modelName, served.version, job.id, scored.stored);
+    return {
+      output: scored.output,
+      errors: scored.errors,
+      rowsIn: rows.length,
+      rowsOut: scored.rowsOut,
+      rowsFailed: scored.rowsFailed,
+    };
+  }
+
+  private async record(
+    job: JobRow,
+    opts: InlineJobOptions,
+    index: number,
+    r: ChunkResult,
+    format: TBatchFormat,
+    outFormat: TBatchFormat,
+  ) {
+    // The assembler finds the input part beside the output part by name; inline jobs have none to delete.
+    const put = (name: string, ext: string, body: Buffer | string) =>
+      this.storage.put(opts.backend, `${opts.partsPrefix}${name}-${pad(index)}.${ext}`, Readable.from([body]), {
+        maxBytes: NO_LIMIT,
+      });
+    const partUri = (await put('part', outFormat === 'csv' ? 'csv' : 'arrows', r.output)).uri;
+    const errorsUri = r.rowsFailed
+      ? (await put('errors', errorsAreCsv(format, outFormat) ? 'csv' : 'jsonl', r.errors)).uri
+      : null;
+    await this.repo.recordChunk({
+      jobId: job.id,
+      index,
+      rowsIn: r.rowsIn,
+      rowsOut: r.rowsOut,
+      rowsFailed: r.rowsFailed,
+      partUri,
+      errorsUri,
+      bytesEnd: 0n,
+      scoredBy: WORKER_ID,
+    });
+  }
+
+  /** The whole input in one buffer (its size is known, so one allocation). */
+  private async readAll(uri: string): Promise<Buffer> {
+    const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
+    const input = await this.storage.get(uri);
+    let buf = Buffer.allocUnsafe(size);
+    let o = 0;
+    for await (const c of input) {
+      const b = c as Buffer;
+      if (o + b.length > buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, o + b.length));
+        buf.copy(bigger, 0, 0, o);
+        buf = bigger;
+      }
+      b.copy(buf, o);
+      o += b.length;
+    }
+    return buf.subarray(0, o);
+  }
+}
+
+/**
+ * A CSV input for a table output: every column as text, feature columns read as numbers by FrameScorer (a cell
+ * that is not one sets its row aside). Records with a field too few leave the missing cells null.
+ */
+function csvFrame(buf: Buffer): Frame {
+  const reader = new CsvRecordReader();
+  const records = [...reader.push(buf.toString('utf8')), ...reader.end()];
+  if (!records.length) throw new InputError('The input file is empty: a CSV input needs a header row');
+  const names = records[0]!.fields.map((f) => f.trim());
+  const rows = records.length - 1;
+  const columns = names.map((name, c) => {
+    const values = new Array<string | null>(rows);
+    for (let r = 0; r < rows; r++) values[r] = records[r + 1]!.fields[c] ?? null;
+    return { name, type: 'utf8' as const, values };
+  });
+  return { rows, columns };
+}
