@@ -106,7 +106,7 @@ export default async function ApiKeysPage() {
           <ErrorAlert message={`Cannot list service accounts: ${serviceAccounts.message}`} />
         ) : null}
         <CreateApiKeyForm
-          myRole={me.data.role}
+          myRole={me.data.role ?? 'viewer'}
           serviceAccounts={
             serviceAccounts?.ok
               ? serviceAccounts.data.filter((s) => !s.disabled).map(({ id, name, role }) => ({ id, name, role }))

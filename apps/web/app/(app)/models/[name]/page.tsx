@@ -98,7 +98,7 @@ export default async function ModelPage({ params, searchParams }: PageProps<'/mo
             versions={list}
             production={production}
             abilities={abilities}
-            role={me.data.role}
+            role={me.data.role ?? 'viewer'}
             selected={selected?.version ?? null}
           />
         )}

@@ -155,7 +155,7 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
             stageVersion={stageVersion}
             versions={options}
             canPromote={abilities.canPromote}
-            role={me.data.role}
+            role={me.data.role ?? 'viewer'}
           />
         ) : null}
       </section>

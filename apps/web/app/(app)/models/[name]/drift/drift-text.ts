@@ -1,16 +1,7 @@
-import { roleRank, type Role, type TAlert, type TAlertRule, type TDriftStatus } from '@modelyard/contracts';
+import { type TAlert, type TAlertRule, type TDriftStatus } from '@modelyard/contracts';
 import { formatMetric } from '@/lib/format';
 
-/**
- * What the signed-in role may do on the drift page, mirroring PERMISSIONS (drift.read = viewer, drift.write =
- * scientist). Kept beside the page rather than in lib/roles.ts only to keep this branch in its own folder.
- */
-export function driftAbilities(role: Role) {
-  return {
-    /** Alert rules and reference-profile rebuilds (drift.write). */
-    canWrite: roleRank(role) >= roleRank('scientist'),
-  };
-}
+export { driftAbilities } from '@/lib/roles';
 
 export const STATUS_TEXT: Record<TDriftStatus, string> = { ok: 'ok', warn: 'warn', drift: 'drift' };
 
