@@ -75,6 +75,12 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   const fastify = app.getHttpAdapter().getInstance();
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Feedback uploads as JSON Lines: text, parsed line by line by the feedback service.
+  fastify.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
   registerProtocolErrorHandlers(fastify, logger);
   registerMlflowArtifactUploads(fastify);
   fastify.addHook('onSend', async (req, reply) => {

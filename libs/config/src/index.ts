@@ -86,6 +86,12 @@ const common = {
   // Hostile models (issue 22, area "models"): the artifacts one process holds loaded, in MB. Past it the least
   // recently used version nothing deploys is unloaded; deployed versions (stage, alias, pilot, silent) always stay.
   SERVING_MAX_LOADED_MB: z.coerce.number().int().min(1).default(2048),
+  // Ground truth and performance (issue 18, area "feedback").
+  /**
+   * Logged requests one performance report, alert rule or pilot verdict reads (the newest of its range); a range
+   * with more says `truncated`. Bounds the memory and time of each.
+   */
+  PERFORMANCE_MAX_ROWS: z.coerce.number().int().min(100).max(5_000_000).default(100_000),
 };
 
 /** The keys a backend cannot work without. A half-configured backend fails at boot, not at the first upload. */
@@ -306,6 +312,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },
     storage: storage(e),
     outbound: { allowHosts: e.OUTBOUND_ALLOW_HOSTS },
+    performance: { maxRows: e.PERFORMANCE_MAX_ROWS },
   };
 }
 

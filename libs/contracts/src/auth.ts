@@ -90,6 +90,13 @@ export const PERMISSIONS = {
   'drift.write': { role: 'scientist', scopes: ['models:write'] },
   'webhooks.read': { role: 'admin', scopes: ['admin'] },
   'webhooks.write': { role: 'admin', scopes: ['admin'] },
+  /**
+   * Ground truth (issue 18): labels for a model's predictions. The application that predicts is the one that later
+   * learns the truth, so its predict key may send them; model allow-lists apply.
+   */
+  'feedback.write': { role: 'viewer', scopes: ['predict', 'models:write'] },
+  /** Model quality from labelled predictions and pilot comparisons: read like drift. */
+  'performance.read': { role: 'viewer', scopes: ['models:read'] },
 } as const satisfies Record<string, { role: Role; scopes: readonly Scope[] }>;
 export type Permission = keyof typeof PERMISSIONS;
 

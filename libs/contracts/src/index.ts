@@ -13,3 +13,4 @@ export * from './signature.js';
 export * from './serving.js';
 export * from './overview.js';
 export * from './mlflow.js';
+export * from './feedback.js';

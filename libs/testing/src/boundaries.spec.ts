@@ -46,6 +46,7 @@ const LAYERS = [
   'predictions',
   'registry',
   'serving',
+  'feedback',
   'deployments',
   'jobs',
   'drift',

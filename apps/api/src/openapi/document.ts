@@ -36,6 +36,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'jobs', description: 'Batch scoring, asynchronous predictions and schedules' },
   { name: 'drift', description: 'Drift profiles, windows and reports' },
   { name: 'alerts', description: 'Alert rules, alerts and latency SLOs' },
+  { name: 'performance', description: 'Ground truth (labels for predictions), model quality and pilot verdicts' },
   { name: 'metrics', description: 'Per-model time series and the Prometheus scrape' },
   { name: 'auth', description: 'Sign-in for the dashboard, and the caller' },
   { name: 'users', description: 'Users and roles' },
@@ -273,6 +274,16 @@ const ROUTING_KEY = {
   schema: { type: 'string', maxLength: 256 },
 };
 
+const ENTITY_ID = {
+  name: 'X-Entity-Id',
+  in: 'header',
+  required: false,
+  description:
+    'Your own id of each row (comma-separated, one per row, each 1-128 of letters, digits and . _ : @ / -), to send ' +
+    'labels for later (POST /v1/models/{name}/feedback); such requests are always logged',
+  schema: { type: 'string' },
+};
+
 /** A route of the predict router: everything about it is in its protocol (PredictProtocol). */
 function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Built {
   const [, target] = [...route.path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]!);
@@ -286,16 +297,19 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
     const description = 'A version number, or an alias (the version it points to)';
     parameters.push({ name: target, in: 'path', required: true, description, schema: { type: 'string' } });
   }
-  parameters.push(ROUTING_KEY);
+  parameters.push(ROUTING_KEY, ENTITY_ID);
   for (const h of protocol.requestHeaders ?? []) {
     parameters.push({ ...h, in: 'header', required: false, schema: { type: 'string' } });
   }
   const responses: Json = {
     200: {
-      description: 'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role',
+      description:
+        'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role, ' +
+        'X-Prediction-Id names this answer (labels for it go to POST /v1/models/{name}/feedback)',
       headers: {
         'X-Model-Version': { schema: { type: 'string' } },
         'X-Deployment-Role': { schema: { type: 'string' } },
+        'X-Prediction-Id': { schema: { type: 'string', format: 'uuid' } },
       },
       content: { 'application/json': { schema: schemaOf(protocol.response, 'output') } },
     },
