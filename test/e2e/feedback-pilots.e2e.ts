@@ -1,5 +1,7 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { reference, registerFixture } from '../support/fixtures.js';
 
@@ -63,6 +65,20 @@ async function judgedPilot(pilotRight: number, productionRight: number) {
   return { model: m.model, production: m.version, pilot: p.version };
 }
 
+/**
+ * The audit row of a model's event: the dispatcher writes it right after the change commits (the revision can be
+ * read a moment before it), so it is waited for, briefly.
+ */
+async function audited(action: string, model: string) {
+  for (let i = 0; i < 50; i++) {
+    const audit = await admin('GET', `/v1/audit?action=${action}`);
+    const e = audit.json.items.find((x: any) => x.summary.model === model);
+    if (e) return e;
+    await sleep(200);
+  }
+  assert.fail(`no ${action} audit row for ${model}`);
+}
+
 async function pilotsOff(model: string) {
   for (let i = 0; i < 100; i++) {
     const current = (await admin('GET', `/v1/models/${model}/deployment`)).json.current;
@@ -73,6 +89,40 @@ async function pilotsOff(model: string) {
 }
 
 describe('pilots judged by statistics on labelled traffic', () => {
+  // A webhook receiver for the decisions: deployment.promoted and deployment.rolled_back carry the evidence.
+  const received: { event: string; data: { model: string; reason: string } }[] = [];
+  let receiver: Server;
+  let webhookId: string;
+  before(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hook = await admin('POST', '/v1/webhooks', {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/decisions`,
+      events: ['deployment.promoted', 'deployment.rolled_back'],
+    });
+    assert.equal(hook.status, 201, hook.text);
+    webhookId = hook.json.webhook.id;
+  });
+  after(async () => {
+    await admin('DELETE', `/v1/webhooks/${webhookId}`);
+    receiver.close();
+  });
+  const delivered = async (event: string, model: string) => {
+    for (let i = 0; i < 100; i++) {
+      const d = received.find((x) => x.event === event && x.data.model === model);
+      if (d) return d;
+      await sleep(200);
+    }
+    assert.fail(`no ${event} webhook for ${model}`);
+  };
+
   it('promotes a pilot that is truly better (95% vs 60% right) and records the evidence', async () => {
     const { model, pilot, production } = await judgedPilot(0.95, 0.6);
     const current = await pilotsOff(model);
@@ -80,15 +130,13 @@ describe('pilots judged by statistics on labelled traffic', () => {
       current.comment,
       /^promoted by its rule: pilot v\d+ accuracy 0\.950 vs production v\d+ 0\.600 \(difference \+0\.350, 95% CI \[0\.\d+, 0\.\d+\], p = [\d.e-]+, two-proportion z test\) on 60 and 60 labelled predictions: better$/,
     );
-    const versions = (await admin('GET', `/v1/models/${model}/versions`)).json.items ?? [];
-    const stageOf = (n: number) => versions.find((v: any) => v.version === n || v.number === n)?.stage;
-    assert.equal(stageOf(pilot), 'Production');
-    assert.equal(stageOf(production), 'Archived');
-    const audit = await admin('GET', '/v1/audit?action=deployment.promoted');
-    const e = audit.json.items.find((x: any) => x.summary.model === model);
-    assert.ok(e, 'the promotion is audited');
-    assert.equal(e.actorName ?? e.actor?.name ?? 'system', 'system');
+    const stageOf = async (n: number) => (await admin('GET', `/v1/models/${model}/versions/${n}`)).json.stage;
+    assert.equal(await stageOf(pilot), 'Production');
+    assert.equal(await stageOf(production), 'Archived');
+    const e = await audited('deployment.promoted', model);
+    assert.equal(e.actor.kind, 'system');
     assert.match(e.summary.reason, /p = .* two-proportion z test/);
+    assert.equal((await delivered('deployment.promoted', model)).data.reason, e.summary.reason);
     const cmp = await admin(
       'GET',
       `/v1/models/${model}/performance/compare?version=${pilot}&from=${new Date(Date.now() - 3600_000).toISOString()}`,
@@ -105,12 +153,11 @@ describe('pilots judged by statistics on labelled traffic', () => {
       current.comment,
       /^auto-rollback of pilot v\d+: judged worse than production: pilot v\d+ accuracy 0\.550 vs production v\d+ 0\.950 .*: worse$/,
     );
-    const versions = (await admin('GET', `/v1/models/${model}/versions`)).json.items ?? [];
-    const stageOf = (n: number) => versions.find((v: any) => v.version === n || v.number === n)?.stage;
-    assert.equal(stageOf(production), 'Production');
-    assert.notEqual(stageOf(pilot), 'Production');
-    const audit = await admin('GET', '/v1/audit?action=deployment.rolled_back');
-    const e = audit.json.items.find((x: any) => x.summary.model === model);
+    const stageOf = async (n: number) => (await admin('GET', `/v1/models/${model}/versions/${n}`)).json.stage;
+    assert.equal(await stageOf(production), 'Production');
+    assert.notEqual(await stageOf(pilot), 'Production');
+    const e = await audited('deployment.rolled_back', model);
     assert.match(e.summary.reason, /judged worse than production: .* two-proportion z test/);
+    assert.equal((await delivered('deployment.rolled_back', model)).data.reason, e.summary.reason);
   });
 });
