@@ -194,6 +194,24 @@ describe('ground truth: labels by prediction id and entity id, joined into perfo
     const byGroup = report.byGroup.find((s: any) => s.group === groupName && s.role === 'pilot');
     assertFigures(byGroup, expected(pilot.slice(0, 18), 20), 'pilot group');
     assertFigures(slice('production', report.byWindow), prodWant, 'production window');
+
+    // The dashboard's Performance page shows the same figures per version and role.
+    const login = await http(env.apiUrl, 'POST', '/v1/auth/login', {
+      body: { email: env.adminEmail, password: env.adminPassword },
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(`${env.webUrl}/models/${model}/performance?range=24h`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Performance by version and role/);
+    const shown = (n: number) => String(Number(n.toPrecision(3)));
+    for (const [key, want] of [
+      [`v${prod[0]!.version} production`, prodWant],
+      [`v${pilot[0]!.version} pilot`, expected(pilot.slice(0, 18), 20)],
+    ] as const) {
+      const row = html.slice(html.indexOf(key), html.indexOf('</tr>', html.indexOf(key)));
+      assert.ok(row.includes(shown(want.accuracy)) && row.includes(shown(want.f1)), `${key} row: ${row.slice(0, 400)}`);
+    }
   });
 });
 

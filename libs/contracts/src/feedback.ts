@@ -40,6 +40,7 @@ export const MAX_FEEDBACK_ITEMS = 50_000;
  */
 export const ZFeedbackList = z.object({ labels: z.array(ZFeedbackItem).min(1).max(MAX_FEEDBACK_ITEMS) }).strict();
 export const ZFeedbackRequest = z.union([ZFeedbackItem, ZFeedbackList]);
+export type TFeedbackRequest = z.input<typeof ZFeedbackRequest>;
 
 /** What an upload did. Duplicates within it keep the last; a label for a key that had one replaces it. */
 export const ZFeedbackResult = z.object({
