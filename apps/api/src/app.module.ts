@@ -43,6 +43,7 @@ import { SchedulesController } from './jobs/schedules.controller.js';
 import { AsyncPredictController } from './serving/async-predict.controller.js';
 import { DriftController } from './drift/drift.controller.js';
 import { AlertsController } from './alerts/alerts.controller.js';
+import { FeedbackController } from './feedback/feedback.controller.js';
 import { OverviewController } from './overview/overview.controller.js';
 import { MlflowRegistryController } from './mlflow/mlflow-registry.controller.js';
 import { MlflowTrackingController } from './mlflow/mlflow-tracking.controller.js';
@@ -77,6 +78,7 @@ export const CONTROLLERS = [
   AllStreamsController,
   DriftController,
   AlertsController,
+  FeedbackController,
   OverviewController,
   MlflowRegistryController,
   MlflowTrackingController,

@@ -93,6 +93,12 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   // MLflow scoring takes CSV, as text: its adapter parses it (strictly). Other routes get a string body and refuse it.
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   if (tracing.on) traceFramework(fastify);
+  // Feedback uploads as JSON Lines: text, parsed line by line by the feedback service.
+  fastify.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
   registerProtocolErrorHandlers(fastify, logger);
   registerMlflowArtifactUploads(fastify);
   // Fastify runs the route after the body's 'end' event, which Node emits in the connection's async context, not

@@ -145,3 +145,15 @@ export function LatencyCharts({ view, sloMs }: { view: LatencyView; sloMs: numbe
     </div>
   );
 }
+
+const ratio = (v: number) => String(Number(v.toPrecision(3)));
+
+/** A quality metric and the labelled share (coverage) per window, every version and role on each chart. */
+export function PerformanceCharts({ view, metric }: { view: LatencyView; metric: string }) {
+  return (
+    <div className="charts">
+      <MetricChart title={metric} view={view} metric={metric} unit={ratio} />
+      <MetricChart title="Coverage (labelled share)" view={view} metric="coverage" unit={pct} minTop={0.01} />
+    </div>
+  );
+}

@@ -58,6 +58,16 @@ export function describeAutoRollback(a: TPilot['autoRollback']): string | null {
   return `Switched off if ${limits.join(' or ')} over ${a.windowMinutes} min (at least ${a.minRequests} requests)`;
 }
 
+/** A pilot's statistical rule (issue 18) in one sentence. */
+export function describeJudge(j: TPilot['judge']): string | null {
+  if (!j) return null;
+  const acts = [j.promote ? 'promoted when better' : null, j.rollback ? 'rolled back when worse' : null].filter(
+    (s): s is string => s !== null,
+  );
+  if (!acts.length) return null;
+  return `Judged on ${j.metric}: ${acts.join(', ')} than production with ${formatPercent(j.confidence, 1)} confidence, after at least ${j.minLabels} labelled predictions each in ${j.windowMinutes} min`;
+}
+
 /** What production serves, in one sentence, with the version that answers now. */
 export function describeProduction(p: Production, stageVersion: number | null): string {
   if (p.mode === 'pinned') {

@@ -169,6 +169,12 @@ const common = {
   /** Explanations computed at once per process, and how many may wait; past that 429. Predictions never wait. */
   EXPLAIN_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   EXPLAIN_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
+  // Ground truth and performance (issue 18, area "feedback").
+  /**
+   * Logged requests one performance report, alert rule or pilot verdict reads (the newest of its range); a range
+   * with more says `truncated`. Bounds the memory and time of each.
+   */
+  PERFORMANCE_MAX_ROWS: z.coerce.number().int().min(100).max(5_000_000).default(100_000),
 };
 
 /**
@@ -444,6 +450,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
       maxConcurrency: e.EXPLAIN_MAX_CONCURRENCY,
       queue: e.EXPLAIN_QUEUE,
     },
+    performance: { maxRows: e.PERFORMANCE_MAX_ROWS },
   };
 }
 

@@ -102,6 +102,13 @@ export const PERMISSIONS = {
   'drift.write': project('scientist', ['models:write']),
   'webhooks.read': project('admin', ['admin']),
   'webhooks.write': project('admin', ['admin']),
+  /**
+   * Ground truth (issue 18): labels for a model's predictions. The application that predicts is the one that later
+   * learns the truth, so its predict key may send them; model allow-lists apply.
+   */
+  'feedback.write': project('viewer', ['predict', 'models:write']),
+  /** Model quality from labelled predictions and pilot comparisons: read like drift. */
+  'performance.read': project('viewer', ['models:read']),
 } as const satisfies Record<string, { role: Role; scopes: readonly Scope[]; level: 'platform' | 'project' }>;
 export type Permission = keyof typeof PERMISSIONS;
 

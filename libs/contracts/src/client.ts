@@ -68,6 +68,14 @@ import {
 } from './drift.js';
 import { ZMetricSeries, type TMetricSeriesQuery } from './metrics.js';
 import {
+  ZFeedbackResult,
+  ZPerformanceReport,
+  ZPilotComparison,
+  type TFeedbackRequest,
+  type TPerformanceQuery,
+  type TPilotComparisonQuery,
+} from './feedback.js';
+import {
   ZJob,
   ZJobPage,
   ZSchedule,
@@ -429,6 +437,16 @@ export class ModelyardClient {
   }
   listAlerts(query: TAlertQuery = {}) {
     return this.get('/v1/alerts', z.array(ZAlert), query as Query);
+  }
+
+  performance(name: string, query: TPerformanceQuery = {}) {
+    return this.get(`/v1/models/${enc(name)}/performance`, ZPerformanceReport, query as Query);
+  }
+  comparePilot(name: string, query: TPilotComparisonQuery) {
+    return this.get(`/v1/models/${enc(name)}/performance/compare`, ZPilotComparison, query as Query);
+  }
+  postFeedback(name: string, body: TFeedbackRequest) {
+    return this.send('POST', `/v1/models/${enc(name)}/feedback`, ZFeedbackResult, body);
   }
 
   metricSeries(name: string, query: TMetricSeriesQuery = {}) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf } from './auth.js';
+import { ZPilotJudge } from './feedback.js';
 
 /**
  * A model's deployment configuration. `production` answers by default: the version in the Production stage, or
@@ -27,6 +28,8 @@ export const ZPilot = z
       })
       .refine((a) => a.maxErrorRate !== undefined || a.maxP99Ms !== undefined, 'give maxErrorRate and/or maxP99Ms')
       .optional(),
+    /** Judged by statistics on labelled predictions: promoted when better, rolled back when worse (issue 18). */
+    judge: ZPilotJudge.optional(),
   })
   .refine((p) => p.groups.length > 0 || p.percentage > 0, 'a pilot needs groups or a percentage');
 export type TPilot = z.infer<typeof ZPilot>;

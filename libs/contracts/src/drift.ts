@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZPerformanceMetric } from './feedback.js';
 
 // ---- Drift reports (the shape of libs/server/src/drift driftReport, as the API returns it) ----
 
@@ -192,9 +193,21 @@ export const ZAlertRule = z.discriminatedUnion('kind', [
     windowMinutes: z.number().int().min(1).max(1440).default(5),
     minRequests: z.number().int().min(1).default(20),
   }),
+  /**
+   * Model quality on labelled predictions (issue 18): fires when the metric over the last `windowMinutes` is worse
+   * than `threshold` (below it; above it for logLoss, mae and rmse) with at least `minLabels` labelled rows.
+   */
+  z.object({
+    ...ruleBase,
+    kind: z.literal('performance'),
+    metric: ZPerformanceMetric,
+    threshold: z.number(),
+    windowMinutes: z.number().int().min(1).max(44_640).default(60),
+    minLabels: z.number().int().min(1).default(50),
+  }),
 ]);
 export type TAlertRule = z.output<typeof ZAlertRule>;
-export const ALERT_KINDS = ['drift_share', 'feature_drift', 'latency_p99', 'error_rate'] as const;
+export const ALERT_KINDS = ['drift_share', 'feature_drift', 'latency_p99', 'error_rate', 'performance'] as const;
 
 /** `latencySloMs` is the model's p99 latency SLO, used by latency_p99 rules without their own `aboveMs`. */
 export const ZPutAlertRulesRequest = z.object({

@@ -141,6 +141,13 @@ export const DOMAIN_EVENTS = {
     phrase: 'rolled back a pilot of',
     webhook: 'deployment.rolled_back',
   },
+  /** A pilot's statistical rule found it better than production (issue 18): the evidence is the reason. */
+  'deployment.promoted': {
+    objectType: 'model',
+    data: z.object({ model, version, reason: z.string(), revision: z.number().int().nullable() }),
+    phrase: 'promoted a pilot of',
+    webhook: 'deployment.promoted',
+  },
   'alerts.rules_changed': { objectType: 'model', data: summary, phrase: 'changed the alert rules of' },
   /** Alerts of silent versions are recorded, never delivered (silent deployments have no side effects). */
   'alert.firing': { objectType: 'alert', data: ZAlert, phrase: 'fired an alert on', webhook: 'alert.firing' },

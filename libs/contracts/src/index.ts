@@ -16,3 +16,4 @@ export * from './mlflow.js';
 export * from './projects.js';
 export * from './explain.js';
 export * from './streams.js';
+export * from './feedback.js';

@@ -11,6 +11,7 @@ export const WEBHOOK_EVENTS = [
   'approval.decided',
   'deployment.changed',
   'deployment.rolled_back',
+  'deployment.promoted',
   'alert.firing',
   'alert.resolved',
   'stream.changed',

@@ -111,6 +111,13 @@ export {
   renderMlflow,
   type MlflowBodyKind,
 } from './serving/formats/mlflow.format.js';
+export * from './feedback/feedback.repository.js';
+export * from './feedback/feedback.service.js';
+export * from './feedback/feedback-parse.js';
+export * from './feedback/performance.js';
+export * from './feedback/performance-metrics.js';
+export * from './feedback/performance.service.js';
+export * from './feedback/pilot-stats.js';
 export * from './deployments/deployments.repository.js';
 export * from './deployments/deployments.service.js';
 export * from './serving/shadow.service.js';

@@ -25,6 +25,9 @@ import { OutboxRepository } from './events/outbox.repository.js';
 import { EVENT_CONSUMERS } from './events/event-consumer.js';
 import { OutboundHttp } from './outbound/outbound-http.js';
 import { PredictionLogShipper } from './predictions/prediction-log.js';
+import { FeedbackRepository } from './feedback/feedback.repository.js';
+import { FeedbackService } from './feedback/feedback.service.js';
+import { PerformanceService } from './feedback/performance.service.js';
 import { DeploymentsRepository } from './deployments/deployments.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
 import { DeploymentGuardService } from './deployments/deployment-guard.service.js';
@@ -110,6 +113,9 @@ const services = [
   PredictionLogShipper,
   PredictionLogRepository,
   PredictionIngestService,
+  FeedbackRepository,
+  FeedbackService,
+  PerformanceService,
   DeploymentsRepository,
   DeploymentsService,
   DeploymentGuardService,

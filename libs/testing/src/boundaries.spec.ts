@@ -48,6 +48,7 @@ const LAYERS = [
   'predictions',
   'registry',
   'serving',
+  'feedback',
   'deployments',
   'jobs',
   'drift',

@@ -37,6 +37,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'streams', description: 'Stream deployments: records scored as they arrive on a stream' },
   { name: 'drift', description: 'Drift profiles, windows and reports' },
   { name: 'alerts', description: 'Alert rules, alerts and latency SLOs' },
+  { name: 'performance', description: 'Ground truth (labels for predictions), model quality and pilot verdicts' },
   { name: 'metrics', description: 'Per-model time series and the Prometheus scrape' },
   { name: 'auth', description: 'Sign-in for the dashboard, and the caller' },
   { name: 'users', description: 'Users and roles' },
@@ -274,6 +275,16 @@ const ROUTING_KEY = {
   schema: { type: 'string', maxLength: 256 },
 };
 
+const ENTITY_ID = {
+  name: 'X-Entity-Id',
+  in: 'header',
+  required: false,
+  description:
+    'Your own id of each row (comma-separated, one per row, each 1-128 of letters, digits and . _ : @ / -), to send ' +
+    'labels for later (POST /v1/models/{name}/feedback); such requests are always logged',
+  schema: { type: 'string' },
+};
+
 /** A route of the predict router: everything about it is in its protocol (PredictProtocol). */
 function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Built {
   const [, target] = [...route.path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]!);
@@ -287,7 +298,7 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
     const description = 'A version number, or an alias (the version it points to)';
     parameters.push({ name: target, in: 'path', required: true, description, schema: { type: 'string' } });
   }
-  parameters.push(ROUTING_KEY);
+  parameters.push(ROUTING_KEY, ENTITY_ID);
   if (protocol.explains) {
     const description =
       "true: the answer also carries `explanation`, each row's per-feature contributions (as POST …/explain answers)";
@@ -298,10 +309,13 @@ function predictOperation(protocol: PredictProtocol, route: ProtocolRoute): Buil
   }
   const responses: Json = {
     200: {
-      description: 'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role',
+      description:
+        'The prediction; X-Model-Version says which version answered, X-Deployment-Role in which role, ' +
+        'X-Prediction-Id names this answer (labels for it go to POST /v1/models/{name}/feedback)',
       headers: {
         'X-Model-Version': { schema: { type: 'string' } },
         'X-Deployment-Role': { schema: { type: 'string' } },
+        'X-Prediction-Id': { schema: { type: 'string', format: 'uuid' } },
       },
       content: { 'application/json': { schema: schemaOf(protocol.response, 'output') } },
     },

@@ -228,6 +228,18 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'AlertsController.putRules': { id: 'putAlertRules', summary: "Replace a model's alert rules" },
   'AlertsController.slo': { id: 'getSlo', summary: 'The latency SLO and its error budget over a range' },
   'AlertsController.list': { id: 'listAlerts', summary: 'List alerts' },
+  'FeedbackController.submit': {
+    id: 'postFeedback',
+    summary: 'Labels or target values for predictions, by prediction id or entity id (JSON, CSV or JSON Lines)',
+  },
+  'FeedbackController.report': {
+    id: 'getPerformance',
+    summary: 'Model quality on labelled predictions per version, role, window and caller group',
+  },
+  'FeedbackController.compare': {
+    id: 'comparePilotPerformance',
+    summary: "A pilot's labelled traffic against production's: difference, confidence interval, p-value, verdict",
+  },
   // MLflow compatibility: the registry, runs and proxied artifacts an MLflow client uses (apps/api/src/mlflow).
   'MlflowRegistryController.createModel': {
     id: 'mlflowCreateRegisteredModel',

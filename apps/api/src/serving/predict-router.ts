@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import sjson from 'secure-json-parse';
 import { errorCodes } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '@modelyard/config';
-import { STAGES, ZAliasName, ZModelName } from '@modelyard/contracts';
+import { ENTITY_ID_PATTERN, STAGES, ZAliasName, ZModelName } from '@modelyard/contracts';
 import {
   AppError,
   AuthService,
@@ -48,7 +49,7 @@ interface PredictRoute {
   label: string;
 }
 
-type Selector = VersionSelector & { routingKey?: string };
+type Selector = VersionSelector & { routingKey?: string; entityIds?: string[] };
 
 /** `{name}` and the target's placeholder match one path segment each, percent-encoded or not. */
 function compile(protocol: PredictProtocol<ProtocolName>, route: ProtocolRoute): PredictRoute {
@@ -200,6 +201,8 @@ export class PredictRouter {
     }
     const rk = call.req.headers['x-routing-key'];
     if (typeof rk === 'string' && rk.length > 0 && rk.length <= 256) call.sel.routingKey = rk;
+    const ent = call.req.headers['x-entity-id'];
+    if (typeof ent === 'string' && ent.length > 0) call.sel.entityIds = entityIds(ent);
   }
 
   /**
@@ -324,7 +327,12 @@ export class PredictRouter {
         requestId: id,
         labels,
       });
-      const which = { 'x-request-id': id, 'x-model-version': String(r.served.version), 'x-deployment-role': r.role };
+      const which = {
+        'x-request-id': id,
+        'x-model-version': String(r.served.version),
+        'x-deployment-role': r.role,
+        'x-prediction-id': r.predictionId,
+      };
       const bytes = r.prepared.renderRaw?.(r.outputs);
       if (call.explain) {
         const explanation = await this.d.explain.explainFeeds(r.served, r.prepared.feeds);
@@ -376,6 +384,15 @@ export class PredictRouter {
       r.labels.version = String(served.version);
       r.labels.role = role;
       const prepared = protocol.prepare(served, r, cfg.serving);
+      const rows = prepared.feeds[served.signature.inputs[0]!.name]?.dims[0] ?? 0;
+      if (sel.entityIds && sel.entityIds.length !== rows)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `X-Entity-Id names ${sel.entityIds.length} entities for ${rows} rows: give one id per row, comma-separated`,
+        );
+      // Every answer carries an id of its own (the request id may be the caller's, reused across retries).
+      const predictionId = randomUUID();
+      const trace = { predictionId, entityIds: sel.entityIds ?? [], callerGroups: actor.groups.map((g) => g.name) };
       return predictions
         .run(served, prepared.feeds, {
           timeoutMs: cfg.serving.timeoutMs,
@@ -383,8 +400,9 @@ export class PredictRouter {
           logSampleRate: cfg.serving.predictionLogSampleRate,
           silentCap: cfg.serving.silentMaxConcurrency,
           role,
+          trace,
         })
-        .then((outputs) => ({ served, role, prepared, outputs }));
+        .then((outputs) => ({ served, role, prepared, outputs, predictionId }));
     };
     try {
       const picked = predictions.select(actor, name, sel, cfg.serving.rateLimit);
@@ -416,6 +434,18 @@ export class PredictRouter {
     if (fwd && this.trusted(req)) return lastEntry(fwd);
     return req.headers.host ?? '';
   }
+}
+
+/** X-Entity-Id: the caller's id per row, comma-separated (at most MAX_ENTITY_IDS), each of ENTITY_ID_PATTERN. */
+const MAX_ENTITY_IDS = 10_000;
+function entityIds(header: string): string[] {
+  const ids = header.split(',').map((s) => s.trim());
+  if (ids.length > MAX_ENTITY_IDS || !ids.every((s) => ENTITY_ID_PATTERN.test(s)))
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `X-Entity-Id must be at most ${MAX_ENTITY_IDS} comma-separated ids of 1 to 128 letters, digits and . _ : @ / -`,
+    );
+  return ids;
 }
 
 const tooLarge = (max: number) =>

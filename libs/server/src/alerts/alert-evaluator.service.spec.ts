@@ -9,6 +9,7 @@ import type { JobContext } from '../queue/job-handler.js';
 import type { RollupsRepository } from '../serving/rollups.repository.js';
 import { ROLLUP_BUCKETS_MS } from '../serving/rollups.service.js';
 import { AlertEvaluatorService } from './alert-evaluator.service.js';
+import type { PerformanceService } from '../feedback/performance.service.js';
 import type { AlertsRepository } from './alerts.repository.js';
 
 const MODEL_ID = 'm-1';
@@ -75,7 +76,18 @@ describe(AlertEvaluatorService.name, () => {
     f = fakes();
     events = recordedEvents();
     const cfg = { worker: { drift: { windowMinutes: 60 } } } as unknown as CommonConfig;
-    sut = new AlertEvaluatorService(f.repo, f.drift, f.rollupsRepo, events, cfg, pino({ level: 'silent' }));
+    const performance = {
+      scored: async () => ({ rows: [], views: new Map(), truncated: false }),
+    } as unknown as PerformanceService;
+    sut = new AlertEvaluatorService(
+      f.repo,
+      f.drift,
+      f.rollupsRepo,
+      events,
+      performance,
+      cfg,
+      pino({ level: 'silent' }),
+    );
   });
   const run = () => sut.handle({}, CTX);
   const fired = () => events.recorded.filter((e) => e.type === 'alert.firing');

@@ -13,6 +13,9 @@ import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
 import { AlertsRepository } from './alerts.repository.js';
 import { storedRules, toAlert } from './alerts.service.js';
+import { PerformanceService, metricOf } from '../feedback/performance.service.js';
+import type { ScoredRow, VersionView } from '../feedback/performance.js';
+import { LOWER_IS_BETTER } from '../feedback/performance-metrics.js';
 
 /** One rule on one version, now. */
 export interface Evaluation {
@@ -128,6 +131,49 @@ export function evaluateRollups(
 }
 
 /**
+ * Performance rules against each version's labelled predictions of the rule's window (pure, for tests): a version
+ * with at least `minLabels` labelled rows whose metric is worse than the threshold fires.
+ */
+export function evaluatePerformance(
+  rule: TAlertRule & { id: string },
+  rows: readonly ScoredRow[],
+  views: ReadonlyMap<number, VersionView>,
+  now: Date,
+): Evaluation[] {
+  if (rule.kind !== 'performance') return [];
+  const from = now.getTime() - rule.windowMinutes * 60_000;
+  const byVersion = new Map<number, ScoredRow[]>();
+  for (const r of rows) if (r.at >= from) byVersion.set(r.version, [...(byVersion.get(r.version) ?? []), r]);
+  const out: Evaluation[] = [];
+  const lower = LOWER_IS_BETTER.has(rule.metric);
+  for (const [version, rs] of byVersion) {
+    const classified = rs.flatMap((r) => (r.classified ? [r.classified] : []));
+    const regressed = rs.flatMap((r) => (r.regressed ? [r.regressed] : []));
+    const labelled = classified.length + regressed.length;
+    if (labelled < rule.minLabels) continue;
+    const value = metricOf(rule.metric, { classified, regressed }, views.get(version)?.classes ?? []);
+    if (value === null) continue;
+    const firing = lower ? value > rule.threshold : value < rule.threshold;
+    const coverage = labelled / rs.length;
+    const op = firing ? (lower ? '>' : '<') : lower ? '<=' : '>=';
+    out.push({
+      ruleId: rule.id,
+      kind: rule.kind,
+      version,
+      firing,
+      silent: rs.every((r) => r.role === 'silent'),
+      value,
+      threshold: rule.threshold,
+      message:
+        `${rule.metric} ${value.toFixed(3)} ${op} ${rule.threshold} over ${rule.windowMinutes} min ` +
+        `(${labelled} labelled of ${rs.length} predictions, coverage ${(coverage * 100).toFixed(0)}%)`,
+      details: { metric: rule.metric, labelled, predictions: rs.length, coverage, windowMinutes: rule.windowMinutes },
+    });
+  }
+  return out;
+}
+
+/**
  * alerts.evaluate: every model's rules against its recent drift windows and latency rollups. A rule that holds
  * for a version opens one alert (at most one firing per rule and version) and sends `alert.firing`; a firing
  * alert whose rule no longer holds, has no data any more, or was removed is resolved with `alert.resolved`.
@@ -142,6 +188,7 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
     private readonly drift: DriftRepository,
     private readonly rollups: RollupsRepository,
     private readonly events: DomainEvents,
+    private readonly performance: PerformanceService,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig & { worker?: { drift?: { windowMinutes: number } } },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -189,6 +236,18 @@ export class AlertEvaluatorService implements JobHandler<'alerts.evaluate'> {
         const rows = await this.rollups.range(model, new Date(now.getTime() - (longest + 1) * 60_000), now);
         for (const rule of rollupRules)
           for (const e of evaluateRollups(rule, rows, now, set.latencySloMs)) evaluations.set(keyOf(e), e);
+      }
+      const perfRules = rules.filter((r) => r.kind === 'performance');
+      if (perfRules.length) {
+        const longest = Math.max(...perfRules.map((r) => ('windowMinutes' in r ? r.windowMinutes : 60)));
+        const { rows, views } = await this.performance.scored(
+          set.modelId,
+          model,
+          new Date(now.getTime() - longest * 60_000),
+          now,
+        );
+        for (const rule of perfRules)
+          for (const e of evaluatePerformance(rule, rows, views, now)) evaluations.set(keyOf(e), e);
       }
       const open = await this.repo.firing(set.modelId);
       const openKeys = new Set(open.map((a) => a.openKey));

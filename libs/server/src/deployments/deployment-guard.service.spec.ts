@@ -8,6 +8,7 @@ import type { JobContext } from '../queue/job-handler.js';
 import type { RollupsRepository } from '../serving/rollups.repository.js';
 import { ROLLUP_BUCKETS_MS } from '../serving/rollups.service.js';
 import { DeploymentGuardService } from './deployment-guard.service.js';
+import type { PerformanceService } from '../feedback/performance.service.js';
 import type { DeploymentsRepository } from './deployments.repository.js';
 import type { DeploymentsService } from './deployments.service.js';
 
@@ -34,12 +35,27 @@ function fakes() {
   const puts: { actor: Principal; model: string; body: TPutDeploymentRequest }[] = [];
   const warnings: unknown[] = [];
   const repo = { allCurrent: async () => current } as unknown as DeploymentsRepository;
+  const promotions: { actor: Principal; model: string; body: { version: number; comment: string } }[] = [];
   const deployments = {
     put: async (actor: Principal, model: string, body: TPutDeploymentRequest) => {
       puts.push({ actor, model, body });
       return { revision: puts.length + 1 };
     },
+    promotePilot: async (actor: Principal, model: string, body: { version: number; comment: string }) => {
+      promotions.push({ actor, model, body });
+      return { transition: { outcome: 'transitioned' }, revision: { revision: 7 } };
+    },
   } as unknown as DeploymentsService;
+  /** The verdict PerformanceService.comparison gives per pilot version. */
+  const verdicts = new Map<number, 'better' | 'worse' | 'undecided'>();
+  const compared: unknown[][] = [];
+  const performance = {
+    comparison: async (...args: unknown[]) => {
+      compared.push(args);
+      const v = verdicts.get(args[2] as number) ?? 'undecided';
+      return { verdict: v, summary: `pilot v${String(args[2])} accuracy: ${v}` };
+    },
+  } as unknown as PerformanceService;
   const rollupsRepo = {
     range: async (model: string, from: Date, to: Date, version?: number) => {
       ranges.push({ model, from, to, version });
@@ -53,7 +69,21 @@ function fakes() {
       modelId: `${model}-id`,
       revision: { config: { production: { mode: 'stage' }, pilots, silent: [] } },
     });
-  return { rollups, ranges, puts, warnings, repo, deployments, rollupsRepo, log, deploy };
+  return {
+    rollups,
+    ranges,
+    puts,
+    promotions,
+    verdicts,
+    compared,
+    performance,
+    warnings,
+    repo,
+    deployments,
+    rollupsRepo,
+    log,
+    deploy,
+  };
 }
 
 describe(DeploymentGuardService.name, () => {
@@ -63,7 +93,7 @@ describe(DeploymentGuardService.name, () => {
   beforeEach(() => {
     f = fakes();
     events = recordedEvents();
-    sut = new DeploymentGuardService(f.repo, f.deployments, f.rollupsRepo, events, f.log);
+    sut = new DeploymentGuardService(f.repo, f.deployments, f.rollupsRepo, events, f.performance, f.log);
   });
 
   it('switches off a pilot over its error-rate limit with a new revision and deployment.rolled_back', async () => {
@@ -73,7 +103,7 @@ describe(DeploymentGuardService.name, () => {
     ]);
     f.rollups.iris = [row(2, 'pilot', 40, 4)];
     const reason = 'error rate 10.0% > 5.0% over the last 5 min (40 requests)';
-    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [{ model: 'iris', version: 2, reason }] });
+    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [{ model: 'iris', version: 2, reason }], promoted: [] });
     assert.equal(f.puts.length, 1);
     const { actor, model, body } = f.puts[0]!;
     assert.deepEqual([actor.kind, model], ['system', 'iris']);
@@ -124,7 +154,7 @@ describe(DeploymentGuardService.name, () => {
       { version: 4, percentage: 10 },
     ]);
     f.rollups.iris = [row(2, 'pilot', 100, 5), row(3, 'pilot', 49, 49, true), row(4, 'pilot', 100, 100, true)];
-    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [] });
+    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [], promoted: [] });
     assert.deepEqual([f.puts.length, events.recorded.length, f.warnings.length], [0, 0, 0]);
     // The pilot without a rule is not even read.
     assert.deepEqual(
@@ -136,7 +166,7 @@ describe(DeploymentGuardService.name, () => {
   it('counts only the pilot traffic of the pilot version, not production answers of the same version', async () => {
     f.deploy('iris', [{ version: 2, percentage: 10, autoRollback: { maxErrorRate: 0.05 } }]);
     f.rollups.iris = [row(2, 'pilot', 30, 0), row(2, 'production', 500, 500)];
-    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [] });
+    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [], promoted: [] });
   });
 
   // Each rollback used to rebuild the config from the revision read at the start of the run, so a second pilot
@@ -165,5 +195,59 @@ describe(DeploymentGuardService.name, () => {
     assert.ok(to.getTime() >= before);
     const span = to.getTime() - from.getTime();
     assert.ok(span >= 3 * 60_000 && span < 4 * 60_000, `window of ${span} ms`);
+  });
+
+  it('promotes a pilot its judge rule finds better, with the evidence as comment and deployment.promoted', async () => {
+    const judge = { metric: 'accuracy', minLabels: 50, confidence: 0.95, windowMinutes: 60 };
+    f.deploy('iris', [{ version: 2, groups: [GROUP], judge }]);
+    f.verdicts.set(2, 'better');
+    const r = await sut.handle({}, CTX);
+    assert.deepEqual(r.promoted, [{ model: 'iris', version: 2, reason: 'pilot v2 accuracy: better' }]);
+    const [modelId, model, version, metric, from, to, confidence, minLabels] = f.compared[0] as [
+      string,
+      string,
+      number,
+      string,
+      Date,
+      Date,
+      number,
+      number,
+    ];
+    assert.deepEqual(
+      [modelId, model, version, metric, confidence, minLabels],
+      ['iris-id', 'iris', 2, 'accuracy', 0.95, 50],
+    );
+    assert.equal(to.getTime() - from.getTime(), 60 * 60_000);
+    assert.equal(f.promotions.length, 1);
+    assert.equal(f.promotions[0]!.actor.kind, 'system');
+    assert.deepEqual(f.promotions[0]!.body, { version: 2, comment: 'promoted by its rule: pilot v2 accuracy: better' });
+    assert.deepEqual(events.recorded, [
+      {
+        type: 'deployment.promoted',
+        objectId: 'iris-id',
+        data: { model: 'iris', version: 2, reason: 'pilot v2 accuracy: better', revision: 7 },
+      },
+    ]);
+    assert.equal(f.puts.length, 0);
+  });
+
+  it('rolls back a pilot its judge rule finds worse, and leaves an undecided one or a rule that may not act', async () => {
+    const judge = { metric: 'f1', minLabels: 50 };
+    f.deploy('iris', [
+      { version: 2, groups: [GROUP], judge },
+      { version: 3, percentage: 5, judge },
+      { version: 4, percentage: 5, judge: { ...judge, rollback: false } },
+    ]);
+    f.verdicts.set(2, 'worse');
+    f.verdicts.set(4, 'worse');
+    const r = await sut.handle({}, CTX);
+    const reason = 'judged worse than production: pilot v2 accuracy: worse';
+    assert.deepEqual(r, { rolledBack: [{ model: 'iris', version: 2, reason }], promoted: [] });
+    assert.equal(f.puts[0]!.body.comment, `auto-rollback of pilot v2: ${reason}`);
+    assert.deepEqual(
+      f.puts[0]!.body.config.pilots.map((p) => p.version),
+      [3, 4],
+    );
+    assert.equal(f.promotions.length, 0);
   });
 });

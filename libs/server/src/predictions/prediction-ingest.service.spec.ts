@@ -8,6 +8,7 @@ import type { PredictionLogEntry } from './prediction-log.js';
 import type { PredictionLogRepository } from './prediction-log.repository.js';
 
 const CTX: JobContext = { jobId: 'q', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };
+const PID = '0b0e3f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
 const AT = '2030-01-01T00:00:00.000Z';
 const entry = (n: number, over: Partial<PredictionLogEntry> = {}): PredictionLogEntry => ({
   model: 'iris',
@@ -54,8 +55,9 @@ describe(PredictionIngestService.name, () => {
     sut = new PredictionIngestService(f.redis, f.repo, f.log);
   });
 
-  it('moves logged predictions from the Redis list into Postgres rows, timestamps as dates', async () => {
-    f.push(JSON.stringify(entry(1)), JSON.stringify(entry(2, { role: 'silent', silent: true, version: 3 })));
+  it('moves logged predictions from the Redis list into Postgres rows, timestamps as dates, with their trace', async () => {
+    const trace = { predictionId: PID, entityIds: ['order-7'], callerGroups: ['beta'] };
+    f.push(JSON.stringify(entry(1)), JSON.stringify(entry(2, { role: 'silent', silent: true, version: 3, ...trace })));
     assert.deepEqual(await sut.handle({}, CTX), { stored: 2, skipped: 0 });
     assert.deepEqual(f.inserts, [
       [
@@ -68,6 +70,9 @@ describe(PredictionIngestService.name, () => {
           features: [{ x: 1 }],
           outputs: [{ label: 1 }],
           latencyMs: 1.5,
+          predictionId: null,
+          entityIds: [],
+          callerGroups: [],
         },
         {
           model: 'iris',
@@ -78,11 +83,20 @@ describe(PredictionIngestService.name, () => {
           features: [{ x: 2 }],
           outputs: [{ label: 2 }],
           latencyMs: 1.5,
+          ...trace,
         },
       ],
     ]);
     assert.deepEqual(f.lists.get('my:prediction-log'), []);
     assert.deepEqual(f.infos, [{ stored: 2, skipped: 0 }]);
+  });
+
+  it('keeps a malformed trace out of the row instead of failing the chunk', async () => {
+    const hostile = { predictionId: 'x; DROP', entityIds: [1, 'e'], callerGroups: 'g' };
+    f.push(JSON.stringify(entry(1, hostile as unknown as Partial<PredictionLogEntry>)));
+    assert.deepEqual(await sut.handle({}, CTX), { stored: 1, skipped: 0 });
+    const r = f.inserts[0]![0]!;
+    assert.deepEqual([r.predictionId, r.entityIds, r.callerGroups], [null, ['e'], []]);
   });
 
   it('skips an entry that is not JSON and stores the rest of its chunk', async () => {

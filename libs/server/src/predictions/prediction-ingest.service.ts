@@ -43,6 +43,9 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
             features: asJson(e.features),
             outputs: asJson(e.outputs),
             latencyMs: e.latencyMs,
+            predictionId: validUuid(e.predictionId),
+            entityIds: strings(e.entityIds),
+            callerGroups: strings(e.callerGroups),
           });
         } catch {
           skipped++;
@@ -55,3 +58,8 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
     return { stored, skipped };
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The entry came through Redis: a value of the wrong shape is dropped rather than failing the whole chunk. */
+const validUuid = (v: unknown) => (typeof v === 'string' && UUID.test(v) ? v : null);
+const strings = (v: unknown) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);

@@ -12,6 +12,43 @@ export class PredictionLogRepository {
   deleteBefore(before: Date) {
     return this.db.client.predictionLog.deleteMany({ where: { at: { lt: before } } });
   }
+  /** Which of these prediction ids have a logged row of the model. */
+  async presentPredictionIds(model: string, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await this.db.client.$queryRaw<{ p: string }[]>`
+      SELECT DISTINCT "predictionId"::text AS p FROM "PredictionLog"
+      WHERE "model" = ${model} AND "predictionId" = ANY(${ids}::uuid[])`;
+    return new Set(rows.map((r) => r.p));
+  }
+  /** Which of these entity ids appear in a logged row of the model (the GIN index on entityIds answers it). */
+  async presentEntityIds(model: string, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await this.db.client.$queryRaw<{ e: string }[]>`
+      SELECT DISTINCT e FROM "PredictionLog", unnest("entityIds") AS e
+      WHERE "model" = ${model} AND "entityIds" && ${ids}::text[] AND e = ANY(${ids}::text[])`;
+    return new Set(rows.map((r) => r.e));
+  }
+  /**
+   * The logged requests of a range that labels can join (features left out: only the outputs are scored), newest
+   * first, at most `limit`.
+   */
+  forPerformance(model: string, from: Date, to: Date, version: number | undefined, limit: number) {
+    return this.db.client.predictionLog.findMany({
+      where: { model, version, at: { gte: from, lt: to } },
+      select: {
+        version: true,
+        role: true,
+        silent: true,
+        at: true,
+        outputs: true,
+        predictionId: true,
+        entityIds: true,
+        callerGroups: true,
+      },
+      orderBy: { at: 'desc' },
+      take: limit,
+    });
+  }
   recent(model: string, version: number | undefined, limit: number) {
     return this.db.client.predictionLog.findMany({ where: { model, version }, orderBy: { at: 'desc' }, take: limit });
   }

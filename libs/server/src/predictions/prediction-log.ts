@@ -14,6 +14,20 @@ export interface PredictionLogEntry {
   features: Record<string, unknown>[];
   outputs: Record<string, unknown>[];
   latencyMs: number;
+  /** Ground truth joins on these (issue 18); absent in entries queued by older api processes. */
+  predictionId?: string;
+  entityIds?: string[];
+  callerGroups?: string[];
+}
+
+/**
+ * Who asked, for joining labels later: the answer's X-Prediction-Id, the caller's entity ids (X-Entity-Id, one per
+ * row) and the caller's group names. A request with entity ids is always logged: its caller said labels will come.
+ */
+export interface PredictionTrace {
+  predictionId: string;
+  entityIds: string[];
+  callerGroups: string[];
 }
 
 /** Redis list the api appends to and the worker drains. Bounded: past this, the oldest entries are dropped. */
@@ -80,8 +94,9 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
     feeds: Feeds,
     outputs: Outputs,
     latencyMs: number,
-  ) {
-    if (rate <= 0 || Math.random() >= rate) return;
+    trace?: PredictionTrace,
+  ): boolean {
+    if (!trace?.entityIds.length && (rate <= 0 || Math.random() >= rate)) return false;
     const rows = rowsOf(sv, feeds, outputs);
     const entry: PredictionLogEntry = {
       model: sv.model,
@@ -91,9 +106,11 @@ export class PredictionLogShipper implements OnModuleInit, OnModuleDestroy {
       at: new Date().toISOString(),
       ...rows,
       latencyMs,
+      ...trace,
     };
     this.batch.push(JSON.stringify(entry));
     if (this.batch.length >= 1000 && !this.flushing) void this.flush();
+    return true;
   }
 
   private flushing = false;

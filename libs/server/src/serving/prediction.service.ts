@@ -7,7 +7,7 @@ import { pickNumber, ServingService, type VersionSelector } from './serving.serv
 import { Deadlines } from './deadlines.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
-import { PredictionLogShipper } from '../predictions/prediction-log.js';
+import { PredictionLogShipper, type PredictionTrace } from '../predictions/prediction-log.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';
 import { ShadowService } from './shadow.service.js';
 import { isDeployed } from './served-version.js';
@@ -23,6 +23,8 @@ export interface PredictOptions {
   silent?: boolean;
   /** Silent runs in flight allowed per process (SILENT_MAX_CONCURRENCY); production traffic is mirrored to them. */
   silentCap?: number;
+  /** The answer's prediction id and the caller's entity ids and groups, logged for ground truth to join. */
+  trace?: PredictionTrace;
 }
 
 export interface Selection {
@@ -146,7 +148,7 @@ export class PredictionService {
         if (direct) this.runner.settled();
         const ms = performance.now() - started;
         this.metrics.observeInference(served.model, served.version, ms / 1000);
-        this.predictionLog.maybeLog(
+        const logged = this.predictionLog.maybeLog(
           opts.logSampleRate ?? 0,
           served,
           opts.role ?? 'production',
@@ -154,10 +156,20 @@ export class PredictionService {
           feeds,
           out,
           ms,
+          opts.trace,
         );
-        // Silent versions see a copy of production traffic only, and only after production has its answer.
+        // Silent versions see a copy of production traffic only, and only after production has its answer. When
+        // production's rows were logged, the silent copy's are too, under the same prediction id, so a label
+        // scores both.
         if ((opts.role ?? 'production') === 'production' && !opts.outputs)
-          this.shadow.mirror(served, feeds, out, opts.silentCap ?? 2, opts.logSampleRate ?? 0);
+          this.shadow.mirror(
+            served,
+            feeds,
+            out,
+            opts.silentCap ?? 2,
+            opts.logSampleRate ?? 0,
+            logged ? opts.trace : undefined,
+          );
         else if (opts.role === 'pilot' && !opts.outputs)
           this.shadow.comparePilot(served, feeds, out, opts.silentCap ?? 2);
         return out;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
-import { PredictionLogShipper } from '../predictions/prediction-log.js';
+import { PredictionLogShipper, type PredictionTrace } from '../predictions/prediction-log.js';
 import { classifierView } from './formats/modelyard.format.js';
 import { quantileMs, RollupsService, timeRange } from './rollups.service.js';
 import { RollupsRepository } from './rollups.repository.js';
@@ -75,7 +75,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     await this.flush();
   }
 
-  mirror(prod: ServedVersion, feeds: Feeds, prodOut: Outputs, cap: number, logRate: number) {
+  mirror(prod: ServedVersion, feeds: Feeds, prodOut: Outputs, cap: number, logRate: number, trace?: PredictionTrace) {
     const silent = this.serving.state(prod.model)?.silent;
     if (!silent?.length) return;
     for (const s of silent) {
@@ -87,7 +87,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       this.inFlight++;
       setImmediate(
         () =>
-          void this.runOne(prod, s.version, feeds, prodOut, logRate).finally(() => {
+          void this.runOne(prod, s.version, feeds, prodOut, logRate, trace).finally(() => {
             this.inFlight--;
           }),
       );
@@ -137,7 +137,14 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     d.valueAbsDiffSum += c.valueAbsDiffSum;
   }
 
-  private async runOne(prod: ServedVersion, version: number, feeds: Feeds, prodOut: Outputs, logRate: number) {
+  private async runOne(
+    prod: ServedVersion,
+    version: number,
+    feeds: Feeds,
+    prodOut: Outputs,
+    logRate: number,
+    trace?: PredictionTrace,
+  ) {
     const started = process.hrtime.bigint();
     try {
       const sv = await this.serving.resolve(prod.model, { version });
@@ -145,7 +152,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
-      this.predictionLog.maybeLog(logRate, sv, 'silent', true, feeds, out, ms);
+      this.predictionLog.maybeLog(trace ? 1 : logRate, sv, 'silent', true, feeds, out, ms, trace);
       this.count(prod.model, version, compareOutputs(prod, prodOut, sv, out));
     } catch (err) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -178,6 +178,8 @@ function ModelHeader({ model: m }: { model: TRegisteredModel }) {
             <Link href={`/models/${encodeURIComponent(m.name)}/latency`}>Latency and errors</Link>
             {' · '}
             <Link href={`/models/${encodeURIComponent(m.name)}/drift`}>Drift and alerts</Link>
+            {' · '}
+            <Link href={`/models/${encodeURIComponent(m.name)}/performance`}>Performance</Link>
           </dd>
         </div>
         <div>

@@ -12,6 +12,7 @@ import { getMe, load, type Loaded } from '@/lib/api.server';
 import { formatMetric, formatTime } from '@/lib/format';
 import {
   describeAutoRollback,
+  describeJudge,
   describeProduction,
   describeRouting,
   describeWindow,
@@ -179,10 +180,12 @@ export default async function DeploymentPage({ params }: PageProps<'/models/[nam
               header: 'Routing rule',
               cell: ({ p }) => {
                 const auto = describeAutoRollback(p.autoRollback);
+                const judge = describeJudge(p.judge);
                 return (
                   <>
                     <div>{describeRouting(p, groupNames)}</div>
                     {auto ? <div className="small muted">{auto}</div> : null}
+                    {judge ? <div className="small muted">{judge}</div> : null}
                   </>
                 );
               },

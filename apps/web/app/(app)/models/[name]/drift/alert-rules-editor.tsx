@@ -2,7 +2,9 @@
 import { useState } from 'react';
 import {
   ALERT_KINDS,
+  PERFORMANCE_METRICS,
   ZAlertRule,
+  type PerformanceMetric,
   type TAlertRule,
   type TAlertRules,
   type TPutAlertRulesRequest,
@@ -25,6 +27,10 @@ interface Draft {
   aboveMs: string;
   windowMinutes: string;
   minRequests: string;
+  /** performance rules. */
+  metric: PerformanceMetric;
+  threshold: string;
+  minLabels: string;
 }
 
 /**
@@ -32,7 +38,7 @@ interface Draft {
  * again for an unchanged rule (so its firing alert stays open) and a new one for a changed rule (so the alert of
  * the old threshold resolves), which is what an edit means. Ids a caller chose are kept as they are.
  */
-const DERIVED_ID = /^(drift_share|feature_drift|latency_p99|error_rate)-[0-9a-f]{10}$/;
+const DERIVED_ID = /^(drift_share|feature_drift|latency_p99|error_rate|performance)-[0-9a-f]{10}$/;
 
 const percentText = (share: number) => String(Number((share * 100).toPrecision(6)));
 
@@ -48,6 +54,9 @@ function draftOf(rule: TAlertRule | null, key: number): Draft {
     aboveMs: '',
     windowMinutes: '5',
     minRequests: '20',
+    metric: 'accuracy',
+    threshold: '0.9',
+    minLabels: '50',
   };
   if (!rule) return d;
   if (rule.id && !DERIVED_ID.test(rule.id)) d.id = rule.id;
@@ -69,6 +78,14 @@ function draftOf(rule: TAlertRule | null, key: number): Draft {
         abovePercent: percentText(rule.above),
         windowMinutes: String(rule.windowMinutes),
         minRequests: String(rule.minRequests),
+      };
+    case 'performance':
+      return {
+        ...d,
+        metric: rule.metric,
+        threshold: String(rule.threshold),
+        windowMinutes: String(rule.windowMinutes),
+        minLabels: String(rule.minLabels),
       };
   }
 }
@@ -106,6 +123,15 @@ function ruleOf(d: Draft): unknown {
         windowMinutes: num(d.windowMinutes),
         minRequests: num(d.minRequests),
       };
+    case 'performance':
+      return {
+        ...base,
+        kind: d.kind,
+        metric: d.metric,
+        threshold: num(d.threshold),
+        windowMinutes: num(d.windowMinutes),
+        minLabels: num(d.minLabels),
+      };
   }
 }
 
@@ -116,6 +142,8 @@ const FIELD_NAMES: Record<string, string> = {
   aboveMs: 'the latency limit',
   windowMinutes: 'the window',
   minRequests: 'minimum requests',
+  threshold: 'the threshold',
+  minLabels: 'minimum labels',
 };
 
 /** Paths of a rule's inputs, as the API names them in a VALIDATION_FAILED (`rules.<i>.<field>`). */
@@ -310,7 +338,54 @@ function RuleFields(p: {
           />
         </ApiField>
       ) : null}
-      {d.kind === 'drift_share' || d.kind === 'feature_drift' ? (
+      {d.kind === 'performance' ? (
+        <>
+          <ApiField id={id('metric')} path={path('metric')} label="Metric">
+            <select value={d.metric} onChange={(e) => p.onChange({ metric: e.target.value as PerformanceMetric })}>
+              {PERFORMANCE_METRICS.map((m) => (
+                <option key={m} value={m}>
+                  {m}
+                </option>
+              ))}
+            </select>
+          </ApiField>
+          <ApiField
+            id={id('threshold')}
+            path={path('threshold')}
+            label="Worse than"
+            hint="Below it; above it for logLoss, mae and rmse."
+          >
+            <input
+              type="number"
+              step="any"
+              required
+              value={d.threshold}
+              onChange={(e) => p.onChange({ threshold: e.target.value })}
+            />
+          </ApiField>
+          <ApiField id={id('window')} path={path('windowMinutes')} label="Over the last (minutes)">
+            <input
+              type="number"
+              min={1}
+              max={44640}
+              step={1}
+              required
+              value={d.windowMinutes}
+              onChange={(e) => p.onChange({ windowMinutes: e.target.value })}
+            />
+          </ApiField>
+          <ApiField id={id('min-labels')} path={path('minLabels')} label="Minimum labelled predictions">
+            <input
+              type="number"
+              min={1}
+              step={1}
+              required
+              value={d.minLabels}
+              onChange={(e) => p.onChange({ minLabels: e.target.value })}
+            />
+          </ApiField>
+        </>
+      ) : d.kind === 'drift_share' || d.kind === 'feature_drift' ? (
         <ApiField id={id('min-rows')} path={path('minRows')} label="Minimum rows in the window">
           <input
             type="number"

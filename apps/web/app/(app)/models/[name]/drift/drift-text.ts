@@ -56,11 +56,15 @@ export function binLabels(column: {
   );
 }
 
+/** Performance metrics where a smaller value is better (the rule fires above its threshold). */
+const LOWER_BETTER = new Set(['logLoss', 'mae', 'rmse']);
+
 export const RULE_KIND_LABELS: Record<TAlertRule['kind'], string> = {
   drift_share: 'Drift share above a limit',
   feature_drift: 'Named features in drift',
   latency_p99: 'p99 latency over the SLO',
   error_rate: 'Error rate above a limit',
+  performance: 'Model quality on labelled predictions',
 };
 
 /** A rule in one sentence, as the read-only list shows it. */
@@ -74,6 +78,8 @@ export function describeRule(rule: TAlertRule, latencySloMs: number): string {
       return `Fires when p99 latency is above ${rule.aboveMs ?? latencySloMs} ms${rule.aboveMs === undefined ? ' (the SLO)' : ''} over ${rule.windowMinutes} min (at least ${rule.minRequests} requests).`;
     case 'error_rate':
       return `Fires when more than ${percent(rule.above, 1)} of requests fail over ${rule.windowMinutes} min (at least ${rule.minRequests} requests).`;
+    case 'performance':
+      return `Fires when ${rule.metric} is ${LOWER_BETTER.has(rule.metric) ? 'above' : 'below'} ${rule.threshold} over ${rule.windowMinutes} min (at least ${rule.minLabels} labelled predictions).`;
   }
 }
 
@@ -88,5 +94,7 @@ export function alertFigure(a: Pick<TAlert, 'kind' | 'value' | 'threshold'>): st
       return `${formatMetric(a.value)} ms (limit ${a.threshold ?? '—'} ms)`;
     case 'feature_drift':
       return `${a.value} feature${a.value === 1 ? '' : 's'} in drift`;
+    case 'performance':
+      return `${formatMetric(a.value)} (threshold ${a.threshold ?? '—'})`;
   }
 }

@@ -1,0 +1,5 @@
+import { LoadingCard } from '@/components/loading-card';
+
+export default function Loading() {
+  return <LoadingCard title="Performance" />;
+}
