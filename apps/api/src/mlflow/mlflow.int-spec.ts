@@ -185,7 +185,7 @@ describe('MLflow REST API', () => {
     // An alias that exists may be serving traffic: removing (or moving) it is a promotion (models:promote).
     const refused = await api('DELETE', 'registered-models/alias', { name, alias: 'champion' });
     assert.equal(refused.json.error_code, 'PERMISSION_DENIED');
-    const approver = (await t.keyWithScopes(['models:read', 'models:promote'], 'approver')).secret;
+    const approver = (await t.keyWithScopes(['models:read', 'models:write', 'models:promote'], 'approver')).secret;
     assert.equal((await api('DELETE', 'registered-models/alias', { name, alias: 'champion' }, approver)).status, 200);
     const gone = await api('GET', `registered-models/alias?name=${name}&alias=champion`);
     assert.equal(gone.json.error_code, 'RESOURCE_DOES_NOT_EXIST');

@@ -42,6 +42,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'auth', description: 'Sign-in for the dashboard, and the caller' },
   { name: 'users', description: 'Users and roles' },
   { name: 'groups', description: 'Groups of users and service accounts' },
+  { name: 'projects', description: 'Projects (the tenant boundary) and who has which role in them' },
   { name: 'service-accounts', description: 'Non-human principals' },
   { name: 'api-keys', description: 'API keys and their scopes' },
   { name: 'webhooks', description: 'Webhooks and their delivery log' },

@@ -40,6 +40,8 @@ describe('projects: no route reads or writes across projects, for any role or ke
     .replace(/[^a-z0-9-]/g, '-');
   const a = {
     model: uniqueId('xa').toLowerCase(),
+    /** In team A's model description and tags: what its model shows only to team A. */
+    secret: uniqueId('team-a-secret'),
     webhookUrl: `https://hooks.example.com/${uniqueId('a')}`,
     webhookId: '',
     sa: uniqueId('sa-a').toLowerCase(),
@@ -72,7 +74,13 @@ describe('projects: no route reads or writes across projects, for any role or ke
     const token = t.adminKey;
     const ok = (r: { status: number; body: string }, what: string) => assert.ok(r.status < 300, `${what}: ${r.body}`);
     // Team A, in the default project.
-    ok(await t.request('POST', '/v1/models', { token, body: { name: a.model } }), 'model');
+    ok(
+      await t.request('POST', '/v1/models', {
+        token,
+        body: { name: a.model, description: a.secret, tags: { owner: a.secret } },
+      }),
+      'model',
+    );
     const upload = multipart(readFileSync(path.resolve('test/fixtures/models/iris_logreg/model.onnx')));
     ok(
       await t.request('POST', `/v1/models/${a.model}/versions`, {
@@ -177,7 +185,8 @@ describe('projects: no route reads or writes across projects, for any role or ke
   };
 
   it('answers no caller of another project with any of its objects, and changes none of them', async () => {
-    const markers = [a.model, a.webhookUrl, a.webhookId, a.sa, a.saId, a.keyId, a.keyPrefix];
+    // Not the model's name: team B may name a model of its own so, and routes echo the name they were asked for.
+    const markers = [a.secret, a.webhookUrl, a.webhookId, a.sa, a.saId, a.keyId, a.keyPrefix];
     let calls = 0;
     let answered = 0;
     const reads: string[] = [];

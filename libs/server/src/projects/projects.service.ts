@@ -9,7 +9,7 @@ import type {
 } from '@modelyard/contracts';
 import { ProjectsRepository } from './projects.repository.js';
 import { DEFAULT_PROJECT } from '../tenancy/model-key.js';
-import { roleIn, type RoleGrant } from '../tenancy/project-roles.js';
+import { roleIn } from '../tenancy/project-roles.js';
 import { AuthService } from '../auth/auth.service.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import { DomainEvents } from '../events/domain-events.js';
