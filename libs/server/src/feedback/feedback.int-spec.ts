@@ -8,7 +8,8 @@ import type { TSignature } from '@modelyard/contracts';
 import { integrationEnv, uniqueId } from '@modelyard/testing';
 import { ServerCoreModule } from '../server-core.module.js';
 import { createLogger } from '../platform/logger.js';
-import { SYSTEM } from '../auth/principal.js';
+import { systemIn } from '../auth/principal.js';
+import { DEFAULT_PROJECT_REF } from '../tenancy/model-key.js';
 import { PrismaService } from '../db/prisma.service.js';
 import { asJson } from '../db/json.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
@@ -36,6 +37,9 @@ const CTX = { jobId: 'q', attempt: 1, maxAttempts: 1, updateProgress: async () =
  * entity id in SQL, and a judged pilot promoted by the worker's guard with its events committed and delivered.
  * Versions are made as rows (ready, with a signature): no model runs here, the log rows say what they answered.
  */
+
+/** The system in the default project, where the test's models live. */
+const SYSTEM = systemIn(DEFAULT_PROJECT_REF);
 describe('ground truth and judged pilots (real Postgres)', () => {
   let ctx: INestApplicationContext;
   let db: PrismaService;

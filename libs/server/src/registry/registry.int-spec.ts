@@ -258,19 +258,25 @@ describe('registry (real Postgres, Redis and local storage)', () => {
     await assert.rejects(registry.updateModel(scientist, name, { requiresApproval: false }), code('FORBIDDEN'));
   });
 
-  it('moves aliases with history and protects aliased versions from deletion', async () => {
+  it('moves aliases with history (an alias that exists only with models.promote) and protects aliased versions', async () => {
     const name = uniqueId('alias');
     await registered(name);
     await registered(name);
     assert.deepEqual((await registry.setAlias(scientist, name, 'champion', { version: 1, comment: '' })).aliases, {
       champion: 1,
     });
+    // champion may be serving traffic now: moving or removing it is a promotion.
+    await assert.rejects(
+      registry.setAlias(scientist, name, 'champion', { version: 2, comment: '' }),
+      code('FORBIDDEN'),
+    );
+    await assert.rejects(registry.deleteAlias(scientist, name, 'champion'), code('FORBIDDEN'));
     assert.deepEqual(
-      (await registry.setAlias(scientist, name, 'champion', { version: 2, comment: 'retrained' })).aliases,
+      (await registry.setAlias(approver, name, 'champion', { version: 2, comment: 'retrained' })).aliases,
       { champion: 2 },
     );
     await assert.rejects(registry.deleteVersion(scientist, name, 2), code('CONFLICT'));
-    await registry.deleteAlias(scientist, name, 'champion');
+    await registry.deleteAlias(approver, name, 'champion');
     const aliasSteps = (await registry.history(scientist, name))
       .filter((e) => e.kind === 'alias')
       .map((e) => `${e.from ?? '-'}=>${e.to ?? '-'}`)
