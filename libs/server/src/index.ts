@@ -18,6 +18,7 @@ export * from './auth/auth.repository.js';
 export * from './auth/auth.service.js';
 export * from './tenancy/model-key.js';
 export * from './tenancy/project-roles.js';
+export * from './tenancy/storage-scope.js';
 export * from './projects/projects.repository.js';
 export * from './projects/projects.service.js';
 export * from './audit/audit.repository.js';

@@ -236,6 +236,27 @@ describe('projects: no route reads or writes across projects, for any role or ke
     assert.notEqual(inA.json.description, 'team b model');
   });
 
+  it('refuses team B an artifact in team A storage by URI (403), and registers nothing', async () => {
+    const bAdmin = callers.find((c) => c.who === 'admin session')!;
+    const aVersion = await t.request('GET', `/v1/models/${a.model}/versions/1`, { token: t.adminKey });
+    const uri: string = aVersion.json.storage.uri;
+    const bModel = uniqueId('xb').toLowerCase();
+    const stolen = await t.request('POST', `/v1/projects/${teamB}/models/${bModel}/versions`, {
+      cookie: bAdmin.cookie,
+      body: { artifactUri: uri },
+    });
+    assert.equal(stolen.status, 403, stolen.body);
+    assert.match(stolen.json.error.message, /artifactUri is the platform's own storage or another project's/);
+    const none = await t.request('GET', `/v1/projects/${teamB}/models/${bModel}`, { cookie: bAdmin.cookie });
+    assert.equal(none.status, 404, 'no model was created for the refused version');
+    // Nor in team A's own project may anyone point at the platform's copy of a model's artifact.
+    const copied = await t.request('POST', `/v1/models/${uniqueId('xa2').toLowerCase()}/versions`, {
+      token: t.adminKey,
+      body: { artifactUri: uri },
+    });
+    assert.equal(copied.status, 403, copied.body);
+  });
+
   it('refuses a team B session in the default project: 403 bare, and 404 named, as for no such project', async () => {
     const bViewer = callers.find((c) => c.who === 'viewer session')!;
     const bare = await t.request('GET', '/v1/models', { cookie: bViewer.cookie });

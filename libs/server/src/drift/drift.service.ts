@@ -12,6 +12,7 @@ import type {
   ZDriftSeriesQuery,
 } from '@modelyard/contracts';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { checkStorageReference } from '../tenancy/storage-scope.js';
 import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { AppError } from '../platform/errors.js';
@@ -238,6 +239,7 @@ export class DriftService {
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
     this.store.backendOf(body.datasetUri); // BAD_REQUEST now for a location we cannot read, not later in the job
+    checkStorageReference(actor, this.store.keyOf(body.datasetUri), 'datasetUri');
     const r = await this.repo.createAdhoc({
       versionId: v.id,
       model: name,

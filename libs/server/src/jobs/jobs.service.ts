@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { checkStorageReference } from '../tenancy/storage-scope.js';
 import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { validate } from '../platform/validate.js';
@@ -113,6 +114,7 @@ export class JobsService {
         inputUri = stored.uri;
       } else {
         inputUri = spec.inputUri!;
+        checkStorageReference(actor, this.storage.keyOf(inputUri), 'inputUri');
         if (!(await this.storage.stat(inputUri))) throw new AppError('NOT_FOUND', `No input file at ${inputUri}`);
         const key = this.storage.keyOf(inputUri);
         placement = {
@@ -122,6 +124,7 @@ export class JobsService {
       }
       if (spec.outputPrefix) {
         const probe = `${spec.outputPrefix.replace(/\/?$/, '/')}x`;
+        checkStorageReference(actor, this.storage.keyOf(probe), 'outputPrefix');
         placement = {
           backend: this.storage.backendOf(probe),
           base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.`,

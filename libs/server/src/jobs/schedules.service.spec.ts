@@ -86,6 +86,10 @@ function fakes() {
       return files.filter((k) => k.startsWith(prefix)).map((uri) => ({ uri, key: uri.slice('s3://in/'.length) }));
     },
     backendOf: () => 's3',
+    keyOf: (uri: string) => {
+      if (!uri.startsWith('s3://')) throw new AppError('BAD_REQUEST', `Cannot read ${uri}`);
+      return uri.replace(/^s3:\/\/[^/]+\//, '');
+    },
   } as unknown as StorageService;
   const batch = {
     upsertJobScheduler: async (id: string, repeat: { pattern: string }, tpl: { name: string; data: unknown }) => {

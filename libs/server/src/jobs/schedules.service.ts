@@ -10,6 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { DomainEvents } from '../events/domain-events.js';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
+import { checkStorageReference } from '../tenancy/storage-scope.js';
 import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
@@ -58,6 +59,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     spec.model = keyFor(actor, spec.model);
     const m = await this.registry.findModel(spec.model);
     if (!m) throw notFound(`Model ${spec.model}`);
+    checkStorageReference(actor, this.storage.keyOf(`${spec.inputPrefix.replace(/\/?$/, '/')}x`), 'inputPrefix');
     await this.storage.list(spec.inputPrefix, 1); // refuses a prefix we cannot read
     const id = randomUUID();
     let row: ScheduleRow;

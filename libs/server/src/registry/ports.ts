@@ -17,6 +17,8 @@ export interface ArtifactStore {
   delete(uri: string): Promise<void>;
   /** Which backend serves this URI; BAD_REQUEST for a scheme or location we cannot read. */
   backendOf(uri: string): StorageKind;
+  /** The URI's key in its backend (BAD_REQUEST for one outside its root, bucket or container). */
+  keyOf(uri: string): string;
   maxUploadBytes(): number;
 }
 export const ARTIFACT_STORE = Symbol('ARTIFACT_STORE');

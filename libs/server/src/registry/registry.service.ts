@@ -21,6 +21,7 @@ import { asJson } from '../db/json.js';
 import { toApprovalResponse, toHistoryResponse, toModelResponse, toVersionResponse } from './registry.mappers.js';
 import { ARTIFACT_STORE, type ArtifactStore, type StorageKind } from './ports.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
+import { checkStorageReference } from '../tenancy/storage-scope.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
@@ -203,6 +204,7 @@ export class RegistryService {
       } else {
         const uri = spec.artifactUri!;
         const backend = this.store.backendOf(uri);
+        checkStorageReference(actor, this.store.keyOf(uri), 'artifactUri');
         const stat = await this.store.stat(uri);
         if (!stat) throw new AppError('VALIDATION_FAILED', `No artifact at ${uri}`);
         if (stat.sizeBytes > this.store.maxUploadBytes())
