@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,8 +40,22 @@ export class LocalBackend implements StorageBackend {
     });
   }
 
-  async get(uri: string): Promise<Readable> {
+  /**
+   * The file a URI names, read only when no symbolic link is on its way under the root: a link (to /etc, to another
+   * project's folder on a NAS) would let a key read what its path does not say. ENOENT for a link.
+   */
+  private async unlinked(uri: string): Promise<string> {
     const file = localPathOfUri(this.root, uri);
+    const [realRoot, real] = await Promise.all([realpath(this.root), realpath(file)]);
+    if (real !== path.join(realRoot, path.relative(this.root, file)))
+      throw Object.assign(new Error(`${uri} goes through a symbolic link`), { code: 'ENOENT' });
+    return real;
+  }
+
+  async get(uri: string): Promise<Readable> {
+    const file = await this.unlinked(uri).catch((err: unknown) => {
+      throw absent(err) ? notFound(`Artifact ${uri}`) : err;
+    });
     // Opened here rather than lazily by the stream, so a missing file is a NOT_FOUND now, not a stream error
     // after the response headers have gone out.
     const handle = await open(file, 'r').catch((err: unknown) => {
@@ -55,9 +69,8 @@ export class LocalBackend implements StorageBackend {
   }
 
   async stat(uri: string): Promise<{ sizeBytes: number } | null> {
-    const file = localPathOfUri(this.root, uri);
     try {
-      const s = await stat(file);
+      const s = await stat(await this.unlinked(uri));
       return s.isFile() ? { sizeBytes: s.size } : null;
     } catch (err) {
       if (absent(err)) return null;

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -266,4 +266,36 @@ storageContract('Azure Blob (Azurite)', async () => {
     foreignUri: 'azure://someone-elses-container/model.onnx',
     stop: () => server.stop(),
   };
+});
+
+describe('local folder: symbolic links', () => {
+  it('reads no file through a link under the root (to a file outside it, or a linked folder): not found', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'modelyard-links-'));
+    const root = path.join(base, 'artifacts');
+    const outside = path.join(base, 'outside');
+    mkdirSync(path.join(root, 'projects', 'team-b'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret.txt'), 'team a only');
+    symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'projects', 'team-b', 'link.txt'));
+    symlinkSync(outside, path.join(root, 'projects', 'team-b', 'dir'));
+    writeFileSync(path.join(root, 'projects', 'team-b', 'plain.txt'), 'ok');
+    const local = new LocalBackend(root);
+    try {
+      for (const key of ['projects/team-b/link.txt', 'projects/team-b/dir/secret.txt']) {
+        const uri = pathToFileURL(path.join(root, key)).href;
+        assert.equal(await local.stat(uri), null, key);
+        await assert.rejects(local.get(uri), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND', key);
+      }
+      assert.deepEqual(
+        (await local.list('projects/team-b/', 10)).map((o) => o.key),
+        ['projects/team-b/plain.txt'],
+      );
+      const plain = await local.get(pathToFileURL(path.join(root, 'projects/team-b/plain.txt')).href);
+      let text = '';
+      for await (const c of plain) text += String(c);
+      assert.equal(text, 'ok');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
 });
