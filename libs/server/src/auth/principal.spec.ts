@@ -32,7 +32,9 @@ describe('authorize', () => {
     assert.throws(
       () => authorize(principal({ role: 'scientist' }), 'audit.read'),
       (e: unknown) =>
-        e instanceof AppError && e.code === 'FORBIDDEN' && /needs the admin role in project default; you are scientist/.test(e.message),
+        e instanceof AppError &&
+        e.code === 'FORBIDDEN' &&
+        /needs the admin role in project default; you are scientist/.test(e.message),
     );
   });
   it('says which scopes would do when the role is enough', () => {

@@ -152,7 +152,8 @@ export class MlflowTrackingService {
   async run(actor: Principal, runId: string | undefined): Promise<MlflowRunRow> {
     if (!runId) throw invalidParameter('run_id is required');
     const row = /^[0-9a-f]{32}$/.test(runId) ? await this.runs.find(runId) : null;
-    if (!row || (actor.project && row.projectId !== actor.project.id)) throw notFound(`Run ${JSON.stringify(runId.slice(0, 64))}`);
+    if (!row || (actor.project && row.projectId !== actor.project.id))
+      throw notFound(`Run ${JSON.stringify(runId.slice(0, 64))}`);
     return row;
   }
 

@@ -59,7 +59,8 @@ function fakes() {
   const posts: { url: string; req: OutboundRequest }[] = [];
   const answer = { result: { outcome: 'answered', status: 204 } as OutboundResult };
   const repo = {
-    subscribedTo: async (e: string, _project: string) => hooks.filter((h) => h.active && h.events.includes(e)).map((h) => ({ id: h.id })),
+    subscribedTo: async (e: string, _project: string) =>
+      hooks.filter((h) => h.active && h.events.includes(e)).map((h) => ({ id: h.id })),
     createDelivery: async (webhookId: string, ev: string, eventId: string, payload: unknown) => {
       const found = [...deliveries.values()].find((d) => d.webhookId === webhookId && d.eventId === eventId);
       if (found) return found;

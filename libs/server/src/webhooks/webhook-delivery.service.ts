@@ -44,7 +44,11 @@ export class WebhookDeliveryService implements JobHandler<'webhook.deliver'>, Ev
       event: webhookEvent,
       at: event.createdAt.toISOString(),
       project: event.project,
-      data: { ...event.data, ...(typeof model === 'string' ? { model: modelNameOf(model) } : {}), by: event.actor.name },
+      data: {
+        ...event.data,
+        ...(typeof model === 'string' ? { model: modelNameOf(model) } : {}),
+        by: event.actor.name,
+      },
     };
     for (const h of hooks) {
       const d = await this.repo.createDelivery(h.id, webhookEvent, event.id, payload);
