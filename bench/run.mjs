@@ -16,6 +16,11 @@
 //     Redis and models, and measured in the same interleaved serving runs as `baseline`, so a change's cost is
 //     read within one run instead of across days.
 //   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
+//   BENCH_VARIANTS (traced,silent): Modelyard variants measured in the same interleaved serving runs, each read
+//     against the plain api cell by cell: `traced` is a second api of this build with OpenTelemetry on at 1 %
+//     sampling (parentbased_traceidratio 0.01), exporting to a local OTLP receiver (issue 20); `silent` is the
+//     plain api on a model whose deployment copies every request to a slow silent version (test/fixtures/
+//     slow_iris.onnx, ~30 ms of CPU per call; issue 9's caps keep it off production's path). Empty: none.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +43,8 @@ const PARTS = process.argv.slice(2).length
 const day = new Date().toISOString().slice(0, 10);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'traced,silent').split(',').filter(Boolean);
+for (const v of VARIANTS) if (!['traced', 'silent'].includes(v)) throw new Error(`unknown BENCH_VARIANTS entry "${v}"`);
 
 function aptEnsure(bin, pkgs) {
   if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return;
@@ -134,8 +141,10 @@ async function main() {
     API_PROCESSES: process.env.API_PROCESSES ?? '1',
   };
   const procs = [];
+  let stopReceiver = async () => {};
   const stopAll = async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    await stopReceiver();
     await platform.stop();
   };
   try {
@@ -143,13 +152,10 @@ async function main() {
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
-    for (const [model, fixture] of [
-      ['iris', 'iris_logreg'],
-      ['digits', 'digits_mlp'],
-    ]) {
+    const register = async (model, file, spec = {}, stage = 'Production') => {
       const form = new FormData();
-      form.append('spec', JSON.stringify({}));
-      form.append('file', new Blob([readFileSync(path.join(MODELS, fixture, 'model.onnx'))]), 'model.onnx');
+      form.append('spec', JSON.stringify(spec));
+      form.append('file', new Blob([readFileSync(file)]), 'model.onnx');
       const reg = await (
         await fetch(`${api}/v1/models/${model}/versions`, {
           method: 'POST',
@@ -166,12 +172,37 @@ async function main() {
         if (v.status === 'ready') break;
         await new Promise((r) => setTimeout(r, 100));
       }
+      if (!stage) return reg.version;
       const p = await fetch(`${api}/v1/models/${model}/versions/${reg.version}/stage`, {
         method: 'POST',
         headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ stage: 'Production' }),
+        body: JSON.stringify({ stage }),
       });
       if (p.status !== 200) throw new Error(`could not promote ${model}: ${await p.text()}`);
+      return reg.version;
+    };
+    await register('iris', path.join(MODELS, 'iris_logreg', 'model.onnx'));
+    await register('digits', path.join(MODELS, 'digits_mlp', 'model.onnx'));
+    if (VARIANTS.includes('silent')) {
+      // iris in production, and every request copied to a version that answers the same, ~30 ms of CPU later.
+      await register('iris-silent', path.join(MODELS, 'iris_logreg', 'model.onnx'));
+      const irisRows = JSON.parse(readFileSync(path.join(MODELS, 'iris_logreg', 'samples.json'), 'utf8'));
+      const cols = irisRows.inputs[0].columns;
+      const sampleInput = irisRows.input_data[irisRows.inputs[0].name]
+        .slice(0, 3)
+        .map((r) => Object.fromEntries(cols.map((c, i) => [c, r[i]])));
+      const slow = await register(
+        'iris-silent',
+        path.join(root, 'test/fixtures/slow_iris.onnx'),
+        { sampleInput },
+        null,
+      );
+      const d = await fetch(`${api}/v1/models/iris-silent/deployment`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ config: { silent: [{ version: slow, sampleRate: 1 }] }, comment: 'bench: slow silent' }),
+      });
+      if (d.status !== 200) throw new Error(`could not add the silent version: ${await d.text()}`);
     }
     // A predict-only key like an application would hold.
     const sa = await (
@@ -251,6 +282,29 @@ async function main() {
       bare: { url: `http://127.0.0.1:${barePort}/predict` },
       modelyard: { url: `${api}/v1/models/iris/predict`, token: key },
     };
+    if (VARIANTS.includes('silent'))
+      servers['modelyard-silent'] = { url: `${api}/v1/models/iris-silent/predict`, token: key };
+    if (VARIANTS.includes('traced')) {
+      const receiver = await otlpReceiver();
+      stopReceiver = receiver.close;
+      const tracedPort = await freePort();
+      procs.push(
+        launch('traced', [process.execPath, 'apps/api/dist/main.js'], {
+          env: {
+            ...env,
+            API_PORT: String(tracedPort),
+            LOG_FILE: path.join(tmp, 'traced-api.log'),
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: '0.01',
+          },
+          quiet: true,
+        }),
+      );
+      await waitForHttp(`http://127.0.0.1:${tracedPort}/readyz`, { proc: procs.at(-1) });
+      servers['modelyard-traced'] = { url: `http://127.0.0.1:${tracedPort}/v1/models/iris/predict`, token: key };
+      tracedSpans = receiver.requests;
+    }
     if (BASELINE) {
       // Launched after the models and the key exist: it loads the same Production versions at boot.
       const basePort = await freePort();
@@ -512,6 +566,36 @@ function writeReport(results, digits, batched) {
     }
     lines.push('');
   }
+  const variantNotes = {
+    'modelyard-traced':
+      'a second api of this build with OpenTelemetry on, 1 % of traces sampled (OTEL_TRACES_SAMPLER=' +
+      'parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.01), exported over OTLP/HTTP to a local receiver ' +
+      `that answered ${tracedSpans()} export requests in the run (issue 20)`,
+    'modelyard-silent':
+      'the same api on a model whose deployment copies every request to a slow silent version ' +
+      '(test/fixtures/slow_iris.onnx, ~30 ms of CPU per call), within the silent caps (issue 9)',
+  };
+  for (const [variant, note] of Object.entries(variantNotes)) {
+    if (!t32[variant]) continue;
+    lines.push(
+      `## ${variant} against modelyard in the same runs`,
+      '',
+      `${variant}: ${note}. Ratios variant / modelyard of the median per cell; each repetition's in brackets ` +
+        '(the two were measured one right after the other).',
+      '',
+      '| rows | c | req/s ratio | p50 ratio | p99 ratio |',
+      '|---:|---:|---|---|---|',
+    );
+    for (const [k, byServer] of Object.entries(results)) {
+      const [rows, c] = k.split('|');
+      const ratio = (key) => {
+        const each = byServer[variant].map((r, i) => (r[key] / byServer.modelyard[i][key]).toFixed(2)).join(', ');
+        return `${(m(byServer[variant], key) / m(byServer.modelyard, key)).toFixed(2)}x (${each})`;
+      };
+      lines.push(`| ${rows} | ${c} | ${ratio('rps')} | ${ratio('p50')} | ${ratio('p99')} |`);
+    }
+    lines.push('');
+  }
   lines.push(
     '## Micro-batching on vs off (iris, 1-row requests; maxBatchRows 64, maxWaitUs 500)',
     '',
@@ -529,6 +613,27 @@ function writeReport(results, digits, batched) {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, lines.join('\n') + '\n');
   console.log(`\n${lines.join('\n')}\n\nwritten to ${path.relative(root, file)}`);
+}
+
+let tracedSpans = () => 0;
+
+/** A stand-in OTLP/HTTP collector: answers every export 200 and counts them (the traced variant's sink). */
+async function otlpReceiver() {
+  const http = await import('node:http');
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 function baselineCommit() {

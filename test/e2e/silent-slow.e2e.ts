@@ -6,42 +6,41 @@ import { records, registerFile, registerFixture, samples } from '../support/fixt
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
 const env = e2eEnv();
-/** This test's own api process (set in before()): quiet, so p50s measure the silent version and nothing else. */
+/** This test's own api process (set in before()): the slow silent runs use its CPU share, not the shared api's. */
 let apiUrl = env.apiUrl;
 const admin = (method: string, p: string, body?: unknown) => http(apiUrl, method, p, { token: env.adminApiKey, body });
 
-/** `connections` loops sending one-row predictions for `ms`; every answer checked, latencies collected. */
+/** `connections` loops sending one-row predictions for `ms`; every answer checked. */
 async function load(model: string, ms: number, connections: number) {
   const body = JSON.stringify({ payload: records(samples('iris_logreg')).slice(0, 1) });
-  const latencies: number[] = [];
+  let n = 0;
   const versions = new Map<string, number>();
   let failed = 0;
   const until = Date.now() + ms;
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (Date.now() < until) {
-        const t = performance.now();
         const res = await fetch(`${apiUrl}/v1/models/${model}/predict`, {
           method: 'POST',
           headers: { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' },
           body,
         });
         await res.arrayBuffer();
-        latencies.push(performance.now() - t);
+        n++;
         if (res.status !== 200) failed++;
         const k = `${res.headers.get('x-model-version')}/${res.headers.get('x-deployment-role')}`;
         versions.set(k, (versions.get(k) ?? 0) + 1);
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  return { p50: latencies[Math.floor(latencies.length / 2)]!, n: latencies.length, failed, versions };
+  return { n, failed, versions };
 }
 
 /**
  * A silent version that burns ~30 ms of CPU per call (test/fixtures/slow_iris.onnx: iris_logreg's answers, slowly)
- * receives a copy of every production request. Production's p50 must not move by more than 10 %: the silent
- * runs are capped in concurrency and in CPU time (SILENT_CPU_SHARE), and the rest are dropped and counted.
+ * receives a copy of every production request: the silent runs are capped in concurrency and in CPU time
+ * (SILENT_CPU_SHARE), and the rest are dropped and counted. What that costs production's latency is measured by
+ * the bench (`npm run bench -- serving`, the modelyard-silent variant), not asserted here.
  */
 describe('a slow silent version', () => {
   let model: string;
@@ -50,8 +49,8 @@ describe('a slow silent version', () => {
   let api: AppProcess | null = null;
 
   before(async () => {
-    // The shared apps log every prediction here (drift tests) and the worker folds them: background work that
-    // moves p50 by more than the 10 % this test measures. Its own api, with its own Redis prefix, logs none.
+    // Its own api, with its own Redis prefix, logging no predictions: the other e2e files' latencies never meet
+    // this version's 30 ms runs.
     const port = await freePort();
     api = startApp('api-silent', 'api', {
       REDIS_PREFIX: uniqueId('silent'),
@@ -78,7 +77,7 @@ describe('a slow silent version', () => {
     await api?.kill();
   });
 
-  it('does not change production p50 by more than 10 %, never answers, and is compared', async (t) => {
+  it('never answers, is compared on the same inputs, and drops the copies its caps do not allow', async () => {
     const silentOn = async (on: boolean) => {
       const r = await admin('PUT', `/v1/models/${model}/deployment`, {
         config: { silent: on ? [{ version: v2, sampleRate: 1 }] : [] },
@@ -87,33 +86,12 @@ describe('a slow silent version', () => {
       assert.equal(r.status, 200, r.text);
       await new Promise((res) => setTimeout(res, 300));
     };
-    await load(model, 2000, 8); // warm-up
-    const base: number[] = [];
-    const shadowed: number[] = [];
-    for (let round = 0; round < 7; round++) {
-      await silentOn(false);
-      const b = await load(model, 2000, 8);
-      await silentOn(true);
-      const s = await load(model, 2000, 8);
-      for (const r of [b, s]) {
-        assert.equal(r.failed, 0);
-        // Only production ever answers: the silent version's output never reaches a caller.
-        assert.deepEqual([...r.versions.keys()], [`${v1}/production`]);
-      }
-      base.push(b.p50);
-      shadowed.push(s.p50);
-    }
-    // Medians of seven interleaved rounds: this box has two cores, and single runs wander by a fifth.
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[3]!;
-    const p50Base = median(base);
-    const p50Silent = median(shadowed);
-    t.diagnostic(
-      `p50 without ${base.map((x) => x.toFixed(3)).join(', ')} ms; with the slow silent version ${shadowed.map((x) => x.toFixed(3)).join(', ')} ms`,
-    );
-    assert.ok(
-      p50Silent <= p50Base * 1.1,
-      `production p50 ${p50Base.toFixed(3)} ms without the silent version, ${p50Silent.toFixed(3)} ms with it`,
-    );
+    await silentOn(true);
+    const r = await load(model, 3000, 8);
+    assert.equal(r.failed, 0);
+    assert.ok(r.n > 100, `${r.n} predictions in 3 s`);
+    // Only production ever answers: the silent version's output never reaches a caller.
+    assert.deepEqual([...r.versions.keys()], [`${v1}/production`]);
 
     // Its comparison numbers appear (rollups flush every 2 s in the e2e run): same answers, slower, many dropped.
     let c: any;
