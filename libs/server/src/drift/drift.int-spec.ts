@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -85,7 +86,7 @@ describe('drift monitoring: profile -> fold -> report -> alerts (real Postgres, 
   /** As the api logs them: the float32 values the model was fed (0.2 becomes 0.20000000298…). */
   async function log(version: number, drawn: Record<string, number>[], silent = false) {
     const rows = drawn.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.fround(v)])));
-    await ctx.get(PredictionLogRepository).insertMany([
+    await ctx.get(PredictionLogRepository).insertChunk(randomUUID(), [
       {
         model,
         version,

@@ -86,7 +86,8 @@ describe('ground truth and judged pilots (real Postgres)', () => {
   /** n logged one-row requests of a version and role, each predicting `label`; returns their prediction ids. */
   async function logged(version: number, role: string, n: number, label: number, entity?: (i: number) => string) {
     const ids = Array.from({ length: n }, () => randomUUID());
-    await ctx.get(PredictionLogRepository).insertMany(
+    await ctx.get(PredictionLogRepository).insertChunk(
+      randomUUID(),
       ids.map((predictionId, i) => ({
         model,
         version,

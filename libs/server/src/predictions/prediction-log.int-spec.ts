@@ -8,10 +8,11 @@ import { createLogger } from '../platform/logger.js';
 import { RedisService } from '../platform/redis.service.js';
 import { PredictionLogShipper } from './prediction-log.js';
 import { PredictionLogRepository } from './prediction-log.repository.js';
-import { PredictionIngestService } from './prediction-ingest.service.js';
+import { CLAIM_STALE_MS, PredictionIngestService, rowOf } from './prediction-ingest.service.js';
 
 describe('prediction log: api -> Redis -> worker -> Postgres', () => {
-  const cfg = loadWorkerConfig(integrationEnv());
+  // A Redis prefix of its own: the claims these tests leave behind and take over are theirs alone.
+  const cfg = loadWorkerConfig({ ...integrationEnv(), REDIS_PREFIX: uniqueId('predlog') });
   const log = createLogger(cfg.log, 'predlog-test');
   const redis = new RedisService(cfg);
   const db = new PrismaService(cfg);
@@ -57,6 +58,64 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
     // Drained: a second run finds nothing of ours.
     await ingest.handle({}, { jobId: 't', attempt: 1, maxAttempts: 1, updateProgress: async () => {} });
     assert.equal((await repo.recent(model, 2, 100)).length, 6);
+  });
+
+  const CTX = { jobId: 't', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };
+  const claims = () => redis.client.zrange(redis.key('prediction-log', 'claims'), 0, -1);
+  /** `n` sampled requests of a model of its own, shipped to the Redis list. */
+  async function shipped(n: number) {
+    const own = { ...sv, model: uniqueId('crash') } as ServedVersion;
+    for (let i = 0; i < n; i++) shipper.maybeLog(1, own, 'production', false, feeds, outputs, 0.3);
+    await shipper.flush();
+    return own.model;
+  }
+  /** What a worker that died holding its claims leaves: the claims, older than CLAIM_STALE_MS. */
+  async function ageClaims() {
+    for (const key of await claims())
+      await redis.client.zadd(redis.key('prediction-log', 'claims'), Date.now() - CLAIM_STALE_MS - 1000, key);
+  }
+
+  it('loses nothing when a worker dies between claiming a chunk and storing it: the next run stores it once', async () => {
+    const crashed = await shipped(5);
+    const chunk = await ingest.claim(2000);
+    assert.equal(chunk?.items.length, 5);
+    // The worker dies here. Its entries are off the list but not lost; a run before the claim is stale leaves them.
+    assert.deepEqual(await ingest.handle({}, CTX), { stored: 0, skipped: 0 });
+    assert.equal((await repo.recent(crashed, 2, 100)).length, 0);
+    await ageClaims();
+    assert.deepEqual(await ingest.handle({}, CTX), { stored: 5, skipped: 0 });
+    assert.equal((await repo.recent(crashed, 2, 100)).length, 5);
+    assert.deepEqual(await claims(), []);
+    await ingest.handle({}, CTX);
+    assert.equal((await repo.recent(crashed, 2, 100)).length, 5);
+  });
+
+  it('stores a chunk once when its worker died after committing it and before releasing the claim', async () => {
+    const crashed = await shipped(4);
+    const chunk = (await ingest.claim(2000))!;
+    // The dead worker's transaction committed; the claim release never ran.
+    assert.equal(
+      await repo.insertChunk(
+        chunk.id,
+        chunk.items.map((i) => rowOf(i)!),
+      ),
+      true,
+    );
+    await ageClaims();
+    assert.deepEqual(await ingest.handle({}, CTX), { stored: 0, skipped: 0 });
+    assert.equal((await repo.recent(crashed, 2, 100)).length, 4);
+    assert.deepEqual(await claims(), []);
+  });
+
+  it("stores a dead worker's chunk once when two workers take it over at the same time", async () => {
+    const crashed = await shipped(3);
+    await ingest.claim(2000);
+    await ageClaims();
+    const other = new PredictionIngestService(redis, repo, log);
+    const runs = await Promise.all([ingest.handle({}, CTX), other.handle({}, CTX)]);
+    assert.equal(runs[0].stored + runs[1].stored, 3);
+    assert.equal((await repo.recent(crashed, 2, 100)).length, 3);
+    assert.deepEqual(await claims(), []);
   });
 
   it('samples at roughly the configured rate', () => {

@@ -1,13 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 @Injectable()
 export class PredictionLogRepository {
   constructor(private readonly db: PrismaService) {}
 
-  insertMany(rows: Prisma.PredictionLogCreateManyInput[]) {
-    return this.db.client.predictionLog.createMany({ data: rows });
+  /**
+   * A claimed chunk's rows, with the chunk's id in the same transaction: false (nothing inserted) when that chunk
+   * was stored already, by the worker that claimed it first or by one that took it over.
+   */
+  async insertChunk(id: string, rows: Prisma.PredictionLogCreateManyInput[]): Promise<boolean> {
+    try {
+      await this.db.transaction(async (tx) => {
+        // The chunk row first: a second writer of the same chunk waits on its key, then fails, inserting nothing.
+        await tx.predictionLogChunk.create({ data: { id, rows: rows.length } });
+        if (rows.length) await tx.predictionLog.createMany({ data: rows });
+      });
+      return true;
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
+  forgetChunksBefore(before: Date) {
+    return this.db.client.predictionLogChunk.deleteMany({ where: { at: { lt: before } } });
   }
   deleteBefore(before: Date) {
     return this.db.client.predictionLog.deleteMany({ where: { at: { lt: before } } });
