@@ -213,14 +213,20 @@ describe(ShadowService.name, () => {
     });
   });
 
-  it('does not throw out of a flush when the comparison rollups cannot be written', async () => {
+  it('keeps the counts of a flush the database refused and writes them, added to newer ones, with the next', async () => {
     state.silent = [{ version: 3, sampleRate: 1 }];
     const sut = build();
     sut.mirror(prod, FEEDS, PROD_OUT, 2, 0);
     await eventually(() => observed.length === 1);
     failWrites = true;
-    await sut.flush();
+    await sut.flush(); // does not throw
     assert.equal(written.length, 0);
+    failWrites = false;
+    sut.mirror(prod, FEEDS, PROD_OUT, 2, 0);
+    await eventually(() => observed.length === 2);
+    const rows = await flushed(sut);
+    assert.equal(rows.length, 1);
+    assert.deepEqual([rows[0]!.count, rows[0]!.rows, rows[0]!.labelAgree], [2, 6, 4]);
   });
 
   describe('comparison', () => {

@@ -170,8 +170,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     return this.budgetMs > 0;
   }
 
-  private delta(model: string, version: number): Delta {
-    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  private delta(model: string, version: number, minute = Math.floor(Date.now() / 60_000) * 60_000): Delta {
     const k = `${model}\u0000${version}\u0000${minute}`;
     let d = this.pending.get(k);
     if (!d) {
@@ -199,7 +198,21 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     try {
       await this.comparisons.add(batch);
     } catch (err) {
-      this.log.warn({ err }, 'could not write comparison rollups');
+      // One statement, so nothing of the batch was written: its counts go back for the next flush.
+      for (const d of batch) {
+        const cur = this.delta(d.model, d.version, d.minute.getTime());
+        for (const k of [
+          'count',
+          'rows',
+          'labelAgree',
+          'probAbsDiffSum',
+          'valueAbsDiffSum',
+          'errors',
+          'dropped',
+        ] as const)
+          cur[k] += d[k];
+      }
+      this.log.warn({ err }, 'could not write comparison rollups; will retry');
     }
   }
 
