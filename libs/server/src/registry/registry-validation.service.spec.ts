@@ -225,4 +225,33 @@ describe(RegistryValidationService.name, () => {
     assert.deepEqual(await sut().handle({ versionId: ID }, ctx()), { skipped: 'no longer pending' });
     assert.deepEqual([f.history, events.recorded], [[], []]);
   });
+
+  it('removes the serving copy it wrote when the version fails after it, or was failed meanwhile', async () => {
+    const copy = `s3://ours/models/iris/${ID}/serving.onnx`;
+    const theirs = { ownedArtifact: false, storageBackend: 's3', storageUri: 's3://theirs/iris.onnx' };
+    const served = { signature: SIGNATURE, warnings: [], servingBytes: Buffer.from('rewritten') };
+    // The database refuses the verdict on the last attempt: the version fails, and no copy is left behind.
+    f = fakes(pending(theirs));
+    f.knobs.inspect = served;
+    f.repo.settlePending = async (_id: string, data: Record<string, unknown>) => {
+      if (data.status === 'ready') throw new Error('connection reset');
+      Object.assign(f.row, data);
+      return true;
+    };
+    const r = (await sut().handle({ versionId: ID }, ctx(3, 3))) as { failed: string };
+    assert.match(r.failed, /^Validation could not complete/);
+    assert.deepEqual([f.row.status, f.blobs.has(copy), f.blobs.has('s3://theirs/iris.onnx')], ['failed', false, true]);
+
+    // The stuck-version sweeper failed it while the copy was being written.
+    f = fakes(pending(theirs));
+    f.knobs.inspect = served;
+    const put = f.store.put.bind(f.store);
+    f.store.put = async (...args) => {
+      const r = await put(...args);
+      f.row.status = 'failed';
+      return r;
+    };
+    assert.deepEqual(await sut().handle({ versionId: ID }, ctx()), { skipped: 'no longer pending' });
+    assert.equal(f.blobs.has(copy), false);
+  });
 });

@@ -50,6 +50,8 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
   async handle({ versionId }: JobPayloadParsed<'registry.validate'>, ctx: JobContext) {
     const v = await this.repo.findVersionById(versionId);
     if (!v || v.status !== 'pending') return { skipped: true };
+    /** The serving copy this run wrote: removed when the version does not become ready with it. */
+    let servingWritten: string | null = null;
     try {
       const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
       const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -74,6 +76,7 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
           maxBytes: this.store.maxUploadBytes(),
         });
         servingUri = put.uri;
+        servingWritten = put.uri;
         // Serving processes verify their cached or downloaded copy against this (ServingService.artifactBytes).
         servingSha256 = put.sha256;
       }
@@ -115,14 +118,17 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
         return true;
       });
       // The sweeper failed it meanwhile (validation took past VALIDATION_STUCK_MINUTES): its verdict stands.
-      if (!settled) return { skipped: 'no longer pending' };
+      if (!settled) {
+        await this.removeBlobs([servingWritten]);
+        return { skipped: 'no longer pending' };
+      }
       return toVersionResponse((await this.repo.findVersionById(v.id))!);
     } catch (e) {
       const permanent = e instanceof AppError && e.status < 500;
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw e;
       const reason = publicReason(e, 'Validation could not complete');
       if (!(e instanceof AppError)) this.log.error({ err: e, versionId }, 'validation failed');
-      await this.fail(v, reason);
+      await this.fail(v, reason, servingWritten);
       return { failed: reason };
     }
   }
@@ -131,7 +137,11 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
    * pending -> failed with the reason: blobs removed, a history row, `version.failed`. Nothing happens when the
    * version is no longer pending (validation and the stuck-version sweeper may race).
    */
-  async fail(v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>, reason: string) {
+  async fail(
+    v: NonNullable<Awaited<ReturnType<RegistryRepository['findVersionById']>>>,
+    reason: string,
+    servingWritten: string | null = null,
+  ) {
     const settled = await this.events.transaction(async () => {
       if (
         !(await this.repo.settlePending(v.id, {
@@ -155,8 +165,12 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
       });
       return true;
     });
-    if (!settled) return;
-    for (const uri of [v.ownedArtifact ? v.storageUri : null, v.referenceUri]) {
+    if (!settled) return this.removeBlobs([servingWritten]);
+    await this.removeBlobs([v.ownedArtifact ? v.storageUri : null, v.referenceUri, servingWritten]);
+  }
+
+  private async removeBlobs(uris: (string | null)[]) {
+    for (const uri of uris) {
       if (uri)
         await this.store
           .delete(uri)
