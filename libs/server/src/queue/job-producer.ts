@@ -19,6 +19,9 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** Attempts at a job scheduler at boot, a second apart and then more (1 + 2 + ... + 7 s in all). */
+const SCHEDULE_ATTEMPTS = 8;
+
 /** The only way to enqueue: the name must be declared in JOBS and the payload must match its schema. */
 @Injectable()
 export class JobProducer implements OnModuleDestroy {
@@ -98,10 +101,29 @@ export class JobProducer implements OnModuleDestroy {
     }
   }
 
-  /** Cron-like repeating job; idempotent by scheduler id, so every process may call it at boot. */
+  /**
+   * Cron-like repeating job; idempotent by scheduler id, so every process may call it at boot, and call it again:
+   * a Redis that is slow to answer (a loaded machine, a failover) is retried for about half a minute instead of
+   * ending the boot.
+   */
   async schedule<N extends JobName>(id: string, name: N, payload: JobPayload<N>, everyMs: number) {
     const def = JOBS[name];
-    return this.queue(def.queue).upsertJobScheduler(id, { every: everyMs }, { name, data: def.payload.parse(payload) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.queue(def.queue).upsertJobScheduler(
+          id,
+          { every: everyMs },
+          { name, data: def.payload.parse(payload) },
+        );
+      } catch (e) {
+        if (attempt >= SCHEDULE_ATTEMPTS || unavailableDependency(e) !== 'queue') throw e;
+        this.log.warn(
+          { scheduler: id, attempt, err: (e as Error).message },
+          'Redis did not take a job scheduler; retrying',
+        );
+        await new Promise((r) => setTimeout(r, attempt * 1000));
+      }
+    }
   }
 
   async onModuleDestroy() {
