@@ -336,6 +336,8 @@ const workerEnv = z.object({
   PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /** Drift windows (by their start) and resolved alerts (by when they resolved) older than this are deleted. */
   DRIFT_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  /** Ground truth labels not received again for this long are deleted (issue 18). */
+  GROUND_TRUTH_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
   /** How often the worker evaluates pilots' auto-rollback rules. */
   DEPLOYMENT_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /**
@@ -625,6 +627,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       sessionRetentionDays: e.SESSION_RETENTION_DAYS,
       predictionLogRetentionDays: e.PREDICTION_LOG_RETENTION_DAYS,
       driftRetentionDays: e.DRIFT_RETENTION_DAYS,
+      groundTruthRetentionDays: e.GROUND_TRUTH_RETENTION_DAYS,
       deploymentCheckSeconds: e.DEPLOYMENT_CHECK_SECONDS,
       batchChunkRows: e.BATCH_CHUNK_ROWS,
       lockMs: e.WORKER_LOCK_MS,

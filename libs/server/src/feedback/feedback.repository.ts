@@ -16,6 +16,11 @@ const CHUNK = 5000;
 export class FeedbackRepository {
   constructor(private readonly db: PrismaService) {}
 
+  /** Labels last received before `before` (maintenance.cleanup: GROUND_TRUTH_RETENTION_DAYS). */
+  deleteBefore(before: Date) {
+    return this.db.client.groundTruth.deleteMany({ where: { updatedAt: { lt: before } } });
+  }
+
   /**
    * Upsert by (model, key): a key labelled again gets the new label and one more `updates` (last one wins).
    * `xmax = 0` tells a freshly inserted row from an updated one. Keys must be unique within the call.

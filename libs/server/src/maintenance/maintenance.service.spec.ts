@@ -6,6 +6,7 @@ import type { AlertsRepository } from '../alerts/alerts.repository.js';
 import type { AuthRepository } from '../auth/auth.repository.js';
 import type { DriftRepository } from '../drift/drift.repository.js';
 import type { OutboxRepository } from '../events/outbox.repository.js';
+import type { FeedbackRepository } from '../feedback/feedback.repository.js';
 import type { JobsRepository } from '../jobs/jobs.repository.js';
 import type { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
 import type { JobContext } from '../queue/job-handler.js';
@@ -40,6 +41,7 @@ function fakes() {
   const windows = table([10, 89, 91]);
   const alerts = table([89.5, 95, 400]);
   const outbox = table([1, 6.9, 7.1, 30]);
+  const labels = table([1, 89, 91, 200]);
   const deps = {
     auth: { deleteExpiredSessions: sessions.deleteBefore } as unknown as AuthRepository,
     predictionLog: { deleteBefore: logs.deleteBefore } as unknown as PredictionLogRepository,
@@ -49,6 +51,7 @@ function fakes() {
     outbox: {
       deleteDispatchedBefore: async (cutoff: Date) => (await outbox.deleteBefore(cutoff)).count,
     } as unknown as OutboxRepository,
+    labels: { deleteBefore: labels.deleteBefore } as unknown as FeedbackRepository,
   };
   const infos: unknown[] = [];
   const log = Object.assign(pino({ level: 'silent' }), { info: (o: unknown) => void infos.push(o) });
@@ -60,10 +63,11 @@ function fakes() {
       deps.drift,
       deps.alerts,
       deps.outbox,
+      deps.labels,
       { worker } as unknown as CommonConfig,
       log,
     );
-  return { sessions, logs, results, windows, alerts, outbox, infos, make };
+  return { sessions, logs, results, windows, alerts, outbox, labels, infos, make };
 }
 
 describe(MaintenanceService.name, () => {
@@ -72,7 +76,7 @@ describe(MaintenanceService.name, () => {
     f = fakes();
   });
 
-  it('deletes what is past its retention by default (logs 30 days, drift and alerts 90, events 7) and says how much', async () => {
+  it('deletes what is past its retention by default (logs 30 days, drift, alerts and labels 90, events 7), saying how much', async () => {
     const done = await f.make().handle({ reason: 'schedule' }, CTX);
     assert.deepEqual(done, {
       expiredSessions: 2,
@@ -81,23 +85,27 @@ describe(MaintenanceService.name, () => {
       driftWindows: 1,
       resolvedAlerts: 2,
       outboxEvents: 2,
+      groundTruthLabels: 2,
     });
     assert.deepEqual(
-      [f.sessions, f.logs, f.results, f.windows, f.alerts, f.outbox].map((t) => t.rows.length),
-      [1, 2, 1, 2, 1, 2],
+      [f.sessions, f.logs, f.results, f.windows, f.alerts, f.outbox, f.labels].map((t) => t.rows.length),
+      [1, 2, 1, 2, 1, 2, 2],
     );
     assert.deepEqual(f.infos, [done]);
   });
 
-  it('keeps prediction logs, drift windows and resolved alerts as long as the worker settings say', async () => {
+  it('keeps prediction logs, drift windows, resolved alerts and labels as long as the worker settings say', async () => {
     const done = await f
-      .make({ predictionLogRetentionDays: 7, driftRetentionDays: 365 })
+      .make({ predictionLogRetentionDays: 7, driftRetentionDays: 365, groundTruthRetentionDays: 30 })
       .handle({ reason: 'schedule' }, CTX);
-    assert.deepEqual([done.predictionLogRows, done.driftWindows, done.resolvedAlerts], [3, 0, 1]);
+    assert.deepEqual(
+      [done.predictionLogRows, done.driftWindows, done.resolvedAlerts, done.groundTruthLabels],
+      [3, 0, 1, 3],
+    );
   });
 
   it('finds nothing to do on a second run', async () => {
     await f.make().handle({ reason: 'schedule' }, CTX);
-    assert.deepEqual(Object.values(await f.make().handle({ reason: 'schedule' }, CTX)), [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Object.values(await f.make().handle({ reason: 'schedule' }, CTX)), [0, 0, 0, 0, 0, 0, 0]);
   });
 });

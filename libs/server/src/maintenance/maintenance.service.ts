@@ -6,6 +6,7 @@ import { JobsRepository } from '../jobs/jobs.repository.js';
 import { DriftRepository } from '../drift/drift.repository.js';
 import { OutboxRepository } from '../events/outbox.repository.js';
 import { AlertsRepository } from '../alerts/alerts.repository.js';
+import { FeedbackRepository } from '../feedback/feedback.repository.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
@@ -13,7 +14,7 @@ import type { JobPayloadParsed } from '@modelyard/contracts';
 
 /**
  * Housekeeping that no request should pay for: expired sessions; prediction log rows, drift windows, resolved
- * alerts and async results past their retention.
+ * alerts, ground truth labels and async results past their retention.
  */
 const OUTBOX_RETENTION_MS = 7 * 24 * 3600_000;
 
@@ -27,9 +28,10 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     private readonly drift: DriftRepository,
     private readonly alerts: AlertsRepository,
     private readonly outbox: OutboxRepository,
+    private readonly groundTruth: FeedbackRepository,
     @Inject(COMMON_CONFIG)
     private readonly cfg: CommonConfig & {
-      worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number };
+      worker?: { predictionLogRetentionDays?: number; driftRetentionDays?: number; groundTruthRetentionDays?: number };
     },
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -45,6 +47,8 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
     const alerts = await this.alerts.deleteResolvedBefore(driftBefore);
     // Delivered events live on as audit rows; a week of them is enough to look into a delivery.
     const events = await this.outbox.deleteDispatchedBefore(new Date(Date.now() - OUTBOX_RETENTION_MS));
+    const labelDays = this.cfg.worker?.groundTruthRetentionDays ?? 90;
+    const labels = await this.groundTruth.deleteBefore(new Date(Date.now() - labelDays * 86_400_000));
     const done = {
       expiredSessions: count,
       predictionLogRows: logs.count,
@@ -52,6 +56,7 @@ export class MaintenanceService implements JobHandler<'maintenance.cleanup'> {
       driftWindows: windows.count,
       resolvedAlerts: alerts.count,
       outboxEvents: events,
+      groundTruthLabels: labels.count,
     };
     this.log.info(done, 'maintenance.cleanup done');
     return done;
