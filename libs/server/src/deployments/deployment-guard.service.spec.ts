@@ -34,7 +34,13 @@ function fakes() {
   const ranges: { model: string; from: Date; to: Date; version?: number }[] = [];
   const puts: { actor: Principal; model: string; body: TPutDeploymentRequest }[] = [];
   const warnings: unknown[] = [];
-  const repo = { allCurrent: async () => current } as unknown as DeploymentsRepository;
+  /** The latest Production approval request's status by pilot version (models that require approval). */
+  const approvals = new Map<number, string>();
+  const repo = {
+    allCurrent: async () => current,
+    lastProductionApproval: async (_modelId: string, version: number) =>
+      approvals.has(version) ? { status: approvals.get(version) } : null,
+  } as unknown as DeploymentsRepository;
   const promotions: { actor: Principal; model: string; body: { version: number; comment: string } }[] = [];
   const deployments = {
     put: async (actor: Principal, model: string, body: TPutDeploymentRequest) => {
@@ -70,6 +76,7 @@ function fakes() {
       revision: { config: { production: { mode: 'stage' }, pilots, silent: [] } },
     });
   return {
+    approvals,
     rollups,
     ranges,
     puts,
@@ -229,6 +236,23 @@ describe(DeploymentGuardService.name, () => {
       },
     ]);
     assert.equal(f.puts.length, 0);
+  });
+
+  it('asks for approval of a better pilot once: not again while it is pending, nor after it was rejected', async () => {
+    const judge = { metric: 'accuracy', minLabels: 50 };
+    f.deploy('iris', [
+      { version: 2, groups: [GROUP], judge },
+      { version: 3, percentage: 5, judge },
+    ]);
+    f.verdicts.set(2, 'better');
+    f.verdicts.set(3, 'better');
+    f.approvals.set(2, 'pending');
+    f.approvals.set(3, 'rejected');
+    assert.deepEqual(await sut.handle({}, CTX), { rolledBack: [], promoted: [] });
+    assert.deepEqual([f.promotions.length, events.recorded.length], [0, 0]);
+    // Approved (and so no longer in the way) or never asked: the rule acts.
+    f.approvals.set(2, 'approved');
+    assert.equal((await sut.handle({}, CTX)).promoted.length, 1);
   });
 
   it('rolls back a pilot its judge rule finds worse, and leaves an undecided one or a rule that may not act', async () => {

@@ -58,6 +58,10 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
           );
           if (c.verdict === 'worse' && j.rollback) reason = `judged worse than production: ${c.summary}`;
           else if (c.verdict === 'better' && j.promote) {
+            // A model that requires approval: one request per pilot version. While it is pending the approvers
+            // have the evidence; once rejected (or withdrawn) a human has said no, and the rule does not ask again.
+            const asked = await this.repo.lastProductionApproval(modelId, pilot.version);
+            if (asked && asked.status !== 'approved') continue;
             // Promotion ends this model's run: the deployment it read is no longer the current one.
             if (await this.promote(model, modelId, pilot.version, c.summary))
               promoted.push({ model, version: pilot.version, reason: c.summary });
@@ -116,7 +120,7 @@ export class DeploymentGuardService implements JobHandler<'deployments.check'> {
   /**
    * The pilot into Production by the registry's rules, the revision without it, and `deployment.promoted`, in
    * one transaction. A model that requires approval gets an approval request instead (its comment holds the
-   * evidence) and no event of ours; while that request is pending, later runs are refused with a conflict.
+   * evidence) and no event of ours; later runs ask no more (see handle).
    */
   private async promote(model: string, modelId: string, version: number, evidence: string): Promise<boolean> {
     const comment = `promoted by its rule: ${evidence}`.slice(0, 2000);

@@ -19,6 +19,15 @@ export class DeploymentsRepository {
     return out;
   }
 
+  /** The latest request to put this version into Production, if any (its status tells what a human decided). */
+  lastProductionApproval(modelId: string, version: number) {
+    return this.db.client.approvalRequest.findFirst({
+      where: { modelId, toStage: 'Production', version: { number: version } },
+      orderBy: { createdAt: 'desc' },
+      select: { status: true },
+    });
+  }
+
   async revision(modelId: string, number: number) {
     const d = await this.db.client.deployment.findUnique({ where: { modelId } });
     return d
