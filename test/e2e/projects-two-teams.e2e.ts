@@ -102,7 +102,7 @@ describe('two teams on one platform', () => {
     limitedKey: '',
     callbackUrl: '',
   };
-  const b = { model: slug('churn'), key: '' };
+  const b = { model: slug('churn'), key: '', adminKey: '' };
   let bCallers: Caller[] = [];
   let defaultCallers: Caller[] = [];
   let hooks: Awaited<ReturnType<typeof receiver>>;
@@ -284,9 +284,10 @@ describe('two teams on one platform', () => {
       'predict:callback',
       'predict:any-version',
     ]);
-    await registerFixture(env.apiUrl, await projectKey(B, 'admin', [...SCOPES]), 'iris_logreg', { model: b.model });
+    b.adminKey = await projectKey(B, 'admin', [...SCOPES]);
+    await registerFixture(env.apiUrl, b.adminKey, 'iris_logreg', { model: b.model });
     bCallers = [await member(B, 'scientist', 'B scientist session'), await member(B, 'viewer', 'B viewer session')];
-    bCallers.push({ who: 'B scientist key', token: b.key });
+    bCallers.push({ who: 'B scientist key', token: b.key }, { who: 'B admin key', token: b.adminKey });
     // Callers of the default project: a model name there is its key, so a name holding "/" would spell team A's.
     defaultCallers = [
       await member('default', 'scientist', 'default scientist session'),
@@ -546,6 +547,40 @@ describe('two teams on one platform', () => {
     assert.equal(limited.status, 200, limited.text);
     const viaB = await call(admin, 'GET', `/v1/projects/${B}/models/${a.model}`);
     assert.equal(viaB.status, 404, viaB.text);
+  });
+
+  it("keeps events and streams apart: B's webhook hears only B's; B's stream of A's stream names is B's", async () => {
+    const bAdmin: Caller = { who: 'b admin', token: b.adminKey };
+    const hook = await call(bAdmin, 'POST', '/v1/webhooks', {
+      url: `${hooks.url}/b-hook/${B}`,
+      events: ['alias.changed', 'deployment.changed', 'stream.changed'],
+    });
+    assert.ok(hook.status < 300, hook.text);
+    const aStream = await call(teamA, 'GET', `/v1/models/${a.model}/streams/${a.stream}`);
+    const bStream = await call(bAdmin, 'POST', `/v1/models/${b.model}/streams`, {
+      name: a.stream,
+      source: `${a.stream}.in`,
+      sink: `${a.stream}.out`,
+    });
+    assert.equal(bStream.status, 201, bStream.text);
+    assert.equal(bStream.json.source, aStream.json.source);
+    assert.notEqual(bStream.json.keys.source, aStream.json.keys.source);
+    assert.notEqual(bStream.json.keys.sink, aStream.json.keys.sink);
+    const seen = hooks.got.length;
+    assert.equal((await call(teamA, 'PUT', `/v1/models/${a.model}/aliases/canary`, { version: 2 })).status, 200);
+    const aHeard = () => hooks.got.slice(seen).some((h) => h.path.startsWith('/hook/') && h.body.includes('canary'));
+    for (let i = 0; i < 150 && !aHeard(); i++) await sleep(100);
+    assert.ok(aHeard(), "team A's webhook got its alias.changed");
+    // Team B's webhook works: it hears its own stream's creation; nothing else.
+    const bOwn = () => hooks.got.some((h) => h.path.startsWith('/b-hook/') && h.body.includes(b.model));
+    for (let i = 0; i < 150 && !bOwn(); i++) await sleep(100);
+    assert.ok(bOwn(), "team B's webhook got its own stream.changed");
+    await sleep(1000);
+    const bHeard = hooks.got.filter((h) => h.path.startsWith('/b-hook/') && !h.body.includes(b.model));
+    assert.deepEqual(
+      bHeard.map((h) => h.body.slice(0, 200)),
+      [],
+    );
   });
 
   it('lets team B work in its own project meanwhile: its model predicts, its batch job runs', async () => {
