@@ -91,9 +91,13 @@ export function listMigrations() {
     .sort();
 }
 
-/** Applies every pending migration; idempotent, records them in _prisma_migrations like `migrate deploy`. */
-export async function applyMigrations(connectionString) {
-  const names = listMigrations();
+/**
+ * Applies every pending migration; idempotent, records them in _prisma_migrations like `migrate deploy`. With
+ * `until`, only the migrations up to and including that one (upgrade tests build a database as it was then).
+ */
+export async function applyMigrations(connectionString, { until } = {}) {
+  if (until && !listMigrations().includes(until)) throw new Error(`no migration named ${until}`);
+  const names = listMigrations().filter((n) => !until || n <= until);
   const out = await withEngine(connectionString, (engine) =>
     engine.applyMigrations({
       migrationsList: {

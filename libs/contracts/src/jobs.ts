@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZModelName } from './registry.js';
 
 /**
  * Every background job, declared once: its queue and its payload schema. The worker refuses to start if a
@@ -127,7 +128,8 @@ export type TBatchFormat = z.infer<typeof ZBatchInputFormat>;
  */
 export const ZBatchJobSpec = z
   .object({
-    model: z.string().min(1).max(128),
+    // A model name as in every URL: it is read in the caller's project, and a "/" would spell another project's key.
+    model: ZModelName,
     version: z.number().int().min(1).optional(),
     alias: z.string().min(1).max(64).optional(),
     inputUri: z.string().min(1).max(2048).optional(),
@@ -203,7 +205,7 @@ export const ZCron = z
 
 export const ZScheduleSpec = z.object({
   name: z.string().trim().min(1).max(64),
-  model: z.string().min(1).max(128),
+  model: ZModelName,
   cron: ZCron,
   /** Every new .csv / .jsonl object under this storage prefix is scored once. */
   inputPrefix: z.string().min(1).max(2048),

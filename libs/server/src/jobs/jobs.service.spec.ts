@@ -166,5 +166,29 @@ describe(JobsService.name, () => {
         code('VALIDATION_FAILED'),
       );
     });
+
+    it('refuses a model name holding a "/" (400): in the default project it would spell another project\'s model', async () => {
+      const looked: string[] = [];
+      const registry = {
+        findModel: async (key: string) => (looked.push(key), { id: 'm-a', name: key }),
+      } as unknown as RegistryRepository;
+      const cfg = { jobs: { resultTtlHours: 24, maxInputBytes: 1024 } } as unknown as CommonConfig;
+      const jobs = new JobsService(
+        f.repo,
+        registry,
+        {} as ServingService,
+        {} as StorageService,
+        {} as JobProducer,
+        events,
+        cfg,
+        'k'.repeat(64),
+      );
+      const scientist = caller(ALICE, 'scientist', null);
+      await assert.rejects(
+        jobs.submitBatch(scientist, { model: 'team-a/iris', inputUri: 'file:///in.csv' }, null),
+        code('VALIDATION_FAILED'),
+      );
+      assert.deepEqual(looked, []);
+    });
   });
 });

@@ -140,6 +140,27 @@ describe(SchedulesService.name, () => {
       );
     });
 
+    it('refuses a model name holding a "/" (400): in the default project it would spell another project\'s model', async () => {
+      const models = { 'm-a': 'team-a/iris' };
+      const registry = {
+        findModel: async (key: string) => (key === models['m-a'] ? { id: 'm-a', name: key } : null),
+      } as unknown as RegistryRepository;
+      const schedules = new SchedulesService(
+        f.repo,
+        registry,
+        f.serving,
+        f.storage,
+        f.producer,
+        events,
+        pino({ level: 'silent' }),
+      );
+      await assert.rejects(
+        schedules.create(person('scientist'), spec({ model: 'team-a/iris' })),
+        code('VALIDATION_FAILED'),
+      );
+      assert.equal(f.schedules.size, 0);
+    });
+
     it('answers 409 for a second schedule of one name on a model, and 400 for a cron the queue refuses', async () => {
       await sut.create(person('scientist'), spec());
       await assert.rejects(sut.create(person('scientist'), spec()), code('CONFLICT'));
