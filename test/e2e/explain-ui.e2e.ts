@@ -41,7 +41,7 @@ describe('explaining a prediction on the model page', { timeout: 120_000 }, () =
   const shown = async () =>
     Object.fromEntries(
       await page
-        .locator('.explain-bars tr')
+        .locator('.explain-bars:not(.importance-bars) tr')
         .evaluateAll((trs) =>
           trs.map((tr) => [tr.getAttribute('data-feature') ?? '', Number(tr.querySelector('td.mono')?.textContent)]),
         ),
@@ -101,6 +101,31 @@ describe('explaining a prediction on the model page', { timeout: 120_000 }, () =
       const want = api.json.rows[0].contributions[j][0];
       assert.ok(Math.abs(bars[f]! - want) <= Math.abs(want) * 1e-2 + 1e-3, `${f}: shown ${bars[f]}, api ${want}`);
     });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  step('"Show global importance" draws the mean |contribution| per feature the importance API answers', async () => {
+    await page.getByRole('button', { name: 'Show global importance' }).click();
+    const chart = page.getByRole('figure', { name: 'Global importance' });
+    await assertVisible(chart, 'the importance bars');
+    const api = await http(apiUrl, 'GET', `/v1/models/${model}/versions/1/importance`, { token: adminKey });
+    assert.equal(api.status, 200, api.text);
+    const shownImportance = Object.fromEntries(
+      await chart
+        .locator('tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [tr.getAttribute('data-feature') ?? '', Number(tr.querySelector('td.mono')?.textContent)]),
+        ),
+    ) as Record<string, number>;
+    FEATURES.forEach((f) => {
+      const want = api.json.overall[api.json.features.indexOf(f)];
+      assert.ok(
+        Math.abs(shownImportance[f]! - want) <= want * 1e-2 + 1e-4,
+        `${f}: shown ${shownImportance[f]}, api ${want}`,
+      );
+    });
+    await assertText(page.getByTestId('importance-summary'), /over 50 reference rows \(tree, exact\)/, 'the summary');
+    await page.screenshot({ path: path.join(screenshotDir(), 'explain-importance.png') });
     assert.deepEqual(pageErrors, []);
   });
 });
