@@ -131,6 +131,7 @@ export class OipExplainController {
   model(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
+    // Checked against the chosen version's signature by parseOip, as infer bodies are (names, datatypes, shapes).
     @Body() body: unknown,
     @Req() req: FastifyRequest,
   ) {
