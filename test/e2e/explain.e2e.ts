@@ -272,4 +272,36 @@ describe('explanations over HTTP, checked against the Python oracle (every coali
     const none = await http(apiUrl, 'GET', `/v1/models/${rfModel}/versions/7/importance`, { token });
     assert.equal(none.status, 404, none.text);
   });
+
+  it('importance?source=log: mean |contribution| over the rows the version answered (prediction log)', async () => {
+    const { model } = await registerWithOracleBackground('iris_rf', rf);
+    const early = await http(apiUrl, 'GET', `/v1/models/${model}/versions/1/importance?source=log`, { token });
+    assert.equal(early.status, 409, early.text);
+    // X-Entity-Id makes every request logged, whatever the sample rate.
+    for (let i = 0; i < 2; i++) {
+      const p = await http(apiUrl, 'POST', `/v1/models/${model}/predict`, {
+        token,
+        body: { payload: payloadOf(rf) },
+        headers: { 'x-entity-id': rf.rows.map((_, r) => `e${i}-${r}`).join(',') },
+      });
+      assert.equal(p.status, 200, p.text);
+    }
+    let res = early;
+    for (let i = 0; i < 100 && (res.status !== 200 || res.json.rows < 2 * rf.rows.length); i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      res = await http(apiUrl, 'GET', `/v1/models/${model}/versions/1/importance?source=log`, { token });
+    }
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.source, 'log');
+    assert.equal(res.json.rows, 2 * rf.rows.length);
+    // Each row was answered twice, so the mean over the log is the mean over the oracle's rows.
+    rf.features.forEach((f, j) =>
+      [0, 1, 2].forEach((o) => {
+        const want = rf.rows.reduce((t, r) => t + Math.abs(r.contributions![j]![o]!), 0) / rf.rows.length;
+        assert.ok(Math.abs(res.json.importance[j][o] - want) <= 1e-5, `${f} output ${o}: ${res.json.importance[j][o]}`);
+      }),
+    );
+    const bad = await http(apiUrl, 'GET', `/v1/models/${model}/versions/1/importance?source=store`, { token });
+    assert.equal(bad.status, 400, bad.text);
+  });
 });

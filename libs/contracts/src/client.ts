@@ -373,8 +373,12 @@ export class ModelyardClient {
     return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/explain`, ZExplainResponse, body);
   }
 
-  versionImportance(name: string, version: number) {
-    return this.send('GET', `/v1/models/${enc(name)}/versions/${version}/importance`, ZVersionImportance);
+  versionImportance(name: string, version: number, source: 'reference' | 'log' = 'reference') {
+    return this.send(
+      'GET',
+      `/v1/models/${enc(name)}/versions/${version}/importance?source=${source}`,
+      ZVersionImportance,
+    );
   }
   /** Every stream deployment (or one model's), each with its lag and pending records. */
   listStreams(model?: string) {

@@ -84,10 +84,14 @@ export const ZOipExplainResponse = z.object({
 export type TOipExplainResponse = z.infer<typeof ZOipExplainResponse>;
 
 /**
- * Global importance of a version (`GET /v1/models/{name}/versions/{v}/importance`): the mean absolute contribution
- * of each feature over a sample of rows (the first rows of the version's reference dataset), per output and
- * averaged over the outputs.
+ * Global importance of a version (`GET /v1/models/{name}/versions/{v}/importance?source=`): the mean absolute
+ * contribution of each feature over a sample of rows, per output and averaged over the outputs. `reference`: the
+ * first rows of the version's reference dataset; `log`: the newest rows the version answered (the prediction log).
  */
+export const IMPORTANCE_SOURCES = ['reference', 'log'] as const;
+export const ZImportanceQuery = z.object({ source: z.enum(IMPORTANCE_SOURCES).default('reference') });
+export type TImportanceQuery = z.input<typeof ZImportanceQuery>;
+
 export const ZVersionImportance = z.object({
   model: z.string(),
   version: z.number().int(),
@@ -97,7 +101,7 @@ export const ZVersionImportance = z.object({
   outputs: z.array(z.union([z.string(), z.number()])),
   features: z.array(z.string()),
   /** Where the rows come from, and how many were explained. */
-  source: z.literal('reference'),
+  source: z.enum(IMPORTANCE_SOURCES),
   rows: z.number().int(),
   /** importance[feature][output] = mean over the rows of |contribution|. */
   importance: z.array(z.array(z.number())),

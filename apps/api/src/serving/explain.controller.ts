@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import {
   ZModelName,
   ZOipExplainResponse,
   ZOipInferRequest,
+  ZImportanceQuery,
   ZVersionImportance,
   type TExplainRequest,
 } from '@modelyard/contracts';
@@ -83,8 +84,9 @@ export class ExplainController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('version', zod(ZVersionNumber)) version: number,
+    @Query(zod(ZImportanceQuery)) q: z.output<typeof ZImportanceQuery>,
   ) {
-    return this.explain.importance(actor, name, version);
+    return this.explain.importance(actor, name, version, q.source);
   }
 
   @RequirePermission('predict')

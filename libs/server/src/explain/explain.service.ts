@@ -21,6 +21,7 @@ import { parseOip } from '../serving/formats/oip-v2.format.js';
 import { PredictionService } from '../serving/prediction.service.js';
 import type { RateLimit } from '../serving/rate-limiter.js';
 import { ServingService, type VersionSelector } from '../serving/serving.service.js';
+import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
 import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { readGraphModel } from './explain-graph.js';
 import { sessionEvaluate, VersionExplainer, type ExplainedIO } from './explainer.js';
@@ -50,31 +51,71 @@ export class ExplainService {
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     private readonly serving: ServingService,
+    private readonly log: PredictionLogRepository,
   ) {}
 
   /**
    * `GET /v1/models/{name}/versions/{v}/importance`: mean |contribution| per feature (and output) over the first
    * EXPLAIN_IMPORTANCE_ROWS rows of the version's reference dataset, explained as `POST /explain` explains a row.
-   * A read of the model (`models.read`), not a prediction: any version of the model, no rate limit; it takes an
-   * explanation slot like a request and is kept per loaded version.
+   * `source=log`: the newest EXPLAIN_IMPORTANCE_ROWS rows the version answered instead (the prediction log, which
+   * the worker ingests every few seconds). A read of the model (`models.read`), not a prediction: any version of
+   * the model, no rate limit; it takes an explanation slot like a request. The reference's is kept per loaded
+   * version; the log's is computed at each call.
    */
-  async importance(actor: Principal, model: string, version: number): Promise<TVersionImportance> {
+  async importance(
+    actor: Principal,
+    model: string,
+    version: number,
+    source: TVersionImportance['source'] = 'reference',
+  ): Promise<TVersionImportance> {
     authorize(actor, 'models.read');
     const key = keyFor(actor, model);
     authorizeModel(actor, key);
     const served = await this.serving.resolve(key, { version });
+    if (source === 'log') return this.computeImportance(served, 'log');
     let p = this.importances.get(served);
     if (!p) {
-      p = this.computeImportance(served);
+      p = this.computeImportance(served, 'reference');
       this.importances.set(served, p);
       p.catch(() => this.importances.delete(served));
     }
     return p;
   }
 
-  private async computeImportance(served: ServedVersion): Promise<TVersionImportance> {
+  /** The newest logged rows of a version with every feature a finite number, in feature order, at most `max`. */
+  private async loggedRows(served: ServedVersion, features: string[], max: number): Promise<Float32Array> {
+    const out: number[] = [];
+    let n = 0;
+    for (const request of await this.log.recent(served.model, served.version, max)) {
+      const rows = Array.isArray(request.features) ? request.features : [];
+      for (const row of rows) {
+        if (n >= max) break;
+        const r = row as Record<string, unknown> | null;
+        const values = features.map((f) => (r && typeof r === 'object' ? r[f] : undefined));
+        if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) continue;
+        out.push(...(values as number[]));
+        n++;
+      }
+    }
+    if (n === 0)
+      throw new AppError(
+        'CONFLICT',
+        `No logged prediction of version ${served.version} of ${modelNameOf(served.model)} has every feature yet: ` +
+          'the prediction log samples requests (PREDICTION_LOG_SAMPLE_RATE) and is ingested every few seconds',
+      );
+    return Float32Array.from(out);
+  }
+
+  private async computeImportance(
+    served: ServedVersion,
+    source: TVersionImportance['source'],
+  ): Promise<TVersionImportance> {
     const io = explainedIO(served);
-    const sample = backgroundRows(await this.referenceText(served), io.features, this.cfg.explain.importanceRows);
+    const max = this.cfg.explain.importanceRows;
+    const sample =
+      source === 'log'
+        ? await this.loggedRows(served, io.features, max)
+        : backgroundRows(await this.referenceText(served), io.features, max);
     await this.take();
     try {
       const ex = await this.explainerFor(served, io);
@@ -96,7 +137,7 @@ export class ExplainService {
         output: ex.io.output,
         outputs: ex.io.outputs,
         features: ex.io.features,
-        source: 'reference',
+        source,
         rows: n,
         importance,
         overall: importance.map((per) => per.reduce((a, b) => a + b, 0) / Math.max(1, per.length)),

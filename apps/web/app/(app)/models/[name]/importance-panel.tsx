@@ -5,20 +5,21 @@ import { browserApi, errorMessage } from '@/lib/api.browser';
 
 /**
  * A version's global importance: the mean |contribution| of each feature over the first rows of its reference
- * dataset (`GET …/versions/{v}/importance`), a bar per feature, largest first, for the chosen output or averaged
- * over all of them. Computed on demand (it explains tens of rows) and kept by the api per loaded version.
+ * dataset, or over the newest rows it answered (`GET …/versions/{v}/importance?source=`), a bar per feature,
+ * largest first, for the chosen output or averaged over all of them. Computed on demand (it explains tens of rows).
  */
 export function ImportancePanel({ model, version }: { model: string; version: number }) {
   const [answer, setAnswer] = useState<TVersionImportance | null>(null);
   const [output, setOutput] = useState(-1);
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
+  const [source, setSource] = useState<'reference' | 'log'>('reference');
 
   async function load() {
     setRunning(true);
     setError(null);
     try {
-      setAnswer(await browserApi().versionImportance(model, version));
+      setAnswer(await browserApi().versionImportance(model, version, source));
     } catch (err) {
       setAnswer(null);
       setError(errorMessage(err));
@@ -35,11 +36,23 @@ export function ImportancePanel({ model, version }: { model: string; version: nu
   const scale = Math.max(1e-12, ...bars.map((b) => b.value));
   return (
     <div className="explain-panel">
-      {!answer ? (
+      <div className="toolbar">
+        <label className="small">
+          Rows{' '}
+          <select
+            value={source}
+            onChange={(e) => setSource(e.target.value as 'reference' | 'log')}
+            aria-label="Importance rows"
+          >
+            <option value="reference">the reference dataset</option>
+            <option value="log">recent predictions (the prediction log)</option>
+          </select>
+        </label>
         <button type="button" className="btn btn-secondary btn-small" onClick={load} disabled={running}>
           {running ? 'Computing…' : 'Show global importance'}
         </button>
-      ) : (
+      </div>
+      {!answer ? null : (
         <figure className="explain-chart" aria-label="Global importance">
           {answer.outputs.length > 1 ? (
             <label className="small">
@@ -55,7 +68,8 @@ export function ImportancePanel({ model, version }: { model: string; version: nu
             </label>
           ) : null}
           <p className="small" data-testid="importance-summary">
-            Mean |contribution| over {answer.rows} reference rows ({answer.method}
+            Mean |contribution| over {answer.rows} {answer.source === 'log' ? 'logged' : 'reference'} rows (
+            {answer.method}
             {answer.exact ? ', exact' : ', sampled'})
           </p>
           <table className="explain-bars importance-bars">
