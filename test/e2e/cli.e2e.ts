@@ -172,4 +172,38 @@ describe('modelyard score', () => {
     assert.match(missing.stderr, /not found.*HTTP 404/);
     assert.equal((await cli(['score', '--model', model], keyEnv)).code, 2);
   });
+
+  it('--contributions adds a column per feature and class, and the base: they add up to each probability', async () => {
+    const { registerFixture, samples, records } = await import('../support/fixtures.js');
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { reference: true });
+    const s = samples('iris_rf');
+    const rows = records(s).slice(0, 5);
+    const input = path.join(home, 'explain.csv');
+    writeFileSync(
+      input,
+      `${s.feature_names.join(',')}\n${rows.map((r) => s.feature_names.map((f) => r[f]).join(',')).join('\n')}\n`,
+    );
+    const output = path.join(home, 'explained.csv');
+    const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
+    const ok = await cli(
+      ['score', '--model', model, '--input', input, '--contributions', '--wait', '--output', output],
+      keyEnv,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const [head, ...lines] = readFileSync(output, 'utf8').trimEnd().split('\n');
+    const names = head!.split(',');
+    for (const c of [0, 1, 2]) {
+      assert.ok(names.includes(`base_value_${c}`), head);
+      for (const f of s.feature_names) assert.ok(names.includes(`contribution_${f}_${c}`), `${f} ${c}`);
+    }
+    assert.equal(lines.length, 5);
+    for (const line of lines) {
+      const row = Object.fromEntries(line.split(',').map((v, i) => [names[i]!, Number(v)]));
+      for (const c of [0, 1, 2]) {
+        const sum = s.feature_names.reduce((t, f) => t + row[`contribution_${f}_${c}`]!, row[`base_value_${c}`]!);
+        assert.ok(Math.abs(sum - row[`probability_${c}`]!) < 1e-5, `class ${c}: ${sum} vs ${row[`probability_${c}`]}`);
+      }
+    }
+  });
 });

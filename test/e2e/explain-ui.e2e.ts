@@ -41,7 +41,7 @@ describe('explaining a prediction on the model page', { timeout: 120_000 }, () =
   const shown = async () =>
     Object.fromEntries(
       await page
-        .locator('.explain-bars tr')
+        .locator('.explain-bars:not(.importance-bars) tr')
         .evaluateAll((trs) =>
           trs.map((tr) => [tr.getAttribute('data-feature') ?? '', Number(tr.querySelector('td.mono')?.textContent)]),
         ),
@@ -102,5 +102,77 @@ describe('explaining a prediction on the model page', { timeout: 120_000 }, () =
       assert.ok(Math.abs(bars[f]! - want) <= Math.abs(want) * 1e-2 + 1e-3, `${f}: shown ${bars[f]}, api ${want}`);
     });
     assert.deepEqual(pageErrors, []);
+  });
+
+  step('"Show global importance" draws the mean |contribution| per feature the importance API answers', async () => {
+    await page.getByRole('button', { name: 'Show global importance' }).click();
+    const chart = page.getByRole('figure', { name: 'Global importance' });
+    await assertVisible(chart, 'the importance bars');
+    const api = await http(apiUrl, 'GET', `/v1/models/${model}/versions/1/importance`, { token: adminKey });
+    assert.equal(api.status, 200, api.text);
+    const shownImportance = Object.fromEntries(
+      await chart
+        .locator('tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [tr.getAttribute('data-feature') ?? '', Number(tr.querySelector('td.mono')?.textContent)]),
+        ),
+    ) as Record<string, number>;
+    FEATURES.forEach((f) => {
+      const want = api.json.overall[api.json.features.indexOf(f)];
+      assert.ok(
+        Math.abs(shownImportance[f]! - want) <= want * 1e-2 + 1e-4,
+        `${f}: shown ${shownImportance[f]}, api ${want}`,
+      );
+    });
+    await assertText(page.getByTestId('importance-summary'), /over 50 reference rows \(tree, exact\)/, 'the summary');
+    await page.screenshot({ path: path.join(screenshotDir(), 'explain-importance.png') });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  step('a batch job started from the dashboard with contribution columns writes them to its output', async () => {
+    await page.goto('/jobs/new');
+    const form = page.locator('form.job-form');
+    await form.getByLabel('Model', { exact: true }).selectOption(model);
+    const version = form.getByLabel('Version', { exact: true });
+    const until = Date.now() + 15_000;
+    while ((await version.locator('option', { hasText: 'Version 1' }).count()) !== 1) {
+      assert.ok(Date.now() < until, 'version 1 among the choices');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await form.getByLabel('Upload a file').check();
+    const csv = `${FEATURES.join(',')}\n${FEATURES.map((f) => row[f as keyof typeof row]).join(',')}\n`;
+    await form
+      .getByLabel(/^Input file/)
+      .setInputFiles({ name: 'rows.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await form.getByLabel(/^Add contribution columns/).check();
+    const answered = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url() === `${webUrl}/api/v1/jobs`,
+    );
+    await form.getByRole('button', { name: 'Start batch job' }).click();
+    const res = await answered;
+    assert.equal(res.status(), 202, await res.text());
+    const id = ((await res.json()) as { id: string }).id;
+    let job = (await http(apiUrl, 'GET', `/v1/jobs/${id}`, { token: adminKey })).json;
+    for (let i = 0; i < 300 && ['queued', 'running'].includes(job.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await http(apiUrl, 'GET', `/v1/jobs/${id}`, { token: adminKey })).json;
+    }
+    assert.equal(job.status, 'succeeded', job.error);
+    const out = await fetch(`${apiUrl}/v1/jobs/${id}/files/output`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    const [head, line] = (await out.text()).trimEnd().split('\n');
+    const cells = Object.fromEntries(line!.split(',').map((v, i) => [head!.split(',')[i]!, Number(v)]));
+    const api = await http(apiUrl, 'POST', `/v1/models/${model}/versions/1/explain`, {
+      token: adminKey,
+      body: { payload: [row] },
+    });
+    FEATURES.forEach((f, j) => {
+      const want = api.json.rows[0].contributions[j][2];
+      assert.ok(
+        Math.abs(cells[`contribution_${f}_2`]! - want) < 1e-9,
+        `${f}: ${cells[`contribution_${f}_2`]} vs ${want}`,
+      );
+    });
   });
 });

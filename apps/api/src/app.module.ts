@@ -22,7 +22,7 @@ import { MetricsController } from './serving/metrics.controller.js';
 import { DeploymentsController } from './deployments/deployments.controller.js';
 import { OipV2Controller } from './serving/oip-v2.controller.js';
 import { TfsController } from './serving/tfs.controller.js';
-import { ExplainController } from './serving/explain.controller.js';
+import { ExplainController, OipExplainController } from './serving/explain.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
@@ -72,6 +72,7 @@ export const CONTROLLERS = [
   TfsController,
   AsyncPredictController,
   ExplainController,
+  OipExplainController,
   JobsController,
   SchedulesController,
   StreamsController,

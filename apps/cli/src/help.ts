@@ -82,7 +82,8 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'run a batch scoring job on a CSV/JSONL file or a storage URI',
     usage:
       'modelyard score --model NAME --input (file.csv | file.jsonl | s3://b/k) [--version N | --alias A]\n' +
-      '                [--id-column C] [--store-entity C] [--wait] [--timeout SECONDS] [--output out.csv]',
+      '                [--id-column C] [--store-entity C] [--contributions] [--wait] [--timeout SECONDS]\n' +
+      '                [--output out.csv]',
   },
   jobs: {
     summary: 'list, inspect, cancel, retry and download jobs',

@@ -55,6 +55,7 @@ const OPTIONS = {
   output: { type: 'string' },
   'id-column': { type: 'string' },
   'store-entity': { type: 'string' },
+  contributions: { type: 'boolean' },
   format: { type: 'string' },
   status: { type: 'string' },
   type: { type: 'string' },

@@ -29,6 +29,7 @@ import {
   OutboxPoller,
   ComparisonsRepository,
   PredictionService,
+  ExplainService,
   RateLimiter,
   RollupsService,
   ShadowService,
@@ -85,6 +86,8 @@ export class WorkerModule {
         ServingMetrics,
         // Stream deployments score records as sync traffic is served: pilots, and silent copies (ShadowService).
         PredictionService,
+        // Batch jobs' contribution columns (output.contributions) explain rows as POST /explain does.
+        ExplainService,
         RateLimiter,
         RollupsService,
         ComparisonsRepository,

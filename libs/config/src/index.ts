@@ -175,6 +175,9 @@ const common = {
    * with more says `truncated`. Bounds the memory and time of each.
    */
   PERFORMANCE_MAX_ROWS: z.coerce.number().int().min(100).max(5_000_000).default(100_000),
+  // Explanations, the rest of issue 18 (area explain-rest).
+  /** Rows of the reference dataset (its first ones) a version's global importance explains (cached per version). */
+  EXPLAIN_IMPORTANCE_ROWS: z.coerce.number().int().min(1).max(1000).default(50),
 };
 
 /**
@@ -451,6 +454,7 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
       samples: e.EXPLAIN_SAMPLES,
       maxConcurrency: e.EXPLAIN_MAX_CONCURRENCY,
       queue: e.EXPLAIN_QUEUE,
+      importanceRows: e.EXPLAIN_IMPORTANCE_ROWS,
     },
     performance: { maxRows: e.PERFORMANCE_MAX_ROWS },
   };

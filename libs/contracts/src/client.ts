@@ -23,7 +23,7 @@ import {
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
 import { ZOverviewPage, type TOverviewQuery } from './overview.js';
-import { ZExplainResponse, type TExplainRequest } from './explain.js';
+import { ZExplainResponse, ZVersionImportance, type TExplainRequest } from './explain.js';
 import {
   ZStreamDeployment,
   type TCreateStreamRequest,
@@ -371,6 +371,14 @@ export class ModelyardClient {
   /** Per-feature contributions (Shapley values) of one version's predictions for these rows (issue 18). */
   explainVersion(name: string, version: number, body: TExplainRequest) {
     return this.send('POST', `/v1/models/${enc(name)}/versions/${version}/explain`, ZExplainResponse, body);
+  }
+
+  versionImportance(name: string, version: number, source: 'reference' | 'log' = 'reference') {
+    return this.send(
+      'GET',
+      `/v1/models/${enc(name)}/versions/${version}/importance?source=${source}`,
+      ZVersionImportance,
+    );
   }
   /** Every stream deployment (or one model's), each with its lag and pending records. */
   listStreams(model?: string) {

@@ -114,6 +114,38 @@ export const ZPerformanceSlice = ZPerformanceFigures.extend({
 });
 export type TPerformanceSlice = z.infer<typeof ZPerformanceSlice>;
 
+/** Labelled rows by (truth, prediction): counts[i][j] = rows whose label is labels[i] and prediction labels[j]. */
+export const ZConfusionMatrix = z.object({ labels: z.array(z.string()), counts: z.array(z.array(z.number().int())) });
+export type TConfusionMatrix = z.infer<typeof ZConfusionMatrix>;
+
+/**
+ * Top-label calibration: labelled rows binned by the probability given to the predicted class; per bin its mean
+ * (confidence) and the share predicted right (accuracy). `ece`: sum of count / rows x |accuracy - confidence|.
+ */
+export const ZCalibration = z.object({
+  rows: z.number().int(),
+  ece: z.number(),
+  bins: z.array(
+    z.object({
+      from: z.number(),
+      to: z.number(),
+      count: z.number().int(),
+      confidence: z.number().nullable(),
+      accuracy: z.number().nullable(),
+    }),
+  ),
+});
+export type TCalibration = z.infer<typeof ZCalibration>;
+
+/** A classifier's confusion matrix and calibration for one (version, role) over the report's range. */
+export const ZPerformanceQuality = z.object({
+  version: z.number().int(),
+  role: z.string(),
+  confusion: ZConfusionMatrix.nullable(),
+  calibration: ZCalibration.nullable(),
+});
+export type TPerformanceQuality = z.infer<typeof ZPerformanceQuality>;
+
 /** `GET /v1/models/{name}/performance`: labelled predictions of a range, per version and role, window and group. */
 export const ZPerformanceReport = z.object({
   model: z.string(),
@@ -125,6 +157,8 @@ export const ZPerformanceReport = z.object({
   byVersion: z.array(ZPerformanceSlice),
   byWindow: z.array(ZPerformanceSlice),
   byGroup: z.array(ZPerformanceSlice),
+  /** Classifiers: per (version, role) with labelled rows, the confusion matrix and calibration. */
+  quality: z.array(ZPerformanceQuality),
 });
 export type TPerformanceReport = z.infer<typeof ZPerformanceReport>;
 

@@ -124,7 +124,8 @@ export type TBatchFormat = z.infer<typeof ZBatchInputFormat>;
  * the file part is the input and `inputUri` is left out. Output `columns`: `all` = the input columns then the
  * predictions; `id` = `idColumn` then the predictions. `store` also writes each row's prediction keyed by
  * `store.entityColumn` into the prediction store. `output.format`: the output file's format (csv, parquet or arrow
- * for a csv, parquet or arrow input; jsonl for jsonl), by default the input's.
+ * for a csv, parquet or arrow input; jsonl for jsonl), by default the input's. `output.contributions` adds each
+ * row's explanation as columns.
  */
 export const ZBatchJobSpec = z
   .object({
@@ -139,8 +140,14 @@ export const ZBatchJobSpec = z
         columns: z.enum(['all', 'id']).default('all'),
         idColumn: z.string().min(1).max(128).optional(),
         format: ZBatchInputFormat.optional(),
+        /**
+         * Explanations (issue 18): also one column per feature with its contribution (`contribution_<feature>`,
+         * `contribution_<feature>_<class>` for a classifier's classes) and the base value (`base_value[_<class>]`),
+         * computed as `POST /explain` does against the version's reference dataset (which it then needs).
+         */
+        contributions: z.boolean().default(false),
       })
-      .default({ columns: 'all' }),
+      .default({ columns: 'all', contributions: false }),
     store: z.object({ entityColumn: z.string().min(1).max(128) }).optional(),
     /** Where outputs go; default: beside the input (or under jobs/<id>/ for uploads). */
     outputPrefix: z.string().min(1).max(2048).optional(),

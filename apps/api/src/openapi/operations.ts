@@ -184,6 +184,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Explain predictions of the version an alias points to',
     errors: ['CONFLICT', 'RATE_LIMITED'],
   },
+  'ExplainController.importance': {
+    id: 'versionImportance',
+    summary: "A version's global importance: mean |contribution| per feature over its reference rows",
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
+  'OipExplainController.model': {
+    id: 'oipExplain',
+    summary: 'OIP v2 explain: an inference request answered with contribution, base and value tensors',
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
+  'OipExplainController.version': {
+    id: 'oipExplainVersion',
+    summary: 'OIP v2 explain on one version, or on the version an alias points to',
+    errors: ['CONFLICT', 'RATE_LIMITED'],
+  },
   'AsyncPredictController.stored': {
     id: 'getStoredPrediction',
     summary: 'A stored prediction by entity id; with features as query parameters, a live one when none is stored',

@@ -15,6 +15,8 @@ export interface ScoreOpts {
   alias?: string;
   'id-column'?: string;
   'store-entity'?: string;
+  /** Adds each row's explanation as columns (output.contributions). */
+  contributions?: boolean;
   wait?: boolean;
   timeout?: string;
   output?: string;
@@ -41,7 +43,12 @@ export async function score(io: Io, o: ScoreOpts) {
     model: o.model,
     ...(version && { version }),
     ...(o.alias && { alias: o.alias }),
-    ...(o['id-column'] && { output: { columns: 'id' as const, idColumn: o['id-column'] } }),
+    ...((o['id-column'] || o.contributions) && {
+      output: {
+        ...(o['id-column'] && { columns: 'id' as const, idColumn: o['id-column'] }),
+        ...(o.contributions && { contributions: true }),
+      },
+    }),
     ...(o['store-entity'] && { store: { entityColumn: o['store-entity'] } }),
   };
   let job: TJob;

@@ -1,6 +1,7 @@
 import {
   int64ToNumber,
   OnnxTypes,
+  type Int64,
   type OnnxAttribute,
   type OnnxModelProto,
   type OnnxNode,
@@ -10,10 +11,39 @@ import {
  * What the explainer knows about a model's graph, read from the served ONNX file (no onnxruntime): a linear model
  * or a tree ensemble it can compute itself, exactly, or nothing (`null`), in which case it runs the model on
  * coalition rows. The accepted graphs are one ai.onnx.ml LinearClassifier / LinearRegressor (optionally after a
- * Scaler) or one TreeEnsembleClassifier / TreeEnsembleRegressor reading the model's only input; anything else
- * (Normalizer, OneHotEncoder, MatMul+Add graphs, neural nets) is explained by running the model.
+ * Scaler) or one TreeEnsembleClassifier / TreeEnsembleRegressor reading the model's only input, or a MatMul by a
+ * constant (+ Add) after Scaler / Normalizer / OneHotEncoder steps (matMulChain); anything else (neural nets,
+ * branches) is explained by running the model.
  */
-export type GraphModel = LinearModel | TreeModel;
+export type GraphModel = LinearModel | TreeModel | AdditiveModel | FunctionModel;
+
+/**
+ * f_o(x) = bias_o + sum_j term_j(x_j)_o: a sum of one function per feature (MatMul+Add after a OneHotEncoder, each
+ * feature's categories picking a row of the weights). Its interventional Shapley values are closed form:
+ * phi_j = term_j(x_j) - mean over the background of term_j(z_j).
+ */
+export interface AdditiveModel {
+  kind: 'additive';
+  output: string;
+  m: number;
+  k: number;
+  bias: Float64Array;
+  /** Adds feature j's term at value v to out (k values). */
+  term: (j: number, v: number, out: Float64Array) => void;
+}
+
+/**
+ * A graph the explainer can compute (so no model runs) but whose Shapley values have no closed form, e.g. a
+ * Normalizer (x / |x|, every output depends on every feature) before MatMul+Add: enumerated exactly, or sampled.
+ */
+export interface FunctionModel {
+  kind: 'function';
+  output: string;
+  m: number;
+  k: number;
+  /** The model on n rows (row-major, m each): n x k outputs. */
+  evaluate: (rows: Float32Array, n: number) => Float64Array;
+}
 
 export interface LinearModel {
   kind: 'linear';
@@ -120,6 +150,8 @@ export function readGraphModel(bytes: Uint8Array, m: number): GraphModel | null 
   const input = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
   if (input.length !== 1) return null;
   const nodes = graph.node.filter((n) => n.op_type !== 'Identity');
+  if (nodes.some((n) => n.op_type === 'MatMul'))
+    return matMulChain(graph as unknown as GraphWithInitializers, input[0]!.name, m);
   if (nodes.length === 0 || nodes.length > 2) return null;
   let scale: Float64Array | null = null;
   let offset: Float64Array | null = null;
@@ -278,4 +310,176 @@ function trees(node: OnnxNode, a: Attrs, m: number, outputs: Set<string>): TreeM
     if (i < k) base[i] = v;
   });
   return { kind: 'tree', output, m, k, trees: out, base };
+}
+
+// ---- MatMul+Add graphs, after Scaler / Normalizer / OneHotEncoder steps ----
+
+interface Initializer {
+  name: string;
+  dims: Int64[];
+  data_type: number;
+  float_data: number[];
+  double_data: number[];
+  int64_data: Int64[];
+  raw_data: Uint8Array;
+}
+/** The decoded graph with its initializers' values (the full schema reads them; OnnxGraph types only their names). */
+type GraphWithInitializers = Omit<NonNullable<OnnxModelProto['graph']>, 'initializer'> & { initializer: Initializer[] };
+
+/** An initializer's values as numbers (float, double or int64; raw or typed fields), with its dims. */
+function initializerValues(t: Initializer): { dims: number[]; values: number[] } | null {
+  const dims = t.dims.map(int64ToNumber);
+  const raw = t.raw_data?.length ? Buffer.from(t.raw_data) : null;
+  let values: number[];
+  if (t.data_type === 1)
+    values = raw ? Array.from({ length: raw.length / 4 }, (_, i) => raw.readFloatLE(i * 4)) : t.float_data;
+  else if (t.data_type === 11)
+    values = raw ? Array.from({ length: raw.length / 8 }, (_, i) => raw.readDoubleLE(i * 8)) : t.double_data;
+  else if (t.data_type === 7)
+    values = raw
+      ? Array.from({ length: raw.length / 8 }, (_, i) => Number(raw.readBigInt64LE(i * 8)))
+      : t.int64_data.map(int64ToNumber);
+  else return null;
+  const size = dims.reduce((a, b) => a * b, 1);
+  return values.length === size ? { dims, values } : null;
+}
+
+type Step =
+  | { op: 'scale'; scale: Float64Array; offset: Float64Array }
+  | { op: 'normalize'; norm: 'MAX' | 'L1' | 'L2' }
+  | { op: 'onehot'; cats: Map<number, number>; c: number };
+
+/**
+ * One path from the input to a graph output: [Scaler] [Normalizer] [OneHotEncoder then Flatten or Reshape]
+ * MatMul by a constant [d, k], [Add a constant [k]]. Anything else (another op, a second input, a branch) is run
+ * on the model instead. The graph's own float32 arithmetic is read as float64: equal within float32 rounding.
+ */
+function matMulChain(graph: GraphWithInitializers, input: string, m: number): GraphModel | null {
+  const consts = new Map<string, Initializer>(graph.initializer.map((t) => [t.name, t]));
+  const outputs = new Set(graph.output.map((o) => o.name));
+  const steps: Step[] = [];
+  let cur = input;
+  let width = m;
+  let weights: { dims: number[]; values: number[] } | null = null;
+  let bias: number[] | null = null;
+  for (const node of graph.node) {
+    if (node.input[0] !== cur && !(node.op_type === 'Add' && node.input[1] === cur)) return null;
+    const a = new Attrs(node);
+    const ml = node.domain === 'ai.onnx.ml';
+    const other = node.input.filter((i) => i !== cur);
+    if (node.op_type === 'Identity') {
+      // nothing to do
+    } else if (weights) {
+      // After the MatMul only its Add.
+      if (node.op_type !== 'Add' || bias || other.length !== 1) return null;
+      const b = consts.get(other[0]!);
+      const v = b && initializerValues(b);
+      const k = weights.dims[1]!;
+      if (!v || v.values.length !== k || v.dims.some((d, i) => d !== 1 && (i !== v.dims.length - 1 || d !== k)))
+        return null;
+      bias = v.values;
+    } else if (ml && node.op_type === 'Scaler' && steps.length === 0) {
+      const scale = widen(a.floats('scale'), m, 1);
+      const offset = widen(a.floats('offset'), m, 0);
+      if (!scale || !offset) return null;
+      steps.push({ op: 'scale', scale, offset });
+    } else if (ml && node.op_type === 'Normalizer' && !steps.some((s) => s.op !== 'scale')) {
+      const norm = a.string('norm', 'MAX');
+      if (norm !== 'MAX' && norm !== 'L1' && norm !== 'L2') return null;
+      steps.push({ op: 'normalize', norm });
+    } else if (ml && node.op_type === 'OneHotEncoder' && !steps.some((s) => s.op === 'onehot')) {
+      const cats = a.ints('cats_int64s');
+      // zeros=0 makes an unknown category an error at run time; only the default (all zeros) is read here.
+      if (!cats.length || a.int('zeros', 1) !== 1 || a.has('cats_strings')) return null;
+      steps.push({ op: 'onehot', cats: new Map(cats.map((c, i) => [c, i])), c: cats.length });
+      width = m * cats.length;
+    } else if (node.op_type === 'Flatten' || node.op_type === 'Reshape') {
+      // Only to turn the one-hot [N, m, C] into [N, m * C].
+      if (steps[steps.length - 1]?.op !== 'onehot') return null;
+      if (node.op_type === 'Flatten' && a.int('axis', 1) !== 1) return null;
+      if (node.op_type === 'Reshape') {
+        const shape = consts.get(other[0] ?? '');
+        const v = shape && initializerValues(shape);
+        if (!v || v.values.length !== 2 || (v.values[1] !== width && v.values[1] !== -1)) return null;
+      }
+    } else if (node.op_type === 'MatMul' && node.domain === '' && other.length === 1 && node.input[0] === cur) {
+      const w = consts.get(other[0]!);
+      const v = w && initializerValues(w);
+      if (!v || v.dims.length !== 2 || v.dims[0] !== width || v.dims[1]! < 1) return null;
+      weights = v;
+    } else return null;
+    cur = node.output[0]!;
+  }
+  if (!weights || !outputs.has(cur)) return null;
+  const k = weights.dims[1]!;
+  const W = weights.values;
+  const b = Float64Array.from(bias ?? new Array<number>(k).fill(0));
+  const scale = steps.find((s) => s.op === 'scale');
+  const normalize = steps.find((s) => s.op === 'normalize');
+  const onehot = steps.find((s) => s.op === 'onehot');
+  const scaled = (j: number, v: number) => (scale ? (v - scale.offset[j]!) * scale.scale[j]! : v);
+  if (normalize) {
+    // Every output depends on every feature through the norm: no closed form, but no model run either.
+    return {
+      kind: 'function',
+      output: cur,
+      m,
+      k,
+      evaluate: (rows, n) => {
+        const out = new Float64Array(n * k);
+        const x = new Float64Array(m);
+        for (let r = 0; r < n; r++) {
+          for (let j = 0; j < m; j++) x[j] = scaled(j, rows[r * m + j]!);
+          normalizeRow(x, normalize.norm);
+          for (let o = 0; o < k; o++) out[r * k + o] = b[o]!;
+          if (onehot) for (let j = 0; j < m; j++) addOneHot(onehot, W, k, j, x[j]!, out, r * k);
+          else for (let j = 0; j < m; j++) for (let o = 0; o < k; o++) out[r * k + o]! += x[j]! * W[j * k + o]!;
+        }
+        return out;
+      },
+    };
+  }
+  if (onehot)
+    return {
+      kind: 'additive',
+      output: cur,
+      m,
+      k,
+      bias: b,
+      term: (j, v, out) => addOneHot(onehot, W, k, j, scaled(j, v), out, 0),
+    };
+  // Linear: fold the Scaler in, as for LinearRegressor; weights transposed to k x m.
+  const weightsKm = new Float64Array(k * m);
+  const intercepts = Float64Array.from(b);
+  for (let o = 0; o < k; o++)
+    for (let j = 0; j < m; j++) {
+      const w = W[j * k + o]!;
+      weightsKm[o * m + j] = w * (scale ? scale.scale[j]! : 1);
+      if (scale) intercepts[o]! -= w * scale.offset[j]! * scale.scale[j]!;
+    }
+  return { kind: 'linear', output: cur, m, k, weights: weightsKm, intercepts, link: 'none' };
+}
+
+/** ai.onnx.ml Normalizer, in place: x / max|x|, x / sum|x| or x / sqrt(sum x^2) (a zero row stays zero). */
+function normalizeRow(x: Float64Array, norm: 'MAX' | 'L1' | 'L2') {
+  let d = 0;
+  for (const v of x) d = norm === 'MAX' ? Math.max(d, Math.abs(v)) : norm === 'L1' ? d + Math.abs(v) : d + v * v;
+  if (norm === 'L2') d = Math.sqrt(d);
+  if (d > 0) for (let j = 0; j < x.length; j++) x[j]! /= d;
+}
+
+/** Feature j's one-hot row of the weights (the category of v, truncated to an integer as onnxruntime casts it). */
+function addOneHot(
+  h: { cats: Map<number, number>; c: number },
+  W: number[],
+  k: number,
+  j: number,
+  v: number,
+  out: Float64Array,
+  at: number,
+) {
+  const i = h.cats.get(Math.trunc(v));
+  if (i === undefined) return;
+  const row = (j * h.c + i) * k;
+  for (let o = 0; o < k; o++) out[at + o]! += W[row + o]!;
 }

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
-import { ZReferenceDataset, type TExplanation, type TExplainResponse } from '@modelyard/contracts';
+import { randomUUID } from 'node:crypto';
+import {
+  ZReferenceDataset,
+  type TExplanation,
+  type TExplainResponse,
+  type TOipExplainResponse,
+  type TVersionImportance,
+} from '@modelyard/contracts';
+import { authorize, authorizeModel } from '../auth/principal.js';
 import type { Principal } from '../auth/principal.js';
 import { readBytes } from '../drift/drift-profiler.service.js';
 import { type Feeds, InputError, servedArtifact, type ServedVersion, verifiedArtifact } from '../engine/index.js';
@@ -9,9 +17,12 @@ import { COMMON_CONFIG } from '../platform/tokens.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
 import { parseModelyard } from '../serving/formats/modelyard.format.js';
+import { parseOip } from '../serving/formats/oip-v2.format.js';
 import { PredictionService } from '../serving/prediction.service.js';
 import type { RateLimit } from '../serving/rate-limiter.js';
-import type { VersionSelector } from '../serving/serving.service.js';
+import { ServingService, type VersionSelector } from '../serving/serving.service.js';
+import { PredictionLogRepository } from '../predictions/prediction-log.repository.js';
+import { keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { readGraphModel } from './explain-graph.js';
 import { sessionEvaluate, VersionExplainer, type ExplainedIO } from './explainer.js';
 
@@ -29,6 +40,8 @@ export class ExplainService {
    * unloaded and reloaded version never runs on a released session.
    */
   private readonly explainers = new WeakMap<ServedVersion, Promise<VersionExplainer>>();
+  /** Global importance per loaded version: its reference rows do not change, so it is computed once. */
+  private readonly importances = new WeakMap<ServedVersion, Promise<TVersionImportance>>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -37,7 +50,102 @@ export class ExplainService {
     private readonly registry: RegistryRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
+    private readonly serving: ServingService,
+    private readonly log: PredictionLogRepository,
   ) {}
+
+  /**
+   * `GET /v1/models/{name}/versions/{v}/importance`: mean |contribution| per feature (and output) over the first
+   * EXPLAIN_IMPORTANCE_ROWS rows of the version's reference dataset, explained as `POST /explain` explains a row.
+   * `source=log`: the newest EXPLAIN_IMPORTANCE_ROWS rows the version answered instead (the prediction log, which
+   * the worker ingests every few seconds). A read of the model (`models.read`), not a prediction: any version of
+   * the model, no rate limit; it takes an explanation slot like a request. The reference's is kept per loaded
+   * version; the log's is computed at each call.
+   */
+  async importance(
+    actor: Principal,
+    model: string,
+    version: number,
+    source: TVersionImportance['source'] = 'reference',
+  ): Promise<TVersionImportance> {
+    authorize(actor, 'models.read');
+    const key = keyFor(actor, model);
+    authorizeModel(actor, key);
+    const served = await this.serving.resolve(key, { version });
+    if (source === 'log') return this.computeImportance(served, 'log');
+    let p = this.importances.get(served);
+    if (!p) {
+      p = this.computeImportance(served, 'reference');
+      this.importances.set(served, p);
+      p.catch(() => this.importances.delete(served));
+    }
+    return p;
+  }
+
+  /** The newest logged rows of a version with every feature a finite number, in feature order, at most `max`. */
+  private async loggedRows(served: ServedVersion, features: string[], max: number): Promise<Float32Array> {
+    const out: number[] = [];
+    let n = 0;
+    for (const request of await this.log.recent(served.model, served.version, max)) {
+      const rows = Array.isArray(request.features) ? request.features : [];
+      for (const row of rows) {
+        if (n >= max) break;
+        const r = row as Record<string, unknown> | null;
+        const values = features.map((f) => (r && typeof r === 'object' ? r[f] : undefined));
+        if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) continue;
+        out.push(...(values as number[]));
+        n++;
+      }
+    }
+    if (n === 0)
+      throw new AppError(
+        'CONFLICT',
+        `No logged prediction of version ${served.version} of ${modelNameOf(served.model)} has every feature yet: ` +
+          'the prediction log samples requests (PREDICTION_LOG_SAMPLE_RATE) and is ingested every few seconds',
+      );
+    return Float32Array.from(out);
+  }
+
+  private async computeImportance(
+    served: ServedVersion,
+    source: TVersionImportance['source'],
+  ): Promise<TVersionImportance> {
+    const io = explainedIO(served);
+    const max = this.cfg.explain.importanceRows;
+    const sample =
+      source === 'log'
+        ? await this.loggedRows(served, io.features, max)
+        : backgroundRows(await this.referenceText(served), io.features, max);
+    await this.take();
+    try {
+      const ex = await this.explainerFor(served, io);
+      const m = io.features.length;
+      const n = sample.length / m;
+      const k = ex.io.outputs.length;
+      const sum = Array.from({ length: m }, () => new Array<number>(k).fill(0));
+      for (let r = 0; r < n; r++) {
+        const row = await ex.explainRow(sample.subarray(r * m, (r + 1) * m));
+        for (let j = 0; j < m; j++) for (let o = 0; o < k; o++) sum[j]![o]! += Math.abs(row.contributions[j]![o]!);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const importance = sum.map((per) => per.map((v) => v / n));
+      return {
+        model: modelNameOf(served.model),
+        version: served.version,
+        method: ex.method,
+        exact: ex.method !== 'sampled',
+        output: ex.io.output,
+        outputs: ex.io.outputs,
+        features: ex.io.features,
+        source,
+        rows: n,
+        importance,
+        overall: importance.map((per) => per.reduce((a, b) => a + b, 0) / Math.max(1, per.length)),
+      };
+    } finally {
+      this.release();
+    }
+  }
 
   /** `POST /v1/models/{name}[/versions/{v}|/aliases/{a}]/explain`: the version a predict would use (pilots too). */
   async explain(
@@ -50,6 +158,23 @@ export class ExplainService {
     const { served } = await this.predictions.select(actor, model, sel, limit);
     const feeds = parseModelyard(body, served, { maxRows: this.cfg.explain.maxRows });
     return { model: served.model, version: served.version, ...(await this.explainFeeds(served, feeds)) };
+  }
+
+  /**
+   * `POST /v2/models/{name}[/versions/{v}]/explain`: an OIP v2 inference request (JSON tensors) explained by the
+   * same explainer, answered as an OIP inference response whose outputs are the explanation's tensors.
+   */
+  async explainOip(
+    actor: Principal,
+    model: string,
+    sel: VersionSelector & { routingKey?: string },
+    body: unknown,
+    limit?: RateLimit,
+  ): Promise<TOipExplainResponse> {
+    const { served } = await this.predictions.select(actor, model, sel, limit);
+    const req = parseOip(body, served, { maxRows: this.cfg.explain.maxRows });
+    const ex = await this.explainFeeds(served, req.feeds);
+    return renderOipExplanation(served, ex, req.id ?? randomUUID());
   }
 
   /** Explanations of rows already parsed for a version (also the Modelyard predict route's `?explain=true`). */
@@ -86,6 +211,22 @@ export class ExplainService {
     }
   }
 
+  /**
+   * A batch job's rows (`output.contributions`, in the worker): every row of a chunk, without the per-request row
+   * limit or the request slots (the worker's job concurrency bounds it), yielding between rows as requests do.
+   */
+  async explainBatch(served: ServedVersion, x: Float32Array, n: number): Promise<TExplanation['rows']> {
+    const io = explainedIO(served);
+    const ex = await this.explainerFor(served, io);
+    const m = io.features.length;
+    const rows = [];
+    for (let r = 0; r < n; r++) {
+      rows.push(await ex.explainRow(x.subarray(r * m, (r + 1) * m)));
+      if (r % 16 === 15) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return rows;
+  }
+
   /** A slot of EXPLAIN_MAX_CONCURRENCY, waiting behind at most EXPLAIN_QUEUE others; else 429. */
   private take(): Promise<void> {
     const { maxConcurrency, queue } = this.cfg.explain;
@@ -117,18 +258,26 @@ export class ExplainService {
     return p;
   }
 
+  /** The version's reference dataset as text; 409 when it was registered without one. */
+  private async referenceText(served: ServedVersion): Promise<string> {
+    const v = await this.registry.findVersion(served.model, served.version);
+    if (!v) throw new AppError('NOT_FOUND', `Model ${modelNameOf(served.model)} has no version ${served.version}`);
+    if (!v.referenceUri)
+      throw new AppError(
+        'CONFLICT',
+        `Version ${served.version} of ${modelNameOf(served.model)} was registered without a reference dataset: ` +
+          'explanations are computed against its rows. Register a version with one.',
+      );
+    const limit = this.cfg.storage.maxUploadBytes;
+    return (await readBytes(await this.store.get(v.referenceUri), limit, 'The reference dataset')).toString();
+  }
+
   /** The version's graph (from the served artifact) and background rows (from its reference dataset). */
   private async build(served: ServedVersion, io: ExplainedIO): Promise<VersionExplainer> {
     const v = await this.registry.findVersion(served.model, served.version);
     if (!v) throw new AppError('NOT_FOUND', `Model ${served.model} has no version ${served.version}`);
-    if (!v.referenceUri)
-      throw new AppError(
-        'CONFLICT',
-        `Version ${served.version} of ${served.model} was registered without a reference dataset: explanations ` +
-          'are computed against its rows. Register a version with one.',
-      );
     const limit = this.cfg.storage.maxUploadBytes;
-    const text = (await readBytes(await this.store.get(v.referenceUri), limit, 'The reference dataset')).toString();
+    const text = await this.referenceText(served);
     const background = backgroundRows(text, io.features, this.cfg.explain.backgroundRows);
     const { uri, sha256 } = servedArtifact(v);
     const bytes = await verifiedArtifact(this.cfg.onnx.cacheDir, uri, sha256, async () =>
@@ -143,6 +292,50 @@ export class ExplainService {
     const usable = graph && graph.output === io.output && graph.k === k ? graph : null;
     return new VersionExplainer({ ...io, outputs }, usable, background, evaluate, this.cfg.explain);
   }
+}
+
+/** An explanation as OIP v2 tensors: contributions [n, m, k], base_value and value [n, k], error_bound [n]. */
+export function renderOipExplanation(served: ServedVersion, ex: TExplanation, id: string): TOipExplainResponse {
+  const n = ex.rows.length;
+  const m = ex.features.length;
+  const k = ex.outputs.length;
+  const tensor = (name: string, shape: number[], data: number[]) => ({ name, datatype: 'FP64' as const, shape, data });
+  return {
+    model_name: modelNameOf(served.model),
+    model_version: String(served.version),
+    id,
+    parameters: {
+      method: ex.method,
+      exact: ex.exact,
+      explained_output: ex.output,
+      explained_outputs: ex.outputs,
+      features: ex.features,
+      background_rows: ex.backgroundRows,
+      samples: ex.samples,
+    },
+    outputs: [
+      tensor(
+        'contributions',
+        [n, m, k],
+        ex.rows.flatMap((r) => r.contributions.flat()),
+      ),
+      tensor(
+        'base_value',
+        [n, k],
+        ex.rows.flatMap((r) => r.base),
+      ),
+      tensor(
+        'value',
+        [n, k],
+        ex.rows.flatMap((r) => r.value),
+      ),
+      tensor(
+        'error_bound',
+        [n],
+        ex.rows.map((r) => r.errorBound),
+      ),
+    ],
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ExplainConfig } from '@modelyard/config';
 import type { TExplanation } from '@modelyard/contracts';
 import { InputError, Tensor, type Session } from '../engine/index.js';
 import type { GraphModel } from './explain-graph.js';
-import { columnMeans, linearEvaluate, linearShapley, treeShapley } from './graph-shapley.js';
+import { additiveShapley, columnMeans, linearEvaluate, linearShapley, treeShapley } from './graph-shapley.js';
 import { exactShapley, sampledShapley, type Evaluate, type RowExplanation } from './shapley.js';
 
 /** The limits an explainer works within (ExplainConfig without the request and concurrency limits). */
@@ -49,9 +49,13 @@ export class VersionExplainer {
     this.mean = columnMeans(background, m);
     const enumerable = m <= limits.exactMaxFeatures && 2 ** m * nb <= limits.maxEvaluations;
     if (graph?.kind === 'tree') this.method = 'tree';
-    else if (graph?.kind === 'linear' && graph.link === 'none') this.method = 'linear';
+    else if ((graph?.kind === 'linear' && graph.link === 'none') || graph?.kind === 'additive') this.method = 'linear';
     else this.method = enumerable ? 'exact' : 'sampled';
-    this.evaluate = graph?.kind === 'linear' ? linearEvaluate(graph) : modelEvaluate;
+    if (graph?.kind === 'linear') this.evaluate = linearEvaluate(graph);
+    else if (graph?.kind === 'function') {
+      const f = graph.evaluate;
+      this.evaluate = async (rows, n) => f(rows, n);
+    } else this.evaluate = modelEvaluate;
   }
 
   /** Sampled: the feature orders drawn per row (EXPLAIN_SAMPLES rounded up to a multiple of the background). */
@@ -72,6 +76,7 @@ export class VersionExplainer {
       case 'tree':
         return treeShapley(this.graph as Extract<GraphModel, { kind: 'tree' }>, x, this.background);
       case 'linear':
+        if (this.graph?.kind === 'additive') return additiveShapley(this.graph, x, this.background);
         return linearShapley(this.graph as Extract<GraphModel, { kind: 'linear' }>, x, this.mean);
       case 'exact':
         return exactShapley(x, this.background, m, k, this.evaluate);

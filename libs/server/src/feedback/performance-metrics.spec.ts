@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { binaryAuc, classifierMetrics, regressorMetrics, type ClassifiedRow } from './performance-metrics.js';
+import {
+  binaryAuc,
+  calibration,
+  classifierMetrics,
+  confusionMatrix,
+  regressorMetrics,
+  type ClassifiedRow,
+} from './performance-metrics.js';
 
 const close = (a: number | null, b: number, tol = 1e-12) =>
   assert.ok(a !== null && Math.abs(a - b) <= tol, `${a} is not ${b} (within ${tol})`);
@@ -87,5 +94,44 @@ describe('regressor metrics', () => {
     close(m.mae, 0.5);
     close(m.rmse, Math.sqrt(1.5 / 4));
     close(m.r2, 1 - 1.5 / 29.1875);
+  });
+});
+
+describe('confusion matrix and calibration', () => {
+  it('counts rows by (truth, prediction) in class order: a→a 3, a→b 1, b→b 1, b→c 1, c→b 1, c→c 1', () => {
+    assert.deepEqual(confusionMatrix(rows, ['a', 'b', 'c']), {
+      labels: ['a', 'b', 'c'],
+      counts: [
+        [3, 1, 0],
+        [0, 1, 1],
+        [0, 1, 1],
+      ],
+    });
+  });
+
+  it('a label outside the classes gets its own row and column after them; no rows, no matrix', () => {
+    const m = confusionMatrix([...rows, { actual: 'd', predicted: 'a' }], ['a', 'b', 'c'])!;
+    assert.deepEqual(m.labels, ['a', 'b', 'c', 'd']);
+    assert.deepEqual(m.counts[3], [1, 0, 0, 0]);
+    assert.equal(confusionMatrix([], ['a']), null);
+  });
+
+  it('bins rows by the predicted class probability: accuracy and confidence per bin, ECE 0.25 by hand', () => {
+    // Top probabilities 0.7 0.6 0.5 0.8 0.6 0.6 0.4 0.6; right: yes yes no yes no yes no yes.
+    const c = calibration(rows)!;
+    assert.equal(c.rows, 8);
+    const used = c.bins.filter((b) => b.count > 0).map((b) => [b.from, b.count, b.confidence, b.accuracy]);
+    assert.equal(used.length, 5);
+    const expected = [
+      [0.4, 1, 0.4, 0],
+      [0.5, 1, 0.5, 0],
+      [0.6, 4, 0.6, 0.75],
+      [0.7, 1, 0.7, 1],
+      [0.8, 1, 0.8, 1],
+    ];
+    used.forEach((u, i) => expected[i]!.forEach((v, j) => close(u[j] as number, v)));
+    // 1/8 x 0.4 + 1/8 x 0.5 + 4/8 x 0.15 + 1/8 x 0.3 + 1/8 x 0.2
+    close(c.ece, 0.25);
+    assert.equal(calibration([{ actual: 'a', predicted: 'a' }]), null);
   });
 });

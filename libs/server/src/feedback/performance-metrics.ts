@@ -148,3 +148,70 @@ export function regressorMetrics(rows: readonly RegressedRow[]): RegressorMetric
   const r2 = tot > 0 ? 1 - sq / tot : sq === 0 ? 1 : null;
   return { mae: abs / n, rmse: Math.sqrt(sq / n), r2 };
 }
+
+/** Labelled rows by (actual, predicted) label: `counts[i][j]` = rows whose truth is labels[i], predicted labels[j]. */
+export interface ConfusionMatrix {
+  labels: string[];
+  counts: number[][];
+}
+
+/**
+ * The confusion matrix over the model's classes (in their order), then any other label seen in the truth or the
+ * predictions (sorted), so a label the model cannot predict still shows where its rows went.
+ */
+export function confusionMatrix(rows: readonly ClassifiedRow[], classes: readonly string[]): ConfusionMatrix | null {
+  if (!rows.length) return null;
+  const known = new Set(classes);
+  const extra = [...new Set(rows.flatMap((r) => [r.actual, r.predicted]))].filter((l) => !known.has(l)).sort();
+  const labels = [...classes, ...extra];
+  const at = new Map(labels.map((l, i) => [l, i]));
+  const counts = labels.map(() => new Array<number>(labels.length).fill(0));
+  for (const r of rows) counts[at.get(r.actual)!]![at.get(r.predicted)!]!++;
+  return { labels, counts };
+}
+
+export interface CalibrationBin {
+  /** The bin covers confidences in [from, to) (the last one includes 1). */
+  from: number;
+  to: number;
+  count: number;
+  /** Mean predicted probability of the predicted class in the bin, and the share of its rows predicted right. */
+  confidence: number | null;
+  accuracy: number | null;
+}
+
+export interface Calibration {
+  bins: CalibrationBin[];
+  /** Expected calibration error: sum over bins of count / n x |accuracy - confidence|. */
+  ece: number;
+  rows: number;
+}
+
+/**
+ * Top-label calibration (a reliability diagram): rows with probabilities binned by the probability the model gave
+ * its predicted class (the largest), in `bins` equal-width bins over [0, 1]; per bin the mean of that probability
+ * and the share of rows whose prediction was right. A calibrated model has accuracy = confidence in each bin.
+ */
+export function calibration(rows: readonly ClassifiedRow[], bins = 10): Calibration | null {
+  const withProba = rows.filter((r) => r.proba?.length);
+  if (!withProba.length) return null;
+  const sum = new Array<number>(bins).fill(0);
+  const right = new Array<number>(bins).fill(0);
+  const count = new Array<number>(bins).fill(0);
+  for (const r of withProba) {
+    const p = Math.max(...r.proba!);
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    sum[b]! += p;
+    count[b]!++;
+    if (r.predicted === r.actual) right[b]!++;
+  }
+  const n = withProba.length;
+  let ece = 0;
+  const out: CalibrationBin[] = count.map((c, b) => {
+    const confidence = c ? sum[b]! / c : null;
+    const accuracy = c ? right[b]! / c : null;
+    if (c) ece += (c / n) * Math.abs(accuracy! - confidence!);
+    return { from: b / bins, to: (b + 1) / bins, count: c, confidence, accuracy };
+  });
+  return { bins: out, ece, rows: n };
+}

@@ -18,7 +18,7 @@ import { RegistryRepository } from '../registry/registry.repository.js';
 import { RollupsRepository } from '../serving/rollups.repository.js';
 import { quantileMs, timeRange } from '../serving/rollups.service.js';
 import { FeedbackRepository } from './feedback.repository.js';
-import { joinLabels, sliceReport, viewOf, type ScoredRow, type VersionView } from './performance.js';
+import { joinLabels, qualityReport, sliceReport, viewOf, type ScoredRow, type VersionView } from './performance.js';
 import { classifierMetrics, LOWER_IS_BETTER, regressorMetrics, type ClassifiedRow } from './performance-metrics.js';
 import { bootstrapDifference, twoProportionTest, verdictOf, type Comparison } from './pilot-stats.js';
 
@@ -84,6 +84,7 @@ export class PerformanceService {
       windowMinutes,
       truncated: scored.truncated,
       ...sliceReport(scored.rows, scored.views, from, windowMinutes),
+      quality: qualityReport(scored.rows, scored.views),
     };
   }
 

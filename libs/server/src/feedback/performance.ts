@@ -1,5 +1,12 @@
-import type { TPerformanceFigures, TPerformanceSlice, TSignature } from '@modelyard/contracts';
-import { classifierMetrics, regressorMetrics, type ClassifiedRow, type RegressedRow } from './performance-metrics.js';
+import type { TPerformanceFigures, TPerformanceQuality, TPerformanceSlice, TSignature } from '@modelyard/contracts';
+import {
+  calibration,
+  classifierMetrics,
+  confusionMatrix,
+  regressorMetrics,
+  type ClassifiedRow,
+  type RegressedRow,
+} from './performance-metrics.js';
 
 /** A logged request as the performance report reads it (PredictionLog without features). */
 export interface LoggedRequest {
@@ -168,4 +175,30 @@ export function sliceReport(
     else byVersion.push(slice);
   }
   return { byVersion: byVersion.sort(order), byWindow: byWindow.sort(order), byGroup: byGroup.sort(order) };
+}
+
+/**
+ * Per (version, role) of a classifier with labelled rows: its confusion matrix over the version's classes and its
+ * top-label calibration (when probabilities were logged), newest version first.
+ */
+export function qualityReport(
+  rows: readonly ScoredRow[],
+  views: ReadonlyMap<number, VersionView>,
+): TPerformanceQuality[] {
+  const by = new Map<string, { version: number; role: string; rows: ClassifiedRow[] }>();
+  for (const r of rows) {
+    if (!r.classified) continue;
+    const k = `${r.version}\u0000${r.role}`;
+    let s = by.get(k);
+    if (!s) by.set(k, (s = { version: r.version, role: r.role, rows: [] }));
+    s.rows.push(r.classified);
+  }
+  return [...by.values()]
+    .map((s) => ({
+      version: s.version,
+      role: s.role,
+      confusion: confusionMatrix(s.rows, views.get(s.version)?.classes ?? []),
+      calibration: calibration(s.rows),
+    }))
+    .sort((a, b) => b.version - a.version || a.role.localeCompare(b.role));
 }

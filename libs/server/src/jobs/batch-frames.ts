@@ -22,6 +22,7 @@ import { columnarInput, labelAt, predictionBlock } from './batch-columnar.js';
 import { shortestFloat32 } from './columnar-csv.js';
 import { csvField } from './csv-stream.js';
 import type { StoredRow } from './batch-scorer.js';
+import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
 /**
  * Parquet and Arrow IPC batch input and output (issue 23): tables read column by column into memory, scored in
@@ -185,7 +186,9 @@ export class FrameScorer {
   constructor(
     private readonly sv: ServedVersion,
     frame: Frame,
-    opts: { columns: 'all' | 'id'; idColumn?: string; entityColumn?: string },
+    opts: { columns: 'all' | 'id'; idColumn?: string; entityColumn?: string; contributions?: boolean },
+    /** With `opts.contributions`: explains the rows for their contribution columns (batch-contributions.ts). */
+    private readonly explain?: ExplainRows,
   ) {
     const spec = columnarInput(sv);
     if (!spec)
@@ -207,11 +210,19 @@ export class FrameScorer {
       if (f.type === 'bool') throw new InputError(`Feature "${f.name}" is boolean; the model needs numbers`);
     this.carried = opts.columns === 'id' ? [col(opts.idColumn!, 'id column')] : frame.columns;
     this.entity = opts.entityColumn ? col(opts.entityColumn, 'entity column') : null;
+    if (opts.contributions && !explain) throw new Error('FrameScorer: contribution columns need an explainer');
+    // Refuses a model explanations do not cover before anything is scored.
+    if (opts.contributions) contributionNames(sv);
   }
 
   /** The output's column names, for a CSV header. */
   names(classes: readonly unknown[]): string[] {
-    return [...this.carried.map((c) => c.name), 'prediction', ...classes.map((c) => `probability_${String(c)}`)];
+    return [
+      ...this.carried.map((c) => c.name),
+      'prediction',
+      ...classes.map((c) => `probability_${String(c)}`),
+      ...(this.explain ? contributionNames(this.sv) : []),
+    ];
   }
 
   async score(from: number, to: number): Promise<FrameChunk> {
@@ -263,6 +274,14 @@ export class FrameScorer {
         const p = new Float32Array(g);
         for (let r = 0; r < g; r++) p[r] = block.probs![r * k + c]!;
         columns.push({ name: `probability_${String(block.classes[c])}`, type: 'float32', values: p });
+      }
+      if (this.explain) {
+        if (!(data instanceof Float32Array))
+          throw new InputError(
+            `Contribution columns need a float32 model input; version ${this.sv.version} takes float64`,
+          );
+        const contrib = await contributionColumns(this.sv, this.explain, data.subarray(0, g * w), g);
+        contrib.names.forEach((name, c) => columns.push({ name, type: 'float64', values: contrib.values[c]! }));
       }
       if (this.entity)
         for (let r = 0; r < g; r++) {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../platform/tokens.js';
 import { InputError, type ServedVersion } from '../engine/index.js';
 import { ServingService } from '../serving/serving.service.js';
+import { ExplainService } from '../explain/explain.service.js';
 import { StorageService } from '../storage/storage.service.js';
 import { asJson } from '../db/json.js';
 import type { TBatchFormat } from '@modelyard/contracts';
@@ -48,6 +49,7 @@ export class BatchInlineService {
     private readonly storage: StorageService,
     private readonly store: PredictionStore,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly explain: ExplainService,
   ) {}
 
   /** Scores every chunk not recorded yet; false when the job was cancelled meanwhile. */
@@ -56,7 +58,9 @@ export class BatchInlineService {
     const outFormat = opts.outputFormat ?? format;
     if (format === 'jsonl') throw new InputError('A JSON Lines input is not scored inline');
     const served = await this.serving.resolve(job.modelName, { version: job.version! });
-    if (format !== 'csv' || outFormat !== 'csv') return this.runFrame(job, opts, served, format, outFormat);
+    // Contribution columns come from the feature columns the frame path holds as numbers.
+    if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
+      return this.runFrame(job, opts, served, format, outFormat);
     const recorded = await this.repo.chunks(job.id);
     const done = new Set(recorded.map((c) => c.index));
     const totals = recorded.reduce(
@@ -143,7 +147,7 @@ export class BatchInlineService {
       !!served.signature.inputs[0]?.columns?.includes(name);
     const frame: Frame =
       format === 'parquet' ? await readParquet(buf, need) : format === 'arrow' ? readArrow(buf, need) : csvFrame(buf);
-    const scorer = new FrameScorer(served, frame, opts);
+    const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
     for (let index = 0; index < chunks; index++) {
@@ -171,6 +175,8 @@ export class BatchInlineService {
     this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline');
     return { chunks, cancelled: false };
   }
+
+  private readonly explainRows = (sv: ServedVersion, x: Float32Array, n: number) => this.explain.explainBatch(sv, x, n);
 
   private async rowPath(
     job: JobRow,

@@ -15,6 +15,8 @@ export interface BatchOptions {
   partsPrefix: string;
   /** The output file's format; absent (jobs accepted before issue 23): the input's. */
   outputFormat?: TBatchFormat;
+  /** Contribution columns (explanations, issue 18); absent on jobs accepted before them. */
+  contributions?: boolean;
   /** The input's column names, for a CSV header when the input is not CSV (set while scoring). */
   inputColumns?: string[];
 }
@@ -46,5 +48,6 @@ export function batchOptions(
     errorsKey: `${base}errors.${errorsAreCsv(format, outputFormat) ? 'csv' : 'jsonl'}`,
     partsPrefix: `jobs/${jobId}/parts/`,
     outputFormat,
+    ...(spec.output.contributions && { contributions: true }),
   };
 }

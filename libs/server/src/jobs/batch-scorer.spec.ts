@@ -107,4 +107,49 @@ describe('BatchScorer (iris_logreg in onnxruntime)', () => {
       /id column "customer" is not a column/,
     );
   });
+
+  // A stand-in explainer (the real one is ExplainService, checked against the oracle in explain-batch.e2e): row r's
+  // contribution of feature j to class o is x_j * (o + 1), its base o / 10.
+  const fakeExplain = async (_sv: ServedVersion, x: Float32Array, n: number) =>
+    Array.from({ length: n }, (_, r) => ({
+      base: [0, 0.1, 0.2],
+      contributions: Array.from({ length: 4 }, (_, j) => [0, 1, 2].map((o) => x[r * 4 + j]! * (o + 1))),
+    }));
+  const contributionHeader = [0, 1, 2].flatMap((o) => [...F().map((f) => `contribution_${f}_${o}`), `base_value_${o}`]);
+
+  it('with contributions, CSV rows get a column per feature and class, then the base, after the rest', async () => {
+    const { header, rows } = csvRows(csvOf([0, 1].map(good)));
+    const s = new BatchScorer(
+      sv,
+      header,
+      { format: 'csv', columns: 'id', idColumn: 'id', contributions: true },
+      fakeExplain,
+    );
+    assert.equal(s.header, `id,prediction,probability_0,probability_1,probability_2,${contributionHeader.join(',')}\n`);
+    const out = await s.score(rows);
+    out.output
+      .trimEnd()
+      .split('\n')
+      .forEach((line, i) => {
+        const cells = line.split(',').slice(5).map(Number);
+        assert.equal(cells.length, contributionHeader.length);
+        [0, 1, 2].forEach((o) => {
+          F().forEach((f, j) => assert.ok(Math.abs(cells[o * 5 + j]! - samples.records[i]![f]! * (o + 1)) < 1e-5));
+          assert.ok(Math.abs(cells[o * 5 + 4]! - o / 10) < 1e-12);
+        });
+      });
+  });
+
+  it('with contributions, a JSON Lines row carries the same names as fields', async () => {
+    const rows = [0].map((i) => jsonRow(JSON.stringify({ id: `j${i}`, ...samples.records[i] }), i + 1));
+    const out = await new BatchScorer(
+      sv,
+      [],
+      { format: 'jsonl', columns: 'all', contributions: true },
+      fakeExplain,
+    ).score(rows);
+    const line = JSON.parse(out.output.trim()) as Record<string, number>;
+    for (const name of contributionHeader) assert.equal(typeof line[name], 'number', name);
+    assert.ok(Math.abs(line[`contribution_${F()[2]}_1`]! - samples.records[0]![F()[2]!]! * 2) < 1e-5);
+  });
 });

@@ -14,6 +14,7 @@ import { feedsFromTable } from '../serving/formats/mlflow.format.js';
 import type { TTensorSpec } from '@modelyard/contracts';
 import { csvField, type CsvRecord } from './csv-stream.js';
 import { shortestFloat32 } from './columnar-csv.js';
+import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
 export type BatchFormat = 'csv' | 'jsonl';
 
@@ -24,6 +25,8 @@ export interface ScoringOptions {
   idColumn?: string;
   /** Also return (entity id, prediction) pairs for the prediction store. */
   entityColumn?: string;
+  /** Contribution columns after the predictions (batch-contributions.ts); scoring then needs `explain`. */
+  contributions?: boolean;
 }
 
 /** A row read from the input: a CSV record, or a parsed JSON Lines object (`error` set when it did not parse). */
@@ -72,10 +75,16 @@ export class BatchScorer {
     private readonly sv: ServedVersion,
     private readonly columns: string[],
     private readonly opts: ScoringOptions,
+    /** Explains rows when `opts.contributions` (the assembler builds a scorer for its header only, without). */
+    private readonly explain?: ExplainRows,
   ) {
     [this.idIndex, this.entityIndex] = columnIndexes(columns, opts);
     this.classes = sv.probabilityOutput ? (sv.signature.classes ?? undefined) : undefined;
-    const predCols = ['prediction', ...(this.classes ?? []).map((c) => `probability_${String(c)}`)];
+    const predCols = [
+      'prediction',
+      ...(this.classes ?? []).map((c) => `probability_${String(c)}`),
+      ...(opts.contributions ? contributionNames(sv) : []),
+    ];
     const head = opts.columns === 'id' ? [opts.idColumn!, ...predCols] : [...columns, ...predCols];
     this.header = opts.format === 'csv' ? `${head.map(csvField).join(',')}\n` : '';
     this.errorsHeader = opts.format === 'csv' ? 'line,error,row\n' : '';
@@ -139,7 +148,9 @@ export class BatchScorer {
     let output = '';
     if (feeds) {
       const outputs = await runVersion(this.sv, feeds);
-      const direct = this.opts.format === 'csv' && this.entityIndex < 0 ? this.directCsv(outputs, usable) : null;
+      const contrib = this.opts.contributions ? await this.contributions(feeds, usable.length) : null;
+      const direct =
+        this.opts.format === 'csv' && this.entityIndex < 0 && !contrib ? this.directCsv(outputs, usable) : null;
       if (direct !== null) {
         const errors = failed
           .sort((a, b) => a.line - b.line)
@@ -158,6 +169,7 @@ export class BatchScorer {
           const lead = this.idIndex >= 0 ? csvField(row.csv!.fields[this.idIndex]) : row.csv!.raw;
           parts[r] =
             p && this.classes ? `${lead},${csvField(preds[r])},${p.join(',')}` : `${lead},${csvField(preds[r])}`;
+          if (contrib) for (const v of contrib.values) parts[r] += `,${v[r]}`;
         } else {
           const base =
             this.idIndex >= 0 ? { [this.opts.idColumn!]: row.json![this.opts.idColumn!] ?? null } : row.json!;
@@ -165,6 +177,7 @@ export class BatchScorer {
             ...base,
             prediction: preds[r],
             ...(p && this.classes && { probabilities: this.probMap(p) }),
+            ...(contrib && Object.fromEntries(contrib.names.map((name, c) => [name, contrib.values[c]![r]]))),
           });
         }
         if (this.entityIndex >= 0) {
@@ -216,6 +229,16 @@ export class BatchScorer {
       parts[r] = line;
     }
     return usable.length ? `${parts.join('\n')}\n` : '';
+  }
+
+  /** The rows' explanations as columns, from the float32 feature tensor the model ran on. */
+  private contributions(feeds: Feeds, n: number) {
+    const input = feeds[this.sv.signature.inputs[0]!.name];
+    if (!this.explain || !(input?.data instanceof Float32Array))
+      throw new InputError(
+        `Contribution columns need a model with one float32 input of features; version ${this.sv.version} has none`,
+      );
+    return contributionColumns(this.sv, this.explain, input.data, n);
   }
 
   private fastFeeds(rows: InputRow[]) {

@@ -15,6 +15,7 @@ import type { BatchOptions } from './batch-options.js';
 import { BatchScorer, columnIndexes, jsonRow, type BatchFormat, type InputRow } from './batch-scorer.js';
 import { CsvRecordReader } from './csv-stream.js';
 import { BatchInlineService } from './batch-inline.js';
+import { ExplainService } from '../explain/explain.service.js';
 import { assembleTable } from './batch-frames.js';
 import { errorsAreCsv } from './batch-options.js';
 import type { TBatchFormat } from '@modelyard/contracts';
@@ -245,6 +246,8 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
     private readonly store: PredictionStore,
     private readonly producer: JobProducer,
     @Inject(LOGGER) private readonly log: Logger,
+    /** Contribution columns (`output.contributions`); absent in unit tests that do not ask for them. */
+    @Optional() private readonly explain?: ExplainService,
   ) {}
 
   async handle({ jobId, index, firstLine, inputUri }: JobPayloadParsed<'batch.chunk'>, ctx: JobContext) {
@@ -270,12 +273,19 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
           .filter((l) => l)
           .map((l, k) => jsonRow(l, firstLine + k));
       }
-      const scorer = new BatchScorer(served, columns, {
-        format,
-        columns: opts.columns,
-        idColumn: opts.idColumn,
-        entityColumn: opts.entityColumn,
-      });
+      const explain = this.explain;
+      const scorer = new BatchScorer(
+        served,
+        columns,
+        {
+          format,
+          columns: opts.columns,
+          idColumn: opts.idColumn,
+          entityColumn: opts.entityColumn,
+          contributions: opts.contributions,
+        },
+        explain && ((sv, x, n) => explain.explainBatch(sv, x, n)),
+      );
       const scored = await scorer.score(rows);
       const partUri = (
         await this.storage.put(
@@ -363,6 +373,7 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
         columns: opts.columns,
         idColumn: opts.idColumn,
         entityColumn: opts.entityColumn,
+        contributions: opts.contributions,
       });
       const concat = (head: string, uris: string[]) => {
         const storage = this.storage;

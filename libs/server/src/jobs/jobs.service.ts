@@ -94,6 +94,11 @@ export class JobsService {
       const m = await this.registry.findModel(spec.model);
       if (!m) throw notFound(`Model ${spec.model}`);
       const version = await this.readyVersion(spec.model, { version: spec.version, alias: spec.alias });
+      if (spec.output.contributions && !(await this.registry.findVersion(spec.model, version))?.referenceUri)
+        throw conflict(
+          `Version ${version} of ${spec.model} was registered without a reference dataset: contribution columns are ` +
+            'computed against its rows. Register a version with one, or leave output.contributions out.',
+        );
       const format = spec.format ?? formatOf(upload?.filename ?? spec.inputUri ?? '');
       const out = spec.output.format ?? format;
       if ((format === 'jsonl') !== (out === 'jsonl'))

@@ -94,7 +94,11 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
     const spec: Omit<TBatchJobSpec, 'inputUri'> = {
       model,
       ...parseSelector(text(data, 'selector')),
-      output: columns === 'id' ? { columns: 'id', idColumn } : { columns: 'all' },
+      output: {
+        ...(columns === 'id' ? { columns: 'id' as const, idColumn } : { columns: 'all' as const }),
+        // Explanations (issue 18): a contribution column per feature (and class) and the base value.
+        ...(data.get('contributions') === 'on' ? { contributions: true } : {}),
+      },
       ...(entityColumn ? { store: { entityColumn } } : {}),
     };
     try {
@@ -229,6 +233,11 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
           <input name="idColumn" type="text" required maxLength={128} autoComplete="off" placeholder="id" />
         </ApiField>
       ) : null}
+      <label className="checkbox field-full">
+        <input type="checkbox" name="contributions" />
+        Add contribution columns: each feature&apos;s share of each prediction (needs the version&apos;s reference
+        dataset)
+      </label>
       <ApiField
         id="job-entity-column"
         label="Prediction store entity column (optional)"

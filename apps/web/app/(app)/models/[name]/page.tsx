@@ -23,6 +23,7 @@ import { RegisterVersionForm } from '../register-version-form';
 import { RemoveAliasButton, SetAliasForm } from './alias-controls';
 import { StageControl } from './stage-control';
 import { ExplainPanel } from './explain-panel';
+import { ImportancePanel } from './importance-panel';
 
 export async function generateMetadata({ params }: PageProps<'/models/[name]'>): Promise<Metadata> {
   return { title: (await params).name };
@@ -671,7 +672,11 @@ function ExplainSection({ model, v }: { model: string; v: TModelVersion }) {
     <>
       <h3 id="explain-title">Explain a prediction</h3>
       {v.hasReference ? (
-        <ExplainPanel model={model} version={v.version} features={columns} initial={initial} />
+        <>
+          <ExplainPanel model={model} version={v.version} features={columns} initial={initial} />
+          <h3 id="importance-title">Global importance</h3>
+          <ImportancePanel model={model} version={v.version} />
+        </>
       ) : (
         <p className="muted small">
           Explanations are computed against the version&apos;s reference dataset; this version has none.

@@ -18,6 +18,7 @@ import {
 import { ErrorAlert } from '@/components/alert';
 import { DataTable, type Column } from '@/components/data-table';
 import { PerformanceCharts } from '@/components/charts';
+import { QualityPanel } from './quality';
 
 export async function generateMetadata({ params }: PageProps<'/models/[name]/performance'>): Promise<Metadata> {
   return { title: `${(await params).name}: performance` };
@@ -162,6 +163,14 @@ export default async function PerformancePage({ params, searchParams }: PageProp
           <section className="card">
             <PerformanceCharts view={performanceView(report.data, stepMs)} metric={metric} />
           </section>
+          {report.data.quality.length ? (
+            <section className="card" aria-labelledby="performance-quality-title">
+              <h2 id="performance-quality-title">Confusion matrix and calibration</h2>
+              {report.data.quality.map((q) => (
+                <QualityPanel key={sliceKey(q)} q={q} />
+              ))}
+            </section>
+          ) : null}
           <section className="card" aria-labelledby="performance-groups-title">
             <h2 id="performance-groups-title">By caller group</h2>
             <DataTable
