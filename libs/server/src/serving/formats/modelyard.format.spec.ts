@@ -32,6 +32,16 @@ describe('renderModelyardJson', () => {
     });
   });
 
+  it("names another project's model by its name, never by its key (<project>/<name>)", () => {
+    const sv = served(irisSignature(), { model: 'team-a/iris' });
+    const outputs = {
+      label: tensor('int64', BigInt64Array.from([1n]), [1]),
+      probabilities: tensor('float32', Float32Array.from([0.1, 0.8, 0.1]), [1, 3]),
+    };
+    assert.equal(JSON.parse(renderModelyardJson(sv, outputs)).model, 'iris');
+    assert.equal(renderModelyard(sv, outputs).model, 'iris');
+  });
+
   it('falls back to the generic renderer for regressors and classifiers without labels', () => {
     const reg = served({
       inputs: irisSignature().inputs,

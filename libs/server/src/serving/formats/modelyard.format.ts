@@ -11,6 +11,7 @@ import {
 } from '../../engine/index.js';
 import { ZPredictRequest, ZPredictResponse } from '@modelyard/contracts';
 import { jsonOnly, type PredictProtocol } from './protocol.js';
+import { modelNameOf } from '../../tenancy/model-key.js';
 
 /**
  * Modelyard contract (the classic Flask endpoint, kept compatible):
@@ -45,7 +46,7 @@ export function classifierView(sv: ServedVersion, outputs: Outputs) {
 }
 
 export function renderModelyard(sv: ServedVersion, outputs: Outputs) {
-  return { ...classifierView(sv, outputs), model: sv.model, version: sv.version };
+  return { ...classifierView(sv, outputs), model: modelNameOf(sv.model), version: sv.version };
 }
 
 /** The constant end of a version's answers (`"classes":…,"model":…,"version":…}`), built once per version. */
@@ -70,7 +71,7 @@ export function renderModelyardJson(sv: ServedVersion, outputs: Outputs): string
   let tail = tails.get(sv);
   if (tail === undefined) {
     const classes = sv.signature.classes ?? Array.from({ length: probT.dims[1]! }, (_, i) => i);
-    tail = `,"classes":${JSON.stringify(classes)},"model":${JSON.stringify(sv.model)},"version":${JSON.stringify(sv.version)}}`;
+    tail = `,"classes":${JSON.stringify(classes)},"model":${JSON.stringify(modelNameOf(sv.model))},"version":${JSON.stringify(sv.version)}}`;
     tails.set(sv, tail);
   }
   const labels = labelT.data as ArrayLike<bigint | number | string>;

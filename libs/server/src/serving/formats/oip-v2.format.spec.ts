@@ -186,6 +186,15 @@ describe('renderOip', () => {
   });
 });
 
+describe("another project's model", () => {
+  it('is named by its name, never by its key (<project>/<name>), in answers and metadata', () => {
+    const sv = served(irisSignature(), { model: 'team-a/iris' });
+    const outputs = { label: tensor('int64', new BigInt64Array([0n]), [1]) };
+    assert.equal(renderOip(sv, outputs, ['label'], 'r').model_name, 'iris');
+    assert.equal(renderOipMetadata(sv, [1]).name, 'iris');
+  });
+});
+
 describe('renderOipMetadata', () => {
   it('lists servable inputs and outputs with OIP datatypes and -1 for open dims', () => {
     const m = renderOipMetadata(served(irisSignature(), { outputNames: ['probabilities'] }), [3, 5]);

@@ -16,6 +16,7 @@ import sjson from 'secure-json-parse';
 import { AppError } from '../../platform/errors.js';
 import { elementBytes, tensorBytes, tensorDataFromBytes } from './oip-binary.js';
 import { inputNames, isObject, jsonValues } from './row-format.format.js';
+import { modelNameOf } from '../../tenancy/model-key.js';
 
 /**
  * Open Inference Protocol v2 (KServe v2) REST, with the binary tensor extension (docs/ARCHITECTURE.md, Formats).
@@ -327,7 +328,7 @@ export function renderOip(
   if (!binaryOutput || !names.some(binaryOutput)) return renderOipJson(sv, outputs, names, id);
   const raw: Buffer[] = [];
   const header = {
-    model_name: sv.model,
+    model_name: modelNameOf(sv.model),
     model_version: String(sv.version),
     id,
     outputs: names.map((name) => {
@@ -346,7 +347,7 @@ export function renderOip(
 
 function renderOipJson(sv: ServedVersion, outputs: Outputs, names: readonly string[], id: string) {
   return {
-    model_name: sv.model,
+    model_name: modelNameOf(sv.model),
     model_version: String(sv.version),
     id,
     outputs: names.map((name) => {
@@ -365,7 +366,7 @@ function renderOipJson(sv: ServedVersion, outputs: Outputs, names: readonly stri
 export function renderOipMetadata(sv: ServedVersion, versions: readonly number[]) {
   const meta = (s: TTensorSpec) => ({ name: s.name, datatype: OIP_DATATYPE_OF_DTYPE[s.dtype], shape: s.shape });
   return {
-    name: sv.model,
+    name: modelNameOf(sv.model),
     versions: versions.map(String),
     platform: OIP_PLATFORM,
     inputs: sv.signature.inputs.map(meta),
