@@ -114,7 +114,7 @@ export class JobsService {
         inputUri = stored.uri;
       } else {
         inputUri = spec.inputUri!;
-        checkStorageReference(actor, this.storage.keyOf(inputUri), 'inputUri');
+        checkStorageReference(actor, this.storage.locate(inputUri), 'inputUri', this.storage.importPrefixes());
         if (!(await this.storage.stat(inputUri))) throw new AppError('NOT_FOUND', `No input file at ${inputUri}`);
         const key = this.storage.keyOf(inputUri);
         placement = {
@@ -124,7 +124,7 @@ export class JobsService {
       }
       if (spec.outputPrefix) {
         const probe = `${spec.outputPrefix.replace(/\/?$/, '/')}x`;
-        checkStorageReference(actor, this.storage.keyOf(probe), 'outputPrefix');
+        checkStorageReference(actor, this.storage.locate(probe), 'outputPrefix', this.storage.importPrefixes());
         placement = {
           backend: this.storage.backendOf(probe),
           base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.`,

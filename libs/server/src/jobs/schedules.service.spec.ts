@@ -86,10 +86,11 @@ function fakes() {
       return files.filter((k) => k.startsWith(prefix)).map((uri) => ({ uri, key: uri.slice('s3://in/'.length) }));
     },
     backendOf: () => 's3',
-    keyOf: (uri: string) => {
+    locate: (uri: string) => {
       if (!uri.startsWith('s3://')) throw new AppError('BAD_REQUEST', `Cannot read ${uri}`);
-      return uri.replace(/^s3:\/\/[^/]+\//, '');
+      return { backend: 's3', key: uri.replace(/^s3:\/\/[^/]+\//, '') };
     },
+    importPrefixes: () => [],
   } as unknown as StorageService;
   const batch = {
     upsertJobScheduler: async (id: string, repeat: { pattern: string }, tpl: { name: string; data: unknown }) => {

@@ -59,7 +59,8 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     spec.model = keyFor(actor, spec.model);
     const m = await this.registry.findModel(spec.model);
     if (!m) throw notFound(`Model ${spec.model}`);
-    checkStorageReference(actor, this.storage.keyOf(`${spec.inputPrefix.replace(/\/?$/, '/')}x`), 'inputPrefix');
+    const probe = `${spec.inputPrefix.replace(/\/?$/, '/')}x`;
+    checkStorageReference(actor, this.storage.locate(probe), 'inputPrefix', this.storage.importPrefixes());
     await this.storage.list(spec.inputPrefix, 1); // refuses a prefix we cannot read
     const id = randomUUID();
     let row: ScheduleRow;

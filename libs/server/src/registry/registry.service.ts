@@ -204,7 +204,7 @@ export class RegistryService {
       } else {
         const uri = spec.artifactUri!;
         const backend = this.store.backendOf(uri);
-        checkStorageReference(actor, this.store.keyOf(uri), 'artifactUri');
+        checkStorageReference(actor, this.store.locate(uri), 'artifactUri', this.store.importPrefixes());
         const stat = await this.store.stat(uri);
         if (!stat) throw new AppError('VALIDATION_FAILED', `No artifact at ${uri}`);
         if (stat.sizeBytes > this.store.maxUploadBytes())
