@@ -13,6 +13,7 @@ import type { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { SchedulesService } from './schedules.service.js';
+import type { ProjectQuotas } from '../projects/quotas.service.js';
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 const person = (role: Role, over: { modelAllowList?: string[] } = {}) =>
@@ -116,6 +117,14 @@ function fakes() {
   return { schedules, claims, jobs, schedulers, queued, files, failures, repo, registry, serving, storage, producer };
 }
 
+const unlimited = {
+  roomForVersion: async () => null,
+  admitVersion: async () => {},
+  admitJob: async () => {},
+  checkJobRoom: async () => {},
+  tryAdmitJob: async () => true,
+} as unknown as ProjectQuotas;
+
 describe(SchedulesService.name, () => {
   let f: ReturnType<typeof fakes>;
   let events: ReturnType<typeof recordedEvents>;
@@ -123,7 +132,16 @@ describe(SchedulesService.name, () => {
   beforeEach(() => {
     f = fakes();
     events = recordedEvents();
-    sut = new SchedulesService(f.repo, f.registry, f.serving, f.storage, f.producer, events, pino({ level: 'silent' }));
+    sut = new SchedulesService(
+      f.repo,
+      f.registry,
+      f.serving,
+      f.storage,
+      f.producer,
+      events,
+      pino({ level: 'silent' }),
+      unlimited,
+    );
   });
 
   describe('create', () => {
