@@ -111,6 +111,32 @@ describe('project quotas', () => {
     assert.equal((await upload(p, 'iris')).status, 202);
   });
 
+  it("refuses MLflow's create-model-version past maxVersions with RESOURCE_LIMIT_EXCEEDED", async () => {
+    const p = await newProject({ maxVersions: 1 });
+    const mlflow = (method: string, route: string, body?: unknown) =>
+      t.request(method, `/projects/${p}/api/2.0/mlflow/${route}`, { token: token(), body });
+    assert.equal((await mlflow('POST', 'registered-models/create', { name: 'mlf' })).status, 200);
+    const run = await mlflow('POST', 'runs/create', { experiment_id: '0', start_time: 1, tags: [] });
+    assert.equal(run.status, 200, run.body);
+    const runId = run.json.run.info.run_id as string;
+    const put = await t.request(
+      'PUT',
+      `/projects/${p}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/m.onnx`,
+      {
+        token: token(),
+        body: MODEL_BYTES,
+        headers: { 'content-type': 'application/octet-stream' },
+      },
+    );
+    assert.equal(put.status, 200, put.body);
+    const create = () => mlflow('POST', 'model-versions/create', { name: 'mlf', source: `runs:/${runId}/m.onnx` });
+    assert.equal((await create()).status, 200);
+    const over = await create();
+    assert.equal(over.status, 409, over.body);
+    assert.equal(over.json.error_code, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.match(over.json.message, /maxVersions/);
+  });
+
   it('lets exactly one of several concurrent registrations through at the versions quota minus one', async () => {
     const p = await newProject({ maxVersions: 3 });
     assert.equal((await upload(p, 'race')).status, 202);
