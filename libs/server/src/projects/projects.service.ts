@@ -84,6 +84,7 @@ export class ProjectsService {
         throw isUniqueViolation(e) ? conflict(`A project named ${req.name} already exists`) : e;
       });
     await this.auth.invalidate();
+    if (req.quotas) await this.quotas.reload();
     return this.toResponse(p, 'admin');
   }
 
