@@ -14,7 +14,7 @@ const JOB_RETRY_AFTER_SECONDS = 5;
  * Projects' quotas (null: no limit), enforced where the thing they limit is added:
  * - versions and stored bytes: `admitVersion` inside the transaction that allocates the version number, on the
  *   project's row locked (`lockQuotas`), so concurrent registrations are counted one after the other;
- *   `bytesLeft` before an upload so an over-quota one stops streaming (nothing is stored);
+ *   `roomForVersion` before an upload, so an over-quota one stops streaming (nothing is stored);
  * - concurrent jobs (queued or running): `admitJob` inside the transaction that inserts the job row, locked the
  *   same way; over it a 429 with Retry-After (the caller retries; see ARCHITECTURE for why not a queue);
  * - requests/s: `requestsPerSecond`, read without I/O by the rate limiter on the predict path (serving/
