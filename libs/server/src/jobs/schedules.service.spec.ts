@@ -77,7 +77,7 @@ function fakes() {
   const registry = {
     findModel: async (name: string) => {
       const id = Object.keys(models).find((k) => models[k] === name);
-      return id ? { id, name } : null;
+      return id ? { id, name, projectId: 'p1' } : null;
     },
   } as unknown as RegistryRepository;
   const serving = { versionNumber: async () => 7 } as unknown as ServingService;
@@ -239,6 +239,42 @@ describe(SchedulesService.name, () => {
         ['s3://in/daily/e.csv'],
       );
       assert.equal(again.jobs.length, 1);
+    });
+
+    it("queues no more than the project's concurrent-jobs quota leaves; the other files wait for a later run", async () => {
+      let room = 2;
+      const asked: string[] = [];
+      const quotas = {
+        tryAdmitJob: async (projectId: string) => (asked.push(projectId), room-- > 0),
+      } as unknown as ProjectQuotas;
+      const limited = new SchedulesService(
+        f.repo,
+        f.registry,
+        f.serving,
+        f.storage,
+        f.producer,
+        events,
+        pino({ level: 'silent' }),
+        quotas,
+      );
+      const s = await limited.create(person('scientist'), spec());
+      f.files.push('s3://in/daily/a.csv', 's3://in/daily/b.csv', 's3://in/daily/c.csv');
+      const r = (await limited.handle({ scheduleId: s.id }, CTX)) as { jobs: string[]; waiting?: number };
+      assert.equal(r.jobs.length, 2);
+      assert.equal(r.waiting, 1);
+      assert.deepEqual(
+        f.jobs.map((j) => j.inputUri),
+        ['s3://in/daily/a.csv', 's3://in/daily/b.csv'],
+      );
+      assert.ok(
+        asked.every((p) => p === 'p1'),
+        'asked about the model project',
+      );
+
+      room = 5; // a job ended: the next tick takes the file that waited, once
+      const next = (await limited.handle({ scheduleId: s.id }, CTX)) as { jobs: string[] };
+      assert.equal(next.jobs.length, 1);
+      assert.equal(f.jobs[2]!.inputUri, 's3://in/daily/c.csv');
     });
 
     it('does not score a file that an overlapping run claimed first', async () => {
