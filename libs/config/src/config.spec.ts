@@ -80,8 +80,22 @@ describe('storage config', () => {
         local: { root: '.data/artifacts' },
         s3: null,
         azure: null,
+        importPrefixes: [],
       });
     }
+  });
+
+  it('reads STORAGE_IMPORT_PREFIXES as a list of storage URIs, refusing other schemes and dot segments', () => {
+    const c = loadApiConfig({ ...good, STORAGE_IMPORT_PREFIXES: ' s3://b/shared, file:///data/public/ ,' });
+    assert.deepEqual(c.storage.importPrefixes, ['s3://b/shared', 'file:///data/public/']);
+    for (const bad of ['https://b/shared', 's3://b/shared/../secret', 'shared/'])
+      assert.deepEqual(
+        issuesOf(() => loadWorkerConfig({ ...good, STORAGE_IMPORT_PREFIXES: bad })).map((i) =>
+          i.key.startsWith('STORAGE_IMPORT_PREFIXES'),
+        ),
+        [true],
+        bad,
+      );
   });
 
   it('refuses a default backend without where its artifacts live, naming each missing key', () => {

@@ -50,6 +50,29 @@ const storageEnv = {
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be an Azure container name')
     .optional(),
   MAX_UPLOAD_BYTES: bytes.default(512 * 1024 * 1024),
+  // --- quotas (issue 17, area quotas) ---
+  /**
+   * Storage every project may read from besides its own `projects/<name>/` (shared datasets, a team's landing
+   * bucket): comma-separated URIs of folders (`s3://bucket/shared,file:///data/public`), matched by whole path
+   * segments. Never opens the platform's own prefixes or another project's. Empty by default.
+   */
+  STORAGE_IMPORT_PREFIXES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^(file|s3|azure):\/\/\S+$/i, 'each must be a file://, s3:// or azure:// URI')
+          .refine((u) => !u.split('/').some((s) => s === '..' || s === '.'), 'no "." or ".." segments'),
+      ),
+    ),
 };
 
 const otlpProtocol = z.enum(['http/protobuf', 'http/json', 'grpc']).refine((p) => p !== 'grpc', {
@@ -521,6 +544,7 @@ function storage(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     local: { root: e.STORAGE_LOCAL_ROOT },
     s3,
     azure,
+    importPrefixes: e.STORAGE_IMPORT_PREFIXES,
   };
 }
 

@@ -21,6 +21,17 @@ export const ZProjectQuotas = z.object({
 });
 export type TProjectQuotas = z.infer<typeof ZProjectQuotas>;
 
+/** What a project uses of what its quotas limit (GET /v1/projects/{p}; lists leave it out). */
+export const ZProjectUsage = z.object({
+  /** Model versions registered in the project. */
+  versions: z.int(),
+  /** Bytes of the artifacts the platform stores for it (uploads; artifacts registered by URI are the project's). */
+  storedBytes: z.int(),
+  /** Its jobs (async predictions and batch jobs) queued or running. */
+  concurrentJobs: z.int(),
+});
+export type TProjectUsage = z.infer<typeof ZProjectUsage>;
+
 export const ZProject = z.object({
   id: z.string(),
   name: z.string(),
@@ -28,6 +39,7 @@ export const ZProject = z.object({
   /** The caller's role in it (a platform admin is admin everywhere). */
   role: ZRole.nullable(),
   quotas: ZProjectQuotas,
+  usage: ZProjectUsage.optional(),
   createdAt: z.string(),
 });
 export type TProject = z.infer<typeof ZProject>;

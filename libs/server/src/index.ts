@@ -21,6 +21,7 @@ export * from './tenancy/project-roles.js';
 export * from './tenancy/storage-scope.js';
 export * from './projects/projects.repository.js';
 export * from './projects/projects.service.js';
+export * from './projects/quotas.service.js';
 export * from './audit/audit.repository.js';
 export * from './audit/audit.service.js';
 export * from './users/users.repository.js';

@@ -46,6 +46,7 @@ import { ProjectsRepository } from './projects/projects.repository.js';
 import { ProjectsService } from './projects/projects.service.js';
 import { ServiceAccountsRepository } from './service-accounts/service-accounts.repository.js';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
+import { ProjectQuotas } from './projects/quotas.service.js';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { JobProducer } from './queue/job-producer.js';
@@ -82,6 +83,7 @@ const services = [
   GroupsService,
   ProjectsRepository,
   ProjectsService,
+  ProjectQuotas,
   ServiceAccountsRepository,
   ServiceAccountsService,
   ApiKeysRepository,

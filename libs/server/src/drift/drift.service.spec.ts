@@ -123,7 +123,8 @@ function fakes() {
       if (uri.startsWith('s3://')) return 's3';
       throw new AppError('BAD_REQUEST', `Cannot read ${uri}: no storage backend is configured for it`);
     },
-    keyOf: (uri: string) => uri.replace(/^s3:\/\/[^/]+\//, ''),
+    locate: (uri: string) => ({ backend: 's3', key: uri.replace(/^s3:\/\/[^/]+\//, '') }),
+    importPrefixes: () => [],
   } as unknown as ArtifactStore;
   return { versions, profiles, windows, adhoc, queries, queued, registry, repo, jobs, store };
 }

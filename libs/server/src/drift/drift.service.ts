@@ -239,7 +239,7 @@ export class DriftService {
     const v = await this.registry.findVersion(name, version);
     if (!v) throw new AppError('NOT_FOUND', `Model "${name}" has no version ${version}`);
     this.store.backendOf(body.datasetUri); // BAD_REQUEST now for a location we cannot read, not later in the job
-    checkStorageReference(actor, this.store.keyOf(body.datasetUri), 'datasetUri');
+    checkStorageReference(actor, this.store.locate(body.datasetUri), 'datasetUri', this.store.importPrefixes());
     const r = await this.repo.createAdhoc({
       versionId: v.id,
       model: name,

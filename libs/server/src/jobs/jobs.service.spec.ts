@@ -11,6 +11,7 @@ import type { JobProducer } from '../queue/job-producer.js';
 import type { RegistryRepository } from '../registry/registry.repository.js';
 import type { ServingService } from '../serving/serving.service.js';
 import type { StorageService } from '../storage/storage.service.js';
+import type { ProjectQuotas } from '../projects/quotas.service.js';
 
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
@@ -90,6 +91,13 @@ describe(JobsService.name, () => {
       events,
       cfg,
       'k'.repeat(64),
+      {
+        roomForVersion: async () => null,
+        admitVersion: async () => {},
+        admitJob: async () => {},
+        checkJobRoom: async () => {},
+        tryAdmitJob: async () => true,
+      } as unknown as ProjectQuotas,
     );
   });
 
@@ -182,6 +190,7 @@ describe(JobsService.name, () => {
         events,
         cfg,
         'k'.repeat(64),
+        {} as ProjectQuotas,
       );
       const scientist = caller(ALICE, 'scientist', null);
       await assert.rejects(

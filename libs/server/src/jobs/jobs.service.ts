@@ -15,6 +15,7 @@ import { validate } from '../platform/validate.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
 import { COMMON_CONFIG, SECRET_KEY } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
+import { ProjectQuotas } from '../projects/quotas.service.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ServingService } from '../serving/serving.service.js';
 import type { ServedVersion } from '../engine/index.js';
@@ -50,6 +51,7 @@ export class JobsService {
     private readonly events: DomainEvents,
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(SECRET_KEY) secretKey: string,
+    private readonly quotas: ProjectQuotas,
   ) {
     this.box = new SecretBox(secretKey);
   }
@@ -60,18 +62,22 @@ export class JobsService {
     const m = await this.registry.findModel(served.model);
     if (!m) throw notFound(`Model ${served.model}`);
     const id = randomUUID();
-    const row = await this.repo.create({
-      id,
-      type: 'predict_async',
-      modelId: m.id,
-      modelName: m.name,
-      version: served.version,
-      format: req.format,
-      request: asJson({ body: req.body, csv: req.csv }),
-      expiresAt: this.expiry(),
-      callbackUrl: req.callback?.url ?? null,
-      callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
-      ...creator(actor),
+    // The quota is counted and the row inserted in one transaction, on the project's locked row.
+    const row = await this.events.transaction(async () => {
+      await this.quotas.admitJob(m.projectId);
+      return this.repo.create({
+        id,
+        type: 'predict_async',
+        modelId: m.id,
+        modelName: m.name,
+        version: served.version,
+        format: req.format,
+        request: asJson({ body: req.body, csv: req.csv }),
+        expiresAt: this.expiry(),
+        callbackUrl: req.callback?.url ?? null,
+        callbackSecret: req.callback ? this.box.seal(req.callback.secret) : null,
+        ...creator(actor),
+      });
     });
     await this.producer.enqueueBacked('predict.async', { jobId: id }, { jobId: `async-${id}`, attempts: 3 }, req.trace);
     return toJob(row);
@@ -99,6 +105,8 @@ export class JobsService {
           `Version ${version} of ${spec.model} was registered without a reference dataset: contribution columns are ` +
             'computed against its rows. Register a version with one, or leave output.contributions out.',
         );
+      // Before the input is uploaded, so a refused job stores nothing; admitted again with the row below.
+      await this.quotas.checkJobRoom(m.projectId);
       const format = spec.format ?? formatOf(upload?.filename ?? spec.inputUri ?? '');
       const out = spec.output.format ?? format;
       if ((format === 'jsonl') !== (out === 'jsonl'))
@@ -119,7 +127,7 @@ export class JobsService {
         inputUri = stored.uri;
       } else {
         inputUri = spec.inputUri!;
-        checkStorageReference(actor, this.storage.keyOf(inputUri), 'inputUri');
+        checkStorageReference(actor, this.storage.locate(inputUri), 'inputUri', this.storage.importPrefixes());
         if (!(await this.storage.stat(inputUri))) throw new AppError('NOT_FOUND', `No input file at ${inputUri}`);
         const key = this.storage.keyOf(inputUri);
         placement = {
@@ -129,7 +137,7 @@ export class JobsService {
       }
       if (spec.outputPrefix) {
         const probe = `${spec.outputPrefix.replace(/\/?$/, '/')}x`;
-        checkStorageReference(actor, this.storage.keyOf(probe), 'outputPrefix');
+        checkStorageReference(actor, this.storage.locate(probe), 'outputPrefix', this.storage.importPrefixes());
         placement = {
           backend: this.storage.backendOf(probe),
           base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.`,
@@ -139,8 +147,9 @@ export class JobsService {
       // The event queues the scoring (follow-up-jobs.ts), so a job row never waits for a queue entry that was lost.
       const row = await this.events.change(
         actor,
-        () =>
-          this.repo.create({
+        async () => {
+          await this.quotas.admitJob(m.projectId);
+          return this.repo.create({
             id,
             type: 'batch_score',
             modelId: m.id,
@@ -152,7 +161,8 @@ export class JobsService {
             inputUri,
             ownedInput: !!upload,
             ...creator(actor),
-          }),
+          });
+        },
         () => ({ type: 'job.created', objectId: id, data: { type: 'batch_score', model: m.name, version, inputUri } }),
       );
       return toJob(row);
@@ -203,7 +213,12 @@ export class JobsService {
     // The event queues the run again (follow-up-jobs.ts); `run` makes its queue entry a new one.
     const retried = await this.events.change(
       actor,
-      () => this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null }),
+      async () => {
+        // A retried job is queued again: it counts against the concurrent-jobs quota like a new one.
+        const m = await this.registry.findModel(job.modelName);
+        if (m && (job.status === 'failed' || job.status === 'cancelled')) await this.quotas.admitJob(m.projectId);
+        return this.repo.transition(id, ['failed', 'cancelled'], { status: 'queued', error: null, finishedAt: null });
+      },
       (done) =>
         done
           ? {

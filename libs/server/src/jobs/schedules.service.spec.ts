@@ -13,6 +13,7 @@ import type { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { SchedulesService } from './schedules.service.js';
+import type { ProjectQuotas } from '../projects/quotas.service.js';
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 const person = (role: Role, over: { modelAllowList?: string[] } = {}) =>
@@ -76,7 +77,7 @@ function fakes() {
   const registry = {
     findModel: async (name: string) => {
       const id = Object.keys(models).find((k) => models[k] === name);
-      return id ? { id, name } : null;
+      return id ? { id, name, projectId: 'p1' } : null;
     },
   } as unknown as RegistryRepository;
   const serving = { versionNumber: async () => 7 } as unknown as ServingService;
@@ -86,10 +87,11 @@ function fakes() {
       return files.filter((k) => k.startsWith(prefix)).map((uri) => ({ uri, key: uri.slice('s3://in/'.length) }));
     },
     backendOf: () => 's3',
-    keyOf: (uri: string) => {
+    locate: (uri: string) => {
       if (!uri.startsWith('s3://')) throw new AppError('BAD_REQUEST', `Cannot read ${uri}`);
-      return uri.replace(/^s3:\/\/[^/]+\//, '');
+      return { backend: 's3', key: uri.replace(/^s3:\/\/[^/]+\//, '') };
     },
+    importPrefixes: () => [],
   } as unknown as StorageService;
   const batch = {
     upsertJobScheduler: async (id: string, repeat: { pattern: string }, tpl: { name: string; data: unknown }) => {
@@ -115,6 +117,14 @@ function fakes() {
   return { schedules, claims, jobs, schedulers, queued, files, failures, repo, registry, serving, storage, producer };
 }
 
+const unlimited = {
+  roomForVersion: async () => null,
+  admitVersion: async () => {},
+  admitJob: async () => {},
+  checkJobRoom: async () => {},
+  tryAdmitJob: async () => true,
+} as unknown as ProjectQuotas;
+
 describe(SchedulesService.name, () => {
   let f: ReturnType<typeof fakes>;
   let events: ReturnType<typeof recordedEvents>;
@@ -122,7 +132,16 @@ describe(SchedulesService.name, () => {
   beforeEach(() => {
     f = fakes();
     events = recordedEvents();
-    sut = new SchedulesService(f.repo, f.registry, f.serving, f.storage, f.producer, events, pino({ level: 'silent' }));
+    sut = new SchedulesService(
+      f.repo,
+      f.registry,
+      f.serving,
+      f.storage,
+      f.producer,
+      events,
+      pino({ level: 'silent' }),
+      unlimited,
+    );
   });
 
   describe('create', () => {
@@ -153,6 +172,7 @@ describe(SchedulesService.name, () => {
         f.producer,
         events,
         pino({ level: 'silent' }),
+        unlimited,
       );
       await assert.rejects(
         schedules.create(person('scientist'), spec({ model: 'team-a/iris' })),
@@ -241,6 +261,42 @@ describe(SchedulesService.name, () => {
         ['s3://in/daily/e.csv'],
       );
       assert.equal(again.jobs.length, 1);
+    });
+
+    it("queues no more than the project's concurrent-jobs quota leaves; the other files wait for a later run", async () => {
+      let room = 2;
+      const asked: string[] = [];
+      const quotas = {
+        tryAdmitJob: async (projectId: string) => (asked.push(projectId), room-- > 0),
+      } as unknown as ProjectQuotas;
+      const limited = new SchedulesService(
+        f.repo,
+        f.registry,
+        f.serving,
+        f.storage,
+        f.producer,
+        events,
+        pino({ level: 'silent' }),
+        quotas,
+      );
+      const s = await limited.create(person('scientist'), spec());
+      f.files.push('s3://in/daily/a.csv', 's3://in/daily/b.csv', 's3://in/daily/c.csv');
+      const r = (await limited.handle({ scheduleId: s.id }, CTX)) as { jobs: string[]; waiting?: number };
+      assert.equal(r.jobs.length, 2);
+      assert.equal(r.waiting, 1);
+      assert.deepEqual(
+        f.jobs.map((j) => j.inputUri),
+        ['s3://in/daily/a.csv', 's3://in/daily/b.csv'],
+      );
+      assert.ok(
+        asked.every((p) => p === 'p1'),
+        'asked about the model project',
+      );
+
+      room = 5; // a job ended: the next tick takes the file that waited, once
+      const next = (await limited.handle({ scheduleId: s.id }, CTX)) as { jobs: string[] };
+      assert.equal(next.jobs.length, 1);
+      assert.equal(f.jobs[2]!.inputUri, 's3://in/daily/c.csv');
     });
 
     it('does not score a file that an overlapping run claimed first', async () => {

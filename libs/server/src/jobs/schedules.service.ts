@@ -18,6 +18,7 @@ import { outageError, unavailableDependency } from '../platform/outage.js';
 import { validate } from '../platform/validate.js';
 import { LOGGER } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
+import { ProjectQuotas } from '../projects/quotas.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ServingService } from '../serving/serving.service.js';
@@ -50,6 +51,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     private readonly producer: JobProducer,
     private readonly events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly quotas: ProjectQuotas,
   ) {}
 
   async create(actor: Principal, input: TScheduleSpec): Promise<TSchedule> {
@@ -59,7 +61,8 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     spec.model = keyFor(actor, spec.model);
     const m = await this.registry.findModel(spec.model);
     if (!m) throw notFound(`Model ${spec.model}`);
-    checkStorageReference(actor, this.storage.keyOf(`${spec.inputPrefix.replace(/\/?$/, '/')}x`), 'inputPrefix');
+    const probe = `${spec.inputPrefix.replace(/\/?$/, '/')}x`;
+    checkStorageReference(actor, this.storage.locate(probe), 'inputPrefix', this.storage.importPrefixes());
     await this.storage.list(spec.inputPrefix, 1); // refuses a prefix we cannot read
     const id = randomUUID();
     let row: ScheduleRow;
@@ -167,7 +170,15 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
       store?: { entityColumn: string };
     };
     const created: string[] = [];
+    const projectId = (await this.registry.findModel(s.model.name))?.projectId;
+    let waiting = 0;
     for (const f of files) {
+      // At the project's concurrent-jobs quota the other files stay unclaimed for a later tick (a schedule has
+      // no caller to answer 429 to). Not under the lock: a tick may overshoot by what the api admits meanwhile.
+      if (projectId && !(await this.quotas.tryAdmitJob(projectId))) {
+        waiting = files.length - created.length;
+        break;
+      }
       const jobId = randomUUID();
       if (!(await this.repo.claimInput(s.id, f.uri, jobId))) continue;
       const format = formatOf(f.key);
@@ -203,7 +214,9 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     await this.repo.updateSchedule(s.id, { lastRunAt: new Date() });
     if (created.length)
       this.log.info({ schedule: s.id, model: s.model.name, jobs: created.length }, 'schedule queued batch jobs');
-    return { jobs: created };
+    if (waiting)
+      this.log.info({ schedule: s.id, model: s.model.name, waiting }, 'project at its concurrent-jobs quota');
+    return { jobs: created, ...(waiting ? { waiting } : {}) };
   }
 
   /** Re-creates the BullMQ scheduler of every unpaused schedule whose scheduler is gone (Redis lost it). */

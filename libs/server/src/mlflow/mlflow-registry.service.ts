@@ -240,10 +240,9 @@ export class MlflowRegistryService {
       },
       'model version',
     );
-    const v = await this.registry.registerVersion(actor, name, spec, {
-      stream: await this.storage.get(file.uri),
-      filename: 'model.onnx',
-    });
+    const v = await this.registry
+      .registerVersion(actor, name, spec, { stream: await this.storage.get(file.uri), filename: 'model.onnx' })
+      .catch(quotaError);
     return toMlflowVersion(v);
   }
 
@@ -402,6 +401,14 @@ function stageOf(raw: string): Stage {
   const s = STAGES.find((x) => x.toLowerCase() === raw.trim().toLowerCase());
   if (!s) throw invalidParameter(`Invalid stage ${JSON.stringify(raw.slice(0, 40))}: use ${STAGES.join(', ')}`);
   return s;
+}
+
+/** A project quota's refusal (its details name the quota) in MLflow's words; status and details kept. */
+function quotaError(e: unknown): never {
+  const details = e instanceof AppError ? (e.details as { quota?: unknown } | undefined) : undefined;
+  if (e instanceof AppError && details?.quota)
+    throw new AppError(e.code, e.message, { ...details, mlflowErrorCode: 'RESOURCE_LIMIT_EXCEEDED' });
+  throw e;
 }
 
 /** The registry's conflicts here are about state (a version in Production, a failed version), not duplicates. */

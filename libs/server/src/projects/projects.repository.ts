@@ -36,6 +36,46 @@ export class ProjectsRepository {
     return { models, serviceAccounts };
   }
 
+  // ---- quotas (projects/quotas.service.ts)
+
+  /** Every project's requests/s quota that is set, for the predict path's in-memory view. */
+  requestQuotas() {
+    return this.db.client.project.findMany({
+      where: { maxRequestsPerSecond: { not: null } },
+      select: { id: true, maxRequestsPerSecond: true },
+    });
+  }
+  quotas(id: string) {
+    return this.db.client.project.findUnique({
+      where: { id },
+      select: { name: true, maxVersions: true, maxStoredBytes: true, maxConcurrentJobs: true },
+    });
+  }
+  /**
+   * The project's row locked until the transaction ends (call it inside one): whoever checks a quota against
+   * a count and then adds to it holds this, so two concurrent additions at the limit minus one cannot both pass.
+   */
+  async lockQuotas(id: string) {
+    const rows = await this.db.client.$queryRaw<
+      { name: string; maxVersions: number | null; maxStoredBytes: bigint | null; maxConcurrentJobs: number | null }[]
+    >`SELECT "name", "maxVersions", "maxStoredBytes", "maxConcurrentJobs" FROM "Project" WHERE "id" = ${id}::uuid FOR UPDATE`;
+    return rows[0] ?? null;
+  }
+  versionCount(projectId: string) {
+    return this.db.client.modelVersion.count({ where: { model: { projectId } } });
+  }
+  /** Bytes the platform stores for the project: its uploaded (owned) artifacts; referenced ones are its own. */
+  async storedBytes(projectId: string): Promise<number> {
+    const r = await this.db.client.modelVersion.aggregate({
+      where: { ownedArtifact: true, model: { projectId } },
+      _sum: { sizeBytes: true },
+    });
+    return Number(r._sum.sizeBytes ?? 0n);
+  }
+  activeJobs(projectId: string) {
+    return this.db.client.job.count({ where: { status: { in: ['queued', 'running'] }, model: { projectId } } });
+  }
+
   grants(projectId: string) {
     return this.db.client.projectGrant.findMany({
       where: { projectId },

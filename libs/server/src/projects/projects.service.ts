@@ -8,6 +8,7 @@ import type {
   TUpdateProjectRequest,
 } from '@modelyard/contracts';
 import { ProjectsRepository } from './projects.repository.js';
+import { ProjectQuotas } from './quotas.service.js';
 import { DEFAULT_PROJECT } from '../tenancy/model-key.js';
 import { roleIn } from '../tenancy/project-roles.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -53,6 +54,7 @@ export class ProjectsService {
     private readonly repo: ProjectsRepository,
     private readonly events: DomainEvents,
     private readonly auth: AuthService,
+    private readonly quotas: ProjectQuotas,
   ) {}
 
   /** The projects the caller has a role in (a platform admin: all), with that role. */
@@ -64,9 +66,10 @@ export class ProjectsService {
     return (await this.repo.list(ids)).map((p) => this.toResponse(p, roleIn(p.id, grants, false)));
   }
 
-  /** The project the caller acts in. */
+  /** The project the caller acts in, with what it uses of its quotas. */
   async get(actor: Principal): Promise<TProject> {
-    return this.toResponse(await this.current(actor), actor.role);
+    const p = await this.current(actor);
+    return { ...this.toResponse(p, actor.role), usage: await this.quotas.usage(p.id) };
   }
 
   async create(actor: Principal, req: TCreateProjectRequest): Promise<TProject> {
@@ -81,6 +84,7 @@ export class ProjectsService {
         throw isUniqueViolation(e) ? conflict(`A project named ${req.name} already exists`) : e;
       });
     await this.auth.invalidate();
+    if (req.quotas) await this.quotas.reload();
     return this.toResponse(p, 'admin');
   }
 
@@ -99,7 +103,9 @@ export class ProjectsService {
       }),
     );
     await this.auth.invalidate();
-    return this.toResponse(p, actor.role);
+    // This process enforces a new requests/s quota from the answer on; the others on auth-changed.
+    if (req.quotas) await this.quotas.reload();
+    return { ...this.toResponse(p, actor.role), usage: await this.quotas.usage(p.id) };
   }
 
   /** Only an empty project goes: its models and service accounts must be deleted (or moved) first. */

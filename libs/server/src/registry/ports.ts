@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { StorageLocation } from '../tenancy/storage-scope.js';
 
 export type StorageKind = 'local' | 's3' | 'azure';
 
@@ -19,6 +20,10 @@ export interface ArtifactStore {
   backendOf(uri: string): StorageKind;
   /** The URI's key in its backend (BAD_REQUEST for one outside its root, bucket or container). */
   keyOf(uri: string): string;
+  /** The URI's backend and key, for checkStorageReference. */
+  locate(uri: string): StorageLocation;
+  /** Where every project may read besides its own storage (STORAGE_IMPORT_PREFIXES). */
+  importPrefixes(): readonly StorageLocation[];
   maxUploadBytes(): number;
 }
 export const ARTIFACT_STORE = Symbol('ARTIFACT_STORE');

@@ -8,6 +8,7 @@ import type { ArtifactStore } from './ports.js';
 import { recordedEvents } from '../events/events.test-support.js';
 import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
+import type { ProjectQuotas } from '../projects/quotas.service.js';
 
 const person = (role: Role, id = `${role}-1`) => testPrincipal({ role, id, name: id, email: null });
 
@@ -132,6 +133,15 @@ function fakeRegistry(requiresApproval = false) {
   };
 }
 
+/** A project without quotas (projects/quotas.int-spec.ts tests them against Postgres). */
+const unlimited = {
+  roomForVersion: async () => null,
+  admitVersion: async () => {},
+  admitJob: async () => {},
+  checkJobRoom: async () => {},
+  tryAdmitJob: async () => true,
+} as unknown as ProjectQuotas;
+
 describe(RegistryService.name, () => {
   let fake: ReturnType<typeof fakeRegistry>;
   let events: ReturnType<typeof recordedEvents>;
@@ -139,7 +149,7 @@ describe(RegistryService.name, () => {
   const make = (requiresApproval = false) => {
     fake = fakeRegistry(requiresApproval);
     events = recordedEvents();
-    sut = new RegistryService(fake.repo, events, fake.store, {} as Logger);
+    sut = new RegistryService(fake.repo, events, fake.store, {} as Logger, unlimited);
   };
   beforeEach(() => make());
 

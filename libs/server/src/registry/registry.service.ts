@@ -24,6 +24,7 @@ import { authorize, authorizeModel, can, type Principal } from '../auth/principa
 import { checkStorageReference } from '../tenancy/storage-scope.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { DomainEvents } from '../events/domain-events.js';
+import { ProjectQuotas } from '../projects/quotas.service.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
@@ -47,6 +48,7 @@ export class RegistryService {
     private readonly events: DomainEvents,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly quotas: ProjectQuotas,
   ) {}
 
   // ---------------------------------------------------------------- models
@@ -183,6 +185,8 @@ export class RegistryService {
       );
     }
     if (spec.reference) checkReference(spec.reference);
+    // Early, so an over-quota upload is refused before (or while) it streams, not after it is stored.
+    const room = actor.project ? await this.quotas.roomForVersion(actor.project.id) : null;
     const folder = `models/${name}/${randomUUID()}`;
     const written: string[] = [];
     try {
@@ -195,16 +199,23 @@ export class RegistryService {
       };
       if (upload) {
         const backend = spec.backend ?? this.store.defaultBackend();
-        const put = await this.store.put(backend, `${folder}/model.onnx`, upload.stream, {
-          maxBytes: this.store.maxUploadBytes(),
-          contentType: 'application/octet-stream',
-        });
+        const limit = this.store.maxUploadBytes();
+        const byQuota = room !== null && room.bytesLeft < limit;
+        // Past the quota's room the write stops and stores nothing (meteredWrite), like past MAX_UPLOAD_BYTES.
+        const put = await this.store
+          .put(backend, `${folder}/model.onnx`, upload.stream, {
+            maxBytes: byQuota ? room.bytesLeft : limit,
+            contentType: 'application/octet-stream',
+          })
+          .catch((e: unknown) => {
+            throw byQuota && e instanceof AppError && e.code === 'PAYLOAD_TOO_LARGE' ? room.refusal() : e;
+          });
         written.push(put.uri);
         artifact = { backend, uri: put.uri, owned: true, sha256: put.sha256, sizeBytes: put.sizeBytes };
       } else {
         const uri = spec.artifactUri!;
         const backend = this.store.backendOf(uri);
-        checkStorageReference(actor, this.store.keyOf(uri), 'artifactUri');
+        checkStorageReference(actor, this.store.locate(uri), 'artifactUri', this.store.importPrefixes());
         const stat = await this.store.stat(uri);
         if (!stat) throw new AppError('VALIDATION_FAILED', `No artifact at ${uri}`);
         if (stat.sizeBytes > this.store.maxUploadBytes())
@@ -231,8 +242,10 @@ export class RegistryService {
       const model = (await this.repo.findModel(name)) ?? (await this.autoCreate(actor, name));
       const v = await this.events.change(
         actor,
-        () =>
-          this.repo.createVersion(
+        async () => {
+          // In the transaction that allocates the number, on the project's locked row: race-safe.
+          await this.quotas.admitVersion(model.projectId, artifact.owned ? (artifact.sizeBytes ?? 0) : 0);
+          return this.repo.createVersion(
             model.id,
             {
               status: 'pending',
@@ -256,7 +269,8 @@ export class RegistryService {
               createdByKeyId: actor.apiKeyId,
             },
             actorColumns(actor),
-          ),
+          );
+        },
         (row) => ({
           type: 'version.created',
           objectId: row.id,

@@ -66,7 +66,7 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
       where: {
         name: BOOTSTRAP_KEY_NAME,
         revokedAt: null,
-        serviceAccount: { name: account },
+        serviceAccount: { name: account, projectId: DEFAULT_PROJECT_ID },
         ...(sha ? { sha256: { not: sha } } : {}),
       },
       select: { id: true, prefix: true, serviceAccountId: true },
@@ -93,7 +93,7 @@ export async function runSeed(cfg: SeedConfig, opts: SeedOptions = {}): Promise<
       if (existing?.revokedAt) bootstrapKeyWasRevoked = true;
       if (!existing) {
         const sa = await db.serviceAccount.upsert({
-          where: { name: account },
+          where: { projectId_name: { projectId: DEFAULT_PROJECT_ID, name: account } },
           create: {
             name: account,
             description: 'Holds MODELYARD_ADMIN_API_KEY',

@@ -13,8 +13,8 @@ export class ServiceAccountsRepository {
   findById(id: string, projectId: string) {
     return this.db.client.serviceAccount.findFirst({ where: { id, projectId } });
   }
-  findByName(name: string) {
-    return this.db.client.serviceAccount.findUnique({ where: { name } });
+  findByName(name: string, projectId: string) {
+    return this.db.client.serviceAccount.findUnique({ where: { projectId_name: { projectId, name } } });
   }
   create(data: { projectId: string; name: string; description: string; role: Role }) {
     return this.db.client.serviceAccount.create({ data });

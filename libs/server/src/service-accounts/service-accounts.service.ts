@@ -80,8 +80,9 @@ export class ServiceAccountsService {
     return toServiceAccountResponse(await this.repo.create({ ...req, projectId }));
   }
 
-  async findByName(name: string): Promise<TServiceAccount | null> {
-    const s = await this.repo.findByName(name);
+  /** Names are unique per project: the same name may be another account in another project. */
+  async findByName(name: string, projectId = DEFAULT_PROJECT_ID): Promise<TServiceAccount | null> {
+    const s = await this.repo.findByName(name, projectId);
     return s ? toServiceAccountResponse(s) : null;
   }
 }

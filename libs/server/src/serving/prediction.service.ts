@@ -77,8 +77,8 @@ export class PredictionService {
     authorizeModel(actor, model);
     if (limit) {
       const caller = actor.apiKeyId ? `key:${actor.apiKeyId}` : `${actor.kind}:${actor.id}`;
-      if (!this.limiter.takeNow(caller, model, limit))
-        return this.limiter.take(caller, model, limit).then(() => this.pick(actor, model, sel));
+      if (!this.limiter.takeNow(caller, model, limit, actor.project))
+        return this.limiter.take(caller, model, limit, actor.project).then(() => this.pick(actor, model, sel));
     }
     return this.pick(actor, model, sel);
   }

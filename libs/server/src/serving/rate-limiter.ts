@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { RedisService } from '../platform/redis.service.js';
 import { AppError } from '../platform/errors.js';
+import { ProjectQuotas } from '../projects/quotas.service.js';
+import type { ProjectRef } from '../tenancy/model-key.js';
 
 /**
  * Token bucket in Redis, atomic per key: refill by elapsed time, then take up to `want` tokens (at least one)
@@ -44,9 +46,11 @@ export interface RateLimit {
 }
 
 /**
- * Per-key limits that hold across api processes without a Redis round trip per request: a process leases a
- * small share of the bucket (a twentieth of a second's worth) and spends it locally. A key can overshoot by at
- * most one lease per process; a refusal always comes from Redis, with the wait it computed.
+ * Per-key limits, and each project's requests/s quota across all its callers (`maxRequestsPerSecond`, a bucket
+ * of one second's worth per project), that hold across api processes without a Redis round trip per request: a
+ * process leases a small share of a bucket (a twentieth of a second's worth) and spends it locally. A key or a
+ * project can overshoot by at most one lease per process; a refusal always comes from Redis, with the wait it
+ * computed.
  */
 @Injectable()
 export class RateLimiter {
@@ -57,8 +61,16 @@ export class RateLimiter {
 
   private readonly prefix: string;
 
-  constructor(private readonly redis: RedisService) {
+  constructor(
+    private readonly redis: RedisService,
+    @Optional() private readonly quotas?: ProjectQuotas,
+  ) {
     this.prefix = redis.key('rl');
+  }
+
+  /** The project's requests/s quota (null: none), from memory. */
+  private projectRps(project: ProjectRef | null | undefined): number | null {
+    return project && this.quotas ? this.quotas.requestsPerSecond(project.id) : null;
   }
 
   private client() {
@@ -75,19 +87,33 @@ export class RateLimiter {
    * The common case without a promise: true when this process's leases cover the request (and it is spent),
    * false when Redis must be asked (nothing is spent then; call take).
    */
-  takeNow(callerKey: string, model: string, limit: RateLimit): boolean {
+  takeNow(callerKey: string, model: string, limit: RateLimit, project?: ProjectRef | null): boolean {
     const now = Date.now();
     const a = limit.rps > 0 ? this.leases.get(`${this.prefix}:${callerKey}`) : undefined;
     if (limit.rps > 0 && !(a && a.tokens >= 1 && a.until > now)) return false;
     const b = limit.perModelRps > 0 ? this.leases.get(`${this.prefix}:${callerKey}:${model}`) : undefined;
     if (limit.perModelRps > 0 && !(b && b.tokens >= 1 && b.until > now)) return false;
+    const quota = this.projectRps(project);
+    const c = quota !== null ? this.leases.get(`${this.prefix}:project:${project!.id}`) : undefined;
+    if (quota !== null && !(c && c.tokens >= 1 && c.until > now)) return false;
     if (a) a.tokens -= 1;
     if (b) b.tokens -= 1;
+    if (c) c.tokens -= 1;
     return true;
   }
 
-  /** RATE_LIMITED (429, Retry-After in details) when the caller is over its limit. */
-  async take(callerKey: string, model: string, limit: RateLimit): Promise<void> {
+  /** RATE_LIMITED (429, Retry-After in details) when the caller, or its project, is over its limit. */
+  async take(callerKey: string, model: string, limit: RateLimit, project?: ProjectRef | null): Promise<void> {
+    const quota = this.projectRps(project);
+    if (quota !== null) {
+      const wait = await this.takeOne(`${this.prefix}:project:${project!.id}`, quota, quota);
+      if (wait > 0)
+        throw new AppError(
+          'RATE_LIMITED',
+          `Project ${project!.name} is over its quota of ${quota} requests/s (maxRequestsPerSecond); retry in ${wait} ms`,
+          { quota: 'maxRequestsPerSecond', limit: quota, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) },
+        );
+    }
     const waits: number[] = [];
     if (limit.rps > 0) waits.push(await this.takeOne(`${this.prefix}:${callerKey}`, limit.rps, limit.burst));
     if (limit.perModelRps > 0)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
 import type { StorageConfig } from '@modelyard/config';
 import { AppError } from '../platform/errors.js';
@@ -17,6 +18,7 @@ const storageConfig = (root: string, over: Partial<StorageConfig> = {}): Storage
   local: { root },
   s3: null,
   azure: null,
+  importPrefixes: [],
   ...over,
 });
 const s3Config = {
@@ -51,6 +53,29 @@ describe(StorageService.name, () => {
       assert.equal(s.defaultBackend(), 's3');
       assert.equal(s.maxUploadBytes(), 4096);
       assert.deepEqual(s.configuredBackends(), ['local', 's3']);
+    });
+  });
+
+  describe('import prefixes (STORAGE_IMPORT_PREFIXES)', () => {
+    it('become the backend and folder key they name; one no backend here can read stops the process', () => {
+      const s = new StorageService({
+        storage: storageConfig(root, {
+          s3: s3Config,
+          importPrefixes: [`${pathToFileURL(root).href}/shared`, 's3://models/landing/', 's3://models/'],
+        }),
+      });
+      assert.deepEqual(s.importPrefixes(), [
+        { backend: 'local', key: 'shared/' },
+        { backend: 's3', key: 'landing/' },
+        { backend: 's3', key: '' },
+      ]);
+      assert.deepEqual(s.locate(`${pathToFileURL(root).href}/shared/x.csv`), { backend: 'local', key: 'shared/x.csv' });
+      for (const bad of ['file:///elsewhere/shared', 's3://other-bucket/shared', 'azure://models/shared'])
+        assert.throws(
+          () => new StorageService({ storage: storageConfig(root, { s3: s3Config, importPrefixes: [bad] }) }),
+          /STORAGE_IMPORT_PREFIXES: .* is not readable here/,
+          bad,
+        );
     });
   });
 

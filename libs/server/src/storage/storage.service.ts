@@ -10,6 +10,7 @@ import { LocalBackend } from './local.backend.js';
 import { S3Backend } from './s3.backend.js';
 import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
 import { kindOfUri, type StorageKind } from './storage-uri.js';
+import { plainKey, type StorageLocation } from '../tenancy/storage-scope.js';
 
 /**
  * The storage backends this process has credentials for. Writes go to a backend chosen by name (the default
@@ -21,6 +22,8 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
   private readonly backends: Partial<Record<StorageKind, StorageBackend>>;
   private readonly config: CommonConfig['storage'];
 
+  private readonly imports: StorageLocation[];
+
   constructor(@Inject(COMMON_CONFIG) config: Pick<CommonConfig, 'storage'>) {
     this.config = config.storage;
     const { local, s3, azure } = this.config;
@@ -29,6 +32,35 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
       ...(s3 && { s3: new S3Backend(s3) }),
       ...(azure && { azure: new AzureBackend(azure) }),
     };
+    this.imports = (this.config.importPrefixes ?? []).map((uri) => this.importPrefix(uri));
+  }
+
+  /**
+   * STORAGE_IMPORT_PREFIXES as places: a folder URI becomes its backend and folder key. One that no backend here
+   * can read (another bucket, outside the local root, a backend without credentials) stops the process at boot,
+   * like any bad setting, rather than silently allowing nothing.
+   */
+  private importPrefix(uri: string): StorageLocation {
+    try {
+      // A folder is not an object: its key is found as a child's would be, then the child is dropped.
+      const probe = this.locate(`${uri.replace(/\/+$/, '')}/x`);
+      return { backend: probe.backend, key: plainKey(probe.key.slice(0, -1), 'STORAGE_IMPORT_PREFIXES') };
+    } catch (err) {
+      throw new Error(
+        `STORAGE_IMPORT_PREFIXES: ${uri} is not readable here: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  /** The place a URI names (its backend and key); BAD_REQUEST like keyOf. */
+  locate(uri: string): StorageLocation {
+    const b = this.backendFor(uri);
+    return { backend: b.kind, key: b.keyOf(uri) };
+  }
+
+  /** Where every project may read besides its own storage (STORAGE_IMPORT_PREFIXES), for checkStorageReference. */
+  importPrefixes(): readonly StorageLocation[] {
+    return this.imports;
   }
 
   defaultBackend(): StorageKind {
