@@ -89,3 +89,18 @@ export async function startTestApp(env: Record<string, string> = {}) {
 
   return { app, config, request, adminKey, adminAccount, userWithRole, keyWithScopes, close: () => app.close() };
 }
+
+/** One multipart body: the `spec` part, then the `file` part, as the CLI sends them. */
+export function multipart(file: Buffer, spec: unknown = {}, filename = 'model.onnx') {
+  const boundary = `----modelyard${Math.random().toString(16).slice(2)}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n${JSON.stringify(spec)}\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n',
+    ),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}

@@ -1,18 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { uniqueId } from '@modelyard/testing';
-import { startTestApp, type TestApp } from '../test-support.js';
+import { jobFolder } from '@modelyard/server';
+import { multipart, startTestApp, type TestApp } from '../test-support.js';
 
 const MODEL_BYTES = readFileSync(path.resolve('test/fixtures/models/iris_logreg/model.onnx'));
 
 /**
- * What projects may read and name beside their own: the operator's import prefixes (STORAGE_IMPORT_PREFIXES),
- * matched by whole path segments, and service-account names, unique per project rather than platform-wide.
+ * Where a project's files are and what projects may read and name beside their own: uploads and job files under
+ * projects/<name>/, the operator's import prefixes (STORAGE_IMPORT_PREFIXES) matched by whole path segments, and
+ * service-account names, unique per project rather than platform-wide.
  */
-describe('projects: import prefixes and service-account names', () => {
+describe('projects: storage, import prefixes and service-account names', () => {
   let t: TestApp;
   let project: string;
   const root = path.resolve('.data/artifacts');
@@ -52,6 +54,25 @@ describe('projects: import prefixes and service-account names', () => {
     assert.match(sibling.json.error.message, /artifactUri must be under projects\//);
     const outside = await register(stored(`${uniqueId('elsewhere')}/model.onnx`));
     assert.equal(outside.status, 403, outside.body);
+  });
+
+  it("keeps a project's uploads and job files under projects/<name>/, where its callers may not point", async () => {
+    const m = multipart(MODEL_BYTES);
+    const v = await t.request('POST', `/v1/projects/${project}/models/uploaded/versions`, {
+      token: t.adminKey,
+      body: m.body,
+      headers: m.headers,
+    });
+    assert.equal(v.status, 202, v.body);
+    const home = `${pathToFileURL(root).href}/projects/${project}/`;
+    assert.ok(v.json.storage.uri.startsWith(`${home}models/uploaded/`), v.json.storage.uri);
+    assert.ok(existsSync(fileURLToPath(v.json.storage.uri)));
+    // The project's own callers register by upload, never by pointing at what the platform stored for them.
+    const pointed = await register(v.json.storage.uri);
+    assert.equal(pointed.status, 403, pointed.body);
+    assert.match(pointed.json.error.message, /platform's own storage/);
+    assert.equal(jobFolder(`${project}/uploaded`, 'j1'), `projects/${project}/jobs/j1/`);
+    assert.equal(jobFolder('uploaded', 'j1'), 'jobs/j1/');
   });
 
   it('gives two projects service accounts of the same name, and refuses a second one in one project', async () => {

@@ -5,26 +5,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RegistryValidationService } from '@modelyard/server';
 import { uniqueId } from '@modelyard/testing';
-import { startTestApp, type TestApp } from '../test-support.js';
+import { multipart, startTestApp, type TestApp } from '../test-support.js';
 
 const MODEL_FILE = path.resolve('test/fixtures/models/iris_logreg/model.onnx');
 const MODEL_BYTES = readFileSync(MODEL_FILE);
 const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
-
-/** One multipart body: the `spec` part, then the `file` part, as the CLI sends them. */
-function multipart(file: Buffer, spec: unknown = {}, filename = 'model.onnx') {
-  const boundary = `----modelyard${Math.random().toString(16).slice(2)}`;
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n${JSON.stringify(spec)}\r\n`),
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    ),
-    file,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 /** Every file under `dir` (none when it does not exist). */
 function filesUnder(dir: string): string[] {

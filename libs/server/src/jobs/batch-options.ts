@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { ZBatchJobSpec } from '@modelyard/contracts';
 import type { StorageKind } from '../storage/storage-uri.js';
 import type { TBatchFormat } from '@modelyard/contracts';
+import { projectOfKey } from '../tenancy/model-key.js';
+import { platformHome } from '../tenancy/storage-scope.js';
 
 /** Where a batch job writes and what it writes, decided when it is accepted and stored on the job row. */
 export interface BatchOptions {
@@ -31,12 +33,16 @@ export const FORMAT_EXT: Record<TBatchFormat, string> = {
   arrow: 'arrow',
 };
 
+/** A job's own folder (its upload, its part files): under its model's project's platformHome. */
+export const jobFolder = (modelKey: string, jobId: string) => `${platformHome(projectOfKey(modelKey))}jobs/${jobId}/`;
+
+/** `folder`: the job's own (jobFolder), where part files live until the output is assembled. */
 export function batchOptions(
   spec: z.output<typeof ZBatchJobSpec>,
   format: TBatchFormat,
   backend: StorageKind,
   base: string,
-  jobId: string,
+  folder: string,
 ): BatchOptions {
   const outputFormat = spec.output.format ?? format;
   return {
@@ -46,7 +52,7 @@ export function batchOptions(
     backend,
     outputKey: `${base}predictions.${FORMAT_EXT[outputFormat]}`,
     errorsKey: `${base}errors.${errorsAreCsv(format, outputFormat) ? 'csv' : 'jsonl'}`,
-    partsPrefix: `jobs/${jobId}/parts/`,
+    partsPrefix: `${folder}parts/`,
     outputFormat,
     ...(spec.output.contributions && { contributions: true }),
   };

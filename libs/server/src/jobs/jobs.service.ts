@@ -22,7 +22,7 @@ import type { ServedVersion } from '../engine/index.js';
 import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
-import { batchOptions, FORMAT_EXT, type BatchOptions } from './batch-options.js';
+import { batchOptions, FORMAT_EXT, jobFolder, type BatchOptions } from './batch-options.js';
 import type { TraceParent } from '../platform/tracing.js';
 
 export interface AsyncRequest {
@@ -119,7 +119,7 @@ export class JobsService {
       let inputUri: string;
       let placement: { backend: ReturnType<StorageService['defaultBackend']>; base: string };
       if (upload) {
-        placement = { backend: this.storage.defaultBackend(), base: `jobs/${id}/` };
+        placement = { backend: this.storage.defaultBackend(), base: jobFolder(spec.model, id) };
         const stored = await this.storage.put(placement.backend, `${placement.base}input.${format}`, upload.stream, {
           maxBytes: this.cfg.jobs.maxInputBytes,
           contentType: contentTypeOf(format),
@@ -143,7 +143,13 @@ export class JobsService {
           base: this.storage.keyOf(probe).slice(0, -1) + `${id.slice(0, 8)}.`,
         };
       }
-      const options: BatchOptions = batchOptions(spec, format, placement.backend, placement.base, id);
+      const options: BatchOptions = batchOptions(
+        spec,
+        format,
+        placement.backend,
+        placement.base,
+        jobFolder(spec.model, id),
+      );
       // The event queues the scoring (follow-up-jobs.ts), so a job row never waits for a queue entry that was lost.
       const row = await this.events.change(
         actor,

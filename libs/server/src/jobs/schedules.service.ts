@@ -23,7 +23,7 @@ import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
 import { ServingService } from '../serving/serving.service.js';
 import { StorageService } from '../storage/storage.service.js';
-import { batchOptions } from './batch-options.js';
+import { batchOptions, jobFolder } from './batch-options.js';
 import { formatOf } from './jobs.service.js';
 import { JobsRepository, type ScheduleRow } from './jobs.repository.js';
 import { asJson } from '../db/json.js';
@@ -192,7 +192,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
         format,
         this.storage.backendOf(f.uri),
         `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`,
-        jobId,
+        jobFolder(s.model.name, jobId),
       );
       await this.repo.create({
         id: jobId,

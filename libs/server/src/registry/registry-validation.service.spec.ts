@@ -104,6 +104,10 @@ function fakes(row: Row) {
     delete: async (uri: string) => void blobs.delete(uri),
     maxUploadBytes: () => knobs.maxBytes,
     defaultBackend: () => 's3',
+    locate: (uri: string) =>
+      uri.startsWith('s3://ours/')
+        ? { backend: 's3', key: uri.slice('s3://ours/'.length) }
+        : { backend: 'local', key: uri.slice('file:///data/'.length) },
   } as unknown as ArtifactStore;
   const inspector = {
     inspect: async (_b: Buffer, override?: unknown, samples?: unknown) => {

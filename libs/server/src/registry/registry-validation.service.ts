@@ -13,6 +13,7 @@ import { SYSTEM } from '../auth/principal.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
 import { publicReason } from '../platform/public-reason.js';
+import { modelFolder } from './registry.service.js';
 
 /** Validation acts for the platform: its history rows and events name it. */
 const VALIDATION = { kind: 'system', id: null, name: 'validation' };
@@ -70,8 +71,8 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
         const folder = v.ownedArtifact ? v.storageUri.replace(/\/model\.onnx$/, '') : null;
         const key =
           folder && folder !== v.storageUri
-            ? `${keyOf(folder)}/serving.onnx`
-            : `models/${v.model.name}/${v.id}/serving.onnx`;
+            ? `${this.store.locate(folder).key}/serving.onnx`
+            : `${modelFolder(v.model.name, v.id)}/serving.onnx`;
         const put = await this.store.put(backend, key, Readable.from([inspected.servingBytes]), {
           maxBytes: this.store.maxUploadBytes(),
         });
@@ -177,12 +178,4 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
           .catch((err: unknown) => this.log.error({ err, uri }, 'could not remove the blob of a failed version'));
     }
   }
-}
-
-/** The storage key inside a URI we wrote ourselves (scheme and bucket/container/root stripped). */
-function keyOf(uri: string): string {
-  const m = /^(?:s3|azure):\/\/[^/]+\/(.+)$/.exec(uri);
-  if (m) return m[1]!;
-  const i = uri.indexOf('/models/');
-  return i >= 0 ? uri.slice(i + 1) : uri;
 }

@@ -21,14 +21,14 @@ import { asJson } from '../db/json.js';
 import { toApprovalResponse, toHistoryResponse, toModelResponse, toVersionResponse } from './registry.mappers.js';
 import { ARTIFACT_STORE, type ArtifactStore, type StorageKind } from './ports.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
-import { checkStorageReference } from '../tenancy/storage-scope.js';
+import { checkStorageReference, platformHome } from '../tenancy/storage-scope.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { DomainEvents } from '../events/domain-events.js';
 import { ProjectQuotas } from '../projects/quotas.service.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
-import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
+import { inProject, keyFor, modelNameOf, projectOfKey } from '../tenancy/model-key.js';
 
 export const actorColumns = (p: Principal): ActorColumns => ({
   kind: p.kind,
@@ -187,7 +187,7 @@ export class RegistryService {
     if (spec.reference) checkReference(spec.reference);
     // Early, so an over-quota upload is refused before (or while) it streams, not after it is stored.
     const room = actor.project ? await this.quotas.roomForVersion(actor.project.id) : null;
-    const folder = `models/${name}/${randomUUID()}`;
+    const folder = modelFolder(name, randomUUID());
     const written: string[] = [];
     try {
       let artifact: {
@@ -652,3 +652,7 @@ function checkReference(ref: { feature_names: string[]; rows: unknown[][] }) {
       `reference.rows[${bad}] has ${ref.rows[bad]!.length} values; feature_names has ${width}`,
     );
 }
+
+/** A version's own folder (its upload, reference rows, serving copy): under its project's platformHome. */
+export const modelFolder = (modelKey: string, id: string) =>
+  `${platformHome(projectOfKey(modelKey))}models/${modelNameOf(modelKey)}/${id}`;

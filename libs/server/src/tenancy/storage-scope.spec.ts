@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkStorageReference, underFolder, type StorageLocation } from './storage-scope.js';
+import { checkStorageReference, platformHome, underFolder, type StorageLocation } from './storage-scope.js';
 import { SYSTEM, type Principal } from '../auth/principal.js';
 import { AppError } from '../platform/errors.js';
 
@@ -33,6 +33,19 @@ describe('checkStorageReference', () => {
     ])
       refused(inProject('default'), key);
     refused(inProject('team-b'), '//projects/team-a/x');
+    // A project's uploads and job files (platformHome): not even its own callers point at them.
+    for (const key of [
+      'projects/team-b/models/m/1/model.onnx',
+      'projects/team-b/jobs/j1/input.csv',
+      'projects/team-b//jobs/x',
+    ])
+      refused(inProject('team-b'), key);
+    allowed(inProject('team-b'), 'projects/team-b/models-raw/in.csv');
+  });
+
+  it("puts a project's uploads and job files under projects/<name>/, the default project's at the root", () => {
+    assert.equal(platformHome('default'), '');
+    assert.equal(platformHome('team-b'), 'projects/team-b/');
   });
 
   it('lets the default project read elsewhere, as before projects, and the system anywhere', () => {

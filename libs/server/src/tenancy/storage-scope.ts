@@ -7,9 +7,17 @@ export const projectStoragePrefix = (project: string) => `projects/${project}/`;
 
 /**
  * What the platform writes itself: uploaded artifacts and their derived copies, job files, MLflow artifacts. A
- * caller registers or scores by upload, never by pointing at these (they hold every project's and model's data).
+ * caller registers or scores by upload, never by pointing at these (they hold every model's data), at the storage
+ * root (the default project's and MLflow's) nor under a project's platformHome.
  */
 const PLATFORM_PREFIXES = ['models/', 'jobs/', 'mlflow-artifacts/'];
+
+/**
+ * Where the platform writes a project's uploads and job files: the storage root for `default` (where everything
+ * from before projects is), `projects/<name>/` for any other, so a project's data sits under one prefix an
+ * operator can list, bill, copy or delete.
+ */
+export const platformHome = (project: string) => (project === DEFAULT_PROJECT ? '' : projectStoragePrefix(project));
 
 /**
  * A place in storage: the backend that serves it and its key there. Each backend reads one root, bucket or
@@ -58,7 +66,11 @@ export function checkStorageReference(
   if (!actor.project) return;
   const plain = plainKey(at.key, what);
   const own = projectStoragePrefix(actor.project.name);
-  if (plain.startsWith(own)) return;
+  if (plain.startsWith(own)) {
+    if (PLATFORM_PREFIXES.some((p) => plain.startsWith(own + p)))
+      throw refusal(what, `is the platform's own storage (${own}${PLATFORM_PREFIXES.join(', ')}); upload the file`);
+    return;
+  }
   if (PLATFORM_PREFIXES.some((p) => plain.startsWith(p)) || plain.startsWith('projects/'))
     throw refusal(what, `is the platform's own storage or another project's; use ${own} (or upload the file)`);
   if (imports.some((i) => i.backend === at.backend && underFolder(plain, i.key))) return;
