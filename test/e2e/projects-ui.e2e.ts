@@ -120,7 +120,7 @@ describe('projects in the dashboard', { timeout: 240_000 }, () => {
     const main = page.getByRole('main');
     await assertVisible(main.getByRole('link', { name: A, exact: true }), `a link to ${A}`);
     await assertVisible(main.getByRole('link', { name: B, exact: true }), `a link to ${B}`);
-    const options = await switcher().locator('option').allInnerTexts();
+    const options = await switcher().locator('option').allTextContents();
     assert.deepEqual(options.filter((o) => o === A || o === B).sort(), [A, B], 'the switcher offers A and B');
   });
 

@@ -12,9 +12,13 @@ export function ProjectSwitcher({ projects }: { projects: Pick<TProject, 'name' 
   // A project named by the URL but not in the list (none such, or no role there) still shows as chosen.
   if (!names.includes(current)) names.unshift(current);
   return (
-    <label className="project-switcher">
-      <span className="project-switcher-label">Project</span>
+    <div className="project-switcher">
+      {/* Not wrapped in the label: the label's text would then include every option's. */}
+      <label htmlFor="project-switcher" className="project-switcher-label">
+        Project
+      </label>
       <select
+        id="project-switcher"
         name="project"
         value={current}
         onChange={(e) => window.location.assign(switchProjectPath(window.location.pathname, e.target.value))}
@@ -25,6 +29,6 @@ export function ProjectSwitcher({ projects }: { projects: Pick<TProject, 'name' 
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
