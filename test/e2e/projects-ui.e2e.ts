@@ -149,6 +149,8 @@ describe('projects in the dashboard', { timeout: 240_000 }, () => {
     const res = await answered;
     assert.equal(res.url(), `${webUrl}/api/projects/${A}/v1/models/${uploaded}/versions`, 'the upload went to A');
     assert.equal(res.status(), 202, await res.text());
+    // The worker validates within a second or two; allow for a slow machine.
+    await assertVisible(form.getByRole('status').getByText(`Version 1 of ${uploaded} is`), 'a final status', 30_000);
     await assertText(
       form.getByRole('status'),
       new RegExp(`Version 1 of ${uploaded} is\\s*ready`),
@@ -199,9 +201,9 @@ describe('projects in the dashboard', { timeout: 240_000 }, () => {
     assert.deepEqual(g && { kind: g.kind, role: g.role }, { kind: 'user', role: 'viewer' }, 'the grant in the API');
 
     const row = memberRow(newcomer.name);
-    await row.getByLabel(`Role of ${newcomer.name}`).selectOption('approver');
+    await row.getByLabel(`Role of ${newcomer.name}`, { exact: true }).selectOption('approver');
     await row.getByRole('button', { name: 'Save role' }).click();
-    await assertText(memberRow(newcomer.name).locator('.badge'), 'approver', 'the new role in the list');
+    await assertVisible(memberRow(newcomer.name).locator('.badge-role-approver'), 'the new role in the list');
     g = (await grantsOf(A)).find((x) => x.id === ids[newcomer.email]);
     assert.equal(g?.role, 'approver', 'the new role in the API');
 
@@ -233,7 +235,7 @@ describe('projects in the dashboard', { timeout: 240_000 }, () => {
     await assertVisible(row, `${C} listed`);
     await assertVisible(row.getByText('Model versions: 3'), 'its versions quota');
 
-    await row.getByLabel(`Edit project ${C}`).click();
+    await row.locator('summary', { hasText: 'Edit' }).click();
     const edit = page.getByRole('form', { name: `Edit project ${C}` });
     await edit.getByLabel('Description', { exact: true }).fill('Team C');
     await edit.getByLabel('Model versions', { exact: true }).fill('');
