@@ -44,6 +44,19 @@ describe('dashboard proxy (/api)', () => {
     `/api/`,
     `/api/v1`,
     `/api/healthz`,
+    // The project-qualified form (/api/projects/{p}/v<N>/...) under the same attacks.
+    `/api/projects/team-a/v1//127.0.0.1:${p}/steal`,
+    `/api/projects/team-a/v1/%2F%2F127.0.0.1:${p}/steal`,
+    `/api/projects/team-a/v1/%2e%2e/%2e%2e/http:127.0.0.1:${p}/steal`,
+    `/api/projects/team-a/v1/%5C%5C127.0.0.1:${p}/steal`,
+    `/api/projects/team-a@127.0.0.1:${p}/v1/steal`,
+    `/api/projects/%2e%2e/v1/steal`,
+    `/api/projects/../v1/steal`,
+    `/api/projects/Team/v1/steal`,
+    `/api/projects//127.0.0.1:${p}/v1/steal`,
+    `/api/projects/http:127.0.0.1:${p}/v1/steal`,
+    `/api/projects/team-a`,
+    `/api/projects/team-a/healthz`,
   ];
 
   it('answers 404 to every off-API spelling and opens no connection to the would-be target; /api/v1/ still works', async () => {
@@ -77,6 +90,12 @@ describe('dashboard proxy (/api)', () => {
     const me = await http(webUrl, 'GET', '/api/v1/me', { cookie: login.headers.get('set-cookie')!.split(';')[0]! });
     assert.equal(me.status, 200, me.text);
     assert.equal(me.json.email, env.adminEmail);
+    // And its project-qualified form, to the API's /projects/{p}/... (the dashboard's pages in a project).
+    const inDefault = await http(webUrl, 'GET', '/api/projects/default/v1/me', {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+    });
+    assert.equal(inDefault.status, 200, inDefault.text);
+    assert.equal(inDefault.json.project.name, 'default');
   });
 
   it('names the internal API URL in no response header', async () => {

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { DataTableView, type ViewColumn, type ViewRow } from './data-table-view';
 
 /** A value a column sorts by; null and undefined sort last in either direction. */

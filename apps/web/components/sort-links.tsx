@@ -1,4 +1,4 @@
-import Link from 'next/link';
+import Link from '@/components/project';
 
 /**
  * The orders a paged list can be fetched in, as links (the sort lives in the URL, so it survives paging and can

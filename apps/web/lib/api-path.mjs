@@ -4,11 +4,13 @@
 
 /** The only characters an API path may use (RFC 3986 pchar and "/"); "@" is left out: no route needs it. */
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:%/]*$/;
-const VERSIONED = /^\/api\/(v[0-9]{1,3}\/.*)$/;
+// `/api/projects/{p}/v<N>/...` is the API's project-qualified form of the same route (the project's name as
+// ZProjectName allows it: nothing that decodes or normalises), for pages in project p (contracts' dashboard-paths).
+const VERSIONED = /^\/api\/((?:projects\/[a-z0-9][a-z0-9-]{0,62}\/)?v[0-9]{1,3}\/.*)$/;
 
 /**
- * Which dashboard paths reach the API: `/api/v<N>/<segments>` and nothing else. Returns the part to join onto
- * API_URL (`v1/models/iris/versions`), or null. Refused: doubled slashes, backslashes, "@", dot segments and
+ * Which dashboard paths reach the API: `/api/v<N>/<segments>` (or `/api/projects/{p}/v<N>/<segments>`) and nothing
+ * else. Returns the part to join onto API_URL (`v1/models/iris/versions`), or null. Refused: doubled slashes, backslashes, "@", dot segments and
  * percent-escapes that decode to any of those (or to control characters), so no spelling can climb out of the
  * API's path or be read as another host (`/api/https:evil.example`, `/api//evil.example`, `/api/v1/%2F%2Fx`).
  * @param {string} rawPath the request path as received, without the query string

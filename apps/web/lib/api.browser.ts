@@ -1,12 +1,25 @@
-import { ApiError, ModelyardClient } from '@modelyard/contracts';
+import { ApiError, DEFAULT_PROJECT_NAME, ModelyardClient, apiHrefInProject, projectOfPage } from '@modelyard/contracts';
+
+/** The project the page in the address bar is in (`/projects/{p}/...`, else `default`). */
+export function pageProject(): string {
+  return projectOfPage(window.location.pathname).project;
+}
+
+/** The browser's URL for an API path in the page's project (uploads): `/api/[projects/{p}/]v1/...`. */
+export function browserApiHref(apiPath: string): string {
+  return apiHrefInProject(pageProject(), apiPath);
+}
 
 /**
- * The API as seen from the browser: same origin, through the `/api/*` rewrite in proxy.ts, so the
- * HttpOnly session cookie rides along without the page ever touching it.
+ * The API as seen from the browser: same origin, through the `/api/*` forwarder (app/api/[...path]/route.ts), so
+ * the HttpOnly session cookie rides along without the page ever touching it. It acts in the project of the page
+ * in the address bar (`/api/projects/{p}/v1/...`), so every control on a page acts where the page is; `project`
+ * overrides that (the admin's projects page edits each project in its own).
  */
-export function browserApi(): ModelyardClient {
+export function browserApi(project: string = pageProject()): ModelyardClient {
   return new ModelyardClient({
     baseUrl: new URL('/api/', window.location.origin).href,
+    project: project === DEFAULT_PROJECT_NAME ? undefined : project,
     // Wrapped because the client calls `this.fetchImpl(...)`, and window.fetch throws "Illegal invocation"
     // when called with any `this` other than window.
     fetch: (input, init) => window.fetch(input, init),

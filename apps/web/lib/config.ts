@@ -26,6 +26,12 @@ export const webConfig = {
 /** Request header proxy.ts sets on page requests: layouts are not told their URL, but need it for `?next=`. */
 export const PATH_HEADER = 'x-modelyard-path';
 
+/**
+ * Request header proxy.ts sets on page requests: the project the page's URL is in (`/projects/{p}/...`, rewritten
+ * to the bare page), always overwritten there so a browser cannot choose it by sending the header itself.
+ */
+export const PROJECT_HEADER = 'x-modelyard-project';
+
 /** The API's session cookie: the only cookie the dashboard passes on to the API. */
 export const SESSION_COOKIE = 'modelyard_session';
 

@@ -21,7 +21,7 @@ const HOP_BY_HOP = [
  * flow state are the API's business),
  * proxy headers other than the three server.mjs stamped from the socket, and Next's internal ones.
  */
-const DROPPED = ['cookie', 'forwarded', 'x-real-ip', 'x-forwarded-port', 'x-modelyard-path'];
+const DROPPED = ['cookie', 'forwarded', 'x-real-ip', 'x-forwarded-port', 'x-modelyard-path', 'x-modelyard-project'];
 const STAMPED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto'];
 
 function errorResponse(code: 'NOT_FOUND' | 'NOT_READY', message: string): Response {

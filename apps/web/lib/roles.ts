@@ -32,3 +32,16 @@ export function driftAbilities(role: Role | null) {
     canWrite: rank(role) >= roleRank('scientist'),
   };
 }
+
+/**
+ * What the signed-in user may do with projects, mirroring PERMISSIONS (projects.grants is a project role,
+ * projects.write a platform one).
+ */
+export function projectAbilities(role: Role | null, platformAdmin: boolean) {
+  return {
+    /** See and change who has which role in the project, and its description (projects.grants). */
+    canManage: rank(role) >= roleRank('admin'),
+    /** Create and delete projects and set their quotas (projects.write: platform admins only). */
+    canAdminister: platformAdmin,
+  };
+}

@@ -8,6 +8,7 @@ import {
   type TModelVersion,
   type TRegisterVersionSpec,
 } from '@modelyard/contracts';
+import { browserApiHref } from './api.browser';
 
 export interface UploadProgress {
   loaded: number;
@@ -24,7 +25,13 @@ export function uploadVersion(
   file: File,
   onProgress: (p: UploadProgress) => void,
 ): Promise<TModelVersion> {
-  return postMultipart(`/api/v1/models/${encodeURIComponent(model)}/versions`, spec, file, ZModelVersion, onProgress);
+  return postMultipart(
+    browserApiHref(`/v1/models/${encodeURIComponent(model)}/versions`),
+    spec,
+    file,
+    ZModelVersion,
+    onProgress,
+  );
 }
 
 /** Starts a batch scoring job on an uploaded CSV / JSON Lines file (streamed on by app/api/v1/jobs/route.ts). */
@@ -33,7 +40,7 @@ export function uploadBatchJob(
   file: File,
   onProgress: (p: UploadProgress) => void,
 ): Promise<TJob> {
-  return postMultipart('/api/v1/jobs', spec, file, ZJob, onProgress);
+  return postMultipart(browserApiHref('/v1/jobs'), spec, file, ZJob, onProgress);
 }
 
 /** The part of a zod schema used here (web does not depend on zod itself, only on the contracts). */

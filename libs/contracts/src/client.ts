@@ -22,6 +22,13 @@ import {
   type TUpdateUserRequest,
 } from './auth.js';
 import { ZErrorResponse, type ErrorCode } from './errors.js';
+import {
+  ZProject,
+  ZProjectGrant,
+  type TCreateProjectRequest,
+  type TPutGrantRequest,
+  type TUpdateProjectRequest,
+} from './projects.js';
 import { ZOverviewPage, type TOverviewQuery } from './overview.js';
 import { ZExplainResponse, ZVersionImportance, type TExplainRequest } from './explain.js';
 import {
@@ -236,6 +243,33 @@ export class ModelyardClient {
   }
   removeGroupMember(id: string, member: TMemberRef) {
     return this.send('DELETE', `/v1/groups/${enc(id)}/members/${member.kind}/${enc(member.id)}`, ZGroup);
+  }
+
+  /** The projects the caller has a role in (a platform admin: every one), with that role. */
+  listProjects() {
+    return this.get('/v1/projects', z.array(ZProject));
+  }
+  createProject(body: Partial<TCreateProjectRequest> & { name: string }) {
+    return this.send('POST', '/v1/projects', ZProject, body);
+  }
+  /** The project this client acts in (`project` in its options, else `default`), and the same below. */
+  getProject() {
+    return this.get('/v1/project', ZProject);
+  }
+  updateProject(body: TUpdateProjectRequest) {
+    return this.send('PATCH', '/v1/project', ZProject, body);
+  }
+  deleteProject() {
+    return this.send('DELETE', '/v1/project', null);
+  }
+  listProjectGrants() {
+    return this.get('/v1/project/grants', z.array(ZProjectGrant));
+  }
+  putProjectGrant(body: TPutGrantRequest) {
+    return this.send('PUT', '/v1/project/grants', ZProjectGrant, body);
+  }
+  removeProjectGrant(kind: 'user' | 'group', id: string) {
+    return this.send('DELETE', `/v1/project/grants/${kind}/${enc(id)}`, null);
   }
 
   listServiceAccounts() {

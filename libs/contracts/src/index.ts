@@ -14,6 +14,7 @@ export * from './serving.js';
 export * from './overview.js';
 export * from './mlflow.js';
 export * from './projects.js';
+export * from './dashboard-paths.js';
 export * from './explain.js';
 export * from './streams.js';
 export * from './feedback.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ZRole } from './auth.js';
+import { ZEmail, ZRole } from './auth.js';
 
 /**
  * A project's name: its URL segment (`/v1/projects/{name}/...`), its models' key prefix and its storage prefix,
@@ -66,5 +66,15 @@ export const ZProjectGrant = z.object({
   role: ZRole,
 });
 export type TProjectGrant = z.infer<typeof ZProjectGrant>;
-export const ZPutGrantRequest = z.object({ kind: ZGrantSubjectKind, id: z.uuid(), role: ZRole });
+/**
+ * The subject by id, or a user by e-mail: a project's admins need not be platform admins, who alone list users,
+ * so they name the colleague they add by address (the dashboard's settings page does).
+ */
+export const ZPutGrantRequest = z
+  .object({ kind: ZGrantSubjectKind, id: z.uuid().optional(), email: ZEmail.optional(), role: ZRole })
+  .refine((g) => (g.id === undefined) !== (g.email === undefined), {
+    message: 'give either the id or, for a user, the email',
+    path: ['id'],
+  })
+  .refine((g) => g.email === undefined || g.kind === 'user', { message: 'only a user has an email', path: ['email'] });
 export type TPutGrantRequest = z.infer<typeof ZPutGrantRequest>;

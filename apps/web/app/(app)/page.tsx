@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TAuditEntry, TModelOverview, TOverviewPage } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatMs, formatPercent } from '@/lib/deployment-text';

@@ -101,6 +101,9 @@ export class ProjectsRepository {
   userName(id: string) {
     return this.db.client.user.findUnique({ where: { id }, select: { name: true } });
   }
+  userByEmail(email: string) {
+    return this.db.client.user.findUnique({ where: { email }, select: { id: true, name: true } });
+  }
   groupName(id: string) {
     return this.db.client.group.findUnique({ where: { id }, select: { name: true } });
   }

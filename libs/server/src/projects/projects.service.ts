@@ -136,16 +136,22 @@ export class ProjectsService {
   async setGrant(actor: Principal, req: TPutGrantRequest): Promise<TProjectGrant> {
     authorize(actor, 'projects.grants');
     const p = await this.current(actor);
-    const named = req.kind === 'user' ? await this.repo.userName(req.id) : await this.repo.groupName(req.id);
+    const named =
+      req.email !== undefined
+        ? await this.repo.userByEmail(req.email)
+        : req.kind === 'user'
+          ? await this.repo.userName(req.id!).then((u) => u && { id: req.id!, ...u })
+          : await this.repo.groupName(req.id!).then((g) => g && { id: req.id!, ...g });
     if (!named) throw notFound(req.kind === 'user' ? 'User' : 'Group');
+    const subject = { kind: req.kind, id: named.id };
     const g = await this.events.change(
       actor,
-      () => this.repo.setGrant(p.id, subjectOf(req), req.role),
+      () => this.repo.setGrant(p.id, subjectOf(subject), req.role),
       () => ({
         type: 'project.grant_set',
         objectId: p.id,
         project: p.name,
-        data: { kind: req.kind, id: req.id, name: named.name, role: req.role },
+        data: { kind: req.kind, id: named.id, name: named.name, role: req.role },
       }),
     );
     await this.auth.invalidate();

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TApproval, TRegisteredModel } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TAuditEntry, TAuditQuery } from '@modelyard/contracts';
-import { load } from '@/lib/api.server';
+import { load, pageHref } from '@/lib/api.server';
 import { AUDIT_ACTIONS } from '@/lib/audit-text';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
@@ -122,7 +122,12 @@ export default async function AuditPage({ searchParams }: PageProps<'/audit'>) {
       <PageHeader title="Audit log">Who changed what, most recent first.</PageHeader>
       {page.ok || page.status !== 403 ? (
         <section className="card">
-          <form className="form-grid filter-grid" method="get" action="/audit" aria-label="Filter the audit log">
+          <form
+            className="form-grid filter-grid"
+            method="get"
+            action={await pageHref('/audit')}
+            aria-label="Filter the audit log"
+          >
             <Field id="audit-actor" label="Actor">
               <select name="actor" defaultValue={f.actor}>
                 <option value="">Anyone</option>

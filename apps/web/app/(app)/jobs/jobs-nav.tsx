@@ -1,4 +1,4 @@
-import Link from 'next/link';
+import Link from '@/components/project';
 
 /** Jobs, their schedules and stream deployments are one area of the dashboard: tabs under the page heading. */
 export function JobsNav({ current }: { current: 'jobs' | 'schedules' | 'streams' }) {

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { JOB_STATUSES, JOB_TYPES, type TJob, type TJobQuery } from '@modelyard/contracts';
-import { getMe, load } from '@/lib/api.server';
+import { getMe, load, pageHref } from '@/lib/api.server';
 import { formatCount, formatDuration, formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';
@@ -158,7 +158,12 @@ export default async function JobsPage({ searchParams }: PageProps<'/jobs'>) {
 
       <section className="card">
         {/* A plain GET form: the filters live in the URL, so they can be shared and work before scripts load. */}
-        <form className="inline-form filter-form" action="/jobs" role="search" aria-label="Filter jobs">
+        <form
+          className="inline-form filter-form"
+          action={await pageHref('/jobs')}
+          role="search"
+          aria-label="Filter jobs"
+        >
           <Field id="jobs-type" label="Type" size="inline">
             <select name="type" defaultValue={filters.type ?? ''}>
               <option value="">All types</option>

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TModelOverview } from '@modelyard/contracts';
-import { getMe, load } from '@/lib/api.server';
+import { getMe, load, pageHref } from '@/lib/api.server';
 import { formatCount, formatTime } from '@/lib/format';
 import { overviewSortOf, SORT_LABELS } from '@/lib/overview';
 import { registryAbilities } from '@/lib/roles';
@@ -139,7 +139,7 @@ export default async function ModelsPage({ searchParams }: PageProps<'/models'>)
 
       <section className="card">
         {/* A plain GET form: the search lives in the URL, so it can be shared and works before scripts load. */}
-        <form className="inline-form search-form" action="/models" role="search">
+        <form className="inline-form search-form" action={await pageHref('/models')} role="search">
           <Field id="model-search" label="Search models" hiddenLabel className="search-field">
             <input
               name="q"

@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useRef, useState, useTransition } from 'react';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { useRouter } from 'next/navigation';
 import {
   ApiError,

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link, { ApiLink } from '@/components/project';
 import type { TJob } from '@modelyard/contracts';
 import { getMe, load } from '@/lib/api.server';
 import { formatCount, formatDuration, formatTime } from '@/lib/format';
@@ -17,11 +17,11 @@ export async function generateMetadata({ params }: PageProps<'/jobs/[id]'>): Pro
 const POLL_MS = 1000;
 
 /**
- * Downloads go through the web origin's `/api/*` rewrite (proxy.ts), which streams the API's answer: the file
- * is never held in the web server's memory, and the session cookie authorizes it.
+ * Downloads go through the web origin's `/api/*` forwarder (ApiLink: in the page's project), which streams the
+ * API's answer: the file is never held in the web server's memory, and the session cookie authorizes it.
  */
-const fileHref = (id: string, kind: 'input' | 'output' | 'errors') =>
-  `/api/v1/jobs/${encodeURIComponent(id)}/files/${kind}`;
+const filePath = (id: string, kind: 'input' | 'output' | 'errors') =>
+  `/v1/jobs/${encodeURIComponent(id)}/files/${kind}`;
 
 export default async function JobPage({ params }: PageProps<'/jobs/[id]'>) {
   const { id } = await params;
@@ -156,14 +156,14 @@ function JobFiles({ job: j }: { job: TJob }) {
             nowrap: true,
             cell: (f) =>
               f.uri && ready(f.kind) ? (
-                <a
+                <ApiLink
                   className="btn btn-secondary btn-small"
-                  href={fileHref(j.id, f.kind)}
+                  path={filePath(j.id, f.kind)}
                   download
                   aria-label={`Download the ${f.kind} file`}
                 >
                   Download
-                </a>
+                </ApiLink>
               ) : null,
           },
         ]}

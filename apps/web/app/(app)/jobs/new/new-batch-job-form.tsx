@@ -1,11 +1,18 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import type { ModelyardClient, TBatchJobSpec, TJob, TModelVersion } from '@modelyard/contracts';
+import {
+  pageInProject,
+  type ModelyardClient,
+  type TBatchJobSpec,
+  type TJob,
+  type TModelVersion,
+} from '@modelyard/contracts';
 import { browserApi, errorMessage } from '@/lib/api.browser';
 import { uploadBatchJob, type UploadProgress } from '@/lib/upload';
 import { ApiField, ApiForm, type Invalid } from '@/components/api-form';
 import { UploadProgressBar } from '@/components/upload-progress';
+import { useProject } from '@/components/project';
 
 export interface ModelOption {
   name: string;
@@ -32,6 +39,7 @@ function parseSelector(value: string): Pick<TBatchJobSpec, 'version' | 'alias'> 
  */
 export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[]; initialModel?: string }) {
   const router = useRouter();
+  const project = useProject();
   const [model, setModel] = useState(models.some((m) => m.name === initialModel) ? initialModel! : models[0]!.name);
   const [versions, setVersions] = useState<Versions>({ state: 'loading' });
   const [aliases, setAliases] = useState<[string, number][]>([]);
@@ -120,7 +128,7 @@ export function NewBatchJobForm({ models, initialModel }: { models: ModelOption[
   function onSuccess(job: TJob) {
     if (!alive.current) return;
     setPhase({ kind: 'done', job });
-    router.push(`/jobs/${job.id}`);
+    router.push(pageInProject(project, `/jobs/${job.id}`));
   }
 
   return (

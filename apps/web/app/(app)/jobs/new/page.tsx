@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { getMe, load } from '@/lib/api.server';
 import { jobAbilities } from '@/lib/roles';
 import { ErrorAlert } from '@/components/alert';

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import type { TSchedule } from '@modelyard/contracts';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { jobAbilities } from '@/lib/roles';

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import type { TStreamDeployment } from '@modelyard/contracts';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { getMe, load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';

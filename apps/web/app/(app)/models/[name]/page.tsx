@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link, { ApiLink } from '@/components/project';
 import {
   ZSignature,
   type TApproval,
@@ -32,8 +32,8 @@ export async function generateMetadata({ params }: PageProps<'/models/[name]'>):
 /** How many metrics fit in the versions table; the version detail lists them all. */
 const KEY_METRICS = 3;
 
-const artifactHref = (model: string, version: number) =>
-  `/api/v1/models/${encodeURIComponent(model)}/versions/${version}/artifact`;
+const artifactPath = (model: string, version: number) =>
+  `/v1/models/${encodeURIComponent(model)}/versions/${version}/artifact`;
 const actorName = (a: { kind: string; name: string | null }) => a.name ?? a.kind;
 
 export default async function ModelPage({ params, searchParams }: PageProps<'/models/[name]'>) {
@@ -363,14 +363,14 @@ function VersionsTable(props: {
       cell: (v) => (
         <div className="row-actions">
           {v.status === 'ready' ? (
-            <a
+            <ApiLink
               className="btn btn-link btn-small"
-              href={artifactHref(m.name, v.version)}
+              path={artifactPath(m.name, v.version)}
               download
               aria-label={`Download version ${v.version}`}
             >
               Download
-            </a>
+            </ApiLink>
           ) : null}
           {abilities.canWrite && v.status !== 'pending' ? (
             <StageControl
@@ -594,9 +594,9 @@ function VersionDetail({ model, v }: { model: string; v: TModelVersion }) {
       </div>
       {v.status === 'ready' ? (
         <p>
-          <a href={artifactHref(model, v.version)} download>
+          <ApiLink path={artifactPath(model, v.version)} download>
             Download the ONNX file
-          </a>
+          </ApiLink>
         </p>
       ) : null}
     </section>

@@ -1,6 +1,6 @@
 'use client';
 import { useRef, useState } from 'react';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { STAGES, type Stage, type TModelVersion, type TStageTransitionResult } from '@modelyard/contracts';
 import { describeTransition } from '@/lib/registry-text';
 import { ApiField, ApiForm } from '@/components/api-form';

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TWebhookDelivery } from '@modelyard/contracts';
 import { load } from '@/lib/api.server';
 import { formatTime } from '@/lib/format';

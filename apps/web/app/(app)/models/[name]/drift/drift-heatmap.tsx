@@ -1,4 +1,4 @@
-import Link from 'next/link';
+import Link from '@/components/project';
 import type { TDriftSeries, TDriftStatus } from '@modelyard/contracts';
 import { formatCount } from '@/lib/format';
 import { STATUS_TEXT, formatPValue, formatStat, percent, windowLabel } from './drift-text';

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import type {
   ModelyardClient,
   TAlert,
@@ -9,7 +9,7 @@ import type {
   TDriftStatus,
   TDriftWindowReport,
 } from '@modelyard/contracts';
-import { getMe, load, type Loaded } from '@/lib/api.server';
+import { getMe, load, type Loaded, pageHref as projectHref } from '@/lib/api.server';
 import { formatCount, formatTime } from '@/lib/format';
 import { ErrorAlert } from '@/components/alert';
 import { AutoRefresh } from '@/components/auto-refresh';
@@ -118,7 +118,11 @@ export default async function DriftPage({ params, searchParams }: PageProps<'/mo
       {header}
 
       <section className="card" aria-label="What to show">
-        <form className="inline-form filter-form" action={`${modelHref}/drift`} aria-label="Version and range">
+        <form
+          className="inline-form filter-form"
+          action={await projectHref(`${modelHref}/drift`)}
+          aria-label="Version and range"
+        >
           <Field id="drift-version" label="Version" size="inline">
             <select name="version" defaultValue={String(s.version)}>
               {versionList.length === 0 ? <option value={s.version}>Version {s.version}</option> : null}

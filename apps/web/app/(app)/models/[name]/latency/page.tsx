@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import Link from '@/components/project';
 import { load } from '@/lib/api.server';
 import { formatPercent, formatMs } from '@/lib/deployment-text';
 import { formatCount, formatTime } from '@/lib/format';
