@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
-import { type Feeds, type Outputs, runVersion, type ServedVersion } from '../engine/index.js';
+import { type Feeds, type Outputs, runVersion, type ServedVersion, SideRunner } from '../engine/index.js';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { keyFor, modelNameOf } from '../tenancy/model-key.js';
@@ -41,6 +41,9 @@ export function compareOutputs(prod: ServedVersion, prodOut: Outputs, silent: Se
  * SILENT_CPU_SHARE of one core (over either, the copy is dropped and counted, never queued: production never
  * waits, and a slow silent version cannot take the cores production needs). Their outputs are never returned and
  * trigger nothing; they are compared with production's, logged as silent, and counted under the role "silent".
+ * In the api (SILENT_THREAD, on by default) these runs go to a worker thread at a lower CPU priority
+ * (SILENT_THREAD_NICE; engine/side-runner.ts): onnxruntime-node runs a session synchronously on the calling
+ * thread, so on the event loop a slow silent version's run held every production request in flight.
  */
 @Injectable()
 export class ShadowService implements OnModuleInit, OnModuleDestroy {
@@ -49,6 +52,8 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
   private budgetMs: number;
   private budgetAt = Date.now();
   private readonly share: number;
+  /** Where silent and pilot-comparison runs go: a low-priority thread, or null for the event loop's thread. */
+  private readonly side: SideRunner | null;
   private pending = new Map<string, Delta>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -61,8 +66,22 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
-    this.share = (cfg as CommonConfig & { serving?: { silentCpuShare?: number } }).serving?.silentCpuShare ?? 0.05;
+    const limits = (
+      cfg as CommonConfig & {
+        serving?: { silentCpuShare?: number; silentThread?: boolean; silentThreadNice?: number };
+      }
+    ).serving;
+    this.share = limits?.silentCpuShare ?? 0.05;
     this.budgetMs = this.share * 1000;
+    this.side = limits?.silentThread
+      ? new SideRunner({ nice: limits.silentThreadNice ?? 19, threads: cfg.onnx.intraOpThreads }, (sv) =>
+          this.serving.artifactBytes(sv),
+        )
+      : null;
+  }
+
+  private runSide(sv: ServedVersion, feeds: Feeds): Promise<Outputs> {
+    return this.side ? this.side.run(sv, feeds) : runVersion(sv, feeds);
   }
 
   onModuleInit() {
@@ -72,6 +91,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy() {
     if (this.timer) clearInterval(this.timer);
+    await this.side?.close();
     await this.flush();
   }
 
@@ -119,7 +139,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const prod = await this.serving.resolve(pilot.model, { version: production });
-      const prodOut = await runVersion(prod, feeds);
+      const prodOut = await this.runSide(prod, feeds);
       this.count(pilot.model, pilot.version, compareOutputs(prod, prodOut, pilot, pilotOut));
     } catch (err) {
       this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
@@ -148,7 +168,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const sv = await this.serving.resolve(prod.model, { version });
-      const out = await runVersion(sv, feeds);
+      const out = await this.runSide(sv, feeds);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
