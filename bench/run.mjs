@@ -19,8 +19,9 @@
 //   API_PROCESSES (1): Modelyard's api processes, and the bare peer's (node:cluster), so "every core" is compared
 //     like for like. BENCH_FASTAPI_VENV (bench/tmp/fastapi-venv): a Python 3.11 venv for the FastAPI peer, created
 //     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out.
-//   BENCH_API_NODE_OPTIONS: NODE_OPTIONS for the api processes only (this one and the baseline), for diagnosis,
-//     e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof'. Each api's /metrics (event-loop delay histogram, GC
+//   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis,
+//     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
+//     baseline's instead (default: the same), so one build can be measured against itself with a different flag. Each api's /metrics (event-loop delay histogram, GC
 //     durations, SERVING_STAGE_TIMERS' stages when that is set) is saved to bench/tmp/metrics-<server>.txt at the end.
 //   BENCH_VARIANTS (traced,silent): Modelyard variants measured in the same interleaved serving runs, each read
 //     against the plain api cell by cell: `traced` is a second api of this build with OpenTelemetry on at 1 %
@@ -51,6 +52,10 @@ const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BAS
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'traced,silent').split(',').filter(Boolean);
 const API_PROCESSES = process.env.API_PROCESSES ?? '1';
+const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const BASELINE_NODE_ARGS = (process.env.BENCH_BASELINE_NODE_ARGS ?? process.env.BENCH_API_NODE_ARGS ?? '')
+  .split(' ')
+  .filter(Boolean);
 const FASTAPI = process.env.BENCH_FASTAPI !== '0';
 const FASTAPI_VENV = path.resolve(root, process.env.BENCH_FASTAPI_VENV ?? 'bench/tmp/fastapi-venv');
 for (const v of VARIANTS) if (!['traced', 'silent'].includes(v)) throw new Error(`unknown BENCH_VARIANTS entry "${v}"`);
@@ -146,7 +151,6 @@ async function main() {
     RATE_LIMIT_BURST: '1000000',
     STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'),
     MAX_ROWS_PER_REQUEST: '10000',
-    ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}),
     // One api process by default, as the bare peer then runs one (it always runs API_PROCESSES: like for like).
     API_PROCESSES,
   };
@@ -158,7 +162,7 @@ async function main() {
     await platform.stop();
   };
   try {
-    procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env, quiet: true }));
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
@@ -343,7 +347,7 @@ async function main() {
       // Launched after the models and the key exist: it loads the same Production versions at boot.
       const basePort = await freePort();
       procs.push(
-        launch('baseline', [process.execPath, path.join(BASELINE, 'apps/api/dist/main.js')], {
+        launch('baseline', [process.execPath, ...BASELINE_NODE_ARGS, path.join(BASELINE, 'apps/api/dist/main.js')], {
           env: { ...env, API_PORT: String(basePort), LOG_FILE: path.join(tmp, 'baseline-api.log') },
           cwd: BASELINE,
           quiet: true,

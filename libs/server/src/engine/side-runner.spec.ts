@@ -63,7 +63,7 @@ describe('the side runner (silent runs off the event loop)', () => {
       Promise.resolve(sv.versionId === 'bad' ? new Uint8Array([1, 2, 3]) : new Uint8Array(bytes)),
     );
     try {
-      await assert.rejects(side.run(bad as unknown as ServedVersion, feeds));
+      await assert.rejects(side.run(bad as unknown as ServedVersion, feeds), /protobuf parsing failed/);
       const out = await side.run(good as unknown as ServedVersion, feeds);
       assert.deepEqual(out[good.outputNames[0]!]!.dims, [1]);
     } finally {
