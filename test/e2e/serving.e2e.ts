@@ -155,7 +155,11 @@ describe('serving: the Modelyard contract', () => {
     assert.equal(m.status, 200);
     assert.match(m.text, /^# TYPE modelyard_eventloop_delay_seconds histogram$/m);
     const bucket = (le: string) =>
-      Number(new RegExp(`^modelyard_eventloop_delay_seconds_bucket\\{le="${le}"\\} (\\d+)$`, 'm').exec(m.text)?.[1]);
+      Number(
+        new RegExp(`^modelyard_eventloop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\d+)$`, 'm').exec(
+          m.text,
+        )?.[1],
+      );
     const count = Number(/^modelyard_eventloop_delay_seconds_count (\d+)$/m.exec(m.text)?.[1]);
     // The api has been up for seconds: hundreds of ticks, counted cumulatively up to +Inf.
     assert.ok(count > 10, `ticks observed: ${count}`);
