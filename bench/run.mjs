@@ -1,7 +1,8 @@
 // `npm run bench`: Modelyard (auth, metrics, info logging, 1% prediction-log sampling and rate limiting on)
 // side by side with the three peers in ../shared/peers (Flask+gunicorn, FastAPI+uvicorn+onnxruntime, bare
-// node:http+onnxruntime with as many processes as Modelyard's api: API_PROCESSES, 1 here), same model and bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions,
-// medians. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
+// node:http+onnxruntime with as many processes as Modelyard's api: API_PROCESSES, 1 here), same model and
+// bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions, medians and p99 per
+// repetition. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
 // Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md, and 1,000 registered
 // models: the list endpoints, the dashboard's overview in Chromium and the api's memory (bench/models.mjs, on a
@@ -21,8 +22,9 @@
 //     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out.
 //   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis,
 //     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
-//     baseline's instead (default: the same), so one build can be measured against itself with a different flag. Each api's /metrics (event-loop delay histogram, GC
-//     durations, SERVING_STAGE_TIMERS' stages when that is set) is saved to bench/tmp/metrics-<server>.txt at the end.
+//     baseline's instead (default: the same), so one build can be measured against itself with a different flag.
+//     Each api's /metrics (event-loop delay histogram, GC durations, SERVING_STAGE_TIMERS' stages when that is set)
+//     is saved to bench/tmp/metrics-<server>.txt at the end.
 //   BENCH_VARIANTS (traced,silent): Modelyard variants measured in the same interleaved serving runs, each read
 //     against the plain api cell by cell: `traced` is a second api of this build with OpenTelemetry on at 1 %
 //     sampling (parentbased_traceidratio 0.01), exporting to a local OTLP receiver (issue 20); `silent` is the
@@ -534,9 +536,11 @@ function writeReport(results, digits, batched) {
       `Modelyard: ${API_PROCESSES} api process(es) (API_PROCESSES; its default is one per core) with auth` +
       ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), ' +
       'per-minute rollups, and its worker process running beside it on the same 2 cores; ' +
-      `1% prediction-log sampling. Bare: node:http + onnxruntime-node, ${API_PROCESSES} process(es) (node:cluster past one: the same as Modelyard's api). Flask: gunicorn with 2 sync workers. ` +
+      `1% prediction-log sampling. Bare: node:http + onnxruntime-node, ${API_PROCESSES} process(es) ` +
+      "(node:cluster past one: the same as Modelyard's api). Flask: gunicorn with 2 sync workers. " +
       (FASTAPI
-        ? 'FastAPI: uvicorn with 2 workers, onnxruntime (python) with 1 thread each, a `def` route (shared/peers/fastapi_ort). '
+        ? 'FastAPI: uvicorn with 2 workers, onnxruntime (python) with 1 thread each, a `def` route ' +
+          '(shared/peers/fastapi_ort). '
         : '') +
       'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).' +
       (BASELINE
@@ -611,7 +615,8 @@ function writeReport(results, digits, batched) {
     // Repetition by repetition: bare was measured right before Modelyard in the same repetition.
     const each = cell.modelyard.map((r, i) => r.p99 / cell.bare[i].p99);
     lines.push(
-      `- p99 at c=32, ${rows} row(s), Modelyard / bare per repetition: ${each.map((x) => `${x.toFixed(2)}x`).join(', ')}` +
+      `- p99 at c=32, ${rows} row(s), Modelyard / bare per repetition: ` +
+        `${each.map((x) => `${x.toFixed(2)}x`).join(', ')}` +
         ` (target: none above 2x): ${each.every((x) => x <= 2) ? 'met' : 'not met'}.`,
     );
     for (const c of [8, 32]) {
