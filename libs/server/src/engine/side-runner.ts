@@ -9,6 +9,12 @@ export interface WireTensor {
   dims: readonly number[];
 }
 
+/** A side run's answer: its outputs, and how long the session run took in the thread. */
+export interface SideRun {
+  outputs: Outputs;
+  ms: number;
+}
+
 export interface SideRunnerOptions {
   /** The thread's nice value (0-19): the kernel gives the event loop's thread the CPU first. */
   nice: number;
@@ -27,15 +33,40 @@ export interface SideRunnerOptions {
 export class SideRunner {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (o: Outputs) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (o: SideRun) => void; reject: (e: Error) => void }>();
   private readonly loaded = new Map<string, Promise<void>>();
+  /** Versions the thread has a session of (it said so): runs of them start at once there. */
+  private readonly ready = new Set<string>();
 
   constructor(
     private readonly opts: SideRunnerOptions,
     private readonly bytesOf: (sv: ServedVersion) => Promise<Uint8Array>,
   ) {}
 
-  async run(sv: ServedVersion, feeds: Feeds, outputs: readonly string[] = sv.outputNames): Promise<Outputs> {
+  /**
+   * The outputs and the milliseconds of the session run alone: the thread's start and the version's first load are
+   * not in them (a budget charged with those would refuse the next copies for many seconds).
+   */
+  async run(sv: ServedVersion, feeds: Feeds, outputs: readonly string[] = sv.outputNames): Promise<SideRun> {
+    const w = this.thread();
+    const key = sv.versionId;
+    await this.prepare(sv);
+    const wire: Record<string, WireTensor> = {};
+    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
+    const id = this.nextId++;
+    return new Promise<SideRun>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ op: 'run', id, key, feeds: wire, outputs: [...outputs] });
+    });
+  }
+
+  /** Whether the thread has its session of `sv` open: until then a caller may run it elsewhere (and prepare it). */
+  isReady(sv: ServedVersion): boolean {
+    return this.worker !== null && this.ready.has(sv.versionId);
+  }
+
+  /** Starts the thread and sends it the version (once); resolves when the bytes are on their way. */
+  prepare(sv: ServedVersion): Promise<void> {
     const w = this.thread();
     const key = sv.versionId;
     let loading = this.loaded.get(key);
@@ -47,14 +78,7 @@ export class SideRunner {
       loading.catch(() => this.loaded.delete(key));
       this.loaded.set(key, loading);
     }
-    await loading;
-    const wire: Record<string, WireTensor> = {};
-    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
-    const id = this.nextId++;
-    return new Promise<Outputs>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ op: 'run', id, key, feeds: wire, outputs: [...outputs] });
-    });
+    return loading;
   }
 
   async close() {
@@ -69,7 +93,14 @@ export class SideRunner {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./side-thread.js', import.meta.url), { workerData: this.opts });
     w.unref();
-    w.on('message', (m: { id: number; outputs?: Record<string, WireTensor>; error?: string }) => {
+    type Reply = { id: number; outputs?: Record<string, WireTensor>; ms?: number; error?: string; loaded?: string };
+    w.on('message', (m: Reply) => {
+      if (m.loaded !== undefined) {
+        // A version the thread could not open is asked for again by the next prepare (its runs fail meanwhile).
+        if (m.error === undefined) this.ready.add(m.loaded);
+        else this.loaded.delete(m.loaded);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -77,13 +108,14 @@ export class SideRunner {
       const out: Outputs = {};
       for (const [k, t] of Object.entries(m.outputs))
         out[k] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-      p.resolve(out);
+      p.resolve({ outputs: out, ms: m.ms ?? 0 });
     });
     // A thread that died takes its sessions with it: its runs fail, the next run starts a new one.
     const gone = (e: Error) => {
       if (this.worker !== w) return;
       this.worker = null;
       this.loaded.clear();
+      this.ready.clear();
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };

@@ -1,8 +1,8 @@
 /**
  * The side runner's thread (./side-runner.ts): onnxruntime sessions of its own, run off the event loop that
  * serves requests, at a lower CPU priority than the rest of the process. Messages, in order:
- *   { op: 'load', key, bytes }  opens a session (a run names it by key; a failure is that run's error)
- *   { op: 'run', id, key, feeds, outputs }  -> { id, outputs } or { id, error }
+ *   { op: 'load', key, bytes }  opens a session -> { loaded: key } or { loaded: key, error } (a run names it by key)
+ *   { op: 'run', id, key, feeds, outputs }  -> { id, outputs, ms } (ms: the session run alone) or { id, error }
  * Sessions unused for IDLE_MS are released (the api unloads versions on its own schedule; this follows lazily).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -24,8 +24,11 @@ type Message =
 parentPort!.on('message', (m: Message) => {
   if (m.op === 'load') {
     const session = openServedSession(m.bytes, threads);
-    session.catch(() => undefined); // reported to the runs that name it
     sessions.set(m.key, { session, used: Date.now() });
+    session.then(
+      () => parentPort!.postMessage({ loaded: m.key }),
+      (e: unknown) => parentPort!.postMessage({ loaded: m.key, error: String((e as Error)?.message ?? e) }),
+    );
     return;
   }
   void run(m);
@@ -40,14 +43,16 @@ async function run(m: Extract<Message, { op: 'run' }>) {
     const feeds = Object.fromEntries(
       Object.entries(m.feeds).map(([k, t]) => [k, new Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]),
     );
+    const started = performance.now();
     const out = await session.run(feeds, m.outputs);
+    const ms = performance.now() - started;
     const outputs: Record<string, WireTensor> = {};
     const transfer: ArrayBuffer[] = [];
     for (const [k, t] of Object.entries(out)) {
       outputs[k] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
       if (ArrayBuffer.isView(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
     }
-    parentPort!.postMessage({ id: m.id, outputs }, transfer);
+    parentPort!.postMessage({ id: m.id, outputs, ms }, transfer);
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) });
   }

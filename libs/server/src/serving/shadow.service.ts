@@ -80,8 +80,14 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
       : null;
   }
 
-  private runSide(sv: ServedVersion, feeds: Feeds): Promise<Outputs> {
-    return this.side ? this.side.run(sv, feeds) : runVersion(sv, feeds);
+  /** A silent or comparison run: its outputs and the milliseconds its session run took (the budget's charge). */
+  private async runSide(sv: ServedVersion, feeds: Feeds): Promise<{ outputs: Outputs; ms: number }> {
+    if (this.side?.isReady(sv)) return this.side.run(sv, feeds);
+    // The thread opens its copy of the version in the background; until it has, copies run here as before.
+    if (this.side) void this.side.prepare(sv).catch(() => undefined);
+    const started = performance.now();
+    const outputs = await runVersion(sv, feeds);
+    return { outputs, ms: performance.now() - started };
   }
 
   onModuleInit() {
@@ -139,12 +145,12 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const prod = await this.serving.resolve(pilot.model, { version: production });
-      const prodOut = await this.runSide(prod, feeds);
-      this.count(pilot.model, pilot.version, compareOutputs(prod, prodOut, pilot, pilotOut));
+      const run = await this.runSide(prod, feeds);
+      this.budgetMs -= run.ms;
+      this.count(pilot.model, pilot.version, compareOutputs(prod, run.outputs, pilot, pilotOut));
     } catch (err) {
-      this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
-    } finally {
       this.budgetMs -= Number(process.hrtime.bigint() - started) / 1e6;
+      this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
     }
   }
 
@@ -168,8 +174,8 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const sv = await this.serving.resolve(prod.model, { version });
-      const out = await this.runSide(sv, feeds);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The budget and the silent latency count the session run (in the side thread: not its queueing there).
+      const { outputs: out, ms } = await this.runSide(sv, feeds);
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
       this.predictionLog.maybeLog(trace ? 1 : logRate, sv, 'silent', true, feeds, out, ms, trace);
