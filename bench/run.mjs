@@ -1,7 +1,8 @@
 // `npm run bench`: Modelyard (auth, metrics, info logging, 1% prediction-log sampling and rate limiting on)
-// side by side with the two peers in ../shared/peers (Flask+gunicorn, bare node:http+onnxruntime), same
-// model and bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions,
-// medians. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
+// side by side with the three peers in ../shared/peers (Flask+gunicorn, FastAPI+uvicorn+onnxruntime, bare
+// node:http+onnxruntime with as many processes as Modelyard's api: API_PROCESSES, 1 here), same model and
+// bodies, wrk on loopback, c = 1, 8, 32, 1-row and 100-row bodies, interleaved repetitions, medians and p99 per
+// repetition. Writes bench/results/<date>.md. Speed is measured here, never asserted in tests.
 // Also: batch scoring of a 1,000,000-row CSV against a pandas script (bench/batch.mjs) -> <date>-batch.md, and a
 // drift report over 1,000,000 rows x 64 features (bench/drift-bench.mjs) -> <date>-drift.md, and 1,000 registered
 // models: the list endpoints, the dashboard's overview in Chromium and the api's memory (bench/models.mjs, on a
@@ -16,6 +17,14 @@
 //     Redis and models, and measured in the same interleaved serving runs as `baseline`, so a change's cost is
 //     read within one run instead of across days.
 //   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
+//   API_PROCESSES (1): Modelyard's api processes, and the bare peer's (node:cluster), so "every core" is compared
+//     like for like. BENCH_FASTAPI_VENV (bench/tmp/fastapi-venv): a Python 3.11 venv for the FastAPI peer, created
+//     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out.
+//   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis,
+//     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
+//     baseline's instead (default: the same), so one build can be measured against itself with a different flag.
+//     Each api's /metrics (event-loop delay histogram, GC durations, SERVING_STAGE_TIMERS' stages when that is set)
+//     is saved to bench/tmp/metrics-<server>.txt at the end.
 //   BENCH_VARIANTS (traced,silent): Modelyard variants measured in the same interleaved serving runs, each read
 //     against the plain api cell by cell: `traced` is a second api of this build with OpenTelemetry on at 1 %
 //     sampling (parentbased_traceidratio 0.01), exporting to a local OTLP receiver (issue 20); `silent` is the
@@ -44,6 +53,13 @@ const day = new Date().toISOString().slice(0, 10);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'traced,silent').split(',').filter(Boolean);
+const API_PROCESSES = process.env.API_PROCESSES ?? '1';
+const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const BASELINE_NODE_ARGS = (process.env.BENCH_BASELINE_NODE_ARGS ?? process.env.BENCH_API_NODE_ARGS ?? '')
+  .split(' ')
+  .filter(Boolean);
+const FASTAPI = process.env.BENCH_FASTAPI !== '0';
+const FASTAPI_VENV = path.resolve(root, process.env.BENCH_FASTAPI_VENV ?? 'bench/tmp/fastapi-venv');
 for (const v of VARIANTS) if (!['traced', 'silent'].includes(v)) throw new Error(`unknown BENCH_VARIANTS entry "${v}"`);
 
 function aptEnsure(bin, pkgs) {
@@ -137,8 +153,8 @@ async function main() {
     RATE_LIMIT_BURST: '1000000',
     STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'),
     MAX_ROWS_PER_REQUEST: '10000',
-    // One api process, as every peer is measured with one (bare: WORKERS=1); API_PROCESSES is a non-default here.
-    API_PROCESSES: process.env.API_PROCESSES ?? '1',
+    // One api process by default, as the bare peer then runs one (it always runs API_PROCESSES: like for like).
+    API_PROCESSES,
   };
   const procs = [];
   let stopReceiver = async () => {};
@@ -148,7 +164,7 @@ async function main() {
     await platform.stop();
   };
   try {
-    procs.push(launch('api', [process.execPath, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env, quiet: true }));
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
@@ -261,6 +277,7 @@ async function main() {
 
     const flaskPort = await freePort();
     const barePort = await freePort();
+    const fastapiPort = FASTAPI ? await freePort() : null;
     procs.push(
       launch(
         'flask',
@@ -270,15 +287,38 @@ async function main() {
     );
     procs.push(
       launch('bare', [process.execPath, path.join(PEERS, 'bare_ort_server.js')], {
-        env: { PORT: String(barePort), WORKERS: '1', ORT_THREADS: '1', ORT_NODE_DIR: root },
+        env: { PORT: String(barePort), WORKERS: API_PROCESSES, ORT_THREADS: '1', ORT_NODE_DIR: root },
         quiet: true,
       }),
     );
-    for (const port of [flaskPort, barePort])
-      await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 30_000 });
+    if (fastapiPort) {
+      // The peer's own setup (fastapi_ort/start.sh): 2 uvicorn workers, 1 onnxruntime thread each, a `def` route.
+      procs.push(
+        launch(
+          'fastapi',
+          [
+            path.join(fastapiVenv(), 'bin', 'uvicorn'),
+            'app:app',
+            '--app-dir',
+            path.join(PEERS, 'fastapi_ort'),
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(fastapiPort),
+            '--workers',
+            '2',
+            '--no-access-log',
+          ],
+          { env: { ORT_THREADS: '1', MODEL_PATH: path.join(MODELS, 'iris_logreg', 'model.onnx') }, quiet: true },
+        ),
+      );
+    }
+    for (const port of [flaskPort, barePort, fastapiPort].filter(Boolean))
+      await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 60_000 });
 
     const servers = {
       flask: { url: `http://127.0.0.1:${flaskPort}/predict` },
+      ...(fastapiPort ? { fastapi: { url: `http://127.0.0.1:${fastapiPort}/predict` } } : {}),
       bare: { url: `http://127.0.0.1:${barePort}/predict` },
       modelyard: { url: `${api}/v1/models/iris/predict`, token: key },
     };
@@ -309,7 +349,7 @@ async function main() {
       // Launched after the models and the key exist: it loads the same Production versions at boot.
       const basePort = await freePort();
       procs.push(
-        launch('baseline', [process.execPath, path.join(BASELINE, 'apps/api/dist/main.js')], {
+        launch('baseline', [process.execPath, ...BASELINE_NODE_ARGS, path.join(BASELINE, 'apps/api/dist/main.js')], {
           env: { ...env, API_PORT: String(basePort), LOG_FILE: path.join(tmp, 'baseline-api.log') },
           cwd: BASELINE,
           quiet: true,
@@ -357,6 +397,14 @@ async function main() {
     }
     // Keep what was measured even if the last phase fails.
     writeReport(results, digits, {});
+    for (const [name, base] of [
+      ['modelyard', api],
+      ['baseline', servers.baseline?.url.replace(/\/v1\/.*$/, '')],
+    ]) {
+      if (!base) continue;
+      const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } }).catch(() => null);
+      if (r?.ok) writeFileSync(path.join(tmp, `metrics-${name}.txt`), await r.text());
+    }
     // Micro-batching on (it is off above): the same 1-row load on iris, merged per event-loop turn. Retried:
     // after minutes of load, a kept-alive connection may have been closed by the server.
     let patched = false;
@@ -485,10 +533,15 @@ function writeReport(results, digits, batched) {
   lines.push(
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
       `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. ` +
-      `Modelyard: ${process.env.API_PROCESSES ?? '1'} api process(es) (API_PROCESSES; its default is one per core) with auth` +
+      `Modelyard: ${API_PROCESSES} api process(es) (API_PROCESSES; its default is one per core) with auth` +
       ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), ' +
       'per-minute rollups, and its worker process running beside it on the same 2 cores; ' +
-      "1% prediction-log sampling. Bare: node:http + onnxruntime-node, 1 process (the same as Modelyard's api). Flask: gunicorn with 2 sync workers. " +
+      `1% prediction-log sampling. Bare: node:http + onnxruntime-node, ${API_PROCESSES} process(es) ` +
+      "(node:cluster past one: the same as Modelyard's api). Flask: gunicorn with 2 sync workers. " +
+      (FASTAPI
+        ? 'FastAPI: uvicorn with 2 workers, onnxruntime (python) with 1 thread each, a `def` route ' +
+          '(shared/peers/fastapi_ort). '
+        : '') +
       'Model: iris logistic regression (shared/models/iris_logreg; the pickled pipeline for Flask).' +
       (BASELINE
         ? ` Baseline: the api of commit ${baselineCommit()} (BENCH_BASELINE), launched beside this one on the same` +
@@ -497,17 +550,18 @@ function writeReport(results, digits, batched) {
     '',
   );
   lines.push(
-    '| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs bare |',
-    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| rows | c | server | req/s | rows/s | p50 ms | p99 ms | errors | vs Flask | vs FastAPI | vs bare |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const [k, byServer] of Object.entries(results)) {
     const [rows, c] = k.split('|').map(Number);
     const flask = m(byServer.flask, 'rps');
+    const fastapi = byServer.fastapi ? m(byServer.fastapi, 'rps') : null;
     const bare = m(byServer.bare, 'rps');
     for (const [name, runs] of Object.entries(byServer)) {
       const rps = m(runs, 'rps');
       lines.push(
-        `| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${(rps / bare).toFixed(2)}x |`,
+        `| ${rows} | ${c} | ${name} | ${rps.toFixed(0)} | ${(rps * rows).toFixed(0)} | ${m(runs, 'p50').toFixed(2)} | ${m(runs, 'p99').toFixed(2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${(rps / flask).toFixed(2)}x | ${fastapi ? `${(rps / fastapi).toFixed(2)}x` : '-'} | ${(rps / bare).toFixed(2)}x |`,
       );
     }
   }
@@ -553,7 +607,31 @@ function writeReport(results, digits, batched) {
     `- p99 at c=8, 1 row: ${m(c8.modelyard, 'p99').toFixed(2)} ms (target <= 5 ms).`,
     `- rows/s with 100-row bodies at c=32: ${(m(r100.modelyard, 'rps') / m(r100.bare, 'rps')).toFixed(2)}x bare (target >= 0.8x).`,
     '',
+    `## Against the targets (issue 23; bare with ${API_PROCESSES} process(es), like Modelyard's api)`,
+    '',
   );
+  for (const rows of [1, 100]) {
+    const cell = results[`${rows}|32`];
+    // Repetition by repetition: bare was measured right before Modelyard in the same repetition.
+    const each = cell.modelyard.map((r, i) => r.p99 / cell.bare[i].p99);
+    lines.push(
+      `- p99 at c=32, ${rows} row(s), Modelyard / bare per repetition: ` +
+        `${each.map((x) => `${x.toFixed(2)}x`).join(', ')}` +
+        ` (target: none above 2x): ${each.every((x) => x <= 2) ? 'met' : 'not met'}.`,
+    );
+    for (const c of [8, 32]) {
+      const byServer = results[`${rows}|${c}`];
+      const x = m(byServer.modelyard, 'rps') / m(byServer.bare, 'rps');
+      lines.push(`- req/s at c=${c}, ${rows} row(s): ${x.toFixed(2)}x bare (target >= 0.85x).`);
+    }
+  }
+  if (t32.fastapi) {
+    const worst = Object.values(results).map((b) => m(b.modelyard, 'rps') / m(b.fastapi, 'rps'));
+    lines.push(
+      `- req/s against FastAPI, the lowest cell: ${Math.min(...worst).toFixed(2)}x (target >= 2x in every cell).`,
+    );
+  }
+  lines.push('');
   if (t32.baseline) {
     lines.push('## This commit against the baseline (median req/s, this / baseline, per cell)', '');
     for (const [k, byServer] of Object.entries(results)) {
@@ -634,6 +712,24 @@ async function otlpReceiver() {
     requests: () => requests,
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+/** The FastAPI peer's Python 3.11 venv (fastapi_ort/start.sh's packages), made from the local package index once. */
+function fastapiVenv() {
+  const py = path.join(FASTAPI_VENV, 'bin', 'python');
+  const ready = () =>
+    spawnSync(py, ['-c', 'import fastapi, uvicorn, onnxruntime, numpy'], { stdio: 'ignore' }).status === 0;
+  if (ready()) return FASTAPI_VENV;
+  log(`creating ${path.relative(root, FASTAPI_VENV)} for the FastAPI peer`);
+  spawnSync('python3.11', ['-m', 'venv', FASTAPI_VENV], { stdio: 'inherit' });
+  // --retries 0: only the local index answers on these machines; a public one would be retried for minutes.
+  const pip = spawnSync(
+    path.join(FASTAPI_VENV, 'bin', 'pip'),
+    ['install', '-q', '--retries', '0', 'fastapi', 'uvicorn[standard]', 'onnxruntime', 'numpy'],
+    { stdio: 'inherit' },
+  );
+  if (pip.status !== 0 || !ready()) throw new Error('could not install the FastAPI peer (BENCH_FASTAPI=0 skips it)');
+  return FASTAPI_VENV;
 }
 
 function baselineCommit() {

@@ -174,6 +174,9 @@ try {
         VALIDATION_TIMEOUT_SECONDS: '20',
         // The browser stories sign in often; the login budget itself is measured by floods-logins on its own api.
         LOGIN_GLOBAL_PER_SECOND: '20',
+        // The worker keeps normal priority in tests: on a box shared with other work, nice 10 (its default, which
+        // yields to the api) would leave jobs the tests wait for behind everyone else's processes.
+        WORKER_NICE: '0',
       };
       apps = launchApps(env, { apiPort, webPort, quiet: true });
       await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: apps[0] });

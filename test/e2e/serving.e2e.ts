@@ -150,6 +150,23 @@ describe('serving: the Modelyard contract', () => {
     assert.match(m.text, /^modelyard_info\{component="api"\} 1$/m);
   });
 
+  it("exports the event loop's delay as a Prometheus histogram (how late a 10 ms timer fired)", async () => {
+    const m = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
+    assert.equal(m.status, 200);
+    assert.match(m.text, /^# TYPE modelyard_eventloop_delay_seconds histogram$/m);
+    const bucket = (le: string) =>
+      Number(
+        new RegExp(`^modelyard_eventloop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\d+)$`, 'm').exec(
+          m.text,
+        )?.[1],
+      );
+    const count = Number(/^modelyard_eventloop_delay_seconds_count (\d+)$/m.exec(m.text)?.[1]);
+    // The api has been up for seconds: hundreds of ticks, counted cumulatively up to +Inf.
+    assert.ok(count > 10, `ticks observed: ${count}`);
+    assert.equal(bucket('+Inf'), count);
+    assert.ok(bucket('0.001') <= bucket('0.01') && bucket('0.01') <= bucket('+Inf'));
+  });
+
   it('rolls the traffic up per minute for the dashboard (written within ~10 s)', async () => {
     const { model, version } = models.iris_logreg;
     // The requests above may straddle a flush or a minute boundary: add up every production minute.

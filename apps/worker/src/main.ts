@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadWorkerConfig } from '@modelyard/config';
-import { createLogger, exitCleanlyOnSignals, startTracing, stopTracing } from '@modelyard/server';
+import { createLogger, exitCleanlyOnSignals, lowerProcessPriority, startTracing, stopTracing } from '@modelyard/server';
 import { WorkerModule } from './worker.module.js';
 
 async function main() {
@@ -19,6 +19,12 @@ async function main() {
   await startTracing(config.tracing, 'worker', logger);
   // An application context, not an HTTP app: the worker never serves requests.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: false });
+  // After boot, so every thread started so far is lowered too; later ones inherit it (WORKER_NICE, issue 23).
+  if (config.worker.nice > 0)
+    logger.info(
+      { nice: config.worker.nice, threads: lowerProcessPriority(config.worker.nice) },
+      'worker priority lowered',
+    );
   // The spans still buffered go out after the last job has finished.
   exitCleanlyOnSignals({ close: () => app.close().then(stopTracing) }, logger, 30_000);
 }

@@ -353,6 +353,18 @@ const apiEnv = z.object({
   OIDC_PROVIDER_NAME: z.string().min(1).max(60).default('single sign-on'),
   /** Minutes between two checks of a signed-in user at the IdP (refresh token grant, groups synced). */
   OIDC_REFRESH_MINUTES: z.coerce.number().min(0.05).max(1440).default(5),
+  // --- serving speed (issue 23, area perf) ---
+  /**
+   * Diagnosis: time each stage of a prediction (auth, body, parse, select, prepare, run, render, record) into
+   * `modelyard_prediction_stage_seconds{stage}`. Off by default: a few clock reads per request.
+   */
+  SERVING_STAGE_TIMERS: bool.default(false),
+  /**
+   * Silent versions' runs (and production's run beside a pilot's answer) in a worker thread of each api process
+   * at nice SILENT_THREAD_NICE (0-19), off the event loop that serves production; false runs them on it.
+   */
+  SILENT_THREAD: bool.default(true),
+  SILENT_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(19),
 });
 
 const workerEnv = z.object({
@@ -429,6 +441,13 @@ const workerEnv = z.object({
     .int()
     .min(0)
     .default(512 * 1024 * 1024),
+  // --- serving speed (issue 23, area perf) ---
+  /**
+   * The worker's CPU priority (nice, 0-19; 0 leaves it as started). Jobs (batch scoring, drift folds, ingest) run
+   * on the cores the api serves from: at 10 the kernel gives the api's threads the CPU first when both want it,
+   * and the worker still has every idle cycle.
+   */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 const seedEnv = z.object({
@@ -572,6 +591,9 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       silentCpuShare: e.SILENT_CPU_SHARE,
       maxInflightRuns: e.MAX_INFLIGHT_RUNS,
       metricsMaxSeries: e.METRICS_MAX_SERIES,
+      stageTimers: e.SERVING_STAGE_TIMERS,
+      silentThread: e.SILENT_THREAD,
+      silentThreadNice: e.SILENT_THREAD_NICE,
     },
     auth: {
       sessionSecret: e.SESSION_SECRET,
@@ -663,6 +685,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       reconcileSeconds: e.RECONCILE_SECONDS,
       metricsPort: e.WORKER_METRICS_PORT,
       metricsHost: e.WORKER_METRICS_HOST,
+      nice: e.WORKER_NICE,
       drift: {
         foldSeconds: e.DRIFT_FOLD_SECONDS,
         windowMinutes: e.DRIFT_WINDOW_MINUTES,

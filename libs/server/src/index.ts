@@ -9,6 +9,8 @@ export * from './platform/cursor.js';
 export * from './platform/validate.js';
 export * from './platform/shutdown.js';
 export * from './platform/process-metrics.js';
+export * from './platform/lean-histogram.js';
+export * from './platform/priority.js';
 export * from './platform/tracing.js';
 export * from './db/prisma.service.js';
 export * from './db/errors.js';

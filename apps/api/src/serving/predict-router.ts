@@ -36,6 +36,7 @@ import { refuseCrossSite } from '../common/same-origin.js';
 import { SESSION_COOKIE } from '../common/decorators.js';
 import { URL_PROJECT, type ProjectedRequest } from '../common/project-url.js';
 import { tracePrediction } from '../common/tracing.js';
+import { StageTimers, type Stage } from './stage-timers.js';
 
 /** One predict route of one protocol, compiled: its path as a regex whose groups are the name and the target. */
 interface PredictRoute {
@@ -115,6 +116,8 @@ interface Call {
   sel: Selector;
   /** `?explain=true` on a Modelyard route: the answer also carries the rows' explanations (ExplainService). */
   explain: boolean;
+  /** When the current stage began (performance.now() ms), with SERVING_STAGE_TIMERS on. */
+  lap: number;
 }
 
 /**
@@ -127,10 +130,17 @@ interface Call {
  */
 export class PredictRouter {
   private readonly trust: TrustFn | null;
+  /** Per-stage timers for diagnosis (SERVING_STAGE_TIMERS); null, and one test per stage, when off. */
+  private readonly stages: StageTimers | null;
   closing = false;
 
   constructor(private readonly d: PredictRouterDeps) {
     this.trust = trustFnOf(d.cfg.http.trustProxy);
+    this.stages = d.cfg.serving.stageTimers ? new StageTimers(d.metrics.registry) : null;
+  }
+
+  private lap(call: Call, stage: Stage) {
+    if (this.stages) call.lap = this.stages.lap(stage, call.lap);
   }
 
   /** True when the request is a prediction and this router answers it; false leaves it to the framework. */
@@ -150,15 +160,17 @@ export class PredictRouter {
       }
     }
     if (!at || !m) return false;
+    const started = performance.now();
     const call: Call = {
       req,
       res,
       id,
-      started: performance.now(),
+      started,
       at,
       name: '',
       sel: {},
       explain: q !== -1 && at.protocol.explains === true && EXPLAIN_QUERY.test(url.slice(q + 1)),
+      lap: started,
     };
     // The only cost of tracing here when it is off (OTEL_*): this test.
     if (tracing.on) tracePrediction(req, res, at.label, call.id, at.protocol.name, () => call.name);
@@ -173,6 +185,7 @@ export class PredictRouter {
 
   /** What is checked before the body is read, in the order the framework checked it: permission, path, media type. */
   private admit(call: Call, actor: Principal, m: RegExpExecArray) {
+    this.lap(call, 'auth');
     try {
       authorize(actor, 'predict');
       this.params(call, m);
@@ -267,6 +280,7 @@ export class PredictRouter {
     req.on('error', () => undefined); // a client gone mid-body: nothing to answer, nothing to record
     req.on('end', () => {
       if (over) return;
+      this.lap(call, 'body');
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       void this.answer(call, actor, raw, kind);
     });
@@ -316,17 +330,19 @@ export class PredictRouter {
           throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
         }
       }
+      this.lap(call, 'parse');
       // Metrics and rollups key on the model's key: two projects' models of one name never share a series.
       const model = keyFor(actor, name);
       labels = { model, version: sel.version ? String(sel.version) : '', format: at.protocol.name, role: '' };
       metrics.inFlightNow++;
-      const r = await this.predict(at.protocol, actor, name, sel, {
+      const r = await this.predict(call, actor, {
         body,
         contentType: req.headers['content-type'],
         headers: req.headers,
         requestId: id,
         labels,
       });
+      this.lap(call, 'run');
       const which = {
         'x-request-id': id,
         'x-model-version': String(r.served.version),
@@ -357,6 +373,7 @@ export class PredictRouter {
         });
         res.end(json);
       }
+      this.lap(call, 'render');
     } catch (e) {
       const a = this.sendError(call, e);
       status = a.status;
@@ -365,6 +382,7 @@ export class PredictRouter {
     const ms = performance.now() - call.started;
     if (labels) recordPrediction(metrics, this.d.rollups, labels, at.label, status, code, ms);
     logAccess(this.d.log, true, id, 'POST', req.url!, status, ms);
+    this.lap(call, 'record');
   }
 
   /**
@@ -372,18 +390,16 @@ export class PredictRouter {
    * as the version is known, so a failure later is still counted against the version that was chosen. Not an
    * async function: on the hot path the version is picked without a promise, and the run's is the only one.
    */
-  private predict(
-    protocol: PredictProtocol,
-    actor: Principal,
-    name: string,
-    sel: Selector,
-    r: PredictRequest & { labels: PredictionLabels },
-  ) {
+  private predict(call: Call, actor: Principal, r: PredictRequest & { labels: PredictionLabels }) {
     const { predictions, cfg } = this.d;
+    const { name, sel } = call;
+    const protocol = call.at.protocol;
     const run = ({ served, role }: Awaited<ReturnType<PredictionService['select']>>) => {
+      this.lap(call, 'select');
       r.labels.version = String(served.version);
       r.labels.role = role;
       const prepared = protocol.prepare(served, r, cfg.serving);
+      this.lap(call, 'prepare');
       const rows = prepared.feeds[served.signature.inputs[0]!.name]?.dims[0] ?? 0;
       if (sel.entityIds && sel.entityIds.length !== rows)
         throw new AppError(

@@ -11,6 +11,7 @@ export * from './micro-batcher.js';
 export * from './run-gate.js';
 export * from './runner.js';
 export * from './sandbox.js';
+export * from './side-runner.js';
 export * from './session.js';
 export * from './tensors.js';
 export * from './version-pool.js';

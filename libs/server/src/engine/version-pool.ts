@@ -179,6 +179,12 @@ export class VersionPool {
     }
   }
 
+  /** A version's served bytes, as loadNow reads them (the verified local copy): for a second session elsewhere. */
+  async artifact(model: string, n: number): Promise<Buffer> {
+    const src = await this.hooks.describe(model, n);
+    return this.artifactBytes(src.uri, src.sha256);
+  }
+
   /** Served bytes from the local cache or from storage, verified against their checksum (./artifact-cache.ts). */
   private artifactBytes(uri: string, sha256: string | null): Promise<Buffer> {
     const warn = (msg: string) => this.log.warn({ uri }, msg);

@@ -3,7 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { CommonConfig } from '@modelyard/config';
 import { COMMON_CONFIG } from '../platform/tokens.js';
 import { registerProcessMetrics } from '../platform/process-metrics.js';
-import { LeanHistogram, type HistogramSeries } from './lean-histogram.js';
+import { LeanHistogram, type HistogramSeries } from '../platform/lean-histogram.js';
 import type { ProtocolName } from './formats/protocols.js';
 
 /** The `model` label of requests for a name the registry does not know (a typo, a deleted model, a probe). */

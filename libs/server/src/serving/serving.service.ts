@@ -161,6 +161,11 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.pool.get(model, n) ?? this.pool.load(model, n);
   }
 
+  /** A version's verified served bytes, for a second session of it (the silent runner's thread). */
+  artifactBytes(sv: ServedVersion): Promise<Buffer> {
+    return this.pool.artifact(sv.model, sv.version);
+  }
+
   /** A loaded version's session, marked as used; undefined when it must be loaded first. */
   loaded(model: string, n: number): ServedVersion | undefined {
     return this.pool.get(model, n);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { CommonConfig } from '@modelyard/config';
-import { type Feeds, type Outputs, runVersion, type ServedVersion } from '../engine/index.js';
+import { type Feeds, type Outputs, runVersion, type ServedVersion, SideRunner } from '../engine/index.js';
 import type { Logger } from 'pino';
 import { authorize, authorizeModel, type Principal } from '../auth/principal.js';
 import { keyFor, modelNameOf } from '../tenancy/model-key.js';
@@ -41,6 +41,9 @@ export function compareOutputs(prod: ServedVersion, prodOut: Outputs, silent: Se
  * SILENT_CPU_SHARE of one core (over either, the copy is dropped and counted, never queued: production never
  * waits, and a slow silent version cannot take the cores production needs). Their outputs are never returned and
  * trigger nothing; they are compared with production's, logged as silent, and counted under the role "silent".
+ * In the api (SILENT_THREAD, on by default) these runs go to a worker thread at a lower CPU priority
+ * (SILENT_THREAD_NICE; engine/side-runner.ts): onnxruntime-node runs a session synchronously on the calling
+ * thread, so on the event loop a slow silent version's run held every production request in flight.
  */
 @Injectable()
 export class ShadowService implements OnModuleInit, OnModuleDestroy {
@@ -49,6 +52,8 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
   private budgetMs: number;
   private budgetAt = Date.now();
   private readonly share: number;
+  /** Where silent and pilot-comparison runs go: a low-priority thread, or null for the event loop's thread. */
+  private readonly side: SideRunner | null;
   private pending = new Map<string, Delta>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -61,8 +66,28 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
-    this.share = (cfg as CommonConfig & { serving?: { silentCpuShare?: number } }).serving?.silentCpuShare ?? 0.05;
+    const limits = (
+      cfg as CommonConfig & {
+        serving?: { silentCpuShare?: number; silentThread?: boolean; silentThreadNice?: number };
+      }
+    ).serving;
+    this.share = limits?.silentCpuShare ?? 0.05;
     this.budgetMs = this.share * 1000;
+    this.side = limits?.silentThread
+      ? new SideRunner({ nice: limits.silentThreadNice ?? 19, threads: cfg.onnx.intraOpThreads }, (sv) =>
+          this.serving.artifactBytes(sv),
+        )
+      : null;
+  }
+
+  /** A silent or comparison run: its outputs and the milliseconds its session run took (the budget's charge). */
+  private async runSide(sv: ServedVersion, feeds: Feeds): Promise<{ outputs: Outputs; ms: number }> {
+    if (this.side?.isReady(sv)) return this.side.run(sv, feeds);
+    // The thread opens its copy of the version in the background; until it has, copies run here as before.
+    if (this.side) void this.side.prepare(sv).catch(() => undefined);
+    const started = performance.now();
+    const outputs = await runVersion(sv, feeds);
+    return { outputs, ms: performance.now() - started };
   }
 
   onModuleInit() {
@@ -72,6 +97,7 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy() {
     if (this.timer) clearInterval(this.timer);
+    await this.side?.close();
     await this.flush();
   }
 
@@ -119,12 +145,12 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const prod = await this.serving.resolve(pilot.model, { version: production });
-      const prodOut = await runVersion(prod, feeds);
-      this.count(pilot.model, pilot.version, compareOutputs(prod, prodOut, pilot, pilotOut));
+      const run = await this.runSide(prod, feeds);
+      this.budgetMs -= run.ms;
+      this.count(pilot.model, pilot.version, compareOutputs(prod, run.outputs, pilot, pilotOut));
     } catch (err) {
-      this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
-    } finally {
       this.budgetMs -= Number(process.hrtime.bigint() - started) / 1e6;
+      this.log.debug({ err, model: pilot.model, version: production }, 'production run for a pilot comparison failed');
     }
   }
 
@@ -148,8 +174,8 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
     const started = process.hrtime.bigint();
     try {
       const sv = await this.serving.resolve(prod.model, { version });
-      const out = await runVersion(sv, feeds);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The budget and the silent latency count the session run (in the side thread: not its queueing there).
+      const { outputs: out, ms } = await this.runSide(sv, feeds);
       this.budgetMs -= ms;
       this.rollups.observe(prod.model, version, 'silent', ms, false);
       this.predictionLog.maybeLog(trace ? 1 : logRate, sv, 'silent', true, feeds, out, ms, trace);
