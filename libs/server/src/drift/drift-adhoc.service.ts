@@ -10,7 +10,7 @@ import { ARTIFACT_STORE, type ArtifactStore } from '../registry/ports.js';
 import { referenceBatch, rowsToBatch, type DriftBatch, type ReferenceProfile } from './drift-profile.js';
 import { createWindow, foldBatch } from './drift-window.js';
 import { driftReport, type DriftThresholds } from './drift-metrics.js';
-import { readBytes } from './drift-profiler.service.js';
+import { readBytes } from '../storage/read-bytes.js';
 import { roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
 import { publicReason } from '../platform/public-reason.js';

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ZReferenceDataset, ZSignature, type JobPayloadParsed } from '@modelyard/contracts';
 import { assertChecksum, servedArtifact, type ArtifactFacts } from '../engine/index.js';
@@ -12,23 +11,13 @@ import { buildReferenceProfile, referenceBatch, rowsToBatch, type DriftSchema } 
 import { driftSchemaOf, float32Features, outputRecords, roundToFloat32 } from './drift-schema.js';
 import { DriftRepository } from './drift.repository.js';
 import { publicReason } from '../platform/public-reason.js';
+import { readBytes } from '../storage/read-bytes.js';
 
 /**
  * Reference rows run through the model to profile its outputs. The features are profiled over every row; the
  * outputs over the first this many, so a million-row reference does not become one giant tensor.
  */
 export const MAX_OUTPUT_PROFILE_ROWS = 20_000;
-
-export async function readBytes(stream: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stream) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new AppError('PAYLOAD_TOO_LARGE', `${what} is larger than the ${limit}-byte limit`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /**
  * drift.profile: a ready version's reference dataset (stored at registration) summarised into its

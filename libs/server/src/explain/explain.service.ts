@@ -10,7 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { authorize, authorizeModel } from '../auth/principal.js';
 import type { Principal } from '../auth/principal.js';
-import { readBytes } from '../drift/drift-profiler.service.js';
+import { readBytes } from '../storage/read-bytes.js';
 import { type Feeds, InputError, servedArtifact, type ServedVersion, verifiedArtifact } from '../engine/index.js';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG } from '../platform/tokens.js';

@@ -6,9 +6,8 @@ import { LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { PREDICTION_LOG_LIST, type PredictionLogEntry } from './prediction-log.js';
-import { PredictionLogRepository } from './prediction-log.repository.js';
+import { PredictionLogRepository, type PredictionLogRow } from './prediction-log.repository.js';
 import { asJson } from '../db/json.js';
-import type { Prisma } from '../db/generated/client.js';
 
 const CHUNK = 2000;
 const MAX_PER_RUN = 50_000;
@@ -111,7 +110,7 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
   /** The chunk's rows and its id in one transaction, then the claim released; stored 0 if it was stored before. */
   async store(chunk: LogChunk): Promise<{ stored: number; skipped: number }> {
     const rows = chunk.items.map(rowOf);
-    const valid = rows.filter((r): r is Prisma.PredictionLogCreateManyInput => r !== null);
+    const valid = rows.filter((r): r is PredictionLogRow => r !== null);
     const first = await this.repo.insertChunk(chunk.id, valid);
     await this.redis.client.multi().del(this.claimKey(chunk.id)).zrem(this.claims, this.claimKey(chunk.id)).exec();
     return first ? { stored: valid.length, skipped: rows.length - valid.length } : { stored: 0, skipped: 0 };
@@ -132,7 +131,7 @@ export class PredictionIngestService implements JobHandler<'predictions.ingest'>
  * One entry as a row; null when it is not JSON or not an entry's shape (it came through Redis: it is not trusted,
  * and one bad entry must not fail its chunk's insert).
  */
-export function rowOf(item: string): Prisma.PredictionLogCreateManyInput | null {
+export function rowOf(item: string): PredictionLogRow | null {
   try {
     const e = JSON.parse(item) as PredictionLogEntry;
     const ok =

@@ -3,6 +3,9 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 
+/** One prediction log row to insert. */
+export type PredictionLogRow = Prisma.PredictionLogCreateManyInput;
+
 @Injectable()
 export class PredictionLogRepository {
   constructor(private readonly db: PrismaService) {}
@@ -11,7 +14,7 @@ export class PredictionLogRepository {
    * A claimed chunk's rows, with the chunk's id in the same transaction: false (nothing inserted) when that chunk
    * was stored already, by the worker that claimed it first or by one that took it over.
    */
-  async insertChunk(id: string, rows: Prisma.PredictionLogCreateManyInput[]): Promise<boolean> {
+  async insertChunk(id: string, rows: PredictionLogRow[]): Promise<boolean> {
     try {
       await this.db.transaction(async (tx) => {
         // The chunk row first: a second writer of the same chunk waits on its key, then fails, inserting nothing.
