@@ -31,7 +31,15 @@ export async function freePort(): Promise<number> {
  */
 export function startApp(name: string, app: 'api' | 'worker', env: Record<string, string>): AppProcess {
   return startProcess(name, [path.resolve(`apps/${app}/dist/main.js`)], {
-    env: { LOG_LEVEL: 'warn', LOG_FILE: '', API_PROCESSES: '1', WORKER_METRICS_PORT: '0', WORKER_NICE: '0', ...env },
+    env: {
+      LOG_LEVEL: 'warn',
+      LOG_FILE: '',
+      API_PROCESSES: '1',
+      WORKER_METRICS_PORT: '0',
+      WORKER_NICE: '0',
+      SILENT_THREAD_NICE: '0',
+      ...env,
+    },
   });
 }
 
