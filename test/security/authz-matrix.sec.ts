@@ -168,6 +168,8 @@ describe('authorization matrix over the real HTTP server (predict router include
         post('/v1/models/{name}/aliases/{alias}/predict', bodies.modelyard),
         post('/v2/models/{name}/infer', bodies.oip),
         post('/v2/models/{name}/versions/{version}/infer', bodies.oip),
+        post('/v2/models/{name}/explain', bodies.oip),
+        post('/v2/models/{name}/versions/{version}/explain', bodies.oip),
         post('/v1/models/{name}:predict', bodies.tfs),
         post('/v1/models/{name}/versions/{version}:predict', bodies.tfs),
         post('/v1/models/{name}/labels/{label}:predict', bodies.tfs),
