@@ -5,25 +5,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROLES, SCOPES } from '@modelyard/contracts';
 import { TEST_PASSWORD, uniqueEmail, uniqueId } from '@modelyard/testing';
-import { startTestApp, type TestApp } from '../test-support.js';
+import { multipart, startTestApp, type TestApp } from '../test-support.js';
 
 type Operation = { method: string; path: string };
 type Caller = { who: string; cookie?: string; token?: string; session: boolean };
-
-/** One multipart registration body, as the CLI sends it. */
-function multipart(file: Buffer) {
-  const boundary = `----modelyard${Math.random().toString(16).slice(2)}`;
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n{}\r\n`),
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="model.onnx"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    ),
-    file,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 /**
  * Team A owns a model (a version, an alias), a webhook, a service account and its key in the default project.
@@ -86,7 +71,7 @@ describe('projects: no route reads or writes across projects, for any role or ke
       await t.request('POST', `/v1/models/${a.model}/versions`, {
         token,
         body: upload.body,
-        headers: { 'content-type': upload.contentType },
+        headers: upload.headers,
       }),
       'version',
     );
