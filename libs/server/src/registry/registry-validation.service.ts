@@ -14,21 +14,11 @@ import { DomainEvents } from '../events/domain-events.js';
 import { asJson } from '../db/json.js';
 import { publicReason } from '../platform/public-reason.js';
 import { modelFolder } from './registry.service.js';
+import { readBytes } from '../storage/read-bytes.js';
 
 /** Validation acts for the platform: its history rows and events name it. */
 const VALIDATION = { kind: 'system', id: null, name: 'validation' };
 const VALIDATOR = { ...SYSTEM, name: 'validation' };
-
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stream) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new AppError('PAYLOAD_TOO_LARGE', `The artifact is larger than the ${limit}-byte limit`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /**
  * The worker's half of registration: load the artifact in onnxruntime, read its signature (overrides win),
@@ -54,7 +44,7 @@ export class RegistryValidationService implements JobHandler<'registry.validate'
     /** The serving copy this run wrote: removed when the version does not become ready with it. */
     let servingWritten: string | null = null;
     try {
-      const bytes = await readAll(await this.store.get(v.storageUri), this.store.maxUploadBytes());
+      const bytes = await readBytes(await this.store.get(v.storageUri), this.store.maxUploadBytes(), 'The artifact');
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (v.sha256 && v.sha256 !== sha256)
         throw new AppError('VALIDATION_FAILED', `Checksum mismatch: stored ${v.sha256}, read ${sha256}`);
