@@ -30,7 +30,8 @@ function loginFlood(port: number, perSecond: number, ms: number): Promise<LoginF
 /**
  * argon2 login checks (unknown emails too) used to run as fast as logins came, on libuv's threads, taking the
  * cores predictions need: ~80 logins/s with distinct emails starved them. With a per-process login budget and
- * one hash at a time, predictions at c=8 keep their p99 within 2x of a quiet run during 10 s of 200 logins/s.
+ * one hash at a time, 10 s of 200 logins/s check at most the budget's passwords, and predictions at c=8 beside
+ * them all succeed. Their p99 against a quiet run is reported (a diagnostic): speed is the bench's, not a test's.
  * The logins come from distinct addresses (X-Forwarded-For, trusted from loopback), so the per-IP windows
  * never apply: only the process's own budgets.
  */
@@ -45,7 +46,7 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
     await api?.proc.kill();
   });
 
-  it('keeps prediction p99 at c=8 within 2x of a quiet run, with no 5xx, during 10 s of 200 logins/s', async (t) => {
+  it('checks at most the login budget of passwords and serves every prediction at c=8 during 10 s of 200 logins/s', async (t) => {
     const port = Number(new URL(api.url).port);
     const headers = { authorization: `Bearer ${env.adminApiKey}`, 'content-type': 'application/json' };
     const request = rawRequest(
@@ -94,6 +95,5 @@ describe('floods: logins with distinct emails from distinct addresses', () => {
     assert.match(refusal!.head, /\r\nx-request-id: \S+/i);
     // Passwords checked (401s): at most LOGIN_GLOBAL_PER_SECOND (2) a second and its burst (10), whatever came.
     assert.ok((logins['401'] ?? 0) <= 2 * 11 + 10, JSON.stringify(logins));
-    assert.ok(p99(flooded) <= 2 * quiet99, `p99 ${p99(flooded).toFixed(2)} ms flooded, ${quiet99.toFixed(2)} ms quiet`);
   });
 });
