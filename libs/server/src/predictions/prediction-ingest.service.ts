@@ -138,7 +138,7 @@ export function rowOf(item: string): PredictionLogRow | null {
       typeof e?.model === 'string' &&
       Number.isInteger(e.version) &&
       typeof e.role === 'string' &&
-      typeof e.latencyMs === 'number' &&
+      Number.isFinite(e.latencyMs) &&
       !Number.isNaN(new Date(e.at).getTime());
     if (!ok) return null;
     return {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ServedVersion, Tensor } from '../engine/index.js';
@@ -58,6 +59,60 @@ describe('prediction log: api -> Redis -> worker -> Postgres', () => {
     // Drained: a second run finds nothing of ours.
     await ingest.handle({}, { jobId: 't', attempt: 1, maxAttempts: 1, updateProgress: async () => {} });
     assert.equal((await repo.recent(model, 2, 100)).length, 6);
+  });
+
+  it('stores every field of an entry as it came: time to the millisecond, ids, entities, groups, silent', async () => {
+    const own = uniqueId('fields');
+    const at = new Date('2026-12-06T19:31:36.559Z');
+    const predictionId = '0b6f1c1e-6a8e-4c1e-9d2a-3f4b5c6d7e8f';
+    const entry = (silent: boolean | undefined) =>
+      JSON.stringify({
+        model: own,
+        version: 3,
+        role: silent ? 'silent' : 'pilot',
+        silent,
+        at: at.toISOString(),
+        features: [{ a: 0.1, b: -2.5e-7 }],
+        outputs: [{ label: 'x"y', probabilities: [0.5, 0.5] }],
+        latencyMs: 0.125,
+        predictionId,
+        entityIds: ['e-1', 'ümlaut,comma'],
+        callerGroups: ['team "a"'],
+      });
+    assert.equal(
+      await repo.insertChunk(
+        randomUUID(),
+        [entry(true), entry(undefined)].map((e) => rowOf(e)!),
+      ),
+      true,
+    );
+    const rows = await db.client.predictionLog.findMany({ where: { model: own }, orderBy: { seq: 'asc' } });
+    assert.equal(rows.length, 2);
+    for (const r of rows) {
+      assert.equal(r.version, 3);
+      assert.equal(r.at.toISOString(), at.toISOString());
+      assert.deepEqual(r.features, [{ a: 0.1, b: -2.5e-7 }]);
+      assert.deepEqual(r.outputs, [{ label: 'x"y', probabilities: [0.5, 0.5] }]);
+      assert.equal(r.latencyMs, 0.125);
+      assert.equal(r.predictionId, predictionId);
+      assert.deepEqual(r.entityIds, ['e-1', 'ümlaut,comma']);
+      assert.deepEqual(r.callerGroups, ['team "a"']);
+    }
+    // An entry without `silent` (older apis) is not a silent row.
+    assert.deepEqual(
+      rows.map((r) => [r.role, r.silent]),
+      [
+        ['silent', true],
+        ['pilot', false],
+      ],
+    );
+  });
+
+  it('refuses an entry whose latency is not a finite number (it would fail its whole chunk)', () => {
+    const ok = { model: 'm', version: 1, role: 'production', at: new Date().toISOString(), features: [], outputs: [] };
+    assert.notEqual(rowOf(JSON.stringify({ ...ok, latencyMs: 1 })), null);
+    assert.equal(rowOf(JSON.stringify({ ...ok, latencyMs: null })), null);
+    assert.equal(rowOf(JSON.stringify({ ...ok, latencyMs: '1' })), null);
   });
 
   const CTX = { jobId: 't', attempt: 1, maxAttempts: 1, updateProgress: async () => {} };

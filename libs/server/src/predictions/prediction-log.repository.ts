@@ -3,8 +3,20 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { Prisma } from '../db/generated/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 
-/** One prediction log row to insert. */
-export type PredictionLogRow = Prisma.PredictionLogCreateManyInput;
+/** One prediction log row to insert (the table's id and seq are Postgres's). */
+export interface PredictionLogRow {
+  model: string;
+  version: number;
+  role: string;
+  silent?: boolean;
+  at: Date;
+  features: Prisma.InputJsonValue;
+  outputs: Prisma.InputJsonValue;
+  latencyMs: number;
+  predictionId?: string | null;
+  entityIds?: string[];
+  callerGroups?: string[];
+}
 
 @Injectable()
 export class PredictionLogRepository {
@@ -19,7 +31,18 @@ export class PredictionLogRepository {
       await this.db.transaction(async (tx) => {
         // The chunk row first: a second writer of the same chunk waits on its key, then fails, inserting nothing.
         await tx.predictionLogChunk.create({ data: { id, rows: rows.length } });
-        if (rows.length) await tx.predictionLog.createMany({ data: rows });
+        // One JSON parameter that Postgres unpacks, not createMany: Prisma's query compiler spent ~0.4 ms of the
+        // worker's CPU per row (120 ms for a 300-row chunk, every 5 s under load, beside the api on the same
+        // cores); this statement costs ~5 ms for the same chunk.
+        if (rows.length)
+          await tx.$executeRaw`
+            INSERT INTO "PredictionLog" ("id", "model", "version", "role", "silent", "at", "features", "outputs",
+              "latencyMs", "predictionId", "entityIds", "callerGroups")
+            SELECT gen_random_uuid(), r.model, r.version, r.role, COALESCE(r.silent, false), r.at, r.features,
+              r.outputs, r."latencyMs", r."predictionId", COALESCE(r."entityIds", '{}'), COALESCE(r."callerGroups", '{}')
+            FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(model text, version int, role text,
+              silent boolean, at timestamp(3), features jsonb, outputs jsonb, "latencyMs" float8, "predictionId" uuid,
+              "entityIds" text[], "callerGroups" text[])`;
       });
       return true;
     } catch (e) {
