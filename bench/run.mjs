@@ -546,7 +546,9 @@ function writeReport(results, digits, batched) {
       (BASELINE
         ? ` Baseline: the api of commit ${baselineCommit()} (BENCH_BASELINE), launched beside this one on the same` +
           ' database, Redis, worker and models, measured in the same interleaved runs.'
-        : ''),
+        : '') +
+      (API_NODE_ARGS.length ? ` Modelyard's api ran with node flags \`${API_NODE_ARGS.join(' ')}\`.` : '') +
+      (BASELINE && BASELINE_NODE_ARGS.length ? ` The baseline ran with \`${BASELINE_NODE_ARGS.join(' ')}\`.` : ''),
     '',
   );
   lines.push(
