@@ -7,6 +7,7 @@ import { createLogger } from '../platform/logger.js';
 import { SYSTEM } from '../auth/principal.js';
 import { RollupsRepository } from './rollups.repository.js';
 import { RollupsService } from './rollups.service.js';
+import { DEFAULT_PROJECT_ID } from '../tenancy/model-key.js';
 
 describe('metric rollups (real Postgres)', () => {
   const cfg = loadWorkerConfig(integrationEnv());
@@ -63,5 +64,16 @@ describe('metric rollups (real Postgres)', () => {
       a.series(SYSTEM, 'm', { from: '2026-01-01T00:00:00Z', to: '2026-11-23T09:00:00Z' }),
       /31 days/,
     );
+  });
+  it('answers an empty series for a model without traffic, and NOT_FOUND for a name no model has', async () => {
+    const quiet = uniqueId('quiet');
+    await db.client.registeredModel.create({
+      data: { name: quiet, ownerKind: 'user', project: { connect: { id: DEFAULT_PROJECT_ID } } },
+    });
+    assert.deepEqual((await a.series(SYSTEM, quiet, {})).points, []);
+    await assert.rejects(a.series(SYSTEM, uniqueId('typo'), {}), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'NOT_FOUND');
+      return true;
+    });
   });
 });

@@ -31,6 +31,10 @@ export class RollupsRepository {
         "buckets" = ARRAY(SELECT a + b FROM unnest("MetricRollup"."buckets", EXCLUDED."buckets") AS u(a, b))`;
   }
 
+  async modelExists(model: string): Promise<boolean> {
+    return (await this.db.client.registeredModel.findUnique({ where: { name: model }, select: { id: true } })) !== null;
+  }
+
   range(model: string, from: Date, to: Date, version?: number) {
     return this.db.client.metricRollup.findMany({
       where: { model, version, minute: { gte: from, lte: to } },

@@ -117,6 +117,9 @@ export class RollupsService implements OnModuleInit, OnModuleDestroy {
     authorizeModel(actor, model);
     const { from, to } = timeRange(q);
     const rows = await this.repo.range(model, from, to, q.version);
+    // An empty series says "no traffic": for a name no model has, that would hide a typo behind a blank chart.
+    if (!rows.length && !(await this.repo.modelExists(model)))
+      throw new AppError('NOT_FOUND', `Model "${modelNameOf(model)}" not found`);
     return {
       model: modelNameOf(model),
       from: from.toISOString(),
