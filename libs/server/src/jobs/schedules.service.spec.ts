@@ -299,6 +299,46 @@ describe(SchedulesService.name, () => {
       assert.equal(f.jobs[2]!.inputUri, 's3://in/daily/c.csv');
     });
 
+    it('counts the quota and inserts each job in one transaction (concurrent ticks cannot both take the last room)', async () => {
+      let open = 0;
+      const seen: string[] = [];
+      const tx = {
+        ...events,
+        transaction: async <T>(fn: () => Promise<T>) => {
+          open++;
+          seen.push('begin');
+          try {
+            return await fn();
+          } finally {
+            seen.push('commit');
+            open--;
+          }
+        },
+      } as typeof events;
+      const quotas = {
+        tryAdmitJob: async () => (seen.push(`admit in tx: ${open > 0}`), true),
+      } as unknown as ProjectQuotas;
+      const create = f.repo.create.bind(f.repo);
+      f.repo.create = (async (data: Parameters<typeof create>[0]) => {
+        seen.push(`insert in tx: ${open > 0}`);
+        return create(data);
+      }) as typeof create;
+      const sut = new SchedulesService(
+        f.repo,
+        f.registry,
+        f.serving,
+        f.storage,
+        f.producer,
+        tx,
+        pino({ level: 'silent' }),
+        quotas,
+      );
+      const s = await sut.create(person('scientist'), spec());
+      f.files.push('s3://in/daily/a.csv');
+      await sut.handle({ scheduleId: s.id }, CTX);
+      assert.deepEqual(seen.slice(-4), ['begin', 'admit in tx: true', 'insert in tx: true', 'commit']);
+    });
+
     it('does not score a file that an overlapping run claimed first', async () => {
       const s = await sut.create(person('scientist'), spec());
       f.files.push('s3://in/daily/a.csv', 's3://in/daily/b.csv');

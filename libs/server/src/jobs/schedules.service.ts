@@ -173,41 +173,47 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
     const projectId = (await this.registry.findModel(s.model.name))?.projectId;
     let waiting = 0;
     for (const f of files) {
-      // At the project's concurrent-jobs quota the other files stay unclaimed for a later tick (a schedule has
-      // no caller to answer 429 to). Not under the lock: a tick may overshoot by what the api admits meanwhile.
-      if (projectId && !(await this.quotas.tryAdmitJob(projectId))) {
+      const jobId = randomUUID();
+      // The quota is counted and the job inserted in one transaction, on the project's locked row (as the api's
+      // submissions do): concurrent ticks and submissions are admitted one after the other, never past the quota.
+      // At the quota the other files stay unclaimed for a later tick (a schedule has no caller to answer 429 to).
+      const outcome = await this.events.transaction(async () => {
+        if (projectId && !(await this.quotas.tryAdmitJob(projectId))) return 'full';
+        if (!(await this.repo.claimInput(s.id, f.uri, jobId))) return 'claimed';
+        const format = formatOf(f.key);
+        const options = batchOptions(
+          // What the schedule stored was a valid spec when it was created; parsing again fills the defaults.
+          validate(ZBatchJobSpec, {
+            model: modelNameOf(s.model.name),
+            output: opts.output ?? { columns: 'all' },
+            store: opts.store,
+          }),
+          format,
+          this.storage.backendOf(f.uri),
+          `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`,
+          jobFolder(s.model.name, jobId),
+        );
+        await this.repo.create({
+          id: jobId,
+          type: 'batch_score',
+          modelId: s.modelId,
+          modelName: s.model.name,
+          version,
+          format,
+          options: asJson(options),
+          inputUri: f.uri,
+          scheduleId: s.id,
+          createdByKind: s.createdByKind,
+          createdById: s.createdById,
+          createdByName: s.createdByName,
+        });
+        return 'created';
+      });
+      if (outcome === 'full') {
         waiting = files.length - created.length;
         break;
       }
-      const jobId = randomUUID();
-      if (!(await this.repo.claimInput(s.id, f.uri, jobId))) continue;
-      const format = formatOf(f.key);
-      const options = batchOptions(
-        // What the schedule stored was a valid spec when it was created; parsing again fills the defaults.
-        validate(ZBatchJobSpec, {
-          model: modelNameOf(s.model.name),
-          output: opts.output ?? { columns: 'all' },
-          store: opts.store,
-        }),
-        format,
-        this.storage.backendOf(f.uri),
-        `${f.key.replace(/\.[^./]*$/, '')}.${jobId.slice(0, 8)}.`,
-        jobFolder(s.model.name, jobId),
-      );
-      await this.repo.create({
-        id: jobId,
-        type: 'batch_score',
-        modelId: s.modelId,
-        modelName: s.model.name,
-        version,
-        format,
-        options: asJson(options),
-        inputUri: f.uri,
-        scheduleId: s.id,
-        createdByKind: s.createdByKind,
-        createdById: s.createdById,
-        createdByName: s.createdByName,
-      });
+      if (outcome === 'claimed') continue;
       await this.producer.enqueue('batch.score', { jobId }, { jobId: `batch-${jobId}-0` });
       created.push(jobId);
     }
