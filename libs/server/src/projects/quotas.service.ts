@@ -103,7 +103,10 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
     if (refusal) throw refusal;
   }
 
-  /** As admitJob (inside the inserting transaction), but answers whether the job may go: a schedule's tick leaves the rest for its next one. */
+  /**
+   * As admitJob (inside the inserting transaction), but answers whether the job may go: a schedule's tick leaves
+   * the rest for its next one.
+   */
   async tryAdmitJob(projectId: string): Promise<boolean> {
     return (await this.jobRefusal(projectId)) === null;
   }
