@@ -104,6 +104,9 @@ export async function modelsBench({ root, log }) {
     // The dashboard logs in once per browser; a bench run never floods it.
     LOGIN_GLOBAL_PER_SECOND: '20',
     API_PROCESSES: '1',
+    // Its own port: the default (9464) is taken whenever another worker runs on the box, and this one would exit.
+    WORKER_METRICS_PORT: String(await freePort()),
+    WORKER_METRICS_HOST: '127.0.0.1',
   };
   const loadStart = loadavg();
   const procs = [];
@@ -166,6 +169,9 @@ export async function modelsBench({ root, log }) {
     const until = Date.now() + Number(process.env.BENCH_VALIDATION_MINUTES ?? 60) * 60_000;
     while (pending.length) {
       if (Date.now() > until) throw new Error(`${pending.length} versions still pending validation`);
+      const worker = procs[1];
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null)
+        throw new Error(`the worker exited, so nothing validates the versions:\n${worker.tail()}`);
       const states = await mapLimit(pending, 8, (name) => call('GET', `/v1/models/${name}/versions/1`));
       const failed = states.find((v) => v.status === 'failed');
       if (failed) throw new Error(`${failed.model} v1 failed validation: ${failed.failureReason}`);
@@ -325,7 +331,8 @@ export async function modelsBench({ root, log }) {
         .filter((k) => process.env[k] !== undefined)
         .map((k) => `${k}=${process.env[k]}`),
       ...Object.entries(env)
-        .filter(([k]) => !(k in platform.env) && k !== 'LOG_FILE' && k !== 'STORAGE_LOCAL_ROOT')
+        .filter(([k]) => !(k in platform.env) && !['LOG_FILE', 'STORAGE_LOCAL_ROOT'].includes(k))
+        .filter(([k]) => !k.startsWith('WORKER_METRICS_'))
         .map(([k, v]) => `${k}=${v}`),
     ];
     return [
