@@ -1,9 +1,11 @@
 // `npm run bench -- models`: cost with many models (issue 23). On a platform of its own (fresh Postgres and Redis,
-// api + worker + web): registers BENCH_MODELS (1000) models, each one version of the same small ONNX fixture (one
-// upload, the others register the stored artifact by URI, so no bytes are copied), none in Production (so none is
-// loaded at boot); loads BENCH_LOADED (50) of them by predicting once; then times the list endpoints and the
-// dashboard's overview and models pages in Chromium, and reports the api process's RSS with nothing loaded and with
-// the 50 loaded. BENCH_PAGE_REPS (7) timed loads per page after one warm-up, medians.
+// api + worker + web): registers BENCH_MODELS (1000) models, each one version of test/fixtures/models/iris_logreg
+// (every model registers one copy of it by URI, so no bytes are copied; nothing from ../shared), none in Production
+// (so none is loaded at boot); loads BENCH_LOADED (50) of them by predicting once; then times the list endpoints and
+// the dashboard's overview and models pages in Chromium (the web server reaches the api through a counting proxy:
+// the API calls of each load), and reports the api process's RSS and V8 heap with nothing loaded and with the 50
+// loaded. BENCH_PAGE_REPS (7) timed loads per page after one warm-up: medians and every repetition.
+// BENCH_VALIDATION_MINUTES (60): how long to wait for the worker to validate every version.
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
