@@ -374,14 +374,14 @@ export async function modelsBench({ root, log }) {
           `${t.runs[t.runs.length - 1].calls} |`,
       ),
       '',
-      'Every repetition: whole load / the document (request to its last byte) / its first byte / the API calls the ' +
-        "web server made, summed; the document's HTML and the scripts the page ran (decoded, cached or not):",
+      'Every repetition (separated by ";"), in ms: whole load / the document (request to its last byte) / its first ' +
+        "byte / the API calls the web server made, summed; then the document's HTML and the scripts the page ran " +
+        '(decoded, cached or not):',
       '',
       ...pageTimes.flatMap(([what, t]) => [
-        `- ${what}: ${list(
-          t.runs,
-          (r) => `${r.total.toFixed(0)}/${r.document.toFixed(0)}/${r.firstByte.toFixed(0)}/` + `${r.apiMs.toFixed(0)}`,
-        )} ms; HTML ${kib(t.runs[0].htmlBytes)} KiB (${kib(t.runs[0].htmlWire)} KiB on the ` +
+        `- ${what}: ${t.runs
+          .map((r) => [r.total, r.document, r.firstByte, r.apiMs].map((x) => x.toFixed(0)).join('/'))
+          .join('; ')}; HTML ${kib(t.runs[0].htmlBytes)} KiB (${kib(t.runs[0].htmlWire)} KiB on the ` +
           `wire), ${t.runs[0].scripts} scripts, ${kib(t.runs[0].scriptBytes)} KiB; API calls of the last load: ` +
           `${t.calls.map((c) => `${c.method} ${c.path.split('?')[0]} ${c.status} ${c.ms.toFixed(0)} ms`).join(', ')}`,
       ]),
