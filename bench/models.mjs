@@ -1,11 +1,16 @@
 // `npm run bench -- models`: cost with many models (issue 23). On a platform of its own (fresh Postgres and Redis,
-// api + worker + web): registers BENCH_MODELS (1000) models, each one version of the same small ONNX fixture (one
-// upload, the others register the stored artifact by URI, so no bytes are copied), none in Production (so none is
-// loaded at boot); loads BENCH_LOADED (50) of them by predicting once; then times the list endpoints and the
-// dashboard's overview and models pages in Chromium, and reports the api process's RSS with nothing loaded and with
-// the 50 loaded. BENCH_PAGE_REPS (7) timed loads per page after one warm-up, medians.
-import { readFileSync } from 'node:fs';
+// api + worker + web): registers BENCH_MODELS (1000) models, each one version of test/fixtures/models/iris_logreg
+// (every model registers one copy of it by URI, so no bytes are copied; nothing from ../shared), none in Production
+// (so none is loaded at boot); loads BENCH_LOADED (50) of them by predicting once; then times the list endpoints and
+// the dashboard's overview and models pages in Chromium (the web server reaches the api through a counting proxy:
+// the API calls of each load), and reports the api process's RSS and V8 heap with nothing loaded and with the 50
+// loaded. BENCH_PAGE_REPS (7) timed loads per page after one warm-up: medians and every repetition.
+// BENCH_VALIDATION_MINUTES (60): how long to wait for the worker to validate every version.
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 const FIXTURE = 'test/fixtures/models/iris_logreg';
@@ -30,6 +35,43 @@ async function mapLimit(items, limit, fn) {
   );
   return out;
 }
+
+/**
+ * A pass-through HTTP proxy in front of the api for the web server, recording every call it forwards (method, path,
+ * status, time to the answer's end): how many API calls one page load makes and what each cost the api.
+ */
+async function countingProxy(target) {
+  const calls = [];
+  const server = http.createServer((req, res) => {
+    const s = performance.now();
+    const headers = { ...req.headers };
+    delete headers.host;
+    const up = http.request(`${target}${req.url}`, { method: req.method, headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+      r.on('end', () =>
+        calls.push({ method: req.method, path: req.url, status: r.statusCode, ms: performance.now() - s }),
+      );
+    });
+    up.on('error', (err) => {
+      res.writeHead(502);
+      res.end(String(err));
+    });
+    req.pipe(up);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    calls,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 
 function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -64,8 +106,13 @@ export async function modelsBench({ root, log }) {
     // The dashboard logs in once per browser; a bench run never floods it.
     LOGIN_GLOBAL_PER_SECOND: '20',
     API_PROCESSES: '1',
+    // Its own port: the default (9464) is taken whenever another worker runs on the box, and this one would exit.
+    WORKER_METRICS_PORT: String(await freePort()),
+    WORKER_METRICS_HOST: '127.0.0.1',
   };
+  const loadStart = loadavg();
   const procs = [];
+  const apiProxy = await countingProxy(`http://127.0.0.1:${apiPort}`);
   const token = admin.MODELYARD_ADMIN_API_KEY;
   const api = `http://127.0.0.1:${apiPort}`;
   const web = `http://127.0.0.1:${webPort}`;
@@ -92,30 +139,41 @@ export async function modelsBench({ root, log }) {
     procs.push(
       launch('web', [process.execPath, 'server.mjs'], {
         cwd: path.join(root, 'apps/web'),
-        env: { ...env, API_URL: api, PORT: String(webPort), WEB_HOST: '127.0.0.1' },
+        env: { ...env, API_URL: apiProxy.url, PORT: String(webPort), WEB_HOST: '127.0.0.1' },
         quiet: true,
       }),
     );
     await waitForHttp(`${api}/readyz`, { proc: procs[0] });
     await waitForHttp(`${web}/login`, { proc: procs[2] });
     const apiPid = procs[0].child.pid;
-    const rssEmpty = rssMiB(apiPid);
+    // The api's own figure beside the kernel's: V8's heap in use (prom-client's default metric), since RSS keeps
+    // pages the heap has freed.
+    const memory = async () => {
+      const text = await (await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+      const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
+      return { rss: rssMiB(apiPid), heap };
+    };
+    const rssEmpty = await memory();
 
-    // Registration: one upload, then every other model registers the stored artifact by its URI.
+    // Registration: every model registers one copy of the fixture by its URI (no bytes copied per model). The copy
+    // sits outside the platform's own prefixes (models/, jobs/): since projects (issue 17) a caller may not name
+    // another model's upload, and the default project may read the rest of the local root.
     const names = Array.from({ length: N }, (_, i) => `bench-m-${String(i).padStart(4, '0')}`);
+    const shared = path.join(env.STORAGE_LOCAL_ROOT, 'imports', 'bench-models', 'model.onnx');
+    mkdirSync(path.dirname(shared), { recursive: true });
+    copyFileSync(path.join(root, FIXTURE, 'model.onnx'), shared);
+    const artifactUri = pathToFileURL(shared).href;
     const t0 = performance.now();
-    const form = new FormData();
-    form.append('spec', JSON.stringify({}));
-    form.append('file', new Blob([readFileSync(path.join(root, FIXTURE, 'model.onnx'))]), 'model.onnx');
-    const firstVersion = await call('POST', `/v1/models/${names[0]}/versions`, form);
-    const artifactUri = firstVersion.storage.uri;
-    await mapLimit(names.slice(1), 8, (name) => call('POST', `/v1/models/${name}/versions`, { artifactUri }));
+    await mapLimit(names, 8, (name) => call('POST', `/v1/models/${name}/versions`, { artifactUri }));
     const registerSeconds = (performance.now() - t0) / 1000;
     log(`models: registered ${N} models in ${registerSeconds.toFixed(1)} s; waiting for validation`);
     let pending = [...names];
     const until = Date.now() + Number(process.env.BENCH_VALIDATION_MINUTES ?? 60) * 60_000;
     while (pending.length) {
       if (Date.now() > until) throw new Error(`${pending.length} versions still pending validation`);
+      const worker = procs[1];
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null)
+        throw new Error(`the worker exited, so nothing validates the versions:\n${worker.tail()}`);
       const states = await mapLimit(pending, 8, (name) => call('GET', `/v1/models/${name}/versions/1`));
       const failed = states.find((v) => v.status === 'failed');
       if (failed) throw new Error(`${failed.model} v1 failed validation: ${failed.failureReason}`);
@@ -127,7 +185,7 @@ export async function modelsBench({ root, log }) {
     }
     const readySeconds = (performance.now() - t0) / 1000;
     log(`models: all ${N} ready after ${readySeconds.toFixed(1)} s`);
-    const rssRegistered = rssMiB(apiPid);
+    const rssRegistered = await memory();
 
     // Load LOADED of them: one prediction by version number each (the admin key may call any version).
     const samples = JSON.parse(readFileSync(path.join(root, FIXTURE, 'samples.json'), 'utf8'));
@@ -137,7 +195,7 @@ export async function modelsBench({ root, log }) {
     await mapLimit(names.slice(0, LOADED), 4, (name) => call('POST', `/v1/models/${name}/versions/1/predict`, payload));
     // The rollups of those predictions reach Postgres at the next flush (ROLLUP_FLUSH_SECONDS=2).
     await new Promise((r) => setTimeout(r, 4000));
-    const rssLoaded = rssMiB(apiPid);
+    const rssLoaded = await memory();
 
     // The list endpoints, as the admin key (sees every model).
     const timeIt = async (fn) => {
@@ -148,7 +206,7 @@ export async function modelsBench({ root, log }) {
         await fn();
         runs.push(performance.now() - s);
       }
-      return { median: median(runs), max: Math.max(...runs) };
+      return { median: median(runs), max: Math.max(...runs), runs };
     };
     const walk = async (p) => {
       let cursor = null;
@@ -220,25 +278,46 @@ export async function modelsBench({ root, log }) {
         ['models list (/models)', '/models', 'Models'],
       ]) {
         const runs = [];
-        const server = [];
+        let last = null;
         for (let i = 0; i <= REPS; i++) {
+          apiProxy.calls.length = 0;
           const s = performance.now();
           await page.goto(url, { waitUntil: 'load' });
           await page.getByRole('table', { name: table, exact: true }).waitFor({ state: 'visible' });
+          const total = performance.now() - s;
           if (i === 0) continue; // the first load warms Next's caches
-          runs.push(performance.now() - s);
-          // How much of it was the server (the document, rendered with the API's data) and how much the browser.
-          server.push(
-            await page.evaluate(() => {
-              const [nav] = performance.getEntriesByType('navigation');
-              return nav.responseEnd - nav.requestStart;
-            }),
-          );
+          // How much of it was the server (the document, rendered with the API's data) and how much the browser,
+          // and what the browser was sent (the document's bytes and the scripts', cached or not).
+          const nav = await page.evaluate(() => {
+            const [n] = performance.getEntriesByType('navigation');
+            const scripts = performance.getEntriesByType('resource').filter((r) => r.initiatorType === 'script');
+            return {
+              document: n.responseEnd - n.requestStart,
+              firstByte: n.responseStart - n.requestStart,
+              htmlBytes: n.decodedBodySize,
+              htmlWire: n.encodedBodySize,
+              scripts: scripts.length,
+              scriptBytes: scripts.reduce((sum, r) => sum + r.decodedBodySize, 0),
+            };
+          });
+          const calls = [...apiProxy.calls];
+          runs.push({ total, ...nav, calls: calls.length, apiMs: calls.reduce((sum, c) => sum + c.ms, 0) });
+          last = calls;
         }
         const rows = await page.getByRole('table', { name: table, exact: true }).locator('tbody tr').count();
-        const t = { median: median(runs), max: Math.max(...runs), server: median(server), rows };
+        const t = {
+          median: median(runs.map((r) => r.total)),
+          max: Math.max(...runs.map((r) => r.total)),
+          server: median(runs.map((r) => r.document)),
+          rows,
+          runs,
+          calls: last,
+        };
         pageTimes.push([what, t]);
-        log(`models: ${what}: median ${ms(t.median)} (document ${ms(t.server)}), max ${ms(t.max)} (${rows} rows)`);
+        log(
+          `models: ${what}: median ${ms(t.median)} (document ${ms(t.server)}), max ${ms(t.max)} (${rows} rows, ` +
+            `${runs[runs.length - 1].calls} API calls)`,
+        );
       }
     } finally {
       await browser.close();
@@ -246,6 +325,18 @@ export async function modelsBench({ root, log }) {
 
     const overview = pageTimes[0][1].median;
     const verdict = N >= 1000 ? (overview <= 1000 ? 'met' : 'not met') : `not measured (${N} models)`;
+    const list = (xs, f) => xs.map(f).join(' / ');
+    const kib = (b) => (b / 1024).toFixed(0);
+    // Every setting this run changed from the platform's and the bench's defaults, so a reader can repeat it.
+    const settings = [
+      ...['BENCH_MODELS', 'BENCH_LOADED', 'BENCH_PAGE_REPS', 'BENCH_VALIDATION_MINUTES', 'E2E_CHROMIUM_PATH']
+        .filter((k) => process.env[k] !== undefined)
+        .map((k) => `${k}=${process.env[k]}`),
+      ...Object.entries(env)
+        .filter(([k]) => !(k in platform.env) && !['LOG_FILE', 'STORAGE_LOCAL_ROOT'].includes(k))
+        .filter(([k]) => !k.startsWith('WORKER_METRICS_'))
+        .map(([k, v]) => `${k}=${v}`),
+    ];
     return [
       `## ${N.toLocaleString('en')} models on one page (issue 23)`,
       '',
@@ -253,30 +344,54 @@ export async function modelsBench({ root, log }) {
         `version of ${FIXTURE} (none in Production, so none loaded at boot), ${LOADED} of them loaded by one ` +
         `prediction each. Registration: ${registerSeconds.toFixed(1)} s to accept, ${readySeconds.toFixed(1)} s ` +
         `until every version was validated. Timings are medians of ${REPS} after one warm-up, as the seeded admin ` +
-        '(every model visible).',
+        '(every model visible). The web server reaches the api through a pass-through proxy of the bench that ' +
+        'counts its calls.',
       '',
-      '| api process RSS | MiB |',
-      '|---|---:|',
-      `| after boot, no models | ${rssEmpty.toFixed(0)} |`,
-      `| ${N.toLocaleString('en')} registered, none loaded | ${rssRegistered.toFixed(0)} |`,
-      `| ${N.toLocaleString('en')} registered, ${LOADED} loaded | ${rssLoaded.toFixed(0)} |`,
+      `Settings: ${settings.join(', ')}. Load average at the start ${loadStart}, at the end ${loadavg()} ` +
+        '(1 / 5 / 15 min; other processes share the cores, so read the times as upper bounds).',
       '',
-      '| endpoint | median ms | max ms |',
+      '| api process | RSS MiB | V8 heap used MiB |',
       '|---|---:|---:|',
-      ...endpointTimes.map(([what, t]) => `| ${what} | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} |`),
+      `| after boot, no models | ${rssEmpty.rss.toFixed(0)} | ${rssEmpty.heap.toFixed(0)} |`,
+      `| ${N.toLocaleString('en')} registered, none loaded | ${rssRegistered.rss.toFixed(0)} | ` +
+        `${rssRegistered.heap.toFixed(0)} |`,
+      `| ${N.toLocaleString('en')} registered, ${LOADED} loaded | ${rssLoaded.rss.toFixed(0)} | ` +
+        `${rssLoaded.heap.toFixed(0)} |`,
       '',
-      '| page in Chromium (navigation to load, table visible) | median ms | of which the document | max ms | rows |',
-      '|---|---:|---:|---:|---:|',
+      '| endpoint (as the admin key, from the bench) | median ms | max ms | every repetition, ms |',
+      '|---|---:|---:|---|',
+      ...endpointTimes.map(
+        ([what, t]) =>
+          `| ${what} | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${list(t.runs, (x) => x.toFixed(0))} |`,
+      ),
+      '',
+      '| page in Chromium (navigation to load, table visible) | median ms | of which the document | max ms | rows | ' +
+        'API calls per load |',
+      '|---|---:|---:|---:|---:|---:|',
       ...pageTimes.map(
         ([what, t]) =>
-          `| ${what} | ${t.median.toFixed(0)} | ${t.server.toFixed(0)} | ${t.max.toFixed(0)} | ${t.rows} |`,
+          `| ${what} | ${t.median.toFixed(0)} | ${t.server.toFixed(0)} | ${t.max.toFixed(0)} | ${t.rows} | ` +
+          `${t.runs[t.runs.length - 1].calls} |`,
       ),
+      '',
+      'Every repetition (separated by ";"), in ms: whole load / the document (request to its last byte) / its first ' +
+        "byte / the API calls the web server made, summed; then the document's HTML and the scripts the page ran " +
+        '(decoded, cached or not):',
+      '',
+      ...pageTimes.flatMap(([what, t]) => [
+        `- ${what}: ${t.runs
+          .map((r) => [r.total, r.document, r.firstByte, r.apiMs].map((x) => x.toFixed(0)).join('/'))
+          .join('; ')}; HTML ${kib(t.runs[0].htmlBytes)} KiB (${kib(t.runs[0].htmlWire)} KiB on the ` +
+          `wire), ${t.runs[0].scripts} scripts, ${kib(t.runs[0].scriptBytes)} KiB; API calls of the last load: ` +
+          `${t.calls.map((c) => `${c.method} ${c.path.split('?')[0]} ${c.status} ${c.ms.toFixed(0)} ms`).join(', ')}`,
+      ]),
       '',
       `Target: the overview at 1,000 models <= 1 s: ${verdict} (${ms(overview)}).`,
       '',
     ];
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
+    await apiProxy.close();
     await platform.stop();
   }
 }

@@ -6,7 +6,8 @@
  *
  * One story: 55 models (no versions: cheap) are created through the api; the models list searched for them has
  * a full first page and the other 5 on the next; sorted by name, the rows come in name order across the pages;
- * the overview shows 50 models and pages to the rest. The models are deleted afterwards.
+ * the overview shows 50 models and pages to the rest; a model without requests has a flat sparkline. The models are
+ * deleted afterwards.
  */
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,4 +109,21 @@ describe('the overview and models list page through many models', { timeout: 180
     assert.deepEqual(second.slice(0, 5), [...names].reverse().slice(50), 'the next page goes on where it stopped');
     assert.deepEqual(pageErrors, [], 'no page errors');
   });
+
+  step(
+    'a model without requests draws a flat line along the bottom of its sparkline, across the whole day',
+    async () => {
+      await page.goto('/');
+      const [newest] = await rowNames('Models overview');
+      const line = page
+        .getByRole('img', { name: `Requests to ${newest} over the last 24 hours` })
+        .locator('path.sparkline-line');
+      // What is drawn, not how the path spells it: from the first step (x 2) to the last (x 94) at the bottom (y 30).
+      const box = await line.evaluate((p) => {
+        const b = (p as SVGPathElement).getBBox();
+        return { x: b.x, y: b.y, width: b.width, height: b.height };
+      });
+      assert.deepEqual(box, { x: 2, y: 30, width: 92, height: 0 });
+    },
+  );
 });

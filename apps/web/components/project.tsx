@@ -1,7 +1,13 @@
 'use client';
 import NextLink from 'next/link';
 import { createContext, useContext, type ComponentProps, type ReactNode } from 'react';
-import { DEFAULT_PROJECT_NAME, apiHrefInProject, pageInProject, projectOfPage } from '@modelyard/contracts';
+// The path helpers alone: the package's index brings every schema and zod with it, and this module is on every page.
+import {
+  DEFAULT_PROJECT_NAME,
+  apiHrefInProject,
+  pageInProject,
+  projectOfPage,
+} from '@modelyard/contracts/dashboard-paths';
 
 const ProjectContext = createContext<string>(DEFAULT_PROJECT_NAME);
 

@@ -1,7 +1,6 @@
 'use client';
 import { useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { browserApi, errorMessage } from '@/lib/api.browser';
 
 export function LogoutButton() {
   const router = useRouter();
@@ -11,11 +10,15 @@ export function LogoutButton() {
   async function logout() {
     setPending(true);
     try {
+      // The API client (and every schema it parses with) loads on the click: this button is on every page, and
+      // the client's module would otherwise be downloaded, parsed and run on each of them.
+      const { browserApi } = await import('@/lib/api.browser');
       await browserApi().logout();
       router.replace('/login');
       router.refresh();
     } catch (e) {
-      setError(errorMessage(e));
+      // errorMessage's wording (an ApiError is an Error with the API's message), without importing its module.
+      setError(e instanceof Error ? e.message : 'Something went wrong');
       setPending(false);
     }
   }

@@ -28,12 +28,19 @@ export default async function OverviewPage({ searchParams }: PageProps<'/'>) {
   const params = await searchParams;
   const cursor = first(params.cursor);
   const sort = overviewSortOf(first(params.sort));
+  // Asked for at once, not after /v1/me: the models do not depend on the role, and each round trip to the API is
+  // time the page waits for before its first byte.
+  const modelsLoad = load((api) =>
+    api.overview({ limit: PAGE_SIZE, cursor: cursor || undefined, sort, points: SPARK_POINTS }),
+  );
+  // Not awaited when /v1/me fails: its sign-in redirect (a throw) is then /v1/me's to make, not an unhandled one.
+  modelsLoad.catch(() => {});
   const me = await getMe();
   // The layout shows the error when /v1/me fails; nothing more to say here.
   if (!me.ok) return null;
   const isAdmin = me.data.role === 'admin';
   const [models, activity] = await Promise.all([
-    load((api) => api.overview({ limit: PAGE_SIZE, cursor: cursor || undefined, sort, points: SPARK_POINTS })),
+    modelsLoad,
     // The audit log is for admins (the API refuses everyone else): others get no activity card.
     isAdmin ? load((api) => api.listAudit({ limit: 12 })) : null,
   ]);

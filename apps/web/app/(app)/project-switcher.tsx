@@ -1,5 +1,6 @@
 'use client';
-import { switchProjectPath, type TProject } from '@modelyard/contracts';
+import type { TProject } from '@modelyard/contracts';
+import { switchProjectPath } from '@modelyard/contracts/dashboard-paths';
 import { useProject } from '@/components/project';
 
 /**

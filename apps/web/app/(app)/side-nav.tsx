@@ -1,6 +1,7 @@
 'use client';
 import { usePathname } from 'next/navigation';
-import { projectOfPage, type Role } from '@modelyard/contracts';
+import type { Role } from '@modelyard/contracts';
+import { projectOfPage } from '@modelyard/contracts/dashboard-paths';
 import Link from '@/components/project';
 
 interface Item {

@@ -1,10 +1,19 @@
 'use client';
 import { useState } from 'react';
-import { RegisterVersionForm } from './register-version-form';
+import dynamic from 'next/dynamic';
+
+// The form (and the schemas it checks its fields with, zod among them) loads when the panel first opens: the
+// models list is shown far more often than a model is registered.
+const RegisterVersionForm = dynamic(() => import('./register-version-form').then((m) => m.RegisterVersionForm), {
+  ssr: false,
+  loading: () => <p className="muted small">Loading the form…</p>,
+});
 
 /** The "Register a model" button and the upload form it discloses. */
 export function RegisterModelPanel() {
   const [open, setOpen] = useState(false);
+  // Kept once opened, so closing and reopening the panel keeps what was typed.
+  const [opened, setOpened] = useState(false);
   return (
     <>
       <button
@@ -12,7 +21,10 @@ export function RegisterModelPanel() {
         className="btn btn-primary"
         aria-expanded={open}
         aria-controls="register-model"
-        onClick={() => setOpen((o) => !o)}
+        onClick={() => {
+          setOpen((o) => !o);
+          setOpened(true);
+        }}
       >
         {open ? 'Close' : 'Register a model'}
       </button>
@@ -22,7 +34,7 @@ export function RegisterModelPanel() {
           Upload an ONNX file. The signature (inputs, feature names, classes) is read from the file and checked in
           onnxruntime before the version becomes ready.
         </p>
-        <RegisterVersionForm showModelLink />
+        {opened ? <RegisterVersionForm showModelLink /> : null}
       </section>
     </>
   );
