@@ -391,3 +391,12 @@ export function assembleTable(parts: Uint8Array[], format: 'arrow' | 'parquet', 
   });
   return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize: Math.max(1, rowGroupRows) }));
 }
+
+/** Chunks' output columns (in chunk order) as one Arrow IPC file or one Parquet file, without part files. */
+export function writeTable(frames: Frame[], format: 'arrow' | 'parquet', rowGroupRows: number): Uint8Array {
+  return assembleTable(
+    frames.map((f) => framePart(f)),
+    format,
+    rowGroupRows,
+  );
+}
