@@ -267,13 +267,22 @@ export class BatchInlineService {
       { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
     );
     const buf = await this.readAll(job.inputUri!);
+    const isFeature = (name: string) => !!served.signature.inputs[0]?.columns?.includes(name);
     const need = (name: string) =>
       opts.columns === 'all' ||
       name === opts.idColumn ||
       name === opts.entityColumn ||
       !!served.signature.inputs[0]?.columns?.includes(name);
     const frame: Frame =
-      format === 'parquet' ? await readParquet(buf, need) : format === 'arrow' ? readArrow(buf, need) : csvFrame(buf);
+      format === 'parquet'
+        ? await readParquet(
+            buf,
+            need,
+            (name) => outFormat === 'parquet' && !isFeature(name) && name !== opts.entityColumn,
+          )
+        : format === 'arrow'
+          ? readArrow(buf, need)
+          : csvFrame(buf);
     const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
