@@ -5,6 +5,8 @@ export interface PutOptions {
   /** More bytes than this: PAYLOAD_TOO_LARGE, and nothing stored. */
   maxBytes: number;
   contentType?: string;
+  /** False: the SHA-256 is not computed (StoredObject.sha256 is ''); for large files nobody checks by hash. */
+  sha256?: boolean;
 }
 
 export interface StoredObject {
