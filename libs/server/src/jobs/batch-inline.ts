@@ -422,7 +422,8 @@ export class BatchInlineService {
   /** The whole input in one buffer (its size is known, so one allocation). */
   private async readAll(uri: string): Promise<Buffer> {
     const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
-    const input = await this.storage.get(uri);
+    // Read in large pieces: 64 KiB reads made reading a 27 MB file cost as much as parsing it.
+    const input = await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 });
     let buf = Buffer.allocUnsafe(size);
     let o = 0;
     for await (const c of input) {

@@ -57,7 +57,7 @@ export class LocalBackend implements StorageBackend {
     return real;
   }
 
-  async get(uri: string): Promise<Readable> {
+  async get(uri: string, opts?: { readBytes?: number }): Promise<Readable> {
     const file = await this.unlinked(uri).catch((err: unknown) => {
       throw absent(err) ? notFound(`Artifact ${uri}`) : err;
     });
@@ -70,7 +70,7 @@ export class LocalBackend implements StorageBackend {
       await handle.close();
       throw notFound(`Artifact ${uri}`);
     }
-    return handle.createReadStream();
+    return handle.createReadStream(opts?.readBytes ? { highWaterMark: opts.readBytes } : {});
   }
 
   async stat(uri: string): Promise<{ sizeBytes: number } | null> {

@@ -29,7 +29,8 @@ export interface StoredObject {
 export interface StorageBackend {
   readonly kind: StorageKind;
   put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject>;
-  get(uri: string): Promise<Readable>;
+  /** `readBytes`: how much to read at a time where the backend decides it (a local file), for whole-file reads. */
+  get(uri: string, opts?: { readBytes?: number }): Promise<Readable>;
   stat(uri: string): Promise<{ sizeBytes: number } | null>;
   exists(uri: string): Promise<boolean>;
   delete(uri: string): Promise<void>;
