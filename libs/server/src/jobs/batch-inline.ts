@@ -54,8 +54,9 @@ class Cancelled extends Error {}
 /**
  * "One worker holds the whole file" (issue 23): an input up to BATCH_INLINE_MAX_BYTES is read into memory once
  * and scored here chunk after chunk, with no input part files (the upload is the only copy) and no chunk jobs.
- * Each chunk still leaves its output part and a JobChunk row before the next one starts, so a crash, a kill or a
- * cancel resumes where it stopped, exactly as the chunk jobs do, and `batch.assemble` joins the parts.
+ * The output is written once, as the chunks are scored (writeOnce): a crash, a kill or a cancel leaves nothing,
+ * and the next attempt starts over. A job with JobChunk rows from an earlier attempt of the part-file path keeps
+ * that path: each chunk leaves its output part and a JobChunk row, and `batch.assemble` joins the parts.
  * A CSV chunk is parsed from bytes into the model's float buffer and its output written as bytes (ColumnarCsv);
  * a chunk that needs more care (quotes, a bad cell, the prediction store) takes the row path (BatchScorer).
  */
