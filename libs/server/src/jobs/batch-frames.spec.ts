@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../platform/errors.js';
-import { assembleTable, framePart, readArrow, readParquet, type Frame } from './batch-frames.js';
+import { assembleTable, framePart, readArrow, readParquet, writeTable, type Frame } from './batch-frames.js';
 
 const FIXTURES = path.resolve('test/fixtures/batch');
 const all = () => true;
@@ -62,5 +62,21 @@ describe('batch-frames readers and writers', () => {
     assert.equal(back.rows, 200);
     assert.equal(back.columns.find((c) => c.name === 'id')!.values[142], 'e42');
     assert.equal(readArrow(assembleTable([part, part], 'arrow', 100), all).rows, 200);
+  });
+
+  it('writes chunks of columns straight into one Parquet and one Arrow file, text kept as bytes read back as text', async () => {
+    const buf = readFileSync(path.join(FIXTURES, 'polars-zstd.parquet'));
+    // The id column as UTF-8 bytes, as a Parquet-to-Parquet job carries it; the rest decoded.
+    const raw = await readParquet(buf, all, (n) => n === 'id');
+    assert.ok(raw.columns[0]!.values[42] instanceof Uint8Array);
+    const slice = (f: Frame, from: number, to: number): Frame => ({
+      rows: to - from,
+      columns: f.columns.map((c) => ({ ...c, values: Array.prototype.slice.call(c.values, from, to) })),
+    });
+    const back = await readParquet(writeTable([slice(raw, 0, 60), slice(raw, 60, 100)], 'parquet', 50), all);
+    assertFixture(back);
+    assert.equal(back.columns[0]!.values[99], 'e99');
+    const decoded = await readParquet(buf, all);
+    assertFixture(readArrow(writeTable([slice(decoded, 0, 30), slice(decoded, 30, 100)], 'arrow', 50), all));
   });
 });

@@ -100,12 +100,28 @@ export function readArrow(buf: Uint8Array, need: (name: string) => boolean): Fra
   return { rows: table.numRows, columns };
 }
 
+type TypedCtor = new (n: number) => ArrayLike<unknown>;
+const TYPED: Partial<Record<ColumnType, TypedCtor>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+};
+
 const tooLarge = (rows: number, cols: number) =>
   new InputError(
     `The input has ${rows} rows of ${cols} columns, more than one batch job reads at once; split it into smaller files`,
   );
 
-export async function readParquet(buf: Uint8Array, need: (name: string) => boolean): Promise<Frame> {
+/**
+ * `raw`: text columns whose values may stay UTF-8 bytes (a Uint8Array per cell, not decoded): the ones only carried
+ * into a Parquet output, where they are written back as they came.
+ */
+export async function readParquet(
+  buf: Uint8Array,
+  need: (name: string) => boolean,
+  raw: (name: string) => boolean = () => false,
+): Promise<Frame> {
   const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   const cannot = (e: unknown) =>
     new InputError(`The Parquet file cannot be read: ${(e as Error).message.slice(0, 200)}`);
@@ -142,22 +158,45 @@ export async function readParquet(buf: Uint8Array, need: (name: string) => boole
                   ? 'utf8'
                   : null;
     if (!type) unsupported(el.name, `${el.type}${el.converted_type ? ` (${el.converted_type})` : ''}`);
-    columns.push({ name: el.name, type, values: new Array(rows) });
+    columns.push({ name: el.name, type, values: [] });
   }
   if (rows * columns.length > MAX_CELLS) throw tooLarge(rows, columns.length);
-  const byName = new Map(columns.map((c) => [c.name, c.values as unknown[]]));
-  try {
-    await parquetRead({
+  // Numbers go into typed arrays (no boxed number per cell for the collector); a column turns into plain values
+  // at its first null.
+  for (const c of columns) {
+    const Typed = TYPED[c.type];
+    c.values = Typed ? new Typed(rows) : new Array<unknown>(rows);
+  }
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name)).map((c) => c.name);
+  const read = (names: string[], bytes: boolean) =>
+    parquetRead({
       file,
       metadata: md,
-      columns: columns.map((c) => c.name),
+      columns: names,
       compressors,
+      ...(bytes && { parsers: { stringFromBytes: (b: Uint8Array) => b as unknown as string } }),
       onChunk: ({ columnName, columnData, rowStart }) => {
-        const out = byName.get(columnName);
-        if (!out) return;
-        for (let i = 0; i < columnData.length && rowStart + i < rows; i++) out[rowStart + i] = columnData[i];
+        const col = byName.get(columnName);
+        if (!col) return;
+        const n = Math.min(columnData.length, rows - rowStart);
+        let out = col.values as unknown[] & { set?: (a: ArrayLike<unknown>, at: number) => void };
+        if (ArrayBuffer.isView(out) && !ArrayBuffer.isView(columnData))
+          for (let i = 0; i < n; i++)
+            if (columnData[i] === null || columnData[i] === undefined) {
+              out = Array.from(out as ArrayLike<unknown>);
+              col.values = out;
+              break;
+            }
+        if (ArrayBuffer.isView(out) && ArrayBuffer.isView(columnData) && out.constructor === columnData.constructor)
+          out.set!((columnData as unknown as Float32Array).subarray(0, n), rowStart);
+        else for (let i = 0; i < n; i++) out[rowStart + i] = columnData[i];
       },
     });
+  try {
+    if (rawText.length) await read(rawText, true);
+    const decoded = columns.map((c) => c.name).filter((n) => !rawText.includes(n));
+    if (decoded.length) await read(decoded, false);
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw cannot(e);
@@ -267,9 +306,13 @@ export class FrameScorer {
       const block = predictionBlock(this.sv, await runVersion(this.sv, feeds), g);
       if (!block) throw new InputError(`The outputs of version ${this.sv.version} cannot be written as table columns`);
       const k = block.probs ? block.classes.length : 0;
-      const labels = new Array<unknown>(g);
-      for (let r = 0; r < g; r++) labels[r] = labelAt(block, r);
-      columns.push(predictionColumn(labels));
+      const direct = int64Labels(block.int64 ? (block.labels as Int32Array) : null, g);
+      let labels: unknown[] = [];
+      if (!direct || this.entity) {
+        labels = new Array<unknown>(g);
+        for (let r = 0; r < g; r++) labels[r] = labelAt(block, r);
+      }
+      columns.push(direct ?? predictionColumn(labels));
       for (let c = 0; c < k; c++) {
         const p = new Float32Array(g);
         for (let r = 0; r < g; r++) p[r] = block.probs![r * k + c]!;
@@ -308,11 +351,21 @@ export class FrameScorer {
   }
 }
 
+const UTF8 = new TextDecoder();
 const jsonValue = (v: unknown) =>
-  typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : (v ?? null);
+  v instanceof Uint8Array
+    ? UTF8.decode(v)
+    : typeof v === 'bigint'
+      ? v.toString()
+      : typeof v === 'number' && !Number.isFinite(v)
+        ? String(v)
+        : (v ?? null);
 
 function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> {
   const src = c.values;
+  // Every row of the chunk is good: its rows are one contiguous run.
+  if (n > 0 && idx[n - 1]! - idx[0]! === n - 1)
+    return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
   const ctor = (src as { constructor: unknown }).constructor;
   const out =
     ArrayBuffer.isView(src) && ctor !== DataView
@@ -320,6 +373,22 @@ function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> 
       : new Array<unknown>(n);
   for (let i = 0; i < n; i++) out[i] = src[idx[i]!];
   return out as ArrayLike<unknown>;
+}
+
+/**
+ * int64 labels (the words of the label tensor) as an int64 column without a BigInt per row, when every label is
+ * within +-2^31 (as predictionColumn makes them); null otherwise.
+ */
+function int64Labels(words: Int32Array | null, n: number): FrameColumn | null {
+  if (!words) return null;
+  for (let r = 0; r < n; r++) {
+    const lo = words[2 * r]!;
+    const hi = words[2 * r + 1]!;
+    if (!(hi === 0 && lo >= 0) && !(hi === -1 && lo < 0)) return null;
+  }
+  const values = new BigInt64Array(n);
+  new Int32Array(values.buffer).set(words.subarray(0, 2 * n));
+  return { name: 'prediction', type: 'int64', values };
 }
 
 function predictionColumn(labels: unknown[]): FrameColumn {
@@ -375,19 +444,74 @@ export function assembleTable(parts: Uint8Array[], format: 'arrow' | 'parquet', 
   const tables = parts.map((p) => tableFromIPC(p)).filter((t) => t.numRows > 0);
   const table = tables.length ? tables.reduce((a, b) => a.concat(b)) : new Table();
   if (format === 'arrow') return tableToIPC(table, 'file');
-  const columnData = table.schema.fields.map((field) => {
+  const columns = table.schema.fields.map((field): FrameColumn => {
     const v = table.getChild(field.name)!;
     const type = arrowType(field.type)!;
-    const data = v.nullCount === 0 && type !== 'utf8' && type !== 'bool' ? v.toArray() : Array.from(v);
-    const parquet = {
-      float32: 'FLOAT',
-      float64: 'DOUBLE',
-      int32: 'INT32',
-      int64: 'INT64',
-      utf8: 'STRING',
-      bool: 'BOOLEAN',
-    };
-    return { name: field.name, data, type: parquet[type] as 'FLOAT', nullable: v.nullCount > 0 };
+    const values = v.nullCount === 0 && type !== 'utf8' && type !== 'bool' ? v.toArray() : Array.from(v);
+    return { name: field.name, type, values };
   });
-  return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize: Math.max(1, rowGroupRows) }));
+  return parquetFile(columns, rowGroupRows);
+}
+
+const PARQUET_TYPES = {
+  float32: 'FLOAT',
+  float64: 'DOUBLE',
+  int32: 'INT32',
+  int64: 'INT64',
+  utf8: 'STRING',
+  bool: 'BOOLEAN',
+} as const;
+
+/**
+ * Columns as one Parquet file: plain encoding and no statistics (a dictionary tried on every column and min/max
+ * over every value cost more than the scoring), snappy pages, a row group per `rowGroupRows`.
+ */
+function parquetFile(columns: FrameColumn[], rowGroupRows: number): Uint8Array {
+  const columnData = columns.map((c) => ({
+    name: c.name,
+    data: c.values as Float32Array,
+    type: PARQUET_TYPES[c.type] as 'FLOAT',
+    nullable:
+      !ArrayBuffer.isView(c.values) && Array.prototype.some.call(c.values, (x) => x === null || x === undefined),
+    encoding: 'PLAIN' as const,
+  }));
+  return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize: Math.max(1, rowGroupRows), statistics: false }));
+}
+
+/** Chunks' output columns (in chunk order) as one column each: typed arrays joined, other values concatenated. */
+function joinFrames(frames: Frame[]): FrameColumn[] {
+  const first = frames.find((f) => f.rows > 0) ?? frames[0];
+  if (!first) return [];
+  return first.columns.map((c, i) => {
+    const parts = frames.filter((f) => f.rows > 0).map((f) => f.columns[i]!);
+    const rows = parts.reduce((n, p) => n + p.values.length, 0);
+    // A chunk's column may be typed where another's has nulls (or the prediction's type may differ): plain then.
+    const ctor = (parts[0]?.values as { constructor: unknown }).constructor;
+    const typed =
+      ArrayBuffer.isView(parts[0]?.values) &&
+      parts.every((p) => (p.values as { constructor: unknown }).constructor === ctor && p.type === c.type);
+    if (typed) {
+      const out = new (ctor as new (n: number) => Float32Array)(rows);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p.values as Float32Array, o);
+        o += p.values.length;
+      }
+      return { name: c.name, type: c.type, values: out };
+    }
+    const types = new Set(parts.map((p) => p.type));
+    const values = new Array<unknown>(rows);
+    let o = 0;
+    for (const p of parts) for (let r = 0, n = p.values.length; r < n; r++) values[o++] = p.values[r];
+    if (types.size > 1)
+      return { name: c.name, type: 'utf8', values: values.map((v) => (v === null ? null : String(v))) };
+    return { name: c.name, type: c.type, values };
+  });
+}
+
+/** Chunks' output columns (in chunk order) as one Arrow IPC file or one Parquet file, without part files. */
+export function writeTable(frames: Frame[], format: 'arrow' | 'parquet', rowGroupRows: number): Uint8Array {
+  const columns = joinFrames(frames);
+  if (format === 'parquet') return parquetFile(columns, rowGroupRows);
+  return tableToIPC(toTable({ rows: columns[0]?.values.length ?? 0, columns }), 'file');
 }

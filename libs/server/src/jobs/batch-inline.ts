@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../platform/tokens.js';
@@ -7,10 +8,11 @@ import { InputError, type ServedVersion } from '../engine/index.js';
 import { ServingService } from '../serving/serving.service.js';
 import { ExplainService } from '../explain/explain.service.js';
 import { StorageService } from '../storage/storage.service.js';
+import type { StoredObject } from '../storage/storage-backend.js';
 import { asJson } from '../db/json.js';
 import type { TBatchFormat } from '@modelyard/contracts';
 import { errorsAreCsv, type BatchOptions } from './batch-options.js';
-import { framePart, frameCsv, FrameScorer, readArrow, readParquet, type Frame } from './batch-frames.js';
+import { framePart, frameCsv, FrameScorer, readArrow, readParquet, writeTable, type Frame } from './batch-frames.js';
 import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
@@ -33,11 +35,28 @@ interface ChunkResult {
   rowsFailed: number;
 }
 
+/** A chunk as it is scored: its result, its index, and how far through the input it ends (0-99). */
+interface Piece extends ChunkResult {
+  index: number;
+  progress: number;
+}
+
+/** `finished`: the job is succeeded already (its output written once); otherwise `batch.assemble` joins the parts. */
+export interface InlineRun {
+  chunks: number;
+  cancelled: boolean;
+  finished: boolean;
+}
+
+/** Thrown into the output stream when the job was cancelled, so storage keeps nothing of it. */
+class Cancelled extends Error {}
+
 /**
  * "One worker holds the whole file" (issue 23): an input up to BATCH_INLINE_MAX_BYTES is read into memory once
  * and scored here chunk after chunk, with no input part files (the upload is the only copy) and no chunk jobs.
- * Each chunk still leaves its output part and a JobChunk row before the next one starts, so a crash, a kill or a
- * cancel resumes where it stopped, exactly as the chunk jobs do, and `batch.assemble` joins the parts.
+ * The output is written once, as the chunks are scored (writeOnce): a crash, a kill or a cancel leaves nothing,
+ * and the next attempt starts over. A job with JobChunk rows from an earlier attempt of the part-file path keeps
+ * that path: each chunk leaves its output part and a JobChunk row, and `batch.assemble` joins the parts.
  * A CSV chunk is parsed from bytes into the model's float buffer and its output written as bytes (ColumnarCsv);
  * a chunk that needs more care (quotes, a bad cell, the prediction store) takes the row path (BatchScorer).
  */
@@ -53,7 +72,7 @@ export class BatchInlineService {
   ) {}
 
   /** Scores every chunk not recorded yet; false when the job was cancelled meanwhile. */
-  async run(job: JobRow, opts: InlineJobOptions): Promise<{ chunks: number; cancelled: boolean }> {
+  async run(job: JobRow, opts: InlineJobOptions): Promise<InlineRun> {
     const format = (job.format ?? 'csv') as TBatchFormat;
     const outFormat = opts.outputFormat ?? format;
     if (format === 'jsonl') throw new InputError('A JSON Lines input is not scored inline');
@@ -71,7 +90,9 @@ export class BatchInlineService {
       }),
       { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
     );
+    const readStarted = performance.now();
     const buf = await this.readAll(job.inputUri!);
+    const readMs = Math.round(performance.now() - readStarted);
     const start = bomLength(buf);
     const head = advanceRecords(buf, start, 1);
     if (head.records === 0) throw new InputError('The input file is empty: a CSV input needs a header row');
@@ -89,33 +110,154 @@ export class BatchInlineService {
     columnIndexes(columns, scoring);
     const rowScorer = new BatchScorer(served, columns, scoring);
     const fast = ColumnarCsv.for(served, columns, opts);
-
-    let p = head.end;
-    let index = 0;
-    let line = 1;
-    while (p < buf.length) {
-      const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
-      if (records === 0) break;
-      if (!done.has(index)) {
-        const fastOut = fast && !quotes ? await fast.score(buf, p, end, records) : null;
-        const r: ChunkResult = fastOut
-          ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
-          : await this.rowPath(job, served, rowScorer, buf.toString('utf8', p, end), line, !!opts.entityColumn);
-        await this.record(job, opts, index, r, 'csv', 'csv');
-        totals.rowsIn += r.rowsIn;
-        totals.rowsOut += r.rowsOut;
-        totals.rowsFailed += r.rowsFailed;
-        const progress = Math.min(99, (end / buf.length) * 100);
-        await this.repo.transition(job.id, ['running'], { progress, ...totals });
-        if ((await this.repo.status(job.id)) === 'cancelled') return { chunks: index + 1, cancelled: true };
+    const store = !!opts.entityColumn;
+    const rowPath = (text: string, line: number) => this.rowPath(job, served, rowScorer, text, line, store);
+    async function* pieces(): AsyncGenerator<Piece> {
+      let p = head.end;
+      let index = 0;
+      let line = 1;
+      while (p < buf.length) {
+        const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
+        if (records === 0) break;
+        if (!done.has(index)) {
+          const fastOut = fast && !quotes ? await fast.score(buf, p, end, records) : null;
+          const r: ChunkResult = fastOut
+            ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
+            : await rowPath(buf.toString('utf8', p, end), line);
+          yield { ...r, index, progress: Math.min(99, (end / buf.length) * 100) };
+        }
+        line += records;
+        p = end;
+        index++;
       }
-      line += records;
-      p = end;
-      index++;
+      chunkCount = index;
     }
-    await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: index }) });
-    this.log.info({ jobId: job.id, chunks: index, fast: !!fast }, 'batch job scored inline');
-    return { chunks: index, cancelled: false };
+    let chunkCount = 0;
+    if (!recorded.length) {
+      const header = Buffer.from(rowScorer.header);
+      const r = await this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'));
+      this.log.info(
+        { jobId: job.id, chunks: chunkCount, fast: !!fast, readMs },
+        'batch job scored inline, output written once',
+      );
+      return r;
+    }
+    for await (const r of pieces()) {
+      await this.record(job, opts, r.index, r, 'csv', 'csv');
+      totals.rowsIn += r.rowsIn;
+      totals.rowsOut += r.rowsOut;
+      totals.rowsFailed += r.rowsFailed;
+      await this.repo.transition(job.id, ['running'], { progress: r.progress, ...totals });
+      if ((await this.repo.status(job.id)) === 'cancelled')
+        return { chunks: r.index + 1, cancelled: true, finished: false };
+    }
+    await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount }) });
+    this.log.info({ jobId: job.id, chunks: chunkCount, fast: !!fast }, 'batch job scored inline');
+    return { chunks: chunkCount, cancelled: false, finished: false };
+  }
+
+  /**
+   * The output written once (issue 23): `pieces` are streamed into the output file as they are scored, bad rows
+   * into the errors file beside it (opened at the first one), and the job is marked succeeded here, with no part
+   * files and no `batch.assemble`. Storage writes are all-or-nothing, so a worker killed or a job cancelled
+   * mid-way leaves no output at all, and the next attempt scores the input again from its start: every row once.
+   * `tail` (a table output) is written after the last piece.
+   */
+  private async writeOnce(
+    job: JobRow,
+    opts: InlineJobOptions,
+    head: Uint8Array,
+    pieces: AsyncIterable<Piece>,
+    extra: () => Record<string, unknown> & { chunkCount: number },
+    csvErrors: boolean,
+    tail?: () => Uint8Array,
+  ): Promise<InlineRun> {
+    const totals = { rowsIn: 0, rowsOut: 0, rowsFailed: 0 };
+    // No SHA-256 of the output: nothing reads it, and hashing 60 MB cost more than the job's database writes.
+    const put = (key: string, body: Readable) =>
+      this.storage.put(opts.backend, key, body, { maxBytes: NO_LIMIT, sha256: false });
+    const started = performance.now();
+    let scoringMs = 0;
+    let errors: { sink: PassThrough; stored: Promise<StoredObject> } | null = null;
+    let failure: unknown = null;
+    const repo = this.repo;
+    async function* output(): AsyncGenerator<Uint8Array | string> {
+      try {
+        if (head.length) yield head;
+        let asked = performance.now();
+        for await (const piece of pieces) {
+          scoringMs += performance.now() - asked;
+          if (piece.output.length) yield piece.output;
+          if (piece.rowsFailed) {
+            if (!errors) {
+              const sink = new PassThrough();
+              errors = { sink, stored: put(opts.errorsKey, sink) };
+              // Seen by the awaits below; this only keeps a failure before them from being unhandled.
+              errors.stored.catch(() => {});
+              if (csvErrors) sink.write('line,error,row\n');
+            }
+            if (!errors.sink.write(piece.errors)) await once(errors.sink, 'drain');
+          }
+          totals.rowsIn += piece.rowsIn;
+          totals.rowsOut += piece.rowsOut;
+          totals.rowsFailed += piece.rowsFailed;
+          // The progress write is the cancellation check too: it only lands while the job is running.
+          if (!(await repo.transition(job.id, ['running'], { progress: piece.progress, ...totals })))
+            throw new Cancelled();
+          asked = performance.now();
+        }
+        if (tail) yield tail();
+      } catch (e) {
+        failure ??= e;
+        throw e;
+      }
+    }
+    let out: StoredObject;
+    let errorsOut: StoredObject | null = null;
+    try {
+      out = await put(opts.outputKey, Readable.from(output(), { objectMode: false }));
+      const e = errors as { sink: PassThrough; stored: Promise<StoredObject> } | null;
+      if (e) {
+        e.sink.end();
+        errorsOut = await e.stored;
+      }
+    } catch (err) {
+      const e = errors as { sink: PassThrough; stored: Promise<StoredObject> } | null;
+      if (e) {
+        e.sink.destroy(new Error('the output could not be written'));
+        await e.stored.catch(() => {});
+      }
+      // The storage layer reports a failed body as an interrupted upload: the body's own reason is the real one.
+      const why = failure ?? err;
+      if (why instanceof Cancelled) return { chunks: 0, cancelled: true, finished: false };
+      throw why;
+    }
+    const { chunkCount, ...more } = extra();
+    const finished = await this.repo.transition(job.id, ['running'], {
+      status: 'succeeded',
+      progress: 100,
+      outputUri: out.uri,
+      errorsUri: errorsOut?.uri ?? null,
+      finishedAt: new Date(),
+      error: null,
+      workers: [WORKER_ID],
+      options: asJson({ ...opts, chunkCount, ...more }),
+      ...totals,
+    });
+    if (!finished) {
+      // Cancelled while the files were closing: they are not the job's output.
+      await Promise.allSettled(
+        [out.uri, errorsOut?.uri].filter((u): u is string => !!u).map((u) => this.storage.delete(u)),
+      );
+      return { chunks: chunkCount, cancelled: true, finished: false };
+    }
+    // Where the time went: scoring (parse, run, format) against the whole write, for the operator and the bench.
+    const ms = Math.round(performance.now() - started);
+    this.log.info(
+      { jobId: job.id, model: job.modelName, ...totals, ms, scoringMs: Math.round(scoringMs) },
+      'batch job finished',
+    );
+    return { chunks: chunkCount, cancelled: false, finished: true };
   }
 
   /**
@@ -128,7 +270,7 @@ export class BatchInlineService {
     served: ServedVersion,
     format: TBatchFormat,
     outFormat: TBatchFormat,
-  ): Promise<{ chunks: number; cancelled: boolean }> {
+  ): Promise<InlineRun> {
     const recorded = await this.repo.chunks(job.id);
     const done = new Set(recorded.map((c) => c.index));
     const totals = recorded.reduce(
@@ -140,40 +282,89 @@ export class BatchInlineService {
       { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
     );
     const buf = await this.readAll(job.inputUri!);
+    const isFeature = (name: string) => !!served.signature.inputs[0]?.columns?.includes(name);
     const need = (name: string) =>
       opts.columns === 'all' ||
       name === opts.idColumn ||
       name === opts.entityColumn ||
       !!served.signature.inputs[0]?.columns?.includes(name);
     const frame: Frame =
-      format === 'parquet' ? await readParquet(buf, need) : format === 'arrow' ? readArrow(buf, need) : csvFrame(buf);
+      format === 'parquet'
+        ? await readParquet(
+            buf,
+            need,
+            (name) => outFormat === 'parquet' && !isFeature(name) && name !== opts.entityColumn,
+          )
+        : format === 'arrow'
+          ? readArrow(buf, need)
+          : csvFrame(buf);
     const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
-    for (let index = 0; index < chunks; index++) {
-      if (done.has(index)) continue;
-      const from = index * opts.chunkRows;
-      const to = Math.min(frame.rows, from + opts.chunkRows);
-      const scored = await scorer.score(from, to);
-      if (opts.entityColumn) await this.store.write(job.modelName, served.version, job.id, scored.stored);
-      const output = outFormat === 'csv' ? frameCsv(scored.output) : Buffer.from(framePart(scored.output));
-      const r: ChunkResult = {
-        output,
-        errors: scored.errors,
-        rowsIn: to - from,
-        rowsOut: scored.rowsOut,
-        rowsFailed: scored.rowsFailed,
-      };
-      await this.record(job, opts, index, r, format, outFormat);
+    const store = this.store;
+    // A table output is written from the chunks' columns at the end; a CSV one chunk by chunk.
+    const tables: Frame[] = [];
+    const table = !recorded.length && outFormat !== 'csv';
+    async function* pieces(): AsyncGenerator<Piece> {
+      for (let index = 0; index < chunks; index++) {
+        if (done.has(index)) continue;
+        const from = index * opts.chunkRows;
+        const to = Math.min(frame.rows, from + opts.chunkRows);
+        const scored = await scorer.score(from, to);
+        if (opts.entityColumn) await store.write(job.modelName, served.version, job.id, scored.stored);
+        if (table) tables.push(scored.output);
+        const output = table
+          ? ''
+          : outFormat === 'csv'
+            ? frameCsv(scored.output)
+            : Buffer.from(framePart(scored.output));
+        yield {
+          output,
+          errors: scored.errors,
+          rowsIn: to - from,
+          rowsOut: scored.rowsOut,
+          rowsFailed: scored.rowsFailed,
+          index,
+          progress: Math.min(99, (to / frame.rows) * 100),
+        };
+      }
+    }
+    if (!recorded.length) {
+      // The header as the assembler writes it (the output columns of BatchScorer for these input columns).
+      const header =
+        outFormat === 'csv'
+          ? new BatchScorer(served, inputColumns, {
+              format: 'csv',
+              columns: opts.columns,
+              idColumn: opts.idColumn,
+              entityColumn: opts.entityColumn,
+              contributions: opts.contributions,
+            }).header
+          : '';
+      const r = await this.writeOnce(
+        job,
+        opts,
+        Buffer.from(header),
+        pieces(),
+        () => ({ chunkCount: chunks, inputColumns }),
+        errorsAreCsv(format, outFormat),
+        table ? () => writeTable(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+      );
+      this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline, output written once');
+      return r;
+    }
+    for await (const r of pieces()) {
+      await this.record(job, opts, r.index, r, format, outFormat);
       totals.rowsIn += r.rowsIn;
       totals.rowsOut += r.rowsOut;
       totals.rowsFailed += r.rowsFailed;
-      await this.repo.transition(job.id, ['running'], { progress: Math.min(99, (to / frame.rows) * 100), ...totals });
-      if ((await this.repo.status(job.id)) === 'cancelled') return { chunks: index + 1, cancelled: true };
+      await this.repo.transition(job.id, ['running'], { progress: r.progress, ...totals });
+      if ((await this.repo.status(job.id)) === 'cancelled')
+        return { chunks: r.index + 1, cancelled: true, finished: false };
     }
     await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: chunks, inputColumns }) });
     this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline');
-    return { chunks, cancelled: false };
+    return { chunks, cancelled: false, finished: false };
   }
 
   private readonly explainRows = (sv: ServedVersion, x: Float32Array, n: number) => this.explain.explainBatch(sv, x, n);
@@ -232,7 +423,8 @@ export class BatchInlineService {
   /** The whole input in one buffer (its size is known, so one allocation). */
   private async readAll(uri: string): Promise<Buffer> {
     const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
-    const input = await this.storage.get(uri);
+    // Read in large pieces: 64 KiB reads made reading a 27 MB file cost as much as parsing it.
+    const input = await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 });
     let buf = Buffer.allocUnsafe(size);
     let o = 0;
     for await (const c of input) {

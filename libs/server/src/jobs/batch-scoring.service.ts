@@ -88,7 +88,8 @@ export class BatchScoringService implements JobHandler<'batch.score'> {
     try {
       if (await this.scoresInline(job)) {
         const r = await this.inline!.run(job, { ...opts, chunkRows });
-        if (!r.cancelled) await queueAssembly(this.producer, job.id, job.attempts + 1);
+        // Written once (no chunks recorded before this attempt): the job is already succeeded.
+        if (!r.cancelled && !r.finished) await queueAssembly(this.producer, job.id, job.attempts + 1);
         return r;
       }
       return await this.split(job, { ...opts, chunkRows }, chunkRows, job.attempts + 1);

@@ -40,12 +40,17 @@ export class AzureBackend implements StorageBackend {
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
-    return meteredWrite(body, opts.maxBytes, async (data) => {
-      const blob = this.container.getBlockBlobClient(checkKey(key));
-      await this.ensureContainer();
-      await this.upload(blob, data, opts.contentType);
-      return `azure://${this.container.containerName}/${key}`;
-    });
+    return meteredWrite(
+      body,
+      opts.maxBytes,
+      async (data) => {
+        const blob = this.container.getBlockBlobClient(checkKey(key));
+        await this.ensureContainer();
+        await this.upload(blob, data, opts.contentType);
+        return `azure://${this.container.containerName}/${key}`;
+      },
+      opts.sha256 !== false,
+    );
   }
 
   async get(uri: string): Promise<Readable> {

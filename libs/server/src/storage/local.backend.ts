@@ -23,21 +23,26 @@ export class LocalBackend implements StorageBackend {
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
-    return meteredWrite(body, opts.maxBytes, async (data) => {
-      const file = localPathOfKey(this.root, key);
-      // Written under a temporary name in the same folder, then renamed: the rename is atomic, so readers never
-      // see half a file, and a failed upload only has the temporary file to remove.
-      const partial = `${file}.${randomUUID()}.partial`;
-      try {
-        await mkdir(path.dirname(file), { recursive: true });
-        await pipeline(data, createWriteStream(partial, { flags: 'wx' }));
-        await rename(partial, file);
-      } catch (err) {
-        await rm(partial, { force: true });
-        throw err;
-      }
-      return pathToFileURL(file).href;
-    });
+    return meteredWrite(
+      body,
+      opts.maxBytes,
+      async (data) => {
+        const file = localPathOfKey(this.root, key);
+        // Written under a temporary name in the same folder, then renamed: the rename is atomic, so readers never
+        // see half a file, and a failed upload only has the temporary file to remove.
+        const partial = `${file}.${randomUUID()}.partial`;
+        try {
+          await mkdir(path.dirname(file), { recursive: true });
+          await pipeline(data, createWriteStream(partial, { flags: 'wx' }));
+          await rename(partial, file);
+        } catch (err) {
+          await rm(partial, { force: true });
+          throw err;
+        }
+        return pathToFileURL(file).href;
+      },
+      opts.sha256 !== false,
+    );
   }
 
   /**
@@ -52,7 +57,7 @@ export class LocalBackend implements StorageBackend {
     return real;
   }
 
-  async get(uri: string): Promise<Readable> {
+  async get(uri: string, opts?: { readBytes?: number }): Promise<Readable> {
     const file = await this.unlinked(uri).catch((err: unknown) => {
       throw absent(err) ? notFound(`Artifact ${uri}`) : err;
     });
@@ -65,7 +70,7 @@ export class LocalBackend implements StorageBackend {
       await handle.close();
       throw notFound(`Artifact ${uri}`);
     }
-    return handle.createReadStream();
+    return handle.createReadStream(opts?.readBytes ? { highWaterMark: opts.readBytes } : {});
   }
 
   async stat(uri: string): Promise<{ sizeBytes: number } | null> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../platform/errors.js';
 import type { StoredObject } from './storage-backend.js';
@@ -7,10 +7,14 @@ import type { StoredObject } from './storage-backend.js';
 class Meter extends Transform {
   sizeBytes = 0;
   overflowed = false;
-  private readonly hash = createHash('sha256');
+  private readonly hash: Hash | null;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    hash: boolean,
+  ) {
     super();
+    this.hash = hash ? createHash('sha256') : null;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
@@ -19,12 +23,12 @@ class Meter extends Transform {
       this.overflowed = true;
       return done(tooLarge(this.maxBytes));
     }
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     done(null, chunk);
   }
 
   digest(): string {
-    return this.hash.digest('hex');
+    return this.hash?.digest('hex') ?? '';
   }
 }
 
@@ -47,10 +51,12 @@ export async function meteredWrite(
   body: Readable,
   maxBytes: number,
   write: (data: Readable) => Promise<string>,
+  /** False: no SHA-256 (`sha256` is ''), for files nobody checks by hash (a batch job's output). */
+  hash = true,
 ): Promise<StoredObject> {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
     throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
-  const meter = new Meter(maxBytes);
+  const meter = new Meter(maxBytes, hash);
   let sourceFailure: unknown = null;
   // Registered before pipeline() so these run first: the meter is still intact only when the body failed on
   // its own. When the meter or the backend fails first, pipeline destroys the body too, and that is no news.

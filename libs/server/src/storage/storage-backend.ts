@@ -5,6 +5,8 @@ export interface PutOptions {
   /** More bytes than this: PAYLOAD_TOO_LARGE, and nothing stored. */
   maxBytes: number;
   contentType?: string;
+  /** False: the SHA-256 is not computed (StoredObject.sha256 is ''); for large files nobody checks by hash. */
+  sha256?: boolean;
 }
 
 export interface StoredObject {
@@ -27,7 +29,8 @@ export interface StoredObject {
 export interface StorageBackend {
   readonly kind: StorageKind;
   put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject>;
-  get(uri: string): Promise<Readable>;
+  /** `readBytes`: how much to read at a time where the backend decides it (a local file), for whole-file reads. */
+  get(uri: string, opts?: { readBytes?: number }): Promise<Readable>;
   stat(uri: string): Promise<{ sizeBytes: number } | null>;
   exists(uri: string): Promise<boolean>;
   delete(uri: string): Promise<void>;

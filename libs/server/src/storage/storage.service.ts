@@ -122,8 +122,8 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
   }
 
   /** Opens the object: the span covers finding it and starting the stream, not reading it to the end. */
-  async get(uri: string): Promise<Readable> {
-    return this.traced('get', uri, async () => this.backendFor(uri).get(uri));
+  async get(uri: string, opts?: { readBytes?: number }): Promise<Readable> {
+    return this.traced('get', uri, async () => this.backendFor(uri).get(uri, opts));
   }
 
   async stat(uri: string): Promise<{ sizeBytes: number } | null> {
