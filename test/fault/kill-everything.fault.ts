@@ -87,7 +87,9 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
     // The append-only file is written every second: give the last writes that long, as a real crash might not.
     await new Promise((r) => setTimeout(r, 1_500));
 
-    const n = 60_000;
+    // Enough rows that the job is still running when the kill lands: a worker holding the file scores 60,000
+    // in a fraction of a second, so between the poll below and the kill it could finish.
+    const n = 200_000;
     const id = await submitBatchJob(base, token, { model, output: { columns: 'id', idColumn: 'id' } }, irisCsv(n));
     let seen = await job(id);
     for (let i = 0; i < 600 && !(seen.status === 'running' && seen.rowsIn >= 4_000); i++) {
@@ -100,6 +102,9 @@ describe('every Modelyard process and Redis SIGKILLed mid-job', () => {
 
     await redis.start();
     await startApi();
+    // The crash landed mid-job: with no worker yet, the job is not done (the row says what was committed).
+    const atRestart = await job(id);
+    assert.notEqual(atRestart.status, 'succeeded', 'the job had finished before the kill: nothing was tested');
     // Before any worker (whose reconciler would re-arm a lost scheduler): Redis itself kept these.
     const after = await entity();
     assert.equal(after.status, 200, `the prediction store after the crash: ${after.text}`);
