@@ -9,8 +9,6 @@ import { pathToFileURL } from 'node:url';
 
 const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-/** A Python with polars, onnxruntime and numpy for the polars peer (a venv from the local package index). */
-const POLARS_PYTHON = process.env.BENCH_POLARS_PYTHON ?? '/usr/bin/python3';
 const FIXTURES = (process.env.BENCH_BATCH_FIXTURES ?? 'iris_logreg,digits_mlp').split(',');
 
 /** A deterministic CSV of `rows` rows: an id column, then the features (values around the fixture's own rows). */
@@ -164,7 +162,7 @@ export async function storeLookups(peers, api, token, model, dir, n = 2000) {
 }
 
 /** The whole batch benchmark; returns markdown lines. */
-export async function batchBench({ root, api, token, storageRoot, models, peers, log }) {
+export async function batchBench({ root, api, token, storageRoot, models, peers, polarsPython, log }) {
   const dir = path.join(storageRoot, 'bench-inputs');
   mkdirSync(dir, { recursive: true });
   const lines = [];
@@ -187,7 +185,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       log(`batch ${fixture} rep ${rep}: csv job ${r.csv.seconds.toFixed(2)} s`);
       if (iris) {
         r.upload = await timeJob(api, token, model, file, { upload: true });
-        r.polars = polarsRun(POLARS_PYTHON, peers, file, path.join(dir, 'polars-out.csv'));
+        r.polars = polarsRun(polarsPython, peers, file, path.join(dir, 'polars-out.csv'));
         r.parquet = await timeJob(api, token, model, pq);
         r.parquetUpload = await timeJob(api, token, model, pq, { upload: true });
         log(

@@ -19,7 +19,9 @@
 //   BENCH_LABEL=<word>: writes <date>-<word>.md instead of <date>.md.
 //   API_PROCESSES (1): Modelyard's api processes, and the bare peer's (node:cluster), so "every core" is compared
 //     like for like. BENCH_FASTAPI_VENV (bench/tmp/fastapi-venv): a Python 3.11 venv for the FastAPI peer, created
-//     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out.
+//     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out. BENCH_POLARS_PYTHON: a Python
+//     with polars, onnxruntime and numpy for the batch part's polars script (default: bench/tmp/polars-venv, created
+//     the same way).
 //   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis,
 //     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
 //     baseline's instead (default: the same), so one build can be measured against itself with a different flag.
@@ -60,6 +62,7 @@ const BASELINE_NODE_ARGS = (process.env.BENCH_BASELINE_NODE_ARGS ?? process.env.
   .filter(Boolean);
 const FASTAPI = process.env.BENCH_FASTAPI !== '0';
 const FASTAPI_VENV = path.resolve(root, process.env.BENCH_FASTAPI_VENV ?? 'bench/tmp/fastapi-venv');
+const POLARS_VENV = path.resolve(root, 'bench/tmp/polars-venv');
 for (const v of VARIANTS) if (!['traced', 'silent'].includes(v)) throw new Error(`unknown BENCH_VARIANTS entry "${v}"`);
 
 function aptEnsure(bin, pkgs) {
@@ -255,6 +258,17 @@ async function main() {
         storageRoot: env.STORAGE_LOCAL_ROOT,
         models,
         peers: PEERS,
+        // A Python with polars, onnxruntime and numpy for the polars peer: BENCH_POLARS_PYTHON, else a venv of its own.
+        polarsPython:
+          process.env.BENCH_POLARS_PYTHON ??
+          path.join(
+            pythonVenv(POLARS_VENV, 'the polars peer', ['polars', 'onnxruntime', 'numpy'], {
+              imports: 'polars, onnxruntime, numpy',
+              skip: 'BENCH_POLARS_PYTHON names a Python that has them',
+            }),
+            'bin',
+            'python',
+          ),
         log,
       });
       writePart('batch', lines);
@@ -718,20 +732,25 @@ async function otlpReceiver() {
 
 /** The FastAPI peer's Python 3.11 venv (fastapi_ort/start.sh's packages), made from the local package index once. */
 function fastapiVenv() {
-  const py = path.join(FASTAPI_VENV, 'bin', 'python');
-  const ready = () =>
-    spawnSync(py, ['-c', 'import fastapi, uvicorn, onnxruntime, numpy'], { stdio: 'ignore' }).status === 0;
-  if (ready()) return FASTAPI_VENV;
-  log(`creating ${path.relative(root, FASTAPI_VENV)} for the FastAPI peer`);
-  spawnSync('python3.11', ['-m', 'venv', FASTAPI_VENV], { stdio: 'inherit' });
+  return pythonVenv(FASTAPI_VENV, 'the FastAPI peer', ['fastapi', 'uvicorn[standard]', 'onnxruntime', 'numpy'], {
+    imports: 'fastapi, uvicorn, onnxruntime, numpy',
+    skip: 'BENCH_FASTAPI=0 skips it',
+  });
+}
+
+/** A Python 3.11 venv at `dir` holding `packages` from the local package index, created when it cannot import them. */
+export function pythonVenv(dir, what, packages, { imports, skip }) {
+  const py = path.join(dir, 'bin', 'python');
+  const ready = () => spawnSync(py, ['-c', `import ${imports}`], { stdio: 'ignore' }).status === 0;
+  if (ready()) return dir;
+  log(`creating ${path.relative(root, dir)} for ${what}`);
+  spawnSync('python3.11', ['-m', 'venv', dir], { stdio: 'inherit' });
   // --retries 0: only the local index answers on these machines; a public one would be retried for minutes.
-  const pip = spawnSync(
-    path.join(FASTAPI_VENV, 'bin', 'pip'),
-    ['install', '-q', '--retries', '0', 'fastapi', 'uvicorn[standard]', 'onnxruntime', 'numpy'],
-    { stdio: 'inherit' },
-  );
-  if (pip.status !== 0 || !ready()) throw new Error('could not install the FastAPI peer (BENCH_FASTAPI=0 skips it)');
-  return FASTAPI_VENV;
+  const pip = spawnSync(path.join(dir, 'bin', 'pip'), ['install', '-q', '--retries', '0', ...packages], {
+    stdio: 'inherit',
+  });
+  if (pip.status !== 0 || !ready()) throw new Error(`could not install ${what} (${skip})`);
+  return dir;
 }
 
 function baselineCommit() {
