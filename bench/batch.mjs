@@ -59,16 +59,19 @@ export async function rawCeiling(root, modelFile, width) {
 export async function timeJob(api, token, model, file, { upload = false, output } = {}) {
   const t = performance.now();
   const spec = { model, ...(output && { output }), ...(!upload && { inputUri: pathToFileURL(file).href }) };
+  // On a connection of its own: writing the input took longer than the api's keep-alive timeout (5 s), and a
+  // pooled connection the api is closing just then fails the request before it is sent ("fetch failed").
+  const headers = { authorization: `Bearer ${token}`, connection: 'close' };
   let res;
   if (upload) {
     const form = new FormData();
     form.append('spec', JSON.stringify(spec));
     form.append('file', new Blob([readFileSync(file)]), path.basename(file));
-    res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers, body: form });
   } else {
     res = await fetch(`${api}/v1/jobs`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(spec),
     });
   }
