@@ -208,7 +208,8 @@ export async function modelsBench({ root, log }) {
     const registerSeconds = (performance.now() - t0) / 1000;
     log(`models: registered ${N} models in ${registerSeconds.toFixed(1)} s; waiting for validation`);
     // The worker takes validations in registration order: the loaded ones first.
-    let pending = VALIDATE_ALL ? [...names] : names.slice(0, LOADED);
+    const validating = VALIDATE_ALL ? names : names.slice(0, LOADED);
+    let pending = [...validating];
     const until = Date.now() + Number(process.env.BENCH_VALIDATION_MINUTES ?? 60) * 60_000;
     while (pending.length) {
       if (Date.now() > until) throw new Error(`${pending.length} versions still pending validation`);
@@ -220,7 +221,7 @@ export async function modelsBench({ root, log }) {
       if (failed) throw new Error(`${failed.model} v1 failed validation: ${failed.failureReason}`);
       pending = pending.filter((_, i) => states[i].status !== 'ready');
       if (pending.length) {
-        log(`models: ${N - pending.length} of ${N} validated`);
+        log(`models: ${validating.length - pending.length} of ${validating.length} validated`);
         await new Promise((r) => setTimeout(r, 5000));
       }
     }
