@@ -80,16 +80,7 @@ export class BatchInlineService {
     // Contribution columns come from the feature columns the frame path holds as numbers.
     if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
       return this.runFrame(job, opts, served, format, outFormat);
-    const recorded = await this.repo.chunks(job.id);
-    const done = new Set(recorded.map((c) => c.index));
-    const totals = recorded.reduce(
-      (t, c) => ({
-        rowsIn: t.rowsIn + c.rowsIn,
-        rowsOut: t.rowsOut + c.rowsOut,
-        rowsFailed: t.rowsFailed + c.rowsFailed,
-      }),
-      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
-    );
+    const { done, totals } = await this.recordedSoFar(job.id);
     const readStarted = performance.now();
     const buf = await this.readAll(job.inputUri!);
     const readMs = Math.round(performance.now() - readStarted);
@@ -133,7 +124,7 @@ export class BatchInlineService {
       chunkCount = index;
     }
     let chunkCount = 0;
-    if (!recorded.length) {
+    if (!done.size) {
       const header = Buffer.from(rowScorer.header);
       const r = await this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'));
       this.log.info(
@@ -142,15 +133,8 @@ export class BatchInlineService {
       );
       return r;
     }
-    for await (const r of pieces()) {
-      await this.record(job, opts, r.index, r, 'csv', 'csv');
-      totals.rowsIn += r.rowsIn;
-      totals.rowsOut += r.rowsOut;
-      totals.rowsFailed += r.rowsFailed;
-      await this.repo.transition(job.id, ['running'], { progress: r.progress, ...totals });
-      if ((await this.repo.status(job.id)) === 'cancelled')
-        return { chunks: r.index + 1, cancelled: true, finished: false };
-    }
+    const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, 'csv', 'csv');
+    if (cancelledAfter !== null) return { chunks: cancelledAfter + 1, cancelled: true, finished: false };
     await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount }) });
     this.log.info({ jobId: job.id, chunks: chunkCount, fast: !!fast }, 'batch job scored inline');
     return { chunks: chunkCount, cancelled: false, finished: false };
@@ -271,16 +255,7 @@ export class BatchInlineService {
     format: TBatchFormat,
     outFormat: TBatchFormat,
   ): Promise<InlineRun> {
-    const recorded = await this.repo.chunks(job.id);
-    const done = new Set(recorded.map((c) => c.index));
-    const totals = recorded.reduce(
-      (t, c) => ({
-        rowsIn: t.rowsIn + c.rowsIn,
-        rowsOut: t.rowsOut + c.rowsOut,
-        rowsFailed: t.rowsFailed + c.rowsFailed,
-      }),
-      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
-    );
+    const { done, totals } = await this.recordedSoFar(job.id);
     const buf = await this.readAll(job.inputUri!);
     const isFeature = (name: string) => !!served.signature.inputs[0]?.columns?.includes(name);
     const need = (name: string) =>
@@ -304,7 +279,7 @@ export class BatchInlineService {
     const store = this.store;
     // A table output is written from the chunks' columns at the end; a CSV one chunk by chunk.
     const tables: Frame[] = [];
-    const table = !recorded.length && outFormat !== 'csv';
+    const table = !done.size && outFormat !== 'csv';
     async function* pieces(): AsyncGenerator<Piece> {
       for (let index = 0; index < chunks; index++) {
         if (done.has(index)) continue;
@@ -329,7 +304,7 @@ export class BatchInlineService {
         };
       }
     }
-    if (!recorded.length) {
+    if (!done.size) {
       // The header as the assembler writes it (the output columns of BatchScorer for these input columns).
       const header =
         outFormat === 'csv'
@@ -353,15 +328,8 @@ export class BatchInlineService {
       this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline, output written once');
       return r;
     }
-    for await (const r of pieces()) {
-      await this.record(job, opts, r.index, r, format, outFormat);
-      totals.rowsIn += r.rowsIn;
-      totals.rowsOut += r.rowsOut;
-      totals.rowsFailed += r.rowsFailed;
-      await this.repo.transition(job.id, ['running'], { progress: r.progress, ...totals });
-      if ((await this.repo.status(job.id)) === 'cancelled')
-        return { chunks: r.index + 1, cancelled: true, finished: false };
-    }
+    const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, format, outFormat);
+    if (cancelledAfter !== null) return { chunks: cancelledAfter + 1, cancelled: true, finished: false };
     await this.repo.update(job.id, { options: asJson({ ...opts, chunkCount: chunks, inputColumns }) });
     this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline');
     return { chunks, cancelled: false, finished: false };
@@ -388,6 +356,43 @@ export class BatchInlineService {
       rowsOut: scored.rowsOut,
       rowsFailed: scored.rowsFailed,
     };
+  }
+
+  /** The chunks an earlier attempt of the part-file path recorded (their indexes), and their counts. */
+  private async recordedSoFar(jobId: string) {
+    const recorded = await this.repo.chunks(jobId);
+    const totals = recorded.reduce(
+      (t, c) => ({
+        rowsIn: t.rowsIn + c.rowsIn,
+        rowsOut: t.rowsOut + c.rowsOut,
+        rowsFailed: t.rowsFailed + c.rowsFailed,
+      }),
+      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
+    );
+    return { done: new Set(recorded.map((c) => c.index)), totals };
+  }
+
+  /**
+   * The part-file path: each piece left as its parts and JobChunk row, with the job's counts (added to `totals`)
+   * and progress after each. The index of the piece after which the job was found cancelled, or null.
+   */
+  private async recordParts(
+    job: JobRow,
+    opts: InlineJobOptions,
+    pieces: AsyncIterable<Piece>,
+    totals: { rowsIn: number; rowsOut: number; rowsFailed: number },
+    format: TBatchFormat,
+    outFormat: TBatchFormat,
+  ): Promise<number | null> {
+    for await (const r of pieces) {
+      await this.record(job, opts, r.index, r, format, outFormat);
+      totals.rowsIn += r.rowsIn;
+      totals.rowsOut += r.rowsOut;
+      totals.rowsFailed += r.rowsFailed;
+      await this.repo.transition(job.id, ['running'], { progress: r.progress, ...totals });
+      if ((await this.repo.status(job.id)) === 'cancelled') return r.index;
+    }
+    return null;
   }
 
   private async record(
