@@ -17,7 +17,7 @@ import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
 import { CsvRecordReader } from './csv-stream.js';
-import { JobsRepository, type JobRow } from './jobs.repository.js';
+import { chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -361,15 +361,7 @@ export class BatchInlineService {
   /** The chunks an earlier attempt of the part-file path recorded (their indexes), and their counts. */
   private async recordedSoFar(jobId: string) {
     const recorded = await this.repo.chunks(jobId);
-    const totals = recorded.reduce(
-      (t, c) => ({
-        rowsIn: t.rowsIn + c.rowsIn,
-        rowsOut: t.rowsOut + c.rowsOut,
-        rowsFailed: t.rowsFailed + c.rowsFailed,
-      }),
-      { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
-    );
-    return { done: new Set(recorded.map((c) => c.index)), totals };
+    return { done: new Set(recorded.map((c) => c.index)), totals: chunkTotals(recorded) };
   }
 
   /**

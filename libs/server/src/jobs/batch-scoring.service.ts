@@ -19,7 +19,7 @@ import { ExplainService } from '../explain/explain.service.js';
 import { assembleTable } from './batch-frames.js';
 import { errorsAreCsv } from './batch-options.js';
 import type { TBatchFormat } from '@modelyard/contracts';
-import { JobsRepository, type JobRow } from './jobs.repository.js';
+import { chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { publicReason } from '../platform/public-reason.js';
 import { asJson } from '../db/json.js';
@@ -414,14 +414,7 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
             { maxBytes: MAX_PART_BYTES },
           )
         : null;
-      const totals = used.reduce(
-        (t, c) => ({
-          rowsIn: t.rowsIn + c.rowsIn,
-          rowsOut: t.rowsOut + c.rowsOut,
-          rowsFailed: t.rowsFailed + c.rowsFailed,
-        }),
-        { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
-      );
+      const totals = chunkTotals(used);
       const workers = [...new Set(used.map((c) => c.scoredBy).filter((w): w is string => !!w))].sort();
       const finished = await this.repo.transition(jobId, ['running'], {
         status: 'succeeded',

@@ -153,3 +153,15 @@ export class JobsRepository {
     return r.count === 1;
   }
 }
+
+/** The row counts of a job's chunks, added up. */
+export function chunkTotals(chunks: readonly { rowsIn: number; rowsOut: number; rowsFailed: number }[]) {
+  return chunks.reduce(
+    (t, c) => ({
+      rowsIn: t.rowsIn + c.rowsIn,
+      rowsOut: t.rowsOut + c.rowsOut,
+      rowsFailed: t.rowsFailed + c.rowsFailed,
+    }),
+    { rowsIn: 0, rowsOut: 0, rowsFailed: 0 },
+  );
+}
