@@ -40,17 +40,12 @@ export class AzureBackend implements StorageBackend {
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
-    return meteredWrite(
-      body,
-      opts.maxBytes,
-      async (data) => {
-        const blob = this.container.getBlockBlobClient(checkKey(key));
-        await this.ensureContainer();
-        await this.upload(blob, data, opts.contentType);
-        return `azure://${this.container.containerName}/${key}`;
-      },
-      opts.sha256 !== false,
-    );
+    return meteredWrite(body, opts, async (data) => {
+      const blob = this.container.getBlockBlobClient(checkKey(key));
+      await this.ensureContainer();
+      await this.upload(blob, data, opts.contentType);
+      return `azure://${this.container.containerName}/${key}`;
+    });
   }
 
   async get(uri: string): Promise<Readable> {

@@ -23,26 +23,21 @@ export class LocalBackend implements StorageBackend {
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
-    return meteredWrite(
-      body,
-      opts.maxBytes,
-      async (data) => {
-        const file = localPathOfKey(this.root, key);
-        // Written under a temporary name in the same folder, then renamed: the rename is atomic, so readers never
-        // see half a file, and a failed upload only has the temporary file to remove.
-        const partial = `${file}.${randomUUID()}.partial`;
-        try {
-          await mkdir(path.dirname(file), { recursive: true });
-          await pipeline(data, createWriteStream(partial, { flags: 'wx' }));
-          await rename(partial, file);
-        } catch (err) {
-          await rm(partial, { force: true });
-          throw err;
-        }
-        return pathToFileURL(file).href;
-      },
-      opts.sha256 !== false,
-    );
+    return meteredWrite(body, opts, async (data) => {
+      const file = localPathOfKey(this.root, key);
+      // Written under a temporary name in the same folder, then renamed: the rename is atomic, so readers never
+      // see half a file, and a failed upload only has the temporary file to remove.
+      const partial = `${file}.${randomUUID()}.partial`;
+      try {
+        await mkdir(path.dirname(file), { recursive: true });
+        await pipeline(data, createWriteStream(partial, { flags: 'wx' }));
+        await rename(partial, file);
+      } catch (err) {
+        await rm(partial, { force: true });
+        throw err;
+      }
+      return pathToFileURL(file).href;
+    });
   }
 
   /**

@@ -33,7 +33,7 @@ describe(meteredWrite.name, () => {
   it('answers the uri, size and SHA-256 of what went through', async () => {
     const sut = collect();
     const parts = [Buffer.from('hello '), Buffer.from('world')];
-    const r = await meteredWrite(Readable.from(parts), 11, sut.write);
+    const r = await meteredWrite(Readable.from(parts), { maxBytes: 11 }, sut.write);
     assert.deepEqual(r, {
       uri: 'mem://object',
       sizeBytes: 11,
@@ -46,29 +46,35 @@ describe(meteredWrite.name, () => {
     const body = new PassThrough();
     body.write(Buffer.alloc(8));
     body.write(Buffer.alloc(8));
-    await assert.rejects(meteredWrite(body, 10, collect().write), code('PAYLOAD_TOO_LARGE'));
+    await assert.rejects(meteredWrite(body, { maxBytes: 10 }, collect().write), code('PAYLOAD_TOO_LARGE'));
     assert.equal(body.destroyed, true);
   });
 
   it('turns a body that fails midway into BAD_REQUEST', async () => {
-    await assert.rejects(meteredWrite(interrupted([Buffer.alloc(100)]), 1000, collect().write), code('BAD_REQUEST'));
+    await assert.rejects(
+      meteredWrite(interrupted([Buffer.alloc(100)]), { maxBytes: 1000 }, collect().write),
+      code('BAD_REQUEST'),
+    );
   });
 
   it('turns a body that closes without ending into BAD_REQUEST', async () => {
     const body = new PassThrough();
     body.write(Buffer.alloc(10));
     setImmediate(() => body.destroy());
-    await assert.rejects(meteredWrite(body, 1000, collect().write), code('BAD_REQUEST'));
+    await assert.rejects(meteredWrite(body, { maxBytes: 1000 }, collect().write), code('BAD_REQUEST'));
   });
 
   it('keeps an AppError or a 413 that the body itself raised', async () => {
     const limit = Object.assign(new Error('request file too large'), { statusCode: 413 });
     await assert.rejects(
-      meteredWrite(interrupted([Buffer.alloc(1)], limit), 1000, collect().write),
+      meteredWrite(interrupted([Buffer.alloc(1)], limit), { maxBytes: 1000 }, collect().write),
       code('PAYLOAD_TOO_LARGE'),
     );
     const own = new AppError('VALIDATION_FAILED', 'bad part');
-    await assert.rejects(meteredWrite(interrupted([Buffer.alloc(1)], own), 1000, collect().write), (e) => e === own);
+    await assert.rejects(
+      meteredWrite(interrupted([Buffer.alloc(1)], own), { maxBytes: 1000 }, collect().write),
+      (e) => e === own,
+    );
   });
 
   it("rethrows a backend failure as it is (a 500, not the uploader's fault) and stops reading the body", async () => {
@@ -76,7 +82,7 @@ describe(meteredWrite.name, () => {
     const body = new PassThrough();
     body.write(Buffer.alloc(10));
     await assert.rejects(
-      meteredWrite(body, 1000, async () => {
+      meteredWrite(body, { maxBytes: 1000 }, async () => {
         throw down;
       }),
       (e) => e === down,
@@ -89,7 +95,7 @@ describe(meteredWrite.name, () => {
     const body = new PassThrough();
     body.write(Buffer.alloc(10));
     await assert.rejects(
-      meteredWrite(body, 1000, async () => 'mem://prefix'),
+      meteredWrite(body, { maxBytes: 1000 }, async () => 'mem://prefix'),
       /before the upload ended/,
     );
   });

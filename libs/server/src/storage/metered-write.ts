@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../platform/errors.js';
-import type { StoredObject } from './storage-backend.js';
+import type { PutOptions, StoredObject } from './storage-backend.js';
 
 /** Counts and hashes the bytes going through, and fails the moment there are more than `maxBytes`. */
 class Meter extends Transform {
@@ -49,14 +49,12 @@ const tooLarge = (maxBytes: number) =>
  */
 export async function meteredWrite(
   body: Readable,
-  maxBytes: number,
+  { maxBytes, sha256 }: Pick<PutOptions, 'maxBytes' | 'sha256'>,
   write: (data: Readable) => Promise<string>,
-  /** False: no SHA-256 (`sha256` is ''), for files nobody checks by hash (a batch job's output). */
-  hash = true,
 ): Promise<StoredObject> {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
     throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
-  const meter = new Meter(maxBytes, hash);
+  const meter = new Meter(maxBytes, sha256 !== false);
   let sourceFailure: unknown = null;
   // Registered before pipeline() so these run first: the meter is still intact only when the body failed on
   // its own. When the meter or the backend fails first, pipeline destroys the body too, and that is no news.

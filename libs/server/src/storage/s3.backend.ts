@@ -58,26 +58,21 @@ export class S3Backend implements StorageBackend {
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
-    return meteredWrite(
-      body,
-      opts.maxBytes,
-      async (data) => {
-        checkKey(key);
-        // All-or-nothing comes from S3 itself: an object appears only when a PutObject or a
-        // CompleteMultipartUpload succeeds, and on any failure Upload aborts the multipart upload
-        // (leavePartsOnError: false), which frees the parts already sent. A bucket lifecycle rule
-        // (AbortIncompleteMultipartUpload) covers the case where even the abort cannot reach the server.
-        await new Upload({
-          client: this.client,
-          params: { Bucket: this.bucket, Key: key, Body: data, ContentType: opts.contentType },
-          partSize: this.tuning.partSize,
-          queueSize: this.tuning.queueSize,
-          leavePartsOnError: false,
-        }).done();
-        return `s3://${this.bucket}/${key}`;
-      },
-      opts.sha256 !== false,
-    );
+    return meteredWrite(body, opts, async (data) => {
+      checkKey(key);
+      // All-or-nothing comes from S3 itself: an object appears only when a PutObject or a
+      // CompleteMultipartUpload succeeds, and on any failure Upload aborts the multipart upload
+      // (leavePartsOnError: false), which frees the parts already sent. A bucket lifecycle rule
+      // (AbortIncompleteMultipartUpload) covers the case where even the abort cannot reach the server.
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: data, ContentType: opts.contentType },
+        partSize: this.tuning.partSize,
+        queueSize: this.tuning.queueSize,
+        leavePartsOnError: false,
+      }).done();
+      return `s3://${this.bucket}/${key}`;
+    });
   }
 
   async get(uri: string): Promise<Readable> {
