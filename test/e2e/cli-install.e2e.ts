@@ -118,7 +118,7 @@ describe('modelyard installed from its packed tarball', () => {
     const complete =
       `source ${script}; COMP_WORDS=(modelyard jobs "");` + ` COMP_CWORD=2; _modelyard; echo "\${COMPREPLY[*]}"`;
     const words = spawnSync('bash', ['-c', complete], { encoding: 'utf8' });
-    assert.match(words.stdout, /^list show cancel retry download --model/);
+    assert.match(words.stdout, /^list show cancel retry delete download --model/);
   });
 
   it('logs in, registers, predicts in 4 formats from file or stdin, refuses big uploads, lists jobs', async () => {

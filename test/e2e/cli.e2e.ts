@@ -173,6 +173,42 @@ describe('modelyard score', () => {
     assert.equal((await cli(['score', '--model', model], keyEnv)).code, 2);
   });
 
+  it('jobs delete removes a finished job with its uploaded input and its output file', async () => {
+    const { registerFixture, samples, records } = await import('../support/fixtures.js');
+    const { writeFileSync, existsSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const s = samples('iris_logreg');
+    const rows = records(s);
+    const input = path.join(home, 'to-delete.csv');
+    writeFileSync(
+      input,
+      `${s.feature_names.join(',')}\n${rows.map((r) => s.feature_names.map((f) => r[f]).join(',')).join('\n')}\n`,
+    );
+    const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
+    const scored = await cli(['score', '--model', model, '--input', input, '--wait', '--json'], keyEnv);
+    assert.equal(scored.code, 0, scored.stderr);
+    const job = JSON.parse(scored.stdout) as { id: string; status: string; inputUri: string; outputUri: string };
+    assert.equal(job.status, 'succeeded');
+    const files = [job.inputUri, job.outputUri].map((u) => fileURLToPath(u));
+    assert.ok(
+      files.every((f) => existsSync(f)),
+      files.join(', '),
+    );
+
+    const deleted = await cli(['jobs', 'delete', job.id], keyEnv);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, new RegExp(`deleted job ${job.id}`));
+    const shown = await cli(['jobs', 'show', job.id], keyEnv);
+    assert.equal(shown.code, 1);
+    assert.match(shown.stderr, /HTTP 404/);
+    assert.deepEqual(
+      files.filter((f) => existsSync(f)),
+      [],
+      'the upload and the output went with the job',
+    );
+  });
+
   it('--contributions adds a column per feature and class, and the base: they add up to each probability', async () => {
     const { registerFixture, samples, records } = await import('../support/fixtures.js');
     const { writeFileSync, readFileSync } = await import('node:fs');

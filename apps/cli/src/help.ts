@@ -86,16 +86,19 @@ export const COMMANDS: Record<string, CommandHelp> = {
       '                [--output out.csv]',
   },
   jobs: {
-    summary: 'list, inspect, cancel, retry and download jobs',
+    summary: 'list, inspect, cancel, retry, delete and download jobs',
     usage: [
       'modelyard jobs list [--model NAME] [--status S] [--type T] [--limit N]',
       'modelyard jobs show ID',
       'modelyard jobs cancel ID',
       'modelyard jobs retry ID',
+      'modelyard jobs delete ID',
       'modelyard jobs download ID [--file output|errors|input] [--output PATH]',
     ].join('\n'),
-    actions: ['list', 'show', 'cancel', 'retry', 'download'],
-    details: 'download writes to --output, or to stdout when it is missing or -.',
+    actions: ['list', 'show', 'cancel', 'retry', 'delete', 'download'],
+    details:
+      'delete removes a finished job with the files stored for it (its upload, output and errors). ' +
+      'download writes to --output, or to stdout when it is missing or -.',
   },
   streams: {
     summary: 'create, list, pause, resume, rewind and delete stream deployments',

@@ -146,6 +146,9 @@ def test_score_runs_a_batch_job_on_a_csv_or_a_dataframe_and_returns_the_scored_r
     queued = client.score(iris, ref.head(5), wait=False)
     assert isinstance(queued, modelyard.Job) and queued.status in ("queued", "running", "succeeded")
     assert client.wait_job(queued.id).rows_out == 5
+    client.delete_job(queued.id)
+    with pytest.raises(modelyard.NotFoundError):
+        client.job(queued.id)
 
 
 def test_promote_and_deploy_pilot_silent_and_rollback(client: modelyard.Client) -> None:

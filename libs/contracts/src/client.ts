@@ -383,6 +383,10 @@ export class ModelyardClient {
   retryJob(id: string) {
     return this.send('POST', `/v1/jobs/${enc(id)}/retry`, ZJob);
   }
+  /** A finished job, with the files the platform stored for it (409 while it is queued or running). */
+  deleteJob(id: string) {
+    return this.send('DELETE', `/v1/jobs/${enc(id)}`, null);
+  }
   listSchedules() {
     return this.get('/v1/schedules', z.array(ZSchedule));
   }

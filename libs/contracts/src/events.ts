@@ -163,6 +163,8 @@ export const DOMAIN_EVENTS = {
     phrase: 'started a job on',
   },
   'job.cancelled': { objectType: 'job', data: z.object({ model }), phrase: 'cancelled a job' },
+  /** A finished job removed with its files (freeing its bytes in the project's maxStoredBytes). */
+  'job.deleted': { objectType: 'job', data: z.object({ model }), phrase: 'deleted a job' },
   /** `run` tells one retry's queue entry from the next. */
   'job.retried': {
     objectType: 'job',

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -72,6 +72,17 @@ export class JobsController {
   @ApiZodResponse(200, ZJob)
   retry(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
     return this.jobs.retry(actor, id);
+  }
+
+  /**
+   * Deletes a finished job with the files the platform stored for it (its upload, output, errors), which frees
+   * them in the project's maxStoredBytes. 409 while it is queued or running: cancel it first.
+   */
+  @RequirePermission('jobs.write')
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Actor() actor: Principal, @Param('id', zod(ZJobId)) id: string) {
+    await this.jobs.delete(actor, id);
   }
 
   /** Downloads the job's input, output or errors file. */

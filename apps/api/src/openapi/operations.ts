@@ -208,6 +208,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'JobsController.get': { id: 'getJob', summary: "A job: status, progress, outputs, an async prediction's result" },
   'JobsController.cancel': { id: 'cancelJob', summary: 'Cancel a queued or running job', errors: ['CONFLICT'] },
   'JobsController.retry': { id: 'retryJob', summary: 'Retry a failed or cancelled job', errors: ['CONFLICT'] },
+  'JobsController.remove': {
+    id: 'deleteJob',
+    summary: 'Delete a finished job and the files stored for it',
+    errors: ['CONFLICT'],
+  },
   'JobsController.file': {
     id: 'downloadJobFile',
     summary: "Download a job's input, output or errors file",

@@ -236,6 +236,70 @@ describe('project quotas', () => {
       assert.equal(third.status, 202, third.body);
     });
 
+    it("counts a batch job's uploaded input in maxStoredBytes: 413 past it storing nothing, freed when the job is deleted", async () => {
+      const csv = Buffer.from('sepal_length,sepal_width,petal_length,petal_width\n' + '5.1,3.5,1.4,0.2\n'.repeat(500));
+      const versionBytes = (await usage(p)).usage.storedBytes;
+      await t.request('PATCH', `/v1/projects/${p}`, {
+        token: token(),
+        body: { quotas: { maxConcurrentJobs: null, maxStoredBytes: versionBytes + Math.floor(csv.length * 1.5) } },
+      });
+      const batch = () => {
+        const m = multipart(csv, { model: 'iris', version: 1 }, 'input.csv');
+        return t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
+      };
+      const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
+      const earlier = filesUnder(jobsFolder);
+      const first = await batch();
+      assert.equal(first.status, 202, first.body);
+      assert.equal((await usage(p)).usage.storedBytes, versionBytes + csv.length);
+      const stored = filesUnder(jobsFolder);
+      assert.equal(stored.length, earlier.length + 1, stored.join('\n'));
+
+      const second = await batch();
+      assert.equal(second.status, 413, second.body);
+      assert.equal(second.json.error.code, 'PAYLOAD_TOO_LARGE');
+      assert.equal(second.json.error.details.quota, 'maxStoredBytes');
+      assert.deepEqual(filesUnder(jobsFolder), stored, 'nothing of the refused upload is left in storage');
+
+      // A queued job is not deleted (409); cancelled, it is, with its upload, and its bytes are free again.
+      const early = await t.request('DELETE', `/v1/jobs/${first.json.id}`, { token: key });
+      assert.equal(early.status, 409, early.body);
+      assert.match(early.json.error.message, /cancel it first/);
+      assert.equal((await t.request('POST', `/v1/jobs/${first.json.id}/cancel`, { token: key })).status, 200);
+      const del = await t.request('DELETE', `/v1/jobs/${first.json.id}`, { token: key });
+      assert.equal(del.status, 204, del.body);
+      assert.equal((await t.request('GET', `/v1/jobs/${first.json.id}`, { token: key })).status, 404);
+      assert.deepEqual(filesUnder(jobsFolder), earlier, 'the upload went with the job');
+      assert.equal((await usage(p)).usage.storedBytes, versionBytes);
+      const third = await batch();
+      assert.equal(third.status, 202, third.body);
+      assert.equal((await t.request('POST', `/v1/jobs/${third.json.id}/cancel`, { token: key })).status, 200);
+    });
+
+    it('lets one of two concurrent uploads through when the stored-bytes quota has room for one, keeping no file of the other', async () => {
+      const csv = Buffer.from('sepal_length,sepal_width,petal_length,petal_width\n' + '5.1,3.5,1.4,0.2\n'.repeat(500));
+      const used = (await usage(p)).usage.storedBytes;
+      await t.request('PATCH', `/v1/projects/${p}`, {
+        token: token(),
+        body: { quotas: { maxConcurrentJobs: null, maxStoredBytes: used + Math.floor(csv.length * 1.5) } },
+      });
+      const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
+      const before = filesUnder(jobsFolder);
+      // Both find room before their upload; the second one's admission, with the size and the project locked,
+      // refuses it and removes what it stored.
+      const answers = await Promise.all(
+        [0, 1].map(() => {
+          const m = multipart(csv, { model: 'iris', version: 1 }, 'input.csv');
+          return t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
+        }),
+      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [202, 413], answers.map((a) => a.body).join('\n'));
+      assert.equal(filesUnder(jobsFolder).length, before.length + 1);
+      assert.equal((await usage(p)).usage.storedBytes, used + csv.length);
+      const ok = answers.find((a) => a.status === 202)!;
+      assert.equal((await t.request('POST', `/v1/jobs/${ok.json.id}/cancel`, { token: key })).status, 200);
+    });
+
     it('answers 429 with Retry-After naming maxRequestsPerSecond past the project quota on the predict path', async () => {
       await t.request('PATCH', `/v1/projects/${p}`, {
         token: token(),

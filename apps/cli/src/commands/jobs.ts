@@ -36,7 +36,7 @@ function describe(j: TJob): string {
   ].join('\n');
 }
 
-/** `jobs list|show|cancel|retry|download`: the jobs API, one call each. */
+/** `jobs list|show|cancel|retry|delete|download`: the jobs API, one call each. */
 export async function jobs(io: Io, action: string | undefined, id: string | undefined, o: JobsOpts) {
   const needId = () => {
     if (!id) throw new UsageError(`usage: modelyard jobs ${action} ID`);
@@ -82,6 +82,11 @@ export async function jobs(io: Io, action: string | undefined, id: string | unde
       io.result(`job ${job.id}: ${job.status}`, job);
       return;
     }
+    case 'delete': {
+      await apiClient().api.deleteJob(needId());
+      io.result(`deleted job ${id} and its files`, { id, deleted: true });
+      return;
+    }
     case 'download': {
       const { cfg } = apiClient();
       const url = apiUrl(cfg, `v1/jobs/${encodeURIComponent(needId())}/files/${file}`);
@@ -94,6 +99,6 @@ export async function jobs(io: Io, action: string | undefined, id: string | unde
       return;
     }
     default:
-      throw new UsageError('usage: modelyard jobs list|show|cancel|retry|download');
+      throw new UsageError('usage: modelyard jobs list|show|cancel|retry|delete|download');
   }
 }

@@ -571,6 +571,11 @@ class Client:
     def cancel_job(self, job_id: str) -> Job:
         return Job.from_json(self._json("POST", f"/v1/jobs/{_enc(job_id)}/cancel"))
 
+    def delete_job(self, job_id: str) -> None:
+        """Deletes a finished job with the files stored for it (its upload, output and errors); a queued or running
+        one raises :class:`~modelyard.errors.ConflictError`: cancel it first."""
+        self.request("DELETE", f"/v1/jobs/{_enc(job_id)}")
+
     def wait_job(self, job_id: str, *, timeout: float = 3600.0, progress: Progress = None) -> Job:
         """Polls a job until it ends (progress bar in percent); raises :class:`JobFailedError` unless it succeeded."""
         report, close = progress_reporter(self._progress(progress), f"job {job_id[:8]}", 100, unit="%")

@@ -104,6 +104,14 @@ export class JobsRepository {
     return this.db.client.jobChunk.deleteMany({ where: { jobId } });
   }
 
+  /** Deletes the job (and its chunk rows) if it is finished; false when it is not, or gone. */
+  async deleteFinished(id: string): Promise<boolean> {
+    const r = await this.db.client.job.deleteMany({
+      where: { id, status: { in: ['succeeded', 'failed', 'cancelled'] } },
+    });
+    return r.count > 0;
+  }
+
   deleteExpired(now: Date) {
     return this.db.client.job.deleteMany({ where: { expiresAt: { lt: now } } });
   }

@@ -1,5 +1,6 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import type { CommonConfig } from '@modelyard/config';
 import type { Role, Scope } from '@modelyard/contracts';
 import { JobsService } from './jobs.service.js';
@@ -98,6 +99,7 @@ describe(JobsService.name, () => {
         checkJobRoom: async () => {},
         tryAdmitJob: async () => true,
       } as unknown as ProjectQuotas,
+      pino({ level: 'silent' }),
     );
   });
 
@@ -191,6 +193,7 @@ describe(JobsService.name, () => {
         cfg,
         'k'.repeat(64),
         {} as ProjectQuotas,
+        pino({ level: 'silent' }),
       );
       const scientist = caller(ALICE, 'scientist', null);
       await assert.rejects(

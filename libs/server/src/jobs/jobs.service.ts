@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import { Inject, Injectable } from '@nestjs/common';
 import { ZBatchJobSpec, ZJobQuery, type TBatchFormat, type TJob } from '@modelyard/contracts';
 import type { ProtocolName } from '../serving/formats/protocols.js';
@@ -13,7 +14,7 @@ import { inProject, keyFor, modelNameOf } from '../tenancy/model-key.js';
 import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { validate } from '../platform/validate.js';
 import { AppError, conflict, notFound } from '../platform/errors.js';
-import { COMMON_CONFIG, SECRET_KEY } from '../platform/tokens.js';
+import { COMMON_CONFIG, LOGGER, SECRET_KEY } from '../platform/tokens.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { ProjectQuotas } from '../projects/quotas.service.js';
 import { RegistryRepository } from '../registry/registry.repository.js';
@@ -52,6 +53,7 @@ export class JobsService {
     @Inject(COMMON_CONFIG) private readonly cfg: CommonConfig,
     @Inject(SECRET_KEY) secretKey: string,
     private readonly quotas: ProjectQuotas,
+    @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.box = new SecretBox(secretKey);
   }
@@ -90,6 +92,7 @@ export class JobsService {
   ): Promise<TJob> {
     authorize(actor, 'jobs.write');
     const drain = () => upload?.stream.resume();
+    let uploaded: string | null = null;
     try {
       const spec = validate(ZBatchJobSpec, input);
       authorizeModel(actor, spec.model);
@@ -107,6 +110,7 @@ export class JobsService {
         );
       // Before the input is uploaded, so a refused job stores nothing; admitted again with the row below.
       await this.quotas.checkJobRoom(m.projectId);
+      const room = upload ? await this.quotas.roomForJobInput(m.projectId) : null;
       const format = spec.format ?? formatOf(upload?.filename ?? spec.inputUri ?? '');
       const out = spec.output.format ?? format;
       if ((format === 'jsonl') !== (out === 'jsonl'))
@@ -117,14 +121,24 @@ export class JobsService {
         );
       const id = randomUUID();
       let inputUri: string;
+      let inputBytes = 0;
       let placement: { backend: ReturnType<StorageService['defaultBackend']>; base: string };
       if (upload) {
         placement = { backend: this.storage.defaultBackend(), base: jobFolder(spec.model, id) };
-        const stored = await this.storage.put(placement.backend, `${placement.base}input.${format}`, upload.stream, {
-          maxBytes: this.cfg.jobs.maxInputBytes,
-          contentType: contentTypeOf(format),
-        });
+        const limit = this.cfg.jobs.maxInputBytes;
+        const byQuota = room !== null && room.bytesLeft < limit;
+        // Past the quota's room the write stops and stores nothing (meteredWrite), like past MAX_BATCH_INPUT_BYTES.
+        const stored = await this.storage
+          .put(placement.backend, `${placement.base}input.${format}`, upload.stream, {
+            maxBytes: byQuota ? room.bytesLeft : limit,
+            contentType: contentTypeOf(format),
+          })
+          .catch((e: unknown) => {
+            throw byQuota && e instanceof AppError && e.code === 'PAYLOAD_TOO_LARGE' ? room.refusal() : e;
+          });
         inputUri = stored.uri;
+        inputBytes = stored.sizeBytes;
+        uploaded = stored.uri;
       } else {
         inputUri = spec.inputUri!;
         checkStorageReference(actor, this.storage.locate(inputUri), 'inputUri', this.storage.importPrefixes());
@@ -154,7 +168,7 @@ export class JobsService {
       const row = await this.events.change(
         actor,
         async () => {
-          await this.quotas.admitJob(m.projectId);
+          await this.quotas.admitJob(m.projectId, inputBytes);
           return this.repo.create({
             id,
             type: 'batch_score',
@@ -166,15 +180,23 @@ export class JobsService {
             options: asJson(options),
             inputUri,
             ownedInput: !!upload,
+            storedBytes: inputBytes,
             ...creator(actor),
           });
         },
         () => ({ type: 'job.created', objectId: id, data: { type: 'batch_score', model: m.name, version, inputUri } }),
       );
+      uploaded = null; // the row owns the input now
       return toJob(row);
     } catch (e) {
       drain();
       throw e;
+    } finally {
+      // A job refused after its upload (a quota checked again with the size, a failed insert) keeps nothing.
+      if (uploaded)
+        await this.storage
+          .delete(uploaded)
+          .catch((err: unknown) => this.log.error({ err, uri: uploaded }, 'could not remove a refused upload'));
     }
   }
 
@@ -236,6 +258,38 @@ export class JobsService {
     );
     if (!retried) throw conflict(`Job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     return this.get(actor, id);
+  }
+
+  /**
+   * Deletes a finished job and the files the platform wrote for it: its uploaded input (never a file the caller
+   * named by inputUri), its output and errors files and any part files an unfinished attempt left. Its bytes leave
+   * the project's maxStoredBytes with the row. A queued or running job is cancelled first (409).
+   */
+  async delete(actor: Principal, id: string): Promise<void> {
+    authorize(actor, 'jobs.write');
+    const job = await this.visible(actor, id);
+    const chunks = await this.repo.chunks(id);
+    const deleted = await this.events.change(
+      actor,
+      () => this.repo.deleteFinished(id),
+      (done) => (done ? { type: 'job.deleted', objectId: id, data: { model: job.modelName } } : []),
+    );
+    if (!deleted)
+      throw conflict(
+        `Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; cancel it first: only finished jobs can be deleted`,
+      );
+    const files = [
+      job.ownedInput ? job.inputUri : null,
+      job.outputUri,
+      job.errorsUri,
+      ...chunks.flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')]),
+    ].filter((u): u is string => !!u);
+    // The row is gone, so nobody can reach these any more; a file that cannot be removed now is only logged.
+    const results = await Promise.allSettled(files.map((u) => this.storage.delete(u)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected')
+        this.log.error({ err: r.reason, uri: files[i], jobId: id }, 'could not remove a job file');
+    });
   }
 
   /** A job's input, output or errors file, streamed from storage. */

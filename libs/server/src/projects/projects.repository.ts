@@ -64,13 +64,17 @@ export class ProjectsRepository {
   versionCount(projectId: string) {
     return this.db.client.modelVersion.count({ where: { model: { projectId } } });
   }
-  /** Bytes the platform stores for the project: its uploaded (owned) artifacts; referenced ones are its own. */
+  /**
+   * Bytes the platform stores for the project: its uploaded (owned) artifacts, referenced ones being its own, and
+   * its jobs' files (uploaded inputs, outputs and errors files).
+   */
   async storedBytes(projectId: string): Promise<number> {
-    const r = await this.db.client.modelVersion.aggregate({
+    const versions = await this.db.client.modelVersion.aggregate({
       where: { ownedArtifact: true, model: { projectId } },
       _sum: { sizeBytes: true },
     });
-    return Number(r._sum.sizeBytes ?? 0n);
+    const jobs = await this.db.client.job.aggregate({ where: { model: { projectId } }, _sum: { storedBytes: true } });
+    return Number(versions._sum.sizeBytes ?? 0n) + Number(jobs._sum.storedBytes ?? 0n);
   }
   activeJobs(projectId: string) {
     return this.db.client.job.count({ where: { status: { in: ['queued', 'running'] }, model: { projectId } } });

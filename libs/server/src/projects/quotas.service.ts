@@ -70,10 +70,14 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
       const used = await this.repo.versionCount(projectId);
       if (used + 1 > q.maxVersions) throw overVersions(q.name, q.maxVersions, used);
     }
-    if (q.maxStoredBytes !== null && sizeBytes > 0) {
-      const used = await this.repo.storedBytes(projectId);
-      if (used + sizeBytes > Number(q.maxStoredBytes)) throw overBytes(q.name, Number(q.maxStoredBytes), used);
-    }
+    await this.fitBytes(q, projectId, sizeBytes);
+  }
+
+  /** With the project's row locked: refuses `sizeBytes` more stored bytes past maxStoredBytes. */
+  private async fitBytes(q: { name: string; maxStoredBytes: bigint | null }, projectId: string, sizeBytes: number) {
+    if (q.maxStoredBytes === null || sizeBytes === 0) return;
+    const used = await this.repo.storedBytes(projectId);
+    if (used + sizeBytes > Number(q.maxStoredBytes)) throw overBytes(q.name, Number(q.maxStoredBytes), used);
   }
 
   /**
@@ -88,6 +92,19 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
       const used = await this.repo.versionCount(projectId);
       if (used + 1 > q.maxVersions) throw overVersions(q.name, q.maxVersions, used);
     }
+    return this.bytesRoom(q, projectId);
+  }
+
+  /**
+   * Before a job's input upload: the most bytes it may have under the stored-bytes quota (null: no quota) and the
+   * error to answer past them. Nothing is reserved: `admitJob` checks again with the size.
+   */
+  async roomForJobInput(projectId: string): Promise<{ bytesLeft: number; refusal: () => AppError } | null> {
+    const q = await this.repo.quotas(projectId);
+    return q ? this.bytesRoom(q, projectId) : null;
+  }
+
+  private async bytesRoom(q: { name: string; maxStoredBytes: bigint | null }, projectId: string) {
     if (q.maxStoredBytes === null) return null;
     const limit = Number(q.maxStoredBytes);
     const used = await this.repo.storedBytes(projectId);
@@ -95,12 +112,18 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Refuses one more queued job past the project's concurrent-jobs quota (429, Retry-After). Call it inside the
-   * transaction that inserts or re-queues the job: it locks the project's row.
+   * Refuses one more queued job past the project's concurrent-jobs quota (429, Retry-After), and its uploaded
+   * input's `inputBytes` past maxStoredBytes (413). Call it inside the transaction that inserts or re-queues the
+   * job: it locks the project's row.
    */
-  async admitJob(projectId: string): Promise<void> {
+  async admitJob(projectId: string, inputBytes = 0): Promise<void> {
     const refusal = await this.jobRefusal(projectId);
     if (refusal) throw refusal;
+    if (inputBytes === 0) return;
+    const head = await this.repo.quotas(projectId);
+    if (!head || head.maxStoredBytes === null) return;
+    const q = await this.repo.lockQuotas(projectId);
+    if (q) await this.fitBytes(q, projectId, inputBytes);
   }
 
   /**
