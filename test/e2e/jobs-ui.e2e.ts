@@ -13,9 +13,9 @@
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import {
   assertText,
@@ -368,6 +368,27 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     // The scheduled job is in the jobs list, marked as such.
     await page.goto(`/jobs?model=${model}`);
     await assertVisible(jobRow(scheduled.id).getByText(/scheduled/), 'the scheduled job in the list');
+  });
+
+  step('a finished job is deleted from its page with its files, and leaves the list', async () => {
+    const job = (await adminApi('GET', `/v1/jobs/${formJobId}`)).json as { inputUri: string; outputUri: string };
+    const files = [job.inputUri, job.outputUri].map((u) => fileURLToPath(u));
+    assert.ok(
+      files.every((f) => existsSync(f)),
+      files.join(', '),
+    );
+    await page.goto(`/jobs/${formJobId}`);
+    await page.getByRole('button', { name: 'Delete job' }).click();
+    await page.getByRole('button', { name: 'Yes, delete the job and its files' }).click();
+    await page.waitForURL(`${webUrl}/jobs`);
+    await assertVisible(page.getByRole('table', { name: 'Jobs' }), 'the jobs list');
+    assert.equal(await jobRow(formJobId).count(), 0, 'the deleted job is not listed');
+    assert.equal((await adminApi('GET', `/v1/jobs/${formJobId}`)).status, 404);
+    assert.deepEqual(
+      files.filter((f) => existsSync(f)),
+      [],
+      'its upload and output are gone from storage',
+    );
   });
 
   step('raised no uncaught errors in the page', async () => {
