@@ -139,6 +139,30 @@ describe('batch jobs with contribution columns (output.contributions)', () => {
     assertColumnsMatchOracle(lines, rf);
   });
 
+  it('a model the explainer cannot read is refused at submission with its reason, and no job is made', async () => {
+    // Two inputs: ready, with a reference dataset, and servable, but not explainable (one float32 [N, features]).
+    const { model: two } = await registerFile(apiUrl, token, path.resolve('test/fixtures/two_inputs.onnx'), {
+      spec: {
+        reference: {
+          feature_names: ['a0', 'a1'],
+          rows: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      },
+    });
+    const { status, json } = await submit(
+      { model: two, output: { contributions: true } },
+      'a0,a1,b0\n1,2,3\n',
+      'in.csv',
+    );
+    assert.equal(status, 400, JSON.stringify(json));
+    assert.match(json.error!.message, /one float32 input of shape \[N, features\]/);
+    const jobs = await http(apiUrl, 'GET', `/v1/jobs?model=${two}`, { token });
+    assert.deepEqual(jobs.json.items, []);
+  });
+
   it('a version without a reference dataset is refused with 409 when contributions are asked for', async () => {
     const { model: bare } = await registerFixture(apiUrl, token, 'iris_rf');
     const { status, json } = await submit({ model: bare, output: { contributions: true } }, csvInput(rf), 'in.csv');

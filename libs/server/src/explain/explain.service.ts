@@ -348,7 +348,9 @@ export const MAX_EXPLAINED_FEATURES = 512;
  * The model input and output explanations are defined for: one float32 input of shape [N, features] (its columns
  * are the feature names) and the probability output of a classifier, or else the first float output.
  */
-export function explainedIO(served: ServedVersion): ExplainedIO {
+export function explainedIO(
+  served: Pick<ServedVersion, 'model' | 'version' | 'signature' | 'outputNames' | 'probabilityOutput'>,
+): ExplainedIO {
   const sig = served.signature;
   const input = sig.inputs[0]!;
   const m = input.shape[1] ?? -1;

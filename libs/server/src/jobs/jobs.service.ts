@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Inject, Injectable } from '@nestjs/common';
-import { ZBatchJobSpec, ZJobQuery, type TBatchFormat, type TJob } from '@modelyard/contracts';
+import {
+  ZBatchJobSpec,
+  ZJobQuery,
+  ZSignature,
+  type TBatchFormat,
+  type TJob,
+  type TSignature,
+} from '@modelyard/contracts';
 import type { ProtocolName } from '../serving/formats/protocols.js';
 import type { CommonConfig } from '@modelyard/config';
 import type { z } from 'zod';
@@ -22,6 +29,7 @@ import { ServingService } from '../serving/serving.service.js';
 import type { ServedVersion } from '../engine/index.js';
 import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
+import { explainedIO } from '../explain/explain.service.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 import { batchOptions, FORMAT_EXT, jobFolder, type BatchOptions } from './batch-options.js';
 import type { TraceParent } from '../platform/tracing.js';
@@ -103,11 +111,7 @@ export class JobsService {
       const m = await this.registry.findModel(spec.model);
       if (!m) throw notFound(`Model ${spec.model}`);
       const version = await this.readyVersion(spec.model, { version: spec.version, alias: spec.alias });
-      if (spec.output.contributions && !(await this.registry.findVersion(spec.model, version))?.referenceUri)
-        throw conflict(
-          `Version ${version} of ${spec.model} was registered without a reference dataset: contribution columns are ` +
-            'computed against its rows. Register a version with one, or leave output.contributions out.',
-        );
+      if (spec.output.contributions) await this.checkExplainable(spec.model, version);
       // Before the input is uploaded, so a refused job stores nothing; admitted again with the row below.
       await this.quotas.checkJobRoom(m.projectId);
       const room = upload ? await this.quotas.roomForJobInput(m.projectId) : null;
@@ -319,6 +323,29 @@ export class JobsService {
       contentType: contentTypeOf(ext),
       sizeBytes: size,
     };
+  }
+
+  /**
+   * Contribution columns need a reference dataset and a model the explainer can read: refused at submission (409,
+   * or the explainer's own 400), not as a job failing once the worker gets to it.
+   */
+  private async checkExplainable(model: string, version: number) {
+    const v = await this.registry.findVersion(model, version);
+    if (!v?.referenceUri)
+      throw conflict(
+        `Version ${version} of ${model} was registered without a reference dataset: contribution columns are ` +
+          'computed against its rows. Register a version with one, or leave output.contributions out.',
+      );
+    const signature = ZSignature.parse(v.signature) as TSignature;
+    explainedIO({
+      model,
+      version,
+      signature,
+      // What the version pool serves: the signature's outputs (registration already left out those onnxruntime
+      // cannot return).
+      outputNames: signature.outputs.map((o) => o.name),
+      probabilityOutput: signature.probabilityOutput ?? null,
+    });
   }
 
   private async readyVersion(model: string, sel: { version?: number; alias?: string }): Promise<number> {
