@@ -48,6 +48,9 @@ export interface InlineRun {
   finished: boolean;
 }
 
+/** Milliseconds per step of a job, and other figures for its log line. */
+type Timings = Record<string, number>;
+
 /** Thrown into the output stream when the job was cancelled, so storage keeps nothing of it. */
 class Cancelled extends Error {}
 
@@ -76,14 +79,25 @@ export class BatchInlineService {
     const format = (job.format ?? 'csv') as TBatchFormat;
     const outFormat = opts.outputFormat ?? format;
     if (format === 'jsonl') throw new InputError('A JSON Lines input is not scored inline');
+    // Where a job's time goes, for its log line (issue 23): from submit to here (queue pickup and the job's first
+    // database writes), the version's resolve, the input's read; writeOnce adds the scoring and the output write.
+    const timings: Timings = { pickupMs: Date.now() - job.submittedAt.getTime() };
+    let mark = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const ms = Math.round(now - mark);
+      mark = now;
+      return ms;
+    };
     const served = await this.serving.resolve(job.modelName, { version: job.version! });
+    timings.resolveMs = lap();
     // Contribution columns come from the feature columns the frame path holds as numbers.
     if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
-      return this.runFrame(job, opts, served, format, outFormat);
+      return this.runFrame(job, opts, served, format, outFormat, timings, lap);
     const { done, totals } = await this.recordedSoFar(job.id);
-    const readStarted = performance.now();
+    timings.recordedMs = lap();
     const buf = await this.readAll(job.inputUri!);
-    const readMs = Math.round(performance.now() - readStarted);
+    timings.readMs = lap();
     const start = bomLength(buf);
     const head = advanceRecords(buf, start, 1);
     if (head.records === 0) throw new InputError('The input file is empty: a CSV input needs a header row');
@@ -126,12 +140,9 @@ export class BatchInlineService {
     let chunkCount = 0;
     if (!done.size) {
       const header = Buffer.from(rowScorer.header);
-      const r = await this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'));
-      this.log.info(
-        { jobId: job.id, chunks: chunkCount, fast: !!fast, readMs },
-        'batch job scored inline, output written once',
-      );
-      return r;
+      return this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'), {
+        timings,
+      });
     }
     const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, 'csv', 'csv');
     if (cancelledAfter !== null) return { chunks: cancelledAfter + 1, cancelled: true, finished: false };
@@ -154,14 +165,17 @@ export class BatchInlineService {
     pieces: AsyncIterable<Piece>,
     extra: () => Record<string, unknown> & { chunkCount: number },
     csvErrors: boolean,
-    tail?: () => Uint8Array,
+    more: { tail?: () => Uint8Array; timings?: Timings } = {},
   ): Promise<InlineRun> {
+    const { tail, timings = {} } = more;
     const totals = { rowsIn: 0, rowsOut: 0, rowsFailed: 0 };
     // No SHA-256 of the output: nothing reads it, and hashing 60 MB cost more than the job's database writes.
     const put = (key: string, body: Readable) =>
       this.storage.put(opts.backend, key, body, { maxBytes: NO_LIMIT, sha256: false });
     const started = performance.now();
     let scoringMs = 0;
+    let progressMs = 0;
+    let tailMs = 0;
     let errors: { sink: PassThrough; stored: Promise<StoredObject> } | null = null;
     let failure: unknown = null;
     const repo = this.repo;
@@ -186,11 +200,18 @@ export class BatchInlineService {
           totals.rowsOut += piece.rowsOut;
           totals.rowsFailed += piece.rowsFailed;
           // The progress write is the cancellation check too: it only lands while the job is running.
+          const writing = performance.now();
           if (!(await repo.transition(job.id, ['running'], { progress: piece.progress, ...totals })))
             throw new Cancelled();
           asked = performance.now();
+          progressMs += asked - writing;
         }
-        if (tail) yield tail();
+        if (tail) {
+          const t = performance.now();
+          const bytes = tail();
+          tailMs = performance.now() - t;
+          yield bytes;
+        }
       } catch (e) {
         failure ??= e;
         throw e;
@@ -216,7 +237,8 @@ export class BatchInlineService {
       if (why instanceof Cancelled) return { chunks: 0, cancelled: true, finished: false };
       throw why;
     }
-    const { chunkCount, ...more } = extra();
+    const { chunkCount, ...recorded } = extra();
+    const closed = performance.now();
     const finished = await this.repo.transition(job.id, ['running'], {
       status: 'succeeded',
       progress: 100,
@@ -225,7 +247,7 @@ export class BatchInlineService {
       finishedAt: new Date(),
       error: null,
       workers: [WORKER_ID],
-      options: asJson({ ...opts, chunkCount, ...more }),
+      options: asJson({ ...opts, chunkCount, ...recorded }),
       ...totals,
     });
     if (!finished) {
@@ -235,10 +257,23 @@ export class BatchInlineService {
       );
       return { chunks: chunkCount, cancelled: true, finished: false };
     }
-    // Where the time went: scoring (parse, run, format) against the whole write, for the operator and the bench.
-    const ms = Math.round(performance.now() - started);
+    // Where the time went: `ms` the whole output write (from the first chunk's start to the closed files), of which
+    // `scoringMs` waiting for chunks to be scored (parse, run, format), `progressMs` the per-chunk progress writes;
+    // `finishMs` the final status write.
+    const ms = Math.round(closed - started);
     this.log.info(
-      { jobId: job.id, model: job.modelName, ...totals, ms, scoringMs: Math.round(scoringMs) },
+      {
+        jobId: job.id,
+        model: job.modelName,
+        ...totals,
+        chunks: chunkCount,
+        ...timings,
+        ms,
+        scoringMs: Math.round(scoringMs),
+        progressMs: Math.round(progressMs),
+        ...(tail && { tailMs: Math.round(tailMs) }),
+        finishMs: Math.round(performance.now() - closed),
+      },
       'batch job finished',
     );
     return { chunks: chunkCount, cancelled: false, finished: true };
@@ -254,9 +289,13 @@ export class BatchInlineService {
     served: ServedVersion,
     format: TBatchFormat,
     outFormat: TBatchFormat,
+    timings: Timings,
+    lap: () => number,
   ): Promise<InlineRun> {
     const { done, totals } = await this.recordedSoFar(job.id);
+    timings.recordedMs = lap();
     const buf = await this.readAll(job.inputUri!);
+    timings.readMs = lap();
     const isFeature = (name: string) => !!served.signature.inputs[0]?.columns?.includes(name);
     const need = (name: string) =>
       opts.columns === 'all' ||
@@ -273,6 +312,7 @@ export class BatchInlineService {
         : format === 'arrow'
           ? readArrow(buf, need)
           : csvFrame(buf);
+    timings.decodeMs = lap();
     const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
@@ -323,9 +363,8 @@ export class BatchInlineService {
         pieces(),
         () => ({ chunkCount: chunks, inputColumns }),
         errorsAreCsv(format, outFormat),
-        table ? () => writeTable(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+        { tail: table ? () => writeTable(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined, timings },
       );
-      this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline, output written once');
       return r;
     }
     const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, format, outFormat);
