@@ -22,6 +22,8 @@ import { columnarInput, labelAt, predictionBlock } from './batch-columnar.js';
 import { shortestFloat32 } from './columnar-csv.js';
 import { csvField } from './csv-stream.js';
 import type { StoredRow } from './batch-scorer.js';
+import { type PlainColumn, writePlainParquet } from './parquet-plain.js';
+import { type FlatType, readFlatColumn } from './parquet-columns.js';
 import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
 /**
@@ -167,8 +169,22 @@ export async function readParquet(
     const Typed = TYPED[c.type];
     c.values = Typed ? new Typed(rows) : new Array<unknown>(rows);
   }
-  const byName = new Map(columns.map((c) => [c.name, c]));
-  const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name)).map((c) => c.name);
+  // Columns of the common flat shapes straight into typed arrays (parquet-columns.ts); hyparquet reads the rest.
+  const elements = new Map(top.map((el) => [el.name, el]));
+  const fast = new Set<string>();
+  try {
+    for (const c of columns) {
+      if (c.type === 'bool') continue;
+      const got = readFlatColumn(file, md, elements.get(c.name)!, c.type as FlatType, rows, compressors);
+      if (!got) continue;
+      c.values = got;
+      fast.add(c.name);
+    }
+  } catch (e) {
+    throw cannot(e);
+  }
+  const byName = new Map(columns.filter((c) => !fast.has(c.name)).map((c) => [c.name, c]));
+  const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name) && !fast.has(c.name)).map((c) => c.name);
   const read = (names: string[], bytes: boolean) =>
     parquetRead({
       file,
@@ -195,7 +211,7 @@ export async function readParquet(
     });
   try {
     if (rawText.length) await read(rawText, true);
-    const decoded = columns.map((c) => c.name).filter((n) => !rawText.includes(n));
+    const decoded = columns.map((c) => c.name).filter((n) => !rawText.includes(n) && !fast.has(n));
     if (decoded.length) await read(decoded, false);
   } catch (e) {
     if (e instanceof InputError) throw e;
@@ -464,9 +480,14 @@ const PARQUET_TYPES = {
 
 /**
  * Columns as one Parquet file: plain encoding and no statistics (a dictionary tried on every column and min/max
- * over every value cost more than the scoring), snappy pages, a row group per `rowGroupRows`.
+ * over every value cost more than the scoring), a row group per `rowGroupRows`. Uncompressed pages written by
+ * parquet-plain.ts where it can (every column a typed array or text without nulls); snappy pages by
+ * hyparquet-writer otherwise.
  */
 function parquetFile(columns: FrameColumn[], rowGroupRows: number): Uint8Array {
+  // Flat columns with no nulls (what a batch job writes): uncompressed PLAIN pages of the arrays' own bytes.
+  const plain = writePlainParquet(columns as PlainColumn[], rowGroupRows);
+  if (plain) return plain;
   const columnData = columns.map((c) => ({
     name: c.name,
     data: c.values as Float32Array,
