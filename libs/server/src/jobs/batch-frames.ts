@@ -22,7 +22,7 @@ import { columnarInput, labelAt, predictionBlock } from './batch-columnar.js';
 import { shortestFloat32 } from './columnar-csv.js';
 import { csvField } from './csv-stream.js';
 import type { StoredRow } from './batch-scorer.js';
-import { type PlainColumn, writePlainParquet } from './parquet-plain.js';
+import { type PlainColumn, writePlainParquet, writePlainParquetGroups } from './parquet-plain.js';
 import { type FlatType, readFlatColumn } from './parquet-columns.js';
 import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
@@ -535,4 +535,16 @@ export function writeTable(frames: Frame[], format: 'arrow' | 'parquet', rowGrou
   const columns = joinFrames(frames);
   if (format === 'parquet') return parquetFile(columns, rowGroupRows);
   return tableToIPC(toTable({ rows: columns[0]?.values.length ?? 0, columns }), 'file');
+}
+
+/**
+ * Like writeTable, as pieces to write one after the other: a Parquet output of flat columns with no null gets a row
+ * group per chunk straight from the chunks' columns (parquet-plain.ts), with no joined copy of them.
+ */
+export function writeTableParts(frames: Frame[], format: 'arrow' | 'parquet', rowGroupRows: number): Uint8Array[] {
+  const parts =
+    format === 'parquet' && frames.every((f) => f.rows <= rowGroupRows)
+      ? writePlainParquetGroups(frames.map((f) => f.columns as PlainColumn[]))
+      : null;
+  return parts ?? [writeTable(frames, format, rowGroupRows)];
 }

@@ -13,7 +13,7 @@ import type { StoredObject } from '../storage/storage-backend.js';
 import { asJson } from '../db/json.js';
 import type { TBatchFormat } from '@modelyard/contracts';
 import { errorsAreCsv, type BatchOptions } from './batch-options.js';
-import { framePart, frameCsv, FrameScorer, readArrow, readParquet, writeTable, type Frame } from './batch-frames.js';
+import { framePart, frameCsv, FrameScorer, readArrow, readParquet, writeTableParts, type Frame } from './batch-frames.js';
 import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
@@ -249,7 +249,7 @@ export class BatchInlineService implements OnModuleDestroy {
     pieces: AsyncIterable<Piece>,
     extra: () => Record<string, unknown> & { chunkCount: number },
     csvErrors: boolean,
-    more: { tail?: () => Uint8Array; timings?: Timings } = {},
+    more: { tail?: () => Uint8Array[]; timings?: Timings } = {},
   ): Promise<InlineRun> {
     const { tail, timings = {} } = more;
     const totals = { rowsIn: 0, rowsOut: 0, rowsFailed: 0 };
@@ -292,9 +292,9 @@ export class BatchInlineService implements OnModuleDestroy {
         }
         if (tail) {
           const t = performance.now();
-          const bytes = tail();
+          const parts = tail();
           tailMs = performance.now() - t;
-          yield bytes;
+          for (const part of parts) yield part;
         }
       } catch (e) {
         failure ??= e;
@@ -447,7 +447,10 @@ export class BatchInlineService implements OnModuleDestroy {
         pieces(),
         () => ({ chunkCount: chunks, inputColumns }),
         errorsAreCsv(format, outFormat),
-        { tail: table ? () => writeTable(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined, timings },
+        {
+          tail: table ? () => writeTableParts(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+          timings,
+        },
       );
       return r;
     }

@@ -23,7 +23,6 @@ interface Reader {
   offset: number;
 }
 
-
 /** Thrown inside: the column is not one this reader takes (the caller falls back). */
 class NotFlat extends Error {}
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { writePlainParquet, type PlainColumn } from './parquet-plain.js';
+import { writePlainParquet, writePlainParquetGroups, type PlainColumn } from './parquet-plain.js';
 
 const asArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
@@ -40,10 +40,24 @@ describe('writePlainParquet (flat columns, PLAIN pages)', () => {
 
   it('leaves what it does not write to the caller: a column with nulls, booleans, no rows', () => {
     assert.equal(writePlainParquet([{ name: 'id', type: 'utf8', values: ['a', null as unknown as string] }], 10), null);
-    assert.equal(
-      writePlainParquet([{ name: 'b', type: 'bool', values: [true] } as unknown as PlainColumn], 10),
-      null,
-    );
+    assert.equal(writePlainParquet([{ name: 'b', type: 'bool', values: [true] } as unknown as PlainColumn], 10), null);
     assert.equal(writePlainParquet([{ name: 'x', type: 'float32', values: new Float32Array(0) }], 10), null);
+  });
+
+  it('writes chunks of columns as a row group each, in pieces that make one file; chunks that differ are refused', async () => {
+    const chunk = (from: number, n: number): PlainColumn[] => [
+      { name: 'id', type: 'utf8', values: Array.from({ length: n }, (_, i) => `r${from + i}`) },
+      { name: 'p', type: 'float32', values: Float32Array.from({ length: n }, (_, i) => (from + i) / 8) },
+    ];
+    const parts = writePlainParquetGroups([chunk(0, 300), chunk(300, 0), chunk(300, 120)])!;
+    const file = Buffer.concat(parts);
+    assert.deepEqual(
+      parquetMetadata(asArrayBuffer(file)).row_groups.map((g) => Number(g.num_rows)),
+      [300, 120],
+    );
+    const back = await parquetReadObjects({ file: asArrayBuffer(file) });
+    assert.deepEqual(back[419], { id: 'r419', p: 419 / 8 });
+    const other: PlainColumn[] = [{ name: 'id', type: 'utf8', values: ['x'] }];
+    assert.equal(writePlainParquetGroups([chunk(0, 3), other]), null);
   });
 });

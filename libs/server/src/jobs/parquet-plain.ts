@@ -62,7 +62,7 @@ class Bytes {
   }
   zigzag(v: number | bigint) {
     const x = BigInt(v);
-    this.varint(x >= 0n ? x << 1n : ((-x) << 1n) - 1n);
+    this.varint(x >= 0n ? x << 1n : (-x << 1n) - 1n);
   }
   bytes(b: Uint8Array) {
     this.ensure(b.length);
@@ -155,24 +155,52 @@ export function plainWritable(columns: readonly { type: string; values: ArrayLik
 export function writePlainParquet(columns: readonly PlainColumn[], rowGroupRows: number): Buffer | null {
   if (!plainWritable(columns)) return null;
   const rows = columns[0]!.values.length;
-  if (rows === 0) return null;
   const per = Math.max(1, rowGroupRows);
-  // The file's pieces, joined once at the end (a numeric page is a view of its column, not a copy).
+  const groups: PlainColumn[][] = [];
+  for (let from = 0; from < rows; from += per) {
+    const to = Math.min(rows, from + per);
+    groups.push(columns.map((c) => ({ ...c, values: slice(c.values, from, to) }) as PlainColumn));
+  }
+  const parts = writePlainParquetGroups(groups);
+  return parts && Buffer.concat(parts);
+}
+
+const slice = (v: PlainColumn['values'], from: number, to: number) =>
+  ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, to) : Array.prototype.slice.call(v, from, to);
+
+/**
+ * Row groups (each the same column names and types, as a batch job's chunks are) as the pieces of one Parquet
+ * file, in order, to be written one after the other: no copy of the columns into one buffer. Null when
+ * plainWritable says no for a group, the groups' columns differ, or there are no rows.
+ */
+export function writePlainParquetGroups(input: readonly (readonly PlainColumn[])[]): Uint8Array[] | null {
+  const list = input.filter((g) => g.length && g[0]!.values.length > 0);
+  const columns = list[0];
+  if (!columns || !list.every((g) => plainWritable(g) && sameSchema(g, columns))) return null;
+  const rows = list.reduce((n, g) => n + g[0]!.values.length, 0);
+  // A numeric page is a view of its column, not a copy.
   const parts: Uint8Array[] = [Buffer.from('PAR1')];
   let at = 4;
   const groups: { rows: number; bytes: number; chunks: { offset: number; size: number }[] }[] = [];
-  for (let from = 0; from < rows; from += per) {
-    const to = Math.min(rows, from + per);
+  for (const group of list) {
+    const from = 0;
+    const to = group[0]!.values.length;
     const chunks: { offset: number; size: number }[] = [];
     const start = at;
-    for (const c of columns) {
+    for (const c of group) {
       const data = pageData(c, from, to);
       const header = new Bytes(64);
       new Struct(header)
         .i32(1, DATA_PAGE)
         .i32(2, data.length)
         .i32(3, data.length)
-        .struct(5, (s) => s.i32(1, to - from).i32(2, PLAIN).i32(3, RLE).i32(4, RLE))
+        .struct(5, (s) =>
+          s
+            .i32(1, to - from)
+            .i32(2, PLAIN)
+            .i32(3, RLE)
+            .i32(4, RLE),
+        )
         .end();
       parts.push(header.result, data);
       chunks.push({ offset: at, size: header.o + data.length });
@@ -223,7 +251,7 @@ export function writePlainParquet(columns: readonly PlainColumn[], rowGroupRows:
   tail.writeUInt32LE(meta.o, 0);
   tail.write('PAR1', 4);
   parts.push(meta.result, tail);
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /** Rows [from, to) of a column as a PLAIN page body (required: no levels). */
@@ -253,6 +281,10 @@ function pageData(c: PlainColumn, from: number, to: number): Uint8Array {
     o += 4 + n;
   }
   return buf.subarray(0, o);
+}
+
+function sameSchema(a: readonly PlainColumn[], b: readonly PlainColumn[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i]!.name && c.type === b[i]!.type);
 }
 
 function isAscii(s: string): boolean {
