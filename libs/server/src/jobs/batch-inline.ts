@@ -13,7 +13,15 @@ import type { StoredObject } from '../storage/storage-backend.js';
 import { asJson } from '../db/json.js';
 import type { TBatchFormat } from '@modelyard/contracts';
 import { errorsAreCsv, type BatchOptions } from './batch-options.js';
-import { framePart, frameCsv, FrameScorer, readArrow, readParquet, writeTableParts, type Frame } from './batch-frames.js';
+import {
+  framePart,
+  frameCsv,
+  FrameScorer,
+  readArrow,
+  readParquet,
+  writeTableParts,
+  type Frame,
+} from './batch-frames.js';
 import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
@@ -161,22 +169,42 @@ export class BatchInlineService implements OnModuleDestroy {
     const scoreChunk = async (buf: Buffer, p: number, end: number, records: number, quotes: boolean, line: number) => {
       let fastOut: Buffer | null = null;
       if (fast && !quotes)
-        fastOut = pool
-          ? await pool.scoreCsv(
-              served,
-              buf.buffer as SharedArrayBuffer,
-              { from: buf.byteOffset + p, end: buf.byteOffset + end, rows: records },
-              columns,
-              opts,
-            )
-          : await fast.score(buf, p, end, records);
+        fastOut = pool ? await threaded(pool, buf, p, end, records) : await fast.score(buf, p, end, records);
       return fastOut
         ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
         : await rowPath(buf.toString('utf8', p, end), line);
     };
-    // With the pool, the chunks after the one being written are already being scored in its threads (a few per
-    // thread, so none waits for the next message); the output still goes out in chunk order.
-    const ahead = pool ? pool.size * 2 : 1;
+    // A chunk is split between the pool's threads (its output joined in order), so it is done as soon as every
+    // core can do it and the writer starts on it early; null when a part needs the row path.
+    const threaded = async (pool: BatchPool, buf: Buffer, p: number, end: number, records: number) => {
+      const per = Math.ceil(records / pool.size);
+      const parts: Promise<Buffer | null>[] = [];
+      for (let from = p, left = records; left > 0;) {
+        const part = left <= per ? { end, records: left } : advanceRecords(buf, from, per);
+        if (!part.records) return null;
+        const to = part.end;
+        const rows = part.records;
+        parts.push(
+          pool.scoreCsv(
+            served,
+            buf.buffer as SharedArrayBuffer,
+            {
+              from: buf.byteOffset + from,
+              end: buf.byteOffset + to,
+              rows,
+            },
+            columns,
+            opts,
+          ),
+        );
+        from = to;
+        left -= rows;
+      }
+      const outs = await Promise.all(parts);
+      return outs.every((o) => o) ? Buffer.concat(outs as Buffer[]) : null;
+    };
+    // With the pool, the next chunk is already being scored while one is written; the output goes out in order.
+    const ahead = pool ? 2 : 1;
     async function* pieces(): AsyncGenerator<Piece> {
       const inflight: { index: number; progress: number; result: Promise<ChunkResult> }[] = [];
       let p = head.end;
