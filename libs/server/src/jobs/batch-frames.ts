@@ -22,7 +22,13 @@ import { columnarInput, labelAt, predictionBlock } from './batch-columnar.js';
 import { shortestFloat32 } from './columnar-csv.js';
 import { csvField } from './csv-stream.js';
 import type { StoredRow } from './batch-scorer.js';
-import { type PlainColumn, writePlainParquet, writePlainParquetGroups } from './parquet-plain.js';
+import {
+  plainValues,
+  type PlainColumn,
+  TextBytes,
+  writePlainParquet,
+  writePlainParquetGroups,
+} from './parquet-plain.js';
 import { type FlatType, readFlatColumn } from './parquet-columns.js';
 import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
@@ -39,8 +45,11 @@ export type ColumnType = 'float32' | 'float64' | 'int32' | 'int64' | 'utf8' | 'b
 export interface FrameColumn {
   name: string;
   type: ColumnType;
-  /** Typed arrays when the column has no nulls; otherwise values with null. */
-  values: ArrayLike<unknown>;
+  /**
+   * Typed arrays when the column has no nulls; otherwise values with null; TextBytes for a text column only carried
+   * from a Parquet input into a Parquet output.
+   */
+  values: ArrayLike<unknown> | TextBytes;
 }
 export interface Frame {
   rows: number;
@@ -175,7 +184,8 @@ export async function readParquet(
   try {
     for (const c of columns) {
       if (c.type === 'bool') continue;
-      const got = readFlatColumn(file, md, elements.get(c.name)!, c.type as FlatType, rows, compressors);
+      const el = elements.get(c.name)!;
+      const got = readFlatColumn(file, md, el, c.type as FlatType, rows, compressors, c.type === 'utf8' && raw(c.name));
       if (!got) continue;
       c.values = got;
       fast.add(c.name);
@@ -291,7 +301,8 @@ export class FrameScorer {
       let why: string | null = null;
       for (let c = 0; c < w; c++) {
         const col = this.features[c]!;
-        const x = col.values[r];
+        // Feature columns are never kept as bytes (readParquet's `raw` leaves them out).
+        const x = (col.values as ArrayLike<unknown>)[r];
         let v: number;
         if (typeof x === 'number') v = x;
         else if (typeof x === 'bigint') v = Number(x);
@@ -344,7 +355,7 @@ export class FrameScorer {
       }
       if (this.entity)
         for (let r = 0; r < g; r++) {
-          const id = this.entity.values[good[r]!];
+          const id = (this.entity.values as ArrayLike<unknown>)[good[r]!];
           if (id === null || id === undefined || id === '') continue;
           const probabilities = k
             ? Object.fromEntries(block.classes.map((cl, c) => [String(cl), block.probs![r * k + c]!]))
@@ -362,7 +373,7 @@ export class FrameScorer {
   private rowObject(r: number): Record<string, unknown> {
     const o: Record<string, unknown> = {};
     for (const c of this.carried.length > 20 ? this.features : [...this.carried, ...this.features])
-      o[c.name] = jsonValue(c.values[r]);
+      o[c.name] = jsonValue(c.values instanceof TextBytes ? c.values.at(r) : c.values[r]);
     return o;
   }
 }
@@ -377,11 +388,12 @@ const jsonValue = (v: unknown) =>
         ? String(v)
         : (v ?? null);
 
-function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> {
+function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> | TextBytes {
   const src = c.values;
   // Every row of the chunk is good: its rows are one contiguous run.
-  if (n > 0 && idx[n - 1]! - idx[0]! === n - 1)
-    return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
+  const run = n > 0 && idx[n - 1]! - idx[0]! === n - 1;
+  if (src instanceof TextBytes) return run ? src.slice(idx[0]!, idx[0]! + n) : src.pick(idx, n);
+  if (run) return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
   const ctor = (src as { constructor: unknown }).constructor;
   const out =
     ArrayBuffer.isView(src) && ctor !== DataView
@@ -433,7 +445,7 @@ function toTable(f: Frame): Table {
     const typed = ArrayBuffer.isView(c.values);
     vectors[c.name] = typed
       ? vectorFromArray(c.values as Float32Array)
-      : vectorFromArray(Array.from(c.values as ArrayLike<unknown>), ARROW_TYPES[c.type]());
+      : vectorFromArray(Array.from(plainValues(c.values)), ARROW_TYPES[c.type]());
   }
   return new Table(vectors);
 }
@@ -447,7 +459,8 @@ export function frameCsv(f: Frame): string {
   const cells = f.columns.map((c) => (c.type === 'float32' ? float32Cell : cell));
   for (let r = 0; r < f.rows; r++) {
     let line = '';
-    for (let c = 0; c < f.columns.length; c++) line += (c ? ',' : '') + cells[c]!(f.columns[c]!.values[r]);
+    for (let c = 0; c < f.columns.length; c++)
+      line += (c ? ',' : '') + cells[c]!((f.columns[c]!.values as ArrayLike<unknown>)[r]);
     lines[r] = line;
   }
   return f.rows ? `${lines.join('\n')}\n` : '';
@@ -523,7 +536,10 @@ function joinFrames(frames: Frame[]): FrameColumn[] {
     const types = new Set(parts.map((p) => p.type));
     const values = new Array<unknown>(rows);
     let o = 0;
-    for (const p of parts) for (let r = 0, n = p.values.length; r < n; r++) values[o++] = p.values[r];
+    for (const p of parts) {
+      const v = plainValues(p.values);
+      for (let r = 0, n = v.length; r < n; r++) values[o++] = v[r];
+    }
     if (types.size > 1)
       return { name: c.name, type: 'utf8', values: values.map((v) => (v === null ? null : String(v))) };
     return { name: c.name, type: c.type, values };

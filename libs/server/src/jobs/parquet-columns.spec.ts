@@ -4,7 +4,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { readFlatColumn, type FlatType } from './parquet-columns.js';
-import { writePlainParquet } from './parquet-plain.js';
+import { TextBytes, writePlainParquet } from './parquet-plain.js';
 
 const rows = 3000;
 const ids = Array.from({ length: rows }, (_, i) => (i % 11 === 0 ? `é${i}` : `r${i}`));
@@ -70,5 +70,27 @@ describe('readFlatColumn (Parquet columns straight into typed arrays)', () => {
     );
     const md = parquetMetadata(file);
     assert.equal(readFlatColumn(file, md, md.schema[1]!, 'float64', 3, compressors), null);
+  });
+
+  it('keeps a text column as its bytes when asked, plain or dictionary-encoded, value for value', async () => {
+    const few = Array.from({ length: rows }, (_, i) => `c${i % 5}`);
+    const file = ab(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: ids, type: 'STRING', nullable: false },
+          { name: 'cls', data: few, type: 'STRING', nullable: false },
+        ],
+        rowGroupSize: 1000,
+      }),
+    );
+    const md = parquetMetadata(file);
+    for (const [k, want] of [
+      [1, ids],
+      [2, few],
+    ] as const) {
+      const got = readFlatColumn(file, md, md.schema[k]!, 'utf8', rows, compressors, true);
+      assert.ok(got instanceof TextBytes);
+      assert.deepEqual(got.toArray(), want);
+    }
   });
 });

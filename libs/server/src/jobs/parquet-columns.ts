@@ -11,9 +11,60 @@ import type { ColumnChunk, Compressors, FileMetaData, SchemaElement } from 'hypa
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
+import { TextBytes } from './parquet-plain.js';
 
 export type FlatType = 'float32' | 'float64' | 'int32' | 'int64' | 'utf8';
 export type FlatValues = Float32Array | Float64Array | Int32Array | BigInt64Array | string[];
+
+/** A text column's bytes as they are read, page after page, into one buffer (TextBytes at the end). */
+class TextBuilder {
+  data: Buffer;
+  readonly offsets: Int32Array;
+  n = 0;
+  constructor(rows: number, guess: number) {
+    this.data = Buffer.allocUnsafe(Math.max(1024, guess));
+    this.offsets = new Int32Array(rows + 1);
+  }
+  private room(bytes: number) {
+    const need = this.offsets[this.n]! + bytes;
+    if (need <= this.data.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(need, this.data.length * 2));
+    this.data.copy(bigger, 0, 0, this.offsets[this.n]!);
+    this.data = bigger;
+  }
+  /** `n` PLAIN values of `page` (each a 4-byte length, then the bytes). */
+  plain(page: Uint8Array, n: number) {
+    const b = Buffer.from(page.buffer, page.byteOffset, page.byteLength);
+    this.room(b.length);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      if (o + 4 > b.length) throw new NotFlat();
+      const len = b.readUInt32LE(o);
+      o += 4;
+      if (o + len > b.length || this.n >= this.offsets.length - 1) throw new NotFlat();
+      const at = this.offsets[this.n]!;
+      b.copy(this.data, at, o, o + len);
+      this.offsets[++this.n] = at + len;
+      o += len;
+    }
+  }
+  /** Values of `dictionary` by index. */
+  pick(dictionary: TextBytes, idx: Int32Array) {
+    for (let i = 0; i < idx.length; i++) {
+      const k = idx[i]!;
+      if (k >= dictionary.length || this.n >= this.offsets.length - 1) throw new NotFlat();
+      const s = dictionary.offsets[k]!;
+      const e = dictionary.offsets[k + 1]!;
+      this.room(e - s);
+      const at = this.offsets[this.n]!;
+      dictionary.data.copy(this.data, at, s, e);
+      this.offsets[++this.n] = at + e - s;
+    }
+  }
+  done(): TextBytes {
+    return new TextBytes(this.data, this.offsets);
+  }
+}
 
 const TYPED = { float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array } as const;
 const WIDTH = { float32: 4, float64: 8, int32: 4, int64: 8 } as const;
@@ -37,11 +88,18 @@ export function readFlatColumn(
   type: FlatType,
   rows: number,
   compressors: Compressors,
-): FlatValues | null {
+  /** A text column as its bytes (TextBytes), for a column only carried into a Parquet output. */
+  bytes = false,
+): FlatValues | TextBytes | null {
   // Required (no definition levels) or optional (levels of 0/1, all 1 here); never repeated.
   if (element.repetition_type === 'REPEATED') return null;
   const optional = element.repetition_type !== 'REQUIRED';
-  const out: FlatValues = type === 'utf8' ? new Array<string>(rows) : new TYPED[type](rows);
+  const out: FlatValues | TextBuilder =
+    type !== 'utf8'
+      ? new TYPED[type](rows)
+      : bytes
+        ? new TextBuilder(rows, Number(md.row_groups.reduce((n, g) => n + (g.total_byte_size ?? 0n), 0n)) / 2)
+        : new Array<string>(rows);
   let at = 0;
   try {
     for (const group of md.row_groups) {
@@ -55,7 +113,8 @@ export function readFlatColumn(
     if (e instanceof NotFlat) return null;
     throw e;
   }
-  return at === rows ? out : null;
+  if (at !== rows) return null;
+  return out instanceof TextBuilder ? out.done() : out;
 }
 
 function readChunk(
@@ -63,7 +122,7 @@ function readChunk(
   chunk: ColumnChunk,
   type: FlatType,
   optional: boolean,
-  out: FlatValues,
+  out: FlatValues | TextBuilder,
   at: number,
   compressors: Compressors,
 ): number {
@@ -72,7 +131,7 @@ function readChunk(
   const end = start + Number(meta.total_compressed_size);
   const total = Number(meta.num_values);
   const reader: Reader = { view: new DataView(file, 0, Math.min(end, file.byteLength)), offset: start };
-  let dictionary: FlatValues | null = null;
+  let dictionary: FlatValues | TextBytes | null = null;
   let seen = 0;
   while (seen < total && reader.offset < end) {
     const header = parquetHeader(reader);
@@ -81,7 +140,11 @@ function readChunk(
     if (header.type === 'DICTIONARY_PAGE') {
       const n = header.dictionary_page_header!.num_values;
       const page = decompressPage(body, header.uncompressed_page_size, meta.codec, compressors);
-      dictionary = plain(page, 0, type, n);
+      if (out instanceof TextBuilder) {
+        const d = new TextBuilder(n, page.length);
+        d.plain(page, n);
+        dictionary = d.done();
+      } else dictionary = plain(page, 0, type, n);
       continue;
     }
     let page: Uint8Array;
@@ -113,7 +176,8 @@ function readChunk(
         : values;
     } else continue; // an index page
     if (encoding === 'PLAIN') {
-      copy(plain(page, 0, type, n), out, at);
+      if (out instanceof TextBuilder) out.plain(page, n);
+      else copy(plain(page, 0, type, n), out, at);
     } else if ((encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') && dictionary) {
       const width = page[0]!;
       const idx = new Int32Array(n);
@@ -121,7 +185,8 @@ function readChunk(
         const r: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 1 };
         readRleBitPackedHybrid(r, width, idx, page.length - 1);
       }
-      gather(dictionary, idx, out, at);
+      if (out instanceof TextBuilder) out.pick(dictionary as TextBytes, idx);
+      else gather(dictionary as FlatValues, idx, out, at);
     } else throw new NotFlat();
     at += n;
     seen += n;

@@ -10,13 +10,61 @@
  */
 import { endianness } from 'node:os';
 
+/**
+ * A text column kept as its UTF-8 bytes (issue 23): one buffer and each value's start (value i is
+ * data[offsets[i] .. offsets[i + 1])), for a column only carried from a Parquet input into a Parquet output. A
+ * million strings (or a million one-value Uint8Arrays) cost more to make and collect than the scoring.
+ */
+export class TextBytes {
+  constructor(
+    readonly data: Buffer,
+    /** length + 1 offsets into `data`, not decreasing. */
+    readonly offsets: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.offsets.length - 1;
+  }
+
+  at(i: number): string {
+    return this.data.toString('utf8', this.offsets[i]!, this.offsets[i + 1]!);
+  }
+
+  /** Values [from, to), sharing the bytes. */
+  slice(from: number, to: number): TextBytes {
+    return new TextBytes(this.data, this.offsets.subarray(from, to + 1));
+  }
+
+  /** The values at `idx[0..n)`, copied. */
+  pick(idx: Int32Array, n: number): TextBytes {
+    let size = 0;
+    for (let i = 0; i < n; i++) size += this.offsets[idx[i]! + 1]! - this.offsets[idx[i]!]!;
+    const data = Buffer.allocUnsafe(size);
+    const offsets = new Int32Array(n + 1);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      o += this.data.copy(data, o, this.offsets[idx[i]!]!, this.offsets[idx[i]! + 1]!);
+      offsets[i + 1] = o;
+    }
+    return new TextBytes(data, offsets);
+  }
+
+  toArray(): string[] {
+    return Array.from({ length: this.length }, (_, i) => this.at(i));
+  }
+}
+
+/** Values as an array-like of plain values (TextBytes decoded). */
+export const plainValues = <T>(v: ArrayLike<T> | TextBytes): ArrayLike<T | string> =>
+  v instanceof TextBytes ? v.toArray() : v;
+
 export type PlainColumn =
   | { name: string; type: 'float32'; values: Float32Array }
   | { name: string; type: 'float64'; values: Float64Array }
   | { name: string; type: 'int32'; values: Int32Array }
   | { name: string; type: 'int64'; values: BigInt64Array }
   /** Strings, or UTF-8 bytes carried as they came (a text column read without decoding). */
-  | { name: string; type: 'utf8'; values: ArrayLike<string | Uint8Array> };
+  | { name: string; type: 'utf8'; values: ArrayLike<string | Uint8Array> | TextBytes };
 
 // Parquet's Thrift enums (parquet.thrift).
 const PHYSICAL = { float32: 4, float64: 5, int32: 1, int64: 2, utf8: 6 } as const;
@@ -133,7 +181,7 @@ const structItem = (body: (s: Struct) => void) => (w: Bytes) => {
 };
 
 /** Whether writePlainParquet can write these columns (see the file comment). */
-export function plainWritable(columns: readonly { type: string; values: ArrayLike<unknown> }[]): boolean {
+export function plainWritable(columns: readonly { type: string; values: ArrayLike<unknown> | TextBytes }[]): boolean {
   if (endianness() !== 'LE' || !columns.length) return false;
   const rows = columns[0]!.values.length;
   return columns.every((c) => {
@@ -143,6 +191,7 @@ export function plainWritable(columns: readonly { type: string; values: ArrayLik
     if (c.type === 'int32') return c.values instanceof Int32Array;
     if (c.type === 'int64') return c.values instanceof BigInt64Array;
     if (c.type !== 'utf8') return false;
+    if (c.values instanceof TextBytes) return true;
     for (let i = 0; i < rows; i++) {
       const v = c.values[i];
       if (typeof v !== 'string' && !(v instanceof Uint8Array)) return false;
@@ -166,7 +215,11 @@ export function writePlainParquet(columns: readonly PlainColumn[], rowGroupRows:
 }
 
 const slice = (v: PlainColumn['values'], from: number, to: number) =>
-  ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, to) : Array.prototype.slice.call(v, from, to);
+  ArrayBuffer.isView(v)
+    ? (v as Float32Array).subarray(from, to)
+    : v instanceof TextBytes
+      ? v.slice(from, to)
+      : Array.prototype.slice.call(v, from, to);
 
 /**
  * Row groups (each the same column names and types, as a batch job's chunks are) as the pieces of one Parquet
@@ -260,16 +313,18 @@ function pageData(c: PlainColumn, from: number, to: number): Uint8Array {
     const v = c.values.subarray(from, to);
     return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   }
+  if (c.values instanceof TextBytes) return textPage(c.values, from, to);
+  const values = c.values;
   let size = 0;
   for (let i = from; i < to; i++) {
-    const v = c.values[i]!;
+    const v = values[i]!;
     // Each string's UTF-8 length is at most 3 bytes per UTF-16 unit.
     size += 4 + (typeof v === 'string' ? v.length * 3 : v.length);
   }
   const buf = Buffer.allocUnsafe(size);
   let o = 0;
   for (let i = from; i < to; i++) {
-    const v = c.values[i]!;
+    const v = values[i]!;
     let n: number;
     if (typeof v === 'string') {
       n = v.length < 64 && isAscii(v) ? writeAscii(buf, o + 4, v) : buf.write(v, o + 4);
@@ -281,6 +336,21 @@ function pageData(c: PlainColumn, from: number, to: number): Uint8Array {
     o += 4 + n;
   }
   return buf.subarray(0, o);
+}
+
+/** Values [from, to) of text kept as bytes as a PLAIN page: each value's length, then its bytes. */
+function textPage(t: TextBytes, from: number, to: number): Uint8Array {
+  const off = t.offsets;
+  const buf = Buffer.allocUnsafe(4 * (to - from) + off[to]! - off[from]!);
+  let o = 0;
+  for (let i = from; i < to; i++) {
+    const s = off[i]!;
+    const e = off[i + 1]!;
+    buf.writeUInt32LE(e - s, o);
+    o += 4;
+    o += t.data.copy(buf, o, s, e);
+  }
+  return buf;
 }
 
 function sameSchema(a: readonly PlainColumn[], b: readonly PlainColumn[]): boolean {
