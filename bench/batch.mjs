@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const FIXTURES = (process.env.BENCH_BATCH_FIXTURES ?? 'iris_logreg,digits_mlp').split(',');
+// While iterating: the variants to leave out (upload, pandas, store), e.g. BENCH_BATCH_SKIP=upload,pandas,store.
+const SKIP = new Set((process.env.BENCH_BATCH_SKIP ?? '').split(',').filter(Boolean));
 
 /** A deterministic CSV of `rows` rows: an id column, then the features (values around the fixture's own rows). */
 export async function writeCsv(file, columns, sampleRows, rows) {
@@ -69,10 +71,17 @@ export async function timeJob(api, token, model, file, { upload = false, output 
     form.append('file', new Blob([readFileSync(file)]), path.basename(file));
     res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers, body: form });
   } else {
-    res = await fetch(`${api}/v1/jobs`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify(spec),
+    const post = () =>
+      fetch(`${api}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(spec),
+      });
+    // Once more when the connection was closed under it (a pooled one the api dropped after its keep-alive time
+    // while the input files were being written): nothing reached the api.
+    res = await post().catch((e) => {
+      if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
+      return post();
     });
   }
   const job = await res.json();
@@ -187,12 +196,12 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       r.csv = await timeJob(api, token, model, file);
       log(`batch ${fixture} rep ${rep}: csv job ${r.csv.seconds.toFixed(2)} s`);
       if (iris) {
-        r.upload = await timeJob(api, token, model, file, { upload: true });
+        if (!SKIP.has('upload')) r.upload = await timeJob(api, token, model, file, { upload: true });
         r.polars = polarsRun(polarsPython, peers, file, path.join(dir, 'polars-out.csv'));
         r.parquet = await timeJob(api, token, model, pq);
-        r.parquetUpload = await timeJob(api, token, model, pq, { upload: true });
+        if (!SKIP.has('upload')) r.parquetUpload = await timeJob(api, token, model, pq, { upload: true });
         log(
-          `batch ${fixture} rep ${rep}: upload ${r.upload.seconds.toFixed(2)} s, polars ${r.polars.total_s ?? r.polars.error}, ` +
+          `batch ${fixture} rep ${rep}: upload ${r.upload?.seconds.toFixed(2)} s, polars ${r.polars.total_s ?? r.polars.error}, ` +
             `parquet ${r.parquet.seconds.toFixed(2)} s`,
         );
       }
@@ -200,7 +209,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
     }
     const ceiling = await rawCeiling(root, path.join(peers, '../models', fixture, 'model.onnx'), cols.length);
     let pandas = null;
-    if (iris) {
+    if (iris && !SKIP.has('pandas')) {
       const r = spawnSync(
         '/usr/bin/python3',
         [
@@ -271,6 +280,7 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       '',
     );
   }
+  if (SKIP.has('store')) return lines;
   const store = await storeLookups(peers, api, token, models[0].model, dir);
   log(`prediction store: server p50 ${store.serverP50.toFixed(3)} ms`);
   lines.push(

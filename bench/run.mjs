@@ -10,6 +10,7 @@
 // rows/s, with the end-to-end latency at a steady 1,000 records/s (bench/streams.mjs) -> <date>-streams.md.
 //   npm run bench [-- serving batch drift models explain streams]     the parts to run (default: all)
 //   BENCH_SECONDS (5) BENCH_REPS (3) BENCH_BATCH_ROWS (1000000) BENCH_MODELS (1000) BENCH_LOADED (50)
+//   BENCH_BATCH_SKIP (none; upload,pandas,store leave those batch variants out while iterating)
 //   BENCH_STREAM_RECORDS (200000) BENCH_STREAM_RATE (1000) BENCH_STREAM_SECONDS (20)
 //   BENCH_MODELS_DIR (../shared/models): where the fixture models are (test/fixtures/models has them too)
 //   BENCH_BASELINE=<dir>: a built checkout of an earlier commit (`git worktree add <dir> <rev>` then
@@ -156,6 +157,8 @@ async function main() {
     RATE_LIMIT_BURST: '1000000',
     STORAGE_LOCAL_ROOT: path.join(tmp, 'artifacts'),
     MAX_ROWS_PER_REQUEST: '10000',
+    // Its own port: the default (9464) is taken whenever another worker runs on the box, and this one would exit.
+    WORKER_METRICS_PORT: String(await freePort().then((p) => (p === apiPort ? freePort() : p))),
     // One api process by default, as the bare peer then runs one (it always runs API_PROCESSES: like for like).
     API_PROCESSES,
   };
@@ -182,7 +185,8 @@ async function main() {
           body: form,
         })
       ).json();
-      for (let i = 0; i < 100; i++) {
+      // Up to 60 s: validation runs in a child process, slow when the box is busy.
+      for (let i = 0; i < 600; i++) {
         const v = await (
           await fetch(`${api}/v1/models/${model}/versions/${reg.version}`, {
             headers: { authorization: `Bearer ${adminKey}` },
@@ -760,5 +764,7 @@ function baselineCommit() {
 
 main().catch((e) => {
   console.error(e.stack ?? e.message);
+  // fetch's own reason (a refused or reset connection) is in its cause.
+  if (e.cause) console.error('cause:', e.cause.stack ?? e.cause.message ?? e.cause);
   process.exit(1);
 });

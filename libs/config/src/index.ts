@@ -448,6 +448,12 @@ const workerEnv = z.object({
    * and the worker still has every idle cycle.
    */
   WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  // --- batch on every core (issue 23, area batch2) ---
+  /**
+   * Threads that parse, score (a session each, one onnxruntime thread) and format a batch job's CSV chunks while
+   * the worker's event loop writes the output in order. Unset: one per core; 0: the event loop does it all.
+   */
+  BATCH_THREADS: z.coerce.number().int().min(0).max(256).optional(),
 });
 
 const seedEnv = z.object({
@@ -704,6 +710,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       },
       streams: { enabled: e.STREAMS_ENABLED, syncMs: e.STREAM_SYNC_MS },
       batchInlineMaxBytes: e.BATCH_INLINE_MAX_BYTES,
+      batchThreads: e.BATCH_THREADS ?? availableParallelism(),
     },
   };
 }

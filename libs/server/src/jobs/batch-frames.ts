@@ -22,6 +22,14 @@ import { columnarInput, labelAt, predictionBlock } from './batch-columnar.js';
 import { shortestFloat32 } from './columnar-csv.js';
 import { csvField } from './csv-stream.js';
 import type { StoredRow } from './batch-scorer.js';
+import {
+  plainValues,
+  type PlainColumn,
+  TextBytes,
+  writePlainParquet,
+  writePlainParquetGroups,
+} from './parquet-plain.js';
+import { type FlatType, readFlatColumn } from './parquet-columns.js';
 import { contributionColumns, contributionNames, type ExplainRows } from './batch-contributions.js';
 
 /**
@@ -37,8 +45,11 @@ export type ColumnType = 'float32' | 'float64' | 'int32' | 'int64' | 'utf8' | 'b
 export interface FrameColumn {
   name: string;
   type: ColumnType;
-  /** Typed arrays when the column has no nulls; otherwise values with null. */
-  values: ArrayLike<unknown>;
+  /**
+   * Typed arrays when the column has no nulls; otherwise values with null; TextBytes for a text column only carried
+   * from a Parquet input into a Parquet output.
+   */
+  values: ArrayLike<unknown> | TextBytes;
 }
 export interface Frame {
   rows: number;
@@ -167,8 +178,23 @@ export async function readParquet(
     const Typed = TYPED[c.type];
     c.values = Typed ? new Typed(rows) : new Array<unknown>(rows);
   }
-  const byName = new Map(columns.map((c) => [c.name, c]));
-  const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name)).map((c) => c.name);
+  // Columns of the common flat shapes straight into typed arrays (parquet-columns.ts); hyparquet reads the rest.
+  const elements = new Map(top.map((el) => [el.name, el]));
+  const fast = new Set<string>();
+  try {
+    for (const c of columns) {
+      if (c.type === 'bool') continue;
+      const el = elements.get(c.name)!;
+      const got = readFlatColumn(file, md, el, c.type as FlatType, rows, compressors, c.type === 'utf8' && raw(c.name));
+      if (!got) continue;
+      c.values = got;
+      fast.add(c.name);
+    }
+  } catch (e) {
+    throw cannot(e);
+  }
+  const byName = new Map(columns.filter((c) => !fast.has(c.name)).map((c) => [c.name, c]));
+  const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name) && !fast.has(c.name)).map((c) => c.name);
   const read = (names: string[], bytes: boolean) =>
     parquetRead({
       file,
@@ -195,7 +221,7 @@ export async function readParquet(
     });
   try {
     if (rawText.length) await read(rawText, true);
-    const decoded = columns.map((c) => c.name).filter((n) => !rawText.includes(n));
+    const decoded = columns.map((c) => c.name).filter((n) => !rawText.includes(n) && !fast.has(n));
     if (decoded.length) await read(decoded, false);
   } catch (e) {
     if (e instanceof InputError) throw e;
@@ -275,7 +301,8 @@ export class FrameScorer {
       let why: string | null = null;
       for (let c = 0; c < w; c++) {
         const col = this.features[c]!;
-        const x = col.values[r];
+        // Feature columns are never kept as bytes (readParquet's `raw` leaves them out).
+        const x = (col.values as ArrayLike<unknown>)[r];
         let v: number;
         if (typeof x === 'number') v = x;
         else if (typeof x === 'bigint') v = Number(x);
@@ -328,7 +355,7 @@ export class FrameScorer {
       }
       if (this.entity)
         for (let r = 0; r < g; r++) {
-          const id = this.entity.values[good[r]!];
+          const id = (this.entity.values as ArrayLike<unknown>)[good[r]!];
           if (id === null || id === undefined || id === '') continue;
           const probabilities = k
             ? Object.fromEntries(block.classes.map((cl, c) => [String(cl), block.probs![r * k + c]!]))
@@ -346,7 +373,7 @@ export class FrameScorer {
   private rowObject(r: number): Record<string, unknown> {
     const o: Record<string, unknown> = {};
     for (const c of this.carried.length > 20 ? this.features : [...this.carried, ...this.features])
-      o[c.name] = jsonValue(c.values[r]);
+      o[c.name] = jsonValue(c.values instanceof TextBytes ? c.values.at(r) : c.values[r]);
     return o;
   }
 }
@@ -361,11 +388,12 @@ const jsonValue = (v: unknown) =>
         ? String(v)
         : (v ?? null);
 
-function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> {
+function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> | TextBytes {
   const src = c.values;
   // Every row of the chunk is good: its rows are one contiguous run.
-  if (n > 0 && idx[n - 1]! - idx[0]! === n - 1)
-    return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
+  const run = n > 0 && idx[n - 1]! - idx[0]! === n - 1;
+  if (src instanceof TextBytes) return run ? src.slice(idx[0]!, idx[0]! + n) : src.pick(idx, n);
+  if (run) return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
   const ctor = (src as { constructor: unknown }).constructor;
   const out =
     ArrayBuffer.isView(src) && ctor !== DataView
@@ -417,7 +445,7 @@ function toTable(f: Frame): Table {
     const typed = ArrayBuffer.isView(c.values);
     vectors[c.name] = typed
       ? vectorFromArray(c.values as Float32Array)
-      : vectorFromArray(Array.from(c.values as ArrayLike<unknown>), ARROW_TYPES[c.type]());
+      : vectorFromArray(Array.from(plainValues(c.values)), ARROW_TYPES[c.type]());
   }
   return new Table(vectors);
 }
@@ -431,7 +459,8 @@ export function frameCsv(f: Frame): string {
   const cells = f.columns.map((c) => (c.type === 'float32' ? float32Cell : cell));
   for (let r = 0; r < f.rows; r++) {
     let line = '';
-    for (let c = 0; c < f.columns.length; c++) line += (c ? ',' : '') + cells[c]!(f.columns[c]!.values[r]);
+    for (let c = 0; c < f.columns.length; c++)
+      line += (c ? ',' : '') + cells[c]!((f.columns[c]!.values as ArrayLike<unknown>)[r]);
     lines[r] = line;
   }
   return f.rows ? `${lines.join('\n')}\n` : '';
@@ -464,9 +493,14 @@ const PARQUET_TYPES = {
 
 /**
  * Columns as one Parquet file: plain encoding and no statistics (a dictionary tried on every column and min/max
- * over every value cost more than the scoring), snappy pages, a row group per `rowGroupRows`.
+ * over every value cost more than the scoring), a row group per `rowGroupRows`. Uncompressed pages written by
+ * parquet-plain.ts where it can (every column a typed array or text without nulls); snappy pages by
+ * hyparquet-writer otherwise.
  */
 function parquetFile(columns: FrameColumn[], rowGroupRows: number): Uint8Array {
+  // Flat columns with no nulls (what a batch job writes): uncompressed PLAIN pages of the arrays' own bytes.
+  const plain = writePlainParquet(columns as PlainColumn[], rowGroupRows);
+  if (plain) return plain;
   const columnData = columns.map((c) => ({
     name: c.name,
     data: c.values as Float32Array,
@@ -502,7 +536,10 @@ function joinFrames(frames: Frame[]): FrameColumn[] {
     const types = new Set(parts.map((p) => p.type));
     const values = new Array<unknown>(rows);
     let o = 0;
-    for (const p of parts) for (let r = 0, n = p.values.length; r < n; r++) values[o++] = p.values[r];
+    for (const p of parts) {
+      const v = plainValues(p.values);
+      for (let r = 0, n = v.length; r < n; r++) values[o++] = v[r];
+    }
     if (types.size > 1)
       return { name: c.name, type: 'utf8', values: values.map((v) => (v === null ? null : String(v))) };
     return { name: c.name, type: c.type, values };
@@ -514,4 +551,16 @@ export function writeTable(frames: Frame[], format: 'arrow' | 'parquet', rowGrou
   const columns = joinFrames(frames);
   if (format === 'parquet') return parquetFile(columns, rowGroupRows);
   return tableToIPC(toTable({ rows: columns[0]?.values.length ?? 0, columns }), 'file');
+}
+
+/**
+ * Like writeTable, as pieces to write one after the other: a Parquet output of flat columns with no null gets a row
+ * group per chunk straight from the chunks' columns (parquet-plain.ts), with no joined copy of them.
+ */
+export function writeTableParts(frames: Frame[], format: 'arrow' | 'parquet', rowGroupRows: number): Uint8Array[] {
+  const parts =
+    format === 'parquet' && frames.every((f) => f.rows <= rowGroupRows)
+      ? writePlainParquetGroups(frames.map((f) => f.columns as PlainColumn[]))
+      : null;
+  return parts ?? [writeTable(frames, format, rowGroupRows)];
 }

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { LOGGER } from '../platform/tokens.js';
+import type { CommonConfig } from '@modelyard/config';
+import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { InputError, type ServedVersion } from '../engine/index.js';
 import { ServingService } from '../serving/serving.service.js';
 import { ExplainService } from '../explain/explain.service.js';
@@ -12,13 +13,22 @@ import type { StoredObject } from '../storage/storage-backend.js';
 import { asJson } from '../db/json.js';
 import type { TBatchFormat } from '@modelyard/contracts';
 import { errorsAreCsv, type BatchOptions } from './batch-options.js';
-import { framePart, frameCsv, FrameScorer, readArrow, readParquet, writeTable, type Frame } from './batch-frames.js';
+import {
+  framePart,
+  frameCsv,
+  FrameScorer,
+  readArrow,
+  readParquet,
+  writeTableParts,
+  type Frame,
+} from './batch-frames.js';
 import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
 import { CsvRecordReader } from './csv-stream.js';
 import { chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
+import { BatchPool } from './batch-pool.js';
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -48,6 +58,9 @@ export interface InlineRun {
   finished: boolean;
 }
 
+/** Milliseconds per step of a job, and other figures for its log line. */
+type Timings = Record<string, number>;
+
 /** Thrown into the output stream when the job was cancelled, so storage keeps nothing of it. */
 class Cancelled extends Error {}
 
@@ -61,7 +74,10 @@ class Cancelled extends Error {}
  * a chunk that needs more care (quotes, a bad cell, the prediction store) takes the row path (BatchScorer).
  */
 @Injectable()
-export class BatchInlineService {
+export class BatchInlineService implements OnModuleDestroy {
+  /** Threads that parse, score and format CSV chunks (BATCH_THREADS); null: the event loop does it all. */
+  private readonly pool: BatchPool | null;
+
   constructor(
     private readonly repo: JobsRepository,
     private readonly serving: ServingService,
@@ -69,26 +85,66 @@ export class BatchInlineService {
     private readonly store: PredictionStore,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly explain: ExplainService,
-  ) {}
+    @Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig & { worker?: { batchThreads?: number } },
+  ) {
+    // Without the worker's config (unit tests): no threads.
+    const size = cfg?.worker?.batchThreads ?? 0;
+    this.pool = size > 0 ? new BatchPool(size, (sv) => this.serving.artifactBytes(sv)) : null;
+  }
+
+  async onModuleDestroy() {
+    await this.pool?.close();
+  }
 
   /** Scores every chunk not recorded yet; false when the job was cancelled meanwhile. */
   async run(job: JobRow, opts: InlineJobOptions): Promise<InlineRun> {
     const format = (job.format ?? 'csv') as TBatchFormat;
     const outFormat = opts.outputFormat ?? format;
     if (format === 'jsonl') throw new InputError('A JSON Lines input is not scored inline');
+    // Where a job's time goes, for its log line (issue 23): from submit to here (queue pickup and the job's first
+    // database writes), the version's resolve, the input's read; writeOnce adds the scoring and the output write.
+    const timings: Timings = { pickupMs: Date.now() - job.submittedAt.getTime() };
+    let mark = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const ms = Math.round(now - mark);
+      mark = now;
+      return ms;
+    };
     const served = await this.serving.resolve(job.modelName, { version: job.version! });
+    timings.resolveMs = lap();
     // Contribution columns come from the feature columns the frame path holds as numbers.
     if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
-      return this.runFrame(job, opts, served, format, outFormat);
+      return this.runFrame(job, opts, served, format, outFormat, timings, lap);
     const { done, totals } = await this.recordedSoFar(job.id);
-    const readStarted = performance.now();
-    const buf = await this.readAll(job.inputUri!);
-    const readMs = Math.round(performance.now() - readStarted);
-    const start = bomLength(buf);
-    const head = advanceRecords(buf, start, 1);
+    timings.recordedMs = lap();
+    // Scoring starts as soon as the first chunk's bytes are in: reading the file overlaps the first chunks' work.
+    const input = await this.incoming(job.inputUri!, !!this.pool);
+    try {
+      return await this.runCsv(job, opts, served, input, { done, totals }, timings);
+    } finally {
+      input.stop();
+    }
+  }
+
+  private async runCsv(
+    job: JobRow,
+    opts: InlineJobOptions,
+    served: ServedVersion,
+    input: Incoming,
+    { done, totals }: Awaited<ReturnType<BatchInlineService['recordedSoFar']>>,
+    timings: Timings,
+  ): Promise<InlineRun> {
+    // The header: up to the end of the first record (the file's end for a header alone).
+    let head = advanceRecords(input.view, bomLength(input.view), 1);
+    while (!input.ended && head.end >= input.filled) {
+      await input.more();
+      head = advanceRecords(input.view, bomLength(input.view), 1);
+    }
+    const start = bomLength(input.view);
     if (head.records === 0) throw new InputError('The input file is empty: a CSV input needs a header row');
     const reader = new CsvRecordReader();
-    const h = [...reader.push(buf.toString('utf8', start, head.end)), ...reader.end()][0]!;
+    const h = [...reader.push(input.view.toString('utf8', start, head.end)), ...reader.end()][0]!;
     if (h.error) throw new InputError(`The CSV header cannot be read: ${h.error}`);
     const columns = h.fields.map((f) => f.trim());
     const scoring = {
@@ -102,36 +158,103 @@ export class BatchInlineService {
     const rowScorer = new BatchScorer(served, columns, scoring);
     const fast = ColumnarCsv.for(served, columns, opts);
     const store = !!opts.entityColumn;
-    const rowPath = (text: string, line: number) => this.rowPath(job, served, rowScorer, text, line, store);
+    // Row-path chunks run one at a time (BatchScorer is not shared between concurrent chunks).
+    let rowTurn: Promise<unknown> = Promise.resolve();
+    const rowPath = (text: string, line: number) => {
+      const r = rowTurn.then(() => this.rowPath(job, served, rowScorer, text, line, store));
+      rowTurn = r.catch(() => undefined);
+      return r;
+    };
+    const pool = fast && this.pool && input.view.buffer instanceof SharedArrayBuffer ? this.pool : null;
+    const scoreChunk = async (buf: Buffer, p: number, end: number, records: number, quotes: boolean, line: number) => {
+      let fastOut: Buffer | null = null;
+      if (fast && !quotes)
+        fastOut = pool ? await threaded(pool, buf, p, end, records) : await fast.score(buf, p, end, records);
+      return fastOut
+        ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
+        : await rowPath(buf.toString('utf8', p, end), line);
+    };
+    // A chunk is split between the pool's threads (its output joined in order), so it is done as soon as every
+    // core can do it and the writer starts on it early; null when a part needs the row path.
+    const threaded = async (pool: BatchPool, buf: Buffer, p: number, end: number, records: number) => {
+      const per = Math.ceil(records / pool.size);
+      const parts: Promise<Buffer | null>[] = [];
+      for (let from = p, left = records; left > 0;) {
+        const part = left <= per ? { end, records: left } : advanceRecords(buf, from, per);
+        if (!part.records) return null;
+        const to = part.end;
+        const rows = part.records;
+        parts.push(
+          pool.scoreCsv(
+            served,
+            buf.buffer as SharedArrayBuffer,
+            {
+              from: buf.byteOffset + from,
+              end: buf.byteOffset + to,
+              rows,
+            },
+            columns,
+            opts,
+          ),
+        );
+        from = to;
+        left -= rows;
+      }
+      const outs = await Promise.all(parts);
+      return outs.every((o) => o) ? Buffer.concat(outs as Buffer[]) : null;
+    };
+    // With the pool, the next chunk is already being scored while one is written; the output goes out in order.
+    const ahead = pool ? 2 : 1;
     async function* pieces(): AsyncGenerator<Piece> {
+      const inflight: { index: number; progress: number; result: Promise<ChunkResult> }[] = [];
       let p = head.end;
       let index = 0;
       let line = 1;
-      while (p < buf.length) {
-        const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
-        if (records === 0) break;
-        if (!done.has(index)) {
-          const fastOut = fast && !quotes ? await fast.score(buf, p, end, records) : null;
-          const r: ChunkResult = fastOut
-            ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
-            : await rowPath(buf.toString('utf8', p, end), line);
-          yield { ...r, index, progress: Math.min(99, (end / buf.length) * 100) };
+      try {
+        for (;;) {
+          while (inflight.length < ahead && !(input.ended && p >= input.filled)) {
+            input.check();
+            const buf = input.view;
+            const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
+            // A chunk is cut once its last record's line break is in (or the file has ended).
+            if (!input.ended && !(records === opts.chunkRows && end < buf.length)) {
+              if (inflight.length) break;
+              await input.more();
+              continue;
+            }
+            if (records === 0) {
+              p = buf.length;
+              continue;
+            }
+            if (!done.has(index)) {
+              const result = scoreChunk(buf, p, end, records, quotes, line);
+              // Seen when its turn comes; this only keeps a failure before then from being unhandled.
+              result.catch(() => {});
+              inflight.push({ index, progress: Math.min(99, (end / input.size) * 100), result });
+            }
+            line += records;
+            p = end;
+            index++;
+          }
+          const next = inflight.shift();
+          if (!next) break;
+          yield { ...(await next.result), index: next.index, progress: next.progress };
         }
-        line += records;
-        p = end;
-        index++;
+      } finally {
+        // Cancelled or failed mid-way: chunks still being scored are dropped when they come back.
+        for (const c of inflight) c.result.catch(() => {});
       }
+      input.check();
       chunkCount = index;
+      timings.readMs = input.readMs;
     }
     let chunkCount = 0;
     if (!done.size) {
       const header = Buffer.from(rowScorer.header);
-      const r = await this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'));
-      this.log.info(
-        { jobId: job.id, chunks: chunkCount, fast: !!fast, readMs },
-        'batch job scored inline, output written once',
-      );
-      return r;
+      timings.threads = pool?.size ?? 0;
+      return this.writeOnce(job, opts, header, pieces(), () => ({ chunkCount }), errorsAreCsv('csv', 'csv'), {
+        timings,
+      });
     }
     const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, 'csv', 'csv');
     if (cancelledAfter !== null) return { chunks: cancelledAfter + 1, cancelled: true, finished: false };
@@ -154,14 +277,17 @@ export class BatchInlineService {
     pieces: AsyncIterable<Piece>,
     extra: () => Record<string, unknown> & { chunkCount: number },
     csvErrors: boolean,
-    tail?: () => Uint8Array,
+    more: { tail?: () => Uint8Array[]; timings?: Timings } = {},
   ): Promise<InlineRun> {
+    const { tail, timings = {} } = more;
     const totals = { rowsIn: 0, rowsOut: 0, rowsFailed: 0 };
     // No SHA-256 of the output: nothing reads it, and hashing 60 MB cost more than the job's database writes.
     const put = (key: string, body: Readable) =>
       this.storage.put(opts.backend, key, body, { maxBytes: NO_LIMIT, sha256: false });
     const started = performance.now();
     let scoringMs = 0;
+    let progressMs = 0;
+    let tailMs = 0;
     let errors: { sink: PassThrough; stored: Promise<StoredObject> } | null = null;
     let failure: unknown = null;
     const repo = this.repo;
@@ -186,11 +312,18 @@ export class BatchInlineService {
           totals.rowsOut += piece.rowsOut;
           totals.rowsFailed += piece.rowsFailed;
           // The progress write is the cancellation check too: it only lands while the job is running.
+          const writing = performance.now();
           if (!(await repo.transition(job.id, ['running'], { progress: piece.progress, ...totals })))
             throw new Cancelled();
           asked = performance.now();
+          progressMs += asked - writing;
         }
-        if (tail) yield tail();
+        if (tail) {
+          const t = performance.now();
+          const parts = tail();
+          tailMs = performance.now() - t;
+          for (const part of parts) yield part;
+        }
       } catch (e) {
         failure ??= e;
         throw e;
@@ -216,7 +349,8 @@ export class BatchInlineService {
       if (why instanceof Cancelled) return { chunks: 0, cancelled: true, finished: false };
       throw why;
     }
-    const { chunkCount, ...more } = extra();
+    const { chunkCount, ...recorded } = extra();
+    const closed = performance.now();
     const finished = await this.repo.transition(job.id, ['running'], {
       status: 'succeeded',
       progress: 100,
@@ -225,7 +359,7 @@ export class BatchInlineService {
       finishedAt: new Date(),
       error: null,
       workers: [WORKER_ID],
-      options: asJson({ ...opts, chunkCount, ...more }),
+      options: asJson({ ...opts, chunkCount, ...recorded }),
       ...totals,
     });
     if (!finished) {
@@ -235,10 +369,23 @@ export class BatchInlineService {
       );
       return { chunks: chunkCount, cancelled: true, finished: false };
     }
-    // Where the time went: scoring (parse, run, format) against the whole write, for the operator and the bench.
-    const ms = Math.round(performance.now() - started);
+    // Where the time went: `ms` the whole output write (from the first chunk's start to the closed files), of which
+    // `scoringMs` waiting for chunks to be scored (parse, run, format), `progressMs` the per-chunk progress writes;
+    // `finishMs` the final status write. With the pool most scoring overlaps the write.
+    const ms = Math.round(closed - started);
     this.log.info(
-      { jobId: job.id, model: job.modelName, ...totals, ms, scoringMs: Math.round(scoringMs) },
+      {
+        jobId: job.id,
+        model: job.modelName,
+        ...totals,
+        chunks: chunkCount,
+        ...timings,
+        ms,
+        scoringMs: Math.round(scoringMs),
+        progressMs: Math.round(progressMs),
+        ...(tail && { tailMs: Math.round(tailMs) }),
+        finishMs: Math.round(performance.now() - closed),
+      },
       'batch job finished',
     );
     return { chunks: chunkCount, cancelled: false, finished: true };
@@ -254,9 +401,13 @@ export class BatchInlineService {
     served: ServedVersion,
     format: TBatchFormat,
     outFormat: TBatchFormat,
+    timings: Timings,
+    lap: () => number,
   ): Promise<InlineRun> {
     const { done, totals } = await this.recordedSoFar(job.id);
+    timings.recordedMs = lap();
     const buf = await this.readAll(job.inputUri!);
+    timings.readMs = lap();
     const isFeature = (name: string) => !!served.signature.inputs[0]?.columns?.includes(name);
     const need = (name: string) =>
       opts.columns === 'all' ||
@@ -273,6 +424,7 @@ export class BatchInlineService {
         : format === 'arrow'
           ? readArrow(buf, need)
           : csvFrame(buf);
+    timings.decodeMs = lap();
     const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
@@ -323,9 +475,11 @@ export class BatchInlineService {
         pieces(),
         () => ({ chunkCount: chunks, inputColumns }),
         errorsAreCsv(format, outFormat),
-        table ? () => writeTable(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+        {
+          tail: table ? () => writeTableParts(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+          timings,
+        },
       );
-      this.log.info({ jobId: job.id, chunks, format, outFormat }, 'batch job scored inline, output written once');
       return r;
     }
     const cancelledAfter = await this.recordParts(job, opts, pieces(), totals, format, outFormat);
@@ -417,17 +571,26 @@ export class BatchInlineService {
     });
   }
 
+  /** The input, read in the background into one buffer as the job goes (see Incoming). */
+  private async incoming(uri: string, shared: boolean): Promise<Incoming> {
+    const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
+    const input = new Incoming(size, shared);
+    input.pump(await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 }));
+    return input;
+  }
+
   /** The whole input in one buffer (its size is known, so one allocation). */
   private async readAll(uri: string): Promise<Buffer> {
     const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
+    const alloc = (n: number) => Buffer.allocUnsafe(n);
     // Read in large pieces: 64 KiB reads made reading a 27 MB file cost as much as parsing it.
     const input = await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 });
-    let buf = Buffer.allocUnsafe(size);
+    let buf = alloc(size);
     let o = 0;
     for await (const c of input) {
       const b = c as Buffer;
       if (o + b.length > buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, o + b.length));
+        const bigger = alloc(Math.max(buf.length * 2, o + b.length));
         buf.copy(bigger, 0, 0, o);
         buf = bigger;
       }
@@ -435,6 +598,84 @@ export class BatchInlineService {
       o += b.length;
     }
     return buf.subarray(0, o);
+  }
+}
+
+/**
+ * A CSV input as it is read: one buffer of the file's size (a SharedArrayBuffer when `shared`, which the pool's
+ * threads read without a copy), filled in 4 MiB pieces in the background; `view` is what has arrived. A file that
+ * grew since its size was taken moves to a larger buffer (chunks already cut keep the one they were cut from).
+ */
+class Incoming {
+  buf: Buffer;
+  filled = 0;
+  ended = false;
+  readMs = 0;
+  private error: unknown = null;
+  private wake: (() => void) | null = null;
+  private stream: Readable | null = null;
+
+  constructor(
+    readonly size: number,
+    private readonly shared: boolean,
+  ) {
+    this.buf = this.alloc(size);
+  }
+
+  private alloc(n: number): Buffer {
+    return this.shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+  }
+
+  get view(): Buffer {
+    return this.buf.subarray(0, this.filled);
+  }
+
+  pump(stream: Readable) {
+    this.stream = stream;
+    const started = performance.now();
+    void (async () => {
+      try {
+        for await (const c of stream) {
+          const b = c as Buffer;
+          if (this.filled + b.length > this.buf.length) {
+            const bigger = this.alloc(Math.max(this.buf.length * 2, this.filled + b.length));
+            this.buf.copy(bigger, 0, 0, this.filled);
+            this.buf = bigger;
+          }
+          b.copy(this.buf, this.filled);
+          this.filled += b.length;
+          this.signal();
+        }
+      } catch (e) {
+        this.error = e;
+      } finally {
+        this.readMs = Math.round(performance.now() - started);
+        this.ended = true;
+        this.signal();
+      }
+    })();
+  }
+
+  /** Resolves when more of the file has arrived or it has ended; the read's error if it failed. */
+  async more(): Promise<void> {
+    if (!this.ended) await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.error) throw this.error;
+  }
+
+  /** The read's error, if it failed: a job must not take a file cut short for the whole of it. */
+  check() {
+    if (this.error) throw this.error;
+  }
+
+  /** The job is over (or failed): nothing more is read. */
+  stop() {
+    this.stream?.destroy();
+  }
+
+  private signal() {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
   }
 }
 

@@ -1,0 +1,118 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import type { CommonConfig } from '@modelyard/config';
+import { createSession, type ServedVersion } from '../engine/index.js';
+import type { ExplainService } from '../explain/explain.service.js';
+import { irisSignature, served } from '../serving/formats/formats.test-support.js';
+import type { ServingService } from '../serving/serving.service.js';
+import type { StorageService } from '../storage/storage.service.js';
+import { BatchInlineService } from './batch-inline.js';
+import type { JobRow, JobsRepository } from './jobs.repository.js';
+import type { PredictionStore } from './prediction-store.js';
+
+// Unit tests run from the repository root (npm test sets cwd).
+const FIXTURE = path.resolve('test/fixtures/models/iris_logreg');
+const samples = JSON.parse(readFileSync(path.join(FIXTURE, 'samples.json'), 'utf8')) as {
+  feature_names: string[];
+  records: Record<string, number>[];
+};
+const F = samples.feature_names;
+const line = (i: number) => `r${i},${F.map((f) => samples.records[i % samples.records.length]![f]).join(',')}`;
+
+/** The input arrives in small pieces (as a slow disk or a network store gives it); the output is kept in memory. */
+function memoryStorage(input: Buffer, piece: number) {
+  const files = new Map<string, string>();
+  const storage = {
+    stat: async () => ({ sizeBytes: input.length }),
+    get: async () =>
+      Readable.from(
+        (function* () {
+          for (let o = 0; o < input.length; o += piece) yield input.subarray(o, o + piece);
+        })(),
+      ),
+    put: async (_backend: string, key: string, body: Readable) => {
+      const parts: Buffer[] = [];
+      for await (const c of body) parts.push(Buffer.from(c as Uint8Array));
+      files.set(key, Buffer.concat(parts).toString());
+      return { uri: `mem:///${key}`, sizeBytes: 0, sha256: '' };
+    },
+  };
+  return { storage: storage as unknown as StorageService, files };
+}
+
+describe('BatchInlineService (a CSV job scored from memory, on the pool threads)', () => {
+  const bytes = readFileSync(path.join(FIXTURE, 'model.onnx'));
+  let sv: ServedVersion;
+  const services: BatchInlineService[] = [];
+  before(async () => {
+    const session = await createSession(bytes);
+    sv = served(irisSignature(), { session, outputNames: ['label', 'probabilities'] });
+  });
+  after(() => Promise.all(services.map((s) => s.onModuleDestroy())));
+
+  /** Scores `text` with `threads` pool threads, the input read `piece` bytes at a time; the job's output file. */
+  async function score(text: string, threads: number, piece: number) {
+    const { storage, files } = memoryStorage(Buffer.from(text), piece);
+    const updates: Record<string, unknown>[] = [];
+    const repo = {
+      chunks: async () => [],
+      transition: async (_id: string, _from: string[], data: Record<string, unknown>) => {
+        updates.push(data);
+        return true;
+      },
+    } as unknown as JobsRepository;
+    const serving = { resolve: async () => sv, artifactBytes: async () => bytes } as unknown as ServingService;
+    const cfg = { worker: { batchThreads: threads } } as unknown as CommonConfig;
+    const service = new BatchInlineService(
+      repo,
+      serving,
+      storage,
+      {} as PredictionStore,
+      pino({ level: 'silent' }),
+      {} as ExplainService,
+      cfg,
+    );
+    services.push(service);
+    const job = { id: 'j', modelName: 'iris', version: 1, format: 'csv', inputUri: 'mem:///in.csv' };
+    const run = await service.run(
+      { ...job, submittedAt: new Date() } as unknown as JobRow,
+      {
+        columns: 'all',
+        backend: 'local',
+        outputKey: 'out.csv',
+        errorsKey: 'errors.csv',
+        partsPrefix: 'parts/',
+        chunkRows: 700,
+      } as Parameters<BatchInlineService['run']>[1],
+    );
+    return { run, files, last: updates.at(-1)! };
+  }
+
+  it('writes every row once, in order, whatever the threads and however the input arrives', async () => {
+    // 5000 rows in chunks of 700: chunk boundaries fall inside the input's pieces; one chunk has a quoted field and
+    // another a bad row, which take the row path on the event loop between chunks scored in threads.
+    const rows = Array.from({ length: 5000 }, (_, i) =>
+      i === 1500 ? `"r${i}",${line(i).split(',').slice(1).join(',')}` : i === 3200 ? `r${i},1,2,oops,4` : line(i),
+    );
+    const text = `id,${F.join(',')}\n${rows.join('\n')}\n`;
+    const alone = await score(text, 0, 1 << 22);
+    const threaded = await score(text, 2, 4099);
+    assert.equal(threaded.run.finished, true);
+    assert.equal(threaded.files.get('out.csv'), alone.files.get('out.csv'));
+    assert.equal(threaded.files.get('errors.csv'), alone.files.get('errors.csv'));
+    assert.match(threaded.files.get('errors.csv')!, /^line,error,row\n3201,/);
+    const out = threaded.files.get('out.csv')!.trimEnd().split('\n');
+    assert.equal(out.length, 1 + 4999);
+    assert.deepEqual(
+      out.slice(1, 4).map((l) => l.split(',')[0]),
+      ['r0', 'r1', 'r2'],
+    );
+    assert.equal(out.at(-1)!.split(',')[0], 'r4999');
+    assert.deepEqual([threaded.last.rowsIn, threaded.last.rowsOut, threaded.last.rowsFailed], [5000, 4999, 1]);
+    assert.equal(threaded.last.status, 'succeeded');
+  });
+});
