@@ -173,9 +173,9 @@ describe('modelyard score', () => {
     assert.equal((await cli(['score', '--model', model], keyEnv)).code, 2);
   });
 
-  it('jobs delete removes a finished job with its uploaded input and its output file', async () => {
+  it('a finished job counts its upload and output in storedBytes; jobs delete removes it with both files', async () => {
     const { registerFixture, samples, records } = await import('../support/fixtures.js');
-    const { writeFileSync, existsSync } = await import('node:fs');
+    const { writeFileSync, existsSync, statSync } = await import('node:fs');
     const { fileURLToPath } = await import('node:url');
     const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
     const s = samples('iris_logreg');
@@ -188,13 +188,23 @@ describe('modelyard score', () => {
     const keyEnv = { MODELYARD_URL: env.apiUrl, MODELYARD_API_KEY: env.adminApiKey };
     const scored = await cli(['score', '--model', model, '--input', input, '--wait', '--json'], keyEnv);
     assert.equal(scored.code, 0, scored.stderr);
-    const job = JSON.parse(scored.stdout) as { id: string; status: string; inputUri: string; outputUri: string };
+    const job = JSON.parse(scored.stdout) as {
+      id: string;
+      status: string;
+      inputUri: string;
+      outputUri: string;
+      errorsUri: string | null;
+      storedBytes: number;
+    };
     assert.equal(job.status, 'succeeded');
+    assert.equal(job.errorsUri, null);
     const files = [job.inputUri, job.outputUri].map((u) => fileURLToPath(u));
     assert.ok(
       files.every((f) => existsSync(f)),
       files.join(', '),
     );
+    // What the project's maxStoredBytes counts for this job: the upload and the output the worker wrote.
+    assert.equal(job.storedBytes, statSync(files[0]!).size + statSync(files[1]!).size);
 
     const deleted = await cli(['jobs', 'delete', job.id], keyEnv);
     assert.equal(deleted.code, 0, deleted.stderr);

@@ -173,6 +173,8 @@ export const ZJob = z.object({
   inputUri: z.string().nullable(),
   outputUri: z.string().nullable(),
   errorsUri: z.string().nullable(),
+  /** Bytes of this job's files the platform stores (its uploaded input, output, errors): the project's maxStoredBytes counts them until the job is deleted. */
+  storedBytes: z.number(),
   error: z.string().nullable(),
   /** Async predictions: the answer in the request's format, once succeeded. */
   result: z.unknown().optional(),

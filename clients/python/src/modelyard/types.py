@@ -88,6 +88,8 @@ class Job:
     errors_uri: Optional[str]
     error: Optional[str]
     raw: Dict[str, Any] = field(repr=False, compare=False)
+    #: Bytes of the job's files the platform stores (upload, output, errors), counted in the project's quota.
+    stored_bytes: int = 0
 
     @property
     def done(self) -> bool:
@@ -110,6 +112,7 @@ class Job:
             errors_uri=j.get("errorsUri"),
             error=j.get("error"),
             raw=j,
+            stored_bytes=int(j.get("storedBytes") or 0),
         )
 
 

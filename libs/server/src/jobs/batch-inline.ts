@@ -26,7 +26,7 @@ import { BatchScorer, columnIndexes, type InputRow } from './batch-scorer.js';
 import { ColumnarCsv } from './batch-columnar.js';
 import { advanceRecords, bomLength } from './columnar-csv.js';
 import { CsvRecordReader } from './csv-stream.js';
-import { chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
+import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { BatchPool } from './batch-pool.js';
 
@@ -360,6 +360,7 @@ export class BatchInlineService implements OnModuleDestroy {
       error: null,
       workers: [WORKER_ID],
       options: asJson({ ...opts, chunkCount, ...recorded }),
+      storedBytes: addStoredBytes(out, errorsOut),
       ...totals,
     });
     if (!finished) {

@@ -71,8 +71,11 @@ function fakeJobs(over: Partial<Job> = {}) {
   const hooks = { onStatus: () => {} };
   const apply = (data: Record<string, unknown>) => {
     for (const [k, v] of Object.entries(data)) {
-      const inc = v && typeof v === 'object' && 'increment' in v ? (v as { increment: number }).increment : null;
-      job[k] = inc === null ? v : (job[k] as number) + inc;
+      const inc =
+        v && typeof v === 'object' && 'increment' in v ? (v as { increment: number | bigint }).increment : null;
+      if (inc === null) job[k] = v;
+      else if (typeof inc === 'bigint') job[k] = BigInt((job[k] as bigint | undefined) ?? 0n) + inc;
+      else job[k] = (job[k] as number) + inc;
     }
   };
   const repo = {
@@ -501,7 +504,7 @@ describe(BatchAssembleService.name, () => {
     store = fakeStorage(5);
   });
 
-  it('joins the parts in chunk order under one header, sums the rows and finishes the job', async () => {
+  it('joins the parts in chunk order under one header, sums the rows, counts the files and finishes the job', async () => {
     jobs = fakeJobs({ status: 'running', options: { ...batchOptions(), chunkCount: 3 } });
     store.files.set(jobs.job.inputUri, Buffer.from(`${HEADER}\nr0,${record(0)}\n`));
     recorded(2, 'c\n', null, 'w2:9');
@@ -519,6 +522,8 @@ describe(BatchAssembleService.name, () => {
       [100, outUri, errUri, ['w1:1', 'w2:9'], null],
     );
     assert.deepEqual([jobs.job.rowsIn, jobs.job.rowsOut, jobs.job.rowsFailed], [6, 4, 2]);
+    // The output and errors files count in the project's stored bytes (the parts, removed below, do not).
+    assert.equal(jobs.job.storedBytes, BigInt(store.files.get(outUri)!.length + store.files.get(errUri)!.length));
     // Only the finished files are left: every part (input, output, errors) and chunk row is removed.
     assert.deepEqual([...store.files.keys()].sort(), [errUri, jobs.job.inputUri, outUri].sort());
     assert.equal(store.deleted.length, 8);

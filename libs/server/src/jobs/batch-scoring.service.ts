@@ -19,7 +19,7 @@ import { ExplainService } from '../explain/explain.service.js';
 import { assembleTable } from './batch-frames.js';
 import { errorsAreCsv } from './batch-options.js';
 import type { TBatchFormat } from '@modelyard/contracts';
-import { chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
+import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { publicReason } from '../platform/public-reason.js';
 import { asJson } from '../db/json.js';
@@ -424,6 +424,7 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
         finishedAt: new Date(),
         error: null,
         workers,
+        storedBytes: addStoredBytes(out, errors),
         ...totals,
       });
       if (finished) {

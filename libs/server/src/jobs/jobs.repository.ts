@@ -16,6 +16,14 @@ export interface JobFilter {
   before?: { at: Date; id: string };
 }
 
+/**
+ * A finished batch job's files (output, errors) added to its `storedBytes`, which its project's maxStoredBytes
+ * counts until the job is deleted (its uploaded input was counted at submission).
+ */
+export const addStoredBytes = (...files: ({ sizeBytes: number } | null)[]) => ({
+  increment: BigInt(files.reduce((sum, f) => sum + (f?.sizeBytes ?? 0), 0)),
+});
+
 @Injectable()
 export class JobsRepository {
   constructor(private readonly db: PrismaService) {}

@@ -417,6 +417,7 @@ export function toJob(r: JobRow, full = false): TJob {
     inputUri: r.type === 'batch_score' ? r.inputUri : null,
     outputUri: r.outputUri,
     errorsUri: r.errorsUri,
+    storedBytes: Number(r.storedBytes),
     error: r.error,
     format: r.format,
     attempts: r.attempts,
