@@ -139,6 +139,18 @@ describe('batch jobs with contribution columns (output.contributions)', () => {
     assertColumnsMatchOracle(lines, rf);
   });
 
+  it('a job asking contributions for more rows than BATCH_CONTRIBUTIONS_MAX_ROWS fails with the reason, unexplained', async () => {
+    // The platform's default budget is 100,000 rows a job; one row more fails before any row is explained.
+    const row = rf.rows[0]!.x.join(',');
+    const body = `${rf.features.join(',')}\n${`${row}\n`.repeat(100_001)}`;
+    const { status, json } = await submit({ model, output: { contributions: true } }, body, 'in.csv');
+    assert.equal(status, 202, JSON.stringify(json));
+    const job = await finished(json.id);
+    assert.equal(job.status, 'failed', JSON.stringify(job));
+    assert.match(job.error, /at most 100000 rows a job \(BATCH_CONTRIBUTIONS_MAX_ROWS\)/);
+    assert.equal(job.outputUri, null);
+  });
+
   it('a model the explainer cannot read is refused at submission with its reason, and no job is made', async () => {
     // Two inputs: ready, with a reference dataset, and servable, but not explainable (one float32 [N, features]).
     const { model: two } = await registerFile(apiUrl, token, path.resolve('test/fixtures/two_inputs.onnx'), {

@@ -454,6 +454,12 @@ const workerEnv = z.object({
    * the worker's event loop writes the output in order. Unset: one per core; 0: the event loop does it all.
    */
   BATCH_THREADS: z.coerce.number().int().min(0).max(256).optional(),
+  // --- batch contribution columns' cost (issue 23 follow-up) ---
+  /**
+   * Rows one batch job may ask contribution columns for: each costs EXPLAIN_SAMPLES x (features + 1) model rows
+   * (or an exact enumeration), so an unbounded job would hold a worker for hours. Past it the job fails with the reason.
+   */
+  BATCH_CONTRIBUTIONS_MAX_ROWS: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
 });
 
 const seedEnv = z.object({
@@ -711,6 +717,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       streams: { enabled: e.STREAMS_ENABLED, syncMs: e.STREAM_SYNC_MS },
       batchInlineMaxBytes: e.BATCH_INLINE_MAX_BYTES,
       batchThreads: e.BATCH_THREADS ?? availableParallelism(),
+      batchContributionsMaxRows: e.BATCH_CONTRIBUTIONS_MAX_ROWS,
     },
   };
 }

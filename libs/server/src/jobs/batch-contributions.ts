@@ -25,6 +25,28 @@ export interface ExplainedRow {
 /** Explains `n` rows of `x` (row-major, float32 as the model reads them); ExplainService.explainBatch in production. */
 export type ExplainRows = (sv: ServedVersion, x: Float32Array, n: number) => Promise<ExplainedRow[]>;
 
+/** BATCH_CONTRIBUTIONS_MAX_ROWS's default, for services built without the worker's config (unit tests). */
+export const DEFAULT_CONTRIBUTIONS_MAX_ROWS = 100_000;
+
+/**
+ * `explain` within a job's budget of `max` explained rows (BATCH_CONTRIBUTIONS_MAX_ROWS), `before` of them spent by
+ * earlier chunks: a call past it fails before any explaining, with the reason the job fails with.
+ */
+export function withRowBudget(explain: ExplainRows, max: number, before = 0): ExplainRows {
+  let spent = before;
+  return (sv, x, n) => {
+    spent += n;
+    if (spent > max)
+      return Promise.reject(
+        new InputError(
+          `Contribution columns are computed for at most ${max} rows a job (BATCH_CONTRIBUTIONS_MAX_ROWS), and ` +
+            'this input has more: split it, or leave output.contributions out',
+        ),
+      );
+    return explain(sv, x, n);
+  };
+}
+
 /**
  * One Float64Array per contribution column (names in contributionNames' order), for `n` rows. The explanation must
  * have the width the names promise (a regressor with several targets has no such columns).

@@ -29,6 +29,7 @@ import { CsvRecordReader } from './csv-stream.js';
 import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
 import { BatchPool } from './batch-pool.js';
+import { DEFAULT_CONTRIBUTIONS_MAX_ROWS, withRowBudget } from './batch-contributions.js';
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -77,6 +78,8 @@ class Cancelled extends Error {}
 export class BatchInlineService implements OnModuleDestroy {
   /** Threads that parse, score and format CSV chunks (BATCH_THREADS); null: the event loop does it all. */
   private readonly pool: BatchPool | null;
+  /** BATCH_CONTRIBUTIONS_MAX_ROWS. */
+  private readonly contributionsMaxRows: number;
 
   constructor(
     private readonly repo: JobsRepository,
@@ -85,11 +88,22 @@ export class BatchInlineService implements OnModuleDestroy {
     private readonly store: PredictionStore,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly explain: ExplainService,
-    @Optional() @Inject(COMMON_CONFIG) cfg?: CommonConfig & { worker?: { batchThreads?: number } },
+    @Optional()
+    @Inject(COMMON_CONFIG)
+    cfg?: CommonConfig & { worker?: { batchThreads?: number; batchContributionsMaxRows?: number } },
   ) {
     // Without the worker's config (unit tests): no threads.
     const size = cfg?.worker?.batchThreads ?? 0;
+    this.contributionsMaxRows = cfg?.worker?.batchContributionsMaxRows ?? DEFAULT_CONTRIBUTIONS_MAX_ROWS;
     this.pool = size > 0 ? new BatchPool(size, (sv) => this.serving.artifactBytes(sv)) : null;
+  }
+
+  /**
+   * The pool's threads start with the worker: each imports its modules (about half a second of CPU), which would
+   * otherwise come out of the first job's time.
+   */
+  onApplicationBootstrap() {
+    this.pool?.start();
   }
 
   async onModuleDestroy() {
@@ -116,6 +130,8 @@ export class BatchInlineService implements OnModuleDestroy {
     // Contribution columns come from the feature columns the frame path holds as numbers.
     if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
       return this.runFrame(job, opts, served, format, outFormat, timings, lap);
+    // Every thread opens the version while the input is read, instead of the first chunks waiting for it.
+    this.pool?.warm(served).catch(() => {}); // a thread that cannot open it fails its chunk, with the reason
     const { done, totals } = await this.recordedSoFar(job.id);
     timings.recordedMs = lap();
     // Scoring starts as soon as the first chunk's bytes are in: reading the file overlaps the first chunks' work.
@@ -426,7 +442,8 @@ export class BatchInlineService implements OnModuleDestroy {
           ? readArrow(buf, need)
           : csvFrame(buf);
     timings.decodeMs = lap();
-    const scorer = new FrameScorer(served, frame, opts, opts.contributions ? this.explainRows : undefined);
+    const explain = opts.contributions ? withRowBudget(this.explainRows, this.contributionsMaxRows) : undefined;
+    const scorer = new FrameScorer(served, frame, opts, explain);
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
     const store = this.store;

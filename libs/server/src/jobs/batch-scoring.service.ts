@@ -6,6 +6,7 @@ import type { JobPayloadParsed } from '@modelyard/contracts';
 import type { CommonConfig } from '@modelyard/config';
 import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
+import { DEFAULT_CONTRIBUTIONS_MAX_ROWS, withRowBudget } from './batch-contributions.js';
 import { JobProducer } from '../queue/job-producer.js';
 import type { JobContext, JobHandler } from '../queue/job-handler.js';
 import { ServingService } from '../serving/serving.service.js';
@@ -249,6 +250,9 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
     @Inject(LOGGER) private readonly log: Logger,
     /** Contribution columns (`output.contributions`); absent in unit tests that do not ask for them. */
     @Optional() private readonly explain?: ExplainService,
+    @Optional()
+    @Inject(COMMON_CONFIG)
+    private readonly cfg?: CommonConfig & { worker?: { batchContributionsMaxRows?: number } },
   ) {}
 
   async handle({ jobId, index, firstLine, inputUri }: JobPayloadParsed<'batch.chunk'>, ctx: JobContext) {
@@ -285,7 +289,13 @@ export class BatchChunkService implements JobHandler<'batch.chunk'> {
           entityColumn: opts.entityColumn,
           contributions: opts.contributions,
         },
-        explain && ((sv, x, n) => explain.explainBatch(sv, x, n)),
+        explain &&
+          withRowBudget(
+            (sv, x, n) => explain.explainBatch(sv, x, n),
+            this.cfg?.worker?.batchContributionsMaxRows ?? DEFAULT_CONTRIBUTIONS_MAX_ROWS,
+            // Chunks are cut at chunkRows rows (fixed on the job's first attempt): the rows before this one.
+            index * (opts.chunkRows ?? 0),
+          ),
       );
       const scored = await scorer.score(rows);
       const partUri = (
