@@ -236,26 +236,32 @@ describe('project quotas', () => {
       assert.equal(third.status, 202, third.body);
     });
 
+    /** A 500-row CSV job input, its upload, and room under maxStoredBytes for one and a half of them. */
+    const JOB_CSV = Buffer.from(
+      'sepal_length,sepal_width,petal_length,petal_width\n' + '5.1,3.5,1.4,0.2\n'.repeat(500),
+    );
+    const uploadJob = () => {
+      const m = multipart(JOB_CSV, { model: 'iris', version: 1 }, 'input.csv');
+      return t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
+    };
+    const roomForOneJob = async () => {
+      const used = (await usage(p)).usage.storedBytes;
+      const quotas = { maxConcurrentJobs: null, maxStoredBytes: used + Math.floor(JOB_CSV.length * 1.5) };
+      await t.request('PATCH', `/v1/projects/${p}`, { token: token(), body: { quotas } });
+      return used;
+    };
+
     it("counts a batch job's uploaded input in maxStoredBytes: 413 past it storing nothing, freed when the job is deleted", async () => {
-      const csv = Buffer.from('sepal_length,sepal_width,petal_length,petal_width\n' + '5.1,3.5,1.4,0.2\n'.repeat(500));
-      const versionBytes = (await usage(p)).usage.storedBytes;
-      await t.request('PATCH', `/v1/projects/${p}`, {
-        token: token(),
-        body: { quotas: { maxConcurrentJobs: null, maxStoredBytes: versionBytes + Math.floor(csv.length * 1.5) } },
-      });
-      const batch = () => {
-        const m = multipart(csv, { model: 'iris', version: 1 }, 'input.csv');
-        return t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
-      };
+      const versionBytes = await roomForOneJob();
       const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
       const earlier = filesUnder(jobsFolder);
-      const first = await batch();
+      const first = await uploadJob();
       assert.equal(first.status, 202, first.body);
-      assert.equal((await usage(p)).usage.storedBytes, versionBytes + csv.length);
+      assert.equal((await usage(p)).usage.storedBytes, versionBytes + JOB_CSV.length);
       const stored = filesUnder(jobsFolder);
       assert.equal(stored.length, earlier.length + 1, stored.join('\n'));
 
-      const second = await batch();
+      const second = await uploadJob();
       assert.equal(second.status, 413, second.body);
       assert.equal(second.json.error.code, 'PAYLOAD_TOO_LARGE');
       assert.equal(second.json.error.details.quota, 'maxStoredBytes');
@@ -271,31 +277,21 @@ describe('project quotas', () => {
       assert.equal((await t.request('GET', `/v1/jobs/${first.json.id}`, { token: key })).status, 404);
       assert.deepEqual(filesUnder(jobsFolder), earlier, 'the upload went with the job');
       assert.equal((await usage(p)).usage.storedBytes, versionBytes);
-      const third = await batch();
+      const third = await uploadJob();
       assert.equal(third.status, 202, third.body);
       assert.equal((await t.request('POST', `/v1/jobs/${third.json.id}/cancel`, { token: key })).status, 200);
     });
 
     it('lets one of two concurrent uploads through when the stored-bytes quota has room for one, keeping no file of the other', async () => {
-      const csv = Buffer.from('sepal_length,sepal_width,petal_length,petal_width\n' + '5.1,3.5,1.4,0.2\n'.repeat(500));
-      const used = (await usage(p)).usage.storedBytes;
-      await t.request('PATCH', `/v1/projects/${p}`, {
-        token: token(),
-        body: { quotas: { maxConcurrentJobs: null, maxStoredBytes: used + Math.floor(csv.length * 1.5) } },
-      });
+      const used = await roomForOneJob();
       const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
       const before = filesUnder(jobsFolder);
       // Both find room before their upload; the second one's admission, with the size and the project locked,
       // refuses it and removes what it stored.
-      const answers = await Promise.all(
-        [0, 1].map(() => {
-          const m = multipart(csv, { model: 'iris', version: 1 }, 'input.csv');
-          return t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
-        }),
-      );
+      const answers = await Promise.all([uploadJob(), uploadJob()]);
       assert.deepEqual(answers.map((a) => a.status).sort(), [202, 413], answers.map((a) => a.body).join('\n'));
       assert.equal(filesUnder(jobsFolder).length, before.length + 1);
-      assert.equal((await usage(p)).usage.storedBytes, used + csv.length);
+      assert.equal((await usage(p)).usage.storedBytes, used + JOB_CSV.length);
       const ok = answers.find((a) => a.status === 202)!;
       assert.equal((await t.request('POST', `/v1/jobs/${ok.json.id}/cancel`, { token: key })).status, 200);
     });
