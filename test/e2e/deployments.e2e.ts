@@ -196,11 +196,15 @@ describe('deployments: pilots by group and sticky percentage, revisions, rollbac
     let cmp: any;
     for (let i = 0; i < 40; i++) {
       cmp = (await admin('GET', `/v1/models/${m.model}/deployment/comparison?version=${p.version}`)).json;
-      if (cmp.compared >= 10) break;
+      if (cmp.compared + cmp.dropped >= 10) break;
       await new Promise((r) => setTimeout(r, 300));
     }
-    assert.equal(cmp.compared, 10, JSON.stringify(cmp));
-    assert.equal(cmp.rows, 10);
+    // Every one of the pilot's requests is compared with production's answer on the same rows, or dropped when the
+    // api's side thread had spent its budget (comparisons never slow the answer; a loaded CI box drops one now and
+    // then).
+    assert.equal(cmp.compared + cmp.dropped, 10, JSON.stringify(cmp));
+    assert.ok(cmp.compared >= 5, JSON.stringify(cmp));
+    assert.equal(cmp.rows, cmp.compared);
     // The forest and the logistic regression agree on most of these rows, not necessarily all.
     assert.ok(cmp.labelAgreement >= 0.5 && cmp.labelAgreement <= 1, `agreement ${cmp.labelAgreement}`);
     assert.ok(cmp.meanProbAbsDiff > 0 && cmp.meanProbAbsDiff < 0.5, `prob diff ${cmp.meanProbAbsDiff}`);

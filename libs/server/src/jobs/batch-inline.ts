@@ -98,14 +98,6 @@ export class BatchInlineService implements OnModuleDestroy {
     this.pool = size > 0 ? new BatchPool(size, (sv) => this.serving.artifactBytes(sv)) : null;
   }
 
-  /**
-   * The pool's threads start with the worker: each imports its modules (about half a second of CPU), which would
-   * otherwise come out of the first job's time.
-   */
-  onApplicationBootstrap() {
-    this.pool?.start();
-  }
-
   async onModuleDestroy() {
     await this.pool?.close();
   }

@@ -102,11 +102,6 @@ export class BatchPool {
     });
   }
 
-  /** Starts every thread (each imports its modules), before any job needs one. */
-  start() {
-    for (let i = 0; i < this.threads.length; i++) this.thread(i);
-  }
-
   /** Starts every thread and opens the version in each, so a job's first chunks do not wait for them one by one. */
   async warm(sv: ServedVersion): Promise<void> {
     await Promise.all(this.threads.map((_, i) => this.prepare(this.thread(i), sv)));
