@@ -117,13 +117,14 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
    * job: it locks the project's row.
    */
   async admitJob(projectId: string, inputBytes = 0): Promise<void> {
-    const refusal = await this.jobRefusal(projectId);
-    if (refusal) throw refusal;
-    if (inputBytes === 0) return;
+    // One read of the quotas and one lock of the row serve both checks (admitVersion does the same).
     const head = await this.repo.quotas(projectId);
-    if (!head || head.maxStoredBytes === null) return;
+    if (!head || (head.maxConcurrentJobs === null && (head.maxStoredBytes === null || inputBytes === 0))) return;
     const q = await this.repo.lockQuotas(projectId);
-    if (q) await this.fitBytes(q, projectId, inputBytes);
+    if (!q) return;
+    const refusal = await this.jobsOver(q, projectId);
+    if (refusal) throw refusal;
+    await this.fitBytes(q, projectId, inputBytes);
   }
 
   /**
@@ -144,7 +145,15 @@ export class ProjectQuotas implements OnModuleInit, OnModuleDestroy {
     const head = await this.repo.quotas(projectId);
     if (!head || head.maxConcurrentJobs === null) return null;
     const q = lock ? await this.repo.lockQuotas(projectId) : head;
-    if (!q || q.maxConcurrentJobs === null) return null;
+    return q ? this.jobsOver(q, projectId) : null;
+  }
+
+  /** The 429 when the project already has maxConcurrentJobs jobs queued or running; null when one more fits. */
+  private async jobsOver(
+    q: { name: string; maxConcurrentJobs: number | null },
+    projectId: string,
+  ): Promise<AppError | null> {
+    if (q.maxConcurrentJobs === null) return null;
     const used = await this.repo.activeJobs(projectId);
     if (used < q.maxConcurrentJobs) return null;
     return new AppError(
