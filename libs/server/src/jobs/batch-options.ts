@@ -57,3 +57,13 @@ export function batchOptions(
     ...(spec.output.contributions && { contributions: true }),
   };
 }
+
+/**
+ * The part files of a job's recorded chunks (the part-file path): each chunk's output part, its errors part and its
+ * input part, which sit beside each other under the job's parts prefix.
+ */
+export function chunkFileUris(chunks: readonly { partUri: string; errorsUri: string | null }[]): string[] {
+  return chunks
+    .flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')])
+    .filter((u): u is string => !!u);
+}

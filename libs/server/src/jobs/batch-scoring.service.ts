@@ -18,7 +18,7 @@ import { CsvRecordReader } from './csv-stream.js';
 import { BatchInlineService } from './batch-inline.js';
 import { ExplainService } from '../explain/explain.service.js';
 import { assembleTable } from './batch-frames.js';
-import { errorsAreCsv } from './batch-options.js';
+import { chunkFileUris, errorsAreCsv } from './batch-options.js';
 import type { TBatchFormat } from '@modelyard/contracts';
 import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
@@ -438,11 +438,7 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
         ...totals,
       });
       if (finished) {
-        // Output, errors and input parts all sit beside each other under the job's parts prefix.
-        const parts = chunks
-          .flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')])
-          .filter((u): u is string => !!u);
-        await Promise.allSettled(parts.map((u) => this.storage.delete(u)));
+        await Promise.allSettled(chunkFileUris(chunks).map((u) => this.storage.delete(u)));
         await this.repo.deleteChunks(jobId);
       }
       this.log.info({ jobId, model: job.modelName, workers, ...totals }, 'batch job finished');
