@@ -267,6 +267,12 @@ describe('project quotas', () => {
       assert.equal(second.json.error.details.quota, 'maxStoredBytes');
       assert.deepEqual(filesUnder(jobsFolder), stored, 'nothing of the refused upload is left in storage');
 
+      // Another project's key (the default project's, with the jobs scope) does not see the job: 404, nothing removed.
+      const outsider = (await t.keyWithScopes(['jobs'], 'admin')).secret;
+      const foreign = await t.request('DELETE', `/v1/jobs/${first.json.id}`, { token: outsider });
+      assert.equal(foreign.status, 404, foreign.body);
+      assert.deepEqual(filesUnder(jobsFolder), stored, "another project's DELETE removed nothing");
+
       // A queued job is not deleted (409); cancelled, it is, with its upload, and its bytes are free again.
       const early = await t.request('DELETE', `/v1/jobs/${first.json.id}`, { token: key });
       assert.equal(early.status, 409, early.body);
