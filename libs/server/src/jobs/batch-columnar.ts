@@ -1,4 +1,9 @@
-import { makeTensor, type Outputs, runVersion, type ServedVersion } from '../engine/index.js';
+// The engine's modules one by one, not its index: the batch pool's threads load this file, and the index would
+// load the whole engine (and zod) into each of them.
+import type { Outputs } from '../engine/ort.js';
+import { runVersion } from '../engine/runner.js';
+import { makeTensor } from '../engine/tensors.js';
+import type { ServedVersion } from '../engine/version-pool.js';
 import type { TTensorSpec } from '@modelyard/contracts';
 import { csvField } from './csv-stream.js';
 import { MAX_FLOAT32_BYTES, parseCsvChunk, type CsvPlan, writeFloat32 } from './columnar-csv.js';

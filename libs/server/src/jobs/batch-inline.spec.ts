@@ -23,15 +23,25 @@ const samples = JSON.parse(readFileSync(path.join(FIXTURE, 'samples.json'), 'utf
 const F = samples.feature_names;
 const line = (i: number) => `r${i},${F.map((f) => samples.records[i % samples.records.length]![f]).join(',')}`;
 
-/** The input arrives in small pieces (as a slow disk or a network store gives it); the output is kept in memory. */
-function memoryStorage(input: Buffer, piece: number) {
+/**
+ * The input arrives in small pieces (as a slow disk or a network store gives it), read into the caller's buffer
+ * when it gives one and `into` is set (as a local file is); the output is kept in memory.
+ */
+function memoryStorage(input: Buffer, piece: number, into = false) {
   const files = new Map<string, string>();
   const storage = {
     stat: async () => ({ sizeBytes: input.length }),
-    get: async () =>
+    get: async (_uri: string, opts?: { into?: Uint8Array }) =>
       Readable.from(
         (function* () {
-          for (let o = 0; o < input.length; o += piece) yield input.subarray(o, o + piece);
+          for (let o = 0; o < input.length; o += piece) {
+            const bytes = input.subarray(o, o + piece);
+            if (!into || !opts?.into || o + bytes.length > opts.into.length) yield bytes;
+            else {
+              opts.into.set(bytes, o);
+              yield opts.into.subarray(o, o + bytes.length);
+            }
+          }
         })(),
       ),
     put: async (_backend: string, key: string, body: Readable) => {
@@ -55,8 +65,8 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
   after(() => Promise.all(services.map((s) => s.onModuleDestroy())));
 
   /** Scores `text` with `threads` pool threads, the input read `piece` bytes at a time; the job's output file. */
-  async function score(text: string, threads: number, piece: number) {
-    const { storage, files } = memoryStorage(Buffer.from(text), piece);
+  async function score(text: string, threads: number, piece: number, into = false) {
+    const { storage, files } = memoryStorage(Buffer.from(text), piece, into);
     const updates: Record<string, unknown>[] = [];
     const repo = {
       chunks: async () => [],
@@ -114,5 +124,19 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
     assert.equal(out.at(-1)!.split(',')[0], 'r4999');
     assert.deepEqual([threaded.last.rowsIn, threaded.last.rowsOut, threaded.last.rowsFailed], [5000, 4999, 1]);
     assert.equal(threaded.last.status, 'succeeded');
+  });
+
+  it('scores a smaller file after a larger one from its own bytes only (the input buffer is kept and reused)', async () => {
+    const csv = (from: number, n: number) =>
+      `id,${F.join(',')}\n${Array.from({ length: n }, (_, i) => line(from + i)).join('\n')}\n`;
+    const big = csv(0, 3000);
+    const small = csv(7, 1000);
+    const expected = (await score(small, 0, 1 << 22)).files.get('out.csv')!;
+    for (const into of [true, false]) {
+      await score(big, 2, 1 << 16, into);
+      const after = await score(small, 2, 1 << 16, into);
+      assert.equal(after.files.get('out.csv'), expected, into ? 'read into the kept buffer' : 'copied into it');
+      assert.equal(after.last.rowsIn, 1000);
+    }
   });
 });

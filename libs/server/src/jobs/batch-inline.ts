@@ -37,9 +37,13 @@ const pad = (i: number) => String(i).padStart(6, '0');
 
 export type InlineJobOptions = BatchOptions & { chunkRows: number; chunkCount?: number; chunkEstimate?: number };
 
+/** How long the last CSV input's buffer is kept for the next job. */
+const SPARE_IDLE_MS = 10 * 60_000;
+
 /** What one chunk left behind: its output part, its errors part, and the counts. */
 interface ChunkResult {
-  output: Buffer | string;
+  /** Several buffers when the pool's threads scored it in parts: written one after another, never joined. */
+  output: Buffer | string | Buffer[];
   errors: string;
   rowsIn: number;
   rowsOut: number;
@@ -175,7 +179,7 @@ export class BatchInlineService implements OnModuleDestroy {
     };
     const pool = fast && this.pool && input.view.buffer instanceof SharedArrayBuffer ? this.pool : null;
     const scoreChunk = async (buf: Buffer, p: number, end: number, records: number, quotes: boolean, line: number) => {
-      let fastOut: Buffer | null = null;
+      let fastOut: Buffer | Buffer[] | null = null;
       if (fast && !quotes)
         fastOut = pool ? await threaded(pool, buf, p, end, records) : await fast.score(buf, p, end, records);
       return fastOut
@@ -184,7 +188,13 @@ export class BatchInlineService implements OnModuleDestroy {
     };
     // A chunk is split between the pool's threads (its output joined in order), so it is done as soon as every
     // core can do it and the writer starts on it early; null when a part needs the row path.
-    const threaded = async (pool: BatchPool, buf: Buffer, p: number, end: number, records: number) => {
+    const threaded = async (
+      pool: BatchPool,
+      buf: Buffer,
+      p: number,
+      end: number,
+      records: number,
+    ): Promise<Buffer[] | null> => {
       const per = Math.ceil(records / pool.size);
       const parts: Promise<Buffer | null>[] = [];
       for (let from = p, left = records; left > 0;) {
@@ -208,8 +218,9 @@ export class BatchInlineService implements OnModuleDestroy {
         from = to;
         left -= rows;
       }
+      // Not joined: a copy of the chunk's output into fresh memory cost more than scoring it (page faults).
       const outs = await Promise.all(parts);
-      return outs.every((o) => o) ? Buffer.concat(outs as Buffer[]) : null;
+      return outs.every((o) => o) ? (outs as Buffer[]) : null;
     };
     // With the pool, the next chunk is already being scored while one is written; the output goes out in order.
     const ahead = pool ? 2 : 1;
@@ -305,7 +316,8 @@ export class BatchInlineService implements OnModuleDestroy {
         let asked = performance.now();
         for await (const piece of pieces) {
           scoringMs += performance.now() - asked;
-          if (piece.output.length) yield piece.output;
+          if (Array.isArray(piece.output)) yield* piece.output;
+          else if (piece.output.length) yield piece.output;
           if (piece.rowsFailed) {
             if (!errors) {
               const sink = new PassThrough();
@@ -560,10 +572,15 @@ export class BatchInlineService implements OnModuleDestroy {
     outFormat: TBatchFormat,
   ) {
     // The assembler finds the input part beside the output part by name; inline jobs have none to delete.
-    const put = (name: string, ext: string, body: Buffer | string) =>
-      this.storage.put(opts.backend, `${opts.partsPrefix}${name}-${pad(index)}.${ext}`, Readable.from([body]), {
-        maxBytes: NO_LIMIT,
-      });
+    const put = (name: string, ext: string, body: ChunkResult['output']) =>
+      this.storage.put(
+        opts.backend,
+        `${opts.partsPrefix}${name}-${pad(index)}.${ext}`,
+        Readable.from(Array.isArray(body) ? body : [body]),
+        {
+          maxBytes: NO_LIMIT,
+        },
+      );
     const partUri = (await put('part', outFormat === 'csv' ? 'csv' : 'arrows', r.output)).uri;
     const errorsUri = r.rowsFailed
       ? (await put('errors', errorsAreCsv(format, outFormat) ? 'csv' : 'jsonl', r.errors)).uri
@@ -585,7 +602,7 @@ export class BatchInlineService implements OnModuleDestroy {
   private async incoming(uri: string, shared: boolean): Promise<Incoming> {
     const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
     const input = new Incoming(size, shared);
-    input.pump(await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 }));
+    input.pump(await this.storage.get(uri, { readBytes: 4 * 1024 * 1024, into: input.buf }));
     return input;
   }
 
@@ -612,6 +629,31 @@ export class BatchInlineService implements OnModuleDestroy {
 }
 
 /**
+ * The last CSV input buffer, kept for the next job (issue 23): on this VM a first touch of fresh memory costs ~2.7 ms
+ * a MiB, ten times the read, and a 1M-row file is 27 MB. One is kept (the largest), for IDLE_MS after its job.
+ */
+const spareInput = new (class {
+  private buf: Buffer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  take(size: number): Buffer | null {
+    const b = this.buf;
+    if (!b || b.length < size) return null;
+    this.buf = null;
+    return b.subarray(0, size);
+  }
+
+  give(buf: Buffer) {
+    // The whole allocation, not only the view a smaller job had of it.
+    const whole = Buffer.from(buf.buffer);
+    if (this.buf && this.buf.length >= whole.length) return;
+    this.buf = whole;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => (this.buf = null), SPARE_IDLE_MS).unref();
+  }
+})();
+
+/**
  * A CSV input as it is read: one buffer of the file's size (a SharedArrayBuffer when `shared`, which the pool's
  * threads read without a copy), filled in 4 MiB pieces in the background; `view` is what has arrived. A file that
  * grew since its size was taken moves to a larger buffer (chunks already cut keep the one they were cut from).
@@ -629,7 +671,7 @@ class Incoming {
     readonly size: number,
     private readonly shared: boolean,
   ) {
-    this.buf = this.alloc(size);
+    this.buf = (shared && spareInput.take(size)) || this.alloc(size);
   }
 
   private alloc(n: number): Buffer {
@@ -647,12 +689,14 @@ class Incoming {
       try {
         for await (const c of stream) {
           const b = c as Buffer;
-          if (this.filled + b.length > this.buf.length) {
+          // A local file is read straight into the buffer (ReadOptions.into): nothing to copy.
+          const inPlace = b.buffer === this.buf.buffer && b.byteOffset === this.buf.byteOffset + this.filled;
+          if (!inPlace && this.filled + b.length > this.buf.length) {
             const bigger = this.alloc(Math.max(this.buf.length * 2, this.filled + b.length));
             this.buf.copy(bigger, 0, 0, this.filled);
             this.buf = bigger;
           }
-          b.copy(this.buf, this.filled);
+          if (!inPlace) this.buf.set(b, this.filled);
           this.filled += b.length;
           this.signal();
         }
@@ -677,9 +721,14 @@ class Incoming {
     if (this.error) throw this.error;
   }
 
-  /** The job is over (or failed): nothing more is read. */
+  /**
+   * The job is over (or failed): nothing more is read, and the buffer is kept for the next job. A chunk of this
+   * job still in a thread may read it after the next job has begun to overwrite it: its answer is dropped (the job
+   * it belonged to has stopped waiting for it).
+   */
   stop() {
     this.stream?.destroy();
+    if (this.shared && this.ended) spareInput.give(this.buf);
   }
 
   private signal() {

@@ -9,7 +9,9 @@
  *     -> { id, output } (transferred), { id, output: null } (the chunk needs the row path) or { id, error }
  */
 import { parentPort } from 'node:worker_threads';
-import { openServedSession, type ServedVersion, type Session } from '../engine/index.js';
+import type { Session } from '../engine/ort.js';
+import { openServedSession } from '../engine/session.js';
+import type { ServedVersion } from '../engine/version-pool.js';
 import { ColumnarCsv } from './batch-columnar.js';
 
 /** What the thread needs of a version besides its session. */

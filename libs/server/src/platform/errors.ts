@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@modelyard/contracts';
+import { ERROR_CODES, type ErrorCode } from '@modelyard/contracts/error-codes';
 
 /**
  * The only error type business code throws. It carries a code from the closed map in contracts; the HTTP

@@ -1,16 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { notFound } from '../platform/errors.js';
 import { meteredWrite } from './metered-write.js';
-import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
+import type { PutOptions, ReadOptions, StorageBackend, StoredObject } from './storage-backend.js';
 import { localPathOfKey, localPathOfUri } from './storage-uri.js';
 
 const absent = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** The file's bytes read straight into `into` (ReadOptions.into), `piece` bytes at a time; past its end, into new buffers. */
+async function* readInto(handle: FileHandle, into: Uint8Array, piece: number): AsyncGenerator<Uint8Array> {
+  try {
+    for (let pos = 0; ;) {
+      const room = into.length - pos;
+      const target = room > 0 ? into.subarray(pos, pos + Math.min(piece, room)) : Buffer.allocUnsafe(piece);
+      const { bytesRead } = await handle.read(target, 0, target.length, pos);
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      yield target.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 /** A folder on this machine or a mounted NAS share. URIs are `file:///<root>/<key>`. */
 export class LocalBackend implements StorageBackend {
@@ -52,7 +68,7 @@ export class LocalBackend implements StorageBackend {
     return real;
   }
 
-  async get(uri: string, opts?: { readBytes?: number }): Promise<Readable> {
+  async get(uri: string, opts?: ReadOptions): Promise<Readable> {
     const file = await this.unlinked(uri).catch((err: unknown) => {
       throw absent(err) ? notFound(`Artifact ${uri}`) : err;
     });
@@ -65,6 +81,7 @@ export class LocalBackend implements StorageBackend {
       await handle.close();
       throw notFound(`Artifact ${uri}`);
     }
+    if (opts?.into) return Readable.from(readInto(handle, opts.into, opts.readBytes ?? 4 * 1024 * 1024));
     return handle.createReadStream(opts?.readBytes ? { highWaterMark: opts.readBytes } : {});
   }
 

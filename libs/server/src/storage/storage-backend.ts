@@ -9,6 +9,18 @@ export interface PutOptions {
   sha256?: boolean;
 }
 
+/** How a whole-file read may go, where the backend decides it (a local file); other backends ignore both. */
+export interface ReadOptions {
+  /** How much to read at a time. */
+  readBytes?: number;
+  /**
+   * A buffer the caller owns: the file's bytes are read straight into it from its start, and the stream's pieces
+   * are views of it (past its end, buffers of their own). Fresh memory costs a page fault per 4 KiB on first
+   * touch, more than the read itself on a VM; a caller that reuses its buffer pays that once.
+   */
+  into?: Uint8Array;
+}
+
 export interface StoredObject {
   uri: string;
   sizeBytes: number;
@@ -29,8 +41,7 @@ export interface StoredObject {
 export interface StorageBackend {
   readonly kind: StorageKind;
   put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject>;
-  /** `readBytes`: how much to read at a time where the backend decides it (a local file), for whole-file reads. */
-  get(uri: string, opts?: { readBytes?: number }): Promise<Readable>;
+  get(uri: string, opts?: ReadOptions): Promise<Readable>;
   stat(uri: string): Promise<{ sizeBytes: number } | null>;
   exists(uri: string): Promise<boolean>;
   delete(uri: string): Promise<void>;

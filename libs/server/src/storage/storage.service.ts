@@ -8,7 +8,7 @@ import type { ArtifactStore } from '../registry/ports.js';
 import { AzureBackend } from './azure.backend.js';
 import { LocalBackend } from './local.backend.js';
 import { S3Backend } from './s3.backend.js';
-import type { PutOptions, StorageBackend, StoredObject } from './storage-backend.js';
+import type { PutOptions, ReadOptions, StorageBackend, StoredObject } from './storage-backend.js';
 import { kindOfUri, type StorageKind } from './storage-uri.js';
 import { plainKey, type StorageLocation } from '../tenancy/storage-scope.js';
 
@@ -122,7 +122,7 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
   }
 
   /** Opens the object: the span covers finding it and starting the stream, not reading it to the end. */
-  async get(uri: string, opts?: { readBytes?: number }): Promise<Readable> {
+  async get(uri: string, opts?: ReadOptions): Promise<Readable> {
     return this.traced('get', uri, async () => this.backendFor(uri).get(uri, opts));
   }
 
