@@ -6,7 +6,7 @@ import { makeTensor } from '../engine/tensors.js';
 import type { ServedVersion } from '../engine/version-pool.js';
 import type { TTensorSpec } from '@modelyard/contracts';
 import { csvField } from './csv-stream.js';
-import { MAX_FLOAT32_BYTES, parseCsvChunk, type CsvPlan, writeFloat32 } from './columnar-csv.js';
+import { CsvScratch, MAX_FLOAT32_BYTES, parseCsvChunk, type CsvPlan, writeFloat32 } from './columnar-csv.js';
 
 /** A model's answer for n rows as columns: the label per row, and the class probabilities row-major. */
 export interface PredictionBlock {
@@ -111,8 +111,19 @@ export class ColumnarCsv {
     });
   }
 
-  async score(buf: Uint8Array, from: number, end: number, rows: number): Promise<Buffer | null> {
-    const parsed = parseCsvChunk(buf, from, end, rows, this.plan);
+  /**
+   * The output lines of records [from, end), or null. With `reuse`, the parse arrays are its scratch and the output
+   * is written into `alloc(bytes)` (a buffer of at least that many bytes) when the estimate fits: a caller scoring
+   * chunks one at a time keeps both from one chunk to the next.
+   */
+  async score(
+    buf: Uint8Array,
+    from: number,
+    end: number,
+    rows: number,
+    reuse?: { scratch: CsvScratch; alloc: (bytes: number) => Uint8Array },
+  ): Promise<Uint8Array | null> {
+    const parsed = parseCsvChunk(buf, from, end, rows, this.plan, reuse?.scratch);
     if (!parsed) return null;
     const feeds = {
       [this.spec.name]: makeTensor(this.spec, parsed.features, [rows, this.plan.width]),
@@ -124,10 +135,11 @@ export class ColumnarCsv {
     for (const b of this.labelBytes.values()) longest = Math.max(longest, b.length);
     // An upper bound: the copied bytes, then per row a comma, the label, k probabilities and a line break.
     const copied = parsed.idStart
-      ? sumSpans(parsed.idStart, parsed.idEnd!)
-      : sumSpans(parsed.lineStart, parsed.lineEnd);
+      ? sumSpans(parsed.idStart, parsed.idEnd!, rows)
+      : sumSpans(parsed.lineStart, parsed.lineEnd, rows);
     const perRow = 2 + Math.max(longest, 24) + k * (1 + MAX_FLOAT32_BYTES);
-    let out = Buffer.allocUnsafe(copied + rows * perRow);
+    const bound = copied + rows * perRow;
+    let out: Uint8Array = reuse ? reuse.alloc(bound) : Buffer.allocUnsafe(bound);
     let o = 0;
     const starts = parsed.idStart ?? parsed.lineStart;
     const ends = parsed.idEnd ?? parsed.lineEnd;
@@ -139,7 +151,7 @@ export class ColumnarCsv {
       if (o + label.length + k * (1 + MAX_FLOAT32_BYTES) + 2 > out.length) {
         // Only a label longer than the estimate gets here: grow once.
         const bigger = Buffer.allocUnsafe(out.length * 2 + label.length * rows);
-        out.copy(bigger, 0, 0, o);
+        bigger.set(out.subarray(0, o));
         out = bigger;
       }
       out.set(label, o);
@@ -177,8 +189,8 @@ function writeAscii(out: Uint8Array, s: string): number {
   return s.length;
 }
 
-function sumSpans(a: Float64Array, b: Float64Array): number {
+function sumSpans(a: Float64Array, b: Float64Array, rows: number): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += b[i]! - a[i]!;
+  for (let i = 0; i < rows; i++) s += b[i]! - a[i]!;
   return s;
 }

@@ -28,7 +28,7 @@ import { advanceRecords, bomLength } from './columnar-csv.js';
 import { CsvRecordReader } from './csv-stream.js';
 import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs.repository.js';
 import { PredictionStore } from './prediction-store.js';
-import { BatchPool } from './batch-pool.js';
+import { BatchPool, type OutputLease, type ScoredPart } from './batch-pool.js';
 import { DEFAULT_CONTRIBUTIONS_MAX_ROWS, withRowBudget } from './batch-contributions.js';
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -43,7 +43,7 @@ const SPARE_IDLE_MS = 10 * 60_000;
 /** What one chunk left behind: its output part, its errors part, and the counts. */
 interface ChunkResult {
   /** Several buffers when the pool's threads scored it in parts: written one after another, never joined. */
-  output: Buffer | string | Buffer[];
+  output: Uint8Array | string | Uint8Array[];
   errors: string;
   rowsIn: number;
   rowsOut: number;
@@ -132,10 +132,13 @@ export class BatchInlineService implements OnModuleDestroy {
     timings.recordedMs = lap();
     // Scoring starts as soon as the first chunk's bytes are in: reading the file overlaps the first chunks' work.
     const input = await this.incoming(job.inputUri!, !!this.pool);
+    // The threads' output buffers this job's parts are written into: theirs again once the output is stored.
+    const lease = this.pool?.lease() ?? null;
     try {
-      return await this.runCsv(job, opts, served, input, { done, totals }, timings);
+      return await this.runCsv(job, opts, served, input, { done, totals }, timings, lease);
     } finally {
       input.stop();
+      lease?.release();
     }
   }
 
@@ -146,6 +149,7 @@ export class BatchInlineService implements OnModuleDestroy {
     input: Incoming,
     { done, totals }: Awaited<ReturnType<BatchInlineService['recordedSoFar']>>,
     timings: Timings,
+    lease: OutputLease | null,
   ): Promise<InlineRun> {
     // The header: up to the end of the first record (the file's end for a header alone).
     let head = advanceRecords(input.view, bomLength(input.view), 1);
@@ -179,48 +183,30 @@ export class BatchInlineService implements OnModuleDestroy {
     };
     const pool = fast && this.pool && input.view.buffer instanceof SharedArrayBuffer ? this.pool : null;
     const scoreChunk = async (buf: Buffer, p: number, end: number, records: number, quotes: boolean, line: number) => {
-      let fastOut: Buffer | Buffer[] | null = null;
+      let fastOut: Uint8Array | Uint8Array[] | null = null;
       if (fast && !quotes)
         fastOut = pool ? await threaded(pool, buf, p, end, records) : await fast.score(buf, p, end, records);
       return fastOut
         ? { output: fastOut, errors: '', rowsIn: records, rowsOut: records, rowsFailed: 0 }
         : await rowPath(buf.toString('utf8', p, end), line);
     };
-    // A chunk is split between the pool's threads (its output joined in order), so it is done as soon as every
-    // core can do it and the writer starts on it early; null when a part needs the row path.
-    const threaded = async (
-      pool: BatchPool,
-      buf: Buffer,
-      p: number,
-      end: number,
-      records: number,
-    ): Promise<Buffer[] | null> => {
-      const per = Math.ceil(records / pool.size);
-      const parts: Promise<Buffer | null>[] = [];
-      for (let from = p, left = records; left > 0;) {
-        const part = left <= per ? { end, records: left } : advanceRecords(buf, from, per);
-        if (!part.records) return null;
-        const to = part.end;
-        const rows = part.records;
-        parts.push(
-          pool.scoreCsv(
-            served,
-            buf.buffer as SharedArrayBuffer,
-            {
-              from: buf.byteOffset + from,
-              end: buf.byteOffset + to,
-              rows,
-            },
-            columns,
-            opts,
-          ),
-        );
+    // A chunk is split between the pool's threads (its parts written one after the other, never joined), so it is
+    // done as soon as every core can do it and the writer starts on it early; null when a part needs the row path.
+    // It is split by bytes, at a line break (it has no quotes, so every line break ends a record): the threads
+    // count their records, and the event loop does not scan the chunk a second time.
+    const threaded = async (pool: BatchPool, buf: Buffer, p: number, end: number, records: number) => {
+      const parts: Promise<ScoredPart | null>[] = [];
+      const step = Math.ceil((end - p) / pool.size);
+      for (let from = p; from < end;) {
+        const cut = from + step >= end ? end : buf.indexOf(10, from + step);
+        const to = cut < 0 || cut >= end ? end : cut + 1;
+        const part = { from: buf.byteOffset + from, end: buf.byteOffset + to };
+        parts.push(pool.scoreCsv(served, buf.buffer as SharedArrayBuffer, part, { columns, opts }, lease!));
         from = to;
-        left -= rows;
       }
-      // Not joined: a copy of the chunk's output into fresh memory cost more than scoring it (page faults).
       const outs = await Promise.all(parts);
-      return outs.every((o) => o) ? (outs as Buffer[]) : null;
+      if (outs.some((o) => !o) || outs.reduce((n, o) => n + o!.rows, 0) !== records) return null;
+      return outs.map((o) => o!.output);
     };
     // With the pool, the next chunk is already being scored while one is written; the output goes out in order.
     const ahead = pool ? 2 : 1;

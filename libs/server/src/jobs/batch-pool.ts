@@ -8,11 +8,40 @@ interface Thread {
   worker: Worker;
   /** Chunks given to it and not answered (counted before its session is open, so they spread at once). */
   busy: number;
-  /** Chunks posted and not answered. */
-  pending: Map<number, { resolve: (b: Buffer | null) => void; reject: (e: Error) => void }>;
+  /** Chunks posted and not answered, with the lease their output buffers go to. */
+  pending: Map<number, { resolve: (r: ScoredPart | null) => void; reject: (e: Error) => void; lease: OutputLease }>;
   /** Versions sent to it: resolves when its session is open. */
   loaded: Map<string, Promise<void>>;
   loading: Map<string, { resolve: () => void; reject: (e: Error) => void }>;
+}
+
+/** A part's output lines and how many records it held. */
+export interface ScoredPart {
+  output: Buffer;
+  rows: number;
+}
+
+/**
+ * The output buffers a job's parts were written into, lent by the threads (see Slots in ./batch-thread.ts): the
+ * job releases them once its output is stored (or it failed), and parts answered after that are given back at once.
+ */
+export class OutputLease {
+  private readonly held = new Map<Worker, number[]>();
+  private released = false;
+
+  /** @internal a thread's buffer `slot` now holds part of this job's output. */
+  hold(worker: Worker, slot: number) {
+    if (this.released) return worker.postMessage({ op: 'free', slots: [slot] } satisfies ThreadMessage);
+    const list = this.held.get(worker);
+    if (list) list.push(slot);
+    else this.held.set(worker, [slot]);
+  }
+
+  release() {
+    this.released = true;
+    for (const [worker, slots] of this.held) worker.postMessage({ op: 'free', slots } satisfies ThreadMessage);
+    this.held.clear();
+  }
 }
 
 /**
@@ -56,50 +85,45 @@ export class BatchPool {
     return this.threads.length;
   }
 
+  /** Output buffers for one job's parts: release them once the job's output is stored. */
+  lease(): OutputLease {
+    return new OutputLease();
+  }
+
   /**
-   * Parses, scores and formats records [from, end) of `input` in the least busy thread: the chunk's output lines,
-   * or null when it needs the row path (see ColumnarCsv).
+   * Counts, parses, scores and formats the records in bytes [from, end) of `input` (cut at line breaks) in the least
+   * busy thread: the part's output lines (in a buffer `lease` holds) and its record count, or null when it needs the
+   * row path (see ColumnarCsv).
    */
   async scoreCsv(
     sv: ServedVersion,
     input: SharedArrayBuffer,
-    chunk: { from: number; end: number; rows: number },
-    columns: string[],
-    opts: CsvChunkOptions,
-  ): Promise<Buffer | null> {
+    part: { from: number; end: number },
+    header: { columns: string[]; opts: CsvChunkOptions },
+    lease: OutputLease,
+  ): Promise<ScoredPart | null> {
     const t = this.pick();
     this.used.set(sv.versionId, Date.now());
     t.busy++;
     try {
       await this.prepare(t, sv);
-      return await this.post(t, sv, input, chunk, columns, opts);
+      const id = this.nextId++;
+      const { columns, opts } = header;
+      return await new Promise<ScoredPart | null>((resolve, reject) => {
+        t.pending.set(id, { resolve, reject, lease });
+        t.worker.postMessage({
+          op: 'csv',
+          id,
+          key: sv.versionId,
+          input,
+          ...part,
+          columns,
+          opts: { columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn },
+        } satisfies ThreadMessage);
+      });
     } finally {
       t.busy--;
     }
-  }
-
-  private post(
-    t: Thread,
-    sv: ServedVersion,
-    input: SharedArrayBuffer,
-    chunk: { from: number; end: number; rows: number },
-    columns: string[],
-    opts: CsvChunkOptions,
-  ): Promise<Buffer | null> {
-    const id = this.nextId++;
-    return new Promise<Buffer | null>((resolve, reject) => {
-      t.pending.set(id, { resolve, reject });
-      const m: ThreadMessage = {
-        op: 'csv',
-        id,
-        key: sv.versionId,
-        input,
-        ...chunk,
-        columns,
-        opts: { columns: opts.columns, idColumn: opts.idColumn, entityColumn: opts.entityColumn },
-      };
-      t.worker.postMessage(m);
-    });
   }
 
   /** Starts every thread and opens the version in each, so a job's first chunks do not wait for them one by one. */
@@ -164,8 +188,10 @@ export class BatchPool {
       if (!p) return;
       t.pending.delete(m.id);
       if (m.error !== undefined) return p.reject(new Error(m.error));
+      if (!m.output) return p.resolve(null);
+      if (m.slot !== undefined) p.lease.hold(worker, m.slot);
       const out = m.output;
-      p.resolve(out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : null);
+      p.resolve({ output: Buffer.from(out.buffer, out.byteOffset, out.byteLength), rows: m.rows });
     });
     const gone = (e: Error) => {
       if (this.threads[i] !== t) return;

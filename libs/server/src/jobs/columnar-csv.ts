@@ -82,7 +82,7 @@ export function advanceRecords(
 export interface CsvColumns {
   rows: number;
   features: Float32Array | Float64Array;
-  /** Start and end (line break excluded) of each record. */
+  /** Start and end (line break excluded) of each record (arrays may be longer than `rows`). */
   lineStart: Float64Array;
   lineEnd: Float64Array;
   /** Start and end of each record's id field, when an id column is asked for. */
@@ -101,20 +101,50 @@ export interface CsvPlan {
   idField: number;
 }
 
-/** `rows` records of [from, end) into typed columns; null when the chunk needs the row path (see the file comment). */
+/**
+ * The arrays parseCsvChunk fills, kept from one chunk to the next by a caller that scores its chunks one at a time
+ * (a pool thread): fresh memory costs a page fault per 4 KiB on first touch, which on a VM is more than the parse.
+ * The arrays it hands out are longer than asked, except `features` (the model's input tensor).
+ */
+export class CsvScratch {
+  private f32 = new Float32Array(0);
+  private f64 = new Float64Array(0);
+  private offsets = [new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+
+  features(n: number, float64: boolean): Float32Array | Float64Array {
+    if (float64) {
+      if (this.f64.length < n) this.f64 = new Float64Array(n);
+      return this.f64.subarray(0, n);
+    }
+    if (this.f32.length < n) this.f32 = new Float32Array(n);
+    return this.f32.subarray(0, n);
+  }
+
+  /** Offset array `i` (0-3), at least `n` long. */
+  offsetsOf(i: number, n: number): Float64Array {
+    if (this.offsets[i]!.length < n) this.offsets[i] = new Float64Array(n);
+    return this.offsets[i]!;
+  }
+}
+
+/**
+ * `rows` records of [from, end) into typed columns (in `scratch`'s arrays when given, which the next call reuses);
+ * null when the chunk needs the row path (see the file comment).
+ */
 export function parseCsvChunk(
   buf: Uint8Array,
   from: number,
   end: number,
   rows: number,
   plan: CsvPlan,
+  scratch: CsvScratch = new CsvScratch(),
 ): CsvColumns | null {
   const { fields, slotOf, width, idField } = plan;
-  const features = plan.float64 ? new Float64Array(rows * width) : new Float32Array(rows * width);
-  const lineStart = new Float64Array(rows);
-  const lineEnd = new Float64Array(rows);
-  const idStart = idField >= 0 ? new Float64Array(rows) : null;
-  const idEnd = idField >= 0 ? new Float64Array(rows) : null;
+  const features = scratch.features(rows * width, plan.float64);
+  const lineStart = scratch.offsetsOf(0, rows);
+  const lineEnd = scratch.offsetsOf(1, rows);
+  const idStart = idField >= 0 ? scratch.offsetsOf(2, rows) : null;
+  const idEnd = idField >= 0 ? scratch.offsetsOf(3, rows) : null;
   let p = from;
   let r = 0;
   while (p < end) {
