@@ -223,9 +223,17 @@ export class BatchInlineService implements OnModuleDestroy {
             const { end, records, quotes } = advanceRecords(buf, p, opts.chunkRows);
             // A chunk is cut once its last record's line break is in (or the file has ended).
             if (!input.ended && !(records === opts.chunkRows && end < buf.length)) {
-              if (inflight.length) break;
-              await input.more();
-              continue;
+              // Whichever comes first: more of the file (this chunk can start, and the threads do not sit idle
+              // until the oldest chunk is written) or the oldest chunk's lines (to write them).
+              const oldest = inflight[0]?.result.then(
+                () => false,
+                () => false,
+              );
+              if (
+                await (oldest ? Promise.race([input.more().then(() => true), oldest]) : input.more().then(() => true))
+              )
+                continue;
+              break;
             }
             if (records === 0) {
               p = buf.length;
