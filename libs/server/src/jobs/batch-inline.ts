@@ -304,6 +304,13 @@ export class BatchInlineService implements OnModuleDestroy {
     let errors: { sink: PassThrough; stored: Promise<StoredObject> } | null = null;
     let failure: unknown = null;
     const repo = this.repo;
+    let progress: Promise<boolean> | null = null;
+    const progressLanded = async () => {
+      const writing = performance.now();
+      const landed = await progress;
+      progressMs += performance.now() - writing;
+      if (landed === false) throw new Cancelled();
+    };
     async function* output(): AsyncGenerator<Uint8Array | string> {
       try {
         if (head.length) yield head;
@@ -325,13 +332,15 @@ export class BatchInlineService implements OnModuleDestroy {
           totals.rowsIn += piece.rowsIn;
           totals.rowsOut += piece.rowsOut;
           totals.rowsFailed += piece.rowsFailed;
-          // The progress write is the cancellation check too: it only lands while the job is running.
-          const writing = performance.now();
-          if (!(await repo.transition(job.id, ['running'], { progress: piece.progress, ...totals })))
-            throw new Cancelled();
+          // The progress write is the cancellation check too: it only lands while the job is running. It goes on
+          // while the next piece is asked for (the pool is given its next chunk then), and is checked before the
+          // next one is written, and before the job's final status.
+          await progressLanded();
+          progress = repo.transition(job.id, ['running'], { progress: piece.progress, ...totals });
+          progress.catch(() => {}); // seen by progressLanded
           asked = performance.now();
-          progressMs += asked - writing;
         }
+        await progressLanded();
         if (tail) {
           const t = performance.now();
           const parts = tail();
