@@ -11,7 +11,7 @@ import type { ColumnChunk, Compressors, FileMetaData, SchemaElement } from 'hypa
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
-import { TextBytes } from './parquet-plain.js';
+import { copyBytes, TextBytes } from './parquet-plain.js';
 
 export type FlatType = 'float32' | 'float64' | 'int32' | 'int64' | 'utf8';
 export type FlatValues = Float32Array | Float64Array | Int32Array | BigInt64Array | string[];
@@ -37,14 +37,14 @@ class TextBuilder {
     const b = Buffer.from(page.buffer, page.byteOffset, page.byteLength);
     this.room(b.length);
     let o = 0;
+    const data = this.data;
     for (let i = 0; i < n; i++) {
       if (o + 4 > b.length) throw new NotFlat();
-      const len = b.readUInt32LE(o);
+      const len = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
       o += 4;
       if (o + len > b.length || this.n >= this.offsets.length - 1) throw new NotFlat();
       const at = this.offsets[this.n]!;
-      b.copy(this.data, at, o, o + len);
-      this.offsets[++this.n] = at + len;
+      this.offsets[++this.n] = copyBytes(b, o, o + len, data, at);
       o += len;
     }
   }
@@ -57,8 +57,7 @@ class TextBuilder {
       const e = dictionary.offsets[k + 1]!;
       this.room(e - s);
       const at = this.offsets[this.n]!;
-      dictionary.data.copy(this.data, at, s, e);
-      this.offsets[++this.n] = at + e - s;
+      this.offsets[++this.n] = copyBytes(dictionary.data, s, e, this.data, at);
     }
   }
   done(): TextBytes {

@@ -346,11 +346,27 @@ function textPage(t: TextBytes, from: number, to: number): Uint8Array {
   for (let i = from; i < to; i++) {
     const s = off[i]!;
     const e = off[i + 1]!;
-    buf.writeUInt32LE(e - s, o);
-    o += 4;
-    o += t.data.copy(buf, o, s, e);
+    const n = e - s;
+    buf[o] = n & 0xff;
+    buf[o + 1] = (n >>> 8) & 0xff;
+    buf[o + 2] = (n >>> 16) & 0xff;
+    buf[o + 3] = n >>> 24;
+    o = copyBytes(t.data, s, e, buf, o + 4);
   }
   return buf;
+}
+
+/**
+ * Copies src[s, e) to dst at `o` and returns the offset past it. Text values (ids, labels) are a few bytes each,
+ * and a Buffer.copy call per value cost more than the bytes: a loop for short ones.
+ */
+export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, o: number): number {
+  if (e - s > 32) {
+    dst.set(src.subarray(s, e), o);
+    return o + e - s;
+  }
+  while (s < e) dst[o++] = src[s++]!;
+  return o;
 }
 
 function sameSchema(a: readonly PlainColumn[], b: readonly PlainColumn[]): boolean {
