@@ -99,4 +99,26 @@ describe('writeFloat32', () => {
       ['0', '0.5', '0.1', '-2'],
     );
   });
+
+  it('writes the same number as the fewest digits of toPrecision that read back (every power of two, random floats)', () => {
+    const bits = new Int32Array(1);
+    const f32 = new Float32Array(bits.buffer);
+    const fromBits = (b: number) => {
+      bits[0] = b;
+      return f32[0]!;
+    };
+    const values: number[] = [];
+    // Powers of two (their interval is lopsided) and their neighbours, over the range written without toPrecision.
+    for (let e = 77; e <= 150; e++) for (const frac of [0, 1, 0x7fffff]) values.push(fromBits((e << 23) | frac));
+    for (let i = 0; i < 50_000; i++) values.push(fromBits((77 << 23) + Math.floor(Math.random() * (74 << 23))));
+    for (const v of values) {
+      let p = 1;
+      while (Math.fround(Number(v.toPrecision(p))) !== v) p++;
+      assert.equal(
+        Number(text(v)),
+        Number(v.toPrecision(p)),
+        `${v}: ${text(v)}, toPrecision(${p}) ${v.toPrecision(p)}`,
+      );
+    }
+  });
 });

@@ -19,8 +19,6 @@ const NINE = 57;
 // Past 1e22 powers of ten are not exact doubles; writeFloat32 checks every result reads back, so they only ever
 // cost a fallback, never a wrong digit.
 const POW10 = Array.from({ length: 40 }, (_, i) => 10 ** i);
-/** 10^(i-16) as the literal `+` reads ("1e-3", not 1 / 1000), for i = 0..23. */
-const POW10_OF = Array.from({ length: 24 }, (_, i) => Number(`1e${i - 16}`));
 /** What the row path accepts as a number (csv cells go through `Number`, which also reads hex and blanks). */
 const NUMBER_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
@@ -284,8 +282,7 @@ const LOG10_2 = Math.log10(2);
 
 /**
  * Writes a float32 value as the shortest decimal that reads back as the same float32 (what numpy and polars
- * print for float32), and returns the new offset. Most values take the integer path; the rest go through
- * `toPrecision`.
+ * print for float32), and returns the new offset. The rare values outside [1e-15, 1e7) go through `toPrecision`.
  */
 export function writeFloat32(out: Uint8Array, o: number, v: number): number {
   if (v === 0) {
@@ -296,35 +293,33 @@ export function writeFloat32(out: Uint8Array, o: number, v: number): number {
     out[o++] = MINUS;
     v = -v;
   }
-  // Below 1e-4 (small probabilities are common) the digits are found the same way and written with an exponent.
   if (!(v >= 1e-15 && v < 1e7)) return writeAscii(out, o, byPrecision(v));
-  // e: the power of ten of the first digit, from the binary exponent (cheaper than Math.log10; off by at most one,
-  // which the literals below correct).
+  // The decimal places, from the binary exponent: the values that read back as v span one ulp (3/4 of one at a
+  // power of two), so with kg = floor(-log10(that span)) + 1 places a multiple of 10^-kg lies among them, and the
+  // nearest one does. With kg - 1 places at most one does, and when it does it is the shortest: a decimal with
+  // fewer places is a multiple of 10^-(kg-1) too. Here v < 2^24, so kg >= 1.
   BITS_F32[0] = v;
-  let e = Math.floor((((BITS_I32[0]! >>> 23) & 0xff) - 127) * LOG10_2);
-  if (v >= POW10_OF[e + 17]!) e++;
-  else if (v < POW10_OF[e + 16]!) e--;
-  // Round-tripping is monotonic in the digit count, and most float32 values need 8 or 9 (probabilities from a
-  // model are rarely short): start at 8, then go down while fewer still read back, or up to 9.
-  let digits = 8;
-  let m = scaled(v, digits, e);
-  if (m >= 0) {
-    for (let d = 7; d >= 1; d--) {
-      const fewer = scaled(v, d, e);
-      if (fewer < 0) break;
-      m = fewer;
-      digits = d;
-    }
-  } else {
-    digits = 9;
-    m = scaled(v, digits, e);
+  const bits = BITS_I32[0]!;
+  const kg = Math.floor((150 - ((bits >>> 23) & 0xff)) * LOG10_2 + ((bits & 0x7fffff) === 0 ? 0.125 : 0)) + 1;
+  let k = kg - 1;
+  let m = nearest(v, k);
+  if (m < 0) {
+    k = kg;
+    m = nearest(v, k);
+    // Never seen (every float32 power of two and 20M random ones checked against a digit-by-digit search).
+    if (m < 0) return writeAscii(out, o, byPrecision(v));
   }
-  if (m < 0) return writeAscii(out, o, byPrecision(v));
-  return e < -4 ? writeScientific(out, o, m, digits - 1 - e) : writeDecimal(out, o, m, digits - 1 - e);
+  return v < 1e-4 ? writeScientific(out, o, m, k) : writeDecimal(out, o, m, k);
 }
 
-// The digit writers below divide with `| 0`: `m` has at most 9 digits, so it is an int32, and integer division
-// and remainder are several times cheaper than `%` and Math.floor on doubles (most of a CSV job's time was here).
+/** The multiple of 10^-k nearest `v`, as an integer (times 10^k), when it reads back as v; else -1. */
+function nearest(v: number, k: number): number {
+  const m = Math.round(v * POW10[k]!);
+  return Math.fround(m / POW10[k]!) === v ? m : -1;
+}
+
+// The digit writers below divide with `| 0` or by multiplying: `m` is below 2^31, and that is several times cheaper
+// than `%` and Math.floor of a division (most of a CSV job's time was here).
 
 /** `m` times ten to the -`k` as d.ddde-x (for values under 1e-4). */
 function writeScientific(out: Uint8Array, o: number, m: number, k: number): number {
@@ -356,31 +351,21 @@ function writeScientific(out: Uint8Array, o: number, m: number, k: number): numb
   return o;
 }
 
-/** `v` rounded to `digits` significant digits (its first digit at 10^e) as an integer, or -1 when that misses v. */
-function scaled(v: number, digits: number, e: number): number {
-  const k = digits - 1 - e;
-  const m = k >= 0 ? Math.round(v * POW10[k]!) : Math.round(v / POW10[-k]!);
-  const back = k >= 0 ? m / POW10[k]! : m * POW10[-k]!;
-  return Math.fround(back) === v ? m | 0 : -1;
-}
+/** "00" to "99": two digits per lookup. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
 
 /** `m` times ten to the -`k`, in plain notation without trailing zeros. */
 function writeDecimal(out: Uint8Array, o: number, m: number, k: number): number {
   while (k > 0) {
-    const q = (m / 10) | 0;
-    if (m - q * 10 !== 0) break;
+    const q = Math.floor(m * 0.1);
+    if (m !== q * 10) break;
     m = q;
     k--;
   }
-  let n = 0;
-  do {
-    const q = (m / 10) | 0;
-    SCRATCH[n++] = ZERO + m - q * 10;
-    m = q;
-  } while (m > 0);
-  // SCRATCH holds the digits backwards.
+  let n = 1;
+  while (n < 10 && m >= POW10[n]!) n++;
   if (k <= 0) {
-    while (n > 0) out[o++] = SCRATCH[--n]!;
+    o = writeDigits(out, o, m, n);
     for (; k < 0; k++) out[o++] = ZERO;
     return o;
   }
@@ -388,13 +373,28 @@ function writeDecimal(out: Uint8Array, o: number, m: number, k: number): number 
     out[o++] = ZERO;
     out[o++] = DOT;
     for (let z = k - n; z > 0; z--) out[o++] = ZERO;
-    while (n > 0) out[o++] = SCRATCH[--n]!;
-    return o;
+    return writeDigits(out, o, m, n);
   }
-  while (n > k) out[o++] = SCRATCH[--n]!;
+  const whole = Math.floor(m / POW10[k]!);
+  o = writeDigits(out, o, whole, n - k);
   out[o++] = DOT;
-  while (n > 0) out[o++] = SCRATCH[--n]!;
-  return o;
+  return writeDigits(out, o, m - whole * POW10[k]!, k);
+}
+
+/** `m` as exactly `n` digits (zeros in front), two at a time from the end. */
+function writeDigits(out: Uint8Array, o: number, m: number, n: number): number {
+  const end = o + n;
+  let p = end;
+  for (; n >= 2; n -= 2) {
+    // m * 0.01 floors to the quotient for m below 2^53: 0.01 as a double is a little over 0.01.
+    const q = Math.floor(m * 0.01);
+    const r = (m - q * 100) * 2;
+    out[--p] = PAIRS[r + 1]!;
+    out[--p] = PAIRS[r]!;
+    m = q;
+  }
+  if (n === 1) out[--p] = ZERO + m;
+  return end;
 }
 
 function writeAscii(out: Uint8Array, o: number, s: string): number {
