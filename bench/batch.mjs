@@ -250,8 +250,9 @@ export async function batchBench({ root, api, token, storageRoot, models, peers,
       'input columns + prediction + one probability per class. One worker holds the file (BATCH_INLINE_MAX_BYTES) ' +
       'and scores it in BATCH_CHUNK_ROWS=250,000-row chunks. polars: `../shared/peers/batch_polars.py` (read_csv, ' +
       'onnxruntime in 100k-row chunks, write_csv) on the same CSV, its own total_s (process start and session ' +
-      "creation not counted). Before the repetitions, one 10,000-row job (not timed) starts the worker's scoring " +
-      'threads and opens the model in them. Repetitions are interleaved.',
+      'creation not counted). Before the repetitions, one CSV and one Parquet job of the same files (not timed) warm ' +
+      'the worker up: its scoring threads start and open the model, and it allocates the buffers it keeps for the ' +
+      'next jobs. Repetitions are interleaved.',
     '',
   );
   for (const r of results) {
