@@ -123,6 +123,7 @@ describe('ground truth: labels by prediction id and entity id, joined into perfo
   let groupName: string;
   let pilotKey: string;
   let prodKey: string;
+  let silentVersion: number;
   const started = new Date(Date.now() - 1000).toISOString();
 
   before(async () => {
@@ -130,6 +131,7 @@ describe('ground truth: labels by prediction id and entity id, joined into perfo
     model = v1.model;
     const v2 = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_rf', { model, promote: false });
     const v3 = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg', { model, promote: false });
+    silentVersion = v3.version;
     groupName = uniqueId('fb-group');
     const groupId = (await admin('POST', '/v1/groups', { name: groupName })).json.id;
     const put = await admin('PUT', `/v1/models/${model}/deployment`, {
@@ -176,18 +178,26 @@ describe('ground truth: labels by prediction id and entity id, joined into perfo
     assert.equal(up2.status, 200, up2.text);
     assert.equal(up2.json.stored, 18);
 
-    const report = await waitFor('the prediction log to hold every request', async () => {
+    // Every silent copy is logged, or dropped and counted: under load the side thread drops copies past its CPU
+    // budget by design (issue 9), so the test waits for both and checks what was logged.
+    const { report, dropped } = await waitFor('the prediction log to hold every request', async () => {
       const r = await admin('GET', `/v1/models/${model}/performance?from=${started}&window=1d`);
       assert.equal(r.status, 200, r.text);
       const n = (role: string) => r.json.byVersion.find((s: any) => s.role === role)?.predictions ?? 0;
-      return n('production') === 24 && n('pilot') === 20 && n('silent') === 24 ? r.json : undefined;
+      const cmp = await admin('GET', `/v1/models/${model}/deployment/comparison?version=${silentVersion}`);
+      const lost = cmp.json.dropped as number;
+      return n('production') === 24 && n('pilot') === 20 && n('silent') + lost === 24
+        ? { report: r.json, dropped: lost }
+        : undefined;
     });
     const slice = (role: string, list = report.byVersion) => list.find((s: any) => s.role === role);
     const prodWant = expected(prod.slice(0, 20), 24);
     assertFigures(slice('production'), prodWant, 'production');
     assertFigures(slice('pilot'), expected(pilot.slice(0, 18), 20), 'pilot');
-    // The silent version is the production model again: the same rows, under the same prediction ids.
-    assertFigures(slice('silent'), prodWant, 'silent');
+    // The silent version is the production model again: the same rows, under the same prediction ids. When a copy
+    // was dropped the rows behind its figures are not known here: then only its count is checked.
+    if (dropped === 0) assertFigures(slice('silent'), prodWant, 'silent');
+    else assert.equal(slice('silent').predictions, 24 - dropped);
     assert.equal(slice('production').version, prod[0]!.version);
     assert.equal(slice('pilot').version, pilot[0]!.version);
     // Per caller group (the pilot's callers) and per window (one day-long window holds all of it).
