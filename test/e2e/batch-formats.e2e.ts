@@ -192,6 +192,27 @@ describe('batch jobs in Parquet and Arrow', () => {
         [11, `feature "${FEATURES[0]}" must be a finite number, got NaN`, 'e10'],
       ],
     );
+
+    // A float column with no null but a NaN (read as a Float32Array): the same, the other rows scored.
+    const nan = await submit(
+      { model },
+      parquetInput((f) => {
+        const a = Float32Array.from(f[FEATURES[1]!]! as ArrayLike<number>);
+        a[7] = NaN;
+        f[FEATURES[1]!] = a;
+      }),
+      'nan.parquet',
+    );
+    assert.equal(nan.status, 'succeeded', nan.error);
+    assert.deepEqual([nan.rowsIn, nan.rowsOut, nan.rowsFailed], [N, N - 1, 1]);
+    const nanErrors = Buffer.from((await file(nan.id, 'errors')).bytes)
+      .toString()
+      .trimEnd()
+      .split('\n');
+    assert.deepEqual(
+      nanErrors.map((l) => (JSON.parse(l) as { line: number; error: string }).error),
+      [`feature "${FEATURES[1]}" must be a finite number, got NaN`],
+    );
   });
 
   it('fails a truncated Parquet file, a missing feature column and a text feature column with the reason', async () => {

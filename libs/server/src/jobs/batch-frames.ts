@@ -297,30 +297,33 @@ export class FrameScorer {
     const good = new Int32Array(n);
     let g = 0;
     let errors = '';
-    for (let r = from; r < to; r++) {
-      let why: string | null = null;
-      for (let c = 0; c < w; c++) {
-        const col = this.features[c]!;
-        // Feature columns are never kept as bytes (readParquet's `raw` leaves them out).
-        const x = (col.values as ArrayLike<unknown>)[r];
-        let v: number;
-        if (typeof x === 'number') v = x;
-        else if (typeof x === 'bigint') v = Number(x);
-        else if (typeof x === 'string') v = x.trim() === '' ? NaN : NUMBER_RE.test(x) ? +x : NaN;
-        else {
-          why = `feature "${col.name}" is missing`;
-          break;
+    // Float columns (a Parquet or Arrow input's) with only finite values: copied column by column, every row good.
+    if (finiteFloats(this.features, from, to, data, w)) for (; g < n; g++) good[g] = from + g;
+    else
+      for (let r = from; r < to; r++) {
+        let why: string | null = null;
+        for (let c = 0; c < w; c++) {
+          const col = this.features[c]!;
+          // Feature columns are never kept as bytes (readParquet's `raw` leaves them out).
+          const x = (col.values as ArrayLike<unknown>)[r];
+          let v: number;
+          if (typeof x === 'number') v = x;
+          else if (typeof x === 'bigint') v = Number(x);
+          else if (typeof x === 'string') v = x.trim() === '' ? NaN : NUMBER_RE.test(x) ? +x : NaN;
+          else {
+            why = `feature "${col.name}" is missing`;
+            break;
+          }
+          if (!Number.isFinite(v)) {
+            const got = typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : String(x);
+            why = `feature "${col.name}" must be a finite number, got ${got}`;
+            break;
+          }
+          data[g * w + c] = v;
         }
-        if (!Number.isFinite(v)) {
-          const got = typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : String(x);
-          why = `feature "${col.name}" must be a finite number, got ${got}`;
-          break;
-        }
-        data[g * w + c] = v;
+        if (why) errors += `${JSON.stringify({ line: r + 1, error: why, row: this.rowObject(r) })}\n`;
+        else good[g++] = r;
       }
-      if (why) errors += `${JSON.stringify({ line: r + 1, error: why, row: this.rowObject(r) })}\n`;
-      else good[g++] = r;
-    }
     const stored: StoredRow[] = [];
     const columns: FrameColumn[] = this.carried.map((c) =>
       // A CSV input's feature columns are text; a table output carries them as the numbers the model read.
@@ -388,11 +391,33 @@ const jsonValue = (v: unknown) =>
         ? String(v)
         : (v ?? null);
 
+/**
+ * Rows [from, to) of float feature columns into `data` (row-major, `w` wide); false, with `data` partly written, when
+ * a column is not a float array or holds a value that is not finite (the caller then goes row by row and sets those
+ * rows aside with their reason).
+ */
+function finiteFloats(features: FrameColumn[], from: number, to: number, data: Float32Array | Float64Array, w: number) {
+  for (let c = 0; c < w; c++) {
+    const values = features[c]!.values;
+    if (!(values instanceof Float32Array || values instanceof Float64Array)) return false;
+    for (let r = from, o = c; r < to; r++, o += w) {
+      const v = values[r]!;
+      // v - v is 0 for a finite number, NaN for NaN and the infinities.
+      if (v - v !== 0) return false;
+      data[o] = v;
+    }
+  }
+  return true;
+}
+
+/** The values of `c` at `idx[0..n)`: a view when they are one run of a typed array (the frame outlives the job). */
 function gather(c: FrameColumn, idx: Int32Array, n: number): ArrayLike<unknown> | TextBytes {
   const src = c.values;
   // Every row of the chunk is good: its rows are one contiguous run.
   const run = n > 0 && idx[n - 1]! - idx[0]! === n - 1;
   if (src instanceof TextBytes) return run ? src.slice(idx[0]!, idx[0]! + n) : src.pick(idx, n);
+  if (run && ArrayBuffer.isView(src) && !(src instanceof DataView))
+    return (src as unknown as Float64Array).subarray(idx[0]!, idx[0]! + n);
   if (run) return (src as unknown as { slice(a: number, b: number): ArrayLike<unknown> }).slice(idx[0]!, idx[0]! + n);
   const ctor = (src as { constructor: unknown }).constructor;
   const out =
