@@ -172,12 +172,6 @@ export async function readParquet(
     columns.push({ name: el.name, type, values: [] });
   }
   if (rows * columns.length > MAX_CELLS) throw tooLarge(rows, columns.length);
-  // Numbers go into typed arrays (no boxed number per cell for the collector); a column turns into plain values
-  // at its first null.
-  for (const c of columns) {
-    const Typed = TYPED[c.type];
-    c.values = Typed ? new Typed(rows) : new Array<unknown>(rows);
-  }
   // Columns of the common flat shapes straight into typed arrays (parquet-columns.ts); hyparquet reads the rest.
   const elements = new Map(top.map((el) => [el.name, el]));
   const fast = new Set<string>();
@@ -194,6 +188,12 @@ export async function readParquet(
     throw cannot(e);
   }
   const byName = new Map(columns.filter((c) => !fast.has(c.name)).map((c) => [c.name, c]));
+  // Those go into typed arrays where numbers (no boxed number per cell for the collector); a column turns into plain
+  // values at its first null. Allocated only for them: a million-row array per column cost as much as reading one.
+  for (const c of byName.values()) {
+    const Typed = TYPED[c.type];
+    c.values = Typed ? new Typed(rows) : new Array<unknown>(rows);
+  }
   const rawText = columns.filter((c) => c.type === 'utf8' && raw(c.name) && !fast.has(c.name)).map((c) => c.name);
   const read = (names: string[], bytes: boolean) =>
     parquetRead({
