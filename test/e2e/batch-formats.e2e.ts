@@ -213,6 +213,15 @@ describe('batch jobs in Parquet and Arrow', () => {
       nanErrors.map((l) => (JSON.parse(l) as { line: number; error: string }).error),
       [`feature "${FEATURES[1]}" must be a finite number, got NaN`],
     );
+    // The Parquet output carries the other rows' ids, in order (the chunk's text column picked around the bad row).
+    const nanOut = (await file(nan.id, 'output')).bytes;
+    const nanRows = (await parquetReadObjects({
+      file: nanOut.buffer.slice(nanOut.byteOffset, nanOut.byteOffset + nanOut.byteLength),
+    })) as Record<string, unknown>[];
+    assert.deepEqual(
+      nanRows.map((r) => r.id),
+      Array.from({ length: N }, (_, i) => `e${i}`).filter((id) => id !== 'e7'),
+    );
   });
 
   it('fails a truncated Parquet file, a missing feature column and a text feature column with the reason', async () => {

@@ -25,28 +25,27 @@ class TextBuilder {
     this.data = Buffer.allocUnsafe(Math.max(1024, guess));
     this.offsets = new Int32Array(rows + 1);
   }
-  private room(bytes: number) {
-    const need = this.offsets[this.n]! + bytes;
+  /** Room for `bytes` more after the first `used` bytes (which a larger buffer keeps). */
+  private room(used: number, bytes: number) {
+    const need = used + bytes;
     if (need <= this.data.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(need, this.data.length * 2));
-    this.data.copy(bigger, 0, 0, this.offsets[this.n]!);
+    this.data.copy(bigger, 0, 0, used);
     this.data = bigger;
   }
-  /** `n` PLAIN values of `page` (each a 4-byte length, then the bytes). */
+  /** `n` PLAIN values of `page` (each a 4-byte length, then the bytes): their offsets found, then one copy. */
   plain(page: Uint8Array, n: number) {
-    const b = Buffer.from(page.buffer, page.byteOffset, page.byteLength);
-    this.room(b.length);
+    if (this.n + n > this.offsets.length - 1) throw new NotFlat();
+    const start = this.offsets[this.n]!;
     let o = 0;
-    const data = this.data;
     for (let i = 0; i < n; i++) {
-      if (o + 4 > b.length) throw new NotFlat();
-      const len = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-      o += 4;
-      if (o + len > b.length || this.n >= this.offsets.length - 1) throw new NotFlat();
-      const at = this.offsets[this.n]!;
-      this.offsets[++this.n] = copyBytes(b, o, o + len, data, at);
-      o += len;
+      if (o + 4 > page.length) throw new NotFlat();
+      o += 4 + ((page[o]! | (page[o + 1]! << 8) | (page[o + 2]! << 16) | (page[o + 3]! << 24)) >>> 0);
+      if (o > page.length) throw new NotFlat();
+      this.offsets[++this.n] = start + o;
     }
+    this.room(start, o);
+    this.data.set(page.subarray(0, o), start);
   }
   /** Values of `dictionary` by index. */
   pick(dictionary: TextBytes, idx: Int32Array) {
@@ -55,8 +54,8 @@ class TextBuilder {
       if (k >= dictionary.length || this.n >= this.offsets.length - 1) throw new NotFlat();
       const s = dictionary.offsets[k]!;
       const e = dictionary.offsets[k + 1]!;
-      this.room(e - s);
       const at = this.offsets[this.n]!;
+      this.room(at, e - s);
       this.offsets[++this.n] = copyBytes(dictionary.data, s, e, this.data, at);
     }
   }

@@ -11,9 +11,11 @@
 import { endianness } from 'node:os';
 
 /**
- * A text column kept as its UTF-8 bytes (issue 23): one buffer and each value's start (value i is
- * data[offsets[i] .. offsets[i + 1])), for a column only carried from a Parquet input into a Parquet output. A
- * million strings (or a million one-value Uint8Arrays) cost more to make and collect than the scoring.
+ * A text column kept as its UTF-8 bytes (issue 23), for a column only carried from a Parquet input into a Parquet
+ * output: the values as a PLAIN page holds them (each a 4-byte little-endian length, then its bytes) in one buffer,
+ * and where each value starts (value i is data[offsets[i] + 4 .. offsets[i + 1])). Pages are read in and written
+ * out with one copy each; a million strings (or a million one-value Uint8Arrays) cost more to make and collect than
+ * the scoring, and so did a copy per value.
  */
 export class TextBytes {
   constructor(
@@ -27,12 +29,17 @@ export class TextBytes {
   }
 
   at(i: number): string {
-    return this.data.toString('utf8', this.offsets[i]!, this.offsets[i + 1]!);
+    return this.data.toString('utf8', this.offsets[i]! + 4, this.offsets[i + 1]!);
   }
 
   /** Values [from, to), sharing the bytes. */
   slice(from: number, to: number): TextBytes {
     return new TextBytes(this.data, this.offsets.subarray(from, to + 1));
+  }
+
+  /** Values [from, to) as a PLAIN page body: a view of the bytes. */
+  plainPage(from: number, to: number): Uint8Array {
+    return this.data.subarray(this.offsets[from]!, this.offsets[to]!);
   }
 
   /** The values at `idx[0..n)`, copied. */
@@ -43,7 +50,7 @@ export class TextBytes {
     const offsets = new Int32Array(n + 1);
     let o = 0;
     for (let i = 0; i < n; i++) {
-      o += this.data.copy(data, o, this.offsets[idx[i]!]!, this.offsets[idx[i]! + 1]!);
+      o = copyBytes(this.data, this.offsets[idx[i]!]!, this.offsets[idx[i]! + 1]!, data, o);
       offsets[i + 1] = o;
     }
     return new TextBytes(data, offsets);
@@ -313,7 +320,7 @@ function pageData(c: PlainColumn, from: number, to: number): Uint8Array {
     const v = c.values.subarray(from, to);
     return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   }
-  if (c.values instanceof TextBytes) return textPage(c.values, from, to);
+  if (c.values instanceof TextBytes) return c.values.plainPage(from, to);
   const values = c.values;
   let size = 0;
   for (let i = from; i < to; i++) {
@@ -336,24 +343,6 @@ function pageData(c: PlainColumn, from: number, to: number): Uint8Array {
     o += 4 + n;
   }
   return buf.subarray(0, o);
-}
-
-/** Values [from, to) of text kept as bytes as a PLAIN page: each value's length, then its bytes. */
-function textPage(t: TextBytes, from: number, to: number): Uint8Array {
-  const off = t.offsets;
-  const buf = Buffer.allocUnsafe(4 * (to - from) + off[to]! - off[from]!);
-  let o = 0;
-  for (let i = from; i < to; i++) {
-    const s = off[i]!;
-    const e = off[i + 1]!;
-    const n = e - s;
-    buf[o] = n & 0xff;
-    buf[o + 1] = (n >>> 8) & 0xff;
-    buf[o + 2] = (n >>> 16) & 0xff;
-    buf[o + 3] = n >>> 24;
-    o = copyBytes(t.data, s, e, buf, o + 4);
-  }
-  return buf;
 }
 
 /**
