@@ -1,6 +1,7 @@
 /**
  * The one file that imports onnxruntime-node. Everything else, in the engine and outside it, takes the runtime's
- * types and its Tensor from here (outside the engine: through ./index.ts), so the boundaries test can hold the
+ * types and its Tensor from here (outside the engine: through ./index.ts, or its modules one by one where loading the
+ * whole engine costs: the batch pool's threads), so the boundaries test can hold the
  * runtime to this folder and a change of runtime version or binding touches one place.
  */
 import type { InferenceSession as OrtInferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
