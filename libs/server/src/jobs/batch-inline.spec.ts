@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { pino } from 'pino';
 import type { CommonConfig } from '@modelyard/config';
 import { createSession, type ServedVersion } from '../engine/index.js';
@@ -27,8 +29,9 @@ const line = (i: number) => `r${i},${F.map((f) => samples.records[i % samples.re
  * The input arrives in small pieces (as a slow disk or a network store gives it), read into the caller's buffer
  * when it gives one and `into` is set (as a local file is); the output is kept in memory.
  */
-function memoryStorage(input: Buffer, piece: number, into = false) {
+function memoryStorage(input: Buffer, piece: number, into = false, seen: string[] = []) {
   const files = new Map<string, string>();
+  const bytes = new Map<string, Buffer>();
   const storage = {
     stat: async () => ({ sizeBytes: input.length }),
     get: async (_uri: string, opts?: { into?: Uint8Array }) =>
@@ -46,12 +49,16 @@ function memoryStorage(input: Buffer, piece: number, into = false) {
       ),
     put: async (_backend: string, key: string, body: Readable) => {
       const parts: Buffer[] = [];
-      for await (const c of body) parts.push(Buffer.from(c as Uint8Array));
-      files.set(key, Buffer.concat(parts).toString());
+      for await (const c of body) {
+        parts.push(Buffer.from(c as Uint8Array));
+        seen.push(`${key}: ${(c as Uint8Array).length} bytes`);
+      }
+      bytes.set(key, Buffer.concat(parts));
+      files.set(key, bytes.get(key)!.toString());
       return { uri: `mem:///${key}`, sizeBytes: 0, sha256: '' };
     },
   };
-  return { storage: storage as unknown as StorageService, files };
+  return { storage: storage as unknown as StorageService, files, bytes };
 }
 
 describe('BatchInlineService (a CSV job scored from memory, on the pool threads)', () => {
@@ -65,13 +72,22 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
   after(() => Promise.all(services.map((s) => s.onModuleDestroy())));
 
   /** Scores `text` with `threads` pool threads, the input read `piece` bytes at a time; the job's output file. */
-  async function score(text: string, threads: number, piece: number, into = false) {
-    const { storage, files } = memoryStorage(Buffer.from(text), piece, into);
+  async function score(
+    text: string | Buffer,
+    threads: number,
+    piece: number,
+    into = false,
+    table?: { format: 'parquet'; chunkRows: number },
+  ) {
+    // What happened in order: output bytes arriving, progress writes.
+    const seen: string[] = [];
+    const { storage, files, bytes: stored } = memoryStorage(Buffer.from(text), piece, into, seen);
     const updates: Record<string, unknown>[] = [];
     const repo = {
       chunks: async () => [],
       transition: async (_id: string, _from: string[], data: Record<string, unknown>) => {
         updates.push(data);
+        seen.push(`status ${String(data.status ?? 'running')} ${String(data.progress)}`);
         return true;
       },
     } as unknown as JobsRepository;
@@ -87,7 +103,7 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
       cfg,
     );
     services.push(service);
-    const job = { id: 'j', modelName: 'iris', version: 1, format: 'csv', inputUri: 'mem:///in.csv' };
+    const job = { id: 'j', modelName: 'iris', version: 1, format: table?.format ?? 'csv', inputUri: 'mem:///in' };
     const run = await service.run(
       { ...job, submittedAt: new Date() } as unknown as JobRow,
       {
@@ -96,10 +112,10 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
         outputKey: 'out.csv',
         errorsKey: 'errors.csv',
         partsPrefix: 'parts/',
-        chunkRows: 700,
+        chunkRows: table?.chunkRows ?? 700,
       } as Parameters<BatchInlineService['run']>[1],
     );
-    return { run, files, last: updates.at(-1)! };
+    return { run, files, stored, seen, last: updates.at(-1)! };
   }
 
   it('writes every row once, in order, whatever the threads and however the input arrives', async () => {
@@ -138,5 +154,47 @@ describe('BatchInlineService (a CSV job scored from memory, on the pool threads)
       assert.equal(after.files.get('out.csv'), expected, into ? 'read into the kept buffer' : 'copied into it');
       assert.equal(after.last.rowsIn, 1000);
     }
+  });
+
+  it('writes a Parquet output a row group per chunk as they are scored, none for a chunk whose rows were all set aside', async () => {
+    const n = 2000;
+    const feats = F.map((f) =>
+      Float32Array.from({ length: n }, (_, i) =>
+        // Rows 700-1399 (the second chunk of 700) have no usable first feature.
+        f === F[0] && i >= 700 && i < 1400 ? NaN : samples.records[i % samples.records.length]![f]!,
+      ),
+    );
+    const ids = Array.from({ length: n }, (_, i) => `r${i}`);
+    const input = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: ids, type: 'STRING', nullable: false },
+          ...F.map((name, c) => ({ name, data: feats[c]!, type: 'FLOAT' as const, nullable: false })),
+        ],
+      }),
+    );
+    const { run, stored, seen, last } = await score(input, 2, 1 << 16, true, { format: 'parquet', chunkRows: 700 });
+    assert.equal(run.finished, true);
+    assert.deepEqual([last.rowsIn, last.rowsOut, last.rowsFailed], [n, n - 700, 700]);
+    const out = stored.get('out.csv')!;
+    const file = out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+    assert.equal(parquetMetadata(file).row_groups.length, 2);
+    // The first row group was in the output before the last chunk's progress write (not all of it at the end).
+    const firstGroup = seen.findIndex((e) => e.startsWith('out.csv') && !e.endsWith(': 4 bytes'));
+    const lastProgress = seen.findLastIndex((e) => e.startsWith('status running'));
+    assert.ok(firstGroup >= 0 && firstGroup < lastProgress, seen.join('\n'));
+    const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ids.filter((_, i) => i < 700 || i >= 1400),
+    );
+    assert.deepEqual(Object.keys(rows[0]!), [
+      'id',
+      ...F,
+      'prediction',
+      'probability_0',
+      'probability_1',
+      'probability_2',
+    ]);
   });
 });

@@ -30,6 +30,7 @@ import { addStoredBytes, chunkTotals, JobsRepository, type JobRow } from './jobs
 import { PredictionStore } from './prediction-store.js';
 import { BatchPool, type OutputLease, type ScoredPart } from './batch-pool.js';
 import { DEFAULT_CONTRIBUTIONS_MAX_ROWS, withRowBudget } from './batch-contributions.js';
+import { PlainParquetFile, plainWritable, type PlainColumn } from './parquet-plain.js';
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -454,9 +455,15 @@ export class BatchInlineService implements OnModuleDestroy {
     const inputColumns = frame.columns.map((c) => c.name);
     const chunks = Math.ceil(frame.rows / opts.chunkRows);
     const store = this.store;
-    // A table output is written from the chunks' columns at the end; a CSV one chunk by chunk.
+    // A CSV output is written chunk by chunk. So is a Parquet one whose columns hold no null (all of the carried
+    // columns are typed, or text with no null, and so is the first chunk's prediction): a row group per chunk,
+    // written while the next is scored, and its footer at the end. Any other table output is written from the
+    // chunks' columns at the end.
     const tables: Frame[] = [];
     const table = !done.size && outFormat !== 'csv';
+    const carried = opts.columns === 'id' ? frame.columns.filter((c) => c.name === opts.idColumn) : frame.columns;
+    let file = table && outFormat === 'parquet' && plainWritable(carried) ? new PlainParquetFile() : null;
+    let groups = 0;
     async function* pieces(): AsyncGenerator<Piece> {
       for (let index = 0; index < chunks; index++) {
         if (done.has(index)) continue;
@@ -464,12 +471,12 @@ export class BatchInlineService implements OnModuleDestroy {
         const to = Math.min(frame.rows, from + opts.chunkRows);
         const scored = await scorer.score(from, to);
         if (opts.entityColumn) await store.write(job.modelName, served.version, job.id, scored.stored);
-        if (table) tables.push(scored.output);
-        const output = table
-          ? ''
-          : outFormat === 'csv'
-            ? frameCsv(scored.output)
-            : Buffer.from(framePart(scored.output));
+        const columns = scored.output.columns as PlainColumn[];
+        if (file && !groups && scored.output.rows && !plainWritable(columns)) file = null;
+        let output: ChunkResult['output'] = '';
+        if (file && scored.output.rows) output = [...(groups++ ? [] : [PlainParquetFile.HEAD]), ...file.group(columns)];
+        else if (table) tables.push(scored.output);
+        else output = outFormat === 'csv' ? frameCsv(scored.output) : Buffer.from(framePart(scored.output));
         yield {
           output,
           errors: scored.errors,
@@ -501,7 +508,10 @@ export class BatchInlineService implements OnModuleDestroy {
         () => ({ chunkCount: chunks, inputColumns }),
         errorsAreCsv(format, outFormat),
         {
-          tail: table ? () => writeTableParts(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows) : undefined,
+          tail: table
+            ? () =>
+                file && groups ? file.end() : writeTableParts(tables, outFormat as 'parquet' | 'arrow', opts.chunkRows)
+            : undefined,
           timings,
         },
       );

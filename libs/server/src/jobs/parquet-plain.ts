@@ -235,83 +235,96 @@ const slice = (v: PlainColumn['values'], from: number, to: number) =>
  */
 export function writePlainParquetGroups(input: readonly (readonly PlainColumn[])[]): Uint8Array[] | null {
   const list = input.filter((g) => g.length && g[0]!.values.length > 0);
-  const columns = list[0];
-  if (!columns || !list.every((g) => plainWritable(g) && sameSchema(g, columns))) return null;
-  const rows = list.reduce((n, g) => n + g[0]!.values.length, 0);
-  // A numeric page is a view of its column, not a copy.
-  const parts: Uint8Array[] = [Buffer.from('PAR1')];
-  let at = 4;
-  const groups: { rows: number; bytes: number; chunks: { offset: number; size: number }[] }[] = [];
-  for (const group of list) {
-    const from = 0;
-    const to = group[0]!.values.length;
+  if (!list.length || !list.every((g) => plainWritable(g) && sameSchema(g, list[0]!))) return null;
+  const file = new PlainParquetFile();
+  return [PlainParquetFile.HEAD, ...list.flatMap((g) => file.group(g)), ...file.end()];
+}
+
+/**
+ * One Parquet file written a row group at a time (a batch job's chunk each, as they are scored): `HEAD` first,
+ * then each `group`'s pieces, then `end`'s footer. Every group must be plainWritable, with the first's columns.
+ */
+export class PlainParquetFile {
+  static readonly HEAD = Buffer.from('PAR1');
+  private at = 4;
+  private columns: readonly PlainColumn[] | null = null;
+  private readonly groups: { rows: number; bytes: number; chunks: { offset: number; size: number }[] }[] = [];
+
+  /** The pieces of one more row group (a numeric page is a view of its column, not a copy). */
+  group(group: readonly PlainColumn[]): Uint8Array[] {
+    this.columns ??= group;
+    if (!plainWritable(group) || !sameSchema(group, this.columns))
+      throw new Error('a row group that cannot be written PLAIN, or with other columns than the first');
+    const rows = group[0]!.values.length;
+    const parts: Uint8Array[] = [];
     const chunks: { offset: number; size: number }[] = [];
-    const start = at;
+    const start = this.at;
     for (const c of group) {
-      const data = pageData(c, from, to);
+      const data = pageData(c, 0, rows);
       const header = new Bytes(64);
       new Struct(header)
         .i32(1, DATA_PAGE)
         .i32(2, data.length)
         .i32(3, data.length)
-        .struct(5, (s) =>
-          s
-            .i32(1, to - from)
-            .i32(2, PLAIN)
-            .i32(3, RLE)
-            .i32(4, RLE),
-        )
+        .struct(5, (s) => s.i32(1, rows).i32(2, PLAIN).i32(3, RLE).i32(4, RLE))
         .end();
       parts.push(header.result, data);
-      chunks.push({ offset: at, size: header.o + data.length });
-      at += header.o + data.length;
+      chunks.push({ offset: this.at, size: header.o + data.length });
+      this.at += header.o + data.length;
     }
-    groups.push({ rows: to - from, bytes: at - start, chunks });
+    this.groups.push({ rows, bytes: this.at - start, chunks });
+    return parts;
   }
-  const meta = new Bytes(4096);
-  new Struct(meta)
-    .i32(1, 1)
-    .list(2, T_STRUCT, [null, ...columns], (w, c) =>
-      structItem((s) => {
-        if (!c) return void s.string(4, 'schema').i32(5, columns.length);
-        s.i32(1, PHYSICAL[c.type]).i32(3, REQUIRED).string(4, c.name);
-        if (c.type === 'utf8') s.i32(6, UTF8);
-      })(w),
-    )
-    .i64(3, rows)
-    .list(4, T_STRUCT, groups, (w, g) =>
-      structItem((s) => {
-        s.list(1, T_STRUCT, columns, (w2, c) => {
-          const k = columns.indexOf(c);
-          const ch = g.chunks[k]!;
-          structItem((cc) => {
-            cc.i64(2, ch.offset).struct(3, (m) => {
-              m.i32(1, PHYSICAL[c.type])
-                .list(2, T_I32, [PLAIN, RLE], (w3, e) => w3.zigzag(e))
-                .list(3, T_BINARY, [c.name], (w3, n) => {
-                  const b = Buffer.from(n);
-                  w3.varint(b.length);
-                  w3.bytes(b);
-                })
-                .i32(4, UNCOMPRESSED)
-                .i64(5, g.rows)
-                .i64(6, ch.size)
-                .i64(7, ch.size)
-                .i64(9, ch.offset);
-            });
-          })(w2);
-        })
-          .i64(2, g.bytes)
-          .i64(3, g.rows);
-      })(w),
-    )
-    .string(6, 'modelyard')
-    .end();
-  const tail = Buffer.allocUnsafe(8);
-  tail.writeUInt32LE(meta.o, 0);
-  tail.write('PAR1', 4);
-  parts.push(meta.result, tail);
-  return parts;
+
+  /** The footer: the file's metadata, its length and `PAR1`. */
+  end(): Uint8Array[] {
+    const columns = this.columns ?? [];
+    const groups = this.groups;
+    const rows = groups.reduce((n, g) => n + g.rows, 0);
+    const meta = new Bytes(4096);
+    new Struct(meta)
+      .i32(1, 1)
+      .list(2, T_STRUCT, [null, ...columns], (w, c) =>
+        structItem((s) => {
+          if (!c) return void s.string(4, 'schema').i32(5, columns.length);
+          s.i32(1, PHYSICAL[c.type]).i32(3, REQUIRED).string(4, c.name);
+          if (c.type === 'utf8') s.i32(6, UTF8);
+        })(w),
+      )
+      .i64(3, rows)
+      .list(4, T_STRUCT, groups, (w, g) =>
+        structItem((s) => {
+          s.list(1, T_STRUCT, columns, (w2, c) => {
+            const k = columns.indexOf(c);
+            const ch = g.chunks[k]!;
+            structItem((cc) => {
+              cc.i64(2, ch.offset).struct(3, (m) => {
+                m.i32(1, PHYSICAL[c.type])
+                  .list(2, T_I32, [PLAIN, RLE], (w3, e) => w3.zigzag(e))
+                  .list(3, T_BINARY, [c.name], (w3, n) => {
+                    const b = Buffer.from(n);
+                    w3.varint(b.length);
+                    w3.bytes(b);
+                  })
+                  .i32(4, UNCOMPRESSED)
+                  .i64(5, g.rows)
+                  .i64(6, ch.size)
+                  .i64(7, ch.size)
+                  .i64(9, ch.offset);
+              });
+            })(w2);
+          })
+            .i64(2, g.bytes)
+            .i64(3, g.rows);
+        })(w),
+      )
+      .string(6, 'modelyard')
+      .end();
+    const tail = Buffer.allocUnsafe(8);
+    tail.writeUInt32LE(meta.o, 0);
+    tail.write('PAR1', 4);
+    return [meta.result, tail];
+  }
 }
 
 /** Rows [from, to) of a column as a PLAIN page body (required: no levels). */
