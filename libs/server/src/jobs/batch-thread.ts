@@ -135,6 +135,7 @@ function load(m: Extract<ThreadMessage, { op: 'load' }>) {
 }
 
 async function csv(m: Extract<ThreadMessage, { op: 'csv' }>) {
+  let slot: { id: number; sab: SharedArrayBuffer } | null = null;
   try {
     const v = versions.get(m.key);
     if (!v) throw new Error('no session for this version in the batch thread');
@@ -148,7 +149,6 @@ async function csv(m: Extract<ThreadMessage, { op: 'csv' }>) {
     // The part was cut at a line break, by bytes: its records are counted here, not on the worker's event loop.
     const input = new Uint8Array(m.input, 0, m.end);
     const rows = advanceRecords(input, m.from, Infinity).records;
-    let slot: { id: number; sab: SharedArrayBuffer } | null = null;
     const alloc = (n: number) => {
       slot = slots.take(n);
       return slot ? new Uint8Array(slot.sab, 0, n) : Buffer.allocUnsafe(n);
@@ -163,6 +163,9 @@ async function csv(m: Extract<ThreadMessage, { op: 'csv' }>) {
     const output = out.buffer.byteLength > Buffer.poolSize ? out : new Uint8Array(out);
     parentPort!.postMessage({ id: m.id, rows, output } satisfies ThreadReply, [output.buffer as ArrayBuffer]);
   } catch (e) {
+    // A buffer taken for a part that failed is free again (the worker never saw it).
+    const lent = slot as { id: number; sab: SharedArrayBuffer } | null;
+    if (lent) slots.give([lent.id]);
     parentPort!.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) } satisfies ThreadReply);
   }
 }
