@@ -346,7 +346,7 @@ export class JobsService {
   }
 
   private async readyVersion(model: string, sel: { version?: number; alias?: string }): Promise<number> {
-    const n = await this.serving.versionNumber(model, sel);
+    const n = await this.serving.versionNumber(model, sel, { fresh: true });
     const v = await this.registry.findVersion(model, n);
     if (!v) throw notFound(`Version ${n} of ${model}`);
     if (v.status === 'pending') throw new AppError('NOT_READY', `Version ${n} of ${model} is still being validated`);

@@ -160,7 +160,7 @@ export class SchedulesService implements JobHandler<'schedule.run'> {
   async handle({ scheduleId }: JobPayloadParsed<'schedule.run'>, _ctx: JobContext) {
     const s = await this.repo.findSchedule(scheduleId);
     if (!s || s.paused) return { skipped: true };
-    const version = await this.serving.versionNumber(s.model.name, {});
+    const version = await this.serving.versionNumber(s.model.name, {}, { fresh: true });
     const seen = await this.repo.scheduledInputs(s.id);
     const files = (await this.storage.list(s.inputPrefix, 10_000))
       .filter((f) => /\.(csv|jsonl|ndjson)$/i.test(f.key) && !OUTPUT_NAME.test(f.key) && !seen.has(f.uri))

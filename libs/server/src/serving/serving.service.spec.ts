@@ -191,6 +191,15 @@ describe(ServingService.name, () => {
     assert.equal(await t.sut.versionNumber('iris', { alias: 'champion' }), 1);
   });
 
+  it('reads the stage from the database when asked fresh (a job), where its own state has not heard of a promotion', async () => {
+    reg.model('later', [{ number: 1, stage: 'None', status: 'ready' }]);
+    await assert.rejects(t.sut.versionNumber('later'), code('NOT_READY'));
+    // Promoted in the database; the pub/sub message has not reached this process yet.
+    reg.model('later', [{ number: 1, stage: 'Production', status: 'ready' }]);
+    await assert.rejects(t.sut.versionNumber('later'), code('NOT_READY'));
+    assert.equal(await t.sut.versionNumber('later', {}, { fresh: true }), 1);
+  });
+
   it('loads what the model deploys before the state is in place, and nothing else until asked', async () => {
     const state = await t.sut.refresh('iris');
     assert.deepEqual([state.production, [...state.aliases], [...state.staged].sort()], [2, [['champion', 1]], [2, 3]]);

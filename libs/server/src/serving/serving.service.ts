@@ -171,9 +171,13 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.pool.get(model, n);
   }
 
-  /** The number `resolve` would serve, without loading it (jobs fix their version when they are accepted). */
-  async versionNumber(model: string, sel: VersionSelector = {}): Promise<number> {
-    return pickNumber(this.states.get(model) ?? (await this.refresh(model)), sel);
+  /**
+   * The number `resolve` would serve, without loading it (jobs fix their version when they are accepted). `fresh`:
+   * read from Postgres now, not from this process's state, which hears of a promotion by pub/sub a moment after the
+   * promotion has answered: a job submitted right after one (a pipeline's next step) must see it.
+   */
+  async versionNumber(model: string, sel: VersionSelector = {}, { fresh = false } = {}): Promise<number> {
+    return pickNumber((!fresh && this.states.get(model)) || (await this.refresh(model)), sel);
   }
 
   /**
