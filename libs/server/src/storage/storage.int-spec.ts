@@ -300,6 +300,14 @@ describe('local folder: symbolic links', () => {
         const uri = pathToFileURL(path.join(root, key)).href;
         assert.equal(await local.stat(uri), null, key);
         await assert.rejects(local.get(uri), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND', key);
+        // Read into a caller's buffer (a batch job's input): the same refusal, and nothing copied into it.
+        const into = Buffer.alloc(64);
+        await assert.rejects(
+          local.get(uri, { into }),
+          (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND',
+          key,
+        );
+        assert.ok(into.equals(Buffer.alloc(64)), key);
       }
       assert.deepEqual(
         (await local.list('projects/team-b/', 10)).map((o) => o.key),
