@@ -624,17 +624,19 @@ export class BatchInlineService implements OnModuleDestroy {
     const size = (await this.storage.stat(uri))?.sizeBytes ?? 0;
     const alloc = (n: number) => Buffer.allocUnsafe(n);
     // Read in large pieces: 64 KiB reads made reading a 27 MB file cost as much as parsing it.
-    const input = await this.storage.get(uri, { readBytes: 4 * 1024 * 1024 });
     let buf = alloc(size);
+    const input = await this.storage.get(uri, { readBytes: 4 * 1024 * 1024, into: buf });
     let o = 0;
     for await (const c of input) {
       const b = c as Buffer;
-      if (o + b.length > buf.length) {
+      // A local file is read straight into the buffer (ReadOptions.into): nothing to copy.
+      const inPlace = b.buffer === buf.buffer && b.byteOffset === buf.byteOffset + o;
+      if (!inPlace && o + b.length > buf.length) {
         const bigger = alloc(Math.max(buf.length * 2, o + b.length));
         buf.copy(bigger, 0, 0, o);
         buf = bigger;
       }
-      b.copy(buf, o);
+      if (!inPlace) buf.set(b, o);
       o += b.length;
     }
     return buf.subarray(0, o);
