@@ -26,7 +26,7 @@ import {
   storySteps,
   storyEnv,
 } from '../support/browser.js';
-import { records, registerFixture, samples } from '../support/fixtures.js';
+import { records, registerFile, registerFixture, samples } from '../support/fixtures.js';
 
 const { webUrl, apiUrl, adminKey, adminApi } = storyEnv();
 const storageRoot = requiredEnv('E2E_STORAGE_LOCAL_ROOT');
@@ -40,8 +40,12 @@ const OUTPUT_HEADER = `${HEADER},prediction,${iris.classes.map((c) => `probabili
 
 /** Rows for the form upload: chunks of the worker's 10,000, so the progress bar has steps to show. */
 const FORM_ROWS = 150_000;
-/** The job to cancel: big enough that it is still queued or running when its page opens (seconds of work). */
-const BIG_ROWS = 500_000;
+/**
+ * The job to cancel, on a model whose cost grows with the rows (test/fixtures/rowcost_iris.onnx, ~0.7 ms of a core
+ * a row): ~15 s of CPU, so it is still queued or running when its page opens however fast the batch engine gets
+ * (500,000 rows of the plain iris model once took seconds; now they take half of one).
+ */
+const BIG_ROWS = 20_000;
 
 const suffix = randomBytes(4).toString('hex');
 const scientist = {
@@ -68,6 +72,7 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   let model = '';
+  let slowModel = '';
   let formJobId = '';
   let bigJobId = '';
 
@@ -173,6 +178,10 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
     const u = await adminApi('POST', '/v1/users', scientist);
     assert.equal(u.status, 201, `POST /v1/users: ${JSON.stringify(u.json)}`);
     ({ model } = await registerFixture(apiUrl, adminKey, 'iris_logreg', { model: `jobs-ui-${suffix}` }));
+    ({ model: slowModel } = await registerFile(apiUrl, adminKey, path.resolve('test/fixtures/rowcost_iris.onnx'), {
+      model: `jobs-ui-slow-${suffix}`,
+      spec: { sampleInput: irisRows.slice(0, 3) },
+    }));
   });
 
   step('the scientist signs in and finds Jobs in the navigation, empty for this model', async () => {
@@ -257,7 +266,7 @@ describe('jobs in the dashboard', { timeout: 420_000 }, () => {
 
   step('a running job offers Cancel; once cancelled it offers Retry', async () => {
     const form = new FormData();
-    form.append('spec', JSON.stringify({ model }));
+    form.append('spec', JSON.stringify({ model: slowModel }));
     form.append('file', new Blob([irisCsv(BIG_ROWS)]), 'big.csv');
     const res = await fetch(`${apiUrl}/v1/jobs`, {
       method: 'POST',

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Webhook } from 'standardwebhooks';
 import { e2eEnv, http, uniqueId } from '@modelyard/testing';
-import { assertClose, records, registerFixture, samples } from '../support/fixtures.js';
+import { assertClose, records, registerFile, registerFixture, samples } from '../support/fixtures.js';
 
 const env = e2eEnv();
 const admin = (method: string, p: string, body?: unknown, headers?: Record<string, string>) =>
@@ -359,8 +359,13 @@ describe('batch scoring', () => {
   });
 
   it('cancels a running job and a retry finishes it with exactly one output row per input row', async () => {
-    const n = 200_000;
-    const r = await upload({ model }, irisCsv(n), 'big.csv');
+    // A model whose cost grows with the rows (~0.7 ms of a core a row): the job runs for seconds, so the cancel
+    // reaches it running however fast the batch engine gets.
+    const slow = await registerFile(env.apiUrl, env.adminApiKey, path.resolve('test/fixtures/rowcost_iris.onnx'), {
+      spec: { sampleInput: records(iris).slice(0, 3) },
+    });
+    const n = 20_000;
+    const r = await upload({ model: slow.model }, irisCsv(n), 'big.csv');
     assert.equal(r.status, 202);
     const c = await admin('POST', `/v1/jobs/${r.json.id}/cancel`);
     assert.equal(c.status, 200, c.text);
