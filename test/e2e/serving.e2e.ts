@@ -221,4 +221,57 @@ describe('serving: the Modelyard contract', () => {
     });
     assert.equal(bad.status, 400);
   });
+
+  it('by default shares runs among requests that arrive together, each caller getting its own answer; microBatch false runs each alone', async () => {
+    const s = samples('iris_logreg');
+    const { model } = await registerFixture(env.apiUrl, env.adminApiKey, 'iris_logreg');
+    const merged = async () => {
+      const text = (await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey })).text;
+      const count = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return {
+        runs: count('modelyard_micro_batch_runs_total'),
+        requests: count('modelyard_micro_batch_requests_total'),
+      };
+    };
+    const rows = records(s);
+    /** Every sample row as its own request, all at once; each answer checked against scikit-learn's. */
+    const burst = async () => {
+      const answers = await Promise.all(rows.map((row) => predict(model, { payload: [row] })));
+      answers.forEach((r, i) => {
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json.predictions, [s.expected.label[i]], `row ${i}`);
+        assertClose(r.json.predictions_prob, [s.expected.probabilities[i]!], s.tolerance.probabilities, `row ${i}`);
+      });
+    };
+    const before = await merged();
+    assert.ok(
+      Number.isFinite(before.runs) && Number.isFinite(before.requests),
+      'the micro-batch counters are exported',
+    );
+    // Requests that the api reads in one turn of its event loop share a run; a burst may be read a few at a time.
+    let now = before;
+    for (let i = 0; i < 5 && now.runs === before.runs; i++) {
+      await burst();
+      now = await merged();
+    }
+    assert.ok(now.runs > before.runs, 'some runs served several requests');
+    assert.ok(now.requests - before.requests >= 2 * (now.runs - before.runs), `${JSON.stringify({ before, now })}`);
+
+    const off = await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, {
+      token: env.adminApiKey,
+      body: { servingConfig: { microBatch: false } },
+    });
+    assert.equal(off.status, 200, off.text);
+    assert.deepEqual(off.json.servingConfig, { microBatch: false });
+    // The api hears of the change by pub/sub a moment after it answered: wait for a burst that merges nothing.
+    for (let i = 0; i < 50; i++) {
+      now = await merged();
+      await burst();
+      if ((await merged()).runs === now.runs) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await burst();
+    await burst();
+    assert.deepEqual(await merged(), now, 'with microBatch false no run serves two requests');
+  });
 });

@@ -328,6 +328,12 @@ const apiEnv = z.object({
    * PREDICT_TIMEOUT_MS has passed while it waited is dropped, never started.
    */
   MAX_INFLIGHT_RUNS: z.coerce.number().int().min(1).max(256).default(4),
+  /**
+   * Requests to one version that arrive in the same turn of the event loop are merged into one onnxruntime run of
+   * up to this many rows (a run's fixed cost is most of a small request's), unless the model's servingConfig says
+   * otherwise. Nobody waits for company. 0: one run per request.
+   */
+  SERVING_MICRO_BATCH_ROWS: z.coerce.number().int().min(0).max(4096).default(256),
   /** Series per request-metric family; past it new label sets are counted under one `(overflow)` series. */
   METRICS_MAX_SERIES: z.coerce.number().int().min(10).default(2000),
   // --- single sign-on (issue 17, area sso): OpenID Connect. Without OIDC_ISSUER_URL nothing here applies. ---
@@ -602,6 +608,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       silentMaxConcurrency: e.SILENT_MAX_CONCURRENCY,
       silentCpuShare: e.SILENT_CPU_SHARE,
       maxInflightRuns: e.MAX_INFLIGHT_RUNS,
+      microBatchRows: e.SERVING_MICRO_BATCH_ROWS,
       metricsMaxSeries: e.METRICS_MAX_SERIES,
       stageTimers: e.SERVING_STAGE_TIMERS,
       silentThread: e.SILENT_THREAD,

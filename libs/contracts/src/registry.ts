@@ -56,15 +56,21 @@ export type TReferenceDataset = z.infer<typeof ZReferenceDataset>;
 export const ZSignatureJson = z.record(z.string(), z.unknown());
 
 /**
- * Per-model serving options. Micro-batching (off by default) merges concurrent requests to one version into a
- * single session run: up to `maxBatchRows` rows, waiting at most `maxWaitUs` microseconds for company.
+ * Per-model serving options. Micro-batching merges concurrent requests to one version into a single session run.
+ * By default (`microBatch` absent or null) requests that arrive together, in one turn of the api's event loop, are
+ * merged, up to SERVING_MICRO_BATCH_ROWS rows, and nobody waits for company; `{maxBatchRows, maxWaitUs}` waits up to
+ * `maxWaitUs` microseconds for company, up to `maxBatchRows` rows; `false`: one run per request. Only versions whose
+ * signature has an open batch dimension (every input and output `-1` first) are merged.
  */
 export const ZServingConfig = z.object({
   microBatch: z
-    .object({
-      maxBatchRows: z.number().int().min(2).max(4096),
-      maxWaitUs: z.number().int().min(50).max(100_000),
-    })
+    .union([
+      z.literal(false),
+      z.object({
+        maxBatchRows: z.number().int().min(2).max(4096),
+        maxWaitUs: z.number().int().min(50).max(100_000),
+      }),
+    ])
     .nullable()
     .optional(),
 });

@@ -4,7 +4,18 @@ import { MicroBatcher } from './micro-batcher.js';
 import { Tensor, type Feeds } from './ort.js';
 import type { ServedVersion } from './version-pool.js';
 
-const sv = { model: 'm', version: 1, outputNames: ['y', 'label'] } as unknown as ServedVersion;
+/** A version whose signature leaves the batch dimension open (-1), as converters write it. */
+function version(batch = -1): ServedVersion {
+  const signature = {
+    inputs: [{ name: 'x', dtype: 'float32', shape: [batch, 2] }],
+    outputs: [
+      { name: 'y', dtype: 'float32', shape: [batch, 2] },
+      { name: 'label', dtype: 'int64', shape: [batch] },
+    ],
+  };
+  return { model: 'm', version: 1, outputNames: ['y', 'label'], signature } as unknown as ServedVersion;
+}
+const sv = version();
 const feedsOf = (rows: number[][]) => ({
   x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]),
 });
@@ -78,6 +89,30 @@ describe(MicroBatcher.name, () => {
     const cfg = { maxBatchRows: 64, maxWaitUs: 500 };
     await Promise.all([sut.submit(sv, feedsOf([[1, 2]]), cfg), sut.submit(sv, feedsOf([[1, 2, 3]]), cfg)]);
     assert.deepEqual(f.runs.sort(), [1, 1]);
+  });
+
+  it('with no wait (maxWaitUs 0), merges the requests of one event-loop turn and counts the merged run', async () => {
+    const f = fakeRun();
+    const merged: number[] = [];
+    const sut = new MicroBatcher(f.run, (n) => merged.push(n));
+    const cfg = { maxBatchRows: 256, maxWaitUs: 0 };
+    const turn = [sut.submit(sv, feedsOf([[1, 1]]), cfg), sut.submit(sv, feedsOf([[2, 2]]), cfg)];
+    turn.push(sut.submit(sv, feedsOf([[3, 3]]), cfg));
+    await Promise.all(turn);
+    // A request of a later turn is not kept waiting for company: it runs on its own.
+    const [alone] = await Promise.all([sut.submit(sv, feedsOf([[4, 4]]), cfg)]);
+    assert.deepEqual(f.runs, [3, 1]);
+    assert.deepEqual(merged, [3], 'one merged run, of three requests; a run of one is not counted');
+    assert.deepEqual(Array.from(alone!.y!.data as Float32Array), [8, 8]);
+  });
+
+  it('runs each request alone for a version whose signature fixes the batch dimension', async () => {
+    const f = fakeRun();
+    const sut = new MicroBatcher(f.run);
+    const one = version(1);
+    const cfg = { maxBatchRows: 256, maxWaitUs: 0 };
+    await Promise.all([sut.submit(one, feedsOf([[1, 2]]), cfg), sut.submit(one, feedsOf([[3, 4]]), cfg)]);
+    assert.deepEqual(f.runs, [1, 1]);
   });
 
   it('answers each request alone when the merged run fails, so only the bad one sees an error', async () => {

@@ -25,6 +25,22 @@ interface TypedArray extends ArrayLike<unknown> {
   set(values: ArrayLike<unknown>, offset: number): void;
 }
 
+/**
+ * Whether a version's requests can be merged: every input and every output it returns has an open first (batch)
+ * dimension in its signature. A fixed batch of one would fail every merged run (and each request be run again
+ * alone); an output without a batch dimension could not be split among the callers.
+ */
+const batchable = new WeakMap<ServedVersion, boolean>();
+function openBatchDim(sv: ServedVersion): boolean {
+  let ok = batchable.get(sv);
+  if (ok === undefined) {
+    const outputs = sv.signature.outputs.filter((o) => sv.outputNames.includes(o.name));
+    ok = [...sv.signature.inputs, ...outputs].every((t) => t.shape[0] === -1);
+    batchable.set(sv, ok);
+  }
+  return ok;
+}
+
 function batchRows(feeds: Feeds): number {
   return Object.values(feeds)[0]?.dims[0] ?? 0;
 }
@@ -68,21 +84,25 @@ function slice(t: Tensor, start: number, rows: number, totalRows: number): Tenso
 
 /**
  * Dynamic micro-batching for one process: concurrent requests to the same version and input shape are
- * merged into one session run (up to maxBatchRows rows, waiting at most maxWaitUs for company), and each
- * caller gets its own rows of every output back. Models whose outputs have no batch dimension are run one
- * request at a time.
+ * merged into one session run (up to maxBatchRows rows, waiting at most maxWaitUs for company: below a
+ * millisecond, the requests of one event-loop turn), and each caller gets its own rows of every output back.
+ * Versions without an open batch dimension (openBatchDim) are run one request at a time.
  */
 export class MicroBatcher {
   private readonly queues = new Map<string, Queue>();
 
-  /** `run` gets the latest deadline of the callers it serves: past it, nobody waits for the answer. */
+  /**
+   * `run` gets the latest deadline of the callers it serves: past it, nobody waits for the answer. `merged` hears of
+   * each run that serves more than one request (how many).
+   */
   constructor(
     private readonly run: (sv: ServedVersion, feeds: Feeds, outputs: string[], deadline: number) => Promise<Outputs>,
+    private readonly merged: (requests: number) => void = () => {},
   ) {}
 
   submit(sv: ServedVersion, feeds: Feeds, cfg: MicroBatchConfig, deadline = Infinity): Promise<Outputs> {
     const rows = batchRows(feeds);
-    if (rows >= cfg.maxBatchRows) return this.run(sv, feeds, sv.outputNames, deadline);
+    if (rows >= cfg.maxBatchRows || !openBatchDim(sv)) return this.run(sv, feeds, sv.outputNames, deadline);
     const key = `${sv.model}@${sv.version}|${shapeKey(feeds)}`;
     let q = this.queues.get(key);
     if (!q) {
@@ -128,6 +148,7 @@ export class MicroBatcher {
       ]),
     );
     const deadline = items.reduce((d, i) => Math.max(d, i.deadline), -Infinity);
+    this.merged(items.length);
     this.run(sv, merged, sv.outputNames, deadline).then(
       (out) => {
         if (Object.values(out).some((t) => t.dims[0] !== total)) {

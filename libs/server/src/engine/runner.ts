@@ -21,16 +21,18 @@ export function runVersion(
 
 /**
  * The serving path's runs, per process: at most MAX_INFLIGHT_RUNS started and not finished (./run-gate.ts: the
- * others wait first come, first served, and are dropped unstarted past their deadline), and micro-batching for
- * models that ask for it (./micro-batcher.ts: each merged run holds one slot).
+ * others wait first come, first served, and are dropped unstarted past their deadline), and micro-batching
+ * (./micro-batcher.ts: each merged run holds one slot).
  */
 export class Runner {
   private readonly gate: RunGate;
-  private readonly batcher = new MicroBatcher((sv, feeds, outputs, until) => this.merged(sv, feeds, outputs, until));
+  private readonly batcher: MicroBatcher;
   private readonly releaseGate = () => this.gate.release();
 
-  constructor(maxInflight: number, onDrop: () => void = () => {}) {
+  /** `onMerged`: a run served this many requests (more than one) of the micro-batcher's. */
+  constructor(maxInflight: number, onDrop: () => void = () => {}, onMerged: (requests: number) => void = () => {}) {
     this.gate = new RunGate(maxInflight, onDrop);
+    this.batcher = new MicroBatcher((sv, feeds, outputs, until) => this.merged(sv, feeds, outputs, until), onMerged);
   }
 
   /**

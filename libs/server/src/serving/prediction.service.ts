@@ -57,7 +57,11 @@ export class PredictionService {
   ) {
     const limits = (cfg as (CommonConfig & { serving?: { maxInflightRuns?: number } }) | undefined)?.serving;
     const max = limits?.maxInflightRuns ?? 4;
-    this.runner = new Runner(max, () => this.metrics.runsDropped.inc());
+    this.runner = new Runner(
+      max,
+      () => this.metrics.runsDropped.inc(),
+      (requests) => this.metrics.observeMergedRun(requests),
+    );
   }
 
   /**

@@ -9,10 +9,22 @@ export interface ModelState {
   pilots: { version: number; groups: string[]; percentage: number; startsAt: number | null; endsAt: number | null }[];
   /** Silent (shadow) versions: a sampled copy of production traffic, never returned. */
   silent: { version: number; sampleRate: number }[];
-  /** Micro-batching of this model's requests, when switched on in its serving config. */
+  /** How this model's requests are merged into runs (microBatchSetting); null: one run per request. */
   microBatch: { maxBatchRows: number; maxWaitUs: number } | null;
   /** What this state was built from (servingFingerprint): the resync compares it with Postgres. */
   fingerprint: string;
+}
+
+/**
+ * A model's micro-batching from its servingConfig (ZServingConfig): its own `{maxBatchRows, maxWaitUs}`; `false`,
+ * one run per request; otherwise the platform's default, the requests of one event-loop turn (maxWaitUs 0: the
+ * batcher waits for no one) up to `defaultRows` rows (0 or 1: none).
+ */
+export function microBatchSetting(servingConfig: unknown, defaultRows: number): ModelState['microBatch'] {
+  const own = (servingConfig as { microBatch?: ModelState['microBatch'] | false } | null)?.microBatch;
+  if (own === false) return null;
+  if (own) return own;
+  return defaultRows >= 2 ? { maxBatchRows: defaultRows, maxWaitUs: 0 } : null;
 }
 
 /** The registry facts a model's serving state is built from, as Postgres has them. */

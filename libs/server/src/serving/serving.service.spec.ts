@@ -133,6 +133,7 @@ function build(reg: ReturnType<typeof fakeRegistry>, warmAtBoot = true) {
   const cfg = {
     onnx: { cacheDir, maxLoadedMb: 2048, intraOpThreads: 1 },
     registrySync: { seconds: 3600 },
+    serving: { microBatchRows: 256 },
   } as unknown as CommonConfig;
   const sut = new ServingService(
     reg.repo,
@@ -251,9 +252,16 @@ describe(ServingService.name, () => {
     assert.equal(t.sut.loaded('iris', 2), undefined);
   });
 
-  it('carries the model’s micro-batching setting into its state', async () => {
+  it('carries the model’s micro-batching setting into its state: its own, none, or the requests of one turn', async () => {
     reg.models.get('iris')!.servingConfig = { microBatch: { maxBatchRows: 32, maxWaitUs: 500 } };
     assert.deepEqual((await t.sut.refresh('iris')).microBatch, { maxBatchRows: 32, maxWaitUs: 500 });
+    reg.models.get('iris')!.servingConfig = { microBatch: false };
+    assert.equal((await t.sut.refresh('iris')).microBatch, null);
+    // No setting of its own (or null): SERVING_MICRO_BATCH_ROWS, waiting for no one.
+    for (const servingConfig of [{}, { microBatch: null }]) {
+      reg.models.get('iris')!.servingConfig = servingConfig;
+      assert.deepEqual((await t.sut.refresh('iris')).microBatch, { maxBatchRows: 256, maxWaitUs: 0 });
+    }
   });
 
   it('forgets a model deleted from the registry: 404, and its name is no longer a metrics label', async () => {

@@ -10,7 +10,7 @@ import { AppError } from '../platform/errors.js';
 import { COMMON_CONFIG, LOGGER } from '../platform/tokens.js';
 import { RedisService } from '../platform/redis.service.js';
 import { servedArtifact, VersionPool, type ServedVersion, type VersionSource } from '../engine/index.js';
-import { isPinned, servingFingerprint, type ModelState } from './served-version.js';
+import { isPinned, microBatchSetting, servingFingerprint, type ModelState } from './served-version.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { ZDeploymentConfig } from '@modelyard/contracts';
 
@@ -48,6 +48,8 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly states = new Map<string, ModelState>();
   private readonly refreshing = new Map<string, Promise<ModelState>>();
   private readonly pool: VersionPool;
+  /** Rows a default micro-batch (requests of one event-loop turn) may hold; 0: none. */
+  private readonly microBatchRows: number;
   private booted = false;
   private resyncer: NodeJS.Timeout | null = null;
 
@@ -62,6 +64,9 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(LOGGER) private readonly log: Logger,
     @Optional() @Inject(SERVING_OPTIONS) private readonly opts: ServingOptions = { warmAtBoot: true },
   ) {
+    // SERVING_MICRO_BATCH_ROWS is the api's (the worker's runs never take the serving path's batcher).
+    this.microBatchRows =
+      (cfg as CommonConfig & { serving?: { microBatchRows?: number } }).serving?.microBatchRows ?? 0;
     // Request metrics carry a model's name only while the registry has that model (names in URLs are anyone's).
     metrics.knownModel = (model) => this.states.has(model);
     this.pool = new VersionPool(
@@ -237,7 +242,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
       startsAt: p.startsAt ? Date.parse(p.startsAt) : null,
       endsAt: p.endsAt ? Date.parse(p.endsAt) : null,
     }));
-    const microBatch = (m.servingConfig as { microBatch?: ModelState['microBatch'] } | null)?.microBatch ?? null;
+    const microBatch = microBatchSetting(m.servingConfig, this.microBatchRows);
     const silent = (deployment?.silent ?? []).map((x) => ({ version: x.version, sampleRate: x.sampleRate }));
     const fingerprint = servingFingerprint({
       productionStage: m.versions.filter((v) => v.stage === 'Production').map((v) => v.number),
