@@ -25,7 +25,13 @@ describe('floods: a burst beyond inference capacity', () => {
     ({ model } = await registerFile(env.apiUrl, env.adminApiKey, path.resolve('test/fixtures/slow_iris.onnx'), {
       spec: { sampleInput: records(samples('iris_logreg')).slice(0, 3) },
     }));
-    api = await ownApi('floods-runs', { MAX_INFLIGHT_RUNS: '1', PREDICT_TIMEOUT_MS: '300' });
+    // One run per request (no micro-batching): slow_iris costs ~30 ms a run whatever its rows, so a burst merged
+    // into a few runs would all be answered in time, and the path under test is the gate's queue of runs.
+    api = await ownApi('floods-runs', {
+      MAX_INFLIGHT_RUNS: '1',
+      PREDICT_TIMEOUT_MS: '300',
+      SERVING_MICRO_BATCH_ROWS: '0',
+    });
     const warm = await http(api.url, 'POST', `/v1/models/${model}/predict`, { token: env.adminApiKey, body: row });
     assert.equal(warm.status, 200, warm.text);
   });
