@@ -325,8 +325,9 @@ describe(PredictionService.name, () => {
         },
       } as unknown as Session;
       const p = sut();
-      const one = (i: number) =>
-        p.run(sv(2, counting), feedsFromRecords(irisSignature(), [ROWS[i]!], { maxRows: 1 }), opts());
+      // One loaded version (the pool hands every request the same object): its requests share a queue.
+      const v2 = sv(2, counting);
+      const one = (i: number) => p.run(v2, feedsFromRecords(irisSignature(), [ROWS[i]!], { maxRows: 1 }), opts());
       const outs = await Promise.all([one(0), one(1), one(2)]);
       assert.equal(runs, 1);
       assert.deepEqual(
