@@ -391,9 +391,13 @@ async function main() {
       log(`warmed ${name}`);
     }
     const results = {};
+    const order = Object.entries(servers);
     for (let rep = 1; rep <= REPS; rep++) {
-      for (const { rows, c } of cases) {
-        for (const [name, s] of Object.entries(servers)) {
+      for (const [i, { rows, c }] of cases.entries()) {
+        // The order rotates with the repetition and the cell: on this box the server measured right after another
+        // one's run did worse than the same server measured first, so no server always follows the same one.
+        const k = (rep - 1 + i) % order.length;
+        for (const [name, s] of [...order.slice(k), ...order.slice(0, k)]) {
           const r = wrk(s.url, path.join(tmp, rows === 1 ? 'bodies_1row.jsonl' : 'bodies_100row.jsonl'), c, s.token);
           ((results[`${rows}|${c}`] ??= {})[name] ??= []).push(r);
           log(
@@ -551,7 +555,7 @@ function writeReport(results, digits, unbatched) {
   lines.push(`# Benchmark ${day}`, '');
   lines.push(
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
-      `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions, medians. ` +
+      `wrk -t2 on the same cores, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up per server and body, ${REPS} interleaved repetitions (the servers' order rotating with the repetition and the cell), medians. ` +
       `Modelyard: ${API_PROCESSES} api process(es) (API_PROCESSES; its default is one per core) with auth` +
       ' (API key), Prometheus metrics, per-key rate limiting (Redis leases), LOG_LEVEL=info to file and stdout (prediction access lines are debug: metrics and rollups count them), ' +
       'per-minute rollups, and its worker process running beside it on the same 2 cores; ' +
