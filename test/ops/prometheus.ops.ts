@@ -94,11 +94,14 @@ describe('Prometheus with the shipped rules, against a running api and worker', 
     });
     // One run at a time and a 10 ms budget: a prediction of the slow model (~30 ms of CPU) that waits behind
     // another is answered 503 once its budget is gone. Sequential requests to the fast model are unaffected.
+    // One run per request (no micro-batching): a burst merged into one run waits behind nobody, and a run
+    // (synchronous on the event loop) ends before its budget's timer can fire, so all four would be answered.
     api = startApp('ops-api', 'api', {
       ...shared,
       API_PORT: String(apiPort),
       PREDICT_TIMEOUT_MS: '10',
       MAX_INFLIGHT_RUNS: '1',
+      SERVING_MICRO_BATCH_ROWS: '0',
       ROLLUP_FLUSH_SECONDS: '2',
     });
     apiUrl = `http://127.0.0.1:${apiPort}`;
