@@ -39,9 +39,9 @@ export class ServingMetrics {
   readonly timeouts: Counter<'model'>;
   /** Runs dropped before they started: their caller's time budget had passed while they waited for a slot. */
   readonly runsDropped: Counter;
-  /** Micro-batching: runs that served more than one request, and the requests they served (read at scrape time). */
-  private mergedRuns = 0;
-  private mergedRequests = 0;
+  /** Micro-batching: runs that served more than one request, and the requests they served. */
+  readonly mergedRuns: Counter;
+  readonly mergedRequests: Counter;
   /** API keys looked up in Postgres so far (read at scrape time; the api sets it to AuthService's count). */
   keyLookups: () => number = () => 0;
   /** Whether a name is a model this process knows (set by ServingService): others get the `(unknown)` label. */
@@ -99,20 +99,16 @@ export class ServingMetrics {
       registers: [this.registry],
       help: "Runs never started because their caller's time budget passed while they waited (MAX_INFLIGHT_RUNS)",
     });
-    const merged = { runs: () => this.mergedRuns, requests: () => this.mergedRequests };
-    for (const [what, help] of [
-      ['runs', 'onnxruntime runs that served more than one prediction request (micro-batching)'],
-      ['requests', 'Prediction requests answered by a run shared with others (micro-batching)'],
-    ] as const)
-      new Counter({
-        name: `modelyard_micro_batch_${what}_total`,
-        registers: [this.registry],
-        help,
-        collect() {
-          this.reset();
-          this.inc(merged[what]());
-        },
-      });
+    this.mergedRuns = new Counter({
+      name: 'modelyard_micro_batch_runs_total',
+      registers: [this.registry],
+      help: 'onnxruntime runs that served more than one prediction request (micro-batching)',
+    });
+    this.mergedRequests = new Counter({
+      name: 'modelyard_micro_batch_requests_total',
+      registers: [this.registry],
+      help: 'Prediction requests answered by a run shared with others (micro-batching)',
+    });
     const lookups = () => this.keyLookups();
     new Counter({
       name: 'modelyard_api_key_lookups_total',
@@ -126,8 +122,8 @@ export class ServingMetrics {
   }
 
   observeMergedRun(requests: number) {
-    this.mergedRuns++;
-    this.mergedRequests += requests;
+    this.mergedRuns.inc();
+    this.mergedRequests.inc(requests);
   }
 
   observeInference(model: string, version: number, seconds: number) {
