@@ -220,6 +220,18 @@ describe('serving: the Modelyard contract', () => {
       body: { servingConfig: { microBatch: { maxBatchRows: 1, maxWaitUs: 10 } } },
     });
     assert.equal(bad.status, 400);
+    // Only false turns it off: true (or any other value) is no setting.
+    for (const microBatch of [true, 'off', 0])
+      assert.equal(
+        (
+          await http(env.apiUrl, 'PATCH', `/v1/models/${model}`, {
+            token: env.adminApiKey,
+            body: { servingConfig: { microBatch } },
+          })
+        ).status,
+        400,
+        JSON.stringify(microBatch),
+      );
   });
 
   it('by default shares runs among requests that arrive together, each caller getting its own answer; microBatch false runs each alone', async () => {
