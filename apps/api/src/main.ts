@@ -1,3 +1,5 @@
+// First: V8's settings apply to everything loaded after them.
+import './v8-flags.js';
 import cluster from 'node:cluster';
 import { ConfigError, loadApiConfig } from '@modelyard/config';
 import { createLogger, exitCleanlyOnSignals, ServingMetrics, startTracing, stopTracing } from '@modelyard/server';
