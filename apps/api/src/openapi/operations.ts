@@ -86,7 +86,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'ModelsController.create': { id: 'createModel', summary: 'Create a model without versions', errors: ['CONFLICT'] },
   'ModelsController.get': { id: 'getModel', summary: 'A model with its serving status' },
   'ModelsController.update': { id: 'updateModel', summary: "Change a model's description, tags, policy, serving" },
-  'ModelsController.delete': { id: 'deleteModel', summary: 'Delete a model and its versions', errors: ['CONFLICT'] },
+  'ModelsController.delete': {
+    id: 'deleteModel',
+    summary: 'Delete a model, its versions and its finished jobs with their files',
+    errors: ['CONFLICT'],
+  },
   'ModelsController.versions': { id: 'listVersions', summary: "List a model's versions" },
   'ModelsController.register': {
     id: 'registerVersion',

@@ -302,6 +302,47 @@ describe('project quotas', () => {
       assert.equal((await t.request('POST', `/v1/jobs/${ok.json.id}/cancel`, { token: key })).status, 200);
     });
 
+    it("refuses to delete a model while one of its jobs is queued (409), then deletes it with its finished jobs' files and their bytes", async () => {
+      await t.request('PATCH', `/v1/projects/${p}`, {
+        token: token(),
+        body: { quotas: { maxStoredBytes: null, maxConcurrentJobs: null } },
+      });
+      const v = await upload(p, 'doomed');
+      assert.equal(v.status, 202, v.body);
+      await t.app
+        .get(RegistryValidationService)
+        .handle(
+          { versionId: v.json.id },
+          { jobId: 'validate', attempt: 1, maxAttempts: 1, updateProgress: async () => {} },
+        );
+      const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
+      const before = filesUnder(jobsFolder);
+      const bytesBefore = (await usage(p)).usage.storedBytes;
+      const m = multipart(JOB_CSV, { model: 'doomed', version: 1 }, 'input.csv');
+      const job = await t.request('POST', '/v1/jobs', { token: key, body: m.body, headers: m.headers });
+      assert.equal(job.status, 202, job.body);
+      assert.equal(filesUnder(jobsFolder).length, before.length + 1, 'the upload is stored');
+
+      // Queued (no worker runs here): the model stays, and so do the job and its upload.
+      const early = await t.request('DELETE', `/v1/projects/${p}/models/doomed`, { token: token() });
+      assert.equal(early.status, 409, early.body);
+      assert.equal(early.json.error.code, 'CONFLICT');
+      assert.match(early.json.error.message, /1 queued or running job/);
+      assert.equal((await t.request('GET', `/v1/jobs/${job.json.id}`, { token: key })).status, 200);
+      assert.equal(filesUnder(jobsFolder).length, before.length + 1);
+
+      assert.equal((await t.request('POST', `/v1/jobs/${job.json.id}/cancel`, { token: key })).status, 200);
+      const del = await t.request('DELETE', `/v1/projects/${p}/models/doomed`, { token: token() });
+      assert.equal(del.status, 204, del.body);
+      assert.equal((await t.request('GET', `/v1/jobs/${job.json.id}`, { token: key })).status, 404);
+      assert.deepEqual(filesUnder(jobsFolder), before, "the job's upload went with the model");
+      assert.equal(
+        (await usage(p)).usage.storedBytes,
+        bytesBefore - MODEL_BYTES.length,
+        "the version's and the job's bytes are free again",
+      );
+    });
+
     it('answers 429 with Retry-After naming maxRequestsPerSecond past the project quota on the predict path', async () => {
       await t.request('PATCH', `/v1/projects/${p}`, {
         token: token(),

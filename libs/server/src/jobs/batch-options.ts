@@ -67,3 +67,16 @@ export function chunkFileUris(chunks: readonly { partUri: string; errorsUri: str
     .flatMap((c) => [c.partUri, c.errorsUri, c.partUri.replace(/part-(\d+)\.(\w+)$/, 'input-$1.$2')])
     .filter((u): u is string => !!u);
 }
+
+/**
+ * Every file the platform wrote for a job, removed with it (a deleted job, a deleted model): its uploaded input
+ * (never a file the caller named by inputUri), its output and errors files and its recorded chunks' part files.
+ */
+export function jobFileUris(
+  job: { ownedInput: boolean; inputUri: string | null; outputUri: string | null; errorsUri: string | null },
+  chunks: readonly { partUri: string; errorsUri: string | null }[],
+): string[] {
+  return [job.ownedInput ? job.inputUri : null, job.outputUri, job.errorsUri, ...chunkFileUris(chunks)].filter(
+    (u): u is string => !!u,
+  );
+}

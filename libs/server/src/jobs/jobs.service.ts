@@ -31,7 +31,7 @@ import { StorageService } from '../storage/storage.service.js';
 import { SecretBox } from '../webhooks/secret-box.js';
 import { explainedIO } from '../explain/explain.service.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
-import { batchOptions, chunkFileUris, FORMAT_EXT, jobFolder, type BatchOptions } from './batch-options.js';
+import { batchOptions, FORMAT_EXT, jobFileUris, jobFolder, type BatchOptions } from './batch-options.js';
 import type { TraceParent } from '../platform/tracing.js';
 
 export interface AsyncRequest {
@@ -282,9 +282,7 @@ export class JobsService {
       throw conflict(
         `Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; cancel it first: only finished jobs can be deleted`,
       );
-    const files = [job.ownedInput ? job.inputUri : null, job.outputUri, job.errorsUri, ...chunkFileUris(chunks)].filter(
-      (u): u is string => !!u,
-    );
+    const files = jobFileUris(job, chunks);
     // The row is gone, so nobody can reach these any more; a file that cannot be removed now is only logged.
     const results = await Promise.allSettled(files.map((u) => this.storage.delete(u)));
     results.forEach((r, i) => {

@@ -29,6 +29,7 @@ import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
 import { inProject, keyFor, modelNameOf, projectOfKey } from '../tenancy/model-key.js';
+import { jobFileUris } from '../jobs/batch-options.js';
 
 export const actorColumns = (p: Principal): ActorColumns => ({
   kind: p.kind,
@@ -148,9 +149,20 @@ export class RegistryService {
       throw conflict(`Model ${name} has a version in Production; archive it before deleting the model`);
     }
     const versions = await this.repo.listVersions(m.id);
-    await this.events.change(
+    // Its jobs go with it (their rows cascade): their files too, and only once none of them is still working.
+    const jobFiles = await this.events.change(
       actor,
-      () => this.repo.deleteModel(m.id),
+      async () => {
+        await this.repo.lockModel(m.id);
+        const active = await this.repo.activeJobCount(m.id);
+        if (active > 0)
+          throw conflict(
+            `Model ${name} has ${active} queued or running job(s); cancel them (or let them finish) before deleting the model`,
+          );
+        const files = (await this.repo.jobsWithFiles(m.id)).flatMap((j) => jobFileUris(j, j.chunks));
+        await this.repo.deleteModel(m.id);
+        return files;
+      },
       () => ({
         type: 'model.deleted',
         objectId: m.id,
@@ -158,6 +170,7 @@ export class RegistryService {
       }),
     );
     for (const v of versions) await this.deleteBlobs(v);
+    await this.removeFiles(jobFiles);
   }
 
   // ---------------------------------------------------------------- versions
@@ -632,11 +645,15 @@ export class RegistryService {
     servingUri: string | null;
     referenceUri: string | null;
   }) {
-    const uris = [
+    await this.removeFiles([
       v.ownedArtifact ? v.storageUri : null,
       v.servingUri !== v.storageUri ? v.servingUri : null,
       v.referenceUri,
-    ];
+    ]);
+  }
+
+  /** Files whose rows are gone: nobody can reach them any more, so one that cannot be removed now is only logged. */
+  private async removeFiles(uris: readonly (string | null)[]) {
     for (const uri of uris)
       if (uri)
         await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
