@@ -53,7 +53,7 @@ import { JobProducer } from './queue/job-producer.js';
 import { HealthService } from './health/health.service.js';
 import { MaintenanceService } from './maintenance/maintenance.service.js';
 import { StorageService } from './storage/storage.service.js';
-import { ARTIFACT_STORE } from './registry/ports.js';
+import { ARTIFACT_STORE, MODEL_JOBS } from './registry/ports.js';
 import { JobsRepository } from './jobs/jobs.repository.js';
 import { PredictionStore } from './jobs/prediction-store.js';
 import { DriftRepository } from './drift/drift.repository.js';
@@ -123,6 +123,7 @@ const services = [
   DeploymentGuardService,
   RollupsRepository,
   JobsRepository,
+  { provide: MODEL_JOBS, useExisting: JobsRepository },
   PredictionStore,
   DriftRepository,
   DriftService,

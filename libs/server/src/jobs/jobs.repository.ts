@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 import type { JobStatus, Prisma } from '../db/generated/client.js';
+import type { ModelJobs } from '../registry/ports.js';
+import { jobFileUris } from './batch-options.js';
 
 export type JobRow = Awaited<ReturnType<JobsRepository['find']>> & object;
 export type ScheduleRow = Awaited<ReturnType<JobsRepository['findSchedule']>> & object;
@@ -25,8 +27,25 @@ export const addStoredBytes = (...files: ({ sizeBytes: number } | null)[]) => ({
 });
 
 @Injectable()
-export class JobsRepository {
+export class JobsRepository implements ModelJobs {
   constructor(private readonly db: PrismaService) {}
+
+  activeCount(modelId: string) {
+    return this.db.client.job.count({ where: { modelId, status: { in: ['queued', 'running'] } } });
+  }
+  async files(modelId: string) {
+    const jobs = await this.db.client.job.findMany({
+      where: { modelId },
+      select: {
+        ownedInput: true,
+        inputUri: true,
+        outputUri: true,
+        errorsUri: true,
+        chunks: { select: { partUri: true, errorsUri: true } },
+      },
+    });
+    return jobs.flatMap((j) => jobFileUris(j, j.chunks));
+  }
 
   create(data: Prisma.JobUncheckedCreateInput) {
     return this.db.client.job.create({ data });

@@ -28,6 +28,18 @@ export interface ArtifactStore {
 }
 export const ARTIFACT_STORE = Symbol('ARTIFACT_STORE');
 
+/**
+ * What deleting a model needs from the jobs module (implemented by its repository): the model's jobs go with it
+ * (their rows cascade), so their files must be known before, and none may still be working.
+ */
+export interface ModelJobs {
+  /** The model's jobs that are queued or running. */
+  activeCount(modelId: string): Promise<number>;
+  /** Every file the platform wrote for the model's jobs (jobFileUris). */
+  files(modelId: string): Promise<string[]>;
+}
+export const MODEL_JOBS = Symbol('MODEL_JOBS');
+
 export interface InspectedModel {
   signature: Record<string, unknown>;
   warnings: string[];

@@ -118,26 +118,10 @@ export class RegistryRepository {
   }
   /**
    * Locks a model's row until the transaction ends. A job submitted for it meanwhile waits on its foreign key, so
-   * the jobs counted under this lock are all the model has.
+   * the jobs read under this lock are all the model has.
    */
   async lockModel(id: string) {
     await this.db.client.$queryRaw`SELECT 1 FROM "RegisteredModel" WHERE "id" = ${id}::uuid FOR UPDATE`;
-  }
-  activeJobCount(modelId: string) {
-    return this.db.client.job.count({ where: { modelId, status: { in: ['queued', 'running'] } } });
-  }
-  /** A model's jobs with what says which files are theirs (jobFileUris). */
-  jobsWithFiles(modelId: string) {
-    return this.db.client.job.findMany({
-      where: { modelId },
-      select: {
-        ownedInput: true,
-        inputUri: true,
-        outputUri: true,
-        errorsUri: true,
-        chunks: { select: { partUri: true, errorsUri: true } },
-      },
-    });
   }
 
   /** Number and row in one transaction: concurrent registrations of one model get distinct numbers. */

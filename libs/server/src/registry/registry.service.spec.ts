@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Role } from '@modelyard/contracts';
 import { RegistryService } from './registry.service.js';
 import type { RegistryRepository } from './registry.repository.js';
-import type { ArtifactStore } from './ports.js';
+import type { ArtifactStore, ModelJobs } from './ports.js';
 import { recordedEvents } from '../events/events.test-support.js';
 import { testPrincipal } from '../auth/principal.test-support.js';
 import { AppError } from '../platform/errors.js';
@@ -142,6 +142,9 @@ const unlimited = {
   tryAdmitJob: async () => true,
 } as unknown as ProjectQuotas;
 
+/** Models without jobs (projects/quotas.int-spec.ts deletes a model with jobs against Postgres). */
+const noJobs: ModelJobs = { activeCount: async () => 0, files: async () => [] };
+
 describe(RegistryService.name, () => {
   let fake: ReturnType<typeof fakeRegistry>;
   let events: ReturnType<typeof recordedEvents>;
@@ -149,7 +152,7 @@ describe(RegistryService.name, () => {
   const make = (requiresApproval = false) => {
     fake = fakeRegistry(requiresApproval);
     events = recordedEvents();
-    sut = new RegistryService(fake.repo, events, fake.store, {} as Logger, unlimited);
+    sut = new RegistryService(fake.repo, events, fake.store, {} as Logger, unlimited, noJobs);
   };
   beforeEach(() => make());
 

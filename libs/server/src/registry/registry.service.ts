@@ -19,7 +19,7 @@ import {
 import { RegistryRepository, type ActorColumns } from './registry.repository.js';
 import { asJson } from '../db/json.js';
 import { toApprovalResponse, toHistoryResponse, toModelResponse, toVersionResponse } from './registry.mappers.js';
-import { ARTIFACT_STORE, type ArtifactStore, type StorageKind } from './ports.js';
+import { ARTIFACT_STORE, MODEL_JOBS, type ArtifactStore, type ModelJobs, type StorageKind } from './ports.js';
 import { authorize, authorizeModel, can, type Principal } from '../auth/principal.js';
 import { checkStorageReference, platformHome } from '../tenancy/storage-scope.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -29,7 +29,6 @@ import { decodeCursor, pageFrom } from '../platform/cursor.js';
 import { AppError, conflict, forbidden, notFound } from '../platform/errors.js';
 import { LOGGER } from '../platform/tokens.js';
 import { inProject, keyFor, modelNameOf, projectOfKey } from '../tenancy/model-key.js';
-import { jobFileUris } from '../jobs/batch-options.js';
 
 export const actorColumns = (p: Principal): ActorColumns => ({
   kind: p.kind,
@@ -50,6 +49,7 @@ export class RegistryService {
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly quotas: ProjectQuotas,
+    @Inject(MODEL_JOBS) private readonly jobs: ModelJobs,
   ) {}
 
   // ---------------------------------------------------------------- models
@@ -154,12 +154,12 @@ export class RegistryService {
       actor,
       async () => {
         await this.repo.lockModel(m.id);
-        const active = await this.repo.activeJobCount(m.id);
+        const active = await this.jobs.activeCount(m.id);
         if (active > 0)
           throw conflict(
             `Model ${name} has ${active} queued or running job(s); cancel them (or let them finish) before deleting the model`,
           );
-        const files = (await this.repo.jobsWithFiles(m.id)).flatMap((j) => jobFileUris(j, j.chunks));
+        const files = await this.jobs.files(m.id);
         await this.repo.deleteModel(m.id);
         return files;
       },
