@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RegistryValidationService } from '@modelyard/server';
+import { randomUUID } from 'node:crypto';
+import { AppError, JobsRepository, RegistryValidationService } from '@modelyard/server';
 import { uniqueId } from '@modelyard/testing';
 import { multipart, startTestApp, type TestApp } from '../test-support.js';
 
@@ -341,6 +342,23 @@ describe('project quotas', () => {
         bytesBefore - MODEL_BYTES.length,
         "the version's and the job's bytes are free again",
       );
+    });
+
+    it('answers 404, not 500, when the model of a job being inserted was deleted since it was looked up', async () => {
+      // The insert of a job whose model row is gone (deleted between the submission's lookup and its insert, which
+      // waits on the model's lock while the deletion runs) fails on its foreign key in Postgres.
+      const insert = t.app.get(JobsRepository).create({
+        id: randomUUID(),
+        type: 'batch_score',
+        modelId: randomUUID(),
+        modelName: `${p}/gone`,
+        createdByKind: 'user',
+      });
+      await assert.rejects(insert, (e: AppError) => {
+        assert.equal(e.code, 'NOT_FOUND', String(e));
+        assert.match(e.message, /gone/);
+        return true;
+      });
     });
 
     it('answers 429 with Retry-After naming maxRequestsPerSecond past the project quota on the predict path', async () => {

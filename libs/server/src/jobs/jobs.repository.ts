@@ -3,6 +3,8 @@ import { PrismaService } from '../db/prisma.service.js';
 import type { JobStatus, Prisma } from '../db/generated/client.js';
 import type { ModelJobs } from '../registry/ports.js';
 import { jobFileUris } from './batch-options.js';
+import { isForeignKeyViolation } from '../db/errors.js';
+import { notFound } from '../platform/errors.js';
 
 export type JobRow = Awaited<ReturnType<JobsRepository['find']>> & object;
 export type ScheduleRow = Awaited<ReturnType<JobsRepository['findSchedule']>> & object;
@@ -47,8 +49,16 @@ export class JobsRepository implements ModelJobs {
     return jobs.flatMap((j) => jobFileUris(j, j.chunks));
   }
 
-  create(data: Prisma.JobUncheckedCreateInput) {
-    return this.db.client.job.create({ data });
+  /**
+   * A model deleted since the caller looked it up (its deletion holds the model's row while the insert's foreign
+   * key waits for it) is the caller's 404, not a server error.
+   */
+  async create(data: Prisma.JobUncheckedCreateInput) {
+    try {
+      return await this.db.client.job.create({ data });
+    } catch (e) {
+      throw isForeignKeyViolation(e) ? notFound(`Model ${data.modelName}`) : e;
+    }
   }
 
   find(id: string) {
