@@ -46,6 +46,17 @@ describe('project quotas', () => {
       headers: m.headers,
     });
   };
+  /** An uploaded version made ready as the worker's registry.validate job does, run in this process (no worker here). */
+  const readyVersion = async (project: string, model: string) => {
+    const v = await upload(project, model);
+    assert.equal(v.status, 202, v.body);
+    await t.app
+      .get(RegistryValidationService)
+      .handle(
+        { versionId: v.json.id },
+        { jobId: 'validate', attempt: 1, maxAttempts: 1, updateProgress: async () => {} },
+      );
+  };
   /** A model file in the project's own storage (projects/<p>/), to register by reference. */
   const ownFile = (project: string) => {
     const file = path.join(path.resolve(t.config.storage.local.root), 'projects', project, 'model.onnx');
@@ -171,15 +182,7 @@ describe('project quotas', () => {
 
     before(async () => {
       p = await newProject({});
-      const v = await upload(p, 'iris');
-      assert.equal(v.status, 202, v.body);
-      // What the worker's registry.validate job does, run in this process (no worker here).
-      await t.app
-        .get(RegistryValidationService)
-        .handle(
-          { versionId: v.json.id },
-          { jobId: 'validate', attempt: 1, maxAttempts: 1, updateProgress: async () => {} },
-        );
+      await readyVersion(p, 'iris');
       const stage = await t.request('POST', `/v1/projects/${p}/models/iris/versions/1/stage`, {
         token: token(),
         body: { stage: 'Production' },
@@ -308,14 +311,7 @@ describe('project quotas', () => {
         token: token(),
         body: { quotas: { maxStoredBytes: null, maxConcurrentJobs: null } },
       });
-      const v = await upload(p, 'doomed');
-      assert.equal(v.status, 202, v.body);
-      await t.app
-        .get(RegistryValidationService)
-        .handle(
-          { versionId: v.json.id },
-          { jobId: 'validate', attempt: 1, maxAttempts: 1, updateProgress: async () => {} },
-        );
+      await readyVersion(p, 'doomed');
       const jobsFolder = path.join(path.resolve(t.config.storage.local.root), 'projects', p, 'jobs');
       const before = filesUnder(jobsFolder);
       const bytesBefore = (await usage(p)).usage.storedBytes;
