@@ -36,8 +36,10 @@ export class JobsRepository implements ModelJobs {
     return this.db.client.job.count({ where: { modelId, status: { in: ['queued', 'running'] } } });
   }
   async files(modelId: string) {
+    // Only batch jobs have files (an async prediction keeps its request and result in its row): a model's many
+    // async predictions are not read under the model's lock for nothing.
     const jobs = await this.db.client.job.findMany({
-      where: { modelId },
+      where: { modelId, type: 'batch_score' },
       select: {
         ownedInput: true,
         inputUri: true,
