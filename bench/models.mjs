@@ -124,7 +124,7 @@ export async function modelsBench({ root, log }) {
   const N = Number(process.env.BENCH_MODELS ?? 1000);
   const LOADED = Math.min(N, Number(process.env.BENCH_LOADED ?? 50));
   const REPS = Number(process.env.BENCH_PAGE_REPS ?? 7);
-  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
+  const { provision, seed, launch, waitForHttp, API_NODE_FLAGS } = await import('../scripts/platform.mjs');
   const { freePort } = await import('../scripts/services.mjs');
   const { launchChromium } = await import('./chromium.mjs');
   const platform = await provision({ mode: 'bench-models' });
@@ -173,10 +173,14 @@ export async function modelsBench({ root, log }) {
   };
   try {
     procs.push(
-      launch('api', [process.execPath, `--inspect-port=127.0.0.1:${inspectPort}`, 'apps/api/dist/main.js'], {
-        env: { ...env, API_PORT: String(apiPort) },
-        quiet: true,
-      }),
+      launch(
+        'api',
+        [process.execPath, ...API_NODE_FLAGS, `--inspect-port=127.0.0.1:${inspectPort}`, 'apps/api/dist/main.js'],
+        {
+          env: { ...env, API_PORT: String(apiPort) },
+          quiet: true,
+        },
+      ),
     );
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     procs.push(

@@ -23,7 +23,8 @@
 //     from the local package index when missing; BENCH_FASTAPI=0 leaves that peer out. BENCH_POLARS_PYTHON: a Python
 //     with polars, onnxruntime and numpy for the batch part's polars script (default: bench/tmp/polars-venv, created
 //     the same way).
-//   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis,
+//   BENCH_API_NODE_ARGS: node flags for the api processes only (this one and the baseline), for diagnosis, after
+//     the ones every api is launched with (scripts/platform.mjs API_NODE_FLAGS; the baseline gets only these),
 //     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
 //     baseline's instead (default: the same), so one build can be measured against itself with a different flag.
 //     Each api's /metrics (event-loop delay histogram, GC durations, SERVING_STAGE_TIMERS' stages when that is set)
@@ -141,7 +142,7 @@ async function main() {
       .join('\n') + '\n',
   );
 
-  const { provision, seed, launch, waitForHttp } = await import('../scripts/platform.mjs');
+  const { provision, seed, launch, waitForHttp, API_NODE_FLAGS } = await import('../scripts/platform.mjs');
   const { freePort } = await import('../scripts/services.mjs');
   const platform = await provision({ mode: 'bench' });
   const adminKey = `bench-admin-${Date.now()}-${'b'.repeat(24)}`;
@@ -170,7 +171,12 @@ async function main() {
     await platform.stop();
   };
   try {
-    procs.push(launch('api', [process.execPath, ...API_NODE_ARGS, 'apps/api/dist/main.js'], { env, quiet: true }));
+    procs.push(
+      launch('api', [process.execPath, ...API_NODE_FLAGS, ...API_NODE_ARGS, 'apps/api/dist/main.js'], {
+        env,
+        quiet: true,
+      }),
+    );
     procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
@@ -347,7 +353,7 @@ async function main() {
       stopReceiver = receiver.close;
       const tracedPort = await freePort();
       procs.push(
-        launch('traced', [process.execPath, 'apps/api/dist/main.js'], {
+        launch('traced', [process.execPath, ...API_NODE_FLAGS, 'apps/api/dist/main.js'], {
           env: {
             ...env,
             API_PORT: String(tracedPort),
@@ -418,7 +424,7 @@ async function main() {
       }
     }
     // Keep what was measured even if the last phase fails.
-    writeReport(results, digits, {});
+    writeReport(results, digits, {}, API_NODE_FLAGS);
     for (const [name, base] of [
       ['modelyard', api],
       ['baseline', servers.baseline?.url.replace(/\/v1\/.*$/, '')],
@@ -456,7 +462,7 @@ async function main() {
         );
       }
     }
-    writeReport(results, digits, unbatched);
+    writeReport(results, digits, unbatched, API_NODE_FLAGS);
   } finally {
     await stopAll();
   }
@@ -549,7 +555,7 @@ function driftPart() {
   ]);
 }
 
-function writeReport(results, digits, unbatched) {
+function writeReport(results, digits, unbatched, launchFlags) {
   const m = (runs, k) => median(runs.map((r) => r[k]));
   const lines = [];
   lines.push(`# Benchmark ${day}`, '');
@@ -572,7 +578,8 @@ function writeReport(results, digits, unbatched) {
         ? ` Baseline: the api of commit ${baselineCommit()} (BENCH_BASELINE), launched beside this one on the same` +
           ' database, Redis, worker and models, measured in the same interleaved runs.'
         : '') +
-      (API_NODE_ARGS.length ? ` Modelyard's api ran with node flags \`${API_NODE_ARGS.join(' ')}\`.` : '') +
+      ` Modelyard's api ran with node flags \`${[...launchFlags, ...API_NODE_ARGS].join(' ')}\`` +
+      ` (${API_NODE_ARGS.length ? 'its launch flags and BENCH_API_NODE_ARGS' : 'its launch flags, scripts/platform.mjs'}).` +
       (BASELINE && BASELINE_NODE_ARGS.length ? ` The baseline ran with \`${BASELINE_NODE_ARGS.join(' ')}\`.` : ''),
     '',
   );

@@ -173,10 +173,21 @@ export function portFree(port) {
   });
 }
 
+/**
+ * Node flags every api process is started with: V8 sizes its heap when the process starts, so these cannot be set
+ * from inside like the ones in apps/api/src/v8-flags.ts. Cluster children (API_PROCESSES) inherit them; the api
+ * image's CMD (deploy/docker/api.Dockerfile) passes the same.
+ *
+ * Semi-spaces of 64 MB (V8's default: 16): a request's objects die within its event-loop turns, so a larger young
+ * generation is scavenged four times less often for the same survivors. Measured with the serving bench at c=32:
+ * minor GCs from ~100 to ~28 per 5 s, GC time halved, req/s a few percent higher; it costs ~80 MB of RSS.
+ */
+export const API_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 /** The three apps, as `npm start` runs them. */
 export function launchApps(env, { apiPort, webPort, quiet = false }) {
   const restart = true;
-  const api = launch('api', [process.execPath, 'apps/api/dist/main.js'], {
+  const api = launch('api', [process.execPath, ...API_NODE_FLAGS, 'apps/api/dist/main.js'], {
     env: { ...env, API_PORT: String(apiPort) },
     quiet,
     restart,

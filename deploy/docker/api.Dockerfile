@@ -39,4 +39,5 @@ EXPOSE 8080
 # /readyz answers 200 only once every Production version is loaded and warm.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.API_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "apps/api/dist/main.js"]
+# The node flags every api process starts with: scripts/platform.mjs API_NODE_FLAGS (a larger young generation).
+CMD ["node", "--max-semi-space-size=64", "apps/api/dist/main.js"]

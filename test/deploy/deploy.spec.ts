@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -405,6 +406,22 @@ describe('docker compose (deploy/compose/docker-compose.yml)', () => {
       assert.equal(installs.length, 2, `${file}: one install per stage`);
       for (const i of installs) assert.match(i, /^npm ci --(omit=dev --)?ignore-scripts /, `${file}: ${i}`);
     }
+  });
+
+  it('starts the api with the node flags npm start gives it (scripts/platform.mjs API_NODE_FLAGS): image, compose, chart, npm script', async () => {
+    const { API_NODE_FLAGS } = (await import(pathToFileURL(path.resolve('scripts/platform.mjs')).href)) as { API_NODE_FLAGS: string[] };
+    assert.ok(API_NODE_FLAGS.length > 0);
+    const image = readFileSync('deploy/docker/api.Dockerfile', 'utf8');
+    const cmd = /\nCMD (\[.*\])\s*$/.exec(image)?.[1];
+    assert.deepEqual(JSON.parse(cmd ?? '[]'), ['node', ...API_NODE_FLAGS, 'apps/api/dist/main.js']);
+    // Neither compose nor the chart replaces the image's command.
+    assert.equal(compose.services.api.command, undefined);
+    assert.equal(compose.services.api.entrypoint, undefined);
+    const c = find(validated(SECRETS), 'Deployment', '-api').spec.template.spec.containers[0];
+    assert.equal(c.command, undefined);
+    assert.equal(c.args, undefined);
+    const pkg = JSON.parse(readFileSync('apps/api/package.json', 'utf8')) as { scripts: { start: string } };
+    assert.equal(pkg.scripts.start, ['node', ...API_NODE_FLAGS, 'dist/main.js'].join(' '));
   });
 
   it('pins every service image and gives every long-running service a health check', () => {
