@@ -5,6 +5,8 @@ import { e2eEnv, http, uniqueId } from '@modelyard/testing';
 import { records, registerFixture, samples } from '../support/fixtures.js';
 import { freePort, startApp, waitReady, type AppProcess } from '../support/processes.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 const env = e2eEnv();
 
 /** A POST with a chunked body (no Content-Length), written in pieces. */
@@ -511,7 +513,22 @@ describe('serving: the predict router', () => {
     assert.match(declared.json.error, /MAX_BODY_BYTES/);
   });
 
-  it("keeps a caller's request id and counts the answer in /metrics under the route's label", async () => {
+  it('gives each answer a prediction id: the request id made for it when the caller sent none', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, {
+        token: env.adminApiKey,
+        body: { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] },
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.headers.get('x-request-id') ?? '', UUID);
+      assert.equal(r.headers.get('x-prediction-id'), r.headers.get('x-request-id'));
+      ids.add(r.headers.get('x-prediction-id')!);
+    }
+    assert.equal(ids.size, 2);
+  });
+
+  it("keeps a caller's request id, gives the answer a prediction id of its own, and counts the answer in /metrics under the route's label", async () => {
     const r = await http(env.apiUrl, 'POST', `/v1/models/${model}/labels/champion:predict`, {
       token: env.adminApiKey,
       body: { instances: [[5.1, 3.5, 1.4, 0.2]] },
@@ -519,6 +536,16 @@ describe('serving: the predict router', () => {
     });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('x-request-id'), 'router-check-1');
+    // A caller's id may come again with a retry: the prediction gets an id of its own.
+    assert.match(r.headers.get('x-prediction-id') ?? '', UUID);
+    const again = await http(env.apiUrl, 'POST', `/v1/models/${model}/labels/champion:predict`, {
+      token: env.adminApiKey,
+      body: { instances: [[5.1, 3.5, 1.4, 0.2]] },
+      headers: { 'x-request-id': 'router-check-1' },
+    });
+    assert.equal(again.headers.get('x-request-id'), 'router-check-1');
+    assert.match(again.headers.get('x-prediction-id') ?? '', UUID);
+    assert.notEqual(again.headers.get('x-prediction-id'), r.headers.get('x-prediction-id'));
     const metrics = await http(env.apiUrl, 'GET', '/metrics', { token: env.adminApiKey });
     const lines = metrics.text
       .split('\n')

@@ -114,6 +114,8 @@ interface Call {
   at: PredictRoute;
   name: string;
   sel: Selector;
+  /** The request id was made here (the caller sent none): it is unique to this answer, so it is the prediction id. */
+  ownId: boolean;
   /** `?explain=true` on a Modelyard route: the answer also carries the rows' explanations (ExplainService). */
   explain: boolean;
   /** When the current stage began (performance.now() ms), with SERVING_STAGE_TIMERS on. */
@@ -169,6 +171,7 @@ export class PredictRouter {
       at,
       name: '',
       sel: {},
+      ownId: id !== req.headers['x-request-id'],
       explain: q !== -1 && at.protocol.explains === true && EXPLAIN_QUERY.test(url.slice(q + 1)),
       lap: started,
     };
@@ -343,34 +346,24 @@ export class PredictRouter {
         labels,
       });
       this.lap(call, 'run');
-      const which = {
-        'x-request-id': id,
-        'x-model-version': String(r.served.version),
-        'x-deployment-role': r.role,
-        'x-prediction-id': r.predictionId,
-      };
       const bytes = r.prepared.renderRaw?.(r.outputs);
-      if (call.explain) {
-        const explanation = await this.d.explain.explainFeeds(r.served, r.prepared.feeds);
-        const json = JSON.stringify({ ...(r.prepared.render(r.outputs) as object), explanation });
+      if (bytes && !call.explain) {
         res.writeHead(200, {
-          'content-type': 'application/json; charset=utf-8',
-          'content-length': Buffer.byteLength(json),
-          ...which,
+          ...bytes.headers,
+          ...answered(call, r, bytes.headers['content-type']!, bytes.bytes.length),
         });
-        res.end(json);
-      } else if (bytes) {
-        res.writeHead(200, { ...bytes.headers, 'content-length': bytes.bytes.length, ...which });
         res.end(bytes.bytes);
       } else {
-        const json = r.prepared.renderJson
-          ? r.prepared.renderJson(r.outputs)
-          : JSON.stringify(r.prepared.render(r.outputs));
-        res.writeHead(200, {
-          'content-type': 'application/json; charset=utf-8',
-          'content-length': Buffer.byteLength(json),
-          ...which,
-        });
+        let json: string;
+        if (call.explain) {
+          const explanation = await this.d.explain.explainFeeds(r.served, r.prepared.feeds);
+          json = JSON.stringify({ ...(r.prepared.render(r.outputs) as object), explanation });
+        } else {
+          json = r.prepared.renderJson
+            ? r.prepared.renderJson(r.outputs)
+            : JSON.stringify(r.prepared.render(r.outputs));
+        }
+        res.writeHead(200, answered(call, r, 'application/json; charset=utf-8', Buffer.byteLength(json)));
         res.end(json);
       }
       this.lap(call, 'render');
@@ -406,8 +399,9 @@ export class PredictRouter {
           'VALIDATION_FAILED',
           `X-Entity-Id names ${sel.entityIds.length} entities for ${rows} rows: give one id per row, comma-separated`,
         );
-      // Every answer carries an id of its own (the request id may be the caller's, reused across retries).
-      const predictionId = randomUUID();
+      // Every answer carries an id of its own: the request id when it was made here, else a new one (a caller's
+      // request id may be reused across retries).
+      const predictionId = call.ownId ? call.id : randomUUID();
       const trace = { predictionId, entityIds: sel.entityIds ?? [], callerGroups: actor.groups.map((g) => g.name) };
       return predictions
         .run(served, prepared.feeds, {
@@ -462,6 +456,23 @@ function entityIds(header: string): string[] {
       `X-Entity-Id must be at most ${MAX_ENTITY_IDS} comma-separated ids of 1 to 128 letters, digits and . _ : @ / -`,
     );
   return ids;
+}
+
+/** The headers of a prediction's answer, in one object literal (Node walks its keys once; no spread copies). */
+function answered(
+  { id }: Call,
+  r: { served: { version: number }; role: string; predictionId: string },
+  type: string,
+  length: number,
+): Record<string, string | number> {
+  return {
+    'content-type': type,
+    'content-length': length,
+    'x-request-id': id,
+    'x-model-version': String(r.served.version),
+    'x-deployment-role': r.role,
+    'x-prediction-id': r.predictionId,
+  };
 }
 
 const tooLarge = (max: number) =>
