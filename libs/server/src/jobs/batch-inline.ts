@@ -389,9 +389,8 @@ export class BatchInlineService implements OnModuleDestroy {
     });
     if (!finished) {
       // Cancelled while the files were closing: they are not the job's output.
-      await Promise.allSettled(
-        [out.uri, errorsOut?.uri].filter((u): u is string => !!u).map((u) => this.storage.delete(u)),
-      );
+      for (const { uri, err } of await this.storage.deleteAll([out.uri, errorsOut?.uri]))
+        this.log.error({ err, uri, jobId: job.id }, 'could not remove a cancelled job file');
       return { chunks: chunkCount, cancelled: true, finished: false };
     }
     // Where the time went: `ms` the whole output write (from the first chunk's start to the closed files), of which

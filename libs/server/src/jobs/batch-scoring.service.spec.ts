@@ -11,7 +11,7 @@ import type { JobContext } from '../queue/job-handler.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import { irisSignature, served } from '../serving/formats/formats.test-support.js';
 import type { ServingService } from '../serving/serving.service.js';
-import type { StorageService } from '../storage/storage.service.js';
+import { StorageService } from '../storage/storage.service.js';
 import type { BatchOptions } from './batch-options.js';
 import type { StoredRow } from './batch-scorer.js';
 import { BatchAssembleService, BatchChunkService, BatchScoringService } from './batch-scoring.service.js';
@@ -143,6 +143,8 @@ function fakeStorage(readBytes = 7) {
       deleted.push(uri);
       files.delete(uri);
     },
+    // The real one, over this fake's delete.
+    deleteAll: StorageService.prototype.deleteAll,
   } as unknown as StorageService;
   const text = (uri: string) => files.get(uri)?.toString('utf8');
   return { storage, files, deleted, failures, text };

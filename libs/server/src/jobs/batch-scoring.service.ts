@@ -438,7 +438,8 @@ export class BatchAssembleService implements JobHandler<'batch.assemble'> {
         ...totals,
       });
       if (finished) {
-        await Promise.allSettled(chunkFileUris(chunks).map((u) => this.storage.delete(u)));
+        for (const { uri, err } of await this.storage.deleteAll(chunkFileUris(chunks)))
+          this.log.error({ err, uri, jobId }, 'could not remove a chunk part');
         await this.repo.deleteChunks(jobId);
       }
       this.log.info({ jobId, model: job.modelName, workers, ...totals }, 'batch job finished');

@@ -282,13 +282,9 @@ export class JobsService {
       throw conflict(
         `Job ${id} is ${(await this.repo.status(id)) ?? 'gone'}; cancel it first: only finished jobs can be deleted`,
       );
-    const files = jobFileUris(job, chunks);
     // The row is gone, so nobody can reach these any more; a file that cannot be removed now is only logged.
-    const results = await Promise.allSettled(files.map((u) => this.storage.delete(u)));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected')
-        this.log.error({ err: r.reason, uri: files[i], jobId: id }, 'could not remove a job file');
-    });
+    for (const { uri, err } of await this.storage.deleteAll(jobFileUris(job, chunks)))
+      this.log.error({ err, uri, jobId: id }, 'could not remove a job file');
   }
 
   /** A job's input, output or errors file, streamed from storage. */

@@ -16,6 +16,8 @@ export interface ArtifactStore {
   get(uri: string): Promise<Readable>;
   stat(uri: string): Promise<{ sizeBytes: number } | null>;
   delete(uri: string): Promise<void>;
+  /** Removes files whose rows are gone, all of them; answers the ones that could not be removed (to log). */
+  deleteAll(uris: readonly (string | null | undefined)[]): Promise<{ uri: string; err: unknown }[]>;
   /** Which backend serves this URI; BAD_REQUEST for a scheme or location we cannot read. */
   backendOf(uri: string): StorageKind;
   /** The URI's key in its backend (BAD_REQUEST for one outside its root, bucket or container). */

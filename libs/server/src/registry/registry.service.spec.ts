@@ -118,7 +118,7 @@ function fakeRegistry(requiresApproval = false) {
       return { version: row(v), from, archived: archived.map((o) => ({ id: o.id, number: o.number })) };
     },
   } as unknown as RegistryRepository;
-  const store = { delete: async () => {} } as unknown as ArtifactStore;
+  const store = { delete: async () => {}, deleteAll: async () => [] } as unknown as ArtifactStore;
   return {
     repo,
     store,

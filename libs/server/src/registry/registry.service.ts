@@ -654,9 +654,8 @@ export class RegistryService {
 
   /** Files whose rows are gone: nobody can reach them any more, so one that cannot be removed now is only logged. */
   private async removeFiles(uris: readonly (string | null)[]) {
-    for (const uri of uris)
-      if (uri)
-        await this.store.delete(uri).catch((err: unknown) => this.log.error({ err, uri }, 'could not delete a blob'));
+    for (const { uri, err } of await this.store.deleteAll(uris))
+      this.log.error({ err, uri }, 'could not delete a blob');
   }
 }
 

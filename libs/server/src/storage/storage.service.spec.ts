@@ -99,6 +99,20 @@ describe(StorageService.name, () => {
     });
   });
 
+  describe('deleteAll', () => {
+    it('removes every file it can, past one it cannot, and answers that one with why', async () => {
+      const put = (key: string) => sut.put('local', key, Readable.from([Buffer.from('x')]), { maxBytes: 10 });
+      const a = await put('gone/a');
+      const b = await put('gone/b');
+      const failed = await sut.deleteAll([a.uri, null, 's3://models/gone/c', undefined, b.uri]);
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0]!.uri, 's3://models/gone/c');
+      assert.ok(code('BAD_REQUEST')(failed[0]!.err), String(failed[0]!.err));
+      assert.equal(await sut.stat(a.uri), null);
+      assert.equal(await sut.stat(b.uri), null);
+    });
+  });
+
   describe('backendOf / canRead', () => {
     const full = () => new StorageService({ storage: storageConfig(root, { s3: s3Config, azure: azureConfig }) });
 

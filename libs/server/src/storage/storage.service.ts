@@ -138,6 +138,16 @@ export class StorageService implements ArtifactStore, OnModuleDestroy {
     return this.traced('delete', uri, async () => this.backendFor(uri).delete(uri));
   }
 
+  /**
+   * Removes files whose rows are gone, every one even when some fail, and answers those that could not be removed
+   * and why. Nobody can reach such a file any more, so its caller logs a failure instead of failing.
+   */
+  async deleteAll(uris: readonly (string | null | undefined)[]): Promise<{ uri: string; err: unknown }[]> {
+    const given = uris.filter((u): u is string => !!u);
+    const results = await Promise.allSettled(given.map((u) => this.delete(u)));
+    return results.flatMap((r, i) => (r.status === 'rejected' ? [{ uri: given[i]!, err: r.reason as unknown }] : []));
+  }
+
   /** The key a URI names in its backend (to write a sibling of it). */
   keyOf(uri: string): string {
     return this.backendFor(uri).keyOf(uri);
