@@ -28,7 +28,8 @@
 //     space-separated, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof --trace-gc'. BENCH_BASELINE_NODE_ARGS: the
 //     baseline's instead (default: the same), so one build can be measured against itself with a different flag.
 //     Each api's /metrics (event-loop delay histogram, GC durations, SERVING_STAGE_TIMERS' stages when that is set)
-//     is saved to bench/tmp/metrics-<server>.txt at the end.
+//     is saved to bench/tmp/metrics-<server>.txt at the end. BENCH_WORKER_NODE_ARGS: node flags for the worker,
+//     the same way (batch and streams parts).
 //   BENCH_VARIANTS (traced,silent): Modelyard variants measured in the same interleaved serving runs, each read
 //     against the plain api cell by cell: `traced` is a second api of this build with OpenTelemetry on at 1 %
 //     sampling (parentbased_traceidratio 0.01), exporting to a local OTLP receiver (issue 20); `silent` is the
@@ -59,6 +60,7 @@ const REPORT = `${day}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` 
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'traced,silent').split(',').filter(Boolean);
 const API_PROCESSES = process.env.API_PROCESSES ?? '1';
 const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const BASELINE_NODE_ARGS = (process.env.BENCH_BASELINE_NODE_ARGS ?? process.env.BENCH_API_NODE_ARGS ?? '')
   .split(' ')
   .filter(Boolean);
@@ -177,7 +179,9 @@ async function main() {
         quiet: true,
       }),
     );
-    procs.push(launch('worker', [process.execPath, 'apps/worker/dist/main.js'], { env, quiet: true }));
+    procs.push(
+      launch('worker', [process.execPath, ...WORKER_NODE_ARGS, 'apps/worker/dist/main.js'], { env, quiet: true }),
+    );
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { proc: procs[0] });
     const api = `http://127.0.0.1:${apiPort}`;
     const register = async (model, file, spec = {}, stage = 'Production') => {
@@ -475,7 +479,8 @@ function writePart(part, lines) {
   const head = [
     `# Benchmark ${day}: ${part}`,
     '',
-    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.` +
+      (WORKER_NODE_ARGS.length ? ` The worker ran with node flags \`${WORKER_NODE_ARGS.join(' ')}\`.` : ''),
     '',
   ];
   writeFileSync(file, [...head, ...lines].join('\n') + '\n');
