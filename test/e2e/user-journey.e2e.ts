@@ -426,13 +426,16 @@ describe('the dashboard as one product: one user journey', { timeout: 600_000 },
     await assertVisible(page.getByRole('checkbox', { name: /Refresh every 5 s/ }), 'the auto-refresh switch');
     // Rollups are written every 2 s and the page refreshes itself every 5 s: no reload here.
     const table = page.getByRole('table', { name: 'Latency by version and role' });
-    const counts = { 'production v1': '20', 'pilot v2': '10', 'silent v3': '20' };
-    for (const [series, count] of Object.entries(counts)) {
+    // A silent copy runs after production has answered, within SILENT_MAX_CONCURRENCY and SILENT_CPU_SHARE: a busy
+    // box drops a few (counted as dropped, never as requests), so the silent series shows most of the 20.
+    const counts = {
+      'production v1': ['20', /^20$/],
+      'pilot v2': ['10', /^10$/],
+      'silent v3': ['10-20', /^(1\d|20)$/],
+    };
+    for (const [series, [count, pattern]] of Object.entries(counts)) {
       await assertVisible(
-        rowOf(table, series)
-          .getByRole('cell')
-          .first()
-          .filter({ hasText: new RegExp(`^${count}$`) }),
+        rowOf(table, series).getByRole('cell').first().filter({ hasText: pattern }),
         `${count} requests for ${series}`,
         30_000,
       );
