@@ -179,8 +179,8 @@ export function portFree(port) {
  * image's CMD (deploy/docker/api.Dockerfile) passes the same.
  *
  * Semi-spaces of 64 MB (V8's default: 16): a request's objects die within its event-loop turns, so a larger young
- * generation is scavenged four times less often for the same survivors. Measured with the serving bench at c=32:
- * minor GCs from ~100 to ~28 per 5 s, GC time halved, req/s a few percent higher; it costs ~80 MB of RSS.
+ * generation is scavenged four times less often for the same survivors. Measured in interleaved A/B runs (iris,
+ * one row, c=32): minor GCs from ~100 to ~28 per 5 s, GC time halved, req/s a few percent higher; ~80 MB more RSS.
  */
 export const API_NODE_FLAGS = ['--max-semi-space-size=64'];
 
