@@ -526,6 +526,15 @@ describe('serving: the predict router', () => {
       ids.add(r.headers.get('x-prediction-id')!);
     }
     assert.equal(ids.size, 2);
+    // An id it would not echo (spaces, a slash, too long) is replaced, and the made one is the prediction id.
+    const bad = await http(env.apiUrl, 'POST', `/v1/models/${model}/predict`, {
+      token: env.adminApiKey,
+      body: { payload: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] },
+      headers: { 'x-request-id': `not ok/${'x'.repeat(80)}` },
+    });
+    assert.equal(bad.status, 200, bad.text);
+    assert.match(bad.headers.get('x-request-id') ?? '', UUID);
+    assert.equal(bad.headers.get('x-prediction-id'), bad.headers.get('x-request-id'));
   });
 
   it("keeps a caller's request id, gives the answer a prediction id of its own, and counts the answer in /metrics under the route's label", async () => {
