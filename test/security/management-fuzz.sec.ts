@@ -216,4 +216,43 @@ describe('management fuzz: hostile input on every documented operation', () => {
     assert.ok((statuses.get(400) ?? 0) > 500, `statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
   });
 
+  it('answers 415 to a body in a media type the route does not take, and 400 to a JSON null, changing nothing', async () => {
+    const path = `/v1/models/${real.name}`;
+    const auth = { authorization: `Bearer ${adminApiKey}` };
+    const before = await http(apiUrl, 'GET', path, { token: adminApiKey });
+    const sent: [string, string][] = [
+      ['application/x-www-form-urlencoded', 'description=changed'],
+      [
+        `multipart/form-data; boundary=${BOUNDARY}`,
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="description"\r\n\r\nchanged\r\n--${BOUNDARY}--\r\n`,
+      ],
+      ['text/csv', 'description\nchanged\n'],
+      ['application/x-ndjson', '{"description":"changed"}\n'],
+    ];
+    for (const [type, body] of sent) {
+      const res = await rawRequest(apiUrl, 'PATCH', path, { ...auth, 'content-type': type }, body);
+      assert.equal(res.status, 415, `${type}: ${res.body}`);
+      assert.equal(JSON.parse(res.body).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.match(JSON.parse(res.body).error.message, /takes application\/json/);
+    }
+    const nul = await rawRequest(apiUrl, 'PATCH', path, { ...auth, 'content-type': 'application/json' }, 'null');
+    assert.equal(nul.status, 400, nul.body);
+    assert.equal(JSON.parse(nul.body).error.code, 'VALIDATION_FAILED');
+    // An MLflow client's call answers in MLflow's shape, and creates nothing from a null body either.
+    const run = await rawRequest(
+      apiUrl,
+      'POST',
+      '/api/2.0/mlflow/runs/create',
+      { ...auth, 'content-type': 'application/json' },
+      'null',
+    );
+    assert.equal(run.status, 400, run.body);
+    assert.equal(JSON.parse(run.body).error_code, 'BAD_REQUEST');
+    const after = await http(apiUrl, 'GET', path, { token: adminApiKey });
+    assert.deepEqual(after.json, before.json);
+    // The same change as JSON is what the route takes.
+    const ok = await http(apiUrl, 'PATCH', path, { token: adminApiKey, body: { description: 'changed' } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.description, 'changed');
+  });
 });

@@ -24,6 +24,7 @@ import { OipV2Controller } from './serving/oip-v2.controller.js';
 import { TfsController } from './serving/tfs.controller.js';
 import { ExplainController, OipExplainController } from './serving/explain.controller.js';
 import { AuthGuard } from './common/auth.guard.js';
+import { MediaTypeGuard } from './common/media-type.guard.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { AuthController } from './auth/auth.controller.js';
@@ -100,7 +101,9 @@ export class AppModule implements OnApplicationBootstrap {
       controllers: CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
+        // In this order: who the caller is and what they may do, then what they sent.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: MediaTypeGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         LocalStrategy,
         // Only the api serves: the worker does not load every Production model.

@@ -12,6 +12,7 @@ import { buildOpenApiDocument } from './openapi/document.js';
 import {
   AuthService,
   ExplainService,
+  JSON_LINES_TYPES,
   PredictionService,
   RollupsService,
   ServingMetrics,
@@ -94,11 +95,7 @@ export async function createApp(config: ApiConfig, logger: Logger): Promise<ApiA
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   if (tracing.on) traceFramework(fastify);
   // Feedback uploads as JSON Lines: text, parsed line by line by the feedback service.
-  fastify.addContentTypeParser(
-    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, body),
-  );
+  fastify.addContentTypeParser([...JSON_LINES_TYPES], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   registerProtocolErrorHandlers(fastify, logger);
   registerMlflowArtifactUploads(fastify);
   // Fastify runs the route after the body's 'end' event, which Node emits in the connection's async context, not

@@ -29,6 +29,13 @@ export const Actor = createParamDecorator((_: unknown, ctx: ExecutionContext): P
   return ctx.switchToHttp().getRequest<AuthedRequest>().principal!;
 });
 
+/**
+ * The media types a route's body may come in: its @ApiConsumes (kept by Nest's swagger under this key), else JSON.
+ * The OpenAPI document describes them and MediaTypeGuard enforces them, so the two cannot disagree.
+ */
+export const consumesOf = (handler: object | undefined): string[] =>
+  (handler && (Reflect.getMetadata('swagger/apiConsumes', handler) as string[] | undefined)) ?? ['application/json'];
+
 /** The zod schemas of a route's body and answers, which the OpenAPI document builder (openapi/document.ts) reads. */
 export const ZOD_DOC = 'modelyard:zod-doc';
 export interface ZodDoc {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
   ZFeedbackRequest,
@@ -10,7 +10,7 @@ import {
   ZPilotComparison,
   ZPilotComparisonQuery,
 } from '@modelyard/contracts';
-import { FeedbackService, PerformanceService, type Principal } from '@modelyard/server';
+import { FEEDBACK_TYPES, FeedbackService, PerformanceService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
 import { zod } from '../common/zod.pipe.js';
 
@@ -29,6 +29,7 @@ export class FeedbackController {
   @RequirePermission('feedback.write')
   @Post('feedback')
   @HttpCode(200)
+  @ApiConsumes(...FEEDBACK_TYPES)
   @ApiZodBody(ZFeedbackRequest)
   @ApiZodResponse(200, ZFeedbackResult)
   submit(

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Controller, Delete, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ZMlflowArtifactList, ZMlflowEmpty, ZMlflowListArtifactsQuery } from '@modelyard/contracts';
@@ -45,6 +45,7 @@ export class MlflowArtifactsController {
 
   @RequirePermission('models.write')
   @Put('artifacts/*')
+  @ApiConsumes('*/*')
   @ApiZodResponse(200, ZMlflowEmpty)
   async upload(@Actor() a: Principal, @Param('*') path: string, @Req() req: FastifyRequest) {
     // No body at all (a zero-byte file, sent without Content-Type) never reaches the parser: store it empty.

@@ -6,8 +6,14 @@ import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constant
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ERROR_CODES, ZAliasName, ZModelName, type ErrorCode } from '@modelyard/contracts';
-import { PROTOCOLS, type PredictProtocol, type ProtocolErrors, type ProtocolRoute } from '@modelyard/server';
-import { ZOD_DOC, type ZodDoc } from '../common/decorators.js';
+import {
+  JSON_LINES_TYPES,
+  PROTOCOLS,
+  type PredictProtocol,
+  type ProtocolErrors,
+  type ProtocolRoute,
+} from '@modelyard/server';
+import { consumesOf, ZOD_DOC, type ZodDoc } from '../common/decorators.js';
 import { ZodPipe } from '../common/zod.pipe.js';
 import { errorProtocolOf } from '../serving/protocol-errors.js';
 import { OPERATIONS, type OperationDoc } from './operations.js';
@@ -179,6 +185,8 @@ function requestBody(schema: z.ZodType, consumes: string[]): Json {
       };
     } else if (ct === 'text/csv') {
       content[ct] = { schema: { type: 'string', description: 'CSV with a header row' } };
+    } else if ((JSON_LINES_TYPES as readonly string[]).includes(ct)) {
+      content[ct] = { schema: { type: 'string', description: 'JSON Lines: one JSON object a line' } };
     } else if (ct === 'application/octet-stream') {
       const description = 'A JSON part of Inference-Header-Content-Length bytes, then the raw tensors';
       content[ct] = { schema: { type: 'string', contentMediaType: ct, description } };
@@ -202,7 +210,7 @@ function buildOperation(path: string, method: string, base: Json, cls: Type | un
   const argMeta: Record<string, RouteArg> = (cls && Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, handler)) ?? {};
   const args = Object.entries(argMeta).map(([k, v]) => ({ ...v, type: Number(k.split(':')[0]) }));
   const errors = errorProtocolOf(fn && Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, fn))?.errors ?? null;
-  const consumes: string[] = (fn && Reflect.getMetadata('swagger/apiConsumes', fn)) ?? ['application/json'];
+  const consumes = consumesOf(fn);
   const isPublic = base['x-modelyard-public'] === true;
 
   const pathVars = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ZAliasName, ZAsyncAccepted, ZModelName, ZStoredPrediction } from '@modelyard/contracts';
@@ -65,6 +65,7 @@ export class AsyncPredictController {
   @RequirePermission('predict')
   @Post('predict::async')
   @HttpCode(202)
+  @ApiConsumes('application/json', 'text/csv')
   @ApiZodResponse(202, ZAsyncAccepted)
   async predictAsync(
     @Actor() actor: Principal,

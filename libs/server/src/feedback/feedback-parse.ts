@@ -4,6 +4,11 @@ import { validate } from '../platform/validate.js';
 
 const CSV_COLUMNS = new Set(['predictionId', 'row', 'entityId', 'label']);
 
+/** The names JSON Lines goes by. */
+export const JSON_LINES_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'] as const;
+/** The media types a feedback body may come in. */
+export const FEEDBACK_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
+
 /**
  * The labels of a feedback body: JSON (one item or `{labels: [...]}`), CSV with a header, or JSON Lines. Every
  * item is checked with ZFeedbackItem; the first bad one is a 400 naming its line (or index) and field.
@@ -11,8 +16,7 @@ const CSV_COLUMNS = new Set(['predictionId', 'row', 'entityId', 'label']);
 export function parseFeedback(body: unknown, contentType: string | undefined): TFeedbackItem[] {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/csv') return fromCsv(asText(body));
-  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/jsonlines')
-    return fromJsonLines(asText(body));
+  if ((JSON_LINES_TYPES as readonly string[]).includes(type)) return fromJsonLines(asText(body));
   if (type !== 'application/json' && type !== '')
     throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
