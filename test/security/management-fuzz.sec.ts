@@ -7,7 +7,8 @@ import { rawRequest, type RawResponse } from '../support/raw-http.js';
 /**
  * Hostile input on every operation of the OpenAPI document, as a platform admin (who gets past every permission
  * check, so each request reaches parsing and validation): path parameters that are too long, percent-encoded
- * NULs, broken UTF-8, dot segments, numbers out of range and prototype keys; junk query strings; and bodies of the
+ * NULs, broken UTF-8, dot segments, numbers out of range and prototype keys; junk query strings; hostile headers
+ * beside the good key (ids too long, broken cookies, forged proxy headers, an internal callback URL); bodies of the
  * wrong JSON type, with every documented field of the wrong type, prototype-pollution keys, deep nesting, broken
  * JSON and the wrong media type. Every answer must be a 4xx (or a success) carrying a JSON error in the route's
  * own shape: never a 5xx, never a dropped connection. Destructive operations get only parameters naming nothing.
@@ -47,6 +48,21 @@ const HOSTILE_QUERIES = [
   'limit=99999999999999999999&pageSize=1e9&offset=-99999999999999999999',
   '__proto__[admin]=true&constructor[prototype][x]=1&a=1&a=2&a[]=3',
   `q=${'%FF'.repeat(50)}&name=${'b'.repeat(5000)}&stage=%00&status=%E0%A4%A`,
+];
+
+/** Headers beside a good key: too long, out of range, repeated cookies, forged proxy headers, broken dates. */
+const HOSTILE_HEADERS: Record<string, string>[] = [
+  { 'x-request-id': 'r'.repeat(5000) },
+  { 'x-request-id': '\xff\xfe../..' },
+  { cookie: `modelyard_session=%E0%A4%A; modelyard_session=${'s'.repeat(4000)}; modelyard_sso=%%` },
+  { cookie: '='.repeat(3000) },
+  { 'x-forwarded-for': '999.999.1.1, junk, ::ffff:zz', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'a\xffb' },
+  { 'x-routing-key': 'k'.repeat(10_000), 'x-entity-id': ','.repeat(5000) },
+  { accept: 'application/xml;q=abc', 'accept-encoding': 'br;q=zz, *;q=0', 'accept-language': '\xff' },
+  { 'if-none-match': '"x"'.repeat(1000), 'if-modified-since': 'yesterday', range: 'bytes=99999999999999999999-' },
+  { 'x-callback-url': 'http://169.254.169.254/latest/meta-data', 'x-callback-secret': '\xff' },
+  { 'content-encoding': 'gzip' },
+  { origin: 'null', 'sec-fetch-site': 'cross-site', referer: 'javascript:alert(1)' },
 ];
 
 /** Field values of the wrong type: each body sets every documented field to one of them. */
@@ -162,6 +178,14 @@ describe('management fuzz: hostile input on every documented operation', () => {
       }
       for (const q of HOSTILE_QUERIES) {
         requests.push({ method: op.method, path: `${target}?${q}`, headers: json, body: hasBody ? '{}' : undefined });
+      }
+      for (const extra of HOSTILE_HEADERS) {
+        requests.push({
+          method: op.method,
+          path: target,
+          headers: { ...json, ...extra },
+          body: hasBody ? '{}' : undefined,
+        });
       }
       if (!hasBody) continue;
       const fields = fieldsOf(doc, op.requestSchema);
