@@ -4,7 +4,8 @@
 //   API reads for login throttling and audit entries cannot be forged by the browser (Next itself only fills
 //   these headers when they are missing, i.e. it keeps whatever the client sent);
 // - timeouts against slow clients (headers, whole request, idle keep-alive), which `next start` does not set;
-// - the /api gate, before Next normalises the path (it answers "//" and "\" with a redirect of its own).
+// - the /api gate, before Next normalises the path (it answers "//" and "\" with a redirect of its own), and a
+//   400 for a path whose percent-encoding is broken, which Next would answer 500.
 // `npm start`, `npm test` and the container image all run this file: `node server.mjs` in apps/web.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -101,6 +102,16 @@ function stampForwarded(req) {
   if (host) req.headers['x-forwarded-host'] = host;
 }
 
+/** Whether every %XX sequence of a path decodes (as UTF-8): `%E0%A4%A` and `%FF` do not. */
+function decodable(p) {
+  try {
+    decodeURIComponent(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const port = Number(process.env.PORT ?? 3000);
 // Not HOSTNAME: shells and containers set that one to the machine's name.
 const hostname = process.env.WEB_HOST ?? '0.0.0.0';
@@ -128,6 +139,18 @@ const server = http.createServer(
       res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       const message = 'The dashboard forwards only /api/v<N>/... paths to the API';
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message, errorId: randomUUID() } }));
+      return;
+    }
+    if (pathOnly.includes('%') && !decodable(pathOnly)) {
+      // Next throws decoding such a path into a page's parameters: every link like /models/%FF was a 500.
+      res.writeHead(400, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      });
+      res.end('Bad request: the address has a broken percent-encoding\n');
       return;
     }
     stampForwarded(req);
