@@ -36,6 +36,13 @@ interface Row {
  * batch is not acknowledged and is tried again.
  */
 export class StreamScorer {
+  /**
+   * The first batch reads the deployment from Postgres, not the one this process last heard of: a deployment
+   * changed just before the stream was created may not have reached it over pub/sub yet, and the first records
+   * would go to the old versions, the rest of their keys to the new. Later changes arrive as for sync traffic.
+   */
+  private started = false;
+
   constructor(
     private readonly serving: ServingService,
     private readonly prediction: PredictionService,
@@ -52,7 +59,8 @@ export class StreamScorer {
       if (typeof r === 'string') dead.push(deadLetter(rec, r));
       else rows.push(r);
     }
-    const state = this.serving.state(this.model) ?? (await this.serving.refresh(this.model));
+    const state = (this.started && this.serving.state(this.model)) || (await this.serving.refresh(this.model));
+    this.started = true;
     const now = Date.now();
     const groups = new Map<number, { role: 'production' | 'pilot'; rows: Row[] }>();
     for (const row of rows) {
