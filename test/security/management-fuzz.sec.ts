@@ -2,6 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http } from '@modelyard/testing';
 import { registerFixture } from '../support/fixtures.js';
+import { HOSTILE_SEGMENTS } from '../support/hostile-input.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 
 /**
@@ -21,27 +22,6 @@ interface Operation {
   path: string;
   requestSchema: Json | null;
 }
-
-/** Values for a path parameter, raw as they go on the wire. */
-const HOSTILE_PARAMS = [
-  'a'.repeat(3000),
-  '%00',
-  'x%00y',
-  '..%2F..%2Fetc%2Fpasswd',
-  '%E0%A4%A',
-  '%FF%FE',
-  '-1',
-  '0',
-  '99999999999999999999999',
-  '1e400',
-  '0x10',
-  '%F0%9F%98%80',
-  '__proto__',
-  'constructor',
-  '%20',
-  "'%20OR%201%3D1--",
-  '%25',
-];
 
 const HOSTILE_QUERIES = [
   'limit=-1&offset=abc&page=%ZZ&cursor=%00&from=yesterday&to=1e400&since=-1&window=x',
@@ -173,7 +153,7 @@ describe('management fuzz: hostile input on every documented operation', () => {
       const destructive = op.method === 'DELETE';
       // With real names where the route has them (not for deletion), else names that match nothing.
       const target = fill((p) => (!destructive && real[p]) || 'fuzz-absent-0');
-      for (const value of params.length > 0 ? HOSTILE_PARAMS : []) {
+      for (const value of params.length > 0 ? HOSTILE_SEGMENTS : []) {
         requests.push({ method: op.method, path: fill(() => value), headers: json, body: hasBody ? '{}' : undefined });
       }
       for (const q of HOSTILE_QUERIES) {

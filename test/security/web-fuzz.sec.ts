@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { e2eEnv, http } from '@modelyard/testing';
+import { HOSTILE_SEGMENTS } from '../support/hostile-input.js';
 import { rawRequest } from '../support/raw-http.js';
 
 /**
@@ -14,22 +15,7 @@ import { rawRequest } from '../support/raw-http.js';
 const env = e2eEnv();
 const webUrl = env.webUrl || assert.fail('E2E_WEB_URL is not set: the dashboard was not built');
 
-const SEGMENTS = [
-  'a'.repeat(3000),
-  '%00',
-  'x%00y',
-  '..%2F..%2Fetc%2Fpasswd',
-  '%E0%A4%A',
-  '%FF%FE',
-  '-1',
-  '99999999999999999999999',
-  '%F0%9F%98%80',
-  '__proto__',
-  'constructor',
-  '%20',
-  '%25',
-  'fuzz-absent-0',
-];
+const SEGMENTS = [...HOSTILE_SEGMENTS, 'fuzz-absent-0'];
 
 const QUERIES = [
   'version=abc&page=-1&range=%ZZ&window=1e400&since=-1&tab=__proto__',
