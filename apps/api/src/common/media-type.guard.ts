@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '@modelyard/server';
+import { AppError, mediaTypeOf } from '@modelyard/server';
 import { consumesOf } from './decorators.js';
 
 /** The any-media range: a route that declares it reads the bytes whatever their label (MLflow's artifact uploads). */
@@ -19,7 +19,7 @@ export class MediaTypeGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     if (!hasBody(req)) return true;
     const takes = consumesOf(ctx.getHandler());
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = mediaTypeOf(req.headers['content-type']);
     if (!takes.includes(type) && !takes.includes(ANY))
       throw new AppError(
         'UNSUPPORTED_MEDIA_TYPE',

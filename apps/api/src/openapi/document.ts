@@ -185,7 +185,7 @@ function requestBody(schema: z.ZodType, consumes: string[]): Json {
       };
     } else if (ct === 'text/csv') {
       content[ct] = { schema: { type: 'string', description: 'CSV with a header row' } };
-    } else if ((JSON_LINES_TYPES as readonly string[]).includes(ct)) {
+    } else if (JSON_LINES_TYPES.includes(ct)) {
       content[ct] = { schema: { type: 'string', description: 'JSON Lines: one JSON object a line' } };
     } else if (ct === 'application/octet-stream') {
       const description = 'A JSON part of Inference-Header-Content-Length bytes, then the raw tensors';

@@ -1,11 +1,16 @@
 import { MAX_FEEDBACK_ITEMS, ZFeedbackItem, ZFeedbackList, type TFeedbackItem } from '@modelyard/contracts';
 import { AppError } from '../platform/errors.js';
 import { validate } from '../platform/validate.js';
+import { mediaTypeOf } from '../serving/formats/protocol.js';
 
 const CSV_COLUMNS = new Set(['predictionId', 'row', 'entityId', 'label']);
 
 /** The names JSON Lines goes by. */
-export const JSON_LINES_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'] as const;
+export const JSON_LINES_TYPES: readonly string[] = [
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/jsonlines',
+];
 /** The media types a feedback body may come in. */
 export const FEEDBACK_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
 
@@ -14,9 +19,9 @@ export const FEEDBACK_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYP
  * item is checked with ZFeedbackItem; the first bad one is a 400 naming its line (or index) and field.
  */
 export function parseFeedback(body: unknown, contentType: string | undefined): TFeedbackItem[] {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(contentType);
   if (type === 'text/csv') return fromCsv(asText(body));
-  if ((JSON_LINES_TYPES as readonly string[]).includes(type)) return fromJsonLines(asText(body));
+  if (JSON_LINES_TYPES.includes(type)) return fromJsonLines(asText(body));
   if (type !== 'application/json' && type !== '')
     throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
