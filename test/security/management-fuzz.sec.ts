@@ -2,8 +2,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eEnv, http } from '@modelyard/testing';
 import { registerFixture } from '../support/fixtures.js';
-import { HOSTILE_SEGMENTS } from '../support/hostile-input.js';
-import { rawRequest, type RawResponse } from '../support/raw-http.js';
+import { HOSTILE_SEGMENTS, sendAll } from '../support/hostile-input.js';
+import { rawRequest } from '../support/raw-http.js';
 
 /**
  * Hostile input on every operation of the OpenAPI document, as a platform admin (who gets past every permission
@@ -153,60 +153,43 @@ describe('management fuzz: hostile input on every documented operation', () => {
       const destructive = op.method === 'DELETE';
       // With real names where the route has them (not for deletion), else names that match nothing.
       const target = fill((p) => (!destructive && real[p]) || 'fuzz-absent-0');
-      for (const value of params.length > 0 ? HOSTILE_SEGMENTS : []) {
-        requests.push({ method: op.method, path: fill(() => value), headers: json, body: hasBody ? '{}' : undefined });
-      }
-      for (const q of HOSTILE_QUERIES) {
-        requests.push({ method: op.method, path: `${target}?${q}`, headers: json, body: hasBody ? '{}' : undefined });
-      }
-      for (const extra of HOSTILE_HEADERS) {
-        requests.push({
-          method: op.method,
-          path: target,
-          headers: { ...json, ...extra },
-          body: hasBody ? '{}' : undefined,
-        });
-      }
+      // An empty JSON object where the route takes a body, so what reaches validation is the hostile part.
+      const add = (path: string, headers: Record<string, string>, body = hasBody ? '{}' : undefined) =>
+        requests.push({ method: op.method, path, headers, body });
+      for (const value of params.length > 0 ? HOSTILE_SEGMENTS : [])
+        add(
+          fill(() => value),
+          json,
+        );
+      for (const q of HOSTILE_QUERIES) add(`${target}?${q}`, json);
+      for (const extra of HOSTILE_HEADERS) add(target, { ...json, ...extra });
       if (!hasBody) continue;
       const fields = fieldsOf(doc, op.requestSchema);
       for (const wrong of fields.length > 0 ? WRONG_VALUES : []) {
-        const body = JSON.stringify(Object.fromEntries(fields.map((f) => [f, wrong])));
-        requests.push({ method: op.method, path: target, headers: json, body });
+        add(target, json, JSON.stringify(Object.fromEntries(fields.map((f) => [f, wrong]))));
       }
-      for (const body of RAW_BODIES) requests.push({ method: op.method, path: target, headers: json, body });
+      for (const body of RAW_BODIES) add(target, json, body);
       // The wrong media types (JSON as text, a form, XML) and multipart bodies that break off or lie.
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-        requests.push({ method: op.method, path: target, headers: { ...auth, 'content-type': type }, body: '{"a":1}' });
+        add(target, { ...auth, 'content-type': type }, '{"a":1}');
       }
-      for (const [type, body] of BROKEN_MULTIPART) {
-        requests.push({ method: op.method, path: target, headers: { ...auth, 'content-type': type }, body });
-      }
+      for (const [type, body] of BROKEN_MULTIPART) add(target, { ...auth, 'content-type': type }, body);
     }
 
-    const failures: string[] = [];
-    const statuses = new Map<number, number>();
-    const check = (r: (typeof requests)[number], res: RawResponse) => {
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      const what = `${r.method} ${r.path.slice(0, 160)} [${r.headers['content-type'] ?? ''}] ${JSON.stringify((r.body ?? '').slice(0, 60))}`;
-      if (res.status >= 500) failures.push(`${what} -> ${res.status} ${res.body.slice(0, 200)}`);
-      else if (res.status >= 400 && !hasErrorShape(res.body))
-        failures.push(`${what} -> ${res.status} without a JSON error: ${res.body.slice(0, 200)}`);
-    };
-    let next = 0;
-    const lane = async () => {
-      while (next < requests.length) {
-        const r = requests[next++]!;
-        try {
-          check(r, await rawRequest(apiUrl, r.method, r.path, r.headers, r.body));
-        } catch (e) {
-          failures.push(`${r.method} ${r.path.slice(0, 160)}: ${(e as Error).message}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 6 }, lane));
-    t.diagnostic(
-      `${operations.length} operations, ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    const { failures, statuses } = await sendAll(
+      requests,
+      6,
+      (r) => rawRequest(apiUrl, r.method, r.path, r.headers, r.body),
+      (_r, res) => {
+        if (res.status >= 500) return `${res.status} ${res.body.slice(0, 200)}`;
+        if (res.status >= 400 && !hasErrorShape(res.body))
+          return `${res.status} without a JSON error: ${res.body.slice(0, 200)}`;
+        return null;
+      },
+      (r) =>
+        `${r.method} ${r.path.slice(0, 160)} [${r.headers['content-type'] ?? ''}] ${JSON.stringify((r.body ?? '').slice(0, 60))}`,
     );
+    t.diagnostic(`${operations.length} operations, ${requests.length} requests, statuses ${JSON.stringify(statuses)}`);
     const health = await http(apiUrl, 'GET', '/readyz');
     assert.equal(health.status, 200, 'the api is still ready after the fuzz');
     // Nothing hostile registered anything: the model still has the one version registered above.
@@ -217,7 +200,7 @@ describe('management fuzz: hostile input on every documented operation', () => {
     );
     assert.deepEqual(failures, [], `${failures.length} of ${requests.length} answers were wrong`);
     assert.ok(requests.length > 2000, `${requests.length} hostile requests`);
-    assert.ok((statuses.get(400) ?? 0) > 500, `statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    assert.ok((statuses[400] ?? 0) > 500, `statuses ${JSON.stringify(statuses)}`);
   });
 
   it('answers 415 to a body in a media type the route does not take, and 400 to a JSON null, changing nothing', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { e2eEnv, http } from '@modelyard/testing';
-import { HOSTILE_SEGMENTS } from '../support/hostile-input.js';
+import { HOSTILE_SEGMENTS, sendAll } from '../support/hostile-input.js';
 import { rawRequest } from '../support/raw-http.js';
 
 /**
@@ -57,25 +57,14 @@ describe('dashboard fuzz: hostile links into every page', () => {
       for (const v of dynamic ? SEGMENTS : []) paths.push(fill(v));
       for (const q of QUERIES) paths.push(`${fill('fuzz-absent-0')}?${q}`);
     }
-    const failures: string[] = [];
-    const statuses = new Map<number, number>();
-    let next = 0;
-    const lane = async () => {
-      while (next < paths.length) {
-        const p = paths[next++]!;
-        try {
-          const res = await rawRequest(webUrl, 'GET', p, { cookie });
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          if (res.status >= 500) failures.push(`${p.slice(0, 160)} -> ${res.status}`);
-        } catch (e) {
-          failures.push(`${p.slice(0, 160)}: ${(e as Error).message}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, lane));
-    t.diagnostic(
-      `${routes.length} pages, ${paths.length} links, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    const { failures, statuses } = await sendAll(
+      paths,
+      4,
+      (p) => rawRequest(webUrl, 'GET', p, { cookie }),
+      (_p, res) => (res.status >= 500 ? String(res.status) : null),
+      (p) => p.slice(0, 160),
     );
+    t.diagnostic(`${routes.length} pages, ${paths.length} links, statuses ${JSON.stringify(statuses)}`);
     assert.deepEqual(failures, [], `${failures.length} of ${paths.length} links failed`);
     const home = await rawRequest(webUrl, 'GET', '/', { cookie });
     assert.equal(home.status, 200, 'the dashboard still serves its overview');
