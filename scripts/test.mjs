@@ -170,7 +170,8 @@ try {
         WORKER_METRICS_PORT: String(workerMetricsPort),
         // The e2e webhook and callback receivers listen on loopback, which outbound requests refuse by default.
         OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
-        // The hostile-model test's endless Loop fails at this limit instead of the 60 s default.
+        // The hostile-model test's endless Loop fails at this limit instead of the 60 s default, and the contained
+        // run of models-unbounded is stopped at it.
         VALIDATION_TIMEOUT_SECONDS: '20',
         // The browser stories sign in often; the login budget itself is measured by floods-logins on its own api.
         LOGIN_GLOBAL_PER_SECOND: '20',

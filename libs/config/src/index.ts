@@ -114,6 +114,17 @@ const common = {
     .default('modelyard'),
   /** Encrypts secrets the platform must read back (webhook signing keys). Changing it orphans those secrets. */
   SECRET_KEY: z.string().min(32, 'at least 32 characters'),
+  // Hostile models (issue 22, area "models"): what one uploaded model may use. Validation (the worker) loads and first
+  // runs a model in a child process with this much memory and time; past either the version fails with the reason.
+  // A served model whose work grows with a request's values (engine/contained-session.ts) runs in a process of its
+  // own with the same memory, and a run past VALIDATION_TIMEOUT_SECONDS is stopped there.
+  VALIDATION_MEMORY_MB: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .max(1024 * 1024)
+    .default(1024),
+  VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   /** onnxruntime threads per session: 1 by default, because api processes and sessions already share the cores. */
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** Local copies of served artifacts, verified by checksum, so a restart does not download every model again. */
@@ -417,15 +428,6 @@ const workerEnv = z.object({
   /** The worker's /metrics (Prometheus; a key with models:read) and /healthz; 0 turns the listener off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
-  // Hostile models (issue 22, area "models"). Uploaded models are validated, loaded and first run in a child
-  // process with this much memory and time; past either the version fails with the reason.
-  VALIDATION_MEMORY_MB: z.coerce
-    .number()
-    .int()
-    .min(256)
-    .max(1024 * 1024)
-    .default(1024),
-  VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   /** A version still `pending` after this long (its validation died with its worker, say) is failed by a sweeper. */
   VALIDATION_STUCK_MINUTES: z.coerce
     .number()
@@ -499,7 +501,12 @@ function shared(e: z.output<typeof apiEnv> | z.output<typeof workerEnv>) {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE, pretty: e.LOG_PRETTY },
     secrets: { key: e.SECRET_KEY },
-    onnx: { intraOpThreads: e.ORT_INTRA_OP_THREADS, cacheDir: e.MODEL_CACHE_DIR, maxLoadedMb: e.SERVING_MAX_LOADED_MB },
+    onnx: {
+      intraOpThreads: e.ORT_INTRA_OP_THREADS,
+      cacheDir: e.MODEL_CACHE_DIR,
+      maxLoadedMb: e.SERVING_MAX_LOADED_MB,
+      contained: { memoryMb: e.VALIDATION_MEMORY_MB, runSeconds: e.VALIDATION_TIMEOUT_SECONDS },
+    },
     registrySync: { seconds: e.SERVING_RESYNC_SECONDS },
     rollups: { flushSeconds: e.ROLLUP_FLUSH_SECONDS },
     jobs: { resultTtlHours: e.JOB_RESULT_TTL_HOURS, maxInputBytes: e.MAX_BATCH_INPUT_BYTES },

@@ -2,7 +2,7 @@ import { TENSOR_DTYPES, type TensorDtype, type TSignature, type TTensorSpec } fr
 import { AppError } from '../platform/errors.js';
 import { elementTypeName, readOnnxModel, type OnnxModelInfo } from '../onnx/onnx-model.js';
 import { stripZipMap, ZIPMAP_METADATA_KEY } from '../onnx/onnx-zipmap.js';
-import type { Session } from './ort.js';
+import type { OrtSession } from './ort.js';
 import { createSession } from './session.js';
 
 export interface InspectedOnnxModel {
@@ -238,8 +238,8 @@ function classifierOutputs(model: OnnxModelInfo, outputs: TTensorSpec[], classes
 const dimOf = (d: number | string) => (typeof d === 'number' && d >= 0 ? d : -1);
 
 /** Compares the signature read from the file with what onnxruntime loaded; onnxruntime's element types win. */
-function crossCheck(signature: TSignature, session: Session, warnings: string[]): void {
-  const check = (kind: 'input' | 'output', specs: TTensorSpec[], meta: Session['inputMetadata']) => {
+function crossCheck(signature: TSignature, session: OrtSession, warnings: string[]): void {
+  const check = (kind: 'input' | 'output', specs: TTensorSpec[], meta: OrtSession['inputMetadata']) => {
     const byName = new Map(meta.map((m) => [m.name, m]));
     for (const spec of specs) {
       const m = byName.get(spec.name);

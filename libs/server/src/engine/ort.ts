@@ -8,8 +8,18 @@ import type { InferenceSession as OrtInferenceSession, Tensor as OrtTensor } fro
 
 export { InferenceSession, Tensor } from 'onnxruntime-node';
 
-/** A loaded model in onnxruntime. */
-export type Session = OrtInferenceSession;
+/**
+ * A loaded model, as the engine uses one: onnxruntime's own session, or a session in a process of its own
+ * (./contained-session.ts) for a model whose work a request's values can grow without bound.
+ */
+/** onnxruntime's session with everything it tells about a model (inspection reads its metadata). */
+export type OrtSession = OrtInferenceSession;
+export interface Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Feeds, fetches: readonly string[]): Promise<Outputs>;
+  release(): Promise<void>;
+}
 export type SessionOptions = OrtInferenceSession.SessionOptions;
 /** Input name -> tensor: what a session run is fed. */
 export type Feeds = Record<string, OrtTensor>;

@@ -41,8 +41,20 @@ const STDERR_KEEP = 16 * 1024;
 const fail = (message: string) => new AppError('VALIDATION_FAILED', message);
 const memoryReason = (l: SandboxLimits) =>
   `Validation used more than ${l.memoryMb} MB of memory: the model (or its sample rows) needs more memory than a model may use here.`;
-const OUT_OF_MEMORY =
+/** How an allocation that hit the cap reads, in V8's and onnxruntime's words. */
+export const OUT_OF_MEMORY =
   /heap out of memory|allocation failed|bad_alloc|failed to allocate|out of memory|cannot allocate/i;
+
+/**
+ * The command and arguments that run Node with `args` within `memoryMb`: V8's heap limit, and where prlimit exists
+ * a cap on the data segment, so a native allocation (onnxruntime's) past it fails at once. No core dumps.
+ */
+export function cappedNode(memoryMb: number, args: string[]): [string, string[]] {
+  const node = [`--max-old-space-size=${memoryMb}`, ...args];
+  return PRLIMIT
+    ? [PRLIMIT, [`--data=${memoryMb * 1024 * 1024}`, '--core=0', '--', process.execPath, ...node]]
+    : [process.execPath, node];
+}
 
 /** Resident set size of a process in kB, from /proc (Linux); undefined where there is no /proc. */
 async function rssKb(pid: number): Promise<number | undefined> {
@@ -71,10 +83,7 @@ export async function runInSandbox(
     await mkdir(path.join(dir, 'model'));
     await writeFile(path.join(dir, 'model', 'model.onnx'), bytes);
     await writeFile(path.join(dir, 'request.json'), JSON.stringify(req));
-    const node = [`--max-old-space-size=${limits.memoryMb}`, CHILD, dir];
-    const [cmd, args] = PRLIMIT
-      ? [PRLIMIT, [`--data=${limits.memoryMb * 1024 * 1024}`, '--core=0', '--', process.execPath, ...node]]
-      : [process.execPath, node];
+    const [cmd, args] = cappedNode(limits.memoryMb, [CHILD, dir]);
     // Nothing of the parent's environment (secrets, database URL) reaches the child; both paths are absolute.
     const child = spawn(cmd, args, { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

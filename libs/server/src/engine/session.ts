@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppError } from '../platform/errors.js';
-import { InferenceSession, type Session, type SessionOptions } from './ort.js';
+import { InferenceSession, type OrtSession, type Session, type SessionOptions } from './ort.js';
 
 let emptyDir: string | undefined;
 
@@ -55,7 +55,7 @@ export function servingSessionOptions(threads = 1): SessionOptions {
  * Loads a model in onnxruntime-node, with servingSessionOptions overridden by `options` and external data pinned
  * to an empty folder (isolatedSessionOptions). VALIDATION_FAILED with onnxruntime's reason when it refuses it.
  */
-export async function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+export async function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<OrtSession> {
   try {
     return await InferenceSession.create(bytes, isolatedSessionOptions({ ...servingSessionOptions(), ...options }));
   } catch (e) {

@@ -35,7 +35,12 @@ async function pool(opts: { maxLoadedMb?: number; pinned?: (n: number) => boolea
     pinned: (_model, n) => opts.pinned?.(n) ?? false,
     loaded: (_model, n) => counts.loaded.push(n),
   };
-  const options = { cacheDir, maxLoadedMb: opts.maxLoadedMb ?? 2048, intraOpThreads: 1 };
+  const options = {
+    cacheDir,
+    maxLoadedMb: opts.maxLoadedMb ?? 2048,
+    intraOpThreads: 1,
+    contained: { memoryMb: 512, runSeconds: 20 },
+  };
   const p = new VersionPool(options, hooks, pino({ level: 'silent' }));
   const close = async () => {
     await p.close();

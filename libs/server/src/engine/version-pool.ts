@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { TSignature } from '@modelyard/contracts';
 import { verifiedArtifact } from './artifact-cache.js';
+import { decodeOnnxModel } from '../onnx/onnx-model.js';
+import { unboundedWork } from '../onnx/onnx-work.js';
+import { ContainedSession, type ContainmentLimits } from './contained-session.js';
 import { pickEvictions } from './eviction.js';
 import type { Session } from './ort.js';
 import { openServedSession } from './session.js';
@@ -13,6 +16,12 @@ export interface ServedVersion {
   versionId: string;
   signature: TSignature;
   session: Session;
+  /**
+   * Why the session runs in a process of its own (its work can grow with a request's values: ../onnx/onnx-work.ts),
+   * or null when it runs in this process. A contained run leaves this process's cores and event loop alone: it
+   * takes no run slot and is not merged with others, and batch jobs and silent copies run it there too.
+   */
+  contained: string | null;
   /** Output names the session can return (never a ZipMap seq(map)). */
   outputNames: string[];
   labelOutput: string | null;
@@ -39,6 +48,8 @@ export interface VersionPoolOptions {
   maxLoadedMb: number;
   /** ORT_INTRA_OP_THREADS per session. */
   intraOpThreads: number;
+  /** VALIDATION_MEMORY_MB and VALIDATION_TIMEOUT_SECONDS: what a contained version's process may use. */
+  contained: ContainmentLimits;
 }
 
 /** What the pool asks of its owner: the registry's facts, storage, and which versions must stay. */
@@ -51,6 +62,15 @@ export interface VersionPoolHooks {
   pinned(model: string, n: number): boolean;
   /** A version finished loading (metrics). */
   loaded?(model: string, n: number, ms: number): void;
+}
+
+/** Why a version must run contained (../onnx/onnx-work.ts), or null; a graph this cannot read is contained too. */
+function containmentReason(bytes: Uint8Array): string | null {
+  try {
+    return unboundedWork(decodeOnnxModel(bytes));
+  } catch (e) {
+    return `its graph could not be read here (${(e as Error).message})`;
+  }
 }
 
 /** Versions not asked for in this long (and not pinned) are unloaded. */
@@ -143,7 +163,11 @@ export class VersionPool {
     const started = Date.now();
     const src = await this.hooks.describe(model, n);
     const bytes = await this.artifactBytes(src.uri, src.sha256);
-    const session = await openServedSession(bytes, this.opts.intraOpThreads);
+    const contained = containmentReason(bytes);
+    const threads = this.opts.intraOpThreads;
+    const session = contained
+      ? await ContainedSession.open(bytes, threads, this.opts.contained)
+      : await openServedSession(bytes, threads);
     const outputNames = src.signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
     const served: ServedVersion = {
       model,
@@ -151,6 +175,7 @@ export class VersionPool {
       versionId: src.versionId,
       signature: src.signature,
       session,
+      contained,
       outputNames,
       labelOutput: src.signature.labelOutput ?? null,
       probabilityOutput: src.signature.probabilityOutput ?? null,
@@ -164,7 +189,7 @@ export class VersionPool {
     this.versions.set(k, served);
     this.lastUsed.set(k, Date.now());
     this.sizes.set(k, bytes.length);
-    this.log.info({ model, version: n, ms: served.loadMs }, 'version loaded');
+    this.log.info({ model, version: n, ms: served.loadMs, contained }, 'version loaded');
     this.evictOverCap(k);
     return served;
   }

@@ -124,8 +124,9 @@ export class BatchInlineService implements OnModuleDestroy {
     };
     const served = await this.serving.resolve(job.modelName, { version: job.version! });
     timings.resolveMs = lap();
-    // Contribution columns come from the feature columns the frame path holds as numbers.
-    if (format !== 'csv' || outFormat !== 'csv' || opts.contributions)
+    // Contribution columns come from the feature columns the frame path holds as numbers. A contained version runs
+    // only in its own process, not in the pool's threads, where a run cannot be stopped: the frame path runs it so.
+    if (format !== 'csv' || outFormat !== 'csv' || opts.contributions || served.contained)
       return this.runFrame(job, opts, served, format, outFormat, timings, lap);
     // Every thread opens the version while the input is read, instead of the first chunks waiting for it.
     this.pool?.warm(served).catch(() => {}); // a thread that cannot open it fails its chunk, with the reason

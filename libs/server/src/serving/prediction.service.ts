@@ -130,7 +130,10 @@ export class PredictionService {
     // that is dropped never held one.
     let direct = false;
     let session: Promise<Outputs>;
-    if (microBatch) {
+    if (served.contained) {
+      // Its own process runs it, one request at a time: it needs no slot of this process's and is never merged.
+      session = served.session.run(feeds, opts.outputs ?? served.outputNames);
+    } else if (microBatch) {
       session = this.runner.batched(served, feeds, microBatch, deadline);
     } else {
       direct = true;

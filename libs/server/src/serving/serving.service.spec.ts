@@ -131,7 +131,7 @@ function build(reg: ReturnType<typeof fakeRegistry>, warmAtBoot = true) {
   const cacheDir = mkdtempSync(path.join(tmpdir(), 'modelyard-serving-spec-'));
   cacheDirs.push(cacheDir);
   const cfg = {
-    onnx: { cacheDir, maxLoadedMb: 2048, intraOpThreads: 1 },
+    onnx: { cacheDir, maxLoadedMb: 2048, intraOpThreads: 1, contained: { memoryMb: 512, runSeconds: 20 } },
     registrySync: { seconds: 3600 },
     serving: { microBatchRows: 256 },
   } as unknown as CommonConfig;

@@ -70,7 +70,7 @@ export class ServingService implements OnApplicationBootstrap, OnModuleDestroy {
     // Request metrics carry a model's name only while the registry has that model (names in URLs are anyone's).
     metrics.knownModel = (model) => this.states.has(model);
     this.pool = new VersionPool(
-      { cacheDir: cfg.onnx.cacheDir, maxLoadedMb: cfg.onnx.maxLoadedMb, intraOpThreads: cfg.onnx.intraOpThreads },
+      cfg.onnx,
       {
         describe: (model, n) => this.source(model, n),
         download: async (uri) => {

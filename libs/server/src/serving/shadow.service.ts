@@ -82,9 +82,11 @@ export class ShadowService implements OnModuleInit, OnModuleDestroy {
 
   /** A silent or comparison run: its outputs and the milliseconds its session run took (the budget's charge). */
   private async runSide(sv: ServedVersion, feeds: Feeds): Promise<{ outputs: Outputs; ms: number }> {
-    if (this.side?.isReady(sv)) return this.side.run(sv, feeds);
+    // A contained version already runs off the event loop, in its process (the thread would run it unguarded).
+    const side = sv.contained ? null : this.side;
+    if (side?.isReady(sv)) return side.run(sv, feeds);
     // The thread opens its copy of the version in the background; until it has, copies run here as before.
-    if (this.side) void this.side.prepare(sv).catch(() => undefined);
+    if (side) void side.prepare(sv).catch(() => undefined);
     const started = performance.now();
     const outputs = await runVersion(sv, feeds);
     return { outputs, ms: performance.now() - started };

@@ -42,6 +42,7 @@ export function served(signature: TSignature, over: Partial<ServedVersion> = {})
     versionId: 'v-id',
     signature,
     session: null as unknown as Session,
+    contained: null,
     outputNames: signature.outputs.map((o) => o.name),
     labelOutput: signature.labelOutput ?? null,
     probabilityOutput: signature.probabilityOutput ?? null,
