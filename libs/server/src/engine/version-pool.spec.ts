@@ -5,32 +5,41 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { sharedModel } from '../onnx/onnx.test-support.js';
+import { hostile, sharedModel } from '../onnx/onnx.test-support.js';
+import { OnnxTypes } from '../onnx/onnx-proto.js';
 import { AppError } from '../platform/errors.js';
 import { inspectModel } from './inspect.js';
 import { runSamples, runVersion } from './runner.js';
+import { ContainedSession } from './contained-session.js';
+import { Tensor } from './ort.js';
 import { createSession } from './session.js';
 import { feedsFromRecords, tensorToJson } from './tensors.js';
-import { VersionPool, type VersionPoolHooks } from './version-pool.js';
+import { SLOW_RUN_MS, VersionPool, type VersionPoolHooks } from './version-pool.js';
 
 const iris = sharedModel('iris_logreg');
-const sha256 = createHash('sha256').update(iris.bytes).digest('hex');
 const rows = iris.samples.records!.slice(0, 5);
 
-/** A pool over real onnxruntime sessions of iris_logreg, with the registry and storage as counters. */
-async function pool(opts: { maxLoadedMb?: number; pinned?: (n: number) => boolean; sha?: string } = {}) {
-  const { signature } = await inspectModel(iris.bytes);
+/**
+ * A pool over real onnxruntime sessions of iris_logreg (or `bytes`, warmed with a row of zeros), with the registry
+ * and storage as counters.
+ */
+async function pool(
+  opts: { maxLoadedMb?: number; pinned?: (n: number) => boolean; sha?: string; bytes?: Uint8Array } = {},
+) {
+  const bytes = opts.bytes ?? iris.bytes;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const { signature } = await inspectModel(bytes);
   const cacheDir = mkdtempSync(path.join(tmpdir(), 'modelyard-pool-spec-'));
   const counts = { downloads: 0, loaded: [] as number[] };
   const hooks: VersionPoolHooks = {
     describe: async (model, n) => {
       if (n === 404) throw new AppError('NOT_FOUND', `Model ${model} has no version ${n}`);
       const uri = `file:///models/${model}/${n}.onnx`;
-      return { versionId: `v${n}`, signature, uri, sha256: opts.sha ?? sha256, samples: rows };
+      return { versionId: `v${n}`, signature, uri, sha256: opts.sha ?? sha256, samples: opts.bytes ? null : rows };
     },
     download: async () => {
       counts.downloads++;
-      return iris.bytes;
+      return Buffer.from(bytes);
     },
     pinned: (_model, n) => opts.pinned?.(n) ?? false,
     loaded: (_model, n) => counts.loaded.push(n),
@@ -114,4 +123,77 @@ describe('VersionPool', () => {
       await t.close();
     }
   });
+
+  it('serves iris in this process, and a model whose work the request sizes in a process of its own', async () => {
+    const t = await pool();
+    const loop = await pool({ bytes: hostile('loop-by-input') });
+    try {
+      assert.equal((await t.pool.load('iris', 1)).contained, null);
+      const sv = await loop.pool.load('loop', 1);
+      assert.match(sv.contained ?? '', /^node "Loop_Y" \(Loop\) runs a subgraph/);
+      assert.ok(sv.session instanceof ContainedSession);
+      const out = await runVersion(sv, { X: new Tensor('int64', BigInt64Array.from([3n, 1n]), [2, 1]) });
+      assert.deepEqual([...(out.Y!.data as Float32Array)], [6, 4]);
+    } finally {
+      await Promise.all([t.close(), loop.close()]);
+    }
+  });
+
+  it(`reopens a version contained when its warm-up run takes longer than ${SLOW_RUN_MS} ms here`, async () => {
+    const t = await pool({ bytes: slowModel(100) });
+    try {
+      const sv = await t.pool.load('slow', 1);
+      assert.match(
+        sv.contained ?? '',
+        new RegExp(`^its warm-up run took \\d+ ms in this process, over ${SLOW_RUN_MS} ms$`),
+      );
+      assert.ok(sv.session instanceof ContainedSession);
+      assert.deepEqual(t.counts, { downloads: 1, loaded: [1] });
+    } finally {
+      await t.close();
+    }
+  });
 });
+
+/**
+ * A model bounded by its graph whose every run costs `matmuls` products of two 1024 x 1024 matrices (~2 GFLOP each)
+ * whatever the request: W = ConstantOfShape([1024, 1024]) * sum(X), squared `matmuls` times, Y = X + sum(W).
+ */
+function slowModel(matmuls: number): Uint8Array {
+  const node = (op_type: string, input: string[], output: string[], attribute: object[] = []) => ({
+    op_type,
+    input,
+    output,
+    attribute,
+    name: output[0],
+  });
+  const keepdims = (k: number) => [{ name: 'keepdims', type: 2, i: k }];
+  const chain = Array.from({ length: matmuls }, (_, i) => node('MatMul', [`W${i}`, 'W0'], [`W${i + 1}`]));
+  const value = (name: string) => ({
+    name,
+    type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } },
+  });
+  return OnnxTypes.ModelProto.encode({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'slow',
+      node: [
+        node(
+          'ConstantOfShape',
+          ['shape'],
+          ['ones'],
+          [{ name: 'value', type: 4, t: { data_type: 1, dims: [1], float_data: [1] } }],
+        ),
+        node('ReduceSum', ['X'], ['s'], keepdims(0)),
+        node('Mul', ['ones', 's'], ['W0']),
+        ...chain,
+        node('ReduceSum', [`W${matmuls}`], ['r'], keepdims(0)),
+        node('Add', ['X', 'r'], ['Y']),
+      ],
+      initializer: [{ name: 'shape', data_type: 7, dims: [2], int64_data: [1024, 1024] }],
+      input: [value('X')],
+      output: [value('Y')],
+    },
+  }).finish();
+}

@@ -73,6 +73,13 @@ function containmentReason(bytes: Uint8Array): string | null {
   }
 }
 
+/**
+ * A version whose warm-up run took longer than this on the event loop is reopened contained. A model can be bounded
+ * by its graph (../onnx/onnx-work.ts) and still need seconds per run by itself (large constant shapes); each of its
+ * runs here would hold every request of the process that long. Its one warm-up run is the only such stall.
+ */
+export const SLOW_RUN_MS = 1000;
+
 /** Versions not asked for in this long (and not pinned) are unloaded. */
 export const IDLE_UNLOAD_MS = 10 * 60_000;
 /** A replaced session is released only after in-flight requests on it have had time to finish. */
@@ -163,26 +170,16 @@ export class VersionPool {
     const started = Date.now();
     const src = await this.hooks.describe(model, n);
     const bytes = await this.artifactBytes(src.uri, src.sha256);
-    const contained = containmentReason(bytes);
-    const threads = this.opts.intraOpThreads;
-    const session = contained
-      ? await ContainedSession.open(bytes, threads, this.opts.contained)
-      : await openServedSession(bytes, threads);
-    const outputNames = src.signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o));
-    const served: ServedVersion = {
-      model,
-      version: n,
-      versionId: src.versionId,
-      signature: src.signature,
-      session,
-      contained,
-      outputNames,
-      labelOutput: src.signature.labelOutput ?? null,
-      probabilityOutput: src.signature.probabilityOutput ?? null,
-      loadedAt: Date.now(),
-      loadMs: 0,
-    };
-    await this.warm(served, src.samples);
+    let contained = containmentReason(bytes);
+    let served = await this.open(model, n, src, bytes, contained);
+    const warmMs = await this.warm(served, src.samples);
+    if (!contained && warmMs > SLOW_RUN_MS) {
+      contained = `its warm-up run took ${Math.round(warmMs)} ms in this process, over ${SLOW_RUN_MS} ms`;
+      const slow = served.session;
+      served = await this.open(model, n, src, bytes, contained);
+      void slow.release().catch(() => {});
+      await this.warm(served, src.samples);
+    }
     served.loadMs = Date.now() - started;
     this.hooks.loaded?.(model, n, served.loadMs);
     const k = key(model, n);
@@ -194,14 +191,47 @@ export class VersionPool {
     return served;
   }
 
-  /** Runs the sample rows (or one synthetic row) so the first real request does not pay for lazy init. */
-  private async warm(sv: ServedVersion, samples: unknown[] | null) {
+  /** Opens `bytes` in this process, or in a process of its own when `contained` says why. */
+  private async open(
+    model: string,
+    n: number,
+    src: VersionSource,
+    bytes: Uint8Array,
+    contained: string | null,
+  ): Promise<ServedVersion> {
+    const threads = this.opts.intraOpThreads;
+    const session = contained
+      ? await ContainedSession.open(bytes, threads, this.opts.contained)
+      : await openServedSession(bytes, threads);
+    return {
+      model,
+      version: n,
+      versionId: src.versionId,
+      signature: src.signature,
+      session,
+      contained,
+      outputNames: src.signature.outputs.map((o) => o.name).filter((o) => session.outputNames.includes(o)),
+      labelOutput: src.signature.labelOutput ?? null,
+      probabilityOutput: src.signature.probabilityOutput ?? null,
+      loadedAt: Date.now(),
+      loadMs: 0,
+    };
+  }
+
+  /**
+   * Runs the sample rows (or one synthetic row) so the first real request does not pay for lazy init; how long the
+   * run took, in ms (0 without one).
+   */
+  private async warm(sv: ServedVersion, samples: unknown[] | null): Promise<number> {
+    const started = performance.now();
     try {
       const feeds = warmFeeds(sv.signature, samples);
-      if (feeds) await sv.session.run(feeds, sv.outputNames);
+      if (!feeds) return 0;
+      await sv.session.run(feeds, sv.outputNames);
     } catch (err) {
       this.log.warn({ err, model: sv.model, version: sv.version }, 'warm-up run failed; serving anyway');
     }
+    return performance.now() - started;
   }
 
   /** A version's served bytes, as loadNow reads them (the verified local copy): for a second session elsewhere. */
