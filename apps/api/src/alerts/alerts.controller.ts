@@ -12,7 +12,7 @@ import {
 } from '@modelyard/contracts';
 import { AlertsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 @ApiTags('alerts')
 @Controller('v1')
@@ -34,7 +34,7 @@ export class AlertsController {
   putRules(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZPutAlertRulesRequest)) body: z.output<typeof ZPutAlertRulesRequest>,
+    @Body(strict(ZPutAlertRulesRequest)) body: z.output<typeof ZPutAlertRulesRequest>,
   ) {
     return this.alerts.putRules(actor, name, body);
   }

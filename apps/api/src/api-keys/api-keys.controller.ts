@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ZApiKey, ZCreateApiKeyRequest, ZCreatedApiKey, type TCreateApiKeyRequest } from '@modelyard/contracts';
 import { ApiKeysService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict } from '../common/zod.pipe.js';
 
 @ApiTags('api-keys')
 @Controller('v1/api-keys')
@@ -22,7 +22,7 @@ export class ApiKeysController {
   @Post()
   @ApiZodBody(ZCreateApiKeyRequest)
   @ApiZodResponse(201, ZCreatedApiKey, 'The secret is in this response only')
-  create(@Actor() actor: Principal, @Body(zod(ZCreateApiKeyRequest)) body: TCreateApiKeyRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateApiKeyRequest)) body: TCreateApiKeyRequest) {
     return this.keys.create(actor, body);
   }
 

@@ -6,7 +6,7 @@ import { ZSsoExchangeRequest, ZSsoInfo, ZSsoSession, type TSsoExchangeRequest } 
 import { AuthService, SsoService } from '@modelyard/server';
 import type { ApiConfig } from '@modelyard/config';
 import { ApiZodBody, ApiZodResponse, Public, SESSION_COOKIE, type AuthedRequest } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 import { API_CONFIG } from '../tokens.js';
 
 /** The sealed state of a sign-in under way at the IdP (PKCE verifier, state, nonce, where to go back to). */
@@ -74,9 +74,9 @@ export class SsoController {
   @HttpCode(200)
   @ApiZodBody(ZSsoExchangeRequest)
   @ApiZodResponse(200, ZSsoSession)
-  async exchange(@Req() req: AuthedRequest, @Body(zod(ZSsoExchangeRequest)) body: TSsoExchangeRequest) {
+  async exchange(@Req() req: AuthedRequest, @Body(strict(ZSsoExchangeRequest)) tokens: TSsoExchangeRequest) {
     const ua = req.headers['user-agent'] ?? null;
-    const s = await this.sso.exchange(body.idToken, body.refreshToken, req.ip, ua);
+    const s = await this.sso.exchange(tokens.idToken, tokens.refreshToken, req.ip, ua);
     return { sessionToken: s.token, expiresAt: s.expiresAt.toISOString(), me: this.auth.me(s.principal) };
   }
 

@@ -17,7 +17,7 @@ import {
 } from '@modelyard/contracts';
 import { DeploymentsService, ShadowService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 const ZComparisonQuery = z.object({
   version: z.coerce.number().int().min(1),
@@ -61,7 +61,7 @@ export class DeploymentsController {
   put(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZPutDeploymentRequest)) body: TPutDeploymentRequest,
+    @Body(strict(ZPutDeploymentRequest)) body: TPutDeploymentRequest,
   ) {
     return this.deployments.put(actor, name, body);
   }
@@ -81,7 +81,7 @@ export class DeploymentsController {
   rollback(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZRollbackRequest)) body: TRollbackRequest,
+    @Body(strict(ZRollbackRequest)) body: TRollbackRequest,
   ) {
     return this.deployments.rollback(actor, name, body);
   }
@@ -94,7 +94,7 @@ export class DeploymentsController {
   promotePilot(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZPromotePilotRequest)) body: TPromotePilotRequest,
+    @Body(strict(ZPromotePilotRequest)) body: TPromotePilotRequest,
   ) {
     return this.deployments.promotePilot(actor, name, body);
   }

@@ -16,7 +16,7 @@ import {
 } from '@modelyard/contracts';
 import { DriftService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 const ZVersion = z.coerce.number().int().min(1).max(2_147_483_647);
 
@@ -95,7 +95,7 @@ export class DriftController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('version', zod(ZVersion)) version: number,
-    @Body(zod(ZCreateDriftReportRequest)) body: TCreateDriftReportRequest,
+    @Body(strict(ZCreateDriftReportRequest)) body: TCreateDriftReportRequest,
   ) {
     return this.drift.createReport(actor, name, version, body);
   }

@@ -11,7 +11,7 @@ import {
 } from '@modelyard/contracts';
 import { GroupsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 @ApiTags('groups')
 @Controller('v1/groups')
@@ -29,7 +29,7 @@ export class GroupsController {
   @Post()
   @ApiZodBody(ZCreateGroupRequest)
   @ApiZodResponse(201, ZGroup)
-  create(@Actor() actor: Principal, @Body(zod(ZCreateGroupRequest)) body: TCreateGroupRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateGroupRequest)) body: TCreateGroupRequest) {
     return this.groups.create(actor, body);
   }
 
@@ -47,7 +47,7 @@ export class GroupsController {
   addMember(
     @Actor() actor: Principal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body(zod(ZMemberRef)) body: TMemberRef,
+    @Body(strict(ZMemberRef)) body: TMemberRef,
   ) {
     return this.groups.addMember(actor, id, body);
   }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ZSchedule, ZScheduleSpec, type TScheduleSpec } from '@modelyard/contracts';
 import { SchedulesService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 const ZId = z.string().uuid();
 
@@ -26,7 +26,7 @@ export class SchedulesController {
   @HttpCode(201)
   @ApiZodBody(ZScheduleSpec)
   @ApiZodResponse(201, ZSchedule)
-  create(@Actor() actor: Principal, @Body(zod(ZScheduleSpec)) body: TScheduleSpec) {
+  create(@Actor() actor: Principal, @Body(strict(ZScheduleSpec)) body: TScheduleSpec) {
     return this.schedules.create(actor, body);
   }
 

@@ -14,7 +14,7 @@ import {
 } from '@modelyard/contracts';
 import { ProjectsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 /** The projects a caller has a role in; platform admins create them. */
 @ApiTags('projects')
@@ -33,7 +33,7 @@ export class ProjectsController {
   @Post()
   @ApiZodBody(ZCreateProjectRequest)
   @ApiZodResponse(201, ZProject)
-  create(@Actor() actor: Principal, @Body(zod(ZCreateProjectRequest)) body: TCreateProjectRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateProjectRequest)) body: TCreateProjectRequest) {
     return this.projects.create(actor, body);
   }
 }
@@ -59,7 +59,7 @@ export class ProjectController {
   @Patch()
   @ApiZodBody(ZUpdateProjectRequest)
   @ApiZodResponse(200, ZProject)
-  update(@Actor() actor: Principal, @Body(zod(ZUpdateProjectRequest)) body: TUpdateProjectRequest) {
+  update(@Actor() actor: Principal, @Body(strict(ZUpdateProjectRequest)) body: TUpdateProjectRequest) {
     return this.projects.update(actor, body);
   }
 
@@ -81,7 +81,7 @@ export class ProjectController {
   @Put('grants')
   @ApiZodBody(ZPutGrantRequest)
   @ApiZodResponse(200, ZProjectGrant)
-  setGrant(@Actor() actor: Principal, @Body(zod(ZPutGrantRequest)) body: TPutGrantRequest) {
+  setGrant(@Actor() actor: Principal, @Body(strict(ZPutGrantRequest)) body: TPutGrantRequest) {
     return this.projects.setGrant(actor, body);
   }
 

@@ -10,7 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { RegistryService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 const ZApprovalQuery = z.object({ status: z.enum(APPROVAL_STATUSES).optional(), model: ZModelName.optional() });
 
@@ -34,7 +34,7 @@ export class ApprovalsController {
   approve(
     @Actor() actor: Principal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body(zod(ZApprovalDecision)) body: TApprovalDecision,
+    @Body(strict(ZApprovalDecision)) body: TApprovalDecision,
   ) {
     return this.registry.decideApproval(actor, id, true, body.comment);
   }
@@ -47,7 +47,7 @@ export class ApprovalsController {
   reject(
     @Actor() actor: Principal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body(zod(ZApprovalDecision)) body: TApprovalDecision,
+    @Body(strict(ZApprovalDecision)) body: TApprovalDecision,
   ) {
     return this.registry.decideApproval(actor, id, false, body.comment);
   }

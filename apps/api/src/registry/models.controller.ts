@@ -29,7 +29,7 @@ import {
 } from '@modelyard/contracts';
 import { can, RegistryService, ServingService, tfsVersionStatus, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod, ZodPipe } from '../common/zod.pipe.js';
+import { strict, zod, ZodPipe } from '../common/zod.pipe.js';
 import { specThenFile } from '../common/multipart.js';
 
 const ZVersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
@@ -37,7 +37,7 @@ const ZUpdateVersionRequest = z
   .object({ description: z.string().max(10_000), tags: ZTags, metrics: ZMetrics })
   .partial();
 const ZDeleteAliasQuery = z.object({ comment: z.string().max(2000).default('') });
-const specPipe = new ZodPipe(ZRegisterVersionSpec);
+const specPipe = new ZodPipe(ZRegisterVersionSpec, true);
 
 /**
  * TF Serving (`model_version_status`) and KServe v1 (`ready`) clients poll these same URLs, so the model and
@@ -93,7 +93,7 @@ export class ModelsController {
   @Post()
   @ApiZodBody(ZCreateModelRequest)
   @ApiZodResponse(201, ZRegisteredModel)
-  create(@Actor() actor: Principal, @Body(zod(ZCreateModelRequest)) body: TCreateModelRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateModelRequest)) body: TCreateModelRequest) {
     return this.registry.createModel(actor, body);
   }
 
@@ -117,7 +117,7 @@ export class ModelsController {
   update(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZUpdateModelRequest)) body: TUpdateModelRequest,
+    @Body(strict(ZUpdateModelRequest)) body: TUpdateModelRequest,
   ) {
     return this.registry.updateModel(actor, name, body);
   }
@@ -184,7 +184,7 @@ export class ModelsController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('version', zod(ZVersionNumber)) version: number,
-    @Body(zod(ZUpdateVersionRequest)) body: z.output<typeof ZUpdateVersionRequest>,
+    @Body(strict(ZUpdateVersionRequest)) body: z.output<typeof ZUpdateVersionRequest>,
   ) {
     return this.registry.updateVersion(actor, name, version, body);
   }
@@ -231,7 +231,7 @@ export class ModelsController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('version', zod(ZVersionNumber)) version: number,
-    @Body(zod(ZStageTransitionRequest)) body: TStageTransitionRequest,
+    @Body(strict(ZStageTransitionRequest)) body: TStageTransitionRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const r = await this.registry.transition(actor, name, version, body);
@@ -247,7 +247,7 @@ export class ModelsController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('alias', zod(ZAliasName)) alias: string,
-    @Body(zod(ZSetAliasRequest)) body: TSetAliasRequest,
+    @Body(strict(ZSetAliasRequest)) body: TSetAliasRequest,
   ) {
     return this.registry.setAlias(actor, name, alias, body);
   }

@@ -10,7 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { ServiceAccountsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict } from '../common/zod.pipe.js';
 
 @ApiTags('service-accounts')
 @Controller('v1/service-accounts')
@@ -28,7 +28,7 @@ export class ServiceAccountsController {
   @Post()
   @ApiZodBody(ZCreateServiceAccountRequest)
   @ApiZodResponse(201, ZServiceAccount)
-  create(@Actor() actor: Principal, @Body(zod(ZCreateServiceAccountRequest)) body: TCreateServiceAccountRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateServiceAccountRequest)) body: TCreateServiceAccountRequest) {
     return this.accounts.create(actor, body);
   }
 
@@ -40,7 +40,7 @@ export class ServiceAccountsController {
   update(
     @Actor() actor: Principal,
     @Param('id') id: string,
-    @Body(zod(ZUpdateServiceAccountRequest)) body: TUpdateServiceAccountRequest,
+    @Body(strict(ZUpdateServiceAccountRequest)) body: TUpdateServiceAccountRequest,
   ) {
     return this.accounts.update(actor, id, body);
   }

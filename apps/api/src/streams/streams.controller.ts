@@ -14,7 +14,7 @@ import {
 } from '@modelyard/contracts';
 import { StreamsService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 /** A model's stream deployments: a source stream scored record by record into a sink stream. */
 @ApiTags('streams')
@@ -37,7 +37,7 @@ export class StreamsController {
   create(
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
-    @Body(zod(ZCreateStreamRequest)) body: TCreateStreamRequest,
+    @Body(strict(ZCreateStreamRequest)) body: TCreateStreamRequest,
   ) {
     return this.streams.create(actor, name, body);
   }
@@ -61,7 +61,7 @@ export class StreamsController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('stream', zod(ZStreamName)) stream: string,
-    @Body(zod(ZUpdateStreamRequest)) body: TUpdateStreamRequest,
+    @Body(strict(ZUpdateStreamRequest)) body: TUpdateStreamRequest,
   ) {
     return this.streams.update(actor, name, stream, body);
   }
@@ -100,7 +100,7 @@ export class StreamsController {
     @Actor() actor: Principal,
     @Param('name', zod(ZModelName)) name: string,
     @Param('stream', zod(ZStreamName)) stream: string,
-    @Body(zod(ZRewindStreamRequest)) body: TRewindStreamRequest,
+    @Body(strict(ZRewindStreamRequest)) body: TRewindStreamRequest,
   ) {
     return this.streams.rewind(actor, name, stream, body);
   }

@@ -11,7 +11,7 @@ import {
 } from '@modelyard/contracts';
 import { UsersService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict, zod } from '../common/zod.pipe.js';
 
 const ZPageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -34,7 +34,7 @@ export class UsersController {
   @Post()
   @ApiZodBody(ZCreateUserRequest)
   @ApiZodResponse(201, ZUser)
-  create(@Actor() actor: Principal, @Body(zod(ZCreateUserRequest)) body: TCreateUserRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateUserRequest)) body: TCreateUserRequest) {
     return this.users.create(actor, body);
   }
 
@@ -45,7 +45,7 @@ export class UsersController {
   update(
     @Actor() actor: Principal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body(zod(ZUpdateUserRequest)) body: TUpdateUserRequest,
+    @Body(strict(ZUpdateUserRequest)) body: TUpdateUserRequest,
   ) {
     return this.users.update(actor, id, body);
   }

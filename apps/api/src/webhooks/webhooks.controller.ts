@@ -10,7 +10,7 @@ import {
 } from '@modelyard/contracts';
 import { WebhooksService, type Principal } from '@modelyard/server';
 import { Actor, ApiZodBody, ApiZodResponse, RequirePermission } from '../common/decorators.js';
-import { zod } from '../common/zod.pipe.js';
+import { strict } from '../common/zod.pipe.js';
 
 @ApiTags('webhooks')
 @Controller('v1/webhooks')
@@ -28,7 +28,7 @@ export class WebhooksController {
   @Post()
   @ApiZodBody(ZCreateWebhookRequest)
   @ApiZodResponse(201, ZCreatedWebhook, 'The signing secret is in this response only')
-  create(@Actor() actor: Principal, @Body(zod(ZCreateWebhookRequest)) body: TCreateWebhookRequest) {
+  create(@Actor() actor: Principal, @Body(strict(ZCreateWebhookRequest)) body: TCreateWebhookRequest) {
     return this.webhooks.create(actor, body);
   }
 
