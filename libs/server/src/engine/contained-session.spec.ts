@@ -4,6 +4,7 @@ import { AppError } from '../platform/errors.js';
 import { hostile, sharedModel } from '../onnx/onnx.test-support.js';
 import { ContainedSession } from './contained-session.js';
 import { Tensor } from './ort.js';
+import { RUN_DROPPED } from './run-gate.js';
 import { openServedSession } from './session.js';
 
 const int64Rows = (...v: number[]) => ({ X: new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [v.length, 1]) });
@@ -16,7 +17,10 @@ describe('ContainedSession', () => {
     const { bytes, samples } = sharedModel('iris_logreg');
     const rows = samples.input_data.float_input as number[][];
     const feeds = { float_input: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) };
-    const [inProcess, contained] = [await openServedSession(bytes, 1), await ContainedSession.open(bytes, 1, LIMITS)];
+    const [inProcess, contained] = [
+      await openServedSession(bytes, 1),
+      await ContainedSession.open(bytes, 1, LIMITS, 'spec'),
+    ];
     try {
       assert.deepEqual(contained.inputNames, inProcess.inputNames);
       assert.deepEqual(contained.outputNames, inProcess.outputNames);
@@ -35,7 +39,7 @@ describe('ContainedSession', () => {
   });
 
   it('stops a run past the time limit (NOT_READY) and runs the next request in a new process', async () => {
-    const s = await ContainedSession.open(hostile('loop-by-input'), 1, { memoryMb: 512, runSeconds: 1 });
+    const s = await ContainedSession.open(hostile('loop-by-input'), 1, { memoryMb: 512, runSeconds: 1 }, 'spec');
     try {
       const started = performance.now();
       const endless = s.run(int64Rows(1e15), ['Y']);
@@ -51,9 +55,23 @@ describe('ContainedSession', () => {
     }
   });
 
+  it('drops a run still waiting at its deadline, unstarted, and runs the next one', async () => {
+    const s = await ContainedSession.open(hostile('loop-by-input'), 1, { memoryMb: 512, runSeconds: 1 }, 'spec');
+    try {
+      const endless = s.run(int64Rows(1e15), ['Y']);
+      const late = s.run(int64Rows(2), ['Y'], performance.now() + 200);
+      const patient = s.run(int64Rows(3, 1), ['Y']);
+      await assert.rejects(endless, appError('NOT_READY', /ran longer than 1 s/));
+      await assert.rejects(late, (e) => e === RUN_DROPPED);
+      assert.deepEqual([...((await patient).Y!.data as Float32Array)], [6, 4]);
+    } finally {
+      await s.release();
+    }
+  });
+
   it("fails a run past the memory cap as the input's (BAD_REQUEST), and keeps serving", async () => {
     // ConstantOfShape([30000, 30000]): 3.6 GB of floats against a 512 MB cap.
-    const s = await ContainedSession.open(hostile('shape-blowup'), 1, { memoryMb: 512, runSeconds: 20 });
+    const s = await ContainedSession.open(hostile('shape-blowup'), 1, { memoryMb: 512, runSeconds: 20 }, 'spec');
     try {
       const shape = (a: number, b: number) => ({
         X: new Tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]),
@@ -69,7 +87,7 @@ describe('ContainedSession', () => {
   });
 
   it('refuses runs once released', async () => {
-    const s = await ContainedSession.open(sharedModel('iris_logreg').bytes, 1, LIMITS);
+    const s = await ContainedSession.open(sharedModel('iris_logreg').bytes, 1, LIMITS, 'spec');
     await s.release();
     await assert.rejects(s.run({}, ['label']), appError('NOT_READY', /unloaded/));
   });

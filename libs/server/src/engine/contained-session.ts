@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../platform/errors.js';
 import { Tensor, type Feeds, type Outputs, type Session } from './ort.js';
+import { RUN_DROPPED } from './run-gate.js';
 import { cappedNode, OUT_OF_MEMORY } from './sandbox.js';
 import { emptyExternalDataDir } from './session.js';
 import type { WireTensor } from './side-runner.js';
@@ -122,12 +123,18 @@ async function start(
  * predictions in that process, and a 40 GB allocation would take the box's memory. Here the run happens in a
  * child with the memory cap of validation (prlimit) and no secrets; a run past `runSeconds` kills the child and
  * fails with NOT_READY, a run past the memory cap fails with BAD_REQUEST, and the next run starts a new child.
- * Runs go one at a time, in order (the child has one session and one thread); at most MAX_WAITING wait.
+ * Runs go one at a time, in order (the child has one session and one thread); at most MAX_WAITING wait, and one
+ * whose deadline passed while it waited is dropped unstarted (RUN_DROPPED), as the api's run gate drops its own.
  */
 export class ContainedSession implements Session {
   private busy = false;
   private released = false;
-  private readonly waiting: { msg: object; resolve: (o: Outputs) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: {
+    msg: object;
+    deadline: number;
+    resolve: (o: Outputs) => void;
+    reject: (e: Error) => void;
+  }[] = [];
 
   private constructor(
     private readonly bytes: Uint8Array,
@@ -136,22 +143,32 @@ export class ContainedSession implements Session {
     private child: Child,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
+    readonly why: string,
   ) {}
 
-  /** Starts the version's process and opens the model in it; NOT_READY when onnxruntime refuses it there. */
-  static async open(bytes: Uint8Array, threads: number, limits: ContainmentLimits): Promise<ContainedSession> {
+  /**
+   * Starts the version's process and opens the model in it; NOT_READY when onnxruntime refuses it there. `why`: the
+   * reason the version is contained, for logs.
+   */
+  static async open(
+    bytes: Uint8Array,
+    threads: number,
+    limits: ContainmentLimits,
+    why: string,
+  ): Promise<ContainedSession> {
     const { child, names } = await start(bytes, threads, limits);
-    return new ContainedSession(bytes, threads, limits, child, names.inputNames ?? [], names.outputNames ?? []);
+    return new ContainedSession(bytes, threads, limits, child, names.inputNames ?? [], names.outputNames ?? [], why);
   }
 
-  run(feeds: Feeds, fetches: readonly string[]): Promise<Outputs> {
+  /** A run; dropped unstarted (RUN_DROPPED) if it is still waiting at `deadline` (performance.now() ms). */
+  run(feeds: Feeds, fetches: readonly string[], deadline = Infinity): Promise<Outputs> {
     if (this.released) return Promise.reject(new AppError('NOT_READY', 'This version was unloaded.'));
     if (this.waiting.length >= MAX_WAITING)
       return Promise.reject(new AppError('NOT_READY', `The model has ${MAX_WAITING} runs waiting; try again later.`));
     const wire: Record<string, WireTensor> = {};
     for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
     return new Promise<Outputs>((resolve, reject) => {
-      this.waiting.push({ msg: { op: 'run', feeds: wire, outputs: [...fetches] }, resolve, reject });
+      this.waiting.push({ msg: { op: 'run', feeds: wire, outputs: [...fetches] }, deadline, resolve, reject });
       this.next();
     });
   }
@@ -165,7 +182,8 @@ export class ContainedSession implements Session {
 
   private next() {
     if (this.busy) return;
-    const job = this.waiting.shift();
+    let job = this.waiting.shift();
+    for (const now = performance.now(); job && job.deadline <= now; job = this.waiting.shift()) job.reject(RUN_DROPPED);
     if (!job) return;
     this.busy = true;
     const seconds = this.limits.runSeconds;

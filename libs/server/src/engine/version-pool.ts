@@ -17,11 +17,12 @@ export interface ServedVersion {
   signature: TSignature;
   session: Session;
   /**
-   * Why the session runs in a process of its own (its work can grow with a request's values: ../onnx/onnx-work.ts),
-   * or null when it runs in this process. A contained run leaves this process's cores and event loop alone: it
-   * takes no run slot and is not merged with others, and batch jobs and silent copies run it there too.
+   * The session again when it runs in a process of its own (its work can grow with a request's values,
+   * ../onnx/onnx-work.ts, or one run took over SLOW_RUN_MS here; `contained.why` says which), else null. A contained
+   * run leaves this process's cores and event loop alone: it takes no run slot and is not merged with others, and
+   * batch jobs and silent copies run it there too.
    */
-  contained: string | null;
+  contained: ContainedSession | null;
   /** Output names the session can return (never a ZipMap seq(map)). */
   outputNames: string[];
   labelOutput: string | null;
@@ -170,13 +171,12 @@ export class VersionPool {
     const started = Date.now();
     const src = await this.hooks.describe(model, n);
     const bytes = await this.artifactBytes(src.uri, src.sha256);
-    let contained = containmentReason(bytes);
-    let served = await this.open(model, n, src, bytes, contained);
+    let served = await this.open(model, n, src, bytes, containmentReason(bytes));
     const warmMs = await this.warm(served, src.samples);
-    if (!contained && warmMs > SLOW_RUN_MS) {
-      contained = `its warm-up run took ${Math.round(warmMs)} ms in this process, over ${SLOW_RUN_MS} ms`;
+    if (!served.contained && warmMs > SLOW_RUN_MS) {
+      const why = `its warm-up run took ${Math.round(warmMs)} ms in this process, over ${SLOW_RUN_MS} ms`;
       const slow = served.session;
-      served = await this.open(model, n, src, bytes, contained);
+      served = await this.open(model, n, src, bytes, why);
       void slow.release().catch(() => {});
       await this.warm(served, src.samples);
     }
@@ -186,23 +186,22 @@ export class VersionPool {
     this.versions.set(k, served);
     this.lastUsed.set(k, Date.now());
     this.sizes.set(k, bytes.length);
-    this.log.info({ model, version: n, ms: served.loadMs, contained }, 'version loaded');
+    this.log.info({ model, version: n, ms: served.loadMs, contained: served.contained?.why }, 'version loaded');
     this.evictOverCap(k);
     return served;
   }
 
-  /** Opens `bytes` in this process, or in a process of its own when `contained` says why. */
+  /** Opens `bytes` in this process, or in a process of its own when `contain` says why. */
   private async open(
     model: string,
     n: number,
     src: VersionSource,
     bytes: Uint8Array,
-    contained: string | null,
+    contain: string | null,
   ): Promise<ServedVersion> {
     const threads = this.opts.intraOpThreads;
-    const session = contained
-      ? await ContainedSession.open(bytes, threads, this.opts.contained)
-      : await openServedSession(bytes, threads);
+    const contained = contain ? await ContainedSession.open(bytes, threads, this.opts.contained, contain) : null;
+    const session = contained ?? (await openServedSession(bytes, threads));
     return {
       model,
       version: n,

@@ -132,7 +132,7 @@ export class PredictionService {
     let session: Promise<Outputs>;
     if (served.contained) {
       // Its own process runs it, one request at a time: it needs no slot of this process's and is never merged.
-      session = served.session.run(feeds, opts.outputs ?? served.outputNames);
+      session = served.contained.run(feeds, opts.outputs ?? served.outputNames, deadline);
     } else if (microBatch) {
       session = this.runner.batched(served, feeds, microBatch, deadline);
     } else {
