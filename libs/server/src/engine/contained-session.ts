@@ -48,7 +48,12 @@ class Child {
       if (this.stderr.length < STDERR_KEEP) this.stderr += c.toString('utf8');
     });
     this.proc.on('message', (m: Reply) => this.settle((w) => w.resolve(m)));
-    this.proc.on('error', (e) => this.stop(e));
+    this.proc.on('error', (e) => {
+      // A process that never started sends no exit: what it had in hand fails here.
+      if (this.proc.pid !== undefined) return this.stop(e);
+      this.exited = true;
+      this.settle((w) => w.reject(new AppError('NOT_READY', `The model's process could not start: ${e.message}`)));
+    });
     this.proc.on('exit', (code, signal) => {
       this.exited = true;
       const why =
