@@ -6,9 +6,9 @@
  *   { op: 'run', feeds, outputs }   -> { outputs } or { error }
  * It exits when its parent goes (the IPC channel closes).
  */
-import { Tensor, type Session } from './ort.js';
+import type { Session } from './ort.js';
 import { openServedSession } from './session.js';
-import type { WireTensor } from './side-runner.js';
+import { fromWire, toWire, type WireTensor } from './wire-tensor.js';
 
 type Message =
   | { op: 'open'; bytes: Uint8Array; threads: number }
@@ -22,14 +22,7 @@ async function handle(m: Message): Promise<object> {
     return { inputNames: session.inputNames, outputNames: session.outputNames };
   }
   if (!session) throw new Error('no session is open');
-  const feeds = Object.fromEntries(
-    Object.entries(m.feeds).map(([k, t]) => [k, new Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]),
-  );
-  const out = await session.run(feeds, m.outputs);
-  const outputs: Record<string, WireTensor> = {};
-  for (const [k, t] of Object.entries(out))
-    outputs[k] = { type: t.type, data: t.data as WireTensor['data'], dims: t.dims };
-  return { outputs };
+  return { outputs: toWire(await session.run(fromWire(m.feeds), m.outputs)) };
 }
 
 process.on('message', (m: Message) => {

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../platform/errors.js';
-import { Tensor, type Feeds, type Outputs, type Session } from './ort.js';
+import type { Feeds, Outputs, Session } from './ort.js';
 import { RUN_DROPPED } from './run-gate.js';
 import { cappedNode, OUT_OF_MEMORY } from './sandbox.js';
 import { emptyExternalDataDir } from './session.js';
-import type { WireTensor } from './side-runner.js';
+import { fromWire, toWire, type WireTensor } from './wire-tensor.js';
 
 /** What the process of a contained version may use: memory, and wall time per run (and to open the model). */
 export interface ContainmentLimits {
@@ -170,10 +170,9 @@ export class ContainedSession implements Session {
     if (this.released) return Promise.reject(new AppError('NOT_READY', 'This version was unloaded.'));
     if (this.waiting.length >= MAX_WAITING)
       return Promise.reject(new AppError('NOT_READY', `The model has ${MAX_WAITING} runs waiting; try again later.`));
-    const wire: Record<string, WireTensor> = {};
-    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
     return new Promise<Outputs>((resolve, reject) => {
-      this.waiting.push({ msg: { op: 'run', feeds: wire, outputs: [...fetches] }, deadline, resolve, reject });
+      const msg = { op: 'run', feeds: toWire(feeds), outputs: [...fetches] };
+      this.waiting.push({ msg, deadline, resolve, reject });
       this.next();
     });
   }
@@ -191,35 +190,30 @@ export class ContainedSession implements Session {
     for (const now = performance.now(); job && job.deadline <= now; job = this.waiting.shift()) job.reject(RUN_DROPPED);
     if (!job) return;
     this.busy = true;
-    const seconds = this.limits.runSeconds;
-    let child: Child;
-    this.ready()
-      .then((c) => {
-        child = c;
-        return c.ask(
-          job.msg,
-          seconds * 1000,
-          () => new AppError('NOT_READY', `The model ran longer than ${seconds} s on this input and was stopped.`),
-        );
-      })
-      .then((reply) => {
-        // onnxruntime's own refusal (shapes, types) is the input's, as on the event loop. After an allocation past
-        // the cap its arena refuses even small ones, so the process is replaced.
-        if (reply.error !== undefined && OUT_OF_MEMORY.test(reply.error)) {
-          child.stop(memoryError(this.limits));
-          throw memoryError(this.limits);
-        }
-        if (reply.error !== undefined) throw new Error(reply.error);
-        const out: Outputs = {};
-        for (const [k, t] of Object.entries(reply.outputs ?? {}))
-          out[k] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-        job.resolve(out);
-      })
-      .catch((e: Error) => job.reject(e))
+    this.runNow(job.msg)
+      .then(job.resolve, job.reject)
       .finally(() => {
         this.busy = false;
         this.next();
       });
+  }
+
+  /** One run in the live child (a new one if need be), within the time limit. */
+  private async runNow(msg: object): Promise<Outputs> {
+    const child = await this.ready();
+    const seconds = this.limits.runSeconds;
+    const reply = await child.ask(
+      msg,
+      seconds * 1000,
+      () => new AppError('NOT_READY', `The model ran longer than ${seconds} s on this input and was stopped.`),
+    );
+    if (reply.error === undefined) return fromWire(reply.outputs ?? {});
+    // onnxruntime's own refusal (shapes, types) is the input's, as on the event loop. After an allocation past the
+    // cap its arena refuses even small ones, so the process is replaced.
+    if (!OUT_OF_MEMORY.test(reply.error)) throw new Error(reply.error);
+    const tooMuch = memoryError(this.limits);
+    child.stop(tooMuch);
+    throw tooMuch;
   }
 
   /** The live child, or a new one after the last was stopped or died. */

@@ -1,13 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { Tensor, type Feeds, type Outputs } from './ort.js';
+import type { Feeds, Outputs } from './ort.js';
 import type { ServedVersion } from './version-pool.js';
-
-/** A tensor as it crosses to the side runner's thread and back (structured clone; output buffers transferred). */
-export interface WireTensor {
-  type: string;
-  data: ArrayBufferView | readonly string[];
-  dims: readonly number[];
-}
+import { fromWire, toWire, type WireTensor } from './wire-tensor.js';
 
 /** A side run's answer: its outputs, and how long the session run took in the thread. */
 export interface SideRun {
@@ -51,12 +45,10 @@ export class SideRunner {
     const w = this.thread();
     const key = sv.versionId;
     await this.prepare(sv);
-    const wire: Record<string, WireTensor> = {};
-    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
     const id = this.nextId++;
     return new Promise<SideRun>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ op: 'run', id, key, feeds: wire, outputs: [...outputs] });
+      w.postMessage({ op: 'run', id, key, feeds: toWire(feeds), outputs: [...outputs] });
     });
   }
 
@@ -105,10 +97,7 @@ export class SideRunner {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error !== undefined || !m.outputs) return p.reject(new Error(m.error ?? 'no outputs'));
-      const out: Outputs = {};
-      for (const [k, t] of Object.entries(m.outputs))
-        out[k] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-      p.resolve({ outputs: out, ms: m.ms ?? 0 });
+      p.resolve({ outputs: fromWire(m.outputs), ms: m.ms ?? 0 });
     });
     // A thread that died takes its sessions with it: its runs fail, the next run starts a new one.
     const gone = (e: Error) => {

@@ -8,8 +8,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThreadPriority } from '../platform/priority.js';
 import { openServedSession } from './session.js';
-import { Tensor, type Session } from './ort.js';
-import type { WireTensor } from './side-runner.js';
+import type { Session } from './ort.js';
+import { fromWire, toWire, type WireTensor } from './wire-tensor.js';
 
 const { nice, threads } = workerData as { nice: number; threads: number };
 lowerThreadPriority(nice);
@@ -40,19 +40,12 @@ async function run(m: Extract<Message, { op: 'run' }>) {
     if (!s) throw new Error('no session for this version in the side runner');
     s.used = Date.now();
     const session = await s.session;
-    const feeds = Object.fromEntries(
-      Object.entries(m.feeds).map(([k, t]) => [k, new Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]),
-    );
     const started = performance.now();
-    const out = await session.run(feeds, m.outputs);
+    const out = await session.run(fromWire(m.feeds), m.outputs);
     const ms = performance.now() - started;
-    const outputs: Record<string, WireTensor> = {};
     const transfer: ArrayBuffer[] = [];
-    for (const [k, t] of Object.entries(out)) {
-      outputs[k] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
-      if (ArrayBuffer.isView(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
-    }
-    parentPort!.postMessage({ id: m.id, outputs, ms }, transfer);
+    for (const t of Object.values(out)) if (ArrayBuffer.isView(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
+    parentPort!.postMessage({ id: m.id, outputs: toWire(out), ms }, transfer);
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) });
   }
